@@ -1,0 +1,168 @@
+//! Alerts: the Guru Meditation.
+//!
+//! An alert code reads as on the Amiga: bit 31 set means a dead end (the system stops), the next
+//! seven bits name the subsystem, then a general and a specific error. CPU exceptions use their
+//! vector number as the code, as the 68000 traps did (`#00000004` was an illegal instruction
+//! there; here `#00000006` is an invalid opcode). The number after the dot is the address of the
+//! task that was running, 0 during boot.
+
+use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use crate::arch::x86_64::trap::{TrapFrame, exception_name};
+use crate::arch::x86_64::{cpu, qemu};
+
+/// Bit 31: the alert is a dead end.
+pub const AT_DEAD_END: u32 = 0x8000_0000;
+/// Subsystem: exec.library.
+pub const AO_EXEC: u32 = 0x0100_0000;
+/// Boot: the boot loader gave no usable memory map.
+pub const AN_BOOT_NO_MEMORY_MAP: u32 = AT_DEAD_END | AO_EXEC | 0x0001_0001;
+/// Boot: not started through PVH, or its start info is unreadable.
+pub const AN_BOOT_NO_START_INFO: u32 = AT_DEAD_END | AO_EXEC | 0x0001_0002;
+/// Boot: no memory left for the kernel heap.
+pub const AN_BOOT_NO_HEAP: u32 = AT_DEAD_END | AO_EXEC | 0x0001_0003;
+/// A Rust panic in the kernel ("software failure").
+pub const AN_PANIC: u32 = AT_DEAD_END | AO_EXEC | 0x0000_0F00;
+
+/// A rendered alert: fixed size, so it can be built in an exception handler without the heap.
+#[derive(Clone)]
+pub struct Report {
+    buf: [u8; 2048],
+    len: usize,
+}
+
+impl Write for Report {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let n = s.len().min(self.buf.len() - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        Ok(())
+    }
+}
+
+impl Report {
+    /// An empty report, to write any text into without the heap (messages of a dying system).
+    pub fn new() -> Self {
+        Report { buf: [0; 2048], len: 0 }
+    }
+
+    /// The text; a report cut in the middle of a character ends before it.
+    pub fn as_str(&self) -> &str {
+        match core::str::from_utf8(&self.buf[..self.len]) {
+            Ok(s) => s,
+            Err(e) => core::str::from_utf8(&self.buf[..e.valid_up_to()]).unwrap_or(""),
+        }
+    }
+
+    /// The Guru Meditation for CPU exception `frame` (with `cr2` for page faults).
+    pub fn of_exception(frame: &TrapFrame, cr2: u64) -> Self {
+        let mut r = Report::new();
+        let (name, mnemonic) = exception_name(frame.vector);
+        let _ = guru_box(&mut r, frame.vector as u32);
+        let f = frame;
+        let _ = write!(
+            r,
+            "{name} ({mnemonic}), vector {}, error code {:#x}\n\
+             Task: {}\n\
+             RIP {:016x}  CS  {:04x}  RFLAGS {:016x}\n\
+             RSP {:016x}  SS  {:04x}  CR3    {:016x}\n",
+            f.vector, f.error_code, current_task_name(), f.rip, f.cs, f.rflags, f.rsp, f.ss, cpu::cr3()
+        );
+        if f.vector == 14 {
+            let _ = writeln!(r, "CR2 {cr2:016x}  ({})", page_fault_cause(f.error_code));
+        }
+        let regs = [
+            ("RAX", f.rax), ("RBX", f.rbx), ("RCX", f.rcx), ("RDX", f.rdx),
+            ("RSI", f.rsi), ("RDI", f.rdi), ("RBP", f.rbp), ("R8 ", f.r8),
+            ("R9 ", f.r9), ("R10", f.r10), ("R11", f.r11), ("R12", f.r12),
+            ("R13", f.r13), ("R14", f.r14), ("R15", f.r15),
+        ];
+        for (i, (n, v)) in regs.iter().enumerate() {
+            let sep = if i % 4 == 3 || i == regs.len() - 1 { "\n" } else { "  " };
+            let _ = write!(r, "{n} {v:016x}{sep}");
+        }
+        r
+    }
+
+    /// The Guru Meditation for a Rust panic.
+    pub fn of_panic(info: &core::panic::PanicInfo) -> Self {
+        let mut r = Report::new();
+        let _ = guru_box(&mut r, AN_PANIC);
+        let _ = write!(r, "Kernel panic");
+        if let Some(loc) = info.location() {
+            let _ = write!(r, " at {}:{}:{}", loc.file(), loc.line(), loc.column());
+        }
+        let _ = writeln!(r, ": {}\nTask: {}", info.message(), current_task_name());
+        r
+    }
+
+    /// A Guru Meditation for alert `code` with a message.
+    pub fn of_alert(code: u32, message: fmt::Arguments) -> Self {
+        let mut r = Report::new();
+        let _ = guru_box(&mut r, code);
+        let _ = writeln!(r, "{message}\nTask: {}", current_task_name());
+        r
+    }
+}
+
+fn guru_box(w: &mut impl Write, code: u32) -> fmt::Result {
+    const RULE: &str = "****************************************************************";
+    let what = if code & AT_DEAD_END != 0 || code < 0x100 { "Software Failure." } else { "Recoverable Alert." };
+    let addr = current_task_address();
+    write!(w, "\n{RULE}\n*  {what:<59} *\n*  Guru Meditation #{code:08X}.{addr:08X}{:26}*\n{RULE}\n", "")
+}
+
+fn page_fault_cause(code: u64) -> &'static str {
+    match (code & 1 != 0, code & 2 != 0, code & 0x10 != 0) {
+        (_, _, true) => "instruction fetch",
+        (false, false, _) => "read of a page not present",
+        (false, true, _) => "write to a page not present",
+        (true, false, _) => "read refused by protection",
+        (true, true, _) => "write refused by protection",
+    }
+}
+
+/// The running task's address, for the number after the dot (0 while booting).
+fn current_task_address() -> u64 {
+    0
+}
+
+fn current_task_name() -> &'static str {
+    "(boot)"
+}
+
+/// Set while a dead-end alert is being reported, so that a fault during the report ends the
+/// system instead of recursing.
+static DYING: AtomicBool = AtomicBool::new(false);
+
+/// Prints `report` and stops the system: in a test run, QEMU exits with failure after the
+/// test runner has named the test; otherwise the CPU halts, as the Amiga waited for a reboot.
+fn dead_end(report: &Report) -> ! {
+    cpu::disable_interrupts();
+    if DYING.swap(true, Ordering::SeqCst) {
+        crate::console::print_emergency("\nAlert while reporting an alert: halting.\n");
+        qemu::exit(qemu::ExitCode::Failure);
+    }
+    crate::console::print_emergency(report.as_str());
+    crate::ktest::on_dead_end(report.as_str().lines().find(|l| l.contains("Guru")).unwrap_or(""));
+    crate::console::print_emergency("Dead-end alert: the system has halted.\n");
+    cpu::halt_forever()
+}
+
+/// Raises dead-end alert `code` with an explanation. Never returns. May be called from an
+/// interrupt.
+pub fn dead_end_alert(code: u32, message: fmt::Arguments) -> ! {
+    dead_end(&Report::of_alert(code, message))
+}
+
+/// An unrecovered CPU exception. Called from the trap handler with interrupts off.
+pub(crate) fn cpu_exception(frame: &TrapFrame) -> ! {
+    let cr2 = if frame.vector == 14 { cpu::cr2() } else { 0 };
+    dead_end(&Report::of_exception(frame, cr2))
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    dead_end(&Report::of_panic(info))
+}

@@ -1,0 +1,121 @@
+//! Interrupt flag, halting, the TSC, CPUID feature bits and control registers.
+
+use core::arch::asm;
+use core::arch::x86_64::{__cpuid, _rdtsc};
+
+/// Enables maskable interrupts.
+pub fn enable_interrupts() {
+    x86_64::instructions::interrupts::enable();
+}
+
+/// Disables maskable interrupts.
+pub fn disable_interrupts() {
+    x86_64::instructions::interrupts::disable();
+}
+
+/// Whether maskable interrupts are enabled.
+pub fn interrupts_enabled() -> bool {
+    x86_64::instructions::interrupts::are_enabled()
+}
+
+/// Runs `f` with interrupts disabled, restoring the previous state after.
+pub fn without_interrupts<R>(f: impl FnOnce() -> R) -> R {
+    x86_64::instructions::interrupts::without_interrupts(f)
+}
+
+/// Waits for the next interrupt (interrupts must be enabled, or this never returns).
+pub fn wait_for_interrupt() {
+    x86_64::instructions::hlt();
+}
+
+/// Stops this CPU for good: interrupts off, halt, forever.
+pub fn halt_forever() -> ! {
+    loop {
+        disable_interrupts();
+        x86_64::instructions::hlt();
+    }
+}
+
+/// The time-stamp counter.
+#[inline(always)]
+pub fn rdtsc() -> u64 {
+    // SAFETY: RDTSC has no side effects; every x86_64 CPU has it.
+    unsafe { _rdtsc() }
+}
+
+/// CPU features Lorraine cares about, read once by [`init`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Features {
+    pub apic: bool,
+    pub nx: bool,
+    pub smep: bool,
+    pub smap: bool,
+    pub invariant_tsc: bool,
+}
+
+static FEATURES: spin::Once<Features> = spin::Once::new();
+
+/// The brand string, e.g. "QEMU Virtual CPU version 2.5+", trimmed.
+pub fn brand(buf: &mut [u8; 48]) -> &str {
+    // CPUID leaves 0x80000000.. exist on every x86_64 CPU (long mode needs them).
+    let max_ext = __cpuid(0x8000_0000).eax;
+    if max_ext < 0x8000_0004 {
+        return "unknown CPU";
+    }
+    for (i, leaf) in (0x8000_0002u32..=0x8000_0004).enumerate() {
+        let r = __cpuid(leaf); // leaf checked against the maximum above
+
+        for (j, reg) in [r.eax, r.ebx, r.ecx, r.edx].into_iter().enumerate() {
+            buf[i * 16 + j * 4..i * 16 + j * 4 + 4].copy_from_slice(&reg.to_le_bytes());
+        }
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(48);
+    core::str::from_utf8(&buf[..end]).unwrap_or("unknown CPU").trim()
+}
+
+/// Reads CPUID and turns on no-execute support where the CPU has it.
+pub fn init() {
+    // CPUID is always available in long mode; leaves are checked against their maxima.
+    let f = {
+        let max = __cpuid(0).eax;
+        let max_ext = __cpuid(0x8000_0000).eax;
+        let l1 = __cpuid(1);
+        let l7 = if max >= 7 { __cpuid(7) } else { __cpuid(0) };
+        let e1 = __cpuid(0x8000_0001);
+        let e7 = if max_ext >= 0x8000_0007 { __cpuid(0x8000_0007).edx } else { 0 };
+        Features {
+            apic: l1.edx & (1 << 9) != 0,
+            nx: e1.edx & (1 << 20) != 0,
+            smep: max >= 7 && l7.ebx & (1 << 7) != 0,
+            smap: max >= 7 && l7.ebx & (1 << 20) != 0,
+            invariant_tsc: e7 & (1 << 8) != 0,
+        }
+    };
+    if f.nx {
+        use x86_64::registers::model_specific::{Efer, EferFlags};
+        // SAFETY: NXE is supported (checked above); the boot page tables set no NX bits yet.
+        unsafe { Efer::update(|e| e.insert(EferFlags::NO_EXECUTE_ENABLE)) };
+    }
+    FEATURES.call_once(|| f);
+}
+
+/// The features found by [`init`] (all false before it ran).
+pub fn features() -> Features {
+    FEATURES.get().copied().unwrap_or_default()
+}
+
+/// CR2: the address of the last page fault.
+pub fn cr2() -> u64 {
+    let v: u64;
+    // SAFETY: reading CR2 has no side effects at ring 0.
+    unsafe { asm!("mov {}, cr2", out(reg) v, options(nomem, nostack, preserves_flags)) };
+    v
+}
+
+/// CR3: the physical address of the current top-level page table.
+pub fn cr3() -> u64 {
+    let v: u64;
+    // SAFETY: reading CR3 has no side effects at ring 0.
+    unsafe { asm!("mov {}, cr3", out(reg) v, options(nomem, nostack, preserves_flags)) };
+    v
+}

@@ -1,0 +1,74 @@
+//! The GDT and the TSS. The TSS gives the double-fault handler its own stack (IST 1), so that a
+//! kernel stack overflow still ends in a Guru Meditation instead of a triple fault.
+//!
+//! Selector layout, fixed because SYSCALL/SYSRET derive selectors from STAR:
+//! 0x08 kernel code, 0x10 kernel data, 0x18 user data, 0x20 user code, 0x28 TSS.
+
+use x86_64::VirtAddr;
+use x86_64::instructions::segmentation::{CS, DS, ES, SS, Segment};
+use x86_64::instructions::tables::load_tss;
+use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable, SegmentSelector};
+use x86_64::structures::tss::TaskStateSegment;
+
+/// IST slot (1-based, as in the IDT) of the double-fault, NMI and machine-check stack.
+pub const EMERGENCY_IST: u16 = 1;
+const EMERGENCY_STACK_SIZE: usize = 16 * 1024;
+
+pub const KERNEL_CODE: u16 = 0x08;
+pub const KERNEL_DATA: u16 = 0x10;
+pub const TSS_SELECTOR: u16 = 0x28;
+
+#[repr(C, align(16))]
+struct Stack([u8; EMERGENCY_STACK_SIZE]);
+
+/// The emergency stack. Guarded by nothing: only the CPU uses it, on a double fault, NMI or
+/// machine check, and those handlers end the system.
+static mut EMERGENCY_STACK: Stack = Stack([0; EMERGENCY_STACK_SIZE]);
+
+/// Written once in [`init`] before it is loaded; read by the CPU from then on.
+static TSS: spin::Once<TaskStateSegment> = spin::Once::new();
+static GDT: spin::Once<GlobalDescriptorTable> = spin::Once::new();
+
+/// Loads the GDT and TSS and reloads every segment register. Call once, at boot.
+pub fn init() {
+    let tss = TSS.call_once(|| {
+        let mut tss = TaskStateSegment::new();
+        let top = &raw const EMERGENCY_STACK as u64 + EMERGENCY_STACK_SIZE as u64;
+        tss.interrupt_stack_table[(EMERGENCY_IST - 1) as usize] = VirtAddr::new(top);
+        tss
+    });
+    let gdt = GDT.call_once(|| {
+        let mut gdt = GlobalDescriptorTable::new();
+        gdt.append(Descriptor::kernel_code_segment());
+        gdt.append(Descriptor::kernel_data_segment());
+        gdt.append(Descriptor::user_data_segment());
+        gdt.append(Descriptor::user_code_segment());
+        gdt.append(Descriptor::tss_segment(tss));
+        gdt
+    });
+    gdt.load();
+    // SAFETY: the selectors index the descriptors appended above, in that order.
+    unsafe {
+        CS::set_reg(SegmentSelector(KERNEL_CODE));
+        for set in [DS::set_reg, ES::set_reg, SS::set_reg] {
+            set(SegmentSelector(KERNEL_DATA));
+        }
+        load_tss(SegmentSelector(TSS_SELECTOR));
+    }
+}
+
+/// The loaded TSS, for tests and for the scheduler (RSP0 in mmu-mode).
+pub fn tss() -> Option<&'static TaskStateSegment> {
+    TSS.get()
+}
+
+/// The emergency stack's `[bottom, top)`.
+pub fn emergency_stack() -> (u64, u64) {
+    let bottom = &raw const EMERGENCY_STACK as u64;
+    (bottom, bottom + EMERGENCY_STACK_SIZE as u64)
+}
+
+/// The GDT's base address as loaded into GDTR.
+pub fn gdt_base() -> Option<u64> {
+    GDT.get().map(|g| g as *const _ as u64)
+}

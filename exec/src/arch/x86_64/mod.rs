@@ -1,0 +1,20 @@
+//! The x86_64 PC: boot trampoline, descriptor tables, trap entry, interrupt controllers, timers,
+//! the COM1 UART, and QEMU's debug-exit port.
+//!
+//! All assembly and all port I/O of Lorraine lives below this directory.
+
+pub mod cpu;
+pub mod gdt;
+pub mod idt;
+pub mod lapic;
+pub mod pic;
+pub mod pit;
+pub mod probe;
+pub mod pvh;
+pub mod qemu;
+pub mod serial;
+pub mod trap;
+
+mod boot;
+
+pub use boot::{boot_stack, kernel_image};

@@ -1,0 +1,48 @@
+//! # exec: the heart of Lorraine
+//!
+//! An Exec in the AmigaOS sense: tasks, signals, message ports passing raw pointers in one
+//! address space, semaphores, memory, libraries, devices, interrupts and alerts, with names
+//! Rust-cased (`put_msg`, `wait_port`, `alloc_signal`).
+//!
+//! Principles:
+//! - One module per Exec concept, so `put_msg` is found in `port.rs`.
+//! - All assembly and port I/O live in `arch/x86_64`; everything else is plain Rust.
+//! - Pure logic (memory map, command line, lists, ...) builds on the host and is tested with
+//!   `cargo test`; the rest is `cfg(target_os = "none")` and tested inside the kernel (`ktest`).
+//! - The flat build contains no protection code: mmu-mode is a cargo feature, not a run-time
+//!   switch.
+#![cfg_attr(not(test), no_std)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+extern crate alloc;
+
+pub mod cmdline;
+pub mod memmap;
+
+#[cfg(target_os = "none")]
+pub mod alert;
+#[cfg(target_os = "none")]
+pub mod arch;
+#[cfg(target_os = "none")]
+pub mod boot;
+#[cfg(target_os = "none")]
+pub mod console;
+#[cfg(target_os = "none")]
+pub mod heap;
+#[cfg(target_os = "none")]
+pub mod interrupts;
+#[cfg(target_os = "none")]
+pub mod ktest;
+#[cfg(target_os = "none")]
+pub mod time;
+#[cfg(target_os = "none")]
+mod ktests;
+
+#[cfg(target_os = "none")]
+pub use ktests::TESTS;
+
+/// Lorraine's version, as the banner and VERSION print it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// `"flat"` or `"mmu"`: which build this is.
+pub const BUILD_MODE: &str = if cfg!(feature = "mmu") { "mmu" } else { "flat" };

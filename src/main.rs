@@ -1,0 +1,30 @@
+//! The Lorraine kernel image. This file is the boot order, one step per line; everything it
+//! calls lives in the workspace crates.
+#![no_std]
+#![no_main]
+
+use exec::arch::x86_64::cpu;
+use exec::ktest::Test;
+
+/// Every crate's in-kernel tests.
+static TEST_SUITES: &[&[Test]] = &[exec::TESTS];
+
+/// Entered from the PVH trampoline in 64-bit mode, on the boot stack, interrupts off.
+#[unsafe(no_mangle)]
+pub extern "C" fn lorraine_main(start_info_paddr: u32) -> ! {
+    exec::console::init(); //                               COM1, so everything after can speak
+    cpu::init(); //                                         CPU features, no-execute
+    exec::arch::x86_64::gdt::init(); //                     GDT, TSS, emergency stack
+    exec::arch::x86_64::idt::init(); //                     every exception reaches the Guru
+    let boot = exec::boot::read_boot_info(start_info_paddr); // memory map, command line
+    exec::boot::init_heap(&boot); //                        kernel heap from the memory map
+    exec::time::init(); //                                  PIC, PIT tick, TSC calibration
+    exec::boot::banner(&boot); //                           version, mode, CPU, memory
+    cpu::enable_interrupts();
+    if let Some(prefix) = boot.options.test {
+        exec::ktest::run(TEST_SUITES, prefix, boot.options.test_timeout_ms);
+    }
+    loop {
+        cpu::wait_for_interrupt();
+    }
+}
