@@ -13,6 +13,14 @@ pub struct BootInfo {
     pub options: BootOptions<'static>,
 }
 
+/// The memory map as found at boot, for tests and commands. Written once by [`read_boot_info`].
+static BOOT_MAP: spin::Once<MemoryMap> = spin::Once::new();
+
+/// The memory map found at boot (`None` before [`read_boot_info`]).
+pub fn memory_map() -> Option<&'static MemoryMap> {
+    BOOT_MAP.get()
+}
+
 /// The command line, copied out of loader memory. Written once by [`read_boot_info`].
 static CMDLINE: spin::Once<([u8; MAX_CMDLINE + 1], usize)> = spin::Once::new();
 
@@ -41,6 +49,7 @@ pub fn read_boot_info(start_info_paddr: u32) -> BootInfo {
         ),
     };
     report_repairs(&memory);
+    BOOT_MAP.call_once(|| memory.clone());
 
     let (buf, len) = CMDLINE.call_once(|| {
         let mut buf = [0; MAX_CMDLINE + 1];

@@ -72,3 +72,11 @@ pub fn emergency_stack() -> (u64, u64) {
 pub fn gdt_base() -> Option<u64> {
     GDT.get().map(|g| g as *const _ as u64)
 }
+
+/// The task register's selector (STR), for tests.
+pub fn task_register() -> u16 {
+    let tr: u16;
+    // SAFETY: STR only reads the task register.
+    unsafe { core::arch::asm!("str {0:x}", out(reg) tr, options(nomem, nostack, preserves_flags)) };
+    tr
+}

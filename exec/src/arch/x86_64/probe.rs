@@ -98,3 +98,17 @@ pub(super) fn recover(frame: &mut TrapFrame) -> bool {
     frame.rip = resume;
     true
 }
+
+/// Self-check only: loads an empty IDT and raises a breakpoint. The CPU can deliver neither the
+/// breakpoint, nor the #GP that follows, nor the double fault: it triple-faults and QEMU
+/// (`-no-reboot`) exits with status 0, which the test harness must count as a failure.
+pub fn triple_fault() -> ! {
+    let empty = x86_64::structures::DescriptorTablePointer { limit: 0, base: x86_64::VirtAddr::new(0) };
+    super::cpu::disable_interrupts();
+    // SAFETY: deliberately fatal; nothing runs after this.
+    unsafe {
+        x86_64::instructions::tables::lidt(&empty);
+        asm!("int3");
+    }
+    super::cpu::halt_forever()
+}

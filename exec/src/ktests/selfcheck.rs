@@ -1,0 +1,55 @@
+//! Tests that must fail (proving the harness never counts a broken kernel as passing), and one
+//! that needs the host harness to type. All are explicit: they run only when named.
+
+use alloc::string::String;
+
+use crate::arch::x86_64::{cpu, probe, serial};
+use crate::ktest::TestResult;
+use crate::{kprintln, time};
+
+pub fn fails() -> TestResult {
+    Err(String::from("this test fails on purpose"))
+}
+
+pub fn panics() -> TestResult {
+    panic!("selfcheck panic on purpose")
+}
+
+/// An exception nobody armed a probe for: a real Guru Meditation.
+pub fn guru() -> TestResult {
+    // SAFETY: deliberately raises #UD; the alert ends the run.
+    unsafe { core::arch::asm!("ud2") };
+    Ok(())
+}
+
+pub fn triple_fault() -> TestResult {
+    probe::triple_fault()
+}
+
+/// Caught by the kernel's own watchdog (the tick still runs).
+pub fn hangs() -> TestResult {
+    loop {
+        cpu::wait_for_interrupt();
+    }
+}
+
+/// Not even the tick runs: only the host harness's time limit can stop this one.
+pub fn hangs_interrupts_off() -> TestResult {
+    cpu::halt_forever()
+}
+
+/// Reads one line typed by the host harness and echoes it reversed, proving input reaches us.
+pub fn serial_echo() -> TestResult {
+    kprintln!("type a line:");
+    let mut line = String::new();
+    loop {
+        match serial::try_read() {
+            Some(b'\r') | Some(b'\n') => break,
+            Some(b) => line.push(b as char),
+            None => time::wait_ticks(1),
+        }
+    }
+    let reversed: String = line.chars().rev().collect();
+    kprintln!("echo: {reversed}");
+    Ok(())
+}
