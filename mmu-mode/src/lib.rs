@@ -1,1 +1,6 @@
+//! # mmu-mode: per-task protection in one address space
+//!
+//! Linked only into `MMU=1` builds (cargo feature `mmu`): per-task page tables, ring-3 entry,
+//! the syscall gate, pointer validation and message transfer (issue [5/6], DESIGN.md section 4).
 #![cfg_attr(not(test), no_std)]
+#![deny(unsafe_op_in_unsafe_fn)]

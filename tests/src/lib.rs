@@ -1,1 +1,356 @@
-#![cfg_attr(not(test), no_std)]
+//! The host side of Lorraine's tests: boots a kernel image under QEMU (TCG), reads its serial
+//! port, types into it, and judges how it ended.
+//!
+//! A run passes only if QEMU left through isa-debug-exit with status 33 *and* the kernel printed
+//! a `N passed, 0 failed` line that agrees with the `test ... ok` lines. Status 0 (a triple
+//! fault), any other status, a missing summary, or a run that outlived its time limit all fail,
+//! and the failure names the test that was running.
+#![forbid(unsafe_code)]
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Which build of the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Flat,
+    Mmu,
+}
+
+impl Mode {
+    pub const BOTH: [Mode; 2] = [Mode::Flat, Mode::Mmu];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Flat => "flat",
+            Mode::Mmu => "mmu",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Mode> {
+        match s {
+            "flat" => Some(Mode::Flat),
+            "mmu" => Some(Mode::Mmu),
+            _ => None,
+        }
+    }
+
+    /// The image `make` built for this mode: `$LORRAINE_IMAGE_FLAT` / `$LORRAINE_IMAGE_MMU`, or
+    /// `target/lorraine-<mode>.elf` in the workspace.
+    pub fn image(self) -> PathBuf {
+        let var = format!("LORRAINE_IMAGE_{}", self.name().to_uppercase());
+        std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../target/lorraine-{}.elf", self.name()))
+        })
+    }
+}
+
+/// QEMU's exit status when the kernel wrote 0x10 (success) to isa-debug-exit.
+pub const EXIT_SUCCESS: i32 = 33;
+
+/// How to boot one machine.
+#[derive(Clone, Debug)]
+pub struct Boot {
+    pub mode: Mode,
+    /// Extra QEMU arguments (`-M q35`, `-m 4G`, ...), after those of `$QEMUFLAGS`.
+    pub flags: Vec<String>,
+    /// The kernel command line.
+    pub append: String,
+}
+
+impl Boot {
+    pub fn new(mode: Mode) -> Self {
+        Boot { mode, flags: Vec::new(), append: String::new() }
+    }
+    pub fn flags(mut self, flags: &str) -> Self {
+        self.flags.extend(flags.split_whitespace().map(String::from));
+        self
+    }
+    pub fn append(mut self, line: &str) -> Self {
+        self.append = line.to_string();
+        self
+    }
+
+    /// The full QEMU command line.
+    pub fn command(&self) -> Command {
+        let qemu = std::env::var("QEMU").unwrap_or_else(|_| "qemu-system-x86_64".into());
+        let mut c = Command::new(qemu);
+        c.arg("-kernel").arg(self.mode.image());
+        c.args(["-display", "none", "-no-reboot", "-serial", "stdio"]);
+        c.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
+        if let Ok(extra) = std::env::var("QEMUFLAGS") {
+            c.args(extra.split_whitespace());
+        }
+        c.args(&self.flags);
+        if !self.append.is_empty() {
+            c.arg("-append").arg(&self.append);
+        }
+        c
+    }
+
+    /// Starts QEMU. Panics with a clear message if the image or QEMU is missing.
+    pub fn start(&self) -> Machine {
+        let image = self.mode.image();
+        assert!(image.exists(), "no kernel image at {} (build it with `make images`)", image.display());
+        let mut child = self
+            .command()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start QEMU ({e}); install qemu-system-x86"));
+        let out = Arc::new(Mutex::new(Vec::new()));
+        for stream in [Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>, Box::new(child.stderr.take().unwrap())] {
+            let out = Arc::clone(&out);
+            std::thread::spawn(move || {
+                let mut stream = stream;
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = stream.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    out.lock().unwrap().extend_from_slice(&buf[..n]);
+                }
+            });
+        }
+        let stdin = child.stdin.take();
+        Machine { child, stdin, out, started: Instant::now() }
+    }
+}
+
+/// A running QEMU.
+pub struct Machine {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    out: Arc<Mutex<Vec<u8>>>,
+    started: Instant,
+}
+
+/// How a machine ended.
+#[derive(Clone, Debug)]
+pub struct Ending {
+    /// QEMU's exit status; `None` if it was killed after the time limit.
+    pub status: Option<i32>,
+    pub transcript: String,
+}
+
+impl Machine {
+    /// Everything the machine printed so far (serial port and QEMU's own messages).
+    pub fn transcript(&self) -> String {
+        String::from_utf8_lossy(&self.out.lock().unwrap()).into_owned()
+    }
+
+    /// Time since QEMU was started.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Waits until the output contains `text`; returns the time since start, or an error with
+    /// the transcript.
+    pub fn expect(&mut self, text: &str, timeout: Duration) -> Result<Duration, String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.transcript().contains(text) {
+                return Ok(self.elapsed());
+            }
+            if Instant::now() > deadline || matches!(self.child.try_wait(), Ok(Some(_))) {
+                std::thread::sleep(Duration::from_millis(50));
+                if self.transcript().contains(text) {
+                    return Ok(self.elapsed());
+                }
+                return Err(format!("did not see {text:?} within {timeout:?}; output was:\n{}", self.transcript()));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Types `text` into the serial port, a byte at a time like a person (the UART has a small
+    /// FIFO and the kernel polls it).
+    pub fn type_text(&mut self, text: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin closed");
+        for b in text.bytes() {
+            stdin.write_all(&[b]).expect("QEMU's stdin closed");
+            stdin.flush().ok();
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Waits for QEMU to exit, killing it after `timeout`.
+    pub fn wait(mut self, timeout: Duration) -> Ending {
+        let deadline = Instant::now() + timeout;
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(s)) => break s.code(),
+                _ if Instant::now() > deadline => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    break None;
+                }
+                _ => std::thread::sleep(Duration::from_millis(10)),
+            }
+        };
+        std::thread::sleep(Duration::from_millis(50)); // let the readers drain
+        Ending { status, transcript: self.transcript() }
+    }
+}
+
+impl Drop for Machine {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The verdict on one in-kernel test run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub passed: usize,
+    pub failed: usize,
+    /// Names of the tests that failed (or were running when the machine died).
+    pub failures: Vec<String>,
+    /// Why the run as a whole failed, if it did.
+    pub problem: Option<String>,
+}
+
+impl Verdict {
+    pub fn ok(&self) -> bool {
+        self.problem.is_none() && self.failed == 0 && self.passed > 0
+    }
+}
+
+/// Judges an in-kernel test run from its transcript and QEMU's exit status (pure; see the
+/// module docs for the rules).
+pub fn judge(transcript: &str, status: Option<i32>) -> Verdict {
+    let mut passed = 0;
+    let mut failures: Vec<String> = Vec::new();
+    let mut running: Option<String> = None;
+    let mut summary: Option<(usize, usize)> = None;
+    for line in transcript.lines().map(str::trim_end) {
+        if let Some(rest) = line.strip_prefix("test ") {
+            if let Some((name, result)) = rest.split_once(" ...") {
+                let result = result.trim();
+                if result == "ok" {
+                    passed += 1;
+                    running = None;
+                } else if result.starts_with("FAILED") {
+                    if !failures.iter().any(|f| f == name) {
+                        failures.push(name.to_string());
+                    }
+                    running = None;
+                } else {
+                    running = Some(name.to_string());
+                }
+            }
+        } else if let (Some(name), true) = (&running, line == "ok" || line.starts_with("FAILED")) {
+            // A test that printed something finishes on a line of its own.
+            if line == "ok" {
+                passed += 1;
+            } else if !failures.contains(name) {
+                failures.push(name.clone());
+            }
+            running = None;
+        } else if let Some((p, f)) = parse_summary(line) {
+            summary = Some((p, f));
+        }
+    }
+    let mut problem = match status {
+        Some(EXIT_SUCCESS) => None,
+        Some(0) => Some("QEMU exited with status 0: a triple fault".to_string()),
+        Some(s) => Some(format!("QEMU exited with status {s}")),
+        None => Some("timed out: the machine was killed".to_string()),
+    };
+    if let Some(name) = running {
+        if !failures.contains(&name) {
+            failures.push(name.clone());
+        }
+        let why = problem.take().unwrap_or_default();
+        problem = Some(format!("test {name} never finished ({why})"));
+    }
+    match summary {
+        None if problem.is_none() => problem = Some("no 'N passed, N failed' line".into()),
+        Some((p, f)) if problem.is_none() && (p != passed || f != failures.len()) => {
+            problem = Some(format!("summary says {p} passed, {f} failed; lines say {passed} and {}", failures.len()))
+        }
+        _ => {}
+    }
+    Verdict { passed, failed: failures.len(), failures, problem }
+}
+
+fn parse_summary(line: &str) -> Option<(usize, usize)> {
+    let (p, rest) = line.split_once(" passed, ")?;
+    let f = rest.strip_suffix(" failed")?;
+    Some((p.trim().parse().ok()?, f.trim().parse().ok()?))
+}
+
+/// Boots `boot`, waits up to `timeout` for it to end, and judges the run.
+pub fn run_suite(boot: &Boot, timeout: Duration) -> (Verdict, String) {
+    let ending = boot.start().wait(timeout);
+    (judge(&ending.transcript, ending.status), ending.transcript)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clean_run_passes() {
+        let v = judge("running 2 tests\ntest a ... ok\ntest b ... ok\n2 passed, 0 failed\n", Some(33));
+        assert!(v.ok(), "{v:?}");
+        assert_eq!((v.passed, v.failed), (2, 0));
+    }
+
+    #[test]
+    fn a_failing_test_fails() {
+        let v = judge("test a ... ok\ntest b ... FAILED: no\n1 passed, 1 failed\n", Some(35));
+        assert!(!v.ok());
+        assert_eq!(v.failures, vec!["b"]);
+    }
+
+    #[test]
+    fn a_triple_fault_fails_and_names_the_test() {
+        let v = judge("test a ... ok\ntest boom ... ", Some(0));
+        assert!(!v.ok());
+        assert_eq!(v.failures, vec!["boom"]);
+        assert!(v.problem.unwrap().contains("triple fault"));
+    }
+
+    #[test]
+    fn a_timeout_fails_and_names_the_test() {
+        let v = judge("test a ... ok\ntest slow ... ", None);
+        assert!(!v.ok());
+        assert!(v.problem.unwrap().contains("test slow never finished (timed out"));
+    }
+
+    #[test]
+    fn success_status_without_summary_fails() {
+        assert!(!judge("test a ... ok\n", Some(33)).ok());
+        assert!(!judge("", Some(33)).ok());
+    }
+
+    #[test]
+    fn summary_must_agree_with_lines() {
+        assert!(!judge("test a ... ok\n2 passed, 0 failed\n", Some(33)).ok());
+    }
+
+    #[test]
+    fn zero_tests_is_not_a_pass() {
+        assert!(!judge("0 passed, 0 failed\n", Some(33)).ok());
+    }
+
+    #[test]
+    fn a_test_that_prints_finishes_on_its_own_line() {
+        let v = judge("test e ... type a line:\necho: x\nok\n1 passed, 0 failed\n", Some(33));
+        assert!(v.ok(), "{v:?}");
+    }
+
+    #[test]
+    fn a_guru_during_a_test_fails() {
+        let t = "test p ... \n*** Guru Meditation #81000F00.00000000\ntest p ... FAILED: Guru\n0 passed, 1 failed\n";
+        let v = judge(t, Some(35));
+        assert_eq!(v.failures, vec!["p"]);
+        assert!(!v.ok());
+    }
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# `make test`: every layer of tests, in both builds, then one closing line.
+#   1. host unit tests (cargo test) of the pure-logic crates, without and with the mmu feature;
+#   2. the in-kernel suite of each image, booted under QEMU (TCG);
+#   3. the end-to-end harness (cargo test -p lorraine-tests), which boots both images.
+# Each layer prints its own `N passed, N failed`; the last line adds them up.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+total_pass=0
+total_fail=0
+failed_layers=()
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# Adds up cargo's "test result: ... N passed; M failed" lines from $log.
+count_cargo() {
+    awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+         END { printf "%d %d\n", p, f }' "$log"
+}
+
+layer() { # name, counting function, command...
+    local name=$1 counter=$2
+    shift 2
+    echo "=== $name"
+    "$@" 2>&1 | tee "$log"
+    local rc=${PIPESTATUS[0]}
+    read -r p f < <($counter)
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    echo "--- $name: $p passed, $f failed"
+    total_pass=$((total_pass + p))
+    total_fail=$((total_fail + f))
+    [ "$f" -eq 0 ] || failed_layers+=("$name")
+}
+
+count_ktest() {
+    sed -n 's/^in-kernel ([a-z]*): \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$log" | tail -n 1 | grep . || echo "0 1"
+}
+
+echo "=== building both kernel images"
+if ! make --no-print-directory images; then
+    echo "build failed"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+export LORRAINE_IMAGE_FLAT=$PWD/target/lorraine-flat.elf
+export LORRAINE_IMAGE_MMU=$PWD/target/lorraine-mmu.elf
+
+HOST_CRATES=(-p exec -p devices -p libraries -p workbench-shell -p mmu-mode)
+layer "host unit tests (flat)" count_cargo cargo test -q "${HOST_CRATES[@]}" -p lorraine-tests --lib
+layer "host unit tests (mmu)" count_cargo cargo test -q "${HOST_CRATES[@]}" --features mmu
+cargo build -q -p lorraine-tests --bins
+for mode in flat mmu; do
+    layer "in-kernel tests ($mode)" count_ktest target/debug/ktest "$mode" test
+done
+layer "end-to-end tests (both builds)" count_cargo cargo test -q -p lorraine-tests --test '*' -- --test-threads=1
+
+echo
+if [ ${#failed_layers[@]} -gt 0 ]; then
+    echo "FAILED layers: ${failed_layers[*]}"
+fi
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
