@@ -17,14 +17,15 @@ pub extern "C" fn lorraine_main(start_info_paddr: u32) -> ! {
     exec::arch::x86_64::gdt::init(); //                     GDT, TSS, emergency stack
     exec::arch::x86_64::idt::init(); //                     every exception reaches the Guru
     let boot = exec::boot::read_boot_info(start_info_paddr); // memory map, command line
-    exec::boot::init_heap(&boot); //                        kernel heap from the memory map
+    exec::boot::init_memory(&boot); //                      kernel heap and exec memory lists
     exec::time::init(); //                                  PIC, PIT tick, TSC calibration
+    exec::sched::init(); //                                 boot becomes a task; the idle task
     exec::boot::banner(&boot); //                           version, mode, CPU, memory
-    cpu::enable_interrupts();
+    exec::sched::enable(); //                               interrupts on: multitasking runs
     if let Some(prefix) = boot.options.test {
         exec::ktest::run(TEST_SUITES, prefix, boot.options.test_timeout_ms);
     }
     loop {
-        cpu::wait_for_interrupt();
+        exec::signal::wait(0xffff_0000);
     }
 }

@@ -24,6 +24,18 @@ pub const AN_BOOT_NO_START_INFO: u32 = AT_DEAD_END | AO_EXEC | 0x0001_0002;
 pub const AN_BOOT_NO_HEAP: u32 = AT_DEAD_END | AO_EXEC | 0x0001_0003;
 /// A Rust panic in the kernel ("software failure").
 pub const AN_PANIC: u32 = AT_DEAD_END | AO_EXEC | 0x0000_0F00;
+/// A semaphore released by a task that does not hold it (Amiga: AN_SemCorrupt).
+pub const AN_SEM_CORRUPT: u32 = AO_EXEC | 0x0000_0008;
+/// Memory freed twice, or with the wrong size (Amiga: AN_FreeTwice).
+pub const AN_FREE_TWICE: u32 = AO_EXEC | 0x0000_0009;
+/// A task overran its stack; the task is removed (Amiga: AN_StackProbe).
+pub const AN_STACK_PROBE: u32 = AO_EXEC | 0x0000_000E;
+/// Memory freed that exec never handed out (Amiga: AN_BadFreeAddr).
+pub const AN_BAD_FREE_ADDR: u32 = AO_EXEC | 0x0000_000F;
+/// A message put while it is still queued at a port (Lorraine).
+pub const AN_MSG_PUT_TWICE: u32 = AO_EXEC | 0x0000_0011;
+/// A message replied twice, or replied while still queued (Lorraine).
+pub const AN_MSG_REPLY_TWICE: u32 = AO_EXEC | 0x0000_0012;
 
 /// A rendered alert: fixed size, so it can be built in an exception handler without the heap.
 #[derive(Clone)]
@@ -123,13 +135,49 @@ fn page_fault_cause(code: u64) -> &'static str {
     }
 }
 
-/// The running task's address, for the number after the dot (0 while booting).
+/// The running task's address, for the number after the dot (0 before exec runs).
 fn current_task_address() -> u64 {
-    0
+    // SAFETY: reading one pointer; alerts may come from anywhere, and a stale value only
+    // misnames the task in a report.
+    unsafe { crate::execbase::base().this_task as u64 }
 }
 
 fn current_task_name() -> &'static str {
-    "(boot)"
+    // SAFETY: as above; tasks are freed only after they stop running, never while current.
+    match unsafe { crate::execbase::base().this_task.as_ref() } {
+        Some(t) => t.name(),
+        None => "(boot)",
+    }
+}
+
+/// Raises alert `code`. A dead-end alert (bit 31) prints its Guru Meditation and stops the
+/// system; any other prints a recoverable alert naming the running task and returns.
+/// Counted in ExecBase either way. Callable from an interrupt.
+pub fn alert(code: u32) {
+    let report = Report::of_alert(code, format_args!("{}", alert_text(code)));
+    if code & AT_DEAD_END != 0 {
+        dead_end(&report);
+    }
+    cpu::without_interrupts(|| {
+        // SAFETY: interrupts off: we hold Disable.
+        let eb = unsafe { crate::execbase::base() };
+        eb.alert_count += 1;
+        eb.last_alert = code;
+        crate::console::_print(format_args!("{}", report.as_str()));
+    });
+}
+
+/// What an alert code means, in a few words.
+pub fn alert_text(code: u32) -> &'static str {
+    match code & !AT_DEAD_END {
+        c if c == AN_SEM_CORRUPT => "Semaphore released by a task that does not hold it",
+        c if c == AN_FREE_TWICE => "Memory freed twice, or with the wrong size",
+        c if c == AN_STACK_PROBE => "Stack overflow: the task is removed",
+        c if c == AN_BAD_FREE_ADDR => "Memory freed that exec never allocated",
+        c if c == AN_MSG_PUT_TWICE => "Message put while still queued at a port",
+        c if c == AN_MSG_REPLY_TWICE => "Message replied twice",
+        _ => "Alert",
+    }
 }
 
 /// Set while a dead-end alert is being reported, so that a fault during the report ends the

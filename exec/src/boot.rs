@@ -133,14 +133,32 @@ fn report_repairs(map: &MemoryMap) {
     }
 }
 
-/// Places the kernel heap from the memory map, or raises the dead-end alert that says why not.
-pub fn init_heap(info: &BootInfo) -> (u64, u64) {
-    crate::heap::init(&info.memory).unwrap_or_else(|| {
+/// Places the kernel heap from the memory map (or raises the dead-end alert that says why
+/// not), and hands every other usable range below 4 GiB to exec's memory lists.
+pub fn init_memory(info: &BootInfo) {
+    let heap = crate::heap::init(&info.memory).unwrap_or_else(|| {
         alert::dead_end_alert(
             AN_BOOT_NO_HEAP,
             format_args!("Boot: no usable RAM between 1 MiB and 4 GiB outside the kernel image for the heap."),
         )
-    })
+    });
+    let (floor, ceiling) = crate::heap::EXEC_MEMORY_LIMITS;
+    let holes = [crate::arch::x86_64::kernel_image(), heap];
+    let mut ranges = [(0u64, 0u64); crate::execbase::MAX_MEM_REGIONS];
+    let mut n = 0;
+    for r in info.memory.usable() {
+        let (start, end) = (r.start.max(floor), r.end.min(ceiling));
+        let (pieces, count) = crate::memmap::subtract::<3>(start, end, &holes);
+        for &p in &pieces[..count] {
+            if n < ranges.len() {
+                ranges[n] = p;
+                n += 1;
+            }
+        }
+    }
+    // SAFETY: the ranges are usable RAM (memory map), identity-mapped below 4 GiB, outside the
+    // kernel image and the heap, and given to nothing else.
+    unsafe { crate::memory::init(ranges[..n].iter().copied()) };
 }
 
 /// Prints the boot banner: version, build mode, CPU and memory.
@@ -157,10 +175,11 @@ pub fn banner(info: &BootInfo) {
         tsc / 1_000_000 % 1000
     );
     kprintln!(
-        "Memory: {} MiB found, kernel heap {} MiB at {:#x}",
+        "Memory: {} MiB found, kernel heap {} MiB at {:#x}, exec memory {} MiB",
         info.memory.usable_bytes() / MIB,
         heap.size / MIB,
-        heap.start
+        heap.start,
+        crate::memory::avail_mem(crate::memory::MemFlags::TOTAL) as u64 / MIB
     );
     if !info.cmdline.is_empty() {
         kprintln!("Command line: {}", info.cmdline);

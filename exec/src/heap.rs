@@ -49,14 +49,23 @@ pub struct HeapStats {
     pub free: u64,
 }
 
-/// The region [`init`] chooses from `map`: the largest usable range between 1 MiB and 4 GiB
-/// that avoids the kernel image, page-aligned.
+/// The range [`init`] gives the heap: the start of the largest usable range between 1 MiB and
+/// 4 GiB that avoids the kernel image, a quarter of it but at least 4 MiB and at most 64 MiB
+/// (never more than the range), page-aligned. The rest of RAM is exec memory (alloc_mem).
 pub fn choose_region(map: &MemoryMap) -> Option<(u64, u64)> {
+    const MIB: u64 = 1 << 20;
     let (start, end) = map.largest_free(HEAP_FLOOR, HEAP_CEILING, arch::kernel_image())?;
     let start = start.next_multiple_of(4096);
     let end = end & !4095;
-    (end > start).then_some((start, end))
+    if end <= start {
+        return None;
+    }
+    let size = ((end - start) / 4).clamp(4 * MIB, 64 * MIB).min(end - start) & !4095;
+    Some((start, start + size))
 }
+
+/// The lowest and highest addresses exec memory may use (the boot tables map the first 4 GiB).
+pub const EXEC_MEMORY_LIMITS: (u64, u64) = (HEAP_FLOOR, HEAP_CEILING);
 
 /// Places the heap according to the memory map. Call once, at boot, before anything allocates.
 /// Returns the region used, or `None` if the map leaves no room (the caller raises the alert).

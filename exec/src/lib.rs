@@ -17,6 +17,8 @@
 extern crate alloc;
 
 pub mod cmdline;
+pub mod list;
+pub mod memheader;
 pub mod memmap;
 
 #[cfg(target_os = "none")]
@@ -30,9 +32,26 @@ pub mod console;
 #[cfg(target_os = "none")]
 pub mod heap;
 #[cfg(target_os = "none")]
+pub mod execbase;
+#[cfg(target_os = "none")]
 pub mod interrupts;
 #[cfg(target_os = "none")]
 pub mod ktest;
+#[cfg(target_os = "none")]
+pub mod memory;
+#[cfg(target_os = "none")]
+pub mod pool;
+#[cfg(target_os = "none")]
+pub mod port;
+#[cfg(target_os = "none")]
+pub mod sched;
+#[cfg(target_os = "none")]
+pub mod semaphore;
+pub mod signal;
+#[cfg(target_os = "none")]
+pub mod sys;
+#[cfg(target_os = "none")]
+pub mod task;
 #[cfg(target_os = "none")]
 pub mod time;
 #[cfg(target_os = "none")]

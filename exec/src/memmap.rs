@@ -243,6 +243,29 @@ impl MemoryMap {
     }
 }
 
+/// The parts of `[start, end)` outside every range in `holes`, in address order, as many as
+/// fit in `N` (ranges in `holes` may be in any order and may overlap).
+pub fn subtract<const N: usize>(start: u64, end: u64, holes: &[(u64, u64)]) -> ([(u64, u64); N], usize) {
+    let mut out = [(0, 0); N];
+    let mut n = 0;
+    let mut at = start;
+    while at < end {
+        // The hole covering `at`, if any, moves us past it.
+        if let Some(&(_, he)) = holes.iter().find(|&&(hs, he)| hs <= at && at < he) {
+            at = he;
+            continue;
+        }
+        // Otherwise the free piece runs to the nearest hole start above `at`.
+        let stop = holes.iter().map(|&(hs, _)| hs).filter(|&hs| hs > at).min().unwrap_or(end).min(end);
+        if n < N {
+            out[n] = (at, stop);
+            n += 1;
+        }
+        at = stop;
+    }
+    (out, n)
+}
+
 fn any_overlap(raw: &[Region]) -> bool {
     raw.iter()
         .enumerate()
@@ -325,6 +348,16 @@ mod tests {
     fn unknown_kinds_are_not_usable() {
         let m = MemoryMap::from_entries([e(0, 0x2000, 1), e(0x1000, 0x1000, 77)]).unwrap();
         assert_eq!(m.regions(), &[r(0, 0x1000, Usable), r(0x1000, 0x2000, Unknown(77))]);
+    }
+
+    #[test]
+    fn subtract_holes() {
+        let (r, n) = subtract::<4>(0, 100, &[(10, 20), (50, 60), (15, 30), (90, 200)]);
+        assert_eq!(&r[..n], &[(0, 10), (30, 50), (60, 90)]);
+        let (_, n) = subtract::<4>(0, 100, &[(0, 100)]);
+        assert_eq!(n, 0);
+        let (r, n) = subtract::<4>(5, 10, &[]);
+        assert_eq!(&r[..n], &[(5, 10)]);
     }
 
     #[test]

@@ -3,6 +3,8 @@
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::arch::x86_64::{cpu, lapic, pic, pit};
+use crate::execbase::Global;
+use crate::interrupts::Interrupt;
 
 /// Ticks per second. A quantum is counted in these.
 pub const TICK_HZ: u64 = 100;
@@ -24,8 +26,12 @@ pub fn init() {
     TSC_HZ.store(calibrate_tsc(CALIBRATION_MS), Ordering::Relaxed);
     TSC_AT_BOOT.store(cpu::rdtsc(), Ordering::Relaxed);
     pit::start_periodic(pit::divisor_for(TICK_HZ));
-    crate::interrupts::set_irq_handler(0, tick);
+    // SAFETY: the server is a static, on no list, never removed.
+    unsafe { crate::interrupts::add_int_server(0, TICK_SERVER.get()) };
 }
+
+/// The tick's server on IRQ 0. Disable (on the IRQ 0 chain).
+static TICK_SERVER: Global<Interrupt> = Global::new(Interrupt::new("tick", 0, tick, core::ptr::null_mut()));
 
 /// Measures the TSC frequency in Hz over `ms` milliseconds of PIT time. Reprograms PIT
 /// channel 0, so only for boot (before the tick starts).
@@ -37,9 +43,11 @@ fn calibrate_tsc(ms: u64) -> u64 {
     })
 }
 
-fn tick() {
+fn tick(_: *mut ()) -> bool {
     let now = TICKS.fetch_add(1, Ordering::Relaxed) + 1;
+    crate::sched::tick();
     crate::ktest::watchdog(now);
+    true
 }
 
 /// Ticks since boot. May be called from an interrupt.

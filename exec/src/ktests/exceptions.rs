@@ -65,9 +65,13 @@ pub fn guru_report() -> TestResult {
     let text = c.report.as_str();
     let rip = format!("RIP {:016x}", c.rip);
     let cr2 = format!("CR2 {UNMAPPED:016x}");
+    let me = crate::task::find_task(None);
+    let guru = format!("Guru Meditation #0000000E.{:08X}", me as usize);
+    // SAFETY: the running task is live.
+    let task = format!("Task: {}", unsafe { (*me).name() });
     for want in [
-        "Software Failure.", "Guru Meditation #0000000E.00000000", "Page Fault (#PF), vector 14, error code 0x2",
-        &rip, &cr2, "Task: (boot)", "CS  0008", "RFLAGS", "RSP", "RAX", "RBX", "RCX", "RDX", "RSI", "RDI", "RBP",
+        "Software Failure.", &guru, "Page Fault (#PF), vector 14, error code 0x2",
+        &rip, &cr2, &task, "CS  0008", "RFLAGS", "RSP", "RAX", "RBX", "RCX", "RDX", "RSI", "RDI", "RBP",
         "R8 ", "R9 ", "R10", "R11", "R12", "R13", "R14", "R15",
     ] {
         ensure!(text.contains(want), "report lacks '{want}':\n{text}");

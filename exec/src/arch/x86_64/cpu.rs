@@ -119,3 +119,9 @@ pub fn cr3() -> u64 {
     unsafe { asm!("mov {}, cr3", out(reg) v, options(nomem, nostack, preserves_flags)) };
     v
 }
+
+/// Enables interrupts and halts until the next one, atomically (STI's one-instruction shadow
+/// covers the HLT, so an interrupt cannot slip in between and be missed).
+pub fn enable_and_wait() {
+    x86_64::instructions::interrupts::enable_and_hlt();
+}

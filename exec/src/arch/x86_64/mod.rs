@@ -13,6 +13,7 @@ pub mod probe;
 pub mod pvh;
 pub mod qemu;
 pub mod serial;
+pub mod switch;
 pub mod trap;
 
 mod boot;

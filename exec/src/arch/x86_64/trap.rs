@@ -81,8 +81,11 @@ pub(super) extern "C" fn dispatch(frame: &mut TrapFrame) -> *mut TrapFrame {
         v if (IRQ_BASE as u64..IRQ_BASE as u64 + 16).contains(&v) => {
             let irq = (v - IRQ_BASE as u64) as u8;
             if !pic::is_spurious(irq) {
+                crate::sched::irq_enter();
                 crate::interrupts::dispatch_irq(irq);
                 pic::end_of_interrupt(irq);
+                // May switch tasks; this frame is resumed when this task runs again.
+                crate::sched::irq_exit();
             }
         }
         v if v == SPURIOUS_VECTOR as u64 => {} // LAPIC spurious: no EOI, by definition

@@ -1,0 +1,139 @@
+//! ExecBase: exec's global state, as on the Amiga (`SysBase`).
+//!
+//! There is one CPU and one ExecBase. Its fields are guarded by Exec's own discipline rather
+//! than locks: the scheduler fields and the interrupt lists by Disable (interrupts off), the
+//! public lists (ports, semaphores, memory) by Forbid (no task switch). Each field says which.
+
+use core::cell::UnsafeCell;
+
+use crate::list::{List, NodeType};
+use crate::memheader::MemHeader;
+use crate::task::Task;
+
+/// A global whose guard is Exec's discipline (Forbid or Disable) rather than a lock; the
+/// declaration of each one says which.
+pub struct Global<T>(UnsafeCell<T>);
+
+// SAFETY: Lorraine runs exec on one CPU; every access to a Global happens under the Forbid or
+// Disable its declaration names, so accesses never overlap.
+unsafe impl<T> Sync for Global<T> {}
+
+impl<T> Global<T> {
+    pub const fn new(v: T) -> Self {
+        Global(UnsafeCell::new(v))
+    }
+    /// The raw pointer; dereference only under the guard the declaration names.
+    pub const fn get(&self) -> *mut T {
+        self.0.get()
+    }
+}
+
+/// How many memory regions exec manages at most (usable RAM ranges below 4 GiB).
+pub const MAX_MEM_REGIONS: usize = 8;
+
+/// Exec's global state.
+pub struct ExecBase {
+    /// The running task. Disable.
+    pub this_task: *mut Task,
+    /// Tasks ready to run, by priority. Disable.
+    pub task_ready: List,
+    /// Tasks waiting for signals. Disable.
+    pub task_wait: List,
+    /// Removed tasks whose stacks are freed by the next task to run. Disable.
+    pub zombies: List,
+    /// Disable nesting of the running task (0 = interrupts enabled). Disable.
+    pub id_nest_cnt: i32,
+    /// Forbid nesting of the running task (0 = switching allowed). Written only by the running
+    /// task; saved and restored with it.
+    pub td_nest_cnt: i32,
+    /// Interrupt nesting: > 0 while an interrupt handler runs. Disable.
+    pub int_depth: i32,
+    /// A task switch is due as soon as Forbid and Disable allow. Disable.
+    pub need_resched: bool,
+    /// Ticks a task may run before an equal-priority task gets its turn.
+    pub quantum: u32,
+    /// Ticks the running task has used of its quantum. Disable.
+    pub elapsed: u32,
+    /// Task switches so far.
+    pub disp_count: u64,
+    /// Times the idle task woke from HLT.
+    pub idle_count: u64,
+    /// The idle task (always ready or running).
+    pub idle_task: *mut Task,
+    /// Public message ports. Forbid.
+    pub port_list: List,
+    /// Public semaphores. Forbid.
+    pub sem_list: List,
+    /// Memory regions handed out by alloc_mem. Forbid.
+    pub mem: [MemHeader; MAX_MEM_REGIONS],
+    /// Number of regions in `mem`.
+    pub mem_count: usize,
+    /// Alerts raised so far (recoverable ones included), and the last code.
+    pub alert_count: u64,
+    pub last_alert: u32,
+}
+
+/// The one ExecBase. See each field for its guard.
+static SYS_BASE: Global<ExecBase> = Global::new(ExecBase {
+    this_task: core::ptr::null_mut(),
+    // Boot runs under Disable; the boot flow's `sched::enable()` turns interrupts on.
+    task_ready: List::new(NodeType::Task),
+    task_wait: List::new(NodeType::Task),
+    zombies: List::new(NodeType::Task),
+    id_nest_cnt: 1,
+    td_nest_cnt: 0,
+    int_depth: 0,
+    need_resched: false,
+    quantum: 4,
+    elapsed: 0,
+    disp_count: 0,
+    idle_count: 0,
+    idle_task: core::ptr::null_mut(),
+    port_list: List::new(NodeType::MsgPort),
+    sem_list: List::new(NodeType::Semaphore),
+    mem: [const { MemHeader::empty() }; MAX_MEM_REGIONS],
+    mem_count: 0,
+    alert_count: 0,
+    last_alert: 0,
+});
+
+/// ExecBase, for exec's own modules.
+///
+/// # Safety
+/// The caller holds the guard of every field it touches (see [`ExecBase`]) and keeps no other
+/// reference from this function alive across a call that may take one too.
+#[inline(always)]
+pub(crate) unsafe fn base() -> &'static mut ExecBase {
+    // SAFETY: per the contract; the static lives forever.
+    unsafe { &mut *SYS_BASE.get() }
+}
+
+/// A copy of ExecBase's counters, for STATUS-like reports and tests. May be called anywhere.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ExecCounters {
+    pub disp_count: u64,
+    pub idle_count: u64,
+    pub quantum: u32,
+    pub ready: usize,
+    pub waiting: usize,
+    pub alert_count: u64,
+    pub last_alert: u32,
+}
+
+/// Reads ExecBase's counters.
+pub fn counters() -> ExecCounters {
+    crate::sched::disable();
+    // SAFETY: Disable is held for the whole read.
+    let eb = unsafe { base() };
+    let c = ExecCounters {
+        disp_count: eb.disp_count,
+        idle_count: eb.idle_count,
+        quantum: eb.quantum,
+        ready: eb.task_ready.len(),
+        waiting: eb.task_wait.len(),
+        alert_count: eb.alert_count,
+        last_alert: eb.last_alert,
+    };
+    crate::sched::enable();
+    c
+}

@@ -1,0 +1,274 @@
+//! Message ports and messages: put_msg, get_msg, reply_msg, wait_port, and public named ports.
+//!
+//! A message is passed by pointer: `put_msg` links the sender's message into the port's list
+//! and never copies it. The message's node kind records its life (Message after a put,
+//! ReplyMsg after a reply), so a message put while still queued, or replied twice, raises an
+//! alert and is refused instead of corrupting a list.
+//!
+//! Port message lists are guarded by Disable (interrupts may put messages); the public port
+//! list by Forbid.
+
+use core::ptr::null_mut;
+
+use crate::alert::{AN_MSG_PUT_TWICE, AN_MSG_REPLY_TWICE, alert};
+use crate::execbase::base;
+use crate::interrupts::{Interrupt, cause_disabled};
+use crate::list::{List, Node, NodeType};
+use crate::memory::{self, MemFlags};
+use crate::sched::{disable, enable, forbid, permit};
+use crate::signal::{alloc_signal, free_signal, signal_disabled, wait};
+use crate::task::Task;
+
+/// What a port does when a message arrives (Exec's `mp_Flags`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum PortAction {
+    /// Signal `sig_task` with `sig_bit`.
+    Signal = 0,
+    /// Cause the software interrupt `soft_int`.
+    SoftInt = 1,
+    /// Nothing: the owner polls.
+    Ignore = 2,
+}
+
+/// A message port (Exec's `struct MsgPort`).
+#[repr(C)]
+pub struct MsgPort {
+    /// In the public port list when added; kind MsgPort; name.
+    pub node: Node,
+    pub action: PortAction,
+    pub sig_bit: u8,
+    /// The task signalled (PortAction::Signal); also the port's owner.
+    pub sig_task: *mut Task,
+    /// The interrupt caused (PortAction::SoftInt).
+    pub soft_int: *mut Interrupt,
+    /// Messages waiting. Disable.
+    pub msg_list: List,
+    public: bool,
+}
+
+/// A message header (Exec's `struct Message`); the sender's data follows it.
+#[repr(C)]
+pub struct Message {
+    pub node: Node,
+    /// Where reply_msg sends it; null for a message that needs no reply.
+    pub reply_port: *mut MsgPort,
+    /// Bytes of the whole message, header included.
+    pub length: usize,
+    /// The port whose list holds it, null while it is held by a task. Disable.
+    queued_at: *mut MsgPort,
+}
+
+impl Message {
+    /// A fresh message that replies to `reply_port`.
+    pub const fn new(reply_port: *mut MsgPort, length: usize) -> Self {
+        Message { node: Node::new(NodeType::FreeMsg, 0), reply_port, length, queued_at: null_mut() }
+    }
+}
+
+impl MsgPort {
+    /// A port that signals `task` with `sig_bit`, not public.
+    pub const fn new(task: *mut Task, sig_bit: u8) -> Self {
+        MsgPort {
+            node: Node::new(NodeType::MsgPort, 0),
+            action: PortAction::Signal,
+            sig_bit,
+            sig_task: task,
+            soft_int: null_mut(),
+            msg_list: List::new(NodeType::Message),
+            public: false,
+        }
+    }
+}
+
+/// Creates a port owned by the caller, signalling it on a newly allocated signal bit.
+/// Result: the port, or null when no signal bit or memory is left. The port is freed when the
+/// task ends. Not callable from an interrupt.
+pub fn create_msg_port() -> *mut MsgPort {
+    let bit = alloc_signal(-1);
+    if bit < 0 {
+        return null_mut();
+    }
+    let port = memory::alloc_mem(size_of::<MsgPort>(), MemFlags::CLEAR) as *mut MsgPort;
+    if port.is_null() {
+        free_signal(bit);
+        return null_mut();
+    }
+    // SAFETY: fresh memory of the right size and alignment.
+    unsafe { port.write(MsgPort::new(crate::task::find_task(None), bit as u8)) };
+    port
+}
+
+/// Deletes a port from [`create_msg_port`]: takes it off the public list if it is there, frees
+/// its signal and memory. Messages still queued are not replied. Null does nothing.
+///
+/// # Safety
+/// `port` is null or came from `create_msg_port` of the calling task and is not used after.
+pub unsafe fn delete_msg_port(port: *mut MsgPort) {
+    if port.is_null() {
+        return;
+    }
+    // SAFETY: per the contract.
+    unsafe {
+        if (*port).public {
+            rem_port(port);
+        }
+        (*port).node.kind = NodeType::Unknown;
+        free_signal((*port).sig_bit as i32);
+        memory::free_mem(port as *mut u8, size_of::<MsgPort>());
+    }
+}
+
+/// Makes `port` public under its node's name (sorted by priority), so find_port finds it.
+///
+/// # Safety
+/// `port` is a live port, not public yet, that outlives its public life.
+pub unsafe fn add_port(port: *mut MsgPort) {
+    forbid();
+    // SAFETY: Forbid held; `port` live (caller).
+    unsafe {
+        (*port).public = true;
+        base().port_list.enqueue(&mut (*port).node);
+    }
+    permit();
+}
+
+/// Takes `port` off the public list.
+///
+/// # Safety
+/// `port` is a live public port.
+pub unsafe fn rem_port(port: *mut MsgPort) {
+    forbid();
+    // SAFETY: Forbid held; `port` live and public (caller).
+    unsafe {
+        if (*port).public {
+            base().port_list.remove(&mut (*port).node);
+            (*port).public = false;
+        }
+    }
+    permit();
+}
+
+/// The public port named `name`, or null. Call under Forbid if you will use the port after.
+pub fn find_port(name: &str) -> *mut MsgPort {
+    forbid();
+    // SAFETY: Forbid held.
+    let p = unsafe { base() }.port_list.find_name(name) as *mut MsgPort;
+    permit();
+    p
+}
+
+/// Sends `msg` to `port` by linking it in (never a copy), then acts as the port says (signal,
+/// software interrupt, or nothing). A message already queued somewhere raises a recoverable
+/// alert (`AN_MSG_PUT_TWICE`) and is not sent. Callable from an interrupt.
+///
+/// # Safety
+/// `port` and `msg` are live; the message stays valid until it is replied or taken.
+pub unsafe fn put_msg(port: *mut MsgPort, msg: *mut Message) {
+    disable();
+    // SAFETY: Disable held; pointers live (caller).
+    unsafe {
+        if !(*msg).queued_at.is_null() {
+            enable();
+            return alert(AN_MSG_PUT_TWICE);
+        }
+        (*msg).node.kind = NodeType::Message;
+        arrive(port, msg);
+    }
+    enable();
+}
+
+/// Links `msg` into `port` and performs the port's action. Disable held.
+#[inline]
+unsafe fn arrive(port: *mut MsgPort, msg: *mut Message) {
+    // SAFETY: per the callers.
+    unsafe {
+        (*msg).queued_at = port;
+        (*port).msg_list.add_tail(&mut (*msg).node);
+        match (*port).action {
+            PortAction::Signal => signal_disabled((*port).sig_task, 1 << (*port).sig_bit),
+            PortAction::SoftInt => cause_disabled((*port).soft_int),
+            PortAction::Ignore => {}
+        }
+    }
+}
+
+/// Takes the first message off `port`. Result: the message, or null if none is waiting.
+/// Callable from an interrupt.
+///
+/// # Safety
+/// `port` is live.
+pub unsafe fn get_msg(port: *mut MsgPort) -> *mut Message {
+    disable();
+    // SAFETY: Disable held; `port` live.
+    let m = unsafe {
+        let m = (*port).msg_list.rem_head() as *mut Message;
+        if let Some(m) = m.as_mut() {
+            m.queued_at = null_mut();
+        }
+        m
+    };
+    enable();
+    m
+}
+
+/// Returns `msg` to its reply port (or just ends it when it has none). Replying a message
+/// twice, or one still queued, raises a recoverable alert (`AN_MSG_REPLY_TWICE`) and does
+/// nothing. Callable from an interrupt.
+///
+/// # Safety
+/// `msg` is live and was received by the caller.
+pub unsafe fn reply_msg(msg: *mut Message) {
+    disable();
+    // SAFETY: Disable held; `msg` live.
+    unsafe {
+        if (*msg).node.kind == NodeType::ReplyMsg || !(*msg).queued_at.is_null() {
+            enable();
+            return alert(AN_MSG_REPLY_TWICE);
+        }
+        let port = (*msg).reply_port;
+        if port.is_null() {
+            (*msg).node.kind = NodeType::FreeMsg;
+        } else {
+            (*msg).node.kind = NodeType::ReplyMsg;
+            arrive(port, msg);
+        }
+    }
+    enable();
+}
+
+/// Waits until `port` has a message; returns the first one *without* taking it off (use
+/// get_msg). Not callable from an interrupt.
+///
+/// # Safety
+/// `port` is live and signals the caller.
+pub unsafe fn wait_port(port: *mut MsgPort) -> *mut Message {
+    loop {
+        // SAFETY: `port` live; reading the head pointer is a single load.
+        let head = unsafe { core::ptr::read_volatile(&(*port).msg_list) }.head();
+        if !head.is_null() {
+            return head as *mut Message;
+        }
+        // SAFETY: as above.
+        wait(1 << unsafe { (*port).sig_bit });
+    }
+}
+
+/// Takes the public ports `task` owns off the port list. Disable held (task end).
+pub(crate) unsafe fn reclaim_task(task: *mut Task) {
+    // SAFETY: Disable held (covers Forbid); ports on the list are live. The successor is read
+    // before a port is unlinked.
+    unsafe {
+        let eb = base();
+        let mut at = eb.port_list.head();
+        while !at.is_null() {
+            let next = (*at).succ;
+            let p = at as *mut MsgPort;
+            if (*p).sig_task == task {
+                eb.port_list.remove(at);
+                (*p).public = false;
+            }
+            at = next;
+        }
+    }
+}

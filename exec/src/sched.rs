@@ -1,0 +1,230 @@
+//! The scheduler: Forbid/Permit, Disable/Enable, the ready list, preemption and the switch.
+//!
+//! Rules, as in Exec:
+//! - the ready list is sorted by priority; the highest-priority ready task runs;
+//! - a task that becomes ready with a higher priority than the running one runs at once (from
+//!   an interrupt: on the way out of the interrupt);
+//! - equal priorities take turns every `quantum` ticks;
+//! - Forbid stops task switching, Disable also stops interrupts; both nest, both are saved per
+//!   task, and waiting breaks them until the task runs again;
+//! - the idle task (priority -128) halts the CPU until the next interrupt.
+
+use core::sync::atomic::{Ordering, compiler_fence};
+
+use crate::arch::x86_64::{cpu, switch};
+use crate::execbase::{ExecBase, base};
+use crate::task::{Task, TaskState};
+
+/// Stops task switching until the matching [`permit`]. Nests. A task that waits while
+/// forbidden lets others run and is forbidden again when it continues.
+/// Not for interrupts (they never switch anyway).
+#[inline]
+pub fn forbid() {
+    // SAFETY: td_nest_cnt is written only by the running task (see ExecBase).
+    unsafe { base().td_nest_cnt += 1 };
+    compiler_fence(Ordering::SeqCst);
+}
+
+/// Undoes one [`forbid`]; at the outermost one, a switch that became due meanwhile happens now.
+#[inline]
+pub fn permit() {
+    compiler_fence(Ordering::SeqCst);
+    // SAFETY: as in `forbid`; need_resched is only read here.
+    let eb = unsafe { base() };
+    eb.td_nest_cnt -= 1;
+    if eb.td_nest_cnt == 0 && eb.need_resched && eb.id_nest_cnt == 0 && eb.int_depth == 0 {
+        disable();
+        enable(); // performs the due switch
+    }
+}
+
+/// Disables interrupts (and so task switching) until the matching [`enable`]. Nests.
+/// Callable from an interrupt.
+#[inline]
+pub fn disable() {
+    cpu::disable_interrupts();
+    compiler_fence(Ordering::SeqCst);
+    // SAFETY: interrupts are now off: we hold Disable.
+    unsafe { base().id_nest_cnt += 1 };
+}
+
+/// Undoes one [`disable`]. At the outermost one (outside interrupts) pending software
+/// interrupts run, a due task switch happens, and interrupts come back on.
+/// Callable from an interrupt (interrupts then stay off until the handler returns).
+#[inline]
+pub fn enable() {
+    // SAFETY: interrupts are off (we hold Disable).
+    let eb = unsafe { base() };
+    if eb.id_nest_cnt > 1 || eb.int_depth > 0 {
+        eb.id_nest_cnt -= 1;
+        return;
+    }
+    // Outermost Enable: still counted as disabled while software interrupts run and a due
+    // switch happens, so that nothing they call can turn interrupts on early.
+    if eb.need_resched || crate::interrupts::soft_ints_pending() {
+        leave_disabled_section();
+    }
+    // SAFETY: still disabled; re-read after a possible switch.
+    unsafe { base().id_nest_cnt = 0 };
+    compiler_fence(Ordering::SeqCst);
+    cpu::enable_interrupts();
+}
+
+/// Runs pending software interrupts and a due switch. Disable held with a count of 1, outside
+/// interrupt handlers.
+#[cold]
+fn leave_disabled_section() {
+    if crate::interrupts::soft_ints_pending() {
+        crate::interrupts::run_soft_ints();
+    }
+    // SAFETY: Disable held.
+    let eb = unsafe { base() };
+    if eb.need_resched && eb.td_nest_cnt == 0 {
+        preempt(eb);
+    }
+}
+
+/// Puts `t` on the ready list and notes a switch if it outranks the running task.
+///
+/// # Safety
+/// Disable held; `t` is live and on no scheduler list.
+pub(crate) unsafe fn make_ready(eb: &mut ExecBase, t: *mut Task) {
+    // SAFETY: per the contract.
+    unsafe {
+        (*t).state = TaskState::Ready;
+        eb.task_ready.enqueue(&mut (*t).node);
+        if eb.this_task.is_null() || (*t).node.pri > (*eb.this_task).node.pri {
+            eb.need_resched = true;
+        }
+    }
+}
+
+/// Moves the running task to the ready list (behind its equals) and switches. Disable held.
+fn preempt(eb: &mut ExecBase) {
+    let me = eb.this_task;
+    // SAFETY: Disable held; the running task is live and on no list.
+    unsafe {
+        (*me).state = TaskState::Ready;
+        eb.task_ready.enqueue(&mut (*me).node);
+    }
+    schedule(eb);
+}
+
+/// Switches to the first ready task. The running task must already be where it belongs
+/// (ready list, wait list, or zombies). Returns when the caller's task runs again.
+/// Disable held. The outgoing stack is checked first: a task that overran it is removed with a
+/// stack-probe alert instead of being resumed.
+pub(crate) fn schedule(eb: &mut ExecBase) {
+    let me = eb.this_task;
+    // SAFETY: Disable held; tasks on the lists and the running one are live.
+    unsafe {
+        if (*me).state != TaskState::Removed && !(*me).stack_ok(switch::stack_pointer()) {
+            stack_overflow(eb, me);
+        }
+        eb.need_resched = false;
+        let next = eb.task_ready.rem_head() as *mut Task;
+        debug_assert!(!next.is_null(), "no ready task: the idle task is missing");
+        (*next).state = TaskState::Running;
+        if next == me {
+            return;
+        }
+        (*me).id_nest_cnt = eb.id_nest_cnt;
+        (*me).td_nest_cnt = eb.td_nest_cnt;
+        eb.this_task = next;
+        eb.id_nest_cnt = (*next).id_nest_cnt;
+        eb.td_nest_cnt = (*next).td_nest_cnt;
+        eb.elapsed = 0;
+        eb.disp_count += 1;
+        (*next).dispatches += 1;
+        switch::switch(&mut (*me).saved_sp, (*next).saved_sp);
+        // Running again as `me`.
+        after_switch(base());
+    }
+}
+
+/// Work for whichever task just got the CPU: free the stacks of ended tasks.
+#[inline]
+pub(crate) fn after_switch(eb: &mut ExecBase) {
+    if !eb.zombies.is_empty() {
+        crate::task::reap(eb);
+    }
+}
+
+/// The running task overran its stack: alert, then end it as if it had called rem_task.
+///
+/// # Safety
+/// Disable held; `me` is the running task, not yet on any list.
+unsafe fn stack_overflow(eb: &mut ExecBase, me: *mut Task) {
+    // SAFETY: per the contract.
+    unsafe {
+        match (*me).state {
+            TaskState::Ready => eb.task_ready.remove(&mut (*me).node),
+            TaskState::Waiting => eb.task_wait.remove(&mut (*me).node),
+            _ => {}
+        }
+        (*me).state = TaskState::Running;
+        crate::alert::alert(crate::alert::AN_STACK_PROBE);
+        crate::task::rem_task(me);
+    }
+}
+
+/// Called by the tick: counts down the quantum and asks for a switch when an equal (or
+/// higher) priority task is waiting for its turn. Interrupt context.
+pub(crate) fn tick() {
+    // SAFETY: interrupt context: interrupts are off.
+    let eb = unsafe { base() };
+    eb.elapsed += 1;
+    if eb.elapsed >= eb.quantum {
+        let head = eb.task_ready.head();
+        // SAFETY: ready tasks and the running one are live.
+        if !head.is_null() && unsafe { (*head).pri >= (*eb.this_task).node.pri } {
+            eb.need_resched = true;
+        }
+    }
+}
+
+/// Entered by the trap handler before it runs an interrupt handler.
+pub(crate) fn irq_enter() {
+    // SAFETY: interrupts are off in the trap handler.
+    unsafe { base().int_depth += 1 };
+}
+
+/// Left by the trap handler after the handler and EOI: runs software interrupts and makes a
+/// switch that became due, as the interrupted task had interrupts enabled.
+pub(crate) fn irq_exit() {
+    // SAFETY: interrupts are off in the trap handler.
+    let eb = unsafe { base() };
+    eb.int_depth -= 1;
+    if eb.int_depth > 0 || eb.this_task.is_null() || eb.id_nest_cnt > 0 {
+        return;
+    }
+    if eb.need_resched || crate::interrupts::soft_ints_pending() {
+        // Count the hardware's disabled state while switching (see `enable`).
+        eb.id_nest_cnt = 1;
+        leave_disabled_section();
+        // SAFETY: as above; re-read after a possible switch. `iretq` turns interrupts back on.
+        unsafe { base().id_nest_cnt = 0 };
+    }
+}
+
+fn idle_entry(_: usize) {
+    loop {
+        // SAFETY: only the idle task writes idle_count; a torn read elsewhere is harmless.
+        unsafe { base().idle_count += 1 };
+        cpu::enable_and_wait();
+    }
+}
+
+/// Starts multitasking: the boot flow becomes the task `boot` (priority 0) on the boot stack,
+/// and the idle task is created. Call once, interrupts still off.
+pub fn init() {
+    let (lower, upper) = crate::arch::x86_64::boot_stack();
+    let boot = crate::task::adopt_boot_flow("boot", 0, lower as usize, upper as usize);
+    // SAFETY: interrupts are off during boot; nothing else touches ExecBase yet.
+    let eb = unsafe { base() };
+    eb.this_task = boot;
+    let idle = crate::task::add_task("idle", -128, idle_entry, 0, 8192);
+    assert!(!idle.is_null(), "no memory for the idle task");
+    // SAFETY: as above.
+    unsafe { base().idle_task = idle };
+}

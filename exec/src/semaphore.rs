@@ -1,0 +1,296 @@
+//! Signal semaphores: exclusive (nesting for the owner) and shared locks between tasks.
+//! Waiters are served in FIFO order: a release hands the semaphore straight to the first
+//! waiter (or to every shared waiter at the head of the queue), so nobody can barge in.
+//!
+//! Semaphore state is guarded by Forbid; waiting uses SIGB_SINGLE. Not for interrupts.
+
+use core::mem::offset_of;
+use core::ptr::null_mut;
+
+use crate::alert::{AN_SEM_CORRUPT, alert};
+use crate::execbase::base;
+use crate::list::{List, Node, NodeType};
+use crate::sched::{forbid, permit};
+use crate::signal::{SIGF_SINGLE, set_signal, signal, wait};
+use crate::task::Task;
+
+/// A semaphore (Exec's `struct SignalSemaphore`).
+#[repr(C)]
+pub struct SignalSemaphore {
+    /// In the public semaphore list when added; kind Semaphore; name.
+    pub node: Node,
+    /// Exclusive nesting of the owner, or the number of shared holds.
+    nest_count: i32,
+    /// The exclusive owner, or null (free, or held shared).
+    owner: *mut Task,
+    /// Waiting requests, FIFO.
+    wait_queue: List,
+    /// In the owner's `held_sems` list while held exclusively.
+    held_link: Node,
+}
+
+/// One waiting task's request, on its own stack while it waits.
+#[repr(C)]
+struct Request {
+    node: Node,
+    task: *mut Task,
+    shared: bool,
+    granted: bool,
+}
+
+impl SignalSemaphore {
+    /// A free semaphore (InitSemaphore).
+    pub const fn new() -> Self {
+        SignalSemaphore {
+            node: Node::new(NodeType::Semaphore, 0),
+            nest_count: 0,
+            owner: null_mut(),
+            wait_queue: List::new(NodeType::Unknown),
+            held_link: Node::new(NodeType::Semaphore, 0),
+        }
+    }
+
+    /// The exclusive owner (null if free or shared).
+    pub fn owner(&self) -> *mut Task {
+        self.owner
+    }
+
+    /// Exclusive nesting depth, or the number of shared holds.
+    pub fn nest_count(&self) -> i32 {
+        self.nest_count
+    }
+}
+
+impl Default for SignalSemaphore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn me() -> *mut Task {
+    // SAFETY: reading the running task's pointer; it cannot change under us (it is us).
+    unsafe { base().this_task }
+}
+
+/// Resets `sem` to free with no waiters (InitSemaphore).
+///
+/// # Safety
+/// `sem` is live and nobody holds or waits for it.
+pub unsafe fn init_semaphore(sem: *mut SignalSemaphore) {
+    // SAFETY: per the contract; the node keeps its name and links.
+    unsafe {
+        (*sem).nest_count = 0;
+        (*sem).owner = null_mut();
+        (*sem).wait_queue = List::new(NodeType::Unknown);
+        (*sem).node.kind = NodeType::Semaphore;
+    }
+}
+
+unsafe fn take_exclusive(sem: *mut SignalSemaphore, task: *mut Task) {
+    // SAFETY: Forbid held; both live.
+    unsafe {
+        (*sem).owner = task;
+        (*sem).nest_count = 1;
+        (*task).held_sems.add_tail(&mut (*sem).held_link);
+    }
+}
+
+/// Queues a request and waits until a release grants it. Forbid held.
+unsafe fn wait_for(sem: *mut SignalSemaphore, shared: bool) {
+    let mut req = Request { node: Node::new(NodeType::Unknown, 0), task: me(), shared, granted: false };
+    set_signal(0, SIGF_SINGLE);
+    // SAFETY: Forbid held; the request lives on this stack until granted (we wait for that).
+    unsafe {
+        (*sem).wait_queue.add_tail(&mut req.node);
+        while !core::ptr::read_volatile(&req.granted) {
+            wait(SIGF_SINGLE);
+        }
+    }
+}
+
+/// Hands a free semaphore to the head of its queue. Forbid held.
+unsafe fn grant_next(sem: *mut SignalSemaphore) {
+    // SAFETY: Forbid held; requests on the queue live on their waiting tasks' stacks.
+    unsafe {
+        let head = (*sem).wait_queue.head() as *mut Request;
+        let Some(first) = head.as_mut() else { return };
+        if !first.shared {
+            (*sem).wait_queue.remove(head as *mut Node);
+            take_exclusive(sem, first.task);
+            first.granted = true;
+            signal(first.task, SIGF_SINGLE);
+            return;
+        }
+        while let Some(r) = ((*sem).wait_queue.head() as *mut Request).as_mut() {
+            if !r.shared {
+                break;
+            }
+            (*sem).wait_queue.remove(r as *mut Request as *mut Node);
+            (*sem).nest_count += 1;
+            r.granted = true;
+            signal(r.task, SIGF_SINGLE);
+        }
+    }
+}
+
+/// Obtains `sem` exclusively, waiting if another task holds it. The owner may obtain it again
+/// (nesting); each obtain needs a release. Not callable from an interrupt.
+///
+/// # Safety
+/// `sem` is a live, initialised semaphore.
+pub unsafe fn obtain_semaphore(sem: *mut SignalSemaphore) {
+    forbid();
+    // SAFETY: Forbid held; `sem` live.
+    unsafe {
+        let me = me();
+        if (*sem).owner == me {
+            (*sem).nest_count += 1;
+        } else if (*sem).owner.is_null() && (*sem).nest_count == 0 {
+            take_exclusive(sem, me);
+        } else {
+            wait_for(sem, false);
+        }
+    }
+    permit();
+}
+
+/// Obtains `sem` exclusively if that is possible without waiting. Result: true if obtained.
+///
+/// # Safety
+/// `sem` is a live, initialised semaphore.
+pub unsafe fn attempt_semaphore(sem: *mut SignalSemaphore) -> bool {
+    forbid();
+    // SAFETY: Forbid held; `sem` live.
+    let ok = unsafe {
+        let me = me();
+        if (*sem).owner == me {
+            (*sem).nest_count += 1;
+            true
+        } else if (*sem).owner.is_null() && (*sem).nest_count == 0 {
+            take_exclusive(sem, me);
+            true
+        } else {
+            false
+        }
+    };
+    permit();
+    ok
+}
+
+/// Obtains `sem` shared, waiting while it is held exclusively or an exclusive request waits
+/// (FIFO). The exclusive owner obtaining it shared just nests.
+///
+/// # Safety
+/// `sem` is a live, initialised semaphore.
+pub unsafe fn obtain_semaphore_shared(sem: *mut SignalSemaphore) {
+    forbid();
+    // SAFETY: Forbid held; `sem` live.
+    unsafe {
+        let me = me();
+        if (*sem).owner == me || ((*sem).owner.is_null() && (*sem).wait_queue.is_empty()) {
+            (*sem).nest_count += 1;
+        } else {
+            wait_for(sem, true);
+        }
+    }
+    permit();
+}
+
+/// Obtains `sem` shared if that is possible without waiting. Result: true if obtained.
+///
+/// # Safety
+/// `sem` is a live, initialised semaphore.
+pub unsafe fn attempt_semaphore_shared(sem: *mut SignalSemaphore) -> bool {
+    forbid();
+    // SAFETY: Forbid held; `sem` live.
+    let ok = unsafe {
+        let me = me();
+        if (*sem).owner == me || ((*sem).owner.is_null() && (*sem).wait_queue.is_empty()) {
+            (*sem).nest_count += 1;
+            true
+        } else {
+            false
+        }
+    };
+    permit();
+    ok
+}
+
+/// Releases one obtain (exclusive or shared) of `sem`. When the last hold goes, the first
+/// waiter gets it (or all shared waiters at the head of the queue). Releasing a semaphore the
+/// caller does not hold raises a recoverable alert (`AN_SEM_CORRUPT`) and changes nothing.
+///
+/// # Safety
+/// `sem` is a live, initialised semaphore.
+pub unsafe fn release_semaphore(sem: *mut SignalSemaphore) {
+    forbid();
+    // SAFETY: Forbid held; `sem` live.
+    unsafe {
+        let me = me();
+        if (*sem).nest_count <= 0 || (!(*sem).owner.is_null() && (*sem).owner != me) {
+            permit();
+            return alert(AN_SEM_CORRUPT);
+        }
+        (*sem).nest_count -= 1;
+        if (*sem).nest_count == 0 {
+            if !(*sem).owner.is_null() {
+                (*me).held_sems.remove(&mut (*sem).held_link);
+                (*sem).owner = null_mut();
+            }
+            grant_next(sem);
+        }
+    }
+    permit();
+}
+
+/// Makes `sem` public under its node's name (and initialises it).
+///
+/// # Safety
+/// `sem` is live, not public, not in use, and outlives its public life.
+pub unsafe fn add_semaphore(sem: *mut SignalSemaphore) {
+    forbid();
+    // SAFETY: Forbid held; `sem` live.
+    unsafe {
+        init_semaphore(sem);
+        base().sem_list.enqueue(&mut (*sem).node);
+    }
+    permit();
+}
+
+/// The public semaphore named `name`, or null.
+pub fn find_semaphore(name: &str) -> *mut SignalSemaphore {
+    forbid();
+    // SAFETY: Forbid held.
+    let s = unsafe { base() }.sem_list.find_name(name) as *mut SignalSemaphore;
+    permit();
+    s
+}
+
+/// Takes `sem` off the public list.
+///
+/// # Safety
+/// `sem` is a live public semaphore.
+pub unsafe fn rem_semaphore(sem: *mut SignalSemaphore) {
+    forbid();
+    // SAFETY: Forbid held; `sem` is on the public list (caller).
+    unsafe { base().sem_list.remove(&mut (*sem).node) };
+    permit();
+}
+
+/// Releases every semaphore `task` holds exclusively, passing each to its next waiter.
+/// Disable held (task end).
+pub(crate) unsafe fn reclaim_task(task: *mut Task) {
+    // SAFETY: `task` live; its held list links live semaphores through `held_link`.
+    unsafe {
+        loop {
+            let link = (*task).held_sems.rem_head();
+            if link.is_null() {
+                break;
+            }
+            let sem = (link as *mut u8).sub(offset_of!(SignalSemaphore, held_link)) as *mut SignalSemaphore;
+            (*sem).owner = null_mut();
+            (*sem).nest_count = 0;
+            grant_next(sem);
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! Tasks: add_task, rem_task, find_task, set_task_pri, and the life of a task from its first
+//! instruction to the reclaiming of everything it owned.
+
+use alloc::boxed::Box;
+use core::ptr::null_mut;
+
+use crate::arch::x86_64::{cpu, switch};
+use crate::execbase::{ExecBase, base};
+use crate::list::{List, Node, NodeType};
+use crate::memory::{self, MemFlags};
+use crate::sched::{self, disable, enable};
+use crate::signal::SIGNALS_RESERVED;
+
+/// Where a task is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum TaskState {
+    /// Created, not yet on a list.
+    Added,
+    Ready,
+    Running,
+    Waiting,
+    /// Ended; its stack is freed by the next task to run.
+    Removed,
+}
+
+/// Longest task name kept (longer names are cut).
+pub const TASK_NAME_MAX: usize = 32;
+/// Smallest stack add_task gives a task.
+pub const MIN_STACK: usize = 4096;
+/// Bytes below every task stack that must stay untouched; checked at each switch.
+pub const STACK_GUARD: usize = 4096;
+const STACK_CANARY: u64 = 0x5afe_c0de_5afe_c0de;
+/// Canary words checked just below the stack's lower bound.
+const CANARY_WORDS: usize = 8;
+
+/// A task (Exec's `struct Task`). `node` comes first: list nodes are cast to tasks.
+#[repr(C)]
+pub struct Task {
+    /// In the ready or wait list; kind Task; priority; name.
+    pub node: Node,
+    pub state: TaskState,
+    /// Disable and Forbid nesting, saved while the task is not running.
+    pub id_nest_cnt: i32,
+    pub td_nest_cnt: i32,
+    /// Signals allocated, waited for, received.
+    pub sig_alloc: u32,
+    pub sig_wait: u32,
+    pub sig_recvd: u32,
+    /// Stack bounds `[sp_lower, sp_upper)`, checked at every switch.
+    pub sp_lower: usize,
+    pub sp_upper: usize,
+    /// Stack pointer while not running.
+    pub(crate) saved_sp: usize,
+    /// The stack's allocation (null for the boot task, whose stack is in the image).
+    stack_alloc: *mut u8,
+    stack_alloc_size: usize,
+    /// Memory the task allocated without MEMF_PUBLIC. Forbid.
+    pub(crate) mem_list: List,
+    /// Semaphores the task holds exclusively. Forbid.
+    pub(crate) held_sems: List,
+    entry: fn(usize),
+    arg: usize,
+    name: [u8; TASK_NAME_MAX],
+    /// Times this task was switched to.
+    pub dispatches: u64,
+    /// Free for the task's own use (Exec's `tc_UserData`).
+    pub user_data: usize,
+}
+
+impl Task {
+    fn new(name: &str, pri: i8, entry: fn(usize), arg: usize) -> Box<Task> {
+        let mut t = Box::new(Task {
+            node: Node::new(NodeType::Task, pri),
+            state: TaskState::Added,
+            id_nest_cnt: 0,
+            td_nest_cnt: 0,
+            sig_alloc: SIGNALS_RESERVED,
+            sig_wait: 0,
+            sig_recvd: 0,
+            sp_lower: 0,
+            sp_upper: 0,
+            saved_sp: 0,
+            stack_alloc: null_mut(),
+            stack_alloc_size: 0,
+            mem_list: List::new(NodeType::Memory),
+            held_sems: List::new(NodeType::Semaphore),
+            entry,
+            arg,
+            name: [0; TASK_NAME_MAX],
+            dispatches: 0,
+            user_data: 0,
+        });
+        let mut n = name.len().min(TASK_NAME_MAX);
+        while !name.is_char_boundary(n) {
+            n -= 1;
+        }
+        t.name[..n].copy_from_slice(&name.as_bytes()[..n]);
+        // SAFETY: the name lives in the task's own (boxed, never moved) memory, as long as the node.
+        unsafe { t.node.set_name(core::str::from_utf8_unchecked(&t.name[..n])) };
+        t
+    }
+
+    /// The task's name.
+    pub fn name(&self) -> &str {
+        self.node.name()
+    }
+
+    /// The task's priority.
+    pub fn pri(&self) -> i8 {
+        self.node.pri
+    }
+
+    /// Whether the stack is intact: the stack pointer `sp` inside the bounds, the canary below
+    /// them untouched.
+    pub(crate) fn stack_ok(&self, sp: usize) -> bool {
+        if sp < self.sp_lower || sp > self.sp_upper {
+            return false;
+        }
+        if self.stack_alloc.is_null() {
+            return true;
+        }
+        let canary = (self.sp_lower - CANARY_WORDS * 8) as *const u64;
+        // SAFETY: the canary words lie in the guard area of this task's stack allocation.
+        (0..CANARY_WORDS).all(|i| unsafe { canary.add(i).read_volatile() } == STACK_CANARY)
+    }
+}
+
+/// Creates a task named `name` at priority `pri` that runs `entry(arg)` on a stack of
+/// `stack_size` bytes (at least [`MIN_STACK`]), and makes it ready. A task that returns from
+/// `entry` ends as if it called `rem_task(null)`.
+///
+/// Result: the task, or null when there is no memory for its stack.
+/// If the new task has a higher priority than the caller, it runs before this returns.
+/// Not callable from an interrupt.
+pub fn add_task(name: &str, pri: i8, entry: fn(usize), arg: usize, stack_size: usize) -> *mut Task {
+    let size = stack_size.max(MIN_STACK).next_multiple_of(16);
+    let stack = memory::alloc_mem(size + STACK_GUARD, MemFlags::PUBLIC);
+    if stack.is_null() {
+        return null_mut();
+    }
+    let mut t = Task::new(name, pri, entry, arg);
+    t.stack_alloc = stack;
+    t.stack_alloc_size = size + STACK_GUARD;
+    t.sp_lower = stack as usize + STACK_GUARD;
+    t.sp_upper = t.sp_lower + size;
+    let guard = stack as *mut u64;
+    for i in 0..STACK_GUARD / 8 {
+        // SAFETY: the guard area is the first STACK_GUARD bytes of the stack allocation.
+        unsafe { guard.add(i).write(STACK_CANARY) };
+    }
+    let t = Box::into_raw(t);
+    // SAFETY: the stack's top 64 bytes are ours; sp_upper is 16-aligned (alloc_mem blocks are).
+    unsafe { (*t).saved_sp = switch::initial_stack((*t).sp_upper, t as usize) };
+    disable();
+    // SAFETY: Disable held.
+    let eb = unsafe { base() };
+    // SAFETY: `t` is live and unlinked.
+    unsafe { sched::make_ready(eb, t) };
+    enable();
+    t
+}
+
+/// First Rust code of every new task (called by the switch trampoline, interrupts disabled).
+pub(crate) extern "C" fn task_start(task: *mut Task) -> ! {
+    // SAFETY: Disable is still in force (we arrived through a switch).
+    sched::after_switch(unsafe { base() });
+    cpu::enable_interrupts();
+    // SAFETY: `task` is the task that was switched to, live until it ends.
+    let (entry, arg) = unsafe { ((*task).entry, (*task).arg) };
+    entry(arg);
+    rem_task(null_mut());
+    unreachable!("a removed task ran on");
+}
+
+/// Ends `task` (the caller itself if null): takes it off its list, frees the memory it
+/// allocated without MEMF_PUBLIC, takes its public ports off the port list, releases the
+/// semaphores it holds. Its stack is freed once another task runs.
+///
+/// Removing oneself does not return. Not callable from an interrupt.
+pub fn rem_task(task: *mut Task) {
+    disable();
+    // SAFETY: Disable held; `task` is null or a live task (caller).
+    unsafe {
+        let eb = base();
+        let me = eb.this_task;
+        let task = if task.is_null() { me } else { task };
+        match (*task).state {
+            TaskState::Ready => eb.task_ready.remove(&mut (*task).node),
+            TaskState::Waiting => eb.task_wait.remove(&mut (*task).node),
+            TaskState::Running | TaskState::Added => {}
+            TaskState::Removed => {
+                enable();
+                return;
+            }
+        }
+        reclaim(task);
+        let eb = base();
+        (*task).state = TaskState::Removed;
+        eb.zombies.add_tail(&mut (*task).node);
+        if task == me {
+            sched::schedule(eb);
+            unreachable!("a removed task was scheduled");
+        }
+    }
+    enable();
+}
+
+/// Frees what `task` owned. Disable held.
+unsafe fn reclaim(task: *mut Task) {
+    // SAFETY: per the caller: `task` is live and off every scheduler list.
+    unsafe {
+        crate::port::reclaim_task(task);
+        crate::semaphore::reclaim_task(task);
+        memory::reclaim_task(task);
+    }
+}
+
+/// Frees the stacks and bodies of ended tasks. Disable held, on a stack that is not theirs.
+pub(crate) fn reap(eb: &mut ExecBase) {
+    loop {
+        let n = eb.zombies.rem_head();
+        if n.is_null() {
+            break;
+        }
+        let t = n as *mut Task;
+        // SAFETY: zombies are removed tasks no list references any more; none is running.
+        unsafe {
+            if !(*t).stack_alloc.is_null() {
+                memory::free_mem((*t).stack_alloc, (*t).stack_alloc_size);
+            }
+            drop(Box::from_raw(t));
+        }
+    }
+}
+
+/// Finds a task by name among the ready, waiting and running ones; `None` finds the caller.
+/// Result: the task, or null. Callable from an interrupt (then `None` gives the interrupted task).
+pub fn find_task(name: Option<&str>) -> *mut Task {
+    disable();
+    // SAFETY: Disable held.
+    let eb = unsafe { base() };
+    let found = match name {
+        None => eb.this_task,
+        // SAFETY: this_task is live.
+        Some(n) if !eb.this_task.is_null() && unsafe { (*eb.this_task).name() } == n => eb.this_task,
+        Some(n) => {
+            let r = eb.task_ready.find_name(n);
+            (if r.is_null() { eb.task_wait.find_name(n) } else { r }) as *mut Task
+        }
+    };
+    enable();
+    found
+}
+
+/// Sets `task`'s priority (the caller's if null); returns the old one. The task is re-sorted;
+/// if that makes a ready task outrank the caller, it runs at once. Not callable from an
+/// interrupt.
+pub fn set_task_pri(task: *mut Task, pri: i8) -> i8 {
+    disable();
+    // SAFETY: Disable held; `task` is null or live (caller).
+    let old = unsafe {
+        let eb = base();
+        let task = if task.is_null() { eb.this_task } else { task };
+        let old = (*task).node.pri;
+        (*task).node.pri = pri;
+        if (*task).state == TaskState::Ready {
+            eb.task_ready.remove(&mut (*task).node);
+            eb.task_ready.enqueue(&mut (*task).node);
+        }
+        let me = eb.this_task;
+        let head = eb.task_ready.head();
+        if !head.is_null() && (*head).pri > (*me).node.pri {
+            eb.need_resched = true;
+        }
+        old
+    };
+    enable();
+    old
+}
+
+/// Calls `f` for every live task (running, ready, waiting), under Disable: `f` must be short
+/// and must not call exec.
+pub fn for_each_task(mut f: impl FnMut(&Task)) {
+    disable();
+    // SAFETY: Disable held; every task on these lists is live.
+    unsafe {
+        let eb = base();
+        if let Some(t) = eb.this_task.as_ref() {
+            f(t);
+        }
+        for n in eb.task_ready.iter().chain(eb.task_wait.iter()) {
+            f(&*(n as *const Task));
+        }
+    }
+    enable();
+}
+
+/// Makes the code now running (boot) a task, so that it can wait and be switched like any
+/// other. Its stack is `[lower, upper)` (the boot stack). Call once, before interrupts are on.
+pub(crate) fn adopt_boot_flow(name: &str, pri: i8, lower: usize, upper: usize) -> *mut Task {
+    let mut t = Task::new(name, pri, |_| {}, 0);
+    t.sp_lower = lower;
+    t.sp_upper = upper;
+    t.state = TaskState::Running;
+    Box::into_raw(t)
+}
