@@ -154,16 +154,18 @@ fn current_task_name() -> &'static str {
 /// system; any other prints a recoverable alert naming the running task and returns.
 /// Counted in ExecBase either way. Callable from an interrupt.
 pub fn alert(code: u32) {
-    let report = Report::of_alert(code, format_args!("{}", alert_text(code)));
     if code & AT_DEAD_END != 0 {
-        dead_end(&report);
+        dead_end(&Report::of_alert(code, format_args!("{}", alert_text(code))));
     }
     cpu::without_interrupts(|| {
         // SAFETY: interrupts off: we hold Disable.
         let eb = unsafe { crate::execbase::base() };
         eb.alert_count += 1;
         eb.last_alert = code;
-        crate::console::_print(format_args!("{}", report.as_str()));
+        // Printed piece by piece: a recoverable alert may come from a nearly full stack.
+        let mut out = crate::console::Console;
+        let _ = guru_box(&mut out, code);
+        let _ = writeln!(out, "{}\nTask: {}", alert_text(code), current_task_name());
     });
 }
 

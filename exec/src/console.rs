@@ -31,6 +31,16 @@ pub fn _print(args: fmt::Arguments) {
     });
 }
 
+/// The console as a `fmt::Write`, for output built piece by piece without a buffer.
+pub struct Console;
+
+impl Write for Console {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        _print(format_args!("{s}"));
+        Ok(())
+    }
+}
+
 /// Writes `text` even if the console lock is held by code that will never run again.
 /// For alerts only. Interrupts must be disabled.
 pub fn print_emergency(text: &str) {

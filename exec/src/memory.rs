@@ -53,13 +53,14 @@ struct Block {
     /// In the owner's `mem_list` (unlinked when PUBLIC).
     node: Node,
     size: usize,
-    /// `BLOCK_MAGIC ^ address of the header`: a live block; 0 once freed.
+    /// `BLOCK_MAGIC ^ address of the header` while live, `FREED_MAGIC ^ address` once freed.
     check: u64,
     owner: *mut Task,
 }
 const HEADER: usize = size_of::<Block>();
 const _: () = assert!(HEADER == 64);
 const BLOCK_MAGIC: u64 = 0x4c6f_7272_6169_6e65; // "Lorraine"
+const FREED_MAGIC: u64 = 0x6672_6565_6462_6c6b; // "freedblk"
 
 /// Hands the ranges `regions` to exec's memory lists (at most [`MAX_MEM_REGIONS`]).
 ///
@@ -140,7 +141,7 @@ fn block_of(ptr: *mut u8) -> Result<*mut Block, u32> {
     // SAFETY: the header lies inside an exec region (checked), so it is readable memory.
     let check = unsafe { (*header).check };
     if check != BLOCK_MAGIC ^ header as u64 {
-        return Err(if check == 0 { AN_FREE_TWICE } else { AN_BAD_FREE_ADDR });
+        return Err(if check == FREED_MAGIC ^ header as u64 { AN_FREE_TWICE } else { AN_BAD_FREE_ADDR });
     }
     Ok(header)
 }
@@ -172,7 +173,7 @@ unsafe fn release(h: *mut Block) {
         if let Some(t) = (*h).owner.as_mut() {
             t.mem_list.remove(&mut (*h).node);
         }
-        (*h).check = 0;
+        (*h).check = FREED_MAGIC ^ h as u64;
         let total = (*h).size + HEADER;
         if let Some(mh) = regions().iter_mut().find(|mh| mh.contains(h as usize)) {
             if mh.deallocate(h as *mut u8, total).is_err() {

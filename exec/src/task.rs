@@ -202,6 +202,8 @@ pub fn rem_task(task: *mut Task) {
             sched::schedule(eb);
             unreachable!("a removed task was scheduled");
         }
+        // Another task: it is not running, so it can go at once.
+        reap(eb);
     }
     enable();
 }

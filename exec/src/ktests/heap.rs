@@ -14,7 +14,7 @@ pub fn sized_from_memory_map() -> TestResult {
     ensure_eq!((s.start, s.size), (start, end - start));
     let (ks, ke) = crate::arch::x86_64::kernel_image();
     ensure!(end <= ks || start >= ke, "heap {start:#x}..{end:#x} overlaps the kernel {ks:#x}..{ke:#x}");
-    ensure!(s.size >= 8 << 20, "heap only {} bytes", s.size);
+    ensure!(s.size >= 4 << 20, "heap only {} bytes", s.size);
     Ok(())
 }
 

@@ -4,8 +4,17 @@ mod boot;
 mod descriptors;
 mod exceptions;
 mod heap;
+mod ints;
+mod lists;
+mod mem;
+mod ports;
+mod sched;
 mod selfcheck;
+mod sems;
+mod signals;
+mod tasks;
 mod time;
+mod util;
 
 use crate::ktest::Test;
 
@@ -40,6 +49,62 @@ pub static TESTS: &[Test] = &[
     Test::new("time.tsc_matches_pit", time::tsc_matches_pit),
     Test::new("time.uptime_monotonic", time::uptime_monotonic),
     Test::new("time.irq0_unmasked", time::irq0_unmasked),
+    Test::new("exec.list.ends", lists::ends),
+    Test::new("exec.list.insert_and_remove", lists::insert_and_remove),
+    Test::new("exec.list.enqueue_with_ties", lists::enqueue_with_ties),
+    Test::new("exec.list.find_name", lists::find_name),
+    Test::new("exec.signal.all_32_by_any", signals::all_32_by_any),
+    Test::new("exec.signal.all_32_by_number", signals::all_32_by_number),
+    Test::new("exec.signal.reserved_bits", signals::reserved_bits),
+    Test::new("exec.signal.alloc_free_roundtrip", signals::alloc_free_roundtrip),
+    Test::new("exec.signal.set_signal_and_wait", signals::set_signal_and_wait),
+    Test::new("exec.signal.signal_wakes_waiter", signals::signal_wakes_waiter),
+    Test::new("exec.task.add_find_remove", tasks::add_find_remove),
+    Test::new("exec.task.find_self_and_missing", tasks::find_self_and_missing),
+    Test::new("exec.task.set_pri_returns_old", tasks::set_pri_returns_old),
+    Test::new("exec.task.name_is_kept_and_cut", tasks::name_is_kept_and_cut),
+    Test::new("exec.task.priority_decides_who_runs", tasks::priority_decides_who_runs),
+    Test::new("exec.task.return_ends_task", tasks::return_ends_task),
+    Test::new("exec.task.end_reclaims_everything", tasks::end_reclaims_everything),
+    Test::new("exec.task.stack_overflow_caught", tasks::stack_overflow_caught),
+    Test::new("exec.task.counters_count", tasks::counters_count),
+    Test::new("exec.task.remove_other", tasks::remove_other),
+    Test::new("exec.sched.quantum_round_robin", sched::quantum_round_robin),
+    Test::new("exec.sched.interrupt_wakes_higher_priority", sched::interrupt_wakes_higher_priority),
+    Test::new("exec.sched.forbid_prevents_switching", sched::forbid_prevents_switching),
+    Test::new("exec.sched.disable_nests", sched::disable_nests),
+    Test::new("exec.sched.wait_breaks_forbid", sched::wait_breaks_forbid),
+    Test::new("exec.sched.idle_task_exists", sched::idle_task_exists),
+    Test::new("exec.port.create_delete", ports::create_delete),
+    Test::new("exec.port.public_port_round_trip", ports::public_port_round_trip),
+    Test::new("exec.port.fifo_order", ports::fifo_order),
+    Test::new("exec.port.child_round_trips", ports::child_round_trips),
+    Test::new("exec.port.double_reply_caught", ports::double_reply_caught),
+    Test::new("exec.port.double_put_caught", ports::double_put_caught),
+    Test::new("exec.port.ignore_action_sends_no_signal", ports::ignore_action_sends_no_signal),
+    Test::new("exec.port.soft_int_action", ports::soft_int_action),
+    Test::new("exec.port.put_from_interrupt", ports::put_from_interrupt),
+    Test::new("exec.semaphore.obtain_release_nesting", sems::obtain_release_nesting),
+    Test::new("exec.semaphore.exclusive_handover", sems::exclusive_handover),
+    Test::new("exec.semaphore.shared_then_exclusive", sems::shared_then_exclusive),
+    Test::new("exec.semaphore.waiters_fifo", sems::waiters_fifo),
+    Test::new("exec.semaphore.torture", sems::torture),
+    Test::new("exec.semaphore.public_semaphores", sems::public_semaphores),
+    Test::new("exec.semaphore.release_unheld_alerts", sems::release_unheld_alerts),
+    Test::new("exec.semaphore.owner_death_releases", sems::owner_death_releases),
+    Test::new("exec.memory.churn_back_to_baseline", mem::churn_back_to_baseline),
+    Test::new("exec.memory.zero_and_null", mem::zero_and_null),
+    Test::new("exec.memory.clear_and_reverse", mem::clear_and_reverse),
+    Test::new("exec.memory.largest_and_total", mem::largest_and_total),
+    Test::new("exec.memory.vec_and_type_of_mem", mem::vec_and_type_of_mem),
+    Test::new("exec.memory.bad_frees_alert", mem::bad_frees_alert),
+    Test::new("exec.memory.public_survives_private_freed", mem::public_survives_private_freed),
+    Test::new("exec.memory.pools", mem::pools),
+    Test::new("exec.interrupts.servers_by_priority", ints::servers_by_priority),
+    Test::new("exec.interrupts.cause_runs_by_priority", ints::cause_runs_by_priority),
+    Test::new("exec.interrupts.cause_from_interrupt", ints::cause_from_interrupt),
+    Test::new("exec.vectors.table_is_the_door", ints::vector_table_is_the_door),
+    Test::new("exec.alert.recoverable_returns", ints::recoverable_alert_returns),
     // Run only when named: they must fail, or need the host harness to type.
     Test::explicit("selfcheck.fails", selfcheck::fails),
     Test::explicit("selfcheck.panics", selfcheck::panics),
