@@ -28,7 +28,7 @@ fn a_panic_fails_with_a_guru_meditation() {
     for mode in Mode::BOTH {
         assert_fails(mode, "selfcheck.panics", "", "selfcheck panic on purpose");
         let (_, t) = run(mode, "test=selfcheck.panics", Duration::from_secs(15));
-        assert!(t.contains("Guru Meditation #81000F00.00000000"), "{t}");
+        assert!(t.contains("Guru Meditation #81000F00."), "{t}");
         assert!(t.contains("exec/src/ktests/selfcheck.rs:"), "panic location missing:\n{t}");
     }
 }
@@ -36,7 +36,7 @@ fn a_panic_fails_with_a_guru_meditation() {
 #[test]
 fn an_exception_fails_with_a_guru_meditation() {
     for mode in Mode::BOTH {
-        assert_fails(mode, "selfcheck.guru", "", "Guru Meditation #00000006.00000000");
+        assert_fails(mode, "selfcheck.guru", "", "Guru Meditation #00000006.");
     }
 }
 
