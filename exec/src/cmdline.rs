@@ -3,7 +3,8 @@
 //! Words are separated by spaces. Known words:
 //! - `test` runs every in-kernel test; `test=<prefix>` runs the tests whose names start with
 //!   `<prefix>` (a test whose name starts with `selfcheck.` only runs when named this way);
-//! - `timeout=<ms>` bounds each test (default [`DEFAULT_TEST_TIMEOUT_MS`]).
+//! - `timeout=<ms>` bounds each test (default [`DEFAULT_TEST_TIMEOUT_MS`]);
+//! - `bench` runs the in-kernel benchmarks and exits.
 //!
 //! Anything else is reported and ignored, so a typo never silently changes what boots.
 
@@ -19,6 +20,8 @@ pub struct BootOptions<'a> {
     pub test: Option<&'a str>,
     /// Per-test time limit in milliseconds.
     pub test_timeout_ms: u64,
+    /// Run the benchmarks instead of booting normally.
+    pub bench: bool,
 }
 
 /// A word of the command line that was not understood.
@@ -35,7 +38,7 @@ impl<'a> BootOptions<'a> {
     ///
     /// Never fails: an unusable word is reported and skipped.
     pub fn parse(line: &'a str, mut complain: impl FnMut(Complaint<'a>)) -> Self {
-        let mut opts = BootOptions { test: None, test_timeout_ms: DEFAULT_TEST_TIMEOUT_MS };
+        let mut opts = BootOptions { test: None, test_timeout_ms: DEFAULT_TEST_TIMEOUT_MS, bench: false };
         for word in line.split(' ').filter(|w| !w.is_empty()) {
             let (key, value) = match word.split_once('=') {
                 Some((k, v)) => (k, Some(v)),
@@ -43,6 +46,7 @@ impl<'a> BootOptions<'a> {
             };
             match (key, value) {
                 ("test", None) => opts.test = Some(""),
+                ("bench", None) => opts.bench = true,
                 ("test", Some(prefix)) => opts.test = Some(prefix),
                 ("timeout", Some(v)) => match v.parse::<u64>() {
                     Ok(ms) if ms > 0 => opts.test_timeout_ms = ms,
@@ -97,14 +101,15 @@ mod tests {
     #[test]
     fn empty_line_boots_normally() {
         let (o, c) = parse("");
-        assert_eq!(o, BootOptions { test: None, test_timeout_ms: DEFAULT_TEST_TIMEOUT_MS });
+        assert_eq!(o, BootOptions { test: None, test_timeout_ms: DEFAULT_TEST_TIMEOUT_MS, bench: false });
+        assert!(parse("bench").0.bench);
         assert!(c.is_empty());
     }
 
     #[test]
     fn test_words() {
         assert_eq!(parse("test").0.test, Some(""));
-        assert_eq!(parse("  test=arch.  timeout=500 ").0, BootOptions { test: Some("arch."), test_timeout_ms: 500 });
+        assert_eq!(parse("  test=arch.  timeout=500 ").0, BootOptions { test: Some("arch."), test_timeout_ms: 500, bench: false });
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub mod alert;
 #[cfg(target_os = "none")]
 pub mod arch;
 #[cfg(target_os = "none")]
+pub mod bench;
+#[cfg(target_os = "none")]
 pub mod boot;
 #[cfg(target_os = "none")]
 pub mod console;

@@ -75,3 +75,15 @@ fn bad_command_line_is_reported() {
     assert!(!v.ok());
     assert!(t.contains("No in-kernel test matches 'no.such.test'"), "{t}");
 }
+
+/// The benchmark mode runs its entries and exits cleanly (what it measures is not asserted).
+#[test]
+fn bench_mode_reports_every_entry() {
+    for mode in Mode::BOTH {
+        let end = Boot::new(mode).append("bench").start().wait(Duration::from_secs(60));
+        assert_eq!(end.status, Some(lorraine_tests::EXIT_SUCCESS), "{}", end.transcript);
+        for name in ["msg_own_port", "msg_round_trip_tasks", "find_task_self"] {
+            assert!(end.transcript.contains(&format!("bench {name} n=10000 median=")), "{name} missing:\n{}", end.transcript);
+        }
+    }
+}

@@ -286,3 +286,19 @@ pub fn put_from_interrupt() -> TestResult {
     }
     Ok(())
 }
+
+/// wait_port returns the first message but leaves it queued.
+pub fn wait_port_leaves_message() -> TestResult {
+    let port = create_msg_port();
+    // SAFETY: as above.
+    unsafe {
+        let mut m = TestMsg::new(null_mut(), 7);
+        put_msg(port, m.ptr());
+        ensure_eq!(wait_port(port), m.ptr());
+        ensure_eq!(wait_port(port), m.ptr());
+        ensure_eq!(get_msg(port), m.ptr());
+        ensure!(get_msg(port).is_null());
+        delete_msg_port(port);
+    }
+    Ok(())
+}

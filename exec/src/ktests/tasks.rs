@@ -175,3 +175,69 @@ pub fn remove_other() -> TestResult {
     ensure_eq!(avail_mem(MemFlags::ANY), mem);
     Ok(())
 }
+
+/// A task's state follows its life: ready when added below us, waiting in wait(), gone after.
+pub fn states_follow_life() -> TestResult {
+    let t = add_task("stateful", -4, sleeper, 0, 8192);
+    // SAFETY: live until it ends (we signal it and then settle).
+    unsafe {
+        ensure_eq!((*t).state, TaskState::Ready);
+        settle();
+        ensure_eq!((*t).state, TaskState::Waiting);
+        ensure_eq!((*t).sig_wait, crate::signal::SIGF_CTRL_C);
+        crate::signal::signal(t, crate::signal::SIGF_CTRL_C);
+        ensure_eq!((*t).state, TaskState::Ready);
+    }
+    settle();
+    ensure!(find_task(Some("stateful")).is_null());
+    Ok(())
+}
+
+fn record(a: usize) {
+    // SAFETY: the pair lives until the test has settled.
+    let (log, id): &(&AtomicUsize, usize) = unsafe { from_arg(a) };
+    // Append the id as one decimal digit.
+    let v = log.load(Ordering::SeqCst);
+    log.store(v * 10 + id, Ordering::SeqCst);
+}
+
+/// Tasks of equal priority run in the order they became ready.
+pub fn equal_priority_fifo() -> TestResult {
+    let log = AtomicUsize::new(0);
+    let args: alloc::vec::Vec<(&AtomicUsize, usize)> = (1..=4).map(|i| (&log, i)).collect();
+    for a in &args {
+        add_task("fifo", -2, record, arg(a), 8192);
+    }
+    settle();
+    ensure_eq!(log.load(Ordering::SeqCst), 1234);
+    Ok(())
+}
+
+/// Lowering one's own priority below a ready task lets it run at once.
+pub fn lowering_own_priority_yields() -> TestResult {
+    let ran = AtomicUsize::new(0);
+    add_task("waiting-turn", -1, mark, arg(&ran), 8192);
+    ensure_eq!(ran.load(Ordering::SeqCst), 0);
+    let old = set_task_pri(core::ptr::null_mut(), -2);
+    let ran_now = ran.load(Ordering::SeqCst);
+    set_task_pri(core::ptr::null_mut(), old);
+    ensure_eq!(ran_now, 1);
+    Ok(())
+}
+
+/// The memory a task owns is listed with it and counted.
+pub fn owned_memory_is_listed() -> TestResult {
+    let me = find_task(None);
+    let (n0, b0) = crate::memory::owned_by(me);
+    let p = alloc_mem(1234, MemFlags::ANY);
+    let q = alloc_mem(99, MemFlags::PUBLIC);
+    let (n1, b1) = crate::memory::owned_by(me);
+    // SAFETY: our blocks.
+    unsafe {
+        crate::memory::free_mem(p, 1234);
+        crate::memory::free_mem(q, 99);
+    }
+    ensure_eq!((n1, b1), (n0 + 1, b0 + 1234));
+    ensure_eq!(crate::memory::owned_by(me), (n0, b0));
+    Ok(())
+}
