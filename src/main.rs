@@ -5,9 +5,14 @@
 
 use exec::arch::x86_64::cpu;
 use exec::ktest::Test;
+use exec::resident::{EXEC_RESIDENT, Resident};
+
+/// The resident modules, started at boot by priority (the ROM tag table).
+static RESIDENTS: &[&Resident] =
+    &[&EXEC_RESIDENT, &devices::TIMER_RESIDENT, &devices::SERIAL_RESIDENT, &libraries::DOS_RESIDENT];
 
 /// Every crate's in-kernel tests.
-static TEST_SUITES: &[&[Test]] = &[exec::TESTS];
+static TEST_SUITES: &[&[Test]] = &[exec::TESTS, devices::TESTS, libraries::TESTS];
 
 /// Entered from the PVH trampoline in 64-bit mode, on the boot stack, interrupts off.
 #[unsafe(no_mangle)]
@@ -20,6 +25,7 @@ pub extern "C" fn lorraine_main(start_info_paddr: u32) -> ! {
     exec::boot::init_memory(&boot); //                      kernel heap and exec memory lists
     exec::time::init(); //                                  PIC, PIT tick, TSC calibration
     exec::sched::init(); //                                 boot becomes a task; the idle task
+    exec::resident::init_residents(RESIDENTS); //           libraries and devices, by priority
     exec::boot::banner(&boot); //                           version, mode, CPU, memory
     exec::sched::enable(); //                               interrupts on: multitasking runs
     if boot.options.bench {

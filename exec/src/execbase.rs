@@ -64,6 +64,10 @@ pub struct ExecBase {
     pub port_list: List,
     /// Public semaphores. Forbid.
     pub sem_list: List,
+    /// Libraries that open_library can find. Forbid.
+    pub lib_list: List,
+    /// Devices that open_device can find. Forbid.
+    pub device_list: List,
     /// Memory regions handed out by alloc_mem. Forbid.
     pub mem: [MemHeader; MAX_MEM_REGIONS],
     /// Number of regions in `mem`.
@@ -91,6 +95,8 @@ static SYS_BASE: Global<ExecBase> = Global::new(ExecBase {
     idle_task: core::ptr::null_mut(),
     port_list: List::new(NodeType::MsgPort),
     sem_list: List::new(NodeType::Semaphore),
+    lib_list: List::new(NodeType::Library),
+    device_list: List::new(NodeType::Device),
     mem: [const { MemHeader::empty() }; MAX_MEM_REGIONS],
     mem_count: 0,
     alert_count: 0,

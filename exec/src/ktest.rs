@@ -56,12 +56,21 @@ macro_rules! ensure {
 /// Fails the test unless the two values are equal, showing both.
 #[macro_export]
 macro_rules! ensure_eq {
-    ($a:expr, $b:expr) => {{
+    ($a:expr, $b:expr $(,)?) => {{
         let (a, b) = (&$a, &$b);
         if a != b {
             return Err(alloc::format!(
                 "{}:{}: {} == {} failed: {:?} != {:?}",
                 file!(), line!(), stringify!($a), stringify!($b), a, b
+            ));
+        }
+    }};
+    ($a:expr, $b:expr, $($arg:tt)+) => {{
+        let (a, b) = (&$a, &$b);
+        if a != b {
+            return Err(alloc::format!(
+                "{}:{}: {:?} != {:?}: {}",
+                file!(), line!(), a, b, format_args!($($arg)+)
             ));
         }
     }};

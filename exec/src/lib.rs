@@ -32,6 +32,8 @@ pub mod boot;
 #[cfg(target_os = "none")]
 pub mod console;
 #[cfg(target_os = "none")]
+pub mod device;
+#[cfg(target_os = "none")]
 pub mod heap;
 #[cfg(target_os = "none")]
 pub mod execbase;
@@ -40,11 +42,15 @@ pub mod interrupts;
 #[cfg(target_os = "none")]
 pub mod ktest;
 #[cfg(target_os = "none")]
+pub mod library;
+#[cfg(target_os = "none")]
 pub mod memory;
 #[cfg(target_os = "none")]
 pub mod pool;
 #[cfg(target_os = "none")]
 pub mod port;
+#[cfg(target_os = "none")]
+pub mod resident;
 #[cfg(target_os = "none")]
 pub mod sched;
 #[cfg(target_os = "none")]

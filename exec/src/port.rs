@@ -212,6 +212,20 @@ pub unsafe fn get_msg(port: *mut MsgPort) -> *mut Message {
     m
 }
 
+/// Takes `msg` off `port` wherever it is in the queue (wait_io's Remove). Disable held.
+///
+/// # Safety
+/// `msg` is live; if it is queued, it is queued at `port`.
+pub(crate) unsafe fn remove_queued(port: *mut MsgPort, msg: *mut Message) {
+    // SAFETY: per the contract.
+    unsafe {
+        if (*msg).queued_at == port {
+            (*port).msg_list.remove(&mut (*msg).node);
+            (*msg).queued_at = null_mut();
+        }
+    }
+}
+
 /// Returns `msg` to its reply port (or just ends it when it has none). Replying a message
 /// twice, or one still queued, raises a recoverable alert (`AN_MSG_REPLY_TWICE`) and does
 /// nothing. Callable from an interrupt.

@@ -5,44 +5,22 @@
 //! stubs that enter ring 0 and reach the same implementations; `set_function` (with libraries)
 //! patches entries. The documentation of each call is on its implementation, linked below.
 //!
-//! The table is guarded by Forbid: entries are patched under Forbid, and a call reads its entry
-//! with one aligned load.
+//! The table is guarded by Forbid: entries are patched under Forbid (`set_function` on
+//! [`EXEC_LIBRARY`]), and a call reads its entry with one aligned load.
 
+use crate::device::{Device, IoRequest};
 use crate::execbase::Global;
 use crate::interrupts::Interrupt;
+use crate::library::Library;
 use crate::memory::MemFlags;
 use crate::pool::Pool;
 use crate::port::{Message, MsgPort};
 use crate::semaphore::SignalSemaphore;
 use crate::task::Task;
 
-macro_rules! exec_vectors {
-    ($( $name:ident ( $($arg:ident : $ty:ty),* ) $(-> $ret:ty)? = $imp:path; )*) => {
-        /// Exec's entry points, in fixed order (the library vector offsets).
-        #[repr(C)]
-        pub struct ExecVectors {
-            $( pub $name: unsafe fn($($ty),*) $(-> $ret)?, )*
-        }
-
-        /// The table tasks call through. Forbid.
-        pub static VECTORS: Global<ExecVectors> = Global::new(ExecVectors { $( $name: $imp, )* });
-
-        $(
-            #[doc = concat!("Calls exec's `", stringify!($name), "` through the vector table: see [`", stringify!($imp), "`].")]
-            ///
-            /// # Safety
-            /// As the implementation's: pointers passed must be live objects of their kind.
-            #[inline(always)]
-            pub unsafe fn $name($($arg: $ty),*) $(-> $ret)? {
-                // SAFETY: the entry is the implementation or a stand-in with its contract;
-                // reading it is one aligned load (see the module docs).
-                unsafe { ((*VECTORS.get()).$name)($($arg),*) }
-            }
-        )*
-    };
-}
-
-exec_vectors! {
+crate::vector_table! {
+    /// Exec's entry points, in fixed order (the library vector offsets).
+    pub struct ExecVectors in VECTORS;
     forbid() = crate::sched::forbid;
     permit() = crate::sched::permit;
     disable() = crate::sched::disable;
@@ -88,4 +66,26 @@ exec_vectors! {
     rem_int_server(irq: u8, int: *mut Interrupt) = crate::interrupts::rem_int_server;
     cause(int: *mut Interrupt) = crate::interrupts::cause;
     alert(code: u32) = crate::alert::alert;
+    add_library(lib: *mut Library) = crate::library::add_library;
+    open_library(name: &str, min_version: u16) -> *mut Library = crate::library::open_library;
+    close_library(lib: *mut Library) = crate::library::close_library;
+    rem_library(lib: *mut Library) -> bool = crate::library::rem_library;
+    set_function(lib: *mut Library, index: usize, new: *const ()) -> *const () = crate::library::set_function;
+    add_device(dev: *mut Device) = crate::device::add_device;
+    rem_device(dev: *mut Device) -> bool = crate::device::rem_device;
+    open_device(name: &str, unit: u32, req: *mut IoRequest, flags: u32) -> i8 = crate::device::open_device;
+    close_device(req: *mut IoRequest) = crate::device::close_device;
+    do_io(req: *mut IoRequest) -> i8 = crate::device::do_io;
+    send_io(req: *mut IoRequest) = crate::device::send_io;
+    check_io(req: *mut IoRequest) -> bool = crate::device::check_io;
+    wait_io(req: *mut IoRequest) -> i8 = crate::device::wait_io;
+    abort_io(req: *mut IoRequest) = crate::device::abort_io;
 }
+
+/// exec.library's version.
+pub const EXEC_VERSION: u16 = 1;
+
+/// exec itself as a library, so that it can be opened by name and patched with set_function
+/// like any other. Forbid.
+pub static EXEC_LIBRARY: Global<Library> =
+    Global::new(Library::new("exec.library", EXEC_VERSION, 0, "exec 1.0 (23.11.2026)", &VECTORS));

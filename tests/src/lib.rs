@@ -178,6 +178,13 @@ impl Machine {
         }
     }
 
+    /// Sends `bytes` to the serial port all at once, as fast as QEMU takes them.
+    pub fn send_fast(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().expect("stdin closed");
+        stdin.write_all(bytes).expect("QEMU's stdin closed");
+        stdin.flush().ok();
+    }
+
     /// Waits for QEMU to exit, killing it after `timeout`.
     pub fn wait(mut self, timeout: Duration) -> Ending {
         let deadline = Instant::now() + timeout;

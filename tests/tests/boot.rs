@@ -50,11 +50,11 @@ fn memory_found_follows_the_machine() {
     }
 }
 
-/// Typing reaches the kernel: a test reads a line from COM1 and echoes it reversed.
+/// Typing reaches the kernel: a test reads a line through serial.device and echoes it reversed.
 #[test]
 fn typed_input_reaches_the_kernel() {
     for mode in Mode::BOTH {
-        let mut m = Boot::new(mode).append("test=e2e.serial_echo").start();
+        let mut m = Boot::new(mode).append("test=e2e.serial.echo").start();
         m.expect("type a line:", BOOT_TIMEOUT).unwrap();
         m.type_text("hello lorraine\r");
         m.expect("echo: eniarrol olleh", BOOT_TIMEOUT).unwrap();

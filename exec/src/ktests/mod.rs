@@ -5,6 +5,7 @@ mod descriptors;
 mod exceptions;
 mod heap;
 mod ints;
+mod libs;
 mod lists;
 mod mem;
 mod ports;
@@ -110,6 +111,12 @@ pub static TESTS: &[Test] = &[
     Test::new("exec.interrupts.cause_from_interrupt", ints::cause_from_interrupt),
     Test::new("exec.vectors.table_is_the_door", ints::vector_table_is_the_door),
     Test::new("exec.alert.recoverable_returns", ints::recoverable_alert_returns),
+    Test::new("exec.library.open_close_counts", libs::open_close_counts),
+    Test::new("exec.library.version_refused", libs::version_refused),
+    Test::new("exec.library.delayed_expunge", libs::delayed_expunge),
+    Test::new("exec.library.set_function_patch_and_restore", libs::set_function_patch_and_restore),
+    Test::new("exec.library.exec_is_a_library", libs::exec_is_a_library),
+    Test::new("exec.resident.started_by_priority", libs::residents_by_priority),
     // Run only when named: they must fail, or need the host harness to type.
     Test::explicit("selfcheck.fails", selfcheck::fails),
     Test::explicit("selfcheck.panics", selfcheck::panics),
@@ -117,5 +124,4 @@ pub static TESTS: &[Test] = &[
     Test::explicit("selfcheck.triple_fault", selfcheck::triple_fault),
     Test::explicit("selfcheck.hangs", selfcheck::hangs),
     Test::explicit("selfcheck.hangs_interrupts_off", selfcheck::hangs_interrupts_off),
-    Test::explicit("e2e.serial_echo", selfcheck::serial_echo),
 ];

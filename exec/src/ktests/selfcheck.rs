@@ -1,11 +1,10 @@
-//! Tests that must fail (proving the harness never counts a broken kernel as passing), and one
-//! that needs the host harness to type. All are explicit: they run only when named.
+//! Tests that must fail, proving the harness never counts a broken kernel as passing. All are
+//! explicit: they run only when named.
 
 use alloc::string::String;
 
-use crate::arch::x86_64::{cpu, probe, serial};
+use crate::arch::x86_64::{cpu, probe};
 use crate::ktest::TestResult;
-use crate::{kprintln, time};
 
 pub fn fails() -> TestResult {
     Err(String::from("this test fails on purpose"))
@@ -36,20 +35,4 @@ pub fn hangs() -> TestResult {
 /// Not even the tick runs: only the host harness's time limit can stop this one.
 pub fn hangs_interrupts_off() -> TestResult {
     cpu::halt_forever()
-}
-
-/// Reads one line typed by the host harness and echoes it reversed, proving input reaches us.
-pub fn serial_echo() -> TestResult {
-    kprintln!("type a line:");
-    let mut line = String::new();
-    loop {
-        match serial::try_read() {
-            Some(b'\r') | Some(b'\n') => break,
-            Some(b) => line.push(b as char),
-            None => time::wait_ticks(1),
-        }
-    }
-    let reversed: String = line.chars().rev().collect();
-    kprintln!("echo: {reversed}");
-    Ok(())
 }

@@ -3,6 +3,7 @@
 
 use uart_16550::Uart16550;
 use uart_16550::backend::PioBackend;
+use uart_16550::spec::registers::{IER, LSR};
 use uart_16550::{BaudRate, Config};
 
 const COM1: u16 = 0x3f8;
@@ -53,4 +54,40 @@ pub fn write_emergency(bytes: &[u8]) {
 /// Reads one received byte, if any (polling; used before serial.device takes over).
 pub fn try_read() -> Option<u8> {
     super::cpu::without_interrupts(|| UART.lock().as_mut().and_then(|u| u.try_receive_byte().ok()))
+}
+
+/// IRQ line of COM1.
+pub const COM1_IRQ: u8 = 4;
+
+/// Turns COM1's receive interrupt and its transmitter-empty interrupt on or off.
+pub fn set_interrupts(rx: bool, tx: bool) {
+    super::cpu::without_interrupts(|| {
+        if let Some(uart) = UART.lock().as_mut() {
+            let (on, off) = (
+                if rx { IER::DATA_READY } else { IER::empty() } | if tx { IER::THR_EMPTY } else { IER::empty() },
+                if rx { IER::empty() } else { IER::DATA_READY } | if tx { IER::empty() } else { IER::THR_EMPTY },
+            );
+            uart.disable_interrupts(off);
+            uart.enable_interrupts(on);
+        }
+    });
+}
+
+/// Hands every byte waiting in the receive FIFO to `f`; returns whether the UART reported an
+/// overrun (bytes lost in hardware). For COM1's interrupt handler.
+pub fn drain_rx(mut f: impl FnMut(u8)) -> bool {
+    super::cpu::without_interrupts(|| {
+        let mut guard = UART.lock();
+        let Some(uart) = guard.as_mut() else { return false };
+        let overrun = uart.lsr().contains(LSR::OVERRUN_ERROR);
+        while let Ok(b) = uart.try_receive_byte() {
+            f(b);
+        }
+        overrun
+    })
+}
+
+/// Writes as many of `bytes` as the transmitter takes now; returns how many.
+pub fn send_some(bytes: &[u8]) -> usize {
+    super::cpu::without_interrupts(|| UART.lock().as_mut().map_or(0, |u| u.send_bytes(bytes)))
 }

@@ -1,0 +1,297 @@
+//! serial.device: COM1, interrupt-driven, with receive and transmit ring buffers.
+//!
+//! - CMD_READ reads `length` bytes, or up to and including the terminator set with
+//!   SDCMD_SETPARAMS; a read that cannot be satisfied waits, filled by the receive interrupt
+//!   as bytes arrive. Aborting it returns what had arrived (`actual`).
+//! - CMD_WRITE writes `length` bytes (`usize::MAX`: up to a NUL) through the transmit ring;
+//!   it completes when every byte is in the ring.
+//! - SDCMD_QUERY: `actual` = bytes waiting, `offset` = bytes lost to overflow so far.
+//! - CMD_CLEAR empties the receive ring; CMD_FLUSH aborts every pending request; CMD_RESET
+//!   does both and forgets the terminator; CMD_UPDATE waits until the transmit ring is empty;
+//!   CMD_STOP / CMD_START pause and resume delivery; anything else is IOERR_NOCMD.
+//!
+//! No byte is lost while a reader is slow unless the receive ring (4 KiB) overflows; each
+//! byte lost so is counted (SDCMD_QUERY) and never silent. The kernel console (kprint, Guru
+//! Meditations) still writes to the UART directly, between the device's bytes.
+
+use exec::arch::x86_64::serial as uart;
+use exec::device::*;
+use exec::execbase::Global;
+use exec::interrupts::Interrupt;
+use exec::library::Library;
+use exec::list::{List, Node, NodeType};
+use exec::sched::{disable, enable};
+
+use crate::ring::Ring;
+
+/// Bytes waiting and overflow count.
+pub const SDCMD_QUERY: u16 = CMD_NONSTD;
+/// Sets the read terminator: `offset` = 0x100 | byte, or 0 for none.
+pub const SDCMD_SETPARAMS: u16 = CMD_NONSTD + 2;
+/// `offset` flag for SDCMD_SETPARAMS: a terminator is given in the low byte.
+pub const SER_TERMINATOR: usize = 0x100;
+
+pub const SERIAL_VERSION: u16 = 1;
+const RING: usize = 4096;
+
+/// The unit's state. Disable.
+struct Unit {
+    rx: Ring<RING>,
+    tx: Ring<RING>,
+    /// Bytes dropped because the receive ring was full (or the UART overran).
+    overflows: usize,
+    terminator: Option<u8>,
+    stopped: bool,
+    /// Waiting reads, writes and updates, in arrival order.
+    reads: List,
+    writes: List,
+}
+
+static UNIT: Global<Unit> = Global::new(Unit {
+    rx: Ring::new(),
+    tx: Ring::new(),
+    overflows: 0,
+    terminator: None,
+    stopped: false,
+    reads: List::new(NodeType::Message),
+    writes: List::new(NodeType::Message),
+});
+
+fn unit() -> &'static mut Unit {
+    // SAFETY: callers hold Disable (the unit's guard).
+    unsafe { &mut *UNIT.get() }
+}
+
+/// Moves received bytes into `io` until it is satisfied; returns whether it is. Disable held.
+unsafe fn fill_read(u: &mut Unit, io: *mut IoRequest) -> bool {
+    // SAFETY: `io` is a live read request whose data holds `length` bytes.
+    unsafe {
+        let r = &mut *io;
+        while r.actual < r.length {
+            let Some(b) = u.rx.pop() else { return false };
+            r.data.add(r.actual).write(b);
+            r.actual += 1;
+            if u.terminator == Some(b) {
+                return true;
+            }
+        }
+        true
+    }
+}
+
+/// Moves bytes of `io` into the transmit ring; returns whether all are in. Disable held.
+unsafe fn fill_write(u: &mut Unit, io: *mut IoRequest) -> bool {
+    // SAFETY: `io` is a live write request whose data holds `length` bytes (or a NUL).
+    unsafe {
+        let r = &mut *io;
+        while r.actual < r.length {
+            let b = r.data.add(r.actual).read();
+            if r.length == usize::MAX && b == 0 {
+                r.length = r.actual;
+                break;
+            }
+            if !u.tx.push(b) {
+                return false;
+            }
+            r.actual += 1;
+        }
+        true
+    }
+}
+
+/// Pushes transmit-ring bytes into the UART; enables the transmit interrupt while bytes wait.
+fn kick_tx(u: &mut Unit) {
+    if u.stopped {
+        return;
+    }
+    loop {
+        let (a, _) = u.tx.peek();
+        if a.is_empty() {
+            break;
+        }
+        let n = uart::send_some(a);
+        u.tx.consume(n);
+        if n == 0 {
+            break;
+        }
+    }
+    uart::set_interrupts(true, !u.tx.is_empty());
+}
+
+/// Serves waiting requests as far as the rings allow. Disable held.
+unsafe fn service(u: &mut Unit) {
+    if u.stopped {
+        return;
+    }
+    // SAFETY: queued nodes are live requests (IoRequest starts with its message node).
+    unsafe {
+        while let Some(io) = (u.reads.head() as *mut IoRequest).as_mut() {
+            if !fill_read(u, io) {
+                break;
+            }
+            u.reads.rem_head();
+            term_io(io);
+        }
+        while let Some(io) = (u.writes.head() as *mut IoRequest).as_mut() {
+            let done = if io.command == CMD_UPDATE { u.tx.is_empty() } else { fill_write(u, io) };
+            if !done {
+                break;
+            }
+            u.writes.rem_head();
+            term_io(io);
+        }
+    }
+    kick_tx(u);
+}
+
+/// COM1's interrupt: receive into the ring, feed the transmitter, serve waiting requests.
+fn interrupt(_: *mut ()) -> bool {
+    let u = unit();
+    let overrun = uart::drain_rx(|b| {
+        if !u.rx.push(b) {
+            u.overflows += 1;
+        }
+    });
+    if overrun {
+        u.overflows += 1;
+    }
+    // SAFETY: interrupt context holds Disable.
+    unsafe { service(u) };
+    true
+}
+
+static SERVER: Global<Interrupt> = Global::new(Interrupt::new("serial.device", 0, interrupt, core::ptr::null_mut()));
+
+unsafe fn open(_: *mut Device, unit: u32, req: *mut IoRequest, _: u32) -> i8 {
+    if unit != 0 {
+        return IOERR_OPENFAIL;
+    }
+    // SAFETY: `req` live (open_device's contract).
+    unsafe { (*req).unit = 0 };
+    0
+}
+
+unsafe fn close(_: *mut IoRequest) {}
+
+fn abort_all(list: &mut List) {
+    // SAFETY: Disable held by the caller; queued nodes are live requests.
+    unsafe {
+        loop {
+            let io = list.rem_head() as *mut IoRequest;
+            if io.is_null() {
+                break;
+            }
+            (*io).error = IOERR_ABORTED;
+            term_io(io);
+        }
+    }
+}
+
+unsafe fn begin_io(io: *mut IoRequest) {
+    disable();
+    let u = unit();
+    // SAFETY: Disable held; `io` is a live request (send_io/do_io's contract).
+    unsafe {
+        let r = &mut *io;
+        r.error = 0;
+        let done = match r.command {
+            CMD_READ | CMD_WRITE | CMD_UPDATE => {
+                r.actual = 0;
+                let ready = match r.command {
+                    CMD_READ => !u.stopped && u.reads.is_empty() && fill_read(u, io),
+                    CMD_WRITE => !u.stopped && u.writes.is_empty() && fill_write(u, io),
+                    _ => u.writes.is_empty() && u.tx.is_empty(),
+                };
+                if r.command == CMD_WRITE {
+                    kick_tx(u);
+                }
+                if !ready {
+                    r.flags &= !IOF_QUICK;
+                    let list = if r.command == CMD_READ { &mut u.reads } else { &mut u.writes };
+                    list.add_tail(io as *mut Node);
+                }
+                ready
+            }
+            SDCMD_QUERY => {
+                r.actual = u.rx.len();
+                r.offset = u.overflows;
+                true
+            }
+            SDCMD_SETPARAMS => {
+                u.terminator = (r.offset & SER_TERMINATOR != 0).then_some(r.offset as u8);
+                true
+            }
+            CMD_CLEAR => {
+                u.rx.clear();
+                true
+            }
+            CMD_FLUSH => {
+                abort_all(&mut u.reads);
+                abort_all(&mut u.writes);
+                true
+            }
+            CMD_RESET => {
+                abort_all(&mut u.reads);
+                abort_all(&mut u.writes);
+                u.rx.clear();
+                u.terminator = None;
+                u.stopped = false;
+                true
+            }
+            CMD_STOP => {
+                u.stopped = true;
+                true
+            }
+            CMD_START => {
+                u.stopped = false;
+                service(u);
+                true
+            }
+            _ => {
+                r.error = IOERR_NOCMD;
+                true
+            }
+        };
+        if done {
+            term_io(io);
+        }
+    }
+    enable();
+}
+
+unsafe fn abort_io(io: *mut IoRequest) {
+    disable();
+    let u = unit();
+    // SAFETY: Disable held; `io` live; if queued, it is on one of our lists.
+    unsafe {
+        for list in [&mut u.reads, &mut u.writes] {
+            if list.contains(io as *mut Node) {
+                list.remove(io as *mut Node);
+                (*io).error = IOERR_ABORTED;
+                term_io(io);
+            }
+        }
+    }
+    enable();
+}
+
+static VECTORS_UNUSED: Global<[usize; 0]> = Global::new([]);
+
+/// The device base. Forbid.
+pub static SERIAL_DEVICE: Global<Device> = Global::new(Device {
+    lib: Library::new("serial.device", SERIAL_VERSION, 0, "serial.device 1.0 (23.11.2026)", &VECTORS_UNUSED),
+    open,
+    close,
+    begin_io,
+    abort_io,
+});
+
+/// Resident init: takes over COM1's interrupts and adds the device.
+pub fn init() {
+    // SAFETY: statics, added once at boot.
+    unsafe {
+        exec::interrupts::add_int_server(uart::COM1_IRQ, SERVER.get());
+        exec::device::add_device(SERIAL_DEVICE.get());
+    }
+    uart::set_interrupts(true, false);
+}

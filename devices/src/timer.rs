@@ -1,0 +1,213 @@
+//! timer.device: delays and system time.
+//!
+//! Units MICROHZ (0) and VBLANK (1) both take TR_ADDREQUEST with a relative delay in
+//! `time`; requests wait in one queue ordered by deadline (equal deadlines in arrival order)
+//! and complete from the tick interrupt at the first tick at or after their deadline: never
+//! early, at most one tick (10 ms) late. VBLANK rounds its deadline up to a whole tick. Time
+//! comes from the TSC calibrated at boot. TR_GETSYSTIME / TR_SETSYSTIME read and set the
+//! system time (seconds and microseconds since boot until someone sets it).
+
+use exec::device::{CMD_FLUSH, CMD_NONSTD, CMD_RESET, Device, IOERR_ABORTED, IOERR_NOCMD, IOERR_OPENFAIL, IoRequest, term_io};
+use exec::execbase::Global;
+use exec::interrupts::Interrupt;
+use exec::library::Library;
+use exec::list::{List, Node, NodeType};
+use exec::port::MsgPort;
+use exec::sched::{disable, enable};
+
+/// Wait for a relative delay.
+pub const TR_ADDREQUEST: u16 = CMD_NONSTD;
+/// Read the system time into `time`.
+pub const TR_GETSYSTIME: u16 = CMD_NONSTD + 1;
+/// Set the system time from `time`.
+pub const TR_SETSYSTIME: u16 = CMD_NONSTD + 2;
+
+pub const UNIT_MICROHZ: u32 = 0;
+pub const UNIT_VBLANK: u32 = 1;
+
+pub const TIMER_VERSION: u16 = 1;
+
+/// Seconds and microseconds (Exec's `struct timeval`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct TimeVal {
+    pub secs: u64,
+    pub micro: u64,
+}
+
+impl TimeVal {
+    pub const fn from_nanos(ns: u64) -> Self {
+        TimeVal { secs: ns / 1_000_000_000, micro: ns % 1_000_000_000 / 1000 }
+    }
+    pub const fn as_nanos(&self) -> u64 {
+        self.secs.saturating_mul(1_000_000_000).saturating_add(self.micro.saturating_mul(1000))
+    }
+}
+
+/// A timer request (Exec's `struct timerequest`).
+#[repr(C)]
+pub struct TimeRequest {
+    pub io: IoRequest,
+    pub time: TimeVal,
+    /// Uptime in nanoseconds at which the request is due (set by begin_io).
+    deadline: u64,
+}
+
+impl TimeRequest {
+    pub const fn new(reply_port: *mut MsgPort) -> Self {
+        TimeRequest { io: IoRequest::new(reply_port, size_of::<TimeRequest>()), time: TimeVal { secs: 0, micro: 0 }, deadline: 0 }
+    }
+
+    /// When the request is (or was) due, in nanoseconds of uptime.
+    pub fn deadline(&self) -> u64 {
+        self.deadline
+    }
+}
+
+/// Inserts `req` into `queue` by deadline, after every request due at the same time or
+/// earlier (walking from the tail: new requests are usually the latest).
+///
+/// # Safety
+/// `req` is live and on no list; every node of `queue` is the message node of a live
+/// TimeRequest (the IoRequest, and so its node, is the first field).
+pub unsafe fn insert_by_deadline(queue: &mut List, req: *mut TimeRequest) {
+    // SAFETY: per the contract.
+    unsafe {
+        let mut at = queue.tail();
+        while let Some(n) = at.as_ref() {
+            if (*(at as *mut TimeRequest)).deadline <= (*req).deadline {
+                break;
+            }
+            at = n.pred;
+        }
+        queue.insert(req as *mut Node, at);
+    }
+}
+
+/// Pending TR_ADDREQUESTs, by deadline. Disable.
+static QUEUE: Global<List> = Global::new(List::new(NodeType::Message));
+/// Added to uptime to give the system time (TR_SETSYSTIME). Disable.
+static SYSTIME_OFFSET: Global<i128> = Global::new(0);
+
+fn now() -> u64 {
+    exec::time::uptime_ns()
+}
+
+unsafe fn open(_: *mut Device, unit: u32, req: *mut IoRequest, _: u32) -> i8 {
+    if unit != UNIT_MICROHZ && unit != UNIT_VBLANK {
+        return IOERR_OPENFAIL;
+    }
+    // SAFETY: `req` live (open_device's contract).
+    unsafe { (*req).unit = unit as usize };
+    0
+}
+
+unsafe fn close(_: *mut IoRequest) {}
+
+unsafe fn begin_io(io: *mut IoRequest) {
+    let req = io as *mut TimeRequest;
+    // SAFETY: requests to timer.device are TimeRequests (its documented request type).
+    unsafe {
+        (*io).error = 0;
+        match (*io).command {
+            TR_ADDREQUEST => {
+                let mut deadline = now().saturating_add((*req).time.as_nanos());
+                if (*io).unit == UNIT_VBLANK as usize {
+                    let tick = 1_000_000_000 / exec::time::TICK_HZ;
+                    deadline = deadline.div_ceil(tick) * tick;
+                }
+                (*req).deadline = deadline;
+                (*io).flags &= !exec::device::IOF_QUICK;
+                disable();
+                insert_by_deadline(&mut *QUEUE.get(), req);
+                enable();
+                return;
+            }
+            TR_GETSYSTIME => {
+                disable();
+                let t = (now() as i128 + *SYSTIME_OFFSET.get()).max(0) as u64;
+                enable();
+                (*req).time = TimeVal::from_nanos(t);
+            }
+            TR_SETSYSTIME => {
+                disable();
+                *SYSTIME_OFFSET.get() = (*req).time.as_nanos() as i128 - now() as i128;
+                enable();
+            }
+            CMD_FLUSH | CMD_RESET => flush(),
+            _ => (*io).error = IOERR_NOCMD,
+        }
+        term_io(io);
+    }
+}
+
+/// Aborts every pending request.
+fn flush() {
+    disable();
+    // SAFETY: Disable held; queued nodes are live TimeRequests.
+    unsafe {
+        loop {
+            let n = (*QUEUE.get()).rem_head() as *mut IoRequest;
+            if n.is_null() {
+                break;
+            }
+            (*n).error = IOERR_ABORTED;
+            term_io(n);
+        }
+    }
+    enable();
+}
+
+unsafe fn abort_io(io: *mut IoRequest) {
+    disable();
+    // SAFETY: Disable held; `io` live; if queued, it is on our queue.
+    unsafe {
+        let q = &mut *QUEUE.get();
+        if q.contains(io as *mut Node) {
+            q.remove(io as *mut Node);
+            (*io).error = IOERR_ABORTED;
+            term_io(io);
+        }
+    }
+    enable();
+}
+
+/// The tick: completes every request that is due. Interrupt context.
+fn tick(_: *mut ()) -> bool {
+    let t = now();
+    // SAFETY: interrupt context holds Disable; queued nodes are live TimeRequests.
+    unsafe {
+        let q = &mut *QUEUE.get();
+        loop {
+            let head = q.head() as *mut TimeRequest;
+            if head.is_null() || (*head).deadline > t {
+                break;
+            }
+            q.rem_head();
+            term_io(head as *mut IoRequest);
+        }
+    }
+    false
+}
+
+static TICK_SERVER: Global<Interrupt> = Global::new(Interrupt::new("timer.device", 10, tick, core::ptr::null_mut()));
+
+static VECTORS_UNUSED: Global<[usize; 0]> = Global::new([]);
+
+/// The device base. Forbid.
+pub static TIMER_DEVICE: Global<Device> = Global::new(Device {
+    lib: Library::new("timer.device", TIMER_VERSION, 0, "timer.device 1.0 (23.11.2026)", &VECTORS_UNUSED),
+    open,
+    close,
+    begin_io,
+    abort_io,
+});
+
+/// Resident init: adds the device and its tick server.
+pub fn init() {
+    // SAFETY: statics, added once at boot.
+    unsafe {
+        exec::interrupts::add_int_server(0, TICK_SERVER.get());
+        exec::device::add_device(TIMER_DEVICE.get());
+    }
+}

@@ -1,0 +1,227 @@
+//! Libraries: shared code opened by name, with versions and open counts, as on the Amiga.
+//!
+//! A library is a [`Library`] base plus a vector table: a `#[repr(C)]` struct of function
+//! pointers declared in one place with [`vector_table!`](crate::vector_table). Callers reach
+//! the functions through the table, so [`set_function`] can patch an entry (and put it back).
+//! A library that is still open when removed is expunged when its last user closes it.
+//!
+//! The library list is guarded by Forbid; so are open counts and vector tables.
+
+use core::ptr::null_mut;
+
+use crate::execbase::{Global, base};
+use crate::list::{Node, NodeType};
+use crate::sched::{forbid, permit};
+
+/// Expunge as soon as the last user closes (set by rem_library on an open library).
+pub const LIBF_DELEXP: u8 = 1 << 3;
+/// A vector was patched by set_function.
+pub const LIBF_CHANGED: u8 = 1 << 1;
+
+/// A library base (Exec's `struct Library`).
+#[repr(C)]
+pub struct Library {
+    /// In the library (or device) list; kind Library or Device; priority; name.
+    pub node: Node,
+    pub flags: u8,
+    pub version: u16,
+    pub revision: u16,
+    pub id_string: &'static str,
+    /// Current users. Forbid.
+    pub open_cnt: u16,
+    vectors: *mut usize,
+    vector_count: usize,
+    /// Called when the library is removed with no users (frees what it holds).
+    pub expunge: fn(*mut Library),
+}
+
+fn no_expunge(_: *mut Library) {}
+
+impl Library {
+    /// A library base for the vector table `vectors` (make_library): `V` must be a `#[repr(C)]`
+    /// struct of function pointers only, as [`vector_table!`](crate::vector_table) declares.
+    pub const fn new<V>(
+        name: &'static str,
+        version: u16,
+        revision: u16,
+        id_string: &'static str,
+        vectors: &'static Global<V>,
+    ) -> Self {
+        Library {
+            node: Node::named(NodeType::Library, 0, name),
+            flags: 0,
+            version,
+            revision,
+            id_string,
+            open_cnt: 0,
+            vectors: vectors.get() as *mut usize,
+            vector_count: size_of::<V>() / size_of::<usize>(),
+            expunge: no_expunge,
+        }
+    }
+
+    /// Number of entries in the vector table.
+    pub fn vector_count(&self) -> usize {
+        self.vector_count
+    }
+}
+
+/// Declares a library's vector table: the `#[repr(C)]` struct of its entry points, the static
+/// table holding the implementations, and one wrapper per entry that calls through the table.
+///
+/// ```ignore
+/// vector_table! {
+///     /// The table of my.library.
+///     pub struct MyVectors in MY_VECTORS;
+///     frob(x: u32) -> u32 = crate::frob_impl;
+/// }
+/// ```
+#[macro_export]
+macro_rules! vector_table {
+    ($(#[$m:meta])* pub struct $table:ident in $stat:ident;
+     $( $name:ident ( $($arg:ident : $ty:ty),* ) $(-> $ret:ty)? = $imp:path; )*) => {
+        $(#[$m])*
+        #[repr(C)]
+        pub struct $table {
+            $( pub $name: unsafe fn($($ty),*) $(-> $ret)?, )*
+        }
+
+        /// The vector table callers go through. Patched only under Forbid (set_function).
+        pub static $stat: $crate::execbase::Global<$table> =
+            $crate::execbase::Global::new($table { $( $name: $imp, )* });
+
+        $(
+            #[doc = concat!("Calls `", stringify!($name), "` through the vector table: see [`", stringify!($imp), "`].")]
+            ///
+            /// # Safety
+            /// As the implementation's: pointers passed must be live objects of their kind.
+            #[inline(always)]
+            pub unsafe fn $name($($arg: $ty),*) $(-> $ret)? {
+                // SAFETY: the entry is the implementation or a patch with its contract;
+                // reading it is one aligned load.
+                unsafe { ((*$stat.get()).$name)($($arg),*) }
+            }
+        )*
+    };
+}
+
+/// Makes `lib` available to open_library (sorted by priority).
+///
+/// # Safety
+/// `lib` is live, on no list, and outlives its time on the list.
+pub unsafe fn add_library(lib: *mut Library) {
+    forbid();
+    // SAFETY: Forbid held; `lib` live (caller).
+    unsafe { base().lib_list.enqueue(&mut (*lib).node) };
+    permit();
+}
+
+/// Opens the library `name` if its version is at least `min_version`. Result: the library
+/// base (its open count raised), or null when there is no such library or it is too old.
+/// Not callable from an interrupt.
+pub fn open_library(name: &str, min_version: u16) -> *mut Library {
+    forbid();
+    // SAFETY: Forbid held; libraries on the list are live.
+    let lib = unsafe {
+        let lib = base().lib_list.find_name(name) as *mut Library;
+        match lib.as_mut() {
+            Some(l) if l.version >= min_version => {
+                l.open_cnt += 1;
+                l.flags &= !LIBF_DELEXP;
+                lib
+            }
+            _ => null_mut(),
+        }
+    };
+    permit();
+    lib
+}
+
+/// Closes a library opened with open_library. When the last user closes a library whose
+/// removal was delayed, it is expunged now. Null does nothing.
+///
+/// # Safety
+/// `lib` is null or was opened by the caller and is not used after.
+pub unsafe fn close_library(lib: *mut Library) {
+    forbid();
+    // SAFETY: Forbid held; `lib` live (caller).
+    unsafe {
+        if let Some(l) = lib.as_mut() {
+            l.open_cnt = l.open_cnt.saturating_sub(1);
+            if l.open_cnt == 0 && l.flags & LIBF_DELEXP != 0 {
+                expunge(lib);
+            }
+        }
+    }
+    permit();
+}
+
+/// Removes `lib`. Result: true if it was expunged now; false if it is still open, in which
+/// case it is expunged when its last user closes it.
+///
+/// # Safety
+/// `lib` is on the library list.
+pub unsafe fn rem_library(lib: *mut Library) -> bool {
+    forbid();
+    // SAFETY: Forbid held; `lib` live and listed (caller).
+    let now = unsafe {
+        if (*lib).open_cnt == 0 {
+            expunge(lib);
+            true
+        } else {
+            (*lib).flags |= LIBF_DELEXP;
+            false
+        }
+    };
+    permit();
+    now
+}
+
+/// Takes `lib` off its list and calls its expunge hook. Forbid held.
+unsafe fn expunge(lib: *mut Library) {
+    // SAFETY: `lib` live and on the library or device list.
+    unsafe {
+        let list = if (*lib).node.kind == NodeType::Device { &mut base().device_list } else { &mut base().lib_list };
+        if list.contains(&(*lib).node) {
+            list.remove(&mut (*lib).node);
+        }
+        (*lib).flags &= !LIBF_DELEXP;
+        ((*lib).expunge)(lib);
+    }
+}
+
+/// Replaces entry `index` of `lib`'s vector table with `new`; returns the old entry, or null
+/// if `index` is out of range (nothing changes then).
+///
+/// # Safety
+/// `lib` is live; `new` is a function with exactly the signature of that entry, valid for as
+/// long as it stays in the table.
+pub unsafe fn set_function(lib: *mut Library, index: usize, new: *const ()) -> *const () {
+    forbid();
+    // SAFETY: Forbid held (the tables' guard); index checked against the table's size.
+    let old = unsafe {
+        if index >= (*lib).vector_count {
+            null_mut::<()>() as *const ()
+        } else {
+            let slot = (*lib).vectors.add(index);
+            let old = *slot as *const ();
+            *slot = new as usize;
+            (*lib).flags |= LIBF_CHANGED;
+            old
+        }
+    };
+    permit();
+    old
+}
+
+/// Calls `f` for every library on the list (under Forbid: `f` must not call exec).
+pub fn for_each_library(mut f: impl FnMut(&Library)) {
+    forbid();
+    // SAFETY: Forbid held; listed libraries are live.
+    unsafe {
+        for n in base().lib_list.iter() {
+            f(&*(n as *const Library));
+        }
+    }
+    permit();
+}
