@@ -28,6 +28,7 @@ pub static TESTS: &[Test] = &[
     Test::explicit("e2e.serial.echo", serial_echo),
     Test::explicit("e2e.serial.bulk", serial_bulk),
     Test::explicit("e2e.serial.abort_mid_read", serial_abort_mid_read),
+    Test::explicit("e2e.serial.overflow_counted", serial_overflow),
 ];
 
 struct Timer {
@@ -322,5 +323,28 @@ fn serial_abort_mid_read() -> TestResult {
     }
     kprintln!("aborted with {} bytes: {}", s.req.actual, core::str::from_utf8(&buf[..s.req.actual]).unwrap_or("?"));
     ensure_eq!(s.req.actual, 5);
+    Ok(())
+}
+
+/// Nobody reads while the host sends more than the ring holds: the ring keeps the first 4 KiB
+/// and every byte beyond is counted as an overflow.
+fn serial_overflow() -> TestResult {
+    let mut s = Serial::open()?;
+    s.cmd(CMD_CLEAR, core::ptr::null_mut(), 0);
+    s.cmd(SDCMD_QUERY, core::ptr::null_mut(), 0);
+    let before = s.req.offset;
+    kprintln!("flood now:");
+    let mut last = usize::MAX;
+    loop {
+        crate::timer_sleep_ms(300);
+        s.cmd(SDCMD_QUERY, core::ptr::null_mut(), 0);
+        let seen = s.req.actual + s.req.offset;
+        if seen == last && s.req.actual > 0 {
+            break;
+        }
+        last = seen;
+    }
+    kprintln!("waiting {}, overflows {}", s.req.actual, s.req.offset - before);
+    s.cmd(CMD_CLEAR, core::ptr::null_mut(), 0);
     Ok(())
 }

@@ -8,6 +8,7 @@
 extern crate alloc;
 
 pub mod ring;
+pub mod timerqueue;
 
 #[cfg(target_os = "none")]
 pub mod serial;

@@ -15,6 +15,8 @@ use exec::list::{List, Node, NodeType};
 use exec::port::MsgPort;
 use exec::sched::{disable, enable};
 
+use crate::timerqueue::insert_by_key;
+
 /// Wait for a relative delay.
 pub const TR_ADDREQUEST: u16 = CMD_NONSTD;
 /// Read the system time into `time`.
@@ -64,26 +66,6 @@ impl TimeRequest {
     }
 }
 
-/// Inserts `req` into `queue` by deadline, after every request due at the same time or
-/// earlier (walking from the tail: new requests are usually the latest).
-///
-/// # Safety
-/// `req` is live and on no list; every node of `queue` is the message node of a live
-/// TimeRequest (the IoRequest, and so its node, is the first field).
-pub unsafe fn insert_by_deadline(queue: &mut List, req: *mut TimeRequest) {
-    // SAFETY: per the contract.
-    unsafe {
-        let mut at = queue.tail();
-        while let Some(n) = at.as_ref() {
-            if (*(at as *mut TimeRequest)).deadline <= (*req).deadline {
-                break;
-            }
-            at = n.pred;
-        }
-        queue.insert(req as *mut Node, at);
-    }
-}
-
 /// Pending TR_ADDREQUESTs, by deadline. Disable.
 static QUEUE: Global<List> = Global::new(List::new(NodeType::Message));
 /// Added to uptime to give the system time (TR_SETSYSTIME). Disable.
@@ -119,7 +101,8 @@ unsafe fn begin_io(io: *mut IoRequest) {
                 (*req).deadline = deadline;
                 (*io).flags &= !exec::device::IOF_QUICK;
                 disable();
-                insert_by_deadline(&mut *QUEUE.get(), req);
+                // Nodes on the queue are the message nodes of live TimeRequests.
+                insert_by_key(&mut *QUEUE.get(), req as *mut Node, |n| (*(n as *mut TimeRequest)).deadline);
                 enable();
                 return;
             }

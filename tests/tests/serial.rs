@@ -34,3 +34,14 @@ fn aborted_read_returns_what_arrived() {
         assert!(judge(&end.transcript, end.status).ok(), "{}", end.transcript);
     }
 }
+
+/// More bytes than the receive ring holds, with nobody reading: the overflow is counted.
+#[test]
+fn overflow_is_counted_not_silent() {
+    let mut m = Boot::new(Mode::Flat).append("test=e2e.serial.overflow_counted").start();
+    m.expect("flood now:", T).unwrap();
+    m.send_fast(&vec![b'x'; 5000]);
+    m.expect("waiting 4096, overflows 904", T).unwrap();
+    let end = m.wait(T);
+    assert!(judge(&end.transcript, end.status).ok(), "{}", end.transcript);
+}
