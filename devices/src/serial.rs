@@ -18,7 +18,6 @@ use exec::arch::x86_64::serial as uart;
 use exec::device::*;
 use exec::execbase::Global;
 use exec::interrupts::Interrupt;
-use exec::library::Library;
 use exec::list::{List, Node, NodeType};
 use exec::sched::{disable, enable};
 
@@ -275,16 +274,9 @@ unsafe fn abort_io(io: *mut IoRequest) {
     enable();
 }
 
-static VECTORS_UNUSED: Global<[usize; 0]> = Global::new([]);
-
 /// The device base. Forbid.
-pub static SERIAL_DEVICE: Global<Device> = Global::new(Device {
-    lib: Library::new("serial.device", SERIAL_VERSION, 0, "serial.device 1.0 (23.11.2026)", &VECTORS_UNUSED),
-    open,
-    close,
-    begin_io,
-    abort_io,
-});
+pub static SERIAL_DEVICE: Global<Device> =
+    Global::new(Device::new("serial.device", SERIAL_VERSION, 0, "serial.device 1.0 (23.11.2026)", open, close, begin_io, abort_io));
 
 /// Resident init: takes over COM1's interrupts and adds the device.
 pub fn init() {

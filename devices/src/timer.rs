@@ -10,7 +10,6 @@
 use exec::device::{CMD_FLUSH, CMD_NONSTD, CMD_RESET, Device, IOERR_ABORTED, IOERR_NOCMD, IOERR_OPENFAIL, IoRequest, term_io};
 use exec::execbase::Global;
 use exec::interrupts::Interrupt;
-use exec::library::Library;
 use exec::list::{List, Node, NodeType};
 use exec::port::MsgPort;
 use exec::sched::{disable, enable};
@@ -175,16 +174,9 @@ fn tick(_: *mut ()) -> bool {
 
 static TICK_SERVER: Global<Interrupt> = Global::new(Interrupt::new("timer.device", 10, tick, core::ptr::null_mut()));
 
-static VECTORS_UNUSED: Global<[usize; 0]> = Global::new([]);
-
 /// The device base. Forbid.
-pub static TIMER_DEVICE: Global<Device> = Global::new(Device {
-    lib: Library::new("timer.device", TIMER_VERSION, 0, "timer.device 1.0 (23.11.2026)", &VECTORS_UNUSED),
-    open,
-    close,
-    begin_io,
-    abort_io,
-});
+pub static TIMER_DEVICE: Global<Device> =
+    Global::new(Device::new("timer.device", TIMER_VERSION, 0, "timer.device 1.0 (23.11.2026)", open, close, begin_io, abort_io));
 
 /// Resident init: adds the device and its tick server.
 pub fn init() {

@@ -99,6 +99,27 @@ pub struct Device {
     pub abort_io: unsafe fn(req: *mut IoRequest),
 }
 
+/// A device has no vector table of its own beyond these entry points.
+static NO_VECTORS: crate::execbase::Global<[usize; 0]> = crate::execbase::Global::new([]);
+
+impl Device {
+    /// A device base (MakeLibrary for devices).
+    pub const fn new(
+        name: &'static str,
+        version: u16,
+        revision: u16,
+        id_string: &'static str,
+        open: unsafe fn(*mut Device, u32, *mut IoRequest, u32) -> i8,
+        close: unsafe fn(*mut IoRequest),
+        begin_io: unsafe fn(*mut IoRequest),
+        abort_io: unsafe fn(*mut IoRequest),
+    ) -> Self {
+        let mut lib = Library::new(name, version, revision, id_string, &NO_VECTORS);
+        lib.node.kind = NodeType::Device;
+        Device { lib, open, close, begin_io, abort_io }
+    }
+}
+
 /// Makes `dev` available to open_device.
 ///
 /// # Safety

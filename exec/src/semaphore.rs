@@ -142,16 +142,34 @@ pub unsafe fn obtain_semaphore(sem: *mut SignalSemaphore) {
     forbid();
     // SAFETY: Forbid held; `sem` live.
     unsafe {
-        let me = me();
-        if (*sem).owner == me {
-            (*sem).nest_count += 1;
-        } else if (*sem).owner.is_null() && (*sem).nest_count == 0 {
-            take_exclusive(sem, me);
-        } else {
+        if !try_take(sem, false) {
             wait_for(sem, false);
         }
     }
     permit();
+}
+
+/// Takes `sem` (shared or exclusive) if that needs no waiting: the owner nests; a free
+/// semaphore is taken; a shared one is joined while no exclusive request waits (FIFO).
+/// Forbid held.
+unsafe fn try_take(sem: *mut SignalSemaphore, shared: bool) -> bool {
+    // SAFETY: Forbid held; `sem` live (callers).
+    unsafe {
+        let me = me();
+        let s = &mut *sem;
+        if s.owner == me {
+            s.nest_count += 1;
+        } else if !s.owner.is_null() {
+            return false;
+        } else if !shared && s.nest_count == 0 {
+            take_exclusive(sem, me);
+        } else if shared && s.wait_queue.is_empty() {
+            s.nest_count += 1;
+        } else {
+            return false;
+        }
+        true
+    }
 }
 
 /// Obtains `sem` exclusively if that is possible without waiting. Result: true if obtained.
@@ -161,18 +179,7 @@ pub unsafe fn obtain_semaphore(sem: *mut SignalSemaphore) {
 pub unsafe fn attempt_semaphore(sem: *mut SignalSemaphore) -> bool {
     forbid();
     // SAFETY: Forbid held; `sem` live.
-    let ok = unsafe {
-        let me = me();
-        if (*sem).owner == me {
-            (*sem).nest_count += 1;
-            true
-        } else if (*sem).owner.is_null() && (*sem).nest_count == 0 {
-            take_exclusive(sem, me);
-            true
-        } else {
-            false
-        }
-    };
+    let ok = unsafe { try_take(sem, false) };
     permit();
     ok
 }
@@ -186,10 +193,7 @@ pub unsafe fn obtain_semaphore_shared(sem: *mut SignalSemaphore) {
     forbid();
     // SAFETY: Forbid held; `sem` live.
     unsafe {
-        let me = me();
-        if (*sem).owner == me || ((*sem).owner.is_null() && (*sem).wait_queue.is_empty()) {
-            (*sem).nest_count += 1;
-        } else {
+        if !try_take(sem, true) {
             wait_for(sem, true);
         }
     }
@@ -203,15 +207,7 @@ pub unsafe fn obtain_semaphore_shared(sem: *mut SignalSemaphore) {
 pub unsafe fn attempt_semaphore_shared(sem: *mut SignalSemaphore) -> bool {
     forbid();
     // SAFETY: Forbid held; `sem` live.
-    let ok = unsafe {
-        let me = me();
-        if (*sem).owner == me || ((*sem).owner.is_null() && (*sem).wait_queue.is_empty()) {
-            (*sem).nest_count += 1;
-            true
-        } else {
-            false
-        }
-    };
+    let ok = unsafe { try_take(sem, true) };
     permit();
     ok
 }
