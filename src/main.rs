@@ -34,7 +34,8 @@ pub extern "C" fn lorraine_main(start_info_paddr: u32) -> ! {
     if let Some(prefix) = boot.options.test {
         exec::ktest::run(TEST_SUITES, prefix, boot.options.test_timeout_ms);
     }
+    workbench_shell::start(); //                              CLI 1 on the serial console
     loop {
-        exec::signal::wait(0xffff_0000);
+        exec::signal::wait(0xffff_0000); //                 boot's work is done: it waits forever
     }
 }

@@ -5,7 +5,8 @@
 //! and complete from the tick interrupt at the first tick at or after their deadline: never
 //! early, at most one tick (10 ms) late. VBLANK rounds its deadline up to a whole tick. Time
 //! comes from the TSC calibrated at boot. TR_GETSYSTIME / TR_SETSYSTIME read and set the
-//! system time (seconds and microseconds since boot until someone sets it).
+//! system time: seconds and microseconds since 1 January 1978, from the RTC at boot (or since
+//! boot, on a machine without one).
 
 use exec::device::{CMD_FLUSH, CMD_NONSTD, CMD_RESET, Device, IOERR_ABORTED, IOERR_NOCMD, IOERR_OPENFAIL, IoRequest, term_io};
 use exec::execbase::Global;
@@ -178,8 +179,16 @@ static TICK_SERVER: Global<Interrupt> = Global::new(Interrupt::new("timer.device
 pub static TIMER_DEVICE: Global<Device> =
     Global::new(Device::new("timer.device", TIMER_VERSION, 0, "timer.device 1.0 (23.11.2026)", open, close, begin_io, abort_io));
 
-/// Resident init: adds the device and its tick server.
+/// Resident init: sets the system time from the RTC (seconds since 1 January 1978), adds the
+/// device and its tick server.
 pub fn init() {
+    if let Some((y, mo, d, h, mi, s)) = exec::arch::x86_64::rtc::read_time() {
+        let secs = exec::date::days_from_civil(y, mo, d) * 86_400 + (h * 3600 + mi * 60 + s) as i64;
+        disable();
+        // SAFETY: Disable held.
+        unsafe { *SYSTIME_OFFSET.get() = secs as i128 * 1_000_000_000 - now() as i128 };
+        enable();
+    }
     // SAFETY: statics, added once at boot.
     unsafe {
         exec::interrupts::add_int_server(0, TICK_SERVER.get());

@@ -17,6 +17,7 @@
 extern crate alloc;
 
 pub mod cmdline;
+pub mod date;
 pub mod list;
 pub mod memheader;
 pub mod memmap;

@@ -286,3 +286,25 @@ pub(crate) unsafe fn reclaim_task(task: *mut Task) {
         }
     }
 }
+
+/// Calls `f` for every public port (under Forbid: `f` must not call exec).
+pub fn for_each_port(mut f: impl FnMut(&MsgPort)) {
+    forbid();
+    // SAFETY: Forbid held; listed ports are live.
+    unsafe {
+        for n in base().port_list.iter() {
+            f(&*(n as *const MsgPort));
+        }
+    }
+    permit();
+}
+
+impl MsgPort {
+    /// Messages waiting (walks the list; under Disable).
+    pub fn pending(&self) -> usize {
+        disable();
+        let n = self.msg_list.len();
+        enable();
+        n
+    }
+}

@@ -8,5 +8,16 @@
 
 extern crate alloc;
 
+pub mod cli;
 pub mod keys;
 pub mod lineedit;
+
+#[cfg(target_os = "none")]
+pub mod commands;
+#[cfg(target_os = "none")]
+pub mod con;
+#[cfg(target_os = "none")]
+pub mod shell;
+
+#[cfg(target_os = "none")]
+pub use shell::start;

@@ -125,3 +125,11 @@ pub fn cr3() -> u64 {
 pub fn enable_and_wait() {
     x86_64::instructions::interrupts::enable_and_hlt();
 }
+
+/// Resets the machine through the keyboard controller (and, should that fail, a triple fault).
+pub fn reboot() -> ! {
+    disable_interrupts();
+    // SAFETY: 0xFE on the 8042's command port pulses the CPU reset line; nothing runs after.
+    unsafe { x86_64::instructions::port::Port::<u8>::new(0x64).write(0xfe) };
+    super::probe::triple_fault()
+}

@@ -12,6 +12,7 @@ pub mod pit;
 pub mod probe;
 pub mod pvh;
 pub mod qemu;
+pub mod rtc;
 pub mod serial;
 pub mod switch;
 pub mod trap;

@@ -1,0 +1,502 @@
+//! The shell's commands, each with its AmigaDOS argument template. Each runs in an Exec task
+//! of its own (see `shell.rs`); `COMMAND ?` prints its template.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write;
+use core::sync::atomic::Ordering;
+
+use exec::library::{close_library, open_library};
+use exec::memory::{MemFlags, avail_mem};
+use exec::signal::{SIGF_CTRL_C, SIGF_CTRL_D, SIGF_CTRL_E, SIGF_CTRL_F};
+use exec::task::{Task, TaskState};
+use libraries::readargs::{ArgError, ArgValue};
+
+use crate::con::{COLOR, Con};
+use crate::shell::{ERROR_BREAK, ERROR_OBJECT_NOT_FOUND, Job, RC_ERROR, RC_OK, RC_WARN, with_state};
+
+/// A shell command.
+pub struct Command {
+    pub name: &'static str,
+    /// AmigaDOS template ("" for none).
+    pub template: &'static str,
+    pub help: &'static str,
+    run: fn(&mut Ctx, &[ArgValue]) -> i32,
+}
+
+/// What a running command has: its console, its CLI number, its error number.
+pub struct Ctx {
+    pub con: alloc::boxed::Box<Con>,
+    pub cli: u32,
+    pub error: u32,
+}
+
+impl Ctx {
+    fn fail(&mut self, rc: i32, error: u32, message: &str) -> i32 {
+        self.con.error(message);
+        self.error = error;
+        rc
+    }
+}
+
+macro_rules! commands {
+    ($( $name:literal, $template:literal, $run:ident, $help:literal; )*) => {
+        /// Every command, alphabetically.
+        pub static COMMANDS: &[Command] = &[ $( Command { name: $name, template: $template, help: $help, run: $run }, )* ];
+    };
+}
+
+commands! {
+    "ALIAS", "NAME,STRING/F", alias, "Define an alias (\"[]\" takes the arguments), or list them";
+    "AVAIL", "TOTAL/S", avail, "Show free, used and largest memory";
+    "BREAK", "PROCESS/A/N,C/S,D/S,E/S,F/S", break_cmd, "Send a break signal (default CTRL-C) to a CLI process";
+    "CHANGETASKPRI", "PRI=PRIORITY/A/N,PROCESS/K/N", changetaskpri, "Change the priority of a CLI process";
+    "COLOR", "ON/S,OFF/S", color, "Turn ANSI colour on or off";
+    "DATE", "", date, "Show the date and time";
+    "DEVLIST", "", devlist, "List the devices";
+    "ECHO", "STRING/M,NOLINE/S", echo, "Print the arguments";
+    "HELP", "COMMAND", help, "List the commands, or describe one";
+    "LIBLIST", "", liblist, "List the libraries";
+    "PORTLIST", "", portlist, "List the public message ports";
+    "PROMPT", "PROMPT/F", prompt, "Set the prompt (%N is the CLI number)";
+    "REBOOT", "", reboot, "Restart the machine";
+    "RESLIST", "", reslist, "List the resident modules";
+    "RUN", "COMMAND/F/A", run_cmd, "Run a command in the background, as a new CLI";
+    "SHUTDOWN", "", shutdown, "End QEMU cleanly";
+    "STATUS", "PROCESS/N", status, "List the CLI processes and their tasks";
+    "TASKLIST", "", tasklist, "List every task";
+    "UPTIME", "", uptime, "Show how long the system has run";
+    "VERSION", "", version, "Show the kernel version, build mode, CPU and memory";
+    "WAIT", "N/N,SEC=SECS/S,MIN=MINS/S,TICKS/S", wait_cmd, "Wait N seconds (or minutes, or ticks of 1/50 s)";
+    "WHY", "", why, "Explain why the last command failed";
+}
+
+/// The command called `name` (any case).
+pub fn find_command(name: &str) -> Option<&'static Command> {
+    COMMANDS.iter().find(|c| c.name.eq_ignore_ascii_case(name))
+}
+
+/// Every command name, for completion.
+pub fn command_names() -> Vec<&'static str> {
+    COMMANDS.iter().map(|c| c.name).collect()
+}
+
+/// Parses `job`'s arguments through dos.library and runs the command. Result: (rc, error).
+pub fn run(job: &Job) -> (i32, u32) {
+    let Some(con) = Con::open() else { return (crate::shell::RC_FAIL, crate::shell::ERROR_NO_FREE_STORE) };
+    let mut ctx = Ctx { con, cli: job.cli, error: 0 };
+    let c = job.command;
+    let dos = open_library("dos.library", libraries::dos::DOS_VERSION);
+    let parsed = if dos.is_null() {
+        Err(ArgError::BadTemplate)
+    } else if c.template.is_empty() {
+        match job.args.trim() {
+            "" => Ok(Vec::new()),
+            "?" => Err(ArgError::Help),
+            extra => Err(ArgError::TooManyArgs(String::from(extra))),
+        }
+    } else {
+        // SAFETY: a call through dos.library's table, which is open.
+        unsafe { libraries::dos::read_args(c.template, &job.args) }
+    };
+    let rc = match parsed {
+        Ok(values) => (c.run)(&mut ctx, &values),
+        Err(ArgError::Help) => {
+            let t = if c.template.is_empty() { "(no arguments)" } else { c.template };
+            let _ = writeln!(ctx.con, "{}: {t}", c.name);
+            RC_OK
+        }
+        Err(e) => {
+            let msg = alloc::format!("{e}");
+            ctx.fail(RC_ERROR, e.code(), &msg)
+        }
+    };
+    // SAFETY: opened above (close of null does nothing).
+    unsafe { close_library(dos) };
+    (rc, ctx.error)
+}
+
+fn num(v: &ArgValue) -> Option<i64> {
+    if let ArgValue::Num(n) = v { Some(*n) } else { None }
+}
+fn text(v: &ArgValue) -> Option<&str> {
+    if let ArgValue::Str(s) = v { Some(s) } else { None }
+}
+fn switch(v: &ArgValue) -> bool {
+    matches!(v, ArgValue::Switch(true))
+}
+
+fn state_name(s: TaskState) -> &'static str {
+    match s {
+        TaskState::Added => "added",
+        TaskState::Ready => "ready",
+        TaskState::Running => "running",
+        TaskState::Waiting => "waiting",
+        TaskState::Removed => "removed",
+    }
+}
+
+/// A copy of what STATUS and TASKLIST show of a task.
+struct TaskInfo {
+    task: *mut Task,
+    name: String,
+    pri: i8,
+    state: TaskState,
+    sig_alloc: u32,
+    sig_wait: u32,
+    sig_recvd: u32,
+    dispatches: u64,
+}
+
+fn tasks() -> Vec<TaskInfo> {
+    let mut v = Vec::new();
+    // Copies the names outside the Disable'd walk would be nicer; the walk only reads.
+    exec::task::for_each_task(|t| {
+        v.push(TaskInfo {
+            task: t as *const Task as *mut Task,
+            name: String::from(t.name()),
+            pri: t.pri(),
+            state: t.state,
+            sig_alloc: t.sig_alloc,
+            sig_wait: t.sig_wait,
+            sig_recvd: t.sig_recvd,
+            dispatches: t.dispatches,
+        })
+    });
+    v
+}
+
+fn alias(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
+    match (text(&a[0]), text(&a[1])) {
+        (None, _) => {
+            let list = with_state(|s| s.aliases.clone());
+            for (n, t) in list {
+                let _ = writeln!(ctx.con, "{n:<16}{t}");
+            }
+        }
+        (Some(name), None) => match with_state(|s| s.aliases.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).cloned()) {
+            Some((_, t)) => {
+                let _ = writeln!(ctx.con, "{t}");
+            }
+            None => return ctx.fail(RC_WARN, ERROR_OBJECT_NOT_FOUND, &alloc::format!("No alias {name}")),
+        },
+        (Some(name), Some(t)) => with_state(|s| {
+            s.aliases.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+            s.aliases.push((String::from(name), String::from(t)));
+        }),
+    }
+    RC_OK
+}
+
+fn avail(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
+    let free = avail_mem(MemFlags::ANY);
+    if switch(&a[0]) {
+        let _ = writeln!(ctx.con, "{free}");
+        return RC_OK;
+    }
+    let total = avail_mem(MemFlags::TOTAL);
+    let largest = avail_mem(MemFlags::LARGEST);
+    let heap = exec::heap::stats();
+    ctx.con.header("Type   Available     In-Use    Maximum    Largest");
+    let _ = writeln!(ctx.con, "exec  {free:>10} {:>10} {total:>10} {largest:>10}", total - free);
+    let _ = writeln!(ctx.con, "heap  {:>10} {:>10} {:>10}          -", heap.free, heap.used, heap.size);
+    RC_OK
+}
+
+fn cli_tasks(n: u32) -> Vec<*mut Task> {
+    let me = exec::task::find_task(None);
+    with_state(|s| s.clis.iter().filter(|c| c.number == n && c.task != me).map(|c| c.task).collect())
+}
+
+fn break_cmd(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
+    let n = num(&a[0]).unwrap_or(0);
+    let mut mask = 0;
+    for (i, m) in [SIGF_CTRL_C, SIGF_CTRL_D, SIGF_CTRL_E, SIGF_CTRL_F].into_iter().enumerate() {
+        if switch(&a[i + 1]) {
+            mask |= m;
+        }
+    }
+    if mask == 0 {
+        mask = SIGF_CTRL_C;
+    }
+    let targets = if n > 0 && n <= u32::MAX as i64 { cli_tasks(n as u32) } else { Vec::new() };
+    if targets.is_empty() {
+        return ctx.fail(RC_WARN, ERROR_OBJECT_NOT_FOUND, &alloc::format!("Process {n} does not exist"));
+    }
+    exec::sched::forbid();
+    let live = tasks();
+    for t in targets {
+        if live.iter().any(|i| i.task == t) {
+            // SAFETY: under Forbid the task cannot end between the check and the signal.
+            unsafe { exec::signal::signal(t, mask) };
+        }
+    }
+    exec::sched::permit();
+    RC_OK
+}
+
+fn changetaskpri(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
+    let pri = num(&a[0]).unwrap_or(0);
+    if !(-128..=127).contains(&pri) {
+        return ctx.fail(RC_ERROR, 115, "Priority out of range (-128 to 127)");
+    }
+    let n = num(&a[1]).unwrap_or(1);
+    let targets = if n > 0 && n <= u32::MAX as i64 { cli_tasks(n as u32) } else { Vec::new() };
+    if targets.is_empty() {
+        return ctx.fail(RC_WARN, ERROR_OBJECT_NOT_FOUND, &alloc::format!("Process {n} does not exist"));
+    }
+    exec::sched::forbid();
+    let live = tasks();
+    for t in targets {
+        if live.iter().any(|i| i.task == t) {
+            exec::task::set_task_pri(t, pri as i8);
+        }
+    }
+    exec::sched::permit();
+    RC_OK
+}
+
+fn color(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
+    if switch(&a[0]) || switch(&a[1]) {
+        COLOR.store(switch(&a[0]), Ordering::Relaxed);
+    }
+    let _ = writeln!(ctx.con, "Colour is {}", if COLOR.load(Ordering::Relaxed) { "on" } else { "off" });
+    RC_OK
+}
+
+fn date(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
+    let port = exec::port::create_msg_port();
+    let mut req = devices::timer::TimeRequest::new(port);
+    // SAFETY: the request and port live on this frame until closed and deleted.
+    let secs = unsafe {
+        let ok = exec::device::open_device("timer.device", devices::timer::UNIT_MICROHZ, &mut req.io, 0) == 0;
+        if ok {
+            req.io.command = devices::timer::TR_GETSYSTIME;
+            exec::device::do_io(&mut req.io);
+            exec::device::close_device(&mut req.io);
+        }
+        exec::port::delete_msg_port(port);
+        ok.then_some(req.time.secs)
+    };
+    let Some(secs) = secs else { return ctx.fail(RC_ERROR, ERROR_OBJECT_NOT_FOUND, "timer.device would not open") };
+    let mut s = String::new();
+    let _ = exec::date::format_amiga(secs, &mut s);
+    let _ = writeln!(ctx.con, "{s}");
+    RC_OK
+}
+
+fn devlist(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
+    let mut rows = Vec::new();
+    exec::device::for_each_device(|d| {
+        rows.push(alloc::format!("{:<20}{:>4}.{:<4}{:>6}  {}", d.lib.node.name(), d.lib.version, d.lib.revision, d.lib.open_cnt, d.lib.id_string))
+    });
+    ctx.con.header("Device              Version  Opens  Id");
+    for r in rows {
+        let _ = writeln!(ctx.con, "{r}");
+    }
+    RC_OK
+}
+
+fn liblist(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
+    let mut rows = Vec::new();
+    exec::library::for_each_library(|l| {
+        rows.push(alloc::format!("{:<20}{:>4}.{:<4}{:>6}  {}", l.node.name(), l.version, l.revision, l.open_cnt, l.id_string))
+    });
+    ctx.con.header("Library             Version  Opens  Id");
+    for r in rows {
+        let _ = writeln!(ctx.con, "{r}");
+    }
+    RC_OK
+}
+
+fn portlist(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
+    let mut rows = Vec::new();
+    exec::port::for_each_port(|p| {
+        // SAFETY: a public port's owner task is live while the port is listed.
+        let owner = unsafe { p.sig_task.as_ref() }.map_or("-", |t| t.name());
+        rows.push(alloc::format!("{:<24}{:<20}{:>8}", p.node.name(), owner, p.msg_list.len()));
+    });
+    ctx.con.header("Port                    Owner               Messages");
+    for r in rows {
+        let _ = writeln!(ctx.con, "{r}");
+    }
+    RC_OK
+}
+
+fn echo(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
+    let words = match &a[0] {
+        ArgValue::Multi(w) => w.join(" "),
+        ArgValue::Str(s) => s.clone(),
+        _ => String::new(),
+    };
+    if switch(&a[1]) {
+        ctx.con.write(&words);
+    } else {
+        let _ = writeln!(ctx.con, "{words}");
+    }
+    RC_OK
+}
+
+fn help(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
+    if let Some(name) = text(&a[0]) {
+        let Some(c) = find_command(name) else {
+            return ctx.fail(RC_WARN, ERROR_OBJECT_NOT_FOUND, &alloc::format!("Unknown command {name}"));
+        };
+        let _ = writeln!(ctx.con, "{}: {}\n  {}", c.name, if c.template.is_empty() { "(no arguments)" } else { c.template }, c.help);
+        return RC_OK;
+    }
+    ctx.con.header("Commands:");
+    for row in COMMANDS.chunks(4) {
+        let line: String = row.iter().map(|c| alloc::format!("{:<16}", c.name)).collect();
+        let _ = writeln!(ctx.con, "  {}", line.trim_end());
+    }
+    let _ = writeln!(ctx.con, "Type COMMAND ? for its template, HELP COMMAND for what it does.");
+    RC_OK
+}
+
+fn prompt(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
+    let p = text(&a[0]).map_or(String::from(crate::cli::DEFAULT_PROMPT), |p| alloc::format!("{p} "));
+    with_state(|s| s.prompt = p);
+    let _ = ctx;
+    RC_OK
+}
+
+fn reboot(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
+    let _ = writeln!(ctx.con, "Rebooting.");
+    exec::arch::x86_64::cpu::reboot()
+}
+
+fn reslist(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
+    ctx.con.header("Resident            Pri  Version  Id");
+    for r in exec::resident::residents() {
+        let _ = writeln!(ctx.con, "{:<20}{:>3}  {:>7}  {}", r.name, r.pri, r.version, r.id_string);
+    }
+    RC_OK
+}
+
+fn run_cmd(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
+    // RUN is done by the shell itself (it makes the new CLI); reaching here means RUN ran as
+    // a command of its own, which has nothing to start.
+    ctx.fail(RC_WARN, ERROR_OBJECT_NOT_FOUND, "RUN works from the shell prompt only")
+}
+
+fn shutdown(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
+    let _ = writeln!(ctx.con, "Shutting down.");
+    exec::arch::x86_64::qemu::exit(exec::arch::x86_64::qemu::ExitCode::Success)
+}
+
+fn status(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
+    let clis = with_state(|s| s.clis.clone());
+    let live = tasks();
+    let only = num(&a[0]);
+    ctx.con.header("CLI  Task                Pri  State    SigWait   SigRecvd");
+    let mut shown = 0;
+    for c in clis.iter().filter(|c| only.is_none_or(|n| n == c.number as i64)) {
+        if let Some(t) = live.iter().find(|t| t.task == c.task) {
+            let _ = writeln!(ctx.con, "{:>3}  {:<18}{:>5}  {:<8} {:08x}  {:08x}", c.number, t.name, t.pri, state_name(t.state), t.sig_wait, t.sig_recvd);
+            shown += 1;
+        }
+    }
+    if shown == 0 {
+        if let Some(n) = only {
+            return ctx.fail(RC_WARN, ERROR_OBJECT_NOT_FOUND, &alloc::format!("Process {n} does not exist"));
+        }
+    }
+    RC_OK
+}
+
+fn tasklist(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
+    let list = tasks();
+    ctx.con.header("Task                 Pri  State    SigAlloc  SigWait   SigRecvd  Dispatches");
+    for t in &list {
+        let _ = writeln!(
+            ctx.con,
+            "{:<19}{:>5}  {:<8} {:08x}  {:08x}  {:08x}  {:>10}",
+            t.name, t.pri, state_name(t.state), t.sig_alloc, t.sig_wait, t.sig_recvd, t.dispatches
+        );
+    }
+    let c = exec::execbase::counters();
+    let _ = writeln!(ctx.con, "{} tasks; {} dispatches, idle woke {} times", list.len(), c.disp_count, c.idle_count);
+    RC_OK
+}
+
+fn uptime(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
+    let ns = exec::time::uptime_ns();
+    let _ = writeln!(ctx.con, "Up {} ({}.{:02} s)", libraries::format::duration(ns / 1_000_000_000), ns / 1_000_000_000, ns / 10_000_000 % 100);
+    RC_OK
+}
+
+fn version(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
+    let mut brand = [0u8; 48];
+    let _ = writeln!(ctx.con, "Lorraine {} ({})", exec::VERSION, exec::BUILD_MODE);
+    let _ = writeln!(ctx.con, "exec.library {}, dos.library {}", exec::sys::EXEC_VERSION, libraries::dos::DOS_VERSION);
+    let _ = writeln!(ctx.con, "CPU: {}", exec::arch::x86_64::cpu::brand(&mut brand));
+    let mem = exec::boot::memory_map().map_or(0, |m| m.usable_bytes());
+    let _ = writeln!(ctx.con, "Memory: {} ({} free for tasks)", libraries::format::bytes(mem), libraries::format::bytes(avail_mem(MemFlags::ANY) as u64));
+    RC_OK
+}
+
+fn wait_cmd(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
+    let n = num(&a[0]).unwrap_or(1);
+    if n < 0 {
+        return ctx.fail(RC_ERROR, 115, "Bad number");
+    }
+    let ns = n as u64
+        * if switch(&a[2]) {
+            60_000_000_000
+        } else if switch(&a[3]) {
+            20_000_000
+        } else {
+            1_000_000_000
+        };
+    let port = exec::port::create_msg_port();
+    let mut req = devices::timer::TimeRequest::new(port);
+    // SAFETY: the request and port live on this frame until closed and deleted.
+    unsafe {
+        if exec::device::open_device("timer.device", devices::timer::UNIT_MICROHZ, &mut req.io, 0) != 0 {
+            exec::port::delete_msg_port(port);
+            return ctx.fail(RC_ERROR, ERROR_OBJECT_NOT_FOUND, "timer.device would not open");
+        }
+        req.io.command = devices::timer::TR_ADDREQUEST;
+        req.time = devices::timer::TimeVal::from_nanos(ns);
+        exec::device::send_io(&mut req.io);
+        let got = exec::signal::wait(1 << (*port).sig_bit | SIGF_CTRL_C);
+        let broken = got & SIGF_CTRL_C != 0 && !exec::device::check_io(&mut req.io);
+        if broken {
+            exec::device::abort_io(&mut req.io);
+        }
+        exec::device::wait_io(&mut req.io);
+        exec::device::close_device(&mut req.io);
+        exec::port::delete_msg_port(port);
+        if broken {
+            return ctx.fail(RC_WARN, ERROR_BREAK, "***Break");
+        }
+    }
+    RC_OK
+}
+
+fn why(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
+    let (rc, error) = with_state(|s| (s.last_rc, s.last_error));
+    if rc == 0 {
+        let _ = writeln!(ctx.con, "The last command did not set a return code");
+    } else {
+        let _ = writeln!(ctx.con, "Last command failed because {} (return code {rc}, error {error})", error_text(error));
+    }
+    RC_OK
+}
+
+/// AmigaDOS's words for an error number.
+pub fn error_text(error: u32) -> &'static str {
+    match error {
+        103 => "not enough memory",
+        114 => "bad template",
+        115 => "bad number",
+        116 => "required argument missing",
+        117 => "value after keyword missing",
+        118 => "wrong number of arguments",
+        205 => "object not found (unknown command)",
+        304 => "***Break",
+        0 => "no error was given",
+        _ => "of an unknown error",
+    }
+}
