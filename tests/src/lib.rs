@@ -59,11 +59,13 @@ pub struct Boot {
     pub flags: Vec<String>,
     /// The kernel command line.
     pub append: String,
+    /// Let a reset reboot the machine instead of ending QEMU (no `-no-reboot`).
+    pub allow_reboot: bool,
 }
 
 impl Boot {
     pub fn new(mode: Mode) -> Self {
-        Boot { mode, flags: Vec::new(), append: String::new() }
+        Boot { mode, flags: Vec::new(), append: String::new(), allow_reboot: false }
     }
     pub fn flags(mut self, flags: &str) -> Self {
         self.flags.extend(flags.split_whitespace().map(String::from));
@@ -79,7 +81,10 @@ impl Boot {
         let qemu = std::env::var("QEMU").unwrap_or_else(|_| "qemu-system-x86_64".into());
         let mut c = Command::new(qemu);
         c.arg("-kernel").arg(self.mode.image());
-        c.args(["-display", "none", "-no-reboot", "-serial", "stdio"]);
+        c.args(["-display", "none", "-serial", "stdio"]);
+        if !self.allow_reboot {
+            c.arg("-no-reboot");
+        }
         c.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
         if let Ok(extra) = std::env::var("QEMUFLAGS") {
             c.args(extra.split_whitespace());
@@ -208,6 +213,94 @@ impl Drop for Machine {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// `text` without ANSI escape sequences (CSI ... letter) and carriage returns.
+pub fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\x1b' => {
+                if chars.peek() == Some(&'[') {
+                    chars.next();
+                    while let Some(&n) = chars.peek() {
+                        chars.next();
+                        if n.is_ascii_alphabetic() || n == '~' {
+                            break;
+                        }
+                    }
+                }
+            }
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A machine booted to the shell prompt, driven a line at a time.
+pub struct ShellSession {
+    pub machine: Machine,
+}
+
+/// The shell's prompt as it is drawn.
+pub const PROMPT: &str = "1.SYS:> ";
+
+impl ShellSession {
+    /// Boots `boot` and waits for the first prompt.
+    pub fn start(boot: &Boot) -> ShellSession {
+        let mut machine = boot.start();
+        machine.expect(PROMPT, Duration::from_secs(20)).unwrap();
+        ShellSession { machine }
+    }
+
+    /// Bytes of output so far.
+    pub fn mark(&self) -> usize {
+        self.machine.transcript().len()
+    }
+
+    /// Output since `mark`, without ANSI escapes and CRs.
+    pub fn since(&self, mark: usize) -> String {
+        strip_ansi(&self.machine.transcript()[mark..])
+    }
+
+    /// Waits until the output since `mark` contains `text`; returns that output.
+    pub fn expect_since(&mut self, mark: usize, text: &str, timeout: Duration) -> Result<String, String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let out = self.since(mark);
+            if out.contains(text) {
+                return Ok(out);
+            }
+            if Instant::now() > deadline {
+                return Err(format!("did not see {text:?}; output since the mark:\n{out}"));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Types `line` and Enter, waits for the next prompt, and returns what the command printed
+    /// (the lines between the Enter and the prompt). Redraws while typing also show the
+    /// prompt, so only a prompt after the Enter's newline counts.
+    pub fn run(&mut self, line: &str) -> String {
+        let mark = self.mark();
+        self.machine.type_text(line);
+        self.machine.type_text("\r");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let out = self.since(mark);
+            if let Some(nl) = out.find('\n') {
+                if let Some(p) = out[nl..].rfind(PROMPT) {
+                    return out[nl + 1..nl + p].to_string();
+                }
+            }
+            if Instant::now() > deadline {
+                panic!("{line:?}: no prompt after the command; output:\n{out}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }
 

@@ -12,10 +12,44 @@ use exec::port::{MsgPort, create_msg_port, delete_msg_port};
 /// Whether output uses ANSI colour (the COLOR command turns it off and on).
 pub static COLOR: AtomicBool = AtomicBool::new(true);
 
-/// serial.device, opened for one task.
-pub struct Con {
+/// One open request on serial.device, with its own reply port.
+struct Channel {
     req: IoRequest,
     port: *mut MsgPort,
+}
+
+impl Channel {
+    fn open() -> Option<Box<Channel>> {
+        let port = create_msg_port();
+        if port.is_null() {
+            return None;
+        }
+        let mut ch = Box::new(Channel { req: IoRequest::new(port, size_of::<IoRequest>()), port });
+        // SAFETY: the request lives in the box; the port is ours.
+        if unsafe { open_device("serial.device", 0, &mut ch.req, 0) } != 0 {
+            // SAFETY: our port, unused.
+            unsafe { delete_msg_port(port) };
+            return None;
+        }
+        Some(ch)
+    }
+}
+
+impl Drop for Channel {
+    fn drop(&mut self) {
+        // SAFETY: our request (idle: Con aborts a pending read first) and port.
+        unsafe {
+            close_device(&mut self.req);
+            delete_msg_port(self.port);
+        }
+    }
+}
+
+/// serial.device, opened for one task: a channel for output and, once the task reads, one
+/// for input (so a pending read never holds up a write).
+pub struct Con {
+    out: Box<Channel>,
+    inp: Option<Box<Channel>>,
     /// A read started with send_io and not yet collected.
     pending: bool,
     byte: u8,
@@ -24,24 +58,13 @@ pub struct Con {
 impl Con {
     /// Opens serial.device unit 0 for the calling task; `None` if it cannot.
     pub fn open() -> Option<Box<Con>> {
-        let port = create_msg_port();
-        if port.is_null() {
-            return None;
-        }
-        let mut con = Box::new(Con { req: IoRequest::new(port, size_of::<IoRequest>()), port, pending: false, byte: 0 });
-        // SAFETY: the request lives in the box; the port is ours.
-        if unsafe { open_device("serial.device", 0, &mut con.req, 0) } != 0 {
-            // SAFETY: our port, unused.
-            unsafe { delete_msg_port(port) };
-            return None;
-        }
-        Some(con)
+        Some(Box::new(Con { out: Channel::open()?, inp: None, pending: false, byte: 0 }))
     }
 
-    /// The signal a pending read completes with.
+    /// The signal a pending read completes with (0 before the first read).
     pub fn read_mask(&self) -> u32 {
-        // SAFETY: our port lives as long as the Con.
-        1 << unsafe { (*self.port).sig_bit }
+        // SAFETY: the input port lives as long as the Con.
+        self.inp.as_ref().map_or(0, |i| 1 << unsafe { (*i.port).sig_bit })
     }
 
     /// Writes `s`, turning `\n` into CR LF.
@@ -58,16 +81,15 @@ impl Con {
 
     /// Writes bytes as they are.
     pub fn write_raw(&mut self, bytes: &[u8]) {
-        if bytes.is_empty() || self.pending {
-            // One request does one thing at a time; a Con with a read pending is the shell's
-            // input, which never writes.
+        if bytes.is_empty() {
             return;
         }
-        self.req.command = CMD_WRITE;
-        self.req.data = bytes.as_ptr() as *mut u8;
-        self.req.length = bytes.len();
+        let r = &mut self.out.req;
+        r.command = CMD_WRITE;
+        r.data = bytes.as_ptr() as *mut u8;
+        r.length = bytes.len();
         // SAFETY: open request; the data outlives the (synchronous) write.
-        unsafe { do_io(&mut self.req) };
+        unsafe { do_io(r) };
     }
 
     /// Writes `s` in red (an error), or plain without colour.
@@ -91,36 +113,41 @@ impl Con {
     /// Takes every byte waiting, or starts a one-byte read and returns nothing (its completion
     /// signals [`Con::read_mask`]).
     pub fn poll_input(&mut self, out: &mut Vec<u8>) {
-        // SAFETY: the request is open; the byte buffer lives in the box with it.
+        if self.inp.is_none() {
+            self.inp = Channel::open();
+        }
+        let Some(inp) = self.inp.as_mut() else { return };
+        let r = &mut inp.req;
+        // SAFETY: the request is open; the byte buffer lives in the Con with it.
         unsafe {
             if self.pending {
-                if !check_io(&mut self.req) {
+                if !check_io(r) {
                     return;
                 }
-                wait_io(&mut self.req);
+                wait_io(r);
                 self.pending = false;
-                if self.req.actual == 1 {
+                if r.actual == 1 {
                     out.push(self.byte);
                 }
             }
-            self.req.command = SDCMD_QUERY;
-            do_io(&mut self.req);
-            let waiting = self.req.actual;
+            r.command = SDCMD_QUERY;
+            do_io(r);
+            let waiting = r.actual;
             if waiting > 0 {
                 let start = out.len();
                 out.resize(start + waiting, 0);
-                self.req.command = CMD_READ;
-                self.req.data = out[start..].as_mut_ptr();
-                self.req.length = waiting;
-                do_io(&mut self.req);
-                out.truncate(start + self.req.actual);
+                r.command = CMD_READ;
+                r.data = out[start..].as_mut_ptr();
+                r.length = waiting;
+                do_io(r);
+                out.truncate(start + r.actual);
                 return;
             }
             if out.is_empty() {
-                self.req.command = CMD_READ;
-                self.req.data = &mut self.byte;
-                self.req.length = 1;
-                send_io(&mut self.req);
+                r.command = CMD_READ;
+                r.data = &mut self.byte;
+                r.length = 1;
+                send_io(r);
                 self.pending = true;
             }
         }
@@ -136,14 +163,12 @@ impl fmt::Write for Con {
 
 impl Drop for Con {
     fn drop(&mut self) {
-        // SAFETY: our request and port; a pending read is aborted first.
-        unsafe {
-            if self.pending {
-                exec::device::abort_io(&mut self.req);
-                wait_io(&mut self.req);
+        if let (true, Some(inp)) = (self.pending, self.inp.as_mut()) {
+            // SAFETY: our pending read; it must be off the device before the request goes.
+            unsafe {
+                exec::device::abort_io(&mut inp.req);
+                wait_io(&mut inp.req);
             }
-            close_device(&mut self.req);
-            delete_msg_port(self.port);
         }
     }
 }
