@@ -9,7 +9,7 @@ TARGET := x86_64-unknown-none
 IMAGE := target/lorraine-$(MODE).elf
 QEMU ?= qemu-system-x86_64
 APPEND ?=
-QEMU_ARGS = -kernel $(IMAGE) -display none -no-reboot -serial mon:stdio \
+QEMU_ARGS = -kernel $(IMAGE) -display none -serial mon:stdio \
             -device isa-debug-exit,iobase=0xf4,iosize=0x04 $(QEMUFLAGS)
 
 .PHONY: run test debug image images tools clean
