@@ -29,7 +29,7 @@ pub extern "C" fn lorraine_main(start_info_paddr: u32) -> ! {
     exec::boot::banner(&boot); //                           version, mode, CPU, memory
     exec::sched::enable(); //                               interrupts on: multitasking runs
     if boot.options.bench {
-        exec::bench::run();
+        exec::bench::run(&[devices::bench::run]);
     }
     if let Some(prefix) = boot.options.test {
         exec::ktest::run(TEST_SUITES, prefix, boot.options.test_timeout_ms);

@@ -11,6 +11,8 @@ pub mod ring;
 pub mod timerqueue;
 
 #[cfg(target_os = "none")]
+pub mod bench;
+#[cfg(target_os = "none")]
 pub mod serial;
 #[cfg(target_os = "none")]
 pub mod timer;

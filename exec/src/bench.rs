@@ -1,94 +1,176 @@
 //! In-kernel benchmarks (`-append bench`): TSC-timed exec paths, printed one per line as
-//! `bench <name> n=<samples> median=<tsc> p99=<tsc> unit=tsc` for the host to collect.
+//! `bench name=<entry> size=<bytes> touch=<0|1> n=<samples> median=<tsc> p99=<tsc>` for the
+//! host's `make bench` to collect.
 //!
 //! What a TSC tick is depends on the machine: under QEMU TCG with `-icount shift=0` it is one
 //! guest instruction; under hardware virtualisation a real cycle; under plain TCG, host time.
-//! The host-side report labels the figures; this code only counts.
+//! The host-side report labels the figures; this code only counts. Warm-up runs are discarded.
 
 use alloc::vec::Vec;
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use crate::arch::x86_64::{cpu, qemu};
 use crate::kprintln;
-use crate::port::{Message, MsgPort, create_msg_port, get_msg, put_msg, reply_msg, wait_port};
-use crate::task::add_task;
+use crate::memory::{MemFlags, alloc_mem, free_mem};
+use crate::port::{Message, MsgPort, PortAction, create_msg_port};
+use crate::sys;
+use crate::task::Task;
 
-const WARMUP: usize = 1_000;
-const SAMPLES: usize = 10_000;
+/// Message sizes measured (the whole message, header included, at least the header).
+pub const SIZES: [usize; 6] = [0, 64, 1024, 4096, 65536, 1 << 20];
 
-fn report(name: &str, samples: &mut [u64]) {
-    samples.sort_unstable();
-    let median = samples[samples.len() / 2];
-    let p99 = samples[samples.len() * 99 / 100];
-    kprintln!("bench {name} n={} median={median} p99={p99} unit=tsc", samples.len());
+fn samples_for(size: usize) -> usize {
+    match size {
+        0..=4096 => 10_000,
+        4097..=65536 => 1_000,
+        _ => 100,
+    }
 }
 
-/// Times `f` SAMPLES times after WARMUP untimed runs.
-fn measure(name: &str, mut f: impl FnMut()) {
-    let mut samples = Vec::with_capacity(SAMPLES);
-    for _ in 0..WARMUP {
+fn report(name: &str, size: usize, touch: bool, samples: &mut [u64]) {
+    samples.sort_unstable();
+    let median = samples[samples.len() / 2];
+    let p99 = samples[(samples.len() * 99 / 100).min(samples.len() - 1)];
+    kprintln!(
+        "bench name={name} size={size} touch={} n={} median={median} p99={p99}",
+        touch as u8,
+        samples.len()
+    );
+}
+
+/// Times `f` `n` times after `n / 10` untimed runs, and prints the line for `name`.
+pub fn measure(name: &str, size: usize, touch: bool, n: usize, mut f: impl FnMut()) {
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n / 10 {
         f();
     }
-    for _ in 0..SAMPLES {
+    for _ in 0..n {
         let t0 = cpu::rdtsc();
         f();
         samples.push(cpu::rdtsc() - t0);
     }
-    report(name, &mut samples);
+    report(name, size, touch, &mut samples);
 }
 
+/// Where the echo server listens, and whether it reads every byte of what it receives.
 static SERVER_PORT: AtomicUsize = AtomicUsize::new(0);
+static SERVER_TOUCH: AtomicU32 = AtomicU32::new(0);
 
 fn echo_server(_: usize) {
     let port = create_msg_port();
     SERVER_PORT.store(port as usize, Ordering::SeqCst);
     loop {
-        // SAFETY: messages come from the benchmark and stay valid until replied.
+        // SAFETY: messages come from the benchmark and stay valid until replied; `length`
+        // covers the whole message.
         unsafe {
-            wait_port(port);
-            let m = get_msg(port);
-            reply_msg(m);
+            sys::wait_port(port);
+            let m = sys::get_msg(port);
+            if SERVER_TOUCH.load(Ordering::Relaxed) != 0 {
+                let bytes = core::slice::from_raw_parts(m as *const u8, (*m).length);
+                let sum = bytes.iter().fold(0u8, |a, &b| a.wrapping_add(b));
+                core::hint::black_box(sum);
+            }
+            sys::reply_msg(m);
         }
     }
 }
 
-/// Runs every benchmark, then exits QEMU.
-pub fn run() -> ! {
-    kprintln!("bench begin mode={} tsc_hz={}", crate::BUILD_MODE, crate::time::tsc_hz());
-    let reply = create_msg_port();
-    let mut msg = Message::new(reply, size_of::<Message>());
-    let m: *mut Message = &mut msg;
+static PONG_TASK: AtomicUsize = AtomicUsize::new(0);
+static PING_TASK: AtomicUsize = AtomicUsize::new(0);
+const PING: u32 = 1 << 30;
 
-    // To our own port: put, get; no task switch.
-    let own = create_msg_port();
-    // SAFETY: `own` and the message live until the end of run().
-    unsafe { (*own).action = crate::port::PortAction::Ignore };
-    measure("msg_own_port", || unsafe {
-        // SAFETY: as above.
-        put_msg(own, m);
-        get_msg(own);
-    });
+fn ponger(_: usize) {
+    // SAFETY: exec calls through the vector table; the benchmark task lives for the whole run.
+    unsafe {
+        PONG_TASK.store(sys::find_task(None) as usize, Ordering::SeqCst);
+        loop {
+            sys::wait(PING);
+            sys::signal(PING_TASK.load(Ordering::Relaxed) as *mut Task, PING);
+        }
+    }
+}
 
-    // Between two tasks of equal priority: put, switch, get, reply, switch back, get.
-    add_task("bench-echo", 0, echo_server, 0, 16 * 1024);
-    while SERVER_PORT.load(Ordering::SeqCst) == 0 {
-        crate::signal::wait(0);
+/// Waits until `cell` is set by a task started at a lower priority.
+fn await_start(cell: &AtomicUsize) {
+    while cell.load(Ordering::SeqCst) == 0 {
+        // Let the lower-priority task run once.
         crate::task::set_task_pri(null_mut(), -1);
         crate::task::set_task_pri(null_mut(), 0);
     }
+}
+
+/// Runs every benchmark (exec's, then `extra`, which call [`measure`] themselves), then exits
+/// QEMU.
+pub fn run(extra: &[fn()]) -> ! {
+    kprintln!("bench begin mode={} tsc_hz={}", crate::BUILD_MODE, crate::time::tsc_hz());
+    let reply = create_msg_port();
+
+    sys_add("bench-echo", echo_server);
+    await_start(&SERVER_PORT);
     let server = SERVER_PORT.load(Ordering::SeqCst) as *mut MsgPort;
-    measure("msg_round_trip_tasks", || unsafe {
-        // SAFETY: the server replies every message; ours lives until the end of run().
-        put_msg(server, m);
-        wait_port(reply);
-        get_msg(reply);
+
+    for size in SIZES {
+        let len = size.max(size_of::<Message>());
+        let m = alloc_mem(len, MemFlags::PUBLIC | MemFlags::CLEAR) as *mut Message;
+        assert!(!m.is_null(), "no memory for a {len}-byte message");
+        // SAFETY: a fresh block big enough for the header.
+        unsafe { m.write(Message::new(reply, len)) };
+        let n = samples_for(size);
+
+        // To our own port: put, get; no task switch.
+        let own = create_msg_port();
+        // SAFETY: our port; the message is ours until it is taken back.
+        unsafe { (*own).action = PortAction::Ignore };
+        measure("msg_own_port", size, false, n, || unsafe {
+            // SAFETY: as above.
+            sys::put_msg(own, m);
+            sys::get_msg(own);
+        });
+        // SAFETY: our empty port.
+        unsafe { crate::port::delete_msg_port(own) };
+
+        // Between two tasks of equal priority: put, switch, get, reply, switch back, get.
+        for touch in [false, true] {
+            SERVER_TOUCH.store(touch as u32, Ordering::SeqCst);
+            measure("msg_round_trip", size, touch, n, || unsafe {
+                // SAFETY: the server replies every message; ours lives until freed below.
+                sys::put_msg(server, m);
+                sys::wait_port(reply);
+                sys::get_msg(reply);
+            });
+        }
+        // SAFETY: the message is back with us and no longer used.
+        unsafe { free_mem(m as *mut u8, len) };
+    }
+
+    // SAFETY: a plain exec call.
+    PING_TASK.store(unsafe { sys::find_task(None) } as usize, Ordering::SeqCst);
+    sys_add("bench-pong", ponger);
+    await_start(&PONG_TASK);
+    let pong = PONG_TASK.load(Ordering::SeqCst) as *mut Task;
+    measure("signal_ping_pong", 0, false, 10_000, || {
+        // SAFETY: the ponger lives for the whole run.
+        unsafe {
+            sys::signal(pong, PING);
+            sys::wait(PING);
+        }
     });
 
-    measure("find_task_self", || {
+    measure("null_call", 0, false, 10_000, || {
         // SAFETY: a call through the vector table with no pointer arguments.
-        core::hint::black_box(unsafe { crate::sys::find_task(None) });
+        core::hint::black_box(unsafe { sys::find_task(None) });
     });
+
+    for f in extra {
+        f();
+    }
     kprintln!("bench end");
     qemu::exit(qemu::ExitCode::Success)
+}
+
+fn sys_add(name: &str, entry: fn(usize)) {
+    // SAFETY: a plain exec call.
+    let t = unsafe { sys::add_task(name, 0, entry, 0, 16 * 1024) };
+    assert!(!t.is_null(), "no memory for {name}");
 }
