@@ -12,7 +12,7 @@ APPEND ?=
 QEMU_ARGS = -kernel $(IMAGE) -display none -serial mon:stdio \
             -device isa-debug-exit,iobase=0xf4,iosize=0x04 $(QEMUFLAGS)
 
-.PHONY: run test debug image images tools clean
+.PHONY: run test bench debug image images tools clean
 
 run: image
 	@echo "Lorraine ($(MODE)) -- leave QEMU with Ctrl-A then X"
@@ -25,6 +25,11 @@ debug: image
 
 test: tools
 	@bash tests/run-all.sh
+
+# Benchmarks of both builds and the Linux reference; ACCEL=kvm for real cycles where the
+# machine has hardware virtualisation (default: TCG, figures in guest instructions).
+bench: tools images
+	@BENCH_ACCEL=$(or $(ACCEL),tcg) cargo run -q --release -p lorraine-tests --bin bench
 
 # The kernel image of the selected mode, copied to target/lorraine-<mode>.elf.
 image: tools

@@ -5,7 +5,10 @@
 //! a `N passed, 0 failed` line that agrees with the `test ... ok` lines. Status 0 (a triple
 //! fault), any other status, a missing summary, or a run that outlived its time limit all fail,
 //! and the failure names the test that was running.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
+
+pub mod linuxref;
+pub mod report;
 
 use std::io::{Read, Write};
 use std::path::PathBuf;

@@ -1,0 +1,221 @@
+//! `make bench`'s report: parsing the kernel's `bench ...` lines, and writing the JSON, the
+//! Markdown table and the SVG plot.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// One benchmark figure from the kernel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Figure {
+    pub name: String,
+    pub size: u64,
+    pub touch: bool,
+    pub n: u64,
+    pub median: u64,
+    pub p99: u64,
+}
+
+impl Figure {
+    /// The row label: `msg_round_trip 64 B (reads body)`.
+    pub fn label(&self) -> String {
+        let mut s = self.name.clone();
+        if self.name.starts_with("msg_") {
+            let _ = write!(s, " {}", size_label(self.size));
+        }
+        if self.touch {
+            s.push_str(" (reads body)");
+        }
+        s
+    }
+}
+
+pub fn size_label(size: u64) -> String {
+    match size {
+        s if s >= 1 << 20 && s % (1 << 20) == 0 => format!("{} MiB", s >> 20),
+        s if s >= 1024 && s % 1024 == 0 => format!("{} KiB", s >> 10),
+        s => format!("{s} B"),
+    }
+}
+
+/// Parses every `bench name=... size=... touch=... n=... median=... p99=...` line.
+pub fn parse(transcript: &str) -> Vec<Figure> {
+    transcript
+        .lines()
+        .filter_map(|l| {
+            let rest = l.trim().strip_prefix("bench name=")?;
+            let mut kv: BTreeMap<&str, &str> = BTreeMap::new();
+            kv.insert("name", rest.split_whitespace().next()?);
+            for part in rest.split_whitespace().skip(1) {
+                let (k, v) = part.split_once('=')?;
+                kv.insert(k, v);
+            }
+            Some(Figure {
+                name: kv.get("name")?.to_string(),
+                size: kv.get("size")?.parse().ok()?,
+                touch: *kv.get("touch")? == "1",
+                n: kv.get("n")?.parse().ok()?,
+                median: kv.get("median")?.parse().ok()?,
+                p99: kv.get("p99")?.parse().ok()?,
+            })
+        })
+        .collect()
+}
+
+/// A Linux reference figure, in nanoseconds.
+#[derive(Clone, Debug)]
+pub struct Reference {
+    pub name: String,
+    pub median_ns: u64,
+    pub p99_ns: u64,
+}
+
+/// Everything one `make bench` run produced.
+pub struct Report {
+    pub date: String,
+    /// How the kernel figures were measured ("guest instructions (TCG, -icount shift=0)").
+    pub unit: String,
+    pub flat: Vec<Figure>,
+    pub mmu: Vec<Figure>,
+    pub linux: Vec<Reference>,
+    /// A note on what the mmu build contains (until mmu-mode exists it has no protection).
+    pub mmu_note: String,
+    pub containment_note: String,
+}
+
+fn find<'a>(v: &'a [Figure], f: &Figure) -> Option<&'a Figure> {
+    v.iter().find(|g| g.name == f.name && g.size == f.size && g.touch == f.touch)
+}
+
+impl Report {
+    pub fn markdown(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "# Lorraine benchmark, {}\n", self.date);
+        let _ = writeln!(s, "Kernel figures: median and p99 per operation, in {}.\n", self.unit);
+        let _ = writeln!(s, "{}\n", self.mmu_note);
+        let _ = writeln!(s, "| benchmark | flat median | flat p99 | mmu median | mmu p99 | mmu / flat |");
+        let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
+        for f in &self.flat {
+            let (mm, mp, ratio) = match find(&self.mmu, f) {
+                Some(m) => (m.median.to_string(), m.p99.to_string(), format!("{:.2}", m.median as f64 / f.median.max(1) as f64)),
+                None => ("-".into(), "-".into(), "-".into()),
+            };
+            let _ = writeln!(s, "| {} | {} | {} | {mm} | {mp} | {ratio} |", f.label(), f.median, f.p99);
+        }
+        let _ = writeln!(s, "\nLinux reference on the host, same run (nanoseconds of wall-clock time, two processes pinned to one CPU):\n");
+        let _ = writeln!(s, "| benchmark | median ns | p99 ns |");
+        let _ = writeln!(s, "|---|---:|---:|");
+        for r in &self.linux {
+            let _ = writeln!(s, "| {} | {} | {} |", r.name, r.median_ns, r.p99_ns);
+        }
+        let _ = writeln!(s, "\n{}", self.containment_note);
+        s
+    }
+
+    pub fn json(&self) -> String {
+        let fig = |v: &[Figure]| {
+            v.iter()
+                .map(|f| {
+                    format!(
+                        "{{\"name\":\"{}\",\"size\":{},\"touch\":{},\"n\":{},\"median\":{},\"p99\":{}}}",
+                        f.name, f.size, f.touch, f.n, f.median, f.p99
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(",\n    ")
+        };
+        let linux = self
+            .linux
+            .iter()
+            .map(|r| format!("{{\"name\":\"{}\",\"median_ns\":{},\"p99_ns\":{}}}", r.name, r.median_ns, r.p99_ns))
+            .collect::<Vec<_>>()
+            .join(",\n    ");
+        format!(
+            "{{\n  \"date\": \"{}\",\n  \"unit\": \"{}\",\n  \"mmu_note\": \"{}\",\n  \"flat\": [\n    {}\n  ],\n  \"mmu\": [\n    {}\n  ],\n  \"linux_ns\": [\n    {}\n  ]\n}}\n",
+            self.date,
+            self.unit,
+            self.mmu_note.replace('"', "'"),
+            fig(&self.flat),
+            fig(&self.mmu),
+            linux
+        )
+    }
+
+    /// Round trip against message size, log-log, one line per build and body access.
+    pub fn svg(&self) -> String {
+        let series: Vec<(String, &str, Vec<(u64, u64)>)> = [("flat", &self.flat, "#1f77b4"), ("mmu", &self.mmu, "#d62728")]
+            .iter()
+            .flat_map(|(mode, figs, color)| {
+                [false, true].into_iter().map(move |touch| {
+                    let pts: Vec<(u64, u64)> = figs
+                        .iter()
+                        .filter(|f| f.name == "msg_round_trip" && f.touch == touch)
+                        .map(|f| (f.size.max(56), f.median.max(1)))
+                        .collect();
+                    (format!("{mode}{}", if touch { ", receiver reads body" } else { ", pointer only" }), *color, pts)
+                })
+            })
+            .filter(|(_, _, p)| !p.is_empty())
+            .collect();
+        let (w, h, l, r, t, b) = (760.0, 460.0, 80.0, 20.0, 40.0, 60.0);
+        let all: Vec<(u64, u64)> = series.iter().flat_map(|s| s.2.iter().copied()).collect();
+        let lg = |v: u64| (v as f64).log10();
+        let (x0, x1) = (lg(all.iter().map(|p| p.0).min().unwrap_or(1)).floor(), lg(all.iter().map(|p| p.0).max().unwrap_or(10)).ceil());
+        let (y0, y1) = (lg(all.iter().map(|p| p.1).min().unwrap_or(1)).floor(), lg(all.iter().map(|p| p.1).max().unwrap_or(10)).ceil());
+        let sx = |v: u64| l + (lg(v) - x0) / (x1 - x0).max(1.0) * (w - l - r);
+        let sy = |v: u64| h - b - (lg(v) - y0) / (y1 - y0).max(1.0) * (h - t - b);
+        let mut s = format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
+        let _ = writeln!(s, "<text x=\"{l}\" y=\"24\" font-size=\"15\">Message round trip between two tasks ({})</text>", self.unit);
+        for e in x0 as i32..=x1 as i32 {
+            let x = sx(10u64.pow(e as u32));
+            let _ = writeln!(s, "<line x1=\"{x}\" y1=\"{t}\" x2=\"{x}\" y2=\"{}\" stroke=\"#ddd\"/><text x=\"{x}\" y=\"{}\" text-anchor=\"middle\">1e{e}</text>", h - b, h - b + 16.0);
+        }
+        for e in y0 as i32..=y1 as i32 {
+            let y = sy(10u64.pow(e as u32));
+            let _ = writeln!(s, "<line x1=\"{l}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" stroke=\"#ddd\"/><text x=\"{}\" y=\"{}\" text-anchor=\"end\">1e{e}</text>", w - r, l - 6.0, y + 4.0);
+        }
+        let _ = writeln!(s, "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">message size (bytes, log)</text>", (l + w - r) / 2.0, h - 20.0);
+        let _ = writeln!(s, "<text x=\"16\" y=\"{}\" transform=\"rotate(-90 16 {})\" text-anchor=\"middle\">per round trip (log)</text>", (t + h - b) / 2.0, (t + h - b) / 2.0);
+        for (i, (name, color, pts)) in series.iter().enumerate() {
+            let dash = if name.contains("reads") { "" } else { " stroke-dasharray=\"6 4\"" };
+            let path: Vec<String> = pts.iter().map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y))).collect();
+            let _ = writeln!(s, "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\"{dash} points=\"{}\"/>", path.join(" "));
+            let ly = t + 16.0 + i as f64 * 18.0;
+            let _ = writeln!(s, "<line x1=\"{}\" y1=\"{ly}\" x2=\"{}\" y2=\"{ly}\" stroke=\"{color}\" stroke-width=\"2\"{dash}/><text x=\"{}\" y=\"{}\">{name}</text>", l + 10.0, l + 40.0, l + 46.0, ly + 4.0);
+        }
+        s.push_str("</svg>\n");
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_kernel_lines() {
+        let t = "junk\nbench name=msg_round_trip size=64 touch=1 n=10000 median=724 p99=730\nbench begin mode=flat\nbench name=null_call size=0 touch=0 n=10 median=45 p99=45\n";
+        let f = parse(t);
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0], Figure { name: "msg_round_trip".into(), size: 64, touch: true, n: 10000, median: 724, p99: 730 });
+        assert_eq!(f[0].label(), "msg_round_trip 64 B (reads body)");
+        assert_eq!(size_label(1 << 20), "1 MiB");
+    }
+
+    #[test]
+    fn renders() {
+        let f = parse("bench name=msg_round_trip size=64 touch=0 n=1 median=600 p99=600\nbench name=msg_round_trip size=4096 touch=0 n=1 median=600 p99=600\n");
+        let r = Report {
+            date: "2026-11-23".into(),
+            unit: "guest instructions".into(),
+            flat: f.clone(),
+            mmu: f,
+            linux: vec![Reference { name: "pipe".into(), median_ns: 5000, p99_ns: 7000 }],
+            mmu_note: "note".into(),
+            containment_note: "none".into(),
+        };
+        let md = r.markdown();
+        assert!(md.contains("| msg_round_trip 64 B | 600 | 600 | 600 | 600 | 1.00 |"), "{md}");
+        assert!(r.svg().contains("<polyline"));
+        assert!(r.json().contains("\"median\":600"));
+    }
+}
