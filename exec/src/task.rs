@@ -31,8 +31,9 @@ pub const MIN_STACK: usize = 4096;
 /// Bytes below every task stack that must stay untouched; checked at each switch.
 pub const STACK_GUARD: usize = 4096;
 const STACK_CANARY: u64 = 0x5afe_c0de_5afe_c0de;
-/// Canary words checked just below the stack's lower bound.
-const CANARY_WORDS: usize = 8;
+/// Canary words checked just below the stack's lower bound at each switch (an overflow writes
+/// them first; the rest of the guard absorbs what follows until the next switch).
+const CANARY_WORDS: usize = 2;
 
 /// A task (Exec's `struct Task`). `node` comes first: list nodes are cast to tasks.
 #[repr(C)]
@@ -239,6 +240,12 @@ pub(crate) fn reap(eb: &mut ExecBase) {
 /// Finds a task by name among the ready, waiting and running ones; `None` finds the caller.
 /// Result: the task, or null. Callable from an interrupt (then `None` gives the interrupted task).
 pub fn find_task(name: Option<&str>) -> *mut Task {
+    let Some(name) = name else {
+        // One aligned load of a pointer only the scheduler writes: no Disable needed.
+        // SAFETY: reading this_task; it is the caller itself (or the interrupted task).
+        return unsafe { core::ptr::read_volatile(&base().this_task) };
+    };
+    let name = Some(name);
     disable();
     // SAFETY: Disable held.
     let eb = unsafe { base() };
