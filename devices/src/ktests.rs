@@ -25,6 +25,7 @@ pub static TESTS: &[Test] = &[
     Test::new("devices.serial.write", serial_write),
     Test::new("devices.serial.standard_commands", serial_commands),
     Test::new("devices.serial.abort_pending_read", serial_abort_empty),
+    Test::new("devices.task_end_aborts_io", task_end_aborts_io),
     Test::explicit("e2e.serial.echo", serial_echo),
     Test::explicit("e2e.serial.bulk", serial_bulk),
     Test::explicit("e2e.serial.abort_mid_read", serial_abort_mid_read),
@@ -346,5 +347,32 @@ fn serial_overflow() -> TestResult {
     }
     kprintln!("waiting {}, overflows {}", s.req.actual, s.req.offset - before);
     s.cmd(CMD_CLEAR, core::ptr::null_mut(), 0);
+    Ok(())
+}
+
+fn waits_on_timer(_: usize) {
+    let Ok(mut t) = Timer::open(UNIT_MICROHZ) else { return };
+    t.req.io.command = TR_ADDREQUEST;
+    t.req.time = TimeVal { secs: 0, micro: 30_000 };
+    // SAFETY: open request; the task is removed while the request is in flight.
+    unsafe { send_io(t.io()) };
+    exec::signal::wait(exec::signal::SIGF_CTRL_C);
+    core::mem::forget(t);
+}
+
+/// A task removed with a timer request in flight: the request is aborted (off the timer's
+/// queue), so the timer never replies into the task's freed memory.
+fn task_end_aborts_io() -> TestResult {
+    let alerts = exec::execbase::counters().alert_count;
+    let before = crate::timer::pending();
+    let task = exec::task::add_task("io-victim", 5, waits_on_timer, 0, 16 * 1024);
+    ensure!(!task.is_null());
+    // SAFETY: the task is live: it ran (higher priority) and now waits.
+    ensure!(unsafe { (*task).io_in_flight() }, "the task has no request in flight");
+    ensure_eq!(crate::timer::pending(), before + 1);
+    exec::task::rem_task(task);
+    ensure_eq!(crate::timer::pending(), before, "the request stayed queued");
+    crate::timer_sleep_ms(60);
+    ensure_eq!(exec::execbase::counters().alert_count, alerts);
     Ok(())
 }

@@ -141,6 +141,15 @@ fn flush() {
     enable();
 }
 
+/// Requests waiting in the queue.
+pub fn pending() -> usize {
+    disable();
+    // SAFETY: Disable held.
+    let n = unsafe { (*QUEUE.get()).len() };
+    enable();
+    n
+}
+
 unsafe fn abort_io(io: *mut IoRequest) {
     disable();
     // SAFETY: Disable held; `io` live; if queued, it is on our queue.

@@ -119,9 +119,12 @@ impl Report {
 }
 
 fn guru_box(w: &mut impl Write, code: u32) -> fmt::Result {
+    guru_box_at(w, code, current_task_address())
+}
+
+fn guru_box_at(w: &mut impl Write, code: u32, addr: u64) -> fmt::Result {
     const RULE: &str = "****************************************************************";
     let what = if code & AT_DEAD_END != 0 || code < 0x100 { "Software Failure." } else { "Recoverable Alert." };
-    let addr = current_task_address();
     write!(w, "\n{RULE}\n*  {what:<59} *\n*  Guru Meditation #{code:08X}.{addr:08X}{:26}*\n{RULE}\n", "")
 }
 
@@ -154,6 +157,12 @@ fn current_task_name() -> &'static str {
 /// system; any other prints a recoverable alert naming the running task and returns.
 /// Counted in ExecBase either way. Callable from an interrupt.
 pub fn alert(code: u32) {
+    alert_for_task(code, current_task_name(), current_task_address());
+}
+
+/// [`alert`] on behalf of another task (`name` at `address`), for exec reporting a task it has
+/// stopped.
+pub fn alert_for_task(code: u32, name: &str, address: u64) {
     if code & AT_DEAD_END != 0 {
         dead_end(&Report::of_alert(code, format_args!("{}", alert_text(code))));
     }
@@ -162,10 +171,10 @@ pub fn alert(code: u32) {
         let eb = unsafe { crate::execbase::base() };
         eb.alert_count += 1;
         eb.last_alert = code;
-        // Printed piece by piece: a recoverable alert may come from a nearly full stack.
+        // Printed piece by piece: no large buffer on the stack.
         let mut out = crate::console::Console;
-        let _ = guru_box(&mut out, code);
-        let _ = writeln!(out, "{}\nTask: {}", alert_text(code), current_task_name());
+        let _ = guru_box_at(&mut out, code, address);
+        let _ = writeln!(out, "{}\nTask: {name}", alert_text(code));
     });
 }
 

@@ -12,7 +12,9 @@ use crate::execbase::base;
 use crate::library::Library;
 use crate::list::NodeType;
 use crate::port::{Message, MsgPort};
+use crate::list::Node;
 use crate::sched::{disable, enable, forbid, permit};
+use crate::task::Task;
 use crate::signal::wait;
 
 /// Standard commands every device understands (or answers with IOERR_NOCMD).
@@ -63,6 +65,10 @@ pub struct IoRequest {
     pub length: usize,
     pub data: *mut u8,
     pub offset: usize,
+    /// The task that started it, while it is in flight (null otherwise). Disable.
+    owner: *mut Task,
+    /// In the owner's `io_list` while in flight, so that a task that ends aborts its I/O.
+    owner_link: Node,
 }
 
 impl IoRequest {
@@ -80,6 +86,56 @@ impl IoRequest {
             length: 0,
             data: null_mut(),
             offset: 0,
+            owner: null_mut(),
+            owner_link: Node::new(NodeType::Unknown, 0),
+        }
+    }
+}
+
+/// Records `req` as in flight for the calling task.
+///
+/// # Safety
+/// `req` is live and not in flight.
+unsafe fn track(req: *mut IoRequest) {
+    disable();
+    // SAFETY: Disable held; the running task is live; `req` live (caller).
+    unsafe {
+        let me = base().this_task;
+        (*req).owner = me;
+        if let Some(t) = me.as_mut() {
+            t.io_list.add_tail(&mut (*req).owner_link);
+        }
+    }
+    enable();
+}
+
+/// Forgets that `req` is in flight. Disable held.
+unsafe fn untrack(req: *mut IoRequest) {
+    // SAFETY: `req` live; if it has an owner, it is on that owner's io_list.
+    unsafe {
+        if let Some(t) = (*req).owner.as_mut() {
+            t.io_list.remove(&mut (*req).owner_link);
+            (*req).owner = null_mut();
+        }
+    }
+}
+
+/// Aborts every request `task` still has in flight (task end), so that no device completes
+/// one into the task's freed memory later. Disable held.
+pub(crate) unsafe fn reclaim_task(task: *mut Task) {
+    // SAFETY: `task` live; its io_list links live requests through `owner_link`.
+    unsafe {
+        loop {
+            let link = (*task).io_list.head();
+            if link.is_null() {
+                break;
+            }
+            let req = (link as *mut u8).sub(core::mem::offset_of!(IoRequest, owner_link)) as *mut IoRequest;
+            if !(*req).device.is_null() {
+                ((*(*req).device).abort_io)(req);
+            }
+            // A device that could not abort it: forget it all the same.
+            untrack(req);
         }
     }
 }
@@ -201,6 +257,7 @@ pub unsafe fn send_io(req: *mut IoRequest) {
     unsafe {
         (*req).flags = 0;
         (*req).message.node.kind = NodeType::Message;
+        track(req);
         ((*(*req).device).begin_io)(req);
     }
 }
@@ -215,6 +272,7 @@ pub unsafe fn do_io(req: *mut IoRequest) -> i8 {
     unsafe {
         (*req).flags = IOF_QUICK;
         (*req).message.node.kind = NodeType::Message;
+        track(req);
         ((*(*req).device).begin_io)(req);
         if (*req).flags & IOF_QUICK == 0 {
             return wait_io(req);
@@ -282,10 +340,13 @@ pub fn for_each_device(mut f: impl FnMut(&Device)) {
 /// # Safety
 /// `req` is live, started by send_io/do_io, and not on any device queue any more.
 pub unsafe fn term_io(req: *mut IoRequest) {
-    // SAFETY: per the contract.
+    disable();
+    // SAFETY: per the contract; Disable held for the owner's list.
     unsafe {
+        untrack(req);
         if (*req).flags & IOF_QUICK == 0 {
             crate::port::reply_msg(&mut (*req).message);
         }
     }
+    enable();
 }

@@ -41,6 +41,8 @@ pub struct ExecBase {
     pub task_wait: List,
     /// Removed tasks whose stacks are freed by the next task to run. Disable.
     pub zombies: List,
+    /// A task whose stack overflowed, to be reported and ended by the next task. Disable.
+    pub doomed: *mut Task,
     /// Disable nesting of the running task (0 = interrupts enabled). Disable.
     pub id_nest_cnt: i32,
     /// Forbid nesting of the running task (0 = switching allowed). Written only by the running
@@ -84,6 +86,7 @@ static SYS_BASE: Global<ExecBase> = Global::new(ExecBase {
     task_ready: List::new(NodeType::Task),
     task_wait: List::new(NodeType::Task),
     zombies: List::new(NodeType::Task),
+    doomed: core::ptr::null_mut(),
     id_nest_cnt: 1,
     td_nest_cnt: 0,
     int_depth: 0,

@@ -119,7 +119,7 @@ pub(crate) fn schedule(eb: &mut ExecBase) {
     // SAFETY: Disable held; tasks on the lists and the running one are live.
     unsafe {
         if (*me).state != TaskState::Removed && !(*me).stack_ok(switch::stack_pointer()) {
-            stack_overflow(eb, me);
+            doom(eb, me);
         }
         eb.need_resched = false;
         let next = eb.task_ready.rem_head() as *mut Task;
@@ -142,19 +142,27 @@ pub(crate) fn schedule(eb: &mut ExecBase) {
     }
 }
 
-/// Work for whichever task just got the CPU: free the stacks of ended tasks.
+/// Work for whichever task just got the CPU: report and end a task whose stack overflowed,
+/// and free the stacks of ended tasks. Runs on the new task's stack.
 #[inline]
 pub(crate) fn after_switch(eb: &mut ExecBase) {
+    if !eb.doomed.is_null() {
+        bury_doomed(eb);
+    }
     if !eb.zombies.is_empty() {
         crate::task::reap(eb);
     }
 }
 
-/// The running task overran its stack: alert, then end it as if it had called rem_task.
+/// The running task overran its stack: take it off its list so it never runs again, and leave
+/// the alert and the clean-up to the next task, on a stack that is intact. Disable held.
 ///
 /// # Safety
-/// Disable held; `me` is the running task, not yet on any list.
-unsafe fn stack_overflow(eb: &mut ExecBase, me: *mut Task) {
+/// Disable held; `me` is the running task.
+unsafe fn doom(eb: &mut ExecBase, me: *mut Task) {
+    if me == eb.idle_task {
+        crate::alert::dead_end_alert(crate::alert::AT_DEAD_END | crate::alert::AN_STACK_PROBE, format_args!("The idle task overran its stack."));
+    }
     // SAFETY: per the contract.
     unsafe {
         match (*me).state {
@@ -162,9 +170,19 @@ unsafe fn stack_overflow(eb: &mut ExecBase, me: *mut Task) {
             TaskState::Waiting => eb.task_wait.remove(&mut (*me).node),
             _ => {}
         }
-        (*me).state = TaskState::Running;
-        crate::alert::alert(crate::alert::AN_STACK_PROBE);
-        crate::task::rem_task(me);
+        (*me).state = TaskState::Removed;
+    }
+    eb.doomed = me;
+}
+
+#[cold]
+fn bury_doomed(eb: &mut ExecBase) {
+    let t = core::mem::replace(&mut eb.doomed, core::ptr::null_mut());
+    // SAFETY: Disable held; the doomed task is off every list and no longer running.
+    unsafe {
+        crate::alert::alert_for_task(crate::alert::AN_STACK_PROBE, (*t).name(), t as u64);
+        crate::task::reclaim(t);
+        base().zombies.add_tail(&mut (*t).node);
     }
 }
 

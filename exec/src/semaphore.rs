@@ -95,6 +95,37 @@ unsafe fn take_exclusive(sem: *mut SignalSemaphore, task: *mut Task) {
     }
 }
 
+/// Notes one shared hold of `sem` by `task`. Forbid held.
+unsafe fn add_shared(task: *mut Task, sem: *mut SignalSemaphore) {
+    // SAFETY: `task` live (callers).
+    let t = unsafe { &mut *task };
+    if let Some(slot) = t.shared_holds.iter_mut().find(|(s, _)| *s == sem) {
+        slot.1 += 1;
+    } else if let Some(slot) = t.shared_holds.iter_mut().find(|(s, _)| s.is_null()) {
+        *slot = (sem, 1);
+    } else {
+        t.shared_untracked += 1;
+    }
+}
+
+/// Forgets one shared hold of `sem` by `task`; false if it holds none. Forbid held.
+unsafe fn remove_shared(task: *mut Task, sem: *mut SignalSemaphore) -> bool {
+    // SAFETY: `task` live (callers).
+    let t = unsafe { &mut *task };
+    if let Some(slot) = t.shared_holds.iter_mut().find(|(s, _)| *s == sem) {
+        slot.1 -= 1;
+        if slot.1 == 0 {
+            *slot = (null_mut(), 0);
+        }
+        true
+    } else if t.shared_untracked > 0 {
+        t.shared_untracked -= 1;
+        true
+    } else {
+        false
+    }
+}
+
 /// Queues a request and waits until a release grants it. Forbid held.
 unsafe fn wait_for(sem: *mut SignalSemaphore, shared: bool) {
     let mut req = Request { node: Node::new(NodeType::Unknown, 0), task: me(), shared, granted: false };
@@ -102,9 +133,15 @@ unsafe fn wait_for(sem: *mut SignalSemaphore, shared: bool) {
     // SAFETY: Forbid held; the request lives on this stack until granted (we wait for that).
     unsafe {
         (*sem).wait_queue.add_tail(&mut req.node);
+        // Recorded so that the request is unlinked if the task ends while it waits.
+        let me = &mut *req.task;
+        me.sem_waiting = sem;
+        me.sem_request = &mut req as *mut Request as *mut ();
         while !core::ptr::read_volatile(&req.granted) {
             wait(SIGF_SINGLE);
         }
+        me.sem_waiting = null_mut();
+        me.sem_request = null_mut();
     }
 }
 
@@ -127,6 +164,7 @@ unsafe fn grant_next(sem: *mut SignalSemaphore) {
             }
             (*sem).wait_queue.remove(r as *mut Request as *mut Node);
             (*sem).nest_count += 1;
+            add_shared(r.task, sem);
             r.granted = true;
             signal(r.task, SIGF_SINGLE);
         }
@@ -165,6 +203,7 @@ unsafe fn try_take(sem: *mut SignalSemaphore, shared: bool) -> bool {
             take_exclusive(sem, me);
         } else if shared && s.wait_queue.is_empty() {
             s.nest_count += 1;
+            add_shared(me, sem);
         } else {
             return false;
         }
@@ -223,7 +262,12 @@ pub unsafe fn release_semaphore(sem: *mut SignalSemaphore) {
     // SAFETY: Forbid held; `sem` live.
     unsafe {
         let me = me();
-        if (*sem).nest_count <= 0 || (!(*sem).owner.is_null() && (*sem).owner != me) {
+        let holds = if (*sem).owner.is_null() {
+            (*sem).nest_count > 0 && remove_shared(me, sem)
+        } else {
+            (*sem).owner == me
+        };
+        if !holds {
             permit();
             return alert(AN_SEM_CORRUPT);
         }
@@ -273,13 +317,27 @@ pub unsafe fn rem_semaphore(sem: *mut SignalSemaphore) {
     permit();
 }
 
-/// Releases every semaphore `task` holds exclusively, passing each to its next waiter.
+/// Cleans up `task`'s semaphores at its end: unlinks a request it is waiting with, releases
+/// what it holds exclusively or shared, and passes each freed semaphore to its next waiter.
 /// Disable held (task end).
 pub(crate) unsafe fn reclaim_task(task: *mut Task) {
-    // SAFETY: `task` live; its held list links live semaphores through `held_link`.
+    // SAFETY: `task` live; its records point at live semaphores (and a request on its stack,
+    // which is freed only after this).
     unsafe {
+        let t = &mut *task;
+        let sem = core::mem::replace(&mut t.sem_waiting, null_mut());
+        if !sem.is_null() {
+            let req = t.sem_request as *mut Request;
+            if !(*req).granted {
+                (*sem).wait_queue.remove(req as *mut Node);
+                if (*sem).owner.is_null() && (*sem).nest_count == 0 {
+                    grant_next(sem);
+                }
+            }
+            t.sem_request = null_mut();
+        }
         loop {
-            let link = (*task).held_sems.rem_head();
+            let link = t.held_sems.rem_head();
             if link.is_null() {
                 break;
             }
@@ -287,6 +345,16 @@ pub(crate) unsafe fn reclaim_task(task: *mut Task) {
             (*sem).owner = null_mut();
             (*sem).nest_count = 0;
             grant_next(sem);
+        }
+        for slot in t.shared_holds.iter_mut() {
+            let (sem, n) = core::mem::replace(slot, (null_mut(), 0));
+            if let Some(s) = sem.as_mut() {
+                s.nest_count -= n as i32;
+                if s.nest_count <= 0 && s.owner.is_null() {
+                    s.nest_count = 0;
+                    grant_next(sem);
+                }
+            }
         }
     }
 }

@@ -4,7 +4,7 @@
 use alloc::boxed::Box;
 use core::ptr::null_mut;
 
-use crate::arch::x86_64::{cpu, switch};
+use crate::arch::x86_64::switch;
 use crate::execbase::{ExecBase, base};
 use crate::list::{List, Node, NodeType};
 use crate::memory::{self, MemFlags};
@@ -60,6 +60,15 @@ pub struct Task {
     pub(crate) mem_list: List,
     /// Semaphores the task holds exclusively. Forbid.
     pub(crate) held_sems: List,
+    /// Semaphores held shared, with their hold counts (more than fit are counted in
+    /// `shared_untracked` and cannot be reclaimed). Forbid.
+    pub(crate) shared_holds: [(*mut crate::semaphore::SignalSemaphore, u32); 8],
+    pub(crate) shared_untracked: u32,
+    /// The semaphore the task waits for, and its request (on the task's stack). Forbid.
+    pub(crate) sem_waiting: *mut crate::semaphore::SignalSemaphore,
+    pub(crate) sem_request: *mut (),
+    /// I/O requests the task started that have not completed. Disable.
+    pub(crate) io_list: List,
     entry: fn(usize),
     arg: usize,
     name: [u8; TASK_NAME_MAX],
@@ -74,7 +83,9 @@ impl Task {
         let mut t = Box::new(Task {
             node: Node::new(NodeType::Task, pri),
             state: TaskState::Added,
-            id_nest_cnt: 0,
+            // A new task arrives through a switch, with interrupts off: Disable is held until
+            // task_start's enable().
+            id_nest_cnt: 1,
             td_nest_cnt: 0,
             sig_alloc: SIGNALS_RESERVED,
             sig_wait: 0,
@@ -86,6 +97,11 @@ impl Task {
             stack_alloc_size: 0,
             mem_list: List::new(NodeType::Memory),
             held_sems: List::new(NodeType::Semaphore),
+            shared_holds: [(null_mut(), 0); 8],
+            shared_untracked: 0,
+            sem_waiting: null_mut(),
+            sem_request: null_mut(),
+            io_list: List::new(NodeType::Message),
             entry,
             arg,
             name: [0; TASK_NAME_MAX],
@@ -105,6 +121,11 @@ impl Task {
     /// The task's name.
     pub fn name(&self) -> &str {
         self.node.name()
+    }
+
+    /// Whether the task has I/O requests in flight.
+    pub fn io_in_flight(&self) -> bool {
+        !self.io_list.is_empty()
     }
 
     /// The task's priority.
@@ -166,7 +187,7 @@ pub fn add_task(name: &str, pri: i8, entry: fn(usize), arg: usize, stack_size: u
 pub(crate) extern "C" fn task_start(task: *mut Task) -> ! {
     // SAFETY: Disable is still in force (we arrived through a switch).
     sched::after_switch(unsafe { base() });
-    cpu::enable_interrupts();
+    enable();
     // SAFETY: `task` is the task that was switched to, live until it ends.
     let (entry, arg) = unsafe { ((*task).entry, (*task).arg) };
     entry(arg);
@@ -210,9 +231,10 @@ pub fn rem_task(task: *mut Task) {
 }
 
 /// Frees what `task` owned. Disable held.
-unsafe fn reclaim(task: *mut Task) {
+pub(crate) unsafe fn reclaim(task: *mut Task) {
     // SAFETY: per the caller: `task` is live and off every scheduler list.
     unsafe {
+        crate::device::reclaim_task(task);
         crate::port::reclaim_task(task);
         crate::semaphore::reclaim_task(task);
         memory::reclaim_task(task);
@@ -309,6 +331,7 @@ pub fn for_each_task(mut f: impl FnMut(&Task)) {
 /// other. Its stack is `[lower, upper)` (the boot stack). Call once, before interrupts are on.
 pub(crate) fn adopt_boot_flow(name: &str, pri: i8, lower: usize, upper: usize) -> *mut Task {
     let mut t = Task::new(name, pri, |_| {}, 0);
+    t.id_nest_cnt = 0; // the live count is in ExecBase while it runs
     t.sp_lower = lower;
     t.sp_upper = upper;
     t.state = TaskState::Running;

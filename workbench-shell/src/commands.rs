@@ -450,6 +450,9 @@ fn wait_cmd(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
             1_000_000_000
         };
     let port = exec::port::create_msg_port();
+    if port.is_null() {
+        return ctx.fail(RC_ERROR, crate::shell::ERROR_NO_FREE_STORE, "No signal or memory for a reply port");
+    }
     let mut req = devices::timer::TimeRequest::new(port);
     // SAFETY: the request and port live on this frame until closed and deleted.
     unsafe {

@@ -241,8 +241,14 @@ impl Shell {
             self.con.poll_input(&mut bytes);
             for &b in &bytes {
                 if b == 0x03 {
-                    // SAFETY: the task lives until `done` (it signals us first thing after).
-                    unsafe { signal(task, SIGF_CTRL_C) };
+                    // Under Forbid the command cannot end between the check and the signal
+                    // (`done` is set before it can reach rem_task).
+                    forbid();
+                    if !job.done.load(Ordering::SeqCst) {
+                        // SAFETY: not done, so the task has not ended and is live.
+                        unsafe { signal(task, SIGF_CTRL_C) };
+                    }
+                    permit();
                 } else {
                     self.typeahead.push(b);
                 }

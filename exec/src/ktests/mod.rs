@@ -98,6 +98,8 @@ pub static TESTS: &[Test] = &[
     Test::new("exec.semaphore.public_semaphores", sems::public_semaphores),
     Test::new("exec.semaphore.release_unheld_alerts", sems::release_unheld_alerts),
     Test::new("exec.semaphore.owner_death_releases", sems::owner_death_releases),
+    Test::new("exec.semaphore.waiter_death_leaves_no_request", sems::waiter_death_leaves_no_request),
+    Test::new("exec.semaphore.shared_holder_death_releases", sems::shared_holder_death_releases),
     Test::new("exec.memory.churn_back_to_baseline", mem::churn_back_to_baseline),
     Test::new("exec.memory.zero_and_null", mem::zero_and_null),
     Test::new("exec.memory.clear_and_reverse", mem::clear_and_reverse),

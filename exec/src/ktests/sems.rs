@@ -237,3 +237,55 @@ pub fn owner_death_releases() -> TestResult {
     }
     Ok(())
 }
+
+fn waits_forever(a: usize) {
+    // SAFETY: the test keeps Shared alive past this task's removal.
+    let s: &Shared = unsafe { from_arg(a) };
+    // SAFETY: as above.
+    unsafe { obtain_semaphore(s.sem.get()) };
+    s.holding.store(true, Ordering::SeqCst); // never reached while the test holds it
+}
+
+/// A task removed while it waits for a semaphore leaves no request behind: the semaphore is
+/// still usable and the next release goes to a live waiter (or nobody).
+pub fn waiter_death_leaves_no_request() -> TestResult {
+    let s = Shared::new();
+    // SAFETY: the semaphore lives in `s`.
+    unsafe { obtain_semaphore(s.sem.get()) };
+    let t = crate::task::add_task("sem-victim", 1, waits_forever, arg(&s), 16 * 1024);
+    ensure!(!t.is_null());
+    crate::task::rem_task(t);
+    settle();
+    // SAFETY: as above.
+    unsafe {
+        release_semaphore(s.sem.get());
+        ensure!((*s.sem.get()).owner().is_null(), "granted to the removed task");
+        ensure!(attempt_semaphore(s.sem.get()));
+        release_semaphore(s.sem.get());
+    }
+    ensure!(!s.holding.load(Ordering::SeqCst));
+    Ok(())
+}
+
+fn holds_shared(a: usize) {
+    // SAFETY: the test joins first.
+    let s: &Shared = unsafe { from_arg(a) };
+    // SAFETY: as above.
+    unsafe { obtain_semaphore_shared(s.sem.get()) };
+    s.holding.store(true, Ordering::SeqCst);
+    // ends holding it shared
+}
+
+/// A task that ends holding a semaphore shared gives that hold back.
+pub fn shared_holder_death_releases() -> TestResult {
+    let s = Shared::new();
+    spawn("shared-dies", 1, holds_shared, arg(&s))?.join();
+    ensure!(s.holding.load(Ordering::SeqCst));
+    // SAFETY: as above.
+    unsafe {
+        ensure_eq!((*s.sem.get()).nest_count(), 0);
+        ensure!(attempt_semaphore(s.sem.get()), "the dead task's shared hold is still counted");
+        release_semaphore(s.sem.get());
+    }
+    Ok(())
+}
