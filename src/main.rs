@@ -12,7 +12,10 @@ static RESIDENTS: &[&Resident] =
     &[&EXEC_RESIDENT, &devices::TIMER_RESIDENT, &devices::SERIAL_RESIDENT, &libraries::DOS_RESIDENT];
 
 /// Every crate's in-kernel tests.
+#[cfg(not(feature = "mmu"))]
 static TEST_SUITES: &[&[Test]] = &[exec::TESTS, devices::TESTS, libraries::TESTS];
+#[cfg(feature = "mmu")]
+static TEST_SUITES: &[&[Test]] = &[exec::TESTS, devices::TESTS, libraries::TESTS, mmu_mode::TESTS];
 
 /// Entered from the PVH trampoline in 64-bit mode, on the boot stack, interrupts off.
 #[unsafe(no_mangle)]
@@ -25,6 +28,8 @@ pub extern "C" fn lorraine_main(start_info_paddr: u32) -> ! {
     exec::boot::init_memory(&boot); //                      kernel heap and exec memory lists
     exec::time::init(); //                                  PIC, PIT tick, TSC calibration
     exec::sched::init(); //                                 boot becomes a task; the idle task
+    #[cfg(feature = "mmu")]
+    mmu_mode::init(); //                                    ring-3 gate and fault containment
     exec::resident::init_residents(RESIDENTS); //           libraries and devices, by priority
     exec::boot::banner(&boot); //                           version, mode, CPU, memory
     exec::sched::enable(); //                               interrupts on: multitasking runs

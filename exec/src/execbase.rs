@@ -77,6 +77,9 @@ pub struct ExecBase {
     /// Alerts raised so far (recoverable ones included), and the last code.
     pub alert_count: u64,
     pub last_alert: u32,
+    /// mmu-mode: the boot page tables, which kernel tasks run on.
+    #[cfg(feature = "mmu")]
+    pub kernel_cr3: u64,
 }
 
 /// The one ExecBase. See each field for its guard.
@@ -104,6 +107,8 @@ static SYS_BASE: Global<ExecBase> = Global::new(ExecBase {
     mem_count: 0,
     alert_count: 0,
     last_alert: 0,
+    #[cfg(feature = "mmu")]
+    kernel_cr3: 0,
 });
 
 /// ExecBase, for exec's own modules.

@@ -46,6 +46,8 @@ pub mod ktest;
 pub mod library;
 #[cfg(target_os = "none")]
 pub mod memory;
+#[cfg(all(target_os = "none", feature = "mmu"))]
+pub mod mmu;
 #[cfg(target_os = "none")]
 pub mod pool;
 #[cfg(target_os = "none")]

@@ -130,6 +130,8 @@ pub(crate) fn schedule(eb: &mut ExecBase) {
         }
         (*me).id_nest_cnt = eb.id_nest_cnt;
         (*me).td_nest_cnt = eb.td_nest_cnt;
+        #[cfg(feature = "mmu")]
+        switch_space(eb, next);
         eb.this_task = next;
         eb.id_nest_cnt = (*next).id_nest_cnt;
         eb.td_nest_cnt = (*next).td_nest_cnt;
@@ -139,6 +141,27 @@ pub(crate) fn schedule(eb: &mut ExecBase) {
         switch::switch(&mut (*me).saved_sp, (*next).saved_sp);
         // Running again as `me`.
         after_switch(base());
+    }
+}
+
+/// mmu-mode: the boot page tables, on which kernel tasks run.
+#[cfg(feature = "mmu")]
+pub fn kernel_cr3() -> u64 {
+    // SAFETY: written once at init, read-only after.
+    unsafe { base().kernel_cr3 }
+}
+
+/// mmu-mode: the next task's page tables and the kernel stack ring 3 enters on. Disable held.
+#[cfg(feature = "mmu")]
+#[inline]
+unsafe fn switch_space(eb: &mut ExecBase, next: *mut Task) {
+    // SAFETY: per the caller; user tasks' tables map the kernel as the boot tables do.
+    unsafe {
+        let cr3 = if (*next).cr3 != 0 { (*next).cr3 } else { eb.kernel_cr3 };
+        if cr3 != crate::arch::x86_64::cpu::cr3() {
+            crate::arch::x86_64::usermode::load_cr3(cr3);
+        }
+        crate::arch::x86_64::gdt::set_kernel_stack((*next).sp_upper as u64);
     }
 }
 
@@ -241,6 +264,10 @@ pub fn init() {
     // SAFETY: interrupts are off during boot; nothing else touches ExecBase yet.
     let eb = unsafe { base() };
     eb.this_task = boot;
+    #[cfg(feature = "mmu")]
+    {
+        eb.kernel_cr3 = crate::arch::x86_64::cpu::cr3();
+    }
     let idle = crate::task::add_task("idle", -128, idle_entry, 0, 8192);
     assert!(!idle.is_null(), "no memory for the idle task");
     // SAFETY: as above.

@@ -76,6 +76,16 @@ pub struct Task {
     pub dispatches: u64,
     /// Free for the task's own use (Exec's `tc_UserData`).
     pub user_data: usize,
+    /// mmu-mode: the task's top-level page table (0: the kernel's), where it starts in ring 3
+    /// (0: it runs in ring 0), its user stack top, and mmu-mode's record of its space.
+    #[cfg(feature = "mmu")]
+    pub cr3: u64,
+    #[cfg(feature = "mmu")]
+    pub user_entry: u64,
+    #[cfg(feature = "mmu")]
+    pub user_stack: u64,
+    #[cfg(feature = "mmu")]
+    pub space: usize,
 }
 
 impl Task {
@@ -107,6 +117,14 @@ impl Task {
             name: [0; TASK_NAME_MAX],
             dispatches: 0,
             user_data: 0,
+            #[cfg(feature = "mmu")]
+            cr3: 0,
+            #[cfg(feature = "mmu")]
+            user_entry: 0,
+            #[cfg(feature = "mmu")]
+            user_stack: 0,
+            #[cfg(feature = "mmu")]
+            space: 0,
         });
         let mut n = name.len().min(TASK_NAME_MAX);
         while !name.is_char_boundary(n) {
@@ -190,6 +208,15 @@ pub(crate) extern "C" fn task_start(task: *mut Task) -> ! {
     enable();
     // SAFETY: `task` is the task that was switched to, live until it ends.
     let (entry, arg) = unsafe { ((*task).entry, (*task).arg) };
+    #[cfg(feature = "mmu")]
+    // SAFETY: as above; a user task's space maps its entry and stack for ring 3, and the
+    // scheduler loaded its CR3 and kernel stack (RSP0).
+    unsafe {
+        if (*task).user_entry != 0 {
+            crate::arch::x86_64::cpu::disable_interrupts();
+            crate::arch::x86_64::usermode::enter((*task).user_entry, (*task).user_stack, arg as u64);
+        }
+    }
     entry(arg);
     rem_task(null_mut());
     unreachable!("a removed task ran on");
@@ -232,6 +259,8 @@ pub fn rem_task(task: *mut Task) {
 
 /// Frees what `task` owned. Disable held.
 pub(crate) unsafe fn reclaim(task: *mut Task) {
+    #[cfg(feature = "mmu")]
+    crate::mmu::reclaim(task);
     // SAFETY: per the caller: `task` is live and off every scheduler list.
     unsafe {
         crate::device::reclaim_task(task);
@@ -336,4 +365,39 @@ pub(crate) fn adopt_boot_flow(name: &str, pri: i8, lower: usize, upper: usize) -
     t.sp_upper = upper;
     t.state = TaskState::Running;
     Box::into_raw(t)
+}
+
+/// mmu-mode: creates a task that runs `entry` in ring 3 at priority `pri`, on the user stack
+/// whose top is `user_stack`, in the address space whose top-level table is at `cr3`
+/// (`space` is mmu-mode's record of it, handed back to its reclaim hook). Its kernel stack is
+/// an ordinary exec stack. Result: the task, or null without memory. Not from an interrupt.
+#[cfg(feature = "mmu")]
+pub fn add_user_task(name: &str, pri: i8, entry: u64, arg: usize, user_stack: u64, cr3: u64, space: usize) -> *mut Task {
+    let size = 16 * 1024;
+    let stack = memory::alloc_mem(size + STACK_GUARD, MemFlags::PUBLIC);
+    if stack.is_null() {
+        return null_mut();
+    }
+    let mut t = Task::new(name, pri, |_| {}, arg);
+    t.stack_alloc = stack;
+    t.stack_alloc_size = size + STACK_GUARD;
+    t.sp_lower = stack as usize + STACK_GUARD;
+    t.sp_upper = t.sp_lower + size;
+    t.cr3 = cr3;
+    t.user_entry = entry;
+    t.user_stack = user_stack;
+    t.space = space;
+    let guard = stack as *mut u64;
+    for i in 0..STACK_GUARD / 8 {
+        // SAFETY: the guard area is the first STACK_GUARD bytes of the stack allocation.
+        unsafe { guard.add(i).write(STACK_CANARY) };
+    }
+    let t = Box::into_raw(t);
+    // SAFETY: the kernel stack's top 64 bytes are ours and 16-aligned.
+    unsafe { (*t).saved_sp = switch::initial_stack((*t).sp_upper, t as usize) };
+    disable();
+    // SAFETY: Disable held; `t` is live and unlinked.
+    unsafe { sched::make_ready(base(), t) };
+    enable();
+    t
 }

@@ -125,6 +125,10 @@ boot_stack_top:
 );
 
 unsafe extern "C" {
+    static __text_start: u8;
+    static __text_end: u8;
+    static __rodata_start: u8;
+    static __rodata_end: u8;
     static __kernel_start: u8;
     static __kernel_end: u8;
     static boot_stack_bottom: u8;
@@ -135,6 +139,14 @@ unsafe extern "C" {
 pub fn kernel_image() -> (u64, u64) {
     // Only the addresses of the linker-defined symbols are taken, never their contents.
     (&raw const __kernel_start as u64, &raw const __kernel_end as u64)
+}
+
+/// The image's code `[start, end)` and constants `[start, end)`, page-aligned.
+pub fn text_and_rodata() -> ((u64, u64), (u64, u64)) {
+    (
+        (&raw const __text_start as u64, &raw const __text_end as u64),
+        (&raw const __rodata_start as u64, &raw const __rodata_end as u64),
+    )
 }
 
 /// The boot stack `[bottom, top)`.

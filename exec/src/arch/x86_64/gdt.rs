@@ -16,6 +16,8 @@ const EMERGENCY_STACK_SIZE: usize = 16 * 1024;
 
 pub const KERNEL_CODE: u16 = 0x08;
 pub const KERNEL_DATA: u16 = 0x10;
+pub const USER_DATA: u16 = 0x18;
+pub const USER_CODE: u16 = 0x20;
 pub const TSS_SELECTOR: u16 = 0x28;
 
 #[repr(C, align(16))]
@@ -25,18 +27,21 @@ struct Stack([u8; EMERGENCY_STACK_SIZE]);
 /// machine check, and those handlers end the system.
 static mut EMERGENCY_STACK: Stack = Stack([0; EMERGENCY_STACK_SIZE]);
 
-/// Written once in [`init`] before it is loaded; read by the CPU from then on.
-static TSS: spin::Once<TaskStateSegment> = spin::Once::new();
+/// Written in [`init`] before it is loaded; read by the CPU from then on. In mmu-mode the
+/// scheduler also writes RSP0 (the kernel stack of the task it switches to), under Disable.
+static TSS: crate::execbase::Global<TaskStateSegment> = crate::execbase::Global::new(TaskStateSegment::new());
+static TSS_READY: spin::Once<()> = spin::Once::new();
 static GDT: spin::Once<GlobalDescriptorTable> = spin::Once::new();
 
 /// Loads the GDT and TSS and reloads every segment register. Call once, at boot.
 pub fn init() {
-    let tss = TSS.call_once(|| {
-        let mut tss = TaskStateSegment::new();
+    TSS_READY.call_once(|| {
         let top = &raw const EMERGENCY_STACK as u64 + EMERGENCY_STACK_SIZE as u64;
-        tss.interrupt_stack_table[(EMERGENCY_IST - 1) as usize] = VirtAddr::new(top);
-        tss
+        // SAFETY: boot, before the TSS is loaded: nothing else reads it yet.
+        unsafe { (*TSS.get()).interrupt_stack_table[(EMERGENCY_IST - 1) as usize] = VirtAddr::new(top) };
     });
+    // SAFETY: the TSS is a static; from here on only RSP0 changes (set_kernel_stack).
+    let tss: &'static TaskStateSegment = unsafe { &*TSS.get() };
     let gdt = GDT.call_once(|| {
         let mut gdt = GlobalDescriptorTable::new();
         gdt.append(Descriptor::kernel_code_segment());
@@ -57,9 +62,18 @@ pub fn init() {
     }
 }
 
-/// The loaded TSS, for tests and for the scheduler (RSP0 in mmu-mode).
+/// The loaded TSS, for tests.
 pub fn tss() -> Option<&'static TaskStateSegment> {
-    TSS.get()
+    // SAFETY: read-only view of a static; RSP0 may change under it, which tests do not read.
+    TSS_READY.get().map(|_| unsafe { &*TSS.get() })
+}
+
+/// Sets the stack the CPU switches to when an interrupt or the gate enters ring 0 from ring 3
+/// (TSS.RSP0). mmu-mode only; Disable held.
+#[cfg(feature = "mmu")]
+pub fn set_kernel_stack(top: u64) {
+    // SAFETY: Disable held; the CPU reads RSP0 only on a ring change, which cannot happen now.
+    unsafe { (*TSS.get()).privilege_stack_table[0] = VirtAddr::new(top) };
 }
 
 /// The emergency stack's `[bottom, top)`.

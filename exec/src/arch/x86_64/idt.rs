@@ -97,6 +97,11 @@ struct Gate {
 }
 
 const INTERRUPT_GATE: u8 = 0x8e; // present, DPL 0, 64-bit interrupt gate
+/// mmu-mode's gate: ring 3 may raise it with `int`.
+#[cfg(feature = "mmu")]
+pub const GATE_VECTOR: u8 = 0x80;
+#[cfg(feature = "mmu")]
+const USER_INTERRUPT_GATE: u8 = 0xee; // present, DPL 3
 
 impl Gate {
     fn new(handler: u64, ist: u16) -> Self {
@@ -134,6 +139,12 @@ pub fn init() {
         for (v, gate) in gates.iter_mut().enumerate() {
             let ist = if matches!(v, 2 | 8 | 18) { EMERGENCY_IST } else { 0 };
             *gate = Gate::new(base + v as u64 * STUB_SIZE, ist);
+        }
+        #[cfg(feature = "mmu")]
+        {
+            gates[GATE_VECTOR as usize].attributes = USER_INTERRUPT_GATE;
+            // Breakpoints from ring 3 are faults of that task, not a #GP.
+            gates[3].attributes = USER_INTERRUPT_GATE;
         }
         Idt(gates)
     });

@@ -16,7 +16,9 @@ pub mod rtc;
 pub mod serial;
 pub mod switch;
 pub mod trap;
+#[cfg(feature = "mmu")]
+pub mod usermode;
 
 mod boot;
 
-pub use boot::{boot_stack, kernel_image};
+pub use boot::{boot_stack, kernel_image, text_and_rodata};

@@ -73,6 +73,13 @@ pub fn exception_name(vector: u64) -> (&'static str, &'static str) {
 /// Called by `trap_common` with interrupts disabled. Returns the frame to resume.
 pub(super) extern "C" fn dispatch(frame: &mut TrapFrame) -> *mut TrapFrame {
     match frame.vector {
+        #[cfg(feature = "mmu")]
+        0..=31 if frame.cs & 3 == 3 => crate::mmu::user_fault(frame),
+        #[cfg(feature = "mmu")]
+        v if v == super::idt::GATE_VECTOR as u64 => {
+            crate::mmu::gate(frame);
+            cpu::disable_interrupts(); // the call may have enabled them; iretq restores the task's
+        }
         0..=31 => {
             if !probe::recover(frame) {
                 crate::alert::cpu_exception(frame);

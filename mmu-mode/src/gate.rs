@@ -1,0 +1,84 @@
+//! The gate: exec calls from ring 3 (`int 0x80`), and what happens when a ring-3 task faults.
+//!
+//! Call numbers and arguments arrive in registers (RAX; RDI, RSI, RDX). Every pointer a task
+//! passes is an allegation: checked before exec touches it; a bad one returns
+//! [`ERR_BAD_POINTER`] and is counted. An unknown call returns [`ERR_NO_SUCH_CALL`].
+
+use core::fmt::Write;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use exec::arch::x86_64::trap::TrapFrame;
+use exec::task::Task;
+
+pub const SYS_FIND_SELF: u64 = 0;
+pub const SYS_WAIT: u64 = 1;
+pub const SYS_SIGNAL: u64 = 2;
+pub const SYS_ALLOC_SIGNAL: u64 = 3;
+pub const SYS_EXIT: u64 = 4;
+
+pub const ERR_NO_SUCH_CALL: u64 = u64::MAX;
+pub const ERR_BAD_POINTER: u64 = u64::MAX - 1;
+
+/// Pointers refused at the gate.
+pub static BAD_ALLEGATIONS: AtomicU64 = AtomicU64::new(0);
+/// Ring-3 faults contained (task removed, system on).
+pub static FAULTS_CONTAINED: AtomicU64 = AtomicU64::new(0);
+
+/// Whether `t` is a live task (an allegation about a task pointer).
+fn live_task(t: u64) -> bool {
+    let mut found = false;
+    exec::task::for_each_task(|task| found |= task as *const Task as u64 == t);
+    found
+}
+
+/// Serves one gate call. Runs in ring 0 on the task's kernel stack.
+pub fn gate(frame: &mut TrapFrame) {
+    frame.rax = match frame.rax {
+        SYS_FIND_SELF => exec::task::find_task(None) as u64,
+        SYS_WAIT => exec::signal::wait(frame.rdi as u32) as u64,
+        SYS_SIGNAL => {
+            if live_task(frame.rdi) {
+                // SAFETY: checked above: a live task.
+                unsafe { exec::signal::signal(frame.rdi as *mut Task, frame.rsi as u32) };
+                0
+            } else {
+                BAD_ALLEGATIONS.fetch_add(1, Ordering::Relaxed);
+                ERR_BAD_POINTER
+            }
+        }
+        SYS_ALLOC_SIGNAL => exec::signal::alloc_signal(frame.rdi as i32) as i64 as u64,
+        SYS_EXIT => {
+            exec::task::rem_task(core::ptr::null_mut());
+            unreachable!()
+        }
+        _ => ERR_NO_SUCH_CALL,
+    };
+}
+
+/// A CPU exception in ring 3: the Guru Meditation names the task, which is removed; the
+/// system goes on. Does not return.
+pub fn user_fault(frame: &mut TrapFrame) {
+    let cr2 = if frame.vector == 14 { exec::arch::x86_64::cpu::cr2() } else { 0 };
+    let report = exec::alert::Report::of_exception(frame, cr2);
+    FAULTS_CONTAINED.fetch_add(1, Ordering::Relaxed);
+    let mut out = exec::console::Console;
+    let _ = write!(out, "{}", report.as_str().replace("Software Failure.", "Task held.       "));
+    let _ = writeln!(out, "The task is removed; the system goes on.");
+    exec::task::rem_task(core::ptr::null_mut());
+}
+
+/// Frees a task's address space (task end). Leaves the task's tables first if they are loaded.
+pub fn reclaim(task: *mut Task) {
+    // SAFETY: `task` is live (exec's reclaim contract); `space` was set by add_user_task.
+    unsafe {
+        let space = core::mem::replace(&mut (*task).space, 0);
+        if space == 0 {
+            return;
+        }
+        if exec::arch::x86_64::cpu::cr3() == (*task).cr3 {
+            exec::arch::x86_64::usermode::load_cr3(exec::sched::kernel_cr3());
+        }
+        (*task).cr3 = 0;
+        drop(alloc::boxed::Box::from_raw(space as *mut crate::space::Space));
+    }
+}

@@ -1,0 +1,148 @@
+//! mmu-mode's in-kernel tests: ring-3 tasks, the gate, and faults contained.
+
+use core::sync::atomic::Ordering;
+
+use exec::ktest::{Test, TestResult};
+use exec::signal::{SIGF_CTRL_E, SIGF_CTRL_F};
+use exec::{ensure, ensure_eq};
+
+use crate::gate::{BAD_ALLEGATIONS, ERR_BAD_POINTER, FAULTS_CONTAINED};
+use crate::user::{add_user_task, exit, find_self, signal};
+
+/// Every in-kernel test of mmu-mode.
+pub static TESTS: &[Test] = &[
+    Test::new("mmu.user_task_calls_the_gate", user_task_calls_the_gate),
+    Test::new("mmu.bad_pointer_refused_at_gate", bad_pointer_refused),
+    Test::new("mmu.fault.write_kernel_memory", write_kernel_memory),
+    Test::new("mmu.fault.null_dereference", null_dereference),
+    Test::new("mmu.fault.divide_by_zero", divide_by_zero),
+    Test::new("mmu.fault.invalid_opcode", invalid_opcode),
+    Test::new("mmu.fault.jump_into_data", jump_into_data),
+    Test::new("mmu.fault.write_to_code", write_to_code),
+    Test::new("mmu.fault.stack_overflow", stack_overflow),
+];
+
+/// Ring 3: finds itself through the gate, then signals its parent (arg) CTRL_F.
+extern "C" fn hello(parent: u64) -> ! {
+    if find_self() != 0 {
+        signal(parent, SIGF_CTRL_F);
+    }
+    exit()
+}
+
+fn me() -> u64 {
+    exec::task::find_task(None) as u64
+}
+
+fn user_task_calls_the_gate() -> TestResult {
+    exec::signal::set_signal(0, SIGF_CTRL_F);
+    let t = add_user_task("user-hello", 1, hello, me());
+    ensure!(!t.is_null());
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    exec::time::wait_ticks(2);
+    ensure!(exec::task::find_task(Some("user-hello")).is_null(), "the task did not end");
+    Ok(())
+}
+
+/// Ring 3: alleges a bogus task pointer, then reports CTRL_E if it was refused.
+extern "C" fn alleges(parent: u64) -> ! {
+    if signal(0xdead_beef_0000, SIGF_CTRL_F) == ERR_BAD_POINTER {
+        signal(parent, SIGF_CTRL_E);
+    }
+    signal(parent, SIGF_CTRL_F);
+    exit()
+}
+
+fn bad_pointer_refused() -> TestResult {
+    let before = BAD_ALLEGATIONS.load(Ordering::SeqCst);
+    exec::signal::set_signal(0, SIGF_CTRL_E | SIGF_CTRL_F);
+    add_user_task("user-alleges", 1, alleges, me());
+    exec::signal::wait(SIGF_CTRL_F);
+    ensure!(exec::signal::set_signal(0, SIGF_CTRL_E) & SIGF_CTRL_E != 0, "the bad pointer was not refused");
+    ensure_eq!(BAD_ALLEGATIONS.load(Ordering::SeqCst), before + 1);
+    Ok(())
+}
+
+/// Starts `body` in ring 3 and checks that it faulted, was removed, and that the system (this
+/// test task) goes on.
+fn contained(name: &str, body: extern "C" fn(u64) -> !, arg: u64) -> TestResult {
+    let before = FAULTS_CONTAINED.load(Ordering::SeqCst);
+    let alerts = exec::execbase::counters().alert_count;
+    let t = add_user_task(name, 1, body, arg);
+    ensure!(!t.is_null());
+    exec::time::wait_ticks(2);
+    ensure_eq!(FAULTS_CONTAINED.load(Ordering::SeqCst), before + 1, "no fault was contained");
+    ensure!(exec::task::find_task(Some(name)).is_null(), "the faulting task is still there");
+    ensure_eq!(exec::execbase::counters().alert_count, alerts);
+    Ok(())
+}
+
+extern "C" fn write_at(addr: u64) -> ! {
+    // SAFETY: deliberately wild: the address is not the task's.
+    unsafe { (addr as *mut u64).write_volatile(0x6666) };
+    exit()
+}
+
+fn write_kernel_memory() -> TestResult {
+    let victim = alloc::boxed::Box::new(0x1234u64);
+    let addr = &*victim as *const u64 as u64;
+    contained("user-wild-write", write_at, addr)?;
+    ensure_eq!(*victim, 0x1234, "the write got through");
+    contained("user-kernel-task", write_at, me())?;
+    Ok(())
+}
+
+fn null_dereference() -> TestResult {
+    contained("user-null", write_at, 0)
+}
+
+extern "C" fn divide(zero: u64) -> ! {
+    let r = core::hint::black_box(1000u64) / core::hint::black_box(zero);
+    core::hint::black_box(r);
+    exit()
+}
+
+fn divide_by_zero() -> TestResult {
+    contained("user-divide", divide, 0)
+}
+
+extern "C" fn ud(_: u64) -> ! {
+    // SAFETY: deliberately invalid.
+    unsafe { core::arch::asm!("ud2") };
+    exit()
+}
+
+fn invalid_opcode() -> TestResult {
+    contained("user-ud2", ud, 0)
+}
+
+extern "C" fn jump(_: u64) -> ! {
+    let code = [0xc3u8; 16]; // `ret`s on the stack: data, so not executable
+    // SAFETY: deliberately jumps into data.
+    let f: extern "C" fn() = unsafe { core::mem::transmute(code.as_ptr()) };
+    f();
+    exit()
+}
+
+fn jump_into_data() -> TestResult {
+    if !exec::arch::x86_64::cpu::features().nx {
+        return Ok(()); // without NX, data is executable: nothing to contain
+    }
+    contained("user-jump-data", jump, 0)
+}
+
+fn write_to_code() -> TestResult {
+    contained("user-write-code", write_at, hello as *const () as u64)
+}
+
+extern "C" fn recurse(depth: u64) -> ! {
+    let buf = core::hint::black_box([depth as u8; 512]);
+    if buf[0] != 7 || depth < u64::MAX {
+        recurse(depth + 1)
+    }
+    exit()
+}
+
+fn stack_overflow() -> TestResult {
+    contained("user-overflow", recurse, 0)
+}
