@@ -20,6 +20,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.fault.jump_into_data", jump_into_data),
     Test::new("mmu.fault.write_to_code", write_to_code),
     Test::new("mmu.fault.stack_overflow", stack_overflow),
+    Test::new("mmu.gate_fuzz_100000_calls", gate_fuzz),
 ];
 
 /// Ring 3: finds itself through the gate, then signals its parent (arg) CTRL_F.
@@ -145,4 +146,37 @@ extern "C" fn recurse(depth: u64) -> ! {
 
 fn stack_overflow() -> TestResult {
     contained("user-overflow", recurse, 0)
+}
+
+/// Ring 3: 100,000 gate calls with random numbers and arguments (xorshift from `seed`).
+/// Calls that would block (wait) or end the task (exit) are turned into unknown numbers; all
+/// others must come back with a result or an error. Reports CTRL_F to its parent (in the top
+/// bits of the seed's companion register, passed as `arg` = parent).
+extern "C" fn fuzz(parent: u64) -> ! {
+    let mut x = parent ^ 0x9e37_79b9_7f4a_7c15;
+    for _ in 0..100_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let mut nr = x % 8;
+        if nr == crate::gate::SYS_WAIT || nr == crate::gate::SYS_EXIT {
+            nr = x; // any other number: must be refused
+        }
+        let (a, b, c) = (x.rotate_left(17), x.rotate_left(31), x.rotate_left(47));
+        core::hint::black_box(exec::arch::x86_64::usermode::gate_call(nr, a, b, c));
+    }
+    signal(parent, SIGF_CTRL_F);
+    exit()
+}
+
+fn gate_fuzz() -> TestResult {
+    let alerts = exec::execbase::counters().alert_count;
+    let faults = FAULTS_CONTAINED.load(Ordering::SeqCst);
+    exec::signal::set_signal(0, SIGF_CTRL_F);
+    let t = add_user_task("user-fuzz", -1, fuzz, me());
+    ensure!(!t.is_null());
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    ensure_eq!(exec::execbase::counters().alert_count, alerts, "the kernel raised an alert");
+    ensure_eq!(FAULTS_CONTAINED.load(Ordering::SeqCst), faults, "the fuzzing task faulted");
+    Ok(())
 }
