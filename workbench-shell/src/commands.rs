@@ -52,6 +52,7 @@ commands! {
     "BREAK", "PROCESS/A/N,C/S,D/S,E/S,F/S", break_cmd, "Send a break signal (default CTRL-C) to a CLI process";
     "CHANGETASKPRI", "PRI=PRIORITY/A/N,PROCESS/K/N", changetaskpri, "Change the priority of a CLI process";
     "COLOR", "ON/S,OFF/S", color, "Turn ANSI colour on or off";
+    "CRASHTEST", "SCENARIO/A", crashtest, "Run a misbehaving task (CRASHTEST LIST names the scenarios)";
     "DATE", "", date, "Show the date and time";
     "DEVLIST", "", devlist, "List the devices";
     "ECHO", "STRING/M,NOLINE/S", echo, "Print the arguments";
@@ -104,6 +105,10 @@ pub fn run(job: &Job) -> (i32, u32) {
         Err(ArgError::Help) => {
             let t = if c.template.is_empty() { "(no arguments)" } else { c.template };
             let _ = writeln!(ctx.con, "{}: {t}", c.name);
+            if c.name == "CRASHTEST" {
+                let names: Vec<&str> = crate::crashtest::SCENARIOS.iter().map(|s| s.name).collect();
+                let _ = writeln!(ctx.con, "Scenarios: {}", names.join(" "));
+            }
             RC_OK
         }
         Err(e) => {
@@ -262,6 +267,20 @@ fn color(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     }
     let _ = writeln!(ctx.con, "Colour is {}", if COLOR.load(Ordering::Relaxed) { "on" } else { "off" });
     RC_OK
+}
+
+fn crashtest(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
+    let name = text(&a[0]).unwrap_or("");
+    if name.eq_ignore_ascii_case("LIST") {
+        for s in crate::crashtest::SCENARIOS {
+            let _ = writeln!(ctx.con, "{:<16}{}", s.name, s.what);
+        }
+        return RC_OK;
+    }
+    let Some(s) = crate::crashtest::SCENARIOS.iter().find(|s| s.name.eq_ignore_ascii_case(name)) else {
+        return ctx.fail(RC_ERROR, ERROR_OBJECT_NOT_FOUND, &alloc::format!("No scenario {name} (CRASHTEST LIST names them)"));
+    };
+    if crate::crashtest::run(&mut ctx.con, s) { RC_OK } else { RC_WARN }
 }
 
 fn date(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {

@@ -17,6 +17,8 @@ pub mod commands;
 #[cfg(target_os = "none")]
 pub mod con;
 #[cfg(target_os = "none")]
+pub mod crashtest;
+#[cfg(target_os = "none")]
 pub mod shell;
 
 #[cfg(target_os = "none")]

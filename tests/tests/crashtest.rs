@@ -1,0 +1,45 @@
+//! CRASHTEST end to end: in mmu-mode every scenario is contained and the shell goes on; the
+//! flat build runs the scenarios it survives and reports them as not contained.
+
+use lorraine_tests::{Boot, Mode, ShellSession};
+
+const ALL: [&str; 7] = ["wild-write", "kernel-write", "null-deref", "jump-into-data", "write-code", "stack-overflow", "divide-by-zero"];
+/// The ones the flat build lives through (the others halt it: that is the tradeoff shown).
+const FLAT_SURVIVES: [&str; 5] = ["wild-write", "kernel-write", "null-deref", "jump-into-data", "write-code"];
+
+#[test]
+fn lists_its_scenarios() {
+    let mut s = ShellSession::start(&Boot::new(Mode::Flat));
+    let out = s.run("crashtest ?");
+    assert!(out.contains("CRASHTEST: SCENARIO/A"), "{out}");
+    for name in ALL {
+        assert!(out.contains(name), "{name} missing: {out}");
+    }
+    assert!(s.run("crashtest nonsense").contains("No scenario nonsense"));
+}
+
+#[test]
+fn mmu_contains_every_scenario() {
+    let mut s = ShellSession::start(&Boot::new(Mode::Mmu));
+    for name in ALL {
+        let out = s.run(&format!("crashtest {name}"));
+        assert!(out.contains("Guru Meditation #"), "{name}: no Guru for the culprit:\n{out}");
+        assert!(out.contains("victim: alive, its memory intact"), "{name}:\n{out}");
+        assert!(out.contains("Result: contained"), "{name}:\n{out}");
+    }
+    assert_eq!(s.run("echo still here").trim(), "still here");
+    let tl = s.run("tasklist");
+    assert!(!tl.contains("crash-"), "a crash task is left:\n{tl}");
+}
+
+#[test]
+fn flat_runs_what_it_survives_and_says_so() {
+    let mut s = ShellSession::start(&Boot::new(Mode::Flat));
+    for name in FLAT_SURVIVES {
+        let out = s.run(&format!("crashtest {name}"));
+        assert!(out.contains("Result: NOT contained"), "{name}:\n{out}");
+    }
+    let wild = s.run("crashtest wild-write");
+    assert!(wild.contains("its memory OVERWRITTEN"), "{wild}");
+    assert_eq!(s.run("echo still here").trim(), "still here");
+}

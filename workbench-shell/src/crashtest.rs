@@ -1,0 +1,206 @@
+//! CRASHTEST: misbehaving tasks, to show what protection buys. In mmu-mode the culprit runs
+//! in ring 3 and is removed at its first fault while the victim and the shell go on; in the
+//! flat build the same code runs in ring 0 and does what it does (it may corrupt memory or
+//! halt the machine: that is the tradeoff being shown).
+
+use core::fmt::Write;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use exec::signal::SIGF_CTRL_C;
+use exec::task::{Task, find_task};
+
+use crate::con::Con;
+
+/// One scenario: what the culprit does, and at what.
+pub struct Scenario {
+    pub name: &'static str,
+    pub what: &'static str,
+    body: extern "C" fn(u64) -> !,
+    target: Target,
+    /// Whether the flat build lives through it (the test suite runs only those there).
+    pub flat_survives: bool,
+}
+
+#[derive(Clone, Copy)]
+enum Target {
+    VictimMemory,
+    KernelMemory,
+    Null,
+    Code,
+    Nothing,
+}
+
+pub static SCENARIOS: &[Scenario] = &[
+    Scenario { name: "wild-write", what: "a task writes into another task's memory", body: write_at, target: Target::VictimMemory, flat_survives: true },
+    Scenario { name: "kernel-write", what: "a task writes into kernel memory", body: write_at, target: Target::KernelMemory, flat_survives: true },
+    Scenario { name: "null-deref", what: "a task writes through a null pointer", body: write_at, target: Target::Null, flat_survives: true },
+    Scenario { name: "jump-into-data", what: "a task jumps into data on its stack", body: jump_into_data, target: Target::Nothing, flat_survives: true },
+    Scenario { name: "write-code", what: "a task writes over code", body: write_at, target: Target::Code, flat_survives: true },
+    Scenario { name: "stack-overflow", what: "a task recurses without end", body: recurse, target: Target::Nothing, flat_survives: false },
+    Scenario { name: "divide-by-zero", what: "a task divides by zero", body: divide, target: Target::Nothing, flat_survives: false },
+];
+
+/// A word of kernel data for kernel-write to aim at.
+static KERNEL_CANARY: AtomicU64 = AtomicU64::new(CANARY);
+const CANARY: u64 = 0x00c0_ffee_c0ff_ee00;
+const SMASH: u64 = 0x6666_6666_6666_6666;
+
+/// Never called: write-code aims at it.
+#[inline(never)]
+extern "C" fn code_target(x: u64) -> u64 {
+    core::hint::black_box(x.wrapping_mul(31))
+}
+
+#[cfg(feature = "mmu")]
+fn finish() -> ! {
+    mmu_mode::user::exit()
+}
+
+#[cfg(not(feature = "mmu"))]
+fn finish() -> ! {
+    exec::task::rem_task(core::ptr::null_mut());
+    unreachable!()
+}
+
+extern "C" fn write_at(addr: u64) -> ! {
+    // SAFETY: deliberately wild: that is the scenario.
+    unsafe { (addr as *mut u64).write_volatile(SMASH) };
+    finish()
+}
+
+extern "C" fn jump_into_data(_: u64) -> ! {
+    let code = core::hint::black_box([0xc3u8; 16]); // `ret`, as data on the stack
+    // SAFETY: deliberately executes data.
+    let f: extern "C" fn() = unsafe { core::mem::transmute(code.as_ptr()) };
+    f();
+    finish()
+}
+
+extern "C" fn recurse(depth: u64) -> ! {
+    let buf = core::hint::black_box([depth as u8; 256]);
+    if buf[0] != 7 || depth < u64::MAX {
+        recurse(depth + 1)
+    }
+    finish()
+}
+
+extern "C" fn divide(zero: u64) -> ! {
+    core::hint::black_box(core::hint::black_box(1u64) / core::hint::black_box(zero));
+    finish()
+}
+
+#[cfg(feature = "mmu")]
+extern "C" fn victim(_: u64) -> ! {
+    mmu_mode::user::wait(SIGF_CTRL_C);
+    mmu_mode::user::exit()
+}
+
+#[cfg(not(feature = "mmu"))]
+extern "C" fn victim(_: u64) -> ! {
+    exec::signal::wait(SIGF_CTRL_C);
+    finish()
+}
+
+/// Starts `body(arg)` as a task: in ring 3 with its own space in mmu-mode, in ring 0 flat.
+#[cfg(feature = "mmu")]
+fn spawn(name: &str, body: extern "C" fn(u64) -> !, arg: u64) -> *mut Task {
+    mmu_mode::user::add_user_task(name, 1, body, arg)
+}
+
+#[cfg(not(feature = "mmu"))]
+fn spawn(name: &str, body: extern "C" fn(u64) -> !, arg: u64) -> *mut Task {
+    fn trampoline(p: usize) {
+        // SAFETY: `spawn` leaked this pair for the task.
+        let (body, arg) = *unsafe { alloc::boxed::Box::from_raw(p as *mut (extern "C" fn(u64) -> !, u64)) };
+        body(arg)
+    }
+    let pair = alloc::boxed::Box::into_raw(alloc::boxed::Box::new((body, arg)));
+    exec::task::add_task(name, 1, trampoline, pair as usize, 16 * 1024)
+}
+
+/// Ring-3 faults contained so far (none in the flat build, where a fault halts the machine).
+fn faults() -> u64 {
+    #[cfg(feature = "mmu")]
+    return mmu_mode::gate::FAULTS_CONTAINED.load(Ordering::SeqCst);
+    #[cfg(not(feature = "mmu"))]
+    return 0;
+}
+
+/// Where a task's memory begins that it never touches itself: the slot above its first stack
+/// frame (its user stack in mmu-mode, its stack in the flat build).
+fn victim_word(t: *mut Task) -> *mut u64 {
+    // SAFETY: `t` is live (the caller created it and has not ended it).
+    unsafe {
+        #[cfg(feature = "mmu")]
+        return ((*t).user_stack + 8) as *mut u64;
+        #[cfg(not(feature = "mmu"))]
+        return ((*t).sp_upper - 8) as *mut u64;
+    }
+}
+
+fn alive(t: *mut Task, name: &str) -> bool {
+    let mut found = false;
+    exec::task::for_each_task(|x| found |= x as *const Task == t as *const Task && x.name() == name);
+    found
+}
+
+/// Runs `s` and says what happened. Result: whether it was contained.
+pub fn run(con: &mut Con, s: &Scenario) -> bool {
+    let _ = writeln!(con, "CRASHTEST {}: {} ({} build)", s.name, s.what, exec::BUILD_MODE);
+    let v = spawn("crash-victim", victim, 0);
+    if v.is_null() {
+        con.error("No memory for the victim task");
+        return false;
+    }
+    let vw = victim_word(v);
+    // SAFETY: the victim never touches this word; the kernel may (ring 0 maps everything).
+    unsafe { vw.write_volatile(CANARY) };
+    KERNEL_CANARY.store(CANARY, Ordering::SeqCst);
+    let target = match s.target {
+        Target::VictimMemory => vw as u64,
+        Target::KernelMemory => &KERNEL_CANARY as *const AtomicU64 as u64,
+        Target::Null => 0,
+        Target::Code => code_target as *const () as u64,
+        Target::Nothing => 0,
+    };
+    let name = alloc::format!("crash-{}", s.name);
+    let faults_before = faults();
+    let c = spawn(&name, s.body, target);
+    if c.is_null() {
+        con.error("No memory for the culprit task");
+        return false;
+    }
+    devices::timer_sleep_ms(300);
+    let culprit_gone = find_task(Some(&name)).is_null();
+    let victim_alive = alive(v, "crash-victim");
+    // SAFETY: the victim is alive (checked), so its stack is still there.
+    let victim_intact = victim_alive && unsafe { vw.read_volatile() } == CANARY;
+    let kernel_intact = KERNEL_CANARY.load(Ordering::SeqCst) == CANARY;
+    let _ = writeln!(
+        con,
+        "  culprit: {}",
+        if culprit_gone { "gone (removed at its fault, or it ran to its end)" } else { "still running" }
+    );
+    let _ = writeln!(
+        con,
+        "  victim: {}",
+        match (victim_alive, victim_intact) {
+            (true, true) => "alive, its memory intact",
+            (true, false) => "alive, its memory OVERWRITTEN",
+            _ => "gone",
+        }
+    );
+    if !kernel_intact {
+        let _ = writeln!(con, "  kernel memory: OVERWRITTEN");
+    }
+    let faulted = faults() > faults_before;
+    let _ = writeln!(con, "  fault: {}", if faulted { "caught in the culprit, which was removed" } else { "none caught" });
+    let contained = faulted && victim_intact && kernel_intact;
+    if victim_alive {
+        // SAFETY: alive (checked); the signal ends its wait.
+        unsafe { exec::signal::signal(v, SIGF_CTRL_C) };
+    }
+    devices::timer_sleep_ms(50);
+    let _ = writeln!(con, "  Result: {}", if contained { "contained" } else { "NOT contained" });
+    contained
+}
