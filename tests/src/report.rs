@@ -80,6 +80,8 @@ pub struct Report {
     /// A note on what the mmu build contains (until mmu-mode exists it has no protection).
     pub mmu_note: String,
     pub containment_note: String,
+    /// CRASHTEST: scenario, what the flat build did, what the mmu build did.
+    pub containment: Vec<(String, String, String)>,
 }
 
 fn find<'a>(v: &'a [Figure], f: &Figure) -> Option<&'a Figure> {
@@ -107,7 +109,14 @@ impl Report {
         for r in &self.linux {
             let _ = writeln!(s, "| {} | {} | {} |", r.name, r.median_ns, r.p99_ns);
         }
-        let _ = writeln!(s, "\n{}", self.containment_note);
+        let _ = writeln!(s, "\n{}\n", self.containment_note);
+        if !self.containment.is_empty() {
+            let _ = writeln!(s, "| CRASHTEST scenario | flat | mmu |");
+            let _ = writeln!(s, "|---|---|---|");
+            for (name, flat, mmu) in &self.containment {
+                let _ = writeln!(s, "| {name} | {flat} | {mmu} |");
+            }
+        }
         s
     }
 
@@ -129,14 +138,21 @@ impl Report {
             .map(|r| format!("{{\"name\":\"{}\",\"median_ns\":{},\"p99_ns\":{}}}", r.name, r.median_ns, r.p99_ns))
             .collect::<Vec<_>>()
             .join(",\n    ");
+        let containment = self
+            .containment
+            .iter()
+            .map(|(n, f, m)| format!("{{\"scenario\":\"{n}\",\"flat\":\"{f}\",\"mmu\":\"{m}\"}}"))
+            .collect::<Vec<_>>()
+            .join(",\n    ");
         format!(
-            "{{\n  \"date\": \"{}\",\n  \"unit\": \"{}\",\n  \"mmu_note\": \"{}\",\n  \"flat\": [\n    {}\n  ],\n  \"mmu\": [\n    {}\n  ],\n  \"linux_ns\": [\n    {}\n  ]\n}}\n",
+            "{{\n  \"date\": \"{}\",\n  \"unit\": \"{}\",\n  \"mmu_note\": \"{}\",\n  \"flat\": [\n    {}\n  ],\n  \"mmu\": [\n    {}\n  ],\n  \"linux_ns\": [\n    {}\n  ],\n  \"containment\": [\n    {}\n  ]\n}}\n",
             self.date,
             self.unit,
             self.mmu_note.replace('"', "'"),
             fig(&self.flat),
             fig(&self.mmu),
-            linux
+            linux,
+            containment
         )
     }
 
@@ -212,10 +228,12 @@ mod tests {
             linux: vec![Reference { name: "pipe".into(), median_ns: 5000, p99_ns: 7000 }],
             mmu_note: "note".into(),
             containment_note: "none".into(),
+            containment: vec![("wild-write".into(), "not contained".into(), "contained".into())],
         };
         let md = r.markdown();
         assert!(md.contains("| msg_round_trip 64 B | 600 | 600 | 600 | 600 | 1.00 |"), "{md}");
         assert!(r.svg().contains("<polyline"));
+        assert!(md.contains("| wild-write | not contained | contained |"), "{md}");
         assert!(r.json().contains("\"median\":600"));
     }
 }
