@@ -15,6 +15,13 @@ pub const SYS_WAIT: u64 = 1;
 pub const SYS_SIGNAL: u64 = 2;
 pub const SYS_ALLOC_SIGNAL: u64 = 3;
 pub const SYS_EXIT: u64 = 4;
+pub const SYS_ALLOC_MEM: u64 = 5;
+pub const SYS_FREE_MEM: u64 = 6;
+pub const SYS_CREATE_PORT: u64 = 7;
+pub const SYS_PUT_MSG: u64 = 8;
+pub const SYS_GET_MSG: u64 = 9;
+pub const SYS_WAIT_PORT: u64 = 10;
+pub const SYS_REPLY_MSG: u64 = 11;
 
 pub const ERR_NO_SUCH_CALL: u64 = u64::MAX;
 pub const ERR_BAD_POINTER: u64 = u64::MAX - 1;
@@ -29,6 +36,21 @@ fn live_task(t: u64) -> bool {
     let mut found = false;
     exec::task::for_each_task(|task| found |= task as *const Task as u64 == t);
     found
+}
+
+fn my_space() -> Option<&'static mut crate::space::Space> {
+    let me = exec::task::find_task(None);
+    // SAFETY: the running task is live; its space lives with it.
+    unsafe { ((*me).space as *mut crate::space::Space).as_mut() }
+}
+
+fn bad() -> u64 {
+    BAD_ALLEGATIONS.fetch_add(1, Ordering::Relaxed);
+    ERR_BAD_POINTER
+}
+
+fn counted(r: u64) -> u64 {
+    if r == ERR_BAD_POINTER { bad() } else { r }
 }
 
 /// Serves one gate call. Runs in ring 0 on the task's kernel stack.
@@ -51,6 +73,15 @@ pub fn gate(frame: &mut TrapFrame) {
             exec::task::rem_task(core::ptr::null_mut());
             unreachable!()
         }
+        SYS_ALLOC_MEM => my_space().and_then(|s| s.alloc(frame.rdi)).unwrap_or(0),
+        SYS_FREE_MEM => {
+            if my_space().is_some_and(|s| s.free(frame.rdi)) { 0 } else { bad() }
+        }
+        SYS_CREATE_PORT => crate::msg::create_port(),
+        SYS_PUT_MSG => counted(crate::msg::put(frame.rdi, frame.rsi, frame.rdx)),
+        SYS_GET_MSG => counted(crate::msg::get(frame.rdi, false)),
+        SYS_WAIT_PORT => counted(crate::msg::get(frame.rdi, true)),
+        SYS_REPLY_MSG => counted(crate::msg::reply(frame.rdi)),
         _ => ERR_NO_SUCH_CALL,
     };
 }
@@ -72,6 +103,7 @@ pub fn reclaim(task: *mut Task) {
     // SAFETY: `task` is live (exec's reclaim contract); `space` was set by add_user_task.
     unsafe {
         let space = core::mem::replace(&mut (*task).space, 0);
+        crate::msg::reclaim(task);
         if space == 0 {
             return;
         }

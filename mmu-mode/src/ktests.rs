@@ -21,6 +21,8 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.fault.write_to_code", write_to_code),
     Test::new("mmu.fault.stack_overflow", stack_overflow),
     Test::new("mmu.gate_fuzz_100000_calls", gate_fuzz),
+    Test::new("mmu.msg.copy_round_trip", copy_round_trip),
+    Test::new("mmu.msg.transfer_round_trip", transfer_round_trip),
 ];
 
 /// Ring 3: finds itself through the gate, then signals its parent (arg) CTRL_F.
@@ -178,5 +180,106 @@ fn gate_fuzz() -> TestResult {
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
     ensure_eq!(exec::execbase::counters().alert_count, alerts, "the kernel raised an alert");
     ensure_eq!(FAULTS_CONTAINED.load(Ordering::SeqCst), faults, "the fuzzing task faulted");
+    Ok(())
+}
+
+/// Ring 3 server: creates a port, tells its parent (CTRL_F), then answers messages: adds 1 to the word after the header and notes the
+/// address it received the message at; a value of u64::MAX ends it.
+extern "C" fn msg_server(parent: u64) -> ! {
+    let port = crate::user::create_port();
+    signal(parent, SIGF_CTRL_F);
+    loop {
+        let m = crate::user::wait_get(port);
+        let body = (m + size_of::<exec::port::Message>() as u64) as *mut u64;
+        // SAFETY: the message is open to us while we hold it.
+        let v = unsafe { body.read_volatile() };
+        // SAFETY: as above.
+        unsafe {
+            body.write_volatile(v.wrapping_add(1));
+            body.add(1).write_volatile(m);
+        }
+        crate::user::reply_msg(m);
+        if v == u64::MAX {
+            exit();
+        }
+    }
+}
+
+/// Parameters and results of a client, in its own memory: server port, mode, parent, then
+/// what it found.
+#[repr(C)]
+struct ClientBlock {
+    server: u64,
+    how: u64,
+    parent: u64,
+    value_ok: u64,
+    seen_at: u64,
+    msg: u64,
+    kernel_pointer_refused: u64,
+    double_reply_refused: u64,
+}
+
+extern "C" fn msg_client(block: u64) -> ! {
+    let b = block as *mut ClientBlock;
+    // SAFETY: the block is in our own memory (set up by the test before we started).
+    unsafe {
+        let reply = crate::user::create_port();
+        let msg = crate::user::alloc_mem(8192);
+        (msg as *mut exec::port::Message).write(exec::port::Message::new(reply as *mut exec::port::MsgPort, 8192));
+        let body = (msg + size_of::<exec::port::Message>() as u64) as *mut u64;
+        body.write_volatile(41);
+        let r = crate::user::put_msg((*b).server, msg, (*b).how);
+        if r == 0 {
+            let back = crate::user::wait_get(reply);
+            (*b).value_ok = (back == msg && body.read_volatile() == 42) as u64;
+            (*b).seen_at = body.add(1).read_volatile();
+            (*b).msg = msg;
+            (*b).double_reply_refused = (crate::user::reply_msg(back) == ERR_BAD_POINTER) as u64;
+        }
+        // A kernel address as a message: refused at the gate.
+        (*b).kernel_pointer_refused = (crate::user::put_msg((*b).server, (*b).parent, (*b).how) == ERR_BAD_POINTER) as u64;
+        body.write_volatile(u64::MAX);
+        crate::user::put_msg((*b).server, msg, crate::msg::PUT_COPY);
+        crate::user::wait_get(reply);
+        signal((*b).parent, SIGF_CTRL_F);
+    }
+    exit()
+}
+
+fn message_round_trip(how: u64) -> Result<ClientBlock, alloc::string::String> {
+    exec::signal::set_signal(0, SIGF_CTRL_F);
+    let server = add_user_task("user-server", 1, msg_server, me());
+    ensure!(!server.is_null());
+    exec::signal::wait(SIGF_CTRL_F);
+    let handle = crate::msg::port_of(server).ok_or("the server made no port")?;
+    let mut space = crate::space::Space::new(crate::user::USER_STACK).ok_or("no memory")?;
+    let block = space.alloc(4096).ok_or("no memory")?;
+    let init = ClientBlock { server: handle, how, parent: me(), value_ok: 0, seen_at: 0, msg: 0, kernel_pointer_refused: 0, double_reply_refused: 0 };
+    // SAFETY: the block is exec memory just allocated for the client.
+    unsafe { (block as *mut ClientBlock).write(init) };
+    let client = crate::user::add_user_task_in("user-client", 1, msg_client, block, space);
+    ensure!(!client.is_null());
+    exec::signal::wait(SIGF_CTRL_F);
+    // SAFETY: the client signalled after writing its results; it is still live (exiting).
+    let result = unsafe { (block as *const ClientBlock).read() };
+    exec::time::wait_ticks(2);
+    Ok(result)
+}
+
+fn copy_round_trip() -> TestResult {
+    let r = message_round_trip(crate::msg::PUT_COPY)?;
+    ensure_eq!(r.value_ok, 1, "the reply did not bring the server's change back");
+    ensure!(r.seen_at != r.msg, "a copied message arrived at the sender's address");
+    ensure_eq!(r.kernel_pointer_refused, 1);
+    ensure_eq!(r.double_reply_refused, 1);
+    Ok(())
+}
+
+fn transfer_round_trip() -> TestResult {
+    let r = message_round_trip(crate::msg::PUT_TRANSFER)?;
+    ensure_eq!(r.value_ok, 1, "the reply did not bring the server's change back");
+    ensure_eq!(r.seen_at, r.msg, "a transferred message must keep its address");
+    ensure_eq!(r.kernel_pointer_refused, 1);
+    ensure_eq!(r.double_reply_refused, 1);
     Ok(())
 }

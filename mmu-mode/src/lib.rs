@@ -16,6 +16,8 @@ pub mod pte;
 #[cfg(target_os = "none")]
 pub mod gate;
 #[cfg(target_os = "none")]
+pub mod msg;
+#[cfg(target_os = "none")]
 pub mod space;
 #[cfg(target_os = "none")]
 pub mod user;

@@ -33,6 +33,8 @@ pub struct Space {
     stack_alloc: usize,
     /// `[bottom, top)` of the user stack.
     pub stack_range: (u64, u64),
+    /// Memory the task allocated through the gate: (block, block size, start, length).
+    allocations: Vec<(*mut u8, usize, u64, u64)>,
 }
 
 impl Space {
@@ -59,6 +61,7 @@ impl Space {
             stack,
             stack_alloc: alloc,
             stack_range: (bottom, bottom + size),
+            allocations: Vec::new(),
         });
         s.fill();
         Some(s)
@@ -106,9 +109,112 @@ impl Space {
     }
 }
 
+impl Space {
+    /// Sets what the task may do with the pages of `[start, end)` (page-aligned), turning a
+    /// 2 MiB page into a table of 4 KiB ones where needed, and drops stale TLB entries if this
+    /// space is the one loaded.
+    pub fn set_access(&mut self, start: u64, end: u64, access: Access) {
+        let nx = cpu::features().nx;
+        let strip = |f: PteFlags| if nx { f } else { f - PteFlags::NO_EXECUTE };
+        let loaded = cpu::cr3() == self.cr3();
+        let mut page = start & !(PAGE - 1);
+        while page < end && page < MAPPED {
+            let region = page / HUGE;
+            let slot = &mut self.pds[(region / 512) as usize].0[(region % 512) as usize];
+            if Pte(*slot).flags().contains(PteFlags::HUGE) {
+                let mut pt = table();
+                for (i, e) in pt.0.iter_mut().enumerate() {
+                    let p = region * HUGE + i as u64 * PAGE;
+                    *e = Pte::new(p, PAGE, strip(leaf_flags(Access::Kernel))).map_or(0, |x| x.0);
+                }
+                *slot = Pte::new(&*pt as *const Table as u64, PAGE, TABLE_FLAGS).map_or(0, |x| x.0);
+                self.pts.push(pt);
+            }
+            let pt = Pte(*slot).addr() as *mut Table;
+            // SAFETY: the entry points at one of this space's own tables (made just above or
+            // in `fill`), which live in `self.pts`.
+            unsafe { (*pt).0[((page / PAGE) % 512) as usize] = Pte::new(page, PAGE, strip(leaf_flags(access))).map_or(0, |x| x.0) };
+            if loaded {
+                exec::arch::x86_64::usermode::invalidate_page(page);
+            }
+            page += PAGE;
+        }
+    }
+
+    /// The access ring 3 has to the page holding `addr`.
+    pub fn access_of(&self, addr: u64) -> Option<Access> {
+        if addr >= MAPPED {
+            return None;
+        }
+        let region = addr / HUGE;
+        let pde = Pte(self.pds[(region / 512) as usize].0[(region % 512) as usize]);
+        let leaf = if pde.flags().contains(PteFlags::HUGE) {
+            pde
+        } else {
+            // SAFETY: a non-huge PD entry points at one of this space's tables.
+            Pte(unsafe { (*(pde.addr() as *const Table)).0[((addr / PAGE) % 512) as usize] })
+        };
+        let f = leaf.flags();
+        Some(match (f.contains(PteFlags::USER), f.contains(PteFlags::WRITABLE), f.contains(PteFlags::NO_EXECUTE)) {
+            (false, _, _) => Access::Kernel,
+            (true, true, _) => Access::ReadWrite,
+            (true, false, true) => Access::Read,
+            (true, false, false) => Access::ReadExecute,
+        })
+    }
+
+    /// Whether ring 3 may write every byte of `[addr, addr + len)` (an allegation check).
+    pub fn user_writable(&self, addr: u64, len: u64) -> bool {
+        let Some(end) = addr.checked_add(len.max(1)) else { return false };
+        let mut page = addr & !(PAGE - 1);
+        while page < end {
+            if self.access_of(page) != Some(Access::ReadWrite) {
+                return false;
+            }
+            page += PAGE;
+        }
+        true
+    }
+
+    /// Allocates `len` bytes of whole pages from exec memory, open to the task read-write.
+    /// Result: the address, or `None` without memory.
+    pub fn alloc(&mut self, len: u64) -> Option<u64> {
+        let len = len.max(1).div_ceil(PAGE) * PAGE;
+        let block_len = len as usize + PAGE as usize;
+        let block = alloc_mem(block_len, MemFlags::PUBLIC | MemFlags::CLEAR);
+        if block.is_null() {
+            return None;
+        }
+        let start = (block as u64).div_ceil(PAGE) * PAGE;
+        self.set_access(start, start + len, Access::ReadWrite);
+        self.allocations.push((block, block_len, start, len));
+        Some(start)
+    }
+
+    /// Whether `[addr, addr + len)` is exactly a block from [`Space::alloc`].
+    pub fn owns_block(&self, addr: u64, len: u64) -> bool {
+        self.allocations.iter().any(|a| a.2 == addr && a.3 == len)
+    }
+
+    /// Frees memory from [`Space::alloc`]; false if `addr` is not the start of one.
+    pub fn free(&mut self, addr: u64) -> bool {
+        let Some(i) = self.allocations.iter().position(|a| a.2 == addr) else { return false };
+        let (block, block_len, start, len) = self.allocations.swap_remove(i);
+        self.set_access(start, start + len, Access::Kernel);
+        // SAFETY: the block came from alloc_mem with this size; no longer mapped for ring 3.
+        unsafe { free_mem(block, block_len) };
+        true
+    }
+}
+
 impl Drop for Space {
     fn drop(&mut self) {
-        // SAFETY: the stack block came from alloc_mem with this size; the task using it ended.
-        unsafe { free_mem(self.stack, self.stack_alloc) };
+        // SAFETY: the blocks came from alloc_mem with these sizes; the task using them ended.
+        unsafe {
+            free_mem(self.stack, self.stack_alloc);
+            for &(block, len, _, _) in &self.allocations {
+                free_mem(block, len);
+            }
+        }
     }
 }

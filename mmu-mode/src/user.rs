@@ -23,6 +23,31 @@ pub fn signal(task: u64, mask: u32) -> u64 {
     gate_call(SYS_SIGNAL, task, mask as u64, 0)
 }
 
+/// Allocates `len` bytes of whole pages, open to the caller alone; 0 without memory.
+pub fn alloc_mem(len: u64) -> u64 {
+    gate_call(SYS_ALLOC_MEM, len, 0, 0)
+}
+
+/// Creates a port for the caller; its handle, or 0.
+pub fn create_port() -> u64 {
+    gate_call(SYS_CREATE_PORT, 0, 0, 0)
+}
+
+/// Sends the message at `msg` to `port` by copy or transfer (`crate::msg::PUT_*`).
+pub fn put_msg(port: u64, msg: u64, how: u64) -> u64 {
+    gate_call(SYS_PUT_MSG, port, msg, how)
+}
+
+/// Waits for a message at the caller's `port` and takes it.
+pub fn wait_get(port: u64) -> u64 {
+    gate_call(SYS_WAIT_PORT, port, 0, 0)
+}
+
+/// Replies a message the caller holds.
+pub fn reply_msg(msg: u64) -> u64 {
+    gate_call(SYS_REPLY_MSG, msg, 0, 0)
+}
+
 /// Ends the calling task.
 pub fn exit() -> ! {
     gate_call(SYS_EXIT, 0, 0, 0);
@@ -36,6 +61,12 @@ pub const USER_STACK: usize = 16 * 1024;
 /// with [`exit`] (there is nothing to return to). Result: the task, or null without memory.
 pub fn add_user_task(name: &str, pri: i8, entry: extern "C" fn(u64) -> !, arg: u64) -> *mut Task {
     let Some(space) = Space::new(USER_STACK) else { return core::ptr::null_mut() };
+    add_user_task_in(name, pri, entry, arg, space)
+}
+
+/// [`add_user_task`] in a space prepared by the caller (for example with memory allocated
+/// and filled in for the task before it starts).
+pub fn add_user_task_in(name: &str, pri: i8, entry: extern "C" fn(u64) -> !, arg: u64, space: Box<Space>) -> *mut Task {
     let (cr3, top) = (space.cr3(), space.stack_range.1);
     let raw = Box::into_raw(space);
     let t = exec::task::add_user_task(name, pri, entry as *const () as u64, arg as usize, top - 16, cr3, raw as usize);

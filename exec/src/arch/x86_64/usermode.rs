@@ -54,3 +54,9 @@ pub fn gate_call(nr: u64, a0: u64, a1: u64, a2: u64) -> u64 {
     }
     r
 }
+
+/// Drops the TLB entry for the page holding `addr` (after its page-table entry changed).
+pub fn invalidate_page(addr: u64) {
+    // SAFETY: INVLPG only drops a cached translation.
+    unsafe { asm!("invlpg [{}]", in(reg) addr, options(nostack, preserves_flags)) };
+}

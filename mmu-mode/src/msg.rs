@@ -1,0 +1,205 @@
+//! Messages between ring-3 tasks, in one address space, two ways:
+//!
+//! - **copy**: put_msg copies the message into memory the receiver owns (a new block open to
+//!   it alone); reply_msg copies it back over the sender's original and frees the copy. Any
+//!   message in the sender's writable memory can go this way. Costs grow with the size.
+//! - **transfer**: a message that is a whole block the sender allocated through the gate moves:
+//!   its pages close to the sender and open to the receiver, at the same address; reply_msg
+//!   moves them back. Costs grow with the number of pages, not the bytes.
+//!
+//! A program chooses per put ([`PUT_COPY`] or [`PUT_TRANSFER`]): transfer for large messages
+//! it allocated for the purpose, copy for small ones or ones that live among other data.
+//! Every port and message pointer is an allegation, checked before use. The records are
+//! guarded by Forbid.
+
+use alloc::vec::Vec;
+
+use exec::execbase::Global;
+use exec::port::{Message, MsgPort};
+use exec::sched::{forbid, permit};
+use exec::task::Task;
+
+use crate::pte::Access;
+use crate::space::Space;
+
+pub const PUT_COPY: u64 = 0;
+pub const PUT_TRANSFER: u64 = 1;
+
+#[derive(Clone, Copy)]
+enum Kind {
+    /// The receiver holds `at`, a copy of the sender's `original`.
+    Copy { original: u64 },
+    /// The receiver holds the pages at `at` themselves.
+    Transfer,
+}
+
+/// A message in flight between ring-3 tasks.
+#[derive(Clone, Copy)]
+struct Held {
+    at: u64,
+    len: u64,
+    sender: *mut Task,
+    receiver: *mut Task,
+    kind: Kind,
+}
+
+/// Messages in flight, and the ports ring-3 tasks may use. Forbid.
+static HELD: Global<Vec<Held>> = Global::new(Vec::new());
+static PORTS: Global<Vec<*mut MsgPort>> = Global::new(Vec::new());
+
+fn space_of(t: *mut Task) -> Option<&'static mut Space> {
+    // SAFETY: `t` is a live task (callers); `space` is 0 or a Space that lives with the task.
+    unsafe { ((*t).space as *mut Space).as_mut() }
+}
+
+fn me() -> *mut Task {
+    exec::task::find_task(None)
+}
+
+/// Creates a port for the calling task. Result: its handle, or 0.
+pub fn create_port() -> u64 {
+    let p = exec::port::create_msg_port();
+    if !p.is_null() {
+        forbid();
+        // SAFETY: Forbid held.
+        unsafe { (*PORTS.get()).push(p) };
+        permit();
+    }
+    p as u64
+}
+
+/// The first port ring-3 task `task` created (for its parent, in the kernel), if any.
+pub fn port_of(task: *mut Task) -> Option<u64> {
+    forbid();
+    // SAFETY: Forbid held; listed ports are live.
+    let p = unsafe { (*PORTS.get()).iter().find(|&&p| (*p).sig_task == task).copied() };
+    permit();
+    p.map(|p| p as u64)
+}
+
+/// The port behind handle `h`, if it is one a ring-3 task created and it still exists.
+fn port(h: u64) -> Option<*mut MsgPort> {
+    forbid();
+    // SAFETY: Forbid held.
+    let ok = unsafe { (*PORTS.get()).iter().any(|&p| p as u64 == h) };
+    permit();
+    ok.then_some(h as *mut MsgPort)
+}
+
+/// Sends the message at `msg` (in the caller's memory) to port `h`, by copy or transfer.
+/// Result: 0, or `crate::gate::ERR_BAD_POINTER` for a bad port or message.
+pub fn put(h: u64, msg: u64, how: u64) -> u64 {
+    let bad = crate::gate::ERR_BAD_POINTER;
+    let Some(port) = port(h) else { return bad };
+    let sender = me();
+    let Some(mine) = space_of(sender) else { return bad };
+    let header = size_of::<Message>() as u64;
+    if !mine.user_writable(msg, header) {
+        return bad;
+    }
+    // SAFETY: the header lies in the sender's writable memory (checked); the kernel maps it.
+    let len = unsafe { (*(msg as *const Message)).length as u64 };
+    if len < header || len > 64 << 20 || !mine.user_writable(msg, len) {
+        return bad;
+    }
+    // SAFETY: a listed port is live; its owner task too.
+    let receiver = unsafe { (*port).sig_task };
+    let Some(theirs) = space_of(receiver) else { return bad };
+    forbid();
+    let held = match how {
+        PUT_COPY => {
+            let Some(copy) = theirs.alloc(len) else {
+                permit();
+                return bad;
+            };
+            // SAFETY: both ranges are exec memory of `len` bytes (checked/just allocated).
+            unsafe { core::ptr::copy_nonoverlapping(msg as *const u8, copy as *mut u8, len as usize) };
+            Held { at: copy, len, sender, receiver, kind: Kind::Copy { original: msg } }
+        }
+        PUT_TRANSFER => {
+            let pages = len.div_ceil(4096) * 4096;
+            if msg % 4096 != 0 || !mine.owns_block(msg, pages) {
+                permit();
+                return bad;
+            }
+            mine.set_access(msg, msg + pages, Access::Kernel);
+            theirs.set_access(msg, msg + pages, Access::ReadWrite);
+            Held { at: msg, len: pages, sender, receiver, kind: Kind::Transfer }
+        }
+        _ => {
+            permit();
+            return bad;
+        }
+    };
+    // SAFETY: Forbid held.
+    unsafe { (*HELD.get()).push(held) };
+    permit();
+    // SAFETY: the port is live; the message (copy or moved pages) stays valid until replied.
+    unsafe { exec::port::put_msg(port, held.at as *mut Message) };
+    0
+}
+
+/// Takes the first message of port `h` (which must be the caller's); waits if `wait`.
+/// Result: its address (open to the caller), 0 if none, or ERR_BAD_POINTER.
+pub fn get(h: u64, wait: bool) -> u64 {
+    let Some(port) = port(h) else { return crate::gate::ERR_BAD_POINTER };
+    // SAFETY: a listed port is live.
+    if unsafe { (*port).sig_task } != me() {
+        return crate::gate::ERR_BAD_POINTER;
+    }
+    // SAFETY: the port is the caller's and live.
+    unsafe {
+        if wait {
+            exec::port::wait_port(port);
+        }
+        exec::port::get_msg(port) as u64
+    }
+}
+
+/// Replies the message at `msg`, which the caller must hold: a copy is copied back and freed,
+/// transferred pages go back to the sender. A message the caller does not hold (replied
+/// already, or never received) is refused with ERR_BAD_POINTER.
+pub fn reply(msg: u64) -> u64 {
+    let me = me();
+    forbid();
+    // SAFETY: Forbid held.
+    let held = unsafe { &mut *HELD.get() };
+    let Some(i) = held.iter().position(|h| h.at == msg && h.receiver == me) else {
+        permit();
+        return crate::gate::ERR_BAD_POINTER;
+    };
+    let h = held.swap_remove(i);
+    let theirs = space_of(h.receiver);
+    let target = match h.kind {
+        Kind::Copy { original } => {
+            // SAFETY: the copy and the original are live exec memory of `len` bytes.
+            unsafe { core::ptr::copy_nonoverlapping(h.at as *const u8, original as *mut u8, h.len as usize) };
+            if let Some(t) = theirs {
+                t.free(h.at);
+            }
+            original
+        }
+        Kind::Transfer => {
+            if let Some(t) = theirs {
+                t.set_access(h.at, h.at + h.len, Access::Kernel);
+            }
+            if let Some(s) = space_of(h.sender) {
+                s.set_access(h.at, h.at + h.len, Access::ReadWrite);
+            }
+            h.at
+        }
+    };
+    permit();
+    // SAFETY: the message is the sender's again, valid; its reply port is the sender's.
+    unsafe { exec::port::reply_msg(target as *mut Message) };
+    0
+}
+
+/// Task end: forgets its ports. (Messages it holds stay recorded; returning them to their
+/// senders with an error is not built yet.)
+pub fn reclaim(task: *mut Task) {
+    forbid();
+    // SAFETY: Forbid held; listed ports are live until their owner's memory goes (now).
+    unsafe { (*PORTS.get()).retain(|&p| (*p).sig_task != task) };
+    permit();
+}
