@@ -20,7 +20,8 @@ use crate::task::Task;
 /// Message sizes measured (the whole message, header included, at least the header).
 pub const SIZES: [usize; 6] = [0, 64, 1024, 4096, 65536, 1 << 20];
 
-fn samples_for(size: usize) -> usize {
+/// Samples taken for a message of `size` bytes.
+pub fn samples_for(size: usize) -> usize {
     match size {
         0..=4096 => 10_000,
         4097..=65536 => 1_000,
@@ -28,7 +29,9 @@ fn samples_for(size: usize) -> usize {
     }
 }
 
-fn report(name: &str, size: usize, touch: bool, samples: &mut [u64]) {
+/// Prints the line for `name` from raw samples (median and p99), for benchmarks that time
+/// themselves (ring-3 tasks in mmu-mode).
+pub fn report(name: &str, size: usize, touch: bool, samples: &mut [u64]) {
     samples.sort_unstable();
     let median = samples[samples.len() / 2];
     let p99 = samples[(samples.len() * 99 / 100).min(samples.len() - 1)];

@@ -14,6 +14,8 @@ extern crate alloc;
 pub mod pte;
 
 #[cfg(target_os = "none")]
+pub mod bench;
+#[cfg(target_os = "none")]
 pub mod gate;
 #[cfg(target_os = "none")]
 pub mod msg;

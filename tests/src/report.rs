@@ -103,6 +103,16 @@ impl Report {
             };
             let _ = writeln!(s, "| {} | {} | {} | {mm} | {mp} | {ratio} |", f.label(), f.median, f.p99);
         }
+        // Rows only the mmu build has (ring-3 copy and transfer): compared with the flat
+        // pointer round trip of the same size and body access.
+        for m in self.mmu.iter().filter(|m| find(&self.flat, m).is_none()) {
+            let base = self.flat.iter().find(|f| f.name == "msg_round_trip" && f.size == m.size && f.touch == m.touch);
+            let (fm, fp, ratio) = match base {
+                Some(f) => (format!("{} (pointer)", f.median), f.p99.to_string(), format!("{:.2}", m.median as f64 / f.median.max(1) as f64)),
+                None => ("-".into(), "-".into(), "-".into()),
+            };
+            let _ = writeln!(s, "| {} | {fm} | {fp} | {} | {} | {ratio} |", m.label(), m.median, m.p99);
+        }
         let _ = writeln!(s, "\nLinux reference on the host, same run (nanoseconds of wall-clock time, two processes pinned to one CPU):\n");
         let _ = writeln!(s, "| benchmark | median ns | p99 ns |");
         let _ = writeln!(s, "|---|---:|---:|");
@@ -158,20 +168,22 @@ impl Report {
 
     /// Round trip against message size, log-log, one line per build and body access.
     pub fn svg(&self) -> String {
-        let series: Vec<(String, &str, Vec<(u64, u64)>)> = [("flat", &self.flat, "#1f77b4"), ("mmu", &self.mmu, "#d62728")]
-            .iter()
-            .flat_map(|(mode, figs, color)| {
-                [false, true].into_iter().map(move |touch| {
-                    let pts: Vec<(u64, u64)> = figs
-                        .iter()
-                        .filter(|f| f.name == "msg_round_trip" && f.touch == touch)
-                        .map(|f| (f.size.max(56), f.median.max(1)))
-                        .collect();
-                    (format!("{mode}{}", if touch { ", receiver reads body" } else { ", pointer only" }), *color, pts)
-                })
-            })
-            .filter(|(_, _, p)| !p.is_empty())
-            .collect();
+        let pick = |figs: &[Figure], name: &str, touch: bool| -> Vec<(u64, u64)> {
+            figs.iter().filter(|f| f.name == name && f.touch == touch).map(|f| (f.size.max(56), f.median.max(1))).collect()
+        };
+        let mut series: Vec<(String, &str, Vec<(u64, u64)>)> = Vec::new();
+        for (label, figs, name, color) in [
+            ("flat pointer", &self.flat, "msg_round_trip", "#1f77b4"),
+            ("mmu copy", &self.mmu, "msg_round_trip_copy", "#d62728"),
+            ("mmu transfer", &self.mmu, "msg_round_trip_transfer", "#2ca02c"),
+        ] {
+            for touch in [false, true] {
+                let pts = pick(figs, name, touch);
+                if !pts.is_empty() {
+                    series.push((format!("{label}{}", if touch { ", receiver reads body" } else { "" }), color, pts));
+                }
+            }
+        }
         let (w, h, l, r, t, b) = (760.0, 460.0, 80.0, 20.0, 40.0, 60.0);
         let all: Vec<(u64, u64)> = series.iter().flat_map(|s| s.2.iter().copied()).collect();
         let lg = |v: u64| (v as f64).log10();
@@ -192,7 +204,7 @@ impl Report {
         let _ = writeln!(s, "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">message size (bytes, log)</text>", (l + w - r) / 2.0, h - 20.0);
         let _ = writeln!(s, "<text x=\"16\" y=\"{}\" transform=\"rotate(-90 16 {})\" text-anchor=\"middle\">per round trip (log)</text>", (t + h - b) / 2.0, (t + h - b) / 2.0);
         for (i, (name, color, pts)) in series.iter().enumerate() {
-            let dash = if name.contains("reads") { "" } else { " stroke-dasharray=\"6 4\"" };
+            let dash = if name.contains("reads") { " stroke-dasharray=\"6 4\"" } else { "" };
             let path: Vec<String> = pts.iter().map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y))).collect();
             let _ = writeln!(s, "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\"{dash} points=\"{}\"/>", path.join(" "));
             let ly = t + 16.0 + i as f64 * 18.0;

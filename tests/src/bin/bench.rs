@@ -95,9 +95,10 @@ fn main() {
         flat,
         mmu,
         linux,
-        mmu_note: "In the mmu build these benchmark tasks still run in ring 0 on the kernel's tables (only \
-                   ring-3 tasks, as CRASHTEST starts, have their own spaces), so its column measures the same \
-                   path; message copy and transfer are not built yet."
+        mmu_note: "The mmu column of the shared rows is the same ring-0 path in the mmu build (exec's own \
+                   tasks run in ring 0 there); the protected figures are the rows the mmu build alone has: \
+                   msg_round_trip_copy and msg_round_trip_transfer, two ring-3 tasks in their own page tables \
+                   passing the message through the gate, compared with the flat pointer round trip."
             .into(),
         containment_note: "Crash containment: each CRASHTEST scenario run through the shell of each build (the \
                            flat build's fatal ones each in a fresh boot)."

@@ -1,0 +1,115 @@
+//! mmu-mode's benchmarks: message round trips between two ring-3 tasks, by copy and by
+//! transfer, timed by the sending task itself with RDTSC (ring 3 may read the TSC).
+
+use exec::bench::{SIZES, report, samples_for};
+use exec::port::{Message, MsgPort};
+use exec::signal::SIGF_CTRL_F;
+
+use crate::msg::{PUT_COPY, PUT_TRANSFER};
+use crate::user::{add_user_task, add_user_task_in, alloc_mem, create_port, exit, put_msg, reply_msg, signal, wait_get};
+
+/// Ends the server when it arrives in the first body word.
+const QUIT: u64 = 0x5155_4954_5155_4954;
+
+/// Ring 3: answers every message (reading every byte of it if `touch` is set in bit 63 of the
+/// argument; the rest is the parent to tell it is ready).
+extern "C" fn server(arg: u64) -> ! {
+    let touch = arg >> 63 != 0;
+    let parent = arg & !(1 << 63);
+    let port = create_port();
+    signal(parent, SIGF_CTRL_F);
+    loop {
+        let m = wait_get(port);
+        // SAFETY: the message is open to us while we hold it; `length` covers it.
+        let (len, first) = unsafe { ((*(m as *const Message)).length, ((m + size_of::<Message>() as u64) as *const u64).read_volatile()) };
+        if touch {
+            // SAFETY: as above.
+            let bytes = unsafe { core::slice::from_raw_parts(m as *const u8, len) };
+            core::hint::black_box(bytes.iter().fold(0u8, |a, &b| a.wrapping_add(b)));
+        }
+        reply_msg(m);
+        if first == QUIT {
+            exit();
+        }
+    }
+}
+
+/// What the client is told, and where it leaves its samples (in its own memory).
+#[repr(C)]
+struct Block {
+    server: u64,
+    how: u64,
+    len: u64,
+    n: u64,
+    parent: u64,
+    samples: u64,
+}
+
+#[inline(always)]
+fn rdtsc() -> u64 {
+    exec::arch::x86_64::cpu::rdtsc()
+}
+
+extern "C" fn client(block: u64) -> ! {
+    let b = block as *mut Block;
+    // SAFETY: the block is in our own memory, set up before we started.
+    unsafe {
+        let reply = create_port();
+        let msg = alloc_mem((*b).len);
+        (msg as *mut Message).write(Message::new(reply as *mut MsgPort, (*b).len as usize));
+        let samples = alloc_mem((*b).n * 8) as *mut u64;
+        let warm = (*b).n / 10;
+        for i in 0..warm + (*b).n {
+            let t0 = rdtsc();
+            put_msg((*b).server, msg, (*b).how);
+            wait_get(reply);
+            let t = rdtsc() - t0;
+            if i >= warm {
+                samples.add((i - warm) as usize).write(t);
+            }
+        }
+        (*b).samples = samples as u64;
+        ((msg + size_of::<Message>() as u64) as *mut u64).write_volatile(QUIT);
+        put_msg((*b).server, msg, PUT_COPY);
+        wait_get(reply);
+        signal((*b).parent, SIGF_CTRL_F);
+    }
+    exit()
+}
+
+/// Runs the ring-3 round trips for every size, copy and transfer, body untouched and read.
+pub fn run() {
+    let me = exec::task::find_task(None) as u64;
+    for (name, how) in [("msg_round_trip_copy", PUT_COPY), ("msg_round_trip_transfer", PUT_TRANSFER)] {
+        for size in SIZES {
+            for touch in [false, true] {
+                let len = size.max(size_of::<Message>()) as u64;
+                let n = samples_for(size) as u64;
+                exec::signal::set_signal(0, SIGF_CTRL_F);
+                let s = add_user_task("bench-server", 1, server, me | (touch as u64) << 63);
+                if s.is_null() {
+                    continue;
+                }
+                exec::signal::wait(SIGF_CTRL_F);
+                let Some(port) = crate::msg::port_of(s) else { continue };
+                let Some(mut space) = crate::space::Space::new(crate::user::USER_STACK) else { continue };
+                let Some(block) = space.alloc(4096) else { continue };
+                // SAFETY: fresh memory of the client-to-be.
+                unsafe { (block as *mut Block).write(Block { server: port, how, len, n, parent: me, samples: 0 }) };
+                let c = add_user_task_in("bench-client", 0, client, block, space);
+                if c.is_null() {
+                    continue;
+                }
+                exec::signal::wait(SIGF_CTRL_F);
+                // SAFETY: the client wrote its samples before signalling and still exists
+                // (it is ending); its memory is exec memory the kernel may read.
+                let mut samples: alloc::vec::Vec<u64> = unsafe {
+                    let p = (*(block as *const Block)).samples as *const u64;
+                    core::slice::from_raw_parts(p, n as usize).to_vec()
+                };
+                report(name, size, touch, &mut samples);
+                exec::time::wait_ticks(1);
+            }
+        }
+    }
+}
