@@ -174,12 +174,17 @@ impl Task {
 /// If the new task has a higher priority than the caller, it runs before this returns.
 /// Not callable from an interrupt.
 pub fn add_task(name: &str, pri: i8, entry: fn(usize), arg: usize, stack_size: usize) -> *mut Task {
+    launch(Task::new(name, pri, entry, arg), stack_size)
+}
+
+/// Gives `t` a stack of `stack_size` bytes (at least [`MIN_STACK`]) with its guard, prepares
+/// its first switch, and makes it ready. Result: the task, or null without memory.
+fn launch(mut t: Box<Task>, stack_size: usize) -> *mut Task {
     let size = stack_size.max(MIN_STACK).next_multiple_of(16);
     let stack = memory::alloc_mem(size + STACK_GUARD, MemFlags::PUBLIC);
     if stack.is_null() {
         return null_mut();
     }
-    let mut t = Task::new(name, pri, entry, arg);
     t.stack_alloc = stack;
     t.stack_alloc_size = size + STACK_GUARD;
     t.sp_lower = stack as usize + STACK_GUARD;
@@ -193,10 +198,8 @@ pub fn add_task(name: &str, pri: i8, entry: fn(usize), arg: usize, stack_size: u
     // SAFETY: the stack's top 64 bytes are ours; sp_upper is 16-aligned (alloc_mem blocks are).
     unsafe { (*t).saved_sp = switch::initial_stack((*t).sp_upper, t as usize) };
     disable();
-    // SAFETY: Disable held.
-    let eb = unsafe { base() };
-    // SAFETY: `t` is live and unlinked.
-    unsafe { sched::make_ready(eb, t) };
+    // SAFETY: Disable held; `t` is live and unlinked.
+    unsafe { sched::make_ready(base(), t) };
     enable();
     t
 }
@@ -373,31 +376,10 @@ pub(crate) fn adopt_boot_flow(name: &str, pri: i8, lower: usize, upper: usize) -
 /// an ordinary exec stack. Result: the task, or null without memory. Not from an interrupt.
 #[cfg(feature = "mmu")]
 pub fn add_user_task(name: &str, pri: i8, entry: u64, arg: usize, user_stack: u64, cr3: u64, space: usize) -> *mut Task {
-    let size = 16 * 1024;
-    let stack = memory::alloc_mem(size + STACK_GUARD, MemFlags::PUBLIC);
-    if stack.is_null() {
-        return null_mut();
-    }
     let mut t = Task::new(name, pri, |_| {}, arg);
-    t.stack_alloc = stack;
-    t.stack_alloc_size = size + STACK_GUARD;
-    t.sp_lower = stack as usize + STACK_GUARD;
-    t.sp_upper = t.sp_lower + size;
     t.cr3 = cr3;
     t.user_entry = entry;
     t.user_stack = user_stack;
     t.space = space;
-    let guard = stack as *mut u64;
-    for i in 0..STACK_GUARD / 8 {
-        // SAFETY: the guard area is the first STACK_GUARD bytes of the stack allocation.
-        unsafe { guard.add(i).write(STACK_CANARY) };
-    }
-    let t = Box::into_raw(t);
-    // SAFETY: the kernel stack's top 64 bytes are ours and 16-aligned.
-    unsafe { (*t).saved_sp = switch::initial_stack((*t).sp_upper, t as usize) };
-    disable();
-    // SAFETY: Disable held; `t` is live and unlinked.
-    unsafe { sched::make_ready(base(), t) };
-    enable();
-    t
+    launch(t, 16 * 1024)
 }
