@@ -22,6 +22,7 @@ pub const SYS_PUT_MSG: u64 = 8;
 pub const SYS_GET_MSG: u64 = 9;
 pub const SYS_WAIT_PORT: u64 = 10;
 pub const SYS_REPLY_MSG: u64 = 11;
+pub const SYS_DELETE_PORT: u64 = 12;
 
 pub const ERR_NO_SUCH_CALL: u64 = u64::MAX;
 pub const ERR_BAD_POINTER: u64 = u64::MAX - 1;
@@ -82,6 +83,7 @@ pub fn gate(frame: &mut TrapFrame) {
         SYS_GET_MSG => counted(crate::msg::get(frame.rdi, false)),
         SYS_WAIT_PORT => counted(crate::msg::get(frame.rdi, true)),
         SYS_REPLY_MSG => counted(crate::msg::reply(frame.rdi)),
+        SYS_DELETE_PORT => counted(crate::msg::delete_port(frame.rdi)),
         _ => ERR_NO_SUCH_CALL,
     };
 }

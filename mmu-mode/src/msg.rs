@@ -68,6 +68,22 @@ pub fn create_port() -> u64 {
     p as u64
 }
 
+/// Deletes the caller's port `h`. Result: 0, or ERR_BAD_POINTER if it is not one of its ports.
+pub fn delete_port(h: u64) -> u64 {
+    let Some(port) = port(h) else { return crate::gate::ERR_BAD_POINTER };
+    // SAFETY: a listed port is live.
+    if unsafe { (*port).sig_task } != me() {
+        return crate::gate::ERR_BAD_POINTER;
+    }
+    forbid();
+    // SAFETY: Forbid held.
+    unsafe { (*PORTS.get()).retain(|&p| p != port) };
+    permit();
+    // SAFETY: the caller's own port from create_port, no longer listed.
+    unsafe { exec::port::delete_msg_port(port) };
+    0
+}
+
 /// The first port ring-3 task `task` created (for its parent, in the kernel), if any.
 pub fn port_of(task: *mut Task) -> Option<u64> {
     forbid();

@@ -48,6 +48,11 @@ pub fn reply_msg(msg: u64) -> u64 {
     gate_call(SYS_REPLY_MSG, msg, 0, 0)
 }
 
+/// Deletes one of the caller's ports.
+pub fn delete_port(port: u64) -> u64 {
+    gate_call(SYS_DELETE_PORT, port, 0, 0)
+}
+
 /// Ends the calling task.
 pub fn exit() -> ! {
     gate_call(SYS_EXIT, 0, 0, 0);

@@ -3,7 +3,10 @@
 
 use lorraine_tests::{Boot, Mode, ShellSession};
 
-const ALL: [&str; 7] = ["wild-write", "kernel-write", "null-deref", "jump-into-data", "write-code", "stack-overflow", "divide-by-zero"];
+const ALL: [&str; 10] = [
+    "wild-write", "kernel-write", "null-deref", "jump-into-data", "write-code", "stack-overflow", "divide-by-zero",
+    "double-reply", "kernel-pointer-put", "port-after-delete",
+];
 /// The ones the flat build lives through (the others halt it: that is the tradeoff shown).
 const FLAT_SURVIVES: [&str; 5] = ["wild-write", "kernel-write", "null-deref", "jump-into-data", "write-code"];
 
@@ -23,7 +26,8 @@ fn mmu_contains_every_scenario() {
     let mut s = ShellSession::start(&Boot::new(Mode::Mmu));
     for name in ALL {
         let out = s.run(&format!("crashtest {name}"));
-        assert!(out.contains("Guru Meditation #"), "{name}: no Guru for the culprit:\n{out}");
+        let refused = ["double-reply", "kernel-pointer-put", "port-after-delete"].contains(&name);
+        assert!(refused || out.contains("Guru Meditation #"), "{name}: no Guru for the culprit:\n{out}");
         assert!(out.contains("victim: alive, its memory intact"), "{name}:\n{out}");
         assert!(out.contains("Result: contained"), "{name}:\n{out}");
     }
@@ -39,6 +43,9 @@ fn flat_runs_what_it_survives_and_says_so() {
         let out = s.run(&format!("crashtest {name}"));
         assert!(out.contains("Result: NOT contained"), "{name}:\n{out}");
     }
+    // exec's own message check catches a double reply even without protection.
+    let dr = s.run("crashtest double-reply");
+    assert!(dr.contains("Message replied twice") && dr.contains("Result: contained"), "{dr}");
     let wild = s.run("crashtest wild-write");
     assert!(wild.contains("its memory OVERWRITTEN"), "{wild}");
     assert_eq!(s.run("echo still here").trim(), "still here");

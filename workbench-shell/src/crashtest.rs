@@ -38,7 +38,84 @@ pub static SCENARIOS: &[Scenario] = &[
     Scenario { name: "write-code", what: "a task writes over code", body: write_at, target: Target::Code, flat_survives: true },
     Scenario { name: "stack-overflow", what: "a task recurses without end", body: recurse, target: Target::Nothing, flat_survives: false },
     Scenario { name: "divide-by-zero", what: "a task divides by zero", body: divide, target: Target::Nothing, flat_survives: false },
+    Scenario { name: "double-reply", what: "a task replies a message twice", body: double_reply, target: Target::Nothing, flat_survives: true },
+    Scenario { name: "kernel-pointer-put", what: "a task passes a kernel pointer to put_msg", body: kernel_pointer_put, target: Target::KernelMemory, flat_survives: false },
+    Scenario { name: "port-after-delete", what: "a task puts a message to a port it deleted", body: port_after_delete, target: Target::Nothing, flat_survives: false },
 ];
+
+/// Exec calls as the culprit makes them: through the gate in mmu-mode, directly when flat.
+#[cfg(feature = "mmu")]
+mod calls {
+    pub fn create_port() -> u64 {
+        mmu_mode::user::create_port()
+    }
+    pub fn delete_port(p: u64) {
+        mmu_mode::user::delete_port(p);
+    }
+    pub fn put(port: u64, msg: u64) {
+        mmu_mode::user::put_msg(port, msg, mmu_mode::msg::PUT_COPY);
+    }
+    pub fn get_wait(port: u64) -> u64 {
+        mmu_mode::user::wait_get(port)
+    }
+    pub fn reply(msg: u64) {
+        mmu_mode::user::reply_msg(msg);
+    }
+}
+
+#[cfg(not(feature = "mmu"))]
+mod calls {
+    use exec::port::{Message, MsgPort};
+    pub fn create_port() -> u64 {
+        exec::port::create_msg_port() as u64
+    }
+    pub fn delete_port(p: u64) {
+        // SAFETY: the culprit's own port (or, in port-after-delete, deliberately not).
+        unsafe { exec::port::delete_msg_port(p as *mut MsgPort) }
+    }
+    pub fn put(port: u64, msg: u64) {
+        // SAFETY: deliberately unchecked: the flat build trusts its tasks.
+        unsafe { exec::port::put_msg(port as *mut MsgPort, msg as *mut Message) }
+    }
+    pub fn get_wait(port: u64) -> u64 {
+        // SAFETY: the culprit's own port.
+        unsafe {
+            exec::port::wait_port(port as *mut MsgPort);
+            exec::port::get_msg(port as *mut MsgPort) as u64
+        }
+    }
+    pub fn reply(msg: u64) {
+        // SAFETY: deliberately unchecked.
+        unsafe { exec::port::reply_msg(msg as *mut Message) }
+    }
+}
+
+extern "C" fn double_reply(_: u64) -> ! {
+    let port = calls::create_port();
+    let mut msg = exec::port::Message::new(port as *mut exec::port::MsgPort, size_of::<exec::port::Message>());
+    let m = &mut msg as *mut exec::port::Message as u64;
+    calls::put(port, m);
+    let got = calls::get_wait(port);
+    calls::reply(got);
+    let back = calls::get_wait(port);
+    calls::reply(back); // the second reply
+    calls::delete_port(port);
+    finish()
+}
+
+extern "C" fn kernel_pointer_put(target: u64) -> ! {
+    let port = calls::create_port();
+    calls::put(port, target);
+    finish()
+}
+
+extern "C" fn port_after_delete(_: u64) -> ! {
+    let port = calls::create_port();
+    calls::delete_port(port);
+    let mut msg = exec::port::Message::new(core::ptr::null_mut(), size_of::<exec::port::Message>());
+    calls::put(port, &mut msg as *mut exec::port::Message as u64);
+    finish()
+}
 
 /// A word of kernel data for kernel-write to aim at.
 static KERNEL_CANARY: AtomicU64 = AtomicU64::new(CANARY);
@@ -118,12 +195,14 @@ fn spawn(name: &str, body: extern "C" fn(u64) -> !, arg: u64) -> *mut Task {
     exec::task::add_task(name, 1, trampoline, pair as usize, 16 * 1024)
 }
 
-/// Ring-3 faults contained so far (none in the flat build, where a fault halts the machine).
-fn faults() -> u64 {
+/// Misdeeds caught so far: ring-3 faults contained and pointers refused at the gate in
+/// mmu-mode; in the flat build only what exec's own checks catch (recoverable alerts, such as
+/// a message replied twice), since a CPU fault there halts the machine.
+fn caught() -> u64 {
     #[cfg(feature = "mmu")]
-    return mmu_mode::gate::FAULTS_CONTAINED.load(Ordering::SeqCst);
+    return mmu_mode::gate::FAULTS_CONTAINED.load(Ordering::SeqCst) + mmu_mode::gate::BAD_ALLEGATIONS.load(Ordering::SeqCst);
     #[cfg(not(feature = "mmu"))]
-    return 0;
+    return exec::execbase::counters().alert_count;
 }
 
 /// Where a task's memory begins that it never touches itself: the slot above its first stack
@@ -164,7 +243,7 @@ pub fn run(con: &mut Con, s: &Scenario) -> bool {
         Target::Nothing => 0,
     };
     let name = alloc::format!("crash-{}", s.name);
-    let faults_before = faults();
+    let caught_before = caught();
     let c = spawn(&name, s.body, target);
     if c.is_null() {
         con.error("No memory for the culprit task");
@@ -193,9 +272,13 @@ pub fn run(con: &mut Con, s: &Scenario) -> bool {
     if !kernel_intact {
         let _ = writeln!(con, "  kernel memory: OVERWRITTEN");
     }
-    let faulted = faults() > faults_before;
-    let _ = writeln!(con, "  fault: {}", if faulted { "caught in the culprit, which was removed" } else { "none caught" });
-    let contained = faulted && victim_intact && kernel_intact;
+    let was_caught = caught() > caught_before;
+    let _ = writeln!(
+        con,
+        "  misdeed: {}",
+        if was_caught { "caught (the culprit was removed, or its call refused)" } else { "not caught" }
+    );
+    let contained = was_caught && victim_intact && kernel_intact;
     if victim_alive {
         // SAFETY: alive (checked); the signal ends its wait.
         unsafe { exec::signal::signal(v, SIGF_CTRL_C) };
