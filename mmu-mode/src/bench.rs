@@ -77,9 +77,47 @@ extern "C" fn client(block: u64) -> ! {
     exit()
 }
 
-/// Runs the ring-3 round trips for every size, copy and transfer, body untouched and read.
+/// Ring 3: times `n` null gate calls (find_task of self) into its own memory at `block`
+/// (word 0: n in, samples address out; word 1: the parent to signal).
+extern "C" fn null_gate(block: u64) -> ! {
+    let b = block as *mut u64;
+    // SAFETY: the block is in our own memory, set up before we started.
+    unsafe {
+        let n = b.read();
+        let samples = alloc_mem(n * 8) as *mut u64;
+        for i in 0..n + n / 10 {
+            let t0 = rdtsc();
+            core::hint::black_box(crate::user::find_self());
+            let t = rdtsc() - t0;
+            if i >= n / 10 {
+                samples.add((i - n / 10) as usize).write(t);
+            }
+        }
+        b.write(samples as u64);
+        signal(b.add(1).read(), SIGF_CTRL_F);
+    }
+    exit()
+}
+
+/// Runs the ring-3 benchmarks: a null call through the gate, and message round trips for
+/// every size, copy and transfer, body untouched and read.
 pub fn run() {
     let me = exec::task::find_task(None) as u64;
+    const N: u64 = 10_000;
+    if let Some(mut space) = crate::space::Space::new(crate::user::USER_STACK) {
+        if let Some(block) = space.alloc(4096) {
+            exec::signal::set_signal(0, SIGF_CTRL_F);
+            // SAFETY: fresh memory of the task-to-be.
+            unsafe { (block as *mut [u64; 2]).write([N, me]) };
+            if !add_user_task_in("bench-null", 0, null_gate, block, space).is_null() {
+                exec::signal::wait(SIGF_CTRL_F);
+                // SAFETY: the task wrote its samples before signalling; exec memory is readable.
+                let mut samples = unsafe { core::slice::from_raw_parts((block as *const u64).read() as *const u64, N as usize).to_vec() };
+                report("null_call_gate", 0, false, &mut samples);
+                exec::time::wait_ticks(1);
+            }
+        }
+    }
     for (name, how) in [("msg_round_trip_copy", PUT_COPY), ("msg_round_trip_transfer", PUT_TRANSFER)] {
         for size in SIZES {
             for touch in [false, true] {
