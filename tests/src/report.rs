@@ -106,9 +106,10 @@ impl Report {
         // Rows only the mmu build has (ring-3 copy and transfer): compared with the flat
         // pointer round trip of the same size and body access.
         for m in self.mmu.iter().filter(|m| find(&self.flat, m).is_none()) {
-            let base = self.flat.iter().find(|f| f.name == "msg_round_trip" && f.size == m.size && f.touch == m.touch);
+            let (base_name, tag) = if m.name.starts_with("msg_round_trip_") { ("msg_round_trip", "pointer") } else { ("null_call", "direct") };
+            let base = self.flat.iter().find(|f| f.name == base_name && f.size == m.size && f.touch == m.touch);
             let (fm, fp, ratio) = match base {
-                Some(f) => (format!("{} (pointer)", f.median), f.p99.to_string(), format!("{:.2}", m.median as f64 / f.median.max(1) as f64)),
+                Some(f) => (format!("{} ({tag})", f.median), f.p99.to_string(), format!("{:.2}", m.median as f64 / f.median.max(1) as f64)),
                 None => ("-".into(), "-".into(), "-".into()),
             };
             let _ = writeln!(s, "| {} | {fm} | {fp} | {} | {} | {ratio} |", m.label(), m.median, m.p99);
