@@ -55,14 +55,20 @@ pub struct Message {
     pub reply_port: *mut MsgPort,
     /// Bytes of the whole message, header included.
     pub length: usize,
+    /// 0, or why the message came back unanswered ([`MSG_ERR_RECEIVER_GONE`]).
+    pub error: i32,
     /// The port whose list holds it, null while it is held by a task. Disable.
     queued_at: *mut MsgPort,
 }
 
+/// A message's receiver ended (in mmu-mode: faulted and was removed) before replying; exec
+/// returned the message to its sender.
+pub const MSG_ERR_RECEIVER_GONE: i32 = -1;
+
 impl Message {
     /// A fresh message that replies to `reply_port`.
     pub const fn new(reply_port: *mut MsgPort, length: usize) -> Self {
-        Message { node: Node::new(NodeType::FreeMsg, 0), reply_port, length, queued_at: null_mut() }
+        Message { node: Node::new(NodeType::FreeMsg, 0), reply_port, length, error: 0, queued_at: null_mut() }
     }
 }
 

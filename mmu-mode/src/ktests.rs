@@ -23,6 +23,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.gate_fuzz_100000_calls", gate_fuzz),
     Test::new("mmu.msg.copy_round_trip", copy_round_trip),
     Test::new("mmu.msg.transfer_round_trip", transfer_round_trip),
+    Test::new("mmu.msg.held_messages_return_on_fault", held_messages_return_on_fault),
 ];
 
 /// Ring 3: finds itself through the gate, then signals its parent (arg) CTRL_F.
@@ -281,5 +282,57 @@ fn transfer_round_trip() -> TestResult {
     ensure_eq!(r.seen_at, r.msg, "a transferred message must keep its address");
     ensure_eq!(r.kernel_pointer_refused, 1);
     ensure_eq!(r.double_reply_refused, 1);
+    Ok(())
+}
+
+/// Ring 3: takes one message and faults while holding it.
+extern "C" fn faulting_server(parent: u64) -> ! {
+    let port = crate::user::create_port();
+    signal(parent, SIGF_CTRL_F);
+    crate::user::wait_get(port);
+    let r = core::hint::black_box(1u64) / core::hint::black_box(0u64);
+    core::hint::black_box(r);
+    exit()
+}
+
+/// Ring 3: sends one message and reports (CTRL_E) whether it came back marked with an error.
+extern "C" fn waiting_client(block: u64) -> ! {
+    let b = block as *mut ClientBlock;
+    // SAFETY: the block is in our own memory.
+    unsafe {
+        let reply = crate::user::create_port();
+        let msg = crate::user::alloc_mem(4096);
+        (msg as *mut exec::port::Message).write(exec::port::Message::new(reply as *mut exec::port::MsgPort, 4096));
+        crate::user::put_msg((*b).server, msg, (*b).how);
+        let back = crate::user::wait_get(reply);
+        if back == msg && (*(msg as *const exec::port::Message)).error == exec::port::MSG_ERR_RECEIVER_GONE {
+            signal((*b).parent, SIGF_CTRL_E);
+        }
+        signal((*b).parent, SIGF_CTRL_F);
+    }
+    exit()
+}
+
+/// A receiver that faults while holding a message: the message goes back to its sender
+/// marked with an error, so the sender does not wait forever.
+fn held_messages_return_on_fault() -> TestResult {
+    for how in [crate::msg::PUT_COPY, crate::msg::PUT_TRANSFER] {
+        exec::signal::set_signal(0, SIGF_CTRL_E | SIGF_CTRL_F);
+        let server = add_user_task("user-faulty-server", 1, faulting_server, me());
+        ensure!(!server.is_null());
+        exec::signal::wait(SIGF_CTRL_F);
+        let handle = crate::msg::port_of(server).ok_or("the server made no port")?;
+        let mut space = crate::space::Space::new(crate::user::USER_STACK).ok_or("no memory")?;
+        let block = space.alloc(4096).ok_or("no memory")?;
+        let init = ClientBlock { server: handle, how, parent: me(), value_ok: 0, seen_at: 0, msg: 0, kernel_pointer_refused: 0, double_reply_refused: 0 };
+        // SAFETY: fresh memory of the client-to-be.
+        unsafe { (block as *mut ClientBlock).write(init) };
+        let before = FAULTS_CONTAINED.load(Ordering::SeqCst);
+        ensure!(!crate::user::add_user_task_in("user-waiting-client", 0, waiting_client, block, space).is_null());
+        ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+        ensure_eq!(FAULTS_CONTAINED.load(Ordering::SeqCst), before + 1);
+        ensure!(exec::signal::set_signal(0, SIGF_CTRL_E) & SIGF_CTRL_E != 0, "mode {how}: the message did not come back marked");
+        exec::time::wait_ticks(2);
+    }
     Ok(())
 }

@@ -211,11 +211,59 @@ pub fn reply(msg: u64) -> u64 {
     0
 }
 
-/// Task end: forgets its ports. (Messages it holds stay recorded; returning them to their
-/// senders with an error is not built yet.)
+/// Task end: every message the task held, or that waited at its ports, goes back to its
+/// sender marked [`exec::port::MSG_ERR_RECEIVER_GONE`] (so nobody waits for a reply forever);
+/// then its ports are forgotten. Disable held.
 pub fn reclaim(task: *mut Task) {
     forbid();
-    // SAFETY: Forbid held; listed ports are live until their owner's memory goes (now).
-    unsafe { (*PORTS.get()).retain(|&p| (*p).sig_task != task) };
+    // SAFETY: Forbid held; listed ports are live until their owner's memory goes (after this).
+    let (held, queued) = unsafe {
+        let mut queued: Vec<*mut Message> = Vec::new();
+        for &p in (*PORTS.get()).iter().filter(|&&p| (*p).sig_task == task) {
+            loop {
+                let m = exec::port::get_msg(p);
+                if m.is_null() {
+                    break;
+                }
+                queued.push(m);
+            }
+        }
+        let list = &mut *HELD.get();
+        let mut held = Vec::new();
+        list.retain(|h| {
+            let mine = h.receiver == task || queued.contains(&(h.at as *mut Message));
+            if mine {
+                held.push(*h);
+            }
+            !mine
+        });
+        queued.retain(|&m| !held.iter().any(|h| h.at == m as u64));
+        (*PORTS.get()).retain(|&p| (*p).sig_task != task);
+        (held, queued)
+    };
     permit();
+    for h in held {
+        let back = match h.kind {
+            // The copy goes with the receiver's space; the original was never touched.
+            Kind::Copy { original } => original,
+            Kind::Transfer => {
+                if let Some(s) = space_of(h.sender) {
+                    s.set_access(h.at, h.at + h.len, Access::ReadWrite);
+                }
+                h.at
+            }
+        };
+        return_to_sender(back as *mut Message);
+    }
+    for m in queued {
+        return_to_sender(m);
+    }
+}
+
+fn return_to_sender(m: *mut Message) {
+    // SAFETY: the message is the sender's (live until replied) and no longer queued or held.
+    unsafe {
+        (*m).error = exec::port::MSG_ERR_RECEIVER_GONE;
+        exec::port::reply_msg(m);
+    }
 }
