@@ -162,6 +162,7 @@ unsafe fn switch_space(eb: &mut ExecBase, next: *mut Task) {
             crate::arch::x86_64::usermode::load_cr3(cr3);
         }
         crate::arch::x86_64::gdt::set_kernel_stack((*next).sp_upper as u64);
+        crate::arch::x86_64::usermode::set_syscall_stack((*next).sp_upper as u64);
     }
 }
 
@@ -267,6 +268,7 @@ pub fn init() {
     #[cfg(feature = "mmu")]
     {
         eb.kernel_cr3 = crate::arch::x86_64::cpu::cr3();
+        crate::arch::x86_64::usermode::init_syscall();
     }
     let idle = crate::task::add_task("idle", -128, idle_entry, 0, 8192);
     assert!(!idle.is_null(), "no memory for the idle task");

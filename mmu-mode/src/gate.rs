@@ -29,8 +29,9 @@ pub const ERR_BAD_POINTER: u64 = u64::MAX - 1;
 
 /// Pointers refused at the gate.
 pub static BAD_ALLEGATIONS: AtomicU64 = AtomicU64::new(0);
-/// Ring-3 faults contained (task removed, system on).
+/// Ring-3 faults contained (task removed, system on), and the vector of the last one.
 pub static FAULTS_CONTAINED: AtomicU64 = AtomicU64::new(0);
+pub static LAST_FAULT_VECTOR: AtomicU64 = AtomicU64::new(u64::MAX);
 
 /// Whether `t` is a live task (an allegation about a task pointer).
 fn live_task(t: u64) -> bool {
@@ -93,6 +94,7 @@ pub fn gate(frame: &mut TrapFrame) {
 pub fn user_fault(frame: &mut TrapFrame) {
     let cr2 = if frame.vector == 14 { exec::arch::x86_64::cpu::cr2() } else { 0 };
     let report = exec::alert::Report::of_exception(frame, cr2);
+    LAST_FAULT_VECTOR.store(frame.vector, Ordering::Relaxed);
     FAULTS_CONTAINED.fetch_add(1, Ordering::Relaxed);
     let mut out = exec::console::Console;
     let _ = write!(out, "{}", report.as_str().replace("Software Failure.", "Task held.       "));

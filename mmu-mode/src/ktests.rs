@@ -69,13 +69,14 @@ fn bad_pointer_refused() -> TestResult {
 
 /// Starts `body` in ring 3 and checks that it faulted, was removed, and that the system (this
 /// test task) goes on.
-fn contained(name: &str, body: extern "C" fn(u64) -> !, arg: u64) -> TestResult {
+fn contained(name: &str, body: extern "C" fn(u64) -> !, arg: u64, vector: u64) -> TestResult {
     let before = FAULTS_CONTAINED.load(Ordering::SeqCst);
     let alerts = exec::execbase::counters().alert_count;
     let t = add_user_task(name, 1, body, arg);
     ensure!(!t.is_null());
     exec::time::wait_ticks(2);
     ensure_eq!(FAULTS_CONTAINED.load(Ordering::SeqCst), before + 1, "no fault was contained");
+    ensure_eq!(crate::gate::LAST_FAULT_VECTOR.load(Ordering::SeqCst), vector, "another exception than expected");
     ensure!(exec::task::find_task(Some(name)).is_null(), "the faulting task is still there");
     ensure_eq!(exec::execbase::counters().alert_count, alerts);
     Ok(())
@@ -90,24 +91,23 @@ extern "C" fn write_at(addr: u64) -> ! {
 fn write_kernel_memory() -> TestResult {
     let victim = alloc::boxed::Box::new(0x1234u64);
     let addr = &*victim as *const u64 as u64;
-    contained("user-wild-write", write_at, addr)?;
+    contained("user-wild-write", write_at, addr, 14)?;
     ensure_eq!(*victim, 0x1234, "the write got through");
-    contained("user-kernel-task", write_at, me())?;
+    contained("user-kernel-task", write_at, me(), 14)?;
     Ok(())
 }
 
 fn null_dereference() -> TestResult {
-    contained("user-null", write_at, 0)
+    contained("user-null", write_at, 0, 14)
 }
 
 extern "C" fn divide(zero: u64) -> ! {
-    let r = core::hint::black_box(1000u64) / core::hint::black_box(zero);
-    core::hint::black_box(r);
+    core::hint::black_box(exec::arch::x86_64::probe::raw_divide(1000, zero));
     exit()
 }
 
 fn divide_by_zero() -> TestResult {
-    contained("user-divide", divide, 0)
+    contained("user-divide", divide, 0, 0)
 }
 
 extern "C" fn ud(_: u64) -> ! {
@@ -117,7 +117,7 @@ extern "C" fn ud(_: u64) -> ! {
 }
 
 fn invalid_opcode() -> TestResult {
-    contained("user-ud2", ud, 0)
+    contained("user-ud2", ud, 0, 6)
 }
 
 extern "C" fn jump(_: u64) -> ! {
@@ -132,11 +132,11 @@ fn jump_into_data() -> TestResult {
     if !exec::arch::x86_64::cpu::features().nx {
         return Ok(()); // without NX, data is executable: nothing to contain
     }
-    contained("user-jump-data", jump, 0)
+    contained("user-jump-data", jump, 0, 14)
 }
 
 fn write_to_code() -> TestResult {
-    contained("user-write-code", write_at, hello as *const () as u64)
+    contained("user-write-code", write_at, hello as *const () as u64, 14)
 }
 
 extern "C" fn recurse(depth: u64) -> ! {
@@ -148,7 +148,7 @@ extern "C" fn recurse(depth: u64) -> ! {
 }
 
 fn stack_overflow() -> TestResult {
-    contained("user-overflow", recurse, 0)
+    contained("user-overflow", recurse, 0, 14)
 }
 
 /// Ring 3: 100,000 gate calls with random numbers and arguments (xorshift from `seed`).
@@ -290,8 +290,7 @@ extern "C" fn faulting_server(parent: u64) -> ! {
     let port = crate::user::create_port();
     signal(parent, SIGF_CTRL_F);
     crate::user::wait_get(port);
-    let r = core::hint::black_box(1u64) / core::hint::black_box(0u64);
-    core::hint::black_box(r);
+    core::hint::black_box(exec::arch::x86_64::probe::raw_divide(1, core::hint::black_box(0)));
     exit()
 }
 

@@ -97,9 +97,7 @@ struct Gate {
 }
 
 const INTERRUPT_GATE: u8 = 0x8e; // present, DPL 0, 64-bit interrupt gate
-/// mmu-mode's gate: ring 3 may raise it with `int`.
-#[cfg(feature = "mmu")]
-pub const GATE_VECTOR: u8 = 0x80;
+/// mmu-mode: interrupt gates ring 3 may raise with `int` (the breakpoint only).
 #[cfg(feature = "mmu")]
 const USER_INTERRUPT_GATE: u8 = 0xee; // present, DPL 3
 
@@ -142,7 +140,6 @@ pub fn init() {
         }
         #[cfg(feature = "mmu")]
         {
-            gates[GATE_VECTOR as usize].attributes = USER_INTERRUPT_GATE;
             // Breakpoints from ring 3 are faults of that task, not a #GP.
             gates[3].attributes = USER_INTERRUPT_GATE;
         }

@@ -112,3 +112,13 @@ pub fn triple_fault() -> ! {
     }
     super::cpu::halt_forever()
 }
+
+/// `n / d` with the CPU's DIV and no zero check: a zero `d` raises a real divide error (#DE),
+/// as CRASHTEST and the containment tests want (Rust's `/` would panic instead).
+#[inline(always)]
+pub fn raw_divide(n: u64, d: u64) -> u64 {
+    let q: u64;
+    // SAFETY: DIV of RDX:RAX (RDX zeroed) by `d`; raises #DE if `d` is 0, which is the point.
+    unsafe { asm!("xor edx, edx", "div {d}", d = in(reg) d, inout("rax") n => q, out("rdx") _, options(nomem, nostack)) };
+    q
+}

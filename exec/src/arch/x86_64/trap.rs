@@ -76,7 +76,8 @@ pub(super) extern "C" fn dispatch(frame: &mut TrapFrame) -> *mut TrapFrame {
         #[cfg(feature = "mmu")]
         0..=31 if frame.cs & 3 == 3 => crate::mmu::user_fault(frame),
         #[cfg(feature = "mmu")]
-        v if v == super::idt::GATE_VECTOR as u64 => {
+        // Frames built by the syscall entry (no IDT vector 0x80 exists for ring 3).
+        v if v == super::usermode::SYSCALL_VECTOR && frame.cs & 3 == 3 => {
             crate::mmu::gate(frame);
             cpu::disable_interrupts(); // the call may have enabled them; iretq restores the task's
         }

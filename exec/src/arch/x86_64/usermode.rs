@@ -1,8 +1,116 @@
 //! mmu-mode's ring 3: entering it, the page-table base, and the gate call tasks make.
 
-use core::arch::asm;
+use core::arch::{asm, global_asm};
 
-use super::gdt::{USER_CODE, USER_DATA};
+use x86_64::registers::model_specific::{Efer, EferFlags, Msr};
+
+use super::gdt::{KERNEL_CODE, USER_CODE, USER_DATA};
+
+/// The vector number the syscall entry gives its frame, so that the trap dispatcher routes it
+/// to the gate like `int 0x80`.
+pub const SYSCALL_VECTOR: u64 = 0x80;
+
+/// Per-CPU words the syscall entry finds through GS (after `swapgs`): the running task's
+/// kernel stack top, and a scratch slot for the user stack pointer. Written by the scheduler
+/// under Disable, read by the entry with interrupts off.
+#[repr(C)]
+struct PerCpu {
+    kernel_rsp: u64,
+    user_rsp: u64,
+}
+
+static PER_CPU: crate::execbase::Global<PerCpu> = crate::execbase::Global::new(PerCpu { kernel_rsp: 0, user_rsp: 0 });
+
+global_asm!(
+    r#"
+    .section .text.trap, "ax"
+    .global syscall_entry
+/* SYSCALL from ring 3: RCX = user RIP, R11 = user RFLAGS, RSP = user stack, IF cleared by
+   SFMASK. Switch to the task's kernel stack, build a trap frame like an interrupt's, run the
+   common dispatcher, and leave with SYSRET. */
+syscall_entry:
+    swapgs
+    mov %rsp, %gs:8
+    mov %gs:0, %rsp
+    pushq ${user_ss}
+    pushq %gs:8
+    swapgs                      /* the kernel never uses GS: give the user's back at once */
+    push %r11
+    pushq ${user_cs}
+    push %rcx
+    pushq $0
+    pushq ${vector}
+    push %rax
+    push %rbx
+    push %rcx
+    push %rdx
+    push %rsi
+    push %rdi
+    push %rbp
+    push %r8
+    push %r9
+    push %r10
+    push %r11
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    mov %rsp, %rdi
+    cld
+    call {dispatch}
+    mov %rax, %rsp
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %r11
+    pop %r10
+    pop %r9
+    pop %r8
+    pop %rbp
+    pop %rdi
+    pop %rsi
+    pop %rdx
+    pop %rcx
+    pop %rbx
+    pop %rax
+    add $16, %rsp               /* vector, error code */
+    pop %rcx                    /* user RIP */
+    add $8, %rsp                /* CS */
+    pop %r11                    /* user RFLAGS */
+    pop %rsp                    /* user RSP (SS is implied by SYSRET) */
+    sysretq
+"#,
+    user_ss = const (USER_DATA | 3) as u64,
+    user_cs = const (USER_CODE | 3) as u64,
+    vector = const SYSCALL_VECTOR,
+    dispatch = sym super::trap::dispatch,
+    options(att_syntax)
+);
+
+unsafe extern "C" {
+    fn syscall_entry();
+}
+
+/// Turns on SYSCALL/SYSRET: entry point, selectors (kernel CS 0x08; SYSRET takes user SS
+/// 0x18|3 and CS 0x20|3 from base 0x10), interrupts off on entry, and the per-CPU words.
+pub fn init_syscall() {
+    // SAFETY: the MSRs exist on every x86_64 CPU; the entry point is ours; the selectors
+    // match the GDT layout (gdt.rs).
+    unsafe {
+        Efer::update(|e| e.insert(EferFlags::SYSTEM_CALL_EXTENSIONS));
+        Msr::new(0xc000_0081).write((0x10u64 << 48) | ((KERNEL_CODE as u64) << 32)); // STAR
+        Msr::new(0xc000_0082).write(syscall_entry as *const () as u64); // LSTAR
+        Msr::new(0xc000_0084).write(0x4_7700); // SFMASK: IF, TF, DF, AC, NT
+        Msr::new(0xc000_0102).write(PER_CPU.get() as u64); // KERNEL_GS_BASE
+    }
+}
+
+/// Tells the syscall entry which kernel stack to use (the running task's). Disable held.
+pub fn set_syscall_stack(top: u64) {
+    // SAFETY: Disable held; the entry reads it with interrupts off.
+    unsafe { (*PER_CPU.get()).kernel_rsp = top };
+}
 
 /// Loads CR3 (switching address spaces; flushes the TLB).
 ///
@@ -48,9 +156,11 @@ pub unsafe fn enter(rip: u64, rsp: u64, arg: u64) -> ! {
 #[inline(always)]
 pub fn gate_call(nr: u64, a0: u64, a1: u64, a2: u64) -> u64 {
     let r: u64;
-    // SAFETY: `int 0x80` enters the gate, which preserves every register but RAX.
+    // SAFETY: SYSCALL enters the gate, which preserves every register but RAX (RCX and R11
+    // are the CPU's, declared clobbered).
     unsafe {
-        asm!("int 0x80", inout("rax") nr => r, in("rdi") a0, in("rsi") a1, in("rdx") a2, options(nostack));
+        asm!("syscall", inout("rax") nr => r, in("rdi") a0, in("rsi") a1, in("rdx") a2,
+             out("rcx") _, out("r11") _, options(nostack));
     }
     r
 }
