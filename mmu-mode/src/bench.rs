@@ -37,6 +37,7 @@ extern "C" fn server(arg: u64) -> ! {
 /// What the client is told, and where it leaves its samples (in its own memory).
 #[repr(C)]
 struct Block {
+    /// The server's port, or 0 to send to the client's own port (no task switch).
     server: u64,
     how: u64,
     len: u64,
@@ -59,19 +60,28 @@ extern "C" fn client(block: u64) -> ! {
         (msg as *mut Message).write(Message::new(reply as *mut MsgPort, (*b).len as usize));
         let samples = alloc_mem((*b).n * 8) as *mut u64;
         let warm = (*b).n / 10;
+        let own = (*b).server == 0;
+        let to = if own { reply } else { (*b).server };
         for i in 0..warm + (*b).n {
             let t0 = rdtsc();
-            put_msg((*b).server, msg, (*b).how);
-            wait_get(reply);
+            put_msg(to, msg, (*b).how);
+            let got = wait_get(reply);
             let t = rdtsc() - t0;
+            if own {
+                // Untimed, as in the flat own-port figure (put and get only): give it back.
+                reply_msg(got);
+                wait_get(reply);
+            }
             if i >= warm {
                 samples.add((i - warm) as usize).write(t);
             }
         }
         (*b).samples = samples as u64;
-        ((msg + size_of::<Message>() as u64) as *mut u64).write_volatile(QUIT);
-        put_msg((*b).server, msg, PUT_COPY);
-        wait_get(reply);
+        if !own {
+            ((msg + size_of::<Message>() as u64) as *mut u64).write_volatile(QUIT);
+            put_msg((*b).server, msg, PUT_COPY);
+            wait_get(reply);
+        }
         signal((*b).parent, SIGF_CTRL_F);
     }
     exit()
@@ -148,6 +158,30 @@ pub fn run() {
                 report(name, size, touch, &mut samples);
                 exec::time::wait_ticks(1);
             }
+        }
+    }
+    // To the task's own port: put and get through the gate, no task switch (the reply that
+    // gives a copy or the pages back is not timed).
+    for (name, how) in [("msg_own_port_copy", PUT_COPY), ("msg_own_port_transfer", PUT_TRANSFER)] {
+        for size in SIZES {
+            let len = size.max(size_of::<Message>()) as u64;
+            let n = samples_for(size) as u64;
+            exec::signal::set_signal(0, SIGF_CTRL_F);
+            let Some(mut space) = crate::space::Space::new(crate::user::USER_STACK) else { continue };
+            let Some(block) = space.alloc(4096) else { continue };
+            // SAFETY: fresh memory of the client-to-be.
+            unsafe { (block as *mut Block).write(Block { server: 0, how, len, n, parent: me, samples: 0 }) };
+            if add_user_task_in("bench-own", 0, client, block, space).is_null() {
+                continue;
+            }
+            exec::signal::wait(SIGF_CTRL_F);
+            // SAFETY: as above.
+            let mut samples: alloc::vec::Vec<u64> = unsafe {
+                let p = (*(block as *const Block)).samples as *const u64;
+                core::slice::from_raw_parts(p, n as usize).to_vec()
+            };
+            report(name, size, false, &mut samples);
+            exec::time::wait_ticks(1);
         }
     }
 }

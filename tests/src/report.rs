@@ -106,7 +106,13 @@ impl Report {
         // Rows only the mmu build has (ring-3 copy and transfer): compared with the flat
         // pointer round trip of the same size and body access.
         for m in self.mmu.iter().filter(|m| find(&self.flat, m).is_none()) {
-            let (base_name, tag) = if m.name.starts_with("msg_round_trip_") { ("msg_round_trip", "pointer") } else { ("null_call", "direct") };
+            let (base_name, tag) = if m.name.starts_with("msg_round_trip_") {
+                ("msg_round_trip", "pointer")
+            } else if m.name.starts_with("msg_own_port_") {
+                ("msg_own_port", "pointer")
+            } else {
+                ("null_call", "direct")
+            };
             let base = self.flat.iter().find(|f| f.name == base_name && f.size == m.size && f.touch == m.touch);
             let (fm, fp, ratio) = match base {
                 Some(f) => (format!("{} ({tag})", f.median), f.p99.to_string(), format!("{:.2}", m.median as f64 / f.median.max(1) as f64)),
