@@ -23,6 +23,9 @@ pub const SYS_GET_MSG: u64 = 9;
 pub const SYS_WAIT_PORT: u64 = 10;
 pub const SYS_REPLY_MSG: u64 = 11;
 pub const SYS_DELETE_PORT: u64 = 12;
+pub const SYS_OPEN_DEVICE: u64 = 13;
+pub const SYS_DO_IO: u64 = 14;
+pub const SYS_CLOSE_DEVICE: u64 = 15;
 
 pub const ERR_NO_SUCH_CALL: u64 = u64::MAX;
 pub const ERR_BAD_POINTER: u64 = u64::MAX - 1;
@@ -85,6 +88,9 @@ pub fn gate(frame: &mut TrapFrame) {
         SYS_WAIT_PORT => counted(crate::msg::get(frame.rdi, true)),
         SYS_REPLY_MSG => counted(crate::msg::reply(frame.rdi)),
         SYS_DELETE_PORT => counted(crate::msg::delete_port(frame.rdi)),
+        SYS_OPEN_DEVICE => counted(crate::io::open(frame.rdi, frame.rsi, frame.rdx)),
+        SYS_DO_IO => counted(crate::io::do_io(frame.rdi, frame.rsi)),
+        SYS_CLOSE_DEVICE => counted(crate::io::close(frame.rdi)),
         _ => ERR_NO_SUCH_CALL,
     };
 }
@@ -108,6 +114,7 @@ pub fn reclaim(task: *mut Task) {
     unsafe {
         let space = core::mem::replace(&mut (*task).space, 0);
         crate::msg::reclaim(task);
+        crate::io::reclaim(task);
         if space == 0 {
             return;
         }

@@ -18,6 +18,8 @@ pub mod bench;
 #[cfg(target_os = "none")]
 pub mod gate;
 #[cfg(target_os = "none")]
+pub mod io;
+#[cfg(target_os = "none")]
 pub mod msg;
 #[cfg(target_os = "none")]
 pub mod space;

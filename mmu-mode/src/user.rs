@@ -53,6 +53,21 @@ pub fn delete_port(port: u64) -> u64 {
     gate_call(SYS_DELETE_PORT, port, 0, 0)
 }
 
+/// Opens unit `unit` of device `name`; a handle, 0 if there is none, or ERR_BAD_POINTER.
+pub fn open_device(name: &str, unit: u64) -> u64 {
+    gate_call(SYS_OPEN_DEVICE, name.as_ptr() as u64, name.len() as u64, unit)
+}
+
+/// Performs the request in `io` (in the caller's memory) on an open device.
+pub fn do_io(handle: u64, io: &mut crate::io::UserIo) -> u64 {
+    gate_call(SYS_DO_IO, handle, io as *mut crate::io::UserIo as u64, 0)
+}
+
+/// Closes a device handle.
+pub fn close_device(handle: u64) -> u64 {
+    gate_call(SYS_CLOSE_DEVICE, handle, 0, 0)
+}
+
 /// Ends the calling task.
 pub fn exit() -> ! {
     gate_call(SYS_EXIT, 0, 0, 0);
