@@ -156,11 +156,11 @@ pub fn kernel_cr3() -> u64 {
 #[inline]
 unsafe fn switch_space(eb: &mut ExecBase, next: *mut Task) {
     // SAFETY: per the caller; user tasks' tables map the kernel as the boot tables do.
+    // The kernel itself always runs on its own tables; the entry code loads the task's on the
+    // way out to ring 3.
     unsafe {
         let cr3 = if (*next).cr3 != 0 { (*next).cr3 } else { eb.kernel_cr3 };
-        if cr3 != crate::arch::x86_64::cpu::cr3() {
-            crate::arch::x86_64::usermode::load_cr3(cr3);
-        }
+        crate::arch::x86_64::usermode::set_user_cr3(cr3);
         crate::arch::x86_64::gdt::set_kernel_stack((*next).sp_upper as u64);
         crate::arch::x86_64::usermode::set_syscall_stack((*next).sp_upper as u64);
     }

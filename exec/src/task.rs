@@ -217,7 +217,7 @@ pub(crate) extern "C" fn task_start(task: *mut Task) -> ! {
     unsafe {
         if (*task).user_entry != 0 {
             crate::arch::x86_64::cpu::disable_interrupts();
-            crate::arch::x86_64::usermode::enter((*task).user_entry, (*task).user_stack, arg as u64);
+            crate::arch::x86_64::usermode::enter((*task).user_entry, (*task).user_stack, arg as u64, (*task).cr3);
         }
     }
     entry(arg);

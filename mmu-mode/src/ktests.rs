@@ -25,6 +25,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.msg.transfer_round_trip", transfer_round_trip),
     Test::new("mmu.msg.held_messages_return_on_fault", held_messages_return_on_fault),
     Test::new("mmu.io.devices_through_the_gate", device_io_through_gate),
+    Test::new("mmu.smep_smap_where_available", smep_smap_where_available),
 ];
 
 /// Ring 3: finds itself through the gate, then signals its parent (arg) CTRL_F.
@@ -409,5 +410,17 @@ fn device_io_through_gate() -> TestResult {
     ensure_eq!((r.serial_error, r.written), (0, 39));
     ensure_eq!(r.bad_data_refused, 1);
     ensure_eq!(r.bad_name_refused, 1);
+    Ok(())
+}
+
+/// SMEP and SMAP are on wherever the CPU has them (the kernel runs on its own tables, where no
+/// page is a user page), and the kernel is on its own tables now.
+fn smep_smap_where_available() -> TestResult {
+    use x86_64::registers::control::{Cr4, Cr4Flags};
+    let f = exec::arch::x86_64::cpu::features();
+    let cr4 = Cr4::read();
+    ensure_eq!(cr4.contains(Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION), f.smep);
+    ensure_eq!(cr4.contains(Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION), f.smap);
+    ensure_eq!(exec::arch::x86_64::cpu::cr3(), exec::sched::kernel_cr3());
     Ok(())
 }

@@ -73,6 +73,9 @@ impl Pte {
 pub enum Access {
     /// Supervisor only (the kernel's own pages).
     Kernel,
+    /// Supervisor only, executable (the entry code, which runs before the kernel's tables are
+    /// back).
+    KernelCode,
     /// Ring 3 may read (constants).
     Read,
     /// Ring 3 may read and write (its stack, its memory, messages it holds).
@@ -86,6 +89,7 @@ pub fn leaf_flags(access: Access) -> PteFlags {
     let p = PteFlags::PRESENT;
     match access {
         Access::Kernel => p | PteFlags::WRITABLE | PteFlags::GLOBAL | PteFlags::NO_EXECUTE,
+        Access::KernelCode => p | PteFlags::GLOBAL,
         Access::Read => p | PteFlags::USER | PteFlags::NO_EXECUTE,
         Access::ReadWrite => p | PteFlags::USER | PteFlags::WRITABLE | PteFlags::NO_EXECUTE,
         Access::ReadExecute => p | PteFlags::USER,
@@ -151,6 +155,7 @@ mod tests {
         assert!(!user_may(&walk(Access::Read), true, false));
         assert!(user_may(&walk(Access::ReadExecute), false, true));
         assert!(!user_may(&walk(Access::Kernel), false, false), "kernel pages are closed to ring 3");
+        assert!(!user_may(&walk(Access::KernelCode), false, true), "so is the entry code");
         assert!(!user_may(&[PteFlags::PRESENT | PteFlags::WRITABLE, leaf_flags(Access::ReadWrite)], false, false), "every level needs USER");
     }
 

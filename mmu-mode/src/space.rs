@@ -6,7 +6,7 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-use exec::arch::x86_64::{cpu, text_and_rodata};
+use exec::arch::x86_64::{cpu, entry_text, text_and_rodata};
 use exec::memory::{MemFlags, alloc_mem, free_mem};
 
 use crate::pte::{Access, Pte, PteFlags, TABLE_FLAGS, leaf_flags};
@@ -68,7 +68,10 @@ impl Space {
     }
 
     fn access(&self, page: u64, text: (u64, u64), rodata: (u64, u64)) -> Access {
-        if (text.0..text.1).contains(&page) {
+        let entry = entry_text();
+        if (entry.0..entry.1).contains(&page) {
+            Access::KernelCode
+        } else if (text.0..text.1).contains(&page) {
             Access::ReadExecute
         } else if (rodata.0..rodata.1).contains(&page) {
             Access::Read
@@ -83,7 +86,7 @@ impl Space {
         let nx = cpu::features().nx;
         let strip = |f: PteFlags| if nx { f } else { f - PteFlags::NO_EXECUTE };
         let (text, rodata) = text_and_rodata();
-        let open = [text, rodata, self.stack_range];
+        let open = [entry_text(), text, rodata, self.stack_range];
         self.pml4.0[0] = Pte::new(&*self.pdpt as *const Table as u64, PAGE, TABLE_FLAGS).map_or(0, |e| e.0);
         for (i, pd) in self.pds.iter().enumerate() {
             self.pdpt.0[i] = Pte::new(&**pd as *const Table as u64, PAGE, TABLE_FLAGS).map_or(0, |e| e.0);
@@ -156,7 +159,8 @@ impl Space {
         };
         let f = leaf.flags();
         Some(match (f.contains(PteFlags::USER), f.contains(PteFlags::WRITABLE), f.contains(PteFlags::NO_EXECUTE)) {
-            (false, _, _) => Access::Kernel,
+            (false, _, true) => Access::Kernel,
+            (false, _, false) => Access::KernelCode,
             (true, true, _) => Access::ReadWrite,
             (true, false, true) => Access::Read,
             (true, false, false) => Access::ReadExecute,

@@ -125,6 +125,8 @@ boot_stack_top:
 );
 
 unsafe extern "C" {
+    static __entry_start: u8;
+    static __entry_end: u8;
     static __text_start: u8;
     static __text_end: u8;
     static __rodata_start: u8;
@@ -139,6 +141,11 @@ unsafe extern "C" {
 pub fn kernel_image() -> (u64, u64) {
     // Only the addresses of the linker-defined symbols are taken, never their contents.
     (&raw const __kernel_start as u64, &raw const __kernel_end as u64)
+}
+
+/// The entry code's pages `[start, end)` (trap stubs, syscall entry).
+pub fn entry_text() -> (u64, u64) {
+    (&raw const __entry_start as u64, &raw const __entry_end as u64)
 }
 
 /// The image's code `[start, end)` and constants `[start, end)`, page-aligned.

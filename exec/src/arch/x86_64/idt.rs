@@ -14,8 +14,12 @@ const ERROR_CODE_VECTORS: u32 = 0x6022_7d00;
 /// Bytes per stub in `trap_stubs`; the stub for vector `v` starts at `trap_stubs + v * 16`.
 const STUB_SIZE: u64 = 16;
 
-global_asm!(
-    r#"
+/// The trap entry code; mmu-mode adds the address-space switch on the way in from and out to
+/// ring 3 (`$entry`, `$exit`), the flat build has none of it.
+macro_rules! trap_asm {
+    ($entry:literal, $exit:literal $(, $name:ident = $kind:ident $val:path)*) => {
+        global_asm!(
+            concat!(r#"
     .section .text.trap, "ax"
     .balign 16
     .global trap_stubs
@@ -51,12 +55,12 @@ trap_common:
     push %r13
     push %r14
     push %r15
-    mov %rsp, %rdi
+"#, $entry, r#"    mov %rsp, %rdi
     cld
     call {dispatch}
     /* dispatch returns the frame to resume: the same one, or another task's. */
     mov %rax, %rsp
-    pop %r15
+"#, $exit, r#"    pop %r15
     pop %r14
     pop %r13
     pop %r12
@@ -73,10 +77,26 @@ trap_common:
     pop %rax
     add $16, %rsp
     iretq
-"#,
-    errmask = const ERROR_CODE_VECTORS,
-    dispatch = sym super::trap::dispatch,
-    options(att_syntax)
+"#),
+            errmask = const ERROR_CODE_VECTORS,
+            dispatch = sym super::trap::dispatch
+            $(, $name = $kind $val)*,
+            options(att_syntax)
+        );
+    };
+}
+
+#[cfg(not(feature = "mmu"))]
+trap_asm!("", "");
+
+// mmu-mode: coming from ring 3 (CS.RPL = 3 at offset 144 of the frame), switch to the
+// kernel's page tables before any kernel code outside this page runs; going back to ring 3,
+// switch to the running task's (PER_CPU: kernel CR3 at +16, user CR3 at +24). RAX is saved.
+#[cfg(feature = "mmu")]
+trap_asm!(
+    "    testb $3, 144(%rsp)\n    jz 1f\n    mov {percpu}+16(%rip), %rax\n    mov %rax, %cr3\n1:\n",
+    "    testb $3, 144(%rsp)\n    jz 2f\n    mov {percpu}+24(%rip), %rax\n    mov %rax, %cr3\n2:\n",
+    percpu = sym super::usermode::PER_CPU
 );
 
 unsafe extern "C" {

@@ -21,4 +21,4 @@ pub mod usermode;
 
 mod boot;
 
-pub use boot::{boot_stack, kernel_image, text_and_rodata};
+pub use boot::{boot_stack, entry_text, kernel_image, text_and_rodata};

@@ -10,16 +10,21 @@ use super::gdt::{KERNEL_CODE, USER_CODE, USER_DATA};
 /// to the gate like `int 0x80`.
 pub const SYSCALL_VECTOR: u64 = 0x80;
 
-/// Per-CPU words the syscall entry finds through GS (after `swapgs`): the running task's
-/// kernel stack top, and a scratch slot for the user stack pointer. Written by the scheduler
-/// under Disable, read by the entry with interrupts off.
+/// Per-CPU words the entry code finds (through GS after `swapgs` in the syscall entry, by
+/// address in the trap entry): the running task's kernel stack top, a scratch slot for the
+/// user stack pointer, the kernel's page tables and the running task's. Written by the
+/// scheduler under Disable, read by the entry code with interrupts off. The offsets are used
+/// by the assembly: do not reorder.
 #[repr(C)]
-struct PerCpu {
+pub(crate) struct PerCpu {
     kernel_rsp: u64,
     user_rsp: u64,
+    kernel_cr3: u64,
+    user_cr3: u64,
 }
 
-static PER_CPU: crate::execbase::Global<PerCpu> = crate::execbase::Global::new(PerCpu { kernel_rsp: 0, user_rsp: 0 });
+pub(crate) static PER_CPU: crate::execbase::Global<PerCpu> =
+    crate::execbase::Global::new(PerCpu { kernel_rsp: 0, user_rsp: 0, kernel_cr3: 0, user_cr3: 0 });
 
 global_asm!(
     r#"
@@ -55,10 +60,14 @@ syscall_entry:
     push %r13
     push %r14
     push %r15
+    mov {percpu}+16(%rip), %rax /* the kernel's page tables */
+    mov %rax, %cr3
     mov %rsp, %rdi
     cld
     call {dispatch}
     mov %rax, %rsp
+    mov {percpu}+24(%rip), %rax /* back to the task's page tables */
+    mov %rax, %cr3
     pop %r15
     pop %r14
     pop %r13
@@ -80,16 +89,45 @@ syscall_entry:
     pop %r11                    /* user RFLAGS */
     pop %rsp                    /* user RSP (SS is implied by SYSRET) */
     sysretq
+
+    .global enter_user
+/* enter_user(rip = rdi, rsp = rsi, arg = rdx, cr3 = rcx): the first entry into ring 3. Runs
+   from this page, which stays executable for the kernel in every task's tables. */
+enter_user:
+    pushq ${user_ss}
+    push %rsi
+    pushq $0x202
+    pushq ${user_cs}
+    push %rdi
+    mov %rdx, %rdi
+    mov %rcx, %cr3
+    xor %eax, %eax
+    xor %ebx, %ebx
+    xor %ecx, %ecx
+    xor %edx, %edx
+    xor %esi, %esi
+    xor %ebp, %ebp
+    xor %r8d, %r8d
+    xor %r9d, %r9d
+    xor %r10d, %r10d
+    xor %r11d, %r11d
+    xor %r12d, %r12d
+    xor %r13d, %r13d
+    xor %r14d, %r14d
+    xor %r15d, %r15d
+    iretq
 "#,
     user_ss = const (USER_DATA | 3) as u64,
     user_cs = const (USER_CODE | 3) as u64,
     vector = const SYSCALL_VECTOR,
     dispatch = sym super::trap::dispatch,
+    percpu = sym PER_CPU,
     options(att_syntax)
 );
 
 unsafe extern "C" {
     fn syscall_entry();
+    fn enter_user(rip: u64, rsp: u64, arg: u64, cr3: u64) -> !;
 }
 
 /// Turns on SYSCALL/SYSRET: entry point, selectors (kernel CS 0x08; SYSRET takes user SS
@@ -103,7 +141,27 @@ pub fn init_syscall() {
         Msr::new(0xc000_0082).write(syscall_entry as *const () as u64); // LSTAR
         Msr::new(0xc000_0084).write(0x4_7700); // SFMASK: IF, TF, DF, AC, NT
         Msr::new(0xc000_0102).write(PER_CPU.get() as u64); // KERNEL_GS_BASE
+        (*PER_CPU.get()).kernel_cr3 = super::cpu::cr3();
+        // The kernel always runs on its own tables (the entry code switches), where no page
+        // is a user page: supervisor-mode execution and access prevention cost it nothing.
+        use x86_64::registers::control::{Cr4, Cr4Flags};
+        let f = super::cpu::features();
+        Cr4::update(|c| {
+            if f.smep {
+                c.insert(Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION);
+            }
+            if f.smap {
+                c.insert(Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION);
+            }
+        });
     }
+}
+
+/// The page tables the entry code switches to when it returns to ring 3 (the running task's).
+/// Disable held.
+pub fn set_user_cr3(cr3: u64) {
+    // SAFETY: Disable held; the entry code reads it with interrupts off.
+    unsafe { (*PER_CPU.get()).user_cr3 = cr3 };
 }
 
 /// Tells the syscall entry which kernel stack to use (the running task's). Disable held.
@@ -123,32 +181,14 @@ pub unsafe fn load_cr3(pml4: u64) {
 }
 
 /// Leaves ring 0 for good: continues at `rip` in ring 3 with stack `rsp`, interrupts on,
-/// `arg` in RDI.
+/// `arg` in RDI, on the page tables at `cr3`.
 ///
 /// # Safety
-/// The current page tables map `rip` user-executable and `rsp` user-writable; TSS.RSP0 holds
-/// this task's kernel stack.
-pub unsafe fn enter(rip: u64, rsp: u64, arg: u64) -> ! {
-    // SAFETY: builds the iretq frame SS, RSP, RFLAGS (IF), CS, RIP for ring 3.
-    unsafe {
-        asm!(
-            "push {ss}",
-            "push {rsp}",
-            "push 0x202",
-            "push {cs}",
-            "push {rip}",
-            "xor eax, eax", "xor ebx, ebx", "xor ecx, ecx", "xor edx, edx", "xor esi, esi",
-            "xor ebp, ebp", "xor r8d, r8d", "xor r9d, r9d", "xor r10d, r10d", "xor r11d, r11d",
-            "xor r12d, r12d", "xor r13d, r13d", "xor r14d, r14d", "xor r15d, r15d",
-            "iretq",
-            ss = in(reg) (USER_DATA | 3) as u64,
-            rsp = in(reg) rsp,
-            cs = in(reg) (USER_CODE | 3) as u64,
-            rip = in(reg) rip,
-            in("rdi") arg,
-            options(noreturn)
-        )
-    }
+/// The tables at `cr3` map `rip` user-executable, `rsp` user-writable and the entry page
+/// kernel-executable; TSS.RSP0 holds this task's kernel stack.
+pub unsafe fn enter(rip: u64, rsp: u64, arg: u64, cr3: u64) -> ! {
+    // SAFETY: per the contract.
+    unsafe { enter_user(rip, rsp, arg, cr3) }
 }
 
 /// A call through the gate from ring 3: `nr` in RAX, arguments in RDI, RSI, RDX; the result
