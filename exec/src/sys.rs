@@ -1,9 +1,9 @@
 //! The exec vector table: the one door into exec, as the library jump table was on the Amiga.
 //!
 //! Tasks call exec through the functions of this module; each calls through [`ExecVectors`],
-//! which holds the implementations in the flat build. mmu-mode replaces the entries with gate
-//! stubs that enter ring 0 and reach the same implementations; `set_function` (with libraries)
-//! patches entries. The documentation of each call is on its implementation, linked below.
+//! which holds the implementations; `set_function` (with libraries) patches entries. (Ring-3
+//! tasks of mmu-mode reach the same implementations through its SYSCALL gate, `mmu_mode::user`;
+//! putting gate stubs in this table for them is still to do.) The documentation of each call is on its implementation, linked below.
 //!
 //! The table is guarded by Forbid: entries are patched under Forbid (`set_function` on
 //! [`EXEC_LIBRARY`]), and a call reads its entry with one aligned load.

@@ -1,11 +1,15 @@
 //! # mmu-mode: per-task protection in one address space
 //!
-//! Linked only into `MMU=1` builds (cargo feature `mmu`). Built so far: page-table entries
-//! and the ring-3 permission rules ([`pte`], host-tested); address spaces that open to a task
-//! only the image's code (read-execute), constants (read-only) and its own stack ([`space`]);
-//! ring-3 tasks ([`user`]); the gate for exec calls, with pointers checked as allegations, and
-//! the containment of ring-3 faults ([`gate`]). Not yet: the full exec vector table behind the
-//! gate, message copy/transfer, CRASHTEST (issue [5/6], DESIGN.md section 4).
+//! Linked only into `MMU=1` builds (cargo feature `mmu`); DESIGN.md section 4. Built so far:
+//! - [`pte`]: page-table entries and the ring-3 permission rules (host-tested);
+//! - [`space`]: a task's page tables in the one address space: code read-execute, constants
+//!   read-only, the entry code kernel-only, its stack and memory read-write for it alone;
+//! - [`user`]: ring-3 tasks and the calls they make; [`gate`]: the SYSCALL gate, pointers
+//!   checked as allegations, ring-3 faults contained; [`msg`]: messages by copy or by page
+//!   transfer; [`io`]: device I/O through the gate; [`bench`]: their benchmarks.
+//!
+//! Not yet (issue [5/6]): exec's own tasks (the shell and its commands) in ring 3, the exec
+//! vector table itself behind the gate, library calls and semaphores from ring 3.
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
