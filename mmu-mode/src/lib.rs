@@ -2,11 +2,11 @@
 //!
 //! Linked only into `MMU=1` builds (cargo feature `mmu`); DESIGN.md section 4. Built so far:
 //! - [`pte`]: page-table entries and the ring-3 permission rules (host-tested);
-//! - [`space`]: a task's page tables in the one address space: code read-execute, constants
+//! - `space`: a task's page tables in the one address space: code read-execute, constants
 //!   read-only, the entry code kernel-only, its stack and memory read-write for it alone;
-//! - [`user`]: ring-3 tasks and the calls they make; [`gate`]: the SYSCALL gate, pointers
-//!   checked as allegations, ring-3 faults contained; [`msg`]: messages by copy or by page
-//!   transfer; [`io`]: device I/O through the gate; [`bench`]: their benchmarks.
+//! - `user`: ring-3 tasks and the calls they make; `gate`: the SYSCALL gate, pointers
+//!   checked as allegations, ring-3 faults contained; `msg`: messages by copy or by page
+//!   transfer; `io`: device I/O through the gate; `bench`: their benchmarks.
 //!
 //! Not yet (issue [5/6]): exec's own tasks (the shell and its commands) in ring 3, the exec
 //! vector table itself behind the gate, library calls and semaphores from ring 3.
