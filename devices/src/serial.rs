@@ -62,6 +62,9 @@ fn unit() -> &'static mut Unit {
 }
 
 /// Moves received bytes into `io` until it is satisfied; returns whether it is. Disable held.
+///
+/// # Safety
+/// Disable held; `io` is a live read request whose `data` holds `length` bytes.
 unsafe fn fill_read(u: &mut Unit, io: *mut IoRequest) -> bool {
     // SAFETY: `io` is a live read request whose data holds `length` bytes.
     unsafe {
@@ -79,6 +82,9 @@ unsafe fn fill_read(u: &mut Unit, io: *mut IoRequest) -> bool {
 }
 
 /// Moves bytes of `io` into the transmit ring; returns whether all are in. Disable held.
+///
+/// # Safety
+/// Disable held; `io` is a live write request whose `data` holds `length` bytes (or a NUL).
 unsafe fn fill_write(u: &mut Unit, io: *mut IoRequest) -> bool {
     // SAFETY: `io` is a live write request whose data holds `length` bytes (or a NUL).
     unsafe {
@@ -118,6 +124,9 @@ fn kick_tx(u: &mut Unit) {
 }
 
 /// Serves waiting requests as far as the rings allow. Disable held.
+///
+/// # Safety
+/// Disable held; the unit's queues hold live requests only.
 unsafe fn service(u: &mut Unit) {
     if u.stopped {
         return;
@@ -161,6 +170,8 @@ fn interrupt(_: *mut ()) -> bool {
 
 static SERVER: Global<Interrupt> = Global::new(Interrupt::new("serial.device", 0, interrupt, core::ptr::null_mut()));
 
+/// # Safety
+/// As `Device::open`: `req` is a live request not open on any device.
 unsafe fn open(_: *mut Device, unit: u32, req: *mut IoRequest, _: u32) -> i8 {
     if unit != 0 {
         return IOERR_OPENFAIL;
@@ -170,6 +181,8 @@ unsafe fn open(_: *mut Device, unit: u32, req: *mut IoRequest, _: u32) -> i8 {
     0
 }
 
+/// # Safety
+/// As `Device::close`: `req` was opened on this device and is idle.
 unsafe fn close(_: *mut IoRequest) {}
 
 fn abort_all(list: &mut List) {
@@ -186,6 +199,8 @@ fn abort_all(list: &mut List) {
     }
 }
 
+/// # Safety
+/// As `Device::begin_io`: `io` is a live, open, idle request whose data pointer and length are valid for its command.
 unsafe fn begin_io(io: *mut IoRequest) {
     disable();
     let u = unit();
@@ -258,6 +273,8 @@ unsafe fn begin_io(io: *mut IoRequest) {
     enable();
 }
 
+/// # Safety
+/// As `Device::abort_io`: `io` is a live request opened on this device.
 unsafe fn abort_io(io: *mut IoRequest) {
     disable();
     let u = unit();

@@ -75,6 +75,8 @@ fn now() -> u64 {
     exec::time::uptime_ns()
 }
 
+/// # Safety
+/// As `Device::open`: `req` is a live request not open on any device.
 unsafe fn open(_: *mut Device, unit: u32, req: *mut IoRequest, _: u32) -> i8 {
     if unit != UNIT_MICROHZ && unit != UNIT_VBLANK {
         return IOERR_OPENFAIL;
@@ -84,8 +86,12 @@ unsafe fn open(_: *mut Device, unit: u32, req: *mut IoRequest, _: u32) -> i8 {
     0
 }
 
+/// # Safety
+/// As `Device::close`: `req` was opened on this device and is idle.
 unsafe fn close(_: *mut IoRequest) {}
 
+/// # Safety
+/// As `Device::begin_io`: `io` is the IoRequest of a live, open, idle TimeRequest.
 unsafe fn begin_io(io: *mut IoRequest) {
     let req = io as *mut TimeRequest;
     // SAFETY: requests to timer.device are TimeRequests (its documented request type).
@@ -150,6 +156,8 @@ pub fn pending() -> usize {
     n
 }
 
+/// # Safety
+/// As `Device::abort_io`: `io` is a live request opened on this device.
 unsafe fn abort_io(io: *mut IoRequest) {
     disable();
     // SAFETY: Disable held; `io` live; if queued, it is on our queue.

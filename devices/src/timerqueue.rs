@@ -22,6 +22,7 @@ pub unsafe fn insert_by_key(queue: &mut List, n: *mut Node, key: impl Fn(*mut No
 }
 
 #[cfg(test)]
+// SAFETY (every unsafe block in these tests): requests live in boxes that outlive the queue and are linked once each.
 mod tests {
     use super::*;
     use exec::list::NodeType;

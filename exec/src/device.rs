@@ -110,6 +110,9 @@ unsafe fn track(req: *mut IoRequest) {
 }
 
 /// Forgets that `req` is in flight. Disable held.
+///
+/// # Safety
+/// Disable held; `req` is live and, if it has an owner, on that owner's io_list.
 unsafe fn untrack(req: *mut IoRequest) {
     // SAFETY: `req` live; if it has an owner, it is on that owner's io_list.
     unsafe {
@@ -122,6 +125,9 @@ unsafe fn untrack(req: *mut IoRequest) {
 
 /// Aborts every request `task` still has in flight (task end), so that no device completes
 /// one into the task's freed memory later. Disable held.
+///
+/// # Safety
+/// Disable held; `task` is live and ending; its io_list links live requests.
 pub(crate) unsafe fn reclaim_task(task: *mut Task) {
     // SAFETY: `task` live; its io_list links live requests through `owner_link`.
     unsafe {

@@ -178,6 +178,9 @@ pub unsafe fn rem_library(lib: *mut Library) -> bool {
 }
 
 /// Takes `lib` off its list and calls its expunge hook. Forbid held.
+///
+/// # Safety
+/// Forbid held; `lib` is live and on the library or device list (or already off it).
 unsafe fn expunge(lib: *mut Library) {
     // SAFETY: `lib` live and on the library or device list.
     unsafe {

@@ -269,6 +269,7 @@ impl List {
 }
 
 #[cfg(test)]
+// SAFETY (every unsafe block in these tests): nodes live in boxes or on the test frame, outlive the list, and are linked at most once each.
 mod tests {
     use super::*;
 

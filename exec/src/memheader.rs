@@ -212,6 +212,7 @@ impl MemHeader {
 }
 
 #[cfg(test)]
+// SAFETY (every unsafe block in these tests): regions are Vec-backed buffers that outlive their headers; blocks are freed with the sizes they were allocated with.
 mod tests {
     use super::*;
 

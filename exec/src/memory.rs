@@ -167,6 +167,9 @@ pub unsafe fn free_mem(ptr: *mut u8, size: usize) {
 }
 
 /// Unlinks and frees a live block. Forbid held.
+///
+/// # Safety
+/// Forbid held; `h` is a live block (checked by `block_of`), not used after.
 unsafe fn release(h: *mut Block) {
     // SAFETY: `h` is a live block (caller); its owner, if any, is live and lists it.
     unsafe {
@@ -243,6 +246,9 @@ pub fn owned_by(task: *mut Task) -> (usize, usize) {
 }
 
 /// Frees everything `task` allocated without PUBLIC. Disable held (task end).
+///
+/// # Safety
+/// Disable held; `task` is live and ending; its mem_list holds live blocks it owns.
 pub(crate) unsafe fn reclaim_task(task: *mut Task) {
     // SAFETY: `task` is live; its list holds live blocks it owns.
     unsafe {

@@ -49,6 +49,7 @@ pub fn create_pool(flags: MemFlags, puddle_size: usize, threshold: usize) -> *mu
         return null_mut();
     }
     let pool = alloc_mem(size_of::<Pool>(), flags - MemFlags::CLEAR) as *mut Pool;
+    // SAFETY: null, or a fresh block of at least size_of::<Pool>() bytes.
     if let Some(p) = unsafe { pool.as_mut() } {
         // SAFETY: fresh memory for one Pool.
         unsafe {

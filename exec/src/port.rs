@@ -185,6 +185,9 @@ pub unsafe fn put_msg(port: *mut MsgPort, msg: *mut Message) {
 }
 
 /// Links `msg` into `port` and performs the port's action. Disable held.
+///
+/// # Safety
+/// Disable held; `port` and `msg` are live and `msg` is on no list.
 #[inline]
 unsafe fn arrive(port: *mut MsgPort, msg: *mut Message) {
     // SAFETY: per the callers.
@@ -275,6 +278,9 @@ pub unsafe fn wait_port(port: *mut MsgPort) -> *mut Message {
 }
 
 /// Takes the public ports `task` owns off the port list. Disable held (task end).
+///
+/// # Safety
+/// Disable held; `task` is live and ending.
 pub(crate) unsafe fn reclaim_task(task: *mut Task) {
     // SAFETY: Disable held (covers Forbid); ports on the list are live. The successor is read
     // before a port is unlinked.

@@ -152,6 +152,9 @@ pub fn kernel_cr3() -> u64 {
 }
 
 /// mmu-mode: the next task's page tables and the kernel stack ring 3 enters on. Disable held.
+///
+/// # Safety
+/// Disable held; `next` is a live task whose `cr3`, if set, maps the kernel as the boot tables do.
 #[cfg(feature = "mmu")]
 #[inline]
 unsafe fn switch_space(eb: &mut ExecBase, next: *mut Task) {

@@ -86,6 +86,8 @@ pub unsafe fn init_semaphore(sem: *mut SignalSemaphore) {
     }
 }
 
+/// # Safety
+/// Forbid held; `sem` is live and free; `task` is live.
 unsafe fn take_exclusive(sem: *mut SignalSemaphore, task: *mut Task) {
     // SAFETY: Forbid held; both live.
     unsafe {
@@ -96,6 +98,9 @@ unsafe fn take_exclusive(sem: *mut SignalSemaphore, task: *mut Task) {
 }
 
 /// Notes one shared hold of `sem` by `task`. Forbid held.
+///
+/// # Safety
+/// Forbid held; `task` is live.
 unsafe fn add_shared(task: *mut Task, sem: *mut SignalSemaphore) {
     // SAFETY: `task` live (callers).
     let t = unsafe { &mut *task };
@@ -109,6 +114,9 @@ unsafe fn add_shared(task: *mut Task, sem: *mut SignalSemaphore) {
 }
 
 /// Forgets one shared hold of `sem` by `task`; false if it holds none. Forbid held.
+///
+/// # Safety
+/// Forbid held; `task` is live.
 unsafe fn remove_shared(task: *mut Task, sem: *mut SignalSemaphore) -> bool {
     // SAFETY: `task` live (callers).
     let t = unsafe { &mut *task };
@@ -127,6 +135,9 @@ unsafe fn remove_shared(task: *mut Task, sem: *mut SignalSemaphore) -> bool {
 }
 
 /// Queues a request and waits until a release grants it. Forbid held.
+///
+/// # Safety
+/// Forbid held; `sem` is live and initialised; called by the task that will wait.
 unsafe fn wait_for(sem: *mut SignalSemaphore, shared: bool) {
     let mut req = Request { node: Node::new(NodeType::Unknown, 0), task: me(), shared, granted: false };
     set_signal(0, SIGF_SINGLE);
@@ -146,6 +157,9 @@ unsafe fn wait_for(sem: *mut SignalSemaphore, shared: bool) {
 }
 
 /// Hands a free semaphore to the head of its queue. Forbid held.
+///
+/// # Safety
+/// Forbid held; `sem` is live and free; its queue holds requests of live waiting tasks.
 unsafe fn grant_next(sem: *mut SignalSemaphore) {
     // SAFETY: Forbid held; requests on the queue live on their waiting tasks' stacks.
     unsafe {
@@ -190,6 +204,9 @@ pub unsafe fn obtain_semaphore(sem: *mut SignalSemaphore) {
 /// Takes `sem` (shared or exclusive) if that needs no waiting: the owner nests; a free
 /// semaphore is taken; a shared one is joined while no exclusive request waits (FIFO).
 /// Forbid held.
+///
+/// # Safety
+/// Forbid held; `sem` is live and initialised.
 unsafe fn try_take(sem: *mut SignalSemaphore, shared: bool) -> bool {
     // SAFETY: Forbid held; `sem` live (callers).
     unsafe {
@@ -320,6 +337,9 @@ pub unsafe fn rem_semaphore(sem: *mut SignalSemaphore) {
 /// Cleans up `task`'s semaphores at its end: unlinks a request it is waiting with, releases
 /// what it holds exclusively or shared, and passes each freed semaphore to its next waiter.
 /// Disable held (task end).
+///
+/// # Safety
+/// Disable held; `task` is live and ending; its records point at live semaphores.
 pub(crate) unsafe fn reclaim_task(task: *mut Task) {
     // SAFETY: `task` live; its records point at live semaphores (and a request on its stack,
     // which is freed only after this).

@@ -261,6 +261,9 @@ pub fn rem_task(task: *mut Task) {
 }
 
 /// Frees what `task` owned. Disable held.
+///
+/// # Safety
+/// Disable held; `task` is live and off every scheduler list.
 pub(crate) unsafe fn reclaim(task: *mut Task) {
     #[cfg(feature = "mmu")]
     crate::mmu::reclaim(task);

@@ -6,7 +6,7 @@ use exec::port::{Message, MsgPort};
 use exec::signal::SIGF_CTRL_F;
 
 use crate::msg::{PUT_COPY, PUT_TRANSFER};
-use crate::user::{add_user_task, add_user_task_in, alloc_mem, create_port, exit, put_msg, reply_msg, signal, wait_get};
+use crate::user::{add_user_task, add_user_task_with, alloc_mem, create_port, exit, put_msg, reply_msg, signal, wait_get};
 
 /// Ends the server when it arrives in the first body word.
 const QUIT: u64 = 0x5155_4954_5155_4954;
@@ -114,19 +114,13 @@ extern "C" fn null_gate(block: u64) -> ! {
 pub fn run() {
     let me = exec::task::find_task(None) as u64;
     const N: u64 = 10_000;
-    if let Some(mut space) = crate::space::Space::new(crate::user::USER_STACK) {
-        if let Some(block) = space.alloc(4096) {
-            exec::signal::set_signal(0, SIGF_CTRL_F);
-            // SAFETY: fresh memory of the task-to-be.
-            unsafe { (block as *mut [u64; 2]).write([N, me]) };
-            if !add_user_task_in("bench-null", 0, null_gate, block, space).is_null() {
-                exec::signal::wait(SIGF_CTRL_F);
-                // SAFETY: the task wrote its samples before signalling; exec memory is readable.
-                let mut samples = unsafe { core::slice::from_raw_parts((block as *const u64).read() as *const u64, N as usize).to_vec() };
-                report("null_call_gate", 0, false, &mut samples);
-                exec::time::wait_ticks(1);
-            }
-        }
+    exec::signal::set_signal(0, SIGF_CTRL_F);
+    if let Some((_, block)) = add_user_task_with("bench-null", 0, null_gate, [N, me]) {
+        exec::signal::wait(SIGF_CTRL_F);
+        // SAFETY: the task wrote its samples before signalling; exec memory is readable.
+        let mut samples = unsafe { core::slice::from_raw_parts((block as *const u64).read() as *const u64, N as usize).to_vec() };
+        report("null_call_gate", 0, false, &mut samples);
+        exec::time::wait_ticks(1);
     }
     for (name, how) in [("msg_round_trip_copy", PUT_COPY), ("msg_round_trip_transfer", PUT_TRANSFER)] {
         for size in SIZES {
@@ -140,14 +134,8 @@ pub fn run() {
                 }
                 exec::signal::wait(SIGF_CTRL_F);
                 let Some(port) = crate::msg::port_of(s) else { continue };
-                let Some(mut space) = crate::space::Space::new(crate::user::USER_STACK) else { continue };
-                let Some(block) = space.alloc(4096) else { continue };
-                // SAFETY: fresh memory of the client-to-be.
-                unsafe { (block as *mut Block).write(Block { server: port, how, len, n, parent: me, samples: 0 }) };
-                let c = add_user_task_in("bench-client", 0, client, block, space);
-                if c.is_null() {
-                    continue;
-                }
+                let block = Block { server: port, how, len, n, parent: me, samples: 0 };
+                let Some((_, block)) = add_user_task_with("bench-client", 0, client, block) else { continue };
                 exec::signal::wait(SIGF_CTRL_F);
                 // SAFETY: the client wrote its samples before signalling and still exists
                 // (it is ending); its memory is exec memory the kernel may read.
@@ -167,13 +155,8 @@ pub fn run() {
             let len = size.max(size_of::<Message>()) as u64;
             let n = samples_for(size) as u64;
             exec::signal::set_signal(0, SIGF_CTRL_F);
-            let Some(mut space) = crate::space::Space::new(crate::user::USER_STACK) else { continue };
-            let Some(block) = space.alloc(4096) else { continue };
-            // SAFETY: fresh memory of the client-to-be.
-            unsafe { (block as *mut Block).write(Block { server: 0, how, len, n, parent: me, samples: 0 }) };
-            if add_user_task_in("bench-own", 0, client, block, space).is_null() {
-                continue;
-            }
+            let block = Block { server: 0, how, len, n, parent: me, samples: 0 };
+            let Some((_, block)) = add_user_task_with("bench-own", 0, client, block) else { continue };
             exec::signal::wait(SIGF_CTRL_F);
             // SAFETY: as above.
             let mut samples: alloc::vec::Vec<u64> = unsafe {

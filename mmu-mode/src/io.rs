@@ -153,6 +153,8 @@ pub fn close(h: u64) -> u64 {
     0
 }
 
+/// # Safety
+/// `h` is an idle handle that no list references any more; it is not used after.
 unsafe fn release(h: *mut Handle) {
     // SAFETY: per the callers: an idle handle nobody lists any more.
     unsafe {

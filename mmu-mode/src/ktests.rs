@@ -222,6 +222,13 @@ struct ClientBlock {
     double_reply_refused: u64,
 }
 
+impl ClientBlock {
+    /// A block telling a client to send to `server` by `how`, reporting to the caller.
+    fn new(server: u64, how: u64) -> Self {
+        ClientBlock { server, how, parent: me(), value_ok: 0, seen_at: 0, msg: 0, kernel_pointer_refused: 0, double_reply_refused: 0 }
+    }
+}
+
 extern "C" fn msg_client(block: u64) -> ! {
     let b = block as *mut ClientBlock;
     // SAFETY: the block is in our own memory (set up by the test before we started).
@@ -255,13 +262,8 @@ fn message_round_trip(how: u64) -> Result<ClientBlock, alloc::string::String> {
     ensure!(!server.is_null());
     exec::signal::wait(SIGF_CTRL_F);
     let handle = crate::msg::port_of(server).ok_or("the server made no port")?;
-    let mut space = crate::space::Space::new(crate::user::USER_STACK).ok_or("no memory")?;
-    let block = space.alloc(4096).ok_or("no memory")?;
-    let init = ClientBlock { server: handle, how, parent: me(), value_ok: 0, seen_at: 0, msg: 0, kernel_pointer_refused: 0, double_reply_refused: 0 };
-    // SAFETY: the block is exec memory just allocated for the client.
-    unsafe { (block as *mut ClientBlock).write(init) };
-    let client = crate::user::add_user_task_in("user-client", 1, msg_client, block, space);
-    ensure!(!client.is_null());
+    let (_, block) = crate::user::add_user_task_with("user-client", 1, msg_client, ClientBlock::new(handle, how))
+        .ok_or("no memory for the client")?;
     exec::signal::wait(SIGF_CTRL_F);
     // SAFETY: the client signalled after writing its results; it is still live (exiting).
     let result = unsafe { (block as *const ClientBlock).read() };
@@ -323,13 +325,9 @@ fn held_messages_return_on_fault() -> TestResult {
         ensure!(!server.is_null());
         exec::signal::wait(SIGF_CTRL_F);
         let handle = crate::msg::port_of(server).ok_or("the server made no port")?;
-        let mut space = crate::space::Space::new(crate::user::USER_STACK).ok_or("no memory")?;
-        let block = space.alloc(4096).ok_or("no memory")?;
-        let init = ClientBlock { server: handle, how, parent: me(), value_ok: 0, seen_at: 0, msg: 0, kernel_pointer_refused: 0, double_reply_refused: 0 };
-        // SAFETY: fresh memory of the client-to-be.
-        unsafe { (block as *mut ClientBlock).write(init) };
         let before = FAULTS_CONTAINED.load(Ordering::SeqCst);
-        ensure!(!crate::user::add_user_task_in("user-waiting-client", 0, waiting_client, block, space).is_null());
+        crate::user::add_user_task_with("user-waiting-client", 0, waiting_client, ClientBlock::new(handle, how))
+            .ok_or("no memory for the client")?;
         ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
         ensure_eq!(FAULTS_CONTAINED.load(Ordering::SeqCst), before + 1);
         ensure!(exec::signal::set_signal(0, SIGF_CTRL_E) & SIGF_CTRL_E != 0, "mode {how}: the message did not come back marked");
@@ -387,21 +385,16 @@ extern "C" fn io_user(block: u64) -> ! {
 
 fn device_io_through_gate() -> TestResult {
     exec::signal::set_signal(0, SIGF_CTRL_F);
-    let mut space = crate::space::Space::new(crate::user::USER_STACK).ok_or("no memory")?;
-    let block = space.alloc(4096).ok_or("no memory")?;
-    // SAFETY: fresh memory of the task-to-be.
-    unsafe {
-        (block as *mut IoResults).write(IoResults {
-            parent: me(),
-            slept_tsc: 0,
-            timer_error: -99,
-            written: 0,
-            serial_error: -99,
-            bad_name_refused: 0,
-            bad_data_refused: 0,
-        })
+    let init = IoResults {
+        parent: me(),
+        slept_tsc: 0,
+        timer_error: -99,
+        written: 0,
+        serial_error: -99,
+        bad_name_refused: 0,
+        bad_data_refused: 0,
     };
-    ensure!(!crate::user::add_user_task_in("user-io", 1, io_user, block, space).is_null());
+    let (_, block) = crate::user::add_user_task_with("user-io", 1, io_user, init).ok_or("no memory for the task")?;
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
     // SAFETY: the task wrote its results before signalling.
     let r = unsafe { (block as *const IoResults).read() };

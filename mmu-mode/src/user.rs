@@ -84,6 +84,19 @@ pub fn add_user_task(name: &str, pri: i8, entry: extern "C" fn(u64) -> !, arg: u
     add_user_task_in(name, pri, entry, arg, space)
 }
 
+/// Starts `entry` in ring 3 with a block of its own memory holding `init`, whose address is
+/// the task's argument (how a parent hands a ring-3 task its parameters and gets results
+/// back: the kernel may read the block at any time). Result: the task and the block's
+/// address, or `None` without memory.
+pub fn add_user_task_with<T>(name: &str, pri: i8, entry: extern "C" fn(u64) -> !, init: T) -> Option<(*mut Task, u64)> {
+    let mut space = Space::new(USER_STACK)?;
+    let block = space.alloc(size_of::<T>() as u64)?;
+    // SAFETY: the block is fresh exec memory of at least size_of::<T>(), page-aligned.
+    unsafe { (block as *mut T).write(init) };
+    let t = add_user_task_in(name, pri, entry, block, space);
+    (!t.is_null()).then_some((t, block))
+}
+
 /// [`add_user_task`] in a space prepared by the caller (for example with memory allocated
 /// and filled in for the task before it starts).
 pub fn add_user_task_in(name: &str, pri: i8, entry: extern "C" fn(u64) -> !, arg: u64, space: Box<Space>) -> *mut Task {

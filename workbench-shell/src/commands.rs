@@ -304,28 +304,29 @@ fn date(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
     RC_OK
 }
 
-fn devlist(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
-    let mut rows = Vec::new();
-    exec::device::for_each_device(|d| {
-        rows.push(alloc::format!("{:<20}{:>4}.{:<4}{:>6}  {}", d.lib.node.name(), d.lib.version, d.lib.revision, d.lib.open_cnt, d.lib.id_string))
-    });
-    ctx.con.header("Device              Version  Opens  Id");
+/// One row of LIBLIST or DEVLIST.
+fn library_row(l: &exec::library::Library) -> String {
+    alloc::format!("{:<20}{:>4}.{:<4}{:>6}  {}", l.node.name(), l.version, l.revision, l.open_cnt, l.id_string)
+}
+
+fn print_rows(ctx: &mut Ctx, header: &str, rows: Vec<String>) -> i32 {
+    ctx.con.header(header);
     for r in rows {
         let _ = writeln!(ctx.con, "{r}");
     }
     RC_OK
 }
 
+fn devlist(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
+    let mut rows = Vec::new();
+    exec::device::for_each_device(|d| rows.push(library_row(&d.lib)));
+    print_rows(ctx, "Device              Version  Opens  Id", rows)
+}
+
 fn liblist(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
     let mut rows = Vec::new();
-    exec::library::for_each_library(|l| {
-        rows.push(alloc::format!("{:<20}{:>4}.{:<4}{:>6}  {}", l.node.name(), l.version, l.revision, l.open_cnt, l.id_string))
-    });
-    ctx.con.header("Library             Version  Opens  Id");
-    for r in rows {
-        let _ = writeln!(ctx.con, "{r}");
-    }
-    RC_OK
+    exec::library::for_each_library(|l| rows.push(library_row(l)));
+    print_rows(ctx, "Library             Version  Opens  Id", rows)
 }
 
 fn portlist(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
@@ -335,11 +336,7 @@ fn portlist(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
         let owner = unsafe { p.sig_task.as_ref() }.map_or("-", |t| t.name());
         rows.push(alloc::format!("{:<24}{:<20}{:>8}", p.node.name(), owner, p.msg_list.len()));
     });
-    ctx.con.header("Port                    Owner               Messages");
-    for r in rows {
-        let _ = writeln!(ctx.con, "{r}");
-    }
-    RC_OK
+    print_rows(ctx, "Port                    Owner               Messages", rows)
 }
 
 fn echo(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {

@@ -40,42 +40,12 @@ trap_stubs:
     .endr
 
 trap_common:
-    push %rax
-    push %rbx
-    push %rcx
-    push %rdx
-    push %rsi
-    push %rdi
-    push %rbp
-    push %r8
-    push %r9
-    push %r10
-    push %r11
-    push %r12
-    push %r13
-    push %r14
-    push %r15
-"#, $entry, r#"    mov %rsp, %rdi
+"#, push_gprs!(), r#""#, $entry, r#"    mov %rsp, %rdi
     cld
     call {dispatch}
     /* dispatch returns the frame to resume: the same one, or another task's. */
     mov %rax, %rsp
-"#, $exit, r#"    pop %r15
-    pop %r14
-    pop %r13
-    pop %r12
-    pop %r11
-    pop %r10
-    pop %r9
-    pop %r8
-    pop %rbp
-    pop %rdi
-    pop %rsi
-    pop %rdx
-    pop %rcx
-    pop %rbx
-    pop %rax
-    add $16, %rsp
+"#, $exit, r#""#, pop_gprs!(), r#"    add $16, %rsp
     iretq
 "#),
             errmask = const ERROR_CODE_VECTORS,

@@ -3,6 +3,21 @@
 //!
 //! All assembly and all port I/O of Lorraine lives below this directory.
 
+/// Saves the fifteen general registers in the order of [`trap::TrapFrame`] (AT&T syntax),
+/// for the assembly entry paths (trap stubs, syscall entry).
+macro_rules! push_gprs {
+    () => {
+        "    push %rax\n    push %rbx\n    push %rcx\n    push %rdx\n    push %rsi\n    push %rdi\n    push %rbp\n    push %r8\n    push %r9\n    push %r10\n    push %r11\n    push %r12\n    push %r13\n    push %r14\n    push %r15\n"
+    };
+}
+
+/// Restores what [`push_gprs`] saved.
+macro_rules! pop_gprs {
+    () => {
+        "    pop %r15\n    pop %r14\n    pop %r13\n    pop %r12\n    pop %r11\n    pop %r10\n    pop %r9\n    pop %r8\n    pop %rbp\n    pop %rdi\n    pop %rsi\n    pop %rdx\n    pop %rcx\n    pop %rbx\n    pop %rax\n"
+    };
+}
+
 pub mod cpu;
 pub mod gdt;
 pub mod idt;

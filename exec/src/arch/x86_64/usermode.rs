@@ -27,7 +27,7 @@ pub(crate) static PER_CPU: crate::execbase::Global<PerCpu> =
     crate::execbase::Global::new(PerCpu { kernel_rsp: 0, user_rsp: 0, kernel_cr3: 0, user_cr3: 0 });
 
 global_asm!(
-    r#"
+    concat!(r#"
     .section .text.trap, "ax"
     .global syscall_entry
 /* SYSCALL from ring 3: RCX = user RIP, R11 = user RFLAGS, RSP = user stack, IF cleared by
@@ -45,22 +45,7 @@ syscall_entry:
     push %rcx
     pushq $0
     pushq ${vector}
-    push %rax
-    push %rbx
-    push %rcx
-    push %rdx
-    push %rsi
-    push %rdi
-    push %rbp
-    push %r8
-    push %r9
-    push %r10
-    push %r11
-    push %r12
-    push %r13
-    push %r14
-    push %r15
-    mov {percpu}+16(%rip), %rax /* the kernel's page tables */
+"#, push_gprs!(), r#"    mov {percpu}+16(%rip), %rax /* the kernel's page tables */
     mov %rax, %cr3
     mov %rsp, %rdi
     cld
@@ -68,22 +53,7 @@ syscall_entry:
     mov %rax, %rsp
     mov {percpu}+24(%rip), %rax /* back to the task's page tables */
     mov %rax, %cr3
-    pop %r15
-    pop %r14
-    pop %r13
-    pop %r12
-    pop %r11
-    pop %r10
-    pop %r9
-    pop %r8
-    pop %rbp
-    pop %rdi
-    pop %rsi
-    pop %rdx
-    pop %rcx
-    pop %rbx
-    pop %rax
-    add $16, %rsp               /* vector, error code */
+"#, pop_gprs!(), r#"    add $16, %rsp               /* vector, error code */
     pop %rcx                    /* user RIP */
     add $8, %rsp                /* CS */
     pop %r11                    /* user RFLAGS */
@@ -116,7 +86,7 @@ enter_user:
     xor %r14d, %r14d
     xor %r15d, %r15d
     iretq
-"#,
+"#),
     user_ss = const (USER_DATA | 3) as u64,
     user_cs = const (USER_CODE | 3) as u64,
     vector = const SYSCALL_VECTOR,
