@@ -36,6 +36,9 @@ pub const AN_BAD_FREE_ADDR: u32 = AO_EXEC | 0x0000_000F;
 pub const AN_MSG_PUT_TWICE: u32 = AO_EXEC | 0x0000_0011;
 /// A message replied twice, or replied while still queued (Lorraine).
 pub const AN_MSG_REPLY_TWICE: u32 = AO_EXEC | 0x0000_0012;
+/// A library called through that the caller has not opened (Lorraine, mmu-mode: the task is
+/// removed).
+pub const AN_LIB_NOT_OPEN: u32 = AT_DEAD_END | AO_EXEC | 0x0000_0013;
 
 /// A rendered alert: fixed size, so it can be built in an exception handler without the heap.
 #[derive(Clone)]
@@ -122,7 +125,7 @@ fn guru_box(w: &mut impl Write, code: u32) -> fmt::Result {
     guru_box_at(w, code, current_task_address())
 }
 
-fn guru_box_at(w: &mut impl Write, code: u32, addr: u64) -> fmt::Result {
+pub fn guru_box_at(w: &mut impl Write, code: u32, addr: u64) -> fmt::Result {
     const RULE: &str = "****************************************************************";
     let what = if code & AT_DEAD_END != 0 || code < 0x100 { "Software Failure." } else { "Recoverable Alert." };
     write!(w, "\n{RULE}\n*  {what:<59} *\n*  Guru Meditation #{code:08X}.{addr:08X}{:26}*\n{RULE}\n", "")
@@ -187,6 +190,8 @@ pub fn alert_text(code: u32) -> &'static str {
         c if c == AN_BAD_FREE_ADDR => "Memory freed that exec never allocated",
         c if c == AN_MSG_PUT_TWICE => "Message put while still queued at a port",
         c if c == AN_MSG_REPLY_TWICE => "Message replied twice",
+        c if c == AN_LIB_NOT_OPEN & !AT_DEAD_END => "Library called that the task has not opened",
+        c if c == AN_PANIC & !AT_DEAD_END => "Software failure (panic)",
         _ => "Alert",
     }
 }
@@ -223,5 +228,11 @@ pub(crate) fn cpu_exception(frame: &TrapFrame) -> ! {
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
+    // A ring-3 task cannot print or stop the machine: its panic is a dead-end alert through
+    // the gate, which reports it and removes the task.
+    #[cfg(feature = "mmu")]
+    if cpu::in_ring3() {
+        crate::sys_gate::alert(AN_PANIC);
+    }
     dead_end(&Report::of_panic(info))
 }

@@ -25,12 +25,21 @@ struct KernelAllocator;
 // blocks of at least the requested size and alignment, or null.
 unsafe impl GlobalAlloc for KernelAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        #[cfg(feature = "mmu")]
+        if cpu::in_ring3() {
+            return crate::user_heap::alloc(layout);
+        }
         cpu::without_interrupts(|| {
             HEAP.lock().allocate_first_fit(layout).map_or(core::ptr::null_mut(), |p| p.as_ptr())
         })
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        #[cfg(feature = "mmu")]
+        if cpu::in_ring3() {
+            // SAFETY: passed on from our caller.
+            return unsafe { crate::user_heap::dealloc(ptr, layout) };
+        }
         let Some(ptr) = NonNull::new(ptr) else { return };
         // SAFETY: the caller guarantees `ptr` came from `alloc` with this `layout`.
         cpu::without_interrupts(|| unsafe { HEAP.lock().deallocate(ptr, layout) })

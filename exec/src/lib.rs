@@ -61,10 +61,14 @@ pub mod semaphore;
 pub mod signal;
 #[cfg(target_os = "none")]
 pub mod sys;
+#[cfg(all(target_os = "none", feature = "mmu"))]
+pub mod sys_gate;
 #[cfg(target_os = "none")]
 pub mod task;
 #[cfg(target_os = "none")]
 pub mod time;
+#[cfg(all(target_os = "none", feature = "mmu"))]
+pub mod user_heap;
 #[cfg(target_os = "none")]
 mod ktests;
 

@@ -60,6 +60,17 @@ impl Library {
         }
     }
 
+    /// The vector table's address (what a library's call wrappers name it by).
+    pub fn table_addr(&self) -> usize {
+        self.vectors as usize
+    }
+
+    /// Entry `index` of the vector table, if there is one. Forbid.
+    pub fn vector(&self, index: usize) -> Option<usize> {
+        // SAFETY: the table holds `vector_count` function pointers (see `new`).
+        (index < self.vector_count).then(|| unsafe { self.vectors.add(index).read() })
+    }
+
     /// Number of entries in the vector table.
     pub fn vector_count(&self) -> usize {
         self.vector_count
@@ -78,7 +89,56 @@ impl Library {
 /// ```
 #[macro_export]
 macro_rules! vector_table {
+    // exec's own table: in mmu-mode, a ring-3 caller takes the gate stub of the same name.
+    ($(#[$m:meta])* pub struct $table:ident in $stat:ident; gate $gate:path;
+     $( $name:ident ( $($arg:ident : $ty:ty),* ) $(-> $ret:ty)? = $imp:path; )*) => {
+        $crate::vector_table!(@table $(#[$m])* $table $stat; $( $name ( $($arg : $ty),* ) $(-> $ret)? = $imp; )*);
+        $(
+            #[doc = concat!("Calls `", stringify!($name), "` through the vector table: see [`", stringify!($imp), "`].")]
+            ///
+            /// # Safety
+            /// As the implementation's: pointers passed must be live objects of their kind.
+            #[inline(always)]
+            pub unsafe fn $name($($arg: $ty),*) $(-> $ret)? {
+                #[cfg(feature = "mmu")]
+                if $crate::arch::x86_64::cpu::in_ring3() {
+                    use $gate as gate;
+                    return gate::$name($($arg),*);
+                }
+                // SAFETY: the entry is the implementation or a patch with its contract;
+                // reading it is one aligned load.
+                unsafe { ((*$stat.get()).$name)($($arg),*) }
+            }
+        )*
+    };
+    // A library's table: a ring-3 caller (mmu-mode) gets the entry through the gate.
     ($(#[$m:meta])* pub struct $table:ident in $stat:ident;
+     $( $name:ident ( $($arg:ident : $ty:ty),* ) $(-> $ret:ty)? = $imp:path; )*) => {
+        $crate::vector_table!(@table $(#[$m])* $table $stat; $( $name ( $($arg : $ty),* ) $(-> $ret)? = $imp; )*);
+        $(
+            #[doc = concat!("Calls `", stringify!($name), "` through the vector table: see [`", stringify!($imp), "`].")]
+            ///
+            /// # Safety
+            /// As the implementation's: pointers passed must be live objects of their kind; in
+            /// ring 3 the library must be open to the caller.
+            #[inline(always)]
+            pub unsafe fn $name($($arg: $ty),*) $(-> $ret)? {
+                if $crate::arch::x86_64::cpu::in_ring3() {
+                    let index = core::mem::offset_of!($table, $name) / size_of::<usize>();
+                    let entry = $crate::library::ring3_vector($stat.get() as usize, index);
+                    // SAFETY: the gate handed back this entry of the table, which holds
+                    // functions of exactly this type.
+                    let f: unsafe fn($($ty),*) $(-> $ret)? = unsafe { core::mem::transmute(entry) };
+                    // SAFETY: as the implementation's contract (the caller's).
+                    return unsafe { f($($arg),*) };
+                }
+                // SAFETY: the entry is the implementation or a patch with its contract;
+                // reading it is one aligned load.
+                unsafe { ((*$stat.get()).$name)($($arg),*) }
+            }
+        )*
+    };
+    (@table $(#[$m:meta])* $table:ident $stat:ident;
      $( $name:ident ( $($arg:ident : $ty:ty),* ) $(-> $ret:ty)? = $imp:path; )*) => {
         $(#[$m])*
         #[repr(C)]
@@ -89,20 +149,21 @@ macro_rules! vector_table {
         /// The vector table callers go through. Patched only under Forbid (set_function).
         pub static $stat: $crate::execbase::Global<$table> =
             $crate::execbase::Global::new($table { $( $name: $imp, )* });
-
-        $(
-            #[doc = concat!("Calls `", stringify!($name), "` through the vector table: see [`", stringify!($imp), "`].")]
-            ///
-            /// # Safety
-            /// As the implementation's: pointers passed must be live objects of their kind.
-            #[inline(always)]
-            pub unsafe fn $name($($arg: $ty),*) $(-> $ret)? {
-                // SAFETY: the entry is the implementation or a patch with its contract;
-                // reading it is one aligned load.
-                unsafe { ((*$stat.get()).$name)($($arg),*) }
-            }
-        )*
     };
+}
+
+/// mmu-mode: entry `index` of the library table at `table`, asked of the gate by a ring-3
+/// caller (see [`crate::sys_gate::library_vector`]). Never reached in the flat build.
+#[doc(hidden)]
+#[inline(always)]
+pub fn ring3_vector(table: usize, index: usize) -> usize {
+    #[cfg(feature = "mmu")]
+    return crate::sys_gate::library_vector(table, index);
+    #[cfg(not(feature = "mmu"))]
+    {
+        let _ = (table, index);
+        unreachable!("no ring 3 in the flat build")
+    }
 }
 
 /// Makes `lib` available to open_library (sorted by priority).

@@ -67,6 +67,17 @@ impl Node {
         self.name_len = name.len();
     }
 
+    /// Where the name of the node at `node` lies and its length, unchecked: for mmu-mode,
+    /// which checks a ring-3 task's node against its mappings before reading the name. Only
+    /// those two words are read (any bits are valid there).
+    ///
+    /// # Safety
+    /// `node` points at readable memory the size of a Node.
+    pub unsafe fn name_raw(node: *const Node) -> (*const u8, usize) {
+        // SAFETY: per the contract; pointer and length fields take any bits.
+        unsafe { (core::ptr::addr_of!((*node).name).read_unaligned(), core::ptr::addr_of!((*node).name_len).read_unaligned()) }
+    }
+
     /// The node's name ("" if none).
     pub fn name(&self) -> &str {
         if self.name.is_null() {

@@ -45,7 +45,12 @@ pub struct MsgPort {
     /// Messages waiting. Disable.
     pub msg_list: List,
     public: bool,
+    /// The name given by [`create_port`], which the node's name points at.
+    name_buf: [u8; PORT_NAME_MAX],
 }
+
+/// Longest name [`create_port`] takes.
+pub const PORT_NAME_MAX: usize = 32;
 
 /// A message header (Exec's `struct Message`); the sender's data follows it.
 #[repr(C)]
@@ -83,6 +88,7 @@ impl MsgPort {
             soft_int: null_mut(),
             msg_list: List::new(NodeType::Message),
             public: false,
+            name_buf: [0; PORT_NAME_MAX],
         }
     }
 }
@@ -103,6 +109,34 @@ pub fn create_msg_port() -> *mut MsgPort {
     // SAFETY: fresh memory of the right size and alignment.
     unsafe { port.write(MsgPort::new(crate::task::find_task(None), bit as u8)) };
     port
+}
+
+/// Creates a port owned by the caller (as [`create_msg_port`]) and, when `name` is given, makes
+/// it public under that name at priority `pri` (amiga.lib's CreatePort). The name is copied
+/// into the port, so it need not outlive the call. Result: the port, or null when no signal
+/// bit or memory is left or the name is longer than [`PORT_NAME_MAX`] bytes. Delete it with
+/// [`delete_msg_port`]. Not callable from an interrupt.
+pub fn create_port(name: Option<&str>, pri: i8) -> *mut MsgPort {
+    if name.is_some_and(|n| n.len() > PORT_NAME_MAX) {
+        return null_mut();
+    }
+    let port = create_msg_port();
+    if let (Some(name), Some(p)) = (name, unsafe_port(port)) {
+        p.name_buf[..name.len()].copy_from_slice(name.as_bytes());
+        let copy = &p.name_buf[..name.len()];
+        // SAFETY: the bytes were copied from a str; the name lives in the port with its node.
+        unsafe {
+            p.node.set_name(core::str::from_utf8_unchecked(copy));
+            p.node.pri = pri;
+            add_port(port);
+        }
+    }
+    port
+}
+
+fn unsafe_port<'a>(port: *mut MsgPort) -> Option<&'a mut MsgPort> {
+    // SAFETY: null, or a port just made by create_msg_port and not shared yet.
+    unsafe { port.as_mut() }
 }
 
 /// Deletes a port from [`create_msg_port`]: takes it off the public list if it is there, frees

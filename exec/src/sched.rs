@@ -38,6 +38,12 @@ pub fn permit() {
     }
 }
 
+/// How deep the running task's Forbid nests (0: switching allowed).
+pub fn forbid_depth() -> i32 {
+    // SAFETY: td_nest_cnt is written only by the running task (see ExecBase).
+    unsafe { base().td_nest_cnt }
+}
+
 /// Disables interrupts (and so task switching) until the matching [`enable`]. Nests.
 /// Callable from an interrupt.
 #[inline]
@@ -166,6 +172,9 @@ unsafe fn switch_space(eb: &mut ExecBase, next: *mut Task) {
         crate::arch::x86_64::usermode::set_user_cr3(cr3);
         crate::arch::x86_64::gdt::set_kernel_stack((*next).sp_upper as u64);
         crate::arch::x86_64::usermode::set_syscall_stack((*next).sp_upper as u64);
+        if (*next).cr3 != 0 {
+            crate::arch::x86_64::usermode::set_user_fs_base((*next).user_block);
+        }
     }
 }
 

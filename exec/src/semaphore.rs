@@ -50,6 +50,23 @@ impl SignalSemaphore {
         }
     }
 
+    /// Whether the calling task holds this semaphore, exclusively or shared (so that a
+    /// release would be accepted). Forbid if the answer is to stay true.
+    pub fn held_by_caller(&self) -> bool {
+        let me = me();
+        if !self.owner.is_null() {
+            return self.owner == me;
+        }
+        // SAFETY: the running task is live.
+        let t = unsafe { &*me };
+        self.nest_count > 0 && (t.shared_holds.iter().any(|&(s, _)| core::ptr::eq(s, self)) || t.shared_untracked > 0)
+    }
+
+    /// Whether nobody holds or waits for this semaphore. Forbid.
+    pub fn is_idle(&self) -> bool {
+        self.nest_count == 0 && self.wait_queue.is_empty()
+    }
+
     /// The exclusive owner (null if free or shared).
     pub fn owner(&self) -> *mut Task {
         self.owner

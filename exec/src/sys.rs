@@ -1,9 +1,10 @@
 //! The exec vector table: the one door into exec, as the library jump table was on the Amiga.
 //!
 //! Tasks call exec through the functions of this module; each calls through [`ExecVectors`],
-//! which holds the implementations; `set_function` (with libraries) patches entries. (Ring-3
-//! tasks of mmu-mode reach the same implementations through its SYSCALL gate, `mmu_mode::user`;
-//! putting gate stubs in this table for them is still to do.) The documentation of each call is on its implementation, linked below.
+//! which holds the implementations; `set_function` (with libraries) patches entries. In the
+//! mmu build a caller in ring 3 takes the gate stub of the same name instead
+//! (`exec::sys_gate`), which reaches the same implementation through the SYSCALL gate with
+//! every pointer checked. The documentation of each call is on its implementation, linked below.
 //!
 //! The table is guarded by Forbid: entries are patched under Forbid (`set_function` on
 //! [`EXEC_LIBRARY`]), and a call reads its entry with one aligned load.
@@ -21,6 +22,7 @@ use crate::task::Task;
 crate::vector_table! {
     /// Exec's entry points, in fixed order (the library vector offsets).
     pub struct ExecVectors in VECTORS;
+    gate crate::sys_gate;
     forbid() = crate::sched::forbid;
     permit() = crate::sched::permit;
     disable() = crate::sched::disable;
@@ -36,6 +38,7 @@ crate::vector_table! {
     set_signal(new: u32, mask: u32) -> u32 = crate::signal::set_signal;
     create_msg_port() -> *mut MsgPort = crate::port::create_msg_port;
     delete_msg_port(port: *mut MsgPort) = crate::port::delete_msg_port;
+    create_port(name: Option<&str>, pri: i8) -> *mut MsgPort = crate::port::create_port;
     add_port(port: *mut MsgPort) = crate::port::add_port;
     rem_port(port: *mut MsgPort) = crate::port::rem_port;
     find_port(name: &str) -> *mut MsgPort = crate::port::find_port;

@@ -86,6 +86,10 @@ pub struct Task {
     pub user_stack: u64,
     #[cfg(feature = "mmu")]
     pub space: usize,
+    /// mmu-mode: the task's user block (its heap's state) in its own memory, where FS points
+    /// while it runs in ring 3 (see `user_heap`).
+    #[cfg(feature = "mmu")]
+    pub user_block: u64,
 }
 
 impl Task {
@@ -125,6 +129,8 @@ impl Task {
             user_stack: 0,
             #[cfg(feature = "mmu")]
             space: 0,
+            #[cfg(feature = "mmu")]
+            user_block: 0,
         });
         let mut n = name.len().min(TASK_NAME_MAX);
         while !name.is_char_boundary(n) {
@@ -265,13 +271,15 @@ pub fn rem_task(task: *mut Task) {
 /// # Safety
 /// Disable held; `task` is live and off every scheduler list.
 pub(crate) unsafe fn reclaim(task: *mut Task) {
-    #[cfg(feature = "mmu")]
-    crate::mmu::reclaim(task);
-    // SAFETY: per the caller: `task` is live and off every scheduler list.
+    // SAFETY: per the caller: `task` is live and off every scheduler list. Order matters: its
+    // I/O is aborted and its semaphores given back before mmu-mode closes its devices and
+    // frees its semaphore records; its ports go after mmu-mode returned their messages.
     unsafe {
         crate::device::reclaim_task(task);
-        crate::port::reclaim_task(task);
         crate::semaphore::reclaim_task(task);
+        #[cfg(feature = "mmu")]
+        crate::mmu::reclaim(task);
+        crate::port::reclaim_task(task);
         memory::reclaim_task(task);
     }
 }
@@ -375,11 +383,13 @@ pub(crate) fn adopt_boot_flow(name: &str, pri: i8, lower: usize, upper: usize) -
 
 /// mmu-mode: creates a task that runs `entry` in ring 3 at priority `pri`, on the user stack
 /// whose top is `user_stack`, in the address space whose top-level table is at `cr3`
-/// (`space` is mmu-mode's record of it, handed back to its reclaim hook). Its kernel stack is
+/// (`space` is mmu-mode's record of it, handed back to its reclaim hook; `user_block` is where
+/// its FS base points, see `user_heap`). Its kernel stack is
 /// an ordinary exec stack. Result: the task, or null without memory. Not from an interrupt.
 #[cfg(feature = "mmu")]
-pub fn add_user_task(name: &str, pri: i8, entry: u64, arg: usize, user_stack: u64, cr3: u64, space: usize) -> *mut Task {
+pub fn add_user_task(name: &str, pri: i8, entry: u64, arg: usize, user_stack: u64, cr3: u64, space: usize, user_block: u64) -> *mut Task {
     let mut t = Task::new(name, pri, |_| {}, arg);
+    t.user_block = user_block;
     t.cr3 = cr3;
     t.user_entry = entry;
     t.user_stack = user_stack;

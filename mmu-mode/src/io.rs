@@ -1,7 +1,15 @@
-//! Device I/O from ring 3, through the gate: open a device by name, do_io with a request block
-//! in the task's own memory, close. The kernel keeps the real IORequest; every name, block and
-//! data pointer is an allegation checked against the task's space first. Requests a task still
-//! has open when it ends are closed (in-flight ones were already aborted by exec).
+//! Device I/O from ring 3, through the gate, with exec's own IoRequest calls: open_device,
+//! do_io, send_io, check_io, wait_io, abort_io, close_device.
+//!
+//! The task's request stays in its own memory and is its handle; the kernel keeps the real
+//! request (a *shadow*, linked into the device's queues where a task could not bend its
+//! links), with its own reply port. Each call copies the fields a caller sets (command, length,
+//! data, offset, and what follows the IoRequest in a larger request, such as timer.device's
+//! time value) into the shadow, and the results (error, actual, the extension) back out. Every
+//! name, request and data range is an allegation checked against the caller's mappings first;
+//! a data buffer may not be freed while a request on it is in flight, and a request must give a
+//! length (the "up to a NUL" length, -1, is refused). Handles a task leaves open are closed
+//! when it ends (exec has aborted their I/O by then).
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -13,137 +21,244 @@ use exec::sched::{forbid, permit};
 use exec::task::Task;
 
 use crate::gate::ERR_BAD_POINTER;
-use crate::pte::Access;
 use crate::space::Space;
 
-/// What a ring-3 task fills in for SYS_DO_IO, in its own memory.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub struct UserIo {
-    pub command: u64,
-    /// Data in the task's own memory (checked), and its length.
-    pub data: u64,
-    pub length: u64,
-    pub offset: u64,
-    /// timer.device's time value (seconds, microseconds), in and out.
-    pub secs: u64,
-    pub micro: u64,
-    /// Out: bytes transferred, and the error (0 or an IOERR_ code).
-    pub actual: u64,
-    pub error: i64,
-}
+/// Bytes after the IoRequest that are copied to and from a larger request.
+const EXTENSION: usize = 32;
 
-/// The kernel side of a ring-3 task's open device: the request (with room for timer.device's
-/// time value after it) and its reply port.
+/// The kernel side of a ring-3 task's open request.
 #[repr(C)]
 struct Handle {
     req: IoRequest,
-    extra: [u64; 4],
+    extension: [u8; EXTENSION],
     port: *mut MsgPort,
     owner: *mut Task,
+    /// The task's own request (its handle) and its length.
+    user: u64,
+    user_len: u64,
+    /// While in flight: the data range it may write.
+    data: (u64, u64),
+    busy: bool,
 }
 
 /// Open handles. Forbid.
 static HANDLES: Global<Vec<*mut Handle>> = Global::new(Vec::new());
 
 fn space() -> Option<&'static mut Space> {
-    let me = exec::task::find_task(None);
-    // SAFETY: the running task is live; its space lives with it.
-    unsafe { ((*me).space as *mut Space).as_mut() }
+    crate::gate::my_space()
 }
 
-fn readable(s: &Space, addr: u64, len: u64) -> bool {
-    let Some(end) = addr.checked_add(len.max(1)) else { return false };
-    let mut page = addr & !4095;
-    while page < end {
-        if !matches!(s.access_of(page), Some(Access::Read | Access::ReadWrite | Access::ReadExecute)) {
-            return false;
-        }
-        page += 4096;
-    }
-    true
-}
-
-fn handle(h: u64) -> Option<*mut Handle> {
+/// The caller's handle for its request at `user`.
+fn handle(user: u64) -> Option<*mut Handle> {
     let me = exec::task::find_task(None);
     forbid();
     // SAFETY: Forbid held; listed handles are live.
-    let ok = unsafe { (*HANDLES.get()).iter().any(|&x| x as u64 == h && (*x).owner == me) };
+    let h = unsafe { (*HANDLES.get()).iter().copied().find(|&x| (*x).user == user && (*x).owner == me) };
     permit();
-    ok.then_some(h as *mut Handle)
+    h
 }
 
-/// Opens unit `unit` of the device named by the `len` bytes at `name`. Result: a handle, or
-/// ERR_BAD_POINTER (bad name pointer) or 0 (no such device or unit).
-pub fn open(name: u64, len: u64, unit: u64) -> u64 {
+/// Reads a field of the task's request (plain integer or pointer types only).
+macro_rules! field {
+    ($user:expr, $($f:ident).+) => {
+        core::ptr::addr_of!((*($user as *const IoRequest)).$($f).+).read_unaligned()
+    };
+}
+
+/// Writes a field of the task's request.
+macro_rules! set_field {
+    ($user:expr, $($f:ident).+ = $v:expr) => {
+        core::ptr::addr_of_mut!((*($user as *mut IoRequest)).$($f).+).write_unaligned($v)
+    };
+}
+
+/// open_device: opens `unit` of device `name` for the task's request at `user` (its writable
+/// memory, at least an IoRequest, as long as its message length says). Result: the device's
+/// error (0 = opened) as a byte, or ERR_BAD_POINTER.
+pub fn open(name: &str, unit: u64, user: u64) -> u64 {
     let Some(s) = space() else { return ERR_BAD_POINTER };
-    if len == 0 || len > 64 || !readable(s, name, len) {
+    let base = size_of::<IoRequest>() as u64;
+    if !s.user_writable(user, base) || handle(user).is_some() {
         return ERR_BAD_POINTER;
     }
-    // SAFETY: the bytes are readable (checked); copied out before use.
-    let bytes: Vec<u8> = unsafe { core::slice::from_raw_parts(name as *const u8, len as usize).to_vec() };
-    let Ok(name) = core::str::from_utf8(&bytes) else { return ERR_BAD_POINTER };
+    // SAFETY: the request is the caller's writable memory (checked); a plain length field.
+    let len = unsafe { field!(user, message.length) } as u64;
+    let len = len.clamp(base, base + EXTENSION as u64);
+    if !s.user_writable(user, len) {
+        return ERR_BAD_POINTER;
+    }
     let port = exec::port::create_msg_port();
     if port.is_null() {
-        return 0;
+        return exec::device::IOERR_OPENFAIL as u8 as u64;
     }
     let h = Box::into_raw(Box::new(Handle {
-        req: IoRequest::new(port, size_of::<IoRequest>() + 32),
-        extra: [0; 4],
+        req: IoRequest::new(port, size_of::<IoRequest>() + EXTENSION),
+        extension: [0; EXTENSION],
         port,
         owner: exec::task::find_task(None),
+        user,
+        user_len: len,
+        data: (0, 0),
+        busy: false,
     }));
-    // SAFETY: the request is live in its box and not open.
-    if unsafe { exec::device::open_device(name, unit as u32, &mut (*h).req, 0) } != 0 {
+    // SAFETY: the shadow is live in its box and not open; the user request is writable.
+    let err = unsafe {
+        let err = exec::device::open_device(name, unit as u32, &mut (*h).req, 0);
+        set_field!(user, error = err);
+        if err == 0 {
+            set_field!(user, device = (*h).req.device);
+            set_field!(user, unit = (*h).req.unit);
+        }
+        err
+    };
+    if err != 0 {
         // SAFETY: never opened; ours.
         unsafe {
             exec::port::delete_msg_port(port);
             drop(Box::from_raw(h));
         }
-        return 0;
+        return err as u8 as u64;
     }
     forbid();
     // SAFETY: Forbid held.
     unsafe { (*HANDLES.get()).push(h) };
     permit();
-    h as u64
+    0
 }
 
-/// Performs the request described by the [`UserIo`] block at `block`. Result: 0 (outcome in
-/// the block), or ERR_BAD_POINTER for a bad handle, block or data range.
-pub fn do_io(h: u64, block: u64) -> u64 {
-    let (Some(h), Some(s)) = (handle(h), space()) else { return ERR_BAD_POINTER };
-    if !s.user_writable(block, size_of::<UserIo>() as u64) {
-        return ERR_BAD_POINTER;
-    }
-    // SAFETY: the block is the task's writable memory (checked).
-    let mut io = unsafe { (block as *const UserIo).read() };
-    if io.length > 0 && (io.length == u64::MAX || !s.user_writable(io.data, io.length)) {
-        return ERR_BAD_POINTER;
-    }
-    // SAFETY: the handle is the caller's and idle; the data range is the caller's (checked),
-    // mapped while the caller waits in do_io; the extension words follow the request as
-    // timer.device's TimeRequest lays them out.
+/// Copies the caller's fields into an idle shadow, checking the data range. False if the
+/// handle is busy or the range is not the caller's.
+fn copy_in(h: *mut Handle) -> bool {
+    let Some(s) = space() else { return false };
+    // SAFETY: the handle is the caller's; its user request was checked writable at open and
+    // is the caller's memory while the caller is live (re-checked below before the copy).
     unsafe {
+        let user = (*h).user;
+        if (*h).busy || !s.user_writable(user, (*h).user_len) {
+            return false;
+        }
+        let (data, length) = (field!(user, data) as u64, field!(user, length) as u64);
+        if length > 0 && (length == u64::MAX || !s.user_writable(data, length)) {
+            return false;
+        }
         let r = &mut (*h).req;
-        r.command = io.command as u16;
-        r.data = io.data as *mut u8;
-        r.length = io.length as usize;
-        r.offset = io.offset as usize;
-        (*h).extra[0] = io.secs;
-        (*h).extra[1] = io.micro;
-        io.error = exec::device::do_io(r) as i64;
-        io.actual = r.actual as u64;
-        io.secs = (*h).extra[0];
-        io.micro = (*h).extra[1];
-        (block as *mut UserIo).write(io);
+        r.command = field!(user, command);
+        r.data = data as *mut u8;
+        r.length = length as usize;
+        r.offset = field!(user, offset);
+        let ext = ((*h).user_len as usize - size_of::<IoRequest>()).min(EXTENSION);
+        core::ptr::copy_nonoverlapping((user as *const u8).add(size_of::<IoRequest>()), (*h).extension.as_mut_ptr(), ext);
+        (*h).data = (data, length);
+        (*h).busy = true;
+    }
+    true
+}
+
+/// Copies a completed shadow's results back to the caller's request. Result: its error.
+fn copy_out(h: *mut Handle) -> u64 {
+    // SAFETY: the caller's handle; its request is its writable memory (checked at copy_in, and
+    // the memory cannot be freed while the request is in flight).
+    unsafe {
+        let user = (*h).user;
+        let r = &(*h).req;
+        set_field!(user, error = r.error);
+        set_field!(user, actual = r.actual);
+        let ext = ((*h).user_len as usize - size_of::<IoRequest>()).min(EXTENSION);
+        core::ptr::copy_nonoverlapping((*h).extension.as_ptr(), (user as *mut u8).add(size_of::<IoRequest>()), ext);
+        (*h).busy = false;
+        (*h).data = (0, 0);
+        r.error as u8 as u64
+    }
+}
+
+/// do_io. Result: the request's error as a byte, or ERR_BAD_POINTER.
+pub fn do_io(user: u64) -> u64 {
+    let Some(h) = handle(user) else { return ERR_BAD_POINTER };
+    if !copy_in(h) {
+        return ERR_BAD_POINTER;
+    }
+    // SAFETY: the caller's open, idle shadow; its reply port signals the caller.
+    unsafe { exec::device::do_io(&mut (*h).req) };
+    copy_out(h)
+}
+
+/// send_io. Result: 0 or ERR_BAD_POINTER.
+pub fn send_io(user: u64) -> u64 {
+    let Some(h) = handle(user) else { return ERR_BAD_POINTER };
+    if !copy_in(h) {
+        return ERR_BAD_POINTER;
+    }
+    // SAFETY: the caller's open, idle shadow.
+    unsafe { exec::device::send_io(&mut (*h).req) };
+    0
+}
+
+/// check_io: 1 (done: results copied back; wait_io still takes it), 0, or ERR_BAD_POINTER.
+pub fn check_io(user: u64) -> u64 {
+    let Some(h) = handle(user) else { return ERR_BAD_POINTER };
+    // SAFETY: the caller's live shadow.
+    unsafe {
+        if !(*h).busy {
+            return 1;
+        }
+        exec::device::check_io(&mut (*h).req) as u64
+    }
+}
+
+/// wait_io. Result: the error as a byte, or ERR_BAD_POINTER.
+pub fn wait_io(user: u64) -> u64 {
+    let Some(h) = handle(user) else { return ERR_BAD_POINTER };
+    // SAFETY: the caller's live shadow; started (busy) or already done.
+    unsafe {
+        if !(*h).busy {
+            return (*h).req.error as u8 as u64;
+        }
+        exec::device::wait_io(&mut (*h).req);
+    }
+    copy_out(h)
+}
+
+/// abort_io. Result: 0 or ERR_BAD_POINTER.
+pub fn abort_io(user: u64) -> u64 {
+    let Some(h) = handle(user) else { return ERR_BAD_POINTER };
+    // SAFETY: the caller's open shadow; aborting an idle request does nothing.
+    unsafe {
+        if (*h).busy {
+            exec::device::abort_io(&mut (*h).req);
+        }
     }
     0
 }
 
-/// Closes handle `h`. Result: 0, or ERR_BAD_POINTER.
-pub fn close(h: u64) -> u64 {
-    let Some(h) = handle(h) else { return ERR_BAD_POINTER };
+/// Whether the caller has a request in flight whose data lies in the block starting at
+/// `addr` (which it may then not free), or whose request is there.
+pub fn in_flight_at(addr: u64) -> bool {
+    let me = exec::task::find_task(None);
+    let Some(len) = space().and_then(|s| s.block_len(addr)) else { return false };
+    let overlaps = |a: u64, n: u64| a < addr + len && addr < a + n.max(1);
+    forbid();
+    // SAFETY: Forbid held; listed handles are live.
+    let busy = unsafe {
+        (*HANDLES.get()).iter().any(|&h| {
+            (*h).owner == me && (overlaps((*h).user, (*h).user_len) || ((*h).busy && overlaps((*h).data.0, (*h).data.1)))
+        })
+    };
+    permit();
+    busy
+}
+
+/// close_device: closes the caller's request (aborting and waiting for it if in flight).
+/// Result: 0, or ERR_BAD_POINTER.
+pub fn close(user: u64) -> u64 {
+    let Some(h) = handle(user) else { return ERR_BAD_POINTER };
+    // SAFETY: the caller's shadow; a busy one is ended first.
+    unsafe {
+        if (*h).busy {
+            exec::device::abort_io(&mut (*h).req);
+            exec::device::wait_io(&mut (*h).req);
+            (*h).busy = false;
+        }
+    }
     forbid();
     // SAFETY: Forbid held.
     unsafe { (*HANDLES.get()).retain(|&x| x != h) };

@@ -24,7 +24,6 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.msg.copy_round_trip", copy_round_trip),
     Test::new("mmu.msg.transfer_round_trip", transfer_round_trip),
     Test::new("mmu.msg.held_messages_return_on_fault", held_messages_return_on_fault),
-    Test::new("mmu.io.devices_through_the_gate", device_io_through_gate),
     Test::new("mmu.smep_smap_where_available", smep_smap_where_available),
 ];
 
@@ -164,7 +163,7 @@ extern "C" fn fuzz(parent: u64) -> ! {
         x ^= x >> 7;
         x ^= x << 17;
         let mut nr = x % 8;
-        if nr == crate::gate::SYS_WAIT || nr == crate::gate::SYS_EXIT {
+        if nr == exec::sys_gate::SYS_WAIT || nr == exec::sys_gate::SYS_EXIT {
             nr = x; // any other number: must be refused
         }
         let (a, b, c) = (x.rotate_left(17), x.rotate_left(31), x.rotate_left(47));
@@ -333,76 +332,6 @@ fn held_messages_return_on_fault() -> TestResult {
         ensure!(exec::signal::set_signal(0, SIGF_CTRL_E) & SIGF_CTRL_E != 0, "mode {how}: the message did not come back marked");
         exec::time::wait_ticks(2);
     }
-    Ok(())
-}
-
-/// Results of a ring-3 task's device I/O, in its own memory.
-#[repr(C)]
-struct IoResults {
-    parent: u64,
-    slept_tsc: u64,
-    timer_error: i64,
-    written: u64,
-    serial_error: i64,
-    bad_name_refused: u64,
-    bad_data_refused: u64,
-}
-
-/// Ring 3: sleeps 20 ms on timer.device and writes a line through serial.device, both through
-/// the gate; tries a bad name and bad data too.
-extern "C" fn io_user(block: u64) -> ! {
-    use crate::io::UserIo;
-    let r = block as *mut IoResults;
-    // SAFETY: the block is in our own memory.
-    unsafe {
-        let timer = crate::user::open_device("timer.device", 0);
-        let mut io = UserIo { command: 9, secs: 0, micro: 20_000, ..UserIo::default() }; // TR_ADDREQUEST
-        let t0 = exec::arch::x86_64::cpu::rdtsc();
-        crate::user::do_io(timer, &mut io);
-        (*r).slept_tsc = exec::arch::x86_64::cpu::rdtsc() - t0;
-        (*r).timer_error = io.error;
-        crate::user::close_device(timer);
-
-        let serial = crate::user::open_device("serial.device", 0);
-        let text = b"(written from ring 3 through the gate)\n";
-        let buf = crate::user::alloc_mem(4096) as *mut u8;
-        core::ptr::copy_nonoverlapping(text.as_ptr(), buf, text.len());
-        let mut io = UserIo { command: 3, data: buf as u64, length: text.len() as u64, ..UserIo::default() }; // CMD_WRITE
-        crate::user::do_io(serial, &mut io);
-        (*r).written = io.actual;
-        (*r).serial_error = io.error;
-        // Data in kernel memory: refused.
-        let mut bad = UserIo { command: 3, data: (*r).parent, length: 8, ..UserIo::default() };
-        (*r).bad_data_refused = (crate::user::do_io(serial, &mut bad) == ERR_BAD_POINTER) as u64;
-        crate::user::close_device(serial);
-        // A name in kernel memory: refused.
-        let open = exec::arch::x86_64::usermode::gate_call(crate::gate::SYS_OPEN_DEVICE, (*r).parent, 4, 0);
-        (*r).bad_name_refused = (open == ERR_BAD_POINTER) as u64;
-        signal((*r).parent, SIGF_CTRL_F);
-    }
-    exit()
-}
-
-fn device_io_through_gate() -> TestResult {
-    exec::signal::set_signal(0, SIGF_CTRL_F);
-    let init = IoResults {
-        parent: me(),
-        slept_tsc: 0,
-        timer_error: -99,
-        written: 0,
-        serial_error: -99,
-        bad_name_refused: 0,
-        bad_data_refused: 0,
-    };
-    let (_, block) = crate::user::add_user_task_with("user-io", 1, io_user, init).ok_or("no memory for the task")?;
-    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
-    // SAFETY: the task wrote its results before signalling.
-    let r = unsafe { (block as *const IoResults).read() };
-    ensure_eq!(r.timer_error, 0);
-    ensure!(r.slept_tsc >= exec::time::tsc_hz() / 50, "slept only {} TSC ticks", r.slept_tsc);
-    ensure_eq!((r.serial_error, r.written), (0, 39));
-    ensure_eq!(r.bad_data_refused, 1);
-    ensure_eq!(r.bad_name_refused, 1);
     Ok(())
 }
 

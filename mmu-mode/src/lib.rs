@@ -24,16 +24,24 @@ pub mod gate;
 #[cfg(target_os = "none")]
 pub mod io;
 #[cfg(target_os = "none")]
+pub mod libs;
+#[cfg(target_os = "none")]
 pub mod msg;
+#[cfg(target_os = "none")]
+pub mod sem;
 #[cfg(target_os = "none")]
 pub mod space;
 #[cfg(target_os = "none")]
 pub mod user;
 #[cfg(target_os = "none")]
 mod ktests;
+#[cfg(target_os = "none")]
+mod ktests_sys;
 
 #[cfg(target_os = "none")]
 pub use ktests::TESTS;
+#[cfg(target_os = "none")]
+pub use ktests_sys::TESTS as SYS_TESTS;
 
 /// Installs the gate, the ring-3 fault handler and the address-space clean-up into exec.
 #[cfg(target_os = "none")]

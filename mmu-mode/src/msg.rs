@@ -22,8 +22,17 @@ use exec::task::Task;
 use crate::pte::Access;
 use crate::space::Space;
 
-pub const PUT_COPY: u64 = 0;
-pub const PUT_TRANSFER: u64 = 1;
+pub use exec::sys_gate::{PUT_AUTO, PUT_COPY, PUT_TRANSFER};
+
+/// How [`get`] takes a message.
+pub enum Get {
+    /// The first message, or none (get_msg).
+    Take,
+    /// Waits for a message and takes it (one call where exec needs wait_port + get_msg).
+    WaitTake,
+    /// Waits for a message and returns it, leaving it queued (exec's wait_port).
+    WaitPeek,
+}
 
 #[derive(Clone, Copy)]
 enum Kind {
@@ -31,6 +40,9 @@ enum Kind {
     Copy { original: u64 },
     /// The receiver holds the pages at `at` themselves.
     Transfer,
+    /// The sender ended first: the receiver keeps what it holds (a transferred block became
+    /// its own memory); the reply goes nowhere.
+    Orphan,
 }
 
 /// A message in flight between ring-3 tasks.
@@ -56,9 +68,10 @@ fn me() -> *mut Task {
     exec::task::find_task(None)
 }
 
-/// Creates a port for the calling task. Result: its handle, or 0.
-pub fn create_port() -> u64 {
-    let p = exec::port::create_msg_port();
+/// Creates a port for the calling task, public under `name` if given. Result: its handle, or
+/// 0 (no signal or memory left, or the name too long).
+pub fn create_port(name: Option<&str>, pri: i8) -> u64 {
+    let p = exec::port::create_port(name, pri);
     if !p.is_null() {
         forbid();
         // SAFETY: Forbid held.
@@ -81,6 +94,18 @@ pub fn delete_port(h: u64) -> u64 {
     permit();
     // SAFETY: the caller's own port from create_port, no longer listed.
     unsafe { exec::port::delete_msg_port(port) };
+    0
+}
+
+/// Takes the caller's port `h` off the public list. Result: 0, or ERR_BAD_POINTER.
+pub fn rem_port(h: u64) -> u64 {
+    let Some(port) = port(h) else { return crate::gate::ERR_BAD_POINTER };
+    // SAFETY: a listed port is live.
+    if unsafe { (*port).sig_task } != me() {
+        return crate::gate::ERR_BAD_POINTER;
+    }
+    // SAFETY: the caller's live port; rem_port ignores a port that is not public.
+    unsafe { exec::port::rem_port(port) };
     0
 }
 
@@ -121,6 +146,12 @@ pub fn put(h: u64, msg: u64, how: u64) -> u64 {
     // SAFETY: a listed port is live; its owner task too.
     let receiver = unsafe { (*port).sig_task };
     let Some(theirs) = space_of(receiver) else { return bad };
+    let pages = len.div_ceil(4096) * 4096;
+    let how = match how {
+        PUT_AUTO if msg % 4096 == 0 && mine.owns_block(msg, pages) => PUT_TRANSFER,
+        PUT_AUTO => PUT_COPY,
+        other => other,
+    };
     forbid();
     let held = match how {
         PUT_COPY => {
@@ -133,7 +164,6 @@ pub fn put(h: u64, msg: u64, how: u64) -> u64 {
             Held { at: copy, len, sender, receiver, kind: Kind::Copy { original: msg } }
         }
         PUT_TRANSFER => {
-            let pages = len.div_ceil(4096) * 4096;
             if msg % 4096 != 0 || !mine.owns_block(msg, pages) {
                 permit();
                 return bad;
@@ -155,9 +185,9 @@ pub fn put(h: u64, msg: u64, how: u64) -> u64 {
     0
 }
 
-/// Takes the first message of port `h` (which must be the caller's); waits if `wait`.
+/// Takes (or, waiting, looks at) the first message of port `h`, which must be the caller's.
 /// Result: its address (open to the caller), 0 if none, or ERR_BAD_POINTER.
-pub fn get(h: u64, wait: bool) -> u64 {
+pub fn get(h: u64, how: Get) -> u64 {
     let Some(port) = port(h) else { return crate::gate::ERR_BAD_POINTER };
     // SAFETY: a listed port is live.
     if unsafe { (*port).sig_task } != me() {
@@ -165,10 +195,14 @@ pub fn get(h: u64, wait: bool) -> u64 {
     }
     // SAFETY: the port is the caller's and live.
     unsafe {
-        if wait {
-            exec::port::wait_port(port);
+        match how {
+            Get::Take => exec::port::get_msg(port) as u64,
+            Get::WaitTake => {
+                exec::port::wait_port(port);
+                exec::port::get_msg(port) as u64
+            }
+            Get::WaitPeek => exec::port::wait_port(port) as u64,
         }
-        exec::port::get_msg(port) as u64
     }
 }
 
@@ -187,6 +221,10 @@ pub fn reply(msg: u64) -> u64 {
     let h = held.swap_remove(i);
     let theirs = space_of(h.receiver);
     let target = match h.kind {
+        Kind::Orphan => {
+            permit();
+            return 0;
+        }
         Kind::Copy { original } => {
             // SAFETY: the copy and the original are live exec memory of `len` bytes.
             unsafe { core::ptr::copy_nonoverlapping(h.at as *const u8, original as *mut u8, h.len as usize) };
@@ -211,11 +249,37 @@ pub fn reply(msg: u64) -> u64 {
     0
 }
 
+/// Whether the caller has lent the block at `addr` to another task by transfer (it may not
+/// free it until the reply).
+pub fn lent_out(addr: u64) -> bool {
+    let me = me();
+    forbid();
+    // SAFETY: Forbid held.
+    let lent = unsafe { (*HELD.get()).iter().any(|h| h.sender == me && h.at == addr && matches!(h.kind, Kind::Transfer)) };
+    permit();
+    lent
+}
+
 /// Task end: every message the task held, or that waited at its ports, goes back to its
 /// sender marked [`exec::port::MSG_ERR_RECEIVER_GONE`] (so nobody waits for a reply forever);
-/// then its ports are forgotten. Disable held.
-pub fn reclaim(task: *mut Task) {
+/// then its ports are forgotten. Messages the task sent and that are still out become
+/// orphans: a receiver keeps its copy, and a transferred block moves from `dying` (the task's
+/// space, already detached from it) to the receiver's, so that nothing it can still reach is
+/// freed under it. Disable held.
+pub fn reclaim(task: *mut Task, mut dying: Option<&mut Space>) {
     forbid();
+    // SAFETY: Forbid held; the entries' receivers are live (their end removes their entries).
+    unsafe {
+        for h in (*HELD.get()).iter_mut().filter(|h| h.sender == task && h.receiver != task) {
+            if matches!(h.kind, Kind::Transfer) {
+                let block = dying.as_deref_mut().and_then(|s| s.give_away(h.at));
+                if let (Some(b), Some(r)) = (block, space_of(h.receiver)) {
+                    r.adopt(b);
+                }
+            }
+            h.kind = Kind::Orphan;
+        }
+    }
     // SAFETY: Forbid held; listed ports are live until their owner's memory goes (after this).
     let (held, queued) = unsafe {
         let mut queued: Vec<*mut Message> = Vec::new();
@@ -244,6 +308,8 @@ pub fn reclaim(task: *mut Task) {
     permit();
     for h in held {
         let back = match h.kind {
+            // Its sender is gone too: nobody to return it to.
+            Kind::Orphan => continue,
             // The copy goes with the receiver's space; the original was never touched.
             Kind::Copy { original } => original,
             Kind::Transfer => {

@@ -15,6 +15,8 @@ const PAGE: u64 = 4096;
 const HUGE: u64 = 2 << 20;
 /// The boot tables map the first 4 GiB; so does every task's space.
 const MAPPED: u64 = 4 << 30;
+/// The most one allocation through the gate may ask for.
+const MAX_ALLOC: u64 = 1 << 30;
 
 #[repr(C, align(4096))]
 struct Table([u64; 512]);
@@ -22,6 +24,9 @@ struct Table([u64; 512]);
 fn table() -> Box<Table> {
     Box::new(Table([0; 512]))
 }
+
+/// A block of memory moving from one space to another (see [`Space::give_away`]).
+pub struct Block((*mut u8, usize, u64, u64));
 
 /// A task's page tables and its user stack.
 pub struct Space {
@@ -167,6 +172,24 @@ impl Space {
         })
     }
 
+    /// Whether ring 3 may read every byte of `[addr, addr + len)` (an allegation check).
+    pub fn user_readable(&self, addr: u64, len: u64) -> bool {
+        let Some(end) = addr.checked_add(len.max(1)) else { return false };
+        let mut page = addr & !(PAGE - 1);
+        while page < end {
+            if !matches!(self.access_of(page), Some(Access::Read | Access::ReadWrite | Access::ReadExecute)) {
+                return false;
+            }
+            page += PAGE;
+        }
+        true
+    }
+
+    /// Whether ring 3 may execute at `addr` (the image's code).
+    pub fn user_executable(&self, addr: u64) -> bool {
+        matches!(self.access_of(addr), Some(Access::ReadExecute))
+    }
+
     /// Whether ring 3 may write every byte of `[addr, addr + len)` (an allegation check).
     pub fn user_writable(&self, addr: u64, len: u64) -> bool {
         let Some(end) = addr.checked_add(len.max(1)) else { return false };
@@ -183,6 +206,9 @@ impl Space {
     /// Allocates `len` bytes of whole pages from exec memory, open to the task read-write.
     /// Result: the address, or `None` without memory.
     pub fn alloc(&mut self, len: u64) -> Option<u64> {
+        if len > MAX_ALLOC {
+            return None;
+        }
         let len = len.max(1).div_ceil(PAGE) * PAGE;
         let block_len = len as usize + PAGE as usize;
         let block = alloc_mem(block_len, MemFlags::PUBLIC | MemFlags::CLEAR);
@@ -198,6 +224,24 @@ impl Space {
     /// Whether `[addr, addr + len)` is exactly a block from [`Space::alloc`].
     pub fn owns_block(&self, addr: u64, len: u64) -> bool {
         self.allocations.iter().any(|a| a.2 == addr && a.3 == len)
+    }
+
+    /// Takes the block starting at `addr` out of this space's records (its pages stay as they
+    /// are) so that another space can [`adopt`](Space::adopt) it: how a transferred message
+    /// outlives a sender that ends before the reply.
+    pub fn give_away(&mut self, addr: u64) -> Option<Block> {
+        let i = self.allocations.iter().position(|a| a.2 == addr)?;
+        Some(Block(self.allocations.swap_remove(i)))
+    }
+
+    /// Makes a block given away by another space this space's own (freed with it).
+    pub fn adopt(&mut self, block: Block) {
+        self.allocations.push(block.0);
+    }
+
+    /// The length of the block starting at `addr`, if it is one from [`Space::alloc`].
+    pub fn block_len(&self, addr: u64) -> Option<u64> {
+        self.allocations.iter().find(|a| a.2 == addr).map(|a| a.3)
     }
 
     /// Frees memory from [`Space::alloc`]; false if `addr` is not the start of one.

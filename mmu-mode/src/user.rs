@@ -3,9 +3,10 @@
 use alloc::boxed::Box;
 
 use exec::arch::x86_64::usermode::gate_call;
+use exec::user_heap::UserBlock;
 use exec::task::Task;
 
-use crate::gate::*;
+use exec::sys_gate::*;
 use crate::space::Space;
 
 /// The calling task's own address.
@@ -28,7 +29,7 @@ pub fn alloc_mem(len: u64) -> u64 {
     gate_call(SYS_ALLOC_MEM, len, 0, 0)
 }
 
-/// Creates a port for the caller; its handle, or 0.
+/// Creates a private port for the caller; its handle, or 0.
 pub fn create_port() -> u64 {
     gate_call(SYS_CREATE_PORT, 0, 0, 0)
 }
@@ -38,9 +39,10 @@ pub fn put_msg(port: u64, msg: u64, how: u64) -> u64 {
     gate_call(SYS_PUT_MSG, port, msg, how)
 }
 
-/// Waits for a message at the caller's `port` and takes it.
+/// Waits for a message at the caller's `port` and takes it (one gate call for exec's
+/// wait_port + get_msg).
 pub fn wait_get(port: u64) -> u64 {
-    gate_call(SYS_WAIT_PORT, port, 0, 0)
+    gate_call(SYS_WAIT_PORT, port, 1, 0)
 }
 
 /// Replies a message the caller holds.
@@ -51,21 +53,6 @@ pub fn reply_msg(msg: u64) -> u64 {
 /// Deletes one of the caller's ports.
 pub fn delete_port(port: u64) -> u64 {
     gate_call(SYS_DELETE_PORT, port, 0, 0)
-}
-
-/// Opens unit `unit` of device `name`; a handle, 0 if there is none, or ERR_BAD_POINTER.
-pub fn open_device(name: &str, unit: u64) -> u64 {
-    gate_call(SYS_OPEN_DEVICE, name.as_ptr() as u64, name.len() as u64, unit)
-}
-
-/// Performs the request in `io` (in the caller's memory) on an open device.
-pub fn do_io(handle: u64, io: &mut crate::io::UserIo) -> u64 {
-    gate_call(SYS_DO_IO, handle, io as *mut crate::io::UserIo as u64, 0)
-}
-
-/// Closes a device handle.
-pub fn close_device(handle: u64) -> u64 {
-    gate_call(SYS_CLOSE_DEVICE, handle, 0, 0)
 }
 
 /// Ends the calling task.
@@ -99,13 +86,44 @@ pub fn add_user_task_with<T>(name: &str, pri: i8, entry: extern "C" fn(u64) -> !
 
 /// [`add_user_task`] in a space prepared by the caller (for example with memory allocated
 /// and filled in for the task before it starts).
-pub fn add_user_task_in(name: &str, pri: i8, entry: extern "C" fn(u64) -> !, arg: u64, space: Box<Space>) -> *mut Task {
+pub fn add_user_task_in(name: &str, pri: i8, entry: extern "C" fn(u64) -> !, arg: u64, mut space: Box<Space>) -> *mut Task {
+    let Some(block) = space.alloc(size_of::<UserBlock>() as u64) else { return core::ptr::null_mut() };
+    // SAFETY: fresh, page-aligned memory of the task's own, large enough.
+    unsafe { UserBlock::init_at(block as *mut UserBlock) };
     let (cr3, top) = (space.cr3(), space.stack_range.1);
     let raw = Box::into_raw(space);
-    let t = exec::task::add_user_task(name, pri, entry as *const () as u64, arg as usize, top - 16, cr3, raw as usize);
+    let t = exec::task::add_user_task(name, pri, entry as *const () as u64, arg as usize, top - 16, cr3, raw as usize, block);
     if t.is_null() {
         // SAFETY: the task never started; the space is ours again.
         drop(unsafe { Box::from_raw(raw) });
     }
     t
+}
+
+/// What a ring-3 parent's add_task hands its child: the function and its argument.
+#[repr(C)]
+struct Start {
+    entry: fn(usize),
+    arg: usize,
+}
+
+/// A child started by a ring-3 task runs here: its function, then its end.
+extern "C" fn start(block: u64) -> ! {
+    // SAFETY: the block is the child's own memory, written before it started.
+    let s = unsafe { (block as *const Start).read() };
+    (s.entry)(s.arg);
+    exit()
+}
+
+/// add_task from ring 3: starts `entry(arg)` as a ring-3 task with its own space (the stack
+/// size asked for is not used: every ring-3 task has [`USER_STACK`]). `entry` must be code
+/// the caller may run. Result: the task, 0 without memory, or ERR_BAD_POINTER.
+pub fn add_task_for_ring3(name: &str, pri: i8, entry: u64, arg: u64) -> u64 {
+    if !crate::gate::my_space().is_some_and(|s| s.user_executable(entry)) {
+        return ERR_BAD_POINTER;
+    }
+    // SAFETY: `entry` is code in the image (checked executable for ring 3); the child calls it
+    // in ring 3, where whatever it does is contained.
+    let entry: fn(usize) = unsafe { core::mem::transmute(entry as usize) };
+    add_user_task_with(name, pri, start, Start { entry, arg: arg as usize }).map_or(0, |(t, _)| t as u64)
 }

@@ -36,6 +36,21 @@ pub fn halt_forever() -> ! {
     }
 }
 
+/// Whether the code calling runs in ring 3 (mmu-mode's ring-3 tasks). Always false in the
+/// flat build, where it compiles to nothing.
+#[inline(always)]
+pub fn in_ring3() -> bool {
+    #[cfg(feature = "mmu")]
+    {
+        let cs: u16;
+        // SAFETY: reading CS has no side effects.
+        unsafe { core::arch::asm!("mov {0:x}, cs", out(reg) cs, options(nomem, nostack, preserves_flags)) };
+        cs & 3 == 3
+    }
+    #[cfg(not(feature = "mmu"))]
+    false
+}
+
 /// The time-stamp counter.
 #[inline(always)]
 pub fn rdtsc() -> u64 {

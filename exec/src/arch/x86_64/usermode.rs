@@ -134,6 +134,13 @@ pub fn set_user_cr3(cr3: u64) {
     unsafe { (*PER_CPU.get()).user_cr3 = cr3 };
 }
 
+/// Points FS at `block` (a ring-3 task's user block): the base a ring-3 task finds its own
+/// state through, since it cannot read exec's. Disable held.
+pub fn set_user_fs_base(block: u64) {
+    // SAFETY: IA32_FS_BASE only sets the base of FS, which the kernel does not use.
+    unsafe { Msr::new(0xc000_0100).write(block) };
+}
+
 /// Tells the syscall entry which kernel stack to use (the running task's). Disable held.
 pub fn set_syscall_stack(top: u64) {
     // SAFETY: Disable held; the entry reads it with interrupts off.
@@ -171,6 +178,18 @@ pub fn gate_call(nr: u64, a0: u64, a1: u64, a2: u64) -> u64 {
     unsafe {
         asm!("syscall", inout("rax") nr => r, in("rdi") a0, in("rsi") a1, in("rdx") a2,
              out("rcx") _, out("r11") _, options(nostack));
+    }
+    r
+}
+
+/// [`gate_call`] with two more arguments, in R10 and R8.
+#[inline(always)]
+pub fn gate_call5(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64) -> u64 {
+    let r: u64;
+    // SAFETY: as gate_call's.
+    unsafe {
+        asm!("syscall", inout("rax") nr => r, in("rdi") a0, in("rsi") a1, in("rdx") a2,
+             in("r10") a3, in("r8") a4, out("rcx") _, out("r11") _, options(nostack));
     }
     r
 }

@@ -1,0 +1,76 @@
+//! mmu-mode: the heap of a ring-3 task, so that Rust code using `alloc` (a library's
+//! `String`s, a command's `Vec`s) runs in ring 3 as it does in ring 0.
+//!
+//! A ring-3 task cannot touch the kernel heap (kernel memory), so the global allocator sends a
+//! ring-3 caller here. Each ring-3 task has a *user block* in its own memory, which FS points
+//! at while it runs (set at every switch; the task cannot move FS). The block holds the state
+//! of a heap of [`USER_HEAP_SIZE`] bytes, taken through the gate at the first allocation and
+//! given back with the task's memory when it ends. Nothing here is shared between tasks, so no
+//! lock: only the task itself, in ring 3, ever runs this code on its block.
+
+use core::alloc::Layout;
+use core::ptr::{NonNull, null_mut};
+
+use linked_list_allocator::Heap;
+
+/// Bytes of a ring-3 task's heap.
+pub const USER_HEAP_SIZE: usize = 256 * 1024;
+
+/// The start of a ring-3 task's own memory, where FS points.
+#[repr(C)]
+pub struct UserBlock {
+    /// The block's own address (read through FS).
+    this: *mut UserBlock,
+    heap: Heap,
+}
+
+impl UserBlock {
+    /// Writes a fresh block at `at` (mmu-mode, when it builds a task's space).
+    ///
+    /// # Safety
+    /// `at` is writable memory of at least `size_of::<UserBlock>()` bytes, suitably aligned,
+    /// that will be the task's own.
+    pub unsafe fn init_at(at: *mut UserBlock) {
+        // SAFETY: per the contract.
+        unsafe { at.write(UserBlock { this: at, heap: Heap::empty() }) };
+    }
+}
+
+fn block() -> &'static mut UserBlock {
+    let this: *mut UserBlock;
+    // SAFETY: in ring 3, FS points at the running task's user block, whose first word is its
+    // address (set by the switch to this task).
+    unsafe {
+        core::arch::asm!("mov {}, fs:[0]", out(reg) this, options(nostack, readonly, preserves_flags));
+        &mut *this
+    }
+}
+
+/// Allocates for the ring-3 caller; null when its heap is full or cannot be made.
+pub fn alloc(layout: Layout) -> *mut u8 {
+    let b = block();
+    if b.heap.size() == 0 {
+        let mem = crate::sys_gate::alloc_mem(USER_HEAP_SIZE, crate::memory::MemFlags::CLEAR);
+        if mem.is_null() {
+            return null_mut();
+        }
+        // SAFETY: fresh memory of the caller's own, used by nothing else.
+        unsafe { b.heap.init(mem, USER_HEAP_SIZE) };
+    }
+    b.heap.allocate_first_fit(layout).map_or(null_mut(), |p| p.as_ptr())
+}
+
+/// Frees for the ring-3 caller. A pointer outside its heap (memory the kernel allocated) is
+/// not the task's to free and is left alone.
+///
+/// # Safety
+/// As GlobalAlloc::dealloc.
+pub unsafe fn dealloc(ptr: *mut u8, layout: Layout) {
+    let b = block();
+    let Some(p) = NonNull::new(ptr) else { return };
+    if (ptr as usize) < b.heap.bottom() as usize || ptr as usize >= b.heap.top() as usize {
+        return;
+    }
+    // SAFETY: the pointer lies in this heap; GlobalAlloc's caller vouches for the layout.
+    unsafe { b.heap.deallocate(p, layout) };
+}

@@ -1,0 +1,223 @@
+//! Semaphores for ring-3 tasks.
+//!
+//! A SignalSemaphore links the tasks waiting for it, so exec must not keep one in memory a
+//! task can write (a task could bend the links and make exec write where it likes). A ring-3
+//! task's semaphore therefore has two halves: the structure in its own memory, whose address
+//! is the handle every task uses (as on the Amiga), and exec's semaphore, kept here in kernel
+//! memory, that does the work. Names (add_semaphore) are copied from the task's structure.
+//!
+//! When the owner ends, its semaphores leave the public list and are freed, except one that
+//! another task still holds or waits for: that one lives on (its handle still works) until it
+//! is idle. Exec already gave back what the ending task held. The records are guarded by
+//! Forbid.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use exec::execbase::Global;
+use exec::sched::{forbid, permit};
+use exec::semaphore::SignalSemaphore;
+use exec::task::Task;
+
+use crate::gate::ERR_BAD_POINTER;
+
+struct Record {
+    /// The structure in the owner's memory: the handle.
+    handle: u64,
+    /// Null once the owner ended.
+    owner: *mut Task,
+    sem: Box<SignalSemaphore>,
+    /// The name the semaphore is public under, which its node points at.
+    name: Option<String>,
+    public: bool,
+}
+
+/// Every ring-3 semaphore. Forbid.
+static RECORDS: Global<Vec<Record>> = Global::new(Vec::new());
+
+fn me() -> *mut Task {
+    exec::task::find_task(None)
+}
+
+/// Runs `f` on the record of `handle` under Forbid; ERR_BAD_POINTER if there is none.
+fn with(handle: u64, f: impl FnOnce(&mut Record) -> u64) -> u64 {
+    forbid();
+    // SAFETY: Forbid held.
+    let r = match unsafe { (*RECORDS.get()).iter_mut().find(|r| r.handle == handle) } {
+        Some(rec) => f(rec),
+        None => ERR_BAD_POINTER,
+    };
+    permit();
+    r
+}
+
+/// init_semaphore: the structure at `handle` must be the caller's writable memory. A handle
+/// in use (held or waited for) is refused. Result: 0 or ERR_BAD_POINTER.
+pub fn init(handle: u64) -> u64 {
+    let Some(s) = crate::gate::my_space() else { return ERR_BAD_POINTER };
+    if !s.user_writable(handle, size_of::<SignalSemaphore>() as u64) {
+        return ERR_BAD_POINTER;
+    }
+    forbid();
+    // SAFETY: Forbid held.
+    let records = unsafe { &mut *RECORDS.get() };
+    let r = match records.iter().position(|r| r.handle == handle) {
+        Some(i) if !records[i].sem.is_idle() => ERR_BAD_POINTER,
+        found => {
+            if let Some(i) = found {
+                drop_record(records.swap_remove(i));
+            }
+            let mut sem = Box::new(SignalSemaphore::new());
+            // SAFETY: a fresh semaphore in its box.
+            unsafe { exec::semaphore::init_semaphore(&mut *sem) };
+            records.push(Record { handle, owner: me(), sem, name: None, public: false });
+            0
+        }
+    };
+    permit();
+    r
+}
+
+/// obtain_semaphore(_shared): may wait. Result: 0 or ERR_BAD_POINTER.
+pub fn obtain(handle: u64, shared: bool) -> u64 {
+    // The box stays put while the semaphore is held or waited for (see the module's note),
+    // so the pointer outlives the Forbid of the lookup.
+    let sem = with(handle, |r| &mut *r.sem as *mut SignalSemaphore as u64);
+    if sem == ERR_BAD_POINTER {
+        return sem;
+    }
+    // SAFETY: a live semaphore (its record holds it), initialised.
+    unsafe {
+        if shared {
+            exec::semaphore::obtain_semaphore_shared(sem as *mut SignalSemaphore);
+        } else {
+            exec::semaphore::obtain_semaphore(sem as *mut SignalSemaphore);
+        }
+    }
+    0
+}
+
+/// attempt_semaphore(_shared). Result: 1 (obtained), 0, or ERR_BAD_POINTER.
+pub fn attempt(handle: u64, shared: bool) -> u64 {
+    with(handle, |r| {
+        // SAFETY: a live semaphore, Forbid held.
+        let got = unsafe {
+            if shared {
+                exec::semaphore::attempt_semaphore_shared(&mut *r.sem)
+            } else {
+                exec::semaphore::attempt_semaphore(&mut *r.sem)
+            }
+        };
+        got as u64
+    })
+}
+
+/// release_semaphore. Releasing one the caller does not hold is refused (ERR_BAD_POINTER),
+/// where exec would raise an alert for a ring-0 caller.
+pub fn release(handle: u64) -> u64 {
+    forbid();
+    // SAFETY: Forbid held.
+    let records = unsafe { &mut *RECORDS.get() };
+    let r = match records.iter().position(|r| r.handle == handle) {
+        Some(i) if records[i].sem.held_by_caller() => {
+            // SAFETY: a live semaphore the caller holds.
+            unsafe { exec::semaphore::release_semaphore(&mut *records[i].sem) };
+            if records[i].owner.is_null() && records[i].sem.is_idle() {
+                drop_record(records.swap_remove(i));
+            }
+            0
+        }
+        _ => ERR_BAD_POINTER,
+    };
+    permit();
+    r
+}
+
+/// add_semaphore: the caller's semaphore (initialised here, as exec's add_semaphore does)
+/// becomes public under the name its structure's node carries (checked and copied). Result: 0
+/// or ERR_BAD_POINTER.
+pub fn add(handle: u64) -> u64 {
+    if init(handle) != 0 {
+        return ERR_BAD_POINTER;
+    }
+    let Some(s) = crate::gate::my_space() else { return ERR_BAD_POINTER };
+    if !s.user_writable(handle, size_of::<SignalSemaphore>() as u64) {
+        return ERR_BAD_POINTER;
+    }
+    // SAFETY: the structure is the caller's memory (checked); only the name's address and
+    // length (plain integers) are read from it.
+    let (at, len) = unsafe { exec::list::Node::name_raw(core::ptr::addr_of!((*(handle as *const SignalSemaphore)).node)) };
+    let Some(name) = crate::gate::name_arg(at as u64, len as u64) else { return ERR_BAD_POINTER };
+    let me = me();
+    with(handle, |r| {
+        if r.owner != me || r.public || !r.sem.is_idle() {
+            return ERR_BAD_POINTER;
+        }
+        let name = r.name.insert(name);
+        // SAFETY: the name lives in the record as long as the semaphore; Forbid held.
+        unsafe {
+            r.sem.node.set_name(name.as_str());
+            exec::semaphore::add_semaphore(&mut *r.sem);
+        }
+        r.public = true;
+        0
+    })
+}
+
+/// find_semaphore: the handle of the public ring-3 semaphore `name`, or 0.
+pub fn find(name: &str) -> u64 {
+    forbid();
+    let sem = exec::semaphore::find_semaphore(name);
+    // SAFETY: Forbid held.
+    let h = unsafe { (*RECORDS.get()).iter().find(|r| core::ptr::eq(&*r.sem, sem)).map_or(0, |r| r.handle) };
+    permit();
+    h
+}
+
+/// rem_semaphore: the caller's own public semaphore leaves the list.
+pub fn rem(handle: u64) -> u64 {
+    let me = me();
+    with(handle, |r| {
+        if r.owner != me || !r.public {
+            return ERR_BAD_POINTER;
+        }
+        // SAFETY: public (checked), Forbid held.
+        unsafe { exec::semaphore::rem_semaphore(&mut *r.sem) };
+        r.public = false;
+        0
+    })
+}
+
+fn drop_record(mut r: Record) {
+    if r.public {
+        // SAFETY: on the public list (its flag says so); Forbid held by the callers.
+        unsafe { exec::semaphore::rem_semaphore(&mut *r.sem) };
+        r.public = false;
+    }
+}
+
+/// Task end (after exec gave back what the task held and dropped its wait): its semaphores
+/// go; one still in use by others stays until it is idle.
+pub fn reclaim(task: *mut Task) {
+    forbid();
+    // SAFETY: Forbid held.
+    let records = unsafe { &mut *RECORDS.get() };
+    let mut i = 0;
+    while i < records.len() {
+        if records[i].owner == task {
+            if records[i].sem.is_idle() {
+                drop_record(records.swap_remove(i));
+                continue;
+            }
+            records[i].owner = core::ptr::null_mut();
+            if records[i].public {
+                // SAFETY: public (its flag), Forbid held.
+                unsafe { exec::semaphore::rem_semaphore(&mut *records[i].sem) };
+                records[i].public = false;
+            }
+        }
+        i += 1;
+    }
+    permit();
+}
