@@ -152,36 +152,70 @@ fn stack_overflow() -> TestResult {
     contained("user-overflow", recurse, 0, 14)
 }
 
-/// Ring 3: 100,000 gate calls with random numbers and arguments (xorshift from `seed`).
-/// Calls that would block (wait) or end the task (exit) are turned into unknown numbers; all
-/// others must come back with a result or an error. Reports CTRL_F to its parent (in the top
-/// bits of the seed's companion register, passed as `arg` = parent).
-extern "C" fn fuzz(parent: u64) -> ! {
-    let mut x = parent ^ 0x9e37_79b9_7f4a_7c15;
-    for _ in 0..100_000 {
+/// Ring 3: gate calls with random numbers (every call, and some past the last) and random
+/// values in all five argument registers (xorshift from `seed`), until one of them ends it
+/// (exit, a dead-end alert, rem_task) or its parent removes it.
+extern "C" fn fuzz(seed: u64) -> ! {
+    let mut x = seed | 1;
+    loop {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        let mut nr = x % 8;
-        if nr == exec::sys_gate::SYS_WAIT || nr == exec::sys_gate::SYS_EXIT {
-            nr = x; // any other number: must be refused
-        }
-        let (a, b, c) = (x.rotate_left(17), x.rotate_left(31), x.rotate_left(47));
-        core::hint::black_box(exec::arch::x86_64::usermode::gate_call(nr, a, b, c));
+        let nr = x % (exec::sys_gate::SYS_CALLS + 4);
+        let (a, b, c, d, e) = (x.rotate_left(11), x.rotate_left(23), x.rotate_left(37), x.rotate_left(47), x.rotate_left(59));
+        core::hint::black_box(exec::arch::x86_64::usermode::gate_call5(nr, a, b, c, d, e));
     }
-    signal(parent, SIGF_CTRL_F);
-    exit()
 }
 
+/// The state of task `t` if it is still a task.
+fn state_of(t: *mut exec::task::Task) -> Option<exec::task::TaskState> {
+    let mut state = None;
+    exec::task::for_each_task(|task| {
+        if core::ptr::eq(task, t) {
+            state = Some(task.state);
+        }
+    });
+    state
+}
+
+/// 100,000 gate calls with random numbers and arguments, from a chain of ring-3 tasks (one
+/// ends when a call ends it; the next goes on with a new seed). A task that waits is woken
+/// with every signal, so waits end too. The kernel raises no alert but those the tasks asked
+/// for, every task ends, and exec memory comes back.
 fn gate_fuzz() -> TestResult {
+    use crate::gate::{ALERTS_REQUESTED, GATE_CALLS};
     let alerts = exec::execbase::counters().alert_count;
-    let faults = FAULTS_CONTAINED.load(Ordering::SeqCst);
-    exec::signal::set_signal(0, SIGF_CTRL_F);
-    let t = add_user_task("user-fuzz", -1, fuzz, me());
-    ensure!(!t.is_null());
-    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
-    ensure_eq!(exec::execbase::counters().alert_count, alerts, "the kernel raised an alert");
-    ensure_eq!(FAULTS_CONTAINED.load(Ordering::SeqCst), faults, "the fuzzing task faulted");
+    let requested = ALERTS_REQUESTED.load(Ordering::SeqCst);
+    let avail = exec::memory::avail_mem(exec::memory::MemFlags::ANY);
+    let start = GATE_CALLS.load(Ordering::SeqCst);
+    let (mut seed, mut tasks, mut wakes) = (0x9e37_79b9_7f4a_7c15u64, 0u64, 0u64);
+    while GATE_CALLS.load(Ordering::SeqCst) - start < 100_000 {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        // Above this task: it runs until it waits or ends, then this loop looks at it.
+        let t = add_user_task("user-fuzz", 1, fuzz, seed);
+        ensure!(!t.is_null(), "no memory for a fuzzing task after {tasks}");
+        tasks += 1;
+        let mut woken_here = 0;
+        while let Some(state) = state_of(t) {
+            if state == exec::task::TaskState::Removed {
+                break;
+            }
+            ensure!(woken_here < 10_000, "fuzzing task {tasks} (seed {seed:#x}) stays blocked");
+            // SAFETY: a live task (just seen in the task lists).
+            unsafe { exec::signal::signal(t, u32::MAX) };
+            woken_here += 1;
+            wakes += 1;
+        }
+    }
+    devices::timer_sleep_ms(20);
+    let calls = GATE_CALLS.load(Ordering::SeqCst) - start;
+    exec::kprintln!("({calls} calls from {tasks} tasks, {wakes} wakes)");
+    ensure_eq!(
+        exec::execbase::counters().alert_count - alerts,
+        ALERTS_REQUESTED.load(Ordering::SeqCst) - requested,
+        "the kernel raised an alert of its own"
+    );
+    ensure_eq!(exec::memory::avail_mem(exec::memory::MemFlags::ANY), avail, "exec memory was lost");
     Ok(())
 }
 
