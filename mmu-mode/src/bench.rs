@@ -88,16 +88,22 @@ extern "C" fn client(block: u64) -> ! {
 }
 
 /// Ring 3: times `n` null gate calls (find_task of self) into its own memory at `block`
-/// (word 0: n in, samples address out; word 1: the parent to signal).
+/// (word 0: n in, samples address out; word 1: the parent to signal; word 2: 1 to call
+/// through exec's vector table, `exec::sys`, as any program does, 0 for the bare gate call).
 extern "C" fn null_gate(block: u64) -> ! {
     let b = block as *mut u64;
     // SAFETY: the block is in our own memory, set up before we started.
     unsafe {
         let n = b.read();
         let samples = alloc_mem(n * 8) as *mut u64;
+        let via_sys = b.add(2).read() == 1;
         for i in 0..n + n / 10 {
             let t0 = rdtsc();
-            core::hint::black_box(crate::user::find_self());
+            if via_sys {
+                core::hint::black_box(exec::sys::find_task(None));
+            } else {
+                core::hint::black_box(crate::user::find_self());
+            }
             let t = rdtsc() - t0;
             if i >= n / 10 {
                 samples.add((i - n / 10) as usize).write(t);
@@ -115,12 +121,15 @@ pub fn run() {
     let me = exec::task::find_task(None) as u64;
     const N: u64 = 10_000;
     exec::signal::set_signal(0, SIGF_CTRL_F);
-    if let Some((_, block)) = add_user_task_with("bench-null", 0, null_gate, [N, me]) {
-        exec::signal::wait(SIGF_CTRL_F);
-        // SAFETY: the task wrote its samples before signalling; exec memory is readable.
-        let mut samples = unsafe { core::slice::from_raw_parts((block as *const u64).read() as *const u64, N as usize).to_vec() };
-        report("null_call_gate", 0, false, &mut samples);
-        exec::time::wait_ticks(1);
+    for (name, via_sys) in [("null_call_gate", 0), ("null_call_sys_ring3", 1)] {
+        exec::signal::set_signal(0, SIGF_CTRL_F);
+        if let Some((_, block)) = add_user_task_with("bench-null", 0, null_gate, [N, me, via_sys]) {
+            exec::signal::wait(SIGF_CTRL_F);
+            // SAFETY: the task wrote its samples before signalling; exec memory is readable.
+            let mut samples = unsafe { core::slice::from_raw_parts((block as *const u64).read() as *const u64, N as usize).to_vec() };
+            report(name, 0, false, &mut samples);
+            exec::time::wait_ticks(1);
+        }
     }
     for (name, how) in [("msg_round_trip_copy", PUT_COPY), ("msg_round_trip_transfer", PUT_TRANSFER)] {
         for size in SIZES {

@@ -1,15 +1,19 @@
 //! # mmu-mode: per-task protection in one address space
 //!
-//! Linked only into `MMU=1` builds (cargo feature `mmu`); DESIGN.md section 4. Built so far:
+//! Linked only into `MMU=1` builds (cargo feature `mmu`); DESIGN.md section 4.
 //! - [`pte`]: page-table entries and the ring-3 permission rules (host-tested);
 //! - `space`: a task's page tables in the one address space: code read-execute, constants
 //!   read-only, the entry code kernel-only, its stack and memory read-write for it alone;
-//! - `user`: ring-3 tasks and the calls they make; `gate`: the SYSCALL gate, pointers
-//!   checked as allegations, ring-3 faults contained; `msg`: messages by copy or by page
-//!   transfer; `io`: device I/O through the gate; `bench`: their benchmarks.
+//! - `user`: ring-3 tasks (and the bare gate calls the benchmarks time);
+//! - `gate`: the SYSCALL gate behind exec's vector table (`exec::sys_gate` holds the stubs a
+//!   ring-3 caller of `exec::sys` takes): pointers checked as allegations, calls ring 3 may not
+//!   make refused, ring-3 faults contained;
+//! - `msg`: messages by copy or by page transfer; `sem`: semaphores whose working half stays in
+//!   kernel memory; `libs`: libraries opened through the gate, their code run in ring 3; `io`:
+//!   device I/O with IoRequests in the task's memory and a kernel shadow;
+//! - `bench`: their benchmarks.
 //!
-//! Not yet (issue [5/6]): exec's own tasks (the shell and its commands) in ring 3, the exec
-//! vector table itself behind the gate, library calls and semaphores from ring 3.
+//! Not yet: the shell and its commands run in ring 0 (they read exec's lists directly).
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
