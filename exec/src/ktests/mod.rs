@@ -81,6 +81,7 @@ pub static TESTS: &[Test] = &[
     Test::new("exec.sched.wait_breaks_forbid", sched::wait_breaks_forbid),
     Test::new("exec.sched.idle_task_exists", sched::idle_task_exists),
     Test::new("exec.port.create_delete", ports::create_delete),
+    Test::new("exec.port.create_port_named", ports::create_port_named),
     Test::new("exec.port.public_port_round_trip", ports::public_port_round_trip),
     Test::new("exec.port.fifo_order", ports::fifo_order),
     Test::new("exec.port.child_round_trips", ports::child_round_trips),

@@ -42,6 +42,28 @@ pub fn create_delete() -> TestResult {
     Ok(())
 }
 
+/// create_port names and publishes a port with a copy of the name; a name too long is refused.
+pub fn create_port_named() -> TestResult {
+    let name = alloc::string::String::from("create.port.test");
+    let p = create_port(Some(&name), 5);
+    drop(name); // the port keeps its own copy
+    ensure!(!p.is_null());
+    ensure_eq!(find_port("create.port.test"), p);
+    // SAFETY: our own live port.
+    unsafe {
+        ensure_eq!((*p).node.pri, 5);
+        ensure_eq!((*p).node.name(), "create.port.test");
+        delete_msg_port(p);
+    }
+    ensure!(find_port("create.port.test").is_null(), "a deleted port stayed public");
+    ensure!(create_port(Some(&"x".repeat(PORT_NAME_MAX + 1)), 0).is_null(), "a name too long was taken");
+    let private = create_port(None, 0);
+    ensure!(!private.is_null());
+    // SAFETY: our own port.
+    unsafe { delete_msg_port(private) };
+    Ok(())
+}
+
 /// The classic: a public port found by name; the same pointer comes back after put/get/reply.
 pub fn public_port_round_trip() -> TestResult {
     let port = create_msg_port();
