@@ -152,6 +152,14 @@ impl Task {
         !self.io_list.is_empty()
     }
 
+    /// Whether the task runs in ring 3 (mmu-mode's tasks with their own address space).
+    pub fn runs_in_ring3(&self) -> bool {
+        #[cfg(feature = "mmu")]
+        return self.user_entry != 0;
+        #[cfg(not(feature = "mmu"))]
+        false
+    }
+
     /// The task's priority.
     pub fn pri(&self) -> i8 {
         self.node.pri

@@ -239,6 +239,14 @@ impl Space {
         self.allocations.push(block.0);
     }
 
+    /// Opens `[start, start + len)` (whole pages, memory this space does not own) to the task
+    /// read-write: a block its parent keeps and reads, such as a shell's job record. The
+    /// parent frees it, and only after the task has ended.
+    pub fn share(&mut self, start: u64, len: u64) {
+        assert!(start % PAGE == 0 && len % PAGE == 0, "shared memory must be whole pages");
+        self.set_access(start, start + len, Access::ReadWrite);
+    }
+
     /// The length of the block starting at `addr`, if it is one from [`Space::alloc`].
     pub fn block_len(&self, addr: u64) -> Option<u64> {
         self.allocations.iter().find(|a| a.2 == addr).map(|a| a.3)

@@ -173,6 +173,30 @@ fn ctrl_c_stops_wait() {
     }
 }
 
+/// In the mmu build a command that needs only exec calls (WAIT here) runs in ring 3 and one
+/// that reads exec's lists (TASKLIST) in ring 0; in the flat build both in ring 0. Ctrl-C
+/// still breaks the ring-3 command.
+#[test]
+fn commands_ring_by_build() {
+    for mode in Mode::BOTH {
+        let mut s = shell(mode);
+        assert!(s.run("run wait 30").contains("[CLI 2]"));
+        let tl = s.run("tasklist");
+        let ring = |name: &str| {
+            let line = tl.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("no {name} in:\n{tl}"));
+            line.split_whitespace().last().unwrap().to_string()
+        };
+        let expected = if mode.name() == "mmu" { "3" } else { "0" };
+        assert_eq!(ring("WAIT"), expected, "{tl}");
+        assert_eq!(ring("TASKLIST"), "0", "{tl}");
+        assert_eq!(ring("Shell"), "0", "{tl}");
+        s.run("break 2");
+        let st = s.run("status");
+        assert!(!st.contains("WAIT"), "BREAK did not end the ring-3 WAIT:\n{st}");
+        assert_eq!(s.run("echo ring three").trim(), "ring three");
+    }
+}
+
 #[test]
 fn ctrl_d_ends_the_shell() {
     let mut s = shell(Mode::Flat);

@@ -6,9 +6,12 @@ use alloc::vec::Vec;
 use core::fmt::Write;
 use core::sync::atomic::Ordering;
 
-use exec::library::{close_library, open_library};
+use exec::sys::{close_library, open_library};
 use exec::memory::{MemFlags, avail_mem};
 use exec::signal::{SIGF_CTRL_C, SIGF_CTRL_D, SIGF_CTRL_E, SIGF_CTRL_F};
+
+/// The signals a task allocates for itself (its ports' among them).
+const SIGNALS_OWN: u32 = !exec::signal::SIGNALS_RESERVED;
 use exec::task::{Task, TaskState};
 use libraries::readargs::{ArgError, ArgValue};
 
@@ -22,6 +25,9 @@ pub struct Command {
     pub template: &'static str,
     pub help: &'static str,
     run: fn(&mut Ctx, &[ArgValue]) -> i32,
+    /// Needs nothing but exec calls, so in the mmu build it runs in ring 3 in an address space
+    /// of its own. The others read exec's lists or the shell's state, and run in ring 0.
+    pub ring3: bool,
 }
 
 /// What a running command has: its console, its CLI number, its error number.
@@ -40,36 +46,36 @@ impl Ctx {
 }
 
 macro_rules! commands {
-    ($( $name:literal, $template:literal, $run:ident, $help:literal; )*) => {
+    ($( $name:literal, $template:literal, $run:ident, $ring3:literal, $help:literal; )*) => {
         /// Every command, alphabetically.
-        pub static COMMANDS: &[Command] = &[ $( Command { name: $name, template: $template, help: $help, run: $run }, )* ];
+        pub static COMMANDS: &[Command] = &[ $( Command { name: $name, template: $template, help: $help, run: $run, ring3: $ring3 }, )* ];
     };
 }
 
 commands! {
-    "ALIAS", "NAME,STRING/F", alias, "Define an alias (\"[]\" takes the arguments), or list them";
-    "AVAIL", "TOTAL/S", avail, "Show free, used and largest memory";
-    "BREAK", "PROCESS/A/N,C/S,D/S,E/S,F/S", break_cmd, "Send a break signal (default CTRL-C) to a CLI process";
-    "CHANGETASKPRI", "PRI=PRIORITY/A/N,PROCESS/K/N", changetaskpri, "Change the priority of a CLI process";
-    "COLOR", "ON/S,OFF/S", color, "Turn ANSI colour on or off";
-    "CRASHTEST", "SCENARIO/A", crashtest, "Run a misbehaving task (CRASHTEST LIST names the scenarios)";
-    "DATE", "", date, "Show the date and time";
-    "DEVLIST", "", devlist, "List the devices";
-    "ECHO", "STRING/M,NOLINE/S", echo, "Print the arguments";
-    "HELP", "COMMAND", help, "List the commands, or describe one";
-    "LIBLIST", "", liblist, "List the libraries";
-    "PORTLIST", "", portlist, "List the public message ports";
-    "PROMPT", "PROMPT/F", prompt, "Set the prompt (%N is the CLI number)";
-    "REBOOT", "", reboot, "Restart the machine";
-    "RESLIST", "", reslist, "List the resident modules";
-    "RUN", "COMMAND/F/A", run_cmd, "Run a command in the background, as a new CLI";
-    "SHUTDOWN", "", shutdown, "End QEMU cleanly";
-    "STATUS", "PROCESS/N", status, "List the CLI processes and their tasks";
-    "TASKLIST", "", tasklist, "List every task";
-    "UPTIME", "", uptime, "Show how long the system has run";
-    "VERSION", "", version, "Show the kernel version, build mode, CPU and memory";
-    "WAIT", "N/N,SEC=SECS/S,MIN=MINS/S,TICKS/S", wait_cmd, "Wait N seconds (or minutes, or ticks of 1/50 s)";
-    "WHY", "", why, "Explain why the last command failed";
+    "ALIAS", "NAME,STRING/F", alias, false, "Define an alias (\"[]\" takes the arguments), or list them";
+    "AVAIL", "TOTAL/S", avail, false, "Show free, used and largest memory";
+    "BREAK", "PROCESS/A/N,C/S,D/S,E/S,F/S", break_cmd, false, "Send a break signal (default CTRL-C) to a CLI process";
+    "CHANGETASKPRI", "PRI=PRIORITY/A/N,PROCESS/K/N", changetaskpri, false, "Change the priority of a CLI process";
+    "COLOR", "ON/S,OFF/S", color, false, "Turn ANSI colour on or off";
+    "CRASHTEST", "SCENARIO/A", crashtest, false, "Run a misbehaving task (CRASHTEST LIST names the scenarios)";
+    "DATE", "", date, true, "Show the date and time";
+    "DEVLIST", "", devlist, false, "List the devices";
+    "ECHO", "STRING/M,NOLINE/S", echo, true, "Print the arguments";
+    "HELP", "COMMAND", help, true, "List the commands, or describe one";
+    "LIBLIST", "", liblist, false, "List the libraries";
+    "PORTLIST", "", portlist, false, "List the public message ports";
+    "PROMPT", "PROMPT/F", prompt, false, "Set the prompt (%N is the CLI number)";
+    "REBOOT", "", reboot, false, "Restart the machine";
+    "RESLIST", "", reslist, false, "List the resident modules";
+    "RUN", "COMMAND/F/A", run_cmd, false, "Run a command in the background, as a new CLI";
+    "SHUTDOWN", "", shutdown, false, "End QEMU cleanly";
+    "STATUS", "PROCESS/N", status, false, "List the CLI processes and their tasks";
+    "TASKLIST", "", tasklist, false, "List every task";
+    "UPTIME", "", uptime, false, "Show how long the system has run";
+    "VERSION", "", version, false, "Show the kernel version, build mode, CPU and memory";
+    "WAIT", "N/N,SEC=SECS/S,MIN=MINS/S,TICKS/S", wait_cmd, true, "Wait N seconds (or minutes, or ticks of 1/50 s)";
+    "WHY", "", why, false, "Explain why the last command failed";
 }
 
 /// The command called `name` (any case).
@@ -84,21 +90,22 @@ pub fn command_names() -> Vec<&'static str> {
 
 /// Parses `job`'s arguments through dos.library and runs the command. Result: (rc, error).
 pub fn run(job: &Job) -> (i32, u32) {
-    let Some(con) = Con::open() else { return (crate::shell::RC_FAIL, crate::shell::ERROR_NO_FREE_STORE) };
+    let Some(con) = Con::open(job.color) else { return (crate::shell::RC_FAIL, crate::shell::ERROR_NO_FREE_STORE) };
     let mut ctx = Ctx { con, cli: job.cli, error: 0 };
     let c = job.command;
-    let dos = open_library("dos.library", libraries::dos::DOS_VERSION);
+    // SAFETY: opens a library by name for this task.
+    let dos = unsafe { open_library("dos.library", libraries::dos::DOS_VERSION) };
     let parsed = if dos.is_null() {
         Err(ArgError::BadTemplate)
     } else if c.template.is_empty() {
-        match job.args.trim() {
+        match job.args().trim() {
             "" => Ok(Vec::new()),
             "?" => Err(ArgError::Help),
             extra => Err(ArgError::TooManyArgs(String::from(extra))),
         }
     } else {
         // SAFETY: a call through dos.library's table, which is open.
-        unsafe { libraries::dos::read_args(c.template, &job.args) }
+        unsafe { libraries::dos::read_args(c.template, job.args()) }
     };
     let rc = match parsed {
         Ok(values) => (c.run)(&mut ctx, &values),
@@ -151,6 +158,8 @@ struct TaskInfo {
     sig_wait: u32,
     sig_recvd: u32,
     dispatches: u64,
+    /// 3 for a ring-3 task (mmu build), else 0.
+    ring: u8,
 }
 
 fn tasks() -> Vec<TaskInfo> {
@@ -166,6 +175,7 @@ fn tasks() -> Vec<TaskInfo> {
             sig_wait: t.sig_wait,
             sig_recvd: t.sig_recvd,
             dispatches: t.dispatches,
+            ring: if t.runs_in_ring3() { 3 } else { 0 },
         })
     });
     v
@@ -210,7 +220,7 @@ fn avail(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
 
 fn cli_tasks(n: u32) -> Vec<*mut Task> {
     let me = exec::task::find_task(None);
-    with_state(|s| s.clis.iter().filter(|c| c.number == n && c.task != me).map(|c| c.task).collect())
+    with_state(|s| s.clis.iter().filter(|c| c.number == n && c.task != me && c.running()).map(|c| c.task).collect())
 }
 
 fn break_cmd(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
@@ -284,17 +294,17 @@ fn crashtest(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
 }
 
 fn date(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
-    let port = exec::port::create_msg_port();
-    let mut req = devices::timer::TimeRequest::new(port);
     // SAFETY: the request and port live on this frame until closed and deleted.
     let secs = unsafe {
-        let ok = exec::device::open_device("timer.device", devices::timer::UNIT_MICROHZ, &mut req.io, 0) == 0;
+        let port = exec::sys::create_msg_port();
+        let mut req = devices::timer::TimeRequest::new(port);
+        let ok = !port.is_null() && exec::sys::open_device("timer.device", devices::timer::UNIT_MICROHZ, &mut req.io, 0) == 0;
         if ok {
             req.io.command = devices::timer::TR_GETSYSTIME;
-            exec::device::do_io(&mut req.io);
-            exec::device::close_device(&mut req.io);
+            exec::sys::do_io(&mut req.io);
+            exec::sys::close_device(&mut req.io);
         }
-        exec::port::delete_msg_port(port);
+        exec::sys::delete_msg_port(port);
         ok.then_some(req.time.secs)
     };
     let Some(secs) = secs else { return ctx.fail(RC_ERROR, ERROR_OBJECT_NOT_FOUND, "timer.device would not open") };
@@ -402,7 +412,7 @@ fn shutdown(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
 }
 
 fn status(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
-    let clis = with_state(|s| s.clis.clone());
+    let clis: Vec<crate::shell::CliEntry> = with_state(|s| s.clis.iter().filter(|c| c.running()).cloned().collect());
     let live = tasks();
     let only = num(&a[0]);
     ctx.con.header("CLI  Task                Pri  State    SigWait   SigRecvd");
@@ -423,12 +433,12 @@ fn status(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
 
 fn tasklist(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
     let list = tasks();
-    ctx.con.header("Task                 Pri  State    SigAlloc  SigWait   SigRecvd  Dispatches");
+    ctx.con.header("Task                 Pri  State    SigAlloc  SigWait   SigRecvd  Dispatches  Ring");
     for t in &list {
         let _ = writeln!(
             ctx.con,
-            "{:<19}{:>5}  {:<8} {:08x}  {:08x}  {:08x}  {:>10}",
-            t.name, t.pri, state_name(t.state), t.sig_alloc, t.sig_wait, t.sig_recvd, t.dispatches
+            "{:<19}{:>5}  {:<8} {:08x}  {:08x}  {:08x}  {:>10}  {:>4}",
+            t.name, t.pri, state_name(t.state), t.sig_alloc, t.sig_wait, t.sig_recvd, t.dispatches, t.ring
         );
     }
     let c = exec::execbase::counters();
@@ -465,28 +475,35 @@ fn wait_cmd(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
         } else {
             1_000_000_000
         };
-    let port = exec::port::create_msg_port();
+    // SAFETY: creates a port for this task.
+    let port = unsafe { exec::sys::create_msg_port() };
     if port.is_null() {
         return ctx.fail(RC_ERROR, crate::shell::ERROR_NO_FREE_STORE, "No signal or memory for a reply port");
     }
     let mut req = devices::timer::TimeRequest::new(port);
     // SAFETY: the request and port live on this frame until closed and deleted.
     unsafe {
-        if exec::device::open_device("timer.device", devices::timer::UNIT_MICROHZ, &mut req.io, 0) != 0 {
-            exec::port::delete_msg_port(port);
+        if exec::sys::open_device("timer.device", devices::timer::UNIT_MICROHZ, &mut req.io, 0) != 0 {
+            exec::sys::delete_msg_port(port);
             return ctx.fail(RC_ERROR, ERROR_OBJECT_NOT_FOUND, "timer.device would not open");
         }
         req.io.command = devices::timer::TR_ADDREQUEST;
         req.time = devices::timer::TimeVal::from_nanos(ns);
-        exec::device::send_io(&mut req.io);
-        let got = exec::signal::wait(1 << (*port).sig_bit | SIGF_CTRL_C);
-        let broken = got & SIGF_CTRL_C != 0 && !exec::device::check_io(&mut req.io);
-        if broken {
-            exec::device::abort_io(&mut req.io);
+        exec::sys::send_io(&mut req.io);
+        // The port's signal is one of the task's own (bits 16-31); a ring-3 task cannot read
+        // which from the port, so it waits for any of them and asks the request.
+        let mut broken = false;
+        while !exec::sys::check_io(&mut req.io) {
+            let got = exec::sys::wait(SIGNALS_OWN | SIGF_CTRL_C);
+            if got & SIGF_CTRL_C != 0 && !exec::sys::check_io(&mut req.io) {
+                broken = true;
+                exec::sys::abort_io(&mut req.io);
+                break;
+            }
         }
-        exec::device::wait_io(&mut req.io);
-        exec::device::close_device(&mut req.io);
-        exec::port::delete_msg_port(port);
+        exec::sys::wait_io(&mut req.io);
+        exec::sys::close_device(&mut req.io);
+        exec::sys::delete_msg_port(port);
         if broken {
             return ctx.fail(RC_WARN, ERROR_BREAK, "***Break");
         }

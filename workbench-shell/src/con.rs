@@ -1,15 +1,19 @@
-//! A task's handle on the console: serial.device, opened by the task itself.
+//! A task's handle on the console: serial.device, opened by the task itself. It calls exec
+//! through its vector table (`exec::sys`), so it works the same in a ring-3 command task of
+//! the mmu build.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::AtomicBool;
 
 use devices::serial::SDCMD_QUERY;
-use exec::device::{CMD_READ, CMD_WRITE, IoRequest, check_io, close_device, do_io, open_device, send_io, wait_io};
-use exec::port::{MsgPort, create_msg_port, delete_msg_port};
+use exec::device::{CMD_READ, CMD_WRITE, IoRequest};
+use exec::port::MsgPort;
+use exec::sys::{check_io, close_device, create_msg_port, delete_msg_port, do_io, open_device, send_io, wait_io};
 
-/// Whether output uses ANSI colour (the COLOR command turns it off and on).
+/// Whether output uses ANSI colour (the COLOR command turns it off and on). A Con takes the
+/// setting when it opens (a ring-3 command cannot read this).
 pub static COLOR: AtomicBool = AtomicBool::new(true);
 
 /// One open request on serial.device, with its own reply port.
@@ -20,7 +24,8 @@ struct Channel {
 
 impl Channel {
     fn open() -> Option<Box<Channel>> {
-        let port = create_msg_port();
+        // SAFETY: creates a port for the calling task.
+        let port = unsafe { create_msg_port() };
         if port.is_null() {
             return None;
         }
@@ -53,12 +58,20 @@ pub struct Con {
     /// A read started with send_io and not yet collected.
     pending: bool,
     byte: u8,
+    /// ANSI colour for errors and headers.
+    color: bool,
 }
 
 impl Con {
-    /// Opens serial.device unit 0 for the calling task; `None` if it cannot.
-    pub fn open() -> Option<Box<Con>> {
-        Some(Box::new(Con { out: Channel::open()?, inp: None, pending: false, byte: 0 }))
+    /// Opens serial.device unit 0 for the calling task, with colour or without; `None` if it
+    /// cannot.
+    pub fn open(color: bool) -> Option<Box<Con>> {
+        Some(Box::new(Con { out: Channel::open()?, inp: None, pending: false, byte: 0, color }))
+    }
+
+    /// Turns colour on or off for this Con.
+    pub fn set_color(&mut self, color: bool) {
+        self.color = color;
     }
 
     /// The signal a pending read completes with (0 before the first read).
@@ -94,7 +107,7 @@ impl Con {
 
     /// Writes `s` in red (an error), or plain without colour.
     pub fn error(&mut self, s: &str) {
-        if COLOR.load(Ordering::Relaxed) {
+        if self.color {
             self.write(&alloc::format!("\x1b[31m{s}\x1b[0m\n"));
         } else {
             self.write(&alloc::format!("{s}\n"));
@@ -103,7 +116,7 @@ impl Con {
 
     /// Writes `s` in bold (a table header), or plain without colour.
     pub fn header(&mut self, s: &str) {
-        if COLOR.load(Ordering::Relaxed) {
+        if self.color {
             self.write(&alloc::format!("\x1b[1m{s}\x1b[0m\n"));
         } else {
             self.write(&alloc::format!("{s}\n"));
@@ -166,7 +179,7 @@ impl Drop for Con {
         if let (true, Some(inp)) = (self.pending, self.inp.as_mut()) {
             // SAFETY: our pending read; it must be off the device before the request goes.
             unsafe {
-                exec::device::abort_io(&mut inp.req);
+                exec::sys::abort_io(&mut inp.req);
                 wait_io(&mut inp.req);
             }
         }
