@@ -58,6 +58,8 @@ pub mod resident;
 pub mod sched;
 #[cfg(target_os = "none")]
 pub mod semaphore;
+#[cfg(target_os = "none")]
+pub mod snapshot;
 pub mod signal;
 #[cfg(target_os = "none")]
 pub mod sys;

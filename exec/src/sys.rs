@@ -17,6 +17,7 @@ use crate::memory::MemFlags;
 use crate::pool::Pool;
 use crate::port::{Message, MsgPort};
 use crate::semaphore::SignalSemaphore;
+use crate::snapshot::{ListEntry, ListKind, SystemInfo, TaskEntry};
 use crate::task::Task;
 
 crate::vector_table! {
@@ -83,6 +84,9 @@ crate::vector_table! {
     check_io(req: *mut IoRequest) -> bool = crate::device::check_io;
     wait_io(req: *mut IoRequest) -> i8 = crate::device::wait_io;
     abort_io(req: *mut IoRequest) = crate::device::abort_io;
+    task_list(buf: *mut TaskEntry, max: usize) -> usize = crate::snapshot::task_list;
+    node_list(kind: ListKind, buf: *mut ListEntry, max: usize) -> usize = crate::snapshot::node_list;
+    system_info(info: *mut SystemInfo) = crate::snapshot::system_info;
 }
 
 /// exec.library's version.

@@ -24,6 +24,7 @@ use crate::memory::MemFlags;
 use crate::pool::Pool;
 use crate::port::{Message, MsgPort};
 use crate::semaphore::SignalSemaphore;
+use crate::snapshot::{ListEntry, ListKind, SystemInfo, TaskEntry};
 use crate::task::Task;
 
 pub const SYS_FIND_SELF: u64 = 0;
@@ -70,8 +71,11 @@ pub const SYS_WAIT_IO: u64 = 40;
 pub const SYS_ABORT_IO: u64 = 41;
 /// A call ring 3 may not make (the argument is its name's address, for the record).
 pub const SYS_PRIVILEGED: u64 = 42;
+pub const SYS_TASK_LIST: u64 = 43;
+pub const SYS_NODE_LIST: u64 = 44;
+pub const SYS_SYSTEM_INFO: u64 = 45;
 /// One past the last call number.
-pub const SYS_CALLS: u64 = 43;
+pub const SYS_CALLS: u64 = 46;
 
 /// The gate refused a pointer or handle (an allegation that did not hold).
 pub const ERR_BAD_POINTER: u64 = u64::MAX - 1;
@@ -327,6 +331,18 @@ pub fn wait_io(req: *mut IoRequest) -> i8 {
 }
 pub fn abort_io(req: *mut IoRequest) {
     call(SYS_ABORT_IO, req as u64, 0, 0, 0, 0);
+}
+pub fn task_list(buf: *mut TaskEntry, max: usize) -> usize {
+    let r = call(SYS_TASK_LIST, buf as u64, max as u64, 0, 0, 0);
+    if is_error(r) { 0 } else { r as usize }
+}
+pub fn node_list(kind: ListKind, buf: *mut ListEntry, max: usize) -> usize {
+    let r = call(SYS_NODE_LIST, kind as u64, buf as u64, max as u64, 0, 0);
+    if is_error(r) { 0 } else { r as usize }
+}
+/// Left as it was when the gate refuses `info`.
+pub fn system_info(info: *mut SystemInfo) {
+    call(SYS_SYSTEM_INFO, info as u64, 0, 0, 0, 0);
 }
 
 /// put_msg's ways: by copy, by page transfer, or transfer when the message is a whole block

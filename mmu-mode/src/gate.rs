@@ -66,6 +66,13 @@ pub(crate) fn name_arg(at: u64, len: u64) -> Option<String> {
     core::str::from_utf8(bytes).ok().map(String::from)
 }
 
+/// `n` records of `T` at `at`, if the caller may write them all (and they are aligned).
+fn writable_records<T>(at: u64, n: u64) -> Option<usize> {
+    let len = n.checked_mul(size_of::<T>() as u64)?;
+    let ok = at % align_of::<T>() as u64 == 0 && (n == 0 || my_space()?.user_writable(at, len));
+    ok.then_some(n as usize)
+}
+
 fn with_name(at: u64, len: u64, f: impl FnOnce(&str) -> u64) -> u64 {
     match name_arg(at, len) {
         Some(n) => f(&n),
@@ -160,6 +167,24 @@ pub fn gate(frame: &mut TrapFrame) {
         SYS_WAIT_IO => counted(crate::io::wait_io(a0)),
         SYS_ABORT_IO => counted(crate::io::abort_io(a0)),
         SYS_CLOSE_DEVICE => counted(crate::io::close(a0)),
+        SYS_TASK_LIST => match writable_records::<exec::snapshot::TaskEntry>(a0, a1) {
+            // SAFETY: the caller's writable memory for `a1` records (checked).
+            Some(n) => unsafe { exec::snapshot::task_list(a0 as *mut _, n) as u64 },
+            None => bad(),
+        },
+        SYS_NODE_LIST => match (exec::snapshot::ListKind::from_number(a0), writable_records::<exec::snapshot::ListEntry>(a1, a2)) {
+            // SAFETY: as above.
+            (Some(kind), Some(n)) => unsafe { exec::snapshot::node_list(kind, a1 as *mut _, n) as u64 },
+            _ => bad(),
+        },
+        SYS_SYSTEM_INFO => match writable_records::<exec::snapshot::SystemInfo>(a0, 1) {
+            // SAFETY: as above.
+            Some(_) => unsafe {
+                exec::snapshot::system_info(a0 as *mut _);
+                0
+            },
+            None => bad(),
+        },
         SYS_PRIVILEGED => {
             PRIVILEGED_REFUSED.fetch_add(1, Ordering::Relaxed);
             ERR_PRIVILEGED

@@ -7,11 +7,12 @@ use core::fmt::Write;
 use core::sync::atomic::Ordering;
 
 use exec::sys::{close_library, open_library};
-use exec::memory::{MemFlags, avail_mem};
+use exec::memory::MemFlags;
 use exec::signal::{SIGF_CTRL_C, SIGF_CTRL_D, SIGF_CTRL_E, SIGF_CTRL_F};
 
 /// The signals a task allocates for itself (its ports' among them).
 const SIGNALS_OWN: u32 = !exec::signal::SIGNALS_RESERVED;
+use exec::snapshot::{ListEntry, ListKind, SystemInfo, TaskEntry};
 use exec::task::{Task, TaskState};
 use libraries::readargs::{ArgError, ArgValue};
 
@@ -54,26 +55,26 @@ macro_rules! commands {
 
 commands! {
     "ALIAS", "NAME,STRING/F", alias, false, "Define an alias (\"[]\" takes the arguments), or list them";
-    "AVAIL", "TOTAL/S", avail, false, "Show free, used and largest memory";
+    "AVAIL", "TOTAL/S", avail, true, "Show free, used and largest memory";
     "BREAK", "PROCESS/A/N,C/S,D/S,E/S,F/S", break_cmd, false, "Send a break signal (default CTRL-C) to a CLI process";
     "CHANGETASKPRI", "PRI=PRIORITY/A/N,PROCESS/K/N", changetaskpri, false, "Change the priority of a CLI process";
     "COLOR", "ON/S,OFF/S", color, false, "Turn ANSI colour on or off";
     "CRASHTEST", "SCENARIO/A", crashtest, false, "Run a misbehaving task (CRASHTEST LIST names the scenarios)";
     "DATE", "", date, true, "Show the date and time";
-    "DEVLIST", "", devlist, false, "List the devices";
+    "DEVLIST", "", devlist, true, "List the devices";
     "ECHO", "STRING/M,NOLINE/S", echo, true, "Print the arguments";
     "HELP", "COMMAND", help, true, "List the commands, or describe one";
-    "LIBLIST", "", liblist, false, "List the libraries";
-    "PORTLIST", "", portlist, false, "List the public message ports";
+    "LIBLIST", "", liblist, true, "List the libraries";
+    "PORTLIST", "", portlist, true, "List the public message ports";
     "PROMPT", "PROMPT/F", prompt, false, "Set the prompt (%N is the CLI number)";
     "REBOOT", "", reboot, false, "Restart the machine";
-    "RESLIST", "", reslist, false, "List the resident modules";
+    "RESLIST", "", reslist, true, "List the resident modules";
     "RUN", "COMMAND/F/A", run_cmd, false, "Run a command in the background, as a new CLI";
     "SHUTDOWN", "", shutdown, false, "End QEMU cleanly";
     "STATUS", "PROCESS/N", status, false, "List the CLI processes and their tasks";
-    "TASKLIST", "", tasklist, false, "List every task";
-    "UPTIME", "", uptime, false, "Show how long the system has run";
-    "VERSION", "", version, false, "Show the kernel version, build mode, CPU and memory";
+    "TASKLIST", "", tasklist, true, "List every task";
+    "UPTIME", "", uptime, true, "Show how long the system has run";
+    "VERSION", "", version, true, "Show the kernel version, build mode, CPU and memory";
     "WAIT", "N/N,SEC=SECS/S,MIN=MINS/S,TICKS/S", wait_cmd, true, "Wait N seconds (or minutes, or ticks of 1/50 s)";
     "WHY", "", why, false, "Explain why the last command failed";
 }
@@ -149,36 +150,51 @@ fn state_name(s: TaskState) -> &'static str {
 }
 
 /// A copy of what STATUS and TASKLIST show of a task.
-struct TaskInfo {
-    task: *mut Task,
-    name: String,
-    pri: i8,
-    state: TaskState,
-    sig_alloc: u32,
-    sig_wait: u32,
-    sig_recvd: u32,
-    dispatches: u64,
-    /// 3 for a ring-3 task (mmu build), else 0.
-    ring: u8,
+/// exec's avail_mem (works in either ring).
+fn free_memory(flags: MemFlags) -> usize {
+    // SAFETY: takes no pointer.
+    unsafe { exec::sys::avail_mem(flags) }
 }
 
-fn tasks() -> Vec<TaskInfo> {
-    let mut v = Vec::new();
-    // Copies the names outside the Disable'd walk would be nicer; the walk only reads.
-    exec::task::for_each_task(|t| {
-        v.push(TaskInfo {
-            task: t as *const Task as *mut Task,
-            name: String::from(t.name()),
-            pri: t.pri(),
-            state: t.state,
-            sig_alloc: t.sig_alloc,
-            sig_wait: t.sig_wait,
-            sig_recvd: t.sig_recvd,
-            dispatches: t.dispatches,
-            ring: if t.runs_in_ring3() { 3 } else { 0 },
-        })
-    });
-    v
+/// Every task, copied by exec (works in either ring).
+fn tasks() -> Vec<TaskEntry> {
+    let mut v: Vec<TaskEntry> = Vec::new();
+    let mut want = 16;
+    loop {
+        v.reserve(want);
+        // SAFETY: the vector has room for `want` records.
+        let n = unsafe { exec::sys::task_list(v.as_mut_ptr(), want) };
+        if n <= want {
+            // SAFETY: exec wrote `n` records.
+            unsafe { v.set_len(n) };
+            return v;
+        }
+        want = n + 4;
+    }
+}
+
+/// The list `kind`, copied by exec.
+fn nodes(kind: ListKind) -> Vec<ListEntry> {
+    let mut v: Vec<ListEntry> = Vec::new();
+    let mut want = 16;
+    loop {
+        v.reserve(want);
+        // SAFETY: the vector has room for `want` records.
+        let n = unsafe { exec::sys::node_list(kind, v.as_mut_ptr(), want) };
+        if n <= want {
+            // SAFETY: exec wrote `n` records.
+            unsafe { v.set_len(n) };
+            return v;
+        }
+        want = n + 4;
+    }
+}
+
+fn system_info() -> SystemInfo {
+    let mut info = SystemInfo::default();
+    // SAFETY: a writable record on this frame.
+    unsafe { exec::sys::system_info(&mut info) };
+    info
 }
 
 fn alias(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
@@ -204,17 +220,17 @@ fn alias(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
 }
 
 fn avail(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
-    let free = avail_mem(MemFlags::ANY);
+    let free = free_memory(MemFlags::ANY);
     if switch(&a[0]) {
         let _ = writeln!(ctx.con, "{free}");
         return RC_OK;
     }
-    let total = avail_mem(MemFlags::TOTAL);
-    let largest = avail_mem(MemFlags::LARGEST);
-    let heap = exec::heap::stats();
+    let total = free_memory(MemFlags::TOTAL);
+    let largest = free_memory(MemFlags::LARGEST);
+    let heap = system_info();
     ctx.con.header("Type   Available     In-Use    Maximum    Largest");
     let _ = writeln!(ctx.con, "exec  {free:>10} {:>10} {total:>10} {largest:>10}", total - free);
-    let _ = writeln!(ctx.con, "heap  {:>10} {:>10} {:>10}          -", heap.free, heap.used, heap.size);
+    let _ = writeln!(ctx.con, "heap  {:>10} {:>10} {:>10}          -", heap.heap_free, heap.heap_used, heap.heap_size);
     RC_OK
 }
 
@@ -241,7 +257,7 @@ fn break_cmd(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     exec::sched::forbid();
     let live = tasks();
     for t in targets {
-        if live.iter().any(|i| i.task == t) {
+        if live.iter().any(|i| i.address == t as usize) {
             // SAFETY: under Forbid the task cannot end between the check and the signal.
             unsafe { exec::signal::signal(t, mask) };
         }
@@ -263,7 +279,7 @@ fn changetaskpri(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     exec::sched::forbid();
     let live = tasks();
     for t in targets {
-        if live.iter().any(|i| i.task == t) {
+        if live.iter().any(|i| i.address == t as usize) {
             exec::task::set_task_pri(t, pri as i8);
         }
     }
@@ -315,8 +331,8 @@ fn date(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
 }
 
 /// One row of LIBLIST or DEVLIST.
-fn library_row(l: &exec::library::Library) -> String {
-    alloc::format!("{:<20}{:>4}.{:<4}{:>6}  {}", l.node.name(), l.version, l.revision, l.open_cnt, l.id_string)
+fn library_row(l: &ListEntry) -> String {
+    alloc::format!("{:<20}{:>4}.{:<4}{:>6}  {}", l.name.as_str(), l.version, l.revision, l.count, l.detail.as_str())
 }
 
 fn print_rows(ctx: &mut Ctx, header: &str, rows: Vec<String>) -> i32 {
@@ -328,24 +344,20 @@ fn print_rows(ctx: &mut Ctx, header: &str, rows: Vec<String>) -> i32 {
 }
 
 fn devlist(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
-    let mut rows = Vec::new();
-    exec::device::for_each_device(|d| rows.push(library_row(&d.lib)));
+    let rows = nodes(ListKind::Devices).iter().map(library_row).collect();
     print_rows(ctx, "Device              Version  Opens  Id", rows)
 }
 
 fn liblist(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
-    let mut rows = Vec::new();
-    exec::library::for_each_library(|l| rows.push(library_row(l)));
+    let rows = nodes(ListKind::Libraries).iter().map(library_row).collect();
     print_rows(ctx, "Library             Version  Opens  Id", rows)
 }
 
 fn portlist(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
-    let mut rows = Vec::new();
-    exec::port::for_each_port(|p| {
-        // SAFETY: a public port's owner task is live while the port is listed.
-        let owner = unsafe { p.sig_task.as_ref() }.map_or("-", |t| t.name());
-        rows.push(alloc::format!("{:<24}{:<20}{:>8}", p.node.name(), owner, p.msg_list.len()));
-    });
+    let rows = nodes(ListKind::Ports)
+        .iter()
+        .map(|p| alloc::format!("{:<24}{:<20}{:>8}", p.name.as_str(), p.detail.as_str(), p.count))
+        .collect();
     print_rows(ctx, "Port                    Owner               Messages", rows)
 }
 
@@ -394,8 +406,8 @@ fn reboot(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
 
 fn reslist(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
     ctx.con.header("Resident            Pri  Version  Id");
-    for r in exec::resident::residents() {
-        let _ = writeln!(ctx.con, "{:<20}{:>3}  {:>7}  {}", r.name, r.pri, r.version, r.id_string);
+    for r in nodes(ListKind::Residents) {
+        let _ = writeln!(ctx.con, "{:<20}{:>3}  {:>7}  {}", r.name.as_str(), r.pri, r.version, r.detail.as_str());
     }
     RC_OK
 }
@@ -418,8 +430,8 @@ fn status(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     ctx.con.header("CLI  Task                Pri  State    SigWait   SigRecvd");
     let mut shown = 0;
     for c in clis.iter().filter(|c| only.is_none_or(|n| n == c.number as i64)) {
-        if let Some(t) = live.iter().find(|t| t.task == c.task) {
-            let _ = writeln!(ctx.con, "{:>3}  {:<18}{:>5}  {:<8} {:08x}  {:08x}", c.number, t.name, t.pri, state_name(t.state), t.sig_wait, t.sig_recvd);
+        if let Some(t) = live.iter().find(|t| t.address == c.task as usize) {
+            let _ = writeln!(ctx.con, "{:>3}  {:<18}{:>5}  {:<8} {:08x}  {:08x}", c.number, t.name.as_str(), t.pri, state_name(t.state), t.sig_wait, t.sig_recvd);
             shown += 1;
         }
     }
@@ -438,16 +450,16 @@ fn tasklist(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
         let _ = writeln!(
             ctx.con,
             "{:<19}{:>5}  {:<8} {:08x}  {:08x}  {:08x}  {:>10}  {:>4}",
-            t.name, t.pri, state_name(t.state), t.sig_alloc, t.sig_wait, t.sig_recvd, t.dispatches, t.ring
+            t.name.as_str(), t.pri, state_name(t.state), t.sig_alloc, t.sig_wait, t.sig_recvd, t.dispatches, t.ring
         );
     }
-    let c = exec::execbase::counters();
-    let _ = writeln!(ctx.con, "{} tasks; {} dispatches, idle woke {} times", list.len(), c.disp_count, c.idle_count);
+    let c = system_info();
+    let _ = writeln!(ctx.con, "{} tasks; {} dispatches, idle woke {} times", list.len(), c.dispatches, c.idle_wakes);
     RC_OK
 }
 
 fn uptime(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
-    let ns = exec::time::uptime_ns();
+    let ns = system_info().uptime_ns;
     let _ = writeln!(ctx.con, "Up {} ({}.{:02} s)", libraries::format::duration(ns / 1_000_000_000), ns / 1_000_000_000, ns / 10_000_000 % 100);
     RC_OK
 }
@@ -457,8 +469,8 @@ fn version(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
     let _ = writeln!(ctx.con, "Lorraine {} ({})", exec::VERSION, exec::BUILD_MODE);
     let _ = writeln!(ctx.con, "exec.library {}, dos.library {}", exec::sys::EXEC_VERSION, libraries::dos::DOS_VERSION);
     let _ = writeln!(ctx.con, "CPU: {}", exec::arch::x86_64::cpu::brand(&mut brand));
-    let mem = exec::boot::memory_map().map_or(0, |m| m.usable_bytes());
-    let _ = writeln!(ctx.con, "Memory: {} ({} free for tasks)", libraries::format::bytes(mem), libraries::format::bytes(avail_mem(MemFlags::ANY) as u64));
+    let mem = system_info().ram_usable;
+    let _ = writeln!(ctx.con, "Memory: {} ({} free for tasks)", libraries::format::bytes(mem), libraries::format::bytes(free_memory(MemFlags::ANY) as u64));
     RC_OK
 }
 
