@@ -76,6 +76,10 @@ pub struct Task {
     pub dispatches: u64,
     /// Free for the task's own use (Exec's `tc_UserData`).
     pub user_data: usize,
+    /// Signalled with `end_mask` when this task ends, however it ends (see notify_on_end).
+    /// Forbid.
+    end_notify: *mut Task,
+    end_mask: u32,
     /// mmu-mode: the task's top-level page table (0: the kernel's), where it starts in ring 3
     /// (0: it runs in ring 0), its user stack top, and mmu-mode's record of its space.
     #[cfg(feature = "mmu")]
@@ -121,6 +125,8 @@ impl Task {
             name: [0; TASK_NAME_MAX],
             dispatches: 0,
             user_data: 0,
+            end_notify: core::ptr::null_mut(),
+            end_mask: 0,
             #[cfg(feature = "mmu")]
             cr3: 0,
             #[cfg(feature = "mmu")]
@@ -274,6 +280,41 @@ pub fn rem_task(task: *mut Task) {
     enable();
 }
 
+/// Asks exec to signal `who` with `mask` when `task` ends, however it ends (a fault that
+/// removes a ring-3 task included): how a parent learns that a child it waits for is gone.
+/// Call under Forbid right after starting `task`, so that it cannot have ended yet; a `who`
+/// that has ended by then is not signalled. Not callable from an interrupt.
+///
+/// # Safety
+/// `task` is a live task.
+pub unsafe fn notify_on_end(task: *mut Task, who: *mut Task, mask: u32) {
+    crate::sched::forbid();
+    // SAFETY: `task` live (caller); Forbid guards the fields.
+    unsafe {
+        (*task).end_notify = who;
+        (*task).end_mask = mask;
+    }
+    crate::sched::permit();
+}
+
+/// Signals the task that asked to hear of `task`'s end, if it is still there. Disable held.
+///
+/// # Safety
+/// Disable held; `task` is live and ending.
+unsafe fn notify_end(task: *mut Task) {
+    // SAFETY: per the caller.
+    let (who, mask) = unsafe { ((*task).end_notify, (*task).end_mask) };
+    if who.is_null() || who == task {
+        return;
+    }
+    let mut live = false;
+    for_each_task(|t| live |= core::ptr::eq(t, who));
+    if live {
+        // SAFETY: a live task (just found); Disable held.
+        unsafe { crate::signal::signal(who, mask) };
+    }
+}
+
 /// Frees what `task` owned. Disable held.
 ///
 /// # Safety
@@ -283,6 +324,7 @@ pub(crate) unsafe fn reclaim(task: *mut Task) {
     // I/O is aborted and its semaphores given back before mmu-mode closes its devices and
     // frees its semaphore records; its ports go after mmu-mode returned their messages.
     unsafe {
+        notify_end(task);
         crate::device::reclaim_task(task);
         crate::semaphore::reclaim_task(task);
         #[cfg(feature = "mmu")]

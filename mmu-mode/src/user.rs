@@ -84,13 +84,15 @@ pub fn add_user_task_with<T>(name: &str, pri: i8, entry: extern "C" fn(u64) -> !
     (!t.is_null()).then_some((t, block))
 }
 
-/// Starts `entry(block)` in ring 3 with the whole pages `[block, block + len)`, which the
-/// caller keeps, open to it read-write (see [`Space::share`]): the caller must keep the block
-/// until the task has ended. Result: the task, or null without memory.
-pub fn add_user_task_sharing(name: &str, pri: i8, entry: extern "C" fn(u64) -> !, block: u64, len: u64) -> *mut Task {
+/// Starts `entry(arg)` in ring 3 with the blocks of whole pages `shared` (start, length),
+/// which the caller keeps, open to it read-write (see [`Space::share`]): the caller must keep
+/// them until the task has ended. Result: the task, or null without memory.
+pub fn add_user_task_sharing(name: &str, pri: i8, entry: extern "C" fn(u64) -> !, arg: u64, shared: &[(u64, u64)]) -> *mut Task {
     let Some(mut space) = Space::new(USER_STACK) else { return core::ptr::null_mut() };
-    space.share(block, len);
-    add_user_task_in(name, pri, entry, block, space)
+    for &(start, len) in shared {
+        space.share(start, len);
+    }
+    add_user_task_in(name, pri, entry, arg, space)
 }
 
 /// [`add_user_task`] in a space prepared by the caller (for example with memory allocated

@@ -4,7 +4,6 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
-use core::sync::atomic::Ordering;
 
 use exec::sys::{close_library, open_library};
 use exec::memory::MemFlags;
@@ -16,8 +15,9 @@ use exec::snapshot::{ListEntry, ListKind, SystemInfo, TaskEntry};
 use exec::task::{Task, TaskState};
 use libraries::readargs::{ArgError, ArgValue};
 
-use crate::con::{COLOR, Con};
-use crate::shell::{ERROR_BREAK, ERROR_OBJECT_NOT_FOUND, Job, RC_ERROR, RC_OK, RC_WARN, with_state};
+use crate::con::Con;
+use crate::jobs::Job;
+use crate::shell::{ERROR_BREAK, ERROR_OBJECT_NOT_FOUND, RC_ERROR, RC_OK, RC_WARN};
 
 /// A shell command.
 pub struct Command {
@@ -26,19 +26,27 @@ pub struct Command {
     pub template: &'static str,
     pub help: &'static str,
     run: fn(&mut Ctx, &[ArgValue]) -> i32,
-    /// Needs nothing but exec calls, so in the mmu build it runs in ring 3 in an address space
-    /// of its own. The others read exec's lists or the shell's state, and run in ring 0.
+    /// Runs in ring 3 in the mmu build, in an address space of its own (it needs nothing but
+    /// exec calls and the shell's shared state). The others need ring 0: REBOOT and SHUTDOWN
+    /// drive the machine, CRASHTEST starts and watches its culprits from the kernel.
     pub ring3: bool,
 }
 
-/// What a running command has: its console, its CLI number, its error number.
+/// What a running command has: its console, its CLI number, its error number, and the state
+/// the shell shares with its commands.
 pub struct Ctx {
     pub con: alloc::boxed::Box<Con>,
     pub cli: u32,
     pub error: u32,
+    state: *mut crate::state::ShellState,
 }
 
 impl Ctx {
+    /// Runs `f` on the shell's shared state, under Forbid.
+    fn with_state<R>(&self, f: impl FnOnce(&mut crate::state::ShellState) -> R) -> R {
+        crate::jobs::with_state(self.state, f)
+    }
+
     fn fail(&mut self, rc: i32, error: u32, message: &str) -> i32 {
         self.con.error(message);
         self.error = error;
@@ -54,11 +62,11 @@ macro_rules! commands {
 }
 
 commands! {
-    "ALIAS", "NAME,STRING/F", alias, false, "Define an alias (\"[]\" takes the arguments), or list them";
+    "ALIAS", "NAME,STRING/F", alias, true, "Define an alias (\"[]\" takes the arguments), or list them";
     "AVAIL", "TOTAL/S", avail, true, "Show free, used and largest memory";
-    "BREAK", "PROCESS/A/N,C/S,D/S,E/S,F/S", break_cmd, false, "Send a break signal (default CTRL-C) to a CLI process";
-    "CHANGETASKPRI", "PRI=PRIORITY/A/N,PROCESS/K/N", changetaskpri, false, "Change the priority of a CLI process";
-    "COLOR", "ON/S,OFF/S", color, false, "Turn ANSI colour on or off";
+    "BREAK", "PROCESS/A/N,C/S,D/S,E/S,F/S", break_cmd, true, "Send a break signal (default CTRL-C) to a CLI process";
+    "CHANGETASKPRI", "PRI=PRIORITY/A/N,PROCESS/K/N", changetaskpri, true, "Change the priority of a CLI process";
+    "COLOR", "ON/S,OFF/S", color, true, "Turn ANSI colour on or off";
     "CRASHTEST", "SCENARIO/A", crashtest, false, "Run a misbehaving task (CRASHTEST LIST names the scenarios)";
     "DATE", "", date, true, "Show the date and time";
     "DEVLIST", "", devlist, true, "List the devices";
@@ -66,17 +74,17 @@ commands! {
     "HELP", "COMMAND", help, true, "List the commands, or describe one";
     "LIBLIST", "", liblist, true, "List the libraries";
     "PORTLIST", "", portlist, true, "List the public message ports";
-    "PROMPT", "PROMPT/F", prompt, false, "Set the prompt (%N is the CLI number)";
+    "PROMPT", "PROMPT/F", prompt, true, "Set the prompt (%N is the CLI number)";
     "REBOOT", "", reboot, false, "Restart the machine";
     "RESLIST", "", reslist, true, "List the resident modules";
     "RUN", "COMMAND/F/A", run_cmd, false, "Run a command in the background, as a new CLI";
     "SHUTDOWN", "", shutdown, false, "End QEMU cleanly";
-    "STATUS", "PROCESS/N", status, false, "List the CLI processes and their tasks";
+    "STATUS", "PROCESS/N", status, true, "List the CLI processes and their tasks";
     "TASKLIST", "", tasklist, true, "List every task";
     "UPTIME", "", uptime, true, "Show how long the system has run";
     "VERSION", "", version, true, "Show the kernel version, build mode, CPU and memory";
     "WAIT", "N/N,SEC=SECS/S,MIN=MINS/S,TICKS/S", wait_cmd, true, "Wait N seconds (or minutes, or ticks of 1/50 s)";
-    "WHY", "", why, false, "Explain why the last command failed";
+    "WHY", "", why, true, "Explain why the last command failed";
 }
 
 /// The command called `name` (any case).
@@ -91,8 +99,9 @@ pub fn command_names() -> Vec<&'static str> {
 
 /// Parses `job`'s arguments through dos.library and runs the command. Result: (rc, error).
 pub fn run(job: &Job) -> (i32, u32) {
-    let Some(con) = Con::open(job.color) else { return (crate::shell::RC_FAIL, crate::shell::ERROR_NO_FREE_STORE) };
-    let mut ctx = Ctx { con, cli: job.cli, error: 0 };
+    let color = crate::jobs::with_state(job.state, |s| s.color);
+    let Some(con) = Con::open(color) else { return (crate::shell::RC_FAIL, crate::shell::ERROR_NO_FREE_STORE) };
+    let mut ctx = Ctx { con, cli: job.cli, error: 0, state: job.state };
     let c = job.command;
     // SAFETY: opens a library by name for this task.
     let dos = unsafe { open_library("dos.library", libraries::dos::DOS_VERSION) };
@@ -200,21 +209,21 @@ fn system_info() -> SystemInfo {
 fn alias(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     match (text(&a[0]), text(&a[1])) {
         (None, _) => {
-            let list = with_state(|s| s.aliases.clone());
-            for (n, t) in list {
+            for (n, t) in ctx.with_state(|s| s.aliases()) {
                 let _ = writeln!(ctx.con, "{n:<16}{t}");
             }
         }
-        (Some(name), None) => match with_state(|s| s.aliases.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).cloned()) {
+        (Some(name), None) => match ctx.with_state(|s| s.aliases().into_iter().find(|(n, _)| n.eq_ignore_ascii_case(name))) {
             Some((_, t)) => {
                 let _ = writeln!(ctx.con, "{t}");
             }
             None => return ctx.fail(RC_WARN, ERROR_OBJECT_NOT_FOUND, &alloc::format!("No alias {name}")),
         },
-        (Some(name), Some(t)) => with_state(|s| {
-            s.aliases.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-            s.aliases.push((String::from(name), String::from(t)));
-        }),
+        (Some(name), Some(t)) => {
+            if let Err(e) = ctx.with_state(|s| s.set_alias(name, t)) {
+                return ctx.fail(RC_ERROR, 120, e);
+            }
+        }
     }
     RC_OK
 }
@@ -234,9 +243,11 @@ fn avail(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     RC_OK
 }
 
-fn cli_tasks(n: u32) -> Vec<*mut Task> {
-    let me = exec::task::find_task(None);
-    with_state(|s| s.clis.iter().filter(|c| c.number == n && c.task != me && c.running()).map(|c| c.task).collect())
+/// The tasks of CLI `n` (not the caller).
+fn cli_tasks(ctx: &Ctx, n: u32) -> Vec<*mut Task> {
+    // SAFETY: asks for the calling task.
+    let me = unsafe { exec::sys::find_task(None) } as usize;
+    ctx.with_state(|s| s.clis().iter().filter(|c| c.number == n && c.task != me).map(|c| c.task as *mut Task).collect())
 }
 
 fn break_cmd(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
@@ -250,19 +261,22 @@ fn break_cmd(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     if mask == 0 {
         mask = SIGF_CTRL_C;
     }
-    let targets = if n > 0 && n <= u32::MAX as i64 { cli_tasks(n as u32) } else { Vec::new() };
+    let targets = if n > 0 && n <= u32::MAX as i64 { cli_tasks(ctx, n as u32) } else { Vec::new() };
     if targets.is_empty() {
         return ctx.fail(RC_WARN, ERROR_OBJECT_NOT_FOUND, &alloc::format!("Process {n} does not exist"));
     }
-    exec::sched::forbid();
-    let live = tasks();
-    for t in targets {
-        if live.iter().any(|i| i.address == t as usize) {
-            // SAFETY: under Forbid the task cannot end between the check and the signal.
-            unsafe { exec::signal::signal(t, mask) };
+    // SAFETY: under Forbid a listed task cannot end between the check and the signal (and in
+    // ring 3 the gate checks the task again).
+    unsafe {
+        exec::sys::forbid();
+        let live = tasks();
+        for t in targets {
+            if live.iter().any(|i| i.address == t as usize) {
+                exec::sys::signal(t, mask);
+            }
         }
+        exec::sys::permit();
     }
-    exec::sched::permit();
     RC_OK
 }
 
@@ -272,26 +286,30 @@ fn changetaskpri(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
         return ctx.fail(RC_ERROR, 115, "Priority out of range (-128 to 127)");
     }
     let n = num(&a[1]).unwrap_or(1);
-    let targets = if n > 0 && n <= u32::MAX as i64 { cli_tasks(n as u32) } else { Vec::new() };
+    let targets = if n > 0 && n <= u32::MAX as i64 { cli_tasks(ctx, n as u32) } else { Vec::new() };
     if targets.is_empty() {
         return ctx.fail(RC_WARN, ERROR_OBJECT_NOT_FOUND, &alloc::format!("Process {n} does not exist"));
     }
-    exec::sched::forbid();
-    let live = tasks();
-    for t in targets {
-        if live.iter().any(|i| i.address == t as usize) {
-            exec::task::set_task_pri(t, pri as i8);
+    // SAFETY: as in BREAK: checked live under Forbid.
+    unsafe {
+        exec::sys::forbid();
+        let live = tasks();
+        for t in targets {
+            if live.iter().any(|i| i.address == t as usize) {
+                exec::sys::set_task_pri(t, pri as i8);
+            }
         }
+        exec::sys::permit();
     }
-    exec::sched::permit();
     RC_OK
 }
 
 fn color(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     if switch(&a[0]) || switch(&a[1]) {
-        COLOR.store(switch(&a[0]), Ordering::Relaxed);
+        ctx.with_state(|s| s.color = switch(&a[0]));
     }
-    let _ = writeln!(ctx.con, "Colour is {}", if COLOR.load(Ordering::Relaxed) { "on" } else { "off" });
+    let on = ctx.with_state(|s| s.color);
+    let _ = writeln!(ctx.con, "Colour is {}", if on { "on" } else { "off" });
     RC_OK
 }
 
@@ -394,8 +412,9 @@ fn help(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
 
 fn prompt(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     let p = text(&a[0]).map_or(String::from(crate::cli::DEFAULT_PROMPT), |p| alloc::format!("{p} "));
-    with_state(|s| s.prompt = p);
-    let _ = ctx;
+    if !ctx.with_state(|s| s.prompt.set(&p)) {
+        return ctx.fail(RC_ERROR, 120, "Prompt too long");
+    }
     RC_OK
 }
 
@@ -424,13 +443,13 @@ fn shutdown(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
 }
 
 fn status(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
-    let clis: Vec<crate::shell::CliEntry> = with_state(|s| s.clis.iter().filter(|c| c.running()).cloned().collect());
+    let clis = ctx.with_state(|s| s.clis());
     let live = tasks();
     let only = num(&a[0]);
     ctx.con.header("CLI  Task                Pri  State    SigWait   SigRecvd");
     let mut shown = 0;
     for c in clis.iter().filter(|c| only.is_none_or(|n| n == c.number as i64)) {
-        if let Some(t) = live.iter().find(|t| t.address == c.task as usize) {
+        if let Some(t) = live.iter().find(|t| t.address == c.task) {
             let _ = writeln!(ctx.con, "{:>3}  {:<18}{:>5}  {:<8} {:08x}  {:08x}", c.number, t.name.as_str(), t.pri, state_name(t.state), t.sig_wait, t.sig_recvd);
             shown += 1;
         }
@@ -524,7 +543,7 @@ fn wait_cmd(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
 }
 
 fn why(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
-    let (rc, error) = with_state(|s| (s.last_rc, s.last_error));
+    let (rc, error) = ctx.with_state(|s| (s.last_rc, s.last_error));
     if rc == 0 {
         let _ = writeln!(ctx.con, "The last command did not set a return code");
     } else {

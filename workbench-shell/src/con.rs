@@ -5,16 +5,11 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
-use core::sync::atomic::AtomicBool;
 
 use devices::serial::SDCMD_QUERY;
 use exec::device::{CMD_READ, CMD_WRITE, IoRequest};
 use exec::port::MsgPort;
 use exec::sys::{check_io, close_device, create_msg_port, delete_msg_port, do_io, open_device, send_io, wait_io};
-
-/// Whether output uses ANSI colour (the COLOR command turns it off and on). A Con takes the
-/// setting when it opens (a ring-3 command cannot read this).
-pub static COLOR: AtomicBool = AtomicBool::new(true);
 
 /// One open request on serial.device, with its own reply port.
 struct Channel {

@@ -11,6 +11,7 @@ extern crate alloc;
 pub mod cli;
 pub mod keys;
 pub mod lineedit;
+pub mod state;
 
 #[cfg(target_os = "none")]
 pub mod commands;
@@ -18,6 +19,8 @@ pub mod commands;
 pub mod con;
 #[cfg(target_os = "none")]
 pub mod crashtest;
+#[cfg(target_os = "none")]
+pub mod jobs;
 #[cfg(target_os = "none")]
 pub mod shell;
 

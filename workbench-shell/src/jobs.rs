@@ -1,0 +1,219 @@
+//! Command tasks: the job record each one gets, starting it in the right ring, and freeing
+//! the records of tasks that have ended.
+//!
+//! A command learns what to do from its [`Job`], a record in pages of its own that the shell
+//! keeps until the command's task has ended. In the mmu build a command marked
+//! `Command::ring3` runs in ring 3 in an address space of its own, where only its job record
+//! and the shell's shared state ([`ShellState`]) are open to it besides its own stack and
+//! memory; the others run in ring 0, as every command does in the flat build.
+
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
+
+use exec::execbase::Global;
+use exec::sched::{forbid, permit};
+use exec::task::Task;
+
+use crate::commands::Command;
+use crate::state::ShellState;
+
+/// Longest argument string a command takes (a whole line at most).
+pub const ARGS_MAX: usize = crate::lineedit::MAX_LINE;
+
+/// Stack of every ring-0 command task.
+const COMMAND_STACK: usize = 32 * 1024;
+
+/// One command to run: what, where, and how it ended. It holds no pointer into the shell's
+/// memory: the command (constant), the shared state's pages, and the shell's task.
+#[repr(C)]
+pub struct Job {
+    pub cli: u32,
+    pub command: &'static Command,
+    args: [u8; ARGS_MAX],
+    args_len: usize,
+    /// The state the shell shares with its commands.
+    pub state: *mut ShellState,
+    pub rc: AtomicI32,
+    pub error: AtomicU32,
+    pub done: AtomicBool,
+    /// The shell waiting for a foreground job (null for RUN), and the signal to send.
+    waiter: *mut Task,
+    waiter_mask: u32,
+}
+
+impl Job {
+    /// A job for `command` with `args` (at most [`ARGS_MAX`] bytes, else `None`).
+    pub fn new(cli: u32, command: &'static Command, args: &str, state: *mut ShellState, waiter: *mut Task, waiter_mask: u32) -> Option<Job> {
+        if args.len() > ARGS_MAX {
+            return None;
+        }
+        let mut buf = [0u8; ARGS_MAX];
+        buf[..args.len()].copy_from_slice(args.as_bytes());
+        Some(Job {
+            cli,
+            command,
+            args: buf,
+            args_len: args.len(),
+            state,
+            rc: AtomicI32::new(0),
+            error: AtomicU32::new(0),
+            done: AtomicBool::new(false),
+            waiter,
+            waiter_mask,
+        })
+    }
+
+    /// The command's arguments.
+    pub fn args(&self) -> &str {
+        core::str::from_utf8(&self.args[..self.args_len.min(ARGS_MAX)]).unwrap_or("")
+    }
+}
+
+const PAGE: usize = 4096;
+
+/// A `T` in whole pages of exec memory of its own (so that they can be opened to a ring-3
+/// task without exposing anything else). Freed when dropped.
+pub struct Pages<T> {
+    mem: *mut u8,
+    size: usize,
+    at: *mut T,
+}
+
+impl<T> Pages<T> {
+    /// Bytes the value takes, in whole pages.
+    pub const LEN: usize = size_of::<T>().div_ceil(PAGE) * PAGE;
+
+    /// `value` in pages of its own; `None` without memory.
+    pub fn new(value: T) -> Option<Pages<T>> {
+        let size = Self::LEN + PAGE;
+        let mem = exec::memory::alloc_mem(size, exec::memory::MemFlags::PUBLIC | exec::memory::MemFlags::CLEAR);
+        if mem.is_null() {
+            return None;
+        }
+        let at = (mem as usize).next_multiple_of(PAGE) as *mut T;
+        // SAFETY: page-aligned inside the fresh block, which has LEN bytes from there.
+        unsafe { at.write(value) };
+        Some(Pages { mem, size, at })
+    }
+
+    pub fn ptr(&self) -> *mut T {
+        self.at
+    }
+
+    /// Keeps the pages for good (the shell's shared state, which commands may map as long
+    /// as they run).
+    pub fn leak(self) -> *mut T {
+        let at = self.at;
+        core::mem::forget(self);
+        at
+    }
+}
+
+impl<T> Drop for Pages<T> {
+    fn drop(&mut self) {
+        // SAFETY: our block from alloc_mem with this size; nothing uses the value any more
+        // (a job's task has ended: see `reap`).
+        unsafe {
+            core::ptr::drop_in_place(self.at);
+            exec::memory::free_mem(self.mem, self.size);
+        }
+    }
+}
+
+/// Job records of started commands, each kept until its task has ended. Forbid; the shell's
+/// own (ring 0).
+static JOBS: Global<Vec<(*mut Task, Pages<Job>)>> = Global::new(Vec::new());
+
+/// Runs `f` on the shared state at `state`, under Forbid (taken through exec's table, so from
+/// either ring).
+pub fn with_state<R>(state: *mut ShellState, f: impl FnOnce(&mut ShellState) -> R) -> R {
+    // SAFETY: Forbid: no other task touches the state meanwhile; `state` is the shell's
+    // shared state, open to every command.
+    unsafe {
+        exec::sys::forbid();
+        let r = f(&mut *state);
+        exec::sys::permit();
+        r
+    }
+}
+
+/// Runs the job's command and reports: results, its CLI off the list, `done`, then the
+/// waiting shell's signal.
+fn run_job(job: &Job) {
+    let (rc, error) = crate::commands::run(job);
+    job.rc.store(rc, Ordering::SeqCst);
+    job.error.store(error, Ordering::SeqCst);
+    // SAFETY: asks for the calling task.
+    let me = unsafe { exec::sys::find_task(None) } as usize;
+    with_state(job.state, |s| s.remove_cli(me));
+    job.done.store(true, Ordering::SeqCst);
+    if !job.waiter.is_null() {
+        // SAFETY: the waiting shell lives until it has seen `done` (the gate checks it too).
+        unsafe { exec::sys::signal(job.waiter, job.waiter_mask) };
+    }
+}
+
+fn command_entry(arg: usize) {
+    // SAFETY: the shell keeps the job until this task has ended.
+    run_job(unsafe { &*(arg as *const Job) });
+}
+
+/// A ring-3 command (mmu build).
+#[cfg(feature = "mmu")]
+extern "C" fn command_entry_ring3(arg: u64) -> ! {
+    // SAFETY: the shell keeps the job until this task has ended; it is open to us.
+    run_job(unsafe { &*(arg as *const Job) });
+    // SAFETY: ends the calling task.
+    unsafe { exec::sys::rem_task(core::ptr::null_mut()) };
+    unreachable!()
+}
+
+/// Starts `job`'s command as a task named after it and lists it as CLI `job.cli`; the shell
+/// (`notify`) gets `notify_mask` when the task ends, however it ends. Result: the task, or
+/// null without memory (the job is dropped).
+pub fn spawn(job: Pages<Job>, notify: *mut Task, notify_mask: u32) -> *mut Task {
+    // SAFETY: the pages hold a job made by Job::new.
+    let (command, cli, state) = unsafe { ((*job.ptr()).command, (*job.ptr()).cli, (*job.ptr()).state) };
+    forbid(); // list the task before it can run (and end)
+    #[cfg(feature = "mmu")]
+    let t = if command.ring3 {
+        let shared = [(job.ptr() as u64, Pages::<Job>::LEN as u64), (state as u64, Pages::<ShellState>::LEN as u64)];
+        mmu_mode::user::add_user_task_sharing(command.name, 0, command_entry_ring3, job.ptr() as u64, &shared)
+    } else {
+        exec::task::add_task(command.name, 0, command_entry, job.ptr() as usize, COMMAND_STACK)
+    };
+    #[cfg(not(feature = "mmu"))]
+    let t = exec::task::add_task(command.name, 0, command_entry, job.ptr() as usize, COMMAND_STACK);
+    if !t.is_null() {
+        // SAFETY: a live task: it cannot have run (and ended) under our Forbid.
+        unsafe { exec::task::notify_on_end(t, notify, notify_mask) };
+        with_state(state, |s| s.add_cli(cli, t as usize, command.name));
+        // SAFETY: Forbid held.
+        unsafe { (*JOBS.get()).push((t, job)) };
+    }
+    permit();
+    t
+}
+
+/// Whether `t` is still a task.
+pub fn is_task(t: *mut Task) -> bool {
+    let mut found = false;
+    exec::task::for_each_task(|task| found |= core::ptr::eq(task, t));
+    found
+}
+
+/// Frees the jobs of tasks that have ended, and takes off the CLI list any command that
+/// ended without doing so itself (a ring-3 command removed for a fault).
+pub fn reap(state: *mut ShellState) {
+    forbid();
+    // SAFETY: Forbid held.
+    unsafe { (*JOBS.get()).retain(|&(t, _)| is_task(t)) };
+    with_state(state, |s| {
+        for c in s.clis() {
+            if c.number != 1 && !is_task(c.task as *mut Task) {
+                s.remove_cli(c.task);
+            }
+        }
+    });
+    permit();
+}

@@ -1,0 +1,185 @@
+//! What the shell and its commands share: the prompt, the aliases, the last return code and
+//! error, the CLI list and the colour setting.
+//!
+//! It is plain data of fixed size (no pointers into anybody's heap), so that it can live in
+//! pages of its own that every command's address space maps, ring-3 commands of the mmu build
+//! included: PROMPT, ALIAS, WHY, STATUS, BREAK and CHANGETASKPRI are ordinary command tasks
+//! that read and write it. Whoever touches it holds Forbid (`Ctx::with_state`,
+//! `shell::with_state`). Texts are checked when read back, so a command that scribbles on it
+//! can spoil the CLI's settings but not make the shell misbehave.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+pub const PROMPT_MAX: usize = 64;
+pub const ALIAS_NAME_MAX: usize = 32;
+pub const ALIAS_TEXT_MAX: usize = 200;
+pub const MAX_ALIASES: usize = 32;
+pub const MAX_CLIS: usize = 32;
+pub const COMMAND_NAME_MAX: usize = 32;
+
+/// A string of at most `N` bytes, stored in place.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct FixedStr<const N: usize> {
+    len: u16,
+    bytes: [u8; N],
+}
+
+impl<const N: usize> FixedStr<N> {
+    pub const fn empty() -> Self {
+        FixedStr { len: 0, bytes: [0; N] }
+    }
+
+    /// The text ("" if what is stored is not valid).
+    pub fn as_str(&self) -> &str {
+        let len = (self.len as usize).min(N);
+        core::str::from_utf8(&self.bytes[..len]).unwrap_or("")
+    }
+
+    /// Stores `s`; false (nothing changed) if it is longer than `N` bytes.
+    pub fn set(&mut self, s: &str) -> bool {
+        if s.len() > N {
+            return false;
+        }
+        self.bytes[..s.len()].copy_from_slice(s.as_bytes());
+        self.len = s.len() as u16;
+        true
+    }
+}
+
+/// A running CLI process: its number (0: the slot is free), its task's address, its command.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct CliSlot {
+    pub number: u32,
+    pub task: usize,
+    pub command: FixedStr<COMMAND_NAME_MAX>,
+}
+
+impl CliSlot {
+    const FREE: CliSlot = CliSlot { number: 0, task: 0, command: FixedStr::empty() };
+}
+
+/// The shared state itself.
+#[repr(C)]
+pub struct ShellState {
+    pub prompt: FixedStr<PROMPT_MAX>,
+    aliases: [(FixedStr<ALIAS_NAME_MAX>, FixedStr<ALIAS_TEXT_MAX>); MAX_ALIASES],
+    /// Return code and error number of the last foreground command.
+    pub last_rc: i32,
+    pub last_error: u32,
+    clis: [CliSlot; MAX_CLIS],
+    /// Whether output uses ANSI colour (COLOR).
+    pub color: bool,
+}
+
+impl Default for ShellState {
+    fn default() -> Self {
+        ShellState {
+            prompt: FixedStr::empty(),
+            aliases: [(FixedStr::empty(), FixedStr::empty()); MAX_ALIASES],
+            last_rc: 0,
+            last_error: 0,
+            clis: [CliSlot::FREE; MAX_CLIS],
+            color: true,
+        }
+    }
+}
+
+impl ShellState {
+    /// Every alias, as (name, text).
+    pub fn aliases(&self) -> Vec<(String, String)> {
+        self.aliases
+            .iter()
+            .filter(|(n, _)| !n.as_str().is_empty())
+            .map(|(n, t)| (String::from(n.as_str()), String::from(t.as_str())))
+            .collect()
+    }
+
+    /// Defines (or redefines) alias `name`.
+    pub fn set_alias(&mut self, name: &str, text: &str) -> Result<(), &'static str> {
+        if name.is_empty() || name.len() > ALIAS_NAME_MAX {
+            return Err("Alias name too long");
+        }
+        if text.len() > ALIAS_TEXT_MAX {
+            return Err("Alias text too long");
+        }
+        let slot = match self.aliases.iter().position(|(n, _)| n.as_str().eq_ignore_ascii_case(name)) {
+            Some(i) => i,
+            None => self.aliases.iter().position(|(n, _)| n.as_str().is_empty()).ok_or("Too many aliases")?,
+        };
+        self.aliases[slot].0.set(name);
+        self.aliases[slot].1.set(text);
+        Ok(())
+    }
+
+    /// The CLIs in use.
+    pub fn clis(&self) -> Vec<CliSlot> {
+        self.clis.iter().filter(|c| c.number != 0).copied().collect()
+    }
+
+    /// Lists CLI `number`, run by `task`; false if the list is full.
+    pub fn add_cli(&mut self, number: u32, task: usize, command: &str) -> bool {
+        let Some(slot) = self.clis.iter_mut().find(|c| c.number == 0) else { return false };
+        let mut name = FixedStr::empty();
+        name.set(&command[..command.len().min(COMMAND_NAME_MAX)]);
+        *slot = CliSlot { number, task, command: name };
+        true
+    }
+
+    /// Takes the CLI run by `task` off the list.
+    pub fn remove_cli(&mut self, task: usize) {
+        for c in self.clis.iter_mut().filter(|c| c.task == task) {
+            *c = CliSlot::FREE;
+        }
+    }
+
+    /// The lowest CLI number not in use (1 is the shell).
+    pub fn free_cli_number(&self) -> u32 {
+        (2..).find(|n| !self.clis.iter().any(|c| c.number == *n)).unwrap_or(2)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aliases_replace_and_fill_up() {
+        let mut s = ShellState::default();
+        s.set_alias("ll", "list").unwrap();
+        s.set_alias("LL", "list long").unwrap();
+        assert_eq!(s.aliases(), [(String::from("LL"), String::from("list long"))]);
+        for i in 1..MAX_ALIASES {
+            s.set_alias(&alloc::format!("a{i}"), "x").unwrap();
+        }
+        assert_eq!(s.set_alias("one-more", "x"), Err("Too many aliases"));
+        assert_eq!(s.set_alias(&"n".repeat(ALIAS_NAME_MAX + 1), "x"), Err("Alias name too long"));
+        assert_eq!(s.set_alias("t", &"t".repeat(ALIAS_TEXT_MAX + 1)), Err("Alias text too long"));
+    }
+
+    #[test]
+    fn cli_numbers_reused() {
+        let mut s = ShellState::default();
+        assert!(s.add_cli(1, 100, "Shell"));
+        assert_eq!(s.free_cli_number(), 2);
+        assert!(s.add_cli(2, 200, "WAIT"));
+        assert!(s.add_cli(3, 300, "WAIT"));
+        s.remove_cli(200);
+        assert_eq!(s.free_cli_number(), 2);
+        assert_eq!(s.clis().iter().map(|c| c.number).collect::<Vec<_>>(), [1, 3]);
+    }
+
+    #[test]
+    fn scribbled_text_reads_as_empty() {
+        let mut f: FixedStr<4> = FixedStr::empty();
+        assert!(f.set("abcd"));
+        assert!(!f.set("abcde"));
+        assert_eq!(f.as_str(), "abcd");
+        f.bytes = [0xff; 4];
+        assert_eq!(f.as_str(), "");
+        f.len = 999;
+        assert_eq!(f.as_str(), "");
+    }
+}
