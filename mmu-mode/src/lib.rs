@@ -13,7 +13,9 @@
 //!   device I/O with IoRequests in the task's memory and a kernel shadow;
 //! - `bench`: their benchmarks.
 //!
-//! Not yet: the shell and its commands run in ring 0 (they read exec's lists directly).
+//! In the mmu build the shell's commands run in ring 3 (see `workbench_shell::jobs`); the shell
+//! itself (CLI 1), REBOOT, SHUTDOWN and CRASHTEST, the idle task and the devices stay in
+//! ring 0.
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
