@@ -25,6 +25,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.msg.transfer_round_trip", transfer_round_trip),
     Test::new("mmu.msg.held_messages_return_on_fault", held_messages_return_on_fault),
     Test::new("mmu.smep_smap_where_available", smep_smap_where_available),
+    Test::new("mmu.sched.preempted_in_ring3", preempted_in_ring3),
 ];
 
 /// Ring 3: finds itself through the gate, then signals its parent (arg) CTRL_F.
@@ -378,5 +379,37 @@ fn smep_smap_where_available() -> TestResult {
     ensure_eq!(cr4.contains(Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION), f.smep);
     ensure_eq!(cr4.contains(Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION), f.smap);
     ensure_eq!(exec::arch::x86_64::cpu::cr3(), exec::sched::kernel_cr3());
+    Ok(())
+}
+
+// --- preemption ---------------------------------------------------------------------------
+
+/// Ring 3: counts in its own memory, forever, without ever calling exec.
+extern "C" fn spinner(block: u64) -> ! {
+    let c = block as *mut u64;
+    loop {
+        // SAFETY: our own memory.
+        unsafe { c.write_volatile(c.read_volatile().wrapping_add(1)) };
+    }
+}
+
+/// A ring-3 task that never calls exec, at this task's priority: only the timer interrupt,
+/// taken in ring 3, can give the CPU back, and round robin shares it.
+fn preempted_in_ring3() -> TestResult {
+    // SAFETY: the running task is live.
+    let pri = unsafe { (*exec::task::find_task(None)).pri() };
+    let (t, block) = crate::user::add_user_task_with("r3-spinner", pri, spinner, 0u64).ok_or("no memory")?;
+    let start = exec::time::ticks();
+    let mut seen = 0;
+    for _ in 0..3 {
+        exec::time::wait_ticks(10);
+        // SAFETY: the spinner's counter, in its memory (live: it never ends by itself).
+        let now = unsafe { (block as *const u64).read_volatile() };
+        ensure!(now > seen, "the ring-3 task did not run between our turns ({now})");
+        seen = now;
+    }
+    ensure!(exec::time::ticks() >= start + 30, "the timer stopped while ring 3 ran");
+    exec::task::rem_task(t);
+    ensure!(exec::task::find_task(Some("r3-spinner")).is_null());
     Ok(())
 }

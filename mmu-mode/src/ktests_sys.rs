@@ -24,7 +24,6 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.sys.privileged_calls_refused", privileged_calls_refused),
     Test::new("mmu.sys.add_task_from_ring3", add_task_from_ring3),
     Test::new("mmu.msg.sender_ends_before_reply", sender_ends_before_reply),
-    Test::new("mmu.sched.preempted_in_ring3", preempted_in_ring3),
 ];
 
 fn me() -> *mut exec::task::Task {
@@ -578,37 +577,5 @@ fn sender_ends_before_reply() -> TestResult {
     ensure_eq!(FAULTS_CONTAINED.load(Ordering::SeqCst), faults, "a task faulted");
     ensure_eq!(BAD_ALLEGATIONS.load(Ordering::SeqCst), bad + 1, "the free of a lent block was not refused");
     ensure_eq!(exec::memory::avail_mem(exec::memory::MemFlags::ANY), avail, "memory was lost");
-    Ok(())
-}
-
-// --- preemption ---------------------------------------------------------------------------
-
-/// Ring 3: counts in its own memory, forever, without ever calling exec.
-extern "C" fn spinner(block: u64) -> ! {
-    let c = block as *mut u64;
-    loop {
-        // SAFETY: our own memory.
-        unsafe { c.write_volatile(c.read_volatile().wrapping_add(1)) };
-    }
-}
-
-/// A ring-3 task that never calls exec, at this task's priority: only the timer interrupt,
-/// taken in ring 3, can give the CPU back, and round robin shares it.
-fn preempted_in_ring3() -> TestResult {
-    // SAFETY: the running task is live.
-    let pri = unsafe { (*me()).pri() };
-    let (t, block) = add_user_task_with("r3-spinner", pri, spinner, 0u64).ok_or("no memory")?;
-    let start = exec::time::ticks();
-    let mut seen = 0;
-    for _ in 0..3 {
-        exec::time::wait_ticks(10);
-        // SAFETY: the spinner's counter, in its memory (live: it never ends by itself).
-        let now = unsafe { (block as *const u64).read_volatile() };
-        ensure!(now > seen, "the ring-3 task did not run between our turns ({now})");
-        seen = now;
-    }
-    ensure!(exec::time::ticks() >= start + 30, "the timer stopped while ring 3 ran");
-    exec::task::rem_task(t);
-    ensure!(exec::task::find_task(Some("r3-spinner")).is_null());
     Ok(())
 }
