@@ -165,16 +165,16 @@ fn free_memory(flags: MemFlags) -> usize {
     unsafe { exec::sys::avail_mem(flags) }
 }
 
-/// Every task, copied by exec (works in either ring).
-fn tasks() -> Vec<TaskEntry> {
-    let mut v: Vec<TaskEntry> = Vec::new();
+/// What `fetch(buffer, room)` copies, growing the buffer until it all fits (`fetch` returns
+/// how many records there are).
+fn copied<T>(fetch: impl Fn(*mut T, usize) -> usize) -> Vec<T> {
+    let mut v: Vec<T> = Vec::new();
     let mut want = 16;
     loop {
         v.reserve(want);
-        // SAFETY: the vector has room for `want` records.
-        let n = unsafe { exec::sys::task_list(v.as_mut_ptr(), want) };
+        let n = fetch(v.as_mut_ptr(), want);
         if n <= want {
-            // SAFETY: exec wrote `n` records.
+            // SAFETY: `fetch` wrote `n` records into the buffer.
             unsafe { v.set_len(n) };
             return v;
         }
@@ -182,21 +182,16 @@ fn tasks() -> Vec<TaskEntry> {
     }
 }
 
+/// Every task, copied by exec (works in either ring).
+fn tasks() -> Vec<TaskEntry> {
+    // SAFETY: the buffer has room for `max` records.
+    copied(|buf, max| unsafe { exec::sys::task_list(buf, max) })
+}
+
 /// The list `kind`, copied by exec.
 fn nodes(kind: ListKind) -> Vec<ListEntry> {
-    let mut v: Vec<ListEntry> = Vec::new();
-    let mut want = 16;
-    loop {
-        v.reserve(want);
-        // SAFETY: the vector has room for `want` records.
-        let n = unsafe { exec::sys::node_list(kind, v.as_mut_ptr(), want) };
-        if n <= want {
-            // SAFETY: exec wrote `n` records.
-            unsafe { v.set_len(n) };
-            return v;
-        }
-        want = n + 4;
-    }
+    // SAFETY: the buffer has room for `max` records.
+    copied(|buf, max| unsafe { exec::sys::node_list(kind, buf, max) })
 }
 
 fn system_info() -> SystemInfo {
@@ -261,22 +256,26 @@ fn break_cmd(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     if mask == 0 {
         mask = SIGF_CTRL_C;
     }
+    // SAFETY: a live task (see for_cli_tasks).
+    for_cli_tasks(ctx, n, |t| unsafe { exec::sys::signal(t, mask) })
+}
+
+/// Calls `f` for every task of CLI `n` (not the caller's), under Forbid and only for tasks
+/// still there, so that none can end between the check and `f` (in ring 3 the gate checks
+/// each task again). A CLI that does not exist is a warning.
+fn for_cli_tasks(ctx: &mut Ctx, n: i64, f: impl Fn(*mut Task)) -> i32 {
     let targets = if n > 0 && n <= u32::MAX as i64 { cli_tasks(ctx, n as u32) } else { Vec::new() };
     if targets.is_empty() {
         return ctx.fail(RC_WARN, ERROR_OBJECT_NOT_FOUND, &alloc::format!("Process {n} does not exist"));
     }
-    // SAFETY: under Forbid a listed task cannot end between the check and the signal (and in
-    // ring 3 the gate checks the task again).
-    unsafe {
-        exec::sys::forbid();
-        let live = tasks();
-        for t in targets {
-            if live.iter().any(|i| i.address == t as usize) {
-                exec::sys::signal(t, mask);
-            }
-        }
-        exec::sys::permit();
+    // SAFETY: Forbid and Permit, paired.
+    unsafe { exec::sys::forbid() };
+    let live = tasks();
+    for t in targets.into_iter().filter(|&t| live.iter().any(|i| i.address == t as usize)) {
+        f(t);
     }
+    // SAFETY: as above.
+    unsafe { exec::sys::permit() };
     RC_OK
 }
 
@@ -286,22 +285,10 @@ fn changetaskpri(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
         return ctx.fail(RC_ERROR, 115, "Priority out of range (-128 to 127)");
     }
     let n = num(&a[1]).unwrap_or(1);
-    let targets = if n > 0 && n <= u32::MAX as i64 { cli_tasks(ctx, n as u32) } else { Vec::new() };
-    if targets.is_empty() {
-        return ctx.fail(RC_WARN, ERROR_OBJECT_NOT_FOUND, &alloc::format!("Process {n} does not exist"));
-    }
-    // SAFETY: as in BREAK: checked live under Forbid.
-    unsafe {
-        exec::sys::forbid();
-        let live = tasks();
-        for t in targets {
-            if live.iter().any(|i| i.address == t as usize) {
-                exec::sys::set_task_pri(t, pri as i8);
-            }
-        }
-        exec::sys::permit();
-    }
-    RC_OK
+    // SAFETY: a live task (see for_cli_tasks).
+    for_cli_tasks(ctx, n, |t| unsafe {
+        exec::sys::set_task_pri(t, pri as i8);
+    })
 }
 
 fn color(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
