@@ -26,6 +26,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.msg.held_messages_return_on_fault", held_messages_return_on_fault),
     Test::new("mmu.smep_smap_where_available", smep_smap_where_available),
     Test::new("mmu.sched.preempted_in_ring3", preempted_in_ring3),
+    Test::new("mmu.fault.semaphore_waiter_gets_it", semaphore_waiter_gets_it),
 ];
 
 /// Ring 3: finds itself through the gate, then signals its parent (arg) CTRL_F.
@@ -411,5 +412,75 @@ fn preempted_in_ring3() -> TestResult {
     ensure!(exec::time::ticks() >= start + 30, "the timer stopped while ring 3 ran");
     exec::task::rem_task(t);
     ensure!(exec::task::find_task(Some("r3-spinner")).is_null());
+    Ok(())
+}
+
+// --- a holder that faults -----------------------------------------------------------------
+
+/// Where the two tasks of the test below keep their parameters and results.
+#[repr(C)]
+struct SemFault {
+    parent: *mut exec::task::Task,
+    sem: exec::semaphore::SignalSemaphore,
+    obtained: bool,
+}
+
+/// Ring 3: makes "r3.sem.faulty" public, obtains it, tells its parent, waits for CTRL_E and
+/// divides by zero while holding it.
+extern "C" fn faulty_holder(block: u64) -> ! {
+    let b = block as *mut SemFault;
+    // SAFETY: our own block; the semaphore is in it.
+    unsafe {
+        let sem = &raw mut (*b).sem;
+        (*sem).node.set_name("r3.sem.faulty");
+        exec::sys::add_semaphore(sem);
+        exec::sys::obtain_semaphore(sem);
+        exec::sys::signal((*b).parent, SIGF_CTRL_F);
+        exec::sys::wait(SIGF_CTRL_E);
+    }
+    core::hint::black_box(exec::arch::x86_64::probe::raw_divide(1, core::hint::black_box(0)));
+    exit()
+}
+
+/// Ring 3: waits for "r3.sem.faulty", notes that it got it, tells its parent.
+extern "C" fn sem_waiter(block: u64) -> ! {
+    let b = block as *mut SemFault;
+    // SAFETY: our own block; the handle comes from find_semaphore.
+    unsafe {
+        let sem = exec::sys::find_semaphore("r3.sem.faulty");
+        exec::sys::obtain_semaphore(sem);
+        (*b).obtained = true;
+        exec::sys::release_semaphore(sem);
+        exec::sys::signal((*b).parent, SIGF_CTRL_F);
+        exec::sys::wait(SIGF_CTRL_E);
+    }
+    exit()
+}
+
+/// A task that faults while holding a semaphore: the task waiting for it gets it (exec gives
+/// back what an ending task held), and the semaphore record outlives the holder only while
+/// in use.
+fn semaphore_waiter_gets_it() -> TestResult {
+    let faults = FAULTS_CONTAINED.load(Ordering::SeqCst);
+    let alerts = exec::execbase::counters().alert_count;
+    let new = || SemFault { parent: exec::task::find_task(None), sem: exec::semaphore::SignalSemaphore::new(), obtained: false };
+    exec::signal::set_signal(0, SIGF_CTRL_E | SIGF_CTRL_F);
+    let (holder, _) = crate::user::add_user_task_with("r3-faulty-holder", 1, faulty_holder, new()).ok_or("no memory")?;
+    exec::signal::wait(SIGF_CTRL_F);
+    let (waiter, block) = crate::user::add_user_task_with("r3-sem-waiter", 1, sem_waiter, new()).ok_or("no memory")?;
+    exec::time::wait_ticks(2);
+    // SAFETY: the waiter is live (blocked on the semaphore).
+    ensure!(!unsafe { (*(block as *const SemFault)).obtained }, "obtained while held");
+    // SAFETY: a live task waiting for CTRL_E.
+    unsafe { exec::signal::signal(holder, SIGF_CTRL_E) };
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // SAFETY: the waiter wrote its result and waits for CTRL_E.
+    ensure!(unsafe { (*(block as *const SemFault)).obtained });
+    // SAFETY: as above.
+    unsafe { exec::signal::signal(waiter, SIGF_CTRL_E) };
+    exec::time::wait_ticks(2);
+    ensure_eq!(FAULTS_CONTAINED.load(Ordering::SeqCst), faults + 1);
+    ensure_eq!(exec::execbase::counters().alert_count, alerts);
+    ensure!(exec::semaphore::find_semaphore("r3.sem.faulty").is_null(), "the holder's semaphore stayed public");
     Ok(())
 }
