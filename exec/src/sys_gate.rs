@@ -202,7 +202,8 @@ pub fn reply_msg(msg: *mut Message) {
     call(SYS_REPLY_MSG, msg as u64, 0, 0, 0, 0);
 }
 pub fn wait_port(port: *mut MsgPort) -> *mut Message {
-    // exec's wait_port leaves the message queued; so does the gate's peek (`get` = 0).
+    // exec's wait_port leaves the message queued; so does the gate's (second argument 0:
+    // look, do not take).
     ptr(call(SYS_WAIT_PORT, port as u64, 0, 0, 0, 0))
 }
 pub fn init_semaphore(sem: *mut SignalSemaphore) {

@@ -307,9 +307,7 @@ unsafe fn notify_end(task: *mut Task) {
     if who.is_null() || who == task {
         return;
     }
-    let mut live = false;
-    for_each_task(|t| live |= core::ptr::eq(t, who));
-    if live {
+    if is_live(who) {
         // SAFETY: a live task (just found); Disable held.
         unsafe { crate::signal::signal(who, mask) };
     }
@@ -401,6 +399,14 @@ pub fn set_task_pri(task: *mut Task, pri: i8) -> i8 {
     };
     enable();
     old
+}
+
+/// Whether `task` is a task that has not ended: its address is checked against the task lists,
+/// never dereferenced. Callable from an interrupt.
+pub fn is_live(task: *const Task) -> bool {
+    let mut found = false;
+    for_each_task(|t| found |= core::ptr::eq(t, task));
+    found
 }
 
 /// Calls `f` for every live task (running, ready, waiting), under Disable: `f` must be short

@@ -26,7 +26,7 @@ pub static ALERTS_REQUESTED: AtomicU64 = AtomicU64::new(0);
 /// Calls refused because ring 3 may not make them.
 pub static PRIVILEGED_REFUSED: AtomicU64 = AtomicU64::new(0);
 /// Ring-3 faults contained (task removed, system on), and the vector of the last one
-/// (u64::MAX + 0 for a dead-end alert raised by the task itself: see [`ALERT_VECTOR`]).
+/// ([`ALERT_VECTOR`] for a dead-end alert the task raised itself).
 pub static FAULTS_CONTAINED: AtomicU64 = AtomicU64::new(0);
 pub static LAST_FAULT_VECTOR: AtomicU64 = AtomicU64::new(u64::MAX);
 /// What [`LAST_FAULT_VECTOR`] holds when the task ended itself with a dead-end alert.
@@ -34,9 +34,7 @@ pub const ALERT_VECTOR: u64 = 0x100;
 
 /// Whether `t` is a live task (an allegation about a task pointer).
 pub(crate) fn live_task(t: u64) -> bool {
-    let mut found = false;
-    exec::task::for_each_task(|task| found |= task as *const Task as u64 == t);
-    found
+    exec::task::is_live(t as *const Task)
 }
 
 pub(crate) fn my_space() -> Option<&'static mut crate::space::Space> {
@@ -87,14 +85,12 @@ pub fn gate(frame: &mut TrapFrame) {
     frame.rax = match frame.rax {
         SYS_FIND_SELF => exec::task::find_task(None) as u64,
         SYS_WAIT => exec::signal::wait(a0 as u32) as u64,
-        SYS_SIGNAL => {
-            if !live_task(a0) {
-                return frame.rax = bad();
-            }
-            // SAFETY: checked above: a live task.
+        SYS_SIGNAL if live_task(a0) => {
+            // SAFETY: checked in the guard: a live task.
             unsafe { exec::signal::signal(a0 as *mut Task, a1 as u32) };
             0
         }
+        SYS_SIGNAL => bad(),
         SYS_ALLOC_SIGNAL => exec::signal::alloc_signal(a0 as i32) as i64 as u64,
         SYS_FREE_SIGNAL => {
             exec::signal::free_signal(a0 as i32);

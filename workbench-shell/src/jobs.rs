@@ -195,22 +195,15 @@ pub fn spawn(job: Pages<Job>, notify: *mut Task, notify_mask: u32) -> *mut Task 
     t
 }
 
-/// Whether `t` is still a task.
-pub fn is_task(t: *mut Task) -> bool {
-    let mut found = false;
-    exec::task::for_each_task(|task| found |= core::ptr::eq(task, t));
-    found
-}
-
 /// Frees the jobs of tasks that have ended, and takes off the CLI list any command that
 /// ended without doing so itself (a ring-3 command removed for a fault).
 pub fn reap(state: *mut ShellState) {
     forbid();
     // SAFETY: Forbid held.
-    unsafe { (*JOBS.get()).retain(|&(t, _)| is_task(t)) };
+    unsafe { (*JOBS.get()).retain(|&(t, _)| exec::task::is_live(t)) };
     with_state(state, |s| {
         for c in s.clis() {
-            if c.number != 1 && !is_task(c.task as *mut Task) {
+            if c.number != 1 && !exec::task::is_live(c.task as *const Task) {
                 s.remove_cli(c.task);
             }
         }

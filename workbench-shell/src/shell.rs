@@ -13,7 +13,7 @@ use exec::task::{Task, add_task, find_task};
 use crate::cli;
 use crate::commands::{COMMANDS, Command, command_names, find_command};
 use crate::con::Con;
-use crate::jobs::{Job, Pages, is_task, reap, spawn};
+use crate::jobs::{Job, Pages, reap, spawn};
 use crate::state::ShellState;
 use crate::keys::{Key, KeyDecoder};
 use crate::lineedit::{Action, LineEditor};
@@ -178,7 +178,7 @@ impl Shell {
                     // Under Forbid the command cannot end between the check and the signal
                     // (`done` is set before it can reach rem_task).
                     forbid();
-                    if !job.done.load(Ordering::SeqCst) && is_task(task) {
+                    if !job.done.load(Ordering::SeqCst) && exec::task::is_live(task) {
                         // SAFETY: a live task (just checked, under Forbid).
                         unsafe { signal(task, SIGF_CTRL_C) };
                     }
@@ -190,7 +190,7 @@ impl Shell {
             if bytes.is_empty() && !job.done.load(Ordering::SeqCst) {
                 wait(self.con.read_mask() | 1 << self.done_bit);
             }
-            gone = !job.done.load(Ordering::SeqCst) && !is_task(task);
+            gone = !job.done.load(Ordering::SeqCst) && !exec::task::is_live(task);
         }
         if gone {
             self.con.error(&alloc::format!("{} ended without finishing", command.name));
