@@ -16,7 +16,7 @@
 
 use exec::arch::x86_64::serial as uart;
 use exec::device::*;
-use exec::execbase::Global;
+use exec::global::Global;
 use exec::interrupts::Interrupt;
 use exec::list::{List, Node, NodeType};
 use exec::sched::{disable, enable};

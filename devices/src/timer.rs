@@ -9,7 +9,7 @@
 //! boot, on a machine without one).
 
 use exec::device::{CMD_FLUSH, CMD_NONSTD, CMD_RESET, Device, IOERR_ABORTED, IOERR_NOCMD, IOERR_OPENFAIL, IoRequest, term_io};
-use exec::execbase::Global;
+use exec::global::Global;
 use exec::interrupts::Interrupt;
 use exec::list::{List, Node, NodeType};
 use exec::port::MsgPort;

@@ -145,12 +145,12 @@ fn page_fault_cause(code: u64) -> &'static str {
 fn current_task_address() -> u64 {
     // SAFETY: reading one pointer; alerts may come from anywhere, and a stale value only
     // misnames the task in a report.
-    unsafe { crate::execbase::base().this_task as u64 }
+    unsafe { (*crate::execbase::base()).this_task as u64 }
 }
 
 fn current_task_name() -> &'static str {
     // SAFETY: as above; tasks are freed only after they stop running, never while current.
-    match unsafe { crate::execbase::base().this_task.as_ref() } {
+    match unsafe { (*crate::execbase::base()).this_task.as_ref() } {
         Some(t) => t.name(),
         None => "(boot)",
     }
@@ -171,9 +171,10 @@ pub fn alert_for_task(code: u32, name: &str, address: u64) {
     }
     cpu::without_interrupts(|| {
         // SAFETY: interrupts off: we hold Disable.
-        let eb = unsafe { crate::execbase::base() };
-        eb.alert_count += 1;
-        eb.last_alert = code;
+        unsafe {
+            (*crate::execbase::base()).alert_count += 1;
+            (*crate::execbase::base()).last_alert = code;
+        }
         // Printed piece by piece: no large buffer on the stack.
         let mut out = crate::console::Console;
         let _ = guru_box_at(&mut out, code, address);

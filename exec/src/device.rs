@@ -100,7 +100,7 @@ unsafe fn track(req: *mut IoRequest) {
     disable();
     // SAFETY: Disable held; the running task is live; `req` live (caller).
     unsafe {
-        let me = base().this_task;
+        let me = (*base()).this_task;
         (*req).owner = me;
         if let Some(t) = me.as_mut() {
             t.io_list.add_tail(&mut (*req).owner_link);
@@ -162,7 +162,7 @@ pub struct Device {
 }
 
 /// A device has no vector table of its own beyond these entry points.
-static NO_VECTORS: crate::execbase::Global<[usize; 0]> = crate::execbase::Global::new([]);
+static NO_VECTORS: crate::global::Global<[usize; 0]> = crate::global::Global::new([]);
 
 impl Device {
     /// A device base (MakeLibrary for devices).
@@ -191,7 +191,7 @@ pub unsafe fn add_device(dev: *mut Device) {
     // SAFETY: Forbid held; `dev` live (caller).
     unsafe {
         (*dev).lib.node.kind = NodeType::Device;
-        base().device_list.enqueue(&mut (*dev).lib.node);
+        (*base()).device_list.enqueue(&mut (*dev).lib.node);
     }
     permit();
 }
@@ -215,7 +215,7 @@ pub unsafe fn open_device(name: &str, unit: u32, req: *mut IoRequest, flags: u32
     forbid();
     // SAFETY: Forbid held; listed devices are live; `req` live (caller).
     let err = unsafe {
-        let dev = base().device_list.find_name(name) as *mut Device;
+        let dev = (*base()).device_list.find_name(name) as *mut Device;
         (*req).device = null_mut();
         let err = match dev.as_mut() {
             None => IOERR_OPENFAIL,
@@ -332,7 +332,7 @@ pub fn for_each_device(mut f: impl FnMut(&Device)) {
     forbid();
     // SAFETY: Forbid held; listed devices are live.
     unsafe {
-        for n in base().device_list.iter() {
+        for n in (*base()).device_list.iter() {
             f(&*(n as *const Device));
         }
     }

@@ -3,30 +3,18 @@
 //! There is one CPU and one ExecBase. Its fields are guarded by Exec's own discipline rather
 //! than locks: the scheduler fields and the interrupt lists by Disable (interrupts off), the
 //! public lists (ports, semaphores, memory) by Forbid (no task switch). Each field says which.
+//!
+//! Guard order: Disable covers Forbid (a holder of Disable may touch Forbid's fields too); a
+//! task takes Forbid before Disable when it needs both, never the other way round.
+//!
+//! ExecBase is reached through [`base`], a raw pointer: each access makes a reference to the one
+//! field it touches, for that expression only. No `&mut ExecBase` lives across a call that may
+//! switch tasks (the next task takes its own), so two live `&mut` to ExecBase never exist.
 
-use core::cell::UnsafeCell;
-
+use crate::global::Global;
 use crate::list::{List, NodeType};
 use crate::memheader::MemHeader;
 use crate::task::Task;
-
-/// A global whose guard is Exec's discipline (Forbid or Disable) rather than a lock; the
-/// declaration of each one says which.
-pub struct Global<T>(UnsafeCell<T>);
-
-// SAFETY: Lorraine runs exec on one CPU; every access to a Global happens under the Forbid or
-// Disable its declaration names, so accesses never overlap.
-unsafe impl<T> Sync for Global<T> {}
-
-impl<T> Global<T> {
-    pub const fn new(v: T) -> Self {
-        Global(UnsafeCell::new(v))
-    }
-    /// The raw pointer; dereference only under the guard the declaration names.
-    pub const fn get(&self) -> *mut T {
-        self.0.get()
-    }
-}
 
 /// How many memory regions exec manages at most (usable RAM ranges below 4 GiB).
 pub const MAX_MEM_REGIONS: usize = 8;
@@ -82,6 +70,10 @@ pub struct ExecBase {
     pub kernel_cr3: u64,
 }
 
+// SAFETY: ExecBase is the kernel's shared state, passed from task to task by design; each field
+// names its guard (Disable or Forbid), and the task pointers it holds are exec's own.
+unsafe impl Send for ExecBase {}
+
 /// The one ExecBase. See each field for its guard.
 static SYS_BASE: Global<ExecBase> = Global::new(ExecBase {
     this_task: core::ptr::null_mut(),
@@ -111,15 +103,12 @@ static SYS_BASE: Global<ExecBase> = Global::new(ExecBase {
     kernel_cr3: 0,
 });
 
-/// ExecBase, for exec's own modules.
-///
-/// # Safety
-/// The caller holds the guard of every field it touches (see [`ExecBase`]) and keeps no other
-/// reference from this function alive across a call that may take one too.
+/// ExecBase, for exec's own modules: a raw pointer. Dereference it only under the guard of the
+/// field touched (see [`ExecBase`]), one field per expression, and keep no reference made from
+/// it across a call that may switch tasks or reach ExecBase itself.
 #[inline(always)]
-pub(crate) unsafe fn base() -> &'static mut ExecBase {
-    // SAFETY: per the contract; the static lives forever.
-    unsafe { &mut *SYS_BASE.get() }
+pub(crate) fn base() -> *mut ExecBase {
+    SYS_BASE.get()
 }
 
 /// A copy of ExecBase's counters, for STATUS-like reports and tests. May be called anywhere.
@@ -137,8 +126,8 @@ pub struct ExecCounters {
 /// Reads ExecBase's counters.
 pub fn counters() -> ExecCounters {
     crate::sched::disable();
-    // SAFETY: Disable is held for the whole read.
-    let eb = unsafe { base() };
+    // SAFETY: Disable is held for the whole read; nothing in it switches.
+    let eb = unsafe { &*base() };
     let c = ExecCounters {
         disp_count: eb.disp_count,
         idle_count: eb.idle_count,

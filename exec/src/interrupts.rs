@@ -5,7 +5,7 @@
 
 
 use crate::arch::x86_64::pic;
-use crate::execbase::Global;
+use crate::global::Global;
 use crate::list::{List, Node, NodeType};
 use crate::sched::{disable, enable};
 
@@ -20,6 +20,10 @@ pub struct Interrupt {
     /// a software interrupt's result is ignored. Runs with interrupts disabled.
     pub code: fn(*mut ()) -> bool,
 }
+
+// SAFETY: an Interrupt is shared by its owner and the interrupt path by design; its list is
+// guarded by Disable, and `data` is the handler's to interpret.
+unsafe impl Send for Interrupt {}
 
 impl Interrupt {
     pub const fn new(name: &'static str, pri: i8, code: fn(*mut ()) -> bool, data: *mut ()) -> Self {

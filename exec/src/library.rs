@@ -9,7 +9,8 @@
 
 use core::ptr::null_mut;
 
-use crate::execbase::{Global, base};
+use crate::execbase::base;
+use crate::global::Global;
 use crate::list::{Node, NodeType};
 use crate::sched::{forbid, permit};
 
@@ -36,6 +37,10 @@ pub struct Library {
 }
 
 fn no_expunge(_: *mut Library) {}
+
+// SAFETY: a library base is shared by every opener by design; its list links and open count
+// are guarded by Forbid, and its vector table is patched only under Forbid.
+unsafe impl Send for Library {}
 
 impl Library {
     /// A library base for the vector table `vectors` (make_library): `V` must be a `#[repr(C)]`
@@ -147,8 +152,8 @@ macro_rules! vector_table {
         }
 
         /// The vector table callers go through. Patched only under Forbid (set_function).
-        pub static $stat: $crate::execbase::Global<$table> =
-            $crate::execbase::Global::new($table { $( $name: $imp, )* });
+        pub static $stat: $crate::global::Global<$table> =
+            $crate::global::Global::new($table { $( $name: $imp, )* });
     };
 }
 
@@ -173,7 +178,7 @@ pub fn ring3_vector(table: usize, index: usize) -> usize {
 pub unsafe fn add_library(lib: *mut Library) {
     forbid();
     // SAFETY: Forbid held; `lib` live (caller).
-    unsafe { base().lib_list.enqueue(&mut (*lib).node) };
+    unsafe { (*base()).lib_list.enqueue(&mut (*lib).node) };
     permit();
 }
 
@@ -184,7 +189,7 @@ pub fn open_library(name: &str, min_version: u16) -> *mut Library {
     forbid();
     // SAFETY: Forbid held; libraries on the list are live.
     let lib = unsafe {
-        let lib = base().lib_list.find_name(name) as *mut Library;
+        let lib = (*base()).lib_list.find_name(name) as *mut Library;
         match lib.as_mut() {
             Some(l) if l.version >= min_version => {
                 l.open_cnt += 1;
@@ -245,7 +250,7 @@ pub unsafe fn rem_library(lib: *mut Library) -> bool {
 unsafe fn expunge(lib: *mut Library) {
     // SAFETY: `lib` live and on the library or device list.
     unsafe {
-        let list = if (*lib).node.kind == NodeType::Device { &mut base().device_list } else { &mut base().lib_list };
+        let list = if (*lib).node.kind == NodeType::Device { &mut (*base()).device_list } else { &mut (*base()).lib_list };
         if list.contains(&(*lib).node) {
             list.remove(&mut (*lib).node);
         }
@@ -283,7 +288,7 @@ pub fn for_each_library(mut f: impl FnMut(&Library)) {
     forbid();
     // SAFETY: Forbid held; listed libraries are live.
     unsafe {
-        for n in base().lib_list.iter() {
+        for n in (*base()).lib_list.iter() {
             f(&*(n as *const Library));
         }
     }

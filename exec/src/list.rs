@@ -101,6 +101,10 @@ pub struct List {
 // SAFETY: a List is plain pointers; whoever shares one guards it (Forbid/Disable in exec).
 unsafe impl Send for List {}
 
+// SAFETY: as List's: Exec's nodes move between tasks by design (a message is put by one task
+// and got by another); whoever links or reads one holds the guard of its list.
+unsafe impl Send for Node {}
+
 impl List {
     /// An empty list.
     pub const fn new(kind: NodeType) -> Self {

@@ -68,7 +68,7 @@ const FREED_MAGIC: u64 = 0x6672_6565_6462_6c6b; // "freedblk"
 /// Each range is usable RAM, identity-mapped, used by nothing else from now on.
 pub unsafe fn init(regions: impl IntoIterator<Item = (u64, u64)>) {
     // SAFETY: boot, interrupts off: nothing else touches ExecBase.
-    let eb = unsafe { base() };
+    let eb = unsafe { &mut *base() };
     for (start, end) in regions {
         if eb.mem_count == MAX_MEM_REGIONS || end - start < 4096 {
             continue;
@@ -79,9 +79,14 @@ pub unsafe fn init(regions: impl IntoIterator<Item = (u64, u64)>) {
     }
 }
 
-fn regions() -> &'static mut [MemHeader] {
-    // SAFETY: callers hold Forbid (the memory lists' guard).
-    let eb = unsafe { base() };
+/// Exec's memory regions.
+///
+/// # Safety
+/// Forbid held (the memory lists' guard), and no other reference from this function is alive
+/// while the result is used; it is not kept past the Forbid.
+unsafe fn regions<'a>() -> &'a mut [MemHeader] {
+    // SAFETY: per the contract.
+    let eb = unsafe { &mut *base() };
     &mut eb.mem[..eb.mem_count]
 }
 
@@ -95,10 +100,12 @@ pub fn alloc_mem(size: usize, flags: MemFlags) -> *mut u8 {
     let Some(total) = size.checked_add(HEADER) else { return null_mut() };
     forbid();
     let reverse = flags.contains(MemFlags::REVERSE);
+    // SAFETY: Forbid held; the only reference to the regions.
+    let regions = unsafe { regions() };
     let found = if reverse {
-        regions().iter_mut().rev().find_map(|mh| mh.allocate(total, true))
+        regions.iter_mut().rev().find_map(|mh| mh.allocate(total, true))
     } else {
-        regions().iter_mut().find_map(|mh| mh.allocate(total, false))
+        regions.iter_mut().find_map(|mh| mh.allocate(total, false))
     };
     let Some(block) = found else {
         permit();
@@ -107,7 +114,7 @@ pub fn alloc_mem(size: usize, flags: MemFlags) -> *mut u8 {
     let header = block.as_ptr() as *mut Block;
     // SAFETY: Forbid held; the block is fresh memory of at least HEADER + size bytes.
     unsafe {
-        let me = base().this_task;
+        let me = (*base()).this_task;
         let owner = if flags.contains(MemFlags::PUBLIC) || me.is_null() { null_mut() } else { me };
         header.write(Block {
             node: Node::new(NodeType::Memory, 0),
@@ -130,7 +137,8 @@ pub fn alloc_mem(size: usize, flags: MemFlags) -> *mut u8 {
 /// Finds the live block whose data starts at `ptr`. Forbid held.
 fn block_of(ptr: *mut u8) -> Result<*mut Block, u32> {
     let addr = ptr as usize;
-    let inside = regions().iter().any(|mh| {
+    // SAFETY: Forbid held (the caller's); the only reference to the regions.
+    let inside = unsafe { regions() }.iter().any(|mh| {
         let (lo, hi) = mh.bounds();
         addr >= lo + HEADER && addr < hi && addr % 16 == 0
     });
@@ -171,7 +179,8 @@ pub unsafe fn free_mem(ptr: *mut u8, size: usize) {
 /// # Safety
 /// Forbid held; `h` is a live block (checked by `block_of`), not used after.
 unsafe fn release(h: *mut Block) {
-    // SAFETY: `h` is a live block (caller); its owner, if any, is live and lists it.
+    // SAFETY: `h` is a live block (caller); its owner, if any, is live and lists it; Forbid
+    // held for the regions, and no other reference to them is alive.
     unsafe {
         if let Some(t) = (*h).owner.as_mut() {
             t.mem_list.remove(&mut (*h).node);
@@ -190,7 +199,8 @@ unsafe fn release(h: *mut Block) {
 /// all memory (`TOTAL`). Callable from anywhere but an interrupt.
 pub fn avail_mem(flags: MemFlags) -> usize {
     forbid();
-    let r = regions();
+    // SAFETY: Forbid held; the only reference to the regions.
+    let r = unsafe { regions() };
     let n = if flags.contains(MemFlags::TOTAL) {
         r.iter().map(MemHeader::total).sum()
     } else if flags.contains(MemFlags::LARGEST) {
@@ -229,12 +239,20 @@ pub unsafe fn free_vec(ptr: *mut u8) {
 /// Callable from an interrupt.
 pub fn type_of_mem(ptr: *const u8) -> MemFlags {
     let a = ptr as usize;
-    // Reading region bounds is safe without Forbid: they never change after boot.
-    if regions().iter().any(|mh| mh.contains(a)) { MemFlags::PUBLIC | MemFlags::FAST } else { MemFlags::empty() }
+    // SAFETY: reading region bounds needs no Forbid: they never change after boot, and only
+    // the bounds are read.
+    let (mem, count) = unsafe { (&raw const (*base()).mem, (*base()).mem_count) };
+    // SAFETY: as above; `mem` is a fixed array in the static ExecBase.
+    let regions = unsafe { &(&*mem)[..count] };
+    if regions.iter().any(|mh| mh.contains(a)) { MemFlags::PUBLIC | MemFlags::FAST } else { MemFlags::empty() }
 }
 
-/// The number of blocks `task` owns (not PUBLIC) and their total size.
-pub fn owned_by(task: *mut Task) -> (usize, usize) {
+/// The number of blocks `task` owns (not PUBLIC) and their total size. Not callable from an
+/// interrupt.
+///
+/// # Safety
+/// `task` is a live task.
+pub unsafe fn owned_by(task: *mut Task) -> (usize, usize) {
     forbid();
     // SAFETY: Forbid held; `task` is live (caller) and its list holds live blocks.
     let r = unsafe {

@@ -66,6 +66,10 @@ pub struct Message {
     queued_at: *mut MsgPort,
 }
 
+// SAFETY: a message moves between tasks by design (put by one, got and replied by another);
+// its links and `queued_at` are guarded by Disable, the rest belongs to its current holder.
+unsafe impl Send for Message {}
+
 /// A message's receiver ended (in mmu-mode: faulted and was removed) before replying; exec
 /// returned the message to its sender.
 pub const MSG_ERR_RECEIVER_GONE: i32 = -1;
@@ -121,22 +125,21 @@ pub fn create_port(name: Option<&str>, pri: i8) -> *mut MsgPort {
         return null_mut();
     }
     let port = create_msg_port();
-    if let (Some(name), Some(p)) = (name, unsafe_port(port)) {
-        p.name_buf[..name.len()].copy_from_slice(name.as_bytes());
-        let copy = &p.name_buf[..name.len()];
-        // SAFETY: the bytes were copied from a str; the name lives in the port with its node.
+    if let Some(name) = name
+        && !port.is_null()
+    {
+        // SAFETY: a port just made by create_msg_port, not shared yet; the bytes are copied
+        // from a str and the name lives in the port with its node.
         unsafe {
+            let p = &mut *port;
+            p.name_buf[..name.len()].copy_from_slice(name.as_bytes());
+            let copy = &p.name_buf[..name.len()];
             p.node.set_name(core::str::from_utf8_unchecked(copy));
             p.node.pri = pri;
             add_port(port);
         }
     }
     port
-}
-
-fn unsafe_port<'a>(port: *mut MsgPort) -> Option<&'a mut MsgPort> {
-    // SAFETY: null, or a port just made by create_msg_port and not shared yet.
-    unsafe { port.as_mut() }
 }
 
 /// Deletes a port from [`create_msg_port`]: takes it off the public list if it is there, frees
@@ -168,7 +171,7 @@ pub unsafe fn add_port(port: *mut MsgPort) {
     // SAFETY: Forbid held; `port` live (caller).
     unsafe {
         (*port).public = true;
-        base().port_list.enqueue(&mut (*port).node);
+        (*base()).port_list.enqueue(&mut (*port).node);
     }
     permit();
 }
@@ -182,7 +185,7 @@ pub unsafe fn rem_port(port: *mut MsgPort) {
     // SAFETY: Forbid held; `port` live and public (caller).
     unsafe {
         if (*port).public {
-            base().port_list.remove(&mut (*port).node);
+            (*base()).port_list.remove(&mut (*port).node);
             (*port).public = false;
         }
     }
@@ -193,7 +196,7 @@ pub unsafe fn rem_port(port: *mut MsgPort) {
 pub fn find_port(name: &str) -> *mut MsgPort {
     forbid();
     // SAFETY: Forbid held.
-    let p = unsafe { base() }.port_list.find_name(name) as *mut MsgPort;
+    let p = unsafe { (*base()).port_list.find_name(name) } as *mut MsgPort;
     permit();
     p
 }
@@ -319,7 +322,7 @@ pub(crate) unsafe fn reclaim_task(task: *mut Task) {
     // SAFETY: Disable held (covers Forbid); ports on the list are live. The successor is read
     // before a port is unlinked.
     unsafe {
-        let eb = base();
+        let eb = &mut *base();
         let mut at = eb.port_list.head();
         while !at.is_null() {
             let next = (*at).succ;
@@ -338,7 +341,7 @@ pub fn for_each_port(mut f: impl FnMut(&MsgPort)) {
     forbid();
     // SAFETY: Forbid held; listed ports are live.
     unsafe {
-        for n in base().port_list.iter() {
+        for n in (*base()).port_list.iter() {
             f(&*(n as *const MsgPort));
         }
     }

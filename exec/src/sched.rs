@@ -21,7 +21,7 @@ use crate::task::{Task, TaskState};
 #[inline]
 pub fn forbid() {
     // SAFETY: td_nest_cnt is written only by the running task (see ExecBase).
-    unsafe { base().td_nest_cnt += 1 };
+    unsafe { (*base()).td_nest_cnt += 1 };
     compiler_fence(Ordering::SeqCst);
 }
 
@@ -29,10 +29,14 @@ pub fn forbid() {
 #[inline]
 pub fn permit() {
     compiler_fence(Ordering::SeqCst);
-    // SAFETY: as in `forbid`; need_resched is only read here.
-    let eb = unsafe { base() };
-    eb.td_nest_cnt -= 1;
-    if eb.td_nest_cnt == 0 && eb.need_resched && eb.id_nest_cnt == 0 && eb.int_depth == 0 {
+    // SAFETY: as in `forbid`; need_resched is only read here. The reference ends before
+    // the switch below.
+    let due = unsafe {
+        let eb = &mut *base();
+        eb.td_nest_cnt -= 1;
+        eb.td_nest_cnt == 0 && eb.need_resched && eb.id_nest_cnt == 0 && eb.int_depth == 0
+    };
+    if due {
         disable();
         enable(); // performs the due switch
     }
@@ -41,7 +45,7 @@ pub fn permit() {
 /// How deep the running task's Forbid nests (0: switching allowed).
 pub fn forbid_depth() -> i32 {
     // SAFETY: td_nest_cnt is written only by the running task (see ExecBase).
-    unsafe { base().td_nest_cnt }
+    unsafe { (*base()).td_nest_cnt }
 }
 
 /// Disables interrupts (and so task switching) until the matching [`enable`]. Nests.
@@ -51,7 +55,7 @@ pub fn disable() {
     cpu::disable_interrupts();
     compiler_fence(Ordering::SeqCst);
     // SAFETY: interrupts are now off: we hold Disable.
-    unsafe { base().id_nest_cnt += 1 };
+    unsafe { (*base()).id_nest_cnt += 1 };
 }
 
 /// Undoes one [`disable`]. At the outermost one (outside interrupts) pending software
@@ -59,19 +63,23 @@ pub fn disable() {
 /// Callable from an interrupt (interrupts then stay off until the handler returns).
 #[inline]
 pub fn enable() {
-    // SAFETY: interrupts are off (we hold Disable).
-    let eb = unsafe { base() };
-    if eb.id_nest_cnt > 1 || eb.int_depth > 0 {
-        eb.id_nest_cnt -= 1;
-        return;
+    let eb = base();
+    // SAFETY (each block): interrupts are off (we hold Disable); no reference outlives its
+    // expression, so none spans the possible switch below.
+    unsafe {
+        if (*eb).id_nest_cnt > 1 || (*eb).int_depth > 0 {
+            (*eb).id_nest_cnt -= 1;
+            return;
+        }
     }
     // Outermost Enable: still counted as disabled while software interrupts run and a due
     // switch happens, so that nothing they call can turn interrupts on early.
-    if eb.need_resched || crate::interrupts::soft_ints_pending() {
+    // SAFETY: as above.
+    if unsafe { (*eb).need_resched } || crate::interrupts::soft_ints_pending() {
         leave_disabled_section();
     }
-    // SAFETY: still disabled; re-read after a possible switch.
-    unsafe { base().id_nest_cnt = 0 };
+    // SAFETY: still disabled.
+    unsafe { (*eb).id_nest_cnt = 0 };
     compiler_fence(Ordering::SeqCst);
     cpu::enable_interrupts();
 }
@@ -84,9 +92,8 @@ fn leave_disabled_section() {
         crate::interrupts::run_soft_ints();
     }
     // SAFETY: Disable held.
-    let eb = unsafe { base() };
-    if eb.need_resched && eb.td_nest_cnt == 0 {
-        preempt(eb);
+    if unsafe { (*base()).need_resched && (*base()).td_nest_cnt == 0 } {
+        preempt();
     }
 }
 
@@ -106,24 +113,28 @@ pub(crate) unsafe fn make_ready(eb: &mut ExecBase, t: *mut Task) {
 }
 
 /// Moves the running task to the ready list (behind its equals) and switches. Disable held.
-fn preempt(eb: &mut ExecBase) {
-    let me = eb.this_task;
+fn preempt() {
+    let eb = base();
     // SAFETY: Disable held; the running task is live and on no list.
     unsafe {
+        let me = (*eb).this_task;
         (*me).state = TaskState::Ready;
-        eb.task_ready.enqueue(&mut (*me).node);
+        (*eb).task_ready.enqueue(&mut (*me).node);
     }
-    schedule(eb);
+    schedule();
 }
 
 /// Switches to the first ready task. The running task must already be where it belongs
 /// (ready list, wait list, or zombies). Returns when the caller's task runs again.
 /// Disable held. The outgoing stack is checked first: a task that overran it is removed with a
 /// stack-probe alert instead of being resumed.
-pub(crate) fn schedule(eb: &mut ExecBase) {
-    let me = eb.this_task;
-    // SAFETY: Disable held; tasks on the lists and the running one are live.
+pub(crate) fn schedule() {
+    let base = base();
+    // SAFETY: Disable held; tasks on the lists and the running one are live. The reference to
+    // ExecBase ends before the switch (the next task takes its own).
     unsafe {
+        let eb = &mut *base;
+        let me = eb.this_task;
         if (*me).state != TaskState::Removed && !(*me).stack_ok(switch::stack_pointer()) {
             doom(eb, me);
         }
@@ -146,7 +157,7 @@ pub(crate) fn schedule(eb: &mut ExecBase) {
         (*next).dispatches += 1;
         switch::switch(&mut (*me).saved_sp, (*next).saved_sp);
         // Running again as `me`.
-        after_switch(base());
+        after_switch();
     }
 }
 
@@ -154,7 +165,7 @@ pub(crate) fn schedule(eb: &mut ExecBase) {
 #[cfg(feature = "mmu")]
 pub fn kernel_cr3() -> u64 {
     // SAFETY: written once at init, read-only after.
-    unsafe { base().kernel_cr3 }
+    unsafe { (*base()).kernel_cr3 }
 }
 
 /// mmu-mode: the next task's page tables and the kernel stack ring 3 enters on. Disable held.
@@ -179,14 +190,17 @@ unsafe fn switch_space(eb: &mut ExecBase, next: *mut Task) {
 }
 
 /// Work for whichever task just got the CPU: report and end a task whose stack overflowed,
-/// and free the stacks of ended tasks. Runs on the new task's stack.
+/// and free the stacks of ended tasks. Runs on the new task's stack. Disable held.
 #[inline]
-pub(crate) fn after_switch(eb: &mut ExecBase) {
-    if !eb.doomed.is_null() {
-        bury_doomed(eb);
+pub(crate) fn after_switch() {
+    let eb = base();
+    // SAFETY: Disable held; each read ends before the call it guards.
+    if unsafe { !(*eb).doomed.is_null() } {
+        bury_doomed();
     }
-    if !eb.zombies.is_empty() {
-        crate::task::reap(eb);
+    // SAFETY: as above.
+    if unsafe { !(*eb).zombies.is_empty() } {
+        crate::task::reap();
     }
 }
 
@@ -211,22 +225,23 @@ unsafe fn doom(eb: &mut ExecBase, me: *mut Task) {
     eb.doomed = me;
 }
 
+/// Disable held.
 #[cold]
-fn bury_doomed(eb: &mut ExecBase) {
-    let t = core::mem::replace(&mut eb.doomed, core::ptr::null_mut());
+fn bury_doomed() {
     // SAFETY: Disable held; the doomed task is off every list and no longer running.
     unsafe {
+        let t = core::mem::replace(&mut (*base()).doomed, core::ptr::null_mut());
         crate::alert::alert_for_task(crate::alert::AN_STACK_PROBE, (*t).name(), t as u64);
         crate::task::reclaim(t);
-        base().zombies.add_tail(&mut (*t).node);
+        (*base()).zombies.add_tail(&mut (*t).node);
     }
 }
 
 /// Called by the tick: counts down the quantum and asks for a switch when an equal (or
 /// higher) priority task is waiting for its turn. Interrupt context.
 pub(crate) fn tick() {
-    // SAFETY: interrupt context: interrupts are off.
-    let eb = unsafe { base() };
+    // SAFETY: interrupt context: interrupts are off; nothing below reaches ExecBase.
+    let eb = unsafe { &mut *base() };
     eb.elapsed += 1;
     if eb.elapsed >= eb.quantum {
         let head = eb.task_ready.head();
@@ -240,31 +255,36 @@ pub(crate) fn tick() {
 /// Entered by the trap handler before it runs an interrupt handler.
 pub(crate) fn irq_enter() {
     // SAFETY: interrupts are off in the trap handler.
-    unsafe { base().int_depth += 1 };
+    unsafe { (*base()).int_depth += 1 };
 }
 
 /// Left by the trap handler after the handler and EOI: runs software interrupts and makes a
 /// switch that became due, as the interrupted task had interrupts enabled.
 pub(crate) fn irq_exit() {
-    // SAFETY: interrupts are off in the trap handler.
-    let eb = unsafe { base() };
-    eb.int_depth -= 1;
-    if eb.int_depth > 0 || eb.this_task.is_null() || eb.id_nest_cnt > 0 {
-        return;
-    }
-    if eb.need_resched || crate::interrupts::soft_ints_pending() {
+    let eb = base();
+    // SAFETY: interrupts are off in the trap handler; the reference ends before any switch.
+    let due = unsafe {
+        let eb = &mut *eb;
+        eb.int_depth -= 1;
+        if eb.int_depth > 0 || eb.this_task.is_null() || eb.id_nest_cnt > 0 {
+            return;
+        }
+        eb.need_resched
+    };
+    if due || crate::interrupts::soft_ints_pending() {
         // Count the hardware's disabled state while switching (see `enable`).
-        eb.id_nest_cnt = 1;
+        // SAFETY (both): as above. `iretq` turns interrupts back on.
+        unsafe { (*eb).id_nest_cnt = 1 };
         leave_disabled_section();
-        // SAFETY: as above; re-read after a possible switch. `iretq` turns interrupts back on.
-        unsafe { base().id_nest_cnt = 0 };
+        // SAFETY: as above.
+        unsafe { (*eb).id_nest_cnt = 0 };
     }
 }
 
 fn idle_entry(_: usize) {
     loop {
         // SAFETY: only the idle task writes idle_count; a torn read elsewhere is harmless.
-        unsafe { base().idle_count += 1 };
+        unsafe { (*base()).idle_count += 1 };
         cpu::enable_and_wait();
     }
 }
@@ -275,15 +295,15 @@ pub fn init() {
     let (lower, upper) = crate::arch::x86_64::boot_stack();
     let boot = crate::task::adopt_boot_flow("boot", 0, lower as usize, upper as usize);
     // SAFETY: interrupts are off during boot; nothing else touches ExecBase yet.
-    let eb = unsafe { base() };
-    eb.this_task = boot;
+    unsafe { (*base()).this_task = boot };
     #[cfg(feature = "mmu")]
     {
-        eb.kernel_cr3 = crate::arch::x86_64::cpu::cr3();
+        // SAFETY: as above.
+        unsafe { (*base()).kernel_cr3 = crate::arch::x86_64::cpu::cr3() };
         crate::arch::x86_64::usermode::init_syscall();
     }
     let idle = crate::task::add_task("idle", -128, idle_entry, 0, 8192);
     assert!(!idle.is_null(), "no memory for the idle task");
     // SAFETY: as above.
-    unsafe { base().idle_task = idle };
+    unsafe { (*base()).idle_task = idle };
 }

@@ -86,7 +86,7 @@ impl Default for SignalSemaphore {
 
 fn me() -> *mut Task {
     // SAFETY: reading the running task's pointer; it cannot change under us (it is us).
-    unsafe { base().this_task }
+    unsafe { (*base()).this_task }
 }
 
 /// Resets `sem` to free with no waiters (InitSemaphore).
@@ -326,7 +326,7 @@ pub unsafe fn add_semaphore(sem: *mut SignalSemaphore) {
     // SAFETY: Forbid held; `sem` live.
     unsafe {
         init_semaphore(sem);
-        base().sem_list.enqueue(&mut (*sem).node);
+        (*base()).sem_list.enqueue(&mut (*sem).node);
     }
     permit();
 }
@@ -335,7 +335,7 @@ pub unsafe fn add_semaphore(sem: *mut SignalSemaphore) {
 pub fn find_semaphore(name: &str) -> *mut SignalSemaphore {
     forbid();
     // SAFETY: Forbid held.
-    let s = unsafe { base() }.sem_list.find_name(name) as *mut SignalSemaphore;
+    let s = unsafe { (*base()).sem_list.find_name(name) } as *mut SignalSemaphore;
     permit();
     s
 }
@@ -347,7 +347,7 @@ pub fn find_semaphore(name: &str) -> *mut SignalSemaphore {
 pub unsafe fn rem_semaphore(sem: *mut SignalSemaphore) {
     forbid();
     // SAFETY: Forbid held; `sem` is on the public list (caller).
-    unsafe { base().sem_list.remove(&mut (*sem).node) };
+    unsafe { (*base()).sem_list.remove(&mut (*sem).node) };
     permit();
 }
 

@@ -49,7 +49,7 @@ mod kernel {
         disable();
         // SAFETY: Disable held; the running task is live.
         let r = unsafe {
-            let me = &mut *base().this_task;
+            let me = &mut *(*base()).this_task;
             match pick_bit(me.sig_alloc, wanted) {
                 Some(b) => {
                     me.sig_alloc |= 1 << b;
@@ -71,7 +71,7 @@ mod kernel {
         }
         disable();
         // SAFETY: Disable held; the running task is live.
-        unsafe { (*base().this_task).sig_alloc &= !(1 << bit) };
+        unsafe { (*(*base()).this_task).sig_alloc &= !(1 << bit) };
         enable();
     }
 
@@ -95,7 +95,7 @@ mod kernel {
     pub(crate) unsafe fn signal_disabled(task: *mut Task, mask: u32) {
         // SAFETY: per the contract.
         unsafe {
-            let eb = base();
+            let eb = &mut *base();
             let t = &mut *task;
             t.sig_recvd |= mask;
             if t.state == TaskState::Waiting && t.sig_recvd & t.sig_wait != 0 {
@@ -110,15 +110,15 @@ mod kernel {
     /// Disable while waiting. Not callable from an interrupt.
     pub fn wait(mask: u32) -> u32 {
         disable();
-        // SAFETY: Disable held; the running task is live.
+        // SAFETY: Disable held; the running task is live; no reference to ExecBase spans the
+        // switch in `schedule`.
         let got = unsafe {
-            let eb = base();
-            let me = eb.this_task;
+            let me = (*base()).this_task;
             while mask != 0 && (*me).sig_recvd & mask == 0 {
                 (*me).sig_wait = mask;
                 (*me).state = TaskState::Waiting;
-                eb.task_wait.add_tail(&mut (*me).node);
-                sched::schedule(eb);
+                (*base()).task_wait.add_tail(&mut (*me).node);
+                sched::schedule();
             }
             (*me).sig_wait = 0;
             let got = (*me).sig_recvd & mask;
@@ -135,7 +135,7 @@ mod kernel {
         disable();
         // SAFETY: Disable held; the running task is live.
         let old = unsafe {
-            let me = &mut *base().this_task;
+            let me = &mut *(*base()).this_task;
             let old = me.sig_recvd;
             me.sig_recvd = (old & !mask) | (new & mask);
             old

@@ -10,7 +10,7 @@
 //! [`EXEC_LIBRARY`]), and a call reads its entry with one aligned load.
 
 use crate::device::{Device, IoRequest};
-use crate::execbase::Global;
+use crate::global::Global;
 use crate::interrupts::Interrupt;
 use crate::library::Library;
 use crate::memory::MemFlags;

@@ -5,7 +5,7 @@ use alloc::boxed::Box;
 use core::ptr::null_mut;
 
 use crate::arch::x86_64::switch;
-use crate::execbase::{ExecBase, base};
+use crate::execbase::base;
 use crate::list::{List, Node, NodeType};
 use crate::memory::{self, MemFlags};
 use crate::sched::{self, disable, enable};
@@ -219,15 +219,15 @@ fn launch(mut t: Box<Task>, stack_size: usize) -> *mut Task {
     unsafe { (*t).saved_sp = switch::initial_stack((*t).sp_upper, t as usize) };
     disable();
     // SAFETY: Disable held; `t` is live and unlinked.
-    unsafe { sched::make_ready(base(), t) };
+    unsafe { sched::make_ready(&mut *base(), t) };
     enable();
     t
 }
 
 /// First Rust code of every new task (called by the switch trampoline, interrupts disabled).
 pub(crate) extern "C" fn task_start(task: *mut Task) -> ! {
-    // SAFETY: Disable is still in force (we arrived through a switch).
-    sched::after_switch(unsafe { base() });
+    // Disable is still in force (we arrived through a switch).
+    sched::after_switch();
     enable();
     // SAFETY: `task` is the task that was switched to, live until it ends.
     let (entry, arg) = unsafe { ((*task).entry, (*task).arg) };
@@ -252,14 +252,15 @@ pub(crate) extern "C" fn task_start(task: *mut Task) -> ! {
 /// Removing oneself does not return. Not callable from an interrupt.
 pub fn rem_task(task: *mut Task) {
     disable();
-    // SAFETY: Disable held; `task` is null or a live task (caller).
+    let eb = base();
+    // SAFETY: Disable held; `task` is null or a live task (caller). Each reference to
+    // ExecBase ends within its expression (reclaim and schedule reach it too).
     unsafe {
-        let eb = base();
-        let me = eb.this_task;
+        let me = (*eb).this_task;
         let task = if task.is_null() { me } else { task };
         match (*task).state {
-            TaskState::Ready => eb.task_ready.remove(&mut (*task).node),
-            TaskState::Waiting => eb.task_wait.remove(&mut (*task).node),
+            TaskState::Ready => (*eb).task_ready.remove(&mut (*task).node),
+            TaskState::Waiting => (*eb).task_wait.remove(&mut (*task).node),
             TaskState::Running | TaskState::Added => {}
             TaskState::Removed => {
                 enable();
@@ -267,15 +268,14 @@ pub fn rem_task(task: *mut Task) {
             }
         }
         reclaim(task);
-        let eb = base();
         (*task).state = TaskState::Removed;
-        eb.zombies.add_tail(&mut (*task).node);
+        (*eb).zombies.add_tail(&mut (*task).node);
         if task == me {
-            sched::schedule(eb);
+            sched::schedule();
             unreachable!("a removed task was scheduled");
         }
         // Another task: it is not running, so it can go at once.
-        reap(eb);
+        reap();
     }
     enable();
 }
@@ -333,9 +333,11 @@ pub(crate) unsafe fn reclaim(task: *mut Task) {
 }
 
 /// Frees the stacks and bodies of ended tasks. Disable held, on a stack that is not theirs.
-pub(crate) fn reap(eb: &mut ExecBase) {
+pub(crate) fn reap() {
     loop {
-        let n = eb.zombies.rem_head();
+        // SAFETY: Disable held; the reference ends with the expression (free_mem reaches
+        // ExecBase's memory lists).
+        let n = unsafe { (*base()).zombies.rem_head() };
         if n.is_null() {
             break;
         }
@@ -356,12 +358,12 @@ pub fn find_task(name: Option<&str>) -> *mut Task {
     let Some(name) = name else {
         // One aligned load of a pointer only the scheduler writes: no Disable needed.
         // SAFETY: reading this_task; it is the caller itself (or the interrupted task).
-        return unsafe { core::ptr::read_volatile(&base().this_task) };
+        return unsafe { core::ptr::read_volatile(&(*base()).this_task) };
     };
     let name = Some(name);
     disable();
-    // SAFETY: Disable held.
-    let eb = unsafe { base() };
+    // SAFETY: Disable held; nothing below reaches ExecBase.
+    let eb = unsafe { &*base() };
     let found = match name {
         None => eb.this_task,
         // SAFETY: this_task is live.
@@ -382,7 +384,7 @@ pub fn set_task_pri(task: *mut Task, pri: i8) -> i8 {
     disable();
     // SAFETY: Disable held; `task` is null or live (caller).
     let old = unsafe {
-        let eb = base();
+        let eb = &mut *base();
         let task = if task.is_null() { eb.this_task } else { task };
         let old = (*task).node.pri;
         (*task).node.pri = pri;
@@ -415,7 +417,7 @@ pub fn for_each_task(mut f: impl FnMut(&Task)) {
     disable();
     // SAFETY: Disable held; every task on these lists is live.
     unsafe {
-        let eb = base();
+        let eb = &*base();
         if let Some(t) = eb.this_task.as_ref() {
             f(t);
         }

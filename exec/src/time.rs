@@ -3,7 +3,7 @@
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::arch::x86_64::{cpu, lapic, pic, pit};
-use crate::execbase::Global;
+use crate::global::Global;
 use crate::interrupts::Interrupt;
 
 /// Ticks per second. A quantum is counted in these.

@@ -3,7 +3,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use exec::execbase::Global;
+use exec::global::Global;
 use exec::ktest::{Test, TestResult};
 use exec::library::Library;
 use exec::list::NodeType;

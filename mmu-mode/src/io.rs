@@ -15,7 +15,9 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use exec::device::IoRequest;
-use exec::execbase::Global;
+use exec::global::Global;
+
+use crate::records::Records;
 use exec::port::MsgPort;
 use exec::sched::{forbid, permit};
 use exec::task::Task;
@@ -42,7 +44,7 @@ struct Handle {
 }
 
 /// Open handles. Forbid.
-static HANDLES: Global<Vec<*mut Handle>> = Global::new(Vec::new());
+static HANDLES: Global<Records<*mut Handle>> = Global::new(Records::new());
 
 fn space() -> Option<&'static mut Space> {
     crate::gate::my_space()

@@ -263,8 +263,8 @@ exec::vector_table! {
     greet(name: &str) -> alloc::string::String = greet_impl;
 }
 
-static R3TEST_LIBRARY: exec::execbase::Global<exec::library::Library> =
-    exec::execbase::Global::new(exec::library::Library::new("r3test.library", 1, 0, "r3test 1.0", &R3TEST_VECTORS));
+static R3TEST_LIBRARY: exec::global::Global<exec::library::Library> =
+    exec::global::Global::new(exec::library::Library::new("r3test.library", 1, 0, "r3test 1.0", &R3TEST_VECTORS));
 
 #[repr(C)]
 #[derive(Clone, Copy)]

@@ -34,6 +34,8 @@ pub mod libs;
 #[cfg(target_os = "none")]
 pub mod msg;
 #[cfg(target_os = "none")]
+mod records;
+#[cfg(target_os = "none")]
 pub mod sem;
 #[cfg(target_os = "none")]
 pub mod space;

@@ -4,9 +4,10 @@
 //! on the caller's stack and heap. The records are guarded by Forbid; a task's libraries are
 //! closed when it ends.
 
-use alloc::vec::Vec;
 
-use exec::execbase::Global;
+use exec::global::Global;
+
+use crate::records::Records;
 use exec::library::Library;
 use exec::sched::{forbid, permit};
 use exec::task::Task;
@@ -14,7 +15,7 @@ use exec::task::Task;
 use crate::gate::ERR_BAD_POINTER;
 
 /// (task, library) for every open a ring-3 task made. Forbid.
-static OPENS: Global<Vec<(*mut Task, *mut Library)>> = Global::new(Vec::new());
+static OPENS: Global<Records<(*mut Task, *mut Library)>> = Global::new(Records::new());
 
 fn me() -> *mut Task {
     exec::task::find_task(None)

@@ -14,7 +14,9 @@
 
 use alloc::vec::Vec;
 
-use exec::execbase::Global;
+use exec::global::Global;
+
+use crate::records::Records;
 use exec::port::{Message, MsgPort};
 use exec::sched::{forbid, permit};
 use exec::task::Task;
@@ -56,8 +58,8 @@ struct Held {
 }
 
 /// Messages in flight, and the ports ring-3 tasks may use. Forbid.
-static HELD: Global<Vec<Held>> = Global::new(Vec::new());
-static PORTS: Global<Vec<*mut MsgPort>> = Global::new(Vec::new());
+static HELD: Global<Records<Held>> = Global::new(Records::new());
+static PORTS: Global<Records<*mut MsgPort>> = Global::new(Records::new());
 
 fn space_of(t: *mut Task) -> Option<&'static mut Space> {
     // SAFETY: `t` is a live task (callers); `space` is 0 or a Space that lives with the task.

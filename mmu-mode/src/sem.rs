@@ -13,9 +13,10 @@
 
 use alloc::boxed::Box;
 use alloc::string::String;
-use alloc::vec::Vec;
 
-use exec::execbase::Global;
+use exec::global::Global;
+
+use crate::records::Records;
 use exec::sched::{forbid, permit};
 use exec::semaphore::SignalSemaphore;
 use exec::task::Task;
@@ -34,7 +35,7 @@ struct Record {
 }
 
 /// Every ring-3 semaphore. Forbid.
-static RECORDS: Global<Vec<Record>> = Global::new(Vec::new());
+static RECORDS: Global<Records<Record>> = Global::new(Records::new());
 
 fn me() -> *mut Task {
     exec::task::find_task(None)

@@ -10,7 +10,7 @@
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 
-use exec::execbase::Global;
+use exec::global::Global;
 use exec::sched::{forbid, permit};
 use exec::task::Task;
 
@@ -120,9 +120,14 @@ impl<T> Drop for Pages<T> {
     }
 }
 
-/// Job records of started commands, each kept until its task has ended. Forbid; the shell's
-/// own (ring 0).
-static JOBS: Global<Vec<(*mut Task, Pages<Job>)>> = Global::new(Vec::new());
+// SAFETY: a job's pages are exec memory owned by whoever holds the Pages; the Job in them is
+// shared with its command's task by design, which reads its fixed fields and writes only its
+// atomics.
+unsafe impl Send for Pages<Job> {}
+
+/// Job records of started commands (the task's address, as an identity only), each kept until
+/// its task has ended. Forbid; the shell's own (ring 0).
+static JOBS: Global<Vec<(usize, Pages<Job>)>> = Global::new(Vec::new());
 
 /// Runs `f` on the shared state at `state`, under Forbid (taken through exec's table, so from
 /// either ring).
@@ -189,7 +194,7 @@ pub fn spawn(job: Pages<Job>, notify: *mut Task, notify_mask: u32) -> *mut Task 
         unsafe { exec::task::notify_on_end(t, notify, notify_mask) };
         with_state(state, |s| s.add_cli(cli, t as usize, command.name));
         // SAFETY: Forbid held.
-        unsafe { (*JOBS.get()).push((t, job)) };
+        unsafe { (*JOBS.get()).push((t as usize, job)) };
     }
     permit();
     t
@@ -200,7 +205,7 @@ pub fn spawn(job: Pages<Job>, notify: *mut Task, notify_mask: u32) -> *mut Task 
 pub fn reap(state: *mut ShellState) {
     forbid();
     // SAFETY: Forbid held.
-    unsafe { (*JOBS.get()).retain(|&(t, _)| exec::task::is_live(t)) };
+    unsafe { (*JOBS.get()).retain(|&(t, _)| exec::task::is_live(t as *const Task)) };
     with_state(state, |s| {
         for c in s.clis() {
             if c.number != 1 && !exec::task::is_live(c.task as *const Task) {

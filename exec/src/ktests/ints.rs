@@ -1,7 +1,7 @@
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 
-use crate::execbase::Global;
+use crate::global::Global;
 use crate::interrupts::*;
 use crate::ktest::TestResult;
 use crate::time::{ticks, wait_ticks};

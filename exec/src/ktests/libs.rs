@@ -1,6 +1,6 @@
 use core::sync::atomic::{AtomicU32, Ordering};
 
-use crate::execbase::Global;
+use crate::global::Global;
 use crate::ktest::TestResult;
 use crate::library::*;
 use crate::{ensure, ensure_eq};

@@ -1,9 +1,9 @@
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 
 use super::util::{alerts, arg, from_arg, spawn};
 use crate::alert::{AN_MSG_PUT_TWICE, AN_MSG_REPLY_TWICE};
-use crate::execbase::Global;
+use crate::global::Global;
 use crate::interrupts::Interrupt;
 use crate::ktest::TestResult;
 use crate::list::{Node, NodeType};
@@ -274,13 +274,13 @@ pub fn soft_int_action() -> TestResult {
     Ok(())
 }
 
-static FROM_IRQ_PORT: Global<*mut MsgPort> = Global::new(null_mut());
+static FROM_IRQ_PORT: AtomicPtr<MsgPort> = AtomicPtr::new(null_mut());
 static FROM_IRQ_MSG: Global<Message> = Global::new(Message::new(null_mut(), 0));
 
 fn put_from_irq(_: *mut ()) -> bool {
     // SAFETY: interrupt context (Disable); the port is set before the server is added.
     unsafe {
-        let port = *FROM_IRQ_PORT.get();
+        let port = FROM_IRQ_PORT.load(Ordering::SeqCst);
         let m = FROM_IRQ_MSG.get();
         if !port.is_null() && (*m).node.kind == NodeType::FreeMsg {
             put_msg(port, m);
@@ -297,11 +297,11 @@ pub fn put_from_interrupt() -> TestResult {
     // SAFETY: statics used only by this test; the server is removed before the port goes.
     unsafe {
         (*FROM_IRQ_MSG.get()).node.kind = NodeType::FreeMsg;
-        *FROM_IRQ_PORT.get() = port;
+        FROM_IRQ_PORT.store(port, Ordering::SeqCst);
         crate::interrupts::add_int_server(0, IRQ_SERVER.get());
         let got = wait_port(port);
         crate::interrupts::rem_int_server(0, IRQ_SERVER.get());
-        *FROM_IRQ_PORT.get() = null_mut();
+        FROM_IRQ_PORT.store(null_mut(), Ordering::SeqCst);
         ensure_eq!(got, FROM_IRQ_MSG.get());
         ensure_eq!(get_msg(port), FROM_IRQ_MSG.get());
         delete_msg_port(port);

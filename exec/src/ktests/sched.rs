@@ -1,8 +1,8 @@
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 
 use super::util::{arg, from_arg, settle, spawn};
 use crate::arch::x86_64::cpu;
-use crate::execbase::Global;
+use crate::global::Global;
 use crate::interrupts::{Interrupt, add_int_server, rem_int_server};
 use crate::ktest::TestResult;
 use crate::sched::{disable, enable, forbid, permit};
@@ -48,22 +48,21 @@ pub fn quantum_round_robin() -> TestResult {
 }
 
 struct Woken {
-    task: Global<*mut Task>,
+    task: AtomicPtr<Task>,
     bit: AtomicU64,
     woke_at_spin: AtomicU64,
     spins: AtomicU64,
 }
 
 static WOKEN: Woken = Woken {
-    task: Global::new(core::ptr::null_mut()),
+    task: AtomicPtr::new(core::ptr::null_mut()),
     bit: AtomicU64::new(0),
     woke_at_spin: AtomicU64::new(0),
     spins: AtomicU64::new(0),
 };
 
 fn tick_server(_: *mut ()) -> bool {
-    // SAFETY: set before the server is added, cleared after it is removed.
-    let t = unsafe { *WOKEN.task.get() };
+    let t = WOKEN.task.load(Ordering::SeqCst);
     if !t.is_null() {
         // SAFETY: the task lives until the test joins it (after removing this server).
         unsafe { signal(t, 1 << WOKEN.bit.load(Ordering::SeqCst)) };
@@ -76,12 +75,10 @@ static SERVER: Global<Interrupt> = Global::new(Interrupt::new("test-waker", 10, 
 fn high(_: usize) {
     let b = alloc_signal(-1);
     WOKEN.bit.store(b as u64, Ordering::SeqCst);
-    // SAFETY: single writer (this task) before the server may read it.
-    unsafe { *WOKEN.task.get() = find_task(None) };
+    WOKEN.task.store(find_task(None), Ordering::SeqCst);
     wait(1 << b);
     WOKEN.woke_at_spin.store(WOKEN.spins.load(Ordering::SeqCst), Ordering::SeqCst);
-    // SAFETY: as above.
-    unsafe { *WOKEN.task.get() = core::ptr::null_mut() };
+    WOKEN.task.store(core::ptr::null_mut(), Ordering::SeqCst);
     free_signal(b);
 }
 
@@ -172,7 +169,7 @@ pub fn wait_breaks_forbid() -> TestResult {
     crate::task::add_task("poker", -2, poke, arg(&pair), 8192);
     wait(1 << b);
     // SAFETY: reading our own nesting count.
-    let still_forbidden = unsafe { crate::execbase::base().td_nest_cnt } == 1;
+    let still_forbidden = unsafe { (*crate::execbase::base()).td_nest_cnt } == 1;
     permit();
     child.join();
     free_signal(b);

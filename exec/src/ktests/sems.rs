@@ -3,7 +3,7 @@ use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use super::util::{alerts, arg, from_arg, settle, spawn};
 use crate::alert::AN_SEM_CORRUPT;
-use crate::execbase::Global;
+use crate::global::Global;
 use crate::ktest::TestResult;
 use crate::list::{Node, NodeType};
 use crate::semaphore::*;

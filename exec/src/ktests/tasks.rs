@@ -107,7 +107,8 @@ fn hoarder(a: usize) {
         (*port).node = crate::list::Node::named(crate::list::NodeType::MsgPort, 0, "hoarder.port");
         add_port(port);
     }
-    let (n, _) = crate::memory::owned_by(find_task(None));
+    // SAFETY: the running task is live.
+    let (n, _) = unsafe { crate::memory::owned_by(find_task(None)) };
     ok.store(n as u32, Ordering::SeqCst);
 }
 
@@ -228,16 +229,17 @@ pub fn lowering_own_priority_yields() -> TestResult {
 /// The memory a task owns is listed with it and counted.
 pub fn owned_memory_is_listed() -> TestResult {
     let me = find_task(None);
-    let (n0, b0) = crate::memory::owned_by(me);
+    // SAFETY (each owned_by): the running task is live.
+    let (n0, b0) = unsafe { crate::memory::owned_by(me) };
     let p = alloc_mem(1234, MemFlags::ANY);
     let q = alloc_mem(99, MemFlags::PUBLIC);
-    let (n1, b1) = crate::memory::owned_by(me);
+    let (n1, b1) = unsafe { crate::memory::owned_by(me) };
     // SAFETY: our blocks.
     unsafe {
         crate::memory::free_mem(p, 1234);
         crate::memory::free_mem(q, 99);
     }
     ensure_eq!((n1, b1), (n0 + 1, b0 + 1234));
-    ensure_eq!(crate::memory::owned_by(me), (n0, b0));
+    ensure_eq!(unsafe { crate::memory::owned_by(me) }, (n0, b0));
     Ok(())
 }

@@ -29,7 +29,7 @@ static mut EMERGENCY_STACK: Stack = Stack([0; EMERGENCY_STACK_SIZE]);
 
 /// Written in [`init`] before it is loaded; read by the CPU from then on. In mmu-mode the
 /// scheduler also writes RSP0 (the kernel stack of the task it switches to), under Disable.
-static TSS: crate::execbase::Global<TaskStateSegment> = crate::execbase::Global::new(TaskStateSegment::new());
+static TSS: crate::global::Global<TaskStateSegment> = crate::global::Global::new(TaskStateSegment::new());
 static TSS_READY: spin::Once<()> = spin::Once::new();
 static GDT: spin::Once<GlobalDescriptorTable> = spin::Once::new();
 

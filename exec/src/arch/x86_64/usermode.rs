@@ -23,8 +23,8 @@ pub(crate) struct PerCpu {
     user_cr3: u64,
 }
 
-pub(crate) static PER_CPU: crate::execbase::Global<PerCpu> =
-    crate::execbase::Global::new(PerCpu { kernel_rsp: 0, user_rsp: 0, kernel_cr3: 0, user_cr3: 0 });
+pub(crate) static PER_CPU: crate::global::Global<PerCpu> =
+    crate::global::Global::new(PerCpu { kernel_rsp: 0, user_rsp: 0, kernel_cr3: 0, user_cr3: 0 });
 
 global_asm!(
     concat!(r#"
