@@ -16,13 +16,12 @@ use alloc::vec::Vec;
 
 use exec::device::IoRequest;
 use exec::global::Global;
-
-use crate::records::Records;
 use exec::port::MsgPort;
 use exec::sched::{forbid, permit};
 use exec::task::Task;
 
 use crate::gate::ERR_BAD_POINTER;
+use crate::records::Records;
 use crate::space::Space;
 
 /// Bytes after the IoRequest that are copied to and from a larger request.

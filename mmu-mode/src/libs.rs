@@ -4,15 +4,13 @@
 //! on the caller's stack and heap. The records are guarded by Forbid; a task's libraries are
 //! closed when it ends.
 
-
 use exec::global::Global;
-
-use crate::records::Records;
 use exec::library::Library;
 use exec::sched::{forbid, permit};
 use exec::task::Task;
 
 use crate::gate::ERR_BAD_POINTER;
+use crate::records::Records;
 
 /// (task, library) for every open a ring-3 task made. Forbid.
 static OPENS: Global<Records<(*mut Task, *mut Library)>> = Global::new(Records::new());

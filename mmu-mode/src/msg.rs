@@ -15,13 +15,12 @@
 use alloc::vec::Vec;
 
 use exec::global::Global;
-
-use crate::records::Records;
 use exec::port::{Message, MsgPort};
 use exec::sched::{forbid, permit};
 use exec::task::Task;
 
 use crate::pte::Access;
+use crate::records::Records;
 use crate::space::Space;
 
 pub use exec::sys_gate::{PUT_AUTO, PUT_COPY, PUT_TRANSFER};

@@ -15,13 +15,12 @@ use alloc::boxed::Box;
 use alloc::string::String;
 
 use exec::global::Global;
-
-use crate::records::Records;
 use exec::sched::{forbid, permit};
 use exec::semaphore::SignalSemaphore;
 use exec::task::Task;
 
 use crate::gate::ERR_BAD_POINTER;
+use crate::records::Records;
 
 struct Record {
     /// The structure in the owner's memory: the handle.
