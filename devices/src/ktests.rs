@@ -370,7 +370,8 @@ fn task_end_aborts_io() -> TestResult {
     // SAFETY: the task is live: it ran (higher priority) and now waits.
     ensure!(unsafe { (*task).io_in_flight() }, "the task has no request in flight");
     ensure_eq!(crate::timer::pending(), before + 1);
-    exec::task::rem_task(task);
+    // SAFETY: the task is live (above) and ours to end.
+    unsafe { exec::task::rem_task(task) };
     ensure_eq!(crate::timer::pending(), before, "the request stayed queued");
     crate::timer_sleep_ms(60);
     ensure_eq!(exec::execbase::counters().alert_count, alerts);

@@ -98,8 +98,10 @@ fn ponger(_: usize) {
 fn await_start(cell: &AtomicUsize) {
     while cell.load(Ordering::SeqCst) == 0 {
         // Let the lower-priority task run once.
-        crate::task::set_task_pri(null_mut(), -1);
-        crate::task::set_task_pri(null_mut(), 0);
+        // SAFETY: null is the caller itself.
+        unsafe { crate::task::set_task_pri(null_mut(), -1) };
+        // SAFETY: as above.
+        unsafe { crate::task::set_task_pri(null_mut(), 0) };
     }
 }
 

@@ -13,10 +13,11 @@
 //! or nothing. `disable`/`enable` from ring 3 act as `forbid`/`permit`: a task cannot mask
 //! interrupts. Pools are not available in ring 3 (`create_pool` returns null).
 //!
-//! Errors come back as [`ERR_BAD_POINTER`] (a refused allegation), [`ERR_PRIVILEGED`] or
-//! [`ERR_NO_SUCH_CALL`]; the stubs turn them into the typed call's "nothing" (null, false, -1).
+//! A refusal comes back as a [`GateError`] (a refused allegation, a call ring 3 may not make,
+//! no such call), encoded once by the gate and decoded once here ([`call`]); each stub turns it
+//! into its typed call's "nothing" (null, false, -1), as its doc says.
 
-use crate::arch::x86_64::usermode::gate_call5 as call;
+use crate::arch::x86_64::usermode::{gate_call, gate_call5};
 use crate::device::IoRequest;
 use crate::interrupts::Interrupt;
 use crate::library::Library;
@@ -27,70 +28,162 @@ use crate::semaphore::SignalSemaphore;
 use crate::snapshot::{ListEntry, ListKind, SystemInfo, TaskEntry};
 use crate::task::Task;
 
-pub const SYS_FIND_SELF: u64 = 0;
-pub const SYS_WAIT: u64 = 1;
-pub const SYS_SIGNAL: u64 = 2;
-pub const SYS_ALLOC_SIGNAL: u64 = 3;
-pub const SYS_EXIT: u64 = 4;
-pub const SYS_ALLOC_MEM: u64 = 5;
-pub const SYS_FREE_MEM: u64 = 6;
-pub const SYS_CREATE_PORT: u64 = 7;
-pub const SYS_PUT_MSG: u64 = 8;
-pub const SYS_GET_MSG: u64 = 9;
-pub const SYS_WAIT_PORT: u64 = 10;
-pub const SYS_REPLY_MSG: u64 = 11;
-pub const SYS_DELETE_PORT: u64 = 12;
-pub const SYS_OPEN_DEVICE: u64 = 13;
-pub const SYS_DO_IO: u64 = 14;
-pub const SYS_CLOSE_DEVICE: u64 = 15;
-pub const SYS_FREE_SIGNAL: u64 = 16;
-pub const SYS_SET_SIGNAL: u64 = 17;
-pub const SYS_FORBID: u64 = 18;
-pub const SYS_PERMIT: u64 = 19;
-pub const SYS_FIND_TASK: u64 = 20;
-pub const SYS_SET_TASK_PRI: u64 = 21;
-pub const SYS_ADD_TASK: u64 = 22;
-pub const SYS_FIND_PORT: u64 = 23;
-pub const SYS_REM_PORT: u64 = 24;
-pub const SYS_INIT_SEMAPHORE: u64 = 25;
-pub const SYS_OBTAIN_SEMAPHORE: u64 = 26;
-pub const SYS_ATTEMPT_SEMAPHORE: u64 = 27;
-pub const SYS_RELEASE_SEMAPHORE: u64 = 28;
-pub const SYS_ADD_SEMAPHORE: u64 = 29;
-pub const SYS_FIND_SEMAPHORE: u64 = 30;
-pub const SYS_REM_SEMAPHORE: u64 = 31;
-pub const SYS_AVAIL_MEM: u64 = 32;
-pub const SYS_TYPE_OF_MEM: u64 = 33;
-pub const SYS_ALERT: u64 = 34;
-pub const SYS_OPEN_LIBRARY: u64 = 35;
-pub const SYS_CLOSE_LIBRARY: u64 = 36;
-pub const SYS_LIBRARY_VECTOR: u64 = 37;
-pub const SYS_SEND_IO: u64 = 38;
-pub const SYS_CHECK_IO: u64 = 39;
-pub const SYS_WAIT_IO: u64 = 40;
-pub const SYS_ABORT_IO: u64 = 41;
-/// A call ring 3 may not make (the argument is its name's address, for the record).
-pub const SYS_PRIVILEGED: u64 = 42;
-pub const SYS_TASK_LIST: u64 = 43;
-pub const SYS_NODE_LIST: u64 = 44;
-pub const SYS_SYSTEM_INFO: u64 = 45;
-/// One past the last call number.
-pub const SYS_CALLS: u64 = 46;
-
-/// The gate refused a pointer or handle (an allegation that did not hold).
-pub const ERR_BAD_POINTER: u64 = u64::MAX - 1;
-/// The call is not open to ring 3.
-pub const ERR_PRIVILEGED: u64 = u64::MAX - 2;
-/// There is no call with that number.
-pub const ERR_NO_SUCH_CALL: u64 = u64::MAX;
-
-/// Whether a result is one of the gate's errors.
-pub fn is_error(r: u64) -> bool {
-    r >= ERR_PRIVILEGED
+/// The gate's call numbers, shared by the stubs here and the gate in mmu-mode. The order
+/// follows exec's vector table ([`crate::sys::ExecVectors`]); the calls only the gate has
+/// (`FindSelf`, `Exit`, `LibraryVector`, `Privileged`) come last. A number arrives from ring 3
+/// as a plain `u64` and is converted once, with [`Call::try_from`], so that the gate's `match`
+/// is exhaustive: a call no arm serves does not compile.
+#[repr(u64)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Call {
+    Forbid,
+    Permit,
+    AddTask,
+    FindTask,
+    SetTaskPri,
+    AllocSignal,
+    FreeSignal,
+    Signal,
+    Wait,
+    SetSignal,
+    /// create_port, and create_msg_port (a name of length 0).
+    CreatePort,
+    DeletePort,
+    RemPort,
+    FindPort,
+    PutMsg,
+    GetMsg,
+    ReplyMsg,
+    /// wait_port (second argument 0: look, do not take) and the bare wait-and-get (1).
+    WaitPort,
+    InitSemaphore,
+    /// obtain_semaphore (second argument 0) and obtain_semaphore_shared (1).
+    ObtainSemaphore,
+    /// attempt_semaphore (second argument 0) and attempt_semaphore_shared (1).
+    AttemptSemaphore,
+    ReleaseSemaphore,
+    AddSemaphore,
+    FindSemaphore,
+    RemSemaphore,
+    AllocMem,
+    FreeMem,
+    AvailMem,
+    TypeOfMem,
+    Alert,
+    OpenLibrary,
+    CloseLibrary,
+    OpenDevice,
+    CloseDevice,
+    DoIo,
+    SendIo,
+    CheckIo,
+    WaitIo,
+    AbortIo,
+    TaskList,
+    NodeList,
+    SystemInfo,
+    /// find_task(None): the caller's own address.
+    FindSelf,
+    /// rem_task of the caller itself: the task ends.
+    Exit,
+    /// The vector of a library the caller has open ([`library_vector`]).
+    LibraryVector,
+    /// A call ring 3 may not make (the argument is its name's address, for the record).
+    Privileged,
 }
 
-fn ptr<T>(r: u64) -> *mut T {
-    if is_error(r) { core::ptr::null_mut() } else { r as *mut T }
+impl Call {
+    /// Every call, in number order.
+    pub const ALL: [Call; 46] = {
+        use Call::*;
+        [
+            Forbid, Permit, AddTask, FindTask, SetTaskPri, AllocSignal, FreeSignal, Signal, Wait, SetSignal,
+            CreatePort, DeletePort, RemPort, FindPort, PutMsg, GetMsg, ReplyMsg, WaitPort, InitSemaphore,
+            ObtainSemaphore, AttemptSemaphore, ReleaseSemaphore, AddSemaphore, FindSemaphore, RemSemaphore,
+            AllocMem, FreeMem, AvailMem, TypeOfMem, Alert, OpenLibrary, CloseLibrary, OpenDevice, CloseDevice,
+            DoIo, SendIo, CheckIo, WaitIo, AbortIo, TaskList, NodeList, SystemInfo, FindSelf, Exit,
+            LibraryVector, Privileged,
+        ]
+    };
+}
+
+// Each call's number is its place in `ALL` (checked when the crate builds).
+const _: () = {
+    let mut i = 0;
+    while i < Call::ALL.len() {
+        assert!(Call::ALL[i] as usize == i);
+        i += 1;
+    }
+};
+
+impl TryFrom<u64> for Call {
+    type Error = GateError;
+
+    /// The call numbered `nr`, or [`GateError::NoSuchCall`].
+    fn try_from(nr: u64) -> Result<Call, GateError> {
+        Call::ALL.get(nr as usize).copied().ok_or(GateError::NoSuchCall)
+    }
+}
+
+/// Why the gate refused a call. Crosses the boundary encoded as one of the three highest
+/// `u64` values (no valid result is that large: addresses, counts and small numbers are all
+/// below), encoded once by the gate ([`encode`]) and decoded once by the stubs ([`decode`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GateError {
+    /// A pointer or handle the caller passed did not hold (an allegation refused).
+    BadPointer,
+    /// The call is not open to ring 3.
+    Privileged,
+    /// There is no call with that number.
+    NoSuchCall,
+}
+
+/// What a gate call returns: a value, or why it was refused.
+pub type GateResult = Result<u64, GateError>;
+
+/// [`GateError::BadPointer`] as it crosses the boundary.
+pub const ERR_BAD_POINTER: u64 = u64::MAX - 1;
+/// [`GateError::Privileged`] as it crosses the boundary.
+pub const ERR_PRIVILEGED: u64 = u64::MAX - 2;
+/// [`GateError::NoSuchCall`] as it crosses the boundary.
+pub const ERR_NO_SUCH_CALL: u64 = u64::MAX;
+
+/// A result as it goes back to ring 3 in RAX (the gate's one conversion).
+pub fn encode(r: GateResult) -> u64 {
+    match r {
+        Ok(v) => v,
+        Err(GateError::BadPointer) => ERR_BAD_POINTER,
+        Err(GateError::Privileged) => ERR_PRIVILEGED,
+        Err(GateError::NoSuchCall) => ERR_NO_SUCH_CALL,
+    }
+}
+
+/// RAX as it came back from the gate (the stubs' one conversion).
+pub fn decode(raw: u64) -> GateResult {
+    match raw {
+        ERR_BAD_POINTER => Err(GateError::BadPointer),
+        ERR_PRIVILEGED => Err(GateError::Privileged),
+        ERR_NO_SUCH_CALL => Err(GateError::NoSuchCall),
+        v => Ok(v),
+    }
+}
+
+/// Makes gate call `c` with up to three arguments, as the bare call: the result as it
+/// crossed, errors encoded. For the benchmarks and the tests of the encoding; everything else
+/// uses [`call`].
+#[inline(always)]
+pub fn raw_call(c: Call, a0: u64, a1: u64, a2: u64) -> u64 {
+    gate_call(c as u64, a0, a1, a2)
+}
+
+/// Makes gate call `c` with up to five arguments.
+#[inline(always)]
+pub fn call(c: Call, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64) -> GateResult {
+    decode(gate_call5(c as u64, a0, a1, a2, a3, a4))
+}
+
+fn ptr<T>(r: GateResult) -> *mut T {
+    r.map_or(core::ptr::null_mut(), |v| v as *mut T)
 }
 
 fn name(s: &str) -> (u64, u64) {
@@ -98,7 +191,7 @@ fn name(s: &str) -> (u64, u64) {
 }
 
 fn refused(call_name: &'static str) {
-    call(SYS_PRIVILEGED, call_name.as_ptr() as u64, call_name.len() as u64, 0, 0, 0);
+    let _ = call(Call::Privileged, call_name.as_ptr() as u64, call_name.len() as u64, 0, 0, 0);
 }
 
 /// Whether the caller runs in ring 3 (the one test every exec call makes in the mmu build).
@@ -111,73 +204,87 @@ pub fn in_ring3() -> bool {
 /// the library open; a call through an unopened library is a dead-end alert (the task is
 /// removed).
 pub fn library_vector(table: usize, index: usize) -> usize {
-    let f = call(SYS_LIBRARY_VECTOR, table as u64, index as u64, 0, 0, 0);
-    if is_error(f) {
-        alert(crate::alert::AN_LIB_NOT_OPEN);
+    match call(Call::LibraryVector, table as u64, index as u64, 0, 0, 0) {
+        Ok(f) => f as usize,
+        Err(_) => {
+            alert(crate::alert::AN_LIB_NOT_OPEN);
+            unreachable!("a dead-end alert ends the task")
+        }
     }
-    f as usize
 }
 
-// The stubs, in the table's order. Each has the contract of the implementation it stands for.
+// The stubs, in the table's order. Each has the contract of the implementation it stands for;
+// where its behaviour in ring 3 differs, its doc says how.
 
+/// In ring 3 this nests a Forbid the gate keeps for the task.
 pub fn forbid() {
-    call(SYS_FORBID, 0, 0, 0, 0, 0);
+    let _ = call(Call::Forbid, 0, 0, 0, 0, 0);
 }
+/// A permit without its forbid is ignored in ring 3 (it would unbalance the count).
 pub fn permit() {
-    call(SYS_PERMIT, 0, 0, 0, 0, 0);
+    let _ = call(Call::Permit, 0, 0, 0, 0, 0);
 }
+/// A ring-3 task cannot mask interrupts: in ring 3 `disable` acts as [`forbid`] (task switches
+/// stop; interrupts go on being served).
 pub fn disable() {
     forbid();
 }
+/// In ring 3 `enable` acts as [`permit`] (see [`disable`]).
 pub fn enable() {
     permit();
 }
+/// In ring 3 the child runs in ring 3 too, in a space of its own, and `stack_size` is not
+/// honoured: every ring-3 task gets mmu-mode's standard user stack.
 pub fn add_task(n: &str, pri: i8, entry: fn(usize), arg: usize, _stack_size: usize) -> *mut Task {
     let (p, l) = name(n);
-    ptr(call(SYS_ADD_TASK, p, l, pri as u64, entry as usize as u64, arg as u64))
+    ptr(call(Call::AddTask, p, l, pri as u64, entry as usize as u64, arg as u64))
 }
+/// In ring 3 a task may remove only itself (null, or its own address): any other task is
+/// refused, counted, and the call returns.
 pub fn rem_task(task: *mut Task) {
-    if task.is_null() || task as u64 == call(SYS_FIND_SELF, 0, 0, 0, 0, 0) {
-        call(SYS_EXIT, 0, 0, 0, 0, 0);
+    if task.is_null() || Ok(task as u64) == call(Call::FindSelf, 0, 0, 0, 0, 0) {
+        let _ = call(Call::Exit, 0, 0, 0, 0, 0);
     }
     refused("rem_task");
 }
 pub fn find_task(n: Option<&str>) -> *mut Task {
     match n {
-        None => ptr(call(SYS_FIND_SELF, 0, 0, 0, 0, 0)),
+        None => ptr(call(Call::FindSelf, 0, 0, 0, 0, 0)),
         Some(n) => {
             let (p, l) = name(n);
-            ptr(call(SYS_FIND_TASK, p, l, 0, 0, 0))
+            ptr(call(Call::FindTask, p, l, 0, 0, 0))
         }
     }
 }
+/// In ring 3 a task the gate refuses (not a live task) changes nothing and the call returns 0.
 pub fn set_task_pri(task: *mut Task, pri: i8) -> i8 {
-    call(SYS_SET_TASK_PRI, task as u64, pri as u64, 0, 0, 0) as i8
+    call(Call::SetTaskPri, task as u64, pri as u8 as u64, 0, 0, 0).map_or(0, |old| old as u8 as i8)
 }
 pub fn alloc_signal(wanted: i32) -> i32 {
-    call(SYS_ALLOC_SIGNAL, wanted as u64, 0, 0, 0, 0) as i32
+    call(Call::AllocSignal, wanted as u64, 0, 0, 0, 0).map_or(-1, |bit| bit as i32)
 }
 pub fn free_signal(bit: i32) {
-    call(SYS_FREE_SIGNAL, bit as u64, 0, 0, 0, 0);
+    let _ = call(Call::FreeSignal, bit as u64, 0, 0, 0, 0);
 }
+/// In ring 3 a task that is not live is refused (counted); nothing is signalled.
 pub fn signal(task: *mut Task, mask: u32) {
-    call(SYS_SIGNAL, task as u64, mask as u64, 0, 0, 0);
+    let _ = call(Call::Signal, task as u64, mask as u64, 0, 0, 0);
 }
 pub fn wait(mask: u32) -> u32 {
-    call(SYS_WAIT, mask as u64, 0, 0, 0, 0) as u32
+    call(Call::Wait, mask as u64, 0, 0, 0, 0).map_or(0, |got| got as u32)
 }
 pub fn set_signal(new: u32, mask: u32) -> u32 {
-    call(SYS_SET_SIGNAL, new as u64, mask as u64, 0, 0, 0) as u32
+    call(Call::SetSignal, new as u64, mask as u64, 0, 0, 0).map_or(0, |old| old as u32)
 }
 pub fn create_msg_port() -> *mut MsgPort {
-    ptr(call(SYS_CREATE_PORT, 0, 0, 0, 0, 0))
+    ptr(call(Call::CreatePort, 0, 0, 0, 0, 0))
 }
 pub fn create_port(n: Option<&str>, pri: i8) -> *mut MsgPort {
     let (p, l) = n.map_or((0, 0), name);
-    ptr(call(SYS_CREATE_PORT, p, l, pri as u64, 0, 0))
+    ptr(call(Call::CreatePort, p, l, pri as u64, 0, 0))
 }
 pub fn delete_msg_port(port: *mut MsgPort) {
-    call(SYS_DELETE_PORT, port as u64, 0, 0, 0, 0);
+    let _ = call(Call::DeletePort, port as u64, 0, 0, 0, 0);
 }
 /// In ring 3 a port's name cannot be set in the port (the port is exec's, not the task's):
 /// a ring-3 task names its port with `create_port`; add_port is refused.
@@ -185,66 +292,73 @@ pub fn add_port(_port: *mut MsgPort) {
     refused("add_port");
 }
 pub fn rem_port(port: *mut MsgPort) {
-    call(SYS_REM_PORT, port as u64, 0, 0, 0, 0);
+    let _ = call(Call::RemPort, port as u64, 0, 0, 0, 0);
 }
 pub fn find_port(n: &str) -> *mut MsgPort {
     let (p, l) = name(n);
-    ptr(call(SYS_FIND_PORT, p, l, 0, 0, 0))
+    ptr(call(Call::FindPort, p, l, 0, 0, 0))
 }
-/// Sent by transfer when the message is a whole block from alloc_mem, else by copy.
+/// In ring 3 the message is sent by transfer when it is a whole block from alloc_mem, else by
+/// copy; a refused port or message is counted and nothing is sent.
 pub fn put_msg(port: *mut MsgPort, msg: *mut Message) {
-    call(SYS_PUT_MSG, port as u64, msg as u64, PUT_AUTO, 0, 0);
+    let _ = call(Call::PutMsg, port as u64, msg as u64, PUT_AUTO, 0, 0);
 }
 pub fn get_msg(port: *mut MsgPort) -> *mut Message {
-    ptr(call(SYS_GET_MSG, port as u64, 0, 0, 0, 0))
+    ptr(call(Call::GetMsg, port as u64, 0, 0, 0, 0))
 }
 pub fn reply_msg(msg: *mut Message) {
-    call(SYS_REPLY_MSG, msg as u64, 0, 0, 0, 0);
+    let _ = call(Call::ReplyMsg, msg as u64, 0, 0, 0, 0);
 }
+/// In ring 3 a refused port returns null at once instead of waiting.
 pub fn wait_port(port: *mut MsgPort) -> *mut Message {
     // exec's wait_port leaves the message queued; so does the gate's (second argument 0:
     // look, do not take).
-    ptr(call(SYS_WAIT_PORT, port as u64, 0, 0, 0, 0))
+    ptr(call(Call::WaitPort, port as u64, 0, 0, 0, 0))
 }
 pub fn init_semaphore(sem: *mut SignalSemaphore) {
-    call(SYS_INIT_SEMAPHORE, sem as u64, 0, 0, 0, 0);
+    let _ = call(Call::InitSemaphore, sem as u64, 0, 0, 0, 0);
 }
+/// In ring 3 a refused semaphore returns at once, not obtained.
 pub fn obtain_semaphore(sem: *mut SignalSemaphore) {
-    call(SYS_OBTAIN_SEMAPHORE, sem as u64, 0, 0, 0, 0);
+    let _ = call(Call::ObtainSemaphore, sem as u64, 0, 0, 0, 0);
 }
 pub fn attempt_semaphore(sem: *mut SignalSemaphore) -> bool {
-    call(SYS_ATTEMPT_SEMAPHORE, sem as u64, 0, 0, 0, 0) == 1
+    call(Call::AttemptSemaphore, sem as u64, 0, 0, 0, 0) == Ok(1)
 }
 pub fn release_semaphore(sem: *mut SignalSemaphore) {
-    call(SYS_RELEASE_SEMAPHORE, sem as u64, 0, 0, 0, 0);
+    let _ = call(Call::ReleaseSemaphore, sem as u64, 0, 0, 0, 0);
 }
+/// In ring 3 a refused semaphore returns at once, not obtained.
 pub fn obtain_semaphore_shared(sem: *mut SignalSemaphore) {
-    call(SYS_OBTAIN_SEMAPHORE, sem as u64, 1, 0, 0, 0);
+    let _ = call(Call::ObtainSemaphore, sem as u64, 1, 0, 0, 0);
 }
 pub fn attempt_semaphore_shared(sem: *mut SignalSemaphore) -> bool {
-    call(SYS_ATTEMPT_SEMAPHORE, sem as u64, 1, 0, 0, 0) == 1
+    call(Call::AttemptSemaphore, sem as u64, 1, 0, 0, 0) == Ok(1)
 }
 pub fn add_semaphore(sem: *mut SignalSemaphore) {
-    call(SYS_ADD_SEMAPHORE, sem as u64, 0, 0, 0, 0);
+    let _ = call(Call::AddSemaphore, sem as u64, 0, 0, 0, 0);
 }
 pub fn find_semaphore(n: &str) -> *mut SignalSemaphore {
     let (p, l) = name(n);
-    ptr(call(SYS_FIND_SEMAPHORE, p, l, 0, 0, 0))
+    ptr(call(Call::FindSemaphore, p, l, 0, 0, 0))
 }
 pub fn rem_semaphore(sem: *mut SignalSemaphore) {
-    call(SYS_REM_SEMAPHORE, sem as u64, 0, 0, 0, 0);
+    let _ = call(Call::RemSemaphore, sem as u64, 0, 0, 0, 0);
 }
-pub fn alloc_mem(size: usize, flags: MemFlags) -> *mut u8 {
-    // Gate memory is whole pages, always cleared, whatever `flags` ask.
-    let _ = flags;
-    ptr(call(SYS_ALLOC_MEM, size as u64, 0, 0, 0, 0))
+/// In ring 3 `flags` are not honoured: gate memory is always whole pages of the caller's own,
+/// cleared, private to it (never PUBLIC), page-aligned.
+pub fn alloc_mem(size: usize, _flags: MemFlags) -> *mut u8 {
+    ptr(call(Call::AllocMem, size as u64, 0, 0, 0, 0))
 }
+/// In ring 3 `size` is not checked: the gate frees the whole block it handed out at `p`.
+/// A block that is lent out (a message in flight, an I/O request pending) is refused.
 pub fn free_mem(p: *mut u8, _size: usize) {
-    call(SYS_FREE_MEM, p as u64, 0, 0, 0, 0);
+    let _ = call(Call::FreeMem, p as u64, 0, 0, 0, 0);
 }
 pub fn avail_mem(flags: MemFlags) -> usize {
-    call(SYS_AVAIL_MEM, flags.bits() as u64, 0, 0, 0, 0) as usize
+    call(Call::AvailMem, flags.bits() as u64, 0, 0, 0, 0).map_or(0, |n| n as usize)
 }
+/// As [`alloc_mem`] in ring 3.
 pub fn alloc_vec(size: usize, flags: MemFlags) -> *mut u8 {
     alloc_mem(size, flags)
 }
@@ -252,98 +366,112 @@ pub fn free_vec(p: *mut u8) {
     free_mem(p, 0);
 }
 pub fn type_of_mem(p: *const u8) -> MemFlags {
-    MemFlags::from_bits_truncate(call(SYS_TYPE_OF_MEM, p as u64, 0, 0, 0, 0) as u32)
+    call(Call::TypeOfMem, p as u64, 0, 0, 0, 0).map_or(MemFlags::empty(), |f| MemFlags::from_bits_truncate(f as u32))
 }
+/// Pools are not available in ring 3: refused, returns null.
 pub fn create_pool(_flags: MemFlags, _puddle_size: usize, _threshold: usize) -> *mut Pool {
     refused("create_pool");
     core::ptr::null_mut()
 }
+/// Refused in ring 3.
 pub fn delete_pool(_pool: *mut Pool) {
     refused("delete_pool");
 }
+/// Refused in ring 3; returns null.
 pub fn alloc_pooled(_pool: *mut Pool, _size: usize) -> *mut u8 {
     refused("alloc_pooled");
     core::ptr::null_mut()
 }
+/// Refused in ring 3.
 pub fn free_pooled(_pool: *mut Pool, _mem: *mut u8, _size: usize) {
     refused("free_pooled");
 }
+/// Refused in ring 3.
 pub fn add_int_server(_irq: u8, _int: *mut Interrupt) {
     refused("add_int_server");
 }
+/// Refused in ring 3.
 pub fn rem_int_server(_irq: u8, _int: *mut Interrupt) {
     refused("rem_int_server");
 }
+/// Refused in ring 3.
 pub fn cause(_int: *mut Interrupt) {
     refused("cause");
 }
-/// A dead-end code ends the calling task (a contained Guru); a recoverable one is reported.
+/// In ring 3 a dead-end code ends the calling task alone (a contained Guru); a recoverable one
+/// is reported.
 pub fn alert(code: u32) {
-    call(SYS_ALERT, code as u64, 0, 0, 0, 0);
+    let _ = call(Call::Alert, code as u64, 0, 0, 0, 0);
 }
+/// Refused in ring 3.
 pub fn add_library(_lib: *mut Library) {
     refused("add_library");
 }
 pub fn open_library(n: &str, min_version: u16) -> *mut Library {
     let (p, l) = name(n);
-    ptr(call(SYS_OPEN_LIBRARY, p, l, min_version as u64, 0, 0))
+    ptr(call(Call::OpenLibrary, p, l, min_version as u64, 0, 0))
 }
 pub fn close_library(lib: *mut Library) {
-    call(SYS_CLOSE_LIBRARY, lib as u64, 0, 0, 0, 0);
+    let _ = call(Call::CloseLibrary, lib as u64, 0, 0, 0, 0);
 }
+/// Refused in ring 3; returns false.
 pub fn rem_library(_lib: *mut Library) -> bool {
     refused("rem_library");
     false
 }
+/// Refused in ring 3; returns null.
 pub fn set_function(_lib: *mut Library, _index: usize, _new: *const ()) -> *const () {
     refused("set_function");
     core::ptr::null()
 }
+/// Refused in ring 3.
 pub fn add_device(_dev: *mut crate::device::Device) {
     refused("add_device");
 }
+/// Refused in ring 3; returns false.
 pub fn rem_device(_dev: *mut crate::device::Device) -> bool {
     refused("rem_device");
     false
 }
 /// The request lives in the caller's memory; the gate keeps exec's own copy of it and copies
-/// the caller's fields in and the results out at each call.
+/// the caller's fields in and the results out at each call. In ring 3 `flags` are not passed
+/// to the device.
 pub fn open_device(n: &str, unit: u32, req: *mut IoRequest, _flags: u32) -> i8 {
     let (p, l) = name(n);
-    let r = call(SYS_OPEN_DEVICE, p, l, unit as u64, req as u64, 0);
-    if is_error(r) { crate::device::IOERR_OPENFAIL } else { r as i8 }
+    call(Call::OpenDevice, p, l, unit as u64, req as u64, 0).map_or(crate::device::IOERR_OPENFAIL, |e| e as u8 as i8)
 }
 pub fn close_device(req: *mut IoRequest) {
-    call(SYS_CLOSE_DEVICE, req as u64, 0, 0, 0, 0);
+    let _ = call(Call::CloseDevice, req as u64, 0, 0, 0, 0);
 }
+/// In ring 3 a request the gate refuses returns IOERR_BADADDRESS.
 pub fn do_io(req: *mut IoRequest) -> i8 {
-    let r = call(SYS_DO_IO, req as u64, 0, 0, 0, 0);
-    if is_error(r) { crate::device::IOERR_BADADDRESS } else { r as i8 }
+    call(Call::DoIo, req as u64, 0, 0, 0, 0).map_or(crate::device::IOERR_BADADDRESS, |e| e as u8 as i8)
 }
 pub fn send_io(req: *mut IoRequest) {
-    call(SYS_SEND_IO, req as u64, 0, 0, 0, 0);
+    let _ = call(Call::SendIo, req as u64, 0, 0, 0, 0);
 }
+/// In ring 3 a request the gate refuses reads as not done.
 pub fn check_io(req: *mut IoRequest) -> bool {
-    call(SYS_CHECK_IO, req as u64, 0, 0, 0, 0) == 1
+    call(Call::CheckIo, req as u64, 0, 0, 0, 0) == Ok(1)
 }
+/// In ring 3 a request the gate refuses returns IOERR_BADADDRESS.
 pub fn wait_io(req: *mut IoRequest) -> i8 {
-    let r = call(SYS_WAIT_IO, req as u64, 0, 0, 0, 0);
-    if is_error(r) { crate::device::IOERR_BADADDRESS } else { r as i8 }
+    call(Call::WaitIo, req as u64, 0, 0, 0, 0).map_or(crate::device::IOERR_BADADDRESS, |e| e as u8 as i8)
 }
 pub fn abort_io(req: *mut IoRequest) {
-    call(SYS_ABORT_IO, req as u64, 0, 0, 0, 0);
+    let _ = call(Call::AbortIo, req as u64, 0, 0, 0, 0);
 }
+/// In ring 3 a buffer the gate refuses gives 0 entries.
 pub fn task_list(buf: *mut TaskEntry, max: usize) -> usize {
-    let r = call(SYS_TASK_LIST, buf as u64, max as u64, 0, 0, 0);
-    if is_error(r) { 0 } else { r as usize }
+    call(Call::TaskList, buf as u64, max as u64, 0, 0, 0).map_or(0, |n| n as usize)
 }
+/// In ring 3 a buffer the gate refuses gives 0 entries.
 pub fn node_list(kind: ListKind, buf: *mut ListEntry, max: usize) -> usize {
-    let r = call(SYS_NODE_LIST, kind as u64, buf as u64, max as u64, 0, 0);
-    if is_error(r) { 0 } else { r as usize }
+    call(Call::NodeList, kind as u64, buf as u64, max as u64, 0, 0).map_or(0, |n| n as usize)
 }
 /// Left as it was when the gate refuses `info`.
 pub fn system_info(info: *mut SystemInfo) {
-    call(SYS_SYSTEM_INFO, info as u64, 0, 0, 0, 0);
+    let _ = call(Call::SystemInfo, info as u64, 0, 0, 0, 0);
 }
 
 /// put_msg's ways: by copy, by page transfer, or transfer when the message is a whole block

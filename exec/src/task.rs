@@ -241,7 +241,8 @@ pub(crate) extern "C" fn task_start(task: *mut Task) -> ! {
         }
     }
     entry(arg);
-    rem_task(null_mut());
+    // SAFETY: null is the caller itself.
+    unsafe { rem_task(null_mut()) };
     unreachable!("a removed task ran on");
 }
 
@@ -250,7 +251,11 @@ pub(crate) extern "C" fn task_start(task: *mut Task) -> ! {
 /// semaphores it holds. Its stack is freed once another task runs.
 ///
 /// Removing oneself does not return. Not callable from an interrupt.
-pub fn rem_task(task: *mut Task) {
+///
+/// # Safety
+/// `task` is null or a live task, and whoever removes another task knows it holds nothing
+/// that others still need (as in Exec, RemTask of another task is for its parent).
+pub unsafe fn rem_task(task: *mut Task) {
     disable();
     let eb = base();
     // SAFETY: Disable held; `task` is null or a live task (caller). Each reference to
@@ -380,7 +385,10 @@ pub fn find_task(name: Option<&str>) -> *mut Task {
 /// Sets `task`'s priority (the caller's if null); returns the old one. The task is re-sorted;
 /// if that makes a ready task outrank the caller, it runs at once. Not callable from an
 /// interrupt.
-pub fn set_task_pri(task: *mut Task, pri: i8) -> i8 {
+///
+/// # Safety
+/// `task` is null or a live task.
+pub unsafe fn set_task_pri(task: *mut Task, pri: i8) -> i8 {
     disable();
     // SAFETY: Disable held; `task` is null or live (caller).
     let old = unsafe {

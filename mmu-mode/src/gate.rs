@@ -1,10 +1,11 @@
 //! The gate: exec calls from ring 3 (`syscall`), and what happens when a ring-3 task faults.
 //!
-//! The call number arrives in RAX, arguments in RDI, RSI, RDX, R10, R8 (numbers and stubs:
-//! `exec::sys_gate`). Every pointer a task passes is an allegation: checked against the
-//! caller's mappings before exec touches it; a bad one returns [`ERR_BAD_POINTER`] and is
-//! counted. A call ring 3 may not make returns [`ERR_PRIVILEGED`]; an unknown number
-//! [`ERR_NO_SUCH_CALL`]. Then the call reaches the same implementation as in the flat build.
+//! The call number arrives in RAX, arguments in RDI, RSI, RDX, R10, R8 (numbers, errors and
+//! stubs: `exec::sys_gate`). Every pointer a task passes is an allegation: checked against the
+//! caller's mappings before exec touches it; a bad one is refused with
+//! [`GateError::BadPointer`] and counted. A call ring 3 may not make is refused with
+//! [`GateError::Privileged`]; an unknown number with [`GateError::NoSuchCall`]. Then the call
+//! reaches the same implementation as in the flat build.
 
 use alloc::string::String;
 use core::fmt::Write;
@@ -14,7 +15,8 @@ use exec::arch::x86_64::trap::TrapFrame;
 use exec::memory::MemFlags;
 use exec::task::Task;
 
-use exec::sys_gate::*;
+use exec::sys_gate::GateError::BadPointer;
+use exec::sys_gate::{Call, GateError, GateResult, encode};
 pub use exec::sys_gate::{ERR_BAD_POINTER, ERR_NO_SUCH_CALL, ERR_PRIVILEGED};
 
 /// Pointers refused at the gate.
@@ -43,15 +45,6 @@ pub(crate) fn my_space() -> Option<&'static mut crate::space::Space> {
     unsafe { ((*me).space as *mut crate::space::Space).as_mut() }
 }
 
-pub(crate) fn bad() -> u64 {
-    BAD_ALLEGATIONS.fetch_add(1, Ordering::Relaxed);
-    ERR_BAD_POINTER
-}
-
-fn counted(r: u64) -> u64 {
-    if r == ERR_BAD_POINTER { bad() } else { r }
-}
-
 /// A name of `len` bytes at `at` that the caller may read, copied into the kernel; `None` if
 /// the allegation fails (unreadable, longer than 64 bytes, not UTF-8).
 pub(crate) fn name_arg(at: u64, len: u64) -> Option<String> {
@@ -65,128 +58,136 @@ pub(crate) fn name_arg(at: u64, len: u64) -> Option<String> {
 }
 
 /// `n` records of `T` at `at`, if the caller may write them all (and they are aligned).
-fn writable_records<T>(at: u64, n: u64) -> Option<usize> {
-    let len = n.checked_mul(size_of::<T>() as u64)?;
-    let ok = at % align_of::<T>() as u64 == 0 && (n == 0 || my_space()?.user_writable(at, len));
-    ok.then_some(n as usize)
+fn writable_records<T>(at: u64, n: u64) -> Result<usize, GateError> {
+    let len = n.checked_mul(size_of::<T>() as u64).ok_or(BadPointer)?;
+    let ok = at % align_of::<T>() as u64 == 0 && (n == 0 || my_space().is_some_and(|s| s.user_writable(at, len)));
+    ok.then_some(n as usize).ok_or(BadPointer)
 }
 
-fn with_name(at: u64, len: u64, f: impl FnOnce(&str) -> u64) -> u64 {
-    match name_arg(at, len) {
-        Some(n) => f(&n),
-        None => bad(),
-    }
+fn with_name(at: u64, len: u64, f: impl FnOnce(&str) -> GateResult) -> GateResult {
+    f(&name_arg(at, len).ok_or(BadPointer)?)
 }
 
-/// Serves one gate call. Runs in ring 0 on the task's kernel stack.
+/// Serves one gate call: the number in RAX is converted once, the result (or the refusal,
+/// counted here) encoded once into RAX. Runs in ring 0 on the task's kernel stack.
 pub fn gate(frame: &mut TrapFrame) {
     GATE_CALLS.fetch_add(1, Ordering::Relaxed);
-    let (a0, a1, a2, a3, a4) = (frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8);
-    frame.rax = match frame.rax {
-        SYS_FIND_SELF => exec::task::find_task(None) as u64,
-        SYS_WAIT => exec::signal::wait(a0 as u32) as u64,
-        SYS_SIGNAL if live_task(a0) => {
-            // SAFETY: checked in the guard: a live task.
+    let args = [frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8];
+    let r = Call::try_from(frame.rax).and_then(|c| serve(c, args));
+    match r {
+        Err(BadPointer) => BAD_ALLEGATIONS.fetch_add(1, Ordering::Relaxed),
+        Err(GateError::Privileged) => PRIVILEGED_REFUSED.fetch_add(1, Ordering::Relaxed),
+        _ => 0,
+    };
+    frame.rax = encode(r);
+}
+
+/// Serves gate call `c` with its five argument registers.
+fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
+    Ok(match c {
+        Call::FindSelf => exec::task::find_task(None) as u64,
+        Call::Wait => exec::signal::wait(a0 as u32) as u64,
+        Call::Signal => {
+            if !live_task(a0) {
+                return Err(BadPointer);
+            }
+            // SAFETY: a live task (checked above).
             unsafe { exec::signal::signal(a0 as *mut Task, a1 as u32) };
             0
         }
-        SYS_SIGNAL => bad(),
-        SYS_ALLOC_SIGNAL => exec::signal::alloc_signal(a0 as i32) as i64 as u64,
-        SYS_FREE_SIGNAL => {
+        // A failure (-1) crosses as 0xffff_ffff, below the error codes.
+        Call::AllocSignal => exec::signal::alloc_signal(a0 as i32) as u32 as u64,
+        Call::FreeSignal => {
             exec::signal::free_signal(a0 as i32);
             0
         }
-        SYS_SET_SIGNAL => exec::signal::set_signal(a0 as u32, a1 as u32) as u64,
-        SYS_EXIT => {
-            exec::task::rem_task(core::ptr::null_mut());
+        Call::SetSignal => exec::signal::set_signal(a0 as u32, a1 as u32) as u64,
+        Call::Exit => {
+            // SAFETY: null removes the caller itself.
+            unsafe { exec::task::rem_task(core::ptr::null_mut()) };
             unreachable!()
         }
-        SYS_FORBID => {
+        Call::Forbid => {
             exec::sched::forbid();
             0
         }
-        SYS_PERMIT => {
+        Call::Permit => {
             // A permit without its forbid would unbalance the count: ignored.
             if exec::sched::forbid_depth() > 0 {
                 exec::sched::permit();
             }
             0
         }
-        SYS_FIND_TASK => with_name(a0, a1, |n| exec::task::find_task(Some(n)) as u64),
-        SYS_SET_TASK_PRI => {
-            if live_task(a0) { exec::task::set_task_pri(a0 as *mut Task, a1 as i8) as u8 as u64 } else { bad() }
+        Call::FindTask => return with_name(a0, a1, |n| Ok(exec::task::find_task(Some(n)) as u64)),
+        Call::SetTaskPri => {
+            if !live_task(a0) {
+                return Err(BadPointer);
+            }
+            // SAFETY: a live task (checked above).
+            unsafe { exec::task::set_task_pri(a0 as *mut Task, a1 as i8) as u8 as u64 }
         }
-        SYS_ADD_TASK => match name_arg(a0, a1) {
-            Some(n) => counted(crate::user::add_task_for_ring3(&n, a2 as i8, a3, a4)),
-            None => bad(),
-        },
-        SYS_ALLOC_MEM => my_space().and_then(|s| s.alloc(a0)).unwrap_or(0),
-        SYS_FREE_MEM => {
+        Call::AddTask => return crate::user::add_task_for_ring3(&name_arg(a0, a1).ok_or(BadPointer)?, a2 as i8, a3, a4),
+        Call::AllocMem => my_space().and_then(|s| s.alloc(a0)).unwrap_or(0),
+        Call::FreeMem => {
             let busy = crate::msg::lent_out(a0) || crate::io::in_flight_at(a0);
-            if !busy && my_space().is_some_and(|s| s.free(a0)) { 0 } else { bad() }
+            if busy || !my_space().is_some_and(|s| s.free(a0)) {
+                return Err(BadPointer);
+            }
+            0
         }
-        SYS_AVAIL_MEM => exec::memory::avail_mem(MemFlags::from_bits_truncate(a0 as u32)) as u64,
-        SYS_TYPE_OF_MEM => exec::memory::type_of_mem(a0 as *const u8).bits() as u64,
-        SYS_CREATE_PORT => match (a1, name_arg(a0, a1)) {
-            (0, _) => crate::msg::create_port(None, 0),
-            (_, Some(n)) => crate::msg::create_port(Some(&n), a2 as i8),
-            (_, None) => bad(),
+        Call::AvailMem => exec::memory::avail_mem(MemFlags::from_bits_truncate(a0 as u32)) as u64,
+        Call::TypeOfMem => exec::memory::type_of_mem(a0 as *const u8).bits() as u64,
+        Call::CreatePort => match a1 {
+            0 => crate::msg::create_port(None, 0)?,
+            _ => crate::msg::create_port(Some(&name_arg(a0, a1).ok_or(BadPointer)?), a2 as i8)?,
         },
-        SYS_DELETE_PORT => counted(crate::msg::delete_port(a0)),
-        SYS_REM_PORT => counted(crate::msg::rem_port(a0)),
-        SYS_FIND_PORT => with_name(a0, a1, |n| exec::port::find_port(n) as u64),
-        SYS_PUT_MSG => counted(crate::msg::put(a0, a1, a2)),
-        SYS_GET_MSG => counted(crate::msg::get(a0, crate::msg::Get::Take)),
-        SYS_WAIT_PORT => {
+        Call::DeletePort => crate::msg::delete_port(a0)?,
+        Call::RemPort => crate::msg::rem_port(a0)?,
+        Call::FindPort => return with_name(a0, a1, |n| Ok(exec::port::find_port(n) as u64)),
+        Call::PutMsg => crate::msg::put(a0, a1, a2)?,
+        Call::GetMsg => crate::msg::get(a0, crate::msg::Get::Take)?,
+        Call::WaitPort => {
             let how = if a1 == 1 { crate::msg::Get::WaitTake } else { crate::msg::Get::WaitPeek };
-            counted(crate::msg::get(a0, how))
+            crate::msg::get(a0, how)?
         }
-        SYS_REPLY_MSG => counted(crate::msg::reply(a0)),
-        SYS_INIT_SEMAPHORE => counted(crate::sem::init(a0)),
-        SYS_OBTAIN_SEMAPHORE => counted(crate::sem::obtain(a0, a1 == 1)),
-        SYS_ATTEMPT_SEMAPHORE => counted(crate::sem::attempt(a0, a1 == 1)),
-        SYS_RELEASE_SEMAPHORE => counted(crate::sem::release(a0)),
-        SYS_ADD_SEMAPHORE => counted(crate::sem::add(a0)),
-        SYS_FIND_SEMAPHORE => with_name(a0, a1, crate::sem::find),
-        SYS_REM_SEMAPHORE => counted(crate::sem::rem(a0)),
-        SYS_ALERT => alert(a0 as u32),
-        SYS_OPEN_LIBRARY => with_name(a0, a1, |n| crate::libs::open(n, a2 as u16)),
-        SYS_CLOSE_LIBRARY => counted(crate::libs::close(a0)),
-        SYS_LIBRARY_VECTOR => counted(crate::libs::vector(a0, a1)),
-        SYS_OPEN_DEVICE => match name_arg(a0, a1) {
-            Some(n) => counted(crate::io::open(&n, a2, a3)),
-            None => bad(),
-        },
-        SYS_DO_IO => counted(crate::io::do_io(a0)),
-        SYS_SEND_IO => counted(crate::io::send_io(a0)),
-        SYS_CHECK_IO => counted(crate::io::check_io(a0)),
-        SYS_WAIT_IO => counted(crate::io::wait_io(a0)),
-        SYS_ABORT_IO => counted(crate::io::abort_io(a0)),
-        SYS_CLOSE_DEVICE => counted(crate::io::close(a0)),
-        SYS_TASK_LIST => match writable_records::<exec::snapshot::TaskEntry>(a0, a1) {
-            // SAFETY: the caller's writable memory for `a1` records (checked).
-            Some(n) => unsafe { exec::snapshot::task_list(a0 as *mut _, n) as u64 },
-            None => bad(),
-        },
-        SYS_NODE_LIST => match (exec::snapshot::ListKind::from_number(a0), writable_records::<exec::snapshot::ListEntry>(a1, a2)) {
-            // SAFETY: as above.
-            (Some(kind), Some(n)) => unsafe { exec::snapshot::node_list(kind, a1 as *mut _, n) as u64 },
-            _ => bad(),
-        },
-        SYS_SYSTEM_INFO => match writable_records::<exec::snapshot::SystemInfo>(a0, 1) {
-            // SAFETY: as above.
-            Some(_) => unsafe {
-                exec::snapshot::system_info(a0 as *mut _);
-                0
-            },
-            None => bad(),
-        },
-        SYS_PRIVILEGED => {
-            PRIVILEGED_REFUSED.fetch_add(1, Ordering::Relaxed);
-            ERR_PRIVILEGED
+        Call::ReplyMsg => crate::msg::reply(a0)?,
+        Call::InitSemaphore => crate::sem::init(a0)?,
+        Call::ObtainSemaphore => crate::sem::obtain(a0, a1 == 1)?,
+        Call::AttemptSemaphore => crate::sem::attempt(a0, a1 == 1)?,
+        Call::ReleaseSemaphore => crate::sem::release(a0)?,
+        Call::AddSemaphore => crate::sem::add(a0)?,
+        Call::FindSemaphore => return with_name(a0, a1, crate::sem::find),
+        Call::RemSemaphore => crate::sem::rem(a0)?,
+        Call::Alert => alert(a0 as u32),
+        Call::OpenLibrary => return with_name(a0, a1, |n| crate::libs::open(n, a2 as u16)),
+        Call::CloseLibrary => crate::libs::close(a0)?,
+        Call::LibraryVector => crate::libs::vector(a0, a1)?,
+        Call::OpenDevice => crate::io::open(&name_arg(a0, a1).ok_or(BadPointer)?, a2, a3)?,
+        Call::DoIo => crate::io::do_io(a0)?,
+        Call::SendIo => crate::io::send_io(a0)?,
+        Call::CheckIo => crate::io::check_io(a0)?,
+        Call::WaitIo => crate::io::wait_io(a0)?,
+        Call::AbortIo => crate::io::abort_io(a0)?,
+        Call::CloseDevice => crate::io::close(a0)?,
+        Call::TaskList => {
+            let n = writable_records::<exec::snapshot::TaskEntry>(a0, a1)?;
+            // SAFETY: the caller's writable memory for `n` records (checked).
+            unsafe { exec::snapshot::task_list(a0 as *mut _, n) as u64 }
         }
-        _ => ERR_NO_SUCH_CALL,
-    };
+        Call::NodeList => {
+            let kind = exec::snapshot::ListKind::from_number(a0).ok_or(BadPointer)?;
+            let n = writable_records::<exec::snapshot::ListEntry>(a1, a2)?;
+            // SAFETY: as above.
+            unsafe { exec::snapshot::node_list(kind, a1 as *mut _, n) as u64 }
+        }
+        Call::SystemInfo => {
+            writable_records::<exec::snapshot::SystemInfo>(a0, 1)?;
+            // SAFETY: as above.
+            unsafe { exec::snapshot::system_info(a0 as *mut _) };
+            0
+        }
+        Call::Privileged => return Err(GateError::Privileged),
+    })
 }
 
 /// An alert raised by a ring-3 task: a recoverable one is reported as exec reports any; a
@@ -205,7 +206,8 @@ fn alert(code: u32) -> u64 {
     // SAFETY: the running task is live.
     let name = unsafe { (*me).name() };
     let _ = writeln!(out, "{}\nTask: {name}\nThe task is removed; the system goes on.", exec::alert::alert_text(code));
-    exec::task::rem_task(core::ptr::null_mut());
+    // SAFETY: null removes the caller itself.
+    unsafe { exec::task::rem_task(core::ptr::null_mut()) };
     unreachable!()
 }
 
@@ -219,7 +221,8 @@ pub fn user_fault(frame: &mut TrapFrame) {
     let mut out = exec::console::Console;
     let _ = write!(out, "{}", report.as_str().replace("Software Failure.", "Task held.       "));
     let _ = writeln!(out, "The task is removed; the system goes on.");
-    exec::task::rem_task(core::ptr::null_mut());
+    // SAFETY: null removes the caller itself.
+    unsafe { exec::task::rem_task(core::ptr::null_mut()) };
 }
 
 /// Frees a task's address space (task end). Leaves the task's tables first if they are loaded.

@@ -20,7 +20,8 @@ use exec::port::MsgPort;
 use exec::sched::{forbid, permit};
 use exec::task::Task;
 
-use crate::gate::ERR_BAD_POINTER;
+use exec::sys_gate::GateError::BadPointer;
+use exec::sys_gate::GateResult;
 use crate::records::Records;
 use crate::space::Space;
 
@@ -76,21 +77,21 @@ macro_rules! set_field {
 /// open_device: opens `unit` of device `name` for the task's request at `user` (its writable
 /// memory, at least an IoRequest, as long as its message length says). Result: the device's
 /// error (0 = opened) as a byte, or ERR_BAD_POINTER.
-pub fn open(name: &str, unit: u64, user: u64) -> u64 {
-    let Some(s) = space() else { return ERR_BAD_POINTER };
+pub fn open(name: &str, unit: u64, user: u64) -> GateResult {
+    let Some(s) = space() else { return Err(BadPointer) };
     let base = size_of::<IoRequest>() as u64;
     if !s.user_writable(user, base) || handle(user).is_some() {
-        return ERR_BAD_POINTER;
+        return Err(BadPointer);
     }
     // SAFETY: the request is the caller's writable memory (checked); a plain length field.
     let len = unsafe { field!(user, message.length) } as u64;
     let len = len.clamp(base, base + EXTENSION as u64);
     if !s.user_writable(user, len) {
-        return ERR_BAD_POINTER;
+        return Err(BadPointer);
     }
     let port = exec::port::create_msg_port();
     if port.is_null() {
-        return exec::device::IOERR_OPENFAIL as u8 as u64;
+        return Ok(exec::device::IOERR_OPENFAIL as u8 as u64);
     }
     let h = Box::into_raw(Box::new(Handle {
         req: IoRequest::new(port, size_of::<IoRequest>() + EXTENSION),
@@ -118,13 +119,13 @@ pub fn open(name: &str, unit: u64, user: u64) -> u64 {
             exec::port::delete_msg_port(port);
             drop(Box::from_raw(h));
         }
-        return err as u8 as u64;
+        return Ok(err as u8 as u64);
     }
     forbid();
     // SAFETY: Forbid held.
     unsafe { (*HANDLES.get()).push(h) };
     permit();
-    0
+    Ok(0)
 }
 
 /// Copies the caller's fields into an idle shadow, checking the data range. False if the
@@ -173,62 +174,62 @@ fn copy_out(h: *mut Handle) -> u64 {
 }
 
 /// do_io. Result: the request's error as a byte, or ERR_BAD_POINTER.
-pub fn do_io(user: u64) -> u64 {
-    let Some(h) = handle(user) else { return ERR_BAD_POINTER };
+pub fn do_io(user: u64) -> GateResult {
+    let Some(h) = handle(user) else { return Err(BadPointer) };
     if !copy_in(h) {
-        return ERR_BAD_POINTER;
+        return Err(BadPointer);
     }
     // SAFETY: the caller's open, idle shadow; its reply port signals the caller.
     unsafe { exec::device::do_io(&mut (*h).req) };
-    copy_out(h)
+    Ok(copy_out(h))
 }
 
 /// send_io. Result: 0 or ERR_BAD_POINTER.
-pub fn send_io(user: u64) -> u64 {
-    let Some(h) = handle(user) else { return ERR_BAD_POINTER };
+pub fn send_io(user: u64) -> GateResult {
+    let Some(h) = handle(user) else { return Err(BadPointer) };
     if !copy_in(h) {
-        return ERR_BAD_POINTER;
+        return Err(BadPointer);
     }
     // SAFETY: the caller's open, idle shadow.
     unsafe { exec::device::send_io(&mut (*h).req) };
-    0
+    Ok(0)
 }
 
 /// check_io: 1 (done: results copied back; wait_io still takes it), 0, or ERR_BAD_POINTER.
-pub fn check_io(user: u64) -> u64 {
-    let Some(h) = handle(user) else { return ERR_BAD_POINTER };
+pub fn check_io(user: u64) -> GateResult {
+    let Some(h) = handle(user) else { return Err(BadPointer) };
     // SAFETY: the caller's live shadow.
     unsafe {
         if !(*h).busy {
-            return 1;
+            return Ok(1);
         }
-        exec::device::check_io(&mut (*h).req) as u64
+        Ok(exec::device::check_io(&mut (*h).req) as u64)
     }
 }
 
 /// wait_io. Result: the error as a byte, or ERR_BAD_POINTER.
-pub fn wait_io(user: u64) -> u64 {
-    let Some(h) = handle(user) else { return ERR_BAD_POINTER };
+pub fn wait_io(user: u64) -> GateResult {
+    let Some(h) = handle(user) else { return Err(BadPointer) };
     // SAFETY: the caller's live shadow; started (busy) or already done.
     unsafe {
         if !(*h).busy {
-            return (*h).req.error as u8 as u64;
+            return Ok((*h).req.error as u8 as u64);
         }
         exec::device::wait_io(&mut (*h).req);
     }
-    copy_out(h)
+    Ok(copy_out(h))
 }
 
 /// abort_io. Result: 0 or ERR_BAD_POINTER.
-pub fn abort_io(user: u64) -> u64 {
-    let Some(h) = handle(user) else { return ERR_BAD_POINTER };
+pub fn abort_io(user: u64) -> GateResult {
+    let Some(h) = handle(user) else { return Err(BadPointer) };
     // SAFETY: the caller's open shadow; aborting an idle request does nothing.
     unsafe {
         if (*h).busy {
             exec::device::abort_io(&mut (*h).req);
         }
     }
-    0
+    Ok(0)
 }
 
 /// Whether the caller has a request in flight whose data lies in the block starting at
@@ -250,8 +251,8 @@ pub fn in_flight_at(addr: u64) -> bool {
 
 /// close_device: closes the caller's request (aborting and waiting for it if in flight).
 /// Result: 0, or ERR_BAD_POINTER.
-pub fn close(user: u64) -> u64 {
-    let Some(h) = handle(user) else { return ERR_BAD_POINTER };
+pub fn close(user: u64) -> GateResult {
+    let Some(h) = handle(user) else { return Err(BadPointer) };
     // SAFETY: the caller's shadow; a busy one is ended first.
     unsafe {
         if (*h).busy {
@@ -266,7 +267,7 @@ pub fn close(user: u64) -> u64 {
     permit();
     // SAFETY: the caller's idle handle, no longer listed.
     unsafe { release(h) };
-    0
+    Ok(0)
 }
 
 /// # Safety

@@ -163,7 +163,7 @@ extern "C" fn fuzz(seed: u64) -> ! {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        let nr = x % (exec::sys_gate::SYS_CALLS + 4);
+        let nr = x % (exec::sys_gate::Call::ALL.len() as u64 + 4);
         let (a, b, c, d, e) = (x.rotate_left(11), x.rotate_left(23), x.rotate_left(37), x.rotate_left(47), x.rotate_left(59));
         core::hint::black_box(exec::arch::x86_64::usermode::gate_call5(nr, a, b, c, d, e));
     }
@@ -410,7 +410,8 @@ fn preempted_in_ring3() -> TestResult {
         seen = now;
     }
     ensure!(exec::time::ticks() >= start + 30, "the timer stopped while ring 3 ran");
-    exec::task::rem_task(t);
+    // SAFETY: `t` is a live task this test started.
+    unsafe { exec::task::rem_task(t) };
     ensure!(exec::task::find_task(Some("r3-spinner")).is_null());
     Ok(())
 }

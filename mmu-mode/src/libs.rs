@@ -9,7 +9,8 @@ use exec::library::Library;
 use exec::sched::{forbid, permit};
 use exec::task::Task;
 
-use crate::gate::ERR_BAD_POINTER;
+use exec::sys_gate::GateError::BadPointer;
+use exec::sys_gate::GateResult;
 use crate::records::Records;
 
 /// (task, library) for every open a ring-3 task made. Forbid.
@@ -20,7 +21,7 @@ fn me() -> *mut Task {
 }
 
 /// open_library for the caller. Result: the library base (a handle to the caller), or 0.
-pub fn open(name: &str, min_version: u16) -> u64 {
+pub fn open(name: &str, min_version: u16) -> GateResult {
     let lib = exec::library::open_library(name, min_version);
     if !lib.is_null() {
         forbid();
@@ -28,11 +29,11 @@ pub fn open(name: &str, min_version: u16) -> u64 {
         unsafe { (*OPENS.get()).push((me(), lib)) };
         permit();
     }
-    lib as u64
+    Ok(lib as u64)
 }
 
-/// close_library for one of the caller's opens. Result: 0 or ERR_BAD_POINTER.
-pub fn close(lib: u64) -> u64 {
+/// close_library for one of the caller's opens. Result: 0 or BadPointer.
+pub fn close(lib: u64) -> GateResult {
     let me = me();
     forbid();
     // SAFETY: Forbid held.
@@ -42,17 +43,17 @@ pub fn close(lib: u64) -> u64 {
             opens.swap_remove(i);
             // SAFETY: an open library (recorded), closed once for this open.
             unsafe { exec::library::close_library(lib as *mut Library) };
-            0
+            Ok(0)
         }
-        None => ERR_BAD_POINTER,
+        None => Err(BadPointer),
     };
     permit();
     r
 }
 
 /// Entry `index` of the table at `table`, of a library the caller has open, if it is code
-/// the caller may run. Result: the entry, or ERR_BAD_POINTER.
-pub fn vector(table: u64, index: u64) -> u64 {
+/// the caller may run. Result: the entry, or BadPointer.
+pub fn vector(table: u64, index: u64) -> GateResult {
     let me = me();
     forbid();
     // SAFETY: Forbid held; recorded libraries are open, so live.
@@ -64,8 +65,8 @@ pub fn vector(table: u64, index: u64) -> u64 {
     };
     permit();
     match (entry, crate::gate::my_space()) {
-        (Some(f), Some(s)) if s.user_executable(f as u64) => f as u64,
-        _ => ERR_BAD_POINTER,
+        (Some(f), Some(s)) if s.user_executable(f as u64) => Ok(f as u64),
+        _ => Err(BadPointer),
     }
 }
 

@@ -18,6 +18,8 @@ use exec::global::Global;
 use exec::port::{Message, MsgPort};
 use exec::sched::{forbid, permit};
 use exec::task::Task;
+use exec::sys_gate::GateError::BadPointer;
+use exec::sys_gate::GateResult;
 
 use crate::pte::Access;
 use crate::records::Records;
@@ -71,7 +73,7 @@ fn me() -> *mut Task {
 
 /// Creates a port for the calling task, public under `name` if given. Result: its handle, or
 /// 0 (no signal or memory left, or the name too long).
-pub fn create_port(name: Option<&str>, pri: i8) -> u64 {
+pub fn create_port(name: Option<&str>, pri: i8) -> GateResult {
     let p = exec::port::create_port(name, pri);
     if !p.is_null() {
         forbid();
@@ -79,15 +81,15 @@ pub fn create_port(name: Option<&str>, pri: i8) -> u64 {
         unsafe { (*PORTS.get()).push(p) };
         permit();
     }
-    p as u64
+    Ok(p as u64)
 }
 
 /// Deletes the caller's port `h`. Result: 0, or ERR_BAD_POINTER if it is not one of its ports.
-pub fn delete_port(h: u64) -> u64 {
-    let Some(port) = port(h) else { return crate::gate::ERR_BAD_POINTER };
+pub fn delete_port(h: u64) -> GateResult {
+    let Some(port) = port(h) else { return Err(BadPointer) };
     // SAFETY: a listed port is live.
     if unsafe { (*port).sig_task } != me() {
-        return crate::gate::ERR_BAD_POINTER;
+        return Err(BadPointer);
     }
     forbid();
     // SAFETY: Forbid held.
@@ -95,19 +97,19 @@ pub fn delete_port(h: u64) -> u64 {
     permit();
     // SAFETY: the caller's own port from create_port, no longer listed.
     unsafe { exec::port::delete_msg_port(port) };
-    0
+    Ok(0)
 }
 
 /// Takes the caller's port `h` off the public list. Result: 0, or ERR_BAD_POINTER.
-pub fn rem_port(h: u64) -> u64 {
-    let Some(port) = port(h) else { return crate::gate::ERR_BAD_POINTER };
+pub fn rem_port(h: u64) -> GateResult {
+    let Some(port) = port(h) else { return Err(BadPointer) };
     // SAFETY: a listed port is live.
     if unsafe { (*port).sig_task } != me() {
-        return crate::gate::ERR_BAD_POINTER;
+        return Err(BadPointer);
     }
     // SAFETY: the caller's live port; rem_port ignores a port that is not public.
     unsafe { exec::port::rem_port(port) };
-    0
+    Ok(0)
 }
 
 /// The first port ring-3 task `task` created (for its parent, in the kernel), if any.
@@ -130,23 +132,22 @@ fn port(h: u64) -> Option<*mut MsgPort> {
 
 /// Sends the message at `msg` (in the caller's memory) to port `h`, by copy or transfer.
 /// Result: 0, or `crate::gate::ERR_BAD_POINTER` for a bad port or message.
-pub fn put(h: u64, msg: u64, how: u64) -> u64 {
-    let bad = crate::gate::ERR_BAD_POINTER;
-    let Some(port) = port(h) else { return bad };
+pub fn put(h: u64, msg: u64, how: u64) -> GateResult {
+    let Some(port) = port(h) else { return Err(BadPointer) };
     let sender = me();
-    let Some(mine) = space_of(sender) else { return bad };
+    let Some(mine) = space_of(sender) else { return Err(BadPointer) };
     let header = size_of::<Message>() as u64;
     if !mine.user_writable(msg, header) {
-        return bad;
+        return Err(BadPointer);
     }
     // SAFETY: the header lies in the sender's writable memory (checked); the kernel maps it.
     let len = unsafe { (*(msg as *const Message)).length as u64 };
     if len < header || len > 64 << 20 || !mine.user_writable(msg, len) {
-        return bad;
+        return Err(BadPointer);
     }
     // SAFETY: a listed port is live; its owner task too.
     let receiver = unsafe { (*port).sig_task };
-    let Some(theirs) = space_of(receiver) else { return bad };
+    let Some(theirs) = space_of(receiver) else { return Err(BadPointer) };
     let pages = len.div_ceil(4096) * 4096;
     let how = match how {
         PUT_AUTO if msg % 4096 == 0 && mine.owns_block(msg, pages) => PUT_TRANSFER,
@@ -158,7 +159,7 @@ pub fn put(h: u64, msg: u64, how: u64) -> u64 {
         PUT_COPY => {
             let Some(copy) = theirs.alloc(len) else {
                 permit();
-                return bad;
+                return Err(BadPointer);
             };
             // SAFETY: both ranges are exec memory of `len` bytes (checked/just allocated).
             unsafe { core::ptr::copy_nonoverlapping(msg as *const u8, copy as *mut u8, len as usize) };
@@ -167,7 +168,7 @@ pub fn put(h: u64, msg: u64, how: u64) -> u64 {
         PUT_TRANSFER => {
             if msg % 4096 != 0 || !mine.owns_block(msg, pages) {
                 permit();
-                return bad;
+                return Err(BadPointer);
             }
             mine.set_access(msg, msg + pages, Access::Kernel);
             theirs.set_access(msg, msg + pages, Access::ReadWrite);
@@ -175,7 +176,7 @@ pub fn put(h: u64, msg: u64, how: u64) -> u64 {
         }
         _ => {
             permit();
-            return bad;
+            return Err(BadPointer);
         }
     };
     // SAFETY: Forbid held.
@@ -183,19 +184,19 @@ pub fn put(h: u64, msg: u64, how: u64) -> u64 {
     permit();
     // SAFETY: the port is live; the message (copy or moved pages) stays valid until replied.
     unsafe { exec::port::put_msg(port, held.at as *mut Message) };
-    0
+    Ok(0)
 }
 
 /// Takes (or, waiting, looks at) the first message of port `h`, which must be the caller's.
 /// Result: its address (open to the caller), 0 if none, or ERR_BAD_POINTER.
-pub fn get(h: u64, how: Get) -> u64 {
-    let Some(port) = port(h) else { return crate::gate::ERR_BAD_POINTER };
+pub fn get(h: u64, how: Get) -> GateResult {
+    let Some(port) = port(h) else { return Err(BadPointer) };
     // SAFETY: a listed port is live.
     if unsafe { (*port).sig_task } != me() {
-        return crate::gate::ERR_BAD_POINTER;
+        return Err(BadPointer);
     }
     // SAFETY: the port is the caller's and live.
-    unsafe {
+    Ok(unsafe {
         match how {
             Get::Take => exec::port::get_msg(port) as u64,
             Get::WaitTake => {
@@ -204,27 +205,27 @@ pub fn get(h: u64, how: Get) -> u64 {
             }
             Get::WaitPeek => exec::port::wait_port(port) as u64,
         }
-    }
+    })
 }
 
 /// Replies the message at `msg`, which the caller must hold: a copy is copied back and freed,
 /// transferred pages go back to the sender. A message the caller does not hold (replied
 /// already, or never received) is refused with ERR_BAD_POINTER.
-pub fn reply(msg: u64) -> u64 {
+pub fn reply(msg: u64) -> GateResult {
     let me = me();
     forbid();
     // SAFETY: Forbid held.
     let held = unsafe { &mut *HELD.get() };
     let Some(i) = held.iter().position(|h| h.at == msg && h.receiver == me) else {
         permit();
-        return crate::gate::ERR_BAD_POINTER;
+        return Err(BadPointer);
     };
     let h = held.swap_remove(i);
     let theirs = space_of(h.receiver);
     let target = match h.kind {
         Kind::Orphan => {
             permit();
-            return 0;
+            return Ok(0);
         }
         Kind::Copy { original } => {
             // SAFETY: the copy and the original are live exec memory of `len` bytes.
@@ -247,7 +248,7 @@ pub fn reply(msg: u64) -> u64 {
     permit();
     // SAFETY: the message is the sender's again, valid; its reply port is the sender's.
     unsafe { exec::port::reply_msg(target as *mut Message) };
-    0
+    Ok(0)
 }
 
 /// Whether the caller has lent the block at `addr` to another task by transfer (it may not

@@ -19,7 +19,8 @@ use exec::sched::{forbid, permit};
 use exec::semaphore::SignalSemaphore;
 use exec::task::Task;
 
-use crate::gate::ERR_BAD_POINTER;
+use exec::sys_gate::GateError::BadPointer;
+use exec::sys_gate::GateResult;
 use crate::records::Records;
 
 struct Record {
@@ -40,30 +41,30 @@ fn me() -> *mut Task {
     exec::task::find_task(None)
 }
 
-/// Runs `f` on the record of `handle` under Forbid; ERR_BAD_POINTER if there is none.
-fn with(handle: u64, f: impl FnOnce(&mut Record) -> u64) -> u64 {
+/// Runs `f` on the record of `handle` under Forbid; BadPointer if there is none.
+fn with(handle: u64, f: impl FnOnce(&mut Record) -> GateResult) -> GateResult {
     forbid();
     // SAFETY: Forbid held.
     let r = match unsafe { (*RECORDS.get()).iter_mut().find(|r| r.handle == handle) } {
         Some(rec) => f(rec),
-        None => ERR_BAD_POINTER,
+        None => Err(BadPointer),
     };
     permit();
     r
 }
 
 /// init_semaphore: the structure at `handle` must be the caller's writable memory. A handle
-/// in use (held or waited for) is refused. Result: 0 or ERR_BAD_POINTER.
-pub fn init(handle: u64) -> u64 {
-    let Some(s) = crate::gate::my_space() else { return ERR_BAD_POINTER };
+/// in use (held or waited for) is refused. Result: 0 or BadPointer.
+pub fn init(handle: u64) -> GateResult {
+    let Some(s) = crate::gate::my_space() else { return Err(BadPointer) };
     if !s.user_writable(handle, size_of::<SignalSemaphore>() as u64) {
-        return ERR_BAD_POINTER;
+        return Err(BadPointer);
     }
     forbid();
     // SAFETY: Forbid held.
     let records = unsafe { &mut *RECORDS.get() };
     let r = match records.iter().position(|r| r.handle == handle) {
-        Some(i) if !records[i].sem.is_idle() => ERR_BAD_POINTER,
+        Some(i) if !records[i].sem.is_idle() => Err(BadPointer),
         found => {
             if let Some(i) = found {
                 drop_record(records.swap_remove(i));
@@ -72,21 +73,18 @@ pub fn init(handle: u64) -> u64 {
             // SAFETY: a fresh semaphore in its box.
             unsafe { exec::semaphore::init_semaphore(&mut *sem) };
             records.push(Record { handle, owner: me(), sem, name: None, public: false });
-            0
+            Ok(0)
         }
     };
     permit();
     r
 }
 
-/// obtain_semaphore(_shared): may wait. Result: 0 or ERR_BAD_POINTER.
-pub fn obtain(handle: u64, shared: bool) -> u64 {
+/// obtain_semaphore(_shared): may wait. Result: 0 or BadPointer.
+pub fn obtain(handle: u64, shared: bool) -> GateResult {
     // The box stays put while the semaphore is held or waited for (see the module's note),
     // so the pointer outlives the Forbid of the lookup.
-    let sem = with(handle, |r| &mut *r.sem as *mut SignalSemaphore as u64);
-    if sem == ERR_BAD_POINTER {
-        return sem;
-    }
+    let sem = with(handle, |r| Ok(&mut *r.sem as *mut SignalSemaphore as u64))?;
     // SAFETY: a live semaphore (its record holds it), initialised.
     unsafe {
         if shared {
@@ -95,11 +93,11 @@ pub fn obtain(handle: u64, shared: bool) -> u64 {
             exec::semaphore::obtain_semaphore(sem as *mut SignalSemaphore);
         }
     }
-    0
+    Ok(0)
 }
 
-/// attempt_semaphore(_shared). Result: 1 (obtained), 0, or ERR_BAD_POINTER.
-pub fn attempt(handle: u64, shared: bool) -> u64 {
+/// attempt_semaphore(_shared). Result: 1 (obtained), 0, or BadPointer.
+pub fn attempt(handle: u64, shared: bool) -> GateResult {
     with(handle, |r| {
         // SAFETY: a live semaphore, Forbid held.
         let got = unsafe {
@@ -109,13 +107,13 @@ pub fn attempt(handle: u64, shared: bool) -> u64 {
                 exec::semaphore::attempt_semaphore(&mut *r.sem)
             }
         };
-        got as u64
+        Ok(got as u64)
     })
 }
 
-/// release_semaphore. Releasing one the caller does not hold is refused (ERR_BAD_POINTER),
+/// release_semaphore. Releasing one the caller does not hold is refused (BadPointer),
 /// where exec would raise an alert for a ring-0 caller.
-pub fn release(handle: u64) -> u64 {
+pub fn release(handle: u64) -> GateResult {
     forbid();
     // SAFETY: Forbid held.
     let records = unsafe { &mut *RECORDS.get() };
@@ -126,9 +124,9 @@ pub fn release(handle: u64) -> u64 {
             if records[i].owner.is_null() && records[i].sem.is_idle() {
                 drop_record(records.swap_remove(i));
             }
-            0
+            Ok(0)
         }
-        _ => ERR_BAD_POINTER,
+        _ => Err(BadPointer),
     };
     permit();
     r
@@ -136,23 +134,21 @@ pub fn release(handle: u64) -> u64 {
 
 /// add_semaphore: the caller's semaphore (initialised here, as exec's add_semaphore does)
 /// becomes public under the name its structure's node carries (checked and copied). Result: 0
-/// or ERR_BAD_POINTER.
-pub fn add(handle: u64) -> u64 {
-    if init(handle) != 0 {
-        return ERR_BAD_POINTER;
-    }
-    let Some(s) = crate::gate::my_space() else { return ERR_BAD_POINTER };
+/// or BadPointer.
+pub fn add(handle: u64) -> GateResult {
+    init(handle)?;
+    let Some(s) = crate::gate::my_space() else { return Err(BadPointer) };
     if !s.user_writable(handle, size_of::<SignalSemaphore>() as u64) {
-        return ERR_BAD_POINTER;
+        return Err(BadPointer);
     }
     // SAFETY: the structure is the caller's memory (checked); only the name's address and
     // length (plain integers) are read from it.
     let (at, len) = unsafe { exec::list::Node::name_raw(core::ptr::addr_of!((*(handle as *const SignalSemaphore)).node)) };
-    let Some(name) = crate::gate::name_arg(at as u64, len as u64) else { return ERR_BAD_POINTER };
+    let Some(name) = crate::gate::name_arg(at as u64, len as u64) else { return Err(BadPointer) };
     let me = me();
     with(handle, |r| {
         if r.owner != me || r.public || !r.sem.is_idle() {
-            return ERR_BAD_POINTER;
+            return Err(BadPointer);
         }
         let name = r.name.insert(name);
         // SAFETY: the name lives in the record as long as the semaphore; Forbid held.
@@ -161,31 +157,31 @@ pub fn add(handle: u64) -> u64 {
             exec::semaphore::add_semaphore(&mut *r.sem);
         }
         r.public = true;
-        0
+        Ok(0)
     })
 }
 
 /// find_semaphore: the handle of the public ring-3 semaphore `name`, or 0.
-pub fn find(name: &str) -> u64 {
+pub fn find(name: &str) -> GateResult {
     forbid();
     let sem = exec::semaphore::find_semaphore(name);
     // SAFETY: Forbid held.
     let h = unsafe { (*RECORDS.get()).iter().find(|r| core::ptr::eq(&*r.sem, sem)).map_or(0, |r| r.handle) };
     permit();
-    h
+    Ok(h)
 }
 
 /// rem_semaphore: the caller's own public semaphore leaves the list.
-pub fn rem(handle: u64) -> u64 {
+pub fn rem(handle: u64) -> GateResult {
     let me = me();
     with(handle, |r| {
         if r.owner != me || !r.public {
-            return ERR_BAD_POINTER;
+            return Err(BadPointer);
         }
         // SAFETY: public (checked), Forbid held.
         unsafe { exec::semaphore::rem_semaphore(&mut *r.sem) };
         r.public = false;
-        0
+        Ok(0)
     })
 }
 

@@ -1,63 +1,65 @@
-//! Calls a ring-3 task makes (through the gate), and how such a task is started.
+//! Bare calls a ring-3 task makes through the gate (their results as they cross, errors
+//! encoded: for the benchmarks and for tests of the encoding), and how such a task is started.
 
 use alloc::boxed::Box;
 
-use exec::arch::x86_64::usermode::gate_call;
 use exec::user_heap::UserBlock;
 use exec::task::Task;
 
-use exec::sys_gate::*;
+use exec::sys_gate::GateError::BadPointer;
+use exec::sys_gate::{Call, GateResult, raw_call};
+
 use crate::space::Space;
 
 /// The calling task's own address.
 pub fn find_self() -> u64 {
-    gate_call(SYS_FIND_SELF, 0, 0, 0)
+    raw_call(Call::FindSelf, 0, 0, 0)
 }
 
 /// Waits for any of `mask`; returns what arrived.
 pub fn wait(mask: u32) -> u32 {
-    gate_call(SYS_WAIT, mask as u64, 0, 0) as u32
+    raw_call(Call::Wait, mask as u64, 0, 0) as u32
 }
 
 /// Signals `task`; 0, or ERR_BAD_POINTER if `task` is not a live task.
 pub fn signal(task: u64, mask: u32) -> u64 {
-    gate_call(SYS_SIGNAL, task, mask as u64, 0)
+    raw_call(Call::Signal, task, mask as u64, 0)
 }
 
 /// Allocates `len` bytes of whole pages, open to the caller alone; 0 without memory.
 pub fn alloc_mem(len: u64) -> u64 {
-    gate_call(SYS_ALLOC_MEM, len, 0, 0)
+    raw_call(Call::AllocMem, len, 0, 0)
 }
 
 /// Creates a private port for the caller; its handle, or 0.
 pub fn create_port() -> u64 {
-    gate_call(SYS_CREATE_PORT, 0, 0, 0)
+    raw_call(Call::CreatePort, 0, 0, 0)
 }
 
 /// Sends the message at `msg` to `port` by copy or transfer (`crate::msg::PUT_*`).
 pub fn put_msg(port: u64, msg: u64, how: u64) -> u64 {
-    gate_call(SYS_PUT_MSG, port, msg, how)
+    raw_call(Call::PutMsg, port, msg, how)
 }
 
 /// Waits for a message at the caller's `port` and takes it (one gate call for exec's
 /// wait_port + get_msg).
 pub fn wait_get(port: u64) -> u64 {
-    gate_call(SYS_WAIT_PORT, port, 1, 0)
+    raw_call(Call::WaitPort, port, 1, 0)
 }
 
 /// Replies a message the caller holds.
 pub fn reply_msg(msg: u64) -> u64 {
-    gate_call(SYS_REPLY_MSG, msg, 0, 0)
+    raw_call(Call::ReplyMsg, msg, 0, 0)
 }
 
 /// Deletes one of the caller's ports.
 pub fn delete_port(port: u64) -> u64 {
-    gate_call(SYS_DELETE_PORT, port, 0, 0)
+    raw_call(Call::DeletePort, port, 0, 0)
 }
 
 /// Ends the calling task.
 pub fn exit() -> ! {
-    gate_call(SYS_EXIT, 0, 0, 0);
+    raw_call(Call::Exit, 0, 0, 0);
     loop {}
 }
 
@@ -129,12 +131,12 @@ extern "C" fn start(block: u64) -> ! {
 /// add_task from ring 3: starts `entry(arg)` as a ring-3 task with its own space (the stack
 /// size asked for is not used: every ring-3 task has [`USER_STACK`]). `entry` must be code
 /// the caller may run. Result: the task, 0 without memory, or ERR_BAD_POINTER.
-pub fn add_task_for_ring3(name: &str, pri: i8, entry: u64, arg: u64) -> u64 {
+pub fn add_task_for_ring3(name: &str, pri: i8, entry: u64, arg: u64) -> GateResult {
     if !crate::gate::my_space().is_some_and(|s| s.user_executable(entry)) {
-        return ERR_BAD_POINTER;
+        return Err(BadPointer);
     }
     // SAFETY: `entry` is code in the image (checked executable for ring 3); the child calls it
     // in ring 3, where whatever it does is contained.
     let entry: fn(usize) = unsafe { core::mem::transmute(entry as usize) };
-    add_user_task_with(name, pri, start, Start { entry, arg: arg as usize }).map_or(0, |(t, _)| t as u64)
+    Ok(add_user_task_with(name, pri, start, Start { entry, arg: arg as usize }).map_or(0, |(t, _)| t as u64))
 }

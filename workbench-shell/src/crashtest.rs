@@ -135,7 +135,8 @@ fn finish() -> ! {
 
 #[cfg(not(feature = "mmu"))]
 fn finish() -> ! {
-    exec::task::rem_task(core::ptr::null_mut());
+    // SAFETY: null removes the caller itself.
+    unsafe { exec::task::rem_task(core::ptr::null_mut()) };
     unreachable!()
 }
 

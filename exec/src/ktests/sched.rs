@@ -31,14 +31,16 @@ pub fn quantum_round_robin() -> TestResult {
     let ca = spawn("spin-a", -1, spinner, arg(&a))?;
     let cb = spawn("spin-b", -1, spinner, arg(&b))?;
     // Join them at priority -1 for 40 ticks: three equal tasks round-robin.
-    let old = set_task_pri(core::ptr::null_mut(), -1);
+    // SAFETY: null is the caller itself.
+    let old = unsafe { set_task_pri(core::ptr::null_mut(), -1) };
     let until = ticks() + 40;
     let mut seen = (0, 0);
     while ticks() < until {
         seen = (a.count.load(Ordering::Relaxed), b.count.load(Ordering::Relaxed));
         core::hint::spin_loop();
     }
-    set_task_pri(core::ptr::null_mut(), old);
+    // SAFETY: null is the caller itself.
+    unsafe { set_task_pri(core::ptr::null_mut(), old) };
     a.stop.store(true, Ordering::Relaxed);
     b.stop.store(true, Ordering::Relaxed);
     ca.join();

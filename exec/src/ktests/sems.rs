@@ -254,7 +254,8 @@ pub fn waiter_death_leaves_no_request() -> TestResult {
     unsafe { obtain_semaphore(s.sem.get()) };
     let t = crate::task::add_task("sem-victim", 1, waits_forever, arg(&s), 16 * 1024);
     ensure!(!t.is_null());
-    crate::task::rem_task(t);
+    // SAFETY: `t` is a live task this test started.
+    unsafe { crate::task::rem_task(t) };
     settle();
     // SAFETY: as above.
     unsafe {

@@ -22,7 +22,8 @@ pub fn add_find_remove() -> TestResult {
     settle();
     // SAFETY: the task is live until removed below.
     ensure_eq!(unsafe { (*t).state }, TaskState::Waiting);
-    rem_task(t);
+    // SAFETY: `t` is a live task this test started.
+    unsafe { rem_task(t) };
     ensure!(find_task(Some("finder")).is_null());
     settle();
     ensure_eq!(task_count(), before);
@@ -43,15 +44,19 @@ pub fn find_self_and_missing() -> TestResult {
 
 pub fn set_pri_returns_old() -> TestResult {
     let t = add_task("pri", -10, sleeper, 0, 8192);
-    ensure_eq!(set_task_pri(t, 7 - 20), -10);
-    ensure_eq!(set_task_pri(t, 100), -13);
+    // SAFETY: `t` is a live task this test started.
+    ensure_eq!(unsafe { set_task_pri(t, 7 - 20) }, -10);
+    // SAFETY: as above.
+    ensure_eq!(unsafe { set_task_pri(t, 100) }, -13);
     // SAFETY: live until removed.
     ensure_eq!(unsafe { (*t).pri() }, 100);
     // It outranks us now, so it ran (and waits).
     // SAFETY: as above.
     ensure_eq!(unsafe { (*t).state }, TaskState::Waiting);
-    ensure_eq!(set_task_pri(core::ptr::null_mut(), 0), 0);
-    rem_task(t);
+    // SAFETY: null is the caller itself.
+    ensure_eq!(unsafe { set_task_pri(core::ptr::null_mut(), 0) }, 0);
+    // SAFETY: `t` is a live task this test started.
+    unsafe { rem_task(t) };
     Ok(())
 }
 
@@ -61,7 +66,8 @@ pub fn name_is_kept_and_cut() -> TestResult {
     // SAFETY: live until removed.
     let name = unsafe { (*t).name() };
     ensure_eq!(name, &long[..TASK_NAME_MAX]);
-    rem_task(t);
+    // SAFETY: `t` is a live task this test started.
+    unsafe { rem_task(t) };
     Ok(())
 }
 
@@ -171,7 +177,8 @@ pub fn remove_other() -> TestResult {
     let mem = avail_mem(MemFlags::ANY);
     let t = add_task("victim", -3, sleeper, 0, 32 * 1024);
     settle();
-    rem_task(t);
+    // SAFETY: `t` is a live task this test started.
+    unsafe { rem_task(t) };
     settle();
     ensure_eq!(avail_mem(MemFlags::ANY), mem);
     Ok(())
@@ -219,9 +226,11 @@ pub fn lowering_own_priority_yields() -> TestResult {
     let ran = AtomicUsize::new(0);
     add_task("waiting-turn", -1, mark, arg(&ran), 8192);
     ensure_eq!(ran.load(Ordering::SeqCst), 0);
-    let old = set_task_pri(core::ptr::null_mut(), -2);
+    // SAFETY: null is the caller itself.
+    let old = unsafe { set_task_pri(core::ptr::null_mut(), -2) };
     let ran_now = ran.load(Ordering::SeqCst);
-    set_task_pri(core::ptr::null_mut(), old);
+    // SAFETY: null is the caller itself.
+    unsafe { set_task_pri(core::ptr::null_mut(), old) };
     ensure_eq!(ran_now, 1);
     Ok(())
 }
