@@ -56,8 +56,13 @@ static UNIT: Global<Unit> = Global::new(Unit {
     writes: List::new(NodeType::Message),
 });
 
-fn unit() -> &'static mut Unit {
-    // SAFETY: callers hold Disable (the unit's guard).
+/// The unit's state.
+///
+/// # Safety
+/// Disable held (the unit's guard) for as long as the result is used, and no other reference
+/// from this function alive meanwhile.
+unsafe fn unit<'a>() -> &'a mut Unit {
+    // SAFETY: per the contract.
     unsafe { &mut *UNIT.get() }
 }
 
@@ -154,7 +159,8 @@ unsafe fn service(u: &mut Unit) {
 
 /// COM1's interrupt: receive into the ring, feed the transmitter, serve waiting requests.
 fn interrupt(_: *mut ()) -> bool {
-    let u = unit();
+    // SAFETY: interrupt context (interrupts off); the only reference.
+    let u = unsafe { unit() };
     let overrun = uart::drain_rx(|b| {
         if !u.rx.push(b) {
             u.overflows += 1;
@@ -203,7 +209,8 @@ fn abort_all(list: &mut List) {
 /// As `Device::begin_io`: `io` is a live, open, idle request whose data pointer and length are valid for its command.
 unsafe fn begin_io(io: *mut IoRequest) {
     disable();
-    let u = unit();
+    // SAFETY: Disable held until the end; the only reference.
+    let u = unsafe { unit() };
     // SAFETY: Disable held; `io` is a live request (send_io/do_io's contract).
     unsafe {
         let r = &mut *io;
@@ -277,7 +284,8 @@ unsafe fn begin_io(io: *mut IoRequest) {
 /// As `Device::abort_io`: `io` is a live request opened on this device.
 unsafe fn abort_io(io: *mut IoRequest) {
     disable();
-    let u = unit();
+    // SAFETY: Disable held until the end; the only reference.
+    let u = unsafe { unit() };
     // SAFETY: Disable held; `io` live; if queued, it is on one of our lists.
     unsafe {
         for list in [&mut u.reads, &mut u.writes] {

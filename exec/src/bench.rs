@@ -151,8 +151,7 @@ pub fn run(extra: &[fn()]) -> ! {
         unsafe { free_mem(m as *mut u8, len) };
     }
 
-    // SAFETY: a plain exec call.
-    PING_TASK.store(unsafe { sys::find_task(None) } as usize, Ordering::SeqCst);
+    PING_TASK.store(sys::find_task(None) as usize, Ordering::SeqCst);
     sys_add("bench-pong", ponger);
     await_start(&PONG_TASK);
     let pong = PONG_TASK.load(Ordering::SeqCst) as *mut Task;
@@ -165,8 +164,7 @@ pub fn run(extra: &[fn()]) -> ! {
     });
 
     measure("null_call", 0, false, 10_000, || {
-        // SAFETY: a call through the vector table with no pointer arguments.
-        core::hint::black_box(unsafe { sys::find_task(None) });
+        core::hint::black_box(sys::find_task(None));
     });
 
     for f in extra {
@@ -177,7 +175,6 @@ pub fn run(extra: &[fn()]) -> ! {
 }
 
 fn sys_add(name: &str, entry: fn(usize)) {
-    // SAFETY: a plain exec call.
-    let t = unsafe { sys::add_task(name, 0, entry, 0, 16 * 1024) };
+    let t = sys::add_task(name, 0, entry, 0, 16 * 1024);
     assert!(!t.is_null(), "no memory for {name}");
 }

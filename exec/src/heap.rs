@@ -27,7 +27,8 @@ unsafe impl GlobalAlloc for KernelAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         #[cfg(feature = "mmu")]
         if cpu::in_ring3() {
-            return crate::user_heap::alloc(layout);
+            // SAFETY: in ring 3, from the global allocator.
+            return unsafe { crate::user_heap::alloc(layout) };
         }
         cpu::without_interrupts(|| {
             HEAP.lock().allocate_first_fit(layout).map_or(core::ptr::null_mut(), |p| p.as_ptr())
@@ -37,7 +38,7 @@ unsafe impl GlobalAlloc for KernelAllocator {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         #[cfg(feature = "mmu")]
         if cpu::in_ring3() {
-            // SAFETY: passed on from our caller.
+            // SAFETY: passed on from our caller; in ring 3, from the global allocator.
             return unsafe { crate::user_heap::dealloc(ptr, layout) };
         }
         let Some(ptr) = NonNull::new(ptr) else { return };

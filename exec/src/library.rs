@@ -85,70 +85,116 @@ impl Library {
 /// Declares a library's vector table: the `#[repr(C)]` struct of its entry points, the static
 /// table holding the implementations, and one wrapper per entry that calls through the table.
 ///
+/// Each entry says whether it is `safe` (it takes no pointer it dereferences: callers need no
+/// `unsafe`) or `unsafe` (it takes raw pointers and has its implementation's `# Safety`
+/// contract); the wrapper and the table's slot carry the same qualifier as the implementation.
+///
 /// ```ignore
 /// vector_table! {
 ///     /// The table of my.library.
 ///     pub struct MyVectors in MY_VECTORS;
-///     frob(x: u32) -> u32 = crate::frob_impl;
+///     safe fn frob(x: u32) -> u32 = crate::frob_impl;
+///     unsafe fn poke(at: *mut u8) = crate::poke_impl;
 /// }
 /// ```
 #[macro_export]
 macro_rules! vector_table {
     // exec's own table: in mmu-mode, a ring-3 caller takes the gate stub of the same name.
     ($(#[$m:meta])* pub struct $table:ident in $stat:ident; gate $gate:path;
-     $( $name:ident ( $($arg:ident : $ty:ty),* ) $(-> $ret:ty)? = $imp:path; )*) => {
-        $crate::vector_table!(@table $(#[$m])* $table $stat; $( $name ( $($arg : $ty),* ) $(-> $ret)? = $imp; )*);
-        $(
-            #[doc = concat!("Calls `", stringify!($name), "` through the vector table: see [`", stringify!($imp), "`].")]
-            ///
-            /// # Safety
-            /// As the implementation's: pointers passed must be live objects of their kind.
-            #[inline(always)]
-            pub unsafe fn $name($($arg: $ty),*) $(-> $ret)? {
-                #[cfg(feature = "mmu")]
-                if $crate::arch::x86_64::cpu::in_ring3() {
-                    use $gate as gate;
-                    return gate::$name($($arg),*);
-                }
-                // SAFETY: the entry is the implementation or a patch with its contract;
-                // reading it is one aligned load.
-                unsafe { ((*$stat.get()).$name)($($arg),*) }
-            }
-        )*
+     $( $kind:ident fn $name:ident ( $($arg:ident : $ty:ty),* ) $(-> $ret:ty)? = $imp:path; )*) => {
+        $crate::vector_table!(@table $(#[$m])* $table $stat; $( $kind $name ( $($arg : $ty),* ) $(-> $ret)? = $imp; )*);
+        $( $crate::vector_table!(@exec $kind $gate, $stat, $name ( $($arg : $ty),* ) $(-> $ret)? = $imp); )*
     };
     // A library's table: a ring-3 caller (mmu-mode) gets the entry through the gate.
     ($(#[$m:meta])* pub struct $table:ident in $stat:ident;
-     $( $name:ident ( $($arg:ident : $ty:ty),* ) $(-> $ret:ty)? = $imp:path; )*) => {
-        $crate::vector_table!(@table $(#[$m])* $table $stat; $( $name ( $($arg : $ty),* ) $(-> $ret)? = $imp; )*);
-        $(
-            #[doc = concat!("Calls `", stringify!($name), "` through the vector table: see [`", stringify!($imp), "`].")]
-            ///
-            /// # Safety
-            /// As the implementation's: pointers passed must be live objects of their kind; in
-            /// ring 3 the library must be open to the caller.
-            #[inline(always)]
-            pub unsafe fn $name($($arg: $ty),*) $(-> $ret)? {
-                if $crate::arch::x86_64::cpu::in_ring3() {
-                    let index = core::mem::offset_of!($table, $name) / size_of::<usize>();
-                    let entry = $crate::library::ring3_vector($stat.get() as usize, index);
-                    // SAFETY: the gate handed back this entry of the table, which holds
-                    // functions of exactly this type.
-                    let f: unsafe fn($($ty),*) $(-> $ret)? = unsafe { core::mem::transmute(entry) };
-                    // SAFETY: as the implementation's contract (the caller's).
-                    return unsafe { f($($arg),*) };
-                }
-                // SAFETY: the entry is the implementation or a patch with its contract;
-                // reading it is one aligned load.
-                unsafe { ((*$stat.get()).$name)($($arg),*) }
-            }
-        )*
+     $( $kind:ident fn $name:ident ( $($arg:ident : $ty:ty),* ) $(-> $ret:ty)? = $imp:path; )*) => {
+        $crate::vector_table!(@table $(#[$m])* $table $stat; $( $kind $name ( $($arg : $ty),* ) $(-> $ret)? = $imp; )*);
+        $( $crate::vector_table!(@lib $kind $table, $stat, $name ( $($arg : $ty),* ) $(-> $ret)? = $imp); )*
     };
+    (@exec safe $gate:path, $stat:ident, $name:ident ( $($arg:ident : $ty:ty),* ) $(-> $ret:ty)? = $imp:path) => {
+        #[doc = concat!("Calls `", stringify!($name), "` through the vector table: see [`", stringify!($imp), "`].")]
+        #[inline(always)]
+        pub fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(feature = "mmu")]
+            if $crate::arch::x86_64::cpu::in_ring3() {
+                use $gate as gate;
+                return gate::$name($($arg),*);
+            }
+            // SAFETY: reading the entry is one aligned load; it holds the implementation or a
+            // patch with its signature (set_function's contract).
+            let f = unsafe { (*$stat.get()).$name };
+            f($($arg),*)
+        }
+    };
+    (@exec unsafe $gate:path, $stat:ident, $name:ident ( $($arg:ident : $ty:ty),* ) $(-> $ret:ty)? = $imp:path) => {
+        #[doc = concat!("Calls `", stringify!($name), "` through the vector table: see [`", stringify!($imp), "`].")]
+        ///
+        /// # Safety
+        /// As the implementation's: pointers passed must be live objects of their kind.
+        #[inline(always)]
+        pub unsafe fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(feature = "mmu")]
+            if $crate::arch::x86_64::cpu::in_ring3() {
+                use $gate as gate;
+                return gate::$name($($arg),*);
+            }
+            // SAFETY: the entry is the implementation or a patch with its contract; reading it
+            // is one aligned load; the caller keeps the contract.
+            unsafe { ((*$stat.get()).$name)($($arg),*) }
+        }
+    };
+    (@lib safe $table:ident, $stat:ident, $name:ident ( $($arg:ident : $ty:ty),* ) $(-> $ret:ty)? = $imp:path) => {
+        #[doc = concat!("Calls `", stringify!($name), "` through the vector table: see [`", stringify!($imp), "`].")]
+        ///
+        /// In ring 3 the library must be open to the caller: a call through one it has not
+        /// opened ends the task (a dead-end alert).
+        #[inline(always)]
+        pub fn $name($($arg: $ty),*) $(-> $ret)? {
+            let f: fn($($ty),*) $(-> $ret)? = if $crate::arch::x86_64::cpu::in_ring3() {
+                let index = core::mem::offset_of!($table, $name) / size_of::<usize>();
+                let entry = $crate::library::ring3_vector($stat.get() as usize, index);
+                // SAFETY: the gate handed back this entry of the table, which holds functions
+                // of exactly this type.
+                unsafe { core::mem::transmute::<usize, fn($($ty),*) $(-> $ret)?>(entry) }
+            } else {
+                // SAFETY: reading the entry is one aligned load; it holds the implementation or
+                // a patch with its signature (set_function's contract).
+                unsafe { (*$stat.get()).$name }
+            };
+            f($($arg),*)
+        }
+    };
+    (@lib unsafe $table:ident, $stat:ident, $name:ident ( $($arg:ident : $ty:ty),* ) $(-> $ret:ty)? = $imp:path) => {
+        #[doc = concat!("Calls `", stringify!($name), "` through the vector table: see [`", stringify!($imp), "`].")]
+        ///
+        /// # Safety
+        /// As the implementation's: pointers passed must be live objects of their kind; in
+        /// ring 3 the library must be open to the caller.
+        #[inline(always)]
+        pub unsafe fn $name($($arg: $ty),*) $(-> $ret)? {
+            let f: unsafe fn($($ty),*) $(-> $ret)? = if $crate::arch::x86_64::cpu::in_ring3() {
+                let index = core::mem::offset_of!($table, $name) / size_of::<usize>();
+                let entry = $crate::library::ring3_vector($stat.get() as usize, index);
+                // SAFETY: the gate handed back this entry of the table, which holds functions
+                // of exactly this type.
+                unsafe { core::mem::transmute::<usize, unsafe fn($($ty),*) $(-> $ret)?>(entry) }
+            } else {
+                // SAFETY: reading the entry is one aligned load; it holds the implementation or
+                // a patch with its contract.
+                unsafe { (*$stat.get()).$name }
+            };
+            // SAFETY: as the implementation's contract (the caller's).
+            unsafe { f($($arg),*) }
+        }
+    };
+    (@fnty safe ($($ty:ty),*) $(-> $ret:ty)?) => { fn($($ty),*) $(-> $ret)? };
+    (@fnty unsafe ($($ty:ty),*) $(-> $ret:ty)?) => { unsafe fn($($ty),*) $(-> $ret)? };
     (@table $(#[$m:meta])* $table:ident $stat:ident;
-     $( $name:ident ( $($arg:ident : $ty:ty),* ) $(-> $ret:ty)? = $imp:path; )*) => {
+     $( $kind:ident $name:ident ( $($arg:ident : $ty:ty),* ) $(-> $ret:ty)? = $imp:path; )*) => {
         $(#[$m])*
         #[repr(C)]
         pub struct $table {
-            $( pub $name: unsafe fn($($ty),*) $(-> $ret)?, )*
+            $( pub $name: $crate::vector_table!(@fnty $kind ($($ty),*) $(-> $ret)?), )*
         }
 
         /// The vector table callers go through. Patched only under Forbid (set_function).

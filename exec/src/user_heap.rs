@@ -36,19 +36,27 @@ impl UserBlock {
     }
 }
 
-fn block() -> &'static mut UserBlock {
-    let this: *mut UserBlock;
-    // SAFETY: in ring 3, FS points at the running task's user block, whose first word is its
-    // address (set by the switch to this task).
-    unsafe {
-        core::arch::asm!("mov {}, fs:[0]", out(reg) this, options(nostack, readonly, preserves_flags));
-        &mut *this
-    }
+/// The running ring-3 task's user block.
+///
+/// # Safety
+/// Called in ring 3, and no other reference to the block is alive while the result is used:
+/// only [`alloc`] and [`dealloc`] take it, neither re-enters the other, and no interrupt
+/// handler runs in ring 3.
+unsafe fn block<'a>() -> &'a mut UserBlock {
+    // In ring 3, FS points at the running task's user block, whose first word is its address
+    // (set by the switch to this task).
+    let this = crate::arch::x86_64::cpu::fs_first_word() as *mut UserBlock;
+    // SAFETY: per the contract; the block lives as long as its task.
+    unsafe { &mut *this }
 }
 
 /// Allocates for the ring-3 caller; null when its heap is full or cannot be made.
-pub fn alloc(layout: Layout) -> *mut u8 {
-    let b = block();
+///
+/// # Safety
+/// Called in ring 3, by the global allocator only (which does not re-enter it).
+pub unsafe fn alloc(layout: Layout) -> *mut u8 {
+    // SAFETY: per the contract.
+    let b = unsafe { block() };
     if b.heap.size() == 0 {
         let mem = crate::sys_gate::alloc_mem(USER_HEAP_SIZE, crate::memory::MemFlags::CLEAR);
         if mem.is_null() {
@@ -64,9 +72,10 @@ pub fn alloc(layout: Layout) -> *mut u8 {
 /// not the task's to free and is left alone.
 ///
 /// # Safety
-/// As GlobalAlloc::dealloc.
+/// As GlobalAlloc::dealloc; called in ring 3, by the global allocator only.
 pub unsafe fn dealloc(ptr: *mut u8, layout: Layout) {
-    let b = block();
+    // SAFETY: per the contract.
+    let b = unsafe { block() };
     let Some(p) = NonNull::new(ptr) else { return };
     if (ptr as usize) < b.heap.bottom() as usize || ptr as usize >= b.heap.top() as usize {
         return;

@@ -29,9 +29,9 @@ fn format_duration_impl(secs: u64) -> String {
 exec::vector_table! {
     /// dos.library's entry points.
     pub struct DosVectors in DOS_VECTORS;
-    read_args(template: &str, line: &str) -> Result<Vec<ArgValue>, ArgError> = read_args_impl;
-    format_bytes(n: u64) -> String = format_bytes_impl;
-    format_duration(secs: u64) -> String = format_duration_impl;
+    safe fn read_args(template: &str, line: &str) -> Result<Vec<ArgValue>, ArgError> = read_args_impl;
+    safe fn format_bytes(n: u64) -> String = format_bytes_impl;
+    safe fn format_duration(secs: u64) -> String = format_duration_impl;
 }
 
 /// The library base. Forbid.
@@ -59,12 +59,10 @@ pub static TESTS: &[Test] = &[Test::new("libraries.dos.read_args_through_library
 fn through_library() -> TestResult {
     let lib = exec::library::open_library("dos.library", DOS_VERSION);
     ensure!(!lib.is_null(), "dos.library did not open");
-    // SAFETY: calls through the table with plain arguments; the library stays open meanwhile.
-    let r = unsafe { read_args("TASK/A/N,C/S", "5 C") };
+    let r = read_args("TASK/A/N,C/S", "5 C");
     // SAFETY: opened above.
     unsafe { exec::library::close_library(lib) };
     ensure_eq!(r, Ok(alloc::vec![ArgValue::Num(5), ArgValue::Switch(true)]));
-    // SAFETY: as above.
-    ensure_eq!(unsafe { format_bytes(4096) }, "4.0 KiB");
+    ensure_eq!(format_bytes(4096), "4.0 KiB");
     Ok(())
 }

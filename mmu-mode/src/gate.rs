@@ -39,16 +39,22 @@ pub(crate) fn live_task(t: u64) -> bool {
     exec::task::is_live(t as *const Task)
 }
 
-pub(crate) fn my_space() -> Option<&'static mut crate::space::Space> {
+/// The calling task's address space (none for a ring-0 task).
+///
+/// # Safety
+/// No other reference to the caller's space is alive while the result is used (take it, use
+/// it, let it go before taking another, as each gate call does).
+pub(crate) unsafe fn my_space<'a>() -> Option<&'a mut crate::space::Space> {
     let me = exec::task::find_task(None);
-    // SAFETY: the running task is live; its space lives with it.
+    // SAFETY: the running task is live; its space lives with it; unique per the contract.
     unsafe { ((*me).space as *mut crate::space::Space).as_mut() }
 }
 
 /// A name of `len` bytes at `at` that the caller may read, copied into the kernel; `None` if
 /// the allegation fails (unreadable, longer than 64 bytes, not UTF-8).
 pub(crate) fn name_arg(at: u64, len: u64) -> Option<String> {
-    let s = my_space()?;
+    // SAFETY: the only reference during this call.
+    let s = unsafe { my_space() }?;
     if len > 64 || (len > 0 && !s.user_readable(at, len)) {
         return None;
     }
@@ -60,7 +66,8 @@ pub(crate) fn name_arg(at: u64, len: u64) -> Option<String> {
 /// `n` records of `T` at `at`, if the caller may write them all (and they are aligned).
 fn writable_records<T>(at: u64, n: u64) -> Result<usize, GateError> {
     let len = n.checked_mul(size_of::<T>() as u64).ok_or(BadPointer)?;
-    let ok = at % align_of::<T>() as u64 == 0 && (n == 0 || my_space().is_some_and(|s| s.user_writable(at, len)));
+    // SAFETY: the only reference during this call.
+    let ok = at % align_of::<T>() as u64 == 0 && (n == 0 || unsafe { my_space() }.is_some_and(|s| s.user_writable(at, len)));
     ok.then_some(n as usize).ok_or(BadPointer)
 }
 
@@ -127,10 +134,12 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
             unsafe { exec::task::set_task_pri(a0 as *mut Task, a1 as i8) as u8 as u64 }
         }
         Call::AddTask => return crate::user::add_task_for_ring3(&name_arg(a0, a1).ok_or(BadPointer)?, a2 as i8, a3, a4),
-        Call::AllocMem => my_space().and_then(|s| s.alloc(a0)).unwrap_or(0),
+        // SAFETY: the only reference during this call.
+        Call::AllocMem => unsafe { my_space() }.and_then(|s| s.alloc(a0)).unwrap_or(0),
         Call::FreeMem => {
             let busy = crate::msg::lent_out(a0) || crate::io::in_flight_at(a0);
-            if busy || !my_space().is_some_and(|s| s.free(a0)) {
+            // SAFETY: the only reference during this call.
+            if busy || !unsafe { my_space() }.is_some_and(|s| s.free(a0)) {
                 return Err(BadPointer);
             }
             0

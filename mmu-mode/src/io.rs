@@ -23,7 +23,6 @@ use exec::task::Task;
 use exec::sys_gate::GateError::BadPointer;
 use exec::sys_gate::GateResult;
 use crate::records::Records;
-use crate::space::Space;
 
 /// Bytes after the IoRequest that are copied to and from a larger request.
 const EXTENSION: usize = 32;
@@ -45,10 +44,6 @@ struct Handle {
 
 /// Open handles. Forbid.
 static HANDLES: Global<Records<*mut Handle>> = Global::new(Records::new());
-
-fn space() -> Option<&'static mut Space> {
-    crate::gate::my_space()
-}
 
 /// The caller's handle for its request at `user`.
 fn handle(user: u64) -> Option<*mut Handle> {
@@ -78,7 +73,8 @@ macro_rules! set_field {
 /// memory, at least an IoRequest, as long as its message length says). Result: the device's
 /// error (0 = opened) as a byte, or ERR_BAD_POINTER.
 pub fn open(name: &str, unit: u64, user: u64) -> GateResult {
-    let Some(s) = space() else { return Err(BadPointer) };
+    // SAFETY: the only reference to the caller's space during this call.
+    let Some(s) = (unsafe { crate::gate::my_space() }) else { return Err(BadPointer) };
     let base = size_of::<IoRequest>() as u64;
     if !s.user_writable(user, base) || handle(user).is_some() {
         return Err(BadPointer);
@@ -131,7 +127,8 @@ pub fn open(name: &str, unit: u64, user: u64) -> GateResult {
 /// Copies the caller's fields into an idle shadow, checking the data range. False if the
 /// handle is busy or the range is not the caller's.
 fn copy_in(h: *mut Handle) -> bool {
-    let Some(s) = space() else { return false };
+    // SAFETY: the only reference to the caller's space during this call.
+    let Some(s) = (unsafe { crate::gate::my_space() }) else { return false };
     // SAFETY: the handle is the caller's; its user request was checked writable at open and
     // is the caller's memory while the caller is live (re-checked below before the copy).
     unsafe {
@@ -236,7 +233,8 @@ pub fn abort_io(user: u64) -> GateResult {
 /// `addr` (which it may then not free), or whose request is there.
 pub fn in_flight_at(addr: u64) -> bool {
     let me = exec::task::find_task(None);
-    let Some(len) = space().and_then(|s| s.block_len(addr)) else { return false };
+    // SAFETY: the only reference to the caller's space during this call.
+    let Some(len) = unsafe { crate::gate::my_space() }.and_then(|s| s.block_len(addr)) else { return false };
     let overlaps = |a: u64, n: u64| a < addr + len && addr < a + n.max(1);
     forbid();
     // SAFETY: Forbid held; listed handles are live.

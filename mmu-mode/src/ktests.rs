@@ -114,8 +114,7 @@ fn divide_by_zero() -> TestResult {
 }
 
 extern "C" fn ud(_: u64) -> ! {
-    // SAFETY: deliberately invalid.
-    unsafe { core::arch::asm!("ud2") };
+    exec::arch::x86_64::cpu::invalid_opcode();
     exit()
 }
 

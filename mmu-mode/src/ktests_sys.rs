@@ -259,8 +259,8 @@ fn greet_impl(name: &str) -> alloc::string::String {
 exec::vector_table! {
     /// A library made for this test.
     pub struct R3TestVectors in R3TEST_VECTORS;
-    add(a: u64, b: u64) -> u64 = add_impl;
-    greet(name: &str) -> alloc::string::String = greet_impl;
+    safe fn add(a: u64, b: u64) -> u64 = add_impl;
+    safe fn greet(name: &str) -> alloc::string::String = greet_impl;
 }
 
 static R3TEST_LIBRARY: exec::global::Global<exec::library::Library> =

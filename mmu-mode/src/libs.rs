@@ -64,7 +64,8 @@ pub fn vector(table: u64, index: u64) -> GateResult {
             .and_then(|&(_, l)| (*l).vector(index as usize))
     };
     permit();
-    match (entry, crate::gate::my_space()) {
+    // SAFETY: the only reference to the caller's space during this call.
+    match (entry, unsafe { crate::gate::my_space() }) {
         (Some(f), Some(s)) if s.user_executable(f as u64) => Ok(f as u64),
         _ => Err(BadPointer),
     }

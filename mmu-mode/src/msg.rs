@@ -62,8 +62,14 @@ struct Held {
 static HELD: Global<Records<Held>> = Global::new(Records::new());
 static PORTS: Global<Records<*mut MsgPort>> = Global::new(Records::new());
 
-fn space_of(t: *mut Task) -> Option<&'static mut Space> {
-    // SAFETY: `t` is a live task (callers); `space` is 0 or a Space that lives with the task.
+/// `t`'s address space (none for a ring-0 task).
+///
+/// # Safety
+/// `t` is a live task, and no other reference to its space is alive while the result is used
+/// (a message to the sender's own port has one space on both ends: take it for one end, let it
+/// go, then take it for the other).
+unsafe fn space_of<'a>(t: *mut Task) -> Option<&'a mut Space> {
+    // SAFETY: per the contract; `space` is 0 or a Space that lives with the task.
     unsafe { ((*t).space as *mut Space).as_mut() }
 }
 
@@ -135,7 +141,8 @@ fn port(h: u64) -> Option<*mut MsgPort> {
 pub fn put(h: u64, msg: u64, how: u64) -> GateResult {
     let Some(port) = port(h) else { return Err(BadPointer) };
     let sender = me();
-    let Some(mine) = space_of(sender) else { return Err(BadPointer) };
+    // SAFETY: the running task; the only reference to its space until `theirs` is taken.
+    let Some(mine) = (unsafe { space_of(sender) }) else { return Err(BadPointer) };
     let header = size_of::<Message>() as u64;
     if !mine.user_writable(msg, header) {
         return Err(BadPointer);
@@ -147,7 +154,10 @@ pub fn put(h: u64, msg: u64, how: u64) -> GateResult {
     }
     // SAFETY: a listed port is live; its owner task too.
     let receiver = unsafe { (*port).sig_task };
-    let Some(theirs) = space_of(receiver) else { return Err(BadPointer) };
+    // SAFETY: as above; only whether it has a space is read here.
+    if unsafe { (*receiver).space } == 0 {
+        return Err(BadPointer);
+    }
     let pages = len.div_ceil(4096) * 4096;
     let how = match how {
         PUT_AUTO if msg % 4096 == 0 && mine.owns_block(msg, pages) => PUT_TRANSFER,
@@ -157,7 +167,8 @@ pub fn put(h: u64, msg: u64, how: u64) -> GateResult {
     forbid();
     let held = match how {
         PUT_COPY => {
-            let Some(copy) = theirs.alloc(len) else {
+            // SAFETY: a live task with a space (checked); `mine` is not used from here on.
+            let Some(copy) = unsafe { space_of(receiver) }.and_then(|theirs| theirs.alloc(len)) else {
                 permit();
                 return Err(BadPointer);
             };
@@ -171,7 +182,10 @@ pub fn put(h: u64, msg: u64, how: u64) -> GateResult {
                 return Err(BadPointer);
             }
             mine.set_access(msg, msg + pages, Access::Kernel);
-            theirs.set_access(msg, msg + pages, Access::ReadWrite);
+            // SAFETY: as above; `mine` is not used from here on.
+            if let Some(theirs) = unsafe { space_of(receiver) } {
+                theirs.set_access(msg, msg + pages, Access::ReadWrite);
+            }
             Held { at: msg, len: pages, sender, receiver, kind: Kind::Transfer }
         }
         _ => {
@@ -221,7 +235,9 @@ pub fn reply(msg: u64) -> GateResult {
         return Err(BadPointer);
     };
     let h = held.swap_remove(i);
-    let theirs = space_of(h.receiver);
+    // SAFETY: the receiver is the caller (live); the only reference to its space until it is
+    // let go below, before the sender's is taken.
+    let theirs = unsafe { space_of(h.receiver) };
     let target = match h.kind {
         Kind::Orphan => {
             permit();
@@ -239,7 +255,9 @@ pub fn reply(msg: u64) -> GateResult {
             if let Some(t) = theirs {
                 t.set_access(h.at, h.at + h.len, Access::Kernel);
             }
-            if let Some(s) = space_of(h.sender) {
+            // SAFETY: the sender is live (its end turns its messages into orphans); `theirs`
+            // is no longer used.
+            if let Some(s) = unsafe { space_of(h.sender) } {
                 s.set_access(h.at, h.at + h.len, Access::ReadWrite);
             }
             h.at
@@ -275,6 +293,7 @@ pub fn reclaim(task: *mut Task, mut dying: Option<&mut Space>) {
         for h in (*HELD.get()).iter_mut().filter(|h| h.sender == task && h.receiver != task) {
             if matches!(h.kind, Kind::Transfer) {
                 let block = dying.as_deref_mut().and_then(|s| s.give_away(h.at));
+                // The receiver is another live task: its space is not `dying`.
                 if let (Some(b), Some(r)) = (block, space_of(h.receiver)) {
                     r.adopt(b);
                 }
@@ -315,7 +334,8 @@ pub fn reclaim(task: *mut Task, mut dying: Option<&mut Space>) {
             // The copy goes with the receiver's space; the original was never touched.
             Kind::Copy { original } => original,
             Kind::Transfer => {
-                if let Some(s) = space_of(h.sender) {
+                // SAFETY: the sender is live (not an orphan); the only reference to its space.
+                if let Some(s) = unsafe { space_of(h.sender) } {
                     s.set_access(h.at, h.at + h.len, Access::ReadWrite);
                 }
                 h.at

@@ -56,7 +56,8 @@ fn with(handle: u64, f: impl FnOnce(&mut Record) -> GateResult) -> GateResult {
 /// init_semaphore: the structure at `handle` must be the caller's writable memory. A handle
 /// in use (held or waited for) is refused. Result: 0 or BadPointer.
 pub fn init(handle: u64) -> GateResult {
-    let Some(s) = crate::gate::my_space() else { return Err(BadPointer) };
+    // SAFETY: the only reference to the caller's space during this call.
+    let Some(s) = (unsafe { crate::gate::my_space() }) else { return Err(BadPointer) };
     if !s.user_writable(handle, size_of::<SignalSemaphore>() as u64) {
         return Err(BadPointer);
     }
@@ -137,7 +138,8 @@ pub fn release(handle: u64) -> GateResult {
 /// or BadPointer.
 pub fn add(handle: u64) -> GateResult {
     init(handle)?;
-    let Some(s) = crate::gate::my_space() else { return Err(BadPointer) };
+    // SAFETY: the only reference to the caller's space during this call.
+    let Some(s) = (unsafe { crate::gate::my_space() }) else { return Err(BadPointer) };
     if !s.user_writable(handle, size_of::<SignalSemaphore>() as u64) {
         return Err(BadPointer);
     }

@@ -132,7 +132,8 @@ extern "C" fn start(block: u64) -> ! {
 /// size asked for is not used: every ring-3 task has [`USER_STACK`]). `entry` must be code
 /// the caller may run. Result: the task, 0 without memory, or ERR_BAD_POINTER.
 pub fn add_task_for_ring3(name: &str, pri: i8, entry: u64, arg: u64) -> GateResult {
-    if !crate::gate::my_space().is_some_and(|s| s.user_executable(entry)) {
+    // SAFETY: the only reference to the caller's space during this call.
+    if !unsafe { crate::gate::my_space() }.is_some_and(|s| s.user_executable(entry)) {
         return Err(BadPointer);
     }
     // SAFETY: `entry` is code in the image (checked executable for ring 3); the child calls it

@@ -103,8 +103,7 @@ pub fn run(job: &Job) -> (i32, u32) {
     let Some(con) = Con::open(color) else { return (crate::shell::RC_FAIL, crate::shell::ERROR_NO_FREE_STORE) };
     let mut ctx = Ctx { con, cli: job.cli, error: 0, state: job.state };
     let c = job.command;
-    // SAFETY: opens a library by name for this task.
-    let dos = unsafe { open_library("dos.library", libraries::dos::DOS_VERSION) };
+    let dos = open_library("dos.library", libraries::dos::DOS_VERSION);
     let parsed = if dos.is_null() {
         Err(ArgError::BadTemplate)
     } else if c.template.is_empty() {
@@ -114,8 +113,7 @@ pub fn run(job: &Job) -> (i32, u32) {
             extra => Err(ArgError::TooManyArgs(String::from(extra))),
         }
     } else {
-        // SAFETY: a call through dos.library's table, which is open.
-        unsafe { libraries::dos::read_args(c.template, job.args()) }
+        libraries::dos::read_args(c.template, job.args())
     };
     let rc = match parsed {
         Ok(values) => (c.run)(&mut ctx, &values),
@@ -161,8 +159,7 @@ fn state_name(s: TaskState) -> &'static str {
 /// A copy of what STATUS and TASKLIST show of a task.
 /// exec's avail_mem (works in either ring).
 fn free_memory(flags: MemFlags) -> usize {
-    // SAFETY: takes no pointer.
-    unsafe { exec::sys::avail_mem(flags) }
+    exec::sys::avail_mem(flags)
 }
 
 /// What `fetch(buffer, room)` copies, growing the buffer until it all fits (`fetch` returns
@@ -240,8 +237,7 @@ fn avail(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
 
 /// The tasks of CLI `n` (not the caller).
 fn cli_tasks(ctx: &Ctx, n: u32) -> Vec<*mut Task> {
-    // SAFETY: asks for the calling task.
-    let me = unsafe { exec::sys::find_task(None) } as usize;
+    let me = exec::sys::find_task(None) as usize;
     ctx.with_state(|s| s.clis().iter().filter(|c| c.number == n && c.task != me).map(|c| c.task as *mut Task).collect())
 }
 
@@ -268,14 +264,12 @@ fn for_cli_tasks(ctx: &mut Ctx, n: i64, f: impl Fn(*mut Task)) -> i32 {
     if targets.is_empty() {
         return ctx.fail(RC_WARN, ERROR_OBJECT_NOT_FOUND, &alloc::format!("Process {n} does not exist"));
     }
-    // SAFETY: Forbid and Permit, paired.
-    unsafe { exec::sys::forbid() };
+    exec::sys::forbid();
     let live = tasks();
     for t in targets.into_iter().filter(|&t| live.iter().any(|i| i.address == t as usize)) {
         f(t);
     }
-    // SAFETY: as above.
-    unsafe { exec::sys::permit() };
+    exec::sys::permit();
     RC_OK
 }
 
@@ -493,8 +487,7 @@ fn wait_cmd(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
         } else {
             1_000_000_000
         };
-    // SAFETY: creates a port for this task.
-    let port = unsafe { exec::sys::create_msg_port() };
+    let port = exec::sys::create_msg_port();
     if port.is_null() {
         return ctx.fail(RC_ERROR, crate::shell::ERROR_NO_FREE_STORE, "No signal or memory for a reply port");
     }

@@ -19,8 +19,7 @@ struct Channel {
 
 impl Channel {
     fn open() -> Option<Box<Channel>> {
-        // SAFETY: creates a port for the calling task.
-        let port = unsafe { create_msg_port() };
+        let port = create_msg_port();
         if port.is_null() {
             return None;
         }

@@ -148,8 +148,7 @@ fn run_job(job: &Job) {
     let (rc, error) = crate::commands::run(job);
     job.rc.store(rc, Ordering::SeqCst);
     job.error.store(error, Ordering::SeqCst);
-    // SAFETY: asks for the calling task.
-    let me = unsafe { exec::sys::find_task(None) } as usize;
+    let me = exec::sys::find_task(None) as usize;
     with_state(job.state, |s| s.remove_cli(me));
     job.done.store(true, Ordering::SeqCst);
     if !job.waiter.is_null() {

@@ -12,7 +12,7 @@ fn add_one_impl(x: u32) -> u32 {
 crate::vector_table! {
     /// A library for the tests.
     pub struct TestVectors in TEST_VECTORS;
-    add_one(x: u32) -> u32 = add_one_impl;
+    safe fn add_one(x: u32) -> u32 = add_one_impl;
 }
 
 static EXPUNGED: AtomicU32 = AtomicU32::new(0);

@@ -16,8 +16,8 @@ pub fn panics() -> TestResult {
 
 /// An exception nobody armed a probe for: a real Guru Meditation.
 pub fn guru() -> TestResult {
-    // SAFETY: deliberately raises #UD; the alert ends the run.
-    unsafe { core::arch::asm!("ud2") };
+    // Deliberately raises #UD; the alert ends the run.
+    crate::arch::x86_64::cpu::invalid_opcode();
     Ok(())
 }
 

@@ -51,6 +51,25 @@ pub fn in_ring3() -> bool {
     false
 }
 
+/// mmu-mode: the first word at the FS base, which in ring 3 is the address of the running
+/// task's user block (see `crate::user_heap`; the switch sets FS for each ring-3 task).
+#[cfg(feature = "mmu")]
+#[inline(always)]
+pub fn fs_first_word() -> u64 {
+    let word: u64;
+    // SAFETY: reads one word through FS; in ring 3 FS always points at the task's user block
+    // (the switch sets it before the task runs).
+    unsafe { core::arch::asm!("mov {}, fs:[0]", out(reg) word, options(nostack, readonly, preserves_flags)) };
+    word
+}
+
+/// Raises an invalid-opcode exception (#UD) on purpose, for the tests that check how one is
+/// reported or contained. Returns only if the handler resumes past it (none does).
+pub fn invalid_opcode() {
+    // SAFETY: UD2 only raises #UD, which the exception path handles.
+    unsafe { core::arch::asm!("ud2", options(nomem, nostack)) };
+}
+
 /// The time-stamp counter.
 #[inline(always)]
 pub fn rdtsc() -> u64 {
