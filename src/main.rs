@@ -28,8 +28,6 @@ pub extern "C" fn lorraine_main(start_info_paddr: u32) -> ! {
     exec::boot::init_memory(&boot); //                      kernel heap and exec memory lists
     exec::time::init(); //                                  PIC, PIT tick, TSC calibration
     exec::sched::init(); //                                 boot becomes a task; the idle task
-    #[cfg(feature = "mmu")]
-    mmu_mode::init(); //                                    ring-3 gate and fault containment
     exec::resident::init_residents(RESIDENTS); //           libraries and devices, by priority
     exec::boot::banner(&boot); //                           version, mode, CPU, memory
     exec::sched::enable(); //                               interrupts on: multitasking runs

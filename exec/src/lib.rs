@@ -38,6 +38,8 @@ pub mod device;
 #[cfg(target_os = "none")]
 pub mod heap;
 #[cfg(target_os = "none")]
+mod entry;
+#[cfg(target_os = "none")]
 pub mod execbase;
 #[cfg(target_os = "none")]
 pub mod interrupts;
@@ -47,8 +49,6 @@ pub mod ktest;
 pub mod library;
 #[cfg(target_os = "none")]
 pub mod memory;
-#[cfg(all(target_os = "none", feature = "mmu"))]
-pub mod mmu;
 #[cfg(target_os = "none")]
 pub mod pool;
 #[cfg(target_os = "none")]

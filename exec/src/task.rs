@@ -331,7 +331,7 @@ pub(crate) unsafe fn reclaim(task: *mut Task) {
         crate::device::reclaim_task(task);
         crate::semaphore::reclaim_task(task);
         #[cfg(feature = "mmu")]
-        crate::mmu::reclaim(task);
+        crate::entry::reclaim_space(task);
         crate::port::reclaim_task(task);
         memory::reclaim_task(task);
     }

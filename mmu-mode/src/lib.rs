@@ -51,8 +51,25 @@ pub use ktests::TESTS;
 #[cfg(target_os = "none")]
 pub use ktests_sys::TESTS as SYS_TESTS;
 
-/// Installs the gate, the ring-3 fault handler and the address-space clean-up into exec.
+/// exec's entry into mmu-mode (`exec::entry`): these three functions, bound by the linker
+/// under fixed names, so that a gate call is a direct call from the trap path.
 #[cfg(target_os = "none")]
-pub fn init() {
-    exec::mmu::install(exec::mmu::Hooks { gate: gate::gate, user_fault: gate::user_fault, reclaim: gate::reclaim });
+mod entry {
+    use exec::arch::x86_64::trap::TrapFrame;
+    use exec::task::Task;
+
+    #[unsafe(no_mangle)]
+    fn lorraine_mmu_gate(frame: &mut TrapFrame) {
+        crate::gate::gate(frame);
+    }
+
+    #[unsafe(no_mangle)]
+    fn lorraine_mmu_user_fault(frame: &mut TrapFrame) {
+        crate::gate::user_fault(frame);
+    }
+
+    #[unsafe(no_mangle)]
+    fn lorraine_mmu_reclaim(task: *mut Task) {
+        crate::gate::reclaim(task);
+    }
 }

@@ -10,7 +10,8 @@ fn caught(what: Provoke) -> Result<Caught, alloc::string::String> {
 
 /// The report must name the exception and carry the Guru line with its vector as alert code.
 fn check_report(c: &Caught, name: &str) -> TestResult {
-    let text = c.report.as_str();
+    let report = crate::alert::Report::of_exception(&c.frame, c.cr2);
+    let text = report.as_str();
     let guru = format!("Guru Meditation #{:08X}.", c.vector);
     ensure!(text.contains(&guru), "report lacks '{guru}':\n{text}");
     ensure!(text.contains(name), "report lacks '{name}':\n{text}");
@@ -62,7 +63,8 @@ pub fn page_fault_write() -> TestResult {
 /// page faults, and all general registers.
 pub fn guru_report() -> TestResult {
     let c = caught(Provoke::PageFaultWrite)?;
-    let text = c.report.as_str();
+    let report = crate::alert::Report::of_exception(&c.frame, c.cr2);
+    let text = report.as_str();
     let rip = format!("RIP {:016x}", c.rip);
     let cr2 = format!("CR2 {UNMAPPED:016x}");
     let me = crate::task::find_task(None);

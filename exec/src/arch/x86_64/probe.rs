@@ -33,14 +33,14 @@ pub enum Provoke {
     PageFaultWrite,
 }
 
-/// A caught exception: the frame's essentials and the report the handler rendered.
+/// A caught exception: the frame's essentials, and the whole frame (to render a report from).
 #[derive(Clone)]
 pub struct Caught {
     pub vector: u64,
     pub error_code: u64,
     pub rip: u64,
     pub cr2: u64,
-    pub report: crate::alert::Report,
+    pub frame: TrapFrame,
 }
 
 /// Raises `what` and returns what the exception handler recorded (`None` if nothing arrived).
@@ -91,7 +91,7 @@ pub(super) fn recover(frame: &mut TrapFrame) -> bool {
         error_code: frame.error_code,
         rip: frame.rip,
         cr2,
-        report: crate::alert::Report::of_exception(frame, cr2),
+        frame: *frame,
     };
     // Cannot deadlock: `provoke` never holds the lock while the fault is raised.
     *CAUGHT.lock() = Some(caught);

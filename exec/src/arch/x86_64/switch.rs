@@ -39,7 +39,7 @@ task_trampoline:
     call {start}
     ud2
 "#,
-    start = sym crate::task::task_start,
+    start = sym crate::entry::task_start,
     options(att_syntax)
 );
 

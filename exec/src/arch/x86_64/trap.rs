@@ -70,34 +70,30 @@ pub fn exception_name(vector: u64) -> (&'static str, &'static str) {
     }
 }
 
-/// Called by `trap_common` with interrupts disabled. Returns the frame to resume.
+/// Called by `trap_common` with interrupts disabled. Returns the frame to resume. What arch
+/// finishes itself (a probed exception, a spurious interrupt) ends here; everything else goes
+/// up through exec's one entry, [`crate::entry::trap`].
 pub(super) extern "C" fn dispatch(frame: &mut TrapFrame) -> *mut TrapFrame {
+    use crate::entry::{Trap, trap};
     match frame.vector {
         #[cfg(feature = "mmu")]
-        0..=31 if frame.cs & 3 == 3 => crate::mmu::user_fault(frame),
+        0..=31 if frame.cs & 3 == 3 => trap(Trap::UserException, frame),
         #[cfg(feature = "mmu")]
         // Frames built by the syscall entry (no IDT vector 0x80 exists for ring 3).
-        v if v == super::usermode::SYSCALL_VECTOR && frame.cs & 3 == 3 => {
-            crate::mmu::gate(frame);
-            cpu::disable_interrupts(); // the call may have enabled them; iretq restores the task's
-        }
+        v if v == super::usermode::SYSCALL_VECTOR && frame.cs & 3 == 3 => trap(Trap::GateCall, frame),
         0..=31 => {
             if !probe::recover(frame) {
-                crate::alert::cpu_exception(frame);
+                trap(Trap::Exception, frame);
             }
         }
         v if (IRQ_BASE as u64..IRQ_BASE as u64 + 16).contains(&v) => {
             let irq = (v - IRQ_BASE as u64) as u8;
             if !pic::is_spurious(irq) {
-                crate::sched::irq_enter();
-                crate::interrupts::dispatch_irq(irq);
-                pic::end_of_interrupt(irq);
-                // May switch tasks; this frame is resumed when this task runs again.
-                crate::sched::irq_exit();
+                trap(Trap::Irq(irq), frame);
             }
         }
         v if v == SPURIOUS_VECTOR as u64 => {} // LAPIC spurious: no EOI, by definition
-        _ => crate::alert::cpu_exception(frame),
+        _ => trap(Trap::Exception, frame),
     }
     debug_assert!(!cpu::interrupts_enabled());
     frame

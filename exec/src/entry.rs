@@ -1,0 +1,69 @@
+//! The one door from the architecture layer up into exec.
+//!
+//! `arch/x86_64` sits below exec: it saves registers, talks to the PIC and the CPU, and knows
+//! nothing of tasks. Whatever it cannot finish itself it hands up here, by name (no function
+//! pointers, no hooks looked up on the trap path): [`trap`] for every interrupt, exception and
+//! gate call that exec must see, and [`task_start`] for a new task's first instruction. In the
+//! mmu build exec reaches mmu-mode the same way: functions mmu-mode defines under fixed
+//! symbol names, bound by the linker (see the `extern` block below).
+
+use crate::arch::x86_64::trap::TrapFrame;
+use crate::arch::x86_64::{cpu, pic};
+
+/// What arch hands up, already classified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Trap {
+    /// A CPU exception in ring 0 that no probe expected: a Guru Meditation.
+    Exception,
+    /// An interrupt request from the PIC (not spurious): run its servers, then EOI.
+    Irq(u8),
+    /// mmu-mode: a CPU exception in ring 3.
+    #[cfg(feature = "mmu")]
+    UserException,
+    /// mmu-mode: a gate call (SYSCALL from ring 3), number in RAX.
+    #[cfg(feature = "mmu")]
+    GateCall,
+}
+
+/// Serves what arch handed up. Interrupts are off, and are off again when this returns.
+pub(crate) fn trap(kind: Trap, frame: &mut TrapFrame) {
+    match kind {
+        Trap::Exception => crate::alert::cpu_exception(frame),
+        Trap::Irq(irq) => {
+            crate::sched::irq_enter();
+            crate::interrupts::dispatch_irq(irq);
+            pic::end_of_interrupt(irq);
+            // May switch tasks; this frame is resumed when this task runs again.
+            crate::sched::irq_exit();
+        }
+        #[cfg(feature = "mmu")]
+        Trap::UserException => lorraine_mmu_user_fault(frame),
+        #[cfg(feature = "mmu")]
+        Trap::GateCall => {
+            lorraine_mmu_gate(frame);
+            cpu::disable_interrupts(); // the call may have enabled them; iretq restores the task's
+        }
+    }
+    debug_assert!(!cpu::interrupts_enabled());
+}
+
+/// A new task's first Rust code: see [`crate::task::task_start`].
+pub(crate) use crate::task::task_start;
+
+// mmu-mode's half of the gate, defined in the mmu-mode crate under these names
+// (`#[unsafe(no_mangle)]`) and bound by the linker: a call is a direct call.
+#[cfg(feature = "mmu")]
+unsafe extern "Rust" {
+    /// Serves one gate call: number in `frame.rax`, result written back there.
+    safe fn lorraine_mmu_gate(frame: &mut TrapFrame);
+    /// A CPU exception in ring 3: report and end the task.
+    safe fn lorraine_mmu_user_fault(frame: &mut TrapFrame);
+    /// Frees a task's address space at its end. Disable held.
+    safe fn lorraine_mmu_reclaim(task: *mut crate::task::Task);
+}
+
+/// mmu-mode: frees `task`'s address space and what the gate kept for it. Disable held.
+#[cfg(feature = "mmu")]
+pub(crate) fn reclaim_space(task: *mut crate::task::Task) {
+    lorraine_mmu_reclaim(task);
+}
