@@ -82,18 +82,20 @@ pub struct Task {
     end_mask: u32,
     /// mmu-mode: the task's top-level page table (0: the kernel's), where it starts in ring 3
     /// (0: it runs in ring 0), its user stack top, and mmu-mode's record of its space.
+    /// Set once by add_user_task; mmu-mode reads them through [`Task::space`] and friends and
+    /// gives them up with [`Task::detach_space`].
     #[cfg(feature = "mmu")]
-    pub cr3: u64,
+    pub(crate) cr3: u64,
     #[cfg(feature = "mmu")]
-    pub user_entry: u64,
+    pub(crate) user_entry: u64,
     #[cfg(feature = "mmu")]
-    pub user_stack: u64,
+    pub(crate) user_stack: u64,
     #[cfg(feature = "mmu")]
-    pub space: usize,
+    pub(crate) space: usize,
     /// mmu-mode: the task's user block (its heap's state) in its own memory, where FS points
     /// while it runs in ring 3 (see `user_heap`).
     #[cfg(feature = "mmu")]
-    pub user_block: u64,
+    pub(crate) user_block: u64,
 }
 
 impl Task {
@@ -154,6 +156,32 @@ impl Task {
     }
 
     /// Whether the task has I/O requests in flight.
+    /// mmu-mode: mmu-mode's record of the task's address space (0: it has none, a ring-0 task).
+    #[cfg(feature = "mmu")]
+    pub fn space(&self) -> usize {
+        self.space
+    }
+
+    /// mmu-mode: the top of the task's ring-3 stack (0 for a ring-0 task).
+    #[cfg(feature = "mmu")]
+    pub fn user_stack(&self) -> u64 {
+        self.user_stack
+    }
+
+    /// mmu-mode: the task's top-level page table (0: it runs on the kernel's).
+    #[cfg(feature = "mmu")]
+    pub fn cr3(&self) -> u64 {
+        self.cr3
+    }
+
+    /// mmu-mode: takes the task's address space record away (at its end), leaving it on the
+    /// kernel's tables; returns the record (0 if it had none).
+    #[cfg(feature = "mmu")]
+    pub fn detach_space(&mut self) -> usize {
+        self.cr3 = 0;
+        core::mem::replace(&mut self.space, 0)
+    }
+
     pub fn io_in_flight(&self) -> bool {
         !self.io_list.is_empty()
     }

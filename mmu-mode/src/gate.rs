@@ -47,7 +47,7 @@ pub(crate) fn live_task(t: u64) -> bool {
 pub(crate) unsafe fn my_space<'a>() -> Option<&'a mut crate::space::Space> {
     let me = exec::task::find_task(None);
     // SAFETY: the running task is live; its space lives with it; unique per the contract.
-    unsafe { ((*me).space as *mut crate::space::Space).as_mut() }
+    unsafe { ((*me).space() as *mut crate::space::Space).as_mut() }
 }
 
 /// A name of `len` bytes at `at` that the caller may read, copied into the kernel; `None` if
@@ -238,7 +238,8 @@ pub fn user_fault(frame: &mut TrapFrame) {
 pub fn reclaim(task: *mut Task) {
     // SAFETY: `task` is live (exec's reclaim contract); `space` was set by add_user_task.
     unsafe {
-        let space = core::mem::replace(&mut (*task).space, 0);
+        let loaded = (*task).cr3() != 0 && exec::arch::x86_64::cpu::cr3() == (*task).cr3();
+        let space = (*task).detach_space();
         crate::msg::reclaim(task, (space as *mut crate::space::Space).as_mut());
         crate::io::reclaim(task);
         crate::sem::reclaim(task);
@@ -246,10 +247,9 @@ pub fn reclaim(task: *mut Task) {
         if space == 0 {
             return;
         }
-        if exec::arch::x86_64::cpu::cr3() == (*task).cr3 {
+        if loaded {
             exec::arch::x86_64::usermode::load_cr3(exec::sched::kernel_cr3());
         }
-        (*task).cr3 = 0;
         drop(alloc::boxed::Box::from_raw(space as *mut crate::space::Space));
     }
 }

@@ -70,7 +70,7 @@ static PORTS: Global<Records<*mut MsgPort>> = Global::new(Records::new());
 /// go, then take it for the other).
 unsafe fn space_of<'a>(t: *mut Task) -> Option<&'a mut Space> {
     // SAFETY: per the contract; `space` is 0 or a Space that lives with the task.
-    unsafe { ((*t).space as *mut Space).as_mut() }
+    unsafe { ((*t).space() as *mut Space).as_mut() }
 }
 
 fn me() -> *mut Task {
@@ -155,7 +155,7 @@ pub fn put(h: u64, msg: u64, how: u64) -> GateResult {
     // SAFETY: a listed port is live; its owner task too.
     let receiver = unsafe { (*port).sig_task };
     // SAFETY: as above; only whether it has a space is read here.
-    if unsafe { (*receiver).space } == 0 {
+    if unsafe { (*receiver).space() } == 0 {
         return Err(BadPointer);
     }
     let pages = len.div_ceil(4096) * 4096;

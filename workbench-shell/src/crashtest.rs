@@ -212,7 +212,7 @@ fn victim_word(t: *mut Task) -> *mut u64 {
     // SAFETY: `t` is live (the caller created it and has not ended it).
     unsafe {
         #[cfg(feature = "mmu")]
-        return ((*t).user_stack + 8) as *mut u64;
+        return ((*t).user_stack() + 8) as *mut u64;
         #[cfg(not(feature = "mmu"))]
         return ((*t).sp_upper - 8) as *mut u64;
     }
