@@ -313,7 +313,9 @@ fn serial_abort_mid_read() -> TestResult {
     unsafe { send_io(&mut s.req) };
     kprintln!("type 5 bytes:");
     let mut q = Serial::open()?;
-    while s.req.actual < 5 {
+    // SAFETY: reading a field of our own request; read afresh each time round, since the
+    // device's interrupt writes it meanwhile.
+    while unsafe { core::ptr::read_volatile(&raw const s.req.actual) } < 5 {
         crate::timer_sleep_ms(20);
         q.cmd(SDCMD_QUERY, core::ptr::null_mut(), 0);
     }

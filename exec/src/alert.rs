@@ -56,6 +56,12 @@ impl Write for Report {
     }
 }
 
+impl Default for Report {
+    fn default() -> Self {
+        Report::new()
+    }
+}
+
 impl Report {
     /// An empty report, to write any text into without the heap (messages of a dying system).
     pub fn new() -> Self {

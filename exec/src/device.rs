@@ -166,6 +166,7 @@ static NO_VECTORS: crate::global::Global<[usize; 0]> = crate::global::Global::ne
 
 impl Device {
     /// A device base (MakeLibrary for devices).
+    #[allow(clippy::too_many_arguments, reason = "a device base is made once, in a const, from exactly these parts")]
     pub const fn new(
         name: &'static str,
         version: u16,
@@ -306,7 +307,9 @@ pub unsafe fn wait_io(req: *mut IoRequest) -> i8 {
     unsafe {
         if (*req).flags & IOF_QUICK == 0 {
             let port = (*req).message.reply_port;
-            while (*req).message.node.kind != NodeType::ReplyMsg {
+            // Read afresh each time round: the device's reply (another task or an interrupt)
+            // changes it while we wait.
+            while core::ptr::read_volatile(&raw const (*req).message.node.kind) != NodeType::ReplyMsg {
                 wait(1 << (*port).sig_bit);
             }
             disable();

@@ -58,12 +58,16 @@ unsafe extern "Rust" {
     safe fn lorraine_mmu_gate(frame: &mut TrapFrame);
     /// A CPU exception in ring 3: report and end the task.
     safe fn lorraine_mmu_user_fault(frame: &mut TrapFrame);
-    /// Frees a task's address space at its end. Disable held.
-    safe fn lorraine_mmu_reclaim(task: *mut crate::task::Task);
+    /// Frees a task's address space at its end. Disable held; `task` is live and ending.
+    unsafe fn lorraine_mmu_reclaim(task: *mut crate::task::Task);
 }
 
-/// mmu-mode: frees `task`'s address space and what the gate kept for it. Disable held.
+/// mmu-mode: frees `task`'s address space and what the gate kept for it.
+///
+/// # Safety
+/// Disable held; `task` is live and ending.
 #[cfg(feature = "mmu")]
-pub(crate) fn reclaim_space(task: *mut crate::task::Task) {
-    lorraine_mmu_reclaim(task);
+pub(crate) unsafe fn reclaim_space(task: *mut crate::task::Task) {
+    // SAFETY: per the contract.
+    unsafe { lorraine_mmu_reclaim(task) };
 }

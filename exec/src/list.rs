@@ -279,12 +279,12 @@ impl List {
 
     /// Whether `n` is on this list (walks the list).
     pub fn contains(&self, n: *const Node) -> bool {
-        self.iter().any(|m| m as *const Node == n)
+        self.iter().any(|m| core::ptr::eq(m, n))
     }
 }
 
 #[cfg(test)]
-// SAFETY (every unsafe block in these tests): nodes live in boxes or on the test frame, outlive the list, and are linked at most once each.
+#[allow(clippy::undocumented_unsafe_blocks, reason = "every unsafe block in these tests: nodes live in boxes or on the test frame, outlive the list, and are linked at most once each.")]
 mod tests {
     use super::*;
 

@@ -165,7 +165,7 @@ impl MemHeader {
         if size == 0 {
             return Ok(());
         }
-        if start % MEM_BLOCKSIZE != 0 {
+        if !start.is_multiple_of(MEM_BLOCKSIZE) {
             return Err(FreeError::Misaligned);
         }
         let end = start.checked_add(size).ok_or(FreeError::OutsideRegion)?;
@@ -181,10 +181,10 @@ impl MemHeader {
                 prev = next;
                 next = (*next).next;
             }
-            if let Some(p) = prev.as_ref() {
-                if prev as usize + p.bytes > start {
-                    return Err(FreeError::AlreadyFree);
-                }
+            if let Some(p) = prev.as_ref()
+                && prev as usize + p.bytes > start
+            {
+                return Err(FreeError::AlreadyFree);
             }
             if !next.is_null() && end > next as usize {
                 return Err(FreeError::AlreadyFree);
@@ -212,7 +212,7 @@ impl MemHeader {
 }
 
 #[cfg(test)]
-// SAFETY (every unsafe block in these tests): regions are Vec-backed buffers that outlive their headers; blocks are freed with the sizes they were allocated with.
+#[allow(clippy::undocumented_unsafe_blocks, reason = "every unsafe block in these tests: regions are Vec-backed buffers that outlive their headers; blocks are freed with the sizes they were allocated with.")]
 mod tests {
     use super::*;
 

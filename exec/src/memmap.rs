@@ -194,11 +194,12 @@ impl MemoryMap {
 
     /// Appends a region, merging it with the last one when they touch and agree.
     fn push(&mut self, r: Region) {
-        if let Some(last) = self.regions[..self.len].last_mut() {
-            if last.end == r.start && last.kind == r.kind {
-                last.end = r.end;
-                return;
-            }
+        if let Some(last) = self.regions[..self.len].last_mut()
+            && last.end == r.start
+            && last.kind == r.kind
+        {
+            last.end = r.end;
+            return;
         }
         // Cannot overflow: n entries give at most 2n - 1 elementary ranges.
         self.regions[self.len] = r;

@@ -140,7 +140,7 @@ fn block_of(ptr: *mut u8) -> Result<*mut Block, u32> {
     // SAFETY: Forbid held (the caller's); the only reference to the regions.
     let inside = unsafe { regions() }.iter().any(|mh| {
         let (lo, hi) = mh.bounds();
-        addr >= lo + HEADER && addr < hi && addr % 16 == 0
+        addr >= lo + HEADER && addr < hi && addr.is_multiple_of(16)
     });
     if !inside {
         return Err(AN_BAD_FREE_ADDR);
@@ -187,10 +187,10 @@ unsafe fn release(h: *mut Block) {
         }
         (*h).check = FREED_MAGIC ^ h as u64;
         let total = (*h).size + HEADER;
-        if let Some(mh) = regions().iter_mut().find(|mh| mh.contains(h as usize)) {
-            if mh.deallocate(h as *mut u8, total).is_err() {
-                alert(AN_FREE_TWICE);
-            }
+        if let Some(mh) = regions().iter_mut().find(|mh| mh.contains(h as usize))
+            && mh.deallocate(h as *mut u8, total).is_err()
+        {
+            alert(AN_FREE_TWICE);
         }
     }
 }

@@ -64,8 +64,8 @@ pub fn disable() {
 #[inline]
 pub fn enable() {
     let eb = base();
-    // SAFETY (each block): interrupts are off (we hold Disable); no reference outlives its
-    // expression, so none spans the possible switch below.
+    // SAFETY: interrupts are off (we hold Disable); no reference outlives its expression,
+    // so none spans the possible switch below (the same for each block here).
     unsafe {
         if (*eb).id_nest_cnt > 1 || (*eb).int_depth > 0 {
             (*eb).id_nest_cnt -= 1;
@@ -273,7 +273,7 @@ pub(crate) fn irq_exit() {
     };
     if due || crate::interrupts::soft_ints_pending() {
         // Count the hardware's disabled state while switching (see `enable`).
-        // SAFETY (both): as above. `iretq` turns interrupts back on.
+        // SAFETY: as above. `iretq` turns interrupts back on.
         unsafe { (*eb).id_nest_cnt = 1 };
         leave_disabled_section();
         // SAFETY: as above.

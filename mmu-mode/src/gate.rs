@@ -67,7 +67,7 @@ pub(crate) fn name_arg(at: u64, len: u64) -> Option<String> {
 fn writable_records<T>(at: u64, n: u64) -> Result<usize, GateError> {
     let len = n.checked_mul(size_of::<T>() as u64).ok_or(BadPointer)?;
     // SAFETY: the only reference during this call.
-    let ok = at % align_of::<T>() as u64 == 0 && (n == 0 || unsafe { my_space() }.is_some_and(|s| s.user_writable(at, len)));
+    let ok = at.is_multiple_of(align_of::<T>() as u64) && (n == 0 || unsafe { my_space() }.is_some_and(|s| s.user_writable(at, len)));
     ok.then_some(n as usize).ok_or(BadPointer)
 }
 
@@ -235,8 +235,11 @@ pub fn user_fault(frame: &mut TrapFrame) {
 }
 
 /// Frees a task's address space (task end). Leaves the task's tables first if they are loaded.
-pub fn reclaim(task: *mut Task) {
-    // SAFETY: `task` is live (exec's reclaim contract); `space` was set by add_user_task.
+///
+/// # Safety
+/// Disable held; `task` is live and ending.
+pub unsafe fn reclaim(task: *mut Task) {
+    // SAFETY: `task` is live (the contract); `space` was set by add_user_task.
     unsafe {
         let loaded = (*task).cr3() != 0 && exec::arch::x86_64::cpu::cr3() == (*task).cr3();
         let space = (*task).detach_space();

@@ -6,7 +6,7 @@
 use core::sync::atomic::Ordering;
 
 use exec::ktest::{Test, TestResult};
-use exec::port::{Message, MsgPort};
+use exec::port::Message;
 use exec::semaphore::SignalSemaphore;
 use exec::signal::{SIGF_CTRL_E, SIGF_CTRL_F};
 use exec::{ensure, ensure_eq, sys};
@@ -546,7 +546,7 @@ extern "C" fn early_sender(_: u64) -> ! {
     unsafe {
         let reply = sys::create_port(None, 0);
         let m = sys::alloc_mem(4096, exec::memory::MemFlags::PUBLIC) as *mut Message;
-        m.write(Message::new(reply as *mut MsgPort, 4096));
+        m.write(Message::new(reply, 4096));
         (m.add(1) as *mut u64).write(0x5EED);
         sys::put_msg(sys::find_port("r3.late"), m);
         sys::free_mem(m as *mut u8, 4096); // refused: lent out

@@ -68,8 +68,11 @@ mod entry {
         crate::gate::user_fault(frame);
     }
 
+    /// # Safety
+    /// Disable held; `task` is live and ending (exec's task end).
     #[unsafe(no_mangle)]
-    fn lorraine_mmu_reclaim(task: *mut Task) {
-        crate::gate::reclaim(task);
+    unsafe fn lorraine_mmu_reclaim(task: *mut Task) {
+        // SAFETY: per the contract.
+        unsafe { crate::gate::reclaim(task) };
     }
 }

@@ -160,7 +160,7 @@ pub fn put(h: u64, msg: u64, how: u64) -> GateResult {
     }
     let pages = len.div_ceil(4096) * 4096;
     let how = match how {
-        PUT_AUTO if msg % 4096 == 0 && mine.owns_block(msg, pages) => PUT_TRANSFER,
+        PUT_AUTO if msg.is_multiple_of(4096) && mine.owns_block(msg, pages) => PUT_TRANSFER,
         PUT_AUTO => PUT_COPY,
         other => other,
     };
@@ -177,7 +177,7 @@ pub fn put(h: u64, msg: u64, how: u64) -> GateResult {
             Held { at: copy, len, sender, receiver, kind: Kind::Copy { original: msg } }
         }
         PUT_TRANSFER => {
-            if msg % 4096 != 0 || !mine.owns_block(msg, pages) {
+            if !msg.is_multiple_of(4096) || !mine.owns_block(msg, pages) {
                 permit();
                 return Err(BadPointer);
             }

@@ -38,13 +38,13 @@ pub struct Ctx {
     pub con: alloc::boxed::Box<Con>,
     pub cli: u32,
     pub error: u32,
-    state: *mut crate::state::ShellState,
+    state: crate::jobs::SharedState,
 }
 
 impl Ctx {
     /// Runs `f` on the shell's shared state, under Forbid.
     fn with_state<R>(&self, f: impl FnOnce(&mut crate::state::ShellState) -> R) -> R {
-        crate::jobs::with_state(self.state, f)
+        self.state.with(f)
     }
 
     fn fail(&mut self, rc: i32, error: u32, message: &str) -> i32 {
@@ -99,7 +99,7 @@ pub fn command_names() -> Vec<&'static str> {
 
 /// Parses `job`'s arguments through dos.library and runs the command. Result: (rc, error).
 pub fn run(job: &Job) -> (i32, u32) {
-    let color = crate::jobs::with_state(job.state, |s| s.color);
+    let color = job.state.with(|s| s.color);
     let Some(con) = Con::open(color) else { return (crate::shell::RC_FAIL, crate::shell::ERROR_NO_FREE_STORE) };
     let mut ctx = Ctx { con, cli: job.cli, error: 0, state: job.state };
     let c = job.command;
@@ -435,10 +435,10 @@ fn status(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
             shown += 1;
         }
     }
-    if shown == 0 {
-        if let Some(n) = only {
-            return ctx.fail(RC_WARN, ERROR_OBJECT_NOT_FOUND, &alloc::format!("Process {n} does not exist"));
-        }
+    if shown == 0
+        && let Some(n) = only
+    {
+        return ctx.fail(RC_WARN, ERROR_OBJECT_NOT_FOUND, &alloc::format!("Process {n} does not exist"));
     }
     RC_OK
 }

@@ -220,7 +220,7 @@ fn victim_word(t: *mut Task) -> *mut u64 {
 
 fn alive(t: *mut Task, name: &str) -> bool {
     let mut found = false;
-    exec::task::for_each_task(|x| found |= x as *const Task == t as *const Task && x.name() == name);
+    exec::task::for_each_task(|x| found |= core::ptr::eq(x, t) && x.name() == name);
     found
 }
 

@@ -32,7 +32,7 @@ pub struct Job {
     args: [u8; ARGS_MAX],
     args_len: usize,
     /// The state the shell shares with its commands.
-    pub state: *mut ShellState,
+    pub state: SharedState,
     pub rc: AtomicI32,
     pub error: AtomicU32,
     pub done: AtomicBool,
@@ -43,7 +43,7 @@ pub struct Job {
 
 impl Job {
     /// A job for `command` with `args` (at most [`ARGS_MAX`] bytes, else `None`).
-    pub fn new(cli: u32, command: &'static Command, args: &str, state: *mut ShellState, waiter: *mut Task, waiter_mask: u32) -> Option<Job> {
+    pub fn new(cli: u32, command: &'static Command, args: &str, state: SharedState, waiter: *mut Task, waiter_mask: u32) -> Option<Job> {
         if args.len() > ARGS_MAX {
             return None;
         }
@@ -129,14 +129,29 @@ unsafe impl Send for Pages<Job> {}
 /// its task has ended. Forbid; the shell's own (ring 0).
 static JOBS: Global<Vec<(usize, Pages<Job>)>> = Global::new(Vec::new());
 
-/// Runs `f` on the shared state at `state`, under Forbid (taken through exec's table, so from
-/// either ring).
-pub fn with_state<R>(state: *mut ShellState, f: impl FnOnce(&mut ShellState) -> R) -> R {
-    // SAFETY: Forbid: no other task touches the state meanwhile; `state` is the shell's
-    // shared state, open to every command.
-    unsafe {
+/// The shell's shared state as the shell and its commands reach it: pages the shell made at
+/// its start and keeps for good ([`Pages::leak`]), mapped into each ring-3 command.
+#[derive(Clone, Copy)]
+pub struct SharedState(*mut ShellState);
+
+impl SharedState {
+    /// # Safety
+    /// `at` is the shell's shared state, which lives for good.
+    pub unsafe fn new(at: *mut ShellState) -> SharedState {
+        SharedState(at)
+    }
+
+    /// Where the state's pages begin (to open them to a ring-3 command).
+    pub fn addr(self) -> u64 {
+        self.0 as u64
+    }
+
+    /// Runs `f` on the state, under Forbid (taken through exec's table, so from either ring).
+    pub fn with<R>(self, f: impl FnOnce(&mut ShellState) -> R) -> R {
         exec::sys::forbid();
-        let r = f(&mut *state);
+        // SAFETY: the state lives for good (`new`'s contract); under Forbid no other task
+        // touches it meanwhile, and `f` gets the only reference.
+        let r = f(unsafe { &mut *self.0 });
         exec::sys::permit();
         r
     }
@@ -149,7 +164,7 @@ fn run_job(job: &Job) {
     job.rc.store(rc, Ordering::SeqCst);
     job.error.store(error, Ordering::SeqCst);
     let me = exec::sys::find_task(None) as usize;
-    with_state(job.state, |s| s.remove_cli(me));
+    job.state.with(|s| s.remove_cli(me));
     job.done.store(true, Ordering::SeqCst);
     if !job.waiter.is_null() {
         // SAFETY: the waiting shell lives until it has seen `done` (the gate checks it too).
@@ -175,13 +190,14 @@ extern "C" fn command_entry_ring3(arg: u64) -> ! {
 /// Starts `job`'s command as a task named after it and lists it as CLI `job.cli`; the shell
 /// (`notify`) gets `notify_mask` when the task ends, however it ends. Result: the task, or
 /// null without memory (the job is dropped).
+#[allow(clippy::not_unsafe_ptr_arg_deref, reason = "`notify` is only recorded: exec signals it only while it is a live task")]
 pub fn spawn(job: Pages<Job>, notify: *mut Task, notify_mask: u32) -> *mut Task {
     // SAFETY: the pages hold a job made by Job::new.
     let (command, cli, state) = unsafe { ((*job.ptr()).command, (*job.ptr()).cli, (*job.ptr()).state) };
     forbid(); // list the task before it can run (and end)
     #[cfg(feature = "mmu")]
     let t = if command.ring3 {
-        let shared = [(job.ptr() as u64, Pages::<Job>::LEN as u64), (state as u64, Pages::<ShellState>::LEN as u64)];
+        let shared = [(job.ptr() as u64, Pages::<Job>::LEN as u64), (state.addr(), Pages::<ShellState>::LEN as u64)];
         mmu_mode::user::add_user_task_sharing(command.name, 0, command_entry_ring3, job.ptr() as u64, &shared)
     } else {
         exec::task::add_task(command.name, 0, command_entry, job.ptr() as usize, COMMAND_STACK)
@@ -191,7 +207,7 @@ pub fn spawn(job: Pages<Job>, notify: *mut Task, notify_mask: u32) -> *mut Task 
     if !t.is_null() {
         // SAFETY: a live task: it cannot have run (and ended) under our Forbid.
         unsafe { exec::task::notify_on_end(t, notify, notify_mask) };
-        with_state(state, |s| s.add_cli(cli, t as usize, command.name));
+        state.with(|s| s.add_cli(cli, t as usize, command.name));
         // SAFETY: Forbid held.
         unsafe { (*JOBS.get()).push((t as usize, job)) };
     }
@@ -201,11 +217,11 @@ pub fn spawn(job: Pages<Job>, notify: *mut Task, notify_mask: u32) -> *mut Task 
 
 /// Frees the jobs of tasks that have ended, and takes off the CLI list any command that
 /// ended without doing so itself (a ring-3 command removed for a fault).
-pub fn reap(state: *mut ShellState) {
+pub fn reap(state: SharedState) {
     forbid();
     // SAFETY: Forbid held.
     unsafe { (*JOBS.get()).retain(|&(t, _)| exec::task::is_live(t as *const Task)) };
-    with_state(state, |s| {
+    state.with(|s| {
         for c in s.clis() {
             if c.number != 1 && !exec::task::is_live(c.task as *const Task) {
                 s.remove_cli(c.task);

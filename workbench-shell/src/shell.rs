@@ -13,7 +13,7 @@ use exec::task::{Task, add_task, find_task};
 use crate::cli;
 use crate::commands::{COMMANDS, Command, command_names, find_command};
 use crate::con::Con;
-use crate::jobs::{Job, Pages, reap, spawn};
+use crate::jobs::{Job, Pages, SharedState, reap, spawn};
 use crate::state::ShellState;
 use crate::keys::{Key, KeyDecoder};
 use crate::lineedit::{Action, LineEditor};
@@ -34,9 +34,17 @@ pub const ERROR_LINE_TOO_LONG: u32 = 120;
 /// first starts and kept for good (commands may map them as long as they run).
 static STATE: core::sync::atomic::AtomicPtr<ShellState> = core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
 
+/// The shared state (made by the shell's first start, before anything asks for it).
+fn shared() -> SharedState {
+    let at = STATE.load(Ordering::SeqCst);
+    assert!(!at.is_null(), "the shell's state is made before its first use");
+    // SAFETY: only `shell_entry` stores here: leaked pages of the state, kept for good.
+    unsafe { SharedState::new(at) }
+}
+
 /// Runs `f` on the shared state, under Forbid (for the shell and its ring-0 commands).
 pub fn with_state<R>(f: impl FnOnce(&mut ShellState) -> R) -> R {
-    crate::jobs::with_state(STATE.load(Ordering::SeqCst), f)
+    shared().with(f)
 }
 
 struct Shell {
@@ -124,7 +132,7 @@ impl Shell {
     }
 
     fn execute(&mut self, line: &str) {
-        reap(STATE.load(Ordering::SeqCst));
+        reap(shared());
         let line = with_state(|s| cli::expand_alias(line, &s.aliases()));
         let Some((word, rest)) = cli::split_command(&line) else { return };
         if word.eq_ignore_ascii_case("RUN") && rest != "?" {
@@ -141,7 +149,7 @@ impl Shell {
     /// or there is no memory.
     fn job(&mut self, cli: u32, command: &'static Command, args: &str, waiter: *mut Task) -> Option<Pages<Job>> {
         let mask = if waiter.is_null() { 0 } else { 1 << self.done_bit };
-        let Some(job) = Job::new(cli, command, args, STATE.load(Ordering::SeqCst), waiter, mask) else {
+        let Some(job) = Job::new(cli, command, args, shared(), waiter, mask) else {
             self.con.error("Argument line too long");
             self.set_last(RC_ERROR, ERROR_LINE_TOO_LONG);
             return None;

@@ -53,7 +53,7 @@ pub fn alignment() -> TestResult {
         unsafe {
             let p = alloc::alloc::alloc(layout);
             ensure!(!p.is_null(), "no block aligned to {align}");
-            ensure!(p as usize % align == 0, "{p:p} not aligned to {align}");
+            ensure!((p as usize).is_multiple_of(align), "{p:p} not aligned to {align}");
             alloc::alloc::dealloc(p, layout);
         }
     }

@@ -26,8 +26,8 @@ fn take_log() -> Vec<u8> {
 
 /// Servers on a line run by priority, on every interrupt, until removed.
 pub fn servers_by_priority() -> TestResult {
-    let mut a = Interrupt::new("srv-a", -5, log, 1 as *mut ());
-    let mut b = Interrupt::new("srv-b", 20, log, 2 as *mut ());
+    let mut a = Interrupt::new("srv-a", -5, log, core::ptr::without_provenance_mut(1));
+    let mut b = Interrupt::new("srv-b", 20, log, core::ptr::without_provenance_mut(2));
     take_log();
     // SAFETY: the servers live on this frame and are removed before it ends.
     unsafe {
@@ -52,7 +52,7 @@ pub fn servers_by_priority() -> TestResult {
 /// A software interrupt caused from a task runs at once; already-queued ones are not doubled;
 /// queued ones run highest priority first.
 pub fn cause_runs_by_priority() -> TestResult {
-    let mut lo = Interrupt::new("soft-lo", -32, log, 1 as *mut ());
+    let mut lo = Interrupt::new("soft-lo", -32, log, core::ptr::without_provenance_mut(1));
     let mut mid = Interrupt::new("soft-mid", 0, log, 2 as *mut ());
     let mut hi = Interrupt::new("soft-hi", 32, log, 3 as *mut ());
     take_log();

@@ -7,7 +7,7 @@ use crate::list::{List, Node, NodeType};
 use crate::{ensure, ensure_eq};
 
 fn order(l: &List, nodes: &[Node]) -> Vec<usize> {
-    l.iter().map(|p| nodes.iter().position(|n| n as *const Node == p).unwrap_or(99)).collect()
+    l.iter().map(|p| nodes.iter().position(|n| core::ptr::eq(n, p)).unwrap_or(99)).collect()
 }
 
 pub fn ends() -> TestResult {

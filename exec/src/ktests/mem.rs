@@ -16,9 +16,9 @@ pub fn churn_back_to_baseline() -> TestResult {
     for _ in 0..10_000 {
         seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         let r = (seed >> 33) as usize;
-        if r % 3 != 0 || live.is_empty() {
+        if !r.is_multiple_of(3) || live.is_empty() {
             let size = 1 + r % 3000;
-            let flags = if r % 7 == 0 { MemFlags::REVERSE | MemFlags::CLEAR } else { MemFlags::ANY };
+            let flags = if r.is_multiple_of(7) { MemFlags::REVERSE | MemFlags::CLEAR } else { MemFlags::ANY };
             let p = alloc_mem(size, flags);
             ensure!(!p.is_null(), "allocation of {size} failed");
             // SAFETY: a fresh block of `size` bytes.
@@ -69,7 +69,7 @@ pub fn clear_and_reverse() -> TestResult {
     let high = alloc_mem(64, MemFlags::REVERSE);
     ensure!(clear, "CLEAR memory not zeroed");
     ensure!(high > low, "REVERSE came from below: {high:p} <= {low:p}");
-    ensure!(high as usize % 16 == 0 && low as usize % 16 == 0);
+    ensure!((high as usize).is_multiple_of(16) && (low as usize).is_multiple_of(16));
     // SAFETY: our blocks.
     unsafe {
         free_mem(p, 4096);

@@ -238,10 +238,11 @@ pub fn lowering_own_priority_yields() -> TestResult {
 /// The memory a task owns is listed with it and counted.
 pub fn owned_memory_is_listed() -> TestResult {
     let me = find_task(None);
-    // SAFETY (each owned_by): the running task is live.
+    // SAFETY: the running task is live.
     let (n0, b0) = unsafe { crate::memory::owned_by(me) };
     let p = alloc_mem(1234, MemFlags::ANY);
     let q = alloc_mem(99, MemFlags::PUBLIC);
+    // SAFETY: as above.
     let (n1, b1) = unsafe { crate::memory::owned_by(me) };
     // SAFETY: our blocks.
     unsafe {
@@ -249,6 +250,7 @@ pub fn owned_memory_is_listed() -> TestResult {
         crate::memory::free_mem(q, 99);
     }
     ensure_eq!((n1, b1), (n0 + 1, b0 + 1234));
+    // SAFETY: as above.
     ensure_eq!(unsafe { crate::memory::owned_by(me) }, (n0, b0));
     Ok(())
 }

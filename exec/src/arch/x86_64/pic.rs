@@ -31,7 +31,7 @@ pub fn init() {
     out(PIC2_DATA, 2);
     out(PIC1_DATA, 0x01); // ICW4: 8086 mode
     out(PIC2_DATA, 0x01);
-    out(PIC1_DATA, 0xff & !(1 << 2)); // all masked but the cascade
+    out(PIC1_DATA, !(1 << 2)); // all masked but the cascade
     out(PIC2_DATA, 0xff);
 }
 

@@ -65,7 +65,7 @@ pub fn exception_name(vector: u64) -> (&'static str, &'static str) {
         28 => ("Hypervisor Injection", "#HV"),
         29 => ("VMM Communication", "#VC"),
         30 => ("Security", "#SX"),
-        0..=31 => ("Reserved Exception", "#??"),
+        15 | 22..=27 | 31 => ("Reserved Exception", "#??"),
         _ => ("Unexpected Interrupt", "INT"),
     }
 }
