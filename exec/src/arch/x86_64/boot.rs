@@ -39,7 +39,8 @@ pvh_start32:
     mov %ebx, pvh_start_info_paddr
     mov $boot_stack_top, %esp
 
-    /* PML4[0] -> PDPT; PDPT[0..4] -> four page directories; 2048 x 2 MiB identity pages. */
+    /* PML4[0] -> PDPT; PDPT[0..4] -> four page directories; 2048 x 2 MiB identity pages.
+       Hand-written bits here and below: 32-bit code before any Rust, where the crate cannot run. */
     mov $boot_pdpt, %eax
     or $0x3, %eax
     mov %eax, boot_pml4
