@@ -17,7 +17,7 @@ pub enum PteError {
 /// An entry that maps `addr` (aligned to `align`: 4 KiB, 2 MiB or 1 GiB) with `flags`.
 pub fn entry(addr: u64, align: u64, flags: PageTableFlags) -> Result<PageTableEntry, PteError> {
     let phys = PhysAddr::try_new(addr).map_err(|_| PteError::TooHigh(addr))?;
-    if addr % align != 0 {
+    if !addr.is_multiple_of(align) {
         return Err(PteError::Misaligned { addr, align });
     }
     let mut e = PageTableEntry::new();

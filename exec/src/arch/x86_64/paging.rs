@@ -42,7 +42,7 @@ pub unsafe fn unmap_guard_page(addr: u64) {
         if pde.flags().contains(PageTableFlags::HUGE_PAGE) {
             let n = TABLES_USED.fetch_add(1, Ordering::Relaxed);
             assert!(n < SPLITS, "no table left to split a 2 MiB page for a guard page");
-            let pt = &mut *(&raw mut TABLES[n]);
+            let pt = &mut *(&raw mut TABLES).cast::<PageTable>().add(n);
             let flags = pde.flags() - PageTableFlags::HUGE_PAGE; // bit 7 means PAT in a 4 KiB entry
             for (i, e) in pt.iter_mut().enumerate() {
                 e.set_addr(pde.addr() + i as u64 * PAGE, flags);
