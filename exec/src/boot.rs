@@ -142,8 +142,18 @@ pub fn init_memory(info: &BootInfo) {
             format_args!("Boot: no usable RAM between 1 MiB and 4 GiB outside the kernel image for the heap."),
         )
     });
+    // Guard pages: one above the heap, which exec memory (every task's stack) lies above, and
+    // one below the boot stack. A stack overflow faults there, before it overwrites the
+    // heap's task records or the boot page tables that the Guru Meditation needs.
+    let guard = heap.1;
+    // SAFETY: boot, interrupts off, on the boot tables. The page above the heap is kept out of
+    // exec memory just below; nothing lives in the boot stack's guard page.
+    unsafe {
+        crate::arch::x86_64::paging::unmap_guard_page(guard);
+        crate::arch::x86_64::paging::unmap_guard_page(crate::arch::x86_64::boot_stack_guard());
+    }
     let (floor, ceiling) = crate::heap::EXEC_MEMORY_LIMITS;
-    let holes = [crate::arch::x86_64::kernel_image(), heap];
+    let holes = [crate::arch::x86_64::kernel_image(), (heap.0, guard + 4096)];
     let mut ranges = [(0u64, 0u64); crate::execbase::MAX_MEM_REGIONS];
     let mut n = 0;
     for r in info.memory.usable() {

@@ -9,7 +9,10 @@ use alloc::vec::Vec;
 use exec::arch::x86_64::{cpu, entry_text, text_and_rodata};
 use exec::memory::{MemFlags, alloc_mem, free_mem};
 
-use crate::pte::{Access, Pte, PteFlags, TABLE_FLAGS, leaf_flags};
+use x86_64::structures::paging::page_table::PageTableEntry;
+use x86_64::structures::paging::{PageTable, PageTableFlags as F};
+
+use crate::pte::{Access, TABLE_FLAGS, entry, leaf_flags};
 
 const PAGE: u64 = 4096;
 const HUGE: u64 = 2 << 20;
@@ -18,11 +21,13 @@ const MAPPED: u64 = 4 << 30;
 /// The most one allocation through the gate may ask for.
 const MAX_ALLOC: u64 = 1 << 30;
 
-#[repr(C, align(4096))]
-struct Table([u64; 512]);
+fn table() -> Box<PageTable> {
+    Box::new(PageTable::new())
+}
 
-fn table() -> Box<Table> {
-    Box::new(Table([0; 512]))
+/// The entry pointing at `table` (tables are identity-mapped: their address is their physical one).
+fn table_entry(table: &PageTable) -> PageTableEntry {
+    entry(table as *const PageTable as u64, PAGE, TABLE_FLAGS).unwrap_or_default()
 }
 
 /// A block of memory moving from one space to another (see [`Space::give_away`]).
@@ -30,10 +35,10 @@ pub struct Block((*mut u8, usize, u64, u64));
 
 /// A task's page tables and its user stack.
 pub struct Space {
-    pml4: Box<Table>,
-    pdpt: Box<Table>,
-    pds: Vec<Box<Table>>,
-    pts: Vec<Box<Table>>,
+    pml4: Box<PageTable>,
+    pdpt: Box<PageTable>,
+    pds: Vec<Box<PageTable>>,
+    pts: Vec<Box<PageTable>>,
     stack: *mut u8,
     stack_alloc: usize,
     /// `[bottom, top)` of the user stack.
@@ -45,7 +50,7 @@ pub struct Space {
 impl Space {
     /// The value for CR3 (tables are identity-mapped: their address is their physical one).
     pub fn cr3(&self) -> u64 {
-        &*self.pml4 as *const Table as u64
+        &*self.pml4 as *const PageTable as u64
     }
 
     /// Builds a space with a user stack of `stack_size` bytes (page-aligned, from exec
@@ -89,30 +94,30 @@ impl Space {
 
     fn fill(&mut self) {
         let nx = cpu::features().nx;
-        let strip = |f: PteFlags| if nx { f } else { f - PteFlags::NO_EXECUTE };
+        let strip = |f: F| if nx { f } else { f - F::NO_EXECUTE };
         let (text, rodata) = text_and_rodata();
         let open = [entry_text(), text, rodata, self.stack_range];
-        self.pml4.0[0] = Pte::new(&*self.pdpt as *const Table as u64, PAGE, TABLE_FLAGS).map_or(0, |e| e.0);
+        self.pml4[0] = table_entry(&self.pdpt);
         for (i, pd) in self.pds.iter().enumerate() {
-            self.pdpt.0[i] = Pte::new(&**pd as *const Table as u64, PAGE, TABLE_FLAGS).map_or(0, |e| e.0);
+            self.pdpt[i] = table_entry(pd);
         }
         for region in 0..(MAPPED / HUGE) {
             let base = region * HUGE;
             let touches = open.iter().any(|&(s, e)| s < base + HUGE && e > base);
             let entry = if touches {
                 let mut pt = table();
-                for (i, slot) in pt.0.iter_mut().enumerate() {
+                for (i, slot) in pt.iter_mut().enumerate() {
                     let page = base + i as u64 * PAGE;
-                    *slot = Pte::new(page, PAGE, strip(leaf_flags(self.access(page, text, rodata)))).map_or(0, |e| e.0);
+                    *slot = entry(page, PAGE, strip(leaf_flags(self.access(page, text, rodata)))).unwrap_or_default();
                 }
-                let addr = &*pt as *const Table as u64;
+                let e = table_entry(&pt);
                 self.pts.push(pt);
-                Pte::new(addr, PAGE, TABLE_FLAGS)
+                e
             } else {
                 // Kernel code lives in the image's region only: everything else is no-execute.
-                Pte::new(base, HUGE, strip(leaf_flags(Access::Kernel)) | PteFlags::HUGE)
+                entry(base, HUGE, strip(leaf_flags(Access::Kernel)) | F::HUGE_PAGE).unwrap_or_default()
             };
-            self.pds[(region / 512) as usize].0[(region % 512) as usize] = entry.map_or(0, |e| e.0);
+            self.pds[(region / 512) as usize][(region % 512) as usize] = entry;
         }
     }
 }
@@ -123,27 +128,27 @@ impl Space {
     /// space is the one loaded.
     pub fn set_access(&mut self, start: u64, end: u64, access: Access) {
         let nx = cpu::features().nx;
-        let strip = |f: PteFlags| if nx { f } else { f - PteFlags::NO_EXECUTE };
+        let strip = |f: F| if nx { f } else { f - F::NO_EXECUTE };
         let loaded = cpu::cr3() == self.cr3();
         let mut page = start & !(PAGE - 1);
         while page < end && page < MAPPED {
             let region = page / HUGE;
-            let slot = &mut self.pds[(region / 512) as usize].0[(region % 512) as usize];
-            if Pte(*slot).flags().contains(PteFlags::HUGE) {
+            let slot = &mut self.pds[(region / 512) as usize][(region % 512) as usize];
+            if slot.flags().contains(F::HUGE_PAGE) {
                 let mut pt = table();
-                for (i, e) in pt.0.iter_mut().enumerate() {
+                for (i, e) in pt.iter_mut().enumerate() {
                     let p = region * HUGE + i as u64 * PAGE;
-                    *e = Pte::new(p, PAGE, strip(leaf_flags(Access::Kernel))).map_or(0, |x| x.0);
+                    *e = entry(p, PAGE, strip(leaf_flags(Access::Kernel))).unwrap_or_default();
                 }
-                *slot = Pte::new(&*pt as *const Table as u64, PAGE, TABLE_FLAGS).map_or(0, |x| x.0);
+                *slot = table_entry(&pt);
                 self.pts.push(pt);
             }
-            let pt = Pte(*slot).addr() as *mut Table;
+            let pt = slot.addr().as_u64() as *mut PageTable;
             // SAFETY: the entry points at one of this space's own tables (made just above or
             // in `fill`), which live in `self.pts`.
-            unsafe { (*pt).0[((page / PAGE) % 512) as usize] = Pte::new(page, PAGE, strip(leaf_flags(access))).map_or(0, |x| x.0) };
+            unsafe { (&mut *pt)[((page / PAGE) % 512) as usize] = entry(page, PAGE, strip(leaf_flags(access))).unwrap_or_default() };
             if loaded {
-                exec::arch::x86_64::usermode::invalidate_page(page);
+                x86_64::instructions::tlb::flush(x86_64::VirtAddr::new(page));
             }
             page += PAGE;
         }
@@ -155,15 +160,15 @@ impl Space {
             return None;
         }
         let region = addr / HUGE;
-        let pde = Pte(self.pds[(region / 512) as usize].0[(region % 512) as usize]);
-        let leaf = if pde.flags().contains(PteFlags::HUGE) {
+        let pde = &self.pds[(region / 512) as usize][(region % 512) as usize];
+        let leaf = if pde.flags().contains(F::HUGE_PAGE) {
             pde
         } else {
             // SAFETY: a non-huge PD entry points at one of this space's tables.
-            Pte(unsafe { (*(pde.addr() as *const Table)).0[((addr / PAGE) % 512) as usize] })
+            unsafe { &(&*(pde.addr().as_u64() as *const PageTable))[((addr / PAGE) % 512) as usize] }
         };
         let f = leaf.flags();
-        Some(match (f.contains(PteFlags::USER), f.contains(PteFlags::WRITABLE), f.contains(PteFlags::NO_EXECUTE)) {
+        Some(match (f.contains(F::USER_ACCESSIBLE), f.contains(F::WRITABLE), f.contains(F::NO_EXECUTE)) {
             (false, _, true) => Access::Kernel,
             (false, _, false) => Access::KernelCode,
             (true, true, _) => Access::ReadWrite,

@@ -1,6 +1,8 @@
 //! CRASHTEST end to end: in mmu-mode every scenario is contained and the shell goes on; the
 //! flat build runs the scenarios it survives and reports them as not contained.
 
+use std::time::Duration;
+
 use lorraine_tests::{Boot, Mode, ShellSession};
 
 const ALL: [&str; 10] = [
@@ -49,4 +51,22 @@ fn flat_runs_what_it_survives_and_says_so() {
     let wild = s.run("crashtest wild-write");
     assert!(wild.contains("its memory OVERWRITTEN"), "{wild}");
     assert_eq!(s.run("echo still here").trim(), "still here");
+}
+
+/// The flat build does not survive a task that recurses without end, but it must say so: the
+/// overflow runs into an unmapped guard page, and the double fault that follows (the page
+/// fault cannot be delivered on the overflowed stack) reaches the Guru Meditation on the
+/// emergency stack. A triple fault instead would restart the machine without a word (here,
+/// with -no-reboot, QEMU exits).
+#[test]
+fn flat_stack_overflow_ends_in_a_guru() {
+    let mut s = ShellSession::start(&Boot::new(Mode::Flat));
+    let mark = s.mark();
+    s.machine.type_text("crashtest stack-overflow\r");
+    let halted = s.machine.expect("Dead-end alert: the system has halted.", Duration::from_secs(20));
+    let out = s.since(mark);
+    assert!(halted.is_ok(), "no dead-end alert (a triple fault?):\n{out}");
+    assert!(out.contains("Software Failure.") && out.contains("Guru Meditation #00000008."), "{out}");
+    assert!(out.contains("Double Fault (#DF), vector 8") && out.contains("Task: crash-stack-overflow"), "{out}");
+    assert!(!out.contains("Lorraine "), "the machine restarted:\n{out}");
 }

@@ -25,6 +25,24 @@ pub fn boot_map_is_sane() -> TestResult {
     Ok(())
 }
 
+/// The guard pages that stop a stack overflow (above the heap, below the boot stack) are
+/// unmapped, and only they: their neighbours, and memory handed out, are mapped.
+pub fn guard_pages() -> TestResult {
+    use crate::arch::x86_64::paging::is_mapped;
+    let heap_end = crate::heap::stats().start + crate::heap::stats().size;
+    let boot_guard = crate::arch::x86_64::boot_stack_guard();
+    for guard in [heap_end, boot_guard] {
+        ensure!(!is_mapped(guard), "guard page {guard:#x} is mapped");
+        ensure!(is_mapped(guard - 4096) && is_mapped(guard + 4096), "a neighbour of {guard:#x} is unmapped");
+    }
+    ensure_eq!(boot_guard + 4096, crate::arch::x86_64::boot_stack().0);
+    let m = crate::memory::alloc_mem(4096, crate::memory::MemFlags::PUBLIC);
+    ensure!(!m.is_null() && is_mapped(m as u64));
+    // SAFETY: just allocated with this size.
+    unsafe { crate::memory::free_mem(m, 4096) };
+    Ok(())
+}
+
 pub fn unsorted() -> TestResult {
     let m = MemoryMap::from_entries([e(0x200000, 0x100000, 1), e(0, 0x9f000, 1), e(0x100000, 0x100000, 1)])
         .map_err(|e| alloc::format!("{e:?}"))?;

@@ -35,6 +35,7 @@ pub static TESTS: &[Test] = &[
     Test::new("arch.exceptions.guru_report", exceptions::guru_report),
     Test::new("arch.exceptions.system_goes_on", exceptions::system_goes_on),
     Test::new("boot.memmap.boot_map_is_sane", boot::boot_map_is_sane),
+    Test::new("boot.memmap.guard_pages", boot::guard_pages),
     Test::new("boot.memmap.unsorted", boot::unsorted),
     Test::new("boot.memmap.overlapping", boot::overlapping),
     Test::new("boot.memmap.bad_maps_rejected", boot::bad_maps_rejected),

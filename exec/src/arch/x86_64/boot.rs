@@ -39,7 +39,8 @@ pvh_start32:
     mov %ebx, pvh_start_info_paddr
     mov $boot_stack_top, %esp
 
-    /* PML4[0] -> PDPT; PDPT[0..4] -> four page directories; 2048 x 2 MiB identity pages. */
+    /* PML4[0] -> PDPT; PDPT[0..4] -> four page directories; 2048 x 2 MiB identity pages.
+       Hand-written bits here and below: 32-bit code before any Rust, where the crate cannot run. */
     mov $boot_pdpt, %eax
     or $0x3, %eax
     mov %eax, boot_pml4
@@ -114,6 +115,9 @@ boot_pdpt:
     .skip 4096
 boot_pd:
     .skip 4 * 4096
+    .global boot_stack_guard_page
+boot_stack_guard_page:          /* unmapped at boot (paging.rs): an overflow faults here */
+    .skip 4096
     .global boot_stack_bottom
 boot_stack_bottom:
     .skip {stack_size}
@@ -133,6 +137,7 @@ unsafe extern "C" {
     static __rodata_end: u8;
     static __kernel_start: u8;
     static __kernel_end: u8;
+    static boot_stack_guard_page: u8;
     static boot_stack_bottom: u8;
     static boot_stack_top: u8;
 }
@@ -159,4 +164,10 @@ pub fn text_and_rodata() -> ((u64, u64), (u64, u64)) {
 /// The boot stack `[bottom, top)`.
 pub fn boot_stack() -> (u64, u64) {
     (&raw const boot_stack_bottom as u64, &raw const boot_stack_top as u64)
+}
+
+/// The page below the boot stack, which [`super::paging::unmap_guard_page`] unmaps: an
+/// overflow of the boot stack faults there instead of overwriting the boot page tables.
+pub fn boot_stack_guard() -> u64 {
+    &raw const boot_stack_guard_page as u64
 }

@@ -1,7 +1,8 @@
 //! Interrupt flag, halting, the TSC, CPUID feature bits and control registers.
 
-use core::arch::asm;
 use core::arch::x86_64::{__cpuid, _rdtsc};
+
+use x86_64::registers::control::{Cr2, Cr3};
 
 /// Enables maskable interrupts.
 pub fn enable_interrupts() {
@@ -42,10 +43,8 @@ pub fn halt_forever() -> ! {
 pub fn in_ring3() -> bool {
     #[cfg(feature = "mmu")]
     {
-        let cs: u16;
-        // SAFETY: reading CS has no side effects.
-        unsafe { core::arch::asm!("mov {0:x}, cs", out(reg) cs, options(nomem, nostack, preserves_flags)) };
-        cs & 3 == 3
+        use x86_64::instructions::segmentation::{CS, Segment};
+        CS::get_reg().rpl() == x86_64::PrivilegeLevel::Ring3
     }
     #[cfg(not(feature = "mmu"))]
     false
@@ -140,18 +139,12 @@ pub fn features() -> Features {
 
 /// CR2: the address of the last page fault.
 pub fn cr2() -> u64 {
-    let v: u64;
-    // SAFETY: reading CR2 has no side effects at ring 0.
-    unsafe { asm!("mov {}, cr2", out(reg) v, options(nomem, nostack, preserves_flags)) };
-    v
+    Cr2::read_raw()
 }
 
-/// CR3: the physical address of the current top-level page table.
+/// CR3: the physical address of the current top-level page table (Lorraine sets no CR3 flags).
 pub fn cr3() -> u64 {
-    let v: u64;
-    // SAFETY: reading CR3 has no side effects at ring 0.
-    unsafe { asm!("mov {}, cr3", out(reg) v, options(nomem, nostack, preserves_flags)) };
-    v
+    Cr3::read().0.start_address().as_u64()
 }
 
 /// Enables interrupts and halts until the next one, atomically (STI's one-instruction shadow

@@ -90,6 +90,7 @@ pub fn gdt_base() -> Option<u64> {
 /// The task register's selector (STR), for tests.
 pub fn task_register() -> u16 {
     let tr: u16;
+    // Hand-written: the crate has `load_tss` but nothing that reads the task register back.
     // SAFETY: STR only reads the task register.
     unsafe { core::arch::asm!("str {0:x}", out(reg) tr, options(nomem, nostack, preserves_flags)) };
     tr

@@ -7,7 +7,10 @@
 use core::arch::global_asm;
 use core::mem::size_of;
 
-use super::gdt::{EMERGENCY_IST, KERNEL_CODE};
+use x86_64::VirtAddr;
+use x86_64::structures::idt::{Entry, HandlerFunc};
+
+use super::gdt::EMERGENCY_IST;
 
 /// Vectors whose exception pushes an error code: 8, 10-14, 17, 21, 29, 30.
 const ERROR_CODE_VECTORS: u32 = 0x6022_7d00;
@@ -73,43 +76,10 @@ unsafe extern "C" {
     static trap_stubs: u8;
 }
 
-/// One 16-byte interrupt gate.
-#[derive(Clone, Copy, Default)]
-#[repr(C)]
-struct Gate {
-    offset_low: u16,
-    selector: u16,
-    ist: u8,
-    attributes: u8,
-    offset_mid: u16,
-    offset_high: u32,
-    reserved: u32,
-}
-
-const INTERRUPT_GATE: u8 = 0x8e; // present, DPL 0, 64-bit interrupt gate
-/// mmu-mode: interrupt gates ring 3 may raise with `int` (the breakpoint only).
-#[cfg(feature = "mmu")]
-const USER_INTERRUPT_GATE: u8 = 0xee; // present, DPL 3
-
-impl Gate {
-    fn new(handler: u64, ist: u16) -> Self {
-        Gate {
-            offset_low: handler as u16,
-            selector: KERNEL_CODE,
-            ist: ist as u8,
-            attributes: INTERRUPT_GATE,
-            offset_mid: (handler >> 16) as u16,
-            offset_high: (handler >> 32) as u32,
-            reserved: 0,
-        }
-    }
-    fn handler(&self) -> u64 {
-        self.offset_low as u64 | (self.offset_mid as u64) << 16 | (self.offset_high as u64) << 32
-    }
-}
-
+/// All 256 gates as the CPU reads them. The crate's `InterruptDescriptorTable` cannot serve:
+/// its reserved exception vectors are private and cannot point at a stub.
 #[repr(C, align(16))]
-struct Idt([Gate; 256]);
+struct Idt([Entry<HandlerFunc>; 256]);
 
 /// Written once in [`init`] before `lidt`; read only by the CPU after.
 static IDT: spin::Once<Idt> = spin::Once::new();
@@ -123,21 +93,27 @@ pub fn has_error_code(v: u8) -> bool {
 pub fn init() {
     let base = &raw const trap_stubs as u64;
     let idt = IDT.call_once(|| {
-        let mut gates = [Gate::default(); 256];
+        let mut gates = [const { Entry::missing() }; 256];
         for (v, gate) in gates.iter_mut().enumerate() {
-            let ist = if matches!(v, 2 | 8 | 18) { EMERGENCY_IST } else { 0 };
-            *gate = Gate::new(base + v as u64 * STUB_SIZE, ist);
-        }
-        #[cfg(feature = "mmu")]
-        {
-            // Breakpoints from ring 3 are faults of that task, not a #GP.
-            gates[3].attributes = USER_INTERRUPT_GATE;
+            // SAFETY: the stub for `v` expects exactly the frame the CPU pushes for `v`, on any
+            // stack; CS is the kernel's (gdt::init ran first). The emergency stack is used by
+            // these three only, which end the system.
+            unsafe {
+                let options = gate.set_handler_addr(VirtAddr::new(base + v as u64 * STUB_SIZE));
+                if matches!(v, 2 | 8 | 18) {
+                    options.set_stack_index(EMERGENCY_IST - 1); // the crate counts from 0
+                }
+                // mmu-mode: breakpoints from ring 3 are faults of that task, not a #GP.
+                if cfg!(feature = "mmu") && v == 3 {
+                    options.set_privilege_level(x86_64::PrivilegeLevel::Ring3);
+                }
+            }
         }
         Idt(gates)
     });
     let ptr = x86_64::structures::DescriptorTablePointer {
         limit: (size_of::<Idt>() - 1) as u16,
-        base: x86_64::VirtAddr::new(idt as *const Idt as u64),
+        base: VirtAddr::new(idt as *const Idt as u64),
     };
     // SAFETY: the IDT is 'static and every gate points at a stub in trap_stubs.
     unsafe { x86_64::instructions::tables::lidt(&ptr) };
@@ -145,7 +121,13 @@ pub fn init() {
 
 /// What the loaded IDT says about vector `v`: `(handler, ist)`, for tests.
 pub fn gate(v: u8) -> Option<(u64, u8)> {
-    IDT.get().map(|idt| (idt.0[v as usize].handler(), idt.0[v as usize].ist))
+    IDT.get().map(|idt| {
+        let gate = &idt.0[v as usize];
+        // The crate keeps the IST index private: read it where the CPU does, byte 4 of the gate.
+        // SAFETY: a gate is 16 plain bytes (repr(C)); byte 4 lies inside it.
+        let ist = unsafe { (gate as *const Entry<HandlerFunc> as *const u8).add(4).read() } & 7;
+        (gate.handler_addr().as_u64(), ist)
+    })
 }
 
 /// Where the stub for vector `v` starts.

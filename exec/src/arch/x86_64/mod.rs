@@ -22,6 +22,7 @@ pub mod cpu;
 pub mod gdt;
 pub mod idt;
 pub mod lapic;
+pub mod paging;
 pub mod pic;
 pub mod pit;
 pub mod probe;
@@ -36,4 +37,4 @@ pub mod usermode;
 
 mod boot;
 
-pub use boot::{boot_stack, entry_text, kernel_image, text_and_rodata};
+pub use boot::{boot_stack, boot_stack_guard, entry_text, kernel_image, text_and_rodata};

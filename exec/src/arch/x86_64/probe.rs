@@ -108,8 +108,8 @@ pub fn triple_fault() -> ! {
     // SAFETY: deliberately fatal; nothing runs after this.
     unsafe {
         x86_64::instructions::tables::lidt(&empty);
-        asm!("int3");
     }
+    x86_64::instructions::interrupts::int3();
     super::cpu::halt_forever()
 }
 

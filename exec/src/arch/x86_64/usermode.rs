@@ -2,9 +2,14 @@
 
 use core::arch::{asm, global_asm};
 
-use x86_64::registers::model_specific::{Efer, EferFlags, Msr};
+use x86_64::registers::control::{Cr3, Cr3Flags};
+use x86_64::registers::model_specific::{Efer, EferFlags, FsBase, KernelGsBase, LStar, SFMask, Star};
+use x86_64::registers::rflags::RFlags;
+use x86_64::structures::gdt::SegmentSelector;
+use x86_64::structures::paging::PhysFrame;
+use x86_64::{PhysAddr, VirtAddr};
 
-use super::gdt::{KERNEL_CODE, USER_CODE, USER_DATA};
+use super::gdt::{KERNEL_CODE, KERNEL_DATA, USER_CODE, USER_DATA};
 
 /// The vector number the syscall entry gives its frame, so that the trap dispatcher routes it
 /// to the gate like `int 0x80`.
@@ -100,17 +105,30 @@ unsafe extern "C" {
     fn enter_user(rip: u64, rsp: u64, arg: u64, cr3: u64) -> !;
 }
 
-/// Turns on SYSCALL/SYSRET: entry point, selectors (kernel CS 0x08; SYSRET takes user SS
-/// 0x18|3 and CS 0x20|3 from base 0x10), interrupts off on entry, and the per-CPU words.
+/// Turns on SYSCALL/SYSRET: entry point, selectors (SYSCALL takes kernel CS 0x08 and SS
+/// 0x10; SYSRET takes user SS 0x18|3 and CS 0x20|3), interrupts off on entry, and the per-CPU
+/// words.
 pub fn init_syscall() {
-    // SAFETY: the MSRs exist on every x86_64 CPU; the entry point is ours; the selectors
-    // match the GDT layout (gdt.rs).
+    let sel = |s: u16| SegmentSelector(s);
+    Star::write(sel(USER_CODE | 3), sel(USER_DATA | 3), sel(KERNEL_CODE), sel(KERNEL_DATA))
+        .expect("the GDT's selectors are in SYSCALL/SYSRET order");
+    LStar::write(VirtAddr::new(syscall_entry as *const () as u64));
+    // Cleared on entry: IF above all (the entry switches stacks by hand), and what must not
+    // leak from ring 3 into the kernel (trap, direction, I/O privilege, nested task, AC).
+    SFMask::write(
+        RFlags::INTERRUPT_FLAG
+            | RFlags::TRAP_FLAG
+            | RFlags::DIRECTION_FLAG
+            | RFlags::IOPL_LOW
+            | RFlags::IOPL_HIGH
+            | RFlags::NESTED_TASK
+            | RFlags::ALIGNMENT_CHECK,
+    );
+    KernelGsBase::write(VirtAddr::new(PER_CPU.get() as u64));
+    // SAFETY: SYSCALL is what every x86_64 CPU has; turning it on changes nothing else. The
+    // per-CPU words are written before any task can make a call.
     unsafe {
         Efer::update(|e| e.insert(EferFlags::SYSTEM_CALL_EXTENSIONS));
-        Msr::new(0xc000_0081).write((0x10u64 << 48) | ((KERNEL_CODE as u64) << 32)); // STAR
-        Msr::new(0xc000_0082).write(syscall_entry as *const () as u64); // LSTAR
-        Msr::new(0xc000_0084).write(0x4_7700); // SFMASK: IF, TF, DF, AC, NT
-        Msr::new(0xc000_0102).write(PER_CPU.get() as u64); // KERNEL_GS_BASE
         (*PER_CPU.get()).kernel_cr3 = super::cpu::cr3();
         // The kernel always runs on its own tables (the entry code switches), where no page
         // is a user page: supervisor-mode execution and access prevention cost it nothing.
@@ -137,8 +155,7 @@ pub fn set_user_cr3(cr3: u64) {
 /// Points FS at `block` (a ring-3 task's user block): the base a ring-3 task finds its own
 /// state through, since it cannot read exec's. Disable held.
 pub fn set_user_fs_base(block: u64) {
-    // SAFETY: IA32_FS_BASE only sets the base of FS, which the kernel does not use.
-    unsafe { Msr::new(0xc000_0100).write(block) };
+    FsBase::write(VirtAddr::new(block));
 }
 
 /// Tells the syscall entry which kernel stack to use (the running task's). Disable held.
@@ -154,7 +171,7 @@ pub fn set_syscall_stack(top: u64) {
 /// current one does.
 pub unsafe fn load_cr3(pml4: u64) {
     // SAFETY: per the contract.
-    unsafe { asm!("mov cr3, {}", in(reg) pml4, options(nostack, preserves_flags)) };
+    unsafe { Cr3::write(PhysFrame::containing_address(PhysAddr::new(pml4)), Cr3Flags::empty()) };
 }
 
 /// Leaves ring 0 for good: continues at `rip` in ring 3 with stack `rsp`, interrupts on,
@@ -192,10 +209,4 @@ pub fn gate_call5(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64) -> u64 {
              in("r10") a3, in("r8") a4, out("rcx") _, out("r11") _, options(nostack));
     }
     r
-}
-
-/// Drops the TLB entry for the page holding `addr` (after its page-table entry changed).
-pub fn invalidate_page(addr: u64) {
-    // SAFETY: INVLPG only drops a cached translation.
-    unsafe { asm!("invlpg [{}]", in(reg) addr, options(nostack, preserves_flags)) };
 }
