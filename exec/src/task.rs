@@ -475,18 +475,31 @@ pub(crate) fn adopt_boot_flow(name: &str, pri: i8, lower: usize, upper: usize) -
     Box::into_raw(t)
 }
 
-/// mmu-mode: creates a task that runs `entry` in ring 3 at priority `pri`, on the user stack
-/// whose top is `user_stack`, in the address space whose top-level table is at `cr3`
-/// (`space` is mmu-mode's record of it, handed back to its reclaim hook; `user_block` is where
-/// its FS base points, see `user_heap`). Its kernel stack is
-/// an ordinary exec stack. Result: the task, or null without memory. Not from an interrupt.
+/// mmu-mode: where and how a ring-3 task starts.
 #[cfg(feature = "mmu")]
-pub fn add_user_task(name: &str, pri: i8, entry: u64, arg: usize, user_stack: u64, cr3: u64, space: usize, user_block: u64) -> *mut Task {
+pub struct UserStart {
+    /// The code it starts at, in ring 3.
+    pub entry: u64,
+    /// The top of its user stack.
+    pub user_stack: u64,
+    /// Its top-level page table.
+    pub cr3: u64,
+    /// mmu-mode's record of its space, handed back to mmu-mode when the task ends.
+    pub space: usize,
+    /// Its user block, where its FS base points (see `user_heap`).
+    pub user_block: u64,
+}
+
+/// mmu-mode: creates a task that runs `start.entry(arg)` in ring 3 at priority `pri`, in the
+/// address space `start` describes. Its kernel stack is an ordinary exec stack. Result: the
+/// task, or null without memory. Not from an interrupt.
+#[cfg(feature = "mmu")]
+pub fn add_user_task(name: &str, pri: i8, arg: usize, start: UserStart) -> *mut Task {
     let mut t = Task::new(name, pri, |_| {}, arg);
-    t.user_block = user_block;
-    t.cr3 = cr3;
-    t.user_entry = entry;
-    t.user_stack = user_stack;
-    t.space = space;
+    t.user_block = start.user_block;
+    t.cr3 = start.cr3;
+    t.user_entry = start.entry;
+    t.user_stack = start.user_stack;
+    t.space = start.space;
     launch(t, 16 * 1024)
 }

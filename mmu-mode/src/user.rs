@@ -105,7 +105,8 @@ pub fn add_user_task_in(name: &str, pri: i8, entry: extern "C" fn(u64) -> !, arg
     unsafe { UserBlock::init_at(block as *mut UserBlock) };
     let (cr3, top) = (space.cr3(), space.stack_range.1);
     let raw = Box::into_raw(space);
-    let t = exec::task::add_user_task(name, pri, entry as *const () as u64, arg as usize, top - 16, cr3, raw as usize, block);
+    let start = exec::task::UserStart { entry: entry as *const () as u64, user_stack: top - 16, cr3, space: raw as usize, user_block: block };
+    let t = exec::task::add_user_task(name, pri, arg as usize, start);
     if t.is_null() {
         // SAFETY: the task never started; the space is ours again.
         drop(unsafe { Box::from_raw(raw) });
