@@ -288,6 +288,7 @@ impl List {
 mod tests {
     use super::*;
 
+    #[allow(clippy::vec_box, reason = "each node stays at one address while lists link it, whatever the Vec does")]
     fn nodes(pris: &[i8]) -> Vec<Box<Node>> {
         pris.iter().map(|&p| Box::new(Node::new(NodeType::Unknown, p))).collect()
     }
@@ -295,7 +296,7 @@ mod tests {
         &mut **n
     }
     fn order(l: &List, all: &[Box<Node>]) -> Vec<usize> {
-        l.iter().map(|p| all.iter().position(|n| &**n as *const Node == p).unwrap()).collect()
+        l.iter().map(|p| all.iter().position(|n| core::ptr::eq(&**n, p)).unwrap()).collect()
     }
 
     #[test]
@@ -320,8 +321,8 @@ mod tests {
     fn remove_from_the_middle_and_ends() {
         let mut v = nodes(&[0, 0, 0, 0]);
         let mut l = List::new(NodeType::Unknown);
-        for i in 0..4 {
-            unsafe { l.add_tail(ptr(&mut v[i])) };
+        for n in v.iter_mut() {
+            unsafe { l.add_tail(ptr(n)) };
         }
         unsafe { l.remove(ptr(&mut v[1])) };
         assert_eq!(order(&l, &v), vec![0, 2, 3]);
@@ -350,8 +351,8 @@ mod tests {
     fn enqueue_orders_by_priority_fifo_among_equals() {
         let mut v = nodes(&[0, 5, 0, -3, 5, 127, -128, 0]);
         let mut l = List::new(NodeType::Unknown);
-        for i in 0..v.len() {
-            unsafe { l.enqueue(ptr(&mut v[i])) };
+        for n in v.iter_mut() {
+            unsafe { l.enqueue(ptr(n)) };
         }
         assert_eq!(order(&l, &v), vec![5, 1, 4, 0, 2, 7, 3, 6]);
     }

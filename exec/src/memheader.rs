@@ -297,9 +297,9 @@ mod tests {
         for _ in 0..10_000 {
             seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             let r = (seed >> 33) as usize;
-            if r % 3 != 0 || live.is_empty() {
+            if !r.is_multiple_of(3) || live.is_empty() {
                 let size = 1 + r % 700;
-                if let Some(p) = mh.allocate(size, r % 5 == 0) {
+                if let Some(p) = mh.allocate(size, r.is_multiple_of(5)) {
                     live.push((p, size));
                 }
             } else {
