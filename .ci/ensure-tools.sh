@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks to build and boot Lorraine: the pinned Rust toolchain's
-# x86_64-unknown-none target, and QEMU (apt-get as root; otherwise says what to install).
+# x86_64-unknown-none target and clippy, and QEMU (apt-get as root; otherwise says what to
+# install).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,10 @@ fi
 if ! rustup toolchain list | grep -q "^$toolchain"; then
     echo "Installing Rust $toolchain ..."
     rustup toolchain install "$toolchain" --no-self-update --profile minimal
+fi
+if ! rustup component list --installed --toolchain "$toolchain" | grep -q '^clippy'; then
+    echo "Installing clippy (make test runs it) ..."
+    rustup component add --toolchain "$toolchain" clippy
 fi
 if ! rustup target list --installed --toolchain "$toolchain" | grep -qx x86_64-unknown-none; then
     echo "Installing the Rust target x86_64-unknown-none ..."
