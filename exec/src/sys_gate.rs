@@ -169,17 +169,25 @@ pub fn decode(raw: u64) -> GateResult {
 }
 
 /// Makes gate call `c` with up to three arguments, as the bare call: the result as it
-/// crossed, errors encoded. For the benchmarks and the tests of the encoding; everything else
-/// uses [`call`].
+/// crossed, errors encoded. For the benchmarks and the tests of the encoding; exec's own calls
+/// use [`call`]. Outside ring 3 it makes no call and answers [`ERR_PRIVILEGED`].
 #[inline(always)]
 pub fn raw_call(c: Call, a0: u64, a1: u64, a2: u64) -> u64 {
-    gate_call(c as u64, a0, a1, a2)
+    if !in_ring3() {
+        return ERR_PRIVILEGED;
+    }
+    // SAFETY: in ring 3 (checked above).
+    unsafe { gate_call(c as u64, a0, a1, a2) }
 }
 
-/// Makes gate call `c` with up to five arguments.
+/// Makes gate call `c` with up to five arguments. Reached only through exec's vector table,
+/// which takes the stubs only in ring 3.
 #[inline(always)]
-pub fn call(c: Call, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64) -> GateResult {
-    decode(gate_call5(c as u64, a0, a1, a2, a3, a4))
+fn call(c: Call, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64) -> GateResult {
+    debug_assert!(in_ring3());
+    // SAFETY: the stubs (this module's only callers) are reached only from ring 3: through
+    // exec's vector table after its ring check, from the ring-3 heap, or from a ring-3 panic.
+    decode(unsafe { gate_call5(c as u64, a0, a1, a2, a3, a4) })
 }
 
 fn ptr<T>(r: GateResult) -> *mut T {
@@ -196,14 +204,14 @@ fn refused(call_name: &'static str) {
 
 /// Whether the caller runs in ring 3 (the one test every exec call makes in the mmu build).
 #[inline(always)]
-pub fn in_ring3() -> bool {
+fn in_ring3() -> bool {
     crate::arch::x86_64::cpu::in_ring3()
 }
 
 /// The vector `index` of the library whose table is at `table`, for a ring-3 caller that has
 /// the library open; a call through an unopened library is a dead-end alert (the task is
 /// removed).
-pub fn library_vector(table: usize, index: usize) -> usize {
+pub(crate) fn library_vector(table: usize, index: usize) -> usize {
     match call(Call::LibraryVector, table as u64, index as u64, 0, 0, 0) {
         Ok(f) => f as usize,
         Err(_) => {
@@ -217,37 +225,37 @@ pub fn library_vector(table: usize, index: usize) -> usize {
 // where its behaviour in ring 3 differs, its doc says how.
 
 /// In ring 3 this nests a Forbid the gate keeps for the task.
-pub fn forbid() {
+pub(crate) fn forbid() {
     let _ = call(Call::Forbid, 0, 0, 0, 0, 0);
 }
 /// A permit without its forbid is ignored in ring 3 (it would unbalance the count).
-pub fn permit() {
+pub(crate) fn permit() {
     let _ = call(Call::Permit, 0, 0, 0, 0, 0);
 }
 /// A ring-3 task cannot mask interrupts: in ring 3 `disable` acts as [`forbid`] (task switches
 /// stop; interrupts go on being served).
-pub fn disable() {
+pub(crate) fn disable() {
     forbid();
 }
 /// In ring 3 `enable` acts as [`permit`] (see [`disable`]).
-pub fn enable() {
+pub(crate) fn enable() {
     permit();
 }
 /// In ring 3 the child runs in ring 3 too, in a space of its own, and `stack_size` is not
 /// honoured: every ring-3 task gets mmu-mode's standard user stack.
-pub fn add_task(n: &str, pri: i8, entry: fn(usize), arg: usize, _stack_size: usize) -> *mut Task {
+pub(crate) fn add_task(n: &str, pri: i8, entry: fn(usize), arg: usize, _stack_size: usize) -> *mut Task {
     let (p, l) = name(n);
     ptr(call(Call::AddTask, p, l, pri as u64, entry as usize as u64, arg as u64))
 }
 /// In ring 3 a task may remove only itself (null, or its own address): any other task is
 /// refused, counted, and the call returns.
-pub fn rem_task(task: *mut Task) {
+pub(crate) fn rem_task(task: *mut Task) {
     if task.is_null() || Ok(task as u64) == call(Call::FindSelf, 0, 0, 0, 0, 0) {
         let _ = call(Call::Exit, 0, 0, 0, 0, 0);
     }
     refused("rem_task");
 }
-pub fn find_task(n: Option<&str>) -> *mut Task {
+pub(crate) fn find_task(n: Option<&str>) -> *mut Task {
     match n {
         None => ptr(call(Call::FindSelf, 0, 0, 0, 0, 0)),
         Some(n) => {
@@ -257,220 +265,220 @@ pub fn find_task(n: Option<&str>) -> *mut Task {
     }
 }
 /// In ring 3 a task the gate refuses (not a live task) changes nothing and the call returns 0.
-pub fn set_task_pri(task: *mut Task, pri: i8) -> i8 {
+pub(crate) fn set_task_pri(task: *mut Task, pri: i8) -> i8 {
     call(Call::SetTaskPri, task as u64, pri as u8 as u64, 0, 0, 0).map_or(0, |old| old as u8 as i8)
 }
-pub fn alloc_signal(wanted: i32) -> i32 {
+pub(crate) fn alloc_signal(wanted: i32) -> i32 {
     call(Call::AllocSignal, wanted as u64, 0, 0, 0, 0).map_or(-1, |bit| bit as i32)
 }
-pub fn free_signal(bit: i32) {
+pub(crate) fn free_signal(bit: i32) {
     let _ = call(Call::FreeSignal, bit as u64, 0, 0, 0, 0);
 }
 /// In ring 3 a task that is not live is refused (counted); nothing is signalled.
-pub fn signal(task: *mut Task, mask: u32) {
+pub(crate) fn signal(task: *mut Task, mask: u32) {
     let _ = call(Call::Signal, task as u64, mask as u64, 0, 0, 0);
 }
-pub fn wait(mask: u32) -> u32 {
+pub(crate) fn wait(mask: u32) -> u32 {
     call(Call::Wait, mask as u64, 0, 0, 0, 0).map_or(0, |got| got as u32)
 }
-pub fn set_signal(new: u32, mask: u32) -> u32 {
+pub(crate) fn set_signal(new: u32, mask: u32) -> u32 {
     call(Call::SetSignal, new as u64, mask as u64, 0, 0, 0).map_or(0, |old| old as u32)
 }
-pub fn create_msg_port() -> *mut MsgPort {
+pub(crate) fn create_msg_port() -> *mut MsgPort {
     ptr(call(Call::CreatePort, 0, 0, 0, 0, 0))
 }
-pub fn create_port(n: Option<&str>, pri: i8) -> *mut MsgPort {
+pub(crate) fn create_port(n: Option<&str>, pri: i8) -> *mut MsgPort {
     let (p, l) = n.map_or((0, 0), name);
     ptr(call(Call::CreatePort, p, l, pri as u64, 0, 0))
 }
-pub fn delete_msg_port(port: *mut MsgPort) {
+pub(crate) fn delete_msg_port(port: *mut MsgPort) {
     let _ = call(Call::DeletePort, port as u64, 0, 0, 0, 0);
 }
 /// In ring 3 a port's name cannot be set in the port (the port is exec's, not the task's):
 /// a ring-3 task names its port with `create_port`; add_port is refused.
-pub fn add_port(_port: *mut MsgPort) {
+pub(crate) fn add_port(_port: *mut MsgPort) {
     refused("add_port");
 }
-pub fn rem_port(port: *mut MsgPort) {
+pub(crate) fn rem_port(port: *mut MsgPort) {
     let _ = call(Call::RemPort, port as u64, 0, 0, 0, 0);
 }
-pub fn find_port(n: &str) -> *mut MsgPort {
+pub(crate) fn find_port(n: &str) -> *mut MsgPort {
     let (p, l) = name(n);
     ptr(call(Call::FindPort, p, l, 0, 0, 0))
 }
 /// In ring 3 the message is sent by transfer when it is a whole block from alloc_mem, else by
 /// copy; a refused port or message is counted and nothing is sent.
-pub fn put_msg(port: *mut MsgPort, msg: *mut Message) {
+pub(crate) fn put_msg(port: *mut MsgPort, msg: *mut Message) {
     let _ = call(Call::PutMsg, port as u64, msg as u64, PUT_AUTO, 0, 0);
 }
-pub fn get_msg(port: *mut MsgPort) -> *mut Message {
+pub(crate) fn get_msg(port: *mut MsgPort) -> *mut Message {
     ptr(call(Call::GetMsg, port as u64, 0, 0, 0, 0))
 }
-pub fn reply_msg(msg: *mut Message) {
+pub(crate) fn reply_msg(msg: *mut Message) {
     let _ = call(Call::ReplyMsg, msg as u64, 0, 0, 0, 0);
 }
 /// In ring 3 a refused port returns null at once instead of waiting.
-pub fn wait_port(port: *mut MsgPort) -> *mut Message {
+pub(crate) fn wait_port(port: *mut MsgPort) -> *mut Message {
     // exec's wait_port leaves the message queued; so does the gate's (second argument 0:
     // look, do not take).
     ptr(call(Call::WaitPort, port as u64, 0, 0, 0, 0))
 }
-pub fn init_semaphore(sem: *mut SignalSemaphore) {
+pub(crate) fn init_semaphore(sem: *mut SignalSemaphore) {
     let _ = call(Call::InitSemaphore, sem as u64, 0, 0, 0, 0);
 }
 /// In ring 3 a refused semaphore returns at once, not obtained.
-pub fn obtain_semaphore(sem: *mut SignalSemaphore) {
+pub(crate) fn obtain_semaphore(sem: *mut SignalSemaphore) {
     let _ = call(Call::ObtainSemaphore, sem as u64, 0, 0, 0, 0);
 }
-pub fn attempt_semaphore(sem: *mut SignalSemaphore) -> bool {
+pub(crate) fn attempt_semaphore(sem: *mut SignalSemaphore) -> bool {
     call(Call::AttemptSemaphore, sem as u64, 0, 0, 0, 0) == Ok(1)
 }
-pub fn release_semaphore(sem: *mut SignalSemaphore) {
+pub(crate) fn release_semaphore(sem: *mut SignalSemaphore) {
     let _ = call(Call::ReleaseSemaphore, sem as u64, 0, 0, 0, 0);
 }
 /// In ring 3 a refused semaphore returns at once, not obtained.
-pub fn obtain_semaphore_shared(sem: *mut SignalSemaphore) {
+pub(crate) fn obtain_semaphore_shared(sem: *mut SignalSemaphore) {
     let _ = call(Call::ObtainSemaphore, sem as u64, 1, 0, 0, 0);
 }
-pub fn attempt_semaphore_shared(sem: *mut SignalSemaphore) -> bool {
+pub(crate) fn attempt_semaphore_shared(sem: *mut SignalSemaphore) -> bool {
     call(Call::AttemptSemaphore, sem as u64, 1, 0, 0, 0) == Ok(1)
 }
-pub fn add_semaphore(sem: *mut SignalSemaphore) {
+pub(crate) fn add_semaphore(sem: *mut SignalSemaphore) {
     let _ = call(Call::AddSemaphore, sem as u64, 0, 0, 0, 0);
 }
-pub fn find_semaphore(n: &str) -> *mut SignalSemaphore {
+pub(crate) fn find_semaphore(n: &str) -> *mut SignalSemaphore {
     let (p, l) = name(n);
     ptr(call(Call::FindSemaphore, p, l, 0, 0, 0))
 }
-pub fn rem_semaphore(sem: *mut SignalSemaphore) {
+pub(crate) fn rem_semaphore(sem: *mut SignalSemaphore) {
     let _ = call(Call::RemSemaphore, sem as u64, 0, 0, 0, 0);
 }
 /// In ring 3 `flags` are not honoured: gate memory is always whole pages of the caller's own,
 /// cleared, private to it (never PUBLIC), page-aligned.
-pub fn alloc_mem(size: usize, _flags: MemFlags) -> *mut u8 {
+pub(crate) fn alloc_mem(size: usize, _flags: MemFlags) -> *mut u8 {
     ptr(call(Call::AllocMem, size as u64, 0, 0, 0, 0))
 }
 /// In ring 3 `size` is not checked: the gate frees the whole block it handed out at `p`.
 /// A block that is lent out (a message in flight, an I/O request pending) is refused.
-pub fn free_mem(p: *mut u8, _size: usize) {
+pub(crate) fn free_mem(p: *mut u8, _size: usize) {
     let _ = call(Call::FreeMem, p as u64, 0, 0, 0, 0);
 }
-pub fn avail_mem(flags: MemFlags) -> usize {
+pub(crate) fn avail_mem(flags: MemFlags) -> usize {
     call(Call::AvailMem, flags.bits() as u64, 0, 0, 0, 0).map_or(0, |n| n as usize)
 }
 /// As [`alloc_mem`] in ring 3.
-pub fn alloc_vec(size: usize, flags: MemFlags) -> *mut u8 {
+pub(crate) fn alloc_vec(size: usize, flags: MemFlags) -> *mut u8 {
     alloc_mem(size, flags)
 }
-pub fn free_vec(p: *mut u8) {
+pub(crate) fn free_vec(p: *mut u8) {
     free_mem(p, 0);
 }
-pub fn type_of_mem(p: *const u8) -> MemFlags {
+pub(crate) fn type_of_mem(p: *const u8) -> MemFlags {
     call(Call::TypeOfMem, p as u64, 0, 0, 0, 0).map_or(MemFlags::empty(), |f| MemFlags::from_bits_truncate(f as u32))
 }
 /// Pools are not available in ring 3: refused, returns null.
-pub fn create_pool(_flags: MemFlags, _puddle_size: usize, _threshold: usize) -> *mut Pool {
+pub(crate) fn create_pool(_flags: MemFlags, _puddle_size: usize, _threshold: usize) -> *mut Pool {
     refused("create_pool");
     core::ptr::null_mut()
 }
 /// Refused in ring 3.
-pub fn delete_pool(_pool: *mut Pool) {
+pub(crate) fn delete_pool(_pool: *mut Pool) {
     refused("delete_pool");
 }
 /// Refused in ring 3; returns null.
-pub fn alloc_pooled(_pool: *mut Pool, _size: usize) -> *mut u8 {
+pub(crate) fn alloc_pooled(_pool: *mut Pool, _size: usize) -> *mut u8 {
     refused("alloc_pooled");
     core::ptr::null_mut()
 }
 /// Refused in ring 3.
-pub fn free_pooled(_pool: *mut Pool, _mem: *mut u8, _size: usize) {
+pub(crate) fn free_pooled(_pool: *mut Pool, _mem: *mut u8, _size: usize) {
     refused("free_pooled");
 }
 /// Refused in ring 3.
-pub fn add_int_server(_irq: u8, _int: *mut Interrupt) {
+pub(crate) fn add_int_server(_irq: u8, _int: *mut Interrupt) {
     refused("add_int_server");
 }
 /// Refused in ring 3.
-pub fn rem_int_server(_irq: u8, _int: *mut Interrupt) {
+pub(crate) fn rem_int_server(_irq: u8, _int: *mut Interrupt) {
     refused("rem_int_server");
 }
 /// Refused in ring 3.
-pub fn cause(_int: *mut Interrupt) {
+pub(crate) fn cause(_int: *mut Interrupt) {
     refused("cause");
 }
 /// In ring 3 a dead-end code ends the calling task alone (a contained Guru); a recoverable one
 /// is reported.
-pub fn alert(code: u32) {
+pub(crate) fn alert(code: u32) {
     let _ = call(Call::Alert, code as u64, 0, 0, 0, 0);
 }
 /// Refused in ring 3.
-pub fn add_library(_lib: *mut Library) {
+pub(crate) fn add_library(_lib: *mut Library) {
     refused("add_library");
 }
-pub fn open_library(n: &str, min_version: u16) -> *mut Library {
+pub(crate) fn open_library(n: &str, min_version: u16) -> *mut Library {
     let (p, l) = name(n);
     ptr(call(Call::OpenLibrary, p, l, min_version as u64, 0, 0))
 }
-pub fn close_library(lib: *mut Library) {
+pub(crate) fn close_library(lib: *mut Library) {
     let _ = call(Call::CloseLibrary, lib as u64, 0, 0, 0, 0);
 }
 /// Refused in ring 3; returns false.
-pub fn rem_library(_lib: *mut Library) -> bool {
+pub(crate) fn rem_library(_lib: *mut Library) -> bool {
     refused("rem_library");
     false
 }
 /// Refused in ring 3; returns null.
-pub fn set_function(_lib: *mut Library, _index: usize, _new: *const ()) -> *const () {
+pub(crate) fn set_function(_lib: *mut Library, _index: usize, _new: *const ()) -> *const () {
     refused("set_function");
     core::ptr::null()
 }
 /// Refused in ring 3.
-pub fn add_device(_dev: *mut crate::device::Device) {
+pub(crate) fn add_device(_dev: *mut crate::device::Device) {
     refused("add_device");
 }
 /// Refused in ring 3; returns false.
-pub fn rem_device(_dev: *mut crate::device::Device) -> bool {
+pub(crate) fn rem_device(_dev: *mut crate::device::Device) -> bool {
     refused("rem_device");
     false
 }
 /// The request lives in the caller's memory; the gate keeps exec's own copy of it and copies
 /// the caller's fields in and the results out at each call. In ring 3 `flags` are not passed
 /// to the device.
-pub fn open_device(n: &str, unit: u32, req: *mut IoRequest, _flags: u32) -> i8 {
+pub(crate) fn open_device(n: &str, unit: u32, req: *mut IoRequest, _flags: u32) -> i8 {
     let (p, l) = name(n);
     call(Call::OpenDevice, p, l, unit as u64, req as u64, 0).map_or(crate::device::IOERR_OPENFAIL, |e| e as u8 as i8)
 }
-pub fn close_device(req: *mut IoRequest) {
+pub(crate) fn close_device(req: *mut IoRequest) {
     let _ = call(Call::CloseDevice, req as u64, 0, 0, 0, 0);
 }
 /// In ring 3 a request the gate refuses returns IOERR_BADADDRESS.
-pub fn do_io(req: *mut IoRequest) -> i8 {
+pub(crate) fn do_io(req: *mut IoRequest) -> i8 {
     call(Call::DoIo, req as u64, 0, 0, 0, 0).map_or(crate::device::IOERR_BADADDRESS, |e| e as u8 as i8)
 }
-pub fn send_io(req: *mut IoRequest) {
+pub(crate) fn send_io(req: *mut IoRequest) {
     let _ = call(Call::SendIo, req as u64, 0, 0, 0, 0);
 }
 /// In ring 3 a request the gate refuses reads as not done.
-pub fn check_io(req: *mut IoRequest) -> bool {
+pub(crate) fn check_io(req: *mut IoRequest) -> bool {
     call(Call::CheckIo, req as u64, 0, 0, 0, 0) == Ok(1)
 }
 /// In ring 3 a request the gate refuses returns IOERR_BADADDRESS.
-pub fn wait_io(req: *mut IoRequest) -> i8 {
+pub(crate) fn wait_io(req: *mut IoRequest) -> i8 {
     call(Call::WaitIo, req as u64, 0, 0, 0, 0).map_or(crate::device::IOERR_BADADDRESS, |e| e as u8 as i8)
 }
-pub fn abort_io(req: *mut IoRequest) {
+pub(crate) fn abort_io(req: *mut IoRequest) {
     let _ = call(Call::AbortIo, req as u64, 0, 0, 0, 0);
 }
 /// In ring 3 a buffer the gate refuses gives 0 entries.
-pub fn task_list(buf: *mut TaskEntry, max: usize) -> usize {
+pub(crate) fn task_list(buf: *mut TaskEntry, max: usize) -> usize {
     call(Call::TaskList, buf as u64, max as u64, 0, 0, 0).map_or(0, |n| n as usize)
 }
 /// In ring 3 a buffer the gate refuses gives 0 entries.
-pub fn node_list(kind: ListKind, buf: *mut ListEntry, max: usize) -> usize {
+pub(crate) fn node_list(kind: ListKind, buf: *mut ListEntry, max: usize) -> usize {
     call(Call::NodeList, kind as u64, buf as u64, max as u64, 0, 0).map_or(0, |n| n as usize)
 }
 /// Left as it was when the gate refuses `info`.
-pub fn system_info(info: *mut SystemInfo) {
+pub(crate) fn system_info(info: *mut SystemInfo) {
     let _ = call(Call::SystemInfo, info as u64, 0, 0, 0, 0);
 }
 

@@ -187,11 +187,15 @@ pub unsafe fn enter(rip: u64, rsp: u64, arg: u64, cr3: u64) -> ! {
 
 /// A call through the gate from ring 3: `nr` in RAX, arguments in RDI, RSI, RDX; the result
 /// comes back in RAX.
+///
+/// # Safety
+/// Called in ring 3 only: the entry code takes every SYSCALL for one from ring 3 (it swaps GS
+/// and takes the task's kernel stack), which from ring 0 would corrupt the kernel's state.
 #[inline(always)]
-pub fn gate_call(nr: u64, a0: u64, a1: u64, a2: u64) -> u64 {
+pub unsafe fn gate_call(nr: u64, a0: u64, a1: u64, a2: u64) -> u64 {
     let r: u64;
-    // SAFETY: SYSCALL enters the gate, which preserves every register but RAX (RCX and R11
-    // are the CPU's, declared clobbered).
+    // SAFETY: in ring 3 (the contract), SYSCALL enters the gate, which preserves every
+    // register but RAX (RCX and R11 are the CPU's, declared clobbered).
     unsafe {
         asm!("syscall", inout("rax") nr => r, in("rdi") a0, in("rsi") a1, in("rdx") a2,
              out("rcx") _, out("r11") _, options(nostack));
@@ -200,8 +204,11 @@ pub fn gate_call(nr: u64, a0: u64, a1: u64, a2: u64) -> u64 {
 }
 
 /// [`gate_call`] with two more arguments, in R10 and R8.
+///
+/// # Safety
+/// As [`gate_call`]'s: ring 3 only.
 #[inline(always)]
-pub fn gate_call5(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64) -> u64 {
+pub unsafe fn gate_call5(nr: u64, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64) -> u64 {
     let r: u64;
     // SAFETY: as gate_call's.
     unsafe {
