@@ -229,7 +229,9 @@ pub unsafe fn free_vec(ptr: *mut u8) {
 /// Callable from an interrupt.
 pub fn type_of_mem(ptr: *const u8) -> MemFlags {
     let a = ptr as usize;
-    // Reading region bounds is safe without Forbid: they never change after boot.
+    // Without Forbid, so callable from an interrupt: region bounds never change after boot.
+    // (regions() asks for Forbid because it hands out `&mut` headers; reading bounds through
+    // it here aliases an allocator's until ExecBase is reached without `&mut`, issue 11.)
     if regions().iter().any(|mh| mh.contains(a)) { MemFlags::PUBLIC | MemFlags::FAST } else { MemFlags::empty() }
 }
 
