@@ -10,7 +10,8 @@ pub const PIT_HZ: u64 = 1_193_182;
 const CHANNEL0: u16 = 0x40;
 const CHANNEL2: u16 = 0x42;
 const COMMAND: u16 = 0x43;
-/// Bit 0 gates channel 2, bit 1 connects it to the speaker, bit 5 reads its output.
+/// Bit 0 gates channel 2, bit 1 connects it to the speaker (absent on `-M microvm`, where
+/// QEMU's channel 2 counts ungated).
 const SPEAKER: u16 = 0x61;
 
 fn out(port: u16, v: u8) {
@@ -45,12 +46,16 @@ pub fn start_channel2() {
 }
 
 /// Channel 2's count (counting down from 65535 since [`start_channel2`]), and whether it has
-/// reached zero (then the count has wrapped and says nothing).
+/// reached zero (then the count has wrapped and says nothing). Uses the read-back command, whose
+/// status byte carries the output pin, so it needs no speaker port.
 pub fn read_channel2() -> (u16, bool) {
-    out(COMMAND, 0b10_00_000_0); // latch channel 2
-    // SAFETY: reading the latched count, low byte then high byte.
-    let (lo, hi) = unsafe { (Port::<u8>::new(CHANNEL2).read(), Port::<u8>::new(CHANNEL2).read()) };
-    (u16::from_le_bytes([lo, hi]), speaker_port() & 0x20 != 0)
+    out(COMMAND, 0b11_0_0_100_0); // read-back: latch count and status of channel 2
+    let read = || {
+        // SAFETY: reading what read-back latched: status, then the count's low and high byte.
+        unsafe { Port::<u8>::new(CHANNEL2).read() }
+    };
+    let (status, lo, hi) = (read(), read(), read());
+    (u16::from_le_bytes([lo, hi]), status & 0x80 != 0)
 }
 
 /// At most this many PIT counts (about 20 µs) between the two counter reads of a pair.
