@@ -110,7 +110,8 @@ fn await_start(cell: &AtomicUsize) {
 pub fn run(extra: &[fn()]) -> ! {
     kprintln!("bench begin mode={} tsc_hz={}", crate::BUILD_MODE, crate::time::tsc_hz());
     let reply = create_msg_port();
-    // What the timing itself costs (two TSC reads and storing the sample): in every figure.
+    // What the timing itself costs (a TSC read; the sample is stored after the second): in
+    // every figure.
     measure("empty", 0, false, 10_000, || {});
 
     sys_add("bench-echo", echo_server);

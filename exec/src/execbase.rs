@@ -62,6 +62,10 @@ pub struct ExecBase {
     pub mem: [MemHeader; MAX_MEM_REGIONS],
     /// Number of regions in `mem`.
     pub mem_count: usize,
+    /// The regions' bounds `[start, end)`, kept apart from the headers so that
+    /// type_of_mem can read them from anywhere (an interrupt included) while an allocation
+    /// holds the headers. Written once at boot.
+    pub mem_bounds: [(usize, usize); MAX_MEM_REGIONS],
     /// Alerts raised so far (recoverable ones included), and the last code.
     pub alert_count: u64,
     pub last_alert: u32,
@@ -97,6 +101,7 @@ static SYS_BASE: Global<ExecBase> = Global::new(ExecBase {
     device_list: List::new(NodeType::Device),
     mem: [const { MemHeader::empty() }; MAX_MEM_REGIONS],
     mem_count: 0,
+    mem_bounds: [(0, 0); MAX_MEM_REGIONS],
     alert_count: 0,
     last_alert: 0,
     #[cfg(feature = "mmu")]

@@ -2,11 +2,14 @@
 //!
 //! Any crate can contribute tests: it exposes a `&'static [Test]` and the image passes all of
 //! them to [`run`]. The kernel command line picks which run (`test`, or `test=<prefix>`). Each
-//! test prints `test <name> ... ok` or `test <name> ... FAILED: <why>`; the run ends with the
-//! line `N passed, N failed` and exits QEMU through isa-debug-exit (status 33 = all passed).
+//! test prints `test <name> ... ok`, `test <name> ... FAILED: <why>`, or, when it called
+//! [`skip`] because the machine lacks what it checks, `test <name> ... skipped (<reason>)`; the
+//! run ends with the line `N passed, N failed, N skipped` and exits QEMU through isa-debug-exit
+//! (status 33 = none failed and at least one passed).
 //!
 //! A test that panics, raises a Guru Meditation or outlives its time limit is reported as failed
-//! by name and ends the run (there is no task to abandon yet, so the run cannot go on after it).
+//! by name and ends the run: tests run on the runner's own task and stack, so there is nothing
+//! left to go on from.
 
 use alloc::string::String;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
@@ -37,6 +40,16 @@ impl Test {
 
 /// What a test returns: `Err` carries the reason, printed after `FAILED: `.
 pub type TestResult = Result<(), String>;
+
+/// Why the current test skipped itself (see [`skip`]); cleared before each test.
+static SKIPPED: spin::Mutex<Option<&'static str>> = spin::Mutex::new(None);
+
+/// Ends the current test as skipped, not passed: `return skip("the CPU has no NX")`, for a test
+/// whose subject the machine lacks (so that an `Ok` never stands for a check not made).
+pub fn skip(reason: &'static str) -> TestResult {
+    *SKIPPED.lock() = Some(reason);
+    Ok(())
+}
 
 /// Fails the test with a message (and the location) unless `cond` holds.
 #[macro_export]
@@ -85,6 +98,7 @@ static DEADLINE: AtomicU64 = AtomicU64::new(0);
 static LIMIT_MS: AtomicU64 = AtomicU64::new(0);
 static PASSED: AtomicU32 = AtomicU32::new(0);
 static FAILED: AtomicU32 = AtomicU32::new(0);
+static SKIPS: AtomicU32 = AtomicU32::new(0);
 
 fn selected(t: &Test, prefix: &str) -> bool {
     if t.explicit { !prefix.is_empty() && t.name.starts_with(prefix) } else { t.name.starts_with(prefix) }
@@ -106,18 +120,24 @@ pub fn run(suites: &[&'static [Test]], prefix: &str, timeout_ms: u64) -> ! {
         kprint!("test {} ... ", t.name);
         CURRENT.store(t as *const Test as *mut Test, Ordering::SeqCst);
         DEADLINE.store(crate::time::ticks() + crate::time::ms_to_ticks(timeout_ms) + 1, Ordering::SeqCst);
+        *SKIPPED.lock() = None;
         let result = (t.run)();
         DEADLINE.store(0, Ordering::SeqCst);
         CURRENT.store(core::ptr::null_mut(), Ordering::SeqCst);
         if !cpu::interrupts_enabled() {
             cpu::enable_interrupts();
         }
-        match result {
-            Ok(()) => {
+        let skipped = SKIPPED.lock().take();
+        match (result, skipped) {
+            (Ok(()), Some(reason)) => {
+                SKIPS.fetch_add(1, Ordering::Relaxed);
+                kprintln!("skipped ({reason})");
+            }
+            (Ok(()), None) => {
                 PASSED.fetch_add(1, Ordering::Relaxed);
                 kprintln!("ok");
             }
-            Err(why) => {
+            (Err(why), _) => {
                 FAILED.fetch_add(1, Ordering::Relaxed);
                 kprintln!("FAILED: {why}");
             }
@@ -127,8 +147,8 @@ pub fn run(suites: &[&'static [Test]], prefix: &str, timeout_ms: u64) -> ! {
 }
 
 fn summary_and_exit() -> ! {
-    let (p, f) = (PASSED.load(Ordering::Relaxed), FAILED.load(Ordering::Relaxed));
-    kprintln!("{p} passed, {f} failed");
+    let (p, f, s) = (PASSED.load(Ordering::Relaxed), FAILED.load(Ordering::Relaxed), SKIPS.load(Ordering::Relaxed));
+    kprintln!("{p} passed, {f} failed, {s} skipped");
     qemu::exit(if f == 0 && p > 0 { qemu::ExitCode::Success } else { qemu::ExitCode::Failure })
 }
 
@@ -144,9 +164,9 @@ fn abort_current(why: core::fmt::Arguments) -> ! {
     let mut line = crate::alert::Report::new();
     let _ = core::fmt::Write::write_fmt(&mut line, format_args!("\ntest {name} ... FAILED: {why}\n"));
     crate::console::print_emergency(line.as_str());
-    let (p, f) = (PASSED.load(Ordering::Relaxed), FAILED.load(Ordering::Relaxed));
+    let (p, f, s) = (PASSED.load(Ordering::Relaxed), FAILED.load(Ordering::Relaxed), SKIPS.load(Ordering::Relaxed));
     let mut line = crate::alert::Report::new();
-    let _ = core::fmt::Write::write_fmt(&mut line, format_args!("{p} passed, {f} failed\n"));
+    let _ = core::fmt::Write::write_fmt(&mut line, format_args!("{p} passed, {f} failed, {s} skipped\n"));
     crate::console::print_emergency(line.as_str());
     qemu::exit(qemu::ExitCode::Failure)
 }

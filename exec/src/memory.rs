@@ -75,6 +75,7 @@ pub unsafe fn init(regions: impl IntoIterator<Item = (u64, u64)>) {
         }
         // SAFETY: per the contract.
         eb.mem[eb.mem_count] = unsafe { MemHeader::new(start as usize, (end - start) as usize) };
+        eb.mem_bounds[eb.mem_count] = eb.mem[eb.mem_count].bounds();
         eb.mem_count += 1;
     }
 }
@@ -85,9 +86,8 @@ pub unsafe fn init(regions: impl IntoIterator<Item = (u64, u64)>) {
 /// Forbid held (the memory lists' guard), and no other reference from this function is alive
 /// while the result is used; it is not kept past the Forbid.
 unsafe fn regions<'a>() -> &'a mut [MemHeader] {
-    // SAFETY: per the contract.
-    let eb = unsafe { &mut *base() };
-    &mut eb.mem[..eb.mem_count]
+    // SAFETY: per the contract; the reference covers the headers only, no other field.
+    unsafe { &mut (*base()).mem[..(*base()).mem_count] }
 }
 
 /// Allocates `size` bytes with `flags` (CLEAR zeroes them, REVERSE takes them from the top,
@@ -239,12 +239,11 @@ pub unsafe fn free_vec(ptr: *mut u8) {
 /// Callable from an interrupt.
 pub fn type_of_mem(ptr: *const u8) -> MemFlags {
     let a = ptr as usize;
-    // SAFETY: reading region bounds needs no Forbid: they never change after boot, and only
-    // the bounds are read.
-    let (mem, count) = unsafe { (&raw const (*base()).mem, (*base()).mem_count) };
-    // SAFETY: as above; `mem` is a fixed array in the static ExecBase.
-    let regions = unsafe { &(&*mem)[..count] };
-    if regions.iter().any(|mh| mh.contains(a)) { MemFlags::PUBLIC | MemFlags::FAST } else { MemFlags::empty() }
+    // SAFETY: the bounds and their count are written once at boot and never again, and kept
+    // apart from the headers an allocation may hold: no Forbid needed, from anywhere.
+    let (bounds, count) = unsafe { ((*base()).mem_bounds, (*base()).mem_count) };
+    let inside = bounds[..count].iter().any(|&(lo, hi)| (lo..hi).contains(&a));
+    if inside { MemFlags::PUBLIC | MemFlags::FAST } else { MemFlags::empty() }
 }
 
 /// The number of blocks `task` owns (not PUBLIC) and their total size. Not callable from an

@@ -33,14 +33,13 @@ pub fn init() {
 /// The tick's server on IRQ 0. Disable (on the IRQ 0 chain).
 static TICK_SERVER: Global<Interrupt> = Global::new(Interrupt::new("tick", 0, tick, core::ptr::null_mut()));
 
-/// Measures the TSC frequency in Hz over `ms` milliseconds of PIT time. Reprograms PIT
-/// channel 0, so only for boot (before the tick starts).
+/// Measures the TSC frequency in Hz over `ms` milliseconds of PIT time (at most 50), against
+/// the PIT's counter read at both ends (see `pit::measure_tsc`). A window spoilt by a long host
+/// pause is measured again.
 fn calibrate_tsc(ms: u64) -> u64 {
-    cpu::without_interrupts(|| {
-        pit::start_periodic(0);
-        let (cycles, counts) = pit::measure_tsc(pit::PIT_HZ * ms / 1000);
-        cycles * pit::PIT_HZ / counts
-    })
+    let counts = (pit::PIT_HZ * ms / 1000) as u16;
+    let (cycles, counts) = (0..10).find_map(|_| pit::measure_tsc(counts)).expect("the PIT's channel 2 does not count");
+    cycles * pit::PIT_HZ / counts
 }
 
 fn tick(_: *mut ()) -> bool {

@@ -30,8 +30,16 @@ fn table_entry(table: &PageTable) -> PageTableEntry {
     entry(table as *const PageTable as u64, PAGE, TABLE_FLAGS).unwrap_or_default()
 }
 
-/// A block of memory moving from one space to another (see [`Space::give_away`]).
-pub struct Block((*mut u8, usize, u64, u64));
+/// Memory a task allocated through the gate ([`Space::alloc`]), which may move from one space
+/// to another (see [`Space::give_away`]).
+pub struct Block {
+    /// What alloc_mem returned, and its size.
+    block: *mut u8,
+    block_len: usize,
+    /// The page-aligned part open to the task: `[start, start + len)`.
+    start: u64,
+    len: u64,
+}
 
 /// A task's page tables and its user stack.
 pub struct Space {
@@ -43,8 +51,8 @@ pub struct Space {
     stack_alloc: usize,
     /// `[bottom, top)` of the user stack.
     pub stack_range: (u64, u64),
-    /// Memory the task allocated through the gate: (block, block size, start, length).
-    allocations: Vec<(*mut u8, usize, u64, u64)>,
+    /// Memory the task allocated through the gate.
+    allocations: Vec<Block>,
 }
 
 impl Space {
@@ -222,26 +230,26 @@ impl Space {
         }
         let start = (block as u64).div_ceil(PAGE) * PAGE;
         self.set_access(start, start + len, Access::ReadWrite);
-        self.allocations.push((block, block_len, start, len));
+        self.allocations.push(Block { block, block_len, start, len });
         Some(start)
     }
 
     /// Whether `[addr, addr + len)` is exactly a block from [`Space::alloc`].
     pub fn owns_block(&self, addr: u64, len: u64) -> bool {
-        self.allocations.iter().any(|a| a.2 == addr && a.3 == len)
+        self.allocations.iter().any(|a| a.start == addr && a.len == len)
     }
 
     /// Takes the block starting at `addr` out of this space's records (its pages stay as they
     /// are) so that another space can [`adopt`](Space::adopt) it: how a transferred message
     /// outlives a sender that ends before the reply.
     pub fn give_away(&mut self, addr: u64) -> Option<Block> {
-        let i = self.allocations.iter().position(|a| a.2 == addr)?;
-        Some(Block(self.allocations.swap_remove(i)))
+        let i = self.allocations.iter().position(|a| a.start == addr)?;
+        Some(self.allocations.swap_remove(i))
     }
 
     /// Makes a block given away by another space this space's own (freed with it).
     pub fn adopt(&mut self, block: Block) {
-        self.allocations.push(block.0);
+        self.allocations.push(block);
     }
 
     /// Opens `[start, start + len)` (whole pages, memory this space does not own) to the task
@@ -254,13 +262,13 @@ impl Space {
 
     /// The length of the block starting at `addr`, if it is one from [`Space::alloc`].
     pub fn block_len(&self, addr: u64) -> Option<u64> {
-        self.allocations.iter().find(|a| a.2 == addr).map(|a| a.3)
+        self.allocations.iter().find(|a| a.start == addr).map(|a| a.len)
     }
 
     /// Frees memory from [`Space::alloc`]; false if `addr` is not the start of one.
     pub fn free(&mut self, addr: u64) -> bool {
-        let Some(i) = self.allocations.iter().position(|a| a.2 == addr) else { return false };
-        let (block, block_len, start, len) = self.allocations.swap_remove(i);
+        let Some(i) = self.allocations.iter().position(|a| a.start == addr) else { return false };
+        let Block { block, block_len, start, len } = self.allocations.swap_remove(i);
         self.set_access(start, start + len, Access::Kernel);
         // SAFETY: the block came from alloc_mem with this size; no longer mapped for ring 3.
         unsafe { free_mem(block, block_len) };
@@ -273,8 +281,8 @@ impl Drop for Space {
         // SAFETY: the blocks came from alloc_mem with these sizes; the task using them ended.
         unsafe {
             free_mem(self.stack, self.stack_alloc);
-            for &(block, len, _, _) in &self.allocations {
-                free_mem(block, len);
+            for a in &self.allocations {
+                free_mem(a.block, a.block_len);
             }
         }
     }

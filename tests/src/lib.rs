@@ -2,7 +2,9 @@
 //! port, types into it, and judges how it ended.
 //!
 //! A run passes only if QEMU left through isa-debug-exit with status 33 *and* the kernel printed
-//! a `N passed, 0 failed` line that agrees with the `test ... ok` lines. Status 0 (a triple
+//! a `N passed, 0 failed` line (with `, N skipped` after it when some were) that agrees with the
+//! `test ... ok` and `test ... skipped (why)` lines. A skipped test is neither a pass nor a
+//! failure: the machine lacked what it checks. Status 0 (a triple
 //! fault), any other status, a missing summary, or a run that outlived its time limit all fail,
 //! and the failure names the test that was running.
 #![deny(unsafe_code)]
@@ -312,6 +314,7 @@ impl ShellSession {
 pub struct Verdict {
     pub passed: usize,
     pub failed: usize,
+    pub skipped: usize,
     /// Names of the tests that failed (or were running when the machine died).
     pub failures: Vec<String>,
     /// Why the run as a whole failed, if it did.
@@ -328,15 +331,19 @@ impl Verdict {
 /// module docs for the rules).
 pub fn judge(transcript: &str, status: Option<i32>) -> Verdict {
     let mut passed = 0;
+    let mut skipped = 0;
     let mut failures: Vec<String> = Vec::new();
     let mut running: Option<String> = None;
-    let mut summary: Option<(usize, usize)> = None;
+    let mut summary: Option<(usize, usize, usize)> = None;
     for line in transcript.lines().map(str::trim_end) {
         if let Some(rest) = line.strip_prefix("test ") {
             if let Some((name, result)) = rest.split_once(" ...") {
                 let result = result.trim();
                 if result == "ok" {
                     passed += 1;
+                    running = None;
+                } else if result.starts_with("skipped") {
+                    skipped += 1;
                     running = None;
                 } else if result.starts_with("FAILED") {
                     if !failures.iter().any(|f| f == name) {
@@ -347,16 +354,20 @@ pub fn judge(transcript: &str, status: Option<i32>) -> Verdict {
                     running = Some(name.to_string());
                 }
             }
-        } else if let (Some(name), true) = (&running, line == "ok" || line.starts_with("FAILED")) {
+        } else if let (Some(name), true) =
+            (&running, line == "ok" || line.starts_with("FAILED") || line.starts_with("skipped ("))
+        {
             // A test that printed something finishes on a line of its own.
             if line == "ok" {
                 passed += 1;
+            } else if line.starts_with("skipped (") {
+                skipped += 1;
             } else if !failures.contains(name) {
                 failures.push(name.clone());
             }
             running = None;
-        } else if let Some((p, f)) = parse_summary(line) {
-            summary = Some((p, f));
+        } else if let Some(counts) = parse_summary(line) {
+            summary = Some(counts);
         }
     }
     let mut problem = match status {
@@ -374,18 +385,25 @@ pub fn judge(transcript: &str, status: Option<i32>) -> Verdict {
     }
     match summary {
         None if problem.is_none() => problem = Some("no 'N passed, N failed' line".into()),
-        Some((p, f)) if problem.is_none() && (p != passed || f != failures.len()) => {
-            problem = Some(format!("summary says {p} passed, {f} failed; lines say {passed} and {}", failures.len()))
+        Some((p, f, s)) if problem.is_none() && (p != passed || f != failures.len() || s != skipped) => {
+            problem = Some(format!(
+                "summary says {p} passed, {f} failed, {s} skipped; lines say {passed}, {} and {skipped}",
+                failures.len()
+            ))
         }
         _ => {}
     }
-    Verdict { passed, failed: failures.len(), failures, problem }
+    Verdict { passed, failed: failures.len(), skipped, failures, problem }
 }
 
-fn parse_summary(line: &str) -> Option<(usize, usize)> {
+/// `N passed, N failed`, optionally followed by `, N skipped` (absent means none).
+fn parse_summary(line: &str) -> Option<(usize, usize, usize)> {
     let (p, rest) = line.split_once(" passed, ")?;
-    let f = rest.strip_suffix(" failed")?;
-    Some((p.trim().parse().ok()?, f.trim().parse().ok()?))
+    let (f, s) = match rest.split_once(" failed, ") {
+        Some((f, s)) => (f, s.strip_suffix(" skipped")?.trim().parse().ok()?),
+        None => (rest.strip_suffix(" failed")?, 0),
+    };
+    Some((p.trim().parse().ok()?, f.trim().parse().ok()?, s))
 }
 
 /// Boots `boot`, waits up to `timeout` for it to end, and judges the run.
@@ -447,6 +465,21 @@ mod tests {
     fn a_test_that_prints_finishes_on_its_own_line() {
         let v = judge("test e ... type a line:\necho: x\nok\n1 passed, 0 failed\n", Some(33));
         assert!(v.ok(), "{v:?}");
+    }
+
+    #[test]
+    fn a_skip_is_counted_and_is_not_a_failure() {
+        let t = "test a ... ok\ntest nx ... skipped (the CPU has no NX)\ntest p ... type:\nskipped (no input)\n1 passed, 0 failed, 2 skipped\n";
+        let v = judge(t, Some(33));
+        assert!(v.ok(), "{v:?}");
+        assert_eq!((v.passed, v.failed, v.skipped), (1, 0, 2));
+    }
+
+    #[test]
+    fn a_summary_that_miscounts_skips_fails() {
+        assert!(!judge("test a ... ok\ntest b ... skipped (x)\n1 passed, 0 failed, 0 skipped\n", Some(33)).ok());
+        assert!(!judge("test a ... ok\ntest b ... skipped (x)\n1 passed, 0 failed\n", Some(33)).ok());
+        assert!(!judge("test a ... skipped (x)\n0 passed, 0 failed, 1 skipped\n", Some(33)).ok(), "only skips is no pass");
     }
 
     #[test]

@@ -77,7 +77,7 @@ pub struct Report {
     pub flat: Vec<Figure>,
     pub mmu: Vec<Figure>,
     pub linux: Vec<Reference>,
-    /// A note on what the mmu build contains (until mmu-mode exists it has no protection).
+    /// A note on the mmu column: which rows are the same ring-0 path and which are ring 3.
     pub mmu_note: String,
     pub containment_note: String,
     /// CRASHTEST: scenario, what the flat build did, what the mmu build did.

@@ -121,7 +121,7 @@ pub fn run(job: &Job) -> (i32, u32) {
             let t = if c.template.is_empty() { "(no arguments)" } else { c.template };
             let _ = writeln!(ctx.con, "{}: {t}", c.name);
             if c.name == "CRASHTEST" {
-                let names: Vec<&str> = crate::crashtest::SCENARIOS.iter().map(|s| s.name).collect();
+                let names: Vec<&str> = crate::crashtest::Scenario::ALL.iter().map(|s| s.name()).collect();
                 let _ = writeln!(ctx.con, "Scenarios: {}", names.join(" "));
             }
             RC_OK
@@ -297,12 +297,12 @@ fn color(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
 fn crashtest(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     let name = text(&a[0]).unwrap_or("");
     if name.eq_ignore_ascii_case("LIST") {
-        for s in crate::crashtest::SCENARIOS {
-            let _ = writeln!(ctx.con, "{:<16}{}", s.name, s.what);
+        for s in crate::crashtest::Scenario::ALL {
+            let _ = writeln!(ctx.con, "{:<16}{}", s.name(), s.what());
         }
         return RC_OK;
     }
-    let Some(s) = crate::crashtest::SCENARIOS.iter().find(|s| s.name.eq_ignore_ascii_case(name)) else {
+    let Some(s) = crate::crashtest::Scenario::find(name) else {
         return ctx.fail(RC_ERROR, ERROR_OBJECT_NOT_FOUND, &alloc::format!("No scenario {name} (CRASHTEST LIST names them)"));
     };
     if crate::crashtest::run(&mut ctx.con, s) { RC_OK } else { RC_WARN }
@@ -474,19 +474,23 @@ fn version(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
     RC_OK
 }
 
+/// `n` units of `unit_ns` in nanoseconds; `None` for a negative `n` or one too large to count
+/// in nanoseconds (about 584 years), which would otherwise wrap to a short wait.
+fn wait_nanos(n: i64, unit_ns: u64) -> Option<u64> {
+    u64::try_from(n).ok()?.checked_mul(unit_ns)
+}
+
 fn wait_cmd(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
-    let n = num(&a[0]).unwrap_or(1);
-    if n < 0 {
+    let unit_ns = if switch(&a[2]) {
+        60_000_000_000
+    } else if switch(&a[3]) {
+        20_000_000
+    } else {
+        1_000_000_000
+    };
+    let Some(ns) = wait_nanos(num(&a[0]).unwrap_or(1), unit_ns) else {
         return ctx.fail(RC_ERROR, 115, "Bad number");
-    }
-    let ns = n as u64
-        * if switch(&a[2]) {
-            60_000_000_000
-        } else if switch(&a[3]) {
-            20_000_000
-        } else {
-            1_000_000_000
-        };
+    };
     let port = exec::sys::create_msg_port();
     if port.is_null() {
         return ctx.fail(RC_ERROR, crate::shell::ERROR_NO_FREE_STORE, "No signal or memory for a reply port");

@@ -11,15 +11,7 @@ use exec::task::{Task, find_task};
 
 use crate::con::Con;
 
-/// One scenario: what the culprit does, and at what.
-pub struct Scenario {
-    pub name: &'static str,
-    pub what: &'static str,
-    body: extern "C" fn(u64) -> !,
-    target: Target,
-    /// Whether the flat build lives through it (the test suite runs only those there).
-    pub flat_survives: bool,
-}
+pub use crate::scenarios::Scenario;
 
 #[derive(Clone, Copy)]
 enum Target {
@@ -30,18 +22,21 @@ enum Target {
     Nothing,
 }
 
-pub static SCENARIOS: &[Scenario] = &[
-    Scenario { name: "wild-write", what: "a task writes into another task's memory", body: write_at, target: Target::VictimMemory, flat_survives: true },
-    Scenario { name: "kernel-write", what: "a task writes into kernel memory", body: write_at, target: Target::KernelMemory, flat_survives: true },
-    Scenario { name: "null-deref", what: "a task writes through a null pointer", body: write_at, target: Target::Null, flat_survives: true },
-    Scenario { name: "jump-into-data", what: "a task jumps into data on its stack", body: jump_into_data, target: Target::Nothing, flat_survives: true },
-    Scenario { name: "write-code", what: "a task writes over code", body: write_at, target: Target::Code, flat_survives: true },
-    Scenario { name: "stack-overflow", what: "a task recurses without end", body: recurse, target: Target::Nothing, flat_survives: false },
-    Scenario { name: "divide-by-zero", what: "a task divides by zero", body: divide, target: Target::Nothing, flat_survives: false },
-    Scenario { name: "double-reply", what: "a task replies a message twice", body: double_reply, target: Target::Nothing, flat_survives: true },
-    Scenario { name: "kernel-pointer-put", what: "a task passes a kernel pointer to put_msg", body: kernel_pointer_put, target: Target::KernelMemory, flat_survives: false },
-    Scenario { name: "port-after-delete", what: "a task puts a message to a port it deleted", body: port_after_delete, target: Target::Nothing, flat_survives: false },
-];
+/// What the culprit of `s` runs, and at what.
+fn plan(s: Scenario) -> (extern "C" fn(u64) -> !, Target) {
+    match s {
+        Scenario::WildWrite => (write_at, Target::VictimMemory),
+        Scenario::KernelWrite => (write_at, Target::KernelMemory),
+        Scenario::NullDeref => (write_at, Target::Null),
+        Scenario::JumpIntoData => (jump_into_data, Target::Nothing),
+        Scenario::WriteCode => (write_at, Target::Code),
+        Scenario::StackOverflow => (recurse, Target::Nothing),
+        Scenario::DivideByZero => (divide, Target::Nothing),
+        Scenario::DoubleReply => (double_reply, Target::Nothing),
+        Scenario::KernelPointerPut => (kernel_pointer_put, Target::KernelMemory),
+        Scenario::PortAfterDelete => (port_after_delete, Target::Nothing),
+    }
+}
 
 /// Exec calls as the culprit makes them: through the gate in mmu-mode, directly when flat.
 #[cfg(feature = "mmu")]
@@ -117,8 +112,16 @@ extern "C" fn port_after_delete(_: u64) -> ! {
     finish()
 }
 
-/// A word of kernel data for kernel-write to aim at.
-static KERNEL_CANARY: AtomicU64 = AtomicU64::new(CANARY);
+/// Kernel data for kernel-write and kernel-pointer-put to aim at: a canary word, then zeros
+/// (as an unqueued message reads, so the flat build's put_msg takes it and links it), big enough
+/// for the whole message header, so that what the flat build overwrites is always this and
+/// never what the linker placed after it. [`canary_words`] is how it reads untouched.
+static KERNEL_CANARY: [AtomicU64; 16] = [const { AtomicU64::new(0) }; 16];
+const _: () = assert!(size_of::<exec::port::Message>() <= size_of::<[AtomicU64; 16]>());
+
+fn canary_words() -> impl Iterator<Item = (&'static AtomicU64, u64)> {
+    KERNEL_CANARY.iter().enumerate().map(|(i, w)| (w, if i == 0 { CANARY } else { 0 }))
+}
 const CANARY: u64 = 0x00c0_ffee_c0ff_ee00;
 const SMASH: u64 = 0x6666_6666_6666_6666;
 
@@ -225,8 +228,9 @@ fn alive(t: *mut Task, name: &str) -> bool {
 }
 
 /// Runs `s` and says what happened. Result: whether it was contained.
-pub fn run(con: &mut Con, s: &Scenario) -> bool {
-    let _ = writeln!(con, "CRASHTEST {}: {} ({} build)", s.name, s.what, exec::BUILD_MODE);
+pub fn run(con: &mut Con, s: Scenario) -> bool {
+    let _ = writeln!(con, "CRASHTEST {}: {} ({} build)", s.name(), s.what(), exec::BUILD_MODE);
+    let (body, target) = plan(s);
     let v = spawn("crash-victim", victim, 0);
     if v.is_null() {
         con.error("No memory for the victim task");
@@ -235,17 +239,19 @@ pub fn run(con: &mut Con, s: &Scenario) -> bool {
     let vw = victim_word(v);
     // SAFETY: the victim never touches this word; the kernel may (ring 0 maps everything).
     unsafe { vw.write_volatile(CANARY) };
-    KERNEL_CANARY.store(CANARY, Ordering::SeqCst);
-    let target = match s.target {
+    for (w, v) in canary_words() {
+        w.store(v, Ordering::SeqCst);
+    }
+    let target = match target {
         Target::VictimMemory => vw as u64,
-        Target::KernelMemory => &KERNEL_CANARY as *const AtomicU64 as u64,
+        Target::KernelMemory => KERNEL_CANARY.as_ptr() as u64,
         Target::Null => 0,
         Target::Code => code_target as *const () as u64,
         Target::Nothing => 0,
     };
-    let name = alloc::format!("crash-{}", s.name);
+    let name = alloc::format!("crash-{}", s.name());
     let caught_before = caught();
-    let c = spawn(&name, s.body, target);
+    let c = spawn(&name, body, target);
     if c.is_null() {
         con.error("No memory for the culprit task");
         return false;
@@ -255,7 +261,7 @@ pub fn run(con: &mut Con, s: &Scenario) -> bool {
     let victim_alive = alive(v, "crash-victim");
     // SAFETY: the victim is alive (checked), so its stack is still there.
     let victim_intact = victim_alive && unsafe { vw.read_volatile() } == CANARY;
-    let kernel_intact = KERNEL_CANARY.load(Ordering::SeqCst) == CANARY;
+    let kernel_intact = canary_words().all(|(w, v)| w.load(Ordering::SeqCst) == v);
     let _ = writeln!(
         con,
         "  culprit: {}",

@@ -11,6 +11,7 @@ extern crate alloc;
 pub mod cli;
 pub mod keys;
 pub mod lineedit;
+pub mod scenarios;
 pub mod state;
 
 #[cfg(target_os = "none")]

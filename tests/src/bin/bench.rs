@@ -11,12 +11,7 @@ use std::time::Duration;
 
 use lorraine_tests::report::{Report, parse};
 use lorraine_tests::{Boot, Mode, ShellSession, linuxref};
-
-const SCENARIOS: [&str; 10] = [
-    "wild-write", "kernel-write", "null-deref", "jump-into-data", "write-code", "stack-overflow", "divide-by-zero",
-    "double-reply", "kernel-pointer-put", "port-after-delete",
-];
-const FLAT_SURVIVES: [&str; 6] = ["wild-write", "kernel-write", "null-deref", "jump-into-data", "write-code", "double-reply"];
+use workbench_shell::scenarios::{Flat, Scenario};
 
 /// Runs CRASHTEST `name` on a booted shell and says what happened.
 fn crash(s: &mut ShellSession, name: &str) -> String {
@@ -45,10 +40,11 @@ fn crash(s: &mut ShellSession, name: &str) -> String {
 fn containment() -> Vec<(String, String, String)> {
     let mut flat = ShellSession::start(&Boot::new(Mode::Flat));
     let mut mmu = ShellSession::start(&Boot::new(Mode::Mmu));
-    SCENARIOS
+    Scenario::ALL
         .iter()
-        .map(|&name| {
-            let f = if FLAT_SURVIVES.contains(&name) {
+        .map(|sc| {
+            let name = sc.name();
+            let f = if sc.flat() != Flat::Halts {
                 crash(&mut flat, name)
             } else {
                 crash(&mut ShellSession::start(&Boot::new(Mode::Flat)), name)

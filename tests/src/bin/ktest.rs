@@ -2,7 +2,8 @@
 //!
 //! Usage: `ktest <flat|mmu> [kernel command line]` (default `test`). `$QEMUFLAGS` is appended
 //! to QEMU's arguments, `$KTEST_TIMEOUT` (seconds, default 120) bounds the whole run.
-//! Prints the kernel's output, then `in-kernel (<mode>): N passed, N failed`; exits 1 on failure.
+//! Prints the kernel's output, then `in-kernel (<mode>): N passed, N failed, N skipped`; exits 1
+//! on failure.
 #![forbid(unsafe_code)]
 
 use std::time::Duration;
@@ -25,6 +26,12 @@ fn main() {
     if !verdict.failures.is_empty() {
         println!("in-kernel ({}): failed: {}", mode.name(), verdict.failures.join(", "));
     }
-    println!("in-kernel ({}): {} passed, {} failed", mode.name(), verdict.passed, verdict.failed.max(!verdict.ok() as usize));
+    println!(
+        "in-kernel ({}): {} passed, {} failed, {} skipped",
+        mode.name(),
+        verdict.passed,
+        verdict.failed.max(!verdict.ok() as usize),
+        verdict.skipped
+    );
     std::process::exit(if verdict.ok() { 0 } else { 1 });
 }

@@ -1,0 +1,99 @@
+//! CRASHTEST's scenarios, and what each build does with each: the one list that the shell's
+//! CRASHTEST (`crashtest.rs`) runs and the host's tests and bench expect. Pure, so the host
+//! crates can use it.
+
+/// One CRASHTEST scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scenario {
+    WildWrite,
+    KernelWrite,
+    NullDeref,
+    JumpIntoData,
+    WriteCode,
+    StackOverflow,
+    DivideByZero,
+    DoubleReply,
+    KernelPointerPut,
+    PortAfterDelete,
+}
+
+/// What the flat build (no protection) does with a scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flat {
+    /// The misdeed happens (memory overwritten, or it runs unchecked); the shell goes on.
+    NotContained,
+    /// Exec's own checks catch it (a recoverable alert); the shell goes on.
+    Caught,
+    /// A CPU exception: a Guru Meditation, and the machine stops.
+    Halts,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 10] = [
+        Scenario::WildWrite,
+        Scenario::KernelWrite,
+        Scenario::NullDeref,
+        Scenario::JumpIntoData,
+        Scenario::WriteCode,
+        Scenario::StackOverflow,
+        Scenario::DivideByZero,
+        Scenario::DoubleReply,
+        Scenario::KernelPointerPut,
+        Scenario::PortAfterDelete,
+    ];
+
+    pub fn name(self) -> &'static str {
+        self.about().0
+    }
+
+    /// What the culprit does, in words.
+    pub fn what(self) -> &'static str {
+        self.about().1
+    }
+
+    /// What the flat build does with it.
+    pub fn flat(self) -> Flat {
+        self.about().2
+    }
+
+    /// A bad exec call rather than a CPU fault: in mmu-mode the gate refuses the call (no Guru)
+    /// where it removes a faulting culprit (with a Guru).
+    pub fn bad_call(self) -> bool {
+        matches!(self, Scenario::DoubleReply | Scenario::KernelPointerPut | Scenario::PortAfterDelete)
+    }
+
+    pub fn find(name: &str) -> Option<Scenario> {
+        Scenario::ALL.into_iter().find(|s| s.name().eq_ignore_ascii_case(name))
+    }
+
+    fn about(self) -> (&'static str, &'static str, Flat) {
+        use Flat::*;
+        match self {
+            Scenario::WildWrite => ("wild-write", "a task writes into another task's memory", NotContained),
+            Scenario::KernelWrite => ("kernel-write", "a task writes into kernel memory", NotContained),
+            Scenario::NullDeref => ("null-deref", "a task writes through a null pointer", NotContained),
+            Scenario::JumpIntoData => ("jump-into-data", "a task jumps into data on its stack", NotContained),
+            Scenario::WriteCode => ("write-code", "a task writes over code", NotContained),
+            Scenario::StackOverflow => ("stack-overflow", "a task recurses without end", Halts),
+            Scenario::DivideByZero => ("divide-by-zero", "a task divides by zero", Halts),
+            Scenario::DoubleReply => ("double-reply", "a task replies a message twice", Caught),
+            Scenario::KernelPointerPut => ("kernel-pointer-put", "a task passes a kernel pointer to put_msg", NotContained),
+            Scenario::PortAfterDelete => ("port-after-delete", "a task puts a message to a port it deleted", NotContained),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_found() {
+        for s in Scenario::ALL {
+            assert_eq!(Scenario::find(s.name()), Some(s));
+            assert_eq!(Scenario::ALL.iter().filter(|t| t.name() == s.name()).count(), 1);
+        }
+        assert_eq!(Scenario::find("WILD-WRITE"), Some(Scenario::WildWrite));
+        assert_eq!(Scenario::find("nonsense"), None);
+    }
+}
