@@ -87,7 +87,7 @@ pub unsafe fn init(regions: impl IntoIterator<Item = (u64, u64)>) {
 /// while the result is used; it is not kept past the Forbid.
 unsafe fn regions<'a>() -> &'a mut [MemHeader] {
     // SAFETY: per the contract; the reference covers the headers only, no other field.
-    unsafe { &mut (*base()).mem[..(*base()).mem_count] }
+    unsafe { &mut (&mut (*base()).mem)[..(*base()).mem_count] }
 }
 
 /// Allocates `size` bytes with `flags` (CLEAR zeroes them, REVERSE takes them from the top,
