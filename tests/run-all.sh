@@ -2,7 +2,9 @@
 # `make test`: every layer of tests, in both builds, then one closing line.
 #   1. host unit tests (cargo test) of the pure-logic crates, without and with the mmu feature;
 #   2. the in-kernel suite of each image, booted under QEMU (TCG);
-#   3. the end-to-end harness (cargo test -p lorraine-tests), which boots both images.
+#   3. the end-to-end harness (cargo test -p lorraine-tests), which boots both images;
+#   4. clippy, warnings as errors: the host crates with their tests, and the kernel image in
+#      both builds (the lints every crate denies are in Cargo.toml's [workspace.lints]).
 # Each layer prints its own `N passed, N failed, N skipped`; the last line adds them up. A
 # skipped test (an in-kernel test whose subject the CPU lacks) is neither a pass nor a failure.
 set -uo pipefail
@@ -20,6 +22,12 @@ trap 'rm -f "$log"' EXIT
 count_cargo() {
     awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
          END { printf "%d %d 0\n", p, f }' "$log"
+}
+
+# One check per clippy run: passed when it finds nothing, failed otherwise (`rc` is the
+# calling layer's exit status).
+count_clippy() {
+    if [ "$rc" -eq 0 ]; then echo "1 0 0"; else echo "0 1 0"; fi
 }
 
 layer() { # name, counting function, command...
@@ -60,6 +68,10 @@ for mode in flat mmu; do
     layer "in-kernel tests ($mode)" count_ktest target/debug/ktest "$mode" test
 done
 layer "end-to-end tests (both builds)" count_cargo cargo test -q -p lorraine-tests --test '*' -- --test-threads=1
+layer "clippy (host crates and their tests)" count_clippy cargo clippy -q --all-targets -- -D warnings
+layer "clippy (host crates, mmu feature)" count_clippy cargo clippy -q --all-targets "${HOST_CRATES[@]}" --features mmu -- -D warnings
+layer "clippy (kernel, flat)" count_clippy cargo clippy -q --release --target x86_64-unknown-none -p lorraine -- -D warnings
+layer "clippy (kernel, mmu)" count_clippy cargo clippy -q --release --target x86_64-unknown-none -p lorraine --features mmu -- -D warnings
 
 echo
 if [ ${#failed_layers[@]} -gt 0 ]; then

@@ -256,7 +256,7 @@ impl Space {
     /// read-write: a block its parent keeps and reads, such as a shell's job record. The
     /// parent frees it, and only after the task has ended.
     pub fn share(&mut self, start: u64, len: u64) {
-        assert!(start % PAGE == 0 && len % PAGE == 0, "shared memory must be whole pages");
+        assert!(start.is_multiple_of(PAGE) && len.is_multiple_of(PAGE), "shared memory must be whole pages");
         self.set_access(start, start + len, Access::ReadWrite);
     }
 

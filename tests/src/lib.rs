@@ -296,10 +296,10 @@ impl ShellSession {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let out = self.since(mark);
-            if let Some(nl) = out.find('\n') {
-                if let Some(p) = out[nl..].rfind(PROMPT) {
-                    return out[nl + 1..nl + p].to_string();
-                }
+            if let Some(nl) = out.find('\n')
+                && let Some(p) = out[nl..].rfind(PROMPT)
+            {
+                return out[nl + 1..nl + p].to_string();
             }
             if Instant::now() > deadline {
                 panic!("{line:?}: no prompt after the command; output:\n{out}");

@@ -178,7 +178,9 @@ impl Report {
         let pick = |figs: &[Figure], name: &str, touch: bool| -> Vec<(u64, u64)> {
             figs.iter().filter(|f| f.name == name && f.touch == touch).map(|f| (f.size.max(56), f.median.max(1))).collect()
         };
-        let mut series: Vec<(String, &str, Vec<(u64, u64)>)> = Vec::new();
+        // (label, colour, points)
+        type Series<'a> = (String, &'a str, Vec<(u64, u64)>);
+        let mut series: Vec<Series> = Vec::new();
         for (label, figs, name, color) in [
             ("flat pointer", &self.flat, "msg_round_trip", "#1f77b4"),
             ("mmu copy", &self.mmu, "msg_round_trip_copy", "#d62728"),

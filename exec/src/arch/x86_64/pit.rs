@@ -1,6 +1,7 @@
 //! The 8254 PIT: channel 0 drives the tick (IRQ 0); channel 2 (gated through port 0x61, the
 //! speaker port, with the speaker left off) is a free counter that calibrates the TSC, and can
 //! check it later without touching the tick.
+#![allow(clippy::unusual_byte_groupings, reason = "command bytes are grouped by their fields: channel, access, mode, BCD")]
 
 use x86_64::instructions::port::Port;
 
