@@ -1,4 +1,5 @@
 //! A fixed-size byte ring buffer: serial.device's receive and transmit buffers.
+#![forbid(unsafe_code)]
 
 /// `N` bytes of FIFO. Pushing into a full ring fails (the caller counts the overflow).
 pub struct Ring<const N: usize> {

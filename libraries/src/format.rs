@@ -1,4 +1,5 @@
 //! Formatting helpers for the shell: sizes and durations as people read them.
+#![forbid(unsafe_code)]
 
 use alloc::format;
 use alloc::string::String;

@@ -11,6 +11,7 @@
 //! Keywords match without regard to case, by name or any alias. Words may be quoted
 //! (`"two words"`, with `*"` for a quote, `**` for a star and `*n` for a newline). A line that
 //! is just `?` asks for the template: [`ArgError::Help`].
+#![forbid(unsafe_code)]
 
 use alloc::string::String;
 use alloc::vec::Vec;

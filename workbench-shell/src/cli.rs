@@ -1,4 +1,5 @@
 //! The command line's front end: aliases, the command word, the prompt, completion. Pure.
+#![forbid(unsafe_code)]
 
 use alloc::string::String;
 use alloc::vec::Vec;

@@ -1,5 +1,6 @@
 //! Terminal input to keys: bytes from the serial port, parsed with vte, become [`Key`]s.
 //! Escape sequences the shell does not use, NULs and other control bytes are dropped.
+#![forbid(unsafe_code)]
 
 use alloc::vec::Vec;
 use vte::{Params, Parser, Perform};

@@ -1,5 +1,6 @@
 //! The line editor: cursor movement, deletion, kill commands, history and completion.
 //! Pure logic: it takes keys and says what happened; the shell draws with [`LineEditor::render`].
+#![forbid(unsafe_code)]
 
 use alloc::collections::VecDeque;
 use alloc::string::String;

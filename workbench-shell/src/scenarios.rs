@@ -1,6 +1,7 @@
 //! CRASHTEST's scenarios, and what each build does with each: the one list that the shell's
 //! CRASHTEST (`crashtest.rs`) runs and the host's tests and bench expect. Pure, so the host
 //! crates can use it.
+#![forbid(unsafe_code)]
 
 /// One CRASHTEST scenario.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,6 +7,7 @@
 //! that read and write it. Whoever touches it holds Forbid (`Ctx::with_state`,
 //! `shell::with_state`). Texts are checked when read back, so a command that scribbles on it
 //! can spoil the CLI's settings but not make the shell misbehave.
+#![forbid(unsafe_code)]
 
 use alloc::string::String;
 use alloc::vec::Vec;

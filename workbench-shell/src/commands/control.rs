@@ -1,0 +1,171 @@
+//! The commands that act on tasks, devices and the machine: BREAK and CHANGETASKPRI (exec
+//! calls on other tasks), DATE and WAIT (timer.device requests on the command's stack),
+//! CRASHTEST, REBOOT, SHUTDOWN and RUN.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write;
+
+use exec::signal::{SIGF_CTRL_C, SIGF_CTRL_D, SIGF_CTRL_E, SIGF_CTRL_F};
+use exec::task::Task;
+use libraries::readargs::ArgValue;
+
+use super::snapshot::tasks;
+use super::{Ctx, num, switch, text};
+use crate::shell::{ERROR_BREAK, ERROR_OBJECT_NOT_FOUND, RC_ERROR, RC_OK, RC_WARN};
+
+/// The signals a task allocates for itself (its ports' among them).
+const SIGNALS_OWN: u32 = !exec::signal::SIGNALS_RESERVED;
+
+/// The tasks of CLI `n` (not the caller).
+fn cli_tasks(ctx: &Ctx, n: u32) -> Vec<*mut Task> {
+    let me = exec::sys::find_task(None) as usize;
+    ctx.with_state(|s| s.clis().iter().filter(|c| c.number == n && c.task != me).map(|c| c.task as *mut Task).collect())
+}
+
+pub(super) fn break_cmd(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
+    let n = num(&a[0]).unwrap_or(0);
+    let mut mask = 0;
+    for (i, m) in [SIGF_CTRL_C, SIGF_CTRL_D, SIGF_CTRL_E, SIGF_CTRL_F].into_iter().enumerate() {
+        if switch(&a[i + 1]) {
+            mask |= m;
+        }
+    }
+    if mask == 0 {
+        mask = SIGF_CTRL_C;
+    }
+    // SAFETY: a live task (see for_cli_tasks).
+    for_cli_tasks(ctx, n, |t| unsafe { exec::sys::signal(t, mask) })
+}
+
+/// Calls `f` for every task of CLI `n` (not the caller's), under Forbid and only for tasks
+/// still there, so that none can end between the check and `f` (in ring 3 the gate checks
+/// each task again). A CLI that does not exist is a warning.
+fn for_cli_tasks(ctx: &mut Ctx, n: i64, f: impl Fn(*mut Task)) -> i32 {
+    let targets = if n > 0 && n <= u32::MAX as i64 { cli_tasks(ctx, n as u32) } else { Vec::new() };
+    if targets.is_empty() {
+        return ctx.fail(RC_WARN, ERROR_OBJECT_NOT_FOUND, &alloc::format!("Process {n} does not exist"));
+    }
+    exec::sys::forbid();
+    let live = tasks();
+    for t in targets.into_iter().filter(|&t| live.iter().any(|i| i.address == t as usize)) {
+        f(t);
+    }
+    exec::sys::permit();
+    RC_OK
+}
+
+pub(super) fn changetaskpri(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
+    let pri = num(&a[0]).unwrap_or(0);
+    if !(-128..=127).contains(&pri) {
+        return ctx.fail(RC_ERROR, 115, "Priority out of range (-128 to 127)");
+    }
+    let n = num(&a[1]).unwrap_or(1);
+    // SAFETY: a live task (see for_cli_tasks).
+    for_cli_tasks(ctx, n, |t| unsafe {
+        exec::sys::set_task_pri(t, pri as i8);
+    })
+}
+
+pub(super) fn crashtest(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
+    let name = text(&a[0]).unwrap_or("");
+    if name.eq_ignore_ascii_case("LIST") {
+        for s in crate::crashtest::Scenario::ALL {
+            let _ = writeln!(ctx.con, "{:<16}{}", s.name(), s.what());
+        }
+        return RC_OK;
+    }
+    let Some(s) = crate::crashtest::Scenario::find(name) else {
+        return ctx.fail(RC_ERROR, ERROR_OBJECT_NOT_FOUND, &alloc::format!("No scenario {name} (CRASHTEST LIST names them)"));
+    };
+    if crate::crashtest::run(&mut ctx.con, s) { RC_OK } else { RC_WARN }
+}
+
+pub(super) fn date(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
+    // SAFETY: the request and port live on this frame until closed and deleted.
+    let secs = unsafe {
+        let port = exec::sys::create_msg_port();
+        let mut req = devices::timer::TimeRequest::new(port);
+        let ok = !port.is_null() && exec::sys::open_device("timer.device", devices::timer::UNIT_MICROHZ, &mut req.io, 0) == 0;
+        if ok {
+            req.io.command = devices::timer::TR_GETSYSTIME;
+            exec::sys::do_io(&mut req.io);
+            exec::sys::close_device(&mut req.io);
+        }
+        exec::sys::delete_msg_port(port);
+        ok.then_some(req.time.secs)
+    };
+    let Some(secs) = secs else { return ctx.fail(RC_ERROR, ERROR_OBJECT_NOT_FOUND, "timer.device would not open") };
+    let mut s = String::new();
+    let _ = exec::date::format_amiga(secs, &mut s);
+    let _ = writeln!(ctx.con, "{s}");
+    RC_OK
+}
+
+pub(super) fn reboot(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
+    let _ = writeln!(ctx.con, "Rebooting.");
+    exec::arch::x86_64::cpu::reboot()
+}
+
+pub(super) fn run_cmd(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
+    // RUN is done by the shell itself (it makes the new CLI); reaching here means RUN ran as
+    // a command of its own, which has nothing to start.
+    ctx.fail(RC_WARN, ERROR_OBJECT_NOT_FOUND, "RUN works from the shell prompt only")
+}
+
+pub(super) fn shutdown(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
+    let _ = writeln!(ctx.con, "Shutting down.");
+    exec::arch::x86_64::qemu::exit(exec::arch::x86_64::qemu::ExitCode::Success)
+}
+
+/// `n` units of `unit_ns` in nanoseconds; `None` for a negative `n` or one too large to count
+/// in nanoseconds (about 584 years), which would otherwise wrap to a short wait.
+fn wait_nanos(n: i64, unit_ns: u64) -> Option<u64> {
+    u64::try_from(n).ok()?.checked_mul(unit_ns)
+}
+
+pub(super) fn wait_cmd(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
+    let unit_ns = if switch(&a[2]) {
+        60_000_000_000
+    } else if switch(&a[3]) {
+        20_000_000
+    } else {
+        1_000_000_000
+    };
+    let Some(ns) = wait_nanos(num(&a[0]).unwrap_or(1), unit_ns) else {
+        return ctx.fail(RC_ERROR, 115, "Bad number");
+    };
+    let port = exec::sys::create_msg_port();
+    if port.is_null() {
+        return ctx.fail(RC_ERROR, crate::shell::ERROR_NO_FREE_STORE, "No signal or memory for a reply port");
+    }
+    let mut req = devices::timer::TimeRequest::new(port);
+    // SAFETY: the request and port live on this frame until closed and deleted.
+    unsafe {
+        if exec::sys::open_device("timer.device", devices::timer::UNIT_MICROHZ, &mut req.io, 0) != 0 {
+            exec::sys::delete_msg_port(port);
+            return ctx.fail(RC_ERROR, ERROR_OBJECT_NOT_FOUND, "timer.device would not open");
+        }
+        req.io.command = devices::timer::TR_ADDREQUEST;
+        req.time = devices::timer::TimeVal::from_nanos(ns);
+        exec::sys::send_io(&mut req.io);
+        // The port's signal is one of the task's own (bits 16-31); a ring-3 task cannot read
+        // which from the port, so it waits for any of them and asks the request.
+        let mut broken = false;
+        while !exec::sys::check_io(&mut req.io) {
+            let got = exec::sys::wait(SIGNALS_OWN | SIGF_CTRL_C);
+            if got & SIGF_CTRL_C != 0 && !exec::sys::check_io(&mut req.io) {
+                broken = true;
+                exec::sys::abort_io(&mut req.io);
+                break;
+            }
+        }
+        exec::sys::wait_io(&mut req.io);
+        exec::sys::close_device(&mut req.io);
+        exec::sys::delete_msg_port(port);
+        if broken {
+            return ctx.fail(RC_WARN, ERROR_BREAK, "***Break");
+        }
+    }
+    RC_OK
+}

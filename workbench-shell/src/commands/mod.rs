@@ -1,0 +1,166 @@
+//! The shell's commands, each with its AmigaDOS argument template. Each runs in an Exec task
+//! of its own (see `shell.rs`); `COMMAND ?` prints its template.
+//!
+//! The commands live in two modules by what they need: [`info`] (listings, settings, help),
+//! which has no unsafe code at all, and [`control`] (break signals, priorities, timer I/O,
+//! the machine), whose exec calls take raw pointers. [`snapshot`] copies exec's lists for
+//! both.
+
+mod control;
+mod info;
+mod snapshot;
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write;
+
+use exec::sys::{close_library, open_library};
+use libraries::readargs::{ArgError, ArgValue};
+
+use crate::con::Con;
+use crate::jobs::Job;
+use crate::shell::{RC_ERROR, RC_OK};
+
+/// A shell command.
+pub struct Command {
+    pub name: &'static str,
+    /// AmigaDOS template ("" for none).
+    pub template: &'static str,
+    pub help: &'static str,
+    run: fn(&mut Ctx, &[ArgValue]) -> i32,
+    /// Runs in ring 3 in the mmu build, in an address space of its own (it needs nothing but
+    /// exec calls and the shell's shared state). The others need ring 0: REBOOT and SHUTDOWN
+    /// drive the machine, CRASHTEST starts and watches its culprits from the kernel.
+    pub ring3: bool,
+}
+
+/// What a running command has: its console, its CLI number, its error number, and the state
+/// the shell shares with its commands.
+pub struct Ctx {
+    pub con: alloc::boxed::Box<Con>,
+    pub cli: u32,
+    pub error: u32,
+    state: crate::jobs::SharedState,
+}
+
+impl Ctx {
+    /// Runs `f` on the shell's shared state, under Forbid.
+    fn with_state<R>(&self, f: impl FnOnce(&mut crate::state::ShellState) -> R) -> R {
+        self.state.with(f)
+    }
+
+    fn fail(&mut self, rc: i32, error: u32, message: &str) -> i32 {
+        self.con.error(message);
+        self.error = error;
+        rc
+    }
+}
+
+macro_rules! commands {
+    ($( $name:literal, $template:literal, $run:path, $ring3:literal, $help:literal; )*) => {
+        /// Every command, alphabetically.
+        pub static COMMANDS: &[Command] = &[ $( Command { name: $name, template: $template, help: $help, run: $run, ring3: $ring3 }, )* ];
+    };
+}
+
+commands! {
+    "ALIAS", "NAME,STRING/F", info::alias, true, "Define an alias (\"[]\" takes the arguments), or list them";
+    "AVAIL", "TOTAL/S", info::avail, true, "Show free, used and largest memory";
+    "BREAK", "PROCESS/A/N,C/S,D/S,E/S,F/S", control::break_cmd, true, "Send a break signal (default CTRL-C) to a CLI process";
+    "CHANGETASKPRI", "PRI=PRIORITY/A/N,PROCESS/K/N", control::changetaskpri, true, "Change the priority of a CLI process";
+    "COLOR", "ON/S,OFF/S", info::color, true, "Turn ANSI colour on or off";
+    "CRASHTEST", "SCENARIO/A", control::crashtest, false, "Run a misbehaving task (CRASHTEST LIST names the scenarios)";
+    "DATE", "", control::date, true, "Show the date and time";
+    "DEVLIST", "", info::devlist, true, "List the devices";
+    "ECHO", "STRING/M,NOLINE/S", info::echo, true, "Print the arguments";
+    "HELP", "COMMAND", info::help, true, "List the commands, or describe one";
+    "LIBLIST", "", info::liblist, true, "List the libraries";
+    "PORTLIST", "", info::portlist, true, "List the public message ports";
+    "PROMPT", "PROMPT/F", info::prompt, true, "Set the prompt (%N is the CLI number)";
+    "REBOOT", "", control::reboot, false, "Restart the machine";
+    "RESLIST", "", info::reslist, true, "List the resident modules";
+    "RUN", "COMMAND/F/A", control::run_cmd, false, "Run a command in the background, as a new CLI";
+    "SHUTDOWN", "", control::shutdown, false, "End QEMU cleanly";
+    "STATUS", "PROCESS/N", info::status, true, "List the CLI processes and their tasks";
+    "TASKLIST", "", info::tasklist, true, "List every task";
+    "UPTIME", "", info::uptime, true, "Show how long the system has run";
+    "VERSION", "", info::version, true, "Show the kernel version, build mode, CPU and memory";
+    "WAIT", "N/N,SEC=SECS/S,MIN=MINS/S,TICKS/S", control::wait_cmd, true, "Wait N seconds (or minutes, or ticks of 1/50 s)";
+    "WHY", "", info::why, true, "Explain why the last command failed";
+}
+/// The command called `name` (any case).
+pub fn find_command(name: &str) -> Option<&'static Command> {
+    COMMANDS.iter().find(|c| c.name.eq_ignore_ascii_case(name))
+}
+
+/// Every command name, for completion.
+pub fn command_names() -> Vec<&'static str> {
+    COMMANDS.iter().map(|c| c.name).collect()
+}
+
+/// Parses `job`'s arguments through dos.library and runs the command. Result: (rc, error).
+pub fn run(job: &Job) -> (i32, u32) {
+    let color = job.state.with(|s| s.color);
+    let Some(con) = Con::open(color) else { return (crate::shell::RC_FAIL, crate::shell::ERROR_NO_FREE_STORE) };
+    let mut ctx = Ctx { con, cli: job.cli, error: 0, state: job.state };
+    let c = job.command;
+    let dos = open_library("dos.library", libraries::dos::DOS_VERSION);
+    let parsed = if dos.is_null() {
+        Err(ArgError::BadTemplate)
+    } else if c.template.is_empty() {
+        match job.args().trim() {
+            "" => Ok(Vec::new()),
+            "?" => Err(ArgError::Help),
+            extra => Err(ArgError::TooManyArgs(String::from(extra))),
+        }
+    } else {
+        libraries::dos::read_args(c.template, job.args())
+    };
+    let rc = match parsed {
+        Ok(values) => (c.run)(&mut ctx, &values),
+        Err(ArgError::Help) => {
+            let t = if c.template.is_empty() { "(no arguments)" } else { c.template };
+            let _ = writeln!(ctx.con, "{}: {t}", c.name);
+            if c.name == "CRASHTEST" {
+                let names: Vec<&str> = crate::crashtest::Scenario::ALL.iter().map(|s| s.name()).collect();
+                let _ = writeln!(ctx.con, "Scenarios: {}", names.join(" "));
+            }
+            RC_OK
+        }
+        Err(e) => {
+            let msg = alloc::format!("{e}");
+            ctx.fail(RC_ERROR, e.code(), &msg)
+        }
+    };
+    // SAFETY: opened above (close of null does nothing).
+    unsafe { close_library(dos) };
+    (rc, ctx.error)
+}
+
+fn num(v: &ArgValue) -> Option<i64> {
+    if let ArgValue::Num(n) = v { Some(*n) } else { None }
+}
+
+fn text(v: &ArgValue) -> Option<&str> {
+    if let ArgValue::Str(s) = v { Some(s) } else { None }
+}
+
+fn switch(v: &ArgValue) -> bool {
+    matches!(v, ArgValue::Switch(true))
+}
+
+/// AmigaDOS's words for an error number.
+pub fn error_text(error: u32) -> &'static str {
+    match error {
+        103 => "not enough memory",
+        114 => "bad template",
+        115 => "bad number",
+        116 => "required argument missing",
+        117 => "value after keyword missing",
+        118 => "wrong number of arguments",
+        205 => "object not found (unknown command)",
+        304 => "***Break",
+        0 => "no error was given",
+        _ => "of an unknown error",
+    }
+}
