@@ -39,6 +39,8 @@ pub const AN_MSG_REPLY_TWICE: u32 = AO_EXEC | 0x0000_0012;
 /// A library called through that the caller has not opened (Lorraine, mmu-mode: the task is
 /// removed).
 pub const AN_LIB_NOT_OPEN: u32 = AT_DEAD_END | AO_EXEC | 0x0000_0013;
+/// mmu-mode: a ring-3 task held Forbid (or Disable) past its bound; it is removed.
+pub const AN_FORBID_HELD: u32 = AT_DEAD_END | AO_EXEC | 0x0000_0014;
 
 /// A rendered alert: fixed size, so it can be built in an exception handler without the heap.
 #[derive(Clone)]
@@ -198,6 +200,7 @@ pub fn alert_text(code: u32) -> &'static str {
         c if c == AN_MSG_PUT_TWICE => "Message put while still queued at a port",
         c if c == AN_MSG_REPLY_TWICE => "Message replied twice",
         c if c == AN_LIB_NOT_OPEN & !AT_DEAD_END => "Library called that the task has not opened",
+        c if c == AN_FORBID_HELD & !AT_DEAD_END => "Forbid held too long by a ring-3 task",
         c if c == AN_PANIC & !AT_DEAD_END => "Software failure (panic)",
         _ => "Alert",
     }

@@ -35,6 +35,11 @@ pub(crate) fn trap(kind: Trap, frame: &mut TrapFrame) {
             pic::end_of_interrupt(irq);
             // May switch tasks; this frame is resumed when this task runs again.
             crate::sched::irq_exit();
+            // A ring-3 task that kept Forbid past its bound goes, as a fault would.
+            #[cfg(feature = "mmu")]
+            if frame.cs & 3 == 3 && crate::sched::forbid_overrun() {
+                lorraine_mmu_forbid_overrun(frame);
+            }
         }
         #[cfg(feature = "mmu")]
         Trap::UserException => lorraine_mmu_user_fault(frame),
@@ -58,6 +63,9 @@ unsafe extern "Rust" {
     safe fn lorraine_mmu_gate(frame: &mut TrapFrame);
     /// A CPU exception in ring 3: report and end the task.
     safe fn lorraine_mmu_user_fault(frame: &mut TrapFrame);
+    /// A ring-3 task held Forbid past its bound (interrupted in ring 3 at `frame`): report and
+    /// end the task.
+    safe fn lorraine_mmu_forbid_overrun(frame: &mut TrapFrame);
     /// Frees a task's address space at its end. Disable held; `task` is live and ending.
     unsafe fn lorraine_mmu_reclaim(task: *mut crate::task::Task);
 }

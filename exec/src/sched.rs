@@ -243,6 +243,11 @@ pub(crate) fn tick() {
     // SAFETY: interrupt context: interrupts are off; nothing below reaches ExecBase.
     let eb = unsafe { &mut *base() };
     eb.elapsed += 1;
+    #[cfg(feature = "mmu")]
+    // SAFETY: the running task is live.
+    unsafe {
+        forbid_watch(&mut *eb.this_task, eb.td_nest_cnt);
+    }
     if eb.elapsed >= eb.quantum {
         let head = eb.task_ready.head();
         // SAFETY: ready tasks and the running one are live.
@@ -250,6 +255,29 @@ pub(crate) fn tick() {
             eb.need_resched = true;
         }
     }
+}
+
+/// mmu-mode: how long a ring-3 task may hold Forbid (or Disable, which acts as Forbid in
+/// ring 3) before it is removed: no ring-3 task can stop the others for longer.
+#[cfg(feature = "mmu")]
+pub const RING3_FORBID_TICKS: u32 = 20;
+
+/// mmu-mode: counts the ticks the running ring-3 task has held Forbid without a break.
+#[cfg(feature = "mmu")]
+fn forbid_watch(me: &mut Task, td_nest_cnt: i32) {
+    if me.runs_in_ring3() && td_nest_cnt > 0 {
+        me.forbid_ticks = me.forbid_ticks.saturating_add(1);
+    } else {
+        me.forbid_ticks = 0;
+    }
+}
+
+/// mmu-mode: whether the running task is a ring-3 task that has held Forbid past
+/// [`RING3_FORBID_TICKS`] (the trap path then removes it). Interrupts off.
+#[cfg(feature = "mmu")]
+pub(crate) fn forbid_overrun() -> bool {
+    // SAFETY: interrupts off; the running task is live.
+    unsafe { (*(*base()).this_task).forbid_ticks > RING3_FORBID_TICKS }
 }
 
 /// Entered by the trap handler before it runs an interrupt handler.

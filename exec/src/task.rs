@@ -35,11 +35,17 @@ const STACK_CANARY: u64 = 0x5afe_c0de_5afe_c0de;
 /// them first; the rest of the guard absorbs what follows until the next switch).
 const CANARY_WORDS: usize = 2;
 
+/// The next task number (1 is the boot task).
+static NEXT_ID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
+
 /// A task (Exec's `struct Task`). `node` comes first: list nodes are cast to tasks.
 #[repr(C)]
 pub struct Task {
     /// In the ready or wait list; kind Task; priority; name.
     pub node: Node,
+    /// The task's number: given once, never reused (a task that ended and a new one at the
+    /// same address have different numbers).
+    id: u64,
     pub state: TaskState,
     /// Disable and Forbid nesting, saved while the task is not running.
     pub id_nest_cnt: i32,
@@ -96,12 +102,17 @@ pub struct Task {
     /// while it runs in ring 3 (see `user_heap`).
     #[cfg(feature = "mmu")]
     pub(crate) user_block: u64,
+    /// mmu-mode: ticks it has held Forbid from ring 3 without a break (see
+    /// `sched::RING3_FORBID_TICKS`). Disable.
+    #[cfg(feature = "mmu")]
+    pub(crate) forbid_ticks: u32,
 }
 
 impl Task {
     fn new(name: &str, pri: i8, entry: fn(usize), arg: usize) -> Box<Task> {
         let mut t = Box::new(Task {
             node: Node::new(NodeType::Task, pri),
+            id: NEXT_ID.fetch_add(1, core::sync::atomic::Ordering::Relaxed),
             state: TaskState::Added,
             // A new task arrives through a switch, with interrupts off: Disable is held until
             // task_start's enable().
@@ -139,6 +150,8 @@ impl Task {
             space: 0,
             #[cfg(feature = "mmu")]
             user_block: 0,
+            #[cfg(feature = "mmu")]
+            forbid_ticks: 0,
         });
         let mut n = name.len().min(TASK_NAME_MAX);
         while !name.is_char_boundary(n) {
@@ -155,7 +168,12 @@ impl Task {
         self.node.name()
     }
 
-    /// Whether the task has I/O requests in flight.
+    /// The task's number (see [`Task`]): what names a task for good, where its address may
+    /// be reused once it ends.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
     /// mmu-mode: mmu-mode's record of the task's address space (0: it has none, a ring-0 task).
     #[cfg(feature = "mmu")]
     pub fn space(&self) -> usize {
@@ -182,6 +200,7 @@ impl Task {
         core::mem::replace(&mut self.space, 0)
     }
 
+    /// Whether the task has I/O requests in flight.
     pub fn io_in_flight(&self) -> bool {
         !self.io_list.is_empty()
     }

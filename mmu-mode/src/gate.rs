@@ -50,6 +50,20 @@ pub(crate) unsafe fn my_space<'a>() -> Option<&'a mut crate::space::Space> {
     unsafe { ((*me).space() as *mut crate::space::Space).as_mut() }
 }
 
+/// Whether the calling ring-3 task may do `what` to task `t`: `t` must be a live task and
+/// within the caller's authority (see `policy`); else refused as a bad pointer or as
+/// privileged.
+fn reach(t: u64, what: crate::policy::Reach) -> Result<(), GateError> {
+    if !live_task(t) {
+        return Err(BadPointer);
+    }
+    let me = exec::task::find_task(None);
+    // SAFETY: the caller is the running task, `t` a live task (checked); policies are the
+    // kernel's, not changed during the call.
+    let ok = unsafe { crate::space::policy_of(me).is_some_and(|p| crate::policy::may_reach(me, p, t as *mut Task, what)) };
+    if ok { Ok(()) } else { Err(GateError::Privileged) }
+}
+
 /// A name of `len` bytes at `at` that the caller may read, copied into the kernel; `None` if
 /// the allegation fails (unreadable, longer than 64 bytes, not UTF-8).
 pub(crate) fn name_arg(at: u64, len: u64) -> Option<String> {
@@ -95,10 +109,8 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
         Call::FindSelf => exec::task::find_task(None) as u64,
         Call::Wait => exec::signal::wait(a0 as u32) as u64,
         Call::Signal => {
-            if !live_task(a0) {
-                return Err(BadPointer);
-            }
-            // SAFETY: a live task (checked above).
+            reach(a0, crate::policy::Reach::Signal)?;
+            // SAFETY: a live task (checked by `reach`).
             unsafe { exec::signal::signal(a0 as *mut Task, a1 as u32) };
             0
         }
@@ -127,11 +139,12 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
         }
         Call::FindTask => return with_name(a0, a1, |n| Ok(exec::task::find_task(Some(n)) as u64)),
         Call::SetTaskPri => {
-            if !live_task(a0) {
-                return Err(BadPointer);
-            }
-            // SAFETY: a live task (checked above).
-            unsafe { exec::task::set_task_pri(a0 as *mut Task, a1 as i8) as u8 as u64 }
+            reach(a0, crate::policy::Reach::Priority)?;
+            let target = a0 as *mut Task;
+            // SAFETY: a live task (checked by `reach`); its policy is the kernel's.
+            let ceiling = unsafe { crate::space::policy_of(target) }.map_or(i8::MAX, |p| p.ceiling);
+            // SAFETY: as above.
+            unsafe { exec::task::set_task_pri(target, (a1 as i8).min(ceiling)) as u8 as u64 }
         }
         Call::AddTask => return crate::user::add_task_for_ring3(&name_arg(a0, a1).ok_or(BadPointer)?, a2 as i8, a3, a4),
         // SAFETY: the only reference during this call.
@@ -220,6 +233,17 @@ fn alert(code: u32) -> u64 {
     unreachable!()
 }
 
+/// Ring-3 tasks removed for holding Forbid (or Disable) past their bound.
+pub static FORBID_OVERRUNS: AtomicU64 = AtomicU64::new(0);
+
+/// A ring-3 task held Forbid past `exec::sched::RING3_FORBID_TICKS` (found by the tick, the
+/// task interrupted in ring 3 at `frame`): a Guru Meditation names it and it is removed; the
+/// others run again. Does not return.
+pub fn forbid_overrun(_frame: &mut TrapFrame) {
+    FORBID_OVERRUNS.fetch_add(1, Ordering::Relaxed);
+    alert(exec::alert::AN_FORBID_HELD);
+}
+
 /// A CPU exception in ring 3: the Guru Meditation names the task, which is removed; the
 /// system goes on. Does not return.
 pub fn user_fault(frame: &mut TrapFrame) {
@@ -253,6 +277,9 @@ pub unsafe fn reclaim(task: *mut Task) {
         if loaded {
             exec::arch::x86_64::usermode::load_cr3(exec::sched::kernel_cr3());
         }
-        drop(alloc::boxed::Box::from_raw(space as *mut crate::space::Space));
+        let space = alloc::boxed::Box::from_raw(space as *mut crate::space::Space);
+        let family = space.policy.family;
+        drop(space);
+        crate::policy::release_task(family);
     }
 }

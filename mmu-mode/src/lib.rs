@@ -34,6 +34,8 @@ pub mod libs;
 #[cfg(target_os = "none")]
 pub mod msg;
 #[cfg(target_os = "none")]
+pub mod policy;
+#[cfg(target_os = "none")]
 mod records;
 #[cfg(target_os = "none")]
 pub mod sem;
@@ -66,6 +68,11 @@ mod entry {
     #[unsafe(no_mangle)]
     fn lorraine_mmu_user_fault(frame: &mut TrapFrame) {
         crate::gate::user_fault(frame);
+    }
+
+    #[unsafe(no_mangle)]
+    fn lorraine_mmu_forbid_overrun(frame: &mut TrapFrame) {
+        crate::gate::forbid_overrun(frame);
     }
 
     /// # Safety

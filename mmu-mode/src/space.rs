@@ -12,6 +12,7 @@ use exec::memory::{MemFlags, alloc_mem, free_mem};
 use x86_64::structures::paging::page_table::PageTableEntry;
 use x86_64::structures::paging::{PageTable, PageTableFlags as F};
 
+use crate::policy::Policy;
 use crate::pte::{Access, TABLE_FLAGS, entry, leaf_flags};
 
 const PAGE: u64 = 4096;
@@ -51,8 +52,10 @@ pub struct Space {
     stack_alloc: usize,
     /// `[bottom, top)` of the user stack.
     pub stack_range: (u64, u64),
-    /// Memory the task allocated through the gate.
+    /// Memory the task allocated through the gate, charged to its family.
     allocations: Vec<Block>,
+    /// The task's standing: creator, ceiling, family, grants (see `policy`).
+    pub policy: Policy,
 }
 
 impl Space {
@@ -62,12 +65,15 @@ impl Space {
     }
 
     /// Builds a space with a user stack of `stack_size` bytes (page-aligned, from exec
-    /// memory). `None` without memory.
-    pub fn new(stack_size: usize) -> Option<Box<Space>> {
+    /// memory, charged to `policy`'s family). `None` without memory or past the family's
+    /// quota.
+    pub fn new(stack_size: usize, policy: Policy) -> Option<Box<Space>> {
         let size = (stack_size as u64).div_ceil(PAGE) * PAGE;
         let alloc = size as usize + PAGE as usize;
+        crate::policy::charge(policy.family, alloc as u64).ok()?;
         let stack = alloc_mem(alloc, MemFlags::PUBLIC | MemFlags::CLEAR);
         if stack.is_null() {
+            crate::policy::uncharge(policy.family, alloc as u64);
             return None;
         }
         let bottom = (stack as u64).div_ceil(PAGE) * PAGE;
@@ -80,6 +86,7 @@ impl Space {
             stack_alloc: alloc,
             stack_range: (bottom, bottom + size),
             allocations: Vec::new(),
+            policy,
         });
         s.fill();
         Some(s)
@@ -224,8 +231,10 @@ impl Space {
         }
         let len = len.max(1).div_ceil(PAGE) * PAGE;
         let block_len = len as usize + PAGE as usize;
+        crate::policy::charge(self.policy.family, block_len as u64).ok()?;
         let block = alloc_mem(block_len, MemFlags::PUBLIC | MemFlags::CLEAR);
         if block.is_null() {
+            crate::policy::uncharge(self.policy.family, block_len as u64);
             return None;
         }
         let start = (block as u64).div_ceil(PAGE) * PAGE;
@@ -244,11 +253,15 @@ impl Space {
     /// outlives a sender that ends before the reply.
     pub fn give_away(&mut self, addr: u64) -> Option<Block> {
         let i = self.allocations.iter().position(|a| a.start == addr)?;
-        Some(self.allocations.swap_remove(i))
+        let block = self.allocations.swap_remove(i);
+        crate::policy::uncharge(self.policy.family, block.block_len as u64);
+        Some(block)
     }
 
-    /// Makes a block given away by another space this space's own (freed with it).
+    /// Makes a block given away by another space this space's own (freed with it, charged to
+    /// its family whatever the quota: the task holds it already).
     pub fn adopt(&mut self, block: Block) {
+        crate::policy::charge_anyway(self.policy.family, block.block_len as u64);
         self.allocations.push(block);
     }
 
@@ -272,6 +285,7 @@ impl Space {
         self.set_access(start, start + len, Access::Kernel);
         // SAFETY: the block came from alloc_mem with this size; no longer mapped for ring 3.
         unsafe { free_mem(block, block_len) };
+        crate::policy::uncharge(self.policy.family, block_len as u64);
         true
     }
 }
@@ -285,5 +299,26 @@ impl Drop for Space {
                 free_mem(a.block, a.block_len);
             }
         }
+        let bytes = self.stack_alloc as u64 + self.allocations.iter().map(|a| a.block_len as u64).sum::<u64>();
+        crate::policy::uncharge(self.policy.family, bytes);
     }
+}
+
+/// The policy of `task`, if it is a ring-3 task (one with a space).
+///
+/// # Safety
+/// `task` is a live task; the result is not kept past its end, nor used while its space is
+/// being changed.
+pub unsafe fn policy_of<'a>(task: *mut exec::task::Task) -> Option<&'a Policy> {
+    // SAFETY: per the contract; `space` is 0 or the task's Space.
+    unsafe { ((*task).space() as *const Space).as_ref().map(|s| &s.policy) }
+}
+
+/// [`policy_of`], to change it (grants, under Forbid before the task runs).
+///
+/// # Safety
+/// As [`policy_of`], and no other reference to the policy is alive meanwhile.
+pub unsafe fn policy_of_mut<'a>(task: *mut exec::task::Task) -> Option<&'a mut Policy> {
+    // SAFETY: per the contract.
+    unsafe { ((*task).space() as *mut Space).as_mut().map(|s| &mut s.policy) }
 }

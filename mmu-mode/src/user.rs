@@ -66,10 +66,28 @@ pub fn exit() -> ! {
 /// User stack of every ring-3 task.
 pub const USER_STACK: usize = 16 * 1024;
 
+/// A space for a task the running task starts at `pri`, admitted to its family (see
+/// `policy`: a ring-0 caller starts a new family, a ring-3 one passes its own on and holds
+/// `pri` to its ceiling). `None` without memory or past the family's quota.
+fn new_space(pri: i8) -> Option<Box<Space>> {
+    let me = exec::task::find_task(None);
+    // SAFETY: the running task is live; its policy is not changed during this call.
+    let parent = unsafe { crate::space::policy_of(me) };
+    let (policy, _) = crate::policy::for_child(parent, pri);
+    crate::policy::admit_task(&policy).ok()?;
+    let family = policy.family;
+    let space = Space::new(USER_STACK, policy);
+    if space.is_none() {
+        crate::policy::release_task(family);
+    }
+    space
+}
+
 /// Starts `entry(arg)` as task `name` in ring 3 with its own address space. `entry` must end
-/// with [`exit`] (there is nothing to return to). Result: the task, or null without memory.
+/// with [`exit`] (there is nothing to return to). Result: the task, or null without memory
+/// (or past its family's quota).
 pub fn add_user_task(name: &str, pri: i8, entry: extern "C" fn(u64) -> !, arg: u64) -> *mut Task {
-    let Some(space) = Space::new(USER_STACK) else { return core::ptr::null_mut() };
+    let Some(space) = new_space(pri) else { return core::ptr::null_mut() };
     add_user_task_in(name, pri, entry, arg, space)
 }
 
@@ -78,8 +96,11 @@ pub fn add_user_task(name: &str, pri: i8, entry: extern "C" fn(u64) -> !, arg: u
 /// back: the kernel may read the block at any time). Result: the task and the block's
 /// address, or `None` without memory.
 pub fn add_user_task_with<T>(name: &str, pri: i8, entry: extern "C" fn(u64) -> !, init: T) -> Option<(*mut Task, u64)> {
-    let mut space = Space::new(USER_STACK)?;
-    let block = space.alloc(size_of::<T>() as u64)?;
+    let mut space = new_space(pri)?;
+    let Some(block) = space.alloc(size_of::<T>() as u64) else {
+        crate::policy::release_task(space.policy.family);
+        return None;
+    };
     // SAFETY: the block is fresh exec memory of at least size_of::<T>(), page-aligned.
     unsafe { (block as *mut T).write(init) };
     let t = add_user_task_in(name, pri, entry, block, space);
@@ -90,7 +111,7 @@ pub fn add_user_task_with<T>(name: &str, pri: i8, entry: extern "C" fn(u64) -> !
 /// which the caller keeps, open to it read-write (see [`Space::share`]): the caller must keep
 /// them until the task has ended. Result: the task, or null without memory.
 pub fn add_user_task_sharing(name: &str, pri: i8, entry: extern "C" fn(u64) -> !, arg: u64, shared: &[(u64, u64)]) -> *mut Task {
-    let Some(mut space) = Space::new(USER_STACK) else { return core::ptr::null_mut() };
+    let Some(mut space) = new_space(pri) else { return core::ptr::null_mut() };
     for &(start, len) in shared {
         space.share(start, len);
     }
@@ -98,9 +119,14 @@ pub fn add_user_task_sharing(name: &str, pri: i8, entry: extern "C" fn(u64) -> !
 }
 
 /// [`add_user_task`] in a space prepared by the caller (for example with memory allocated
-/// and filled in for the task before it starts).
-pub fn add_user_task_in(name: &str, pri: i8, entry: extern "C" fn(u64) -> !, arg: u64, mut space: Box<Space>) -> *mut Task {
-    let Some(block) = space.alloc(size_of::<UserBlock>() as u64) else { return core::ptr::null_mut() };
+/// and filled in for the task before it starts). The task starts at `pri` held to the
+/// space's ceiling.
+fn add_user_task_in(name: &str, pri: i8, entry: extern "C" fn(u64) -> !, arg: u64, mut space: Box<Space>) -> *mut Task {
+    let pri = pri.min(space.policy.ceiling);
+    let Some(block) = space.alloc(size_of::<UserBlock>() as u64) else {
+        crate::policy::release_task(space.policy.family);
+        return core::ptr::null_mut();
+    };
     // SAFETY: fresh, page-aligned memory of the task's own, large enough.
     unsafe { UserBlock::init_at(block as *mut UserBlock) };
     let (cr3, top) = (space.cr3(), space.stack_range.1);
@@ -109,7 +135,8 @@ pub fn add_user_task_in(name: &str, pri: i8, entry: extern "C" fn(u64) -> !, arg
     let t = exec::task::add_user_task(name, pri, arg as usize, start);
     if t.is_null() {
         // SAFETY: the task never started; the space is ours again.
-        drop(unsafe { Box::from_raw(raw) });
+        let space = unsafe { Box::from_raw(raw) };
+        crate::policy::release_task(space.policy.family);
     }
     t
 }

@@ -207,12 +207,34 @@ pub fn spawn(job: Pages<Job>, notify: *mut Task, notify_mask: u32) -> *mut Task 
     if !t.is_null() {
         // SAFETY: a live task: it cannot have run (and ended) under our Forbid.
         unsafe { exec::task::notify_on_end(t, notify, notify_mask) };
+        #[cfg(feature = "mmu")]
+        if command.ring3 && crate::commands::reaches_jobs(command) {
+            // SAFETY: as above; the grant is made before the task runs.
+            unsafe { mmu_mode::policy::grant(t, &cli_task_numbers()) };
+        }
         state.with(|s| s.add_cli(cli, t as usize, command.name));
         // SAFETY: Forbid held.
         unsafe { (*JOBS.get()).push((t as usize, job)) };
     }
     permit();
     t
+}
+
+/// The numbers of the tasks in the shell's CLI table, as the shell knows them in its own
+/// memory: itself and every job's task (what BREAK and CHANGETASKPRI may reach from ring 3).
+/// Forbid held.
+#[cfg(feature = "mmu")]
+fn cli_task_numbers() -> Vec<u64> {
+    let me = exec::task::find_task(None);
+    // SAFETY: Forbid held (the caller's); JOBS is the shell's own record.
+    let jobs = unsafe { &*JOBS.get() };
+    let mut ids = Vec::new();
+    exec::task::for_each_task(|t| {
+        if core::ptr::eq(t, me) || jobs.iter().any(|&(a, _)| a == t as *const Task as usize) {
+            ids.push(t.id());
+        }
+    });
+    ids
 }
 
 /// Frees the jobs of tasks that have ended, and takes off the CLI list any command that

@@ -88,6 +88,13 @@ commands! {
     "WAIT", "N/N,SEC=SECS/S,MIN=MINS/S,TICKS/S", control::wait_cmd, true, "Wait N seconds (or minutes, or ticks of 1/50 s)";
     "WHY", "", info::why, true, "Explain why the last command failed";
 }
+/// Whether `c` acts on the tasks of the shell's CLI table (BREAK, CHANGETASKPRI): in the mmu
+/// build the shell grants it their tasks (`mmu_mode::policy::grant`), which a ring-3 task may
+/// otherwise not signal or re-prioritise.
+pub fn reaches_jobs(c: &Command) -> bool {
+    matches!(c.name, "BREAK" | "CHANGETASKPRI")
+}
+
 /// The command called `name` (any case).
 pub fn find_command(name: &str) -> Option<&'static Command> {
     COMMANDS.iter().find(|c| c.name.eq_ignore_ascii_case(name))

@@ -1,0 +1,214 @@
+//! What a ring-3 task may reach and take: its authority over other tasks, its priority
+//! ceiling, and its family's quotas. Kept in kernel memory (each task's [`Policy`] lives in
+//! its `Space`, the families here), never in memory a task can write.
+//!
+//! - **Authority.** A ring-3 task may signal itself, its creator (a parent waiting for its
+//!   child's word), the ring-0 task that started its family, and its children; it may change the priority of itself and its children;
+//!   and of the tasks a ring-0 authority granted it ([`grant`]: the shell grants BREAK and
+//!   CHANGETASKPRI the tasks of its CLI table, which it keeps in kernel memory). Tasks are
+//!   named by their numbers (`Task::id`), so a task that ended and a new one at the same
+//!   address are different tasks.
+//! - **Priority ceiling.** A ring-3 task never runs above its ceiling: the priority its ring-0
+//!   creator gave it, inherited by every task it creates.
+//! - **Quotas.** Every ring-3 task belongs to a family: the task a ring-0 creator started and
+//!   all it starts, and their children in turn. A family may hold at most [`FAMILY_TASKS`]
+//!   tasks and [`FAMILY_BYTES`] of memory from the gate; past either, the call fails. And
+//!   whatever ring 3 does, the kernel keeps a reserve of its heap ([`HEAP_RESERVE`]) and of
+//!   exec memory ([`MEMORY_RESERVE`]) that no ring-3 request may take.
+//!
+//! The records are guarded by Forbid.
+
+use alloc::vec::Vec;
+
+use exec::global::Global;
+use exec::memory::MemFlags;
+use exec::sched::{forbid, permit};
+use exec::task::Task;
+
+use crate::records::Records;
+
+/// Most tasks one family may have alive at once.
+pub const FAMILY_TASKS: u32 = 32;
+/// Most bytes of gate memory one family may hold (its tasks' heaps, messages and blocks).
+pub const FAMILY_BYTES: u64 = 24 << 20;
+/// Kernel heap no ring-3 request may take (page tables and records come from it).
+pub const HEAP_RESERVE: u64 = 2 << 20;
+/// Exec memory no ring-3 request may take.
+pub const MEMORY_RESERVE: u64 = 2 << 20;
+
+/// A ring-3 task's standing, set when it starts.
+#[derive(Clone, Debug, Default)]
+pub struct Policy {
+    /// The number of the task that created it.
+    pub creator: u64,
+    /// The number of the ring-0 task that started its family (its creator, or its creator's
+    /// origin): the one that waits on the family's work.
+    pub origin: u64,
+    /// The highest priority it may run at (set_task_pri clamps to it).
+    pub ceiling: i8,
+    /// Its family's number (see the module's notes).
+    pub family: u64,
+    /// Tasks a ring-0 authority lets it signal and re-prioritise besides its own.
+    pub granted: Vec<u64>,
+}
+
+/// One family's use.
+struct Family {
+    id: u64,
+    tasks: u32,
+    bytes: u64,
+}
+
+/// Families with a live task. Forbid.
+static FAMILIES: Global<Records<Family>> = Global::new(Records::new());
+
+/// The next family number.
+static NEXT_FAMILY: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
+
+/// What [`admit`] refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The family has [`FAMILY_TASKS`] tasks, or [`FAMILY_BYTES`] of memory, already.
+    Quota,
+    /// The kernel's own reserve would be touched.
+    Reserve,
+}
+
+/// Runs `f` on family `id`'s record (made on first use), under Forbid.
+fn with_family<R>(id: u64, f: impl FnOnce(&mut Family) -> R) -> R {
+    forbid();
+    // SAFETY: Forbid held; the only reference to the records meanwhile.
+    let families = unsafe { &mut *FAMILIES.get() };
+    let i = match families.iter().position(|f| f.id == id) {
+        Some(i) => i,
+        None => {
+            families.push(Family { id, tasks: 0, bytes: 0 });
+            families.len() - 1
+        }
+    };
+    let r = f(&mut families[i]);
+    if families[i].tasks == 0 && families[i].bytes == 0 {
+        families.swap_remove(i);
+    }
+    permit();
+    r
+}
+
+/// Whether the kernel's reserves allow `bytes` more of exec memory and a new space's tables.
+fn reserves_allow(bytes: u64) -> bool {
+    let heap_free = exec::heap::stats().free;
+    let mem_free = exec::memory::avail_mem(MemFlags::ANY) as u64;
+    heap_free >= HEAP_RESERVE && mem_free >= bytes.saturating_add(MEMORY_RESERVE)
+}
+
+/// The policy of a task about to be started by the running task at priority `pri`: a ring-0
+/// creator starts a new family with its ceiling at `pri`; a ring-3 creator (`parent`, its
+/// policy) passes on its family and ceiling, and `pri` is held to that ceiling. Result: the
+/// policy and the priority to start at.
+pub fn for_child(parent: Option<&Policy>, pri: i8) -> (Policy, i8) {
+    let creator = exec::task::find_task(None);
+    // SAFETY: the running task is live.
+    let creator = unsafe { (*creator).id() };
+    match parent {
+        None => {
+            let family = NEXT_FAMILY.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+            (Policy { creator, origin: creator, ceiling: pri, family, granted: Vec::new() }, pri)
+        }
+        Some(p) => {
+            let policy = Policy { creator, origin: p.origin, ceiling: p.ceiling, family: p.family, granted: Vec::new() };
+            (policy, pri.min(p.ceiling))
+        }
+    }
+}
+
+/// Counts a new task against `policy`'s family, if its quota and the kernel's reserves allow.
+pub fn admit_task(policy: &Policy) -> Result<(), Refusal> {
+    if !reserves_allow(0) {
+        return Err(Refusal::Reserve);
+    }
+    with_family(policy.family, |f| {
+        if f.tasks >= FAMILY_TASKS {
+            return Err(Refusal::Quota);
+        }
+        f.tasks += 1;
+        Ok(())
+    })
+}
+
+/// A task of `family` has ended (or never started).
+pub fn release_task(family: u64) {
+    with_family(family, |f| f.tasks = f.tasks.saturating_sub(1));
+}
+
+/// Charges `bytes` of gate memory to `family`, if its quota and the kernel's reserves allow.
+pub fn charge(family: u64, bytes: u64) -> Result<(), Refusal> {
+    if !reserves_allow(bytes) {
+        return Err(Refusal::Reserve);
+    }
+    with_family(family, |f| {
+        if f.bytes.saturating_add(bytes) > FAMILY_BYTES {
+            return Err(Refusal::Quota);
+        }
+        f.bytes += bytes;
+        Ok(())
+    })
+}
+
+/// Charges `bytes` to `family` whatever its quota (a block it inherits from a sender that
+/// ended: refusing would free memory the receiver still holds).
+pub fn charge_anyway(family: u64, bytes: u64) {
+    with_family(family, |f| f.bytes = f.bytes.saturating_add(bytes));
+}
+
+/// Gives `bytes` back to `family`.
+pub fn uncharge(family: u64, bytes: u64) {
+    with_family(family, |f| f.bytes = f.bytes.saturating_sub(bytes));
+}
+
+/// Family `id`'s use: (tasks, bytes). For tests and reports.
+pub fn family_use(id: u64) -> (u32, u64) {
+    with_family(id, |f| (f.tasks, f.bytes))
+}
+
+/// What a call may do to another task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// signal: itself, its creator, its family's origin, its children, granted tasks.
+    Signal,
+    /// set_task_pri: itself, its children, granted tasks.
+    Priority,
+}
+
+/// Whether the running ring-3 task (`me`, with `policy`) may do `what` to `target` (a live
+/// task). Never follows anything a task could have written: task numbers and policies are the
+/// kernel's.
+///
+/// # Safety
+/// `target` is a live task; `me` is the running task.
+pub unsafe fn may_reach(me: *mut Task, policy: &Policy, target: *mut Task, what: Reach) -> bool {
+    // SAFETY: both are live tasks (the contract); their policies live in their spaces.
+    unsafe {
+        let (my_id, target_id) = ((*me).id(), (*target).id());
+        if my_id == target_id || policy.granted.contains(&target_id) {
+            return true;
+        }
+        if what == Reach::Signal && (target_id == policy.creator || target_id == policy.origin) {
+            return true;
+        }
+        let child = crate::space::policy_of(target).is_some_and(|p| p.creator == my_id);
+        child
+    }
+}
+
+/// Lets the ring-3 task `task` reach `tasks` too (signal and priority), as a ring-0 authority
+/// decides: the shell grants BREAK and CHANGETASKPRI the tasks of its CLI table. Call before
+/// the task can run (under Forbid, right after starting it).
+///
+/// # Safety
+/// `task` is a live task.
+pub unsafe fn grant(task: *mut Task, tasks: &[u64]) {
+    // SAFETY: per the contract; the policy lives in the task's space.
+    if let Some(p) = unsafe { crate::space::policy_of_mut(task) } {
+        p.granted.extend_from_slice(tasks);
+    }
+}
