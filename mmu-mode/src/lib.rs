@@ -46,10 +46,14 @@ pub mod user;
 #[cfg(target_os = "none")]
 mod ktests;
 #[cfg(target_os = "none")]
+mod ktests_attacks;
+#[cfg(target_os = "none")]
 mod ktests_sys;
 
 #[cfg(target_os = "none")]
 pub use ktests::TESTS;
+#[cfg(target_os = "none")]
+pub use ktests_attacks::TESTS as ATTACK_TESTS;
 #[cfg(target_os = "none")]
 pub use ktests_sys::TESTS as SYS_TESTS;
 

@@ -1,0 +1,298 @@
+//! mmu-mode's in-kernel tests of ring-3 tasks that attack on purpose: each asserts that the
+//! attacker is refused or removed, that the others (this test task among them) go on, and
+//! that what it took comes back.
+//!
+//! Adding a hostile program: write its body as an `extern "C" fn(u64) -> !` that makes exec
+//! calls through `exec::sys` (as any ring-3 program does) and reports what it saw in its block
+//! (a `#[repr(C)]` struct of plain fields, its argument), then a test that starts it with
+//! [`hostile`] and checks the block and the system. Add the test to [`TESTS`].
+
+use core::sync::atomic::Ordering;
+
+use exec::ktest::{Test, TestResult};
+use exec::memory::MemFlags;
+use exec::signal::{SIGF_CTRL_E, SIGF_CTRL_F};
+use exec::sys;
+use exec::task::Task;
+use exec::{ensure, ensure_eq};
+
+use crate::policy::{FAMILY_BYTES, FAMILY_TASKS};
+
+/// Every attack test.
+pub static TESTS: &[Test] = &[
+    Test::new("mmu.attack.forbid_spin_is_removed", forbid_spin_is_removed),
+    Test::new("mmu.attack.disable_spin_is_removed", disable_spin_is_removed),
+    Test::new("mmu.attack.task_bomb_stops_at_the_quota", task_bomb_stops_at_the_quota),
+    Test::new("mmu.attack.memory_bomb_stops_at_the_quota", memory_bomb_stops_at_the_quota),
+    Test::new("mmu.attack.priority_hijack_refused", priority_hijack_refused),
+    Test::new("mmu.attack.signal_reaches_only_kin", signal_reaches_only_kin),
+];
+
+fn me() -> *mut Task {
+    exec::task::find_task(None)
+}
+
+/// Starts `body` in ring 3 at priority `pri` with `init` as its block. Result: the task and
+/// its block's address.
+fn hostile<T>(name: &str, pri: i8, body: extern "C" fn(u64) -> !, init: T) -> Result<(*mut Task, u64), alloc::string::String> {
+    exec::signal::set_signal(0, SIGF_CTRL_E | SIGF_CTRL_F);
+    crate::user::add_user_task_with(name, pri, body, init).ok_or_else(|| alloc::format!("{name}: no memory"))
+}
+
+/// Waits up to `ms` for the task called `name` to be gone.
+fn gone(name: &str, ms: u64) -> bool {
+    for _ in 0..ms / 10 {
+        if exec::task::find_task(Some(name)).is_null() {
+            return true;
+        }
+        devices::timer_sleep_ms(10);
+    }
+    exec::task::find_task(Some(name)).is_null()
+}
+
+/// Ring 3: tells `parent` it is about to spin, takes Forbid (or Disable), and spins forever.
+extern "C" fn forbid_spinner(block: u64) -> ! {
+    // SAFETY: the block holds the parent's address and the way to lock.
+    let (parent, disable) = unsafe { *(block as *const (*mut Task, bool)) };
+    // SAFETY: the parent is alleged to the gate, which checks it.
+    unsafe { sys::signal(parent, SIGF_CTRL_F) };
+    if disable { sys::disable() } else { sys::forbid() }
+    loop {
+        core::hint::spin_loop();
+    }
+}
+
+fn spin_is_removed(name: &str, disable: bool) -> TestResult {
+    let overruns = crate::gate::FORBID_OVERRUNS.load(Ordering::SeqCst);
+    let start = exec::time::ticks();
+    // At this task's priority: while it holds Forbid, nothing else would ever run again.
+    // SAFETY: the running task is live.
+    let pri = unsafe { (*me()).pri() };
+    hostile(name, pri, forbid_spinner, (me(), disable))?;
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // We run again only once the spinner is gone (or preempted, which Forbid forbids).
+    devices::timer_sleep_ms(10);
+    let waited = exec::time::ticks() - start;
+    ensure!(gone(name, 1000), "the spinner is still there");
+    ensure_eq!(crate::gate::FORBID_OVERRUNS.load(Ordering::SeqCst), overruns + 1);
+    ensure!(waited <= exec::sched::RING3_FORBID_TICKS as u64 + 20, "we waited {waited} ticks");
+    ensure_eq!(exec::sched::forbid_depth(), 0);
+    Ok(())
+}
+
+/// A ring-3 task that takes Forbid and spins is removed once it held it past the bound; the
+/// others run again.
+fn forbid_spin_is_removed() -> TestResult {
+    spin_is_removed("r3-forbid-spin", false)
+}
+
+/// The same with Disable (which in ring 3 masks no interrupt, and acts as Forbid).
+fn disable_spin_is_removed() -> TestResult {
+    spin_is_removed("r3-disable-spin", true)
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Bomb {
+    parent: *mut Task,
+    made: u64,
+    refused: u64,
+}
+
+/// A child that waits forever (to be ended by the test).
+fn sleeper(_: usize) {
+    sys::wait(SIGF_CTRL_E);
+}
+
+/// Ring 3: starts children until add_task refuses, ten refusals in a row; reports.
+extern "C" fn task_bomber(block: u64) -> ! {
+    let b = block as *mut Bomb;
+    // SAFETY: our own block; the parent is alleged to the gate.
+    unsafe {
+        while (*b).refused < 10 && (*b).made < 4 * FAMILY_TASKS as u64 {
+            if sys::add_task("r3-bomblet", 0, sleeper, 0, 4096).is_null() {
+                (*b).refused += 1;
+            } else {
+                (*b).made += 1;
+            }
+        }
+        sys::signal((*b).parent, SIGF_CTRL_F);
+        sys::wait(SIGF_CTRL_E);
+        sys::rem_task(core::ptr::null_mut());
+    }
+    unreachable!()
+}
+
+/// Ends every task called `name`.
+fn end_all(name: &str) {
+    loop {
+        let t = exec::task::find_task(Some(name));
+        if t.is_null() {
+            break;
+        }
+        // SAFETY: a live task (found just now; nothing else ends it meanwhile).
+        unsafe { exec::task::rem_task(t) };
+    }
+}
+
+/// A task bomb: add_task in a loop from ring 3. The family stops at its quota, the kernel
+/// heap keeps its reserve, and once the tasks are gone memory is back where it was.
+fn task_bomb_stops_at_the_quota() -> TestResult {
+    let heap0 = exec::heap::stats().free;
+    let mem0 = exec::memory::avail_mem(MemFlags::ANY);
+    let (t, block) = hostile("r3-task-bomber", 0, task_bomber, Bomb { parent: me(), made: 0, refused: 0 })?;
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // SAFETY: the bomber wrote its figures before signalling, and waits.
+    let b = unsafe { (block as *const Bomb).read() };
+    ensure_eq!(b.made, FAMILY_TASKS as u64 - 1, "children made before the quota");
+    ensure_eq!(b.refused, 10);
+    ensure!(exec::heap::stats().free >= crate::policy::HEAP_RESERVE, "the kernel heap went below its reserve");
+    end_all("r3-bomblet");
+    // SAFETY: the bomber is live and waits.
+    unsafe { exec::task::rem_task(t) };
+    devices::timer_sleep_ms(30);
+    ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "exec memory back to its baseline");
+    ensure_eq!(exec::heap::stats().free, heap0, "kernel heap back to its baseline");
+    Ok(())
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct MemBomb {
+    parent: *mut Task,
+    bytes: u64,
+    refused: bool,
+}
+
+/// Ring 3: allocates 1 MiB blocks until refused; reports what it got.
+extern "C" fn memory_bomber(block: u64) -> ! {
+    let b = block as *mut MemBomb;
+    // SAFETY: our own block; the parent is alleged to the gate.
+    unsafe {
+        loop {
+            if sys::alloc_mem(1 << 20, MemFlags::ANY).is_null() {
+                (*b).refused = true;
+                break;
+            }
+            (*b).bytes += 1 << 20;
+        }
+        sys::signal((*b).parent, SIGF_CTRL_F);
+        sys::wait(SIGF_CTRL_E);
+        sys::rem_task(core::ptr::null_mut());
+    }
+    unreachable!()
+}
+
+/// A memory bomb: the family stops at its quota; exec memory is back when the task ends.
+fn memory_bomb_stops_at_the_quota() -> TestResult {
+    let mem0 = exec::memory::avail_mem(MemFlags::ANY);
+    let (t, block) = hostile("r3-memory-bomber", 0, memory_bomber, MemBomb { parent: me(), bytes: 0, refused: false })?;
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // SAFETY: the bomber wrote its figures before signalling, and waits.
+    let b = unsafe { (block as *const MemBomb).read() };
+    ensure!(b.refused);
+    ensure!(b.bytes > 0 && b.bytes <= FAMILY_BYTES, "got {} bytes", b.bytes);
+    ensure!(exec::memory::avail_mem(MemFlags::ANY) as u64 >= crate::policy::MEMORY_RESERVE);
+    // SAFETY: live, waiting.
+    unsafe { exec::task::rem_task(t) };
+    devices::timer_sleep_ms(20);
+    ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "exec memory back to its baseline");
+    Ok(())
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Hijack {
+    parent: *mut Task,
+    idle: *mut Task,
+    /// The child it started at 127 (the test reads its priority: ring 3 cannot).
+    child: *mut Task,
+}
+
+/// Ring 3 at priority 0: tries to raise its parent (a ring-0 task) and the idle task to 127,
+/// itself to 127, and starts a child at 127.
+extern "C" fn hijacker(block: u64) -> ! {
+    let b = block as *mut Hijack;
+    // SAFETY: our own block; tasks are alleged to the gate.
+    unsafe {
+        sys::set_task_pri((*b).parent, 127);
+        sys::set_task_pri((*b).idle, 127);
+        sys::set_task_pri(core::ptr::null_mut(), 127);
+        (*b).child = sys::add_task("r3-hijack-child", 127, sleeper, 0, 4096);
+        sys::signal((*b).parent, SIGF_CTRL_F);
+        sys::wait(SIGF_CTRL_E);
+        sys::rem_task(core::ptr::null_mut());
+    }
+    unreachable!()
+}
+
+/// Priority hijack: a ring-3 task can raise neither its parent nor the idle task, nor itself
+/// or a child above its ceiling (the priority its ring-0 creator gave it).
+fn priority_hijack_refused() -> TestResult {
+    // SAFETY: the running task and idle are live.
+    let (my_pri, idle_pri) = unsafe { ((*me()).pri(), (*exec::task::find_task(Some("idle"))).pri()) };
+    let idle = exec::task::find_task(Some("idle"));
+    let (t, block) = hostile("r3-hijacker", 0, hijacker, Hijack { parent: me(), idle, child: core::ptr::null_mut() })?;
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // SAFETY: written before the signal; the tasks are live (the child waits, the hijacker too).
+    let (b, my_now, idle_now, own) = unsafe { ((block as *const Hijack).read(), (*me()).pri(), (*idle).pri(), (*t).pri()) };
+    ensure_eq!(my_now, my_pri, "the parent's priority changed");
+    ensure_eq!(idle_now, idle_pri, "idle's priority changed");
+    ensure_eq!(own, 0, "rose above its ceiling");
+    ensure!(!b.child.is_null(), "no child");
+    // SAFETY: the child is live (it waits to be ended).
+    ensure_eq!(unsafe { (*b.child).pri() }, 0, "child started above the ceiling");
+    end_all("r3-hijack-child");
+    // SAFETY: live, waiting.
+    unsafe { exec::task::rem_task(t) };
+    ensure!(gone("r3-hijacker", 200));
+    Ok(())
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Reacher {
+    parent: *mut Task,
+    stranger: *mut Task,
+}
+
+/// Ring 3: signals a ring-0 task it has no tie to (CTRL_E), then its parent (CTRL_F).
+extern "C" fn reacher(block: u64) -> ! {
+    // SAFETY: our own block; tasks are alleged to the gate.
+    unsafe {
+        let b = block as *const Reacher;
+        sys::signal((*b).stranger, SIGF_CTRL_E);
+        sys::signal((*b).parent, SIGF_CTRL_F);
+        sys::rem_task(core::ptr::null_mut());
+    }
+    unreachable!()
+}
+
+/// A ring-0 task the reacher has no tie to: waits for CTRL_E or CTRL_F and records which.
+fn stranger(arg: usize) {
+    let got = exec::signal::wait(SIGF_CTRL_E | SIGF_CTRL_F);
+    // SAFETY: the test's cell, alive until it has seen our answer.
+    unsafe { (arg as *mut u32).write_volatile(got) };
+}
+
+/// signal from ring 3 reaches only the caller's kin: a ring-0 task it has no tie to is not
+/// signalled (the call is refused and counted).
+fn signal_reaches_only_kin() -> TestResult {
+    let mut got = 0u32;
+    let s = exec::task::add_task("r0-stranger", 1, stranger, &raw mut got as usize, 8192);
+    ensure!(!s.is_null());
+    let refused = crate::gate::PRIVILEGED_REFUSED.load(Ordering::SeqCst);
+    hostile("r3-reacher", 0, reacher, Reacher { parent: me(), stranger: s })?;
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    ensure!(gone("r3-reacher", 200));
+    ensure_eq!(crate::gate::PRIVILEGED_REFUSED.load(Ordering::SeqCst), refused + 1);
+    // SAFETY: the stranger is live and waits; our cell outlives it.
+    unsafe {
+        ensure_eq!((&raw const got).read_volatile(), 0, "the stranger was signalled");
+        exec::signal::signal(s, SIGF_CTRL_F);
+    }
+    devices::timer_sleep_ms(10);
+    // SAFETY: written by the stranger before it ended.
+    ensure_eq!(unsafe { (&raw const got).read_volatile() }, SIGF_CTRL_F);
+    Ok(())
+}
