@@ -150,8 +150,10 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
         // SAFETY: the only reference during this call.
         Call::AllocMem => unsafe { my_space() }.and_then(|s| s.alloc(a0)).unwrap_or(0),
         Call::FreeMem => {
-            let busy = crate::msg::lent_out(a0) || crate::io::in_flight_at(a0);
             // SAFETY: the only reference during this call.
+            let len = unsafe { my_space() }.and_then(|s| s.block_len(a0)).ok_or(BadPointer)?;
+            let busy = crate::msg::lent_out(a0, len) || crate::io::in_flight_at(a0);
+            // SAFETY: as above (the earlier reference is gone).
             if busy || !unsafe { my_space() }.is_some_and(|s| s.free(a0)) {
                 return Err(BadPointer);
             }
@@ -165,7 +167,7 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
         },
         Call::DeletePort => crate::msg::delete_port(a0)?,
         Call::RemPort => crate::msg::rem_port(a0)?,
-        Call::FindPort => return with_name(a0, a1, |n| Ok(exec::port::find_port(n) as u64)),
+        Call::FindPort => return with_name(a0, a1, crate::msg::find_port),
         Call::PutMsg => crate::msg::put(a0, a1, a2)?,
         Call::GetMsg => crate::msg::get(a0, crate::msg::Get::Take)?,
         Call::WaitPort => {

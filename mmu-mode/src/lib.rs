@@ -21,6 +21,7 @@
 
 extern crate alloc;
 
+pub mod handles;
 pub mod pte;
 
 #[cfg(target_os = "none")]

@@ -1,31 +1,52 @@
 //! Messages between ring-3 tasks, in one address space, two ways:
 //!
 //! - **copy**: put_msg copies the message into memory the receiver owns (a new block open to
-//!   it alone); reply_msg copies it back over the sender's original and frees the copy. Any
-//!   message in the sender's writable memory can go this way. Costs grow with the size.
+//!   it alone); reply_msg copies its body back over the sender's original and frees the copy.
+//!   Any message in the sender's writable memory can go this way. Costs grow with the size.
 //! - **transfer**: a message that is a whole block the sender allocated through the gate moves:
 //!   its pages close to the sender and open to the receiver, at the same address; reply_msg
 //!   moves them back. Costs grow with the number of pages, not the bytes.
 //!
-//! A program chooses per put ([`PUT_COPY`] or [`PUT_TRANSFER`]): transfer for large messages
-//! it allocated for the purpose, copy for small ones or ones that live among other data.
-//! Every port and message pointer is an allegation, checked before use. The records are
-//! guarded by Forbid.
+//! **The kernel never trusts a header a task can write.** At put the gate reads the sender's
+//! header once (its length and reply port), checks it, and keeps what it needs in an
+//! [`Envelope`] in kernel memory; the envelope, not the task's header, is what exec links into
+//! the port's queue, and what the reply follows. What the receiver sees in its view is a header
+//! the kernel wrote. A task that rewrites any byte of its own memory at any moment, queued
+//! messages and headers included, changes only its own data.
+//!
+//! **Ports are named by handles** (see `handles`): a slot and a generation, checked in O(1);
+//! a port's kernel address never reaches ring 3.
+//!
+//! **Lending is tracked at the sender's end:** memory lent by copy or by transfer cannot be
+//! freed by its owner until the message comes back (free_mem of a block holding it is
+//! refused); if the sender ends first, the receiver keeps what it holds and the reply goes
+//! nowhere; if the receiver ends (or deletes its port) first, the message goes back to its
+//! sender marked [`exec::port::MSG_ERR_RECEIVER_GONE`].
+//!
+//! The records are guarded by Forbid.
 
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use exec::global::Global;
+use exec::list::{Node, NodeType};
 use exec::port::{Message, MsgPort};
 use exec::sched::{forbid, permit};
-use exec::task::Task;
 use exec::sys_gate::GateError::BadPointer;
 use exec::sys_gate::GateResult;
+use exec::task::Task;
 
+use crate::handles::HandleTable;
 use crate::pte::Access;
-use crate::records::Records;
 use crate::space::Space;
 
 pub use exec::sys_gate::{PUT_AUTO, PUT_COPY, PUT_TRANSFER};
+
+/// The longest message the gate passes.
+const MAX_LEN: u64 = 64 << 20;
+const HEADER: u64 = size_of::<Message>() as u64;
+const PAGE: u64 = 4096;
 
 /// How [`get`] takes a message.
 pub enum Get {
@@ -37,30 +58,84 @@ pub enum Get {
     WaitPeek,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    /// The receiver holds `at`, a copy of the sender's `original`.
+    /// The receiver's view `at` is a copy of the sender's `original`.
     Copy { original: u64 },
-    /// The receiver holds the pages at `at` themselves.
+    /// The view is the sender's pages themselves.
     Transfer,
-    /// The sender ended first: the receiver keeps what it holds (a transferred block became
-    /// its own memory); the reply goes nowhere.
+    /// The sender ended first: the receiver keeps what it holds; the reply goes nowhere.
     Orphan,
 }
 
-/// A message in flight between ring-3 tasks.
-#[derive(Clone, Copy)]
-struct Held {
-    at: u64,
-    len: u64,
-    sender: *mut Task,
-    receiver: *mut Task,
-    kind: Kind,
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// At the receiving port (or held by the port's owner, who took it).
+    Out,
+    /// Back at the sender's reply port, its view the sender's own message again.
+    Back,
 }
 
-/// Messages in flight, and the ports ring-3 tasks may use. Forbid.
-static HELD: Global<Records<Held>> = Global::new(Records::new());
-static PORTS: Global<Records<*mut MsgPort>> = Global::new(Records::new());
+/// A message in flight, as the kernel keeps it. `msg` comes first: it is what exec links
+/// into the ports' queues, and how a message exec hands back is known for its envelope.
+#[repr(C)]
+struct Envelope {
+    msg: Message,
+    /// Where its holder sees it: the receiver's copy or the pages (Out), the sender's
+    /// message (Back).
+    view: u64,
+    /// The bytes the sender lent: its message, or its pages.
+    len: u64,
+    sender: *mut Task,
+    /// The receiving port's owner.
+    receiver: *mut Task,
+    /// The reply port's handle (0: none): one of the sender's own ports, checked at put and
+    /// again at the reply.
+    reply: u64,
+    /// Where the sender's lent memory starts (its entry in `lent`, kept until the sender
+    /// holds its message again, so that nothing reuses the address meanwhile).
+    lent_at: u64,
+    kind: Kind,
+    state: State,
+    /// Taken off the receiving port by its owner (who may now reply it).
+    taken: bool,
+    /// The family charged for it.
+    family: u64,
+}
+
+/// A port a ring-3 task made (exec's, in kernel memory).
+struct PortRec {
+    port: *mut MsgPort,
+    owner: *mut Task,
+}
+
+/// The message records. Forbid.
+struct Records {
+    ports: HandleTable<PortRec>,
+    /// Port address → handle (find_port).
+    handles: BTreeMap<usize, u64>,
+    /// Envelopes by the view their holder sees (unique while in flight).
+    envelopes: BTreeMap<u64, Box<Envelope>>,
+    /// Sender-side memory lent out, by address: its length.
+    lent: BTreeMap<u64, u64>,
+}
+
+// SAFETY: the records are the kernel's own, touched only under Forbid on the one CPU; the
+// tasks and ports they point at are exec's, shared between tasks by design.
+unsafe impl Send for Records {}
+
+static RECORDS: Global<Records> =
+    Global::new(Records { ports: HandleTable::new(), handles: BTreeMap::new(), envelopes: BTreeMap::new(), lent: BTreeMap::new() });
+
+/// Runs `f` on the records under Forbid. `f` must not wait (it may signal: a switch that
+/// becomes due happens at the Permit).
+fn with<R>(f: impl FnOnce(&mut Records) -> R) -> R {
+    forbid();
+    // SAFETY: Forbid held; `f` gets the only reference and does not wait.
+    let r = f(unsafe { &mut *RECORDS.get() });
+    permit();
+    r
+}
 
 /// `t`'s address space (none for a ring-0 task).
 ///
@@ -77,207 +152,319 @@ fn me() -> *mut Task {
     exec::task::find_task(None)
 }
 
+fn family_of(t: *mut Task) -> u64 {
+    // SAFETY: `t` is a live task; its policy is not changed meanwhile.
+    unsafe { crate::space::policy_of(t) }.map_or(0, |p| p.family)
+}
+
 /// Creates a port for the calling task, public under `name` if given. Result: its handle, or
 /// 0 (no signal or memory left, or the name too long).
 pub fn create_port(name: Option<&str>, pri: i8) -> GateResult {
     let p = exec::port::create_port(name, pri);
-    if !p.is_null() {
-        forbid();
-        // SAFETY: Forbid held.
-        unsafe { (*PORTS.get()).push(p) };
-        permit();
+    if p.is_null() {
+        return Ok(0);
     }
-    Ok(p as u64)
+    Ok(with(|r| {
+        let h = r.ports.insert(PortRec { port: p, owner: me() });
+        r.handles.insert(p as usize, h);
+        h
+    }))
 }
 
-/// Deletes the caller's port `h`. Result: 0, or ERR_BAD_POINTER if it is not one of its ports.
-pub fn delete_port(h: u64) -> GateResult {
-    let Some(port) = port(h) else { return Err(BadPointer) };
-    // SAFETY: a listed port is live.
-    if unsafe { (*port).sig_task } != me() {
-        return Err(BadPointer);
+/// The port behind handle `h`, if it is one a ring-3 task made, and its owner.
+fn port(h: u64) -> Option<(*mut MsgPort, *mut Task)> {
+    with(|r| r.ports.get(h).map(|p| (p.port, p.owner)))
+}
+
+/// The caller's own port `h`.
+fn my_port(h: u64) -> Result<*mut MsgPort, exec::sys_gate::GateError> {
+    match port(h) {
+        Some((p, owner)) if owner == me() => Ok(p),
+        _ => Err(BadPointer),
     }
+}
+
+/// The handle of the public port `name`, if a ring-3 task made it; 0 otherwise.
+pub fn find_port(name: &str) -> GateResult {
     forbid();
+    let p = exec::port::find_port(name);
     // SAFETY: Forbid held.
-    unsafe { (*PORTS.get()).retain(|&p| p != port) };
+    let h = unsafe { (*RECORDS.get()).handles.get(&(p as usize)).copied().unwrap_or(0) };
     permit();
-    // SAFETY: the caller's own port from create_port, no longer listed.
+    Ok(h)
+}
+
+/// The handle of the first port ring-3 task `task` created (for its parent, in the kernel).
+pub fn port_of(task: *mut Task) -> Option<u64> {
+    with(|r| r.ports.iter().find(|(_, p)| p.owner == task).map(|(h, _)| h))
+}
+
+/// Deletes the caller's port `h`; the messages waiting there go back to their senders.
+pub fn delete_port(h: u64) -> GateResult {
+    let port = my_port(h)?;
+    with(|r| {
+        r.ports.remove(h);
+        r.handles.remove(&(port as usize));
+        drain(r, port);
+    });
+    // SAFETY: the caller's own port from create_port, no longer listed, empty.
     unsafe { exec::port::delete_msg_port(port) };
     Ok(0)
 }
 
-/// Takes the caller's port `h` off the public list. Result: 0, or ERR_BAD_POINTER.
+/// Takes the caller's port `h` off the public list.
 pub fn rem_port(h: u64) -> GateResult {
-    let Some(port) = port(h) else { return Err(BadPointer) };
-    // SAFETY: a listed port is live.
-    if unsafe { (*port).sig_task } != me() {
-        return Err(BadPointer);
-    }
+    let port = my_port(h)?;
     // SAFETY: the caller's live port; rem_port ignores a port that is not public.
     unsafe { exec::port::rem_port(port) };
     Ok(0)
 }
 
-/// The first port ring-3 task `task` created (for its parent, in the kernel), if any.
-pub fn port_of(task: *mut Task) -> Option<u64> {
-    forbid();
-    // SAFETY: Forbid held; listed ports are live.
-    let p = unsafe { (*PORTS.get()).iter().find(|&&p| (*p).sig_task == task).copied() };
-    permit();
-    p.map(|p| p as u64)
-}
-
-/// The port behind handle `h`, if it is one a ring-3 task created and it still exists.
-fn port(h: u64) -> Option<*mut MsgPort> {
-    forbid();
-    // SAFETY: Forbid held.
-    let ok = unsafe { (*PORTS.get()).iter().any(|&p| p as u64 == h) };
-    permit();
-    ok.then_some(h as *mut MsgPort)
-}
-
 /// Sends the message at `msg` (in the caller's memory) to port `h`, by copy or transfer.
-/// Result: 0, or `crate::gate::ERR_BAD_POINTER` for a bad port or message.
+/// The header is read once here; everything the kernel needs of it is kept in the envelope.
 pub fn put(h: u64, msg: u64, how: u64) -> GateResult {
-    let Some(port) = port(h) else { return Err(BadPointer) };
+    let (port, receiver) = port(h).ok_or(BadPointer)?;
     let sender = me();
-    // SAFETY: the running task; the only reference to its space until `theirs` is taken.
-    let Some(mine) = (unsafe { space_of(sender) }) else { return Err(BadPointer) };
-    let header = size_of::<Message>() as u64;
-    if !mine.user_writable(msg, header) {
+    // SAFETY: the running task; the only reference to its space until the receiver's is taken.
+    let mine = unsafe { space_of(sender) }.ok_or(BadPointer)?;
+    if !mine.user_writable(msg, HEADER) {
         return Err(BadPointer);
     }
-    // SAFETY: the header lies in the sender's writable memory (checked); the kernel maps it.
-    let len = unsafe { (*(msg as *const Message)).length as u64 };
-    if len < header || len > 64 << 20 || !mine.user_writable(msg, len) {
+    // SAFETY: the header lies in the sender's writable memory (checked); read once, by value.
+    let (len, reply) = unsafe { ((*(msg as *const Message)).length as u64, (*(msg as *const Message)).reply_port as u64) };
+    if !(HEADER..=MAX_LEN).contains(&len) || !mine.user_writable(msg, len) {
         return Err(BadPointer);
     }
-    // SAFETY: a listed port is live; its owner task too.
-    let receiver = unsafe { (*port).sig_task };
-    // SAFETY: as above; only whether it has a space is read here.
+    if reply != 0 && !with(|r| r.ports.get(reply).is_some_and(|p| p.owner == sender)) {
+        return Err(BadPointer);
+    }
+    // SAFETY: the port's owner is live (its end takes the port away first).
     if unsafe { (*receiver).space() } == 0 {
         return Err(BadPointer);
     }
-    let pages = len.div_ceil(4096) * 4096;
+    let pages = len.div_ceil(PAGE) * PAGE;
     let how = match how {
-        PUT_AUTO if msg.is_multiple_of(4096) && mine.owns_block(msg, pages) => PUT_TRANSFER,
+        PUT_AUTO if msg.is_multiple_of(PAGE) && mine.owns_block(msg, pages) => PUT_TRANSFER,
         PUT_AUTO => PUT_COPY,
         other => other,
     };
+    let family = family_of(sender);
+    crate::policy::admit_message(family).map_err(|_| BadPointer)?;
     forbid();
-    let held = match how {
+    // SAFETY: Forbid held; the only reference to the records until the permit.
+    let r = unsafe { &mut *RECORDS.get() };
+    // Lent already (in flight, or back at its reply port and not yet taken): put twice.
+    let lent_len = if how == PUT_TRANSFER { pages } else { len };
+    if r.lent.range(..msg + lent_len).next_back().is_some_and(|(&a, &l)| a + l > msg) || r.envelopes.contains_key(&msg) {
+        permit();
+        crate::policy::release_message(family);
+        return Err(BadPointer);
+    }
+    let (view, kind) = match how {
         PUT_COPY => {
             // SAFETY: a live task with a space (checked); `mine` is not used from here on.
             let Some(copy) = unsafe { space_of(receiver) }.and_then(|theirs| theirs.alloc(len)) else {
                 permit();
+                crate::policy::release_message(family);
                 return Err(BadPointer);
             };
             // SAFETY: both ranges are exec memory of `len` bytes (checked/just allocated).
             unsafe { core::ptr::copy_nonoverlapping(msg as *const u8, copy as *mut u8, len as usize) };
-            Held { at: copy, len, sender, receiver, kind: Kind::Copy { original: msg } }
+            (copy, Kind::Copy { original: msg })
         }
-        PUT_TRANSFER => {
-            if !msg.is_multiple_of(4096) || !mine.owns_block(msg, pages) {
-                permit();
-                return Err(BadPointer);
-            }
+        PUT_TRANSFER if msg.is_multiple_of(PAGE) && mine.owns_block(msg, pages) => {
             mine.set_access(msg, msg + pages, Access::Kernel);
             // SAFETY: as above; `mine` is not used from here on.
             if let Some(theirs) = unsafe { space_of(receiver) } {
                 theirs.set_access(msg, msg + pages, Access::ReadWrite);
             }
-            Held { at: msg, len: pages, sender, receiver, kind: Kind::Transfer }
+            (msg, Kind::Transfer)
         }
         _ => {
             permit();
+            crate::policy::release_message(family);
             return Err(BadPointer);
         }
     };
-    // SAFETY: Forbid held.
-    unsafe { (*HELD.get()).push(held) };
+    // What the receiver sees: a header the kernel wrote (the reply port by its handle).
+    // SAFETY: the view is `len` >= HEADER bytes of exec memory, now the receiver's.
+    unsafe { (view as *mut Message).write(Message::new(reply as *mut MsgPort, len as usize)) };
+    r.lent.insert(msg, lent_len);
+    let mut e = Box::new(Envelope {
+        msg: Message::new(core::ptr::null_mut(), size_of::<Envelope>()),
+        view,
+        len: lent_len,
+        sender,
+        receiver,
+        reply,
+        lent_at: msg,
+        kind,
+        state: State::Out,
+        taken: false,
+        family,
+    });
+    let m = &raw mut e.msg;
+    r.envelopes.insert(view, e);
+    // SAFETY: the port is live; the envelope lives in the records until it is done with.
+    unsafe { exec::port::put_msg(port, m) };
     permit();
-    // SAFETY: the port is live; the message (copy or moved pages) stays valid until replied.
-    unsafe { exec::port::put_msg(port, held.at as *mut Message) };
     Ok(0)
 }
 
-/// Takes (or, waiting, looks at) the first message of port `h`, which must be the caller's.
-/// Result: its address (open to the caller), 0 if none, or ERR_BAD_POINTER.
+/// The envelope exec handed back as `m` (its first field).
+fn envelope_of(m: *mut Message) -> *mut Envelope {
+    m as *mut Envelope
+}
+
+/// Takes (or, waiting, looks at) the first message of the caller's port `h`. Result: the
+/// address of its view (open to the caller), or 0 if none.
 pub fn get(h: u64, how: Get) -> GateResult {
-    let Some(port) = port(h) else { return Err(BadPointer) };
-    // SAFETY: a listed port is live.
-    if unsafe { (*port).sig_task } != me() {
-        return Err(BadPointer);
-    }
-    // SAFETY: the port is the caller's and live.
-    Ok(unsafe {
-        match how {
-            Get::Take => exec::port::get_msg(port) as u64,
-            Get::WaitTake => {
-                exec::port::wait_port(port);
-                exec::port::get_msg(port) as u64
+    let port = my_port(h)?;
+    let m = match how {
+        Get::Take => take(port),
+        Get::WaitTake => loop {
+            // SAFETY: the caller's live port, which signals it.
+            unsafe { exec::port::wait_port(port) };
+            let m = take(port);
+            if m != 0 {
+                break m;
             }
-            Get::WaitPeek => exec::port::wait_port(port) as u64,
+        },
+        Get::WaitPeek => {
+            // SAFETY: as above; the envelope stays queued, so live.
+            let m = unsafe { exec::port::wait_port(port) };
+            // SAFETY: every message at a ring-3 port is an envelope.
+            unsafe { (*envelope_of(m)).view }
         }
+    };
+    Ok(m)
+}
+
+/// Takes the first envelope off `port` (the caller's). A message coming back ends its
+/// journey here: its record goes, the sender holds its own message again.
+fn take(port: *mut MsgPort) -> u64 {
+    with(|r| {
+        // SAFETY: the caller's live port.
+        let m = unsafe { exec::port::get_msg(port) };
+        if m.is_null() {
+            return 0;
+        }
+        // SAFETY: every message at a ring-3 port is an envelope in the records.
+        let (view, state) = unsafe {
+            (*envelope_of(m)).taken = true;
+            ((*envelope_of(m)).view, (*envelope_of(m)).state)
+        };
+        if state == State::Back {
+            finish(r, view);
+        }
+        view
     })
 }
 
-/// Replies the message at `msg`, which the caller must hold: a copy is copied back and freed,
-/// transferred pages go back to the sender. A message the caller does not hold (replied
-/// already, or never received) is refused with ERR_BAD_POINTER.
-pub fn reply(msg: u64) -> GateResult {
+/// Drops the record of the envelope at `view`, which no port holds (done: back with its
+/// sender, or an orphan, or sent back to no reply port): the sender's memory is its own again.
+fn finish(r: &mut Records, view: u64) {
+    if let Some(e) = r.envelopes.remove(&view) {
+        drop_envelope(r, e);
+    }
+}
+
+fn drop_envelope(r: &mut Records, e: Box<Envelope>) {
+    if e.kind != Kind::Orphan {
+        r.lent.remove(&e.lent_at);
+    }
+    crate::policy::release_message(e.family);
+}
+
+/// Replies the message at `view`, which the caller must hold: a copy's body is copied back
+/// and the copy freed, transferred pages go back to the sender; then it goes to the reply
+/// port the sender named at put (if that port is still there). A message the caller does not
+/// hold (replied already, still queued, never received) is refused.
+pub fn reply(view: u64) -> GateResult {
     let me = me();
-    forbid();
-    // SAFETY: Forbid held.
-    let held = unsafe { &mut *HELD.get() };
-    let Some(i) = held.iter().position(|h| h.at == msg && h.receiver == me) else {
-        permit();
-        return Err(BadPointer);
-    };
-    let h = held.swap_remove(i);
-    // SAFETY: the receiver is the caller (live); the only reference to its space until it is
-    // let go below, before the sender's is taken.
-    let theirs = unsafe { space_of(h.receiver) };
-    let target = match h.kind {
-        Kind::Orphan => {
-            permit();
-            return Ok(0);
+    with(|r| {
+        let held = r.envelopes.get(&view).is_some_and(|e| e.receiver == me && e.state == State::Out && e.taken);
+        if !held {
+            return Err(BadPointer);
         }
+        send_back(r, view, 0);
+        Ok(0)
+    })
+}
+
+/// Sends the envelope at `view` back to its sender with `error` (0: a reply). Forbid held.
+fn send_back(r: &mut Records, view: u64, error: i32) {
+    let Some(mut e) = r.envelopes.remove(&view) else { return };
+    let sender_view = match e.kind {
+        Kind::Orphan => return drop_envelope(r, e),
         Kind::Copy { original } => {
-            // SAFETY: the copy and the original are live exec memory of `len` bytes.
-            unsafe { core::ptr::copy_nonoverlapping(h.at as *const u8, original as *mut u8, h.len as usize) };
-            if let Some(t) = theirs {
-                t.free(h.at);
+            if error == 0 {
+                // SAFETY: the copy and the original are live exec memory of `len` bytes (the
+                // original cannot be freed while lent); the header stays the sender's.
+                unsafe {
+                    core::ptr::copy_nonoverlapping((view + HEADER) as *const u8, (original + HEADER) as *mut u8, (e.len - HEADER) as usize)
+                };
+            }
+            // SAFETY: the receiver is live (its end sends its messages back first).
+            if let Some(t) = unsafe { space_of(e.receiver) } {
+                t.free(view);
             }
             original
         }
         Kind::Transfer => {
-            if let Some(t) = theirs {
-                t.set_access(h.at, h.at + h.len, Access::Kernel);
+            // SAFETY: as above; the receiver's space is let go before the sender's is taken.
+            if let Some(t) = unsafe { space_of(e.receiver) } {
+                t.set_access(view, view + e.len, Access::Kernel);
             }
-            // SAFETY: the sender is live (its end turns its messages into orphans); `theirs`
-            // is no longer used.
-            if let Some(s) = unsafe { space_of(h.sender) } {
-                s.set_access(h.at, h.at + h.len, Access::ReadWrite);
+            // SAFETY: the sender is live (its end makes its messages orphans).
+            if let Some(s) = unsafe { space_of(e.sender) } {
+                s.set_access(view, view + e.len, Access::ReadWrite);
             }
-            h.at
+            view
         }
     };
-    permit();
-    // SAFETY: the message is the sender's again, valid; its reply port is the sender's.
-    unsafe { exec::port::reply_msg(target as *mut Message) };
-    Ok(0)
+    let reply = r.ports.get(e.reply).map(|p| p.port);
+    // The sender's message as it comes back: its length and reply port as it sent them.
+    // SAFETY: the sender's own memory of at least HEADER bytes (checked at put, lent since).
+    unsafe {
+        let h = sender_view as *mut Message;
+        (*h).node = Node::new(NodeType::ReplyMsg, 0);
+        (*h).error = error;
+    }
+    let Some(port) = reply else { return drop_envelope(r, e) };
+    e.view = sender_view;
+    e.state = State::Back;
+    e.taken = false;
+    e.msg = Message::new(port, size_of::<Envelope>());
+    let m = &raw mut e.msg;
+    r.envelopes.insert(sender_view, e);
+    // SAFETY: the port is live (in the records); the envelope lives in the records.
+    unsafe { exec::port::put_msg(port, m) };
 }
 
-/// Whether the caller has lent the block at `addr` to another task by transfer (it may not
-/// free it until the reply).
-pub fn lent_out(addr: u64) -> bool {
-    let me = me();
-    forbid();
-    // SAFETY: Forbid held.
-    let lent = unsafe { (*HELD.get()).iter().any(|h| h.sender == me && h.at == addr && matches!(h.kind, Kind::Transfer)) };
-    permit();
-    lent
+/// Takes every envelope off `port` (being deleted, or its owner ending): messages go back to
+/// their senders marked receiver-gone; replies coming back to it end here. Forbid held.
+fn drain(r: &mut Records, port: *mut MsgPort) {
+    loop {
+        // SAFETY: a live port (its owner's end or delete_port frees it after this).
+        let m = unsafe { exec::port::get_msg(port) };
+        if m.is_null() {
+            break;
+        }
+        // SAFETY: every message at a ring-3 port is an envelope in the records.
+        let (view, state) = unsafe { ((*envelope_of(m)).view, (*envelope_of(m)).state) };
+        match state {
+            State::Out => send_back(r, view, exec::port::MSG_ERR_RECEIVER_GONE),
+            State::Back => finish(r, view),
+        }
+    }
+}
+
+/// Whether any of `[addr, addr + len)` is lent out in a message, or is the view of one in
+/// flight (a receiver's copy): it may not be freed until the message is done with.
+pub fn lent_out(addr: u64, len: u64) -> bool {
+    let end = addr.saturating_add(len);
+    with(|r| r.lent.range(..end).next_back().is_some_and(|(&a, &l)| a + l > addr) || r.envelopes.range(addr..end).next().is_some())
 }
 
 /// Task end: every message the task held, or that waited at its ports, goes back to its
@@ -287,71 +474,39 @@ pub fn lent_out(addr: u64) -> bool {
 /// space, already detached from it) to the receiver's, so that nothing it can still reach is
 /// freed under it. Disable held.
 pub fn reclaim(task: *mut Task, mut dying: Option<&mut Space>) {
-    forbid();
-    // SAFETY: Forbid held; the entries' receivers are live (their end removes their entries).
-    unsafe {
-        for h in (*HELD.get()).iter_mut().filter(|h| h.sender == task && h.receiver != task) {
-            if matches!(h.kind, Kind::Transfer) {
-                let block = dying.as_deref_mut().and_then(|s| s.give_away(h.at));
-                // The receiver is another live task: its space is not `dying`.
-                if let (Some(b), Some(r)) = (block, space_of(h.receiver)) {
-                    r.adopt(b);
+    with(|r| {
+        // What it sent: orphans now (what came back to it and waits at its ports goes below).
+        let sent: Vec<u64> = r.envelopes.iter().filter(|(_, e)| e.sender == task && e.state == State::Out).map(|(&v, _)| v).collect();
+        for view in sent {
+            let Some(e) = r.envelopes.get_mut(&view) else { continue };
+            let sender_view = match e.kind {
+                Kind::Copy { original } => original,
+                _ => view,
+            };
+            if e.kind == Kind::Transfer && e.receiver != task {
+                let block = dying.as_deref_mut().and_then(|s| s.give_away(view));
+                // SAFETY: the receiver is another live task: its space is not `dying`.
+                if let (Some(b), Some(rs)) = (block, unsafe { space_of(e.receiver) }) {
+                    rs.adopt(b);
                 }
             }
-            h.kind = Kind::Orphan;
+            e.kind = Kind::Orphan;
+            r.lent.remove(&sender_view);
         }
-    }
-    // SAFETY: Forbid held; listed ports are live until their owner's memory goes (after this).
-    let (held, queued) = unsafe {
-        let mut queued: Vec<*mut Message> = Vec::new();
-        for &p in (*PORTS.get()).iter().filter(|&&p| (*p).sig_task == task) {
-            loop {
-                let m = exec::port::get_msg(p);
-                if m.is_null() {
-                    break;
-                }
-                queued.push(m);
-            }
+        // Its replies that wait at its ports (its own, as reply ports always are) end below.
+        // What it holds, or what waits at its ports: back to the senders.
+        let ports: Vec<(u64, *mut MsgPort)> = r.ports.iter().filter(|(_, p)| p.owner == task).map(|(h, p)| (h, p.port)).collect();
+        for &(h, port) in &ports {
+            r.ports.remove(h);
+            r.handles.remove(&(port as usize));
         }
-        let list = &mut *HELD.get();
-        let mut held = Vec::new();
-        list.retain(|h| {
-            let mine = h.receiver == task || queued.contains(&(h.at as *mut Message));
-            if mine {
-                held.push(*h);
-            }
-            !mine
-        });
-        queued.retain(|&m| !held.iter().any(|h| h.at == m as u64));
-        (*PORTS.get()).retain(|&p| (*p).sig_task != task);
-        (held, queued)
-    };
-    permit();
-    for h in held {
-        let back = match h.kind {
-            // Its sender is gone too: nobody to return it to.
-            Kind::Orphan => continue,
-            // The copy goes with the receiver's space; the original was never touched.
-            Kind::Copy { original } => original,
-            Kind::Transfer => {
-                // SAFETY: the sender is live (not an orphan); the only reference to its space.
-                if let Some(s) = unsafe { space_of(h.sender) } {
-                    s.set_access(h.at, h.at + h.len, Access::ReadWrite);
-                }
-                h.at
-            }
-        };
-        return_to_sender(back as *mut Message);
-    }
-    for m in queued {
-        return_to_sender(m);
-    }
-}
+        for &(_, port) in &ports {
+            drain(r, port);
+        }
+        let held: Vec<u64> = r.envelopes.iter().filter(|(_, e)| e.receiver == task && e.state == State::Out).map(|(&v, _)| v).collect();
+        for view in held {
+            send_back(r, view, exec::port::MSG_ERR_RECEIVER_GONE);
+        }
 
-fn return_to_sender(m: *mut Message) {
-    // SAFETY: the message is the sender's (live until replied) and no longer queued or held.
-    unsafe {
-        (*m).error = exec::port::MSG_ERR_RECEIVER_GONE;
-        exec::port::reply_msg(m);
-    }
+    });
 }

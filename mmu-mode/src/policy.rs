@@ -12,7 +12,8 @@
 //!   creator gave it, inherited by every task it creates.
 //! - **Quotas.** Every ring-3 task belongs to a family: the task a ring-0 creator started and
 //!   all it starts, and their children in turn. A family may hold at most [`FAMILY_TASKS`]
-//!   tasks and [`FAMILY_BYTES`] of memory from the gate; past either, the call fails. And
+//!   tasks, [`FAMILY_BYTES`] of memory from the gate and [`FAMILY_MESSAGES`] messages in
+//!   flight; past any, the call fails. And
 //!   whatever ring 3 does, the kernel keeps a reserve of its heap ([`HEAP_RESERVE`]) and of
 //!   exec memory ([`MEMORY_RESERVE`]) that no ring-3 request may take.
 //!
@@ -31,6 +32,8 @@ use crate::records::Records;
 pub const FAMILY_TASKS: u32 = 32;
 /// Most bytes of gate memory one family may hold (its tasks' heaps, messages and blocks).
 pub const FAMILY_BYTES: u64 = 24 << 20;
+/// Most messages one family may have in flight (each holds a kernel record).
+pub const FAMILY_MESSAGES: u32 = 256;
 /// Kernel heap no ring-3 request may take (page tables and records come from it).
 pub const HEAP_RESERVE: u64 = 2 << 20;
 /// Exec memory no ring-3 request may take.
@@ -57,6 +60,7 @@ struct Family {
     id: u64,
     tasks: u32,
     bytes: u64,
+    messages: u32,
 }
 
 /// Families with a live task. Forbid.
@@ -82,12 +86,12 @@ fn with_family<R>(id: u64, f: impl FnOnce(&mut Family) -> R) -> R {
     let i = match families.iter().position(|f| f.id == id) {
         Some(i) => i,
         None => {
-            families.push(Family { id, tasks: 0, bytes: 0 });
+            families.push(Family { id, tasks: 0, bytes: 0, messages: 0 });
             families.len() - 1
         }
     };
     let r = f(&mut families[i]);
-    if families[i].tasks == 0 && families[i].bytes == 0 {
+    if families[i].tasks == 0 && families[i].bytes == 0 && families[i].messages == 0 {
         families.swap_remove(i);
     }
     permit();
@@ -163,6 +167,26 @@ pub fn charge_anyway(family: u64, bytes: u64) {
 /// Gives `bytes` back to `family`.
 pub fn uncharge(family: u64, bytes: u64) {
     with_family(family, |f| f.bytes = f.bytes.saturating_sub(bytes));
+}
+
+/// Counts a message in flight against `family`, if its quota and the kernel heap's reserve
+/// allow.
+pub fn admit_message(family: u64) -> Result<(), Refusal> {
+    if !reserves_allow(0) {
+        return Err(Refusal::Reserve);
+    }
+    with_family(family, |f| {
+        if f.messages >= FAMILY_MESSAGES {
+            return Err(Refusal::Quota);
+        }
+        f.messages += 1;
+        Ok(())
+    })
+}
+
+/// A message of `family` is done with.
+pub fn release_message(family: u64) {
+    with_family(family, |f| f.messages = f.messages.saturating_sub(1));
 }
 
 /// Family `id`'s use: (tasks, bytes). For tests and reports.
