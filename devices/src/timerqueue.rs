@@ -24,6 +24,11 @@ impl Entry {
     pub fn deadline(&self) -> u64 {
         self.deadline
     }
+
+    /// The queue's order: by deadline, equal deadlines by arrival. Unique while queued.
+    fn key(&self) -> (u64, u64) {
+        (self.deadline, self.seq)
+    }
 }
 
 impl Default for Entry {
@@ -37,7 +42,7 @@ intrusive_adapter!(ByDeadline = UnsafeRef<Entry>: Entry { link => RBTreeLink });
 impl<'a> KeyAdapter<'a> for ByDeadline {
     type Key = (u64, u64);
     fn get_key(&self, e: &'a Entry) -> (u64, u64) {
-        (e.deadline, e.seq)
+        e.key()
     }
 }
 
@@ -79,8 +84,8 @@ impl DeadlineQueue {
     /// # Safety
     /// `e` is valid for reads; if it is queued, it is queued here.
     pub unsafe fn remove(&mut self, e: *mut Entry) -> bool {
-        // SAFETY: valid for reads (caller); the key is plain integers.
-        let key = unsafe { ((*e).deadline, (*e).seq) };
+        // SAFETY: valid for reads (caller); an Entry is pointers and integers, so any bytes are valid.
+        let key = unsafe { (*e).key() };
         // Keys are unique, so a queued entry is the one found under its key.
         let mut at = self.tree.find_mut(&key);
         if at.get().is_none_or(|found| !core::ptr::eq(found, e)) {
