@@ -123,118 +123,140 @@ impl Default for DeadlineQueue {
 }
 
 #[cfg(test)]
-// SAFETY (every unsafe block in these tests): entries live in boxes that outlive the queue and
-// are queued once at a time.
 mod tests {
     use super::*;
 
+    /// A request: its entry first, so an entry's address is its request's.
     #[repr(C)]
     struct Req {
         entry: Entry,
         id: usize,
     }
 
-    fn reqs(n: usize) -> Vec<Box<Req>> {
-        (0..n).map(|id| Box::new(Req { entry: Entry::new(), id })).collect()
+    /// A queue and requests numbered from 0. The requests stay live and in place until the
+    /// fixture is dropped, and are reached only through raw pointers, so that no borrow of one
+    /// invalidates the queue's pointers to the others.
+    struct Fixture {
+        reqs: *mut Req,
+        n: usize,
+        q: DeadlineQueue,
     }
 
-    fn entry(r: &mut Req) -> *mut Entry {
-        &mut r.entry
+    impl Fixture {
+        fn new(n: usize) -> Self {
+            let reqs: Box<[Req]> = (0..n).map(|id| Req { entry: Entry::new(), id }).collect();
+            Fixture { reqs: Box::into_raw(reqs) as *mut Req, n, q: DeadlineQueue::new() }
+        }
+
+        fn entry(&self, i: usize) -> *mut Entry {
+            assert!(i < self.n);
+            self.reqs.wrapping_add(i) as *mut Entry
+        }
+
+        /// Queues request `i`; the tests do so only when it is not queued.
+        fn insert(&mut self, i: usize, deadline: u64) {
+            // SAFETY: live and in place (the fixture's); not queued (the tests).
+            unsafe { self.q.insert(self.entry(i), deadline) }
+        }
+
+        fn remove(&mut self, i: usize) -> bool {
+            // SAFETY: live (the fixture's); queued, if at all, here.
+            unsafe { self.q.remove(self.entry(i)) }
+        }
+
+        /// Pops every entry due at `now`, as ids.
+        fn drain(&mut self, now: u64) -> Vec<usize> {
+            // SAFETY: every queued entry is the first field of a live Req.
+            core::iter::from_fn(|| self.q.pop_due(now)).map(|e| unsafe { (*(e as *mut Req)).id }).collect()
+        }
     }
 
-    /// Pops every entry due at `now`, as ids.
-    fn drain(q: &mut DeadlineQueue, now: u64) -> Vec<usize> {
-        core::iter::from_fn(|| q.pop_due(now)).map(|e| unsafe { (*(e as *mut Req)).id }).collect()
+    impl Drop for Fixture {
+        fn drop(&mut self) {
+            self.q = DeadlineQueue::new();
+            // SAFETY: the fixture's requests, which the emptied queue no longer points into.
+            drop(unsafe { Box::from_raw(core::ptr::slice_from_raw_parts_mut(self.reqs, self.n)) });
+        }
     }
 
     #[test]
     fn sorted_by_deadline_fifo_among_equals() {
         let deadlines = [50u64, 10, 50, 30, 10, 90, 0, 50];
-        let mut rs = reqs(deadlines.len());
-        let mut q = DeadlineQueue::new();
-        for (r, &d) in rs.iter_mut().zip(&deadlines) {
-            unsafe { q.insert(entry(r), d) };
+        let mut f = Fixture::new(deadlines.len());
+        for (i, &d) in deadlines.iter().enumerate() {
+            f.insert(i, d);
         }
-        assert_eq!(q.len(), 8);
-        assert_eq!(drain(&mut q, 9), vec![6], "only what is due by 9");
-        assert_eq!(drain(&mut q, 10), vec![1, 4], "due at their deadline, not after");
-        assert_eq!(drain(&mut q, 49), vec![3]);
-        assert_eq!(q.len(), 4);
-        assert_eq!(drain(&mut q, u64::MAX), vec![0, 2, 7, 5]);
-        assert!(q.is_empty());
+        assert_eq!(f.q.len(), 8);
+        assert_eq!(f.drain(9), vec![6], "only what is due by 9");
+        assert_eq!(f.drain(10), vec![1, 4], "due at their deadline, not after");
+        assert_eq!(f.drain(49), vec![3]);
+        assert_eq!(f.q.len(), 4);
+        assert_eq!(f.drain(u64::MAX), vec![0, 2, 7, 5]);
+        assert!(f.q.is_empty());
     }
 
     #[test]
     fn removal_from_the_middle() {
         let deadlines = [10u64, 20, 20, 20, 30, 40];
-        let mut rs = reqs(deadlines.len());
-        let mut q = DeadlineQueue::new();
-        for (r, &d) in rs.iter_mut().zip(&deadlines) {
-            unsafe { q.insert(entry(r), d) };
+        let mut f = Fixture::new(deadlines.len());
+        for (i, &d) in deadlines.iter().enumerate() {
+            f.insert(i, d);
         }
-        unsafe {
-            assert!(q.remove(entry(&mut rs[2])), "the middle one of three equal deadlines");
-            assert!(q.remove(entry(&mut rs[4])));
-            assert!(!q.remove(entry(&mut rs[4])), "removed twice");
-        }
-        assert_eq!(q.len(), 4);
-        assert_eq!(drain(&mut q, 20), vec![0, 1, 3]);
-        unsafe {
-            assert!(!q.remove(entry(&mut rs[0])), "popped, so no longer queued");
-            // A removed entry can be queued again; it goes behind its equals.
-            q.insert(entry(&mut rs[2]), 40);
-        }
-        assert_eq!(drain(&mut q, u64::MAX), vec![5, 2]);
-        assert!(q.is_empty());
+        assert!(f.remove(2), "the middle one of three equal deadlines");
+        assert!(f.remove(4));
+        assert!(!f.remove(4), "removed twice");
+        assert_eq!(f.q.len(), 4);
+        assert_eq!(f.drain(20), vec![0, 1, 3]);
+        assert!(!f.remove(0), "popped, so no longer queued");
+        // A removed entry can be queued again; it goes behind its equals.
+        f.insert(2, 40);
+        assert_eq!(f.drain(u64::MAX), vec![5, 2]);
+        assert!(f.q.is_empty());
     }
 
     #[test]
     fn many_equal_deadlines_stay_in_arrival_order() {
         const N: usize = 3000;
-        let mut rs = reqs(N);
-        let mut q = DeadlineQueue::new();
+        let mut f = Fixture::new(N);
         // Three deadlines, interleaved, so equals arrive between others.
-        for (i, r) in rs.iter_mut().enumerate() {
-            unsafe { q.insert(entry(r), [300, 100, 200][i % 3]) };
+        for i in 0..N {
+            f.insert(i, [300, 100, 200][i % 3]);
         }
         // Abort every fourth one.
-        for r in rs.iter_mut().step_by(4) {
-            assert!(unsafe { q.remove(entry(r)) });
+        for i in (0..N).step_by(4) {
+            assert!(f.remove(i));
         }
-        assert_eq!(q.len(), N - N.div_ceil(4));
+        assert_eq!(f.q.len(), N - N.div_ceil(4));
         let expect = |k: usize| (0..N).filter(move |i| i % 3 == k && i % 4 != 0);
-        let order = drain(&mut q, u64::MAX);
         let want: Vec<usize> = expect(1).chain(expect(2)).chain(expect(0)).collect();
-        assert_eq!(order, want);
+        assert_eq!(f.drain(u64::MAX), want);
     }
 
     #[test]
     fn remove_ignores_an_entry_that_only_looks_queued() {
-        let mut rs = reqs(3);
-        let mut q = DeadlineQueue::new();
-        unsafe {
-            q.insert(entry(&mut rs[0]), 7);
-            q.insert(entry(&mut rs[1]), 7);
-            // Same key and links as a queued entry, but not it; then bytes that look linked.
-            core::ptr::copy_nonoverlapping(entry(&mut rs[0]), entry(&mut rs[2]), 1);
-            assert!(!q.remove(entry(&mut rs[2])));
-            core::ptr::write_bytes(entry(&mut rs[2]) as *mut u8, 0xa5, size_of::<Entry>());
-            assert!(!q.remove(entry(&mut rs[2])));
-        }
-        assert_eq!(q.len(), 2);
-        assert_eq!(drain(&mut q, u64::MAX), vec![0, 1]);
+        let mut f = Fixture::new(3);
+        f.insert(0, 7);
+        f.insert(1, 7);
+        // Same key and links as a queued entry, but not it.
+        // SAFETY: distinct live entries; any bytes are a valid Entry.
+        unsafe { core::ptr::copy_nonoverlapping(f.entry(0), f.entry(2), 1) };
+        assert!(!f.remove(2));
+        // Bytes that look linked.
+        // SAFETY: as above.
+        unsafe { core::ptr::write_bytes(f.entry(2) as *mut u8, 0xa5, size_of::<Entry>()) };
+        assert!(!f.remove(2));
+        assert_eq!(f.q.len(), 2);
+        assert_eq!(f.drain(u64::MAX), vec![0, 1]);
     }
 
     #[test]
     fn insert_ignores_what_the_entry_held() {
-        let mut rs = reqs(2);
-        let mut q = DeadlineQueue::new();
+        let mut f = Fixture::new(2);
         // A stale copy of a queued request looks linked; queuing it starts afresh.
-        unsafe {
-            core::ptr::write_bytes(entry(&mut rs[0]) as *mut u8, 0xa5, size_of::<Entry>());
-            q.insert(entry(&mut rs[0]), 5);
-            q.insert(entry(&mut rs[1]), 1);
-        }
-        assert_eq!(drain(&mut q, u64::MAX), vec![1, 0]);
+        // SAFETY: a live entry, not queued; any bytes are a valid Entry.
+        unsafe { core::ptr::write_bytes(f.entry(0) as *mut u8, 0xa5, size_of::<Entry>()) };
+        f.insert(0, 5);
+        f.insert(1, 1);
+        assert_eq!(f.drain(u64::MAX), vec![1, 0]);
     }
 }
