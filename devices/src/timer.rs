@@ -11,11 +11,10 @@
 use exec::device::{CMD_FLUSH, CMD_NONSTD, CMD_RESET, Device, IOERR_ABORTED, IOERR_NOCMD, IOERR_OPENFAIL, IoRequest, term_io};
 use exec::global::Global;
 use exec::interrupts::Interrupt;
-use exec::list::{List, Node, NodeType};
 use exec::port::MsgPort;
 use exec::sched::{disable, enable};
 
-use crate::timerqueue::insert_by_key;
+use crate::timerqueue::{DeadlineQueue, Entry};
 
 /// Wait for a relative delay.
 pub const TR_ADDREQUEST: u16 = CMD_NONSTD;
@@ -51,23 +50,37 @@ impl TimeVal {
 pub struct TimeRequest {
     pub io: IoRequest,
     pub time: TimeVal,
-    /// Uptime in nanoseconds at which the request is due (set by begin_io).
-    deadline: u64,
+    /// Kernel-private: the request's place in the deadline queue and its deadline (uptime in
+    /// nanoseconds, set by begin_io). The tree's link lives here, in the caller's request, as
+    /// the message node that queued it before did, rather than in a record of the device's
+    /// own: nothing is allocated per request or freed in the tick's interrupt, abort finds the
+    /// link from the request itself, and `new` stays const. In mmu-mode the request the
+    /// device sees is the kernel's shadow (mmu-mode's io.rs), so ring 3 cannot bend the links.
+    queue: Entry,
 }
 
 impl TimeRequest {
     pub const fn new(reply_port: *mut MsgPort) -> Self {
-        TimeRequest { io: IoRequest::new(reply_port, size_of::<TimeRequest>()), time: TimeVal { secs: 0, micro: 0 }, deadline: 0 }
+        TimeRequest { io: IoRequest::new(reply_port, size_of::<TimeRequest>()), time: TimeVal { secs: 0, micro: 0 }, queue: Entry::new() }
     }
 
     /// When the request is (or was) due, in nanoseconds of uptime.
     pub fn deadline(&self) -> u64 {
-        self.deadline
+        self.queue.deadline()
     }
 }
 
+/// The request whose queue entry is `e`.
+///
+/// # Safety
+/// `e` is the `queue` field of a TimeRequest.
+unsafe fn request_of(e: *mut Entry) -> *mut IoRequest {
+    // SAFETY: per the contract; the IoRequest is the TimeRequest's first field.
+    unsafe { e.byte_sub(core::mem::offset_of!(TimeRequest, queue)) as *mut IoRequest }
+}
+
 /// Pending TR_ADDREQUESTs, by deadline. Disable.
-static QUEUE: Global<List> = Global::new(List::new(NodeType::Message));
+static QUEUE: Global<DeadlineQueue> = Global::new(DeadlineQueue::new());
 /// Added to uptime to give the system time (TR_SETSYSTIME). Disable.
 static SYSTIME_OFFSET: Global<i128> = Global::new(0);
 
@@ -104,11 +117,10 @@ unsafe fn begin_io(io: *mut IoRequest) {
                     let tick = 1_000_000_000 / exec::time::TICK_HZ;
                     deadline = deadline.div_ceil(tick) * tick;
                 }
-                (*req).deadline = deadline;
                 (*io).flags &= !exec::device::IOF_QUICK;
                 disable();
-                // Nodes on the queue are the message nodes of live TimeRequests.
-                insert_by_key(&mut *QUEUE.get(), req as *mut Node, |n| (*(n as *mut TimeRequest)).deadline);
+                // The request is idle (not queued) and stays in place until it completes.
+                (*QUEUE.get()).insert(&raw mut (*req).queue, deadline);
                 enable();
                 return;
             }
@@ -133,13 +145,10 @@ unsafe fn begin_io(io: *mut IoRequest) {
 /// Aborts every pending request.
 fn flush() {
     disable();
-    // SAFETY: Disable held; queued nodes are live TimeRequests.
+    // SAFETY: Disable held; queued entries are those of live TimeRequests.
     unsafe {
-        loop {
-            let n = (*QUEUE.get()).rem_head() as *mut IoRequest;
-            if n.is_null() {
-                break;
-            }
+        while let Some(e) = (*QUEUE.get()).pop_due(u64::MAX) {
+            let n = request_of(e);
             (*n).error = IOERR_ABORTED;
             term_io(n);
         }
@@ -160,11 +169,9 @@ pub fn pending() -> usize {
 /// As `Device::abort_io`: `io` is a live request opened on this device.
 unsafe fn abort_io(io: *mut IoRequest) {
     disable();
-    // SAFETY: Disable held; `io` live; if queued, it is on our queue.
+    // SAFETY: Disable held; `io` is a live TimeRequest's; if queued, it is on our queue.
     unsafe {
-        let q = &mut *QUEUE.get();
-        if q.contains(io as *mut Node) {
-            q.remove(io as *mut Node);
+        if (*QUEUE.get()).remove(&raw mut (*(io as *mut TimeRequest)).queue) {
             (*io).error = IOERR_ABORTED;
             term_io(io);
         }
@@ -175,16 +182,10 @@ unsafe fn abort_io(io: *mut IoRequest) {
 /// The tick: completes every request that is due. Interrupt context.
 fn tick(_: *mut ()) -> bool {
     let t = now();
-    // SAFETY: interrupt context holds Disable; queued nodes are live TimeRequests.
+    // SAFETY: interrupt context holds Disable; queued entries are those of live TimeRequests.
     unsafe {
-        let q = &mut *QUEUE.get();
-        loop {
-            let head = q.head() as *mut TimeRequest;
-            if head.is_null() || (*head).deadline > t {
-                break;
-            }
-            q.rem_head();
-            term_io(head as *mut IoRequest);
+        while let Some(e) = (*QUEUE.get()).pop_due(t) {
+            term_io(request_of(e));
         }
     }
     false

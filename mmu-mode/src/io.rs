@@ -25,7 +25,9 @@ use exec::sys_gate::GateResult;
 use crate::records::Records;
 
 /// Bytes after the IoRequest that are copied to and from a larger request.
-const EXTENSION: usize = 32;
+const EXTENSION: usize = 64;
+// The shadow is begun as the device's own request type: the largest must fit.
+const _: () = assert!(size_of::<devices::timer::TimeRequest>() <= size_of::<IoRequest>() + EXTENSION);
 
 /// The kernel side of a ring-3 task's open request.
 #[repr(C)]
