@@ -54,6 +54,11 @@ pub struct DeadlineQueue {
     next_seq: u64,
 }
 
+// SAFETY: the queue points at requests that move between tasks by design (a task's request is
+// completed by the tick); whoever holds the queue guards it (timer.device: Disable), so the
+// links are never touched from two places at once.
+unsafe impl Send for DeadlineQueue {}
+
 impl DeadlineQueue {
     pub const fn new() -> Self {
         DeadlineQueue { tree: RBTree::new(ByDeadline::NEW), len: 0, next_seq: 0 }

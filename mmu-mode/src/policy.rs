@@ -219,8 +219,7 @@ pub unsafe fn may_reach(me: *mut Task, policy: &Policy, target: *mut Task, what:
         if what == Reach::Signal && (target_id == policy.creator || target_id == policy.origin) {
             return true;
         }
-        let child = crate::space::policy_of(target).is_some_and(|p| p.creator == my_id);
-        child
+        crate::space::policy_of(target).is_some_and(|p| p.creator == my_id)
     }
 }
 
