@@ -242,7 +242,51 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
     // the gate, which reports it and removes the task.
     #[cfg(feature = "mmu")]
     if cpu::in_ring3() {
-        crate::sys_gate::alert(AN_PANIC);
+        let mut text = PanicText::default();
+        if let Some(loc) = info.location() {
+            let _ = write!(text, "at {}:{}:{}: ", loc.file(), loc.line(), loc.column());
+        }
+        let _ = write!(text, "{}", info.message());
+        crate::sys_gate::panic(text.as_str());
     }
     dead_end(&Report::of_panic(info))
+}
+
+/// A ring-3 panic's message, on the task's stack (no heap: it may be what failed), cut at
+/// [`PANIC_TEXT_MAX`] bytes.
+#[cfg(feature = "mmu")]
+struct PanicText {
+    buf: [u8; PANIC_TEXT_MAX],
+    len: usize,
+}
+
+/// The longest panic message a ring-3 task passes to its Guru Meditation.
+pub const PANIC_TEXT_MAX: usize = 240;
+
+#[cfg(feature = "mmu")]
+impl Default for PanicText {
+    fn default() -> Self {
+        PanicText { buf: [0; PANIC_TEXT_MAX], len: 0 }
+    }
+}
+
+#[cfg(feature = "mmu")]
+impl PanicText {
+    fn as_str(&self) -> &str {
+        // Cut at a character boundary by `write_str`.
+        core::str::from_utf8(&self.buf[..self.len]).unwrap_or("(unreadable)")
+    }
+}
+
+#[cfg(feature = "mmu")]
+impl Write for PanicText {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let mut n = s.len().min(PANIC_TEXT_MAX - self.len);
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        Ok(())
+    }
 }

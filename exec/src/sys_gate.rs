@@ -82,6 +82,8 @@ pub enum Call {
     TaskList,
     NodeList,
     SystemInfo,
+    /// A ring-3 panic: its message (address, length), shown in the task's Guru Meditation.
+    Panic,
     /// find_task(None): the caller's own address.
     FindSelf,
     /// rem_task of the caller itself: the task ends.
@@ -94,15 +96,15 @@ pub enum Call {
 
 impl Call {
     /// Every call, in number order.
-    pub const ALL: [Call; 46] = {
+    pub const ALL: [Call; 47] = {
         use Call::*;
         [
             Forbid, Permit, AddTask, FindTask, SetTaskPri, AllocSignal, FreeSignal, Signal, Wait, SetSignal,
             CreatePort, DeletePort, RemPort, FindPort, PutMsg, GetMsg, ReplyMsg, WaitPort, InitSemaphore,
             ObtainSemaphore, AttemptSemaphore, ReleaseSemaphore, AddSemaphore, FindSemaphore, RemSemaphore,
             AllocMem, FreeMem, AvailMem, TypeOfMem, Alert, OpenLibrary, CloseLibrary, OpenDevice, CloseDevice,
-            DoIo, SendIo, CheckIo, WaitIo, AbortIo, TaskList, NodeList, SystemInfo, FindSelf, Exit,
-            LibraryVector, Privileged,
+            DoIo, SendIo, CheckIo, WaitIo, AbortIo, TaskList, NodeList, SystemInfo, Panic, FindSelf,
+            Exit, LibraryVector, Privileged,
         ]
     };
 }
@@ -480,6 +482,13 @@ pub(crate) fn node_list(kind: ListKind, buf: *mut ListEntry, max: usize) -> usiz
 /// Left as it was when the gate refuses `info`.
 pub(crate) fn system_info(info: *mut SystemInfo) {
     let _ = call(Call::SystemInfo, info as u64, 0, 0, 0, 0);
+}
+
+/// A ring-3 panic: `message` (what panicked, where) goes into the task's Guru Meditation,
+/// and the task is removed.
+pub(crate) fn panic(message: &str) -> ! {
+    let _ = call(Call::Panic, message.as_ptr() as u64, message.len() as u64, 0, 0, 0);
+    unreachable!("the gate ends a task that panicked")
 }
 
 /// put_msg's ways: by copy, by page transfer, or transfer when the message is a whole block

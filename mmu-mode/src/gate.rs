@@ -210,6 +210,7 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
             unsafe { exec::snapshot::system_info(a0 as *mut _) };
             0
         }
+        Call::Panic => panicked(a0, a1),
         Call::Privileged => return Err(GateError::Privileged),
     })
 }
@@ -230,6 +231,31 @@ fn alert(code: u32) -> u64 {
     // SAFETY: the running task is live.
     let name = unsafe { (*me).name() };
     let _ = writeln!(out, "{}\nTask: {name}\nThe task is removed; the system goes on.", exec::alert::alert_text(code));
+    // SAFETY: null removes the caller itself.
+    unsafe { exec::task::rem_task(core::ptr::null_mut()) };
+    unreachable!()
+}
+
+/// A ring-3 task panicked: its Guru Meditation shows the message it passed (what panicked,
+/// where; unreadable or overlong text is replaced), and it is removed. Does not return.
+fn panicked(at: u64, len: u64) -> ! {
+    // SAFETY: the only reference to the caller's space during this check.
+    let readable = len <= exec::alert::PANIC_TEXT_MAX as u64 && unsafe { my_space() }.is_some_and(|s| s.user_readable(at, len));
+    let text = if readable {
+        // SAFETY: readable by the caller (checked); copied before use.
+        let bytes = unsafe { core::slice::from_raw_parts(at as *const u8, len as usize) };
+        String::from_utf8_lossy(bytes).into_owned()
+    } else {
+        String::from("(no readable message)")
+    };
+    LAST_FAULT_VECTOR.store(ALERT_VECTOR, Ordering::Relaxed);
+    FAULTS_CONTAINED.fetch_add(1, Ordering::Relaxed);
+    let mut out = exec::console::Console;
+    let me = exec::task::find_task(None);
+    let _ = exec::alert::guru_box_at(&mut out, exec::alert::AN_PANIC, me as u64);
+    // SAFETY: the running task is live.
+    let name = unsafe { (*me).name() };
+    let _ = writeln!(out, "Task panicked {text}\nTask: {name}\nThe task is removed; the system goes on.");
     // SAFETY: null removes the caller itself.
     unsafe { exec::task::rem_task(core::ptr::null_mut()) };
     unreachable!()

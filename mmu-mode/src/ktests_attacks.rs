@@ -29,6 +29,8 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.attack.forged_reply_port_refused", forged_reply_port_refused),
     Test::new("mmu.attack.scribbled_headers_change_nothing", scribbled_headers_change_nothing),
     Test::new("mmu.attack.lent_memory_cannot_be_freed", lent_memory_cannot_be_freed),
+    Test::new("mmu.attack.heap_exhaustion_is_an_error", heap_exhaustion_is_an_error),
+    Test::new("mmu.attack.panic_is_contained", panic_is_contained),
 ];
 
 fn me() -> *mut Task {
@@ -485,5 +487,67 @@ fn lent_memory_cannot_be_freed() -> TestResult {
     let bad = crate::gate::BAD_ALLEGATIONS.load(Ordering::SeqCst) - bad0;
     ensure!(bad >= 6 + 6, "{bad} refusals");
     ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "memory back to its baseline");
+    Ok(())
+}
+
+// --- the task's own heap ------------------------------------------------------------------
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Greedy {
+    parent: *mut Task,
+    /// A reservation larger than the task's heap failed as an error.
+    refused: bool,
+    /// A small allocation afterwards worked.
+    small_ok: bool,
+}
+
+/// Ring 3: asks its heap for more than it has (an error, not a crash), then for a little.
+extern "C" fn greedy(block: u64) -> ! {
+    let b = block as *mut Greedy;
+    let mut big: alloc::vec::Vec<u8> = alloc::vec::Vec::new();
+    let refused = big.try_reserve(1 << 20).is_err();
+    let small = alloc::vec![7u8; 1000];
+    // SAFETY: our own block; the parent is alleged to the gate.
+    unsafe {
+        (*b).refused = refused;
+        (*b).small_ok = small.iter().all(|&x| x == 7);
+        sys::signal((*b).parent, SIGF_CTRL_F);
+        sys::wait(SIGF_CTRL_E);
+        sys::rem_task(core::ptr::null_mut());
+    }
+    unreachable!()
+}
+
+/// A ring-3 task whose heap runs out gets an error back (and can go on), not a Guru.
+fn heap_exhaustion_is_an_error() -> TestResult {
+    let contained = crate::gate::FAULTS_CONTAINED.load(Ordering::SeqCst);
+    let (t, block) = hostile("r3-greedy", 0, greedy, Greedy { parent: me(), refused: false, small_ok: false })?;
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // SAFETY: written before the signal; the task waits.
+    let b = unsafe { (block as *const Greedy).read() };
+    ensure!(b.refused, "a reservation past the heap did not fail");
+    ensure!(b.small_ok, "the heap did not go on after the failure");
+    ensure_eq!(crate::gate::FAULTS_CONTAINED.load(Ordering::SeqCst), contained);
+    // SAFETY: live, waiting.
+    unsafe { exec::task::rem_task(t) };
+    Ok(())
+}
+
+/// Ring 3: a heap allocation that cannot be had, without asking whether: Rust panics.
+extern "C" fn overreacher(_: u64) -> ! {
+    let v = alloc::vec![1u8; 4 << 20];
+    core::hint::black_box(&v);
+    unreachable!("a 4 MiB vector in a 256 KiB heap")
+}
+
+/// A ring-3 panic (here, an allocation that failed) ends that task alone, with a Guru
+/// Meditation that shows its message; the system goes on.
+fn panic_is_contained() -> TestResult {
+    let contained = crate::gate::FAULTS_CONTAINED.load(Ordering::SeqCst);
+    hostile("r3-overreacher", 0, overreacher, 0u64)?;
+    ensure!(gone("r3-overreacher", 1000), "the task did not end");
+    ensure_eq!(crate::gate::FAULTS_CONTAINED.load(Ordering::SeqCst), contained + 1);
+    ensure_eq!(crate::gate::LAST_FAULT_VECTOR.load(Ordering::SeqCst), crate::gate::ALERT_VECTOR);
     Ok(())
 }
