@@ -24,6 +24,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.attack.disable_spin_is_removed", disable_spin_is_removed),
     Test::new("mmu.attack.task_bomb_stops_at_the_quota", task_bomb_stops_at_the_quota),
     Test::new("mmu.attack.memory_bomb_stops_at_the_quota", memory_bomb_stops_at_the_quota),
+    Test::new("mmu.attack.semaphore_bomb_stops_at_the_quota", semaphore_bomb_stops_at_the_quota),
     Test::new("mmu.attack.priority_hijack_refused", priority_hijack_refused),
     Test::new("mmu.attack.signal_reaches_only_kin", signal_reaches_only_kin),
     Test::new("mmu.attack.forged_reply_port_refused", forged_reply_port_refused),
@@ -202,6 +203,50 @@ fn memory_bomb_stops_at_the_quota() -> TestResult {
     unsafe { exec::task::rem_task(t) };
     devices::timer_sleep_ms(20);
     ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "exec memory back to its baseline");
+    Ok(())
+}
+
+/// Ring 3: makes semaphores (each a kernel record) at every spot of 64 KiB of its memory until
+/// init_semaphore is refused ten times; reports how many it got in `made` (a `Bomb`).
+extern "C" fn semaphore_bomber(block: u64) -> ! {
+    let b = block as *mut Bomb;
+    let step = size_of::<exec::semaphore::SignalSemaphore>();
+    // SAFETY: our own block and memory; the semaphores are alleged to the gate.
+    unsafe {
+        let area = sys::alloc_mem(64 << 10, MemFlags::ANY);
+        let mut at = 0;
+        while (*b).refused < 10 && at + step <= 64 << 10 {
+            let s = area.add(at) as *mut exec::semaphore::SignalSemaphore;
+            sys::init_semaphore(s);
+            // A semaphore the gate made can be obtained at once; a refused one cannot.
+            if sys::attempt_semaphore(s) {
+                (*b).made += 1;
+            } else {
+                (*b).refused += 1;
+            }
+            at += step;
+        }
+        sys::signal((*b).parent, SIGF_CTRL_F);
+        sys::wait(SIGF_CTRL_E);
+        sys::rem_task(core::ptr::null_mut());
+    }
+    unreachable!()
+}
+
+/// A semaphore bomb: each semaphore's working half is a kernel record; the family stops at
+/// its quota, and the kernel heap is back when the task ends.
+fn semaphore_bomb_stops_at_the_quota() -> TestResult {
+    let heap0 = exec::heap::stats().free;
+    let (t, block) = hostile("r3-sem-bomber", 0, semaphore_bomber, Bomb { parent: me(), made: 0, refused: 0 })?;
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // SAFETY: written before the signal; the task waits.
+    let b = unsafe { (block as *const Bomb).read() };
+    ensure_eq!(b.made, crate::policy::FAMILY_RECORDS as u64);
+    ensure_eq!(b.refused, 10);
+    // SAFETY: live, waiting.
+    unsafe { exec::task::rem_task(t) };
+    devices::timer_sleep_ms(20);
+    ensure_eq!(exec::heap::stats().free, heap0, "kernel heap back to its baseline");
     Ok(())
 }
 

@@ -12,8 +12,9 @@
 //!   creator gave it, inherited by every task it creates.
 //! - **Quotas.** Every ring-3 task belongs to a family: the task a ring-0 creator started and
 //!   all it starts, and their children in turn. A family may hold at most [`FAMILY_TASKS`]
-//!   tasks, [`FAMILY_BYTES`] of memory from the gate and [`FAMILY_MESSAGES`] messages in
-//!   flight; past any, the call fails. And
+//!   tasks, [`FAMILY_BYTES`] of memory from the gate, [`FAMILY_MESSAGES`] messages in
+//!   flight and [`FAMILY_RECORDS`] semaphores; past any, the call fails. (Ports and device
+//!   opens each take one of the task's 16 own signals, which bounds them.) And
 //!   whatever ring 3 does, the kernel keeps a reserve of its heap ([`HEAP_RESERVE`]) and of
 //!   exec memory ([`MEMORY_RESERVE`]) that no ring-3 request may take.
 //!
@@ -34,6 +35,8 @@ pub const FAMILY_TASKS: u32 = 32;
 pub const FAMILY_BYTES: u64 = 24 << 20;
 /// Most messages one family may have in flight (each holds a kernel record).
 pub const FAMILY_MESSAGES: u32 = 256;
+/// Most other kernel records one family may hold (semaphores' working halves).
+pub const FAMILY_RECORDS: u32 = 128;
 /// Kernel heap no ring-3 request may take (page tables and records come from it).
 pub const HEAP_RESERVE: u64 = 2 << 20;
 /// Exec memory no ring-3 request may take.
@@ -61,6 +64,7 @@ struct Family {
     tasks: u32,
     bytes: u64,
     messages: u32,
+    records: u32,
 }
 
 /// Families with a live task. Forbid.
@@ -86,12 +90,13 @@ fn with_family<R>(id: u64, f: impl FnOnce(&mut Family) -> R) -> R {
     let i = match families.iter().position(|f| f.id == id) {
         Some(i) => i,
         None => {
-            families.push(Family { id, tasks: 0, bytes: 0, messages: 0 });
+            families.push(Family { id, tasks: 0, bytes: 0, messages: 0, records: 0 });
             families.len() - 1
         }
     };
     let r = f(&mut families[i]);
-    if families[i].tasks == 0 && families[i].bytes == 0 && families[i].messages == 0 {
+    let f = &families[i];
+    if f.tasks == 0 && f.bytes == 0 && f.messages == 0 && f.records == 0 {
         families.swap_remove(i);
     }
     permit();
@@ -189,9 +194,24 @@ pub fn release_message(family: u64) {
     with_family(family, |f| f.messages = f.messages.saturating_sub(1));
 }
 
-/// Family `id`'s use: (tasks, bytes). For tests and reports.
-pub fn family_use(id: u64) -> (u32, u64) {
-    with_family(id, |f| (f.tasks, f.bytes))
+/// Counts a kernel record (a semaphore's working half) against `family`, if its quota and the
+/// kernel heap's reserve allow.
+pub fn admit_record(family: u64) -> Result<(), Refusal> {
+    if !reserves_allow(0) {
+        return Err(Refusal::Reserve);
+    }
+    with_family(family, |f| {
+        if f.records >= FAMILY_RECORDS {
+            return Err(Refusal::Quota);
+        }
+        f.records += 1;
+        Ok(())
+    })
+}
+
+/// A record of `family` is gone.
+pub fn release_record(family: u64) {
+    with_family(family, |f| f.records = f.records.saturating_sub(1));
 }
 
 /// What a call may do to another task.

@@ -32,6 +32,8 @@ struct Record {
     /// The name the semaphore is public under, which its node points at.
     name: Option<String>,
     public: bool,
+    /// The owner's family, charged for the record.
+    family: u64,
 }
 
 /// Every ring-3 semaphore. Forbid.
@@ -70,11 +72,17 @@ pub fn init(handle: u64) -> GateResult {
             if let Some(i) = found {
                 drop_record(records.swap_remove(i));
             }
-            let mut sem = Box::new(SignalSemaphore::new());
-            // SAFETY: a fresh semaphore in its box.
-            unsafe { exec::semaphore::init_semaphore(&mut *sem) };
-            records.push(Record { handle, owner: me(), sem, name: None, public: false });
-            Ok(0)
+            // SAFETY: the running task is live; its policy is the kernel's.
+            let family = unsafe { crate::space::policy_of(me()) }.map_or(0, |p| p.family);
+            if crate::policy::admit_record(family).is_ok() {
+                let mut sem = Box::new(SignalSemaphore::new());
+                // SAFETY: a fresh semaphore in its box.
+                unsafe { exec::semaphore::init_semaphore(&mut *sem) };
+                records.push(Record { handle, owner: me(), sem, name: None, public: false, family });
+                Ok(0)
+            } else {
+                Err(BadPointer)
+            }
         }
     };
     permit();
@@ -193,6 +201,7 @@ fn drop_record(mut r: Record) {
         unsafe { exec::semaphore::rem_semaphore(&mut *r.sem) };
         r.public = false;
     }
+    crate::policy::release_record(r.family);
 }
 
 /// Task end (after exec gave back what the task held and dropped its wait): its semaphores
@@ -217,5 +226,8 @@ pub fn reclaim(task: *mut Task) {
         }
         i += 1;
     }
+    // What a task made many of goes back to the kernel heap with it.
+    let keep = 2 * records.len();
+    records.shrink_to(keep);
     permit();
 }
