@@ -60,7 +60,7 @@ pub enum Get {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    /// The receiver's view `at` is a copy of the sender's `original`.
+    /// The receiver's view is a copy of the sender's `original`.
     Copy { original: u64 },
     /// The view is the sender's pages themselves.
     Transfer,
@@ -81,10 +81,13 @@ enum State {
 #[repr(C)]
 struct Envelope {
     msg: Message,
+    /// Its own handle in the records (the ticket its view carries).
+    ticket: u64,
     /// Where its holder sees it: the receiver's copy or the pages (Out), the sender's
     /// message (Back).
     view: u64,
-    /// The bytes the sender lent: its message, or its pages.
+    /// The bytes the sender lent, from `lent_at`: its message, or its pages.
+    lent_at: u64,
     len: u64,
     sender: *mut Task,
     /// The receiving port's owner.
@@ -92,15 +95,10 @@ struct Envelope {
     /// The reply port's handle (0: none): one of the sender's own ports, checked at put and
     /// again at the reply.
     reply: u64,
-    /// Where the sender's lent memory starts (its entry in `lent`, kept until the sender
-    /// holds its message again, so that nothing reuses the address meanwhile).
-    lent_at: u64,
     kind: Kind,
     state: State,
     /// Taken off the receiving port by its owner (who may now reply it).
     taken: bool,
-    /// The family charged for it.
-    family: u64,
 }
 
 /// A port a ring-3 task made (exec's, in kernel memory).
@@ -114,10 +112,11 @@ struct Records {
     ports: HandleTable<PortRec>,
     /// Port address → handle (find_port).
     handles: BTreeMap<usize, u64>,
-    /// Envelopes by the view their holder sees (unique while in flight).
-    envelopes: BTreeMap<u64, Box<Envelope>>,
-    /// Sender-side memory lent out, by address: its length.
-    lent: BTreeMap<u64, u64>,
+    /// Envelopes in flight, by ticket. Boxed: exec links them, so they must not move.
+    envelopes: HandleTable<Box<Envelope>>,
+    /// Envelopes done with, kept to be used again (no allocation on the message path once
+    /// warm).
+    spare: Vec<Box<Envelope>>,
 }
 
 // SAFETY: the records are the kernel's own, touched only under Forbid on the one CPU; the
@@ -125,7 +124,10 @@ struct Records {
 unsafe impl Send for Records {}
 
 static RECORDS: Global<Records> =
-    Global::new(Records { ports: HandleTable::new(), handles: BTreeMap::new(), envelopes: BTreeMap::new(), lent: BTreeMap::new() });
+    Global::new(Records { ports: HandleTable::new(), handles: BTreeMap::new(), envelopes: HandleTable::new(), spare: Vec::new() });
+
+/// Most spare envelopes kept.
+const SPARE_MAX: usize = 64;
 
 /// Runs `f` on the records under Forbid. `f` must not wait (it may signal: a switch that
 /// becomes due happens at the Permit).
@@ -152,11 +154,6 @@ fn me() -> *mut Task {
     exec::task::find_task(None)
 }
 
-fn family_of(t: *mut Task) -> u64 {
-    // SAFETY: `t` is a live task; its policy is not changed meanwhile.
-    unsafe { crate::space::policy_of(t) }.map_or(0, |p| p.family)
-}
-
 /// Creates a port for the calling task, public under `name` if given. Result: its handle, or
 /// 0 (no signal or memory left, or the name too long).
 pub fn create_port(name: Option<&str>, pri: i8) -> GateResult {
@@ -171,17 +168,10 @@ pub fn create_port(name: Option<&str>, pri: i8) -> GateResult {
     }))
 }
 
-/// The port behind handle `h`, if it is one a ring-3 task made, and its owner.
-fn port(h: u64) -> Option<(*mut MsgPort, *mut Task)> {
-    with(|r| r.ports.get(h).map(|p| (p.port, p.owner)))
-}
-
 /// The caller's own port `h`.
 fn my_port(h: u64) -> Result<*mut MsgPort, exec::sys_gate::GateError> {
-    match port(h) {
-        Some((p, owner)) if owner == me() => Ok(p),
-        _ => Err(BadPointer),
-    }
+    let me = me();
+    with(|r| r.ports.get(h).filter(|p| p.owner == me).map(|p| p.port)).ok_or(BadPointer)
 }
 
 /// The handle of the public port `name`, if a ring-3 task made it; 0 otherwise.
@@ -223,11 +213,20 @@ pub fn rem_port(h: u64) -> GateResult {
 /// Sends the message at `msg` (in the caller's memory) to port `h`, by copy or transfer.
 /// The header is read once here; everything the kernel needs of it is kept in the envelope.
 pub fn put(h: u64, msg: u64, how: u64) -> GateResult {
-    let (port, receiver) = port(h).ok_or(BadPointer)?;
     let sender = me();
+    forbid();
+    // SAFETY: Forbid held: the only reference to the records until the permit.
+    let r = unsafe { &mut *RECORDS.get() };
+    let result = put_locked(r, sender, h, msg, how);
+    permit();
+    result
+}
+
+fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64) -> GateResult {
+    let (port, receiver) = r.ports.get(h).map(|p| (p.port, p.owner)).ok_or(BadPointer)?;
     // SAFETY: the running task; the only reference to its space until the receiver's is taken.
     let mine = unsafe { space_of(sender) }.ok_or(BadPointer)?;
-    if !mine.user_writable(msg, HEADER) {
+    if !mine.user_writable(msg, HEADER) || mine.policy.in_flight >= crate::policy::TASK_MESSAGES {
         return Err(BadPointer);
     }
     // SAFETY: the header lies in the sender's writable memory (checked); read once, by value.
@@ -235,7 +234,7 @@ pub fn put(h: u64, msg: u64, how: u64) -> GateResult {
     if !(HEADER..=MAX_LEN).contains(&len) || !mine.user_writable(msg, len) {
         return Err(BadPointer);
     }
-    if reply != 0 && !with(|r| r.ports.get(reply).is_some_and(|p| p.owner == sender)) {
+    if reply != 0 && !r.ports.get(reply).is_some_and(|p| p.owner == sender) {
         return Err(BadPointer);
     }
     // SAFETY: the port's owner is live (its end takes the port away first).
@@ -248,29 +247,33 @@ pub fn put(h: u64, msg: u64, how: u64) -> GateResult {
         PUT_AUTO => PUT_COPY,
         other => other,
     };
-    let family = family_of(sender);
-    crate::policy::admit_message(family).map_err(|_| BadPointer)?;
-    forbid();
-    // SAFETY: Forbid held; the only reference to the records until the permit.
-    let r = unsafe { &mut *RECORDS.get() };
-    // Lent already (in flight, or back at its reply port and not yet taken): put twice.
-    let lent_len = if how == PUT_TRANSFER { pages } else { len };
-    if r.lent.range(..msg + lent_len).next_back().is_some_and(|(&a, &l)| a + l > msg) || r.envelopes.contains_key(&msg) {
-        permit();
-        crate::policy::release_message(family);
-        return Err(BadPointer);
-    }
-    let (view, kind) = match how {
+    let mut e = match r.spare.pop() {
+        Some(e) => e,
+        None if exec::heap::stats().free >= crate::policy::HEAP_RESERVE => Box::new(Envelope {
+            msg: Message::new(core::ptr::null_mut(), 0),
+            ticket: 0,
+            view: 0,
+            lent_at: 0,
+            len: 0,
+            sender,
+            receiver,
+            reply: 0,
+            kind: Kind::Orphan,
+            state: State::Out,
+            taken: false,
+        }),
+        None => return Err(BadPointer),
+    };
+    mine.policy.in_flight += 1;
+    let (view, kind, lent_len) = match how {
         PUT_COPY => {
             // SAFETY: a live task with a space (checked); `mine` is not used from here on.
             let Some(copy) = unsafe { space_of(receiver) }.and_then(|theirs| theirs.alloc(len)) else {
-                permit();
-                crate::policy::release_message(family);
-                return Err(BadPointer);
+                return Err(give_up(r, e, sender));
             };
             // SAFETY: both ranges are exec memory of `len` bytes (checked/just allocated).
             unsafe { core::ptr::copy_nonoverlapping(msg as *const u8, copy as *mut u8, len as usize) };
-            (copy, Kind::Copy { original: msg })
+            (copy, Kind::Copy { original: msg }, len)
         }
         PUT_TRANSFER if msg.is_multiple_of(PAGE) && mine.owns_block(msg, pages) => {
             mine.set_access(msg, msg + pages, Access::Kernel);
@@ -278,37 +281,53 @@ pub fn put(h: u64, msg: u64, how: u64) -> GateResult {
             if let Some(theirs) = unsafe { space_of(receiver) } {
                 theirs.set_access(msg, msg + pages, Access::ReadWrite);
             }
-            (msg, Kind::Transfer)
+            (msg, Kind::Transfer, pages)
         }
-        _ => {
-            permit();
-            crate::policy::release_message(family);
-            return Err(BadPointer);
-        }
+        _ => return Err(give_up(r, e, sender)),
     };
-    // What the receiver sees: a header the kernel wrote (the reply port by its handle).
-    // SAFETY: the view is `len` >= HEADER bytes of exec memory, now the receiver's.
-    unsafe { (view as *mut Message).write(Message::new(reply as *mut MsgPort, len as usize)) };
-    r.lent.insert(msg, lent_len);
-    let mut e = Box::new(Envelope {
+    *e = Envelope {
         msg: Message::new(core::ptr::null_mut(), size_of::<Envelope>()),
+        ticket: 0,
         view,
+        lent_at: msg,
         len: lent_len,
         sender,
         receiver,
         reply,
-        lent_at: msg,
         kind,
         state: State::Out,
         taken: false,
-        family,
-    });
+    };
     let m = &raw mut e.msg;
-    r.envelopes.insert(view, e);
+    let e_ptr = &raw mut *e;
+    let ticket = r.envelopes.insert(e);
+    // SAFETY: the box lives in the records; nothing else refers to it yet.
+    unsafe { (*e_ptr).ticket = ticket };
+    // What the receiver sees: a header the kernel wrote (the reply port by its handle, and
+    // the envelope's ticket where Exec leaves a received message's stale link).
+    let mut header = Message::new(reply as *mut MsgPort, len as usize);
+    header.node.succ = ticket as *mut Node;
+    // SAFETY: the view is `len` >= HEADER bytes of exec memory, now the receiver's.
+    unsafe { (view as *mut Message).write(header) };
     // SAFETY: the port is live; the envelope lives in the records until it is done with.
     unsafe { exec::port::put_msg(port, m) };
-    permit();
     Ok(0)
+}
+
+/// Puts an envelope that was not used back, and the sender's count with it.
+fn give_up(r: &mut Records, e: Box<Envelope>, sender: *mut Task) -> exec::sys_gate::GateError {
+    recycle(r, e);
+    // SAFETY: the running task (live); the only reference to its space now.
+    if let Some(s) = unsafe { space_of(sender) } {
+        s.policy.in_flight -= 1;
+    }
+    BadPointer
+}
+
+fn recycle(r: &mut Records, e: Box<Envelope>) {
+    if r.spare.len() < SPARE_MAX {
+        r.spare.push(e);
+    }
 }
 
 /// The envelope exec handed back as `m` (its first field).
@@ -321,11 +340,11 @@ fn envelope_of(m: *mut Message) -> *mut Envelope {
 pub fn get(h: u64, how: Get) -> GateResult {
     let port = my_port(h)?;
     let m = match how {
-        Get::Take => take(port),
+        Get::Take => with(|r| take(r, port)),
         Get::WaitTake => loop {
             // SAFETY: the caller's live port, which signals it.
             unsafe { exec::port::wait_port(port) };
-            let m = take(port);
+            let m = with(|r| take(r, port));
             if m != 0 {
                 break m;
             }
@@ -341,91 +360,106 @@ pub fn get(h: u64, how: Get) -> GateResult {
 }
 
 /// Takes the first envelope off `port` (the caller's). A message coming back ends its
-/// journey here: its record goes, the sender holds its own message again.
-fn take(port: *mut MsgPort) -> u64 {
-    with(|r| {
-        // SAFETY: the caller's live port.
-        let m = unsafe { exec::port::get_msg(port) };
-        if m.is_null() {
-            return 0;
-        }
-        // SAFETY: every message at a ring-3 port is an envelope in the records.
-        let (view, state) = unsafe {
-            (*envelope_of(m)).taken = true;
-            ((*envelope_of(m)).view, (*envelope_of(m)).state)
-        };
-        if state == State::Back {
-            finish(r, view);
-        }
-        view
-    })
+/// journey here: its record goes, the sender holds its own message again. Forbid held.
+fn take(r: &mut Records, port: *mut MsgPort) -> u64 {
+    // SAFETY: the caller's live port.
+    let m = unsafe { exec::port::get_msg(port) };
+    if m.is_null() {
+        return 0;
+    }
+    let e = envelope_of(m);
+    // SAFETY: every message at a ring-3 port is an envelope in the records.
+    let (view, state, ticket) = unsafe {
+        (*e).taken = true;
+        ((*e).view, (*e).state, (*e).ticket)
+    };
+    if state == State::Back {
+        finish(r, ticket);
+    }
+    view
 }
 
-/// Drops the record of the envelope at `view`, which no port holds (done: back with its
-/// sender, or an orphan, or sent back to no reply port): the sender's memory is its own again.
-fn finish(r: &mut Records, view: u64) {
-    if let Some(e) = r.envelopes.remove(&view) {
-        drop_envelope(r, e);
+/// Drops the record `ticket` names, which no port holds (done: back with its sender, or an
+/// orphan, or sent back to no reply port). Forbid held.
+fn finish(r: &mut Records, ticket: u64) {
+    if let Some(e) = r.envelopes.remove(ticket) {
+        done(r, e);
     }
 }
 
-/// Drops envelope `e` (taken out of the records): the sender's memory is its own again.
-#[allow(clippy::boxed_local, reason = "the envelope is dropped here, where its box is freed")]
-fn drop_envelope(r: &mut Records, e: Box<Envelope>) {
+/// An envelope taken out of the records: the sender's count goes down (if it is still there)
+/// and the box is kept for the next message.
+fn done(r: &mut Records, e: Box<Envelope>) {
     if e.kind != Kind::Orphan {
-        r.lent.remove(&e.lent_at);
+        // SAFETY: a sender that is not an orphan's is live; the only reference to its space.
+        if let Some(s) = unsafe { space_of(e.sender) } {
+            s.policy.in_flight = s.policy.in_flight.saturating_sub(1);
+        }
     }
-    crate::policy::release_message(e.family);
+    recycle(r, e);
 }
 
 /// Replies the message at `view`, which the caller must hold: a copy's body is copied back
 /// and the copy freed, transferred pages go back to the sender; then it goes to the reply
 /// port the sender named at put (if that port is still there). A message the caller does not
-/// hold (replied already, still queued, never received) is refused.
+/// hold (replied already, still queued, never received) is refused. The view's header carries
+/// the envelope's ticket; it is an allegation, checked against the envelope.
 pub fn reply(view: u64) -> GateResult {
     let me = me();
+    // SAFETY: the only reference to the caller's space during this check.
+    if !unsafe { space_of(me) }.is_some_and(|s| s.user_readable(view, HEADER)) {
+        return Err(BadPointer);
+    }
+    // SAFETY: readable by the caller (checked); a plain word, compared, never followed.
+    let ticket = unsafe { (*(view as *const Message)).node.succ } as u64;
+    let holds = |e: &Envelope| e.view == view && e.receiver == me && e.state == State::Out && e.taken;
     with(|r| {
-        let held = r.envelopes.get(&view).is_some_and(|e| e.receiver == me && e.state == State::Out && e.taken);
-        if !held {
-            return Err(BadPointer);
-        }
-        send_back(r, view, 0);
+        // The ticket is found at once; a receiver that wrote over it pays a walk through the
+        // messages in flight for it (its own reply, nobody else's).
+        let ticket = if r.envelopes.get(ticket).is_some_and(|e| holds(e)) {
+            ticket
+        } else {
+            r.envelopes.iter().find(|(_, e)| holds(e)).map(|(t, _)| t).ok_or(BadPointer)?
+        };
+        send_back(r, ticket, 0);
         Ok(0)
     })
 }
 
-/// Sends the envelope at `view` back to its sender with `error` (0: a reply). Forbid held.
-fn send_back(r: &mut Records, view: u64, error: i32) {
-    let Some(mut e) = r.envelopes.remove(&view) else { return };
+/// Sends the envelope `ticket` back to its sender with `error` (0: a reply). Forbid held.
+fn send_back(r: &mut Records, ticket: u64, error: i32) {
+    let Some(e) = r.envelopes.get_mut(ticket) else { return };
+    let e: *mut Envelope = &raw mut **e;
+    // SAFETY: the envelope lives in the records (boxed); only this function touches it now.
+    let e = unsafe { &mut *e };
     let sender_view = match e.kind {
-        Kind::Orphan => return drop_envelope(r, e),
+        Kind::Orphan => return finish(r, ticket),
         Kind::Copy { original } => {
             if error == 0 {
                 // SAFETY: the copy and the original are live exec memory of `len` bytes (the
                 // original cannot be freed while lent); the header stays the sender's.
                 unsafe {
-                    core::ptr::copy_nonoverlapping((view + HEADER) as *const u8, (original + HEADER) as *mut u8, (e.len - HEADER) as usize)
+                    core::ptr::copy_nonoverlapping((e.view + HEADER) as *const u8, (original + HEADER) as *mut u8, (e.len - HEADER) as usize)
                 };
             }
             // SAFETY: the receiver is live (its end sends its messages back first).
             if let Some(t) = unsafe { space_of(e.receiver) } {
-                t.free(view);
+                t.free(e.view);
             }
             original
         }
         Kind::Transfer => {
             // SAFETY: as above; the receiver's space is let go before the sender's is taken.
             if let Some(t) = unsafe { space_of(e.receiver) } {
-                t.set_access(view, view + e.len, Access::Kernel);
+                t.set_access(e.view, e.view + e.len, Access::Kernel);
             }
             // SAFETY: the sender is live (its end makes its messages orphans).
             if let Some(s) = unsafe { space_of(e.sender) } {
-                s.set_access(view, view + e.len, Access::ReadWrite);
+                s.set_access(e.view, e.view + e.len, Access::ReadWrite);
             }
-            view
+            e.view
         }
     };
-    let reply = r.ports.get(e.reply).map(|p| p.port);
     // The sender's message as it comes back: its length and reply port as it sent them.
     // SAFETY: the sender's own memory of at least HEADER bytes (checked at put, lent since).
     unsafe {
@@ -433,15 +467,13 @@ fn send_back(r: &mut Records, view: u64, error: i32) {
         (*h).node = Node::new(NodeType::ReplyMsg, 0);
         (*h).error = error;
     }
-    let Some(port) = reply else { return drop_envelope(r, e) };
+    let Some(port) = r.ports.get(e.reply).map(|p| p.port) else { return finish(r, ticket) };
     e.view = sender_view;
     e.state = State::Back;
     e.taken = false;
     e.msg = Message::new(port, size_of::<Envelope>());
-    let m = &raw mut e.msg;
-    r.envelopes.insert(sender_view, e);
     // SAFETY: the port is live (in the records); the envelope lives in the records.
-    unsafe { exec::port::put_msg(port, m) };
+    unsafe { exec::port::put_msg(port, &raw mut e.msg) };
 }
 
 /// Takes every envelope off `port` (being deleted, or its owner ending): messages go back to
@@ -454,19 +486,27 @@ fn drain(r: &mut Records, port: *mut MsgPort) {
             break;
         }
         // SAFETY: every message at a ring-3 port is an envelope in the records.
-        let (view, state) = unsafe { ((*envelope_of(m)).view, (*envelope_of(m)).state) };
+        let (ticket, state) = unsafe { ((*envelope_of(m)).ticket, (*envelope_of(m)).state) };
         match state {
-            State::Out => send_back(r, view, exec::port::MSG_ERR_RECEIVER_GONE),
-            State::Back => finish(r, view),
+            State::Out => send_back(r, ticket, exec::port::MSG_ERR_RECEIVER_GONE),
+            State::Back => finish(r, ticket),
         }
     }
 }
 
-/// Whether any of `[addr, addr + len)` is lent out in a message, or is the view of one in
-/// flight (a receiver's copy): it may not be freed until the message is done with.
+/// Whether any of `[addr, addr + len)` is lent out by the caller in a message, or is the view
+/// of one it holds (a receiver's copy): it may not be freed until the message is done with.
+/// (Walks the messages in flight: free_mem is not on the message path.)
 pub fn lent_out(addr: u64, len: u64) -> bool {
+    let me = me();
     let end = addr.saturating_add(len);
-    with(|r| r.lent.range(..end).next_back().is_some_and(|(&a, &l)| a + l > addr) || r.envelopes.range(addr..end).next().is_some())
+    let overlaps = |a: u64, l: u64| a < end && a + l > addr;
+    with(|r| {
+        r.envelopes.iter().any(|(_, e)| {
+            (e.sender == me && e.kind != Kind::Orphan && overlaps(e.lent_at, e.len))
+                || (e.receiver == me && e.state == State::Out && overlaps(e.view, 1))
+        })
+    })
 }
 
 /// Task end: every message the task held, or that waited at its ports, goes back to its
@@ -477,26 +517,20 @@ pub fn lent_out(addr: u64, len: u64) -> bool {
 /// freed under it. Disable held.
 pub fn reclaim(task: *mut Task, mut dying: Option<&mut Space>) {
     with(|r| {
-        // What it sent: orphans now (what came back to it and waits at its ports goes below).
-        let sent: Vec<u64> = r.envelopes.iter().filter(|(_, e)| e.sender == task && e.state == State::Out).map(|(&v, _)| v).collect();
-        for view in sent {
-            let Some(e) = r.envelopes.get_mut(&view) else { continue };
-            let sender_view = match e.kind {
-                Kind::Copy { original } => original,
-                _ => view,
-            };
+        // What it sent: orphans now (what came back to it waits at its own ports: below).
+        let sent: Vec<u64> = r.envelopes.iter().filter(|(_, e)| e.sender == task && e.state == State::Out).map(|(t, _)| t).collect();
+        for ticket in sent {
+            let Some(e) = r.envelopes.get_mut(ticket) else { continue };
             if e.kind == Kind::Transfer && e.receiver != task {
-                let block = dying.as_deref_mut().and_then(|s| s.give_away(view));
+                let block = dying.as_deref_mut().and_then(|s| s.give_away(e.view));
                 // SAFETY: the receiver is another live task: its space is not `dying`.
                 if let (Some(b), Some(rs)) = (block, unsafe { space_of(e.receiver) }) {
                     rs.adopt(b);
                 }
             }
             e.kind = Kind::Orphan;
-            r.lent.remove(&sender_view);
         }
-        // Its replies that wait at its ports (its own, as reply ports always are) end below.
-        // What it holds, or what waits at its ports: back to the senders.
+        // What waits at its ports, or what it holds: back to the senders.
         let ports: Vec<(u64, *mut MsgPort)> = r.ports.iter().filter(|(_, p)| p.owner == task).map(|(h, p)| (h, p.port)).collect();
         for &(h, port) in &ports {
             r.ports.remove(h);
@@ -505,10 +539,9 @@ pub fn reclaim(task: *mut Task, mut dying: Option<&mut Space>) {
         for &(_, port) in &ports {
             drain(r, port);
         }
-        let held: Vec<u64> = r.envelopes.iter().filter(|(_, e)| e.receiver == task && e.state == State::Out).map(|(&v, _)| v).collect();
-        for view in held {
-            send_back(r, view, exec::port::MSG_ERR_RECEIVER_GONE);
+        let held: Vec<u64> = r.envelopes.iter().filter(|(_, e)| e.receiver == task && e.state == State::Out).map(|(t, _)| t).collect();
+        for ticket in held {
+            send_back(r, ticket, exec::port::MSG_ERR_RECEIVER_GONE);
         }
-
     });
 }

@@ -12,8 +12,8 @@
 //!   creator gave it, inherited by every task it creates.
 //! - **Quotas.** Every ring-3 task belongs to a family: the task a ring-0 creator started and
 //!   all it starts, and their children in turn. A family may hold at most [`FAMILY_TASKS`]
-//!   tasks, [`FAMILY_BYTES`] of memory from the gate, [`FAMILY_MESSAGES`] messages in
-//!   flight and [`FAMILY_RECORDS`] semaphores; past any, the call fails. (Ports and device
+//!   tasks, [`FAMILY_BYTES`] of memory from the gate and [`FAMILY_RECORDS`] semaphores, and
+//!   each task at most [`TASK_MESSAGES`] messages in flight; past any, the call fails. (Ports and device
 //!   opens each take one of the task's 16 own signals, which bounds them.) And
 //!   whatever ring 3 does, the kernel keeps a reserve of its heap ([`HEAP_RESERVE`]) and of
 //!   exec memory ([`MEMORY_RESERVE`]) that no ring-3 request may take.
@@ -33,8 +33,8 @@ use crate::records::Records;
 pub const FAMILY_TASKS: u32 = 32;
 /// Most bytes of gate memory one family may hold (its tasks' heaps, messages and blocks).
 pub const FAMILY_BYTES: u64 = 24 << 20;
-/// Most messages one family may have in flight (each holds a kernel record).
-pub const FAMILY_MESSAGES: u32 = 256;
+/// Most messages one task may have in flight (each holds a kernel record).
+pub const TASK_MESSAGES: u32 = 64;
 /// Most other kernel records one family may hold (semaphores' working halves).
 pub const FAMILY_RECORDS: u32 = 128;
 /// Kernel heap no ring-3 request may take (page tables and records come from it).
@@ -56,6 +56,8 @@ pub struct Policy {
     pub family: u64,
     /// Tasks a ring-0 authority lets it signal and re-prioritise besides its own.
     pub granted: Vec<u64>,
+    /// Messages it sent that are not back yet (at most [`TASK_MESSAGES`]).
+    pub in_flight: u32,
 }
 
 /// One family's use.
@@ -63,7 +65,6 @@ struct Family {
     id: u64,
     tasks: u32,
     bytes: u64,
-    messages: u32,
     records: u32,
 }
 
@@ -90,13 +91,13 @@ fn with_family<R>(id: u64, f: impl FnOnce(&mut Family) -> R) -> R {
     let i = match families.iter().position(|f| f.id == id) {
         Some(i) => i,
         None => {
-            families.push(Family { id, tasks: 0, bytes: 0, messages: 0, records: 0 });
+            families.push(Family { id, tasks: 0, bytes: 0, records: 0 });
             families.len() - 1
         }
     };
     let r = f(&mut families[i]);
     let f = &families[i];
-    if f.tasks == 0 && f.bytes == 0 && f.messages == 0 && f.records == 0 {
+    if f.tasks == 0 && f.bytes == 0 && f.records == 0 {
         families.swap_remove(i);
     }
     permit();
@@ -121,10 +122,10 @@ pub fn for_child(parent: Option<&Policy>, pri: i8) -> (Policy, i8) {
     match parent {
         None => {
             let family = NEXT_FAMILY.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
-            (Policy { creator, origin: creator, ceiling: pri, family, granted: Vec::new() }, pri)
+            (Policy { creator, origin: creator, ceiling: pri, family, granted: Vec::new(), in_flight: 0 }, pri)
         }
         Some(p) => {
-            let policy = Policy { creator, origin: p.origin, ceiling: p.ceiling, family: p.family, granted: Vec::new() };
+            let policy = Policy { creator, origin: p.origin, ceiling: p.ceiling, family: p.family, granted: Vec::new(), in_flight: 0 };
             (policy, pri.min(p.ceiling))
         }
     }
@@ -172,26 +173,6 @@ pub fn charge_anyway(family: u64, bytes: u64) {
 /// Gives `bytes` back to `family`.
 pub fn uncharge(family: u64, bytes: u64) {
     with_family(family, |f| f.bytes = f.bytes.saturating_sub(bytes));
-}
-
-/// Counts a message in flight against `family`, if its quota and the kernel heap's reserve
-/// allow.
-pub fn admit_message(family: u64) -> Result<(), Refusal> {
-    if !reserves_allow(0) {
-        return Err(Refusal::Reserve);
-    }
-    with_family(family, |f| {
-        if f.messages >= FAMILY_MESSAGES {
-            return Err(Refusal::Quota);
-        }
-        f.messages += 1;
-        Ok(())
-    })
-}
-
-/// A message of `family` is done with.
-pub fn release_message(family: u64) {
-    with_family(family, |f| f.messages = f.messages.saturating_sub(1));
 }
 
 /// Counts a kernel record (a semaphore's working half) against `family`, if its quota and the
