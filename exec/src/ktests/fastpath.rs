@@ -101,8 +101,9 @@ fn runner(a: usize) {
 
 /// Ends the victim task (as its parent may), then notes 'K'.
 fn killer(a: usize) {
-    // SAFETY: as in `server`; the victim is live until this removes it.
+    // SAFETY: as in `server`.
     let s: &Shared = unsafe { from_arg(a) };
+    // SAFETY: the victim is live until this removes it, and holds nothing others need.
     unsafe { rem_task(s.victim.load(Ordering::SeqCst) as *mut Task) };
     s.note(b'K');
 }
