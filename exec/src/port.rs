@@ -225,7 +225,7 @@ pub unsafe fn put_msg(port: *mut MsgPort, msg: *mut Message) {
 ///
 /// # Safety
 /// Disable held; `port` and `msg` are live and `msg` is on no list.
-#[inline]
+#[inline(always)]
 unsafe fn arrive(port: *mut MsgPort, msg: *mut Message) {
     // SAFETY: per the callers.
     unsafe {

@@ -164,6 +164,7 @@ pub(crate) fn schedule() {
 ///
 /// # Safety
 /// Disable held; `me` is the running task, Waiting; `woken` is live, Waiting and on no list.
+#[inline(always)]
 pub(crate) unsafe fn block_and_run(me: *mut Task, woken: *mut Task) {
     let base = base();
     // SAFETY: per the contract; the reference to ExecBase ends before the switch.
