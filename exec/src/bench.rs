@@ -79,6 +79,26 @@ fn echo_server(_: usize) {
     }
 }
 
+/// The same server with the combined call: reply_wait replies and takes the next message.
+static COMBINED_PORT: AtomicUsize = AtomicUsize::new(0);
+
+fn combined_server(_: usize) {
+    let port = create_msg_port();
+    COMBINED_PORT.store(port as usize, Ordering::SeqCst);
+    let mut m = null_mut();
+    loop {
+        // SAFETY: as in `echo_server`; `m` is the message just received, or null at first.
+        unsafe {
+            m = sys::reply_wait(m, port);
+            if SERVER_TOUCH.load(Ordering::Relaxed) != 0 {
+                let bytes = core::slice::from_raw_parts(m as *const u8, (*m).length);
+                let sum = bytes.iter().fold(0u8, |a, &b| a.wrapping_add(b));
+                core::hint::black_box(sum);
+            }
+        }
+    }
+}
+
 static PONG_TASK: AtomicUsize = AtomicUsize::new(0);
 static PING_TASK: AtomicUsize = AtomicUsize::new(0);
 const PING: u32 = 1 << 30;
@@ -117,6 +137,9 @@ pub fn run(extra: &[fn()]) -> ! {
     sys_add("bench-echo", echo_server);
     await_start(&SERVER_PORT);
     let server = SERVER_PORT.load(Ordering::SeqCst) as *mut MsgPort;
+    sys_add("bench-echo-combined", combined_server);
+    await_start(&COMBINED_PORT);
+    let combined = COMBINED_PORT.load(Ordering::SeqCst) as *mut MsgPort;
 
     for size in SIZES {
         let len = size.max(size_of::<Message>());
@@ -146,6 +169,16 @@ pub fn run(extra: &[fn()]) -> ! {
                 sys::put_msg(server, m);
                 sys::wait_port(reply);
                 sys::get_msg(reply);
+            });
+        }
+        // The same with the combined calls: do_msg (put, wait for that message, take it) and
+        // the server's reply_wait; two kernel entries instead of six.
+        for touch in [false, true] {
+            SERVER_TOUCH.store(touch as u32, Ordering::SeqCst);
+            measure("msg_round_trip_combined", size, touch, n, || {
+                // SAFETY: as above.
+                let back = unsafe { sys::do_msg(combined, m) };
+                assert!(back == m, "do_msg returned another message");
             });
         }
         // SAFETY: the message is back with us and no longer used.

@@ -16,6 +16,11 @@ use crate::list::{List, NodeType};
 use crate::memheader::MemHeader;
 use crate::task::Task;
 
+/// [`ExecBase::work_due`]: a task switch is due.
+pub const DUE_SWITCH: u8 = 1;
+/// [`ExecBase::work_due`]: software interrupts are queued.
+pub const DUE_SOFT_INTS: u8 = 2;
+
 /// How many memory regions exec manages at most (usable RAM ranges below 4 GiB).
 pub const MAX_MEM_REGIONS: usize = 8;
 
@@ -25,8 +30,10 @@ pub struct ExecBase {
     pub this_task: *mut Task,
     /// Tasks ready to run, by priority. Disable.
     pub task_ready: List,
-    /// Tasks waiting for signals. Disable.
-    pub task_wait: List,
+    /// Every task from its launch to its end, chained through the tasks themselves
+    /// (`Task::all_next`): a waiting task is on no list, so this is how exec still finds it.
+    /// Changed only when a task starts or ends, off the message path. Disable.
+    pub all_tasks: *mut Task,
     /// Removed tasks whose stacks are freed by the next task to run. Disable.
     pub zombies: List,
     /// A task whose stack overflowed, to be reported and ended by the next task. Disable.
@@ -36,10 +43,13 @@ pub struct ExecBase {
     /// Forbid nesting of the running task (0 = switching allowed). Written only by the running
     /// task; saved and restored with it.
     pub td_nest_cnt: i32,
-    /// Interrupt nesting: > 0 while an interrupt handler runs. Disable.
+    /// Interrupt nesting: > 0 while an interrupt handler runs (which also counts once in
+    /// `id_nest_cnt`, so that an Enable inside a handler never turns interrupts on). Disable.
     pub int_depth: i32,
-    /// A task switch is due as soon as Forbid and Disable allow. Disable.
-    pub need_resched: bool,
+    /// Work the outermost Enable must do: [`DUE_SWITCH`] (a task switch as soon as Forbid and
+    /// Disable allow) and [`DUE_SOFT_INTS`] (software interrupts queued). One test on the way
+    /// out of every Disable. Disable.
+    pub work_due: u8,
     /// Ticks a task may run before an equal-priority task gets its turn.
     pub quantum: u32,
     /// Ticks the running task has used of its quantum. Disable.
@@ -83,13 +93,13 @@ static SYS_BASE: Global<ExecBase> = Global::new(ExecBase {
     this_task: core::ptr::null_mut(),
     // Boot runs under Disable; the boot flow's `sched::enable()` turns interrupts on.
     task_ready: List::new(NodeType::Task),
-    task_wait: List::new(NodeType::Task),
+    all_tasks: core::ptr::null_mut(),
     zombies: List::new(NodeType::Task),
     doomed: core::ptr::null_mut(),
     id_nest_cnt: 1,
     td_nest_cnt: 0,
     int_depth: 0,
-    need_resched: false,
+    work_due: 0,
     quantum: 4,
     elapsed: 0,
     disp_count: 0,
@@ -138,7 +148,7 @@ pub fn counters() -> ExecCounters {
         idle_count: eb.idle_count,
         quantum: eb.quantum,
         ready: eb.task_ready.len(),
-        waiting: eb.task_wait.len(),
+        waiting: crate::task::count_waiting(eb),
         alert_count: eb.alert_count,
         last_alert: eb.last_alert,
     };

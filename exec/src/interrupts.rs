@@ -5,6 +5,7 @@
 
 
 use crate::arch::x86_64::pic;
+use crate::execbase::DUE_SOFT_INTS;
 use crate::global::Global;
 use crate::list::{List, Node, NodeType};
 use crate::sched::{disable, enable};
@@ -38,8 +39,6 @@ pub const IRQ_LINES: usize = 16;
 static SERVERS: Global<[List; IRQ_LINES]> = Global::new([const { List::new(NodeType::Interrupt) }; IRQ_LINES]);
 /// Software interrupts waiting to run, lowest priority first. Disable.
 static SOFT_QUEUES: Global<[List; 5]> = Global::new([const { List::new(NodeType::SoftInt) }; 5]);
-/// Whether any software interrupt waits. Disable.
-static SOFT_PENDING: Global<bool> = Global::new(false);
 /// Interrupts that arrived on a line without a server.
 pub static UNCLAIMED: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
 
@@ -131,14 +130,14 @@ pub(crate) unsafe fn cause_disabled(int: *mut Interrupt) {
         }
         i.node.kind = NodeType::SoftInt;
         (*SOFT_QUEUES.get())[queue_of(i.node.pri)].add_tail(&mut i.node);
-        *SOFT_PENDING.get() = true;
+        (*crate::execbase::base()).work_due |= DUE_SOFT_INTS;
     }
 }
 
 /// Whether software interrupts wait. Disable held.
 pub(crate) fn soft_ints_pending() -> bool {
     // SAFETY: Disable held by the caller.
-    unsafe { *SOFT_PENDING.get() }
+    unsafe { (*crate::execbase::base()).work_due & DUE_SOFT_INTS != 0 }
 }
 
 /// Runs every queued software interrupt, highest priority first (interrupts stay disabled).
@@ -146,8 +145,8 @@ pub(crate) fn soft_ints_pending() -> bool {
 pub(crate) fn run_soft_ints() {
     // SAFETY: Disable held; queued interrupts are live until they have run.
     unsafe {
-        while *SOFT_PENDING.get() {
-            *SOFT_PENDING.get() = false;
+        while soft_ints_pending() {
+            (*crate::execbase::base()).work_due &= !DUE_SOFT_INTS;
             for q in (0..5).rev() {
                 loop {
                     let n = (*SOFT_QUEUES.get())[q].rem_head();

@@ -180,6 +180,17 @@ impl List {
         }
     }
 
+    /// The first node of `list`, read in one volatile load: for a task that polls a list an
+    /// interrupt may change between two reads.
+    ///
+    /// # Safety
+    /// `list` points to a live list.
+    #[inline]
+    pub unsafe fn head_volatile(list: *const List) -> *mut Node {
+        // SAFETY: per the contract; one aligned pointer load.
+        unsafe { core::ptr::read_volatile(&raw const (*list).head) }
+    }
+
     /// Unlinks and returns the first node, or null.
     pub fn rem_head(&mut self) -> *mut Node {
         let n = self.head;
@@ -235,6 +246,30 @@ impl List {
                 at = node.pred;
             }
             self.insert(n, at);
+        }
+    }
+
+    /// [`enqueue`](Self::enqueue) walking from the head: the same order, for lists whose
+    /// low-priority end is the long one (the ready list, with the idle task last), so that
+    /// the walk passes only nodes that rank with or above `n`.
+    ///
+    /// # Safety
+    /// `n` is live and on no list.
+    #[inline]
+    pub unsafe fn enqueue_from_head(&mut self, n: *mut Node) {
+        // SAFETY: members are live (list invariant); `n` per the caller.
+        unsafe {
+            let pri = (*n).pri;
+            let mut pred = null_mut();
+            let mut at = self.head;
+            while let Some(node) = at.as_ref() {
+                if node.pri < pri {
+                    break;
+                }
+                pred = at;
+                at = node.succ;
+            }
+            self.insert(n, pred);
         }
     }
 
@@ -353,6 +388,16 @@ mod tests {
         let mut l = List::new(NodeType::Unknown);
         for n in v.iter_mut() {
             unsafe { l.enqueue(ptr(n)) };
+        }
+        assert_eq!(order(&l, &v), vec![5, 1, 4, 0, 2, 7, 3, 6]);
+    }
+
+    #[test]
+    fn enqueue_from_head_orders_as_enqueue() {
+        let mut v = nodes(&[0, 5, 0, -3, 5, 127, -128, 0]);
+        let mut l = List::new(NodeType::Unknown);
+        for n in v.iter_mut() {
+            unsafe { l.enqueue_from_head(ptr(n)) };
         }
         assert_eq!(order(&l, &v), vec![5, 1, 4, 0, 2, 7, 3, 6]);
     }

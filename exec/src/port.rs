@@ -15,9 +15,9 @@ use crate::execbase::base;
 use crate::interrupts::{Interrupt, cause_disabled};
 use crate::list::{List, Node, NodeType};
 use crate::memory::{self, MemFlags};
-use crate::sched::{disable, enable, forbid, permit};
+use crate::sched::{self, disable, enable, forbid, permit};
 use crate::signal::{alloc_signal, free_signal, signal_disabled, wait};
-use crate::task::Task;
+use crate::task::{Task, TaskState};
 
 /// What a port does when a message arrives (Exec's `mp_Flags`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -225,7 +225,7 @@ pub unsafe fn put_msg(port: *mut MsgPort, msg: *mut Message) {
 ///
 /// # Safety
 /// Disable held; `port` and `msg` are live and `msg` is on no list.
-#[inline]
+#[inline(always)]
 unsafe fn arrive(port: *mut MsgPort, msg: *mut Message) {
     // SAFETY: per the callers.
     unsafe {
@@ -304,8 +304,9 @@ pub unsafe fn reply_msg(msg: *mut Message) {
 /// `port` is live and signals the caller.
 pub unsafe fn wait_port(port: *mut MsgPort) -> *mut Message {
     loop {
-        // SAFETY: `port` live; reading the head pointer is a single load.
-        let head = unsafe { core::ptr::read_volatile(&(*port).msg_list) }.head();
+        // SAFETY: `port` live; only the head is read, in one load (an interrupt may link a
+        // message meanwhile).
+        let head = unsafe { List::head_volatile(&raw const (*port).msg_list) };
         if !head.is_null() {
             return head as *mut Message;
         }
@@ -314,14 +315,208 @@ pub unsafe fn wait_port(port: *mut MsgPort) -> *mut Message {
     }
 }
 
-/// Takes the public ports `task` owns off the port list. Disable held (task end).
+/// Sends `msg` to `port` and waits for that message to come back, then takes it off its reply
+/// port: put_msg, wait_port and get_msg in one call, the client's half of a round trip (as
+/// DoIO is for devices). Other messages arriving at the reply port meanwhile stay queued there
+/// (and its signal stays set for them).
+///
+/// When the port's owner is blocked in [`reply_wait`] on the empty port, the message is handed
+/// to it without being queued; and since the caller blocks, the receiver runs at once without
+/// passing through the ready list when no ready task ranks with or above it (else it is queued
+/// behind its equals, as any task woken). Exec's order is kept: FIFO among equal priorities, a
+/// higher priority never overtaken.
+///
+/// Inputs: `port`, the destination; `msg`, a message with a reply port that signals the
+/// caller. Result: `msg`, back (its `error` says [`MSG_ERR_RECEIVER_GONE`] when the receiver
+/// ended before replying), or null when it was not sent: it is still queued somewhere (a
+/// recoverable alert, `AN_MSG_PUT_TWICE`) or it has no reply port to come back to.
+/// Not callable from an interrupt (it waits).
+///
+/// # Safety
+/// `port` and `msg` are live, and so is `msg`'s reply port, which signals the caller; the
+/// message stays valid until it is back.
+pub unsafe fn do_msg(port: *mut MsgPort, msg: *mut Message) -> *mut Message {
+    disable();
+    // SAFETY: Disable held; pointers live (caller).
+    unsafe {
+        let reply = (*msg).reply_port;
+        if !(*msg).queued_at.is_null() || reply.is_null() {
+            let twice = !(*msg).queued_at.is_null();
+            enable();
+            if twice {
+                alert(AN_MSG_PUT_TWICE);
+            }
+            return null_mut();
+        }
+        (*msg).node.kind = NodeType::Message;
+        let woken = hand_or_arrive(port, msg);
+        let back = receive(reply, msg, woken);
+        enable();
+        back
+    }
+}
+
+/// Replies `msg` (unless it is null) and waits for the next message at `port`, which it takes
+/// off and returns: reply_msg, wait_port and get_msg in one call, the server's half of a round
+/// trip. A server loops on it: `let mut m = null; loop { m = reply_wait(m, port); ... }`.
+///
+/// When the reply port's owner is blocked in [`do_msg`] for this very message (or in
+/// `reply_wait`) with its port empty, the message is handed to it without being queued, and it
+/// runs at once, without passing through the ready list, when this call blocks and no ready
+/// task ranks with or above it. A message already waiting at `port` is returned without
+/// blocking (the woken task then runs first only if it outranks the caller).
+///
+/// Inputs: `msg`, a message the caller received, or null; `port`, a port that signals the
+/// caller. Result: the next message, or null when `msg` could not be replied: replied already
+/// or still queued (a recoverable alert, `AN_MSG_REPLY_TWICE`; nothing else is done, nothing
+/// is taken). Not callable from an interrupt (it waits).
+///
+/// # Safety
+/// `msg` is null or live and was received by the caller; `port` is live and signals the caller.
+pub unsafe fn reply_wait(msg: *mut Message, port: *mut MsgPort) -> *mut Message {
+    disable();
+    // SAFETY: Disable held; pointers live (caller).
+    unsafe {
+        let mut woken = null_mut();
+        if !msg.is_null() {
+            if (*msg).node.kind == NodeType::ReplyMsg || !(*msg).queued_at.is_null() {
+                enable();
+                alert(AN_MSG_REPLY_TWICE);
+                return null_mut();
+            }
+            let reply = (*msg).reply_port;
+            if reply.is_null() {
+                (*msg).node.kind = NodeType::FreeMsg;
+            } else {
+                (*msg).node.kind = NodeType::ReplyMsg;
+                woken = hand_or_arrive(reply, msg);
+            }
+        }
+        let next = receive(port, null_mut(), woken);
+        enable();
+        next
+    }
+}
+
+/// Delivers `msg` at `port`: hands it over when the port's owner is blocked in do_msg or
+/// reply_wait, still Waiting (a plain signal may have readied it meanwhile), at this port, for
+/// this message or any, with nothing queued (so the order of arrival is kept); else links it
+/// and performs the port's action ([`arrive`]). Result: the owner when the message was handed
+/// to it (still Waiting, on no list: the caller wakes it), else null. Disable held.
+///
+/// # Safety
+/// Disable held; `port` and `msg` are live and `msg` is on no list.
+#[inline(always)]
+unsafe fn hand_or_arrive(port: *mut MsgPort, msg: *mut Message) -> *mut Task {
+    // SAFETY: per the contract; a Signal port's task is live while the port is.
+    unsafe {
+        let owner = (*port).sig_task;
+        if (*port).action == PortAction::Signal
+            && (*port).msg_list.is_empty()
+            && (*owner).state == TaskState::Waiting
+            && (*owner).recv_port == port
+            && ((*owner).recv_want.is_null() || (*owner).recv_want == msg)
+        {
+            (*owner).handed = msg;
+            return owner;
+        }
+        arrive(port, msg);
+        null_mut()
+    }
+}
+
+/// The receiving half of do_msg (`want`: that message) and reply_wait (`want` null: the first
+/// message): takes the message off `port`, waiting for it to be queued there or handed over.
+/// `woken` is null or a task the caller just handed a message to (Waiting, on no list): if the
+/// caller blocks it may run at once ([`sched::block_and_run`]), else it is made ready.
+/// Disable held.
+///
+/// # Safety
+/// Disable held; `port` is live and signals the caller; `want` is null or a live message.
+#[inline(always)]
+unsafe fn receive(port: *mut MsgPort, want: *mut Message, mut woken: *mut Task) -> *mut Message {
+    // SAFETY: per the contract; no reference to ExecBase or a task spans a switch.
+    unsafe {
+        let me = (*base()).this_task;
+        let bit = 1u32 << (*port).sig_bit;
+        loop {
+            let m = if want.is_null() {
+                (*port).msg_list.head() as *mut Message
+            } else if (*want).queued_at == port {
+                want
+            } else {
+                null_mut()
+            };
+            if !m.is_null() {
+                (*port).msg_list.remove(&mut (*m).node);
+                (*m).queued_at = null_mut();
+                // The signal the wait below may have spent belongs to what is still queued.
+                if !(*port).msg_list.is_empty() {
+                    (*me).sig_recvd |= bit;
+                }
+                if !woken.is_null() {
+                    sched::make_ready(&mut *base(), woken);
+                }
+                return m;
+            }
+            // Nothing for us is queued: a signal pending for the port is spent.
+            (*me).sig_recvd &= !bit;
+            (*me).sig_wait = bit;
+            (*me).recv_port = port;
+            (*me).recv_want = want;
+            (*me).state = TaskState::Waiting;
+            if woken.is_null() {
+                sched::schedule();
+            } else {
+                sched::block_and_run(me, woken);
+                woken = null_mut();
+            }
+            // Running again: handed a message, or signalled that one was queued.
+            (*me).sig_wait = 0;
+            (*me).recv_port = null_mut();
+            let handed = core::mem::replace(&mut (*me).handed, null_mut());
+            if !handed.is_null() {
+                return handed;
+            }
+        }
+    }
+}
+
+/// Returns `msg`, held by a task that ended, to its sender marked [`MSG_ERR_RECEIVER_GONE`].
+/// Disable held.
+///
+/// # Safety
+/// Disable held; `msg` is live and on no list; its reply port, if any, is live.
+unsafe fn return_unanswered(msg: *mut Message) {
+    // SAFETY: per the contract.
+    unsafe {
+        (*msg).error = MSG_ERR_RECEIVER_GONE;
+        let reply = (*msg).reply_port;
+        if reply.is_null() {
+            (*msg).node.kind = NodeType::FreeMsg;
+        } else {
+            (*msg).node.kind = NodeType::ReplyMsg;
+            arrive(reply, msg);
+        }
+    }
+}
+
+/// Takes the public ports `task` owns off the port list, and returns to their senders, marked
+/// [`MSG_ERR_RECEIVER_GONE`], the messages queued there and one handed to it directly (by
+/// do_msg or reply_wait) that it never ran to take: nobody waits forever for a reply from a
+/// task that has ended. Disable held (task end).
 ///
 /// # Safety
 /// Disable held; `task` is live and ending.
 pub(crate) unsafe fn reclaim_task(task: *mut Task) {
-    // SAFETY: Disable held (covers Forbid); ports on the list are live. The successor is read
+    // SAFETY: Disable held (covers Forbid); ports on the list are live, so are messages
+    // queued or handed (senders keep them until they come back). The successor is read
     // before a port is unlinked.
     unsafe {
+        let handed = core::mem::replace(&mut (*task).handed, null_mut());
+        if !handed.is_null() {
+            return_unanswered(handed);
+        }
         let eb = &mut *base();
         let mut at = eb.port_list.head();
         while !at.is_null() {
@@ -330,6 +525,14 @@ pub(crate) unsafe fn reclaim_task(task: *mut Task) {
             if (*p).sig_task == task {
                 eb.port_list.remove(at);
                 (*p).public = false;
+                loop {
+                    let m = (*p).msg_list.rem_head() as *mut Message;
+                    if m.is_null() {
+                        break;
+                    }
+                    (*m).queued_at = null_mut();
+                    return_unanswered(m);
+                }
             }
             at = next;
         }

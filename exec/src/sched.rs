@@ -12,7 +12,7 @@
 use core::sync::atomic::{Ordering, compiler_fence};
 
 use crate::arch::x86_64::{cpu, switch};
-use crate::execbase::{ExecBase, base};
+use crate::execbase::{DUE_SWITCH, ExecBase, base};
 use crate::task::{Task, TaskState};
 
 /// Stops task switching until the matching [`permit`]. Nests. A task that waits while
@@ -34,7 +34,8 @@ pub fn permit() {
     let due = unsafe {
         let eb = &mut *base();
         eb.td_nest_cnt -= 1;
-        eb.td_nest_cnt == 0 && eb.need_resched && eb.id_nest_cnt == 0 && eb.int_depth == 0
+        // Inside an interrupt handler id_nest_cnt is at least 1 (see irq_enter).
+        eb.td_nest_cnt == 0 && eb.work_due & DUE_SWITCH != 0 && eb.id_nest_cnt == 0
     };
     if due {
         disable();
@@ -60,22 +61,24 @@ pub fn disable() {
 
 /// Undoes one [`disable`]. At the outermost one (outside interrupts) pending software
 /// interrupts run, a due task switch happens, and interrupts come back on.
-/// Callable from an interrupt (interrupts then stay off until the handler returns).
+/// Callable from an interrupt (interrupts then stay off until the handler returns: a handler
+/// runs with the count raised by one, see [`irq_enter`]).
 #[inline]
 pub fn enable() {
     let eb = base();
     // SAFETY: interrupts are off (we hold Disable); no reference outlives its expression,
     // so none spans the possible switch below (the same for each block here).
     unsafe {
-        if (*eb).id_nest_cnt > 1 || (*eb).int_depth > 0 {
+        if (*eb).id_nest_cnt > 1 {
             (*eb).id_nest_cnt -= 1;
             return;
         }
     }
     // Outermost Enable: still counted as disabled while software interrupts run and a due
-    // switch happens, so that nothing they call can turn interrupts on early.
+    // switch happens, so that nothing they call can turn interrupts on early. One test for
+    // both kinds of work.
     // SAFETY: as above.
-    if unsafe { (*eb).need_resched } || crate::interrupts::soft_ints_pending() {
+    if unsafe { (*eb).work_due } != 0 {
         leave_disabled_section();
     }
     // SAFETY: still disabled.
@@ -92,7 +95,7 @@ fn leave_disabled_section() {
         crate::interrupts::run_soft_ints();
     }
     // SAFETY: Disable held.
-    if unsafe { (*base()).need_resched && (*base()).td_nest_cnt == 0 } {
+    if unsafe { (*base()).work_due & DUE_SWITCH != 0 && (*base()).td_nest_cnt == 0 } {
         preempt();
     }
 }
@@ -105,9 +108,10 @@ pub(crate) unsafe fn make_ready(eb: &mut ExecBase, t: *mut Task) {
     // SAFETY: per the contract.
     unsafe {
         (*t).state = TaskState::Ready;
-        eb.task_ready.enqueue(&mut (*t).node);
+        // From the head: the idle task and other low priorities sit at the tail.
+        eb.task_ready.enqueue_from_head(&mut (*t).node);
         if eb.this_task.is_null() || (*t).node.pri > (*eb.this_task).node.pri {
-            eb.need_resched = true;
+            eb.work_due |= DUE_SWITCH;
         }
     }
 }
@@ -119,13 +123,13 @@ fn preempt() {
     unsafe {
         let me = (*eb).this_task;
         (*me).state = TaskState::Ready;
-        (*eb).task_ready.enqueue(&mut (*me).node);
+        (*eb).task_ready.enqueue_from_head(&mut (*me).node);
     }
     schedule();
 }
 
 /// Switches to the first ready task. The running task must already be where it belongs
-/// (ready list, wait list, or zombies). Returns when the caller's task runs again.
+/// (ready list, waiting on no list, or zombies). Returns when the caller's task runs again.
 /// Disable held. The outgoing stack is checked first: a task that overran it is removed with a
 /// stack-probe alert instead of being resumed.
 pub(crate) fn schedule() {
@@ -138,13 +142,59 @@ pub(crate) fn schedule() {
         if (*me).state != TaskState::Removed && !(*me).stack_ok(switch::stack_pointer()) {
             doom(eb, me);
         }
-        eb.need_resched = false;
+        eb.work_due &= !DUE_SWITCH;
         let next = eb.task_ready.rem_head() as *mut Task;
         debug_assert!(!next.is_null(), "no ready task: the idle task is missing");
         (*next).state = TaskState::Running;
         if next == me {
             return;
         }
+        switch_to(base, me, next);
+    }
+}
+
+/// The running task `me` has just blocked (Waiting, on no list) and has woken `woken` (on no
+/// list, not yet Ready): switches straight to `woken` when it is what [`schedule`] would pick
+/// anyway, without queueing it, else queues it and schedules. seL4's fastpath shape: every
+/// precondition is checked before anything is changed, and any failure takes the general path.
+/// Returns when `me` runs again. Disable held.
+///
+/// Preconditions: no ready task ranks with or above `woken` (FIFO among equals, and a higher
+/// priority is never overtaken), and `me`'s stack is intact (else the general path removes it).
+///
+/// # Safety
+/// Disable held; `me` is the running task, Waiting; `woken` is live, Waiting and on no list.
+#[inline(always)]
+pub(crate) unsafe fn block_and_run(me: *mut Task, woken: *mut Task) {
+    let base = base();
+    // SAFETY: per the contract; the reference to ExecBase ends before the switch.
+    unsafe {
+        let eb = &mut *base;
+        let head = eb.task_ready.head();
+        let direct = (head.is_null() || (*head).pri < (*woken).node.pri) && (*me).stack_ok(switch::stack_pointer());
+        if !direct {
+            make_ready(eb, woken);
+            return schedule();
+        }
+        // `woken` outranks every ready task: whatever switch was due is this one.
+        eb.work_due &= !DUE_SWITCH;
+        (*woken).state = TaskState::Running;
+        switch_to(base, me, woken);
+    }
+}
+
+/// Switches from `me` (already where it belongs) to `next` (Running, on no list): saves the
+/// nesting counts, switches the address space (mmu), the running task and the stack. Every
+/// switch, general or direct, goes through here. Returns when `me` runs again. Disable held.
+///
+/// # Safety
+/// Disable held; `me` is the running task and its stack was checked; `next` is live.
+#[inline(always)]
+unsafe fn switch_to(base: *mut ExecBase, me: *mut Task, next: *mut Task) {
+    // SAFETY: per the contract. The reference to ExecBase ends before the switch (the next
+    // task takes its own).
+    unsafe {
+        let eb = &mut *base;
         (*me).id_nest_cnt = eb.id_nest_cnt;
         (*me).td_nest_cnt = eb.td_nest_cnt;
         #[cfg(feature = "mmu")]
@@ -156,9 +206,9 @@ pub(crate) fn schedule() {
         eb.disp_count += 1;
         (*next).dispatches += 1;
         switch::switch(&mut (*me).saved_sp, (*next).saved_sp);
-        // Running again as `me`.
-        after_switch();
     }
+    // Running again as `me`.
+    after_switch();
 }
 
 /// mmu-mode: the boot page tables, on which kernel tasks run.
@@ -215,11 +265,10 @@ unsafe fn doom(eb: &mut ExecBase, me: *mut Task) {
     }
     // SAFETY: per the contract.
     unsafe {
-        match (*me).state {
-            TaskState::Ready => eb.task_ready.remove(&mut (*me).node),
-            TaskState::Waiting => eb.task_wait.remove(&mut (*me).node),
-            _ => {}
+        if (*me).state == TaskState::Ready {
+            eb.task_ready.remove(&mut (*me).node);
         }
+        crate::task::unlink_all(eb, me);
         (*me).state = TaskState::Removed;
     }
     eb.doomed = me;
@@ -252,7 +301,7 @@ pub(crate) fn tick() {
         let head = eb.task_ready.head();
         // SAFETY: ready tasks and the running one are live.
         if !head.is_null() && unsafe { (*head).pri >= (*eb.this_task).node.pri } {
-            eb.need_resched = true;
+            eb.work_due |= DUE_SWITCH;
         }
     }
 }
@@ -280,10 +329,14 @@ pub(crate) fn forbid_overrun() -> bool {
     unsafe { (*(*base()).this_task).forbid_ticks > RING3_FORBID_TICKS }
 }
 
-/// Entered by the trap handler before it runs an interrupt handler.
+/// Entered by the trap handler before it runs an interrupt handler. The handler counts as one
+/// more Disable, so that [`enable`] needs a single test to know it is not the outermost.
 pub(crate) fn irq_enter() {
     // SAFETY: interrupts are off in the trap handler.
-    unsafe { (*base()).int_depth += 1 };
+    unsafe {
+        (*base()).int_depth += 1;
+        (*base()).id_nest_cnt += 1;
+    }
 }
 
 /// Left by the trap handler after the handler and EOI: runs software interrupts and makes a
@@ -294,12 +347,13 @@ pub(crate) fn irq_exit() {
     let due = unsafe {
         let eb = &mut *eb;
         eb.int_depth -= 1;
+        eb.id_nest_cnt -= 1;
         if eb.int_depth > 0 || eb.this_task.is_null() || eb.id_nest_cnt > 0 {
             return;
         }
-        eb.need_resched
+        eb.work_due != 0
     };
-    if due || crate::interrupts::soft_ints_pending() {
+    if due {
         // Count the hardware's disabled state while switching (see `enable`).
         // SAFETY: as above. `iretq` turns interrupts back on.
         unsafe { (*eb).id_nest_cnt = 1 };

@@ -98,8 +98,8 @@ mod kernel {
             let eb = &mut *base();
             let t = &mut *task;
             t.sig_recvd |= mask;
+            // A waiting task is on no list: it goes straight to the ready list.
             if t.state == TaskState::Waiting && t.sig_recvd & t.sig_wait != 0 {
-                eb.task_wait.remove(&mut t.node);
                 sched::make_ready(eb, task);
             }
         }
@@ -117,7 +117,6 @@ mod kernel {
             while mask != 0 && (*me).sig_recvd & mask == 0 {
                 (*me).sig_wait = mask;
                 (*me).state = TaskState::Waiting;
-                (*base()).task_wait.add_tail(&mut (*me).node);
                 sched::schedule();
             }
             (*me).sig_wait = 0;

@@ -87,6 +87,8 @@ crate::vector_table! {
     unsafe fn task_list(buf: *mut TaskEntry, max: usize) -> usize = crate::snapshot::task_list;
     unsafe fn node_list(kind: ListKind, buf: *mut ListEntry, max: usize) -> usize = crate::snapshot::node_list;
     unsafe fn system_info(info: *mut SystemInfo) = crate::snapshot::system_info;
+    unsafe fn do_msg(port: *mut MsgPort, msg: *mut Message) -> *mut Message = crate::port::do_msg;
+    unsafe fn reply_wait(msg: *mut Message, port: *mut MsgPort) -> *mut Message = crate::port::reply_wait;
 }
 
 /// exec.library's version.

@@ -325,6 +325,26 @@ pub(crate) fn wait_port(port: *mut MsgPort) -> *mut Message {
     // look, do not take).
     ptr(call(Call::WaitPort, port as u64, 0, 0, 0, 0))
 }
+/// For now composed of the existing gate calls (put, then wait-and-get at the reply port), so
+/// in ring 3 it takes the first message at the reply port, not necessarily `msg`, and
+/// a refused put returns null at once; a single gate call will replace it.
+pub(crate) fn do_msg(port: *mut MsgPort, msg: *mut Message) -> *mut Message {
+    // Read before the put: a message sent by transfer leaves the caller's memory.
+    // SAFETY: `msg` is the caller's own message (a ring-3 read of ring-3 memory).
+    let reply = unsafe { (*msg).reply_port };
+    if call(Call::PutMsg, port as u64, msg as u64, PUT_AUTO, 0, 0).is_err() {
+        return core::ptr::null_mut();
+    }
+    ptr(call(Call::WaitPort, reply as u64, 1, 0, 0, 0))
+}
+/// For now composed of the existing gate calls (reply unless `msg` is null, then wait-and-get);
+/// a refused reply returns null at once; a single gate call will replace it.
+pub(crate) fn reply_wait(msg: *mut Message, port: *mut MsgPort) -> *mut Message {
+    if !msg.is_null() && call(Call::ReplyMsg, msg as u64, 0, 0, 0, 0).is_err() {
+        return core::ptr::null_mut();
+    }
+    ptr(call(Call::WaitPort, port as u64, 1, 0, 0, 0))
+}
 pub(crate) fn init_semaphore(sem: *mut SignalSemaphore) {
     let _ = call(Call::InitSemaphore, sem as u64, 0, 0, 0, 0);
 }

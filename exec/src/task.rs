@@ -5,7 +5,7 @@ use alloc::boxed::Box;
 use core::ptr::null_mut;
 
 use crate::arch::x86_64::switch;
-use crate::execbase::base;
+use crate::execbase::{ExecBase, base};
 use crate::list::{List, Node, NodeType};
 use crate::memory::{self, MemFlags};
 use crate::sched::{self, disable, enable};
@@ -41,7 +41,7 @@ static NEXT_ID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::n
 /// A task (Exec's `struct Task`). `node` comes first: list nodes are cast to tasks.
 #[repr(C)]
 pub struct Task {
-    /// In the ready or wait list; kind Task; priority; name.
+    /// In the ready list (a waiting task is on no list); kind Task; priority; name.
     pub node: Node,
     /// The task's number: given once, never reused (a task that ended and a new one at the
     /// same address have different numbers).
@@ -80,6 +80,15 @@ pub struct Task {
     name: [u8; TASK_NAME_MAX],
     /// Times this task was switched to.
     pub dispatches: u64,
+    /// The chain of every task, from its launch to its end (`ExecBase::all_tasks`). Disable.
+    all_prev: *mut Task,
+    all_next: *mut Task,
+    /// While blocked in `do_msg` or `reply_wait`: the port it receives at and the message it
+    /// waits for (null: any). A sender that finds it so, Waiting on an empty port, hands the
+    /// message over in `handed` instead of queueing it. Disable.
+    pub(crate) recv_port: *mut crate::port::MsgPort,
+    pub(crate) recv_want: *mut crate::port::Message,
+    pub(crate) handed: *mut crate::port::Message,
     /// Free for the task's own use (Exec's `tc_UserData`).
     pub user_data: usize,
     /// Signalled with `end_mask` when this task ends, however it ends (see notify_on_end).
@@ -137,6 +146,11 @@ impl Task {
             arg,
             name: [0; TASK_NAME_MAX],
             dispatches: 0,
+            all_prev: null_mut(),
+            all_next: null_mut(),
+            recv_port: null_mut(),
+            recv_want: null_mut(),
+            handed: null_mut(),
             user_data: 0,
             end_notify: core::ptr::null_mut(),
             end_mask: 0,
@@ -266,9 +280,82 @@ fn launch(mut t: Box<Task>, stack_size: usize) -> *mut Task {
     unsafe { (*t).saved_sp = switch::initial_stack((*t).sp_upper, t as usize) };
     disable();
     // SAFETY: Disable held; `t` is live and unlinked.
-    unsafe { sched::make_ready(&mut *base(), t) };
+    unsafe {
+        link_all(&mut *base(), t);
+        sched::make_ready(&mut *base(), t);
+    }
     enable();
     t
+}
+
+/// Chains `t` into the list of every task. Disable held.
+///
+/// # Safety
+/// Disable held; `t` is live and not chained.
+unsafe fn link_all(eb: &mut ExecBase, t: *mut Task) {
+    // SAFETY: per the contract; chained tasks are live.
+    unsafe {
+        (*t).all_prev = null_mut();
+        (*t).all_next = eb.all_tasks;
+        if let Some(n) = eb.all_tasks.as_mut() {
+            n.all_prev = t;
+        }
+        eb.all_tasks = t;
+    }
+}
+
+/// Takes `t` out of the list of every task (at its end). Disable held.
+///
+/// # Safety
+/// Disable held; `t` is live and chained.
+pub(crate) unsafe fn unlink_all(eb: &mut ExecBase, t: *mut Task) {
+    // SAFETY: per the contract; chained tasks are live.
+    unsafe {
+        let (prev, next) = ((*t).all_prev, (*t).all_next);
+        match prev.as_mut() {
+            Some(p) => p.all_next = next,
+            None => eb.all_tasks = next,
+        }
+        if let Some(n) = next.as_mut() {
+            n.all_prev = prev;
+        }
+        (*t).all_prev = null_mut();
+        (*t).all_next = null_mut();
+    }
+}
+
+/// Calls `f` for every task that has not ended, in the order TASKLIST shows them: the running
+/// one, the ready ones by priority, then the waiting ones. Disable held.
+///
+/// # Safety
+/// Disable held; `f` does not reach ExecBase.
+unsafe fn walk_tasks(eb: &ExecBase, mut f: impl FnMut(*mut Task)) {
+    if !eb.this_task.is_null() {
+        f(eb.this_task);
+    }
+    for n in eb.task_ready.iter() {
+        f(n as *mut Task);
+    }
+    let mut t = eb.all_tasks;
+    // SAFETY: chained tasks are live (Disable held).
+    while let Some(task) = unsafe { t.as_ref() } {
+        if task.state == TaskState::Waiting {
+            f(t);
+        }
+        t = task.all_next;
+    }
+}
+
+/// How many tasks wait (for ExecBase's counters). Disable held.
+pub(crate) fn count_waiting(eb: &ExecBase) -> usize {
+    let mut n = 0;
+    let mut t = eb.all_tasks;
+    // SAFETY: chained tasks are live (Disable held by the caller).
+    while let Some(task) = unsafe { t.as_ref() } {
+        n += (task.state == TaskState::Waiting) as usize;
+        t = task.all_next;
+    }
+    n
 }
 
 /// First Rust code of every new task (called by the switch trampoline, interrupts disabled).
@@ -312,13 +399,14 @@ pub unsafe fn rem_task(task: *mut Task) {
         let task = if task.is_null() { me } else { task };
         match (*task).state {
             TaskState::Ready => (*eb).task_ready.remove(&mut (*task).node),
-            TaskState::Waiting => (*eb).task_wait.remove(&mut (*task).node),
-            TaskState::Running | TaskState::Added => {}
+            // A waiting task is on no list.
+            TaskState::Waiting | TaskState::Running | TaskState::Added => {}
             TaskState::Removed => {
                 enable();
                 return;
             }
         }
+        unlink_all(&mut *eb, task);
         reclaim(task);
         (*task).state = TaskState::Removed;
         (*eb).zombies.add_tail(&mut (*task).node);
@@ -421,8 +509,16 @@ pub fn find_task(name: Option<&str>) -> *mut Task {
         // SAFETY: this_task is live.
         Some(n) if !eb.this_task.is_null() && unsafe { (*eb.this_task).name() } == n => eb.this_task,
         Some(n) => {
-            let r = eb.task_ready.find_name(n);
-            (if r.is_null() { eb.task_wait.find_name(n) } else { r }) as *mut Task
+            let mut found: *mut Task = null_mut();
+            // SAFETY: Disable held; listed tasks are live.
+            unsafe {
+                walk_tasks(eb, |t| {
+                    if found.is_null() && (*t).name() == n {
+                        found = t;
+                    }
+                })
+            };
+            found
         }
     };
     enable();
@@ -450,7 +546,7 @@ pub unsafe fn set_task_pri(task: *mut Task, pri: i8) -> i8 {
         let me = eb.this_task;
         let head = eb.task_ready.head();
         if !head.is_null() && (*head).pri > (*me).node.pri {
-            eb.need_resched = true;
+            eb.work_due |= crate::execbase::DUE_SWITCH;
         }
         old
     };
@@ -470,16 +566,8 @@ pub fn is_live(task: *const Task) -> bool {
 /// and must not call exec.
 pub fn for_each_task(mut f: impl FnMut(&Task)) {
     disable();
-    // SAFETY: Disable held; every task on these lists is live.
-    unsafe {
-        let eb = &*base();
-        if let Some(t) = eb.this_task.as_ref() {
-            f(t);
-        }
-        for n in eb.task_ready.iter().chain(eb.task_wait.iter()) {
-            f(&*(n as *const Task));
-        }
-    }
+    // SAFETY: Disable held; every task walked is live; `f` does not call exec.
+    unsafe { walk_tasks(&*base(), |t| f(&*t)) };
     enable();
 }
 
@@ -491,7 +579,10 @@ pub(crate) fn adopt_boot_flow(name: &str, pri: i8, lower: usize, upper: usize) -
     t.sp_lower = lower;
     t.sp_upper = upper;
     t.state = TaskState::Running;
-    Box::into_raw(t)
+    let t = Box::into_raw(t);
+    // SAFETY: boot runs with interrupts off (Disable); `t` is new.
+    unsafe { link_all(&mut *base(), t) };
+    t
 }
 
 /// mmu-mode: where and how a ring-3 task starts.

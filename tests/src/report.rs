@@ -183,6 +183,7 @@ impl Report {
         let mut series: Vec<Series> = Vec::new();
         for (label, figs, name, color) in [
             ("flat pointer", &self.flat, "msg_round_trip", "#1f77b4"),
+            ("flat pointer, do_msg + reply_wait", &self.flat, "msg_round_trip_combined", "#9467bd"),
             ("mmu copy", &self.mmu, "msg_round_trip_copy", "#d62728"),
             ("mmu transfer", &self.mmu, "msg_round_trip_transfer", "#2ca02c"),
         ] {
@@ -256,5 +257,24 @@ mod tests {
         assert!(r.svg().contains("<polyline"));
         assert!(md.contains("| wild-write | not contained | contained |"), "{md}");
         assert!(r.json().contains("\"median\":600"));
+    }
+
+    #[test]
+    fn combined_row_is_shared_and_plotted() {
+        let line = |b: &str| format!("bench name={b} size=64 touch=0 n=1 median=200 p99=200\n");
+        let flat = parse(&(line("msg_round_trip") + &line("msg_round_trip_combined")));
+        let mmu = parse(&line("msg_round_trip_combined"));
+        let r = Report {
+            date: "d".into(),
+            unit: "u".into(),
+            flat,
+            mmu,
+            linux: vec![],
+            mmu_note: String::new(),
+            containment_note: String::new(),
+            containment: vec![],
+        };
+        assert!(r.markdown().contains("| msg_round_trip_combined 64 B | 200 | 200 | 200 | 200 | 1.00 |"), "{}", r.markdown());
+        assert!(r.svg().contains("do_msg + reply_wait"));
     }
 }

@@ -3,6 +3,7 @@
 mod boot;
 mod descriptors;
 mod exceptions;
+mod fastpath;
 mod heap;
 mod ints;
 mod libs;
@@ -92,6 +93,14 @@ pub static TESTS: &[Test] = &[
     Test::new("exec.port.soft_int_action", ports::soft_int_action),
     Test::new("exec.port.put_from_interrupt", ports::put_from_interrupt),
     Test::new("exec.port.wait_port_leaves_message", ports::wait_port_leaves_message),
+    Test::new("exec.port.fast.fifo_among_equals", fastpath::fifo_among_equals),
+    Test::new("exec.port.fast.never_overtakes_higher", fastpath::never_overtakes_higher),
+    Test::new("exec.port.fast.signalled_receiver_not_handed", fastpath::signalled_receiver_not_handed),
+    Test::new("exec.port.fast.reply_twice_caught", fastpath::reply_twice_caught),
+    Test::new("exec.port.fast.several_at_reply_port", fastpath::several_at_reply_port),
+    Test::new("exec.port.fast.arrival_during_reply_wait", fastpath::arrival_during_reply_wait),
+    Test::new("exec.port.fast.overflow_at_direct_switch", fastpath::overflow_at_direct_switch),
+    Test::new("exec.port.fast.owner_ends", fastpath::owner_ends),
     Test::new("exec.semaphore.obtain_release_nesting", sems::obtain_release_nesting),
     Test::new("exec.semaphore.exclusive_handover", sems::exclusive_handover),
     Test::new("exec.semaphore.shared_then_exclusive", sems::shared_then_exclusive),

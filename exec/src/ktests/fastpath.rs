@@ -1,0 +1,422 @@
+//! The combined calls (do_msg, reply_wait) and their direct hand-off and switch: Exec's
+//! order kept (FIFO among equals, a higher priority never overtaken), replies twice caught,
+//! the awaited message picked out of several, arrivals while the receiver waits, stack checks
+//! at a direct switch, and a receiver that ends.
+
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+use super::util::{alerts, arg, from_arg, settle, spawn};
+use crate::alert::{AN_MSG_REPLY_TWICE, AN_STACK_PROBE};
+use crate::ktest::TestResult;
+use crate::list::NodeType;
+use crate::port::*;
+use crate::signal::set_signal;
+use crate::task::{Task, TaskState, add_task, find_task, rem_task};
+use crate::{ensure, ensure_eq};
+
+#[repr(C)]
+struct TestMsg {
+    msg: Message,
+    value: u64,
+}
+
+impl TestMsg {
+    fn new(reply: *mut MsgPort, value: u64) -> Self {
+        TestMsg { msg: Message::new(reply, size_of::<TestMsg>()), value }
+    }
+    fn ptr(&mut self) -> *mut Message {
+        &mut self.msg
+    }
+}
+
+/// The message that ends [`server`].
+const QUIT: u64 = u64::MAX;
+
+/// What the tasks of one test share: a log of who ran, in order (one letter a byte).
+struct Shared {
+    port: AtomicUsize,
+    log: AtomicU64,
+    served: AtomicU32,
+    /// A task for [`killer`] to end.
+    victim: AtomicUsize,
+}
+
+impl Shared {
+    const fn new() -> Self {
+        Shared { port: AtomicUsize::new(0), log: AtomicU64::new(0), served: AtomicU32::new(0), victim: AtomicUsize::new(0) }
+    }
+    fn note(&self, c: u8) {
+        let _ = self.log.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |l| Some((l << 8) | c as u64));
+    }
+    fn log(&self) -> alloc::string::String {
+        let l = self.log.load(Ordering::SeqCst);
+        (0..8).rev().map(|i| (l >> (i * 8)) as u8).filter(|&b| b != 0).map(char::from).collect()
+    }
+    fn port(&self) -> *mut MsgPort {
+        self.port.load(Ordering::SeqCst) as *mut MsgPort
+    }
+    /// Waits until the server has published its port and blocked in reply_wait.
+    fn await_server(&self) {
+        while self.port.load(Ordering::SeqCst) == 0 {
+            settle();
+        }
+        settle();
+    }
+}
+
+/// A server on the combined call: notes 'S' for each message, adds 1000 to its value, and
+/// replies it with the next reply_wait; ends on [`QUIT`].
+fn server(a: usize) {
+    // SAFETY: the test joins before the Shared goes away.
+    let s: &Shared = unsafe { from_arg(a) };
+    let port = create_msg_port();
+    s.port.store(port as usize, Ordering::SeqCst);
+    let mut m = null_mut();
+    // SAFETY: messages come from the test and stay valid until replied.
+    unsafe {
+        loop {
+            m = reply_wait(m, port);
+            if m.is_null() {
+                break;
+            }
+            let t = m as *mut TestMsg;
+            s.note(b'S');
+            s.served.fetch_add(1, Ordering::SeqCst);
+            if (*t).value == QUIT {
+                reply_msg(m);
+                break;
+            }
+            (*t).value += 1000;
+        }
+        delete_msg_port(port);
+    }
+}
+
+/// Notes 'X' and ends.
+fn runner(a: usize) {
+    // SAFETY: as in `server`.
+    unsafe { from_arg::<Shared>(a) }.note(b'X');
+}
+
+/// Ends the victim task (as its parent may), then notes 'K'.
+fn killer(a: usize) {
+    // SAFETY: as in `server`.
+    let s: &Shared = unsafe { from_arg(a) };
+    // SAFETY: the victim is live until this removes it, and holds nothing others need.
+    unsafe { rem_task(s.victim.load(Ordering::SeqCst) as *mut Task) };
+    s.note(b'K');
+}
+
+fn stop_server(s: &Shared, reply: *mut MsgPort) -> Result<(), alloc::string::String> {
+    let mut q = TestMsg::new(reply, QUIT);
+    // SAFETY: the message lives here until it is back.
+    ensure_eq!(unsafe { do_msg(s.port(), q.ptr()) }, q.ptr());
+    Ok(())
+}
+
+fn my_pri() -> i8 {
+    // SAFETY: the running task is live.
+    unsafe { (*find_task(None)).pri() }
+}
+
+/// A round trip through do_msg and reply_wait; then an equal-priority task that was ready
+/// before the server was woken runs before it (FIFO among equals), however direct the hand-off.
+pub fn fifo_among_equals() -> TestResult {
+    let s = Shared::new();
+    let srv = spawn("fp-server", my_pri(), server, arg(&s))?;
+    s.await_server();
+    let reply = create_msg_port();
+    let mut m = TestMsg::new(reply, 1);
+    // SAFETY: the message lives here until it is back; the ports are live.
+    unsafe {
+        ensure_eq!(do_msg(s.port(), m.ptr()), m.ptr());
+        ensure_eq!(m.value, 1001);
+        ensure_eq!((*m.ptr()).node.kind, NodeType::ReplyMsg);
+        ensure_eq!(s.log(), "S");
+        // A task of the server's priority, ready before the server is woken, runs first.
+        let x = spawn("fp-runner", my_pri(), runner, arg(&s))?;
+        ensure_eq!(do_msg(s.port(), m.ptr()), m.ptr());
+        ensure_eq!(m.value, 2001);
+        ensure_eq!(s.log(), "SXS", "the woken server overtook a ready task of its priority");
+        x.join();
+        stop_server(&s, reply)?;
+        srv.join();
+        delete_msg_port(reply);
+    }
+    Ok(())
+}
+
+/// A higher-priority task made ready under Forbid runs before the server woken by do_msg (of
+/// the caller's priority), and a server that outranks the caller gets the message at once,
+/// even through a classic put_msg.
+pub fn never_overtakes_higher() -> TestResult {
+    let s = Shared::new();
+    let srv = spawn("fp-server", my_pri(), server, arg(&s))?;
+    s.await_server();
+    let reply = create_msg_port();
+    let mut m = TestMsg::new(reply, 1);
+    // SAFETY: as above.
+    unsafe {
+        crate::sched::forbid();
+        let h = spawn("fp-high", my_pri() + 5, runner, arg(&s))?;
+        ensure_eq!(s.log(), "", "Forbid did not hold");
+        ensure_eq!(do_msg(s.port(), m.ptr()), m.ptr());
+        crate::sched::permit();
+        ensure_eq!(s.log(), "XS", "the woken server overtook a higher-priority ready task");
+        h.join();
+        stop_server(&s, reply)?;
+        srv.join();
+
+        // A server above the caller: the classic put_msg runs it before returning.
+        let hi = Shared::new();
+        let srv = spawn("fp-server-hi", my_pri() + 5, server, arg(&hi))?;
+        hi.await_server();
+        (*m.ptr()).node.kind = NodeType::FreeMsg;
+        m.value = 7;
+        put_msg(hi.port(), m.ptr());
+        ensure_eq!(hi.log(), "S", "a higher-priority receiver did not run at once");
+        // Its reply_wait replied to a sender that was not waiting: queued, not handed.
+        ensure_eq!(get_msg(reply), m.ptr(), "the reply was lost");
+        ensure_eq!(m.value, 1007);
+        stop_server(&hi, reply)?;
+        srv.join();
+        delete_msg_port(reply);
+    }
+    Ok(())
+}
+
+/// A receiver blocked in reply_wait but made ready by a plain signal meanwhile is no longer
+/// Waiting: do_msg must queue the message, not hand it over (nor queue the task twice).
+pub fn signalled_receiver_not_handed() -> TestResult {
+    let s = Shared::new();
+    let srv = spawn("fp-server", my_pri(), server, arg(&s))?;
+    s.await_server();
+    let reply = create_msg_port();
+    let mut m = TestMsg::new(reply, 1);
+    let before = super::util::task_count();
+    // SAFETY: the server and its port are live until stopped; the message lives here.
+    unsafe {
+        let t = find_task(Some("fp-server"));
+        ensure!(!t.is_null());
+        crate::signal::signal(t, 1 << (*s.port()).sig_bit);
+        ensure_eq!((*t).state, TaskState::Ready, "an equal priority ran at once");
+        ensure_eq!(do_msg(s.port(), m.ptr()), m.ptr());
+        ensure_eq!(m.value, 1001);
+        ensure_eq!(s.served.load(Ordering::SeqCst), 1);
+        ensure_eq!(super::util::task_count(), before);
+        stop_server(&s, reply)?;
+        srv.join();
+        delete_msg_port(reply);
+    }
+    Ok(())
+}
+
+/// reply_wait refuses a message replied already (alert, null, nothing taken) and one still
+/// queued; the reply is linked once.
+pub fn reply_twice_caught() -> TestResult {
+    let port = create_msg_port();
+    let reply = create_msg_port();
+    // SAFETY: messages live on this frame; ports are ours.
+    unsafe {
+        let mut m = TestMsg::new(reply, 1);
+        let mut next = TestMsg::new(null_mut(), 2);
+        put_msg(port, m.ptr());
+        let got = get_msg(port);
+        put_msg(port, next.ptr());
+        ensure_eq!(reply_wait(got, port), next.ptr());
+        let (n0, _) = alerts();
+        ensure!(reply_wait(got, port).is_null(), "a second reply was taken");
+        let (n1, code) = alerts();
+        ensure_eq!(n1, n0 + 1);
+        ensure_eq!(code, AN_MSG_REPLY_TWICE);
+        ensure_eq!(get_msg(reply), m.ptr());
+        ensure!(get_msg(reply).is_null(), "the message was linked twice");
+        // One still queued cannot be replied either.
+        let mut q = TestMsg::new(reply, 3);
+        put_msg(port, q.ptr());
+        ensure!(reply_wait(q.ptr(), port).is_null());
+        ensure_eq!(alerts().0, n1 + 1);
+        ensure_eq!(get_msg(port), q.ptr());
+        ensure!(get_msg(reply).is_null());
+        delete_msg_port(port);
+        delete_msg_port(reply);
+    }
+    Ok(())
+}
+
+/// do_msg takes back its own message even when others wait at the reply port (before the call
+/// and arriving during it); they stay queued, in order, with the port's signal set.
+pub fn several_at_reply_port() -> TestResult {
+    let s = Shared::new();
+    let srv = spawn("fp-server", my_pri(), server, arg(&s))?;
+    s.await_server();
+    let reply = create_msg_port();
+    // SAFETY: messages live on this frame until taken; ports are live.
+    unsafe {
+        let bit = 1u32 << (*reply).sig_bit;
+        let mut a = TestMsg::new(null_mut(), 10);
+        let mut b = TestMsg::new(null_mut(), 11);
+        put_msg(reply, a.ptr());
+        put_msg(reply, b.ptr());
+        let mut m = TestMsg::new(reply, 1);
+        ensure_eq!(do_msg(s.port(), m.ptr()), m.ptr());
+        ensure_eq!(m.value, 1001);
+        ensure_eq!(set_signal(0, 0) & bit, bit, "the signal of the messages left was spent");
+        ensure_eq!(get_msg(reply), a.ptr());
+        ensure_eq!(get_msg(reply), b.ptr());
+        ensure!(get_msg(reply).is_null());
+        set_signal(0, bit);
+        // Now with the reply port empty (the hand-off path), twice in a row.
+        for i in 0..2 {
+            ensure_eq!(do_msg(s.port(), m.ptr()), m.ptr());
+            ensure_eq!(m.value, 2001 + i * 1000);
+            ensure!(get_msg(reply).is_null(), "a handed reply was also queued");
+        }
+        stop_server(&s, reply)?;
+        srv.join();
+        delete_msg_port(reply);
+    }
+    Ok(())
+}
+
+/// The server's side: a message arrives (put by a task its reply just woke, which outranks
+/// it) while the server is between its reply and its wait; reply_wait returns it, and the
+/// reply is not lost.
+pub fn arrival_during_reply_wait() -> TestResult {
+    let s = Shared::new();
+    s.port.store(create_msg_port() as usize, Ordering::SeqCst);
+    // SAFETY: the client lives until joined; messages live on its stack or here.
+    unsafe {
+        let c = spawn("fp-client", my_pri() + 5, high_client, arg(&s))?;
+        // The client has put its first message and waits in do_msg for it.
+        let first = get_msg(s.port());
+        ensure!(!first.is_null(), "the client did not send");
+        ensure_eq!((*(first as *mut TestMsg)).value, 1);
+        // Replying wakes the client, which sends again before this task waits.
+        let second = reply_wait(first, s.port());
+        ensure!(!second.is_null());
+        ensure_eq!((*(second as *mut TestMsg)).value, 2);
+        ensure_eq!(s.log(), "C");
+        reply_msg(second);
+        c.join();
+        ensure_eq!(s.served.load(Ordering::SeqCst), 2);
+        delete_msg_port(s.port());
+    }
+    Ok(())
+}
+
+fn high_client(a: usize) {
+    // SAFETY: as in `server`.
+    let s: &Shared = unsafe { from_arg(a) };
+    let reply = create_msg_port();
+    let mut one = TestMsg::new(reply, 1);
+    let mut two = TestMsg::new(reply, 2);
+    // SAFETY: the messages live here until they are back; the test's port outlives us.
+    unsafe {
+        if do_msg(s.port(), one.ptr()) == one.ptr() {
+            s.served.fetch_add(1, Ordering::SeqCst);
+            s.note(b'C');
+            put_msg(s.port(), two.ptr());
+            wait_port(reply);
+            if get_msg(reply) == two.ptr() {
+                s.served.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        delete_msg_port(reply);
+    }
+}
+
+/// A server that overran its stack is caught at the direct switch its reply_wait would make:
+/// alert, task ended, and the client has its reply.
+pub fn overflow_at_direct_switch() -> TestResult {
+    let s = Shared::new();
+    let before = alerts().0;
+    let t = add_task("fp-overflow", my_pri() + 5, overflowing_server, arg(&s), 16 * 1024);
+    ensure!(!t.is_null());
+    s.await_server();
+    let reply = create_msg_port();
+    let mut m = TestMsg::new(reply, 1);
+    // SAFETY: the message lives here; the server's port is live while it waits in reply_wait.
+    unsafe {
+        ensure_eq!(do_msg(s.port(), m.ptr()), m.ptr());
+        ensure_eq!(m.value, 1001);
+        settle();
+        let (after, code) = alerts();
+        ensure_eq!(after, before + 1, "the overflow was not caught at the direct switch");
+        ensure_eq!(code, AN_STACK_PROBE);
+        ensure!(find_task(Some("fp-overflow")).is_null(), "the task survived");
+        delete_msg_port(reply);
+    }
+    Ok(())
+}
+
+fn overflowing_server(a: usize) {
+    // SAFETY: as in `server`.
+    let s: &Shared = unsafe { from_arg(a) };
+    let port = create_msg_port();
+    s.port.store(port as usize, Ordering::SeqCst);
+    // SAFETY: the message comes from the test; the word written is the canary just below this
+    // task's own stack (what an overflow overwrites first).
+    unsafe {
+        let m = reply_wait(null_mut(), port);
+        (*(m as *mut TestMsg)).value += 1000;
+        let lower = (*find_task(None)).sp_lower;
+        ((lower - 8) as *mut u64).write_volatile(0);
+        reply_wait(m, port);
+    }
+}
+
+/// do_msg to a port whose owner ends: the message comes back marked receiver-gone, whether it
+/// was handed to the owner (which never ran to take it) or queued at its public port.
+pub fn owner_ends() -> TestResult {
+    let reply = create_msg_port();
+    for handed in [true, false] {
+        let s = Shared::new();
+        let body: fn(usize) = if handed { server_public } else { deaf_owner };
+        let owner = add_task("fp-owner", my_pri(), body, arg(&s), 16 * 1024);
+        ensure!(!owner.is_null());
+        s.await_server();
+        s.victim.store(owner as usize, Ordering::SeqCst);
+        // SAFETY: the owner is Waiting; only the killer ends it.
+        ensure_eq!(unsafe { (*owner).state }, TaskState::Waiting);
+        // Ready before the owner is woken, so it runs first and ends the owner.
+        let k = spawn("fp-killer", my_pri(), killer, arg(&s))?;
+        let mut m = TestMsg::new(reply, 1);
+        // SAFETY: the message lives here; the port is live until the killer ends its owner.
+        unsafe {
+            ensure_eq!(do_msg(s.port(), m.ptr()), m.ptr());
+            ensure_eq!((*m.ptr()).error, MSG_ERR_RECEIVER_GONE, "handed: {handed}");
+            ensure_eq!((*m.ptr()).node.kind, NodeType::ReplyMsg);
+        }
+        ensure_eq!(m.value, 1, "the owner served it");
+        ensure_eq!(s.log(), "K");
+        k.join();
+        ensure!(find_task(Some("fp-owner")).is_null());
+    }
+    // SAFETY: our port, empty.
+    unsafe { delete_msg_port(reply) };
+    Ok(())
+}
+
+/// Publishes a port and waits in reply_wait on it (serving nothing: it is ended first).
+fn server_public(a: usize) {
+    // SAFETY: as in `server`.
+    let s: &Shared = unsafe { from_arg(a) };
+    let port = create_port(Some("fp.owner"), 0);
+    s.port.store(port as usize, Ordering::SeqCst);
+    // SAFETY: our own port.
+    let m = unsafe { reply_wait(null_mut(), port) };
+    s.note(b'S');
+    core::hint::black_box(m);
+}
+
+/// Publishes a port and waits for something else (the message stays queued).
+fn deaf_owner(a: usize) {
+    // SAFETY: as in `server`.
+    let s: &Shared = unsafe { from_arg(a) };
+    let port = create_port(Some("fp.owner"), 0);
+    s.port.store(port as usize, Ordering::SeqCst);
+    crate::signal::wait(crate::signal::SIGF_CTRL_F);
+    s.note(b'D');
+}
