@@ -25,16 +25,23 @@ pub struct Test {
     /// Runs only when selected by a prefix of its own name, never under plain `test`
     /// (tests that must fail, or that need input from the host harness).
     pub explicit: bool,
+    /// A longer time limit than the run's (a long fuzz), in milliseconds; 0: the run's.
+    pub limit_ms: u64,
 }
 
 impl Test {
     /// A test that runs under plain `test`.
     pub const fn new(name: &'static str, run: fn() -> TestResult) -> Self {
-        Test { name, run, explicit: false }
+        Test { name, run, explicit: false, limit_ms: 0 }
     }
     /// A test that runs only when named by `test=<prefix>`.
     pub const fn explicit(name: &'static str, run: fn() -> TestResult) -> Self {
-        Test { name, run, explicit: true }
+        Test { name, run, explicit: true, limit_ms: 0 }
+    }
+    /// This test with at least `ms` to run in, whatever the run's limit.
+    pub const fn with_limit(mut self, ms: u64) -> Self {
+        self.limit_ms = ms;
+        self
     }
 }
 
@@ -115,11 +122,12 @@ pub fn run(suites: &[&'static [Test]], prefix: &str, timeout_ms: u64) -> ! {
         summary_and_exit();
     }
     kprintln!("running {count} tests");
-    LIMIT_MS.store(timeout_ms, Ordering::Relaxed);
     for t in tests() {
         kprint!("test {} ... ", t.name);
+        let limit = timeout_ms.max(t.limit_ms);
+        LIMIT_MS.store(limit, Ordering::Relaxed);
         CURRENT.store(t as *const Test as *mut Test, Ordering::SeqCst);
-        DEADLINE.store(crate::time::ticks() + crate::time::ms_to_ticks(timeout_ms) + 1, Ordering::SeqCst);
+        DEADLINE.store(crate::time::ticks() + crate::time::ms_to_ticks(limit) + 1, Ordering::SeqCst);
         *SKIPPED.lock() = None;
         let result = (t.run)();
         DEADLINE.store(0, Ordering::SeqCst);

@@ -49,12 +49,16 @@ mod ktests;
 #[cfg(target_os = "none")]
 mod ktests_attacks;
 #[cfg(target_os = "none")]
+mod ktests_fuzz;
+#[cfg(target_os = "none")]
 mod ktests_sys;
 
 #[cfg(target_os = "none")]
 pub use ktests::TESTS;
 #[cfg(target_os = "none")]
 pub use ktests_attacks::TESTS as ATTACK_TESTS;
+#[cfg(target_os = "none")]
+pub use ktests_fuzz::TESTS as FUZZ_TESTS;
 #[cfg(target_os = "none")]
 pub use ktests_sys::TESTS as SYS_TESTS;
 
