@@ -196,6 +196,7 @@ impl Shell {
             s.last_rc = rc;
             s.last_error = error;
             s.last_message.set_truncated(message);
+            s.message_task = 0;
         });
     }
 
@@ -256,7 +257,6 @@ impl Shell {
     }
 
     fn run_foreground(&mut self, command: &'static Command, args: &str) {
-        self.set_last(RC_OK, 0, "");
         let Some(pages) = self.job(1, command, args, find_task(None)) else { return };
         // SAFETY: the shell keeps the job until its task has ended (reap).
         let job = unsafe { &*pages.ptr() };
@@ -293,11 +293,12 @@ impl Shell {
         if gone {
             self.fail(RC_FAIL, 0, &alloc::format!("{} ended without finishing", command.name));
         } else {
-            // The command recorded what it said when it failed.
+            // The command recorded what it said when it failed (a message of an earlier
+            // command is not this one's).
             with_state(|s| {
                 s.last_rc = job.rc.load(Ordering::SeqCst);
                 s.last_error = job.error.load(Ordering::SeqCst);
-                if s.last_rc == 0 {
+                if s.last_rc == 0 || s.message_task != task as usize {
                     s.last_message.set("");
                 }
             });

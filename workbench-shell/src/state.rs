@@ -90,6 +90,9 @@ pub struct ShellState {
     pub color: bool,
     /// What the last foreground command said when it failed (WHY names it).
     pub last_message: FixedStr<MESSAGE_MAX>,
+    /// The command task that set `last_message` (0: the shell), so that the shell keeps only
+    /// the message of the command that just failed.
+    pub message_task: usize,
     /// While the shell waits at its prompt: the bytes that redraw the prompt and the line being
     /// typed, so that a background job prints above them and redraws them; empty otherwise.
     pub redraw: FixedStr<REDRAW_MAX>,
@@ -105,6 +108,7 @@ impl Default for ShellState {
             clis: [CliSlot::FREE; MAX_CLIS],
             color: true,
             last_message: FixedStr::empty(),
+            message_task: 0,
             redraw: FixedStr::empty(),
         }
     }
@@ -242,8 +246,8 @@ mod tests {
         assert!(f.set("abcd"));
         assert!(!f.set("abcde"));
         assert_eq!(f.as_str(), "abcd");
-        f.set_truncated("xyé!");
-        assert_eq!(f.as_str(), "xy", "cut before the two-byte character");
+        f.set_truncated("xyzé");
+        assert_eq!(f.as_str(), "xyz", "cut before the two-byte character");
         f.bytes = [0xff; 4];
         assert_eq!(f.as_str(), "");
         f.len = 999;

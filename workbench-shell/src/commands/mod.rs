@@ -54,7 +54,11 @@ impl Ctx {
         self.con.error(message);
         self.error = error;
         if self.cli == 1 {
-            self.with_state(|s| s.last_message.set_truncated(message));
+            let me = exec::sys::find_task(None) as usize;
+            self.with_state(|s| {
+                s.last_message.set_truncated(message);
+                s.message_task = me;
+            });
         }
         rc
     }
