@@ -43,10 +43,13 @@ mod tests {
             .map(|(id, &deadline)| Box::new(Req { node: Node::new(NodeType::Message, 0), deadline, id }))
             .collect();
         let mut q = List::new(NodeType::Message);
+        // SAFETY: every node on the list is the first field of a live Req (repr(C)).
         let key = |n: *mut Node| unsafe { (*(n as *mut Req)).deadline };
         for r in reqs.iter_mut() {
+            // SAFETY: the node lives in its box for the whole test and is on no list yet.
             unsafe { insert_by_key(&mut q, &mut r.node, key) };
         }
+        // SAFETY: as for `key`.
         let order: Vec<usize> = q.iter().map(|n| unsafe { (*(n as *mut Req)).id }).collect();
         assert_eq!(order, vec![6, 1, 4, 3, 0, 2, 7, 5]);
     }
