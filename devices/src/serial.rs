@@ -10,8 +10,10 @@
 //!   does both and forgets the terminator; CMD_UPDATE waits until the transmit ring is empty;
 //!   CMD_STOP / CMD_START pause and resume delivery; anything else is IOERR_NOCMD.
 //!
-//! No byte is lost while a reader is slow unless the receive ring (4 KiB) overflows; each
-//! byte lost so is counted (SDCMD_QUERY) and never silent. The kernel console (kprint, Guru
+//! No byte is lost while a reader is slow: when the receive ring (4 KiB) is full the device
+//! stops draining the UART and deasserts RTS, so that the sender holds back (as a 7-wire
+//! serial.device does; under QEMU the bytes wait on the host side) until reads make room.
+//! Bytes that hardware loses all the same (a UART overrun) are counted (SDCMD_QUERY). The kernel console (kprint, Guru
 //! Meditations) still writes to the UART directly, between the device's bytes.
 
 use exec::arch::x86_64::serial as uart;
@@ -39,6 +41,8 @@ struct Unit {
     tx: Ring<RING>,
     /// Bytes dropped because the receive ring was full (or the UART overran).
     overflows: usize,
+    /// The receive ring was full: the UART is left undrained, RTS off, receive interrupt off.
+    held: bool,
     terminator: Option<u8>,
     stopped: bool,
     /// Waiting reads, writes and updates, in arrival order.
@@ -50,6 +54,7 @@ static UNIT: Global<Unit> = Global::new(Unit {
     rx: Ring::new(),
     tx: Ring::new(),
     overflows: 0,
+    held: false,
     terminator: None,
     stopped: false,
     reads: List::new(NodeType::Message),
@@ -125,7 +130,49 @@ fn kick_tx(u: &mut Unit) {
             break;
         }
     }
-    uart::set_interrupts(true, !u.tx.is_empty());
+    uart::set_interrupts(!u.held, !u.tx.is_empty());
+}
+
+/// Bytes the receive ring must have free before a held-back sender may go on (a UART FIFO).
+const RESUME_ROOM: usize = 16;
+
+/// Takes what the UART received into the receive ring, as far as it has room; when it is
+/// full, holds the sender back until reads have made room again. Disable held.
+fn receive(u: &mut Unit) {
+    let room = RING - u.rx.len();
+    if u.held && room < RESUME_ROOM {
+        return;
+    }
+    let (overrun, more) = uart::drain_rx(room, |b| {
+        if !u.rx.push(b) {
+            u.overflows += 1;
+        }
+    });
+    if overrun {
+        u.overflows += 1;
+    }
+    if more != u.held {
+        u.held = more;
+        uart::set_rts(!more);
+        uart::set_interrupts(!more, !u.tx.is_empty());
+    }
+}
+
+/// Completes the waiting reads that the receive ring satisfies. Disable held.
+///
+/// # Safety
+/// Disable held; the read queue holds live requests only.
+unsafe fn serve_reads(u: &mut Unit) {
+    // SAFETY: queued nodes are live requests (IoRequest starts with its message node).
+    unsafe {
+        while let Some(io) = (u.reads.head() as *mut IoRequest).as_mut() {
+            if !fill_read(u, io) {
+                break;
+            }
+            u.reads.rem_head();
+            term_io(io);
+        }
+    }
 }
 
 /// Serves waiting requests as far as the rings allow. Disable held.
@@ -138,12 +185,11 @@ unsafe fn service(u: &mut Unit) {
     }
     // SAFETY: queued nodes are live requests (IoRequest starts with its message node).
     unsafe {
-        while let Some(io) = (u.reads.head() as *mut IoRequest).as_mut() {
-            if !fill_read(u, io) {
-                break;
-            }
-            u.reads.rem_head();
-            term_io(io);
+        serve_reads(u);
+        // Reads made room: let a held-back sender go on, and serve what it sends.
+        if u.held {
+            receive(u);
+            serve_reads(u);
         }
         while let Some(io) = (u.writes.head() as *mut IoRequest).as_mut() {
             let done = if io.command == CMD_UPDATE { u.tx.is_empty() } else { fill_write(u, io) };
@@ -161,14 +207,7 @@ unsafe fn service(u: &mut Unit) {
 fn interrupt(_: *mut ()) -> bool {
     // SAFETY: interrupt context (interrupts off); the only reference.
     let u = unsafe { unit() };
-    let overrun = uart::drain_rx(|b| {
-        if !u.rx.push(b) {
-            u.overflows += 1;
-        }
-    });
-    if overrun {
-        u.overflows += 1;
-    }
+    receive(u);
     // SAFETY: interrupt context holds Disable.
     unsafe { service(u) };
     true
@@ -275,6 +314,10 @@ unsafe fn begin_io(io: *mut IoRequest) {
         };
         if done {
             term_io(io);
+        }
+        // A read (or CMD_CLEAR) made room for a held-back sender.
+        if u.held {
+            service(u);
         }
     }
     enable();

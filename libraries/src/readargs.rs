@@ -31,6 +31,8 @@ pub enum ArgError {
     KeyNeedsValue(String),
     /// 118: more words than the template has places for.
     TooManyArgs(String),
+    /// 120: two switches that exclude each other (see [`exclusive`]).
+    Conflict(String, String),
 }
 
 impl ArgError {
@@ -43,6 +45,7 @@ impl ArgError {
             ArgError::RequiredArgMissing(_) => 116,
             ArgError::KeyNeedsValue(_) => 117,
             ArgError::TooManyArgs(_) => 118,
+            ArgError::Conflict(..) => 120,
         }
     }
 }
@@ -56,6 +59,7 @@ impl core::fmt::Display for ArgError {
             ArgError::RequiredArgMissing(_) => write!(f, "Required argument missing"),
             ArgError::KeyNeedsValue(_) => write!(f, "Keyword needs value"),
             ArgError::TooManyArgs(_) => write!(f, "Wrong number of arguments"),
+            ArgError::Conflict(a, b) => write!(f, "{a} and {b} cannot be used together"),
         }
     }
 }
@@ -253,6 +257,17 @@ pub fn read_args(template: &str, line: &str) -> Result<Vec<ArgValue>, ArgError> 
     Ok(values)
 }
 
+/// Checks that at most one of the switches `switches` (index into `values`, keyword) is
+/// given: a template cannot say that two switches exclude each other (`ON/S,OFF/S`), so the
+/// command names them.
+pub fn exclusive(values: &[ArgValue], switches: &[(usize, &str)]) -> Result<(), ArgError> {
+    let mut given = switches.iter().filter(|(i, _)| values.get(*i) == Some(&ArgValue::Switch(true)));
+    match (given.next(), given.next()) {
+        (Some((_, a)), Some((_, b))) => Err(ArgError::Conflict(String::from(*a), String::from(*b))),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,6 +318,18 @@ mod tests {
         for (t, line, want) in cases {
             assert_eq!(read_args(t, line).as_ref(), Err(want), "template {t:?} line {line:?}");
         }
+    }
+
+    #[test]
+    fn exclusive_switches() {
+        let v = read_args("N/N,SEC/S,MIN/S,TICKS/S", "1 SEC MIN").unwrap();
+        let sw = [(1, "SEC"), (2, "MIN"), (3, "TICKS")];
+        assert_eq!(exclusive(&v, &sw), Err(ArgError::Conflict("SEC".into(), "MIN".into())));
+        assert_eq!(exclusive(&v, &sw).unwrap_err().code(), 120);
+        assert_eq!(exclusive(&v, &sw).unwrap_err().to_string(), "SEC and MIN cannot be used together");
+        let v = read_args("N/N,SEC/S,MIN/S,TICKS/S", "1 MIN").unwrap();
+        assert_eq!(exclusive(&v, &sw), Ok(()));
+        assert_eq!(exclusive(&[], &sw), Ok(()));
     }
 
     #[test]

@@ -280,7 +280,7 @@ pub fn user_fault(frame: &mut TrapFrame) {
     LAST_FAULT_VECTOR.store(frame.vector, Ordering::Relaxed);
     FAULTS_CONTAINED.fetch_add(1, Ordering::Relaxed);
     let mut out = exec::console::Console;
-    let _ = write!(out, "{}", report.as_str().replace("Software Failure.", "Task held.       "));
+    let _ = write!(out, "{}", report.as_str());
     let _ = writeln!(out, "The task is removed; the system goes on.");
     // SAFETY: null removes the caller itself.
     unsafe { exec::task::rem_task(core::ptr::null_mut()) };

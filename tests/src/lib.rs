@@ -286,6 +286,27 @@ impl ShellSession {
         }
     }
 
+    /// Types `line` and Enter, waits until the output after the Enter contains `until`, and
+    /// returns that output (for lines that end at another prompt than the shell's).
+    pub fn run_until(&mut self, line: &str, until: &str) -> String {
+        let mark = self.mark();
+        self.machine.type_text(line);
+        self.machine.type_text("\r");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let out = self.since(mark);
+            if let Some(nl) = out.find('\n')
+                && out[nl..].contains(until)
+            {
+                return out[nl + 1..].to_string();
+            }
+            if Instant::now() > deadline {
+                panic!("{line:?}: no {until:?} after the command; output:\n{out}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Types `line` and Enter, waits for the next prompt, and returns what the command printed
     /// (the lines between the Enter and the prompt). Redraws while typing also show the
     /// prompt, so only a prompt after the Enter's newline counts.

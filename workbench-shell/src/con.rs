@@ -54,13 +54,17 @@ pub struct Con {
     byte: u8,
     /// ANSI colour for errors and headers.
     color: bool,
+    /// A background job's: its output goes above the shell's prompt and line, which it redraws.
+    above: Option<crate::jobs::SharedState>,
+    /// A background job's output not yet printed: the end of a line.
+    partial: Vec<u8>,
 }
 
 impl Con {
     /// Opens serial.device unit 0 for the calling task, with colour or without; `None` if it
     /// cannot.
     pub fn open(color: bool) -> Option<Box<Con>> {
-        Some(Box::new(Con { out: Channel::open()?, inp: None, pending: false, byte: 0, color }))
+        Some(Box::new(Con { out: Channel::open()?, inp: None, pending: false, byte: 0, color, above: None, partial: Vec::new() }))
     }
 
     /// Turns colour on or off for this Con.
@@ -86,8 +90,47 @@ impl Con {
         self.write_raw(&bytes);
     }
 
-    /// Writes bytes as they are.
+    /// Prints a background job's output above the shell's prompt and line (as readline does),
+    /// which are redrawn after it.
+    pub fn above_prompt(&mut self, state: crate::jobs::SharedState) {
+        self.above = Some(state);
+    }
+
+    /// Writes bytes as they are (a background job's above the prompt, see `above_prompt`).
+    /// A background job's output goes out in whole lines (the rest when the Con closes).
     pub fn write_raw(&mut self, bytes: &[u8]) {
+        if self.above.is_none() {
+            return self.send(bytes);
+        }
+        self.partial.extend_from_slice(bytes);
+        if let Some(end) = self.partial.iter().rposition(|&b| b == b'\n') {
+            let lines: Vec<u8> = self.partial.drain(..=end).collect();
+            self.send_above(&lines);
+        }
+    }
+
+    /// Sends `bytes` above the shell's prompt and line, and redraws them.
+    fn send_above(&mut self, bytes: &[u8]) {
+        let Some(state) = self.above else { return };
+        // Under Forbid, the state read and the write queued in one piece: the shell's own
+        // output cannot come between.
+        state.with(|s| {
+            let redraw = s.redraw.as_str();
+            if redraw.is_empty() {
+                return self.send(bytes);
+            }
+            let mut out = Vec::with_capacity(bytes.len() + redraw.len() + 8);
+            out.extend_from_slice(b"\r\x1b[K");
+            out.extend_from_slice(bytes);
+            if !bytes.ends_with(b"\n") {
+                out.extend_from_slice(b"\r\n");
+            }
+            out.extend_from_slice(redraw.as_bytes());
+            self.send(&out);
+        });
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
         if bytes.is_empty() {
             return;
         }
@@ -170,6 +213,10 @@ impl fmt::Write for Con {
 
 impl Drop for Con {
     fn drop(&mut self) {
+        if !self.partial.is_empty() {
+            let rest = core::mem::take(&mut self.partial);
+            self.send_above(&rest);
+        }
         if let (true, Some(inp)) = (self.pending, self.inp.as_mut()) {
             // SAFETY: our pending read; it must be off the device before the request goes.
             unsafe {

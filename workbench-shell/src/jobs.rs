@@ -23,6 +23,25 @@ pub const ARGS_MAX: usize = crate::lineedit::MAX_LINE;
 /// Stack of every ring-0 command task.
 const COMMAND_STACK: usize = 32 * 1024;
 
+/// Exec memory a running command takes, a little over what was measured: its stack, task and
+/// job record (about 45 KiB), and in the mmu build its address space and the heap of a ring-3
+/// task (about 320 KiB).
+#[cfg(not(feature = "mmu"))]
+const JOB_MEMORY: usize = COMMAND_STACK + 16 * 1024;
+#[cfg(feature = "mmu")]
+const JOB_MEMORY: usize = exec::user_heap::USER_HEAP_SIZE + 128 * 1024;
+
+/// Kept free by RUN: room for the foreground commands that get you out of a full memory
+/// (STATUS, BREAK, AVAIL, WHY) and for the shell itself.
+const RESERVE: usize = 4 * JOB_MEMORY;
+/// Kernel heap kept free by RUN (the shell's and ring-0 commands' own allocations).
+const HEAP_RESERVE: u64 = 256 * 1024;
+
+/// Whether RUN may start another job and still leave the reserve.
+pub fn room_for_job() -> bool {
+    exec::memory::avail_mem(exec::memory::MemFlags::LARGEST) >= JOB_MEMORY + RESERVE && exec::heap::stats().free >= HEAP_RESERVE
+}
+
 /// One command to run: what, where, and how it ended. It holds no pointer into the shell's
 /// memory: the command (constant), the shared state's pages, and the shell's task.
 #[repr(C)]
@@ -93,6 +112,21 @@ impl<T> Pages<T> {
         let at = (mem as usize).next_multiple_of(PAGE) as *mut T;
         // SAFETY: page-aligned inside the fresh block, which has LEN bytes from there.
         unsafe { at.write(value) };
+        Some(Pages { mem, size, at })
+    }
+
+    /// A `T` of zero bytes in pages of its own, made in place (the shell's state is too large
+    /// to pass through a stack); `None` without memory.
+    ///
+    /// # Safety
+    /// Zero bytes are a valid `T`.
+    pub unsafe fn zeroed() -> Option<Pages<T>> {
+        let size = Self::LEN + PAGE;
+        let mem = exec::memory::alloc_mem(size, exec::memory::MemFlags::PUBLIC | exec::memory::MemFlags::CLEAR);
+        if mem.is_null() {
+            return None;
+        }
+        let at = (mem as usize).next_multiple_of(PAGE) as *mut T;
         Some(Pages { mem, size, at })
     }
 

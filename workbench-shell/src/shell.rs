@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
 use exec::sched::{forbid, permit};
-use exec::signal::{SIGF_CTRL_C, alloc_signal, free_signal, signal, wait};
+use exec::signal::{SIGF_CTRL_C, alloc_signal, free_signal, set_signal, signal, wait};
 use exec::task::{Task, add_task, find_task};
 
 use crate::cli;
@@ -29,6 +29,7 @@ pub const ERROR_NO_FREE_STORE: u32 = 103;
 pub const ERROR_OBJECT_NOT_FOUND: u32 = 205;
 pub const ERROR_BREAK: u32 = 304;
 pub const ERROR_LINE_TOO_LONG: u32 = 120;
+pub const ERROR_TOO_MANY_CLIS: u32 = 105;
 
 /// The state the shell shares with its commands: pages of its own, made when the shell
 /// first starts and kept for good (commands may map them as long as they run).
@@ -54,17 +55,66 @@ struct Shell {
     /// Bytes typed while a command ran, for the next prompt.
     typeahead: Vec<u8>,
     done_bit: i32,
+    /// After `COMMAND ?`: the command whose arguments the next line gives.
+    asking: Option<&'static Command>,
+    /// Ctrl-D was pressed once while jobs run: a second one ends the shell.
+    ending: bool,
 }
 
 impl Shell {
     fn prompt(&self) -> alloc::string::String {
-        with_state(|s| cli::prompt(s.prompt.as_str(), 1))
+        if let Some(c) = self.asking {
+            return alloc::format!("{}: {}: ", c.name, c.template);
+        }
+        with_state(|s| cli::prompt(s.prompt.as_str(), 1, s.last_rc))
     }
 
     fn redraw(&mut self) {
+        self.show(b"");
+    }
+
+    /// Writes `bytes`, then redraws the prompt and line, which background jobs then print
+    /// above (the state says how to redraw them). Under Forbid, so that a job's output and
+    /// ours reach serial.device in the order the state describes.
+    fn show(&mut self, bytes: &[u8]) {
         let p = self.prompt();
         let r = self.editor.render(&p);
-        self.con.write_raw(r.as_bytes());
+        let mut out = Vec::with_capacity(bytes.len() + r.len());
+        out.extend_from_slice(bytes);
+        out.extend_from_slice(r.as_bytes());
+        forbid();
+        with_state(|s| {
+            if !s.redraw.set(&r) {
+                s.redraw.set("");
+            }
+        });
+        self.con.write_raw(&out);
+        permit();
+    }
+
+    /// Appends a typed character: only the character is echoed.
+    fn echo(&mut self, c: char) {
+        let r = self.editor.render(&self.prompt());
+        let mut b = [0u8; 4];
+        forbid();
+        with_state(|s| {
+            if !s.redraw.set(&r) {
+                s.redraw.set("");
+            }
+        });
+        self.con.write_raw(c.encode_utf8(&mut b).as_bytes());
+        permit();
+    }
+
+    /// Background jobs print plainly while the shell is not at its prompt.
+    fn leave_prompt(&mut self) {
+        with_state(|s| s.redraw.set(""));
+    }
+
+    /// Background jobs other than the shell itself.
+    fn jobs_running(&self) -> usize {
+        reap(shared());
+        with_state(|s| s.clis().iter().filter(|c| c.number != 1).count())
     }
 
     /// Reads input: type-ahead first, then whatever serial.device has (waiting for a byte).
@@ -91,32 +141,48 @@ impl Shell {
             for key in self.decoder.feed(&bytes) {
                 let names = command_names();
                 let appending = matches!(key, Key::Char(_)) && self.editor.cursor() == self.editor.line().chars().count();
-                match self.editor.key(key, |w| cli::complete(&names, w)) {
+                let action = self.editor.key(key, |w| cli::complete(&names, w));
+                if !matches!(action, Action::EndOfInput | Action::None) {
+                    self.ending = false;
+                }
+                match action {
                     Action::None => {}
                     // Typing at the end of the line only needs the character echoed.
                     Action::Redraw if appending => {
                         if let Key::Char(c) = key {
-                            let mut b = [0u8; 4];
-                            self.con.write_raw(c.encode_utf8(&mut b).as_bytes());
+                            self.echo(c);
                         }
                     }
                     Action::Redraw => self.redraw(),
                     Action::Bell => self.con.write_raw(b"\x07"),
-                    Action::Candidates(list) => {
-                        self.con.write(&alloc::format!("\n{}\n", list.join("  ")));
-                        self.redraw();
-                    }
+                    Action::Candidates(list) => self.show(alloc::format!("\r\n{}\r\n", list.join("  ")).as_bytes()),
                     Action::Interrupt => {
-                        self.con.write("^C\n");
-                        self.redraw();
+                        self.asking = None;
+                        self.show(b"^C\r\n");
                     }
                     Action::EndOfInput => {
+                        let jobs = self.jobs_running();
+                        if jobs > 0 && !self.ending {
+                            self.ending = true;
+                            let m = alloc::format!(
+                                "\n{jobs} background job(s) still run (STATUS lists them). Ctrl-D again ends the shell, and the console with it.\n"
+                            );
+                            self.leave_prompt();
+                            self.con.write(&m);
+                            self.redraw();
+                            continue;
+                        }
+                        self.leave_prompt();
                         self.con.write("\nProcess 1 ending. (Leave QEMU with Ctrl-A X.)\n");
                         return;
                     }
                     Action::Submit(line) => {
+                        self.leave_prompt();
                         self.con.write("\n");
-                        self.execute(&line);
+                        match self.asking.take() {
+                            Some(c) => self.answer(c, &line),
+                            None => self.execute(&line),
+                        }
                         self.redraw();
                     }
                 }
@@ -124,25 +190,51 @@ impl Shell {
         }
     }
 
-    fn set_last(&self, rc: i32, error: u32) {
+    /// Records how the last command ended (for WHY and `%R`), and what it said if it failed.
+    fn set_last(&self, rc: i32, error: u32, message: &str) {
         with_state(|s| {
             s.last_rc = rc;
             s.last_error = error;
+            s.last_message.set_truncated(message);
+            s.message_task = 0;
         });
+    }
+
+    /// Reports `message` as the failure of the line.
+    fn fail(&mut self, rc: i32, error: u32, message: &str) {
+        self.con.error(message);
+        self.set_last(rc, error, message);
     }
 
     fn execute(&mut self, line: &str) {
         reap(shared());
-        let line = with_state(|s| cli::expand_alias(line, &s.aliases()));
+        let line = with_state(|s| cli::expand_alias(cli::strip_comment(line), &s.aliases()));
         let Some((word, rest)) = cli::split_command(&line) else { return };
-        if word.eq_ignore_ascii_case("RUN") && rest != "?" {
-            return self.run_background(rest);
-        }
+        let word = cli::bare_word(word);
         let Some(command) = find_command(word) else {
-            self.con.error(&alloc::format!("Unknown command {word}"));
-            return self.set_last(RC_ERROR, ERROR_OBJECT_NOT_FOUND);
+            return self.fail(RC_ERROR, ERROR_OBJECT_NOT_FOUND, &alloc::format!("Unknown command {word}"));
         };
-        self.run_foreground(command, rest);
+        if rest == "?" && !command.template.is_empty() {
+            // As AmigaDOS: the template, then the arguments from the next line.
+            if command.name == "CRASHTEST" {
+                let names: Vec<&str> = crate::crashtest::Scenario::ALL.iter().map(|s| s.name()).collect();
+                self.con.write(&alloc::format!("Scenarios: {}\n", names.join(" ")));
+            }
+            self.asking = Some(command);
+            return;
+        }
+        self.answer(command, rest);
+    }
+
+    /// Runs `command` with `args` (RUN: in the background).
+    fn answer(&mut self, command: &'static Command, args: &str) {
+        let args = cli::strip_comment(args).trim();
+        if command.name == "RUN" {
+            return self.run_background(args);
+        }
+        self.run_foreground(command, args);
+        // A BREAK of CLI 1 signals the shell, which has nothing to break: consumed.
+        set_signal(0, SIGF_CTRL_C);
     }
 
     /// A job record for `command`; `None` (the error reported) if the arguments are too long
@@ -150,8 +242,7 @@ impl Shell {
     fn job(&mut self, cli: u32, command: &'static Command, args: &str, waiter: *mut Task) -> Option<Pages<Job>> {
         let mask = if waiter.is_null() { 0 } else { 1 << self.done_bit };
         let Some(job) = Job::new(cli, command, args, shared(), waiter, mask) else {
-            self.con.error("Argument line too long");
-            self.set_last(RC_ERROR, ERROR_LINE_TOO_LONG);
+            self.fail(RC_ERROR, ERROR_LINE_TOO_LONG, "Argument line too long");
             return None;
         };
         let pages = Pages::new(job);
@@ -162,8 +253,7 @@ impl Shell {
     }
 
     fn no_memory(&mut self) {
-        self.con.error("Not enough memory to run the command");
-        self.set_last(RC_FAIL, ERROR_NO_FREE_STORE);
+        self.fail(RC_FAIL, ERROR_NO_FREE_STORE, "Not enough memory to run the command");
     }
 
     fn run_foreground(&mut self, command: &'static Command, args: &str) {
@@ -201,10 +291,17 @@ impl Shell {
             gone = !job.done.load(Ordering::SeqCst) && !exec::task::is_live(task);
         }
         if gone {
-            self.con.error(&alloc::format!("{} ended without finishing", command.name));
-            self.set_last(RC_FAIL, 0);
+            self.fail(RC_FAIL, 0, &alloc::format!("{} ended without finishing", command.name));
         } else {
-            self.set_last(job.rc.load(Ordering::SeqCst), job.error.load(Ordering::SeqCst));
+            // The command recorded what it said when it failed (a message of an earlier
+            // command is not this one's).
+            with_state(|s| {
+                s.last_rc = job.rc.load(Ordering::SeqCst);
+                s.last_error = job.error.load(Ordering::SeqCst);
+                if s.last_rc == 0 || s.message_task != task as usize {
+                    s.last_message.set("");
+                }
+            });
         }
         let color = with_state(|s| s.color);
         self.con.set_color(color);
@@ -212,29 +309,43 @@ impl Shell {
 
     fn run_background(&mut self, line: &str) {
         let Some((word, rest)) = cli::split_command(line) else {
-            self.con.error("Required argument missing");
-            return self.set_last(RC_ERROR, 116);
+            return self.fail(RC_ERROR, 116, "Required argument missing");
         };
+        let word = cli::bare_word(word);
         let Some(command) = find_command(word) else {
-            self.con.error(&alloc::format!("Unknown command {word}"));
-            return self.set_last(RC_ERROR, ERROR_OBJECT_NOT_FOUND);
+            return self.fail(RC_ERROR, ERROR_OBJECT_NOT_FOUND, &alloc::format!("Unknown command {word}"));
         };
+        // Refused before a CLI is announced: what the job could not do anyway, a full CLI list
+        // (one place stays for the foreground command), memory the shell keeps for the
+        // commands that get you out (STATUS, BREAK, AVAIL, WHY).
+        if command.name == "RUN" {
+            return self.fail(RC_ERROR, ERROR_LINE_TOO_LONG, "RUN works from the shell prompt only");
+        }
+        if with_state(|s| s.free_cli_slots()) < 2 {
+            return self.fail(RC_FAIL, ERROR_TOO_MANY_CLIS, "Too many CLI processes: BREAK one first");
+        }
+        if !crate::jobs::room_for_job() {
+            return self.fail(RC_FAIL, ERROR_NO_FREE_STORE, "Not enough memory to run another job");
+        }
         let n = with_state(|s| s.free_cli_number());
         let Some(pages) = self.job(n, command, rest, core::ptr::null_mut()) else { return };
         if spawn(pages, core::ptr::null_mut(), 0).is_null() {
             return self.no_memory();
         }
         self.con.write(&alloc::format!("[CLI {n}]\n"));
-        self.set_last(RC_OK, 0);
+        self.set_last(RC_OK, 0, "");
     }
 }
 
 fn shell_entry(_: usize) {
     if STATE.load(Ordering::SeqCst).is_null() {
-        let Some(pages) = Pages::new(ShellState::default()) else {
+        // SAFETY: zero bytes are a valid ShellState (empty texts, free CLI slots).
+        let Some(pages) = (unsafe { Pages::<ShellState>::zeroed() }) else {
             exec::kprintln!("Shell: no memory for its state.");
             return;
         };
+        // SAFETY: fresh pages, ours alone until published below.
+        unsafe { (*pages.ptr()).color = true };
         STATE.store(pages.leak(), Ordering::SeqCst);
     }
     let Some(con) = Con::open(with_state(|s| s.color)) else {
@@ -247,9 +358,12 @@ fn shell_entry(_: usize) {
         s.prompt.set(cli::DEFAULT_PROMPT);
         s.add_cli(1, me, "Shell");
     });
-    let mut shell = Shell { con, editor: LineEditor::new(), decoder: KeyDecoder::new(), typeahead: Vec::new(), done_bit };
+    let mut shell = Shell { con, editor: LineEditor::new(), decoder: KeyDecoder::new(), typeahead: Vec::new(), done_bit, asking: None, ending: false };
     shell.run();
-    with_state(|s| s.remove_cli(me));
+    with_state(|s| {
+        s.remove_cli(me);
+        s.redraw.set("");
+    });
     free_signal(done_bit);
 }
 

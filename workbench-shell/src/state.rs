@@ -1,5 +1,5 @@
 //! What the shell and its commands share: the prompt, the aliases, the last return code and
-//! error, the CLI list and the colour setting.
+//! error, the CLI list, the colour setting, and the line being typed (for background output).
 //!
 //! It is plain data of fixed size (no pointers into anybody's heap), so that it can live in
 //! pages of its own that every command's address space maps, ring-3 commands of the mmu build
@@ -16,7 +16,13 @@ pub const PROMPT_MAX: usize = 64;
 pub const ALIAS_NAME_MAX: usize = 32;
 pub const ALIAS_TEXT_MAX: usize = 200;
 pub const MAX_ALIASES: usize = 32;
-pub const MAX_CLIS: usize = 32;
+/// More than memory holds jobs for (about 520 in 32 MiB flat): RUN refuses for want of memory
+/// before the table is full, and refuses plainly if it ever fills.
+pub const MAX_CLIS: usize = 1024;
+/// The shell's last failure, for WHY.
+pub const MESSAGE_MAX: usize = 120;
+/// The bytes that redraw the shell's prompt and line (a full line of 4-byte characters).
+pub const REDRAW_MAX: usize = 2400;
 pub const COMMAND_NAME_MAX: usize = 32;
 
 /// A string of at most `N` bytes, stored in place.
@@ -47,6 +53,15 @@ impl<const N: usize> FixedStr<N> {
         self.len = s.len() as u16;
         true
     }
+
+    /// Stores as much of `s` as fits, cut at a character's boundary.
+    pub fn set_truncated(&mut self, s: &str) {
+        let mut end = s.len().min(N);
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.set(&s[..end]);
+    }
 }
 
 /// A running CLI process: its number (0: the slot is free), its task's address, its command.
@@ -73,6 +88,14 @@ pub struct ShellState {
     clis: [CliSlot; MAX_CLIS],
     /// Whether output uses ANSI colour (COLOR).
     pub color: bool,
+    /// What the last foreground command said when it failed (WHY names it).
+    pub last_message: FixedStr<MESSAGE_MAX>,
+    /// The command task that set `last_message` (0: the shell), so that the shell keeps only
+    /// the message of the command that just failed.
+    pub message_task: usize,
+    /// While the shell waits at its prompt: the bytes that redraw the prompt and the line being
+    /// typed, so that a background job prints above them and redraws them; empty otherwise.
+    pub redraw: FixedStr<REDRAW_MAX>,
 }
 
 impl Default for ShellState {
@@ -84,6 +107,9 @@ impl Default for ShellState {
             last_error: 0,
             clis: [CliSlot::FREE; MAX_CLIS],
             color: true,
+            last_message: FixedStr::empty(),
+            message_task: 0,
+            redraw: FixedStr::empty(),
         }
     }
 }
@@ -100,7 +126,10 @@ impl ShellState {
 
     /// Defines (or redefines) alias `name`.
     pub fn set_alias(&mut self, name: &str, text: &str) -> Result<(), &'static str> {
-        if name.is_empty() || name.len() > ALIAS_NAME_MAX {
+        if name.is_empty() {
+            return Err("Alias name missing");
+        }
+        if name.len() > ALIAS_NAME_MAX {
             return Err("Alias name too long");
         }
         if text.len() > ALIAS_TEXT_MAX {
@@ -115,9 +144,26 @@ impl ShellState {
         Ok(())
     }
 
-    /// The CLIs in use.
+    /// Removes alias `name`; false if there is none.
+    pub fn remove_alias(&mut self, name: &str) -> bool {
+        let Some(a) = self.aliases.iter_mut().find(|(n, _)| !n.as_str().is_empty() && n.as_str().eq_ignore_ascii_case(name)) else {
+            return false;
+        };
+        *a = (FixedStr::empty(), FixedStr::empty());
+        true
+    }
+
+    /// The CLIs in use, in CLI order (a CLI's tasks in the order they were listed: the shell
+    /// before its foreground command).
     pub fn clis(&self) -> Vec<CliSlot> {
-        self.clis.iter().filter(|c| c.number != 0).copied().collect()
+        let mut v: Vec<CliSlot> = self.clis.iter().filter(|c| c.number != 0).copied().collect();
+        v.sort_by_key(|c| c.number);
+        v
+    }
+
+    /// Free places in the CLI list.
+    pub fn free_cli_slots(&self) -> usize {
+        self.clis.iter().filter(|c| c.number == 0).count()
     }
 
     /// Lists CLI `number`, run by `task`; false if the list is full.
@@ -156,6 +202,10 @@ mod tests {
             s.set_alias(&alloc::format!("a{i}"), "x").unwrap();
         }
         assert_eq!(s.set_alias("one-more", "x"), Err("Too many aliases"));
+        assert_eq!(s.set_alias("", "x"), Err("Alias name missing"));
+        assert!(s.remove_alias("a1"));
+        assert!(!s.remove_alias("a1"));
+        s.set_alias("one-more", "x").unwrap();
         assert_eq!(s.set_alias(&"n".repeat(ALIAS_NAME_MAX + 1), "x"), Err("Alias name too long"));
         assert_eq!(s.set_alias("t", &"t".repeat(ALIAS_TEXT_MAX + 1)), Err("Alias text too long"));
     }
@@ -173,11 +223,31 @@ mod tests {
     }
 
     #[test]
+    fn clis_in_order_and_the_list_fills() {
+        let mut s = ShellState::default();
+        assert!(s.add_cli(1, 100, "Shell"));
+        assert!(s.add_cli(3, 300, "WAIT"));
+        assert!(s.add_cli(2, 200, "WAIT"));
+        assert!(s.add_cli(1, 400, "STATUS"));
+        let order: Vec<(u32, usize)> = s.clis().iter().map(|c| (c.number, c.task)).collect();
+        assert_eq!(order, [(1, 100), (1, 400), (2, 200), (3, 300)]);
+        assert_eq!(s.free_cli_slots(), MAX_CLIS - 4);
+        let mut n = 4;
+        while s.free_cli_slots() > 0 {
+            assert!(s.add_cli(n, n as usize * 100, "WAIT"));
+            n += 1;
+        }
+        assert!(!s.add_cli(n, 1, "WAIT"), "a full list takes no more");
+    }
+
+    #[test]
     fn scribbled_text_reads_as_empty() {
         let mut f: FixedStr<4> = FixedStr::empty();
         assert!(f.set("abcd"));
         assert!(!f.set("abcde"));
         assert_eq!(f.as_str(), "abcd");
+        f.set_truncated("xyzé");
+        assert_eq!(f.as_str(), "xyz", "cut before the two-byte character");
         f.bytes = [0xff; 4];
         assert_eq!(f.as_str(), "");
         f.len = 999;

@@ -20,7 +20,7 @@ fn crash(s: &mut ShellSession, name: &str) -> String {
     match s.expect_since(mark, "Result: ", Duration::from_secs(20)) {
         Ok(_) => {
             let out = s.expect_since(mark, "\n1.SYS:> ", Duration::from_secs(20)).unwrap_or_default();
-            if out.contains("Result: contained") && out.contains("Task held.") {
+            if out.contains("Result: contained") && out.contains("The task is removed") {
                 "contained: culprit removed, victim and shell go on".into()
             } else if out.contains("Result: contained") && out.contains("Recoverable Alert") {
                 "caught by exec's own check (recoverable alert), system goes on".into()

@@ -70,8 +70,9 @@ pub(super) fn changetaskpri(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
 pub(super) fn crashtest(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     let name = text(&a[0]).unwrap_or("");
     if name.eq_ignore_ascii_case("LIST") {
+        let width = crate::crashtest::Scenario::ALL.iter().map(|s| s.name().len()).max().unwrap_or(0) + 2;
         for s in crate::crashtest::Scenario::ALL {
-            let _ = writeln!(ctx.con, "{:<16}{}", s.name(), s.what());
+            let _ = writeln!(ctx.con, "{:<width$}{}", s.name(), s.what());
         }
         return RC_OK;
     }
@@ -125,6 +126,9 @@ fn wait_nanos(n: i64, unit_ns: u64) -> Option<u64> {
 }
 
 pub(super) fn wait_cmd(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
+    if let Err(e) = libraries::readargs::exclusive(a, &[(1, "SEC"), (2, "MIN"), (3, "TICKS")]) {
+        return ctx.fail(RC_ERROR, e.code(), &alloc::format!("{e}"));
+    }
     let unit_ns = if switch(&a[2]) {
         60_000_000_000
     } else if switch(&a[3]) {

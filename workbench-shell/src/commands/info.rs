@@ -40,10 +40,20 @@ pub(super) fn alias(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
             None => return ctx.fail(RC_WARN, ERROR_OBJECT_NOT_FOUND, &alloc::format!("No alias {name}")),
         },
         (Some(name), Some(t)) => {
-            if let Err(e) = ctx.with_state(|s| s.set_alias(name, t)) {
+            // A quoted text is the text (quotes stripped as ECHO strips them).
+            let t = crate::cli::unquote(t).unwrap_or_else(|| String::from(t));
+            if let Err(e) = ctx.with_state(|s| s.set_alias(name, &t)) {
                 return ctx.fail(RC_ERROR, 120, e);
             }
         }
+    }
+    RC_OK
+}
+
+pub(super) fn unalias(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
+    let name = text(&a[0]).unwrap_or("");
+    if !ctx.with_state(|s| s.remove_alias(name)) {
+        return ctx.fail(RC_WARN, ERROR_OBJECT_NOT_FOUND, &alloc::format!("No alias {name}"));
     }
     RC_OK
 }
@@ -64,6 +74,9 @@ pub(super) fn avail(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
 }
 
 pub(super) fn color(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
+    if let Err(e) = libraries::readargs::exclusive(a, &[(0, "ON"), (1, "OFF")]) {
+        return ctx.fail(RC_ERROR, e.code(), &alloc::format!("{e}"));
+    }
     if switch(&a[0]) || switch(&a[1]) {
         ctx.with_state(|s| s.color = switch(&a[0]));
     }
@@ -96,10 +109,14 @@ pub(super) fn liblist(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
 }
 
 pub(super) fn portlist(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
-    let rows = nodes(ListKind::Ports)
+    let rows: Vec<String> = nodes(ListKind::Ports)
         .iter()
         .map(|p| alloc::format!("{:<24}{:<20}{:>8}", p.name.as_str(), p.detail.as_str(), p.count))
         .collect();
+    if rows.is_empty() {
+        let _ = writeln!(ctx.con, "No public ports");
+        return RC_OK;
+    }
     print_rows(ctx, "Port                    Owner               Messages", rows)
 }
 
@@ -135,7 +152,7 @@ pub(super) fn help(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
 }
 
 pub(super) fn prompt(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
-    let p = text(&a[0]).map_or(String::from(crate::cli::DEFAULT_PROMPT), |p| alloc::format!("{p} "));
+    let p = text(&a[0]).map_or(String::from(crate::cli::DEFAULT_PROMPT), crate::cli::prompt_text);
     if !ctx.with_state(|s| s.prompt.set(&p)) {
         return ctx.fail(RC_ERROR, 120, "Prompt too long");
     }
@@ -154,24 +171,26 @@ pub(super) fn status(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     let clis = ctx.with_state(|s| s.clis());
     let live = tasks();
     let only = num(&a[0]);
-    ctx.con.header("CLI  Task                Pri  State    SigWait   SigRecvd");
-    let mut shown = 0;
-    for c in clis.iter().filter(|c| only.is_none_or(|n| n == c.number as i64)) {
-        if let Some(t) = live.iter().find(|t| t.address == c.task) {
-            let _ = writeln!(ctx.con, "{:>3}  {:<18}{:>5}  {:<8} {:08x}  {:08x}", c.number, t.name.as_str(), t.pri, state_name(t.state), t.sig_wait, t.sig_recvd);
-            shown += 1;
-        }
-    }
-    if shown == 0
+    // The rows first (in CLI order), so that a process that does not exist gets the error alone.
+    let rows: Vec<String> = clis
+        .iter()
+        .filter(|c| only.is_none_or(|n| n == c.number as i64))
+        .filter_map(|c| {
+            let t = live.iter().find(|t| t.address == c.task)?;
+            Some(alloc::format!("{:>3}  {:<18}{:>5}  {:<8} {:08x}  {:08x}", c.number, t.name.as_str(), t.pri, state_name(t.state), t.sig_wait, t.sig_recvd))
+        })
+        .collect();
+    if rows.is_empty()
         && let Some(n) = only
     {
         return ctx.fail(RC_WARN, ERROR_OBJECT_NOT_FOUND, &alloc::format!("Process {n} does not exist"));
     }
-    RC_OK
+    print_rows(ctx, "CLI  Task                Pri  State    SigWait   SigRecvd", rows)
 }
 
 pub(super) fn tasklist(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
-    let list = tasks();
+    // The boot flow, which waits forever once it has started the system, is exec's business.
+    let list: Vec<_> = tasks().into_iter().filter(|t| t.name.as_str() != "boot").collect();
     ctx.con.header("Task                 Pri  State    SigAlloc  SigWait   SigRecvd  Dispatches  Ring");
     for t in &list {
         let _ = writeln!(
@@ -202,11 +221,14 @@ pub(super) fn version(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
 }
 
 pub(super) fn why(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
-    let (rc, error) = ctx.with_state(|s| (s.last_rc, s.last_error));
+    let (rc, error, said) = ctx.with_state(|s| (s.last_rc, s.last_error, String::from(s.last_message.as_str())));
     if rc == 0 {
         let _ = writeln!(ctx.con, "The last command did not set a return code");
     } else {
-        let _ = writeln!(ctx.con, "Last command failed because {} (return code {rc}, error {error})", error_text(error));
+        // The error number's words, and what the command said where that tells more.
+        let words = error_text(error);
+        let detail = if said.is_empty() || said.eq_ignore_ascii_case(words) { String::new() } else { alloc::format!(": {said}") };
+        let _ = writeln!(ctx.con, "Last command failed because {words}{detail} (return code {rc}, error {error})");
     }
     RC_OK
 }

@@ -49,9 +49,17 @@ impl Ctx {
         self.state.with(f)
     }
 
+    /// Reports a failure; a foreground command's message is kept for WHY.
     fn fail(&mut self, rc: i32, error: u32, message: &str) -> i32 {
         self.con.error(message);
         self.error = error;
+        if self.cli == 1 {
+            let me = exec::sys::find_task(None) as usize;
+            self.with_state(|s| {
+                s.last_message.set_truncated(message);
+                s.message_task = me;
+            });
+        }
         rc
     }
 }
@@ -64,7 +72,7 @@ macro_rules! commands {
 }
 
 commands! {
-    "ALIAS", "NAME,STRING/F", info::alias, true, "Define an alias (\"[]\" takes the arguments), or list them";
+    "ALIAS", "NAME,STRING/F", info::alias, true, "Define an alias (\"[]\" takes the arguments), or list them; a quoted command (\"ECHO\") is never an alias";
     "AVAIL", "TOTAL/S", info::avail, true, "Show free, used and largest memory";
     "BREAK", "PROCESS/A/N,C/S,D/S,E/S,F/S", control::break_cmd, true, "Send a break signal (default CTRL-C) to a CLI process";
     "CHANGETASKPRI", "PRI=PRIORITY/A/N,PROCESS/K/N", control::changetaskpri, true, "Change the priority of a CLI process";
@@ -76,13 +84,14 @@ commands! {
     "HELP", "COMMAND", info::help, true, "List the commands, or describe one";
     "LIBLIST", "", info::liblist, true, "List the libraries";
     "PORTLIST", "", info::portlist, true, "List the public message ports";
-    "PROMPT", "PROMPT/F", info::prompt, true, "Set the prompt (%N is the CLI number)";
+    "PROMPT", "PROMPT/F", info::prompt, true, "Set the prompt (%N is the CLI number, %R the last return code)";
     "REBOOT", "", control::reboot, false, "Restart the machine";
     "RESLIST", "", info::reslist, true, "List the resident modules";
     "RUN", "COMMAND/F/A", control::run_cmd, false, "Run a command in the background, as a new CLI";
     "SHUTDOWN", "", control::shutdown, false, "End QEMU cleanly";
     "STATUS", "PROCESS/N", info::status, true, "List the CLI processes and their tasks";
     "TASKLIST", "", info::tasklist, true, "List every task";
+    "UNALIAS", "NAME/A", info::unalias, true, "Remove an alias";
     "UPTIME", "", info::uptime, true, "Show how long the system has run";
     "VERSION", "", info::version, true, "Show the kernel version, build mode, CPU and memory";
     "WAIT", "N/N,SEC=SECS/S,MIN=MINS/S,TICKS/S", control::wait_cmd, true, "Wait N seconds (or minutes, or ticks of 1/50 s)";
@@ -109,6 +118,10 @@ pub fn command_names() -> Vec<&'static str> {
 pub fn run(job: &Job) -> (i32, u32) {
     let color = job.state.with(|s| s.color);
     let Some(con) = Con::open(color) else { return (crate::shell::RC_FAIL, crate::shell::ERROR_NO_FREE_STORE) };
+    let mut con = con;
+    if job.cli != 1 {
+        con.above_prompt(job.state);
+    }
     let mut ctx = Ctx { con, cli: job.cli, error: 0, state: job.state };
     let c = job.command;
     let dos = open_library("dos.library", libraries::dos::DOS_VERSION);
@@ -160,12 +173,14 @@ fn switch(v: &ArgValue) -> bool {
 pub fn error_text(error: u32) -> &'static str {
     match error {
         103 => "not enough memory",
+        105 => "too many CLI processes",
         114 => "bad template",
         115 => "bad number",
         116 => "required argument missing",
         117 => "value after keyword missing",
         118 => "wrong number of arguments",
-        205 => "object not found (unknown command)",
+        120 => "argument line invalid or too long",
+        205 => "object not found",
         304 => "***Break",
         0 => "no error was given",
         _ => "of an unknown error",

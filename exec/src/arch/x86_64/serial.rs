@@ -2,8 +2,8 @@
 //! (serial.device drives the same UART by interrupts once exec runs.)
 
 use uart_16550::Uart16550;
-use uart_16550::backend::PioBackend;
-use uart_16550::spec::registers::{IER, LSR};
+use uart_16550::backend::{Backend, PioBackend};
+use uart_16550::spec::registers::{IER, LSR, MCR, offsets};
 use uart_16550::{BaudRate, Config};
 
 const COM1: u16 = 0x3f8;
@@ -73,18 +73,34 @@ pub fn set_interrupts(rx: bool, tx: bool) {
     });
 }
 
-/// Hands every byte waiting in the receive FIFO to `f`; returns whether the UART reported an
-/// overrun (bytes lost in hardware). For COM1's interrupt handler.
-pub fn drain_rx(mut f: impl FnMut(u8)) -> bool {
+/// Hands bytes waiting in the receive FIFO to `f`, at most `max` of them. Result: whether the
+/// UART reported an overrun (bytes lost in hardware), and whether bytes are still waiting
+/// (left in the FIFO, where the sender is held back). For COM1's interrupt handler.
+pub fn drain_rx(max: usize, mut f: impl FnMut(u8)) -> (bool, bool) {
     super::cpu::without_interrupts(|| {
         let mut guard = UART.lock();
-        let Some(uart) = guard.as_mut() else { return false };
+        let Some(uart) = guard.as_mut() else { return (false, false) };
         let overrun = uart.lsr().contains(LSR::OVERRUN_ERROR);
-        while let Ok(b) = uart.try_receive_byte() {
+        let mut taken = 0;
+        while taken < max {
+            let Ok(b) = uart.try_receive_byte() else { break };
             f(b);
+            taken += 1;
         }
-        overrun
+        (overrun, uart.lsr().contains(LSR::DATA_READY))
     })
+}
+
+/// Asserts or deasserts RTS (request to send): with it off, a sender that honours hardware
+/// flow control holds its bytes back.
+pub fn set_rts(on: bool) {
+    super::cpu::without_interrupts(|| {
+        if let Some(uart) = UART.lock().as_mut() {
+            let mcr = if on { uart.mcr() | MCR::RTS } else { uart.mcr() - MCR::RTS };
+            // SAFETY: MCR is COM1's modem control register; only RTS changes.
+            unsafe { uart.backend_mut().write(offsets::MCR as u8, mcr.bits()) };
+        }
+    });
 }
 
 /// Writes as many of `bytes` as the transmitter takes now; returns how many.
