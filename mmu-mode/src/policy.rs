@@ -42,6 +42,14 @@ pub const HEAP_RESERVE: u64 = 2 << 20;
 /// Exec memory no ring-3 request may take.
 pub const MEMORY_RESERVE: u64 = 2 << 20;
 
+/// Calls refused for a quota or the kernel's reserve (tasks, memory, semaphores).
+pub static QUOTA_REFUSED: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+fn refused(r: Refusal) -> Refusal {
+    QUOTA_REFUSED.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+    r
+}
+
 /// A ring-3 task's standing, set when it starts.
 #[derive(Clone, Debug, Default)]
 pub struct Policy {
@@ -134,11 +142,11 @@ pub fn for_child(parent: Option<&Policy>, pri: i8) -> (Policy, i8) {
 /// Counts a new task against `policy`'s family, if its quota and the kernel's reserves allow.
 pub fn admit_task(policy: &Policy) -> Result<(), Refusal> {
     if !reserves_allow(0) {
-        return Err(Refusal::Reserve);
+        return Err(refused(Refusal::Reserve));
     }
     with_family(policy.family, |f| {
         if f.tasks >= FAMILY_TASKS {
-            return Err(Refusal::Quota);
+            return Err(refused(Refusal::Quota));
         }
         f.tasks += 1;
         Ok(())
@@ -153,11 +161,11 @@ pub fn release_task(family: u64) {
 /// Charges `bytes` of gate memory to `family`, if its quota and the kernel's reserves allow.
 pub fn charge(family: u64, bytes: u64) -> Result<(), Refusal> {
     if !reserves_allow(bytes) {
-        return Err(Refusal::Reserve);
+        return Err(refused(Refusal::Reserve));
     }
     with_family(family, |f| {
         if f.bytes.saturating_add(bytes) > FAMILY_BYTES {
-            return Err(Refusal::Quota);
+            return Err(refused(Refusal::Quota));
         }
         f.bytes += bytes;
         Ok(())
@@ -179,11 +187,11 @@ pub fn uncharge(family: u64, bytes: u64) {
 /// kernel heap's reserve allow.
 pub fn admit_record(family: u64) -> Result<(), Refusal> {
     if !reserves_allow(0) {
-        return Err(Refusal::Reserve);
+        return Err(refused(Refusal::Reserve));
     }
     with_family(family, |f| {
         if f.records >= FAMILY_RECORDS {
-            return Err(Refusal::Quota);
+            return Err(refused(Refusal::Quota));
         }
         f.records += 1;
         Ok(())

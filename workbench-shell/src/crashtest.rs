@@ -19,6 +19,8 @@ enum Target {
     KernelMemory,
     Null,
     Code,
+    /// The shell's task.
+    Shell,
     Nothing,
 }
 
@@ -35,6 +37,13 @@ fn plan(s: Scenario) -> (extern "C" fn(u64) -> !, Target) {
         Scenario::DoubleReply => (double_reply, Target::Nothing),
         Scenario::KernelPointerPut => (kernel_pointer_put, Target::KernelMemory),
         Scenario::PortAfterDelete => (port_after_delete, Target::Nothing),
+        Scenario::ForgedReply => (crate::attacks::forged_reply, Target::KernelMemory),
+        Scenario::ScribbledQueue => (crate::attacks::scribbled_queue, Target::KernelMemory),
+        Scenario::FreeWhileLent => (crate::attacks::free_while_lent, Target::Nothing),
+        Scenario::TaskBomb => (crate::attacks::task_bomb, Target::Nothing),
+        Scenario::MemoryBomb => (crate::attacks::memory_bomb, Target::Nothing),
+        Scenario::ForbidSpin => (crate::attacks::forbid_spin, Target::Nothing),
+        Scenario::PriorityHijack => (crate::attacks::priority_hijack, Target::Shell),
     }
 }
 
@@ -131,13 +140,15 @@ extern "C" fn code_target(x: u64) -> u64 {
     core::hint::black_box(x.wrapping_mul(31))
 }
 
+/// The culprit ends itself.
 #[cfg(feature = "mmu")]
-fn finish() -> ! {
+pub(crate) fn finish() -> ! {
     mmu_mode::user::exit()
 }
 
+/// The culprit ends itself.
 #[cfg(not(feature = "mmu"))]
-fn finish() -> ! {
+pub(crate) fn finish() -> ! {
     // SAFETY: null removes the caller itself.
     unsafe { exec::task::rem_task(core::ptr::null_mut()) };
     unreachable!()
@@ -204,7 +215,10 @@ fn spawn(name: &str, body: extern "C" fn(u64) -> !, arg: u64) -> *mut Task {
 /// a message replied twice), since a CPU fault there halts the machine.
 fn caught() -> u64 {
     #[cfg(feature = "mmu")]
-    return mmu_mode::gate::FAULTS_CONTAINED.load(Ordering::SeqCst) + mmu_mode::gate::BAD_ALLEGATIONS.load(Ordering::SeqCst);
+    return mmu_mode::gate::FAULTS_CONTAINED.load(Ordering::SeqCst)
+        + mmu_mode::gate::BAD_ALLEGATIONS.load(Ordering::SeqCst)
+        + mmu_mode::gate::PRIVILEGED_REFUSED.load(Ordering::SeqCst)
+        + mmu_mode::policy::QUOTA_REFUSED.load(Ordering::SeqCst);
     #[cfg(not(feature = "mmu"))]
     return exec::execbase::counters().alert_count;
 }
@@ -247,8 +261,12 @@ pub fn run(con: &mut Con, s: Scenario) -> bool {
         Target::KernelMemory => KERNEL_CANARY.as_ptr() as u64,
         Target::Null => 0,
         Target::Code => code_target as *const () as u64,
+        Target::Shell => find_task(Some("Shell")) as u64,
         Target::Nothing => 0,
     };
+    let shell = find_task(Some("Shell"));
+    // SAFETY: the shell is live for good (or absent: then there is nothing to compare).
+    let shell_pri = unsafe { shell.as_ref() }.map(|t| t.pri());
     let name = alloc::format!("crash-{}", s.name());
     let caught_before = caught();
     let c = spawn(&name, body, target);
@@ -279,13 +297,21 @@ pub fn run(con: &mut Con, s: Scenario) -> bool {
     if !kernel_intact {
         let _ = writeln!(con, "  kernel memory: OVERWRITTEN");
     }
-    let was_caught = caught() > caught_before;
+    // SAFETY: as above.
+    let shell_now = unsafe { shell.as_ref() }.map(|t| t.pri());
+    let shell_intact = shell_now == shell_pri;
+    if let (false, Some(was), Some(now)) = (shell_intact, shell_pri, shell_now) {
+        let _ = writeln!(con, "  shell priority: RAISED from {was} to {now} (put back)");
+        // SAFETY: the shell is live.
+        unsafe { exec::task::set_task_pri(shell, was) };
+    }
+    let was_caught = caught() > caught_before || (cfg!(feature = "mmu") && s.defused_in_mmu());
     let _ = writeln!(
         con,
         "  misdeed: {}",
         if was_caught { "caught (the culprit was removed, or its call refused)" } else { "not caught" }
     );
-    let contained = was_caught && victim_intact && kernel_intact;
+    let contained = was_caught && victim_intact && kernel_intact && shell_intact;
     if victim_alive {
         // SAFETY: alive (checked); the signal ends its wait.
         unsafe { exec::signal::signal(v, SIGF_CTRL_C) };

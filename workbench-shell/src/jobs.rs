@@ -32,10 +32,18 @@ const JOB_MEMORY: usize = COMMAND_STACK + 16 * 1024;
 const JOB_MEMORY: usize = exec::user_heap::USER_HEAP_SIZE + 128 * 1024;
 
 /// Kept free by RUN: room for the foreground commands that get you out of a full memory
-/// (STATUS, BREAK, AVAIL, WHY) and for the shell itself.
+/// (STATUS, BREAK, AVAIL, WHY) and for the shell itself; in the mmu build above the reserve
+/// the kernel keeps from every ring-3 request, or those commands could not start either.
+#[cfg(not(feature = "mmu"))]
 const RESERVE: usize = 4 * JOB_MEMORY;
-/// Kernel heap kept free by RUN (the shell's and ring-0 commands' own allocations).
+#[cfg(feature = "mmu")]
+const RESERVE: usize = 4 * JOB_MEMORY + mmu_mode::policy::MEMORY_RESERVE as usize;
+/// Kernel heap kept free by RUN (the shell's and ring-0 commands' own allocations; in the mmu
+/// build, above the kernel's own reserve).
+#[cfg(not(feature = "mmu"))]
 const HEAP_RESERVE: u64 = 256 * 1024;
+#[cfg(feature = "mmu")]
+const HEAP_RESERVE: u64 = 256 * 1024 + mmu_mode::policy::HEAP_RESERVE;
 
 /// Whether RUN may start another job and still leave the reserve.
 pub fn room_for_job() -> bool {

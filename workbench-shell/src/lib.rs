@@ -15,6 +15,8 @@ pub mod scenarios;
 pub mod state;
 
 #[cfg(target_os = "none")]
+mod attacks;
+#[cfg(target_os = "none")]
 pub mod commands;
 #[cfg(target_os = "none")]
 pub mod con;

@@ -16,6 +16,13 @@ pub enum Scenario {
     DoubleReply,
     KernelPointerPut,
     PortAfterDelete,
+    ForgedReply,
+    ScribbledQueue,
+    FreeWhileLent,
+    TaskBomb,
+    MemoryBomb,
+    ForbidSpin,
+    PriorityHijack,
 }
 
 /// What the flat build (no protection) does with a scenario.
@@ -27,10 +34,12 @@ pub enum Flat {
     Caught,
     /// A CPU exception: a Guru Meditation, and the machine stops.
     Halts,
+    /// Nothing else ever runs again: the machine stops answering, without a word.
+    Hangs,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 10] = [
+    pub const ALL: [Scenario; 17] = [
         Scenario::WildWrite,
         Scenario::KernelWrite,
         Scenario::NullDeref,
@@ -41,6 +50,13 @@ impl Scenario {
         Scenario::DoubleReply,
         Scenario::KernelPointerPut,
         Scenario::PortAfterDelete,
+        Scenario::ForgedReply,
+        Scenario::ScribbledQueue,
+        Scenario::FreeWhileLent,
+        Scenario::TaskBomb,
+        Scenario::MemoryBomb,
+        Scenario::ForbidSpin,
+        Scenario::PriorityHijack,
     ];
 
     pub fn name(self) -> &'static str {
@@ -60,7 +76,31 @@ impl Scenario {
     /// A bad exec call rather than a CPU fault: in mmu-mode the gate refuses the call (no Guru)
     /// where it removes a faulting culprit (with a Guru).
     pub fn bad_call(self) -> bool {
-        matches!(self, Scenario::DoubleReply | Scenario::KernelPointerPut | Scenario::PortAfterDelete)
+        !matches!(
+            self,
+            Scenario::WildWrite
+                | Scenario::KernelWrite
+                | Scenario::NullDeref
+                | Scenario::JumpIntoData
+                | Scenario::WriteCode
+                | Scenario::StackOverflow
+                | Scenario::DivideByZero
+                | Scenario::ForbidSpin
+        )
+    }
+
+    /// In mmu-mode the kernel never follows what the culprit wrote, so nothing is refused or
+    /// removed: the misdeed has no effect (the queue the culprit scribbled on is not the one
+    /// exec links).
+    pub fn defused_in_mmu(self) -> bool {
+        self == Scenario::ScribbledQueue
+    }
+
+    /// Whether the flat build must run it on a machine of its own: it stops the machine, or
+    /// leaves exec's own lists or memory damaged for what runs after it.
+    pub fn alone_in_flat(self) -> bool {
+        matches!(self.flat(), Flat::Halts | Flat::Hangs)
+            || matches!(self, Scenario::ForgedReply | Scenario::ScribbledQueue | Scenario::FreeWhileLent)
     }
 
     pub fn find(name: &str) -> Option<Scenario> {
@@ -80,6 +120,13 @@ impl Scenario {
             Scenario::DoubleReply => ("double-reply", "a task replies a message twice", Caught),
             Scenario::KernelPointerPut => ("kernel-pointer-put", "a task passes a kernel pointer to put_msg", NotContained),
             Scenario::PortAfterDelete => ("port-after-delete", "a task puts a message to a port it deleted", NotContained),
+            Scenario::ForgedReply => ("forged-reply", "a task's message names kernel data as its reply port", NotContained),
+            Scenario::ScribbledQueue => ("scribbled-queue", "a task rewrites the links of its queued message", NotContained),
+            Scenario::FreeWhileLent => ("free-while-lent", "a task frees memory it lent in a message", NotContained),
+            Scenario::TaskBomb => ("task-bomb", "a task starts tasks until it is stopped", NotContained),
+            Scenario::MemoryBomb => ("memory-bomb", "a task allocates until memory runs out", NotContained),
+            Scenario::ForbidSpin => ("forbid-spin", "a task forbids task switching and spins", Hangs),
+            Scenario::PriorityHijack => ("priority-hijack", "a task raises the shell to the top priority", NotContained),
         }
     }
 }

@@ -44,7 +44,7 @@ fn containment() -> Vec<(String, String, String)> {
         .iter()
         .map(|sc| {
             let name = sc.name();
-            let f = if sc.flat() != Flat::Halts {
+            let f = if !sc.alone_in_flat() {
                 crash(&mut flat, name)
             } else {
                 crash(&mut ShellSession::start(&Boot::new(Mode::Flat)), name)
