@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use lorraine_tests::report::{Report, parse};
 use lorraine_tests::{Boot, Mode, ShellSession, linuxref};
-use workbench_shell::scenarios::{Flat, Scenario};
+use workbench_shell::scenarios::Scenario;
 
 /// Runs CRASHTEST `name` on a booted shell and says what happened.
 fn crash(s: &mut ShellSession, name: &str) -> String {
