@@ -32,6 +32,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.attack.lent_memory_cannot_be_freed", lent_memory_cannot_be_freed),
     Test::new("mmu.attack.heap_exhaustion_is_an_error", heap_exhaustion_is_an_error),
     Test::new("mmu.attack.panic_is_contained", panic_is_contained),
+    Test::new("mmu.attack.ring0_message_to_ring3_comes_back", ring0_message_to_ring3_comes_back),
 ];
 
 fn me() -> *mut Task {
@@ -594,5 +595,62 @@ fn panic_is_contained() -> TestResult {
     ensure!(gone("r3-overreacher", 1000), "the task did not end");
     ensure_eq!(crate::gate::FAULTS_CONTAINED.load(Ordering::SeqCst), contained + 1);
     ensure_eq!(crate::gate::LAST_FAULT_VECTOR.load(Ordering::SeqCst), crate::gate::ALERT_VECTOR);
+    Ok(())
+}
+
+// --- a ring-0 message at a ring-3 port ----------------------------------------------------
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Crossing {
+    parent: *mut Task,
+    /// What get_msg gave it (the view of a message, or 0).
+    got: u64,
+}
+
+/// Ring 3: a public port "r3.cross"; once told (CTRL_E), takes what is there and reports it.
+extern "C" fn cross_receiver(block: u64) -> ! {
+    let b = block as *mut Crossing;
+    // SAFETY: our own block and port; the parent is alleged to the gate.
+    unsafe {
+        let port = sys::create_port(Some("r3.cross"), 0);
+        sys::signal((*b).parent, SIGF_CTRL_F);
+        sys::wait(SIGF_CTRL_E);
+        (*b).got = sys::get_msg(port) as u64;
+        sys::signal((*b).parent, SIGF_CTRL_F);
+        sys::wait(SIGF_CTRL_E);
+        sys::rem_task(core::ptr::null_mut());
+    }
+    unreachable!()
+}
+
+/// A ring-0 task that puts a plain message to a ring-3 task's port (which would hand ring 3 a
+/// kernel address, and is not supported yet) gets it back unread, marked cross-ring; the
+/// ring-3 task sees no message, and the kernel is not misled into taking it for one of its
+/// own records.
+fn ring0_message_to_ring3_comes_back() -> TestResult {
+    let (t, block) = hostile("r3-cross", 0, cross_receiver, Crossing { parent: me(), got: u64::MAX })?;
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    let port = exec::port::find_port("r3.cross");
+    ensure!(!port.is_null(), "no public port r3.cross");
+    let reply = exec::port::create_msg_port();
+    let mut msg = Message::new(reply, size_of::<Message>());
+    // SAFETY: live ports; the message lives on this frame until it is back.
+    unsafe { exec::port::put_msg(port, &mut msg) };
+    // SAFETY: the receiver waits for CTRL_E.
+    unsafe { exec::signal::signal(t, SIGF_CTRL_E) };
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // SAFETY: written before the signal; the task waits.
+    ensure_eq!(unsafe { (*(block as *const Crossing)).got }, 0, "ring 3 was handed the message");
+    // SAFETY: our reply port; the message came back to it.
+    let back = unsafe { exec::port::get_msg(reply) };
+    ensure!(core::ptr::eq(back, &msg), "the message did not come back");
+    ensure_eq!(msg.error, exec::port::MSG_ERR_CROSS_RING);
+    // SAFETY: our port, empty; the receiver is live and waits.
+    unsafe {
+        exec::port::delete_msg_port(reply);
+        exec::signal::signal(t, SIGF_CTRL_E);
+    }
+    ensure!(gone("r3-cross", 500));
     Ok(())
 }

@@ -350,12 +350,23 @@ pub fn get(h: u64, how: Get) -> GateResult {
                 break m;
             }
         },
-        Get::WaitPeek => {
+        Get::WaitPeek => loop {
             // SAFETY: as above; the envelope stays queued, so live.
             let m = unsafe { exec::port::wait_port(port) };
-            // SAFETY: every message at a ring-3 port is an envelope.
-            unsafe { (*envelope_of(m)).view }
-        }
+            let view = with(|r| {
+                if is_envelope(r, m) {
+                    // SAFETY: one of the records' envelopes, queued, so live.
+                    Some(unsafe { (*envelope_of(m)).view })
+                } else {
+                    // SAFETY: the caller's live port; `m` is at its head.
+                    bounce(unsafe { exec::port::get_msg(port) });
+                    None
+                }
+            });
+            if let Some(v) = view {
+                break v;
+            }
+        },
     };
     Ok(m)
 }
@@ -363,11 +374,17 @@ pub fn get(h: u64, how: Get) -> GateResult {
 /// Takes the first envelope off `port` (the caller's). A message coming back ends its
 /// journey here: its record goes, the sender holds its own message again. Forbid held.
 fn take(r: &mut Records, port: *mut MsgPort) -> u64 {
-    // SAFETY: the caller's live port.
-    let m = unsafe { exec::port::get_msg(port) };
-    if m.is_null() {
-        return 0;
-    }
+    let m = loop {
+        // SAFETY: the caller's live port.
+        let m = unsafe { exec::port::get_msg(port) };
+        if m.is_null() {
+            return 0;
+        }
+        if is_envelope(r, m) {
+            break m;
+        }
+        bounce(m);
+    };
     let e = envelope_of(m);
     // SAFETY: every message at a ring-3 port is an envelope in the records.
     let (view, state, ticket) = unsafe {
@@ -378,6 +395,30 @@ fn take(r: &mut Records, port: *mut MsgPort) -> u64 {
         finish(r, ticket);
     }
     view
+}
+
+/// Whether `m`, from a ring-3 port's queue, is one of the records' envelopes: a ring-0 task
+/// may have put a plain exec message there. Only `m`'s header, and then (for a message long
+/// enough to be one) its ticket, are read, and the ticket is checked against the records: only
+/// the records' own boxes match. Forbid held.
+fn is_envelope(r: &Records, m: *mut Message) -> bool {
+    // SAFETY: `m` is a live message (exec queued it); a ring-0 sender's header is trusted for
+    // its length, so the ticket is read only within what it says it has.
+    unsafe {
+        (*m).length == size_of::<Envelope>()
+            && r.envelopes.get((*envelope_of(m)).ticket).is_some_and(|e| core::ptr::eq(&e.msg, m))
+    }
+}
+
+/// Sends a ring-0 task's message back unread, marked [`exec::port::MSG_ERR_CROSS_RING`]: ring 0
+/// cannot message a ring-3 task yet (the receiver would get a kernel address).
+fn bounce(m: *mut Message) {
+    // SAFETY: a live ring-0 message, just taken off the port (so not queued); its reply port
+    // is its ring-0 sender's affair.
+    unsafe {
+        (*m).error = exec::port::MSG_ERR_CROSS_RING;
+        exec::port::reply_msg(m);
+    }
 }
 
 /// Drops the record `ticket` names, which no port holds (done: back with its sender, or an
@@ -486,7 +527,11 @@ fn drain(r: &mut Records, port: *mut MsgPort) {
         if m.is_null() {
             break;
         }
-        // SAFETY: every message at a ring-3 port is an envelope in the records.
+        if !is_envelope(r, m) {
+            bounce(m);
+            continue;
+        }
+        // SAFETY: one of the records' envelopes.
         let (ticket, state) = unsafe { ((*envelope_of(m)).ticket, (*envelope_of(m)).state) };
         match state {
             State::Out => send_back(r, ticket, exec::port::MSG_ERR_RECEIVER_GONE),
