@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: every layer of tests, in both builds, then one closing line.
 #   1. host unit tests (cargo test) of the pure-logic crates, without and with the mmu feature;
-#   2. the in-kernel suite of each image, booted under QEMU (TCG);
+#   2. the in-kernel suite of each image, booted under QEMU (TCG), and mmu-mode's tests again
+#      under -cpu max (SMEP and SMAP on);
 #   3. the end-to-end harness (cargo test -p lorraine-tests), which boots both images;
 #   4. clippy, warnings as errors: the host crates with their tests, and the kernel image in
 #      both builds (the lints every crate denies are in Cargo.toml's [workspace.lints]).
@@ -67,6 +68,9 @@ cargo build -q -p lorraine-tests --bins
 for mode in flat mmu; do
     layer "in-kernel tests ($mode)" count_ktest target/debug/ktest "$mode" test
 done
+# mmu-mode's own tests again on a CPU with SMEP and SMAP (TCG's -cpu max), which the default
+# CPU lacks: the kernel must not run user code or touch user pages unawares there either.
+layer "in-kernel tests (mmu, -cpu max)" count_ktest env QEMUFLAGS="${QEMUFLAGS:-} -cpu max" target/debug/ktest mmu test=mmu.
 layer "end-to-end tests (both builds)" count_cargo cargo test -q -p lorraine-tests --test '*' -- --test-threads=1
 layer "clippy (host crates and their tests)" count_clippy cargo clippy -q --all-targets -- -D warnings
 layer "clippy (host crates, mmu feature)" count_clippy cargo clippy -q --all-targets "${HOST_CRATES[@]}" --features mmu -- -D warnings
