@@ -150,11 +150,9 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
         // SAFETY: the only reference during this call.
         Call::AllocMem => unsafe { my_space() }.and_then(|s| s.alloc(a0)).unwrap_or(0),
         Call::FreeMem => {
+            // A block lent in a message is refused by the space itself.
             // SAFETY: the only reference during this call.
-            let len = unsafe { my_space() }.and_then(|s| s.block_len(a0)).ok_or(BadPointer)?;
-            let busy = crate::msg::lent_out(a0, len) || crate::io::in_flight_at(a0);
-            // SAFETY: as above (the earlier reference is gone).
-            if busy || !unsafe { my_space() }.is_some_and(|s| s.free(a0)) {
+            if crate::io::in_flight_at(a0) || !unsafe { my_space() }.is_some_and(|s| s.free(a0)) {
                 return Err(BadPointer);
             }
             0

@@ -394,6 +394,8 @@ struct Client {
     round_trips_ok: u64,
     /// free_mem of a block whose message was in flight: refused (the block still there).
     lent_free_refused: u64,
+    /// The same block sent by transfer while it lends a message: refused.
+    lent_transfer_refused: u64,
 }
 
 /// One message at `m` (in a block of the client's, `len` bytes) to `server`, replying to
@@ -454,6 +456,11 @@ extern "C" fn hostile_client(block: u64) -> ! {
         // Still ours: the free was refused (had it not been, this write would fault).
         (page as *mut u64).write(7);
         (*c).lent_free_refused += 1;
+        // Nor may it go by transfer (its pages would move under the message it lends), though
+        // its header is a valid one.
+        page.write(Message::new(reply, 4096));
+        let t = crate::user::put_msg(server as u64, page as u64, crate::msg::PUT_TRANSFER);
+        (*c).lent_transfer_refused += u64::from(t == crate::gate::ERR_BAD_POINTER);
         sys::wait_port(reply);
         let back = sys::get_msg(reply);
         if back == inner && (inner.add(1) as *const u64).read() == 42 {
@@ -529,9 +536,11 @@ fn lent_memory_cannot_be_freed() -> TestResult {
     let bad0 = crate::gate::BAD_ALLEGATIONS.load(Ordering::SeqCst);
     let c = clash()?;
     ensure_eq!(c.lent_free_refused, 1);
-    // The sender's free while lent, and the server's free of each view it held (5).
+    ensure_eq!(c.lent_transfer_refused, 1);
+    // The forged puts (6), the sender's free and transfer while lent (2), and the server's
+    // free of each view it held (5).
     let bad = crate::gate::BAD_ALLEGATIONS.load(Ordering::SeqCst) - bad0;
-    ensure!(bad >= 6 + 6, "{bad} refusals");
+    ensure!(bad >= 6 + 2 + 5, "{bad} refusals");
     ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "memory back to its baseline");
     Ok(())
 }

@@ -152,7 +152,7 @@ extern "C" fn fuzzer(block: u64) -> ! {
                         match op {
                             Op::PutForgedReply => reply = [public ^ (1 << 32), my_port + (1 << 32), r | 1, (*f).parent as u64][(r >> 24) as usize % 4],
                             Op::PutForgedLength => len = [0, 8, 1 << 40, 4096 * 3, u64::MAX][(r >> 24) as usize % 5],
-                            Op::PutForeignMemory => at = [(*f).parent as u64, 0x1000, page + 4090, block - 4096][(r >> 24) as usize % 4],
+                            Op::PutForeignMemory => at = [(*f).parent as u64, 0x1000, page + 4090, 0xffff_8000_0000_0000][(r >> 24) as usize % 4],
                             Op::PutStaleHandle => to = if stale != 0 { stale } else { target ^ (1 << 33) },
                             _ => {}
                         }

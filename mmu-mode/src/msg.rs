@@ -243,8 +243,10 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64) ->
         return Err(BadPointer);
     }
     let pages = len.div_ceil(PAGE) * PAGE;
+    // A whole block of its own that lends nothing (no message out of it) may go by transfer.
+    let whole_block = msg.is_multiple_of(PAGE) && mine.owns_unlent_block(msg, pages);
     let how = match how {
-        PUT_AUTO if msg.is_multiple_of(PAGE) && mine.owns_block(msg, pages) => PUT_TRANSFER,
+        PUT_AUTO if whole_block => PUT_TRANSFER,
         PUT_AUTO => PUT_COPY,
         other => other,
     };
@@ -274,10 +276,21 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64) ->
             };
             // SAFETY: both ranges are exec memory of `len` bytes (checked/just allocated).
             unsafe { core::ptr::copy_nonoverlapping(msg as *const u8, copy as *mut u8, len as usize) };
+            // Both ends lend now: the receiver its copy, the sender its original.
+            // SAFETY: live tasks with spaces; one reference at a time.
+            unsafe {
+                if let Some(theirs) = space_of(receiver) {
+                    theirs.lend(copy, len);
+                }
+                if let Some(mine) = space_of(sender) {
+                    mine.lend(msg, len);
+                }
+            }
             (copy, Kind::Copy { original: msg }, len)
         }
-        PUT_TRANSFER if msg.is_multiple_of(PAGE) && mine.owns_block(msg, pages) => {
+        PUT_TRANSFER if whole_block => {
             mine.set_access(msg, msg + pages, Access::Kernel);
+            mine.lend(msg, pages);
             // SAFETY: as above; `mine` is not used from here on.
             if let Some(theirs) = unsafe { space_of(receiver) } {
                 theirs.set_access(msg, msg + pages, Access::ReadWrite);
@@ -429,13 +442,16 @@ fn finish(r: &mut Records, ticket: u64) {
     }
 }
 
-/// An envelope taken out of the records: the sender's count goes down (if it is still there)
-/// and the box is kept for the next message.
+/// An envelope taken out of the records: the sender's count goes down and what it lent is
+/// its own again (if it is still there: only now, when it holds its message again, so that it
+/// cannot free or move it while the reply waits at its port), and the box is kept for the next
+/// message.
 fn done(r: &mut Records, e: Box<Envelope>) {
     if e.kind != Kind::Orphan {
         // SAFETY: a sender that is not an orphan's is live; the only reference to its space.
         if let Some(s) = unsafe { space_of(e.sender) } {
             s.policy.in_flight = s.policy.in_flight.saturating_sub(1);
+            s.unlend(e.lent_at);
         }
     }
     recycle(r, e);
@@ -475,7 +491,14 @@ fn send_back(r: &mut Records, ticket: u64, error: i32) {
     // SAFETY: the envelope lives in the records (boxed); only this function touches it now.
     let e = unsafe { &mut *e };
     let sender_view = match e.kind {
-        Kind::Orphan => return finish(r, ticket),
+        Kind::Orphan => {
+            // The receiver keeps what it holds: its copy is its own memory now.
+            // SAFETY: the receiver is live, or ending (then it has no space any more).
+            if let Some(t) = unsafe { space_of(e.receiver) } {
+                t.unlend(e.view);
+            }
+            return finish(r, ticket);
+        }
         Kind::Copy { original } => {
             if error == 0 {
                 // SAFETY: the copy and the original are live exec memory of `len` bytes (the
@@ -486,6 +509,7 @@ fn send_back(r: &mut Records, ticket: u64, error: i32) {
             }
             // SAFETY: the receiver is live (its end sends its messages back first).
             if let Some(t) = unsafe { space_of(e.receiver) } {
+                t.unlend(e.view);
                 t.free(e.view);
             }
             original
@@ -538,21 +562,6 @@ fn drain(r: &mut Records, port: *mut MsgPort) {
             State::Back => finish(r, ticket),
         }
     }
-}
-
-/// Whether any of `[addr, addr + len)` is lent out by the caller in a message, or is the view
-/// of one it holds (a receiver's copy): it may not be freed until the message is done with.
-/// (Walks the messages in flight: free_mem is not on the message path.)
-pub fn lent_out(addr: u64, len: u64) -> bool {
-    let me = me();
-    let end = addr.saturating_add(len);
-    let overlaps = |a: u64, l: u64| a < end && a + l > addr;
-    with(|r| {
-        r.envelopes.iter().any(|(_, e)| {
-            (e.sender == me && e.kind != Kind::Orphan && overlaps(e.lent_at, e.len))
-                || (e.receiver == me && e.state == State::Out && overlaps(e.view, 1))
-        })
-    })
 }
 
 /// Task end: every message the task held, or that waited at its ports, goes back to its

@@ -40,6 +40,9 @@ pub struct Block {
     /// The page-aligned part open to the task: `[start, start + len)`.
     start: u64,
     len: u64,
+    /// Messages in flight that lend part of it (see `msg`): while any does, it can be neither
+    /// freed nor sent by transfer.
+    lent: u32,
 }
 
 /// A task's page tables and its user stack.
@@ -239,13 +242,34 @@ impl Space {
         }
         let start = (block as u64).div_ceil(PAGE) * PAGE;
         self.set_access(start, start + len, Access::ReadWrite);
-        self.allocations.push(Block { block, block_len, start, len });
+        self.allocations.push(Block { block, block_len, start, len, lent: 0 });
         Some(start)
     }
 
     /// Whether `[addr, addr + len)` is exactly a block from [`Space::alloc`].
     pub fn owns_block(&self, addr: u64, len: u64) -> bool {
         self.allocations.iter().any(|a| a.start == addr && a.len == len)
+    }
+
+    /// Whether `[addr, addr + len)` is exactly a block from [`Space::alloc`] that no message
+    /// lends (so it may go by transfer).
+    pub fn owns_unlent_block(&self, addr: u64, len: u64) -> bool {
+        self.allocations.iter().any(|a| a.start == addr && a.len == len && a.lent == 0)
+    }
+
+    /// A message now lends `[addr, addr + len)`: the block holding it (if it is in one: a
+    /// message on the stack is in none) counts the loan.
+    pub fn lend(&mut self, addr: u64, len: u64) {
+        if let Some(a) = self.allocations.iter_mut().find(|a| a.start <= addr && addr + len <= a.start + a.len) {
+            a.lent += 1;
+        }
+    }
+
+    /// The message lending what holds `addr` is done with.
+    pub fn unlend(&mut self, addr: u64) {
+        if let Some(a) = self.allocations.iter_mut().find(|a| (a.start..a.start + a.len).contains(&addr)) {
+            a.lent = a.lent.saturating_sub(1);
+        }
     }
 
     /// Takes the block starting at `addr` out of this space's records (its pages stay as they
@@ -260,8 +284,10 @@ impl Space {
 
     /// Makes a block given away by another space this space's own (freed with it, charged to
     /// its family whatever the quota: the task holds it already).
-    pub fn adopt(&mut self, block: Block) {
+    pub fn adopt(&mut self, mut block: Block) {
         crate::policy::charge_anyway(self.policy.family, block.block_len as u64);
+        // The message that moved it is an orphan now: it lends nothing any more.
+        block.lent = 0;
         self.allocations.push(block);
     }
 
@@ -278,10 +304,11 @@ impl Space {
         self.allocations.iter().find(|a| a.start == addr).map(|a| a.len)
     }
 
-    /// Frees memory from [`Space::alloc`]; false if `addr` is not the start of one.
+    /// Frees memory from [`Space::alloc`]; false if `addr` is not the start of one, or if a
+    /// message in flight lends part of it.
     pub fn free(&mut self, addr: u64) -> bool {
-        let Some(i) = self.allocations.iter().position(|a| a.start == addr) else { return false };
-        let Block { block, block_len, start, len } = self.allocations.swap_remove(i);
+        let Some(i) = self.allocations.iter().position(|a| a.start == addr && a.lent == 0) else { return false };
+        let Block { block, block_len, start, len, .. } = self.allocations.swap_remove(i);
         self.set_access(start, start + len, Access::Kernel);
         // SAFETY: the block came from alloc_mem with this size; no longer mapped for ring 3.
         unsafe { free_mem(block, block_len) };
