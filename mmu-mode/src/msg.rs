@@ -17,11 +17,17 @@
 //! **Ports are named by handles** (see `handles`): a slot and a generation, checked in O(1);
 //! a port's kernel address never reaches ring 3.
 //!
-//! **Lending is tracked at the sender's end:** memory lent by copy or by transfer cannot be
-//! freed by its owner until the message comes back (free_mem of a block holding it is
-//! refused); if the sender ends first, the receiver keeps what it holds and the reply goes
-//! nowhere; if the receiver ends (or deletes its port) first, the message goes back to its
-//! sender marked [`exec::port::MSG_ERR_RECEIVER_GONE`].
+//! **Lending is counted on the blocks** (`Space::lend`): a block holding a message that is out
+//! (by copy or by transfer), or a receiver's copy, can be neither freed nor sent by transfer
+//! until the message is done with, which for the sender is when it has taken the reply. If the
+//! sender ends first, the receiver keeps what it holds and the reply goes nowhere; if the
+//! receiver ends (or deletes its port) first, the message goes back to its sender marked
+//! [`exec::port::MSG_ERR_RECEIVER_GONE`]. A plain message a ring-0 task puts to a ring-3 port
+//! goes back unread (ring 0 cannot message ring 3 yet).
+//!
+//! **The message path walks nothing a task controls the length of**, but for a receiver that
+//! wrote over its view's ticket (its own reply pays a walk) and the scans of the task's own
+//! block list that `Space` makes.
 //!
 //! The records are guarded by Forbid.
 
