@@ -32,9 +32,7 @@ pub fn samples_for(size: usize) -> usize {
 /// Prints the line for `name` from raw samples (median and p99), for benchmarks that time
 /// themselves (ring-3 tasks in mmu-mode).
 pub fn report(name: &str, size: usize, touch: bool, samples: &mut [u64]) {
-    samples.sort_unstable();
-    let median = samples[samples.len() / 2];
-    let p99 = samples[(samples.len() * 99 / 100).min(samples.len() - 1)];
+    let (median, p99) = median_p99(samples);
     kprintln!(
         "bench name={name} size={size} touch={} n={} median={median} p99={p99}",
         touch as u8,
@@ -43,7 +41,14 @@ pub fn report(name: &str, size: usize, touch: bool, samples: &mut [u64]) {
 }
 
 /// Times `f` `n` times after `n / 10` untimed runs, and prints the line for `name`.
-pub fn measure(name: &str, size: usize, touch: bool, n: usize, mut f: impl FnMut()) {
+pub fn measure(name: &str, size: usize, touch: bool, n: usize, f: impl FnMut()) {
+    let mut samples = samples(n, f);
+    report(name, size, touch, &mut samples);
+}
+
+/// `f` timed `n` times (at least once) after `n / 10` untimed runs.
+fn samples(n: usize, mut f: impl FnMut()) -> Vec<u64> {
+    let n = n.max(1);
     let mut samples = Vec::with_capacity(n);
     for _ in 0..n / 10 {
         f();
@@ -53,7 +58,136 @@ pub fn measure(name: &str, size: usize, touch: bool, n: usize, mut f: impl FnMut
         f();
         samples.push(cpu::rdtsc() - t0);
     }
-    report(name, size, touch, &mut samples);
+    samples
+}
+
+/// The median and the 99th percentile of `samples`.
+fn median_p99(samples: &mut [u64]) -> (u64, u64) {
+    samples.sort_unstable();
+    (samples[samples.len() / 2], samples[(samples.len() * 99 / 100).min(samples.len() - 1)])
+}
+
+/// A row of exec's benchmark that the shell's BENCH runs in the running system.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Row {
+    NullCall,
+    OwnPort,
+    RoundTrip,
+    RoundTripCombined,
+    SignalPingPong,
+}
+
+impl Row {
+    pub const ALL: [Row; 5] = [Row::NullCall, Row::OwnPort, Row::RoundTrip, Row::RoundTripCombined, Row::SignalPingPong];
+
+    /// The row's name, as `make bench` prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Row::NullCall => "null_call",
+            Row::OwnPort => "msg_own_port",
+            Row::RoundTrip => "msg_round_trip",
+            Row::RoundTripCombined => "msg_round_trip_combined",
+            Row::SignalPingPong => "signal_ping_pong",
+        }
+    }
+
+    /// Whether the row takes a message size.
+    pub fn sized(self) -> bool {
+        matches!(self, Row::OwnPort | Row::RoundTrip | Row::RoundTripCombined)
+    }
+
+    /// The row called `name` (any case).
+    pub fn find(name: &str) -> Option<Row> {
+        Row::ALL.into_iter().find(|r| r.name().eq_ignore_ascii_case(name))
+    }
+}
+
+/// Starts the servers the rows need, once: they wait on their ports and signals for good.
+fn ensure_servers() {
+    if SERVER_PORT.load(Ordering::SeqCst) == 0 {
+        sys_add("bench-echo", echo_server);
+        await_start(&SERVER_PORT);
+    }
+    if COMBINED_PORT.load(Ordering::SeqCst) == 0 {
+        sys_add("bench-echo-combined", combined_server);
+        await_start(&COMBINED_PORT);
+    }
+    if PONG_TASK.load(Ordering::SeqCst) == 0 {
+        sys_add("bench-pong", ponger);
+        await_start(&PONG_TASK);
+    }
+}
+
+/// Runs `row` `n` times, with messages of `size` bytes (the header at least) that the server
+/// reads in full when `touch`, in the running system, on the calling task. Result: the median
+/// and the 99th percentile in TSC ticks, or `None` without memory for the message. Ring 0
+/// only; not from an interrupt.
+pub fn run_row(row: Row, size: usize, touch: bool, n: usize) -> Option<(u64, u64)> {
+    ensure_servers();
+    PING_TASK.store(sys::find_task(None) as usize, Ordering::SeqCst);
+    SERVER_TOUCH.store(touch as u32, Ordering::SeqCst);
+    let reply = create_msg_port();
+    let len = size.max(size_of::<Message>());
+    let m = alloc_mem(len, MemFlags::PUBLIC | MemFlags::CLEAR) as *mut Message;
+    if m.is_null() || reply.is_null() {
+        // SAFETY: ours (or null: nothing happens).
+        unsafe {
+            free_mem(m as *mut u8, len);
+            crate::port::delete_msg_port(reply);
+        }
+        return None;
+    }
+    // SAFETY: a fresh block big enough for the header.
+    unsafe { m.write(Message::new(reply, len)) };
+    let server = SERVER_PORT.load(Ordering::SeqCst) as *mut MsgPort;
+    let combined = COMBINED_PORT.load(Ordering::SeqCst) as *mut MsgPort;
+    let pong = PONG_TASK.load(Ordering::SeqCst) as *mut Task;
+    let mut s = match row {
+        Row::NullCall => samples(n, || {
+            core::hint::black_box(sys::find_task(None));
+        }),
+        Row::OwnPort => {
+            // To our own port: put, get; no task switch.
+            let own = create_msg_port();
+            // SAFETY: our port; the message is ours until it is taken back.
+            unsafe { (*own).action = PortAction::Ignore };
+            let s = samples(n, || unsafe {
+                // SAFETY: as above.
+                sys::put_msg(own, m);
+                sys::get_msg(own);
+            });
+            // SAFETY: our empty port.
+            unsafe { crate::port::delete_msg_port(own) };
+            s
+        }
+        // Between two tasks of equal priority: put, switch, get, reply, switch back, get.
+        Row::RoundTrip => samples(n, || unsafe {
+            // SAFETY: the server replies every message; ours lives until freed below.
+            sys::put_msg(server, m);
+            sys::wait_port(reply);
+            sys::get_msg(reply);
+        }),
+        // The same with the combined calls: do_msg (put, wait for that message, take it) and
+        // the server's reply_wait; two kernel entries instead of six.
+        Row::RoundTripCombined => samples(n, || {
+            // SAFETY: as above.
+            let back = unsafe { sys::do_msg(combined, m) };
+            assert!(back == m, "do_msg returned another message");
+        }),
+        Row::SignalPingPong => samples(n, || {
+            // SAFETY: the ponger lives for good.
+            unsafe {
+                sys::signal(pong, PING);
+                sys::wait(PING);
+            }
+        }),
+    };
+    // SAFETY: the message is back with us and no longer used; our port is empty.
+    unsafe {
+        free_mem(m as *mut u8, len);
+        crate::port::delete_msg_port(reply);
+    }
+    Some(median_p99(&mut s))
 }
 
 /// Where the echo server listens, and whether it reads every byte of what it receives.
@@ -129,78 +263,25 @@ fn await_start(cell: &AtomicUsize) {
 /// QEMU.
 pub fn run(extra: &[fn()]) -> ! {
     kprintln!("bench begin mode={} tsc_hz={}", crate::BUILD_MODE, crate::time::tsc_hz());
-    let reply = create_msg_port();
     // What the timing itself costs (a TSC read; the sample is stored after the second): in
     // every figure.
     measure("empty", 0, false, 10_000, || {});
-
-    sys_add("bench-echo", echo_server);
-    await_start(&SERVER_PORT);
-    let server = SERVER_PORT.load(Ordering::SeqCst) as *mut MsgPort;
-    sys_add("bench-echo-combined", combined_server);
-    await_start(&COMBINED_PORT);
-    let combined = COMBINED_PORT.load(Ordering::SeqCst) as *mut MsgPort;
-
+    let row = |row: Row, size: usize, touch: bool, n: usize| {
+        let (median, p99) = run_row(row, size, touch, n).expect("no memory for a benchmark's message");
+        kprintln!("bench name={} size={size} touch={} n={n} median={median} p99={p99}", row.name(), touch as u8);
+    };
     for size in SIZES {
-        let len = size.max(size_of::<Message>());
-        let m = alloc_mem(len, MemFlags::PUBLIC | MemFlags::CLEAR) as *mut Message;
-        assert!(!m.is_null(), "no memory for a {len}-byte message");
-        // SAFETY: a fresh block big enough for the header.
-        unsafe { m.write(Message::new(reply, len)) };
         let n = samples_for(size);
-
-        // To our own port: put, get; no task switch.
-        let own = create_msg_port();
-        // SAFETY: our port; the message is ours until it is taken back.
-        unsafe { (*own).action = PortAction::Ignore };
-        measure("msg_own_port", size, false, n, || unsafe {
-            // SAFETY: as above.
-            sys::put_msg(own, m);
-            sys::get_msg(own);
-        });
-        // SAFETY: our empty port.
-        unsafe { crate::port::delete_msg_port(own) };
-
-        // Between two tasks of equal priority: put, switch, get, reply, switch back, get.
+        row(Row::OwnPort, size, false, n);
         for touch in [false, true] {
-            SERVER_TOUCH.store(touch as u32, Ordering::SeqCst);
-            measure("msg_round_trip", size, touch, n, || unsafe {
-                // SAFETY: the server replies every message; ours lives until freed below.
-                sys::put_msg(server, m);
-                sys::wait_port(reply);
-                sys::get_msg(reply);
-            });
+            row(Row::RoundTrip, size, touch, n);
         }
-        // The same with the combined calls: do_msg (put, wait for that message, take it) and
-        // the server's reply_wait; two kernel entries instead of six.
         for touch in [false, true] {
-            SERVER_TOUCH.store(touch as u32, Ordering::SeqCst);
-            measure("msg_round_trip_combined", size, touch, n, || {
-                // SAFETY: as above.
-                let back = unsafe { sys::do_msg(combined, m) };
-                assert!(back == m, "do_msg returned another message");
-            });
+            row(Row::RoundTripCombined, size, touch, n);
         }
-        // SAFETY: the message is back with us and no longer used.
-        unsafe { free_mem(m as *mut u8, len) };
     }
-
-    PING_TASK.store(sys::find_task(None) as usize, Ordering::SeqCst);
-    sys_add("bench-pong", ponger);
-    await_start(&PONG_TASK);
-    let pong = PONG_TASK.load(Ordering::SeqCst) as *mut Task;
-    measure("signal_ping_pong", 0, false, 10_000, || {
-        // SAFETY: the ponger lives for the whole run.
-        unsafe {
-            sys::signal(pong, PING);
-            sys::wait(PING);
-        }
-    });
-
-    measure("null_call", 0, false, 10_000, || {
-        core::hint::black_box(sys::find_task(None));
-    });
-
+    row(Row::SignalPingPong, 0, false, 10_000);
+    row(Row::NullCall, 0, false, 10_000);
     for f in extra {
         f();
     }

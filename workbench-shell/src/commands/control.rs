@@ -67,6 +67,44 @@ pub(super) fn changetaskpri(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     })
 }
 
+/// BENCH: runs one row of exec's benchmark (`make bench`'s rows, with its names) in the
+/// running system, on this command's task (in ring 0 in both builds: it times exec's own
+/// paths, and starts its servers once, for good), and prints it as `make bench` prints a row.
+pub(super) fn bench(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
+    use exec::bench::Row;
+    let Some(name) = text(&a[0]) else {
+        let names: Vec<&str> = Row::ALL.iter().map(|r| r.name()).collect();
+        let _ = writeln!(ctx.con, "Rows: {}", names.join(" "));
+        return RC_OK;
+    };
+    let Some(row) = Row::find(name) else {
+        return ctx.fail(RC_ERROR, ERROR_OBJECT_NOT_FOUND, &alloc::format!("No row {name} (BENCH alone names them)"));
+    };
+    let size = num(&a[1]).unwrap_or(64);
+    let count = num(&a[2]).unwrap_or(1000);
+    if !(0..=1 << 20).contains(&size) || !(1..=100_000).contains(&count) {
+        return ctx.fail(RC_ERROR, 115, "SIZE is 0 to 1048576 bytes, COUNT 1 to 100000");
+    }
+    let Some((median, p99)) = exec::bench::run_row(row, size as usize, switch(&a[3]), count as usize) else {
+        return ctx.fail(RC_ERROR, crate::shell::ERROR_NO_FREE_STORE, "Not enough memory for the message");
+    };
+    // Sizes as `make bench` writes them: 64 B, 4 KiB, 1 MiB.
+    let size_text = match size {
+        s if s >= 1 << 20 && s % (1 << 20) == 0 => alloc::format!("{} MiB", s >> 20),
+        s if s >= 1024 && s % 1024 == 0 => alloc::format!("{} KiB", s >> 10),
+        s => alloc::format!("{s} B"),
+    };
+    let label = match (row.sized(), switch(&a[3])) {
+        (true, false) => alloc::format!("{} {size_text}", row.name()),
+        (true, true) => alloc::format!("{} {size_text} (reads body)", row.name()),
+        (false, _) => String::from(row.name()),
+    };
+    let _ = writeln!(ctx.con, "| benchmark | {} median | {} p99 |", exec::BUILD_MODE, exec::BUILD_MODE);
+    let _ = writeln!(ctx.con, "| {label} | {median} | {p99} |");
+    let _ = writeln!(ctx.con, "(TSC ticks, {count} samples: guest instructions under QEMU TCG with -icount shift=0)");
+    RC_OK
+}
+
 pub(super) fn crashtest(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     let name = text(&a[0]).unwrap_or("");
     if name.eq_ignore_ascii_case("LIST") {

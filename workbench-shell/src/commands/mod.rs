@@ -74,6 +74,7 @@ macro_rules! commands {
 commands! {
     "ALIAS", "NAME,STRING/F", info::alias, true, "Define an alias (\"[]\" takes the arguments), or list them; a quoted command (\"ECHO\") is never an alias";
     "AVAIL", "TOTAL/S", info::avail, true, "Show free, used and largest memory";
+    "BENCH", "ROW,SIZE/K/N,COUNT/K/N,READ/S", control::bench, false, "Time a row of the benchmark in the running system (BENCH alone names the rows)";
     "BREAK", "PROCESS/A/N,C/S,D/S,E/S,F/S", control::break_cmd, true, "Send a break signal (default CTRL-C) to a CLI process";
     "CHANGETASKPRI", "PRI=PRIORITY/A/N,PROCESS/K/N", control::changetaskpri, true, "Change the priority of a CLI process";
     "COLOR", "ON/S,OFF/S", info::color, true, "Turn ANSI colour on or off";
