@@ -12,7 +12,9 @@
 //! Forbid.
 
 use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use exec::global::Global;
 use exec::sched::{forbid, permit};
@@ -21,7 +23,6 @@ use exec::task::Task;
 
 use exec::sys_gate::GateError::BadPointer;
 use exec::sys_gate::GateResult;
-use crate::records::Records;
 
 struct Record {
     /// The structure in the owner's memory: the handle.
@@ -36,8 +37,14 @@ struct Record {
     family: u64,
 }
 
-/// Every ring-3 semaphore. Forbid.
-static RECORDS: Global<Records<Record>> = Global::new(Records::new());
+/// Every ring-3 semaphore, by handle (found in O(log n), whatever the number). Forbid.
+struct Semaphores(BTreeMap<u64, Record>);
+
+// SAFETY: the records are the kernel's own, touched only under Forbid on the one CPU; the tasks
+// they name are exec's, shared between tasks by design.
+unsafe impl Send for Semaphores {}
+
+static RECORDS: Global<Semaphores> = Global::new(Semaphores(BTreeMap::new()));
 
 fn me() -> *mut Task {
     exec::task::find_task(None)
@@ -47,7 +54,7 @@ fn me() -> *mut Task {
 fn with(handle: u64, f: impl FnOnce(&mut Record) -> GateResult) -> GateResult {
     forbid();
     // SAFETY: Forbid held.
-    let r = match unsafe { (*RECORDS.get()).iter_mut().find(|r| r.handle == handle) } {
+    let r = match unsafe { (*RECORDS.get()).0.get_mut(&handle) } {
         Some(rec) => f(rec),
         None => Err(BadPointer),
     };
@@ -65,12 +72,12 @@ pub fn init(handle: u64) -> GateResult {
     }
     forbid();
     // SAFETY: Forbid held.
-    let records = unsafe { &mut *RECORDS.get() };
-    let r = match records.iter().position(|r| r.handle == handle) {
-        Some(i) if !records[i].sem.is_idle() => Err(BadPointer),
-        found => {
-            if let Some(i) = found {
-                drop_record(records.swap_remove(i));
+    let records = unsafe { &mut (*RECORDS.get()).0 };
+    let r = match records.get(&handle) {
+        Some(old) if !old.sem.is_idle() => Err(BadPointer),
+        _ => {
+            if let Some(old) = records.remove(&handle) {
+                drop_record(old);
             }
             // SAFETY: the running task is live; its policy is the kernel's.
             let family = unsafe { crate::space::policy_of(me()) }.map_or(0, |p| p.family);
@@ -78,7 +85,7 @@ pub fn init(handle: u64) -> GateResult {
                 let mut sem = Box::new(SignalSemaphore::new());
                 // SAFETY: a fresh semaphore in its box.
                 unsafe { exec::semaphore::init_semaphore(&mut *sem) };
-                records.push(Record { handle, owner: me(), sem, name: None, public: false, family });
+                records.insert(handle, Record { handle, owner: me(), sem, name: None, public: false, family });
                 Ok(0)
             } else {
                 Err(BadPointer)
@@ -125,13 +132,16 @@ pub fn attempt(handle: u64, shared: bool) -> GateResult {
 pub fn release(handle: u64) -> GateResult {
     forbid();
     // SAFETY: Forbid held.
-    let records = unsafe { &mut *RECORDS.get() };
-    let r = match records.iter().position(|r| r.handle == handle) {
-        Some(i) if records[i].sem.held_by_caller() => {
+    let records = unsafe { &mut (*RECORDS.get()).0 };
+    let r = match records.get_mut(&handle) {
+        Some(rec) if rec.sem.held_by_caller() => {
             // SAFETY: a live semaphore the caller holds.
-            unsafe { exec::semaphore::release_semaphore(&mut *records[i].sem) };
-            if records[i].owner.is_null() && records[i].sem.is_idle() {
-                drop_record(records.swap_remove(i));
+            unsafe { exec::semaphore::release_semaphore(&mut *rec.sem) };
+            if rec.owner.is_null()
+                && rec.sem.is_idle()
+                && let Some(old) = records.remove(&handle)
+            {
+                drop_record(old);
             }
             Ok(0)
         }
@@ -176,7 +186,7 @@ pub fn find(name: &str) -> GateResult {
     forbid();
     let sem = exec::semaphore::find_semaphore(name);
     // SAFETY: Forbid held.
-    let h = unsafe { (*RECORDS.get()).iter().find(|r| core::ptr::eq(&*r.sem, sem)).map_or(0, |r| r.handle) };
+    let h = unsafe { (*RECORDS.get()).0.values().find(|r| core::ptr::eq(&*r.sem, sem)).map_or(0, |r| r.handle) };
     permit();
     Ok(h)
 }
@@ -209,25 +219,20 @@ fn drop_record(mut r: Record) {
 pub fn reclaim(task: *mut Task) {
     forbid();
     // SAFETY: Forbid held.
-    let records = unsafe { &mut *RECORDS.get() };
-    let mut i = 0;
-    while i < records.len() {
-        if records[i].owner == task {
-            if records[i].sem.is_idle() {
-                drop_record(records.swap_remove(i));
-                continue;
-            }
-            records[i].owner = core::ptr::null_mut();
-            if records[i].public {
-                // SAFETY: public (its flag), Forbid held.
-                unsafe { exec::semaphore::rem_semaphore(&mut *records[i].sem) };
-                records[i].public = false;
-            }
+    let records = unsafe { &mut (*RECORDS.get()).0 };
+    let idle: Vec<u64> = records.values().filter(|r| r.owner == task && r.sem.is_idle()).map(|r| r.handle).collect();
+    for h in idle {
+        if let Some(old) = records.remove(&h) {
+            drop_record(old);
         }
-        i += 1;
     }
-    // What a task made many of goes back to the kernel heap with it.
-    let keep = 2 * records.len();
-    records.shrink_to(keep);
+    for r in records.values_mut().filter(|r| r.owner == task) {
+        r.owner = core::ptr::null_mut();
+        if r.public {
+            // SAFETY: public (its flag), Forbid held.
+            unsafe { exec::semaphore::rem_semaphore(&mut *r.sem) };
+            r.public = false;
+        }
+    }
     permit();
 }
