@@ -2,6 +2,8 @@
 //! attacker is refused or removed, that the others (this test task among them) go on, and
 //! that what it took comes back.
 //!
+//! The attacks through messages are in `ktests_msg_attacks.rs`.
+//!
 //! Adding a hostile program: write its body as an `extern "C" fn(u64) -> !` that makes exec
 //! calls through `exec::sys` (as any ring-3 program does) and reports what it saw in its block
 //! (a `#[repr(C)]` struct of plain fields, its argument), then a test that starts it with
@@ -27,27 +29,23 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.attack.semaphore_bomb_stops_at_the_quota", semaphore_bomb_stops_at_the_quota),
     Test::new("mmu.attack.priority_hijack_refused", priority_hijack_refused),
     Test::new("mmu.attack.signal_reaches_only_kin", signal_reaches_only_kin),
-    Test::new("mmu.attack.forged_reply_port_refused", forged_reply_port_refused),
-    Test::new("mmu.attack.scribbled_headers_change_nothing", scribbled_headers_change_nothing),
-    Test::new("mmu.attack.lent_memory_cannot_be_freed", lent_memory_cannot_be_freed),
     Test::new("mmu.attack.heap_exhaustion_is_an_error", heap_exhaustion_is_an_error),
     Test::new("mmu.attack.panic_is_contained", panic_is_contained),
-    Test::new("mmu.attack.ring0_message_to_ring3_comes_back", ring0_message_to_ring3_comes_back),
 ];
 
-fn me() -> *mut Task {
+pub(crate) fn me() -> *mut Task {
     exec::task::find_task(None)
 }
 
 /// Starts `body` in ring 3 at priority `pri` with `init` as its block. Result: the task and
 /// its block's address.
-fn hostile<T>(name: &str, pri: i8, body: extern "C" fn(u64) -> !, init: T) -> Result<(*mut Task, u64), alloc::string::String> {
+pub(crate) fn hostile<T>(name: &str, pri: i8, body: extern "C" fn(u64) -> !, init: T) -> Result<(*mut Task, u64), alloc::string::String> {
     exec::signal::set_signal(0, SIGF_CTRL_E | SIGF_CTRL_F);
     crate::user::add_user_task_with(name, pri, body, init).ok_or_else(|| alloc::format!("{name}: no memory"))
 }
 
 /// Waits up to `ms` for the task called `name` to be gone.
-fn gone(name: &str, ms: u64) -> bool {
+pub(crate) fn gone(name: &str, ms: u64) -> bool {
     for _ in 0..ms / 10 {
         if exec::task::find_task(Some(name)).is_null() {
             return true;
@@ -348,203 +346,6 @@ fn signal_reaches_only_kin() -> TestResult {
     Ok(())
 }
 
-// --- messages -----------------------------------------------------------------------------
-
-use exec::port::{Message, MsgPort};
-
-/// A small message: its header and a few words (valid in every field but the one a test
-/// forges).
-const MSG_LEN: usize = size_of::<Message>() + 56;
-
-/// Ring 3: a public port "r3.victim"; each message's first body word gets 1 added. Before it
-/// takes a message it scribbles over the header of its view (still queued), and again before
-/// it replies. A first word of u64::MAX ends it. Tells its parent (`arg`) when it is ready.
-extern "C" fn victim_server(parent: u64) -> ! {
-    // SAFETY: exec calls with the server's own port and the messages it received.
-    unsafe {
-        let port = sys::create_port(Some("r3.victim"), 0);
-        sys::signal(parent as *mut Task, SIGF_CTRL_F);
-        loop {
-            let peek = sys::wait_port(port) as *mut u8;
-            core::ptr::write_bytes(peek, 0xa5, size_of::<Message>());
-            let m = sys::get_msg(port);
-            let body = m.add(1) as *mut u64;
-            let word = body.read();
-            if word == u64::MAX {
-                sys::rem_task(core::ptr::null_mut());
-            }
-            body.write(word + 1);
-            // A free of the view it holds is refused (it is lent to it).
-            sys::free_mem(m as *mut u8, 4096);
-            core::ptr::write_bytes(m as *mut u8, 0x5a, size_of::<Message>());
-            sys::reply_msg(m);
-        }
-    }
-}
-
-/// What a hostile client found.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct Client {
-    parent: u64,
-    /// Puts with a forged reply port that the gate refused, of those tried.
-    forged_refused: u64,
-    forged_tried: u64,
-    /// Round trips whose reply came back at the right port with the body answered.
-    round_trips_ok: u64,
-    /// free_mem of a block whose message was in flight: refused (the block still there).
-    lent_free_refused: u64,
-    /// The same block sent by transfer while it lends a message: refused.
-    lent_transfer_refused: u64,
-}
-
-/// One message at `m` (in a block of the client's, `len` bytes) to `server`, replying to
-/// `reply`; scribbles over its own header while the message is out. Result: whether it came
-/// back to `reply` with the body answered.
-///
-/// # Safety
-/// `m` is the caller's own memory of `len` bytes; `server` and `reply` are alleged.
-unsafe fn round_trip(server: *mut MsgPort, reply: *mut MsgPort, m: *mut Message, len: usize, word: u64) -> bool {
-    // SAFETY: per the contract; every exec call is checked by the gate.
-    unsafe {
-        m.write(Message::new(reply, len));
-        (m.add(1) as *mut u64).write(word);
-        sys::put_msg(server, m);
-        // The header is the task's own to scribble: the kernel keeps what it needs elsewhere
-        // (a transferred message is not even mapped to us now: we leave it alone).
-        if !(m as u64).is_multiple_of(4096) {
-            core::ptr::write_bytes(m as *mut u8, 0xc3, size_of::<Message>());
-        }
-        let back = loop {
-            sys::wait_port(reply);
-            let b = sys::get_msg(reply);
-            if !b.is_null() {
-                break b;
-            }
-        };
-        back == m && (m.add(1) as *const u64).read() == word + 1
-    }
-}
-
-/// Ring 3: tries forged reply ports, then real round trips by copy and by transfer, with
-/// frees of lent memory on the way.
-extern "C" fn hostile_client(block: u64) -> ! {
-    let c = block as *mut Client;
-    // SAFETY: our own block; exec calls are checked by the gate.
-    unsafe {
-        let server = sys::find_port("r3.victim");
-        let reply = sys::create_port(None, 0);
-        let other = sys::create_port(None, 0);
-        let page = sys::alloc_mem(4096, MemFlags::ANY) as *mut Message;
-        let inner = (page as *mut u8).add(256) as *mut Message;
-        // Forged reply ports: nonsense, a kernel address (our parent's task), the server's
-        // own port (a real handle, not ours), our port's handle with its generation bumped,
-        // the gate's error codes. Each put must be refused, and nothing queued.
-        let forged: [u64; 6] = [0xdead_beef_0000, (*c).parent, server as u64, (reply as u64) ^ (1 << 32), u64::MAX - 1, 1];
-        for f in forged {
-            inner.write(Message::new(f as *mut MsgPort, MSG_LEN));
-            (*c).forged_tried += 1;
-            if crate::user::put_msg(server as u64, inner as u64, crate::msg::PUT_COPY) == crate::gate::ERR_BAD_POINTER {
-                (*c).forged_refused += 1;
-            }
-        }
-        // A message by copy from inside a block: the block cannot be freed while it is out.
-        inner.write(Message::new(reply, MSG_LEN));
-        (inner.add(1) as *mut u64).write(41);
-        sys::put_msg(server, inner);
-        sys::free_mem(page as *mut u8, 4096);
-        // Still ours: the free was refused (had it not been, this write would fault).
-        (page as *mut u64).write(7);
-        (*c).lent_free_refused += 1;
-        // Nor may it go by transfer (its pages would move under the message it lends), though
-        // its header is a valid one.
-        page.write(Message::new(reply, 4096));
-        let t = crate::user::put_msg(server as u64, page as u64, crate::msg::PUT_TRANSFER);
-        (*c).lent_transfer_refused += u64::from(t == crate::gate::ERR_BAD_POINTER);
-        sys::wait_port(reply);
-        let back = sys::get_msg(reply);
-        if back == inner && (inner.add(1) as *const u64).read() == 42 {
-            (*c).round_trips_ok += 1;
-        }
-        // Round trips by copy and by transfer, our header scribbled while out; and a reply
-        // to our second port, to see the reply goes where the put said.
-        for i in 0..4u64 {
-            let (m, len) = if i % 2 == 0 { (inner, MSG_LEN) } else { (page, 4096) };
-            let to = if i < 2 { reply } else { other };
-            if round_trip(server, to, m, len, 100 * i) {
-                (*c).round_trips_ok += 1;
-            }
-        }
-        sys::free_mem(page as *mut u8, 4096);
-        // End the server.
-        let last = sys::alloc_mem(MSG_LEN, MemFlags::ANY) as *mut Message;
-        last.write(Message::new(core::ptr::null_mut(), MSG_LEN));
-        (last.add(1) as *mut u64).write(u64::MAX);
-        sys::put_msg(server, last);
-        sys::signal((*c).parent as *mut Task, SIGF_CTRL_F);
-        sys::wait(SIGF_CTRL_E);
-        sys::rem_task(core::ptr::null_mut());
-    }
-    unreachable!()
-}
-
-/// Starts the victim server and the hostile client, and waits for the client's report.
-/// Result: what it found, and the gate's refusals meanwhile.
-fn clash() -> Result<Client, alloc::string::String> {
-    exec::signal::set_signal(0, SIGF_CTRL_E | SIGF_CTRL_F);
-    let server = crate::user::add_user_task("r3-victim", 0, victim_server, me() as u64);
-    ensure!(!server.is_null(), "no memory for the server");
-    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
-    let (t, block) = hostile("r3-hostile-client", 0, hostile_client, Client { parent: me() as u64, ..Client::default() })?;
-    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
-    // SAFETY: the client wrote its findings before signalling, and waits.
-    let c = unsafe { (block as *const Client).read() };
-    // SAFETY: live, waiting for CTRL_E.
-    unsafe { exec::signal::signal(t, SIGF_CTRL_E) };
-    ensure!(gone("r3-hostile-client", 500) && gone("r3-victim", 500), "the tasks did not end");
-    Ok(c)
-}
-
-/// A header whose reply port is forged (nonsense, a kernel address, another task's port,
-/// a stale handle, an error code) is refused at put; nothing is queued, the server goes on.
-fn forged_reply_port_refused() -> TestResult {
-    let mem0 = exec::memory::avail_mem(MemFlags::ANY);
-    let c = clash()?;
-    ensure_eq!(c.forged_refused, c.forged_tried);
-    ensure_eq!(c.forged_tried, 6);
-    ensure_eq!(c.round_trips_ok, 5, "round trips after the forgeries");
-    ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "memory back to its baseline");
-    Ok(())
-}
-
-/// The sender scribbles over its header while its message is out, the receiver over its view
-/// of a queued message and of one it holds: the kernel's queues and the replies are unmoved
-/// (every round trip comes back to the port the put named, answered).
-fn scribbled_headers_change_nothing() -> TestResult {
-    let alerts = exec::execbase::counters().alert_count;
-    let c = clash()?;
-    ensure_eq!(c.round_trips_ok, 5);
-    ensure_eq!(exec::execbase::counters().alert_count, alerts, "exec saw a corrupt queue");
-    Ok(())
-}
-
-/// Memory lent out cannot be freed by either end until the message is done with: the
-/// sender's block holding a message sent by copy, the receiver's view it holds; afterwards
-/// the block frees, and memory returns to its baseline.
-fn lent_memory_cannot_be_freed() -> TestResult {
-    let mem0 = exec::memory::avail_mem(MemFlags::ANY);
-    let bad0 = crate::gate::BAD_ALLEGATIONS.load(Ordering::SeqCst);
-    let c = clash()?;
-    ensure_eq!(c.lent_free_refused, 1);
-    ensure_eq!(c.lent_transfer_refused, 1);
-    // The forged puts (6), the sender's free and transfer while lent (2), and the server's
-    // free of each view it held (5).
-    let bad = crate::gate::BAD_ALLEGATIONS.load(Ordering::SeqCst) - bad0;
-    ensure!(bad >= 6 + 2 + 5, "{bad} refusals");
-    ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "memory back to its baseline");
-    Ok(())
-}
-
 // --- the task's own heap ------------------------------------------------------------------
 
 #[repr(C)]
@@ -604,62 +405,5 @@ fn panic_is_contained() -> TestResult {
     ensure!(gone("r3-overreacher", 1000), "the task did not end");
     ensure_eq!(crate::gate::FAULTS_CONTAINED.load(Ordering::SeqCst), contained + 1);
     ensure_eq!(crate::gate::LAST_FAULT_VECTOR.load(Ordering::SeqCst), crate::gate::ALERT_VECTOR);
-    Ok(())
-}
-
-// --- a ring-0 message at a ring-3 port ----------------------------------------------------
-
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct Crossing {
-    parent: *mut Task,
-    /// What get_msg gave it (the view of a message, or 0).
-    got: u64,
-}
-
-/// Ring 3: a public port "r3.cross"; once told (CTRL_E), takes what is there and reports it.
-extern "C" fn cross_receiver(block: u64) -> ! {
-    let b = block as *mut Crossing;
-    // SAFETY: our own block and port; the parent is alleged to the gate.
-    unsafe {
-        let port = sys::create_port(Some("r3.cross"), 0);
-        sys::signal((*b).parent, SIGF_CTRL_F);
-        sys::wait(SIGF_CTRL_E);
-        (*b).got = sys::get_msg(port) as u64;
-        sys::signal((*b).parent, SIGF_CTRL_F);
-        sys::wait(SIGF_CTRL_E);
-        sys::rem_task(core::ptr::null_mut());
-    }
-    unreachable!()
-}
-
-/// A ring-0 task that puts a plain message to a ring-3 task's port (which would hand ring 3 a
-/// kernel address, and is not supported yet) gets it back unread, marked cross-ring; the
-/// ring-3 task sees no message, and the kernel is not misled into taking it for one of its
-/// own records.
-fn ring0_message_to_ring3_comes_back() -> TestResult {
-    let (t, block) = hostile("r3-cross", 0, cross_receiver, Crossing { parent: me(), got: u64::MAX })?;
-    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
-    let port = exec::port::find_port("r3.cross");
-    ensure!(!port.is_null(), "no public port r3.cross");
-    let reply = exec::port::create_msg_port();
-    let mut msg = Message::new(reply, size_of::<Message>());
-    // SAFETY: live ports; the message lives on this frame until it is back.
-    unsafe { exec::port::put_msg(port, &mut msg) };
-    // SAFETY: the receiver waits for CTRL_E.
-    unsafe { exec::signal::signal(t, SIGF_CTRL_E) };
-    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
-    // SAFETY: written before the signal; the task waits.
-    ensure_eq!(unsafe { (*(block as *const Crossing)).got }, 0, "ring 3 was handed the message");
-    // SAFETY: our reply port; the message came back to it.
-    let back = unsafe { exec::port::get_msg(reply) };
-    ensure!(core::ptr::eq(back, &msg), "the message did not come back");
-    ensure_eq!(msg.error, exec::port::MSG_ERR_CROSS_RING);
-    // SAFETY: our port, empty; the receiver is live and waits.
-    unsafe {
-        exec::port::delete_msg_port(reply);
-        exec::signal::signal(t, SIGF_CTRL_E);
-    }
-    ensure!(gone("r3-cross", 500));
     Ok(())
 }

@@ -51,6 +51,8 @@ mod ktests_attacks;
 #[cfg(target_os = "none")]
 mod ktests_fuzz;
 #[cfg(target_os = "none")]
+mod ktests_msg_attacks;
+#[cfg(target_os = "none")]
 mod ktests_sys;
 
 #[cfg(target_os = "none")]
@@ -59,6 +61,8 @@ pub use ktests::TESTS;
 pub use ktests_attacks::TESTS as ATTACK_TESTS;
 #[cfg(target_os = "none")]
 pub use ktests_fuzz::TESTS as FUZZ_TESTS;
+#[cfg(target_os = "none")]
+pub use ktests_msg_attacks::TESTS as MSG_ATTACK_TESTS;
 #[cfg(target_os = "none")]
 pub use ktests_sys::TESTS as SYS_TESTS;
 

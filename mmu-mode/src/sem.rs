@@ -234,5 +234,9 @@ pub fn reclaim(task: *mut Task) {
             r.public = false;
         }
     }
+    if records.is_empty() {
+        // An empty tree still holds its root node: give it back to the kernel heap too.
+        *records = BTreeMap::new();
+    }
     permit();
 }
