@@ -289,28 +289,19 @@ impl ShellSession {
     /// Types `line` and Enter, waits until the output after the Enter contains `until`, and
     /// returns that output (for lines that end at another prompt than the shell's).
     pub fn run_until(&mut self, line: &str, until: &str) -> String {
-        let mark = self.mark();
-        self.machine.type_text(line);
-        self.machine.type_text("\r");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let out = self.since(mark);
-            if let Some(nl) = out.find('\n')
-                && out[nl..].contains(until)
-            {
-                return out[nl + 1..].to_string();
-            }
-            if Instant::now() > deadline {
-                panic!("{line:?}: no {until:?} after the command; output:\n{out}");
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        self.enter_and_wait(line, &format!("{until:?}"), |after| after.contains(until).then(|| after.to_string()))
     }
 
     /// Types `line` and Enter, waits for the next prompt, and returns what the command printed
     /// (the lines between the Enter and the prompt). Redraws while typing also show the
     /// prompt, so only a prompt after the Enter's newline counts.
     pub fn run(&mut self, line: &str) -> String {
+        self.enter_and_wait(line, "prompt", |after| after.rfind(PROMPT).map(|p| after[..p].to_string()))
+    }
+
+    /// Types `line` and Enter, then waits (30 s at most) until `done` finds what it looks for
+    /// in the output after the Enter's newline, and returns that.
+    fn enter_and_wait(&mut self, line: &str, what: &str, done: impl Fn(&str) -> Option<String>) -> String {
         let mark = self.mark();
         self.machine.type_text(line);
         self.machine.type_text("\r");
@@ -318,12 +309,12 @@ impl ShellSession {
         loop {
             let out = self.since(mark);
             if let Some(nl) = out.find('\n')
-                && let Some(p) = out[nl..].rfind(PROMPT)
+                && let Some(found) = done(&out[nl + 1..])
             {
-                return out[nl + 1..nl + p].to_string();
+                return found;
             }
             if Instant::now() > deadline {
-                panic!("{line:?}: no prompt after the command; output:\n{out}");
+                panic!("{line:?}: no {what} after the command; output:\n{out}");
             }
             std::thread::sleep(Duration::from_millis(10));
         }
