@@ -277,27 +277,42 @@ extern "C" fn fuzzer(block: u64) -> ! {
                 stale = p;
             }
         }
-        // Let everything go: answer what we hold, wait for our messages to come back.
+        // Let everything go: answer what we hold, then, sleeping between rounds (a port's
+        // signal is one of our own), take our messages back and go on answering the others',
+        // until ours are all back; and after that until we are told to end, so that no other
+        // fuzzer waits on us.
         for h in held.iter_mut().filter(|h| **h != 0) {
             raw_call(Call::ReplyMsg, *h, 0, 0);
             *h = 0;
         }
-        for _ in 0..200_000 {
-            let back = raw_call(Call::GetMsg, my_port, 0, 0);
-            if let Some(s) = slots.iter_mut().find(|s| s.page == back) {
-                s.out = false;
+        let own = !exec::signal::SIGNALS_RESERVED as u64;
+        let mut told_to_end = false;
+        loop {
+            loop {
+                let back = raw_call(Call::GetMsg, my_port, 0, 0);
+                if back == 0 || back >= ERR_PRIVILEGED {
+                    break;
+                }
+                if let Some(s) = slots.iter_mut().find(|s| s.page == back) {
+                    s.out = false;
+                }
             }
-            let got = raw_call(Call::GetMsg, public, 0, 0);
-            if got != 0 && got < ERR_PRIVILEGED {
+            loop {
+                let got = raw_call(Call::GetMsg, public, 0, 0);
+                if got == 0 || got >= ERR_PRIVILEGED {
+                    break;
+                }
                 raw_call(Call::ReplyMsg, got, 0, 0);
             }
-            if slots.iter().all(|s| !s.out) {
+            if told_to_end {
                 break;
             }
+            if (*f).done == 0 && slots.iter().all(|s| !s.out) {
+                (*f).done = 1;
+                raw_call(Call::Signal, (*f).parent as u64, SIGF_CTRL_F as u64, 0);
+            }
+            told_to_end = raw_call(Call::Wait, own | SIGF_CTRL_E as u64, 0, 0) & SIGF_CTRL_E as u64 != 0;
         }
-        (*f).done = 1;
-        raw_call(Call::Signal, (*f).parent as u64, SIGF_CTRL_F as u64, 0);
-        raw_call(Call::Wait, SIGF_CTRL_E as u64, 0, 0);
         raw_call(Call::Exit, 0, 0, 0);
     }
     unreachable!()
