@@ -299,6 +299,26 @@ impl ShellSession {
         self.enter_and_wait(line, "prompt", |after| after.rfind(PROMPT).map(|p| after[..p].to_string()))
     }
 
+    /// AVAIL TOTAL: the bytes the shell reports free.
+    pub fn avail_total(&mut self) -> u64 {
+        let out = self.run("avail total");
+        out.trim().parse().unwrap_or_else(|_| panic!("AVAIL TOTAL printed {out:?}"))
+    }
+
+    /// Polls AVAIL TOTAL (20 s at most) until it is `before` again: ended tasks give their
+    /// memory back when their reaper runs, not at once. Panics with `what` and both figures.
+    pub fn await_avail(&mut self, before: u64, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            std::thread::sleep(Duration::from_millis(300));
+            let after = self.avail_total();
+            if after == before {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{what}: AVAIL {before} before, {after} after");
+        }
+    }
+
     /// Types `line` and Enter, then waits (30 s at most) until `done` finds what it looks for
     /// in the output after the Enter's newline, and returns that.
     fn enter_and_wait(&mut self, line: &str, what: &str, done: impl Fn(&str) -> Option<String>) -> String {

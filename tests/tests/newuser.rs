@@ -95,7 +95,7 @@ fn jobs_past_31_reachable_and_status_in_order() {
 fn memory_pressure_32m() {
     for mode in Mode::BOTH {
         let mut s = ShellSession::start(&Boot::new(mode).flags("-m 32M"));
-        let before: u64 = s.run("avail total").trim().parse().unwrap();
+        let before = s.avail_total();
         let t0 = Instant::now();
         let mut jobs = Vec::new();
         let refusal = loop {
@@ -120,15 +120,7 @@ fn memory_pressure_32m() {
             let out = s.run(&format!("break {n}"));
             assert!(!out.contains("does not exist") && !out.contains("memory"), "{mode:?}: BREAK {n}: {out}");
         }
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            std::thread::sleep(Duration::from_millis(300));
-            let after: u64 = s.run("avail total").trim().parse().unwrap();
-            if after == before {
-                break;
-            }
-            assert!(Instant::now() < deadline, "{mode:?}: AVAIL {before} before, {after} after");
-        }
+        s.await_avail(before, &format!("{mode:?}: after BREAK of every job"));
         assert_eq!(status_rows(&s.run("status")).len(), 2, "{mode:?}");
         let t = s.machine.transcript();
         assert!(!t.contains("Guru Meditation"), "{mode:?}: a job or command died:\n{t}");

@@ -308,20 +308,12 @@ fn random_bytes_then_echo_ok() {
 fn avail_back_after_1000_runs() {
     for mode in Mode::BOTH {
         let mut s = shell(mode);
-        let before: u64 = s.run("avail total").trim().parse().unwrap();
+        let before = s.avail_total();
         for i in 0..1000 {
             let m = s.mark();
             s.machine.send_fast(b"run echo x\r");
             s.expect_since(m, "[CLI ", Duration::from_secs(10)).unwrap_or_else(|e| panic!("RUN {i}: {e}"));
         }
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            std::thread::sleep(Duration::from_millis(300));
-            let after: u64 = s.run("avail total").trim().parse().unwrap();
-            if after == before {
-                break;
-            }
-            assert!(Instant::now() < deadline, "AVAIL {before} before, {after} after 1,000 RUNs");
-        }
+        s.await_avail(before, &format!("{mode:?}: after 1,000 RUNs"));
     }
 }

@@ -6,7 +6,7 @@
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
-use super::util::{alerts, arg, from_arg, settle, spawn};
+use super::util::{Child, alerts, arg, from_arg, settle, spawn};
 use crate::alert::{AN_MSG_REPLY_TWICE, AN_STACK_PROBE};
 use crate::ktest::TestResult;
 use crate::list::NodeType;
@@ -115,6 +115,13 @@ fn stop_server(s: &Shared, reply: *mut MsgPort) -> Result<(), alloc::string::Str
     Ok(())
 }
 
+/// Starts [`server`] as `name` at `pri` on `s` and returns once its port is up.
+fn start_server(s: &Shared, name: &str, pri: i8) -> Result<Child, alloc::string::String> {
+    let srv = spawn(name, pri, server, arg(s))?;
+    s.await_server();
+    Ok(srv)
+}
+
 fn my_pri() -> i8 {
     // SAFETY: the running task is live.
     unsafe { (*find_task(None)).pri() }
@@ -124,8 +131,7 @@ fn my_pri() -> i8 {
 /// before the server was woken runs before it (FIFO among equals), however direct the hand-off.
 pub fn fifo_among_equals() -> TestResult {
     let s = Shared::new();
-    let srv = spawn("fp-server", my_pri(), server, arg(&s))?;
-    s.await_server();
+    let srv = start_server(&s, "fp-server", my_pri())?;
     let reply = create_msg_port();
     let mut m = TestMsg::new(reply, 1);
     // SAFETY: the message lives here until it is back; the ports are live.
@@ -152,8 +158,7 @@ pub fn fifo_among_equals() -> TestResult {
 /// even through a classic put_msg.
 pub fn never_overtakes_higher() -> TestResult {
     let s = Shared::new();
-    let srv = spawn("fp-server", my_pri(), server, arg(&s))?;
-    s.await_server();
+    let srv = start_server(&s, "fp-server", my_pri())?;
     let reply = create_msg_port();
     let mut m = TestMsg::new(reply, 1);
     // SAFETY: as above.
@@ -170,8 +175,7 @@ pub fn never_overtakes_higher() -> TestResult {
 
         // A server above the caller: the classic put_msg runs it before returning.
         let hi = Shared::new();
-        let srv = spawn("fp-server-hi", my_pri() + 5, server, arg(&hi))?;
-        hi.await_server();
+        let srv = start_server(&hi, "fp-server-hi", my_pri() + 5)?;
         (*m.ptr()).node.kind = NodeType::FreeMsg;
         m.value = 7;
         put_msg(hi.port(), m.ptr());
@@ -190,8 +194,7 @@ pub fn never_overtakes_higher() -> TestResult {
 /// Waiting: do_msg must queue the message, not hand it over (nor queue the task twice).
 pub fn signalled_receiver_not_handed() -> TestResult {
     let s = Shared::new();
-    let srv = spawn("fp-server", my_pri(), server, arg(&s))?;
-    s.await_server();
+    let srv = start_server(&s, "fp-server", my_pri())?;
     let reply = create_msg_port();
     let mut m = TestMsg::new(reply, 1);
     let before = super::util::task_count();
@@ -249,8 +252,7 @@ pub fn reply_twice_caught() -> TestResult {
 /// and arriving during it); they stay queued, in order, with the port's signal set.
 pub fn several_at_reply_port() -> TestResult {
     let s = Shared::new();
-    let srv = spawn("fp-server", my_pri(), server, arg(&s))?;
-    s.await_server();
+    let srv = start_server(&s, "fp-server", my_pri())?;
     let reply = create_msg_port();
     // SAFETY: messages live on this frame until taken; ports are live.
     unsafe {
