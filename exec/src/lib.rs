@@ -19,6 +19,7 @@ extern crate alloc;
 pub mod cmdline;
 pub mod date;
 pub mod global;
+pub mod handles;
 pub mod list;
 pub mod memheader;
 pub mod memmap;

@@ -8,7 +8,11 @@
 
 extern crate alloc;
 
+pub mod dosdefs;
 pub mod format;
+pub mod path;
+pub mod pattern;
+pub mod ramfs;
 pub mod readargs;
 
 #[cfg(target_os = "none")]

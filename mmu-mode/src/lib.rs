@@ -21,7 +21,6 @@
 
 extern crate alloc;
 
-pub mod handles;
 pub mod pte;
 
 #[cfg(target_os = "none")]

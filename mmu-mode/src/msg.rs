@@ -43,7 +43,7 @@ use exec::sys_gate::GateError::BadPointer;
 use exec::sys_gate::GateResult;
 use exec::task::Task;
 
-use crate::handles::HandleTable;
+use exec::handles::HandleTable;
 use crate::pte::Access;
 use crate::space::Space;
 

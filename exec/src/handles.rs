@@ -1,5 +1,5 @@
-//! Handles: how ring 3 names the kernel's objects (ports today) without ever holding a kernel
-//! address. A handle is a slot index and the slot's generation, checked in O(1); a slot's
+//! Handles: how one party names another's objects (ring 3 the kernel's ports, a DOS client a
+//! handler's locks and files) without ever holding its addresses. A handle is a slot index and the slot's generation, checked in O(1); a slot's
 //! generation moves on whenever its object goes, so a stale handle to a reused slot is
 //! refused. Pure logic, tested on the host.
 #![forbid(unsafe_code)]
