@@ -78,6 +78,9 @@ mod ktests;
 
 #[cfg(target_os = "none")]
 pub use ktests::TESTS;
+/// Helpers for in-kernel tests that need other tasks (spawn and join).
+#[cfg(target_os = "none")]
+pub use ktests::util as ktest_util;
 
 /// Lorraine's version, as the banner and VERSION print it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -165,6 +165,73 @@ pub const ST_FILE: i32 = -3;
 /// The longest name a RAM: object may have (a FileInfoBlock's `fib_FileName` holds 108 bytes).
 pub const MAX_NAME: usize = 107;
 
+/// What EXAMINE_OBJECT and EXAMINE_NEXT fill in (`struct FileInfoBlock`). The caller owns it;
+/// `disk_key` is where EXAMINE_NEXT goes on (EXAMINE_OBJECT sets it to the first entry).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct FileInfoBlock {
+    pub disk_key: u64,
+    /// Positive for a directory (`ST_ROOT`, `ST_USERDIR`), negative for a file (`ST_FILE`).
+    pub dir_entry_type: i32,
+    pub protection: u32,
+    pub size: u64,
+    /// Seconds since 1978-01-01.
+    pub date: u64,
+    pub name_len: u8,
+    pub file_name: [u8; MAX_NAME + 1],
+}
+
+impl Default for FileInfoBlock {
+    fn default() -> Self {
+        FileInfoBlock { disk_key: 0, dir_entry_type: 0, protection: 0, size: 0, date: 0, name_len: 0, file_name: [0; MAX_NAME + 1] }
+    }
+}
+
+impl FileInfoBlock {
+    /// The name (empty if the handler wrote bytes that are not UTF-8).
+    pub fn name(&self) -> &str {
+        let n = (self.name_len as usize).min(MAX_NAME);
+        core::str::from_utf8(&self.file_name[..n]).unwrap_or("")
+    }
+
+    /// Sets the name, cut to 107 bytes at a character boundary.
+    pub fn set_name(&mut self, name: &str) {
+        let mut n = name.len().min(MAX_NAME);
+        while !name.is_char_boundary(n) {
+            n -= 1;
+        }
+        self.file_name[..n].copy_from_slice(&name.as_bytes()[..n]);
+        self.name_len = n as u8;
+    }
+
+    /// Whether it describes a directory.
+    pub fn is_dir(&self) -> bool {
+        self.dir_entry_type > 0
+    }
+}
+
+/// What INFO and DISK_INFO fill in (`struct InfoData`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InfoData {
+    pub num_soft_errors: i64,
+    pub unit_number: i64,
+    /// `ID_VALIDATED` (82) for a disk that can be written.
+    pub disk_state: i64,
+    pub num_blocks: i64,
+    pub num_blocks_used: i64,
+    pub bytes_per_block: i64,
+    /// The disk's type (`ID_DOS_DISK`).
+    pub disk_type: i64,
+    /// Locks and open files outstanding (InfoData's `id_InUse`).
+    pub in_use: i64,
+}
+
+/// `id_DiskState` of a disk that can be written.
+pub const ID_VALIDATED: i64 = 82;
+/// `id_DiskType`: 'DOS\0'.
+pub const ID_DOS_DISK: i64 = 0x444f_5300;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,9 @@
 //! # libraries: Exec libraries built on exec
 //!
-//! dos.library (a small part of it): AmigaDOS ReadArgs templates and formatting helpers for
-//! the shell, opened by name with `open_library("dos.library", 1)` and called through its
-//! vector table. The logic is plain Rust, tested on the host.
+//! dos.library: DOS packets, processes, files and locks (`dos/`), the RAM: and NIL: handlers
+//! (`handlers/`: AmigaDOS's DOS devices live here, beside the library that starts them), and
+//! the AmigaDOS ReadArgs templates and formatting helpers of the shell. The logic (RAM:'s
+//! filesystem, paths, patterns, templates) is plain Rust, tested on the host.
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -17,5 +18,7 @@ pub mod readargs;
 
 #[cfg(target_os = "none")]
 pub mod dos;
+#[cfg(target_os = "none")]
+pub mod handlers;
 #[cfg(target_os = "none")]
 pub use dos::{DOS_RESIDENT, TESTS};

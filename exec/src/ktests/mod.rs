@@ -16,7 +16,7 @@ mod sems;
 mod signals;
 mod tasks;
 mod time;
-mod util;
+pub mod util;
 
 use crate::ktest::Test;
 

@@ -1,4 +1,23 @@
-//! dos.library: the exec library that carries ReadArgs and the formatting helpers.
+//! dos.library: AmigaDOS's half of the system, where every file operation is a message.
+//! `Read(fh, buf, n)` becomes a DOS packet sent to a handler task's port; the handler does
+//! the work and replies. The library also carries ReadArgs and the shell's formatting helpers.
+//!
+//! - [`packet`]: DosPacket, DoPkt, SendPkt, WaitPkt, ReplyPkt, and each action's arguments.
+//! - [`process`]: a task's DOS record (packet port, IoErr, current directory, Input/Output),
+//!   Fault.
+//! - [`file`]: Open, Close, Read, Write, Seek, Flush, FGetC/FPutC/FGets/FPuts, printf.
+//! - [`lock`]: Lock, UnLock, DupLock, Examine, ExNext, ParentDir, CurrentDir, NameFromLock,
+//!   DeleteFile, Rename, CreateDir, SetProtection, Info, GetDeviceProc.
+//! - The handlers, RAM: and NIL:, are in `crate::handlers`; this library starts them at boot.
+//!
+//! Where DOS's shared state lives: the DOS list is exec's list of public ports (a handler's
+//! port is named after its device, `RAM` for `RAM:`); a process's state is its own
+//! (`process.rs`). There are no ring-0 globals written by DOS clients. Assigns and volume
+//! names are not built yet.
+//!
+//! The calls are plain functions (`libraries::dos::file::open`), not vectors of the library's
+//! table: every DOS client runs in ring 0 for now (the shell's file commands included, in
+//! both builds), because a ring-3 task cannot yet message a ring-0 handler (issue 12, item 2).
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -11,6 +30,12 @@ use exec::resident::Resident;
 use exec::{ensure, ensure_eq};
 
 use crate::readargs::{ArgError, ArgValue};
+
+pub mod file;
+pub mod lock;
+pub mod packet;
+pub mod process;
+mod ktests;
 
 pub const DOS_VERSION: u16 = 1;
 
@@ -41,6 +66,9 @@ pub static DOS_LIBRARY: Global<Library> =
 fn init() {
     // SAFETY: a static base, added once at boot.
     unsafe { exec::library::add_library(DOS_LIBRARY.get()) };
+    if crate::handlers::ram::start().is_null() || crate::handlers::nil::start().is_null() {
+        exec::kprintln!("dos.library: a handler did not start");
+    }
 }
 
 /// dos.library as a resident.
@@ -54,9 +82,9 @@ pub static DOS_RESIDENT: Resident = Resident {
 };
 
 /// In-kernel tests of dos.library.
-pub static TESTS: &[Test] = &[Test::new("libraries.dos.read_args_through_library", through_library)];
+pub static TESTS: &[Test] = ktests::TESTS;
 
-fn through_library() -> TestResult {
+pub(crate) fn through_library() -> TestResult {
     let lib = exec::library::open_library("dos.library", DOS_VERSION);
     ensure!(!lib.is_null(), "dos.library did not open");
     let r = read_args("TASK/A/N,C/S", "5 C");

@@ -1,0 +1,205 @@
+//! Files: Open, Close, Read, Write, Seek, Flush, and the buffered FGetC, FPutC, FGets, FPuts
+//! and a printf (`core::fmt::Write`, so `write!(fh, ...)` is VFPrintf). Each unbuffered call
+//! is one packet; the buffered ones gather bytes and send a packet per buffer.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::fmt;
+
+use exec::port::MsgPort;
+
+use super::lock::{call, get_device_proc};
+use super::process::{note_closed, note_open, result};
+use crate::dosdefs::{OFFSET_CURRENT, action, error};
+
+/// Bytes the buffered calls gather before a packet.
+const BUFFER: usize = 512;
+
+/// An open file (`BPTR` to `struct FileHandle`): the handler's port and its handle, and the
+/// buffer of the buffered calls (bytes read ahead, or bytes not yet written; never both).
+pub struct FileHandle {
+    port: *mut MsgPort,
+    key: u64,
+    buf: Vec<u8>,
+    /// Read ahead: the next byte of `buf` to give. Unused while `buf` holds bytes to write.
+    at: usize,
+    writing: bool,
+}
+
+/// Opens `name` (`Open()`), `mode` MODE_OLDFILE (it must exist), MODE_NEWFILE (made or
+/// emptied; no one else may use it while open) or MODE_READWRITE (opened or made). Errors
+/// (also in IoErr): OBJECT_NOT_FOUND, OBJECT_IN_USE, OBJECT_WRONG_TYPE (a directory),
+/// DISK_FULL, DEVICE_NOT_MOUNTED, INVALID_COMPONENT_NAME. Close it with [`close`].
+pub fn open(name: &str, mode: i64) -> Result<Box<FileHandle>, i64> {
+    result((|| {
+        let (port, dir) = get_device_proc(name)?;
+        let key = call(port, mode, &[0, dir as i64, name.as_ptr() as i64, name.len() as i64])? as u64;
+        note_open(port, key, true);
+        Ok(Box::new(FileHandle { port, key, buf: Vec::new(), at: 0, writing: false }))
+    })())
+}
+
+/// Closes the file (`Close()`), writing what the buffer holds first. Errors: what that write
+/// met (DISK_FULL), INVALID_LOCK.
+#[allow(clippy::boxed_local)] // handles live in boxes so that Input()/Output() can point at them
+pub fn close(mut fh: Box<FileHandle>) -> Result<(), i64> {
+    let r = fh.close_inner();
+    // Closed: Drop has nothing left to do.
+    fh.key = 0;
+    r
+}
+
+impl FileHandle {
+    /// Sends one READ or WRITE packet.
+    fn transfer(&self, kind: i64, ptr: *const u8, len: usize) -> Result<usize, i64> {
+        // SAFETY: the handler's port; the buffer is the caller's, valid for `len` bytes
+        // (READ writes into it; `read` passes a `&mut`) until the answer.
+        let (res1, res2) = unsafe { super::packet::do_pkt(self.port, kind, &[self.key as i64, ptr as i64, len as i64]) };
+        if res1 < 0 || (res1 == 0 && res2 != 0 && len > 0) { result(Err(res2)) } else { Ok(res1 as usize) }
+    }
+
+    /// Reads up to `buf.len()` bytes (`Read()`); 0 at the end of the file. Errors:
+    /// INVALID_LOCK, READ_PROTECTED.
+    pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, i64> {
+        self.flush()?;
+        // Bytes read ahead by FGetC go first.
+        let ahead = (self.buf.len() - self.at).min(buf.len());
+        buf[..ahead].copy_from_slice(&self.buf[self.at..self.at + ahead]);
+        self.at += ahead;
+        if ahead > 0 {
+            return Ok(ahead);
+        }
+        self.transfer(action::READ, buf.as_mut_ptr(), buf.len())
+    }
+
+    /// Writes `bytes` (`Write()`). Result: how many were written, fewer when the disk filled
+    /// (IoErr says DISK_FULL then). Errors: DISK_FULL (none written), INVALID_LOCK,
+    /// WRITE_PROTECTED.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<usize, i64> {
+        self.flush()?;
+        let n = self.transfer(action::WRITE, bytes.as_ptr(), bytes.len())?;
+        if n < bytes.len() {
+            super::process::set_io_err(error::DISK_FULL);
+        }
+        Ok(n)
+    }
+
+    /// Moves the position (`Seek()`), `mode` OFFSET_BEGINNING, OFFSET_CURRENT or OFFSET_END;
+    /// result: the old position. Errors: SEEK_ERROR.
+    pub fn seek(&mut self, offset: i64, mode: i64) -> Result<u64, i64> {
+        self.flush()?;
+        let (res1, res2) = unsafe_pkt(self.port, action::SEEK, &[self.key as i64, offset, mode]);
+        if res1 < 0 { result(Err(res2)) } else { Ok(res1 as u64) }
+    }
+
+    /// Sets the file's size (`SetFileSize()`); result: the new size.
+    pub fn set_size(&mut self, offset: i64, mode: i64) -> Result<u64, i64> {
+        self.flush()?;
+        let (res1, res2) = unsafe_pkt(self.port, action::SET_FILE_SIZE, &[self.key as i64, offset, mode]);
+        if res1 < 0 { result(Err(res2)) } else { Ok(res1 as u64) }
+    }
+
+    /// Writes what the buffer holds, or gives back what it read ahead (`Flush()`).
+    pub fn flush(&mut self) -> Result<(), i64> {
+        if self.writing {
+            self.writing = false;
+            let pending = core::mem::take(&mut self.buf);
+            let n = self.transfer(action::WRITE, pending.as_ptr(), pending.len())?;
+            if n < pending.len() {
+                return result(Err(error::DISK_FULL));
+            }
+        } else if self.at < self.buf.len() {
+            let back = (self.buf.len() - self.at) as i64;
+            self.buf.clear();
+            self.at = 0;
+            let (res1, res2) = unsafe_pkt(self.port, action::SEEK, &[self.key as i64, -back, OFFSET_CURRENT]);
+            if res1 < 0 {
+                return result(Err(res2));
+            }
+        } else {
+            self.buf.clear();
+            self.at = 0;
+        }
+        Ok(())
+    }
+
+    fn close_inner(&mut self) -> Result<(), i64> {
+        let flushed = self.flush();
+        note_closed(self.port, self.key);
+        let closed = result(call(self.port, action::END, &[self.key as i64]).map(|_| ()));
+        flushed.and(closed)
+    }
+
+    /// The next byte, buffered (`FGetC()`); `Ok(None)` at the end of the file.
+    pub fn get_c(&mut self) -> Result<Option<u8>, i64> {
+        if self.writing {
+            self.flush()?;
+        }
+        if self.at == self.buf.len() {
+            self.buf.resize(BUFFER, 0);
+            let mut buf = core::mem::take(&mut self.buf);
+            let n = self.transfer(action::READ, buf.as_mut_ptr(), BUFFER);
+            buf.truncate(*n.as_ref().unwrap_or(&0));
+            self.buf = buf;
+            self.at = 0;
+            n?;
+        }
+        let c = self.buf.get(self.at).copied();
+        self.at += c.is_some() as usize;
+        Ok(c)
+    }
+
+    /// Writes one byte, buffered (`FPutC()`).
+    pub fn put_c(&mut self, c: u8) -> Result<(), i64> {
+        self.put_s(&[c])
+    }
+
+    /// Writes bytes, buffered (`FPuts()`, `FWrite()`).
+    pub fn put_s(&mut self, bytes: &[u8]) -> Result<(), i64> {
+        if !self.writing {
+            self.flush()?;
+            self.writing = true;
+        }
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= BUFFER {
+            self.flush()?;
+            self.writing = true;
+        }
+        Ok(())
+    }
+
+    /// Reads a line into `line`, its newline included (`FGets()`); `Ok(false)` at the end of
+    /// the file with nothing read.
+    pub fn get_s(&mut self, line: &mut Vec<u8>) -> Result<bool, i64> {
+        line.clear();
+        while let Some(c) = self.get_c()? {
+            line.push(c);
+            if c == b'\n' {
+                break;
+            }
+        }
+        Ok(!line.is_empty())
+    }
+}
+
+fn unsafe_pkt(port: *mut MsgPort, kind: i64, args: &[i64]) -> (i64, i64) {
+    // SAFETY: a handler's port; the arguments carry no pointers.
+    unsafe { super::packet::do_pkt(port, kind, args) }
+}
+
+/// `write!(fh, ...)`: formatted output through the buffer (`VFPrintf()`).
+impl fmt::Write for FileHandle {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.put_s(s.as_bytes()).map_err(|_| fmt::Error)
+    }
+}
+
+impl Drop for FileHandle {
+    /// A handle dropped without [`close`] is closed all the same (what it buffered is written).
+    fn drop(&mut self) {
+        if self.key != 0 {
+            let _ = self.close_inner();
+        }
+    }
+}
+

@@ -1,0 +1,322 @@
+//! In-kernel tests of DOS: packets to RAM: and NIL:, every action code for its effect, garbage
+//! packets, two processes on one file, and the clean-up of a process's files at its end.
+
+use alloc::format;
+use alloc::vec::Vec;
+
+use exec::ktest::{Test, TestResult};
+use exec::ktest_util::spawn;
+use exec::{ensure, ensure_eq};
+
+use super::file::{self, close, open};
+use super::lock::{self, create_dir, delete_file, dup_lock, entries, examine, lock, name_from_lock, parent_dir, rename, unlock};
+use super::packet::do_pkt;
+use super::process::{end_process, fault, io_err};
+use crate::dosdefs::*;
+use crate::handlers::ram;
+
+pub static TESTS: &[Test] = &[
+    Test::new("libraries.dos.read_args_through_library", super::through_library),
+    Test::new("libraries.dos.packets_round_trip", packets_round_trip),
+    Test::new("libraries.dos.files", files),
+    Test::new("libraries.dos.locks_and_names", locks_and_names),
+    Test::new("libraries.dos.errors", errors),
+    Test::new("libraries.dos.garbage_packets", garbage_packets),
+    Test::new("libraries.dos.two_processes_one_file", two_processes_one_file),
+    Test::new("libraries.dos.ended_process_files_closed", ended_process_files_closed),
+    Test::new("libraries.dos.one_mib_file", one_mib_file),
+    Test::new("libraries.dos.nil", nil),
+];
+
+fn port(name: &str) -> Result<*mut exec::port::MsgPort, alloc::string::String> {
+    let p = exec::sys::find_port(name);
+    ensure!(!p.is_null(), "no {name} handler");
+    Ok(p)
+}
+
+/// Runs `body` as a process, then ends the process (its files closed, its record freed).
+fn as_process(body: impl FnOnce() -> TestResult) -> TestResult {
+    let r = body();
+    end_process();
+    r
+}
+
+fn packets_round_trip() -> TestResult {
+    as_process(|| {
+        let ram = port("RAM")?;
+        // SAFETY: the handler's port; no pointers in the arguments.
+        ensure_eq!(unsafe { do_pkt(ram, action::IS_FILESYSTEM, &[]) }, (DOSTRUE, 0));
+        // SAFETY: as above.
+        ensure_eq!(unsafe { do_pkt(ram, 4242, &[]) }, (DOSFALSE, error::ACTION_NOT_KNOWN));
+        let mut info = InfoData::default();
+        // SAFETY: `info` lives on this frame until the answer.
+        let r = unsafe { do_pkt(ram, action::DISK_INFO, &[&mut info as *mut InfoData as i64]) };
+        ensure_eq!(r, (DOSTRUE, 0));
+        ensure!(info.num_blocks > 0 && info.bytes_per_block == 512 && info.disk_state == ID_VALIDATED);
+        Ok(())
+    })
+}
+
+fn write_file(name: &str, data: &[u8]) -> TestResult {
+    let mut f = open(name, MODE_NEWFILE).map_err(|e| format!("open {name}: {e}"))?;
+    ensure_eq!(f.write(data), Ok(data.len()));
+    ensure_eq!(close(f), Ok(()));
+    Ok(())
+}
+
+fn read_file(name: &str) -> Result<Vec<u8>, alloc::string::String> {
+    let mut f = open(name, MODE_OLDFILE).map_err(|e| format!("open {name}: {e}"))?;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 64];
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) => return Err(format!("read {name}: {e}")),
+        }
+    }
+    close(f).map_err(|e| format!("close {name}: {e}"))?;
+    Ok(out)
+}
+
+/// FINDINPUT, FINDOUTPUT, FINDUPDATE, READ, WRITE, SEEK, SET_FILE_SIZE, END, and the
+/// buffered calls.
+fn files() -> TestResult {
+    as_process(|| {
+        write_file("RAM:t.files", b"hello, world")?;
+        ensure_eq!(read_file("ram:T.FILES")?, b"hello, world");
+        let mut f = open("RAM:t.files", MODE_READWRITE).map_err(|e| format!("{e}"))?;
+        ensure_eq!(f.seek(7, OFFSET_BEGINNING), Ok(0));
+        ensure_eq!(f.write(b"there"), Ok(5));
+        ensure_eq!(f.seek(-5, OFFSET_END), Ok(12));
+        let mut b = [0u8; 8];
+        ensure_eq!(f.read(&mut b), Ok(5));
+        ensure_eq!(&b[..5], b"there");
+        ensure_eq!(f.set_size(5, OFFSET_BEGINNING), Ok(5));
+        ensure_eq!(f.seek(0, OFFSET_END), Ok(5));
+        // Buffered: lines out, lines in.
+        ensure_eq!(f.put_s(b"\nline two\n"), Ok(()));
+        core::fmt::Write::write_fmt(&mut *f, format_args!("n={}\n", 42)).map_err(|_| "printf")?;
+        ensure_eq!(f.seek(0, OFFSET_BEGINNING), Ok(20));
+        let mut line = Vec::new();
+        ensure_eq!(f.get_s(&mut line), Ok(true));
+        ensure_eq!(line, b"hello\n");
+        ensure_eq!(f.get_c(), Ok(Some(b'l')));
+        ensure_eq!(f.get_s(&mut line), Ok(true));
+        ensure_eq!(line, b"ine two\n");
+        ensure_eq!(f.get_s(&mut line), Ok(true));
+        ensure_eq!(line, b"n=42\n");
+        ensure_eq!(f.get_s(&mut line), Ok(false));
+        ensure_eq!(close(f), Ok(()));
+        ensure_eq!(delete_file("RAM:t.files"), Ok(()));
+        Ok(())
+    })
+}
+
+/// LOCATE_OBJECT, FREE_LOCK, COPY_DIR, PARENT, EXAMINE_OBJECT, EXAMINE_NEXT, CREATE_DIR,
+/// RENAME_OBJECT, DELETE_OBJECT, SET_PROTECT, INFO.
+fn locks_and_names() -> TestResult {
+    as_process(|| {
+        let d = create_dir("RAM:t.dir").map_err(|e| format!("create_dir: {e}"))?;
+        ensure_eq!(unlock(d), Ok(()));
+        write_file("RAM:t.dir/a", b"A")?;
+        write_file("RAM:t.dir/b", b"BB")?;
+        let l = lock("RAM:t.dir", SHARED_LOCK).map_err(|e| format!("lock: {e}"))?;
+        let names: Vec<_> = entries(&l).map_err(|e| format!("entries: {e}"))?.iter().map(|f| (alloc::string::String::from(f.name()), f.size)).collect();
+        ensure_eq!(names, alloc::vec![("a".into(), 1), ("b".into(), 2)]);
+        let mut fib = FileInfoBlock::default();
+        ensure_eq!(examine(&l, &mut fib), Ok(()));
+        ensure!(fib.is_dir() && fib.name() == "t.dir");
+        let copy = dup_lock(&l).map_err(|e| format!("dup_lock: {e}"))?;
+        let parent = parent_dir(&copy).map_err(|e| format!("parent: {e}"))?.ok_or("no parent")?;
+        ensure_eq!(examine(&parent, &mut fib), Ok(()));
+        ensure_eq!(fib.dir_entry_type, ST_ROOT);
+        ensure_eq!(parent_dir(&parent), Ok(None));
+        // CurrentDir: relative names go there.
+        let old = lock::current_dir(Some(copy));
+        ensure_eq!(read_file("b")?, b"BB");
+        ensure_eq!(name_from_lock(&l), Ok("RAM:t.dir".into()));
+        let copy = lock::current_dir(old).ok_or("no current dir")?;
+        ensure_eq!(rename("RAM:t.dir/a", "RAM:t.dir/c"), Ok(()));
+        ensure_eq!(read_file("RAM:t.dir/c")?, b"A");
+        let mut info = InfoData::default();
+        ensure_eq!(lock::info(&l, &mut info), Ok(()));
+        ensure!(info.num_blocks_used > 0 && info.in_use >= 3, "{info:?}");
+        ensure_eq!(lock::set_protection("RAM:t.dir/c", prot::DELETE), Ok(()));
+        ensure_eq!(delete_file("RAM:t.dir/c"), Err(error::DELETE_PROTECTED));
+        ensure_eq!(lock::set_protection("RAM:t.dir/c", 0), Ok(()));
+        for x in [parent, copy, l] {
+            ensure_eq!(unlock(x), Ok(()));
+        }
+        for n in ["RAM:t.dir/b", "RAM:t.dir/c", "RAM:t.dir"] {
+            ensure_eq!(delete_file(n), Ok(()), "{n}");
+        }
+        Ok(())
+    })
+}
+
+fn errors() -> TestResult {
+    as_process(|| {
+        ensure_eq!(open("RAM:t.none", MODE_OLDFILE).err(), Some(error::OBJECT_NOT_FOUND));
+        ensure_eq!(io_err(), error::OBJECT_NOT_FOUND);
+        ensure_eq!(fault(io_err(), "t.none"), "t.none: Object not found");
+        ensure_eq!(open("NOSUCH:x", MODE_OLDFILE).err(), Some(error::DEVICE_NOT_MOUNTED));
+        let d = create_dir("RAM:t.err").map_err(|e| format!("{e}"))?;
+        ensure_eq!(create_dir("RAM:t.err").err(), Some(error::OBJECT_EXISTS));
+        ensure_eq!(delete_file("RAM:t.err"), Err(error::OBJECT_IN_USE), "locked");
+        ensure_eq!(unlock(d), Ok(()));
+        write_file("RAM:t.err/f", b"x")?;
+        ensure_eq!(delete_file("RAM:t.err"), Err(error::DIRECTORY_NOT_EMPTY));
+        ensure_eq!(open("RAM:t.err", MODE_OLDFILE).err(), Some(error::OBJECT_WRONG_TYPE), "a directory read as a file");
+        ensure_eq!(lock("RAM:t.err/f/g", SHARED_LOCK).err(), Some(error::OBJECT_WRONG_TYPE), "a path through a file");
+        ensure_eq!(rename("RAM:t.err", "RAM:t.err/inside"), Err(error::OBJECT_IN_USE), "a directory into itself");
+        ensure_eq!(rename("RAM:t.err/f", "NIL:f"), Err(error::RENAME_ACROSS_DEVICES));
+        let long = "n".repeat(108);
+        ensure_eq!(open(&format!("RAM:{long}"), MODE_NEWFILE).err(), Some(error::INVALID_COMPONENT_NAME));
+        let f = open("RAM:t.err/f", MODE_OLDFILE).map_err(|e| format!("{e}"))?;
+        ensure_eq!(delete_file("RAM:t.err/f"), Err(error::OBJECT_IN_USE), "an open file");
+        ensure_eq!(close(f), Ok(()));
+        ensure_eq!(delete_file("RAM:t.err/f"), Ok(()));
+        ensure_eq!(delete_file("RAM:t.err"), Ok(()));
+        Ok(())
+    })
+}
+
+/// Packets a careless or hostile client might send: each is refused with its error, counted,
+/// and the handler goes on serving.
+fn garbage_packets() -> TestResult {
+    as_process(|| {
+        let ram = port("RAM")?;
+        let before = ram::refused();
+        let bad = b"\xff\xfe";
+        let mut fib = FileInfoBlock::default();
+        let fibp = &mut fib as *mut FileInfoBlock as i64;
+        let cases: [(i64, [i64; 6], i64); 9] = [
+            (9999, [0; 6], error::ACTION_NOT_KNOWN),
+            (action::READ, [0x1234_5678, 0, 0, 0, 0, 0], error::INVALID_LOCK),
+            (action::READ, [1, fibp, -5, 0, 0, 0], error::BAD_NUMBER),
+            (action::WRITE, [1, 0, 16, 0, 0, 0], error::REQUIRED_ARG_MISSING),
+            (action::FREE_LOCK, [u64::MAX as i64, 0, 0, 0, 0, 0], error::INVALID_LOCK),
+            (action::EXAMINE_OBJECT, [0, 0, 0, 0, 0, 0], error::REQUIRED_ARG_MISSING),
+            (action::FINDINPUT, [0, 0, 0, 4, 0, 0], error::REQUIRED_ARG_MISSING),
+            (action::LOCATE_OBJECT, [0, b"x".as_ptr() as i64, 1, 77, 0, 0], error::BAD_NUMBER),
+            (action::EXAMINE_NEXT, [0xdead_0000_0001, fibp, 0, 0, 0, 0], error::INVALID_LOCK),
+        ];
+        for (kind, args, want) in cases {
+            // SAFETY: the handler's port; every pointer is to this frame or null.
+            let (_, res2) = unsafe { do_pkt(ram, kind, &args) };
+            ensure_eq!(res2, want, "action {kind} {args:?}");
+        }
+        ensure!(ram::refused() >= before + cases.len() as u64, "refusals counted: {} -> {}", before, ram::refused());
+        // A name that is not UTF-8 is not a name.
+        // SAFETY: as above.
+        let r = unsafe { do_pkt(ram, action::FINDINPUT, &[0, 0, bad.as_ptr() as i64, 2]) };
+        ensure_eq!(r, (DOSFALSE, error::INVALID_COMPONENT_NAME));
+        // And the handler still serves.
+        write_file("RAM:t.garbage", b"ok")?;
+        ensure_eq!(read_file("RAM:t.garbage")?, b"ok");
+        ensure_eq!(delete_file("RAM:t.garbage"), Ok(()));
+        Ok(())
+    })
+}
+
+fn writer(tag: usize) {
+    let line = [b'0' + tag as u8; 8];
+    // Both have the file open at once; each writes its own half, 8 bytes per packet, and
+    // reads back what it wrote (the other's packets come between).
+    if let Ok(mut f) = open("RAM:t.shared", MODE_READWRITE) {
+        for i in 0..50 {
+            let at = ((tag - 1) * 400 + i * 8) as i64;
+            let _ = f.seek(at, OFFSET_BEGINNING);
+            let _ = f.write(&line);
+            let mut back = [0u8; 8];
+            let _ = f.seek(at, OFFSET_BEGINNING);
+            if f.read(&mut back) != Ok(8) || back != line {
+                break;
+            }
+            exec::sys::forbid();
+            exec::sys::permit();
+        }
+        let _ = close(f);
+    }
+    end_process();
+}
+
+/// Two processes read and write one file at once: every write lands, none is torn or lost.
+fn two_processes_one_file() -> TestResult {
+    as_process(|| {
+        write_file("RAM:t.shared", &[b'.'; 800])?;
+        let a = spawn("dos-a", 0, writer, 1)?;
+        let b = spawn("dos-b", 0, writer, 2)?;
+        a.join();
+        b.join();
+        let data = read_file("RAM:t.shared")?;
+        ensure_eq!(data.len(), 800);
+        ensure!(data[..400].iter().all(|&c| c == b'1') && data[400..].iter().all(|&c| c == b'2'), "{:?}", core::str::from_utf8(&data));
+        ensure_eq!(delete_file("RAM:t.shared"), Ok(()));
+        Ok(())
+    })
+}
+
+fn holder(ends_cleanly: usize) {
+    let f = open("RAM:t.held", MODE_NEWFILE);
+    let l = lock("RAM:", SHARED_LOCK);
+    core::mem::forget(f);
+    // A FileLock has no Drop: dropping it leaves the handler's lock held, as forgetting UnLock does.
+    drop(l);
+    if ends_cleanly == 1 {
+        end_process();
+    }
+}
+
+/// A process that ends with a file open and a lock held has them freed: through
+/// end_process, or, when it never called it, by RAM: once they are in its way.
+fn ended_process_files_closed() -> TestResult {
+    as_process(|| {
+        for clean in [1, 0] {
+            spawn("dos-holder", 0, holder, clean)?.join();
+            exec::time::wait_ticks(2);
+            // The holder's exclusive open would refuse this if it were still open.
+            ensure_eq!(delete_file("RAM:t.held"), Ok(()), "ended {}", if clean == 1 { "cleanly" } else { "without end_process" });
+        }
+        let mut info = InfoData::default();
+        let root = lock("RAM:", SHARED_LOCK).map_err(|e| format!("{e}"))?;
+        ensure_eq!(lock::info(&root, &mut info), Ok(()));
+        ensure_eq!(unlock(root), Ok(()));
+        ensure_eq!(info.in_use, 1, "only the lock of INFO itself is left");
+        Ok(())
+    })
+}
+
+/// A 1 MiB file written in 4 KiB blocks and read back, checksummed.
+fn one_mib_file() -> TestResult {
+    as_process(|| {
+        let block: Vec<u8> = (0..4096u32).map(|i| (i * 7 + i / 256) as u8).collect();
+        let sum = |d: &[u8]| d.iter().fold(0u32, |s, &b| s.rotate_left(5) ^ b as u32);
+        let mut f = open("RAM:t.big", MODE_NEWFILE).map_err(|e| format!("{e}"))?;
+        let mut want = 0u32;
+        for _ in 0..256 {
+            ensure_eq!(f.write(&block), Ok(4096));
+            want = block.iter().fold(want, |s, &b| s.rotate_left(5) ^ b as u32);
+        }
+        ensure_eq!(close(f), Ok(()));
+        let data = read_file("RAM:t.big")?;
+        ensure_eq!(data.len(), 1 << 20);
+        ensure_eq!(sum(&data), want);
+        ensure_eq!(delete_file("RAM:t.big"), Ok(()));
+        Ok(())
+    })
+}
+
+fn nil() -> TestResult {
+    as_process(|| {
+        let mut f = file::open("NIL:", MODE_NEWFILE).map_err(|e| format!("{e}"))?;
+        ensure_eq!(f.write(b"gone"), Ok(4));
+        ensure_eq!(f.read(&mut [0; 4]), Ok(0), "end of file");
+        ensure_eq!(close(f), Ok(()));
+        let nil = port("NIL")?;
+        // SAFETY: the handler's port; no pointers.
+        ensure_eq!(unsafe { do_pkt(nil, action::LOCATE_OBJECT, &[]) }, (DOSFALSE, error::ACTION_NOT_KNOWN));
+        Ok(())
+    })
+}

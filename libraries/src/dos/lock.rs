@@ -1,0 +1,222 @@
+//! Locks and names: Lock, UnLock, DupLock, Examine, ExNext, ParentDir, CurrentDir,
+//! NameFromLock, DeleteFile, Rename, CreateDir, SetProtection, Info, and GetDeviceProc, which
+//! finds the handler a name goes to. Each is one packet (NameFromLock a few).
+//!
+//! A lock is the handler's port and the handler's handle for it: the client never sees the
+//! handler's memory. Locks are freed explicitly (`unlock`), as on the Amiga.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use exec::port::MsgPort;
+
+use super::packet::do_pkt;
+use super::process::{self, note_closed, note_open, result};
+use crate::dosdefs::{DOSFALSE, FileInfoBlock, InfoData, action, error};
+
+/// A lock on a file or directory (`BPTR` to `struct FileLock`): the handler's port and its
+/// handle. Not `Clone`: copy it with [`dup_lock`], free it with [`unlock`].
+#[derive(Debug, PartialEq, Eq)]
+pub struct FileLock {
+    pub(super) port: *mut MsgPort,
+    pub(super) key: u64,
+}
+
+impl FileLock {
+    /// The handler it belongs to.
+    pub fn port(&self) -> *mut MsgPort {
+        self.port
+    }
+}
+
+/// Where a name goes (`GetDeviceProc()`): the handler's port and the directory the rest of the
+/// name is relative to (0: the handler's root). `RAM:x` goes to RAM:'s root; `x` and `:x` to
+/// the current directory's handler. Errors: DEVICE_NOT_MOUNTED (no handler by that name).
+pub fn get_device_proc(name: &str) -> Result<(*mut MsgPort, u64), i64> {
+    match name.find(':') {
+        Some(0) | None => {
+            let p = process::process();
+            let (port, key) = match &p.current_dir {
+                Some(l) => (l.port, if name.starts_with(':') { 0 } else { l.key }),
+                None => (exec::sys::find_port("RAM"), 0),
+            };
+            if port.is_null() { Err(error::DEVICE_NOT_MOUNTED) } else { Ok((port, key)) }
+        }
+        Some(i) => {
+            let mut dev = [0u8; 32];
+            let d = &name.as_bytes()[..i];
+            if d.len() > dev.len() {
+                return Err(error::DEVICE_NOT_MOUNTED);
+            }
+            dev[..d.len()].copy_from_slice(d);
+            dev[..d.len()].make_ascii_uppercase();
+            let dev = core::str::from_utf8(&dev[..d.len()]).map_err(|_| error::DEVICE_NOT_MOUNTED)?;
+            let port = exec::sys::find_port(dev);
+            if port.is_null() { Err(error::DEVICE_NOT_MOUNTED) } else { Ok((port, 0)) }
+        }
+    }
+}
+
+/// Sends `kind` with `args` to `port`; `Ok(res1)` when res1 is not DOSFALSE, else the error.
+pub(super) fn call(port: *mut MsgPort, kind: i64, args: &[i64]) -> Result<i64, i64> {
+    // SAFETY: a handler's port (found by name); the arguments' pointers point into the
+    // caller's frame, which waits for the answer.
+    let (res1, res2) = unsafe { do_pkt(port, kind, args) };
+    if res1 == DOSFALSE && res2 != 0 { Err(res2) } else { Ok(res1) }
+}
+
+fn name_args(name: &str) -> (i64, i64) {
+    (name.as_ptr() as i64, name.len() as i64)
+}
+
+/// Locks `name` (`Lock()`), `mode` SHARED_LOCK or EXCLUSIVE_LOCK. Errors (also in IoErr):
+/// OBJECT_NOT_FOUND, OBJECT_IN_USE, OBJECT_WRONG_TYPE, DEVICE_NOT_MOUNTED,
+/// INVALID_COMPONENT_NAME.
+pub fn lock(name: &str, mode: i64) -> Result<FileLock, i64> {
+    result((|| {
+        let (port, dir) = get_device_proc(name)?;
+        let (p, n) = name_args(name);
+        let key = call(port, action::LOCATE_OBJECT, &[dir as i64, p, n, mode])? as u64;
+        note_open(port, key, false);
+        Ok(FileLock { port, key })
+    })())
+}
+
+/// Frees a lock (`UnLock()`). Errors: INVALID_LOCK.
+pub fn unlock(lock: FileLock) -> Result<(), i64> {
+    note_closed(lock.port, lock.key);
+    result(call(lock.port, action::FREE_LOCK, &[lock.key as i64]).map(|_| ()))
+}
+
+/// A second, shared lock on what `lock` names (`DupLock()`). Errors: OBJECT_IN_USE (an
+/// exclusive lock), INVALID_LOCK.
+pub fn dup_lock(lock: &FileLock) -> Result<FileLock, i64> {
+    result(call(lock.port, action::COPY_DIR, &[lock.key as i64]).map(|k| {
+        note_open(lock.port, k as u64, false);
+        FileLock { port: lock.port, key: k as u64 }
+    }))
+}
+
+/// Fills `fib` with what `lock` names (`Examine()`), ready for [`ex_next`].
+pub fn examine(lock: &FileLock, fib: &mut FileInfoBlock) -> Result<(), i64> {
+    result(call(lock.port, action::EXAMINE_OBJECT, &[lock.key as i64, fib as *mut FileInfoBlock as i64]).map(|_| ()))
+}
+
+/// Fills `fib` with the next entry of the directory `lock` names (`ExNext()`). Errors:
+/// NO_MORE_ENTRIES after the last; OBJECT_WRONG_TYPE for a file.
+pub fn ex_next(lock: &FileLock, fib: &mut FileInfoBlock) -> Result<(), i64> {
+    result(call(lock.port, action::EXAMINE_NEXT, &[lock.key as i64, fib as *mut FileInfoBlock as i64]).map(|_| ()))
+}
+
+/// Every entry of the directory `lock` names (Examine and ExNext until the end).
+pub fn entries(lock: &FileLock) -> Result<Vec<FileInfoBlock>, i64> {
+    let mut fib = FileInfoBlock::default();
+    examine(lock, &mut fib)?;
+    if !fib.is_dir() {
+        return result(Err(error::OBJECT_WRONG_TYPE));
+    }
+    let mut out = Vec::new();
+    loop {
+        match ex_next(lock, &mut fib) {
+            Ok(()) => out.push(fib),
+            Err(error::NO_MORE_ENTRIES) => return Ok(out),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A lock on the directory holding what `lock` names (`ParentDir()`); `Ok(None)` for a root.
+pub fn parent_dir(lock: &FileLock) -> Result<Option<FileLock>, i64> {
+    result(call(lock.port, action::PARENT, &[lock.key as i64])).map(|k| {
+        (k != 0).then(|| {
+            note_open(lock.port, k as u64, false);
+            FileLock { port: lock.port, key: k as u64 }
+        })
+    })
+}
+
+/// Makes `lock` the current directory (`None`: RAM:'s root); result: the one before, which
+/// the caller now owns (`CurrentDir()`).
+pub fn current_dir(lock: Option<FileLock>) -> Option<FileLock> {
+    core::mem::replace(&mut process::process().current_dir, lock)
+}
+
+/// The full name of what `lock` names (`NameFromLock()`): `RAM:a/b`, the device's name
+/// first (Lorraine has no volume names yet).
+pub fn name_from_lock(lock: &FileLock) -> Result<String, i64> {
+    let mut parts = Vec::new();
+    let mut fib = FileInfoBlock::default();
+    let mut at = dup_lock(lock)?;
+    loop {
+        let up = parent_dir(&at);
+        match up {
+            Ok(Some(parent)) => {
+                let r = examine(&at, &mut fib);
+                let _ = unlock(core::mem::replace(&mut at, parent));
+                r?;
+                parts.push(String::from(fib.name()));
+            }
+            Ok(None) => break,
+            Err(e) => {
+                let _ = unlock(at);
+                return Err(e);
+            }
+        }
+    }
+    let _ = unlock(at);
+    parts.reverse();
+    // SAFETY: a handler's port: public, so it has a name, and handlers never end.
+    let dev = unsafe { (*lock.port).node.name() };
+    Ok(alloc::format!("{dev}:{}", parts.join("/")))
+}
+
+/// Deletes `name` (`DeleteFile()`). Errors: OBJECT_NOT_FOUND, OBJECT_IN_USE,
+/// DIRECTORY_NOT_EMPTY, DELETE_PROTECTED.
+pub fn delete_file(name: &str) -> Result<(), i64> {
+    result((|| {
+        let (port, dir) = get_device_proc(name)?;
+        let (p, n) = name_args(name);
+        call(port, action::DELETE_OBJECT, &[dir as i64, p, n]).map(|_| ())
+    })())
+}
+
+/// Renames or moves `old` to `new` on one device (`Rename()`). Errors: OBJECT_EXISTS,
+/// OBJECT_NOT_FOUND, OBJECT_IN_USE (a directory into itself), RENAME_ACROSS_DEVICES.
+pub fn rename(old: &str, new: &str) -> Result<(), i64> {
+    result((|| {
+        let (port, dir) = get_device_proc(old)?;
+        let (port2, dir2) = get_device_proc(new)?;
+        if port != port2 {
+            return Err(error::RENAME_ACROSS_DEVICES);
+        }
+        let (p, n) = name_args(old);
+        let (p2, n2) = name_args(new);
+        call(port, action::RENAME_OBJECT, &[dir as i64, p, n, dir2 as i64, p2, n2]).map(|_| ())
+    })())
+}
+
+/// Makes a directory; result: an exclusive lock on it (`CreateDir()`). Errors: OBJECT_EXISTS,
+/// OBJECT_NOT_FOUND, DISK_FULL.
+pub fn create_dir(name: &str) -> Result<FileLock, i64> {
+    result((|| {
+        let (port, dir) = get_device_proc(name)?;
+        let (p, n) = name_args(name);
+        let key = call(port, action::CREATE_DIR, &[dir as i64, p, n])? as u64;
+        note_open(port, key, false);
+        Ok(FileLock { port, key })
+    })())
+}
+
+/// Sets `name`'s protection bits (`SetProtection()`).
+pub fn set_protection(name: &str, bits: u32) -> Result<(), i64> {
+    result((|| {
+        let (port, dir) = get_device_proc(name)?;
+        let (p, n) = name_args(name);
+        call(port, action::SET_PROTECT, &[0, dir as i64, p, n, bits as i64]).map(|_| ())
+    })())
+}
+
+/// What the disk `lock` is on holds (`Info()`).
+pub fn info(lock: &FileLock, data: &mut InfoData) -> Result<(), i64> {
+    result(call(lock.port, action::INFO, &[lock.key as i64, data as *mut InfoData as i64]).map(|_| ()))
+}

@@ -1,0 +1,48 @@
+//! The NIL: handler: swallows what is written and reads as the end of a file. An Exec task
+//! with a public port named `NIL`, reached only by DOS packets, like RAM:. It has no
+//! directories: lock and name actions get ACTION_NOT_KNOWN.
+
+use exec::port::Message;
+use exec::task::Task;
+
+use crate::dos::packet::packet_of;
+use crate::dosdefs::{DOSFALSE, DOSTRUE, action, error};
+
+/// The handler's port name (`NIL:` finds it).
+pub const PORT_NAME: &str = "NIL";
+
+/// Starts the NIL: handler task. Result: the task, or null.
+pub fn start() -> *mut Task {
+    exec::task::add_task("NIL", 5, nil_entry, 0, 8 * 1024)
+}
+
+fn nil_entry(_: usize) {
+    let port = exec::sys::create_port(Some(PORT_NAME), 0);
+    if port.is_null() {
+        exec::kprintln!("NIL: no port");
+        return;
+    }
+    let mut msg: *mut Message = core::ptr::null_mut();
+    loop {
+        // SAFETY: our own port; `msg` is null or the packet answered below.
+        msg = unsafe { exec::sys::reply_wait(msg, port) };
+        if msg.is_null() {
+            continue;
+        }
+        // SAFETY: only packets are sent to a handler's port (dos.library's contract).
+        let pkt = unsafe { packet_of(msg) };
+        let (res1, res2) = match pkt.kind {
+            // Every open succeeds, with one handle that means nothing.
+            action::FINDINPUT | action::FINDOUTPUT | action::FINDUPDATE => (1, 0),
+            action::READ => (0, 0),
+            action::WRITE if pkt.args[2] >= 0 => (pkt.args[2], 0),
+            action::WRITE => (-1, error::BAD_NUMBER),
+            action::SEEK | action::SET_FILE_SIZE => (0, 0),
+            action::END => (DOSTRUE, 0),
+            action::IS_FILESYSTEM => (DOSFALSE, 0),
+            _ => (DOSFALSE, error::ACTION_NOT_KNOWN),
+        };
+        pkt.res1 = res1;
+        pkt.res2 = res2;
+    }
+}
