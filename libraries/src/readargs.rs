@@ -214,31 +214,45 @@ pub fn read_args(template: &str, line: &str) -> Result<Vec<ArgValue>, ArgError> 
         i += 1;
     }
 
-    // Then positional words fill the items not yet given, in template order.
+    // Then positional words fill the items not yet given, in template order; a /M item takes
+    // every word from where it stands, and required items after it take theirs back from its
+    // end (as AmigaDOS does: `COPY a b c TO-less` copies a and b to c).
+    let multi_at = items.iter().position(|it| it.multi && !it.keyword);
     let mut next_item = 0;
     for (w, word) in ws.iter().enumerate() {
         if used[w] {
             continue;
         }
         while next_item < items.len()
-            && (items[next_item].keyword || items[next_item].switch || items[next_item].multi || values[next_item] != ArgValue::Missing)
+            && (items[next_item].keyword || items[next_item].switch || (!items[next_item].multi && values[next_item] != ArgValue::Missing))
         {
             next_item += 1;
         }
-        if next_item < items.len() && items[next_item].rest {
+        let Some(it) = items.get(next_item) else { return Err(ArgError::TooManyArgs(word.text.clone())) };
+        if it.rest {
             values[next_item] = ArgValue::Str(String::from(line[word.start..].trim()));
             break;
         }
-        if next_item < items.len() {
+        if !it.multi {
             values[next_item] = ArgValue::Str(word.text.clone());
             next_item += 1;
-        } else if let Some(m) = items.iter().position(|it| it.multi && !it.keyword) {
-            match &mut values[m] {
-                ArgValue::Multi(v) => v.push(word.text.clone()),
-                v => *v = ArgValue::Multi(alloc::vec![word.text.clone()]),
+            continue;
+        }
+        // The /M item: it takes this word and every one after it.
+        match &mut values[next_item] {
+            ArgValue::Multi(v) => v.push(word.text.clone()),
+            v => *v = ArgValue::Multi(alloc::vec![word.text.clone()]),
+        }
+    }
+    if let Some(m) = multi_at {
+        for k in (m + 1..items.len()).rev() {
+            let it = &items[k];
+            if it.required && !it.keyword && !it.switch && values[k] == ArgValue::Missing
+                && let ArgValue::Multi(v) = &mut values[m]
+                && v.len() > 1
+            {
+                values[k] = ArgValue::Str(v.pop().unwrap_or_default());
             }
-        } else {
-            return Err(ArgError::TooManyArgs(word.text.clone()));
         }
     }
 
@@ -290,6 +304,9 @@ mod tests {
             ("N/N,ALL/S", "", vec![Missing, Switch(false)]),
             ("N/N", "-7", vec![Num(-7)]),
             ("FILES/M/A,QUIET/S", "a b c QUIET", vec![Multi(vec!["a".into(), "b".into(), "c".into()]), Switch(true)]),
+            ("FROM/M/A,TO/A,ALL/S", "a b c ALL", vec![Multi(vec!["a".into(), "b".into()]), Str("c".into()), Switch(true)]),
+            ("FROM/M/A,TO/A", "a TO b", vec![Multi(vec!["a".into()]), Str("b".into())]),
+            ("DEST,FROM/M", "d a b", vec![Str("d".into()), Multi(vec!["a".into(), "b".into()])]),
             ("TEXT/F", "hello,  world  ", vec![s("hello,  world")]),
             ("CMD/A,ARGS/F", "echo hi there", vec![s("echo"), s("hi there")]),
             ("STRING/M", "", vec![Missing]),

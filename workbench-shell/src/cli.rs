@@ -8,8 +8,8 @@ use alloc::vec::Vec;
 pub const DEFAULT_PROMPT: &str = "%N.SYS:> ";
 
 /// The prompt for CLI `cli` from `format`: `%N` = the CLI number, `%R` = the last return code,
-/// `%%` = a percent sign. (`%S`, the current directory, waits for DOS.)
-pub fn prompt(format: &str, cli: u32, rc: i32) -> String {
+/// `%S` = the current directory (`dir`), `%%` = a percent sign.
+pub fn prompt(format: &str, cli: u32, rc: i32, dir: &str) -> String {
     let mut out = String::new();
     let mut chars = format.chars();
     while let Some(c) = chars.next() {
@@ -20,6 +20,7 @@ pub fn prompt(format: &str, cli: u32, rc: i32) -> String {
         match chars.next() {
             Some('N') | Some('n') => out.push_str(&alloc::format!("{cli}")),
             Some('R') | Some('r') => out.push_str(&alloc::format!("{rc}")),
+            Some('S') | Some('s') => out.push_str(dir),
             Some(other) => {
                 out.push('%');
                 if other != '%' {
@@ -104,6 +105,52 @@ pub fn expand_alias(line: &str, aliases: &[(String, String)]) -> String {
     }
 }
 
+/// Where a command's output or input goes instead of the console: `>file`, `>>file` (append),
+/// `<file`, each anywhere on the line after the command word, outside quotes, with or without
+/// a space before the name.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Redirection {
+    /// The output file, and whether to append to it.
+    pub output: Option<(String, bool)>,
+    pub input: Option<String>,
+}
+
+/// Takes the redirections out of a command's arguments. Result: the arguments left and the
+/// redirection; an error for a `>` or `<` without a name, or two of one kind.
+pub fn split_redirection(args: &str) -> Result<(String, Redirection), &'static str> {
+    let mut rest = String::new();
+    let mut r = Redirection::default();
+    let mut chars = args.chars().peekable();
+    let mut quoted = false;
+    let mut escaped = false;
+    while let Some(c) = chars.next() {
+        if quoted || escaped || (c != '>' && c != '<') {
+            match c {
+                _ if escaped => escaped = false,
+                '*' if quoted => escaped = true,
+                '"' => quoted = !quoted,
+                _ => {}
+            }
+            rest.push(c);
+            continue;
+        }
+        let append = c == '>' && chars.next_if_eq(&'>').is_some();
+        while chars.next_if(|c| *c == ' ').is_some() {}
+        let mut name = String::new();
+        while let Some(n) = chars.next_if(|c| !c.is_whitespace()) {
+            name.push(n);
+        }
+        if name.is_empty() || name.starts_with(['>', '<']) {
+            return Err("Redirection without a file name");
+        }
+        let twice = if c == '>' { r.output.replace((name, append)).is_some() } else { r.input.replace(name).is_some() };
+        if twice {
+            return Err("Redirected twice");
+        }
+    }
+    Ok((String::from(rest.trim()), r))
+}
+
 /// The names among `names` that start with `word` (any case), as written in `names`.
 pub fn complete(names: &[&str], word: &str) -> Vec<String> {
     names.iter().filter(|n| n.len() >= word.len() && n[..word.len()].eq_ignore_ascii_case(word)).map(|n| String::from(*n)).collect()
@@ -115,9 +162,24 @@ mod tests {
 
     #[test]
     fn prompts() {
-        assert_eq!(prompt(DEFAULT_PROMPT, 1, 0), "1.SYS:> ");
-        assert_eq!(prompt("%N%% %x%", 12, 0), "12% %x%");
-        assert_eq!(prompt("%R %N>", 1, 20), "20 1>");
+        assert_eq!(prompt(DEFAULT_PROMPT, 1, 0, "RAM:"), "1.SYS:> ");
+        assert_eq!(prompt("%N%% %x%", 12, 0, ""), "12% %x%");
+        assert_eq!(prompt("%R %N>", 1, 20, ""), "20 1>");
+        assert_eq!(prompt("%N.%S> ", 1, 0, "RAM:d"), "1.RAM:d> ");
+    }
+
+    #[test]
+    fn redirection() {
+        let out = |n: &str, a| Redirection { output: Some((n.to_string(), a)), input: None };
+        assert_eq!(split_redirection("hello >RAM:a"), Ok(("hello".to_string(), out("RAM:a", false))));
+        assert_eq!(split_redirection(">> RAM:a hello"), Ok(("hello".to_string(), out("RAM:a", true))));
+        assert_eq!(split_redirection("\"a > b\" >x"), Ok(("\"a > b\"".to_string(), out("x", false))), "quoted");
+        let both = split_redirection("<in x >out").unwrap();
+        assert_eq!((both.0.as_str(), both.1.input.as_deref(), both.1.output), ("x", Some("in"), Some(("out".to_string(), false))));
+        assert_eq!(split_redirection("plain words"), Ok(("plain words".to_string(), Redirection::default())));
+        assert!(split_redirection("x >").is_err());
+        assert!(split_redirection("x >a >b").is_err());
+        assert!(split_redirection("x > >b").is_err());
     }
 
     #[test]

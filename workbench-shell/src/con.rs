@@ -9,6 +9,7 @@ use core::fmt;
 use devices::serial::SDCMD_QUERY;
 use exec::device::{CMD_READ, CMD_WRITE, IoRequest};
 use exec::port::MsgPort;
+use libraries::dos::file::FileHandle;
 use exec::sys::{check_io, close_device, create_msg_port, delete_msg_port, do_io, open_device, send_io, wait_io};
 
 /// One open request on serial.device, with its own reply port.
@@ -58,13 +59,15 @@ pub struct Con {
     above: Option<crate::jobs::SharedState>,
     /// A background job's output not yet printed: the end of a line.
     partial: Vec<u8>,
+    /// `>file`: where output goes instead of the console (errors still go to the console).
+    file: Option<Box<FileHandle>>,
 }
 
 impl Con {
     /// Opens serial.device unit 0 for the calling task, with colour or without; `None` if it
     /// cannot.
     pub fn open(color: bool) -> Option<Box<Con>> {
-        Some(Box::new(Con { out: Channel::open()?, inp: None, pending: false, byte: 0, color, above: None, partial: Vec::new() }))
+        Some(Box::new(Con { out: Channel::open()?, inp: None, pending: false, byte: 0, color, above: None, partial: Vec::new(), file: None }))
     }
 
     /// Turns colour on or off for this Con.
@@ -78,8 +81,24 @@ impl Con {
         self.inp.as_ref().map_or(0, |i| 1 << unsafe { (*i.port).sig_bit })
     }
 
+    /// Sends the output to `file` from now on (`>` and `>>`): through DOS, as it is written,
+    /// with no colour and no CR before LF. Errors still go to the console.
+    pub fn redirect(&mut self, file: Box<FileHandle>) {
+        self.file = Some(file);
+        self.color = false;
+    }
+
+    /// Ends the redirection, closing the file. Result: what closing it met (a full disk).
+    pub fn end_redirect(&mut self) -> Result<(), i64> {
+        self.file.take().map_or(Ok(()), libraries::dos::file::close)
+    }
+
     /// Writes `s`, turning `\n` into CR LF.
     pub fn write(&mut self, s: &str) {
+        if let Some(f) = self.file.as_mut() {
+            let _ = f.put_s(s.as_bytes());
+            return;
+        }
         let mut bytes = Vec::with_capacity(s.len() + 8);
         for b in s.bytes() {
             if b == b'\n' {
@@ -99,6 +118,10 @@ impl Con {
     /// Writes bytes as they are (a background job's above the prompt, see `above_prompt`).
     /// A background job's output goes out in whole lines (the rest when the Con closes).
     pub fn write_raw(&mut self, bytes: &[u8]) {
+        if let Some(f) = self.file.as_mut() {
+            let _ = f.put_s(bytes);
+            return;
+        }
         if self.above.is_none() {
             return self.send(bytes);
         }
@@ -144,11 +167,14 @@ impl Con {
 
     /// Writes `s` in red (an error), or plain without colour.
     pub fn error(&mut self, s: &str) {
+        // Errors go to the console even when the output is redirected.
+        let file = self.file.take();
         if self.color {
             self.write(&alloc::format!("\x1b[31m{s}\x1b[0m\n"));
         } else {
             self.write(&alloc::format!("{s}\n"));
         }
+        self.file = file;
     }
 
     /// Writes `s` in bold (a table header), or plain without colour.

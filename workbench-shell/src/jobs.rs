@@ -15,7 +15,7 @@ use exec::sched::{forbid, permit};
 use exec::task::Task;
 
 use crate::commands::Command;
-use crate::state::ShellState;
+use crate::state::{DIR_MAX, FixedStr, ShellState};
 
 /// Longest argument string a command takes (a whole line at most).
 pub const ARGS_MAX: usize = crate::lineedit::MAX_LINE;
@@ -66,12 +66,22 @@ pub struct Job {
     /// The shell waiting for a foreground job (null for RUN), and the signal to send.
     waiter: *mut Task,
     waiter_mask: u32,
+    /// Where the command's output goes (`>` or `>>`): a file name, empty for the console.
+    output: FixedStr<DIR_MAX>,
+    /// `>>`: appended to the file rather than replacing it.
+    append: bool,
 }
 
 impl Job {
     /// A job for `command` with `args` (at most [`ARGS_MAX`] bytes, else `None`).
-    pub fn new(cli: u32, command: &'static Command, args: &str, state: SharedState, waiter: *mut Task, waiter_mask: u32) -> Option<Job> {
+    /// `output` is where `>` (or, appending, `>>`) sends the output; `None` (also returned)
+    /// when the arguments or the file name are too long.
+    pub fn new(cli: u32, command: &'static Command, args: &str, state: SharedState, waiter: *mut Task, waiter_mask: u32, output: Option<(&str, bool)>) -> Option<Job> {
         if args.len() > ARGS_MAX {
+            return None;
+        }
+        let mut out = FixedStr::empty();
+        if !out.set(output.map_or("", |o| o.0)) {
             return None;
         }
         let mut buf = [0u8; ARGS_MAX];
@@ -87,7 +97,20 @@ impl Job {
             done: AtomicBool::new(false),
             waiter,
             waiter_mask,
+            output: out,
+            append: output.is_some_and(|o| o.1),
         })
+    }
+
+    /// Where `>` sends the output, and whether `>>` appends; `None` for the console.
+    pub fn output(&self) -> Option<(&str, bool)> {
+        Some((self.output.as_str(), self.append)).filter(|o| !o.0.is_empty())
+    }
+
+    /// Whether the command runs in ring 3 (mmu build): a command marked so, unless its output
+    /// is redirected, which needs DOS, which is reached from ring 0 only for now.
+    pub fn in_ring3(&self) -> bool {
+        cfg!(feature = "mmu") && self.command.ring3 && self.output().is_none()
     }
 
     /// The command's arguments.
@@ -238,7 +261,10 @@ pub fn spawn(job: Pages<Job>, notify: *mut Task, notify_mask: u32) -> *mut Task 
     let (command, cli, state) = unsafe { ((*job.ptr()).command, (*job.ptr()).cli, (*job.ptr()).state) };
     forbid(); // list the task before it can run (and end)
     #[cfg(feature = "mmu")]
-    let t = if command.ring3 {
+    // SAFETY: as above.
+    let ring3 = unsafe { (*job.ptr()).in_ring3() };
+    #[cfg(feature = "mmu")]
+    let t = if ring3 {
         let shared = [(job.ptr() as u64, Pages::<Job>::LEN as u64), (state.addr(), Pages::<ShellState>::LEN as u64)];
         mmu_mode::user::add_user_task_sharing(command.name, 0, command_entry_ring3, job.ptr() as u64, &shared)
     } else {
@@ -250,7 +276,7 @@ pub fn spawn(job: Pages<Job>, notify: *mut Task, notify_mask: u32) -> *mut Task 
         // SAFETY: a live task: it cannot have run (and ended) under our Forbid.
         unsafe { exec::task::notify_on_end(t, notify, notify_mask) };
         #[cfg(feature = "mmu")]
-        if command.ring3 && crate::commands::reaches_jobs(command) {
+        if ring3 && crate::commands::reaches_jobs(command) {
             // SAFETY: as above; the grant is made before the task runs.
             unsafe { mmu_mode::policy::grant(t, &cli_task_numbers()) };
         }

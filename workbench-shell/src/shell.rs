@@ -66,7 +66,7 @@ impl Shell {
         if let Some(c) = self.asking {
             return alloc::format!("{}: {}: ", c.name, c.template);
         }
-        with_state(|s| cli::prompt(s.prompt.as_str(), 1, s.last_rc))
+        with_state(|s| cli::prompt(s.prompt.as_str(), 1, s.last_rc, s.dir()))
     }
 
     fn redraw(&mut self) {
@@ -241,7 +241,19 @@ impl Shell {
     /// or there is no memory.
     fn job(&mut self, cli: u32, command: &'static Command, args: &str, waiter: *mut Task) -> Option<Pages<Job>> {
         let mask = if waiter.is_null() { 0 } else { 1 << self.done_bit };
-        let Some(job) = Job::new(cli, command, args, shared(), waiter, mask) else {
+        let (args, redirect) = match cli::split_redirection(args) {
+            Ok(r) => r,
+            Err(msg) => {
+                self.fail(RC_ERROR, ERROR_LINE_TOO_LONG, msg);
+                return None;
+            }
+        };
+        if redirect.input.is_some() {
+            self.fail(RC_ERROR, ERROR_LINE_TOO_LONG, "Input redirection (<) is not built yet: no command reads Input()");
+            return None;
+        }
+        let output = redirect.output.as_ref().map(|(n, a)| (n.as_str(), *a));
+        let Some(job) = Job::new(cli, command, &args, shared(), waiter, mask, output) else {
             self.fail(RC_ERROR, ERROR_LINE_TOO_LONG, "Argument line too long");
             return None;
         };

@@ -24,6 +24,8 @@ pub const MESSAGE_MAX: usize = 120;
 /// The bytes that redraw the shell's prompt and line (a full line of 4-byte characters).
 pub const REDRAW_MAX: usize = 2400;
 pub const COMMAND_NAME_MAX: usize = 32;
+/// The longest current directory name CD keeps.
+pub const DIR_MAX: usize = 256;
 
 /// A string of at most `N` bytes, stored in place.
 #[repr(C)]
@@ -96,6 +98,9 @@ pub struct ShellState {
     /// While the shell waits at its prompt: the bytes that redraw the prompt and the line being
     /// typed, so that a background job prints above them and redraws them; empty otherwise.
     pub redraw: FixedStr<REDRAW_MAX>,
+    /// CLI 1's current directory as CD set it (its full name; empty: `RAM:`), which each
+    /// command starts in and `%S` shows.
+    pub current_dir: FixedStr<DIR_MAX>,
 }
 
 impl Default for ShellState {
@@ -110,11 +115,20 @@ impl Default for ShellState {
             last_message: FixedStr::empty(),
             message_task: 0,
             redraw: FixedStr::empty(),
+            current_dir: FixedStr::empty(),
         }
     }
 }
 
 impl ShellState {
+    /// The current directory's name (`RAM:` until CD sets another).
+    pub fn dir(&self) -> &str {
+        match self.current_dir.as_str() {
+            "" => "RAM:",
+            d => d,
+        }
+    }
+
     /// Every alias, as (name, text).
     pub fn aliases(&self) -> Vec<(String, String)> {
         self.aliases

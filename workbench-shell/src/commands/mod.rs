@@ -7,6 +7,7 @@
 //! both.
 
 mod control;
+mod files;
 mod info;
 mod snapshot;
 
@@ -76,22 +77,34 @@ commands! {
     "AVAIL", "TOTAL/S", info::avail, true, "Show free, used and largest memory";
     "BENCH", "ROW,SIZE/K/N,COUNT/K/N,READ/S", control::bench, false, "Time a row of the benchmark in the running system (BENCH alone names the rows)";
     "BREAK", "PROCESS/A/N,C/S,D/S,E/S,F/S", control::break_cmd, true, "Send a break signal (default CTRL-C) to a CLI process";
+    "CD", "DIR", files::cd, false, "Show the current directory, or change it (%S in the prompt shows it)";
     "CHANGETASKPRI", "PRI=PRIORITY/A/N,PROCESS/K/N", control::changetaskpri, true, "Change the priority of a CLI process";
+    "CHECKSUM", "FILE/A", files::checksum, false, "Show a file's length and checksum";
     "COLOR", "ON/S,OFF/S", info::color, true, "Turn ANSI colour on or off";
+    "COPY", "FROM/M/A,TO/A,ALL/S,QUIET/S", files::copy, false, "Copy files (patterns too) to a file or into a directory; ALL copies directories and all below them";
     "CRASHTEST", "SCENARIO/A", control::crashtest, false, "Run a misbehaving task (CRASHTEST LIST names the scenarios)";
     "DATE", "", control::date, true, "Show the date and time";
+    "DELETE", "FILE/M/A,ALL/S,QUIET/S", files::delete, false, "Delete files and empty directories (patterns too); ALL deletes directories and all below them";
     "DEVLIST", "", info::devlist, true, "List the devices";
+    "DIR", "DIR,ALL/S", files::dir, false, "List a directory, or the names a pattern matches; ALL lists the directories below too";
     "ECHO", "STRING/M,NOLINE/S", info::echo, true, "Print the arguments";
+    "FAULT", "ERROR/M", files::fault, false, "Explain AmigaDOS error numbers";
     "HELP", "COMMAND", info::help, true, "List the commands, or describe one";
+    "INFO", "", files::info, false, "Show the disks (RAM:) with their size and use";
+    "JOIN", "FILE/M/A,AS=TO/K/A", files::join, false, "Join files (patterns too) into a new one";
     "LIBLIST", "", info::liblist, true, "List the libraries";
+    "LIST", "DIR/M,ALL/S", files::list, false, "List files with size, protection and date; ALL lists the directories below too";
+    "MAKEDIR", "NAME/M/A", files::makedir, false, "Make directories";
     "PORTLIST", "", info::portlist, true, "List the public message ports";
-    "PROMPT", "PROMPT/F", info::prompt, true, "Set the prompt (%N is the CLI number, %R the last return code)";
+    "PROMPT", "PROMPT/F", info::prompt, true, "Set the prompt (%N is the CLI number, %R the last return code, %S the current directory)";
     "REBOOT", "", control::reboot, false, "Restart the machine";
+    "RENAME", "FROM/A,TO=AS/A", files::rename, false, "Rename or move a file or directory";
     "RESLIST", "", info::reslist, true, "List the resident modules";
     "RUN", "COMMAND/F/A", control::run_cmd, false, "Run a command in the background, as a new CLI";
     "SHUTDOWN", "", control::shutdown, false, "End QEMU cleanly";
     "STATUS", "PROCESS/N", info::status, true, "List the CLI processes and their tasks";
     "TASKLIST", "", info::tasklist, true, "List every task";
+    "TYPE", "FROM/M/A,HEX/S", files::type_cmd, false, "Show the contents of files (patterns too), or in hex";
     "UNALIAS", "NAME/A", info::unalias, true, "Remove an alias";
     "UPTIME", "", info::uptime, true, "Show how long the system has run";
     "VERSION", "", info::version, true, "Show the kernel version, build mode, CPU and memory";
@@ -125,6 +138,12 @@ pub fn run(job: &Job) -> (i32, u32) {
     }
     let mut ctx = Ctx { con, cli: job.cli, error: 0, state: job.state };
     let c = job.command;
+    if !job.in_ring3()
+        && let Err(rc) = start_process(&mut ctx, job)
+    {
+        libraries::dos::process::end_process();
+        return (rc, ctx.error);
+    }
     let dos = open_library("dos.library", libraries::dos::DOS_VERSION);
     let parsed = if dos.is_null() {
         Err(ArgError::BadTemplate)
@@ -155,7 +174,57 @@ pub fn run(job: &Job) -> (i32, u32) {
     };
     // SAFETY: opened above (close of null does nothing).
     unsafe { close_library(dos) };
+    let mut rc = rc;
+    if !job.in_ring3() {
+        if let Err(e) = ctx.con.end_redirect() {
+            let name = job.output().map_or("", |o| o.0);
+            rc = ctx.fail(RC_ERROR, e as u32, &alloc::format!("{name}: {}", libraries::dos::process::fault(e, "")));
+        }
+        if let Some(dir) = libraries::dos::lock::current_dir(None) {
+            let _ = libraries::dos::lock::unlock(dir);
+        }
+        libraries::dos::process::end_process();
+    }
     (rc, ctx.error)
+}
+
+/// Makes the command's task a DOS process: in the shell's current directory, with its output
+/// in the file `>` names. Errors: the return code, the failure reported.
+fn start_process(ctx: &mut Ctx, job: &Job) -> Result<(), i32> {
+    use libraries::dos::{file, lock};
+    use libraries::dosdefs::{MODE_NEWFILE, MODE_READWRITE, OFFSET_END, SHARED_LOCK};
+    let dir = ctx.with_state(|s| String::from(s.dir()));
+    match lock::lock(&dir, SHARED_LOCK) {
+        Ok(l) => {
+            lock::current_dir(Some(l));
+        }
+        // The directory went (deleted by another CLI): the command starts at RAM:'s root.
+        Err(_) => {
+            ctx.with_state(|s| s.current_dir.set(""));
+        }
+    }
+    let Some((name, append)) = job.output() else { return Ok(()) };
+    let opened = file::open(name, if append { MODE_READWRITE } else { MODE_NEWFILE }).and_then(|mut f| {
+        if append {
+            f.seek(0, OFFSET_END)?;
+        }
+        Ok(f)
+    });
+    match opened {
+        Ok(f) => {
+            ctx.con.redirect(f);
+            Ok(())
+        }
+        Err(e) => {
+            let msg = alloc::format!("Can't open redirection file {name}: {}", libraries::dos::process::fault(e, ""));
+            Err(ctx.fail(RC_ERROR, e as u32, &msg))
+        }
+    }
+}
+
+/// Whether Ctrl-C has been pressed for the calling command (the signal is cleared).
+pub(super) fn broken() -> bool {
+    exec::sys::set_signal(0, exec::signal::SIGF_CTRL_C) & exec::signal::SIGF_CTRL_C != 0
 }
 
 fn num(v: &ArgValue) -> Option<i64> {
@@ -172,6 +241,9 @@ fn switch(v: &ArgValue) -> bool {
 
 /// AmigaDOS's words for an error number.
 pub fn error_text(error: u32) -> &'static str {
+    if let Some(words) = libraries::dosdefs::fault_text(error as i64).filter(|_| error >= 200 && error != 304) {
+        return words;
+    }
     match error {
         103 => "not enough memory",
         105 => "too many CLI processes",

@@ -1,0 +1,99 @@
+//! DOS through the serial shell, in both builds: redirection, the file commands on RAM:, and
+//! every error as AmigaDOS words it.
+
+use lorraine_tests::{Boot, Mode, ShellSession};
+
+#[test]
+fn files_through_the_shell() {
+    for mode in Mode::BOTH {
+        let mut s = ShellSession::start(&Boot::new(mode));
+        let run = |s: &mut ShellSession, cmd: &str| s.run(cmd);
+        assert_eq!(run(&mut s, "echo hello >RAM:a").trim(), "", "{mode:?}: redirected output is not shown");
+        assert_eq!(run(&mut s, "type RAM:a").trim(), "hello", "{mode:?}");
+        run(&mut s, "echo again >>RAM:a");
+        assert_eq!(run(&mut s, "type RAM:a").trim(), "hello\nagain", "{mode:?}: >> appends");
+        assert!(run(&mut s, "copy RAM:a RAM:b").contains("RAM:a copied"), "{mode:?}");
+        assert_eq!(run(&mut s, "type ram:B").trim(), "hello\nagain", "{mode:?}: names ignore case");
+        assert_eq!(run(&mut s, "makedir RAM:d").trim(), "", "{mode:?}");
+        let copied = run(&mut s, "copy RAM:#? RAM:d");
+        assert!(copied.contains("RAM:a copied") && copied.contains("RAM:b copied"), "{mode:?}: {copied}");
+        assert!(copied.contains("RAM:d (dir) not copied"), "{mode:?}: the destination is not copied into itself: {copied}");
+        let all = run(&mut s, "dir RAM: ALL");
+        for line in ["     d (dir)", "       a", "       b", "  a", "  b"] {
+            assert!(all.lines().any(|l| l == line), "{mode:?}: no line {line:?} in\n{all}");
+        }
+        let hex = run(&mut s, "type RAM:a HEX");
+        assert!(hex.contains("0000: 68656c6c 6f0a6167 61696e0a") && hex.contains("hello.again."), "{mode:?}: {hex}");
+        // LIST into a file, then the file shows the listing.
+        assert_eq!(run(&mut s, "list >RAM:l RAM:").trim(), "", "{mode:?}");
+        let l = run(&mut s, "type RAM:l");
+        assert!(l.contains("Directory \"RAM:\"") && l.contains("d                             Dir ----rwed"), "{mode:?}: {l}");
+        assert!(run(&mut s, "rename RAM:b RAM:c").trim().is_empty(), "{mode:?}");
+        assert!(run(&mut s, "dir RAM:?").contains("  c"), "{mode:?}: patterns in DIR");
+        // CD, and %S in the prompt.
+        run(&mut s, "cd RAM:d");
+        assert_eq!(run(&mut s, "cd").trim(), "RAM:d", "{mode:?}");
+        assert_eq!(run(&mut s, "type a").trim(), "hello\nagain", "{mode:?}: a name relative to the current directory");
+        s.run_until("prompt \"%N.%S> \"", "1.RAM:d> ");
+        let shown = s.run_until("cd /", "1.RAM:> ");
+        assert!(shown.contains("1.RAM:> "), "{mode:?}: {shown}");
+        run(&mut s, "prompt");
+        let join = run(&mut s, "join RAM:a RAM:c AS RAM:j");
+        assert!(join.trim().is_empty(), "{mode:?}: {join}");
+        assert_eq!(run(&mut s, "type RAM:j").matches("hello").count(), 2, "{mode:?}");
+        let info = run(&mut s, "info");
+        assert!(info.contains("RAM:") && info.contains("Read/Write"), "{mode:?}: {info}");
+        let del = run(&mut s, "delete RAM:d ALL");
+        assert!(del.contains("RAM:d/a  Deleted") && del.contains("RAM:d  Deleted"), "{mode:?}: {del}");
+        assert!(run(&mut s, "echo still here").contains("still here"), "{mode:?}");
+    }
+}
+
+#[test]
+fn errors_as_amigados_words_them() {
+    for mode in Mode::BOTH {
+        let mut s = ShellSession::start(&Boot::new(mode));
+        let check = |s: &mut ShellSession, cmd: &str, words: &str| {
+            let out = s.run(cmd);
+            assert!(out.contains(words), "{mode:?}: {cmd} said {out:?}, not {words:?}");
+        };
+        check(&mut s, "type RAM:nothing", "RAM:nothing: Object not found");
+        check(&mut s, "why", "Object not found");
+        check(&mut s, "fault 205 216", "Fault 216: Directory not empty");
+        s.run("makedir RAM:e");
+        s.run("echo x >RAM:e/f");
+        check(&mut s, "makedir RAM:e", "RAM:e: Object exists");
+        check(&mut s, "delete RAM:e", "RAM:e: Directory not empty");
+        check(&mut s, "type RAM:e", "RAM:e: Is a directory");
+        check(&mut s, "dir RAM:e/f/g", "Not a directory");
+        check(&mut s, "cd RAM:e/f", "RAM:e/f: Not a directory");
+        check(&mut s, "rename RAM:e RAM:e/inside", "Object in use");
+        check(&mut s, "echo x >NOSUCH:f", "Can't open redirection file NOSUCH:f: Device (or volume) is not mounted");
+        check(&mut s, "echo x >", "Redirection without a file name");
+        let long = "n".repeat(108);
+        check(&mut s, &format!("makedir RAM:{long}"), "Invalid filename component");
+        check(&mut s, "delete RAM:e ALL", "RAM:e  Deleted");
+        assert!(s.run("echo still here").contains("still here"), "{mode:?}");
+    }
+}
+
+/// A 1 MiB file made with COPY and read back: its checksum (the sum of its bytes) is the same.
+#[test]
+fn a_mib_file_copies_whole() {
+    for mode in Mode::BOTH {
+        let mut s = ShellSession::start(&Boot::new(mode));
+        // A line of 256 bytes, JOINed 16 times over, three times over: 1 MiB.
+        let line = "x".repeat(255);
+        s.run(&format!("echo \"{line}\" >RAM:k1"));
+        for (from, to) in [("RAM:k1", "RAM:k2"), ("RAM:k2", "RAM:k3"), ("RAM:k3", "RAM:m")] {
+            let out = s.run(&format!("join {} AS {to}", [from; 16].join(" ")));
+            assert!(out.trim().is_empty(), "{mode:?}: {out}");
+        }
+        s.run("copy RAM:m RAM:m2");
+        let list = s.run("list RAM:m#?");
+        assert_eq!(list.matches(" 1048576 ").count(), 2, "{mode:?}: both 1 MiB: {list}");
+        let sum = s.run("checksum RAM:m2");
+        assert!(sum.contains("1048576 bytes"), "{mode:?}: {sum}");
+        assert_eq!(sum.trim(), s.run("checksum RAM:m").trim(), "{mode:?}");
+    }
+}
