@@ -33,9 +33,9 @@ pub extern "C" fn lorraine_main(start_info_paddr: u32) -> ! {
     exec::sched::enable(); //                               interrupts on: multitasking runs
     if boot.options.bench {
         #[cfg(not(feature = "mmu"))]
-        exec::bench::run(&[devices::bench::run]);
+        exec::bench::run(&[devices::bench::run, libraries::dos::bench::run]);
         #[cfg(feature = "mmu")]
-        exec::bench::run(&[devices::bench::run, mmu_mode::bench::run]);
+        exec::bench::run(&[devices::bench::run, libraries::dos::bench::run, mmu_mode::bench::run]);
     }
     if let Some(prefix) = boot.options.test {
         exec::ktest::run(TEST_SUITES, prefix, boot.options.test_timeout_ms);

@@ -19,7 +19,7 @@ impl Figure {
     /// The row label: `msg_round_trip 64 B (reads body)`.
     pub fn label(&self) -> String {
         let mut s = self.name.clone();
-        if self.name.starts_with("msg_") {
+        if self.name.starts_with("msg_") || self.name.starts_with("dos_") {
             let _ = write!(s, " {}", size_label(self.size));
         }
         if self.touch {

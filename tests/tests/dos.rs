@@ -41,10 +41,24 @@ fn files_through_the_shell() {
         let join = run(&mut s, "join RAM:a RAM:c AS RAM:j");
         assert!(join.trim().is_empty(), "{mode:?}: {join}");
         assert_eq!(run(&mut s, "type RAM:j").matches("hello").count(), 2, "{mode:?}");
+        // ASSIGN: a name for a directory.
+        assert!(run(&mut s, "assign WORK: RAM:d").trim().is_empty(), "{mode:?}");
+        assert_eq!(run(&mut s, "type WORK:a").trim(), "hello\nagain", "{mode:?}: through the assign");
+        assert!(run(&mut s, "assign").contains("WORK            RAM:d"), "{mode:?}");
+        assert!(run(&mut s, "assign RAMX: RAM:a").contains("RAM:a: Not a directory"), "{mode:?}: a file is no directory");
+        assert!(run(&mut s, "assign RAM: RAM:d").contains("RAM:: Object exists"), "{mode:?}: a device keeps its name");
+        run(&mut s, "assign WORK: REMOVE");
+        assert!(run(&mut s, "type WORK:a").contains("WORK:a: Device (or volume) is not mounted"), "{mode:?}");
         let info = run(&mut s, "info");
         assert!(info.contains("RAM:") && info.contains("Read/Write"), "{mode:?}: {info}");
         let del = run(&mut s, "delete RAM:d ALL");
         assert!(del.contains("RAM:d/a  Deleted") && del.contains("RAM:d  Deleted"), "{mode:?}: {del}");
+        // Tab completes paths: a file, then a directory to go on into.
+        run(&mut s, "echo completed >RAM:longname.txt");
+        run(&mut s, "makedir RAM:sub RAM:sub/deeper");
+        assert!(run(&mut s, "type RAM:longn\t").contains("completed"), "{mode:?}: a file name completed");
+        run(&mut s, "echo deep >RAM:sub/deeper/f");
+        assert!(run(&mut s, "type RAM:su\tde\tf").contains("deep"), "{mode:?}: directories completed");
         assert!(run(&mut s, "echo still here").contains("still here"), "{mode:?}");
     }
 }

@@ -67,8 +67,9 @@ impl LineEditor {
         self.cursor = self.line.len();
     }
 
-    /// Applies `key`. `complete(word)` lists the command names that start with `word`.
-    pub fn key(&mut self, key: Key, complete: impl Fn(&str) -> Vec<String>) -> Action {
+    /// Applies `key`. `complete(word, first)` lists what the word before the cursor may become
+    /// (`first`: it is the command word).
+    pub fn key(&mut self, key: Key, complete: impl Fn(&str, bool) -> Vec<String>) -> Action {
         match key {
             Key::Char(c) => {
                 if self.line.len() >= MAX_LINE {
@@ -143,20 +144,27 @@ impl LineEditor {
         Action::Redraw
     }
 
-    /// Completes the command name (the first word) under the cursor.
-    fn complete(&mut self, complete: impl Fn(&str) -> Vec<String>) -> Action {
-        let before: String = self.line[..self.cursor].iter().collect();
-        if before.contains(' ') {
-            return Action::Bell;
-        }
-        let found = complete(&before);
+    /// Completes the word before the cursor: `complete(word, first)` lists what it may become
+    /// (`first`: it is the command word). One candidate replaces the word, followed by a space
+    /// unless it ends in `/` or `:` (a directory or device, to go on into); several extend it
+    /// to their longest common prefix and are shown.
+    fn complete(&mut self, complete: impl Fn(&str, bool) -> Vec<String>) -> Action {
+        let start = self.line[..self.cursor].iter().rposition(|c| *c == ' ').map_or(0, |i| i + 1);
+        let word: String = self.line[start..self.cursor].iter().collect();
+        let first = self.line[..start].iter().all(|c| *c == ' ');
+        let found = complete(&word, first);
+        let replace = |this: &mut Self, with: &str| {
+            let rest: Vec<char> = this.line[this.cursor..].to_vec();
+            this.line.truncate(start);
+            this.line.extend(with.chars());
+            this.cursor = this.line.len();
+            this.line.extend(rest);
+        };
         match found.len() {
             0 => Action::Bell,
             1 => {
-                let rest: String = self.line[self.cursor..].iter().collect();
-                let word = alloc::format!("{} ", found[0]);
-                self.set_line(&word);
-                self.line.extend(rest.chars());
+                let end = if found[0].ends_with(['/', ':']) { "" } else { " " };
+                replace(self, &alloc::format!("{}{end}", found[0]));
                 Action::Redraw
             }
             _ => {
@@ -166,11 +174,8 @@ impl LineEditor {
                     let n = prefix.iter().zip(f.chars()).take_while(|(a, b)| a.eq_ignore_ascii_case(b)).count();
                     prefix.truncate(n);
                 }
-                if prefix.len() > self.cursor {
-                    let rest: Vec<char> = self.line[self.cursor..].to_vec();
-                    self.line = prefix;
-                    self.cursor = self.line.len();
-                    self.line.extend(rest);
+                if prefix.len() > word.chars().count() {
+                    replace(self, &prefix.iter().collect::<String>());
                 }
                 Action::Candidates(found)
             }
@@ -200,13 +205,19 @@ mod tests {
     use super::*;
     use crate::keys::KeyDecoder;
 
-    fn none(_: &str) -> Vec<String> {
+    fn none(_: &str, _: bool) -> Vec<String> {
         Vec::new()
     }
 
     fn typed(e: &mut LineEditor, bytes: &[u8]) -> Vec<Action> {
         let cmds = ["AVAIL", "ALIAS", "ECHO", "STATUS"];
-        let complete = |w: &str| cmds.iter().filter(|c| c.starts_with(&w.to_uppercase())).map(|c| c.to_string()).collect();
+        let complete = |w: &str, first: bool| {
+            if first {
+                cmds.iter().filter(|c| c.starts_with(&w.to_uppercase())).map(|c| c.to_string()).collect()
+            } else {
+                ["RAM:dir/", "RAM:doc"].iter().filter(|p| p.starts_with(w)).map(|p| p.to_string()).collect()
+            }
+        };
         KeyDecoder::new().feed(bytes).into_iter().map(|k| e.key(k, complete)).collect()
     }
 
@@ -269,7 +280,15 @@ mod tests {
         let mut e = LineEditor::new();
         assert_eq!(typed(&mut e, b"zz\t").pop(), Some(Action::Bell));
         let mut e = LineEditor::new();
-        assert_eq!(typed(&mut e, b"echo x\t").pop(), Some(Action::Bell), "only the command word completes");
+        assert_eq!(typed(&mut e, b"echo x\t").pop(), Some(Action::Bell), "an argument completes as a path");
+        let mut e = LineEditor::new();
+        assert_eq!(typed(&mut e, b"type RAM:d\t").pop(), Some(Action::Candidates(vec!["RAM:dir/".into(), "RAM:doc".into()])));
+        let mut e = LineEditor::new();
+        typed(&mut e, b"type RAM:do\t");
+        assert_eq!(e.line(), "type RAM:doc ", "a file: a space after it");
+        let mut e = LineEditor::new();
+        typed(&mut e, b"dir RAM:di\t");
+        assert_eq!(e.line(), "dir RAM:dir/", "a directory: go on into it");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use exec::signal::{SIGF_CTRL_C, alloc_signal, free_signal, set_signal, signal, w
 use exec::task::{Task, add_task, find_task};
 
 use crate::cli;
-use crate::commands::{COMMANDS, Command, command_names, find_command};
+use crate::commands::{COMMANDS, Command, command_names, complete_path, find_command};
 use crate::con::Con;
 use crate::jobs::{Job, Pages, SharedState, reap, spawn};
 use crate::state::ShellState;
@@ -141,7 +141,9 @@ impl Shell {
             for key in self.decoder.feed(&bytes) {
                 let names = command_names();
                 let appending = matches!(key, Key::Char(_)) && self.editor.cursor() == self.editor.line().chars().count();
-                let action = self.editor.key(key, |w| cli::complete(&names, w));
+                let action = self.editor.key(key, |w, first| {
+                    if first { cli::complete(&names, w) } else { complete_path(w, &with_state(|s| alloc::string::String::from(s.dir()))) }
+                });
                 if !matches!(action, Action::EndOfInput | Action::None) {
                     self.ending = false;
                 }

@@ -32,7 +32,7 @@ pub struct FileHandle {
 /// DISK_FULL, DEVICE_NOT_MOUNTED, INVALID_COMPONENT_NAME. Close it with [`close`].
 pub fn open(name: &str, mode: i64) -> Result<Box<FileHandle>, i64> {
     result((|| {
-        let (port, dir) = get_device_proc(name)?;
+        let (port, dir, name) = get_device_proc(name)?;
         let key = call(port, mode, &[0, dir as i64, name.as_ptr() as i64, name.len() as i64])? as u64;
         note_open(port, key, true);
         Ok(Box::new(FileHandle { port, key, buf: Vec::new(), at: 0, writing: false }))

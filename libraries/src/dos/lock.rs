@@ -5,6 +5,7 @@
 //! A lock is the handler's port and the handler's handle for it: the client never sees the
 //! handler's memory. Locks are freed explicitly (`unlock`), as on the Amiga.
 
+use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -29,18 +30,20 @@ impl FileLock {
     }
 }
 
-/// Where a name goes (`GetDeviceProc()`): the handler's port and the directory the rest of the
-/// name is relative to (0: the handler's root). `RAM:x` goes to RAM:'s root; `x` and `:x` to
-/// the current directory's handler. Errors: DEVICE_NOT_MOUNTED (no handler by that name).
-pub fn get_device_proc(name: &str) -> Result<(*mut MsgPort, u64), i64> {
-    match name.find(':') {
+/// Where a name goes (`GetDeviceProc()`): the handler's port, the directory the rest of the
+/// name is relative to (0: the handler's root), and the name to send it (an assign at its
+/// front replaced by the directory it stands for). `RAM:x` goes to RAM:'s root; `x` and `:x`
+/// to the current directory's handler. Errors: DEVICE_NOT_MOUNTED (no handler or assign by
+/// that name), TOO_MANY_LEVELS (assigns pointing through each other too deep).
+pub fn get_device_proc(name: &str) -> Result<(*mut MsgPort, u64, Cow<'_, str>), i64> {
+    let name = super::assign::resolve(name)?;
+    let (port, dir) = match name.find(':') {
         Some(0) | None => {
             let p = process::process();
-            let (port, key) = match &p.current_dir {
+            match &p.current_dir {
                 Some(l) => (l.port, if name.starts_with(':') { 0 } else { l.key }),
                 None => (exec::sys::find_port("RAM"), 0),
-            };
-            if port.is_null() { Err(error::DEVICE_NOT_MOUNTED) } else { Ok((port, key)) }
+            }
         }
         Some(i) => {
             let mut dev = [0u8; 32];
@@ -51,10 +54,10 @@ pub fn get_device_proc(name: &str) -> Result<(*mut MsgPort, u64), i64> {
             dev[..d.len()].copy_from_slice(d);
             dev[..d.len()].make_ascii_uppercase();
             let dev = core::str::from_utf8(&dev[..d.len()]).map_err(|_| error::DEVICE_NOT_MOUNTED)?;
-            let port = exec::sys::find_port(dev);
-            if port.is_null() { Err(error::DEVICE_NOT_MOUNTED) } else { Ok((port, 0)) }
+            (exec::sys::find_port(dev), 0)
         }
-    }
+    };
+    if port.is_null() { Err(error::DEVICE_NOT_MOUNTED) } else { Ok((port, dir, name)) }
 }
 
 /// Sends `kind` with `args` to `port`; `Ok(res1)` when res1 is not DOSFALSE, else the error.
@@ -74,8 +77,8 @@ fn name_args(name: &str) -> (i64, i64) {
 /// INVALID_COMPONENT_NAME.
 pub fn lock(name: &str, mode: i64) -> Result<FileLock, i64> {
     result((|| {
-        let (port, dir) = get_device_proc(name)?;
-        let (p, n) = name_args(name);
+        let (port, dir, name) = get_device_proc(name)?;
+        let (p, n) = name_args(&name);
         let key = call(port, action::LOCATE_OBJECT, &[dir as i64, p, n, mode])? as u64;
         note_open(port, key, false);
         Ok(FileLock { port, key })
@@ -174,8 +177,8 @@ pub fn name_from_lock(lock: &FileLock) -> Result<String, i64> {
 /// DIRECTORY_NOT_EMPTY, DELETE_PROTECTED.
 pub fn delete_file(name: &str) -> Result<(), i64> {
     result((|| {
-        let (port, dir) = get_device_proc(name)?;
-        let (p, n) = name_args(name);
+        let (port, dir, name) = get_device_proc(name)?;
+        let (p, n) = name_args(&name);
         call(port, action::DELETE_OBJECT, &[dir as i64, p, n]).map(|_| ())
     })())
 }
@@ -184,13 +187,13 @@ pub fn delete_file(name: &str) -> Result<(), i64> {
 /// OBJECT_NOT_FOUND, OBJECT_IN_USE (a directory into itself), RENAME_ACROSS_DEVICES.
 pub fn rename(old: &str, new: &str) -> Result<(), i64> {
     result((|| {
-        let (port, dir) = get_device_proc(old)?;
-        let (port2, dir2) = get_device_proc(new)?;
+        let (port, dir, old) = get_device_proc(old)?;
+        let (port2, dir2, new) = get_device_proc(new)?;
         if port != port2 {
             return Err(error::RENAME_ACROSS_DEVICES);
         }
-        let (p, n) = name_args(old);
-        let (p2, n2) = name_args(new);
+        let (p, n) = name_args(&old);
+        let (p2, n2) = name_args(&new);
         call(port, action::RENAME_OBJECT, &[dir as i64, p, n, dir2 as i64, p2, n2]).map(|_| ())
     })())
 }
@@ -199,8 +202,8 @@ pub fn rename(old: &str, new: &str) -> Result<(), i64> {
 /// OBJECT_NOT_FOUND, DISK_FULL.
 pub fn create_dir(name: &str) -> Result<FileLock, i64> {
     result((|| {
-        let (port, dir) = get_device_proc(name)?;
-        let (p, n) = name_args(name);
+        let (port, dir, name) = get_device_proc(name)?;
+        let (p, n) = name_args(&name);
         let key = call(port, action::CREATE_DIR, &[dir as i64, p, n])? as u64;
         note_open(port, key, false);
         Ok(FileLock { port, key })
@@ -210,8 +213,8 @@ pub fn create_dir(name: &str) -> Result<FileLock, i64> {
 /// Sets `name`'s protection bits (`SetProtection()`).
 pub fn set_protection(name: &str, bits: u32) -> Result<(), i64> {
     result((|| {
-        let (port, dir) = get_device_proc(name)?;
-        let (p, n) = name_args(name);
+        let (port, dir, name) = get_device_proc(name)?;
+        let (p, n) = name_args(&name);
         call(port, action::SET_PROTECT, &[0, dir as i64, p, n, bits as i64]).map(|_| ())
     })())
 }

@@ -8,12 +8,14 @@
 //! - [`file`]: Open, Close, Read, Write, Seek, Flush, FGetC/FPutC/FGets/FPuts, printf.
 //! - [`lock`]: Lock, UnLock, DupLock, Examine, ExNext, ParentDir, CurrentDir, NameFromLock,
 //!   DeleteFile, Rename, CreateDir, SetProtection, Info, GetDeviceProc.
+//! - [`assign`]: AssignPath, AssignLock, the list of assigns.
 //! - The handlers, RAM: and NIL:, are in `crate::handlers`; this library starts them at boot.
 //!
-//! Where DOS's shared state lives: the DOS list is exec's list of public ports (a handler's
-//! port is named after its device, `RAM` for `RAM:`); a process's state is its own
-//! (`process.rs`). There are no ring-0 globals written by DOS clients. Assigns and volume
-//! names are not built yet.
+//! Where DOS's shared state lives: the DOS list's devices are exec's list of public ports (a
+//! handler's port is named after its device, `RAM` for `RAM:`); its assigns are in
+//! dos.library's memory under Forbid (`assign.rs`: it moves behind a DOS server task when
+//! ring-3 clients come); a process's state is its own (`process.rs`). Volume names are not
+//! built yet.
 //!
 //! The calls are plain functions (`libraries::dos::file::open`), not vectors of the library's
 //! table: every DOS client runs in ring 0 for now (the shell's file commands included, in
@@ -31,6 +33,8 @@ use exec::{ensure, ensure_eq};
 
 use crate::readargs::{ArgError, ArgValue};
 
+pub mod assign;
+pub mod bench;
 pub mod file;
 pub mod lock;
 pub mod packet;

@@ -104,7 +104,10 @@ fn main() {
                    passing the message through the gate, compared with the flat pointer round trip. \
                    msg_round_trip is the classic Exec sequence (put_msg, wait_port, get_msg; the server's \
                    wait_port, get_msg, reply_msg: six calls); msg_round_trip_combined the same exchange \
-                   with the combined calls (the client's do_msg, the server's reply_wait: two calls)."
+                   with the combined calls (the client's do_msg, the server's reply_wait: two calls). \
+                   dos_read (one 64-byte Read through the RAM: handler, a packet round trip) and dos_copy \
+                   (a 1 MiB COPY within RAM:) run in ring 0 in both builds, RAM: too: their mmu column \
+                   crosses no protection yet."
             .into(),
         containment_note: "Crash containment: each CRASHTEST scenario run through the shell of each build (the \
                            flat build's fatal ones each in a fresh boot)."

@@ -1,5 +1,5 @@
-//! The file commands: DIR, LIST, TYPE, COPY, DELETE, RENAME, MAKEDIR, CD, INFO, JOIN and
-//! FAULT. Each works through dos.library only (packets to the handlers), and takes AmigaDOS
+//! The file commands: DIR, LIST, TYPE, COPY, DELETE, RENAME, MAKEDIR, CD, INFO, JOIN, ASSIGN,
+//! CHECKSUM and FAULT. Each works through dos.library only (packets to the handlers), and takes AmigaDOS
 //! patterns where AmigaDOS does (`DIR RAM:#?.txt`, `COPY RAM:#? RAM:d`, `DELETE RAM:t#?`).
 //! They run in ring 0 in both builds for now: a ring-3 task cannot yet message a ring-0
 //! handler (issue 12, item 2).
@@ -547,4 +547,46 @@ pub(super) fn checksum(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     let _ = close(f);
     let _ = writeln!(ctx.con, "{len} bytes, checksum {sum:08x}");
     RC_OK
+}
+
+/// What the path `word` may become, for Tab: the entries of its directory whose names start
+/// with its last part, each as `word`'s directory part and the name, a directory with `/`
+/// after it. `current` is the directory a name without a device is relative to.
+pub fn complete_path(word: &str, current: &str) -> Vec<String> {
+    let (dir, start) = (path_part(word), file_part(word));
+    let lookup = if dir.contains(':') { String::from(dir) } else { add_part(current, dir) };
+    let Ok(found) = listing(&lookup) else { return Vec::new() };
+    found
+        .iter()
+        .filter(|f| f.name().len() >= start.len() && f.name()[..start.len()].eq_ignore_ascii_case(start))
+        .map(|f| alloc::format!("{}{}", add_part(dir, f.name()), if f.is_dir() { "/" } else { "" }))
+        .collect()
+}
+
+/// ASSIGN [name: [target]] [REMOVE]: lists the devices and assigns, makes `name:` stand for
+/// the directory `target`, or (no target, or REMOVE) removes the assign.
+pub(super) fn assign(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
+    let (name, target, remove) = (text(&a[0]), text(&a[1]), switch(&a[2]));
+    let Some(name) = name.map(String::from) else {
+        let _ = writeln!(ctx.con, "Devices:\nRAM NIL\n\nDirectories:");
+        for (n, t) in libraries::dos::assign::assigns() {
+            let _ = writeln!(ctx.con, "{n:<15} {t}");
+        }
+        return RC_OK;
+    };
+    let r = match target {
+        Some(t) if !remove => libraries::dos::assign::assign_path(&name, t),
+        _ => libraries::dos::assign::assign_lock(&name, None),
+    };
+    match r {
+        Ok(()) => RC_OK,
+        Err(e) => {
+            // A fault of the target is named by it; one of the name (or its removal), by it.
+            let about = match target {
+                Some(t) if !remove && e != error::INVALID_COMPONENT_NAME && e != error::OBJECT_EXISTS => String::from(t),
+                _ => name,
+            };
+            dos_fail(ctx, &about, e)
+        }
+    }
 }

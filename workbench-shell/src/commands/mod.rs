@@ -8,6 +8,7 @@
 
 mod control;
 mod files;
+pub use files::complete_path;
 mod info;
 mod snapshot;
 
@@ -74,6 +75,7 @@ macro_rules! commands {
 
 commands! {
     "ALIAS", "NAME,STRING/F", info::alias, true, "Define an alias (\"[]\" takes the arguments), or list them; a quoted command (\"ECHO\") is never an alias";
+    "ASSIGN", "NAME,TARGET,REMOVE/S", files::assign, false, "List the devices and assigns, make NAME: stand for a directory, or remove it";
     "AVAIL", "TOTAL/S", info::avail, true, "Show free, used and largest memory";
     "BENCH", "ROW,SIZE/K/N,COUNT/K/N,READ/S", control::bench, false, "Time a row of the benchmark in the running system (BENCH alone names the rows)";
     "BREAK", "PROCESS/A/N,C/S,D/S,E/S,F/S", control::break_cmd, true, "Send a break signal (default CTRL-C) to a CLI process";
