@@ -73,8 +73,9 @@ unsafe impl Send for Message {}
 /// A message's receiver ended (in mmu-mode: faulted and was removed) before replying; exec
 /// returned the message to its sender.
 pub const MSG_ERR_RECEIVER_GONE: i32 = -1;
-/// mmu-mode: a ring-0 task put a message to a ring-3 task's port, which ring 0 cannot do yet
-/// (it would hand ring 3 a kernel address); the message came back unread.
+/// mmu-mode: a ring-0 task's message to a ring-3 task's port could not be copied into the
+/// receiver's memory (no room there, too long, or looked at with wait_port rather than
+/// taken); it came back unread.
 pub const MSG_ERR_CROSS_RING: i32 = -2;
 
 impl Message {

@@ -19,7 +19,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.attack.forged_reply_port_refused", forged_reply_port_refused),
     Test::new("mmu.attack.scribbled_headers_change_nothing", scribbled_headers_change_nothing),
     Test::new("mmu.attack.lent_memory_cannot_be_freed", lent_memory_cannot_be_freed),
-    Test::new("mmu.attack.ring0_message_to_ring3_comes_back", ring0_message_to_ring3_comes_back),
+    Test::new("mmu.attack.ring0_message_to_ring3_is_delivered", ring0_message_to_ring3_is_delivered),
 ];
 
 // --- messages -----------------------------------------------------------------------------
@@ -227,17 +227,41 @@ struct Crossing {
     parent: *mut Task,
     /// What get_msg gave it (the view of a message, or 0).
     got: u64,
+    /// The body it found there.
+    seen: [u8; 8],
+    /// Reply (1) or end holding it (0).
+    reply: u64,
 }
 
-/// Ring 3: a public port "r3.cross"; once told (CTRL_E), takes what is there and reports it.
+/// A ring-0 message with a body.
+#[repr(C)]
+struct Letter {
+    msg: Message,
+    body: [u8; 16],
+}
+
+/// Ring 3: a public port "r3.cross"; once told (CTRL_E), takes what is there, reads its
+/// body, answers in it, scribbles over its view's header, and replies (or ends holding it).
 extern "C" fn cross_receiver(block: u64) -> ! {
     let b = block as *mut Crossing;
-    // SAFETY: our own block and port; the parent is alleged to the gate.
+    // SAFETY: our own block and port; the view is our own memory; the parent is alleged to
+    // the gate.
     unsafe {
         let port = sys::create_port(Some("r3.cross"), 0);
         sys::signal((*b).parent, SIGF_CTRL_F);
         sys::wait(SIGF_CTRL_E);
-        (*b).got = sys::get_msg(port) as u64;
+        let view = sys::get_msg(port) as *mut Letter;
+        (*b).got = view as u64;
+        if !view.is_null() {
+            let body = &mut (*view).body;
+            (*b).seen.copy_from_slice(&body[..8]);
+            body[8..].copy_from_slice(b"answered");
+            (*view).msg.length = 0xdead_beef;
+            (*view).msg.reply_port = 0x1234 as *mut exec::port::MsgPort;
+            if (*b).reply == 1 {
+                sys::reply_msg(view as *mut Message);
+            }
+        }
         sys::signal((*b).parent, SIGF_CTRL_F);
         sys::wait(SIGF_CTRL_E);
         sys::rem_task(core::ptr::null_mut());
@@ -245,33 +269,75 @@ extern "C" fn cross_receiver(block: u64) -> ! {
     unreachable!()
 }
 
-/// A ring-0 task that puts a plain message to a ring-3 task's port (which would hand ring 3 a
-/// kernel address, and is not supported yet) gets it back unread, marked cross-ring; the
-/// ring-3 task sees no message, and the kernel is not misled into taking it for one of its
-/// own records.
-fn ring0_message_to_ring3_comes_back() -> TestResult {
-    let (t, block) = hostile("r3-cross", 0, cross_receiver, Crossing { parent: me(), got: u64::MAX })?;
+/// A ring-0 task's plain message to a ring-3 port is delivered as a copy in the receiver's
+/// memory; the reply brings the body back, and nothing the receiver wrote in its copy's
+/// header reaches the original. A receiver that ends holding one sends it back marked
+/// receiver-gone, and so does one that ends with one waiting at its port.
+fn ring0_message_to_ring3_is_delivered() -> TestResult {
+    let mem0 = exec::memory::avail_mem(MemFlags::ANY);
+    for reply_it in [1, 0] {
+        let (t, block) = hostile("r3-cross", 0, cross_receiver, Crossing { parent: me(), got: u64::MAX, seen: [0; 8], reply: reply_it })?;
+        ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+        let port = exec::port::find_port("r3.cross");
+        ensure!(!port.is_null(), "no public port r3.cross");
+        let reply = exec::port::create_msg_port();
+        let mut letter = Letter { msg: Message::new(reply, size_of::<Letter>()), body: *b"question????????" };
+        // SAFETY: live ports; the message lives on this frame until it is back.
+        unsafe { exec::port::put_msg(port, &mut letter.msg) };
+        // SAFETY: the receiver waits for CTRL_E.
+        unsafe { exec::signal::signal(t, SIGF_CTRL_E) };
+        ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+        // SAFETY: written before the signal; the task waits.
+        let c = unsafe { *(block as *const Crossing) };
+        ensure!(c.got != 0 && c.got != &raw const letter as u64, "ring 3 was handed {:#x}, not a copy", c.got);
+        ensure_eq!(&c.seen, b"question");
+        if reply_it == 0 {
+            // SAFETY: the receiver waits for CTRL_E, then ends holding the message.
+            unsafe { exec::signal::signal(t, SIGF_CTRL_E) };
+            ensure!(gone("r3-cross", 500));
+        }
+        // SAFETY: our reply port; the message came back to it.
+        let back = unsafe { exec::port::get_msg(reply) };
+        ensure!(core::ptr::eq(back, &letter.msg), "the message did not come back");
+        ensure_eq!((letter.msg.length, letter.msg.reply_port), (size_of::<Letter>(), reply), "the header is the sender's");
+        if reply_it == 1 {
+            ensure_eq!(letter.msg.error, 0);
+            ensure_eq!(&letter.body, b"questionanswered");
+        } else {
+            ensure_eq!(letter.msg.error, exec::port::MSG_ERR_RECEIVER_GONE);
+            ensure_eq!(&letter.body, b"question????????", "nothing copied back from a receiver that is gone");
+        }
+        // SAFETY: our port, empty.
+        unsafe { exec::port::delete_msg_port(reply) };
+        if reply_it == 1 {
+            // SAFETY: the receiver is live and waits.
+            unsafe { exec::signal::signal(t, SIGF_CTRL_E) };
+            ensure!(gone("r3-cross", 500));
+        }
+    }
+    // One left waiting at the port of a receiver that ends: back, receiver-gone.
+    let (t, _) = hostile("r3-cross", 0, cross_receiver, Crossing { parent: me(), got: 0, seen: [0; 8], reply: 1 })?;
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
     let port = exec::port::find_port("r3.cross");
-    ensure!(!port.is_null(), "no public port r3.cross");
     let reply = exec::port::create_msg_port();
-    let mut msg = Message::new(reply, size_of::<Message>());
-    // SAFETY: live ports; the message lives on this frame until it is back.
-    unsafe { exec::port::put_msg(port, &mut msg) };
-    // SAFETY: the receiver waits for CTRL_E.
-    unsafe { exec::signal::signal(t, SIGF_CTRL_E) };
-    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
-    // SAFETY: written before the signal; the task waits.
-    ensure_eq!(unsafe { (*(block as *const Crossing)).got }, 0, "ring 3 was handed the message");
-    // SAFETY: our reply port; the message came back to it.
-    let back = unsafe { exec::port::get_msg(reply) };
-    ensure!(core::ptr::eq(back, &msg), "the message did not come back");
-    ensure_eq!(msg.error, exec::port::MSG_ERR_CROSS_RING);
-    // SAFETY: our port, empty; the receiver is live and waits.
+    let mut first = Letter { msg: Message::new(reply, size_of::<Letter>()), body: [1; 16] };
+    let mut second = Letter { msg: Message::new(reply, size_of::<Letter>()), body: [2; 16] };
+    // SAFETY: live ports; both messages live on this frame until they are back.
     unsafe {
-        exec::port::delete_msg_port(reply);
+        exec::port::put_msg(port, &mut first.msg);
+        exec::port::put_msg(port, &mut second.msg);
         exec::signal::signal(t, SIGF_CTRL_E);
     }
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // SAFETY: the receiver waits for CTRL_E, then ends with `second` still at its port.
+    unsafe { exec::signal::signal(t, SIGF_CTRL_E) };
     ensure!(gone("r3-cross", 500));
+    // SAFETY: our reply port; both came back.
+    unsafe {
+        ensure!(!exec::port::get_msg(reply).is_null() && !exec::port::get_msg(reply).is_null(), "both came back");
+        exec::port::delete_msg_port(reply);
+    }
+    ensure_eq!((first.msg.error, second.msg.error), (0, exec::port::MSG_ERR_RECEIVER_GONE));
+    ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "memory back to its baseline");
     Ok(())
 }

@@ -22,8 +22,16 @@
 //! until the message is done with, which for the sender is when it has taken the reply. If the
 //! sender ends first, the receiver keeps what it holds and the reply goes nowhere; if the
 //! receiver ends (or deletes its port) first, the message goes back to its sender marked
-//! [`exec::port::MSG_ERR_RECEIVER_GONE`]. A plain message a ring-0 task puts to a ring-3 port
-//! goes back unread (ring 0 cannot message ring 3 yet).
+//! [`exec::port::MSG_ERR_RECEIVER_GONE`].
+//!
+//! **Ring 0 to ring 3:** a ring-0 task puts a plain exec message to a ring-3 port as to any
+//! other (`put_msg`, `do_msg`). When the ring-3 owner takes it, the kernel copies it into the
+//! owner's memory and wraps it in an envelope ([`Kind::Kernel`]); the reply copies the body
+//! back over the original and replies it through exec. Ring 0 is trusted for its header; the
+//! ring-3 side sees only its copy. A message that cannot be copied (no room in the receiver's
+//! memory, or longer than the gate passes) goes back unread, marked
+//! [`exec::port::MSG_ERR_CROSS_RING`]; one that waits at a port whose ring-3 owner ends goes
+//! back marked receiver-gone. Ring 3 to ring 0 is not built yet.
 //!
 //! **The message path walks nothing a task controls the length of**, but for a receiver that
 //! wrote over its view's ticket (its own reply pays a walk) and the scans of the task's own
@@ -70,6 +78,10 @@ enum Kind {
     Copy { original: u64 },
     /// The view is the sender's pages themselves.
     Transfer,
+    /// A ring-0 task's plain message (`original`, kernel memory): the view is a copy in the
+    /// receiver's memory; the reply copies its body back and replies the original through
+    /// exec, to the reply port the ring-0 sender named.
+    Kernel { original: u64 },
     /// The sender ended first: the receiver keeps what it holds; the reply goes nowhere.
     Orphan,
 }
@@ -377,8 +389,10 @@ pub fn get(h: u64, how: Get) -> GateResult {
                     // SAFETY: one of the records' envelopes, queued, so live.
                     Some(unsafe { (*envelope_of(m)).view })
                 } else {
+                    // Looking without taking is for ring-3 messages: a ring-0 one is taken by
+                    // get_msg and wait-and-take only (see the module's notes).
                     // SAFETY: the caller's live port; `m` is at its head.
-                    bounce(unsafe { exec::port::get_msg(port) });
+                    bounce(unsafe { exec::port::get_msg(port) }, exec::port::MSG_ERR_CROSS_RING);
                     None
                 }
             });
@@ -402,7 +416,10 @@ fn take(r: &mut Records, port: *mut MsgPort) -> u64 {
         if is_envelope(r, m) {
             break m;
         }
-        bounce(m);
+        match wrap(r, m) {
+            Some(view) => return view,
+            None => bounce(m, exec::port::MSG_ERR_CROSS_RING),
+        }
     };
     let e = envelope_of(m);
     // SAFETY: every message at a ring-3 port is an envelope in the records.
@@ -429,15 +446,76 @@ fn is_envelope(r: &Records, m: *mut Message) -> bool {
     }
 }
 
-/// Sends a ring-0 task's message back unread, marked [`exec::port::MSG_ERR_CROSS_RING`]: ring 0
-/// cannot message a ring-3 task yet (the receiver would get a kernel address).
-fn bounce(m: *mut Message) {
+/// Sends a ring-0 task's message back unread, marked `error`.
+fn bounce(m: *mut Message, error: i32) {
     // SAFETY: a live ring-0 message, just taken off the port (so not queued); its reply port
     // is its ring-0 sender's affair.
     unsafe {
-        (*m).error = exec::port::MSG_ERR_CROSS_RING;
+        (*m).error = error;
         exec::port::reply_msg(m);
     }
+}
+
+/// A ring-0 task's plain message `m`, taken off the caller's port: copied into the caller's
+/// memory and wrapped in an envelope it holds. Result: the view, or `None` (nothing changed)
+/// when it is too long or the caller's memory or the kernel heap has no room. Forbid held.
+fn wrap(r: &mut Records, m: *mut Message) -> Option<u64> {
+    let receiver = me();
+    // SAFETY: `m` is a live ring-0 message just taken off the caller's port: ring 0 is trusted
+    // for its header (it is not contained anyway); its reply port, if any, is live.
+    let (len, sender) = unsafe {
+        let reply = (*m).reply_port;
+        ((*m).length as u64, if reply.is_null() { core::ptr::null_mut() } else { (*reply).sig_task })
+    };
+    if !(HEADER..=MAX_LEN).contains(&len) {
+        return None;
+    }
+    let spare = r.spare.pop();
+    if spare.is_none() && exec::heap::stats().free < crate::policy::HEAP_RESERVE {
+        return None;
+    }
+    // SAFETY: the running task; the only reference to its space in this function.
+    let theirs = unsafe { space_of(receiver) }?;
+    let Some(copy) = theirs.alloc(len) else {
+        if let Some(e) = spare {
+            recycle(r, e);
+        }
+        return None;
+    };
+    // SAFETY: `m` has `len` bytes (its header says so: trusted, ring 0); the copy is fresh
+    // exec memory of `len` bytes.
+    unsafe { core::ptr::copy_nonoverlapping(m as *const u8, copy as *mut u8, len as usize) };
+    theirs.lend(copy, len);
+    let envelope = Envelope {
+        msg: Message::new(core::ptr::null_mut(), size_of::<Envelope>()),
+        ticket: 0,
+        view: copy,
+        lent_at: m as u64,
+        len,
+        sender,
+        receiver,
+        reply: 0,
+        kind: Kind::Kernel { original: m as u64 },
+        state: State::Out,
+        taken: true,
+    };
+    let mut e = match spare {
+        Some(mut e) => {
+            *e = envelope;
+            e
+        }
+        None => Box::new(envelope),
+    };
+    e.ticket = 0;
+    let e_ptr = &raw mut *e;
+    let ticket = r.envelopes.insert(e);
+    // SAFETY: the box lives in the records.
+    unsafe { (*e_ptr).ticket = ticket };
+    let mut header = Message::new(core::ptr::null_mut(), len as usize);
+    header.node.succ = ticket as *mut Node;
+    // SAFETY: the copy is `len` >= HEADER bytes of the receiver's memory.
+    unsafe { (copy as *mut Message).write(header) };
+    Some(copy)
 }
 
 /// Drops the record `ticket` names, which no port holds (done: back with its sender, or an
@@ -453,7 +531,8 @@ fn finish(r: &mut Records, ticket: u64) {
 /// cannot free or move it while the reply waits at its port), and the box is kept for the next
 /// message.
 fn done(r: &mut Records, e: Box<Envelope>) {
-    if e.kind != Kind::Orphan {
+    // A ring-0 sender has no space; an orphan's has gone.
+    if !matches!(e.kind, Kind::Orphan | Kind::Kernel { .. }) {
         // SAFETY: a sender that is not an orphan's is live; the only reference to its space.
         if let Some(s) = unsafe { space_of(e.sender) } {
             s.policy.in_flight = s.policy.in_flight.saturating_sub(1);
@@ -520,6 +599,24 @@ fn send_back(r: &mut Records, ticket: u64, error: i32) {
             }
             original
         }
+        Kind::Kernel { original } => {
+            // SAFETY: the receiver is live, or ending (then without a space); the original is
+            // a live ring-0 message of `len` bytes (its sender's end makes it an orphan), out
+            // of every queue while the receiver holds its copy.
+            unsafe {
+                if error == 0 {
+                    core::ptr::copy_nonoverlapping((e.view + HEADER) as *const u8, (original + HEADER) as *mut u8, (e.len - HEADER) as usize);
+                }
+                if let Some(t) = space_of(e.receiver) {
+                    t.unlend(e.view);
+                    t.free(e.view);
+                }
+                let m = original as *mut Message;
+                (*m).error = error;
+                exec::port::reply_msg(m);
+            }
+            return finish(r, ticket);
+        }
         Kind::Transfer => {
             // SAFETY: as above; the receiver's space is let go before the sender's is taken.
             if let Some(t) = unsafe { space_of(e.receiver) } {
@@ -558,7 +655,7 @@ fn drain(r: &mut Records, port: *mut MsgPort) {
             break;
         }
         if !is_envelope(r, m) {
-            bounce(m);
+            bounce(m, exec::port::MSG_ERR_RECEIVER_GONE);
             continue;
         }
         // SAFETY: one of the records' envelopes.
