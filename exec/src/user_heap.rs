@@ -5,7 +5,9 @@
 //! ring-3 caller here. Each ring-3 task has a *user block* in its own memory, which FS points
 //! at while it runs (set at every switch; the task cannot move FS). The block holds the state
 //! of a heap of [`USER_HEAP_SIZE`] bytes, taken through the gate at the first allocation and
-//! given back with the task's memory when it ends. Nothing here is shared between tasks, so no
+//! given back with the task's memory when it ends. A task may be given a larger heap when it
+//! is started (a handler that keeps files, say); the size lives in the block, so a task that
+//! rewrites it changes only what it asks the gate for, which the gate checks as any request. Nothing here is shared between tasks, so no
 //! lock: only the task itself, in ring 3, ever runs this code on its block.
 
 use core::alloc::Layout;
@@ -22,17 +24,20 @@ pub struct UserBlock {
     /// The block's own address (read through FS).
     this: *mut UserBlock,
     heap: Heap,
+    /// Bytes of heap to take at the first allocation.
+    heap_size: usize,
 }
 
 impl UserBlock {
-    /// Writes a fresh block at `at` (mmu-mode, when it builds a task's space).
+    /// Writes a fresh block at `at` for a heap of `heap_size` bytes (mmu-mode, when it builds
+    /// a task's space).
     ///
     /// # Safety
     /// `at` is writable memory of at least `size_of::<UserBlock>()` bytes, suitably aligned,
     /// that will be the task's own.
-    pub unsafe fn init_at(at: *mut UserBlock) {
+    pub unsafe fn init_at(at: *mut UserBlock, heap_size: usize) {
         // SAFETY: per the contract.
-        unsafe { at.write(UserBlock { this: at, heap: Heap::empty() }) };
+        unsafe { at.write(UserBlock { this: at, heap: Heap::empty(), heap_size }) };
     }
 }
 
@@ -58,12 +63,13 @@ pub unsafe fn alloc(layout: Layout) -> *mut u8 {
     // SAFETY: per the contract.
     let b = unsafe { block() };
     if b.heap.size() == 0 {
-        let mem = crate::sys_gate::alloc_mem(USER_HEAP_SIZE, crate::memory::MemFlags::CLEAR);
+        let size = b.heap_size;
+        let mem = crate::sys_gate::alloc_mem(size, crate::memory::MemFlags::CLEAR);
         if mem.is_null() {
             return null_mut();
         }
-        // SAFETY: fresh memory of the caller's own, used by nothing else.
-        unsafe { b.heap.init(mem, USER_HEAP_SIZE) };
+        // SAFETY: fresh memory of the caller's own, `size` bytes, used by nothing else.
+        unsafe { b.heap.init(mem, size) };
     }
     b.heap.allocate_first_fit(layout).map_or(null_mut(), |p| p.as_ptr())
 }

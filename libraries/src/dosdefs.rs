@@ -179,11 +179,13 @@ pub struct FileInfoBlock {
     pub date: u64,
     pub name_len: u8,
     pub file_name: [u8; MAX_NAME + 1],
+    /// Fills the tail, so that the block has no padding (it crosses as bytes).
+    pub reserved: [u8; 3],
 }
 
 impl Default for FileInfoBlock {
     fn default() -> Self {
-        FileInfoBlock { disk_key: 0, dir_entry_type: 0, protection: 0, size: 0, date: 0, name_len: 0, file_name: [0; MAX_NAME + 1] }
+        FileInfoBlock { disk_key: 0, dir_entry_type: 0, protection: 0, size: 0, date: 0, name_len: 0, file_name: [0; MAX_NAME + 1], reserved: [0; 3] }
     }
 }
 
@@ -244,6 +246,13 @@ mod tests {
         assert_eq!(fault_text(error::DISK_FULL), Some("Disk full"));
         assert_eq!(fault_text(error::OBJECT_EXISTS), Some("Object exists"));
         assert_eq!(fault_text(9999), None);
+    }
+
+    #[test]
+    fn packet_structures_have_no_padding() {
+        assert_eq!(size_of::<FileInfoBlock>(), 8 + 4 + 4 + 8 + 8 + 1 + MAX_NAME + 1 + 3);
+        assert_eq!(size_of::<FileInfoBlock>() % align_of::<FileInfoBlock>(), 0);
+        assert_eq!(size_of::<InfoData>(), 8 * 8);
     }
 
     #[test]

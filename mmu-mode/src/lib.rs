@@ -26,6 +26,8 @@ pub mod pte;
 #[cfg(target_os = "none")]
 pub mod bench;
 #[cfg(target_os = "none")]
+pub mod dos;
+#[cfg(target_os = "none")]
 pub mod gate;
 #[cfg(target_os = "none")]
 pub mod io;

@@ -88,7 +88,15 @@ fn new_space(pri: i8) -> Option<Box<Space>> {
 /// (or past its family's quota).
 pub fn add_user_task(name: &str, pri: i8, entry: extern "C" fn(u64) -> !, arg: u64) -> *mut Task {
     let Some(space) = new_space(pri) else { return core::ptr::null_mut() };
-    add_user_task_in(name, pri, entry, arg, space)
+    add_user_task_in(name, pri, entry, arg, space, exec::user_heap::USER_HEAP_SIZE)
+}
+
+/// [`add_user_task`] with a heap of `heap_size` bytes instead of the usual
+/// [`exec::user_heap::USER_HEAP_SIZE`] (taken at its first allocation, within its family's
+/// quota).
+pub fn add_user_task_with_heap(name: &str, pri: i8, entry: extern "C" fn(u64) -> !, arg: u64, heap_size: usize) -> *mut Task {
+    let Some(space) = new_space(pri) else { return core::ptr::null_mut() };
+    add_user_task_in(name, pri, entry, arg, space, heap_size)
 }
 
 /// Starts `entry` in ring 3 with a block of its own memory holding `init`, whose address is
@@ -103,7 +111,7 @@ pub fn add_user_task_with<T>(name: &str, pri: i8, entry: extern "C" fn(u64) -> !
     };
     // SAFETY: the block is fresh exec memory of at least size_of::<T>(), page-aligned.
     unsafe { (block as *mut T).write(init) };
-    let t = add_user_task_in(name, pri, entry, block, space);
+    let t = add_user_task_in(name, pri, entry, block, space, exec::user_heap::USER_HEAP_SIZE);
     (!t.is_null()).then_some((t, block))
 }
 
@@ -115,20 +123,20 @@ pub fn add_user_task_sharing(name: &str, pri: i8, entry: extern "C" fn(u64) -> !
     for &(start, len) in shared {
         space.share(start, len);
     }
-    add_user_task_in(name, pri, entry, arg, space)
+    add_user_task_in(name, pri, entry, arg, space, exec::user_heap::USER_HEAP_SIZE)
 }
 
 /// [`add_user_task`] in a space prepared by the caller (for example with memory allocated
 /// and filled in for the task before it starts). The task starts at `pri` held to the
 /// space's ceiling.
-fn add_user_task_in(name: &str, pri: i8, entry: extern "C" fn(u64) -> !, arg: u64, mut space: Box<Space>) -> *mut Task {
+fn add_user_task_in(name: &str, pri: i8, entry: extern "C" fn(u64) -> !, arg: u64, mut space: Box<Space>, heap_size: usize) -> *mut Task {
     let pri = pri.min(space.policy.ceiling);
     let Some(block) = space.alloc(size_of::<UserBlock>() as u64) else {
         crate::policy::release_task(space.policy.family);
         return core::ptr::null_mut();
     };
     // SAFETY: fresh, page-aligned memory of the task's own, large enough.
-    unsafe { UserBlock::init_at(block as *mut UserBlock) };
+    unsafe { UserBlock::init_at(block as *mut UserBlock, heap_size) };
     let (cr3, top) = (space.cr3(), space.stack_range.1);
     let raw = Box::into_raw(space);
     let start = exec::task::UserStart { entry: entry as *const () as u64, user_stack: top - 16, cr3, space: raw as usize, user_block: block };

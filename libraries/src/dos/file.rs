@@ -8,7 +8,8 @@ use core::fmt;
 
 use exec::port::MsgPort;
 
-use super::lock::{call, get_device_proc};
+use super::lock::{call, call_with, get_device_proc};
+use super::packet::Attach;
 use super::process::{note_closed, note_open, result};
 use crate::dosdefs::{OFFSET_CURRENT, action, error};
 
@@ -33,7 +34,7 @@ pub struct FileHandle {
 pub fn open(name: &str, mode: i64) -> Result<Box<FileHandle>, i64> {
     result((|| {
         let (port, dir, name) = get_device_proc(name)?;
-        let key = call(port, mode, &[0, dir as i64, name.as_ptr() as i64, name.len() as i64])? as u64;
+        let key = call_with(port, mode, &[0, dir as i64, 0, name.len() as i64], &mut [(2, Attach::In(name.as_bytes()))])? as u64;
         note_open(port, key, true);
         Ok(Box::new(FileHandle { port, key, buf: Vec::new(), at: 0, writing: false }))
     })())
@@ -50,11 +51,14 @@ pub fn close(mut fh: Box<FileHandle>) -> Result<(), i64> {
 }
 
 impl FileHandle {
-    /// Sends one READ or WRITE packet.
-    fn transfer(&self, kind: i64, ptr: *const u8, len: usize) -> Result<usize, i64> {
-        // SAFETY: the handler's port; the buffer is the caller's, valid for `len` bytes
-        // (READ writes into it; `read` passes a `&mut`) until the answer.
-        let (res1, res2) = unsafe { super::packet::do_pkt(self.port, kind, &[self.key as i64, ptr as i64, len as i64]) };
+    /// Sends one READ (into `buf`) or WRITE (of `buf`) packet.
+    fn transfer(&self, kind: i64, buf: Attach<'_>) -> Result<usize, i64> {
+        let len = match &buf {
+            Attach::In(b) => b.len(),
+            Attach::InOut(b) | Attach::Out(b) => b.len(),
+        };
+        // SAFETY: the handler's port; the buffer is an attachment, borrowed until the answer.
+        let (res1, res2) = unsafe { super::packet::do_pkt_with(self.port, kind, &[self.key as i64, 0, len as i64], &mut [(1, buf)]) };
         if res1 < 0 || (res1 == 0 && res2 != 0 && len > 0) { result(Err(res2)) } else { Ok(res1 as usize) }
     }
 
@@ -69,7 +73,7 @@ impl FileHandle {
         if ahead > 0 {
             return Ok(ahead);
         }
-        self.transfer(action::READ, buf.as_mut_ptr(), buf.len())
+        self.transfer(action::READ, Attach::Out(buf))
     }
 
     /// Writes `bytes` (`Write()`). Result: how many were written, fewer when the disk filled
@@ -77,7 +81,7 @@ impl FileHandle {
     /// WRITE_PROTECTED.
     pub fn write(&mut self, bytes: &[u8]) -> Result<usize, i64> {
         self.flush()?;
-        let n = self.transfer(action::WRITE, bytes.as_ptr(), bytes.len())?;
+        let n = self.transfer(action::WRITE, Attach::In(bytes))?;
         if n < bytes.len() {
             super::process::set_io_err(error::DISK_FULL);
         }
@@ -104,7 +108,7 @@ impl FileHandle {
         if self.writing {
             self.writing = false;
             let pending = core::mem::take(&mut self.buf);
-            let n = self.transfer(action::WRITE, pending.as_ptr(), pending.len())?;
+            let n = self.transfer(action::WRITE, Attach::In(&pending))?;
             if n < pending.len() {
                 return result(Err(error::DISK_FULL));
             }
@@ -138,7 +142,7 @@ impl FileHandle {
         if self.at == self.buf.len() {
             self.buf.resize(BUFFER, 0);
             let mut buf = core::mem::take(&mut self.buf);
-            let n = self.transfer(action::READ, buf.as_mut_ptr(), BUFFER);
+            let n = self.transfer(action::READ, Attach::Out(&mut buf[..BUFFER]));
             buf.truncate(*n.as_ref().unwrap_or(&0));
             self.buf = buf;
             self.at = 0;

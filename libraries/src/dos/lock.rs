@@ -11,7 +11,7 @@ use alloc::vec::Vec;
 
 use exec::port::MsgPort;
 
-use super::packet::do_pkt;
+use super::packet::{Attach, PacketData, do_pkt_with};
 use super::process::{self, note_closed, note_open, result};
 use crate::dosdefs::{DOSFALSE, FileInfoBlock, InfoData, action, error};
 
@@ -60,16 +60,23 @@ pub fn get_device_proc(name: &str) -> Result<(*mut MsgPort, u64, Cow<'_, str>), 
     if port.is_null() { Err(error::DEVICE_NOT_MOUNTED) } else { Ok((port, dir, name)) }
 }
 
-/// Sends `kind` with `args` to `port`; `Ok(res1)` when res1 is not DOSFALSE, else the error.
+/// Sends `kind` with `args` (no pointers among them) to `port`; `Ok(res1)` when res1 is not
+/// DOSFALSE, else the error.
 pub(super) fn call(port: *mut MsgPort, kind: i64, args: &[i64]) -> Result<i64, i64> {
-    // SAFETY: a handler's port (found by name); the arguments' pointers point into the
-    // caller's frame, which waits for the answer.
-    let (res1, res2) = unsafe { do_pkt(port, kind, args) };
+    call_with(port, kind, args, &mut [])
+}
+
+/// [`call`] with attachments (see `packet::do_pkt_with`).
+pub(super) fn call_with(port: *mut MsgPort, kind: i64, args: &[i64], attach: &mut [(usize, Attach<'_>)]) -> Result<i64, i64> {
+    // SAFETY: a handler's port (found by name); every pointer the packet carries is an
+    // attachment, borrowed until the answer.
+    let (res1, res2) = unsafe { do_pkt_with(port, kind, args, attach) };
     if res1 == DOSFALSE && res2 != 0 { Err(res2) } else { Ok(res1) }
 }
 
-fn name_args(name: &str) -> (i64, i64) {
-    (name.as_ptr() as i64, name.len() as i64)
+/// A name as a packet's attachment at `index`, its length in the argument after.
+fn named(index: usize, name: &str) -> (usize, Attach<'_>) {
+    (index, Attach::In(name.as_bytes()))
 }
 
 /// Locks `name` (`Lock()`), `mode` SHARED_LOCK or EXCLUSIVE_LOCK. Errors (also in IoErr):
@@ -78,8 +85,7 @@ fn name_args(name: &str) -> (i64, i64) {
 pub fn lock(name: &str, mode: i64) -> Result<FileLock, i64> {
     result((|| {
         let (port, dir, name) = get_device_proc(name)?;
-        let (p, n) = name_args(&name);
-        let key = call(port, action::LOCATE_OBJECT, &[dir as i64, p, n, mode])? as u64;
+        let key = call_with(port, action::LOCATE_OBJECT, &[dir as i64, 0, name.len() as i64, mode], &mut [named(1, &name)])? as u64;
         note_open(port, key, false);
         Ok(FileLock { port, key })
     })())
@@ -102,13 +108,13 @@ pub fn dup_lock(lock: &FileLock) -> Result<FileLock, i64> {
 
 /// Fills `fib` with what `lock` names (`Examine()`), ready for [`ex_next`].
 pub fn examine(lock: &FileLock, fib: &mut FileInfoBlock) -> Result<(), i64> {
-    result(call(lock.port, action::EXAMINE_OBJECT, &[lock.key as i64, fib as *mut FileInfoBlock as i64]).map(|_| ()))
+    result(call_with(lock.port, action::EXAMINE_OBJECT, &[lock.key as i64], &mut [(1, Attach::InOut(fib.bytes_mut()))]).map(|_| ()))
 }
 
 /// Fills `fib` with the next entry of the directory `lock` names (`ExNext()`). Errors:
 /// NO_MORE_ENTRIES after the last; OBJECT_WRONG_TYPE for a file.
 pub fn ex_next(lock: &FileLock, fib: &mut FileInfoBlock) -> Result<(), i64> {
-    result(call(lock.port, action::EXAMINE_NEXT, &[lock.key as i64, fib as *mut FileInfoBlock as i64]).map(|_| ()))
+    result(call_with(lock.port, action::EXAMINE_NEXT, &[lock.key as i64], &mut [(1, Attach::InOut(fib.bytes_mut()))]).map(|_| ()))
 }
 
 /// Every entry of the directory `lock` names (Examine and ExNext until the end).
@@ -178,8 +184,7 @@ pub fn name_from_lock(lock: &FileLock) -> Result<String, i64> {
 pub fn delete_file(name: &str) -> Result<(), i64> {
     result((|| {
         let (port, dir, name) = get_device_proc(name)?;
-        let (p, n) = name_args(&name);
-        call(port, action::DELETE_OBJECT, &[dir as i64, p, n]).map(|_| ())
+        call_with(port, action::DELETE_OBJECT, &[dir as i64, 0, name.len() as i64], &mut [named(1, &name)]).map(|_| ())
     })())
 }
 
@@ -192,9 +197,8 @@ pub fn rename(old: &str, new: &str) -> Result<(), i64> {
         if port != port2 {
             return Err(error::RENAME_ACROSS_DEVICES);
         }
-        let (p, n) = name_args(&old);
-        let (p2, n2) = name_args(&new);
-        call(port, action::RENAME_OBJECT, &[dir as i64, p, n, dir2 as i64, p2, n2]).map(|_| ())
+        let args = [dir as i64, 0, old.len() as i64, dir2 as i64, 0, new.len() as i64];
+        call_with(port, action::RENAME_OBJECT, &args, &mut [named(1, &old), named(4, &new)]).map(|_| ())
     })())
 }
 
@@ -203,8 +207,7 @@ pub fn rename(old: &str, new: &str) -> Result<(), i64> {
 pub fn create_dir(name: &str) -> Result<FileLock, i64> {
     result((|| {
         let (port, dir, name) = get_device_proc(name)?;
-        let (p, n) = name_args(&name);
-        let key = call(port, action::CREATE_DIR, &[dir as i64, p, n])? as u64;
+        let key = call_with(port, action::CREATE_DIR, &[dir as i64, 0, name.len() as i64], &mut [named(1, &name)])? as u64;
         note_open(port, key, false);
         Ok(FileLock { port, key })
     })())
@@ -214,12 +217,11 @@ pub fn create_dir(name: &str) -> Result<FileLock, i64> {
 pub fn set_protection(name: &str, bits: u32) -> Result<(), i64> {
     result((|| {
         let (port, dir, name) = get_device_proc(name)?;
-        let (p, n) = name_args(&name);
-        call(port, action::SET_PROTECT, &[0, dir as i64, p, n, bits as i64]).map(|_| ())
+        call_with(port, action::SET_PROTECT, &[0, dir as i64, 0, name.len() as i64, bits as i64], &mut [named(2, &name)]).map(|_| ())
     })())
 }
 
 /// What the disk `lock` is on holds (`Info()`).
 pub fn info(lock: &FileLock, data: &mut InfoData) -> Result<(), i64> {
-    result(call(lock.port, action::INFO, &[lock.key as i64, data as *mut InfoData as i64]).map(|_| ()))
+    result(call_with(lock.port, action::INFO, &[lock.key as i64], &mut [(1, Attach::InOut(data.bytes_mut()))]).map(|_| ()))
 }

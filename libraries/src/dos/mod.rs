@@ -9,7 +9,7 @@
 //! - [`lock`]: Lock, UnLock, DupLock, Examine, ExNext, ParentDir, CurrentDir, NameFromLock,
 //!   DeleteFile, Rename, CreateDir, SetProtection, Info, GetDeviceProc.
 //! - [`assign`]: AssignPath, AssignLock, the list of assigns.
-//! - The handlers, RAM: and NIL:, are in `crate::handlers`; this library starts them at boot.
+//! - The handlers, RAM: and NIL:, are in `crate::handlers`; the boot order starts them.
 //!
 //! Where DOS's shared state lives: the DOS list's devices are exec's list of public ports (a
 //! handler's port is named after its device, `RAM` for `RAM:`); its assigns are in
@@ -18,8 +18,9 @@
 //! built yet.
 //!
 //! The calls are plain functions (`libraries::dos::file::open`), not vectors of the library's
-//! table: every DOS client runs in ring 0 for now (the shell's file commands included, in
-//! both builds), because a ring-3 task cannot yet message a ring-0 handler (issue 12, item 2).
+//! table. Every DOS client runs in ring 0 for now (the shell's file commands included, in
+//! both builds): a ring-3 task cannot yet message a ring-0 port, and a process's record hangs
+//! off its Task (kernel memory). The handlers themselves run in ring 3 in the mmu build.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -70,9 +71,6 @@ pub static DOS_LIBRARY: Global<Library> =
 fn init() {
     // SAFETY: a static base, added once at boot.
     unsafe { exec::library::add_library(DOS_LIBRARY.get()) };
-    if crate::handlers::ram::start().is_null() || crate::handlers::nil::start().is_null() {
-        exec::kprintln!("dos.library: a handler did not start");
-    }
 }
 
 /// dos.library as a resident.

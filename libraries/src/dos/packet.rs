@@ -24,10 +24,19 @@
 //!
 //! On failure res1 is as shown and res2 holds the error code (`dosdefs::error`).
 //!
-//! How a packet's data crosses: in the flat build the handler reads and writes the client's
-//! buffer by pointer, as on the Amiga. In the mmu build the handlers run in ring 0 for now, so
-//! the same holds; handlers in ring 3 need messages across rings and lent buffers
-//! (`msg_read`/`msg_write`, issue 12's item 2), not built yet.
+//! How a packet's data crosses ([`do_pkt_with`], [`attached`]): the name, the buffer of READ
+//! and WRITE, a FileInfoBlock or InfoData are the packet's *attachments*.
+//! - In the flat build an attachment's argument is its address: the handler reads and writes
+//!   the client's memory by pointer, as on the Amiga.
+//! - In the mmu build the handlers run in ring 3, each in its own address space, and cannot
+//!   reach the client's memory: the attachments travel *inside the message*, after the packet,
+//!   and an attachment's argument is its offset from the message's start. The kernel copies
+//!   the whole message into the handler's memory when the handler takes it and copies it back
+//!   at the reply (`mmu-mode/src/msg.rs`, ring 0 to ring 3), so what the handler wrote into an
+//!   attachment (READ's data, a FileInfoBlock) comes back to the client, which copies it out.
+//!   The cost is two copies of the data per packet on top of the client's own; `make bench`'s
+//!   dos rows measure it. The handler checks every offset against the message's length, which
+//!   the kernel wrote; nothing it is sent can make it touch memory outside its own copy.
 
 use exec::port::{Message, MsgPort};
 
@@ -90,6 +99,166 @@ pub unsafe fn do_pkt(port: *mut MsgPort, kind: i64, args: &[i64]) -> (i64, i64) 
         return (0, crate::dosdefs::error::DEVICE_NOT_MOUNTED);
     }
     (sp.pkt.res1, sp.pkt.res2)
+}
+
+/// A buffer a packet carries to its handler: one it only reads (a name, WRITE's data) or one
+/// it fills (READ's buffer, a FileInfoBlock, InfoData; its bytes go to the handler too).
+pub enum Attach<'a> {
+    In(&'a [u8]),
+    InOut(&'a mut [u8]),
+    /// Filled by the handler only (READ's buffer): in the mmu build not copied to it first.
+    Out(&'a mut [u8]),
+}
+
+impl Attach<'_> {
+    #[cfg_attr(not(feature = "mmu"), allow(dead_code, reason = "the flat build passes addresses"))]
+    fn len(&self) -> usize {
+        match self {
+            Attach::In(b) => b.len(),
+            Attach::InOut(b) | Attach::Out(b) => b.len(),
+        }
+    }
+
+    #[cfg_attr(feature = "mmu", allow(dead_code, reason = "the mmu build copies"))]
+    fn addr(&self) -> i64 {
+        match self {
+            Attach::In(b) => b.as_ptr() as i64,
+            Attach::InOut(b) | Attach::Out(b) => b.as_ptr() as i64,
+        }
+    }
+}
+
+/// A structure that crosses in a packet as its bytes (FileInfoBlock, InfoData).
+///
+/// # Safety
+/// `repr(C)` without padding, and every bit pattern of its size is a valid value.
+pub unsafe trait PacketData: Copy {
+    /// Its bytes, to attach to a packet.
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: the trait's contract: no padding, so every byte is initialised, and any
+        // bytes written make a valid value.
+        unsafe { core::slice::from_raw_parts_mut(self as *mut Self as *mut u8, size_of::<Self>()) }
+    }
+
+    /// The value in `bytes` (at least its size; any alignment).
+    fn read_from(bytes: &[u8]) -> Self {
+        assert!(bytes.len() >= size_of::<Self>());
+        // SAFETY: enough bytes (asserted); any bit pattern is valid (the trait's contract).
+        unsafe { (bytes.as_ptr() as *const Self).read_unaligned() }
+    }
+
+    /// Writes the value into `bytes` (at least its size; any alignment).
+    fn write_to(&self, bytes: &mut [u8]) {
+        assert!(bytes.len() >= size_of::<Self>());
+        // SAFETY: enough bytes (asserted).
+        unsafe { (bytes.as_mut_ptr() as *mut Self).write_unaligned(*self) };
+    }
+}
+
+// SAFETY: repr(C), fields laid out without padding (the explicit `reserved` fills the tail).
+unsafe impl PacketData for crate::dosdefs::FileInfoBlock {}
+// SAFETY: repr(C), eight i64: no padding.
+unsafe impl PacketData for crate::dosdefs::InfoData {}
+
+/// [`do_pkt`] with attachments: each `(index, buffer)` puts the buffer's place in
+/// `args[index]` as the build passes it (see the module's notes), and what the handler wrote
+/// into an `InOut` buffer is in it afterwards. Not callable from an interrupt.
+///
+/// # Safety
+/// As [`do_pkt`], for the pointers in `args` that are not attachments.
+pub unsafe fn do_pkt_with(port: *mut MsgPort, kind: i64, args: &[i64], attach: &mut [(usize, Attach<'_>)]) -> (i64, i64) {
+    let mut a = [0i64; 7];
+    a[..args.len()].copy_from_slice(args);
+    #[cfg(not(feature = "mmu"))]
+    {
+        for (i, b) in attach.iter() {
+            a[*i] = b.addr();
+        }
+        // SAFETY: per the contract; the attachments are borrowed until the answer.
+        unsafe { do_pkt(port, kind, &a) }
+    }
+    #[cfg(feature = "mmu")]
+    {
+        let reply = super::process::packet_port();
+        if reply.is_null() {
+            return (0, crate::dosdefs::error::NO_FREE_STORE);
+        }
+        // The message: the packet, then each attachment at an 8-byte boundary.
+        let mut at = size_of::<StandardPacket>();
+        let mut offsets = [0usize; 7];
+        for (n, (i, b)) in attach.iter().enumerate() {
+            offsets[n] = at;
+            a[*i] = at as i64;
+            at += b.len().next_multiple_of(8);
+        }
+        let mut words: alloc::vec::Vec<u64> = alloc::vec::Vec::new();
+        if words.try_reserve_exact(at / 8).is_err() {
+            return (0, crate::dosdefs::error::NO_FREE_STORE);
+        }
+        words.resize(at / 8, 0);
+        let base = words.as_mut_ptr() as *mut u8;
+        // SAFETY: `words` holds `at` bytes, 8-aligned: the packet first, then the attachments
+        // at their offsets, each within it.
+        unsafe {
+            (base as *mut StandardPacket).write(StandardPacket::new(reply, kind, &a));
+            (*(base as *mut StandardPacket)).msg.length = at;
+            for (n, (_, b)) in attach.iter().enumerate() {
+                let src = match b {
+                    Attach::In(b) => *b,
+                    Attach::InOut(b) => &**b,
+                    Attach::Out(_) => continue,
+                };
+                core::ptr::copy_nonoverlapping(src.as_ptr(), base.add(offsets[n]), src.len());
+            }
+        }
+        let sp = base as *mut StandardPacket;
+        // SAFETY: the handler's port (caller); our reply port; the message lives in `words`
+        // until do_msg gives it back.
+        let back = unsafe { exec::sys::do_msg(port, &raw mut (*sp).msg) };
+        // SAFETY: back with us (or never sent): ours to read.
+        let (error, res1, res2) = unsafe { ((*sp).msg.error, (*sp).pkt.res1, (*sp).pkt.res2) };
+        if back.is_null() || error != 0 {
+            return (0, crate::dosdefs::error::DEVICE_NOT_MOUNTED);
+        }
+        for (n, (_, b)) in attach.iter_mut().enumerate() {
+            if let Attach::InOut(b) | Attach::Out(b) = b {
+                // SAFETY: within `words`, as written above; the handler's answer is in it.
+                b.copy_from_slice(unsafe { core::slice::from_raw_parts(base.add(offsets[n]), b.len()) });
+            }
+        }
+        (res1, res2)
+    }
+}
+
+/// The attachment a handler received as argument `arg` of `len` bytes (see [`do_pkt_with`]);
+/// `None` when it is not there: a null pointer (flat), or an offset outside the message
+/// (mmu).
+///
+/// # Safety
+/// `msg` is a packet the caller holds (as [`packet_of`]). In the flat build `arg`, if not
+/// null, is the client's buffer of `len` bytes, valid until the answer (the client's word, as
+/// on the Amiga).
+pub unsafe fn attached<'a>(msg: *mut Message, arg: i64, len: usize) -> Option<&'a mut [u8]> {
+    if len == 0 {
+        return Some(&mut []);
+    }
+    #[cfg(not(feature = "mmu"))]
+    {
+        let _ = msg;
+        // SAFETY: per the contract.
+        (arg != 0).then(|| unsafe { core::slice::from_raw_parts_mut(arg as *mut u8, len) })
+    }
+    #[cfg(feature = "mmu")]
+    {
+        // SAFETY: the message is the handler's own copy; its length is the kernel's.
+        let total = unsafe { (*msg).length };
+        let off = usize::try_from(arg).ok()?;
+        if off < size_of::<StandardPacket>() || off.checked_add(len)? > total {
+            return None;
+        }
+        // SAFETY: within the handler's own copy of the message (checked above).
+        Some(unsafe { core::slice::from_raw_parts_mut((msg as *mut u8).add(off), len) })
+    }
 }
 
 /// Sends `sp` to `port` without waiting (`SendPkt()`); collect it with [`wait_pkt`].

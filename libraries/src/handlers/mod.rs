@@ -1,29 +1,63 @@
 //! The DOS handlers (AmigaDOS's DOS devices): RAM: and NIL:, each an Exec task with a public
-//! port named after it, reached only by DOS packets. dos.library starts them at boot.
-//! CON: (the console handler over serial.device) is not built yet: the shell and its
-//! commands still reach the console through serial.device (`workbench-shell/src/con.rs`).
+//! port named after it, reached only by DOS packets. The boot order starts them
+//! (`src/main.rs`): in ring 0 in the flat build ([`start`]), in ring 3 in the mmu build, each in
+//! an address space of its own (`mmu_mode::dos::start_handlers`, which runs
+//! `ram::entry_ring3` and `nil::entry_ring3`).
+//!
+//! CON: (the console handler over serial.device) is not built yet: the shell and its commands
+//! still reach the console through serial.device (`workbench-shell/src/con.rs`).
+//!
+//! Handler code runs in ring 3 in the mmu build: it calls exec only through `exec::sys`, keeps
+//! its state in its own memory (no statics), and prints nothing.
 
 pub mod nil;
 pub mod ram;
 
-/// Seconds since 1978-01-01 at tick 0, from timer.device's system time (0 if it does not
-/// answer), so that a handler dates its changes without a request per change.
-fn boot_epoch() -> u64 {
-    let port = exec::sys::create_msg_port();
-    if port.is_null() {
-        return 0;
+/// Starts RAM: and NIL: in ring 0 (the flat build).
+#[cfg(not(feature = "mmu"))]
+pub fn start() {
+    if ram::start().is_null() || nil::start().is_null() {
+        exec::kprintln!("DOS: a handler did not start");
     }
-    let mut req = devices::timer::TimeRequest::new(port);
-    // SAFETY: the request and port live on this frame until closed and deleted.
-    let secs = unsafe {
-        let ok = exec::sys::open_device("timer.device", devices::timer::UNIT_MICROHZ, &mut req.io, 0) == 0;
-        if ok {
-            req.io.command = devices::timer::TR_GETSYSTIME;
-            exec::sys::do_io(&mut req.io);
-            exec::sys::close_device(&mut req.io);
+}
+
+/// Waits (at most two seconds) until every handler has its port, so that what runs after the
+/// boot finds RAM: and NIL:. Result: whether they all did.
+pub fn await_ports() -> bool {
+    for _ in 0..2 * exec::time::TICK_HZ {
+        if !exec::sys::find_port(ram::PORT_NAME).is_null() && !exec::sys::find_port(nil::PORT_NAME).is_null() {
+            return true;
         }
-        exec::sys::delete_msg_port(port);
-        if ok { req.time.secs } else { 0 }
-    };
-    secs.saturating_sub(exec::time::ticks() / exec::time::TICK_HZ)
+        exec::time::wait_ticks(1);
+    }
+    exec::kprintln!("DOS: the handlers did not open their ports");
+    false
+}
+
+/// A handler's clock: timer.device opened once, asked for the date when something changes.
+struct Clock {
+    req: devices::timer::TimeRequest,
+    open: bool,
+}
+
+impl Clock {
+    fn open() -> Clock {
+        let port = exec::sys::create_msg_port();
+        let mut c = Clock { req: devices::timer::TimeRequest::new(port), open: false };
+        // SAFETY: the request lives in the Clock, which the handler keeps for good (it never
+        // ends while it serves, so the request is never dropped open).
+        c.open = !port.is_null() && unsafe { exec::sys::open_device("timer.device", devices::timer::UNIT_MICROHZ, &mut c.req.io, 0) } == 0;
+        c
+    }
+
+    /// Seconds since 1978-01-01 (0 if timer.device did not open).
+    fn now(&mut self) -> u64 {
+        if !self.open {
+            return 0;
+        }
+        self.req.io.command = devices::timer::TR_GETSYSTIME;
+        // SAFETY: our open request; do_io waits for it.
+        unsafe { exec::sys::do_io(&mut self.req.io) };
+        self.req.time.secs
+    }
 }

@@ -3,6 +3,7 @@
 //! directories: lock and name actions get ACTION_NOT_KNOWN.
 
 use exec::port::Message;
+#[cfg(not(feature = "mmu"))]
 use exec::task::Task;
 
 use crate::dos::packet::packet_of;
@@ -11,15 +12,25 @@ use crate::dosdefs::{DOSFALSE, DOSTRUE, action, error};
 /// The handler's port name (`NIL:` finds it).
 pub const PORT_NAME: &str = "NIL";
 
-/// Starts the NIL: handler task. Result: the task, or null.
+/// Starts the NIL: handler task in ring 0 (the flat build). Result: the task, or null.
+#[cfg(not(feature = "mmu"))]
 pub fn start() -> *mut Task {
-    exec::task::add_task("NIL", 5, nil_entry, 0, 8 * 1024)
+    exec::task::add_task("NIL", 0, |_| serve(), 0, 8 * 1024)
 }
 
-fn nil_entry(_: usize) {
+/// The NIL: handler as a ring-3 task (mmu build).
+#[cfg(feature = "mmu")]
+pub extern "C" fn entry_ring3(_: u64) -> ! {
+    serve();
+    // SAFETY: ends the calling task (ring 3: rem_task of null is its own end).
+    unsafe { exec::sys::rem_task(core::ptr::null_mut()) };
+    unreachable!("rem_task of the running task returns to nobody")
+}
+
+/// Serves packets at a new public port `NIL` for good (returns only when it cannot start).
+fn serve() {
     let port = exec::sys::create_port(Some(PORT_NAME), 0);
     if port.is_null() {
-        exec::kprintln!("NIL: no port");
         return;
     }
     let mut msg: *mut Message = core::ptr::null_mut();
