@@ -4,9 +4,10 @@
 //! - `dos_read` 64 B: one `Read()` of 64 bytes from a RAM: file (one packet round trip);
 //! - `dos_copy` 1 MiB: a whole COPY within RAM: (open both, 16 KiB reads and writes, close).
 //!
-//! The caller (the boot task) and RAM: run in ring 0 in both builds for now, so the mmu
-//! column of these rows measures the same path: no protection is crossed yet (a ring-3 RAM:
-//! needs issue 12's messages across rings).
+//! The caller is the boot task (ring 0) in both builds. RAM: runs in ring 0 in the flat build
+//! and follows the client's pointers; in the mmu build it runs in ring 3, in its own address
+//! space, and each packet, its data included, is copied into its memory and back: the mmu
+//! column is what that protection costs on file work.
 
 use alloc::vec;
 

@@ -106,8 +106,10 @@ fn main() {
                    wait_port, get_msg, reply_msg: six calls); msg_round_trip_combined the same exchange \
                    with the combined calls (the client's do_msg, the server's reply_wait: two calls). \
                    dos_read (one 64-byte Read through the RAM: handler, a packet round trip) and dos_copy \
-                   (a 1 MiB COPY within RAM:) run in ring 0 in both builds, RAM: too: their mmu column \
-                   crosses no protection yet."
+                   (a 1 MiB COPY within RAM:, 16 KiB per packet) are file work: the client is a ring-0 \
+                   task in both builds; RAM: runs in ring 0 in the flat build and follows the client's \
+                   pointers, in ring 3 in the mmu build, where each packet and its data are copied into \
+                   RAM:'s memory and back (the mmu column is the cost of that protection on real work)."
             .into(),
         containment_note: "Crash containment: each CRASHTEST scenario run through the shell of each build (the \
                            flat build's fatal ones each in a fresh boot)."
