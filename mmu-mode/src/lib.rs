@@ -50,6 +50,8 @@ mod ktests;
 #[cfg(target_os = "none")]
 mod ktests_attacks;
 #[cfg(target_os = "none")]
+mod ktests_dos;
+#[cfg(target_os = "none")]
 mod ktests_fuzz;
 #[cfg(target_os = "none")]
 mod ktests_msg_attacks;
@@ -60,6 +62,8 @@ mod ktests_sys;
 pub use ktests::TESTS;
 #[cfg(target_os = "none")]
 pub use ktests_attacks::TESTS as ATTACK_TESTS;
+#[cfg(target_os = "none")]
+pub use ktests_dos::TESTS as DOS_TESTS;
 #[cfg(target_os = "none")]
 pub use ktests_fuzz::TESTS as FUZZ_TESTS;
 #[cfg(target_os = "none")]

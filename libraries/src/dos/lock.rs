@@ -150,20 +150,18 @@ pub fn current_dir(lock: Option<FileLock>) -> Option<FileLock> {
     core::mem::replace(&mut process::process().current_dir, lock)
 }
 
-/// The full name of what `lock` names (`NameFromLock()`): `RAM:a/b`, the device's name
-/// first (Lorraine has no volume names yet).
+/// The full name of what `lock` names (`NameFromLock()`): `RAM:a/b`, the root's name (a
+/// handler names its root after its device; Lorraine has no volume names yet) first.
 pub fn name_from_lock(lock: &FileLock) -> Result<String, i64> {
     let mut parts = Vec::new();
     let mut fib = FileInfoBlock::default();
     let mut at = dup_lock(lock)?;
     loop {
-        let up = parent_dir(&at);
-        match up {
+        let r = examine(&at, &mut fib).and_then(|_| parent_dir(&at));
+        match r {
             Ok(Some(parent)) => {
-                let r = examine(&at, &mut fib);
-                let _ = unlock(core::mem::replace(&mut at, parent));
-                r?;
                 parts.push(String::from(fib.name()));
+                let _ = unlock(core::mem::replace(&mut at, parent));
             }
             Ok(None) => break,
             Err(e) => {
@@ -174,9 +172,7 @@ pub fn name_from_lock(lock: &FileLock) -> Result<String, i64> {
     }
     let _ = unlock(at);
     parts.reverse();
-    // SAFETY: a handler's port: public, so it has a name, and handlers never end.
-    let dev = unsafe { (*lock.port).node.name() };
-    Ok(alloc::format!("{dev}:{}", parts.join("/")))
+    Ok(alloc::format!("{}:{}", fib.name(), parts.join("/")))
 }
 
 /// Deletes `name` (`DeleteFile()`). Errors: OBJECT_NOT_FOUND, OBJECT_IN_USE,

@@ -84,17 +84,18 @@ pub unsafe fn packet_of<'a>(msg: *mut Message) -> &'a mut DosPacket {
 /// interrupt (it waits).
 ///
 /// # Safety
-/// `port` is a live DOS handler's port, and every pointer in `args` is valid for what the
-/// action does with it until the call returns.
+/// `port` is a DOS handler's port (one whose handler has ended since is found gone and not
+/// followed), and every pointer in `args` is valid for what the action does with it until the
+/// call returns.
 pub unsafe fn do_pkt(port: *mut MsgPort, kind: i64, args: &[i64]) -> (i64, i64) {
     let reply = super::process::packet_port();
     if reply.is_null() {
         return (0, crate::dosdefs::error::NO_FREE_STORE);
     }
     let mut sp = StandardPacket::new(reply, kind, args);
-    // SAFETY: the handler's port (caller) and our own reply port; the packet lives on this
-    // frame until do_msg gives it back.
-    let back = unsafe { exec::sys::do_msg(port, &mut sp.msg) };
+    // SAFETY: the handler's port, checked live under Forbid (see `send`), and our own reply
+    // port; the packet lives on this frame until do_msg gives it back.
+    let back = unsafe { send(port, &mut sp.msg) };
     if back.is_null() || sp.msg.error != 0 {
         return (0, crate::dosdefs::error::DEVICE_NOT_MOUNTED);
     }
@@ -212,9 +213,9 @@ pub unsafe fn do_pkt_with(port: *mut MsgPort, kind: i64, args: &[i64], attach: &
             }
         }
         let sp = base as *mut StandardPacket;
-        // SAFETY: the handler's port (caller); our reply port; the message lives in `words`
-        // until do_msg gives it back.
-        let back = unsafe { exec::sys::do_msg(port, &raw mut (*sp).msg) };
+        // SAFETY: the handler's port, checked live (see `send`); our reply port; the message
+        // lives in `words` until do_msg gives it back.
+        let back = unsafe { send(port, &raw mut (*sp).msg) };
         // SAFETY: back with us (or never sent): ours to read.
         let (error, res1, res2) = unsafe { ((*sp).msg.error, (*sp).pkt.res1, (*sp).pkt.res2) };
         if back.is_null() || error != 0 {
@@ -259,6 +260,34 @@ pub unsafe fn attached<'a>(msg: *mut Message, arg: i64, len: usize) -> Option<&'
         // SAFETY: within the handler's own copy of the message (checked above).
         Some(unsafe { core::slice::from_raw_parts_mut((msg as *mut u8).add(off), len) })
     }
+}
+
+/// Whether `port` is still a handler's public port. A lock or file holds its handler's port,
+/// and a handler can end (a ring-3 one by a fault): a port that went is not followed. Walks
+/// the public ports (a few; their number is bounded by the tasks' quotas). Forbid held.
+fn handler_alive(port: *mut MsgPort) -> bool {
+    let mut found = false;
+    exec::port::for_each_port(|p| found |= core::ptr::eq(p, port));
+    found
+}
+
+/// do_msg to `port` if it is still there (else null, nothing sent): under Forbid from the
+/// check to the put, so that the port cannot go in between; if its handler ends after that,
+/// the packet comes back marked receiver-gone.
+///
+/// # Safety
+/// As exec's do_msg, but for `port`, which may have gone.
+unsafe fn send(port: *mut MsgPort, msg: *mut Message) -> *mut Message {
+    exec::sys::forbid();
+    let back = if handler_alive(port) {
+        // SAFETY: a live port (checked under Forbid, which holds until the put: exec's wait
+        // breaks it only after); the rest per the contract.
+        unsafe { exec::sys::do_msg(port, msg) }
+    } else {
+        core::ptr::null_mut()
+    };
+    exec::sys::permit();
+    back
 }
 
 /// Sends `sp` to `port` without waiting (`SendPkt()`); collect it with [`wait_pkt`].

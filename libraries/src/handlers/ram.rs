@@ -40,13 +40,38 @@ const BLOCK: u64 = 512;
 /// [`entry_ring3`] through mmu-mode). Result: the task, or null.
 #[cfg(not(feature = "mmu"))]
 pub fn start() -> *mut Task {
-    exec::task::add_task("RAM", 0, |_| serve(exec::heap::stats().free / 2), 0, 32 * 1024)
+    exec::task::add_task("RAM", 0, |_| serve(PORT_NAME, exec::heap::stats().free / 2), 0, 32 * 1024)
 }
 
 /// The RAM: handler as a ring-3 task (mmu build): `disk` is its disk size in bytes.
 #[cfg(feature = "mmu")]
 pub extern "C" fn entry_ring3(disk: u64) -> ! {
-    serve(disk);
+    serve(PORT_NAME, disk);
+    // SAFETY: ends the calling task (ring 3: rem_task of null is its own end).
+    unsafe { exec::sys::rem_task(core::ptr::null_mut()) };
+    unreachable!("rem_task of the running task returns to nobody")
+}
+
+/// A second RAM: disk under another device name (as AmigaDOS mounts RAD: beside RAM:): the
+/// name and the disk size, in the handler task's own memory (`entry_mount`'s argument).
+#[cfg(feature = "mmu")]
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Mount {
+    pub name: [u8; 16],
+    pub len: u8,
+    pub disk: u64,
+}
+
+/// A RAM: handler in ring 3 serving the device `Mount` names (mmu build).
+#[cfg(feature = "mmu")]
+pub extern "C" fn entry_mount(block: u64) -> ! {
+    // SAFETY: the block is this task's own memory, written before it started.
+    let m = unsafe { (block as *const Mount).read() };
+    let name = core::str::from_utf8(&m.name[..(m.len as usize).min(m.name.len())]).unwrap_or("");
+    if !name.is_empty() {
+        serve(name, m.disk);
+    }
     // SAFETY: ends the calling task (ring 3: rem_task of null is its own end).
     unsafe { exec::sys::rem_task(core::ptr::null_mut()) };
     unreachable!("rem_task of the running task returns to nobody")
@@ -62,14 +87,15 @@ struct Ram {
     clock: Clock,
 }
 
-/// Serves packets at a new public port `RAM` for good (returns only when it cannot start).
-fn serve(disk: u64) {
-    let port = exec::sys::create_port(Some(PORT_NAME), 0);
+/// Serves packets at a new public port `name` (its device's name) for good (returns only
+/// when it cannot start).
+fn serve(name: &str, disk: u64) {
+    let port = exec::sys::create_port(Some(name), 0);
     if port.is_null() {
         return;
     }
     let mut ram = Ram {
-        fs: RamFs::new(PORT_NAME, disk),
+        fs: RamFs::new(name, disk),
         #[cfg(not(feature = "mmu"))]
         owners: BTreeMap::new(),
         refused: 0,
