@@ -26,6 +26,9 @@ pub struct UserBlock {
     heap: Heap,
     /// Bytes of heap to take at the first allocation.
     heap_size: usize,
+    /// The task's own word for its libraries (dos.library keeps its process record here):
+    /// ring 3's `tc_UserData`, since a ring-3 task cannot reach its Task.
+    user_data: usize,
 }
 
 impl UserBlock {
@@ -37,7 +40,7 @@ impl UserBlock {
     /// that will be the task's own.
     pub unsafe fn init_at(at: *mut UserBlock, heap_size: usize) {
         // SAFETY: per the contract.
-        unsafe { at.write(UserBlock { this: at, heap: Heap::empty(), heap_size }) };
+        unsafe { at.write(UserBlock { this: at, heap: Heap::empty(), heap_size, user_data: 0 }) };
     }
 }
 
@@ -53,6 +56,16 @@ unsafe fn block<'a>() -> &'a mut UserBlock {
     let this = crate::arch::x86_64::cpu::fs_first_word() as *mut UserBlock;
     // SAFETY: per the contract; the block lives as long as its task.
     unsafe { &mut *this }
+}
+
+/// The running ring-3 task's user-data word (see [`UserBlock`]).
+///
+/// # Safety
+/// Called in ring 3. The word is the task's own memory: the caller keeps its own discipline
+/// over it (one user, dos.library).
+pub unsafe fn user_data() -> *mut usize {
+    // SAFETY: per the contract; only the field's address is taken.
+    unsafe { &raw mut block().user_data }
 }
 
 /// Allocates for the ring-3 caller; null when its heap is full or cannot be made.

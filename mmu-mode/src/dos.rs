@@ -11,12 +11,13 @@ fn ram_heap() -> usize {
     (exec::memory::avail_mem(MemFlags::ANY) / 4).clamp(4 << 20, 16 << 20)
 }
 
-/// Starts RAM: and NIL: in ring 3.
+/// Starts RAM:, NIL: and the DOS server (the list of assigns) in ring 3.
 pub fn start_handlers() {
     let heap = ram_heap();
     let ram = crate::user::add_user_task_with_heap("RAM", 0, libraries::handlers::ram::entry_ring3, (heap / 2) as u64, heap);
     let nil = crate::user::add_user_task("NIL", 0, libraries::handlers::nil::entry_ring3, 0);
-    if ram.is_null() || nil.is_null() {
+    let list = crate::user::add_user_task("dos.list", 0, libraries::dos::server::entry_ring3, 0);
+    if ram.is_null() || nil.is_null() || list.is_null() {
         exec::kprintln!("DOS: a handler did not start");
     }
 }

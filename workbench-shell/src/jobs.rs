@@ -107,10 +107,9 @@ impl Job {
         Some((self.output.as_str(), self.append)).filter(|o| !o.0.is_empty())
     }
 
-    /// Whether the command runs in ring 3 (mmu build): a command marked so, unless its output
-    /// is redirected, which needs DOS, which is reached from ring 0 only for now.
+    /// Whether the command runs in ring 3 (the mmu build, a command marked so).
     pub fn in_ring3(&self) -> bool {
-        cfg!(feature = "mmu") && self.command.ring3 && self.output().is_none()
+        cfg!(feature = "mmu") && self.command.ring3
     }
 
     /// The command's arguments.

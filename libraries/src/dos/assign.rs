@@ -6,37 +6,40 @@
 //! the ASSIGN command is a process that ends at once. AssignLock takes the lock's name and
 //! frees the lock.
 //!
-//! Where the list lives: in dos.library's memory, guarded by Forbid. Every DOS client runs in
-//! ring 0 for now (see `dos/mod.rs`); when ring-3 clients come, it moves behind a DOS server
-//! task, since ring 3 cannot write ring-0 memory.
+//! The list lives in the DOS server (`server.rs`), reached by packets, so that ring-0 and
+//! ring-3 clients share it without writing each other's memory.
 
 use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use exec::global::Global;
-
-use super::lock::{self, FileLock, examine, name_from_lock, unlock};
+use super::lock::{self, FileLock, call_with, examine, name_from_lock, unlock};
+use super::packet::Attach;
 use super::process::result;
+use super::server::{ACTION_ASSIGN_FIND, ACTION_ASSIGN_LIST, ACTION_ASSIGN_REMOVE, ACTION_ASSIGN_SET, NAME_MAX, PORT_NAME, TARGET_MAX};
 use crate::dosdefs::{FileInfoBlock, SHARED_LOCK, error};
-
-/// (name without the colon, the directory's full name). Forbid.
-static ASSIGNS: Global<Vec<(String, String)>> = Global::new(Vec::new());
 
 /// How deep an assign may point through others (`A:` to `B:` to ...).
 const MAX_DEPTH: usize = 8;
 
-fn with<R>(f: impl FnOnce(&mut Vec<(String, String)>) -> R) -> R {
-    exec::sys::forbid();
-    // SAFETY: Forbid held: no other task touches the list meanwhile; `f` gets the only
-    // reference, and does not wait.
-    let r = f(unsafe { &mut *ASSIGNS.get() });
-    exec::sys::permit();
-    r
+fn server() -> Result<*mut exec::port::MsgPort, i64> {
+    let p = exec::sys::find_port(PORT_NAME);
+    if p.is_null() { Err(error::DEVICE_NOT_MOUNTED) } else { Ok(p) }
 }
 
 fn bare(name: &str) -> &str {
     name.strip_suffix(':').unwrap_or(name)
+}
+
+/// Whether a handler answers to the device `name` (without its colon).
+fn is_device(name: &str) -> bool {
+    let mut upper = [0u8; 32];
+    if name.is_empty() || name.len() > upper.len() {
+        return false;
+    }
+    upper[..name.len()].copy_from_slice(name.as_bytes());
+    upper[..name.len()].make_ascii_uppercase();
+    core::str::from_utf8(&upper[..name.len()]).is_ok_and(|u| !exec::sys::find_port(u).is_null())
 }
 
 /// Makes `name` stand for the directory `target` names (`AssignPath()`), replacing what it
@@ -51,50 +54,64 @@ pub fn assign_path(name: &str, target: &str) -> Result<(), i64> {
 /// (`AssignLock()`). The lock is freed in either case.
 pub fn assign_lock(name: &str, lock: Option<FileLock>) -> Result<(), i64> {
     let name = bare(name);
-    let bad = name.is_empty() || name.contains([':', '/']) || name.len() > 31;
+    let bad = name.is_empty() || name.contains([':', '/']) || name.len() > NAME_MAX;
     let Some(lock) = lock else {
-        let gone = with(|list| {
-            let before = list.len();
-            list.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-            before != list.len()
-        });
-        return result(if gone { Ok(()) } else { Err(error::OBJECT_NOT_FOUND) });
+        if bad {
+            return result(Err(error::INVALID_COMPONENT_NAME));
+        }
+        return result(server().and_then(|s| call_with(s, ACTION_ASSIGN_REMOVE, &[0, name.len() as i64], &mut [(0, Attach::In(name.as_bytes()))])).map(|_| ()));
     };
     let mut fib = FileInfoBlock::default();
     let target = examine(&lock, &mut fib).and_then(|_| if fib.is_dir() { name_from_lock(&lock) } else { Err(error::OBJECT_WRONG_TYPE) });
     let _ = unlock(lock);
     let target = target?;
-    if bad {
+    if bad || target.len() > TARGET_MAX {
         return result(Err(error::INVALID_COMPONENT_NAME));
     }
-    let mut upper = String::from(name);
-    upper.make_ascii_uppercase();
-    if !exec::sys::find_port(&upper).is_null() {
+    if is_device(name) {
         return result(Err(error::OBJECT_EXISTS));
     }
-    with(|list| match list.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
-        Some(entry) => entry.1 = target,
-        None => list.push((String::from(name), target)),
-    });
-    Ok(())
+    let args = [0, name.len() as i64, 0, target.len() as i64];
+    result(server().and_then(|s| call_with(s, ACTION_ASSIGN_SET, &args, &mut [(0, Attach::In(name.as_bytes())), (2, Attach::In(target.as_bytes()))])).map(|_| ()))
 }
 
 /// Every assign, as (name, directory).
 pub fn assigns() -> Vec<(String, String)> {
-    with(|list| list.clone())
+    let mut buf = alloc::vec![0u8; 4096];
+    let n = server().and_then(|s| call_with(s, ACTION_ASSIGN_LIST, &[0, 4096], &mut [(0, Attach::Out(&mut buf))])).unwrap_or(0) as usize;
+    let mut words = buf[..n.min(buf.len())].split(|&b| b == 0).map(|w| String::from_utf8_lossy(w).into_owned());
+    let mut out = Vec::new();
+    while let (Some(n), Some(t)) = (words.next(), words.next()) {
+        if !n.is_empty() {
+            out.push((n, t));
+        }
+    }
+    out
+}
+
+/// The directory the assign `name` stands for, if there is one.
+fn find(name: &str) -> Option<String> {
+    if name.len() > NAME_MAX {
+        return None;
+    }
+    let mut buf = [0u8; TARGET_MAX];
+    let s = server().ok()?;
+    let n = call_with(s, ACTION_ASSIGN_FIND, &[0, name.len() as i64, 0, TARGET_MAX as i64], &mut [(0, Attach::In(name.as_bytes())), (2, Attach::Out(&mut buf))]).ok()?;
+    core::str::from_utf8(&buf[..(n as usize).min(TARGET_MAX)]).ok().map(String::from)
 }
 
 /// `name` with an assign at its front replaced by the directory it stands for (through
-/// assigns of assigns, at most 8 deep). Errors: TOO_MANY_LEVELS.
+/// assigns of assigns, at most 8 deep). A device's name is never looked up as an assign.
+/// Errors: TOO_MANY_LEVELS.
 pub(super) fn resolve(name: &str) -> Result<Cow<'_, str>, i64> {
     let mut name = Cow::Borrowed(name);
     for _ in 0..MAX_DEPTH {
         let Some(colon) = name.find(':').filter(|&i| i > 0) else { return Ok(name) };
-        let Some(target) = with(|list| list.iter().find(|(n, _)| n.eq_ignore_ascii_case(&name[..colon])).map(|(_, t)| t.clone())) else {
+        if is_device(&name[..colon]) {
             return Ok(name);
-        };
-        let rest = &name[colon + 1..];
-        name = Cow::Owned(crate::path::add_part(&target, rest));
+        }
+        let Some(target) = find(&name[..colon]) else { return Ok(name) };
+        name = Cow::Owned(crate::path::add_part(&target, &name[colon + 1..]));
     }
     Err(error::TOO_MANY_LEVELS)
 }

@@ -12,10 +12,9 @@
 //! - The handlers, RAM: and NIL:, are in `crate::handlers`; the boot order starts them.
 //!
 //! Where DOS's shared state lives: the DOS list's devices are exec's list of public ports (a
-//! handler's port is named after its device, `RAM` for `RAM:`); its assigns are in
-//! dos.library's memory under Forbid (`assign.rs`: it moves behind a DOS server task when
-//! ring-3 clients come); a process's state is its own (`process.rs`). Volume names are not
-//! built yet.
+//! handler's port is named after its device, `RAM` for `RAM:`); its assigns are kept by the
+//! DOS server task (`server.rs`, reached by packets; in ring 3 in the mmu build); a process's
+//! state is its own (`process.rs`). Volume names are not built yet.
 //!
 //! The calls are plain functions (`libraries::dos::file::open`), not vectors of the library's
 //! table. Every DOS client runs in ring 0 for now (the shell's file commands included, in
@@ -40,6 +39,7 @@ pub mod file;
 pub mod lock;
 pub mod packet;
 pub mod process;
+pub mod server;
 mod ktests;
 
 pub const DOS_VERSION: u16 = 1;

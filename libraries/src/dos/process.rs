@@ -2,10 +2,11 @@
 //! current directory, its Input() and Output(), and the files and locks it has open (closed
 //! for it when it ends through [`end_process`]).
 //!
-//! Where this lives: in a record the task's own `user_data` points to (AmigaDOS keeps these
+//! Where this lives: in a record the task's own user-data word points to (AmigaDOS keeps these
 //! fields in `struct Process`, which extends the Task; Lorraine's Task is exec's, so DOS hangs
-//! its part off `tc_UserData`). The record is the process's own: only the process reads or
-//! writes it. Every DOS call is made by ring-0 code for now (see `dos/mod.rs`).
+//! its part off `tc_UserData`; a ring-3 task, which cannot reach its Task, keeps the word in
+//! its user block). The record is the process's own, in its own memory: only the process reads
+//! or writes it.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -32,12 +33,24 @@ pub struct Process {
     pub(super) open: Vec<(*mut MsgPort, u64, bool)>,
 }
 
+/// The calling task's user-data word: its Task's `user_data` in ring 0, its user block's in
+/// ring 3.
+fn user_data() -> *mut usize {
+    #[cfg(feature = "mmu")]
+    if exec::arch::x86_64::cpu::in_ring3() {
+        // SAFETY: in ring 3 (checked); DOS is the word's one user.
+        return unsafe { exec::user_heap::user_data() };
+    }
+    let me = exec::sys::find_task(None);
+    // SAFETY: the caller's own task, live while it runs; only the field's address is taken.
+    unsafe { &raw mut (*me).user_data }
+}
+
 /// The calling task's process record, made on first use. Not callable from an interrupt.
 pub fn process() -> &'static mut Process {
-    let me = exec::sys::find_task(None);
-    // SAFETY: the caller's own task, live while it runs; only the task itself touches its
-    // user_data (DOS's convention, said above).
-    let slot = unsafe { &mut (*me).user_data };
+    // SAFETY: the caller's own word; only the task itself touches it (DOS's convention, said
+    // above).
+    let slot = unsafe { &mut *user_data() };
     if *slot == 0 {
         let p = Box::new(Process { port: null_mut(), io_err: 0, current_dir: None, input: null_mut(), output: null_mut(), open: Vec::new() });
         *slot = Box::into_raw(p) as usize;
@@ -62,9 +75,9 @@ pub fn packet_port() -> *mut MsgPort {
 /// calls it: its handles stay with the handler (see `handlers/ram.rs`, which frees the handles
 /// of ended tasks).
 pub fn end_process() {
-    let me = exec::sys::find_task(None);
-    // SAFETY: the caller's own task.
-    let raw = unsafe { (*me).user_data };
+    let word = user_data();
+    // SAFETY: the caller's own word.
+    let raw = unsafe { *word };
     if raw == 0 {
         return;
     }
@@ -79,7 +92,7 @@ pub fn end_process() {
     let port = p.port;
     // SAFETY: the record made by `process` for this task; nothing refers to it any more.
     unsafe {
-        (*me).user_data = 0;
+        *word = 0;
         drop(Box::from_raw(raw as *mut Process));
         if !port.is_null() {
             exec::sys::delete_msg_port(port);

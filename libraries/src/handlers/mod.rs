@@ -13,10 +13,10 @@
 pub mod nil;
 pub mod ram;
 
-/// Starts RAM: and NIL: in ring 0 (the flat build).
+/// Starts RAM:, NIL: and the DOS server in ring 0 (the flat build).
 #[cfg(not(feature = "mmu"))]
 pub fn start() {
-    if ram::start().is_null() || nil::start().is_null() {
+    if ram::start().is_null() || nil::start().is_null() || crate::dos::server::start().is_null() {
         exec::kprintln!("DOS: a handler did not start");
     }
 }
@@ -25,7 +25,8 @@ pub fn start() {
 /// boot finds RAM: and NIL:. Result: whether they all did.
 pub fn await_ports() -> bool {
     for _ in 0..2 * exec::time::TICK_HZ {
-        if !exec::sys::find_port(ram::PORT_NAME).is_null() && !exec::sys::find_port(nil::PORT_NAME).is_null() {
+        let up = |name| !exec::sys::find_port(name).is_null();
+        if up(ram::PORT_NAME) && up(nil::PORT_NAME) && up(crate::dos::server::PORT_NAME) {
             return true;
         }
         exec::time::wait_ticks(1);

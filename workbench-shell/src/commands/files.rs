@@ -1,8 +1,8 @@
 //! The file commands: DIR, LIST, TYPE, COPY, DELETE, RENAME, MAKEDIR, CD, INFO, JOIN, ASSIGN,
 //! CHECKSUM and FAULT. Each works through dos.library only (packets to the handlers), and takes AmigaDOS
 //! patterns where AmigaDOS does (`DIR RAM:#?.txt`, `COPY RAM:#? RAM:d`, `DELETE RAM:t#?`).
-//! They run in ring 0 in both builds for now: a ring-3 task cannot yet message a ring-0
-//! handler (issue 12, item 2).
+//! In the mmu build they run in ring 3, as the handlers do: every packet crosses protection
+//! twice.
 #![forbid(unsafe_code)]
 
 use alloc::string::String;

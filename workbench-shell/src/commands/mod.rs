@@ -75,38 +75,38 @@ macro_rules! commands {
 
 commands! {
     "ALIAS", "NAME,STRING/F", info::alias, true, "Define an alias (\"[]\" takes the arguments), or list them; a quoted command (\"ECHO\") is never an alias";
-    "ASSIGN", "NAME,TARGET,REMOVE/S", files::assign, false, "List the devices and assigns, make NAME: stand for a directory, or remove it";
+    "ASSIGN", "NAME,TARGET,REMOVE/S", files::assign, true, "List the devices and assigns, make NAME: stand for a directory, or remove it";
     "AVAIL", "TOTAL/S", info::avail, true, "Show free, used and largest memory";
     "BENCH", "ROW,SIZE/K/N,COUNT/K/N,READ/S", control::bench, false, "Time a row of the benchmark in the running system (BENCH alone names the rows)";
     "BREAK", "PROCESS/A/N,C/S,D/S,E/S,F/S", control::break_cmd, true, "Send a break signal (default CTRL-C) to a CLI process";
-    "CD", "DIR", files::cd, false, "Show the current directory, or change it (%S in the prompt shows it)";
+    "CD", "DIR", files::cd, true, "Show the current directory, or change it (%S in the prompt shows it)";
     "CHANGETASKPRI", "PRI=PRIORITY/A/N,PROCESS/K/N", control::changetaskpri, true, "Change the priority of a CLI process";
-    "CHECKSUM", "FILE/A", files::checksum, false, "Show a file's length and checksum";
+    "CHECKSUM", "FILE/A", files::checksum, true, "Show a file's length and checksum";
     "COLOR", "ON/S,OFF/S", info::color, true, "Turn ANSI colour on or off";
-    "COPY", "FROM/M/A,TO/A,ALL/S,QUIET/S", files::copy, false, "Copy files (patterns too) to a file or into a directory; ALL copies directories and all below them";
+    "COPY", "FROM/M/A,TO/A,ALL/S,QUIET/S", files::copy, true, "Copy files (patterns too) to a file or into a directory; ALL copies directories and all below them";
     "CRASHTEST", "SCENARIO/A", control::crashtest, false, "Run a misbehaving task (CRASHTEST LIST names the scenarios)";
     "DATE", "", control::date, true, "Show the date and time";
-    "DELETE", "FILE/M/A,ALL/S,QUIET/S", files::delete, false, "Delete files and empty directories (patterns too); ALL deletes directories and all below them";
+    "DELETE", "FILE/M/A,ALL/S,QUIET/S", files::delete, true, "Delete files and empty directories (patterns too); ALL deletes directories and all below them";
     "DEVLIST", "", info::devlist, true, "List the devices";
-    "DIR", "DIR,ALL/S", files::dir, false, "List a directory, or the names a pattern matches; ALL lists the directories below too";
+    "DIR", "DIR,ALL/S", files::dir, true, "List a directory, or the names a pattern matches; ALL lists the directories below too";
     "ECHO", "STRING/M,NOLINE/S", info::echo, true, "Print the arguments";
-    "FAULT", "ERROR/M", files::fault, false, "Explain AmigaDOS error numbers";
+    "FAULT", "ERROR/M", files::fault, true, "Explain AmigaDOS error numbers";
     "HELP", "COMMAND", info::help, true, "List the commands, or describe one";
-    "INFO", "", files::info, false, "Show the disks (RAM:) with their size and use";
-    "JOIN", "FILE/M/A,AS=TO/K/A", files::join, false, "Join files (patterns too) into a new one";
+    "INFO", "", files::info, true, "Show the disks (RAM:) with their size and use";
+    "JOIN", "FILE/M/A,AS=TO/K/A", files::join, true, "Join files (patterns too) into a new one";
     "LIBLIST", "", info::liblist, true, "List the libraries";
-    "LIST", "DIR/M,ALL/S", files::list, false, "List files with size, protection and date; ALL lists the directories below too";
-    "MAKEDIR", "NAME/M/A", files::makedir, false, "Make directories";
+    "LIST", "DIR/M,ALL/S", files::list, true, "List files with size, protection and date; ALL lists the directories below too";
+    "MAKEDIR", "NAME/M/A", files::makedir, true, "Make directories";
     "PORTLIST", "", info::portlist, true, "List the public message ports";
     "PROMPT", "PROMPT/F", info::prompt, true, "Set the prompt (%N is the CLI number, %R the last return code, %S the current directory)";
     "REBOOT", "", control::reboot, false, "Restart the machine";
-    "RENAME", "FROM/A,TO=AS/A", files::rename, false, "Rename or move a file or directory";
+    "RENAME", "FROM/A,TO=AS/A", files::rename, true, "Rename or move a file or directory";
     "RESLIST", "", info::reslist, true, "List the resident modules";
     "RUN", "COMMAND/F/A", control::run_cmd, false, "Run a command in the background, as a new CLI";
     "SHUTDOWN", "", control::shutdown, false, "End QEMU cleanly";
     "STATUS", "PROCESS/N", info::status, true, "List the CLI processes and their tasks";
     "TASKLIST", "", info::tasklist, true, "List every task";
-    "TYPE", "FROM/M/A,HEX/S", files::type_cmd, false, "Show the contents of files (patterns too), or in hex";
+    "TYPE", "FROM/M/A,HEX/S", files::type_cmd, true, "Show the contents of files (patterns too), or in hex";
     "UNALIAS", "NAME/A", info::unalias, true, "Remove an alias";
     "UPTIME", "", info::uptime, true, "Show how long the system has run";
     "VERSION", "", info::version, true, "Show the kernel version, build mode, CPU and memory";
@@ -140,9 +140,7 @@ pub fn run(job: &Job) -> (i32, u32) {
     }
     let mut ctx = Ctx { con, cli: job.cli, error: 0, state: job.state };
     let c = job.command;
-    if !job.in_ring3()
-        && let Err(rc) = start_process(&mut ctx, job)
-    {
+    if let Err(rc) = start_process(&mut ctx, job) {
         libraries::dos::process::end_process();
         return (rc, ctx.error);
     }
@@ -177,16 +175,14 @@ pub fn run(job: &Job) -> (i32, u32) {
     // SAFETY: opened above (close of null does nothing).
     unsafe { close_library(dos) };
     let mut rc = rc;
-    if !job.in_ring3() {
-        if let Err(e) = ctx.con.end_redirect() {
-            let name = job.output().map_or("", |o| o.0);
-            rc = ctx.fail(RC_ERROR, e as u32, &alloc::format!("{name}: {}", libraries::dos::process::fault(e, "")));
-        }
-        if let Some(dir) = libraries::dos::lock::current_dir(None) {
-            let _ = libraries::dos::lock::unlock(dir);
-        }
-        libraries::dos::process::end_process();
+    if let Err(e) = ctx.con.end_redirect() {
+        let name = job.output().map_or("", |o| o.0);
+        rc = ctx.fail(RC_ERROR, e as u32, &alloc::format!("{name}: {}", libraries::dos::process::fault(e, "")));
     }
+    if let Some(dir) = libraries::dos::lock::current_dir(None) {
+        let _ = libraries::dos::lock::unlock(dir);
+    }
+    libraries::dos::process::end_process();
     (rc, ctx.error)
 }
 
