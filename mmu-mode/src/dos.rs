@@ -4,11 +4,11 @@
 
 use exec::memory::MemFlags;
 
-/// RAM:'s heap: a quarter of exec memory at boot, at least 4 MiB and at most 16 MiB (within a
+/// RAM:'s heap: an eighth of exec memory at boot, at least 1 MiB and at most 16 MiB (within a
 /// ring-3 family's quota). Its disk is half of it: the rest is room for its records and for
-/// the packets it is sent.
+/// the growth of its files' buffers.
 fn ram_heap() -> usize {
-    (exec::memory::avail_mem(MemFlags::ANY) / 4).clamp(4 << 20, 16 << 20)
+    (exec::memory::avail_mem(MemFlags::ANY) / 8).clamp(1 << 20, 16 << 20)
 }
 
 /// Starts RAM:, NIL: and the DOS server (the list of assigns) in ring 3.
