@@ -57,6 +57,13 @@ use crate::space::Space;
 
 pub use exec::sys_gate::{PUT_AUTO, PUT_COPY, PUT_TRANSFER};
 
+mod ports;
+mod ring0;
+
+pub use ports::{create_port, delete_port, find_port, port_of, rem_port};
+use ports::my_port;
+use ring0::{bounce, wrap};
+
 /// The longest message the gate passes.
 const MAX_LEN: u64 = 64 << 20;
 const HEADER: u64 = size_of::<Message>() as u64;
@@ -171,62 +178,6 @@ unsafe fn space_of<'a>(t: *mut Task) -> Option<&'a mut Space> {
 
 fn me() -> *mut Task {
     exec::task::find_task(None)
-}
-
-/// Creates a port for the calling task, public under `name` if given. Result: its handle, or
-/// 0 (no signal or memory left, or the name too long).
-pub fn create_port(name: Option<&str>, pri: i8) -> GateResult {
-    let p = exec::port::create_port(name, pri);
-    if p.is_null() {
-        return Ok(0);
-    }
-    Ok(with(|r| {
-        let h = r.ports.insert(PortRec { port: p, owner: me() });
-        r.handles.insert(p as usize, h);
-        h
-    }))
-}
-
-/// The caller's own port `h`.
-fn my_port(h: u64) -> Result<*mut MsgPort, exec::sys_gate::GateError> {
-    let me = me();
-    with(|r| r.ports.get(h).filter(|p| p.owner == me).map(|p| p.port)).ok_or(BadPointer)
-}
-
-/// The handle of the public port `name`, if a ring-3 task made it; 0 otherwise.
-pub fn find_port(name: &str) -> GateResult {
-    forbid();
-    let p = exec::port::find_port(name);
-    // SAFETY: Forbid held.
-    let h = unsafe { (*RECORDS.get()).handles.get(&(p as usize)).copied().unwrap_or(0) };
-    permit();
-    Ok(h)
-}
-
-/// The handle of the first port ring-3 task `task` created (for its parent, in the kernel).
-pub fn port_of(task: *mut Task) -> Option<u64> {
-    with(|r| r.ports.iter().find(|(_, p)| p.owner == task).map(|(h, _)| h))
-}
-
-/// Deletes the caller's port `h`; the messages waiting there go back to their senders.
-pub fn delete_port(h: u64) -> GateResult {
-    let port = my_port(h)?;
-    with(|r| {
-        r.ports.remove(h);
-        r.handles.remove(&(port as usize));
-        drain(r, port);
-    });
-    // SAFETY: the caller's own port from create_port, no longer listed, empty.
-    unsafe { exec::port::delete_msg_port(port) };
-    Ok(0)
-}
-
-/// Takes the caller's port `h` off the public list.
-pub fn rem_port(h: u64) -> GateResult {
-    let port = my_port(h)?;
-    // SAFETY: the caller's live port; rem_port ignores a port that is not public.
-    unsafe { exec::port::rem_port(port) };
-    Ok(0)
 }
 
 /// Sends the message at `msg` (in the caller's memory) to port `h`, by copy or transfer.
@@ -444,78 +395,6 @@ fn is_envelope(r: &Records, m: *mut Message) -> bool {
         (*m).length == size_of::<Envelope>()
             && r.envelopes.get((*envelope_of(m)).ticket).is_some_and(|e| core::ptr::eq(&e.msg, m))
     }
-}
-
-/// Sends a ring-0 task's message back unread, marked `error`.
-fn bounce(m: *mut Message, error: i32) {
-    // SAFETY: a live ring-0 message, just taken off the port (so not queued); its reply port
-    // is its ring-0 sender's affair.
-    unsafe {
-        (*m).error = error;
-        exec::port::reply_msg(m);
-    }
-}
-
-/// A ring-0 task's plain message `m`, taken off the caller's port: copied into the caller's
-/// memory and wrapped in an envelope it holds. Result: the view, or `None` (nothing changed)
-/// when it is too long or the caller's memory or the kernel heap has no room. Forbid held.
-fn wrap(r: &mut Records, m: *mut Message) -> Option<u64> {
-    let receiver = me();
-    // SAFETY: `m` is a live ring-0 message just taken off the caller's port: ring 0 is trusted
-    // for its header (it is not contained anyway); its reply port, if any, is live.
-    let (len, sender) = unsafe {
-        let reply = (*m).reply_port;
-        ((*m).length as u64, if reply.is_null() { core::ptr::null_mut() } else { (*reply).sig_task })
-    };
-    if !(HEADER..=MAX_LEN).contains(&len) {
-        return None;
-    }
-    let spare = r.spare.pop();
-    if spare.is_none() && exec::heap::stats().free < crate::policy::HEAP_RESERVE {
-        return None;
-    }
-    // SAFETY: the running task; the only reference to its space in this function.
-    let theirs = unsafe { space_of(receiver) }?;
-    let Some(copy) = theirs.alloc(len) else {
-        if let Some(e) = spare {
-            recycle(r, e);
-        }
-        return None;
-    };
-    // SAFETY: `m` has `len` bytes (its header says so: trusted, ring 0); the copy is fresh
-    // exec memory of `len` bytes.
-    unsafe { core::ptr::copy_nonoverlapping(m as *const u8, copy as *mut u8, len as usize) };
-    theirs.lend(copy, len);
-    let envelope = Envelope {
-        msg: Message::new(core::ptr::null_mut(), size_of::<Envelope>()),
-        ticket: 0,
-        view: copy,
-        lent_at: m as u64,
-        len,
-        sender,
-        receiver,
-        reply: 0,
-        kind: Kind::Kernel { original: m as u64 },
-        state: State::Out,
-        taken: true,
-    };
-    let mut e = match spare {
-        Some(mut e) => {
-            *e = envelope;
-            e
-        }
-        None => Box::new(envelope),
-    };
-    e.ticket = 0;
-    let e_ptr = &raw mut *e;
-    let ticket = r.envelopes.insert(e);
-    // SAFETY: the box lives in the records.
-    unsafe { (*e_ptr).ticket = ticket };
-    let mut header = Message::new(core::ptr::null_mut(), len as usize);
-    header.node.succ = ticket as *mut Node;
-    // SAFETY: the copy is `len` >= HEADER bytes of the receiver's memory.
-    unsafe { (copy as *mut Message).write(header) };
-    Some(copy)
 }
 
 /// Drops the record `ticket` names, which no port holds (done: back with its sender, or an

@@ -1,0 +1,66 @@
+//! The ports ring-3 tasks make: exec's ports in kernel memory, named to ring 3 by handles.
+
+use exec::port::MsgPort;
+use exec::sched::{forbid, permit};
+use exec::sys_gate::GateError::BadPointer;
+use exec::sys_gate::GateResult;
+use exec::task::Task;
+
+use super::{PortRec, RECORDS, drain, me, with};
+
+/// Creates a port for the calling task, public under `name` if given. Result: its handle, or
+/// 0 (no signal or memory left, or the name too long).
+pub fn create_port(name: Option<&str>, pri: i8) -> GateResult {
+    let p = exec::port::create_port(name, pri);
+    if p.is_null() {
+        return Ok(0);
+    }
+    Ok(with(|r| {
+        let h = r.ports.insert(PortRec { port: p, owner: me() });
+        r.handles.insert(p as usize, h);
+        h
+    }))
+}
+
+/// The caller's own port `h`.
+pub(super) fn my_port(h: u64) -> Result<*mut MsgPort, exec::sys_gate::GateError> {
+    let me = me();
+    with(|r| r.ports.get(h).filter(|p| p.owner == me).map(|p| p.port)).ok_or(BadPointer)
+}
+
+/// The handle of the public port `name`, if a ring-3 task made it; 0 otherwise.
+pub fn find_port(name: &str) -> GateResult {
+    forbid();
+    let p = exec::port::find_port(name);
+    // SAFETY: Forbid held.
+    let h = unsafe { (*RECORDS.get()).handles.get(&(p as usize)).copied().unwrap_or(0) };
+    permit();
+    Ok(h)
+}
+
+/// The handle of the first port ring-3 task `task` created (for its parent, in the kernel).
+pub fn port_of(task: *mut Task) -> Option<u64> {
+    with(|r| r.ports.iter().find(|(_, p)| p.owner == task).map(|(h, _)| h))
+}
+
+/// Deletes the caller's port `h`; the messages waiting there go back to their senders.
+pub fn delete_port(h: u64) -> GateResult {
+    let port = my_port(h)?;
+    with(|r| {
+        r.ports.remove(h);
+        r.handles.remove(&(port as usize));
+        drain(r, port);
+    });
+    // SAFETY: the caller's own port from create_port, no longer listed, empty.
+    unsafe { exec::port::delete_msg_port(port) };
+    Ok(0)
+}
+
+/// Takes the caller's port `h` off the public list.
+pub fn rem_port(h: u64) -> GateResult {
+    let port = my_port(h)?;
+    // SAFETY: the caller's live port; rem_port ignores a port that is not public.
+    unsafe { exec::port::rem_port(port) };
+    Ok(0)
+}
+
