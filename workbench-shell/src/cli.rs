@@ -106,8 +106,8 @@ pub fn expand_alias(line: &str, aliases: &[(String, String)]) -> String {
 }
 
 /// Where a command's output or input goes instead of the console: `>file`, `>>file` (append),
-/// `<file`, each anywhere on the line after the command word, outside quotes, with or without
-/// a space before the name.
+/// `<file`, each anywhere on the line after the command word, outside quotes, at the start of
+/// a word (so `PROMPT %N>` keeps its `>`), with or without a space before the name.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Redirection {
     /// The output file, and whether to append to it.
@@ -124,7 +124,8 @@ pub fn split_redirection(args: &str) -> Result<(String, Redirection), &'static s
     let mut quoted = false;
     let mut escaped = false;
     while let Some(c) = chars.next() {
-        if quoted || escaped || (c != '>' && c != '<') {
+        let word_start = rest.is_empty() || rest.ends_with(char::is_whitespace);
+        if quoted || escaped || (c != '>' && c != '<') || !word_start {
             match c {
                 _ if escaped => escaped = false,
                 '*' if quoted => escaped = true,
@@ -180,6 +181,8 @@ mod tests {
         assert!(split_redirection("x >").is_err());
         assert!(split_redirection("x >a >b").is_err());
         assert!(split_redirection("x > >b").is_err());
+        assert_eq!(split_redirection("%N> "), Ok(("%N>".to_string(), Redirection::default())), "inside a word");
+        assert_eq!(split_redirection("a>b"), Ok(("a>b".to_string(), Redirection::default())));
     }
 
     #[test]

@@ -239,9 +239,6 @@ fn switch(v: &ArgValue) -> bool {
 
 /// AmigaDOS's words for an error number.
 pub fn error_text(error: u32) -> &'static str {
-    if let Some(words) = libraries::dosdefs::fault_text(error as i64).filter(|_| error >= 200 && error != 304) {
-        return words;
-    }
     match error {
         103 => "not enough memory",
         105 => "too many CLI processes",
@@ -254,6 +251,7 @@ pub fn error_text(error: u32) -> &'static str {
         205 => "object not found",
         304 => "***Break",
         0 => "no error was given",
-        _ => "of an unknown error",
+        // DOS's other errors in Fault's words.
+        _ => libraries::dosdefs::fault_text(error as i64).unwrap_or("of an unknown error"),
     }
 }
