@@ -44,7 +44,59 @@ fn plan(s: Scenario) -> (extern "C" fn(u64) -> !, Target) {
         Scenario::MemoryBomb => (crate::attacks::memory_bomb, Target::Nothing),
         Scenario::ForbidSpin => (crate::attacks::forbid_spin, Target::Nothing),
         Scenario::PriorityHijack => (crate::attacks::priority_hijack, Target::Shell),
+        Scenario::HandlerFault => (faulty_handler, Target::Nothing),
     }
+}
+
+/// handler-fault's culprit: a RAM: disk called CRASHRAM whose handler faults at its 24th
+/// packet, while clients wait on it.
+extern "C" fn faulty_handler(_: u64) -> ! {
+    libraries::handlers::ram::serve_faulty(FAULTY_DEVICE, 64 * 1024, 24);
+    finish()
+}
+
+const FAULTY_DEVICE: &str = "CRASHRAM";
+const CLIENTS: usize = 3;
+
+/// What each handler-fault client saw: the error that stopped it (0: none yet). Atomic:
+/// written by the clients, read by CRASHTEST.
+static CLIENT_ERRORS: [AtomicU64; CLIENTS] = [const { AtomicU64::new(0) }; CLIENTS];
+
+/// A handler-fault client (ring 0 in both builds, as the shell's own code is): writes to
+/// CRASHRAM: until a packet fails, and records the error.
+fn faulty_client(i: usize) {
+    use libraries::dosdefs::{MODE_NEWFILE, OFFSET_BEGINNING};
+    let name = alloc::format!("{FAULTY_DEVICE}:c{i}");
+    let e = match libraries::dos::file::open(&name, MODE_NEWFILE) {
+        Ok(mut f) => loop {
+            if let Err(e) = f.write(&[i as u8; 256]).and_then(|_| f.seek(0, OFFSET_BEGINNING)) {
+                let _ = libraries::dos::file::close(f);
+                break e;
+            }
+        },
+        Err(e) => e,
+    };
+    CLIENT_ERRORS[i].store(e as u64, Ordering::SeqCst);
+    libraries::dos::process::end_process();
+}
+
+/// Starts handler-fault's clients once CRASHRAM: is there. Result: how many started.
+fn start_clients() -> usize {
+    for e in &CLIENT_ERRORS {
+        e.store(0, Ordering::SeqCst);
+    }
+    for _ in 0..50 {
+        if !exec::port::find_port(FAULTY_DEVICE).is_null() {
+            break;
+        }
+        exec::time::wait_ticks(1);
+    }
+    (0..CLIENTS).filter(|&i| !exec::task::add_task("crash-client", 1, faulty_client, i, 16 * 1024).is_null()).count()
+}
+
+/// How many handler-fault clients got an error back (none waits for ever).
+fn clients_answered() -> usize {
+    CLIENT_ERRORS.iter().filter(|e| e.load(Ordering::SeqCst) != 0).count()
 }
 
 /// Exec calls as the culprit makes them: through the gate in mmu-mode, directly when flat.
@@ -274,6 +326,7 @@ pub fn run(con: &mut Con, s: Scenario) -> bool {
         con.error("No memory for the culprit task");
         return false;
     }
+    let clients = if s == Scenario::HandlerFault { start_clients() } else { 0 };
     devices::timer_sleep_ms(300);
     let culprit_gone = find_task(Some(&name)).is_null();
     let victim_alive = alive(v, "crash-victim");
@@ -311,7 +364,13 @@ pub fn run(con: &mut Con, s: Scenario) -> bool {
         "  misdeed: {}",
         if was_caught { "caught (the culprit was removed, or its call refused)" } else { "not caught" }
     );
-    let contained = was_caught && victim_intact && kernel_intact && shell_intact;
+    let mut clients_ok = true;
+    if s == Scenario::HandlerFault {
+        let answered = clients_answered();
+        clients_ok = clients == CLIENTS && answered == CLIENTS;
+        let _ = writeln!(con, "  clients: {answered} of {clients} got an error back{}", if clients_ok { ", none waits" } else { "; the others WAIT" });
+    }
+    let contained = was_caught && victim_intact && kernel_intact && shell_intact && clients_ok;
     if victim_alive {
         // SAFETY: alive (checked); the signal ends its wait.
         unsafe { exec::signal::signal(v, SIGF_CTRL_C) };

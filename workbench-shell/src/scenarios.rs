@@ -23,6 +23,7 @@ pub enum Scenario {
     MemoryBomb,
     ForbidSpin,
     PriorityHijack,
+    HandlerFault,
 }
 
 /// What the flat build (no protection) does with a scenario.
@@ -39,7 +40,7 @@ pub enum Flat {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 17] = [
+    pub const ALL: [Scenario; 18] = [
         Scenario::WildWrite,
         Scenario::KernelWrite,
         Scenario::NullDeref,
@@ -57,6 +58,7 @@ impl Scenario {
         Scenario::MemoryBomb,
         Scenario::ForbidSpin,
         Scenario::PriorityHijack,
+        Scenario::HandlerFault,
     ];
 
     pub fn name(self) -> &'static str {
@@ -86,6 +88,7 @@ impl Scenario {
                 | Scenario::StackOverflow
                 | Scenario::DivideByZero
                 | Scenario::ForbidSpin
+                | Scenario::HandlerFault
         )
     }
 
@@ -127,6 +130,7 @@ impl Scenario {
             Scenario::MemoryBomb => ("memory-bomb", "a task allocates until memory runs out", NotContained),
             Scenario::ForbidSpin => ("forbid-spin", "a task forbids task switching and spins", Hangs),
             Scenario::PriorityHijack => ("priority-hijack", "a task raises the shell to the top priority", NotContained),
+            Scenario::HandlerFault => ("handler-fault", "a DOS handler faults while clients wait on it", Halts),
         }
     }
 }

@@ -90,6 +90,19 @@ struct Ram {
 /// Serves packets at a new public port `name` (its device's name) for good (returns only
 /// when it cannot start).
 fn serve(name: &str, disk: u64) {
+    serve_with_bug(name, disk, None);
+}
+
+/// A RAM: disk `name` of `disk` bytes with a bug put in by whoever starts it: at its
+/// `fault_after`th packet it divides by zero while it holds that packet (a CPU fault, as a
+/// real bug would raise). CRASHTEST's `handler-fault` starts one to show what a faulting
+/// handler does to its clients. Clients cannot set it: it is the starter's argument.
+pub fn serve_faulty(name: &str, disk: u64, fault_after: u64) {
+    serve_with_bug(name, disk, Some(fault_after));
+}
+
+fn serve_with_bug(name: &str, disk: u64, fault_after: Option<u64>) {
+    let mut served = 0u64;
     let port = exec::sys::create_port(Some(name), 0);
     if port.is_null() {
         return;
@@ -107,6 +120,10 @@ fn serve(name: &str, disk: u64) {
         msg = unsafe { exec::sys::reply_wait(msg, port) };
         if msg.is_null() {
             continue;
+        }
+        served += 1;
+        if fault_after == Some(served) {
+            core::hint::black_box(exec::arch::x86_64::probe::raw_divide(served, core::hint::black_box(0)));
         }
         // SAFETY: only packets are sent to a handler's port (dos.library's contract).
         let pkt = unsafe { packet_of(msg) };
