@@ -166,6 +166,16 @@ fn errors() -> TestResult {
         ensure_eq!(open("RAM:t.none", MODE_OLDFILE).err(), Some(error::OBJECT_NOT_FOUND));
         ensure_eq!(io_err(), error::OBJECT_NOT_FOUND);
         ensure_eq!(fault(io_err(), "t.none"), "t.none: Object not found");
+        // PrintFault writes to Output().
+        let out = open("RAM:t.out", MODE_NEWFILE).map_err(|e| format!("{e}"))?;
+        let raw = alloc::boxed::Box::into_raw(out);
+        let old = super::process::select_output(raw);
+        ensure!(super::process::print_fault(error::DISK_FULL, "copy"), "PrintFault wrote nothing");
+        super::process::select_output(old);
+        // SAFETY: the box made above, no longer selected.
+        ensure_eq!(close(unsafe { alloc::boxed::Box::from_raw(raw) }), Ok(()));
+        ensure_eq!(read_file("RAM:t.out")?, b"copy: Disk full\n");
+        ensure_eq!(delete_file("RAM:t.out"), Ok(()));
         ensure_eq!(open("NOSUCH:x", MODE_OLDFILE).err(), Some(error::DEVICE_NOT_MOUNTED));
         let d = create_dir("RAM:t.err").map_err(|e| format!("{e}"))?;
         ensure_eq!(create_dir("RAM:t.err").err(), Some(error::OBJECT_EXISTS));

@@ -4,7 +4,7 @@
 //!
 //! - [`packet`]: DosPacket, DoPkt, SendPkt, WaitPkt, ReplyPkt, and each action's arguments.
 //! - [`process`]: a task's DOS record (packet port, IoErr, current directory, Input/Output),
-//!   Fault.
+//!   Fault, PrintFault.
 //! - [`file`]: Open, Close, Read, Write, Seek, Flush, FGetC/FPutC/FGets/FPuts, printf.
 //! - [`lock`]: Lock, UnLock, DupLock, Examine, ExNext, ParentDir, CurrentDir, NameFromLock,
 //!   DeleteFile, Rename, CreateDir, SetProtection, Info, GetDeviceProc.

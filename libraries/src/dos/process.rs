@@ -160,3 +160,16 @@ pub fn fault(code: i64, header: &str) -> alloc::string::String {
     };
     if header.is_empty() { words } else { alloc::format!("{header}: {words}") }
 }
+
+/// Writes `header: words for code` and a newline to the process's Output() (`PrintFault()`).
+/// Result: whether it was written: false when Output() is the console (which dos.library does
+/// not drive: the shell's commands print through their own console) or the write failed.
+pub fn print_fault(code: i64, header: &str) -> bool {
+    let out = output();
+    if out.is_null() {
+        return false;
+    }
+    let line = alloc::format!("{}\n", fault(code, header));
+    // SAFETY: Output() is a handle the process selected and keeps open while it is selected.
+    unsafe { (*out).write(line.as_bytes()) }.is_ok_and(|n| n == line.len())
+}
