@@ -30,12 +30,12 @@ pub extern "C" fn lorraine_main(start_info_paddr: u32) -> ! {
     exec::sched::init(); //                                 boot becomes a task; the idle task
     exec::resident::init_residents(RESIDENTS); //           libraries and devices, by priority
     #[cfg(not(feature = "mmu"))]
-    libraries::handlers::start(); //                        DOS handlers RAM:, NIL: (ring 0)
+    libraries::handlers::start(); //                        RAM:, NIL:, CON:, the DOS server (ring 0)
     #[cfg(feature = "mmu")]
-    mmu_mode::dos::start_handlers(); //                     DOS handlers RAM:, NIL: (ring 3)
+    mmu_mode::dos::start_handlers(); //                     RAM:, NIL:, CON:, the DOS server (ring 3)
     exec::boot::banner(&boot); //                           version, mode, CPU, memory
     exec::sched::enable(); //                               interrupts on: multitasking runs
-    libraries::handlers::await_ports(); //                  RAM: and NIL: ready for packets
+    libraries::handlers::await_ports(); //                  DOS handlers ready for packets
     if boot.options.bench {
         #[cfg(not(feature = "mmu"))]
         exec::bench::run(&[devices::bench::run, libraries::dos::bench::run]);

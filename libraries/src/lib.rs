@@ -1,6 +1,6 @@
 //! # libraries: Exec libraries built on exec
 //!
-//! dos.library: DOS packets, processes, files and locks (`dos/`), the RAM: and NIL: handlers
+//! dos.library: DOS packets, processes, files and locks (`dos/`), the RAM:, NIL: and CON: handlers
 //! (`handlers/`: AmigaDOS's DOS devices live here, beside the library that starts them), and
 //! the AmigaDOS ReadArgs templates and formatting helpers of the shell. The logic (RAM:'s
 //! filesystem, paths, patterns, templates) is plain Rust, tested on the host.

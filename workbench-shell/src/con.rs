@@ -1,6 +1,6 @@
-//! A task's handle on the console: serial.device, opened by the task itself. It calls exec
-//! through its vector table (`exec::sys`), so it works the same in a ring-3 command task of
-//! the mmu build.
+//! A task's handle on the console: output through DOS's CON: handler, input from
+//! serial.device, opened by the task itself. It calls exec through its vector table
+//! (`exec::sys`), so it works the same in a ring-3 command task of the mmu build.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -45,10 +45,18 @@ impl Drop for Channel {
     }
 }
 
-/// serial.device, opened for one task: a channel for output and, once the task reads, one
-/// for input (so a pending read never holds up a write).
+/// Where a Con's output goes: a CON: file handle (DOS's console handler), or, if CON: is not
+/// there (before the handlers start, or after its handler ended), serial.device directly.
+enum Out {
+    Con(Box<FileHandle>),
+    Serial(Box<Channel>),
+}
+
+/// A task's console: its output through CON: (every command's and the shell's take that one
+/// path) and, once the task reads, serial.device for input (the shell edits its lines itself:
+/// see `libraries/src/handlers/con.rs`).
 pub struct Con {
-    out: Box<Channel>,
+    out: Out,
     inp: Option<Box<Channel>>,
     /// A read started with send_io and not yet collected.
     pending: bool,
@@ -67,7 +75,11 @@ impl Con {
     /// Opens serial.device unit 0 for the calling task, with colour or without; `None` if it
     /// cannot.
     pub fn open(color: bool) -> Option<Box<Con>> {
-        Some(Box::new(Con { out: Channel::open()?, inp: None, pending: false, byte: 0, color, above: None, partial: Vec::new(), file: None }))
+        let out = match libraries::dos::file::open("CON:", libraries::dosdefs::MODE_NEWFILE) {
+            Ok(f) => Out::Con(f),
+            Err(_) => Out::Serial(Channel::open()?),
+        };
+        Some(Box::new(Con { out, inp: None, pending: false, byte: 0, color, above: None, partial: Vec::new(), file: None }))
     }
 
     /// Turns colour on or off for this Con.
@@ -157,7 +169,14 @@ impl Con {
         if bytes.is_empty() {
             return;
         }
-        let r = &mut self.out.req;
+        let ch = match &mut self.out {
+            Out::Con(f) => {
+                let _ = f.write(bytes);
+                return;
+            }
+            Out::Serial(ch) => ch,
+        };
+        let r = &mut ch.req;
         r.command = CMD_WRITE;
         r.data = bytes.as_ptr() as *mut u8;
         r.length = bytes.len();

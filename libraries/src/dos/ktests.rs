@@ -1,4 +1,4 @@
-//! In-kernel tests of DOS: packets to RAM: and NIL:, every action code for its effect, garbage
+//! In-kernel tests of DOS: packets to RAM:, NIL: and CON:, every action code for its effect, garbage
 //! packets, two processes on one file, and the clean-up of a process's files at its end.
 
 use alloc::format;
@@ -25,6 +25,7 @@ pub static TESTS: &[Test] = &[
     Test::new("libraries.dos.ended_process_files_closed", ended_process_files_closed),
     Test::new("libraries.dos.one_mib_file", one_mib_file),
     Test::new("libraries.dos.nil", nil),
+    Test::new("libraries.dos.con", con),
 ];
 
 fn port(name: &str) -> Result<*mut exec::port::MsgPort, alloc::string::String> {
@@ -350,6 +351,22 @@ fn nil() -> TestResult {
         let nil = port("NIL")?;
         // SAFETY: the handler's port; no pointers.
         ensure_eq!(unsafe { do_pkt(nil, action::LOCATE_OBJECT, &[]) }, (DOSFALSE, error::ACTION_NOT_KNOWN));
+        Ok(())
+    })
+}
+
+/// CON: writes what it is given to the console; it gives no input (the shell edits lines).
+fn con() -> TestResult {
+    as_process(|| {
+        let mut f = file::open("CON:", MODE_NEWFILE).map_err(|e| format!("{e}"))?;
+        ensure_eq!(f.write(b"(CON: test line)\r\n"), Ok(18));
+        ensure_eq!(f.read(&mut [0; 4]), Err(error::ACTION_NOT_KNOWN), "no input through CON: yet");
+        ensure_eq!(close(f), Ok(()));
+        let con = port("CON")?;
+        // SAFETY: the handler's port; no pointers.
+        ensure_eq!(unsafe { do_pkt(con, action::WRITE, &[0x7777, 0, 0]) }, (-1, error::INVALID_LOCK));
+        // SAFETY: as above.
+        ensure_eq!(unsafe { do_pkt(con, action::END, &[0x7777]) }, (DOSFALSE, error::INVALID_LOCK));
         Ok(())
     })
 }

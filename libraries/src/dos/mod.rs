@@ -9,7 +9,7 @@
 //! - [`lock`]: Lock, UnLock, DupLock, Examine, ExNext, ParentDir, CurrentDir, NameFromLock,
 //!   DeleteFile, Rename, CreateDir, SetProtection, Info, GetDeviceProc.
 //! - [`assign`]: AssignPath, AssignLock, the list of assigns.
-//! - The handlers, RAM: and NIL:, are in `crate::handlers`; the boot order starts them.
+//! - The handlers, RAM:, NIL: and CON:, are in `crate::handlers`; the boot order starts them.
 //!
 //! Where DOS's shared state lives: the DOS list's devices are exec's list of public ports (a
 //! handler's port is named after its device, `RAM` for `RAM:`); its assigns are kept by the

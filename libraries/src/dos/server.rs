@@ -44,9 +44,7 @@ pub fn start() -> *mut exec::task::Task {
 #[cfg(feature = "mmu")]
 pub extern "C" fn entry_ring3(_: u64) -> ! {
     serve();
-    // SAFETY: ends the calling task (ring 3: rem_task of null is its own end).
-    unsafe { exec::sys::rem_task(core::ptr::null_mut()) };
-    unreachable!("rem_task of the running task returns to nobody")
+    crate::handlers::end_ring3()
 }
 
 fn text<'a>(msg: *mut Message, ptr: i64, len: i64, max: usize) -> Result<&'a str, i64> {

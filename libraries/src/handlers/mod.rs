@@ -1,22 +1,23 @@
-//! The DOS handlers (AmigaDOS's DOS devices): RAM: and NIL:, each an Exec task with a public
+//! The DOS handlers (AmigaDOS's DOS devices): RAM:, NIL: and CON:, each an Exec task with a public
 //! port named after it, reached only by DOS packets. The boot order starts them
 //! (`src/main.rs`): in ring 0 in the flat build ([`start`]), in ring 3 in the mmu build, each in
 //! an address space of its own (`mmu_mode::dos::start_handlers`, which runs
 //! `ram::entry_ring3` and `nil::entry_ring3`).
 //!
-//! CON: (the console handler over serial.device) is not built yet: the shell and its commands
-//! still reach the console through serial.device (`workbench-shell/src/con.rs`).
+//! CON: (`con.rs`) is the console over serial.device: every command's output and the shell's
+//! go through it.
 //!
 //! Handler code runs in ring 3 in the mmu build: it calls exec only through `exec::sys`, keeps
 //! its state in its own memory (no statics), and prints nothing.
 
+pub mod con;
 pub mod nil;
 pub mod ram;
 
-/// Starts RAM:, NIL: and the DOS server in ring 0 (the flat build).
+/// Starts RAM:, NIL:, CON: and the DOS server in ring 0 (the flat build).
 #[cfg(not(feature = "mmu"))]
 pub fn start() {
-    if ram::start().is_null() || nil::start().is_null() || crate::dos::server::start().is_null() {
+    if ram::start().is_null() || nil::start().is_null() || con::start().is_null() || crate::dos::server::start().is_null() {
         exec::kprintln!("DOS: a handler did not start");
     }
 }
@@ -26,13 +27,22 @@ pub fn start() {
 pub fn await_ports() -> bool {
     for _ in 0..2 * exec::time::TICK_HZ {
         let up = |name| !exec::sys::find_port(name).is_null();
-        if up(ram::PORT_NAME) && up(nil::PORT_NAME) && up(crate::dos::server::PORT_NAME) {
+        if up(ram::PORT_NAME) && up(nil::PORT_NAME) && up(con::PORT_NAME) && up(crate::dos::server::PORT_NAME) {
             return true;
         }
         exec::time::wait_ticks(1);
     }
     exec::kprintln!("DOS: the handlers did not open their ports");
     false
+}
+
+/// Ends the calling ring-3 handler (mmu build: a handler whose port could not be made, or
+/// that was mounted without a name).
+#[cfg(feature = "mmu")]
+pub(crate) fn end_ring3() -> ! {
+    // SAFETY: ends the calling task (ring 3: rem_task of null is its own end).
+    unsafe { exec::sys::rem_task(core::ptr::null_mut()) };
+    unreachable!("rem_task of the running task returns to nobody")
 }
 
 /// A handler's clock: timer.device opened once, asked for the date when something changes.

@@ -22,9 +22,7 @@ pub fn start() -> *mut Task {
 #[cfg(feature = "mmu")]
 pub extern "C" fn entry_ring3(_: u64) -> ! {
     serve();
-    // SAFETY: ends the calling task (ring 3: rem_task of null is its own end).
-    unsafe { exec::sys::rem_task(core::ptr::null_mut()) };
-    unreachable!("rem_task of the running task returns to nobody")
+    super::end_ring3()
 }
 
 /// Serves packets at a new public port `NIL` for good (returns only when it cannot start).

@@ -47,9 +47,7 @@ pub fn start() -> *mut Task {
 #[cfg(feature = "mmu")]
 pub extern "C" fn entry_ring3(disk: u64) -> ! {
     serve(PORT_NAME, disk);
-    // SAFETY: ends the calling task (ring 3: rem_task of null is its own end).
-    unsafe { exec::sys::rem_task(core::ptr::null_mut()) };
-    unreachable!("rem_task of the running task returns to nobody")
+    super::end_ring3()
 }
 
 /// A second RAM: disk under another device name (as AmigaDOS mounts RAD: beside RAM:): the
@@ -72,9 +70,7 @@ pub extern "C" fn entry_mount(block: u64) -> ! {
     if !name.is_empty() {
         serve(name, m.disk);
     }
-    // SAFETY: ends the calling task (ring 3: rem_task of null is its own end).
-    unsafe { exec::sys::rem_task(core::ptr::null_mut()) };
-    unreachable!("rem_task of the running task returns to nobody")
+    super::end_ring3()
 }
 
 /// The handler's own records: the filesystem, who made each handle (flat build), how many

@@ -141,8 +141,10 @@ pub fn run(job: &Job) -> (i32, u32) {
     let mut ctx = Ctx { con, cli: job.cli, error: 0, state: job.state };
     let c = job.command;
     if let Err(rc) = start_process(&mut ctx, job) {
+        let error = ctx.error;
+        drop(ctx);
         libraries::dos::process::end_process();
-        return (rc, ctx.error);
+        return (rc, error);
     }
     let dos = open_library("dos.library", libraries::dos::DOS_VERSION);
     let parsed = if dos.is_null() {
@@ -182,8 +184,11 @@ pub fn run(job: &Job) -> (i32, u32) {
     if let Some(dir) = libraries::dos::lock::current_dir(None) {
         let _ = libraries::dos::lock::unlock(dir);
     }
+    // The console (a CON: file) closes before the process ends, which closes what is left.
+    let error = ctx.error;
+    drop(ctx);
     libraries::dos::process::end_process();
-    (rc, ctx.error)
+    (rc, error)
 }
 
 /// Makes the command's task a DOS process: in the shell's current directory, with its output
