@@ -10,7 +10,10 @@ use libraries::dos::process::end_process;
 use libraries::dosdefs::{MODE_NEWFILE, error};
 use libraries::handlers::ram::{Mount, entry_mount};
 
-pub static TESTS: &[Test] = &[Test::new("mmu.dos.handler_ends_mid_operation", handler_ends_mid_operation)];
+pub static TESTS: &[Test] = &[
+    Test::new("mmu.dos.handler_ends_mid_operation", handler_ends_mid_operation),
+    Test::new("mmu.dos.spare_copy_block_is_the_kernels", spare_copy_block_is_the_kernels),
+];
 
 /// What each client saw: the error that stopped it (0 while it runs).
 static SEEN: [core::sync::atomic::AtomicI64; 3] = [const { core::sync::atomic::AtomicI64::new(0) }; 3];
@@ -68,4 +71,97 @@ fn handler_ends_mid_operation() -> TestResult {
     ensure_eq!(libraries::dos::lock::delete_file("RAM:t.after"), Ok(()));
     end_process();
     Ok(())
+}
+
+// --- the spare block of ring-0 messages' copies -------------------------------------------
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Spare {
+    parent: *mut exec::task::Task,
+    views: [u64; 2],
+    /// What the gate answered to a transfer of the first view after its reply.
+    transfer: u64,
+    seen: [u8; 8],
+}
+
+#[repr(C)]
+struct Letter {
+    msg: exec::port::Message,
+    body: [u8; 8],
+}
+
+/// Ring 3: takes a ring-0 message and replies it; then tries to free and to send by transfer
+/// the block its copy was in (the kernel's spare now); then takes a second message.
+extern "C" fn spare_receiver(block: u64) -> ! {
+    use exec::signal::{SIGF_CTRL_E, SIGF_CTRL_F};
+    let b = block as *mut Spare;
+    // SAFETY: our own block; the parent is alleged to the gate; the views are ours while held.
+    unsafe {
+        let port = exec::sys::create_port(Some("r3.spare"), 0) as u64;
+        exec::sys::signal((*b).parent, SIGF_CTRL_F);
+        let v1 = crate::user::wait_get(port);
+        (*b).views[0] = v1;
+        crate::user::reply_msg(v1);
+        exec::sys::signal((*b).parent, SIGF_CTRL_F);
+        exec::sys::wait(SIGF_CTRL_E);
+        exec::sys::free_mem(v1 as *mut u8, 4096);
+        (*b).transfer = crate::user::put_msg(port, v1, crate::msg::PUT_TRANSFER);
+        exec::sys::signal((*b).parent, SIGF_CTRL_F);
+        let v2 = crate::user::wait_get(port);
+        (*b).views[1] = v2;
+        (*b).seen = (*(v2 as *const Letter)).body;
+        crate::user::reply_msg(v2);
+        exec::sys::signal((*b).parent, SIGF_CTRL_F);
+        exec::sys::wait(SIGF_CTRL_E);
+    }
+    crate::user::exit()
+}
+
+/// The block a ring-0 message's copy used is kept for the next copy, closed to the receiver:
+/// the receiver can neither free it nor send it by transfer, and the next message's copy
+/// lands in it.
+fn spare_copy_block_is_the_kernels() -> TestResult {
+    use exec::memory::MemFlags;
+    use exec::signal::{SIGF_CTRL_E, SIGF_CTRL_F};
+    let me = exec::task::find_task(None);
+    let (t, block) = crate::user::add_user_task_with("r3-spare", 0, spare_receiver, Spare { parent: me, views: [0; 2], transfer: 0, seen: [0; 8] })
+        .ok_or("no memory for the receiver")?;
+    let s = block as *const Spare;
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    let port = exec::port::find_port("r3.spare");
+    ensure!(!port.is_null(), "no port r3.spare");
+    let reply = exec::port::create_msg_port();
+    let mut first = Letter { msg: exec::port::Message::new(reply, size_of::<Letter>()), body: *b"first..." };
+    let mut second = Letter { msg: exec::port::Message::new(reply, size_of::<Letter>()), body: *b"second.." };
+    // SAFETY: live ports; the letters live on this frame until they are back.
+    unsafe { exec::port::put_msg(port, &mut first.msg) };
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // SAFETY: our reply port.
+    ensure!(unsafe { core::ptr::eq(exec::port::get_msg(reply), &first.msg) }, "the first letter did not come back");
+    let mem = exec::memory::avail_mem(MemFlags::ANY);
+    // SAFETY: the receiver waits for CTRL_E.
+    unsafe { exec::signal::signal(t, SIGF_CTRL_E) };
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem, "the receiver freed the kernel's spare");
+    // SAFETY: written before the signal; the receiver waits at its port.
+    ensure!(unsafe { (*s).transfer } != 0, "the spare went by transfer");
+    // SAFETY: as above.
+    unsafe { exec::port::put_msg(port, &mut second.msg) };
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // SAFETY: our reply port; written before the signal.
+    unsafe {
+        ensure!(core::ptr::eq(exec::port::get_msg(reply), &second.msg), "the second letter did not come back");
+        ensure_eq!((*s).views[1], (*s).views[0], "the second copy is not in the spare");
+        ensure_eq!(&(*s).seen, b"second..");
+        exec::port::delete_msg_port(reply);
+        exec::signal::signal(t, SIGF_CTRL_E);
+    }
+    for _ in 0..100 {
+        if !exec::task::is_live(t) {
+            return Ok(());
+        }
+        exec::time::wait_ticks(1);
+    }
+    Err("the receiver did not end".into())
 }

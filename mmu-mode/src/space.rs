@@ -45,6 +45,9 @@ pub struct Block {
     lent: u32,
 }
 
+/// The largest block kept as a spare for ring-0 messages' copies.
+pub const SPARE_MAX: u64 = 64 * 1024;
+
 /// A task's page tables and its user stack.
 pub struct Space {
     pml4: Box<PageTable>,
@@ -57,6 +60,10 @@ pub struct Space {
     pub stack_range: (u64, u64),
     /// Memory the task allocated through the gate, charged to its family.
     allocations: Vec<Block>,
+    /// The start of a block that held a ring-0 message's copy, kept for the next one (see
+    /// `msg/ring0.rs`): closed to the task while it waits, and neither freeable nor sendable
+    /// by it.
+    spare: Option<u64>,
     /// The task's standing: creator, ceiling, family, grants (see `policy`).
     pub policy: Policy,
 }
@@ -89,6 +96,7 @@ impl Space {
             stack_alloc: alloc,
             stack_range: (bottom, bottom + size),
             allocations: Vec::new(),
+            spare: None,
             policy,
         });
         s.fill();
@@ -246,15 +254,61 @@ impl Space {
         Some(start)
     }
 
-    /// Whether `[addr, addr + len)` is exactly a block from [`Space::alloc`].
+    /// Whether `[addr, addr + len)` is exactly a block from [`Space::alloc`] (the spare is
+    /// the kernel's, not the task's).
     pub fn owns_block(&self, addr: u64, len: u64) -> bool {
-        self.allocations.iter().any(|a| a.start == addr && a.len == len)
+        self.spare != Some(addr) && self.allocations.iter().any(|a| a.start == addr && a.len == len)
     }
 
     /// Whether `[addr, addr + len)` is exactly a block from [`Space::alloc`] that no message
     /// lends (so it may go by transfer).
     pub fn owns_unlent_block(&self, addr: u64, len: u64) -> bool {
-        self.allocations.iter().any(|a| a.start == addr && a.len == len && a.lent == 0)
+        self.spare != Some(addr) && self.allocations.iter().any(|a| a.start == addr && a.len == len && a.lent == 0)
+    }
+
+    /// A block of at least `len` bytes for the copy of a ring-0 message: the spare if it is
+    /// large enough (opened to the task again; not cleared, since it held only earlier
+    /// messages to this same task), else a fresh one from [`Space::alloc`].
+    pub fn alloc_copy(&mut self, len: u64) -> Option<u64> {
+        if let Some(start) = self.spare {
+            let need = len.max(1).div_ceil(PAGE) * PAGE;
+            if let Some(have) = self.allocations.iter().find(|a| a.start == start).map(|a| a.len)
+                && have >= need
+            {
+                // Only the pages the copy needs are opened (and closed again at retire_copy).
+                self.spare = None;
+                self.set_access(start, start + need, Access::ReadWrite);
+                return Some(start);
+            }
+        }
+        self.alloc(len)
+    }
+
+    /// Done with the copy of a ring-0 message of `len` bytes at `start` (from
+    /// [`Space::alloc_copy`], which opened its first `len` bytes' pages): it becomes the spare,
+    /// closed to the task, if there is none yet or it is larger than the one there (up to
+    /// [`SPARE_MAX`], so that a handler's large packets find a block too); what is not kept is
+    /// freed.
+    pub fn retire_copy(&mut self, start: u64, len: u64) {
+        let opened = len.max(1).div_ceil(PAGE) * PAGE;
+        let len_of = |s: &Space, at: u64| s.allocations.iter().find(|a| a.start == at && a.lent == 0).map(|a| a.len);
+        let Some(block_len) = len_of(self, start).filter(|&l| l <= SPARE_MAX) else {
+            self.free(start);
+            return;
+        };
+        match self.spare {
+            Some(old) if len_of(self, old).is_some_and(|have| have >= block_len) => {
+                self.free(start);
+            }
+            old => {
+                // The pages past `opened` were closed while it was the spare, or never there.
+                self.set_access(start, start + opened.min(block_len), Access::Kernel);
+                self.spare = Some(start);
+                if let Some(old) = old {
+                    self.free(old);
+                }
+            }
+        }
     }
 
     /// A message now lends `[addr, addr + len)`: the block holding it (if it is in one: a
@@ -307,6 +361,9 @@ impl Space {
     /// Frees memory from [`Space::alloc`]; false if `addr` is not the start of one, or if a
     /// message in flight lends part of it.
     pub fn free(&mut self, addr: u64) -> bool {
+        if self.spare == Some(addr) {
+            return false;
+        }
         let Some(i) = self.allocations.iter().position(|a| a.start == addr && a.lent == 0) else { return false };
         let Block { block, block_len, start, len, .. } = self.allocations.swap_remove(i);
         self.set_access(start, start + len, Access::Kernel);

@@ -488,7 +488,7 @@ fn send_back(r: &mut Records, ticket: u64, error: i32) {
                 }
                 if let Some(t) = space_of(e.receiver) {
                     t.unlend(e.view);
-                    t.free(e.view);
+                    t.retire_copy(e.view, e.len);
                 }
                 let m = original as *mut Message;
                 (*m).error = error;

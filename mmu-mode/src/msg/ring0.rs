@@ -39,7 +39,7 @@ pub(super) fn wrap(r: &mut Records, m: *mut Message) -> Option<u64> {
     }
     // SAFETY: the running task; the only reference to its space in this function.
     let theirs = unsafe { space_of(receiver) }?;
-    let Some(copy) = theirs.alloc(len) else {
+    let Some(copy) = theirs.alloc_copy(len) else {
         if let Some(e) = spare {
             recycle(r, e);
         }
