@@ -45,7 +45,7 @@ pub struct Block {
     lent: u32,
 }
 
-/// The largest block kept as a spare for ring-0 messages' copies.
+/// The largest block kept as a spare for messages' copies.
 pub const SPARE_MAX: u64 = 64 * 1024;
 
 /// A task's page tables and its user stack.
@@ -60,9 +60,9 @@ pub struct Space {
     pub stack_range: (u64, u64),
     /// Memory the task allocated through the gate, charged to its family.
     allocations: Vec<Block>,
-    /// The start of a block that held a ring-0 message's copy, kept for the next one (see
-    /// `msg/ring0.rs`): closed to the task while it waits, and neither freeable nor sendable
-    /// by it.
+    /// The start of a block that held the copy of a message sent to this task (by copy from
+    /// ring 3, or from ring 0), kept for the next copy: closed to the task while it waits,
+    /// and neither freeable nor sendable by it.
     spare: Option<u64>,
     /// The task's standing: creator, ceiling, family, grants (see `policy`).
     pub policy: Policy,
@@ -266,9 +266,9 @@ impl Space {
         self.spare != Some(addr) && self.allocations.iter().any(|a| a.start == addr && a.len == len && a.lent == 0)
     }
 
-    /// A block of at least `len` bytes for the copy of a ring-0 message: the spare if it is
-    /// large enough (opened to the task again; not cleared, since it held only earlier
-    /// messages to this same task), else a fresh one from [`Space::alloc`].
+    /// A block of at least `len` bytes for the copy of a message to this task: the spare if it
+    /// is large enough (opened to the task again; not cleared, since it held only earlier
+    /// messages to this same task, which it saw), else a fresh one from [`Space::alloc`].
     pub fn alloc_copy(&mut self, len: u64) -> Option<u64> {
         if let Some(start) = self.spare {
             let need = len.max(1).div_ceil(PAGE) * PAGE;
@@ -284,7 +284,7 @@ impl Space {
         self.alloc(len)
     }
 
-    /// Done with the copy of a ring-0 message of `len` bytes at `start` (from
+    /// Done with the copy of a message of `len` bytes at `start` (from
     /// [`Space::alloc_copy`], which opened its first `len` bytes' pages): it becomes the spare,
     /// closed to the task, if there is none yet or it is larger than the one there (up to
     /// [`SPARE_MAX`], so that a handler's large packets find a block too); what is not kept is

@@ -240,7 +240,7 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64) ->
     let (view, kind, lent_len) = match how {
         PUT_COPY => {
             // SAFETY: a live task with a space (checked); `mine` is not used from here on.
-            let Some(copy) = unsafe { space_of(receiver) }.and_then(|theirs| theirs.alloc(len)) else {
+            let Some(copy) = unsafe { space_of(receiver) }.and_then(|theirs| theirs.alloc_copy(len)) else {
                 return Err(give_up(r, e, sender));
             };
             // SAFETY: both ranges are exec memory of `len` bytes (checked/just allocated).
@@ -474,7 +474,7 @@ fn send_back(r: &mut Records, ticket: u64, error: i32) {
             // SAFETY: the receiver is live (its end sends its messages back first).
             if let Some(t) = unsafe { space_of(e.receiver) } {
                 t.unlend(e.view);
-                t.free(e.view);
+                t.retire_copy(e.view, e.len);
             }
             original
         }
