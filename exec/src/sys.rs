@@ -31,6 +31,7 @@ crate::vector_table! {
     safe fn add_task(name: &str, pri: i8, entry: fn(usize), arg: usize, stack_size: usize) -> *mut Task = crate::task::add_task;
     unsafe fn rem_task(task: *mut Task) = crate::task::rem_task;
     safe fn find_task(name: Option<&str>) -> *mut Task = crate::task::find_task;
+    safe fn task_alive(id: u64) -> bool = crate::task::task_alive;
     unsafe fn set_task_pri(task: *mut Task, pri: i8) -> i8 = crate::task::set_task_pri;
     safe fn alloc_signal(wanted: i32) -> i32 = crate::signal::alloc_signal;
     safe fn free_signal(bit: i32) = crate::signal::free_signal;

@@ -90,13 +90,14 @@ pub enum Call {
     Exit,
     /// The vector of a library the caller has open ([`library_vector`]).
     LibraryVector,
+    TaskAlive,
     /// A call ring 3 may not make (the argument is its name's address, for the record).
     Privileged,
 }
 
 impl Call {
     /// Every call, in number order.
-    pub const ALL: [Call; 47] = {
+    pub const ALL: [Call; 48] = {
         use Call::*;
         [
             Forbid, Permit, AddTask, FindTask, SetTaskPri, AllocSignal, FreeSignal, Signal, Wait, SetSignal,
@@ -104,7 +105,7 @@ impl Call {
             ObtainSemaphore, AttemptSemaphore, ReleaseSemaphore, AddSemaphore, FindSemaphore, RemSemaphore,
             AllocMem, FreeMem, AvailMem, TypeOfMem, Alert, OpenLibrary, CloseLibrary, OpenDevice, CloseDevice,
             DoIo, SendIo, CheckIo, WaitIo, AbortIo, TaskList, NodeList, SystemInfo, Panic, FindSelf,
-            Exit, LibraryVector, Privileged,
+            Exit, LibraryVector, TaskAlive, Privileged,
         ]
     };
 }
@@ -256,6 +257,9 @@ pub(crate) fn rem_task(task: *mut Task) {
         let _ = call(Call::Exit, 0, 0, 0, 0, 0);
     }
     refused("rem_task");
+}
+pub(crate) fn task_alive(id: u64) -> bool {
+    call(Call::TaskAlive, id, 0, 0, 0, 0) == Ok(1)
 }
 pub(crate) fn find_task(n: Option<&str>) -> *mut Task {
     match n {

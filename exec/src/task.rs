@@ -562,6 +562,16 @@ pub fn is_live(task: *const Task) -> bool {
     found
 }
 
+/// Whether the task numbered `id` ([`Task::id`]) has not ended: how a server that keeps
+/// records for its clients (a DOS handler's open files) learns that one has gone. Walks the
+/// task lists (not for a hot path). From ring 3 through the gate: it tells only whether a
+/// number is in use. Callable from an interrupt.
+pub fn task_alive(id: u64) -> bool {
+    let mut found = false;
+    for_each_task(|t| found |= t.id() == id);
+    found
+}
+
 /// Calls `f` for every live task (running, ready, waiting), under Disable: `f` must be short
 /// and must not call exec.
 pub fn for_each_task(mut f: impl FnMut(&Task)) {

@@ -107,6 +107,7 @@ pub fn gate(frame: &mut TrapFrame) {
 fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
     Ok(match c {
         Call::FindSelf => exec::task::find_task(None) as u64,
+        Call::TaskAlive => exec::task::task_alive(a0) as u64,
         Call::Wait => exec::signal::wait(a0 as u32) as u64,
         Call::Signal => {
             reach(a0, crate::policy::Reach::Signal)?;

@@ -13,6 +13,7 @@ use libraries::handlers::ram::{Mount, entry_mount};
 pub static TESTS: &[Test] = &[
     Test::new("mmu.dos.handler_ends_mid_operation", handler_ends_mid_operation),
     Test::new("mmu.dos.spare_copy_block_is_the_kernels", spare_copy_block_is_the_kernels),
+    Test::new("mmu.dos.ring3_client_ends_with_a_file_open", ring3_client_ends_with_a_file_open),
 ];
 
 /// What each client saw: the error that stopped it (0 while it runs).
@@ -164,4 +165,33 @@ fn spare_copy_block_is_the_kernels() -> TestResult {
         exec::time::wait_ticks(1);
     }
     Err("the receiver did not end".into())
+}
+
+// --- a ring-3 client that ends with a file open ---------------------------------------------
+
+/// Ring 3: opens a RAM: file for itself alone and ends without closing it or ending its
+/// process, as a command that faults would.
+extern "C" fn r3_holder(_: u64) -> ! {
+    if let Ok(f) = open("RAM:t.r3held", MODE_NEWFILE) {
+        core::mem::forget(f);
+    }
+    crate::user::exit()
+}
+
+/// RAM: (in ring 3) frees what a ring-3 client that ended left open: the kernel tells it the
+/// client's task number with each packet, and exec whether that task is still there.
+fn ring3_client_ends_with_a_file_open() -> TestResult {
+    let t = crate::user::add_user_task("r3-holder", 0, r3_holder, 0);
+    ensure!(!t.is_null(), "no memory for the holder");
+    for _ in 0..200 {
+        if !exec::task::is_live(t) {
+            break;
+        }
+        exec::time::wait_ticks(1);
+    }
+    ensure!(!exec::task::is_live(t), "the holder did not end");
+    // Its open (for it alone) is in the way; RAM: finds its client gone and frees it.
+    ensure_eq!(libraries::dos::lock::delete_file("RAM:t.r3held"), Ok(()));
+    end_process();
+    Ok(())
 }

@@ -301,12 +301,11 @@ fn holder(ends_cleanly: usize) {
 }
 
 /// A process that ends with a file open and a lock held has them freed: through
-/// end_process, or, when it never called it, by RAM: once they are in its way.
+/// end_process, or, when it never called it, by RAM: once they are in its way (in both
+/// builds: in the mmu build RAM: learns the client's task number from the kernel).
 fn ended_process_files_closed() -> TestResult {
     as_process(|| {
-        // The mmu build's RAM: cannot tell who ended (see handlers/ram.rs): only the clean end.
-        let cases: &[usize] = if cfg!(feature = "mmu") { &[1] } else { &[1, 0] };
-        for &clean in cases {
+        for clean in [1, 0] {
             spawn("dos-holder", 0, holder, clean)?.join();
             exec::time::wait_ticks(2);
             // The holder's exclusive open would refuse this if it were still open.
@@ -316,8 +315,7 @@ fn ended_process_files_closed() -> TestResult {
         let root = lock("RAM:", SHARED_LOCK).map_err(|e| format!("{e}"))?;
         ensure_eq!(lock::info(&root, &mut info), Ok(()));
         ensure_eq!(unlock(root), Ok(()));
-        ensure_eq!(info.in_use, 1, "only the lock of INFO itself is left");
-        // In the flat build the handler also freed the lock the unclean holder left.
+        ensure_eq!(info.in_use, 1, "only the lock of INFO itself is left: the handler freed what the unclean holder left");
         Ok(())
     })
 }

@@ -13,16 +13,15 @@
 //!   copy of each packet (ring 0 to ring 3, `mmu-mode/src/msg.rs`): every file operation
 //!   crosses protection twice. In the flat build it runs in ring 0 and follows the client's
 //!   pointers, as on the Amiga: there is nothing to protect there.
-//! - Flat build: the handles a client holds are its own: each records the task that made it,
-//!   and a task that ended without closing them (a fault, say) has them freed the next time
-//!   they are in the way (`OBJECT_IN_USE`) or the disk is asked for INFO. In the mmu build the
-//!   handler cannot see who sent a packet, so only `end_process` closes them (a client that
-//!   faults leaves its files open: not built).
+//! - The handles a client holds are its own: each records the task number of the client that
+//!   made it (in the mmu build the kernel writes it into the packet's header), and a client
+//!   that ended without closing them (a fault, say) has them freed the next time they are in
+//!   the way (`OBJECT_IN_USE`) or the disk is asked for INFO.
 
-#[cfg(not(feature = "mmu"))]
 use alloc::collections::BTreeMap;
 
 use exec::port::Message;
+#[cfg(not(feature = "mmu"))]
 use exec::task::Task;
 
 use super::Clock;
@@ -73,12 +72,12 @@ pub extern "C" fn entry_mount(block: u64) -> ! {
     super::end_ring3()
 }
 
-/// The handler's own records: the filesystem, who made each handle (flat build), how many
-/// packets it refused.
+/// The handler's own records: the filesystem, who made each handle, how many packets it
+/// refused.
 struct Ram {
     fs: RamFs,
-    #[cfg(not(feature = "mmu"))]
-    owners: BTreeMap<u64, (usize, u64)>,
+    /// handle → the task number of the client that made it (0: unknown, never swept).
+    owners: BTreeMap<u64, u64>,
     refused: u64,
     clock: Clock,
 }
@@ -105,7 +104,6 @@ fn serve_with_bug(name: &str, disk: u64, fault_after: Option<u64>) {
     }
     let mut ram = Ram {
         fs: RamFs::new(name, disk),
-        #[cfg(not(feature = "mmu"))]
         owners: BTreeMap::new(),
         refused: 0,
         clock: Clock::open(),
@@ -154,22 +152,23 @@ fn changes(kind: i64) -> bool {
     )
 }
 
-/// The task whose port a packet will be answered at (null if none, and always in the mmu
-/// build, where the handler sees only its copy of the packet).
+/// The task number of the client that sent `msg` (0 if unknown). Flat build: its reply
+/// port's owner. mmu build: the handler sees only its copy of the packet, whose header the
+/// kernel wrote with the sender's number in `pred` (`mmu-mode/src/msg`).
 ///
 /// # Safety
 /// `msg` is a live message the caller holds.
-unsafe fn sender_of(msg: *mut Message) -> *mut Task {
+unsafe fn sender_of(msg: *mut Message) -> u64 {
     #[cfg(not(feature = "mmu"))]
-    // SAFETY: per the contract; the reply port lives while its message is out.
+    // SAFETY: per the contract; the reply port and its owner live while the message is out.
     unsafe {
         let reply = (*msg).reply_port;
-        if reply.is_null() { core::ptr::null_mut() } else { (*reply).sig_task }
+        if reply.is_null() || (*reply).sig_task.is_null() { 0 } else { (*(*reply).sig_task).id() }
     }
     #[cfg(feature = "mmu")]
-    {
-        let _ = msg;
-        core::ptr::null_mut()
+    // SAFETY: per the contract: the handler's own copy.
+    unsafe {
+        (*msg).node.pred as u64
     }
 }
 
@@ -198,50 +197,22 @@ fn fill(fib: &mut FileInfoBlock, e: &Entry) {
 }
 
 impl Ram {
-    /// Records who made `handle` (flat build: see the module's notes).
-    fn own(&mut self, handle: u64, sender: *mut Task) -> i64 {
-        #[cfg(not(feature = "mmu"))]
-        {
-            let id = if sender.is_null() {
-                0
-            } else {
-                // SAFETY: the sender's task, live: it waits for this answer.
-                unsafe { (*sender).id() }
-            };
-            self.owners.insert(handle, (sender as usize, id));
-        }
-        #[cfg(feature = "mmu")]
-        let _ = sender;
+    /// Records who made `handle`.
+    fn own(&mut self, handle: u64, sender: u64) -> i64 {
+        self.owners.insert(handle, sender);
         handle as i64
     }
 
     /// Forgets who made `handle` (closed or freed).
     fn disown(&mut self, handle: u64) {
-        #[cfg(not(feature = "mmu"))]
         self.owners.remove(&handle);
-        #[cfg(feature = "mmu")]
-        let _ = handle;
     }
 
-    /// Frees the handles of tasks that have ended (flat build). Result: how many.
-    #[cfg(not(feature = "mmu"))]
+    /// Frees the handles of clients that have ended (exec's `task_alive`, through the gate
+    /// in ring 3). Result: how many.
     fn sweep(&mut self) -> usize {
-        let dead: alloc::vec::Vec<u64> = self
-            .owners
-            .iter()
-            .filter(|(_, (task, id))| {
-                let t = *task as *const Task;
-                exec::sched::forbid();
-                let alive = !t.is_null()
-                    && exec::task::is_live(t)
-                    // SAFETY: read only when is_live says the task is there (under Forbid, so
-                    // it cannot end in between).
-                    && unsafe { (*t).id() } == *id;
-                exec::sched::permit();
-                !alive
-            })
-            .map(|(h, _)| *h)
-            .collect();
+        let dead: alloc::vec::Vec<u64> =
+            self.owners.iter().filter(|&(_, &id)| id != 0 && !exec::sys::task_alive(id)).map(|(&h, _)| h).collect();
         for &h in &dead {
             self.owners.remove(&h);
             if self.fs.close(h).is_err() {
@@ -249,12 +220,6 @@ impl Ram {
             }
         }
         dead.len()
-    }
-
-    /// The mmu build cannot tell who ended (see the module's notes).
-    #[cfg(feature = "mmu")]
-    fn sweep(&mut self) -> usize {
-        0
     }
 
     /// Runs `op`; if the object was in use, frees the handles of ended tasks and tries once
@@ -267,7 +232,7 @@ impl Ram {
     }
 
     /// One packet: `Ok(res1)` or `Err((res1, res2))`.
-    fn serve(&mut self, msg: *mut Message, kind: i64, a: &[i64; 7], sender: *mut Task) -> Result<i64, (i64, i64)> {
+    fn serve(&mut self, msg: *mut Message, kind: i64, a: &[i64; 7], sender: u64) -> Result<i64, (i64, i64)> {
         let fail = |e: i64| (DOSFALSE, e);
         let fail_n = |e: i64| (-1, e);
         match kind {

@@ -33,6 +33,10 @@
 //! [`exec::port::MSG_ERR_CROSS_RING`]; one that waits at a port whose ring-3 owner ends goes
 //! back marked receiver-gone. Ring 3 to ring 0 is not built yet.
 //!
+//! **What the receiver's view says:** a header the kernel wrote: the reply port by its
+//! handle, the length, the envelope's ticket where Exec leaves a received message's `succ`
+//! link, and the sender's task number ([`exec::task::Task::id`], 0 if unknown) in `pred`.
+//!
 //! **The message path walks nothing a task controls the length of**, but for a receiver that
 //! wrote over its view's ticket (its own reply pays a walk) and the scans of the task's own
 //! block list that `Space` makes.
@@ -290,6 +294,10 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64) ->
     // the envelope's ticket where Exec leaves a received message's stale link).
     let mut header = Message::new(reply as *mut MsgPort, len as usize);
     header.node.succ = ticket as *mut Node;
+    // And the sender's task number where Exec leaves the other link: a server may keep
+    // records per client and ask whether a client is still there (exec's task_alive).
+    // SAFETY: the running task.
+    header.node.pred = unsafe { (*sender).id() } as *mut Node;
     // SAFETY: the view is `len` >= HEADER bytes of exec memory, now the receiver's.
     unsafe { (view as *mut Message).write(header) };
     // SAFETY: the port is live; the envelope lives in the records until it is done with.

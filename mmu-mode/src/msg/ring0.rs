@@ -76,6 +76,8 @@ pub(super) fn wrap(r: &mut Records, m: *mut Message) -> Option<u64> {
     unsafe { (*e_ptr).ticket = ticket };
     let mut header = Message::new(core::ptr::null_mut(), len as usize);
     header.node.succ = ticket as *mut Node;
+    // SAFETY: the sender is its reply port's owner, live while its message is out.
+    header.node.pred = (if sender.is_null() { 0 } else { unsafe { (*sender).id() } }) as *mut Node;
     // SAFETY: the copy is `len` >= HEADER bytes of the receiver's memory.
     unsafe { (copy as *mut Message).write(header) };
     Some(copy)
