@@ -244,11 +244,13 @@ pub(crate) fn disable() {
 pub(crate) fn enable() {
     permit();
 }
-/// In ring 3 the child runs in ring 3 too, in a space of its own, and `stack_size` is not
-/// honoured: every ring-3 task gets mmu-mode's standard user stack.
-pub(crate) fn add_task(n: &str, pri: i8, entry: fn(usize), arg: usize, _stack_size: usize) -> *mut Task {
+/// In ring 3 the child runs in ring 3 too, in a space of its own, with a user stack of
+/// `stack_size` bytes held between mmu-mode's standard 16 KiB and 1 MiB.
+pub(crate) fn add_task(n: &str, pri: i8, entry: fn(usize), arg: usize, stack_size: usize) -> *mut Task {
     let (p, l) = name(n);
-    ptr(call(Call::AddTask, p, l, pri as u64, entry as usize as u64, arg as u64))
+    // Five words only: the priority in the low byte, the stack size in KiB above it.
+    let pri_stack = (pri as u8 as u64) | ((stack_size.div_ceil(1024) as u64) << 8);
+    ptr(call(Call::AddTask, p, l, pri_stack, entry as usize as u64, arg as u64))
 }
 /// In ring 3 a task may remove only itself (null, or its own address): any other task is
 /// refused, counted, and the call returns.

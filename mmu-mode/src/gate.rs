@@ -147,7 +147,8 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
             // SAFETY: as above.
             unsafe { exec::task::set_task_pri(target, (a1 as i8).min(ceiling)) as u8 as u64 }
         }
-        Call::AddTask => return crate::user::add_task_for_ring3(&name_arg(a0, a1).ok_or(BadPointer)?, a2 as i8, a3, a4),
+        // The priority in the low byte of a2, the stack size in KiB above it.
+        Call::AddTask => return crate::user::add_task_for_ring3(&name_arg(a0, a1).ok_or(BadPointer)?, a2 as u8 as i8, (a2 >> 8).saturating_mul(1024), a3, a4),
         // SAFETY: the only reference during this call.
         Call::AllocMem => unsafe { my_space() }.and_then(|s| s.alloc(a0)).unwrap_or(0),
         Call::FreeMem => {

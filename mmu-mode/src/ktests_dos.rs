@@ -14,6 +14,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.dos.handler_ends_mid_operation", handler_ends_mid_operation),
     Test::new("mmu.dos.spare_copy_block_is_the_kernels", spare_copy_block_is_the_kernels),
     Test::new("mmu.dos.ring3_client_ends_with_a_file_open", ring3_client_ends_with_a_file_open),
+    Test::new("mmu.ring3_add_task_honours_the_stack_size", ring3_add_task_honours_the_stack_size),
 ];
 
 /// What each client saw: the error that stopped it (0 while it runs).
@@ -193,5 +194,47 @@ fn ring3_client_ends_with_a_file_open() -> TestResult {
     // Its open (for it alone) is in the way; RAM: finds its client gone and frees it.
     ensure_eq!(libraries::dos::lock::delete_file("RAM:t.r3held"), Ok(()));
     end_process();
+    Ok(())
+}
+
+// --- a ring-3 process's stack size -------------------------------------------------------
+
+/// A child that needs about 96 KiB of stack, then signals the ring-0 task `parent` (its
+/// family's origin).
+fn deep_child(parent: usize) {
+    let buf = core::hint::black_box([7u8; 96 * 1024]);
+    if buf[1234] == 7 {
+        // SAFETY: the family's ring-0 origin, alleged to the gate.
+        unsafe { exec::sys::signal(parent as *mut exec::task::Task, exec::signal::SIGF_CTRL_F) };
+    }
+}
+
+/// Ring 3: starts `deep_child` with the stack size asked for in its block.
+extern "C" fn stack_parent(block: u64) -> ! {
+    // SAFETY: our own block, written before we started.
+    let (parent, stack) = unsafe { *(block as *const (usize, usize)) };
+    exec::sys::add_task("deep-child", 0, deep_child, parent, stack);
+    crate::user::exit()
+}
+
+/// A ring-3 process asks for a stack (DOS's processes do): a child that needs 96 KiB of stack
+/// runs to its end when 256 KiB were asked for, and faults (contained) when the standard
+/// 16 KiB was.
+fn ring3_add_task_honours_the_stack_size() -> TestResult {
+    let me = exec::task::find_task(None) as usize;
+    for (stack, ends) in [(256 * 1024, true), (16 * 1024, false)] {
+        exec::signal::set_signal(0, exec::signal::SIGF_CTRL_F);
+        crate::user::add_user_task_with("stack-parent", 0, stack_parent, (me, stack)).ok_or("no memory")?;
+        let mut got = false;
+        for _ in 0..100 {
+            if exec::signal::set_signal(0, 0) & exec::signal::SIGF_CTRL_F != 0 {
+                got = true;
+                break;
+            }
+            exec::time::wait_ticks(1);
+        }
+        ensure_eq!(got, ends, "a child with {} KiB of stack", stack / 1024);
+        exec::signal::set_signal(0, exec::signal::SIGF_CTRL_F);
+    }
     Ok(())
 }

@@ -63,20 +63,27 @@ pub fn exit() -> ! {
     unreachable!("the gate ended the task")
 }
 
-/// User stack of every ring-3 task.
+/// User stack of a ring-3 task, unless its starter asks for more (up to [`MAX_USER_STACK`]).
 pub const USER_STACK: usize = 16 * 1024;
+/// The largest user stack a ring-3 add_task may ask for (charged to the family's quota).
+pub const MAX_USER_STACK: usize = 1 << 20;
 
 /// A space for a task the running task starts at `pri`, admitted to its family (see
 /// `policy`: a ring-0 caller starts a new family, a ring-3 one passes its own on and holds
 /// `pri` to its ceiling). `None` without memory or past the family's quota.
 fn new_space(pri: i8) -> Option<Box<Space>> {
+    new_space_with_stack(pri, USER_STACK)
+}
+
+/// [`new_space`] with a user stack of `stack` bytes.
+fn new_space_with_stack(pri: i8, stack: usize) -> Option<Box<Space>> {
     let me = exec::task::find_task(None);
     // SAFETY: the running task is live; its policy is not changed during this call.
     let parent = unsafe { crate::space::policy_of(me) };
     let (policy, _) = crate::policy::for_child(parent, pri);
     crate::policy::admit_task(&policy).ok()?;
     let family = policy.family;
-    let space = Space::new(USER_STACK, policy);
+    let space = Space::new(stack, policy);
     if space.is_none() {
         crate::policy::release_task(family);
     }
@@ -104,7 +111,12 @@ pub fn add_user_task_with_heap(name: &str, pri: i8, entry: extern "C" fn(u64) ->
 /// back: the kernel may read the block at any time). Result: the task and the block's
 /// address, or `None` without memory.
 pub fn add_user_task_with<T>(name: &str, pri: i8, entry: extern "C" fn(u64) -> !, init: T) -> Option<(*mut Task, u64)> {
-    let mut space = new_space(pri)?;
+    add_user_task_with_stack(name, pri, entry, init, USER_STACK)
+}
+
+/// [`add_user_task_with`] with a user stack of `stack` bytes.
+fn add_user_task_with_stack<T>(name: &str, pri: i8, entry: extern "C" fn(u64) -> !, init: T, stack: usize) -> Option<(*mut Task, u64)> {
+    let mut space = new_space_with_stack(pri, stack)?;
     let Some(block) = space.alloc(size_of::<T>() as u64) else {
         crate::policy::release_task(space.policy.family);
         return None;
@@ -164,10 +176,12 @@ extern "C" fn start(block: u64) -> ! {
     exit()
 }
 
-/// add_task from ring 3: starts `entry(arg)` as a ring-3 task with its own space (the stack
-/// size asked for is not used: every ring-3 task has [`USER_STACK`]). `entry` must be code
-/// the caller may run. Result: the task, 0 without memory, or ERR_BAD_POINTER.
-pub fn add_task_for_ring3(name: &str, pri: i8, entry: u64, arg: u64) -> GateResult {
+/// add_task from ring 3: starts `entry(arg)` as a ring-3 task with its own space and a user
+/// stack of `stack_size` bytes (at least [`USER_STACK`], at most [`MAX_USER_STACK`], whole
+/// pages, charged to the family's quota). `entry` must be code the caller may run. Result:
+/// the task, 0 without memory, or ERR_BAD_POINTER.
+pub fn add_task_for_ring3(name: &str, pri: i8, stack_size: u64, entry: u64, arg: u64) -> GateResult {
+    let stack = (stack_size as usize).clamp(USER_STACK, MAX_USER_STACK);
     // SAFETY: the only reference to the caller's space during this call.
     if !unsafe { crate::gate::my_space() }.is_some_and(|s| s.user_executable(entry)) {
         return Err(BadPointer);
@@ -175,5 +189,5 @@ pub fn add_task_for_ring3(name: &str, pri: i8, entry: u64, arg: u64) -> GateResu
     // SAFETY: `entry` is code in the image (checked executable for ring 3); the child calls it
     // in ring 3, where whatever it does is contained.
     let entry: fn(usize) = unsafe { core::mem::transmute(entry as usize) };
-    Ok(add_user_task_with(name, pri, start, Start { entry, arg: arg as usize }).map_or(0, |(t, _)| t as u64))
+    Ok(add_user_task_with_stack(name, pri, start, Start { entry, arg: arg as usize }, stack).map_or(0, |(t, _)| t as u64))
 }
