@@ -33,13 +33,7 @@ fn bare(name: &str) -> &str {
 
 /// Whether a handler answers to the device `name` (without its colon).
 fn is_device(name: &str) -> bool {
-    let mut upper = [0u8; 32];
-    if name.is_empty() || name.len() > upper.len() {
-        return false;
-    }
-    upper[..name.len()].copy_from_slice(name.as_bytes());
-    upper[..name.len()].make_ascii_uppercase();
-    core::str::from_utf8(&upper[..name.len()]).is_ok_and(|u| !exec::sys::find_port(u).is_null())
+    !super::lock::device_port(name).is_null()
 }
 
 /// Makes `name` stand for the directory `target` names (`AssignPath()`), replacing what it

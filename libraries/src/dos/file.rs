@@ -53,10 +53,7 @@ pub fn close(mut fh: Box<FileHandle>) -> Result<(), i64> {
 impl FileHandle {
     /// Sends one READ (into `buf`) or WRITE (of `buf`) packet.
     fn transfer(&self, kind: i64, buf: Attach<'_>) -> Result<usize, i64> {
-        let len = match &buf {
-            Attach::In(b) => b.len(),
-            Attach::InOut(b) | Attach::Out(b) => b.len(),
-        };
+        let len = buf.len();
         // SAFETY: the handler's port; the buffer is an attachment, borrowed until the answer.
         let (res1, res2) = unsafe { super::packet::do_pkt_with(self.port, kind, &[self.key as i64, 0, len as i64], &mut [(1, buf)]) };
         if res1 < 0 || (res1 == 0 && res2 != 0 && len > 0) { result(Err(res2)) } else { Ok(res1 as usize) }

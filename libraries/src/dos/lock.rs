@@ -45,19 +45,21 @@ pub fn get_device_proc(name: &str) -> Result<(*mut MsgPort, u64, Cow<'_, str>), 
                 None => (exec::sys::find_port("RAM"), 0),
             }
         }
-        Some(i) => {
-            let mut dev = [0u8; 32];
-            let d = &name.as_bytes()[..i];
-            if d.len() > dev.len() {
-                return Err(error::DEVICE_NOT_MOUNTED);
-            }
-            dev[..d.len()].copy_from_slice(d);
-            dev[..d.len()].make_ascii_uppercase();
-            let dev = core::str::from_utf8(&dev[..d.len()]).map_err(|_| error::DEVICE_NOT_MOUNTED)?;
-            (exec::sys::find_port(dev), 0)
-        }
+        Some(i) => (device_port(&name[..i]), 0),
     };
     if port.is_null() { Err(error::DEVICE_NOT_MOUNTED) } else { Ok((port, dir, name)) }
+}
+
+/// The port of the handler for device `name` (without its colon, any case: a handler's port
+/// is named in capitals), or null.
+pub(super) fn device_port(name: &str) -> *mut MsgPort {
+    let mut upper = [0u8; 32];
+    if name.is_empty() || name.len() > upper.len() {
+        return core::ptr::null_mut();
+    }
+    upper[..name.len()].copy_from_slice(name.as_bytes());
+    upper[..name.len()].make_ascii_uppercase();
+    core::str::from_utf8(&upper[..name.len()]).map_or(core::ptr::null_mut(), exec::sys::find_port)
 }
 
 /// Sends `kind` with `args` (no pointers among them) to `port`; `Ok(res1)` when res1 is not

@@ -17,7 +17,8 @@
 //! state is its own (`process.rs`). Volume names are not built yet.
 //!
 //! The calls are plain functions (`libraries::dos::file::open`), not vectors of the library's
-//! table. Every DOS client runs in ring 0 for now (the shell's file commands included, in
+//! table. None of them may be called from an interrupt: each sends a packet and waits for
+//! its answer (Fault alone waits for nothing). Every DOS client runs in ring 0 for now (the shell's file commands included, in
 //! both builds): a ring-3 task cannot yet message a ring-0 port, and a process's record hangs
 //! off its Task (kernel memory). The handlers themselves run in ring 3 in the mmu build.
 

@@ -112,8 +112,13 @@ pub enum Attach<'a> {
 }
 
 impl Attach<'_> {
-    #[cfg_attr(not(feature = "mmu"), allow(dead_code, reason = "the flat build passes addresses"))]
-    fn len(&self) -> usize {
+    /// Whether the buffer is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The buffer's length in bytes.
+    pub fn len(&self) -> usize {
         match self {
             Attach::In(b) => b.len(),
             Attach::InOut(b) | Attach::Out(b) => b.len(),
