@@ -219,10 +219,11 @@ extern "C" fn stack_parent(block: u64) -> ! {
 
 /// A ring-3 process asks for a stack (DOS's processes do): a child that needs 96 KiB of stack
 /// runs to its end when 256 KiB were asked for, and faults (contained) when the standard
-/// 16 KiB was.
+/// 16 KiB was. A hostile size is held to the bounds: all the bits set gives 1 MiB (the
+/// child runs), none gives 16 KiB (it faults); neither disturbs the priority packed beside it.
 fn ring3_add_task_honours_the_stack_size() -> TestResult {
     let me = exec::task::find_task(None) as usize;
-    for (stack, ends) in [(256 * 1024, true), (16 * 1024, false)] {
+    for (stack, ends) in [(256 * 1024, true), (16 * 1024, false), (usize::MAX, true), (0, false)] {
         exec::signal::set_signal(0, exec::signal::SIGF_CTRL_F);
         crate::user::add_user_task_with("stack-parent", 0, stack_parent, (me, stack)).ok_or("no memory")?;
         let mut got = false;
@@ -233,7 +234,7 @@ fn ring3_add_task_honours_the_stack_size() -> TestResult {
             }
             exec::time::wait_ticks(1);
         }
-        ensure_eq!(got, ends, "a child with {} KiB of stack", stack / 1024);
+        ensure_eq!(got, ends, "a child that asked for {stack:#x} bytes of stack");
         exec::signal::set_signal(0, exec::signal::SIGF_CTRL_F);
     }
     Ok(())
