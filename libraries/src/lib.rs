@@ -9,6 +9,7 @@
 
 extern crate alloc;
 
+pub mod coninput;
 pub mod dosdefs;
 pub mod format;
 pub mod path;
