@@ -10,6 +10,11 @@
 //!   so and edits its lines itself, with history and completion, as AmigaOS 3.x's shell adds
 //!   those on top of the console.
 //!
+//! - **breaks** (Lorraine's): a READ answered only by a Ctrl-C, which it takes out of the
+//!   typed bytes, leaving the rest for the next reader. The shell reads so while its command
+//!   runs, so that what is typed meanwhile waits in the console for the command or for the
+//!   shell's next line (AmigaOS's console signals the break to its process itself).
+//!
 //! While a cooked read waits, typing goes into its line (a command reading Input() gets the
 //! keys before the shell); otherwise the raw reads take the bytes in the order they came.
 //! Everything here is bounded: [`LINE_MAX`] bytes in a line being edited, [`AHEAD_MAX`] typed
@@ -18,6 +23,7 @@
 #![forbid(unsafe_code)]
 
 use alloc::collections::VecDeque;
+use alloc::vec;
 use alloc::vec::Vec;
 
 /// Longest line a cooked read edits; typing beyond it is ignored.
@@ -34,13 +40,42 @@ const CTRL_BACKSLASH: u8 = 0x1c;
 const BACKSPACE: u8 = 0x08;
 const DEL: u8 = 0x7f;
 
+/// A console handle's mode (`SetMode()`, ACTION_SCREEN_MODE's argument: 0 cooked, 1 or
+/// DOSTRUE raw, 2 breaks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Cooked,
+    Raw,
+    Breaks,
+}
+
+impl Mode {
+    /// The mode ACTION_SCREEN_MODE's argument names.
+    pub fn from_arg(arg: i64) -> Mode {
+        match arg {
+            0 => Mode::Cooked,
+            2 => Mode::Breaks,
+            _ => Mode::Raw,
+        }
+    }
+
+    /// ACTION_SCREEN_MODE's argument for the mode.
+    pub fn arg(self) -> i64 {
+        match self {
+            Mode::Cooked => 0,
+            Mode::Raw => 1,
+            Mode::Breaks => 2,
+        }
+    }
+}
+
 /// A READ that waits for input: the caller's token for the packet, how many bytes it takes,
-/// and whether its handle is raw.
+/// and its handle's mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Waiting<T> {
     pub token: T,
     pub len: usize,
-    pub raw: bool,
+    pub mode: Mode,
 }
 
 /// How a waiting read is answered.
@@ -74,9 +109,13 @@ impl<T: Copy + PartialEq> ConInput<T> {
         ConInput { ahead: VecDeque::new(), line: Vec::new(), done: VecDeque::new(), eof: false, waiting: VecDeque::new() }
     }
 
-    /// Whether any read waits (CON: reads serial.device only then).
+    /// Whether a waiting read needs more typed bytes (CON: reads serial.device only then):
+    /// a cooked or raw one once the bytes typed ahead are used up, a breaks one until a
+    /// Ctrl-C comes or the bytes typed ahead fill up.
     pub fn wants_input(&self) -> bool {
-        !self.waiting.is_empty() && self.ahead.is_empty()
+        let mut modes = self.waiting.iter().map(|w| w.mode);
+        let breaks = modes.clone().any(|m| m == Mode::Breaks);
+        (self.ahead.is_empty() && modes.any(|m| m != Mode::Breaks)) || (breaks && self.ahead.len() < AHEAD_MAX)
     }
 
     /// Queues a read. Result: `false` (not queued) when [`WAITING_MAX`] already wait.
@@ -113,7 +152,7 @@ impl<T: Copy + PartialEq> ConInput<T> {
     pub fn answer(&mut self, echo: &mut Vec<u8>) -> Vec<Answer<T>> {
         let mut out = Vec::new();
         loop {
-            if let Some(i) = self.waiting.iter().position(|w| !w.raw) {
+            if let Some(i) = self.waiting.iter().position(|w| w.mode == Mode::Cooked) {
                 if self.eof || !self.done.is_empty() {
                     let w = self.waiting.remove(i).expect("found above");
                     out.push(Answer::Bytes(w.token, self.take_line(w.len)));
@@ -126,7 +165,13 @@ impl<T: Copy + PartialEq> ConInput<T> {
             if self.ahead.is_empty() {
                 break;
             }
-            let Some(i) = self.waiting.iter().position(|w| w.raw) else { break };
+            if let (Some(i), Some(at)) = (self.waiting.iter().position(|w| w.mode == Mode::Breaks), self.ahead.iter().position(|&b| b == CTRL_C)) {
+                let w = self.waiting.remove(i).expect("found above");
+                self.ahead.remove(at);
+                out.push(Answer::Bytes(w.token, vec![CTRL_C]));
+                continue;
+            }
+            let Some(i) = self.waiting.iter().position(|w| w.mode == Mode::Raw) else { break };
             let w = self.waiting.remove(i).expect("found above");
             let n = w.len.min(self.ahead.len());
             out.push(Answer::Bytes(w.token, self.ahead.drain(..n).collect()));
@@ -164,15 +209,15 @@ impl<T: Copy + PartialEq> ConInput<T> {
             }
             CTRL_BACKSLASH if self.line.is_empty() => self.eof = true,
             CTRL_C => {
-                // Every cooked read ends; the raw readers get the Ctrl-C (the shell breaks its
-                // command with it).
+                // Every cooked read ends; the raw or breaks readers get the Ctrl-C (the shell
+                // breaks its command with it).
                 echo.extend_from_slice(b"^C\r\n");
                 self.line.clear();
                 self.waiting.retain(|w| {
-                    if !w.raw {
+                    if w.mode == Mode::Cooked {
                         out.push(Answer::Break(w.token));
                     }
-                    w.raw
+                    w.mode != Mode::Cooked
                 });
                 self.ahead.push_front(CTRL_C);
             }
@@ -192,10 +237,36 @@ mod tests {
     use super::*;
 
     fn cooked(token: u32, len: usize) -> Waiting<u32> {
-        Waiting { token, len, raw: false }
+        Waiting { token, len, mode: Mode::Cooked }
     }
     fn raw(token: u32, len: usize) -> Waiting<u32> {
-        Waiting { token, len, raw: true }
+        Waiting { token, len, mode: Mode::Raw }
+    }
+    fn breaks(token: u32) -> Waiting<u32> {
+        Waiting { token, len: 1, mode: Mode::Breaks }
+    }
+
+    #[test]
+    fn a_breaks_read_takes_only_ctrl_c_and_leaves_the_rest_typed_ahead() {
+        let mut c = ConInput::new();
+        let mut echo = Vec::new();
+        c.wait(breaks(1));
+        c.typed(b"yes\r");
+        assert!(c.answer(&mut echo).is_empty());
+        assert!(c.wants_input(), "still watching for Ctrl-C behind the typing");
+        c.typed(b"x\x03");
+        assert_eq!(c.answer(&mut echo), vec![Answer::Bytes(1, vec![CTRL_C])]);
+        // The command's cooked read comes late and still gets its line.
+        c.wait(cooked(2, 64));
+        assert_eq!(c.answer(&mut echo), vec![Answer::Bytes(2, b"yes\n".to_vec())]);
+        c.wait(raw(3, 64));
+        assert_eq!(c.answer(&mut echo), vec![Answer::Bytes(3, b"x".to_vec())]);
+        // Ctrl-C on a cooked line reaches a breaks reader too.
+        c.wait(breaks(4));
+        c.wait(cooked(5, 64));
+        c.typed(b"a\x03");
+        assert_eq!(c.answer(&mut echo), vec![Answer::Break(5), Answer::Bytes(4, vec![CTRL_C])]);
+        assert_eq!((Mode::from_arg(0), Mode::from_arg(-1), Mode::from_arg(2)), (Mode::Cooked, Mode::Raw, Mode::Breaks));
     }
 
     #[test]

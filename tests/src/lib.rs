@@ -258,6 +258,9 @@ impl ShellSession {
     pub fn start(boot: &Boot) -> ShellSession {
         let mut machine = boot.start();
         machine.expect(PROMPT, Duration::from_secs(20)).unwrap();
+        // Every DOS handler is up (the shell would fall back to serial.device without CON:).
+        let boot_text = machine.transcript();
+        assert!(!boot_text.contains("DOS: "), "a DOS handler did not start:\n{boot_text}");
         ShellSession { machine }
     }
 

@@ -111,3 +111,48 @@ fn a_mib_file_copies_whole() {
         assert_eq!(sum.trim(), s.run("checksum RAM:m").trim(), "{mode:?}");
     }
 }
+
+/// Input through CON:, in both builds: ASK reads a cooked line that CON: edits and echoes;
+/// `<` gives a command a file as its Input(); an answer typed ahead, before the command has
+/// started, waits in CON: for it; Ctrl-C breaks a command waiting for a line; the shell's own
+/// line (read raw through CON:) still works after all of it.
+#[test]
+fn console_input_through_con() {
+    use std::time::Duration;
+    for mode in Mode::BOTH {
+        let mut s = ShellSession::start(&Boot::new(mode));
+        s.run_until("prompt \"rc=%R> \"", "rc=0> ");
+        // A cooked line: a wrong answer asks again; Backspace edits, and CON: echoes it.
+        s.run_until("ask Go?", "Go? ");
+        let m = s.mark();
+        s.machine.type_text("maybe\r");
+        s.expect_since(m, "Go? ", Duration::from_secs(10)).unwrap_or_else(|e| panic!("{mode:?}: {e}"));
+        let m = s.mark();
+        s.machine.type_text("yex\x7fs\r");
+        let out = s.expect_since(m, "rc=5> ", Duration::from_secs(10)).unwrap_or_else(|e| panic!("{mode:?}: {e}"));
+        assert!(out.contains("yex\x08 \x08s\n"), "{mode:?}: the answer and its edit are echoed: {out:?}");
+        // Typed ahead of the command's start: the answer waits in CON:.
+        let m = s.mark();
+        s.machine.type_text("ask Ahead?\rno\r");
+        s.expect_since(m, "rc=0> ", Duration::from_secs(10)).unwrap_or_else(|e| panic!("{mode:?}: {e}"));
+        // `<`: the answers come from a file, the first not yes or no.
+        s.run_until("echo >RAM:answers \"what\"", "rc=0> ");
+        s.run_until("echo >>RAM:answers \"y\"", "rc=0> ");
+        let out = s.run_until("ask <RAM:answers Sure?", "rc=5> ");
+        assert_eq!(out.matches("Sure?").count(), 2, "{mode:?}: asked twice: {out:?}");
+        let out = s.run_until("ask <RAM:none Sure?", "rc=10> ");
+        assert!(out.contains("Can't open redirection file RAM:none: Object not found"), "{mode:?}: {out:?}");
+        // Ctrl-C while ASK waits for its line.
+        s.run_until("ask Break?", "Break? ");
+        let m = s.mark();
+        s.machine.type_text("half\x03");
+        let out = s.expect_since(m, "rc=10> ", Duration::from_secs(10)).unwrap_or_else(|e| panic!("{mode:?}: {e}"));
+        assert!(out.contains("***Break"), "{mode:?}: {out:?}");
+        // The end of file (Ctrl-\) is a no.
+        s.run_until("ask Eof?", "Eof? ");
+        let m = s.mark();
+        s.machine.type_text("\x1c");
+        s.expect_since(m, "rc=0> ", Duration::from_secs(10)).unwrap_or_else(|e| panic!("{mode:?}: {e}"));
+        assert!(s.run_until("echo still here", "rc=0> ").contains("still here"), "{mode:?}");
+    }
+}

@@ -1,5 +1,6 @@
-//! A task's handle on the console: output through DOS's CON: handler, input from
-//! serial.device, opened by the task itself. It calls exec through its vector table
+//! A task's handle on the console: output and input through DOS's CON: handler (input raw:
+//! the shell edits its own lines), opened by the task itself; serial.device directly only if
+//! CON: is not there. It calls exec through its vector table
 //! (`exec::sys`), so it works the same in a ring-3 command task of the mmu build.
 
 use alloc::boxed::Box;
@@ -9,6 +10,8 @@ use core::fmt;
 use devices::serial::SDCMD_QUERY;
 use exec::device::{CMD_READ, CMD_WRITE, IoRequest};
 use exec::port::MsgPort;
+use libraries::coninput::Mode;
+use libraries::dos::console::ConsoleReader;
 use libraries::dos::file::FileHandle;
 use exec::sys::{check_io, close_device, create_msg_port, delete_msg_port, do_io, open_device, send_io, wait_io};
 
@@ -52,15 +55,39 @@ enum Out {
     Serial(Box<Channel>),
 }
 
-/// A task's console: its output through CON: (every command's and the shell's take that one
-/// path) and, once the task reads, serial.device for input (the shell edits its lines itself:
-/// see `libraries/src/handlers/con.rs`).
+/// Where a Con's input comes from: a raw CON: handle with a READ kept out, or serial.device
+/// (with a one-byte read started with send_io and not yet collected) if CON: is not there.
+enum In {
+    /// The raw handle for keys, and (opened when first watched) the breaks handle.
+    Con(ConsoleReader, Option<ConsoleReader>),
+    Serial { ch: Box<Channel>, pending: bool, byte: u8 },
+}
+
+/// Bytes one console READ asks for.
+const READ_CHUNK: usize = 64;
+
+/// A CON: handle in `mode`, read `len` bytes at a time.
+fn console(mode: Mode, len: usize) -> Option<ConsoleReader> {
+    let mut fh = libraries::dos::file::open("CON:", libraries::dosdefs::MODE_OLDFILE).ok()?;
+    fh.set_mode(mode).ok()?;
+    ConsoleReader::new(fh, len)
+}
+
+impl In {
+    fn open() -> Option<In> {
+        match console(Mode::Raw, READ_CHUNK) {
+            Some(r) => Some(In::Con(r, None)),
+            None => Some(In::Serial { ch: Channel::open()?, pending: false, byte: 0 }),
+        }
+    }
+}
+
+/// A task's console: its output and input through CON: (every command's and the shell's take
+/// that one path; the shell reads raw and edits its lines itself: see
+/// `libraries/src/handlers/con.rs`).
 pub struct Con {
     out: Out,
-    inp: Option<Box<Channel>>,
-    /// A read started with send_io and not yet collected.
-    pending: bool,
-    byte: u8,
+    inp: Option<In>,
     /// ANSI colour for errors and headers.
     color: bool,
     /// A background job's: its output goes above the shell's prompt and line, which it redraws.
@@ -79,7 +106,7 @@ impl Con {
             Ok(f) => Out::Con(f),
             Err(_) => Out::Serial(Channel::open()?),
         };
-        Some(Box::new(Con { out, inp: None, pending: false, byte: 0, color, above: None, partial: Vec::new(), file: None }))
+        Some(Box::new(Con { out, inp: None, color, above: None, partial: Vec::new(), file: None }))
     }
 
     /// Turns colour on or off for this Con.
@@ -89,8 +116,12 @@ impl Con {
 
     /// The signal a pending read completes with (0 before the first read).
     pub fn read_mask(&self) -> u32 {
-        // SAFETY: the input port lives as long as the Con.
-        self.inp.as_ref().map_or(0, |i| 1 << unsafe { (*i.port).sig_bit })
+        match &self.inp {
+            None => 0,
+            Some(In::Con(r, _)) => r.signal_mask(),
+            // SAFETY: the input port lives as long as the Con.
+            Some(In::Serial { ch, .. }) => 1 << unsafe { (*ch.port).sig_bit },
+        }
     }
 
     /// Sends the output to `file` from now on (`>` and `>>`): through DOS, as it is written,
@@ -205,46 +236,109 @@ impl Con {
         }
     }
 
-    /// Takes every byte waiting, or starts a one-byte read and returns nothing (its completion
-    /// signals [`Con::read_mask`]).
+    /// Takes every byte waiting, or starts a read and returns nothing (its answer signals
+    /// [`Con::read_mask`]).
     pub fn poll_input(&mut self, out: &mut Vec<u8>) {
         if self.inp.is_none() {
-            self.inp = Channel::open();
+            self.inp = In::open();
         }
-        let Some(inp) = self.inp.as_mut() else { return };
-        let r = &mut inp.req;
-        // SAFETY: the request is open; the byte buffer lives in the Con with it.
-        unsafe {
-            if self.pending {
-                if !check_io(r) {
-                    return;
-                }
-                wait_io(r);
-                self.pending = false;
-                if r.actual == 1 {
-                    out.push(self.byte);
-                }
+        let gone = match self.inp.as_mut() {
+            None => return,
+            Some(In::Con(r, _)) => poll_console(r, out),
+            Some(In::Serial { ch, pending, byte }) => {
+                poll_serial(ch, pending, byte, out);
+                false
             }
-            r.command = SDCMD_QUERY;
-            do_io(r);
-            let waiting = r.actual;
-            if waiting > 0 {
-                let start = out.len();
-                out.resize(start + waiting, 0);
-                r.command = CMD_READ;
-                r.data = out[start..].as_mut_ptr();
-                r.length = waiting;
-                do_io(r);
-                out.truncate(start + r.actual);
+        };
+        if gone {
+            self.lost_console();
+        }
+    }
+
+    /// While a command runs: takes Ctrl-C if it was typed (into `out`), or starts watching for
+    /// it and returns nothing (the answer signals [`Con::breaks_mask`]). Other typing waits in
+    /// CON: for the command or the shell's next line. Without CON:, as [`Con::poll_input`].
+    pub fn poll_breaks(&mut self, out: &mut Vec<u8>) {
+        let gone = match self.inp.as_mut() {
+            Some(In::Con(_, breaks)) => {
+                if breaks.is_none() {
+                    *breaks = console(Mode::Breaks, 1);
+                }
+                breaks.as_mut().is_none_or(|b| poll_console(b, out))
+            }
+            _ => return self.poll_input(out),
+        };
+        if gone {
+            self.lost_console();
+        }
+    }
+
+    /// Stops watching for Ctrl-C (the command has ended): the breaks handle closes, and its
+    /// READ with it, so that a Ctrl-C typed at the prompt reaches the shell's line.
+    pub fn end_breaks(&mut self) {
+        if let Some(In::Con(_, breaks)) = self.inp.as_mut() {
+            *breaks = None;
+        }
+    }
+
+    /// The signal [`Con::poll_breaks`]'s answer comes with.
+    pub fn breaks_mask(&self) -> u32 {
+        match &self.inp {
+            Some(In::Con(_, Some(b))) => b.signal_mask(),
+            _ => self.read_mask(),
+        }
+    }
+
+    /// CON: went (its handler ended): input from serial.device from now on.
+    fn lost_console(&mut self) {
+        self.write("CON: has gone: reading the serial line directly\n");
+        self.inp = Channel::open().map(|ch| In::Serial { ch, pending: false, byte: 0 });
+    }
+}
+
+/// [`Con::poll_input`] from CON:. Result: whether CON: went.
+fn poll_console(r: &mut ConsoleReader, out: &mut Vec<u8>) -> bool {
+    match r.take(out) {
+        // The end of file (Ctrl-\ means nothing raw): nothing read.
+        Some(Ok(_)) | None => out.is_empty() && r.send().is_err(),
+        Some(Err(e)) => e == libraries::dosdefs::error::DEVICE_NOT_MOUNTED,
+    }
+}
+
+/// [`Con::poll_input`] from serial.device.
+fn poll_serial(ch: &mut Channel, pending: &mut bool, byte: &mut u8, out: &mut Vec<u8>) {
+    let r = &mut ch.req;
+    // SAFETY: the request is open; the byte buffer lives in the Con with it.
+    unsafe {
+        if *pending {
+            if !check_io(r) {
                 return;
             }
-            if out.is_empty() {
-                r.command = CMD_READ;
-                r.data = &mut self.byte;
-                r.length = 1;
-                send_io(r);
-                self.pending = true;
+            wait_io(r);
+            *pending = false;
+            if r.actual == 1 {
+                out.push(*byte);
             }
+        }
+        r.command = SDCMD_QUERY;
+        do_io(r);
+        let waiting = r.actual;
+        if waiting > 0 {
+            let start = out.len();
+            out.resize(start + waiting, 0);
+            r.command = CMD_READ;
+            r.data = out[start..].as_mut_ptr();
+            r.length = waiting;
+            do_io(r);
+            out.truncate(start + r.actual);
+            return;
+        }
+        if out.is_empty() {
+            r.command = CMD_READ;
+            r.data = byte;
+            r.length = 1;
+            send_io(r);
+            *pending = true;
         }
     }
 }
@@ -262,12 +356,13 @@ impl Drop for Con {
             let rest = core::mem::take(&mut self.partial);
             self.send_above(&rest);
         }
-        if let (true, Some(inp)) = (self.pending, self.inp.as_mut()) {
+        if let Some(In::Serial { ch, pending: true, .. }) = self.inp.as_mut() {
             // SAFETY: our pending read; it must be off the device before the request goes.
             unsafe {
-                exec::sys::abort_io(&mut inp.req);
-                wait_io(&mut inp.req);
+                exec::sys::abort_io(&mut ch.req);
+                wait_io(&mut ch.req);
             }
         }
+        // A ConsoleReader closes its handle and waits for its READ as it drops.
     }
 }

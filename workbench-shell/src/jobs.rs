@@ -70,18 +70,25 @@ pub struct Job {
     output: FixedStr<DIR_MAX>,
     /// `>>`: appended to the file rather than replacing it.
     append: bool,
+    /// Where the command's input comes from (`<`): a file name, empty for the console.
+    input: FixedStr<DIR_MAX>,
 }
 
 impl Job {
     /// A job for `command` with `args` (at most [`ARGS_MAX`] bytes, else `None`).
-    /// `output` is where `>` (or, appending, `>>`) sends the output; `None` (also returned)
-    /// when the arguments or the file name are too long.
-    pub fn new(cli: u32, command: &'static Command, args: &str, state: SharedState, waiter: *mut Task, waiter_mask: u32, output: Option<(&str, bool)>) -> Option<Job> {
+    /// `output` is where `>` (or, appending, `>>`) sends the output, `input` where `<` takes
+    /// the input from; `None` (also returned) when the arguments or a file name are too long.
+    #[allow(clippy::too_many_arguments, reason = "a job is made in one place, from the parsed line")]
+    pub fn new(cli: u32, command: &'static Command, args: &str, state: SharedState, waiter: *mut Task, waiter_mask: u32, output: Option<(&str, bool)>, input: Option<&str>) -> Option<Job> {
         if args.len() > ARGS_MAX {
             return None;
         }
         let mut out = FixedStr::empty();
         if !out.set(output.map_or("", |o| o.0)) {
+            return None;
+        }
+        let mut inp = FixedStr::empty();
+        if !inp.set(input.unwrap_or("")) {
             return None;
         }
         let mut buf = [0u8; ARGS_MAX];
@@ -99,12 +106,18 @@ impl Job {
             waiter_mask,
             output: out,
             append: output.is_some_and(|o| o.1),
+            input: inp,
         })
     }
 
     /// Where `>` sends the output, and whether `>>` appends; `None` for the console.
     pub fn output(&self) -> Option<(&str, bool)> {
         Some((self.output.as_str(), self.append)).filter(|o| !o.0.is_empty())
+    }
+
+    /// Where `<` takes the input from; `None` for the console.
+    pub fn input(&self) -> Option<&str> {
+        Some(self.input.as_str()).filter(|i| !i.is_empty())
     }
 
     /// Whether the command runs in ring 3 (the mmu build, a command marked so).

@@ -250,12 +250,8 @@ impl Shell {
                 return None;
             }
         };
-        if redirect.input.is_some() {
-            self.fail(RC_ERROR, ERROR_LINE_TOO_LONG, "Input redirection (<) is not built yet: no command reads Input()");
-            return None;
-        }
         let output = redirect.output.as_ref().map(|(n, a)| (n.as_str(), *a));
-        let Some(job) = Job::new(cli, command, &args, shared(), waiter, mask, output) else {
+        let Some(job) = Job::new(cli, command, &args, shared(), waiter, mask, output, redirect.input.as_deref()) else {
             self.fail(RC_ERROR, ERROR_LINE_TOO_LONG, "Argument line too long");
             return None;
         };
@@ -278,13 +274,14 @@ impl Shell {
         if task.is_null() {
             return self.no_memory();
         }
-        // Wait for the command; meanwhile Ctrl-C breaks it and other typing is kept. A
+        // Wait for the command; meanwhile Ctrl-C breaks it, and other typing waits in CON: (for
+        // the command, if it reads, or the next line; without CON: the shell keeps it). A
         // command removed for a fault never sets `done`; its end signals us all the same.
         let mut bytes = Vec::new();
         let mut gone = false;
         while !job.done.load(Ordering::SeqCst) && !gone {
             bytes.clear();
-            self.con.poll_input(&mut bytes);
+            self.con.poll_breaks(&mut bytes);
             for &b in &bytes {
                 if b == 0x03 {
                     // Under Forbid the command cannot end between the check and the signal
@@ -300,10 +297,11 @@ impl Shell {
                 }
             }
             if bytes.is_empty() && !job.done.load(Ordering::SeqCst) {
-                wait(self.con.read_mask() | 1 << self.done_bit);
+                wait(self.con.breaks_mask() | 1 << self.done_bit);
             }
             gone = !job.done.load(Ordering::SeqCst) && !exec::task::is_live(task);
         }
+        self.con.end_breaks();
         if gone {
             self.fail(RC_FAIL, 0, &alloc::format!("{} ended without finishing", command.name));
         } else {

@@ -19,8 +19,8 @@ const BUFFER: usize = 512;
 /// An open file (`BPTR` to `struct FileHandle`): the handler's port and its handle, and the
 /// buffer of the buffered calls (bytes read ahead, or bytes not yet written; never both).
 pub struct FileHandle {
-    port: *mut MsgPort,
-    key: u64,
+    pub(super) port: *mut MsgPort,
+    pub(super) key: u64,
     buf: Vec<u8>,
     /// Read ahead: the next byte of `buf` to give. Unused while `buf` holds bytes to write.
     at: usize,
@@ -51,6 +51,12 @@ pub fn close(mut fh: Box<FileHandle>) -> Result<(), i64> {
 }
 
 impl FileHandle {
+    /// A handle that is no file (closing or dropping it does nothing): what is left where a
+    /// handle was taken out.
+    pub(super) fn closed() -> Box<FileHandle> {
+        Box::new(FileHandle { port: core::ptr::null_mut(), key: 0, buf: Vec::new(), at: 0, writing: false })
+    }
+
     /// Sends one READ (into `buf`) or WRITE (of `buf`) packet.
     fn transfer(&self, kind: i64, buf: Attach<'_>) -> Result<usize, i64> {
         let len = buf.len();
@@ -100,6 +106,14 @@ impl FileHandle {
         if res1 < 0 { result(Err(res2)) } else { Ok(res1 as u64) }
     }
 
+    /// Sets a console handle's mode, as `SetMode()`: cooked (CON: edits a line and echoes it),
+    /// raw (bytes as typed, no echo) or breaks (only Ctrl-C); see `coninput.rs`. Errors:
+    /// ACTION_NOT_KNOWN (not a console), INVALID_LOCK. Not callable from an interrupt.
+    pub fn set_mode(&mut self, mode: crate::coninput::Mode) -> Result<(), i64> {
+        let (res1, res2) = unsafe_pkt(self.port, action::SCREEN_MODE, &[self.key as i64, mode.arg()]);
+        if res1 == 0 { result(Err(res2)) } else { Ok(()) }
+    }
+
     /// Writes what the buffer holds, or gives back what it read ahead (`Flush()`).
     pub fn flush(&mut self) -> Result<(), i64> {
         if self.writing {
@@ -125,6 +139,12 @@ impl FileHandle {
     }
 
     fn close_inner(&mut self) -> Result<(), i64> {
+        // Bytes read ahead need not go back: nothing reads at the position after a close (and
+        // a console cannot seek).
+        if !self.writing {
+            self.buf.clear();
+            self.at = 0;
+        }
         let flushed = self.flush();
         note_closed(self.port, self.key);
         let closed = result(call(self.port, action::END, &[self.key as i64]).map(|_| ()));

@@ -36,6 +36,7 @@ use crate::readargs::{ArgError, ArgValue};
 
 pub mod assign;
 pub mod bench;
+pub mod console;
 pub mod file;
 pub mod lock;
 pub mod packet;

@@ -2,23 +2,38 @@
 //! handler. The shell's and every command's output goes through it (`workbench-shell`'s
 //! `Con` writes to a CON: file handle), so a command's output, a background RUN's and the
 //! shell's own take the same path; `>` sends a command's output to another handler instead.
+//! Input comes through it too: the shell reads its keys with READ packets, and so does a
+//! command that reads Input() without `<`.
 //!
-//! Where line editing lives: in the shell, as AmigaOS 3.x's shell adds history and completion
-//! on top of CON:'s editing. Here CON: is raw (as AmigaDOS's RAW:): it writes the bytes it is
-//! given as they are (the shell and `Con` have already turned `\n` into CR LF and drawn the
-//! prompt), and the shell reads its keys from serial.device itself, to edit lines. So CON:
-//! gives no input yet: READ gets ERROR_ACTION_NOT_KNOWN (no command reads Input(), and `<`
-//! is refused).
+//! Where line editing lives: both places, as on AmigaOS 3.x. CON: edits a line for a *cooked*
+//! handle (each handle starts cooked; `SetMode()`, ACTION_SCREEN_MODE, makes it raw): echo,
+//! Backspace, Ctrl-X, Return, Ctrl-\ for end of file, Ctrl-C for a break (the rules are in
+//! `coninput.rs`). The shell reads *raw* and edits its own line, with history and completion
+//! on top; while its command runs it reads a *breaks* handle, which gets only Ctrl-C, so that
+//! other typing waits here for the command or the shell's next line. Writes are raw either way: the bytes as given (the shell and `Con` have already
+//! turned `\n` into CR LF and drawn the prompt).
+//!
+//! A READ that finds nothing typed waits in the handler (at most `coninput::WAITING_MAX` of
+//! them) while the handler goes on serving writes: it keeps one read of serial.device in
+//! flight while any READ waits, and sleeps on all its signals at once (it cannot learn a ring-3
+//! port's signal bit, and any wake-up only makes it look at its port and its read).
 
-use exec::device::{CMD_WRITE, IoRequest};
+use alloc::vec::Vec;
+
+use devices::serial::SDCMD_QUERY;
+use exec::device::{CMD_READ, CMD_WRITE, IoRequest};
 use exec::handles::HandleTable;
 use exec::port::Message;
 
+use crate::coninput::{Answer, ConInput, Mode, Waiting};
 use crate::dos::packet::{attached, packet_of};
 use crate::dosdefs::{DOSFALSE, DOSTRUE, action, error};
 
 /// The handler's port name (`CON:` finds it).
 pub const PORT_NAME: &str = "CON";
+
+/// Bytes read from serial.device at a time.
+const CHUNK: usize = 256;
 
 /// Starts the CON: handler task in ring 0 (the flat build). Result: the task, or null.
 #[cfg(not(feature = "mmu"))]
@@ -33,59 +48,201 @@ pub extern "C" fn entry_ring3(_: u64) -> ! {
     super::end_ring3()
 }
 
-fn serve() {
+/// A waiting READ: its packet and its handle.
+type Token = (usize, u64);
+
+/// The handler's state: its two requests on serial.device (writes, done one at a time, and
+/// the read in flight), its open handles (each with its mode), and the input.
+struct Console {
+    out: IoRequest,
+    inp: IoRequest,
+    /// `inp` is in flight.
+    reading: bool,
+    byte: u8,
+    open: HandleTable<Mode>,
+    input: ConInput<Token>,
+}
+
+/// A request on serial.device, with a reply port of its own; not yet open (a ring-3 task's
+/// request is known to the kernel by its address, so it is opened where it stays: `open`).
+fn serial_request() -> Option<IoRequest> {
     let reply = exec::sys::create_msg_port();
-    if reply.is_null() {
-        return;
-    }
-    let mut serial = IoRequest::new(reply, size_of::<IoRequest>());
-    // SAFETY: the request lives on this frame, which serves for good.
-    if unsafe { exec::sys::open_device("serial.device", 0, &mut serial, 0) } != 0 {
+    (!reply.is_null()).then(|| IoRequest::new(reply, size_of::<IoRequest>()))
+}
+
+/// Opens `req` (in its final place) on serial.device. Result: whether it opened.
+fn open(req: &mut IoRequest) -> bool {
+    // SAFETY: the request is ours and stays at this address while the handler serves.
+    unsafe { exec::sys::open_device("serial.device", 0, req, 0) == 0 }
+}
+
+fn serve() {
+    let (Some(out), Some(inp)) = (serial_request(), serial_request()) else { return };
+    let mut con = Console { out, inp, reading: false, byte: 0, open: HandleTable::new(), input: ConInput::new() };
+    if !open(&mut con.out) || !open(&mut con.inp) {
         return;
     }
     let port = exec::sys::create_port(Some(PORT_NAME), 0);
     if port.is_null() {
         return;
     }
-    let mut open: HandleTable<()> = HandleTable::new();
-    let mut msg: *mut Message = core::ptr::null_mut();
     loop {
-        // SAFETY: our own port; `msg` is null or the packet answered below.
-        msg = unsafe { exec::sys::reply_wait(msg, port) };
-        if msg.is_null() {
-            continue;
+        loop {
+            // SAFETY: our own port.
+            let msg = unsafe { exec::sys::get_msg(port) };
+            if msg.is_null() {
+                break;
+            }
+            con.packet(msg);
         }
+        con.collect();
+        con.pump();
+        // Any signal: a packet, the read done, or one that means nothing (looked at, slept on).
+        exec::sys::wait(!0);
+    }
+}
+
+/// Answers a packet with `res1` and `res2`.
+fn reply(msg: *mut Message, res1: i64, res2: i64) {
+    // SAFETY: a packet the handler holds and has not answered.
+    unsafe {
+        let pkt = packet_of(msg);
+        pkt.res1 = res1;
+        pkt.res2 = res2;
+        exec::sys::reply_msg(msg);
+    }
+}
+
+impl Console {
+    /// Serves one packet: answered now, or (a READ that must wait) queued.
+    fn packet(&mut self, msg: *mut Message) {
         // SAFETY: only packets come to a handler's port (dos.library's contract).
         let (kind, a) = unsafe { (packet_of(msg).kind, packet_of(msg).args) };
+        let key = a[0] as u64;
         let (res1, res2) = match kind {
-            action::FINDINPUT | action::FINDOUTPUT | action::FINDUPDATE => (open.insert(()) as i64, 0),
-            action::WRITE => match (open.get(a[0] as u64), a[2]) {
+            action::FINDINPUT | action::FINDOUTPUT | action::FINDUPDATE => (self.open.insert(Mode::Cooked) as i64, 0),
+            action::WRITE => match (self.open.get(key), a[2]) {
                 (None, _) => (-1, error::INVALID_LOCK),
-                (Some(()), len) if len < 0 => (-1, error::BAD_NUMBER),
+                (Some(_), len) if len < 0 => (-1, error::BAD_NUMBER),
                 // SAFETY: the packet we hold; its attachment is valid until the answer.
-                (Some(()), len) => match unsafe { attached(msg, a[1], len as usize) } {
+                (Some(_), len) => match unsafe { attached(msg, a[1], len as usize) } {
                     None => (-1, error::REQUIRED_ARG_MISSING),
                     Some(bytes) => {
-                        serial.command = CMD_WRITE;
-                        serial.data = bytes.as_mut_ptr();
-                        serial.length = bytes.len();
-                        // SAFETY: our open request; the bytes stay put until the (synchronous)
-                        // write is done.
-                        unsafe { exec::sys::do_io(&mut serial) };
+                        self.write(bytes);
                         (len, 0)
                     }
                 },
             },
-            action::END => match open.remove(a[0] as u64) {
-                Some(()) => (DOSTRUE, 0),
+            action::READ => match (self.open.get(key).copied(), a[2]) {
+                (None, _) => (-1, error::INVALID_LOCK),
+                (Some(_), len) if len < 0 => (-1, error::BAD_NUMBER),
+                (Some(_), 0) => (0, 0),
+                // SAFETY: as above.
+                (Some(mode), len) => match unsafe { attached(msg, a[1], len as usize) } {
+                    None => (-1, error::REQUIRED_ARG_MISSING),
+                    Some(_) if self.input.wait(Waiting { token: (msg as usize, key), len: len as usize, mode }) => return,
+                    Some(_) => (-1, error::OBJECT_IN_USE),
+                },
+            },
+            action::SCREEN_MODE => match self.open.get_mut(key) {
+                Some(mode) => {
+                    *mode = Mode::from_arg(a[1]);
+                    (DOSTRUE, 0)
+                }
+                None => (DOSFALSE, error::INVALID_LOCK),
+            },
+            action::END => match self.open.remove(key) {
+                Some(_) => {
+                    // Reads still waiting on the handle end with it.
+                    for (m, _) in self.input.cancel(|w| w.token.1 == key) {
+                        reply(m as *mut Message, -1, error::INVALID_LOCK);
+                    }
+                    (DOSTRUE, 0)
+                }
                 None => (DOSFALSE, error::INVALID_LOCK),
             },
             action::IS_FILESYSTEM => (DOSFALSE, 0),
             _ => (DOSFALSE, error::ACTION_NOT_KNOWN),
         };
-        // SAFETY: as above.
-        let pkt = unsafe { packet_of(msg) };
-        pkt.res1 = res1;
-        pkt.res2 = res2;
+        reply(msg, res1, res2);
+    }
+
+    /// Writes `bytes` to the console and waits until serial.device has them.
+    fn write(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.out.command = CMD_WRITE;
+        self.out.data = bytes.as_ptr() as *mut u8;
+        self.out.length = bytes.len();
+        // SAFETY: our open request; the bytes stay put until the (synchronous) write is done.
+        unsafe { exec::sys::do_io(&mut self.out) };
+    }
+
+    /// Takes the byte of the serial read in flight, if it has come.
+    fn collect(&mut self) {
+        // SAFETY: our open request; `byte` lives in `self`, which does not move while it is
+        // in flight (the frame of `serve`).
+        unsafe {
+            if !self.reading || !exec::sys::check_io(&mut self.inp) {
+                return;
+            }
+            exec::sys::wait_io(&mut self.inp);
+        }
+        self.reading = false;
+        if self.inp.error == 0 && self.inp.actual == 1 {
+            self.input.typed(&[self.byte]);
+        }
+    }
+
+    /// Answers the reads that can be answered, and reads serial.device while any read still
+    /// waits: what it has at once, else one byte in flight.
+    fn pump(&mut self) {
+        loop {
+            let mut echo = Vec::new();
+            let answers = self.input.answer(&mut echo);
+            self.write(&echo);
+            for a in answers {
+                let (m, res1, res2, bytes) = match a {
+                    Answer::Bytes((m, _), b) => (m, b.len() as i64, 0, b),
+                    Answer::Break((m, _)) => (m, -1, error::BREAK, Vec::new()),
+                };
+                let msg = m as *mut Message;
+                if !bytes.is_empty() {
+                    // SAFETY: a READ we hold; its attachment was checked when it came (the
+                    // length asked, which the answer does not exceed).
+                    let buf = unsafe { attached(msg, packet_of(msg).args[1], bytes.len()) };
+                    if let Some(buf) = buf {
+                        buf.copy_from_slice(&bytes);
+                    }
+                }
+                reply(msg, res1, res2);
+            }
+            if self.reading || !self.input.wants_input() {
+                return;
+            }
+            let r = &mut self.inp;
+            r.command = SDCMD_QUERY;
+            // SAFETY: our open, idle request.
+            unsafe { exec::sys::do_io(r) };
+            let waiting = r.actual.min(CHUNK);
+            if waiting == 0 {
+                r.command = CMD_READ;
+                r.data = &mut self.byte;
+                r.length = 1;
+                // SAFETY: as in `collect`: the byte outlives the read, which `collect` takes.
+                unsafe { exec::sys::send_io(r) };
+                self.reading = true;
+                return;
+            }
+            let mut chunk = [0u8; CHUNK];
+            r.command = CMD_READ;
+            r.data = chunk.as_mut_ptr();
+            r.length = waiting;
+            // SAFETY: our open request; the chunk outlives the (synchronous) read.
+            unsafe { exec::sys::do_io(r) };
+            let got = r.actual.min(waiting);
+            self.input.typed(&chunk[..got]);
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! The commands that show and set things: listings (STATUS, TASKLIST, LIBLIST, DEVLIST,
-//! PORTLIST, RESLIST, AVAIL), settings (ALIAS, COLOR, PROMPT) and words (ECHO, HELP, UPTIME,
-//! VERSION, WHY). They need no unsafe code.
+//! PORTLIST, RESLIST, AVAIL), settings (ALIAS, COLOR, PROMPT), words (ECHO, HELP, UPTIME,
+//! VERSION, WHY) and a question (ASK). They need no unsafe code.
 #![forbid(unsafe_code)]
 
 use alloc::string::String;
@@ -118,6 +118,35 @@ pub(super) fn portlist(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
         return RC_OK;
     }
     print_rows(ctx, "Port                    Owner               Messages", rows)
+}
+
+/// ASK: prints the prompt and reads answers from Input() until one is yes or no (AmigaDOS's
+/// rule: Y or YES, N or NO, any case; the end of the input is no). The return code is the
+/// answer: WARN for yes, so that `IF WARN` would take it.
+pub(super) fn ask(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
+    let prompt = text(&a[0]).unwrap_or("");
+    let mut line = Vec::new();
+    loop {
+        let _ = write!(ctx.con, "{prompt} ");
+        match ctx.read_line(&mut line) {
+            Ok(false) => {
+                ctx.con.write("\n");
+                return RC_OK;
+            }
+            Ok(true) => {}
+            Err(e) => {
+                let msg = alloc::format!("ASK: {}", error_text(e as u32));
+                return ctx.fail(RC_ERROR, e as u32, &msg);
+            }
+        }
+        let answer = core::str::from_utf8(&line).unwrap_or("").trim();
+        if answer.eq_ignore_ascii_case("y") || answer.eq_ignore_ascii_case("yes") {
+            return RC_WARN;
+        }
+        if answer.eq_ignore_ascii_case("n") || answer.eq_ignore_ascii_case("no") {
+            return RC_OK;
+        }
+    }
 }
 
 pub(super) fn echo(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {

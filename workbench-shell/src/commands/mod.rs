@@ -43,12 +43,26 @@ pub struct Ctx {
     pub cli: u32,
     pub error: u32,
     state: crate::jobs::SharedState,
+    /// Input(): the file `<` named, or (opened when first read) a cooked CON: handle.
+    input: Option<alloc::boxed::Box<libraries::dos::file::FileHandle>>,
 }
 
 impl Ctx {
     /// Runs `f` on the shell's shared state, under Forbid.
     fn with_state<R>(&self, f: impl FnOnce(&mut crate::state::ShellState) -> R) -> R {
         self.state.with(f)
+    }
+
+    /// Reads a line from the command's input (`<`'s file, or the console, where CON: edits it)
+    /// into `line`, its newline included. Result: `Ok(false)` at the end of the input.
+    /// Errors: BREAK (Ctrl-C while CON: edited the line), and what the handler says.
+    fn read_line(&mut self, line: &mut Vec<u8>) -> Result<bool, i64> {
+        if self.input.is_none() {
+            let fh = self.input.insert(libraries::dos::file::open("CON:", libraries::dosdefs::MODE_OLDFILE)?);
+            libraries::dos::process::select_input(&mut **fh);
+        }
+        let fh = self.input.as_mut().expect("opened above");
+        fh.get_s(line)
     }
 
     /// Reports a failure; a foreground command's message is kept for WHY.
@@ -76,6 +90,7 @@ macro_rules! commands {
 commands! {
     "ALIAS", "NAME,STRING/F", info::alias, true, "Define an alias (\"[]\" takes the arguments), or list them; a quoted command (\"ECHO\") is never an alias";
     "ASSIGN", "NAME,TARGET,REMOVE/S", files::assign, true, "List the devices and assigns, make NAME: stand for a directory, or remove it";
+    "ASK", "PROMPT/A", info::ask, true, "Ask a yes-or-no question on the input (< too); the return code is 5 (WARN) for yes";
     "AVAIL", "TOTAL/S", info::avail, true, "Show free, used and largest memory";
     "BENCH", "ROW,SIZE/K/N,COUNT/K/N,READ/S", control::bench, false, "Time a row of the benchmark in the running system (BENCH alone names the rows)";
     "BREAK", "PROCESS/A/N,C/S,D/S,E/S,F/S", control::break_cmd, true, "Send a break signal (default CTRL-C) to a CLI process";
@@ -138,7 +153,7 @@ pub fn run(job: &Job) -> (i32, u32) {
     if job.cli != 1 {
         con.above_prompt(job.state);
     }
-    let mut ctx = Ctx { con, cli: job.cli, error: 0, state: job.state };
+    let mut ctx = Ctx { con, cli: job.cli, error: 0, state: job.state, input: None };
     let c = job.command;
     if let Err(rc) = start_process(&mut ctx, job) {
         let error = ctx.error;
@@ -184,6 +199,8 @@ pub fn run(job: &Job) -> (i32, u32) {
     if let Some(dir) = libraries::dos::lock::current_dir(None) {
         let _ = libraries::dos::lock::unlock(dir);
     }
+    // Input() goes back to the console before its handle closes.
+    libraries::dos::process::select_input(core::ptr::null_mut());
     // The console (a CON: file) closes before the process ends, which closes what is left.
     let error = ctx.error;
     drop(ctx);
@@ -191,8 +208,9 @@ pub fn run(job: &Job) -> (i32, u32) {
     (rc, error)
 }
 
-/// Makes the command's task a DOS process: in the shell's current directory, with its output
-/// in the file `>` names. Errors: the return code, the failure reported.
+/// Makes the command's task a DOS process: in the shell's current directory, with its input
+/// from the file `<` names and its output in the file `>` names. Errors: the return code, the
+/// failure reported.
 fn start_process(ctx: &mut Ctx, job: &Job) -> Result<(), i32> {
     use libraries::dos::{file, lock};
     use libraries::dosdefs::{MODE_NEWFILE, MODE_READWRITE, OFFSET_END, SHARED_LOCK};
@@ -204,6 +222,18 @@ fn start_process(ctx: &mut Ctx, job: &Job) -> Result<(), i32> {
         // The directory went (deleted by another CLI): the command starts at RAM:'s root.
         Err(_) => {
             ctx.with_state(|s| s.current_dir.set(""));
+        }
+    }
+    if let Some(name) = job.input() {
+        match file::open(name, libraries::dosdefs::MODE_OLDFILE) {
+            Ok(f) => {
+                let f = ctx.input.insert(f);
+                libraries::dos::process::select_input(&mut **f);
+            }
+            Err(e) => {
+                let msg = alloc::format!("Can't open redirection file {name}: {}", libraries::dos::process::fault(e, ""));
+                return Err(ctx.fail(RC_ERROR, e as u32, &msg));
+            }
         }
     }
     let Some((name, append)) = job.output() else { return Ok(()) };
