@@ -31,7 +31,7 @@ pub const LINE_MAX: usize = 512;
 /// Bytes kept typed ahead of any read.
 pub const AHEAD_MAX: usize = 1024;
 /// Reads that may wait at once; a READ beyond them is refused (OBJECT_IN_USE).
-pub const WAITING_MAX: usize = 16;
+pub const WAITING_MAX: usize = 8;
 
 const CTRL_C: u8 = 0x03;
 const CTRL_U: u8 = 0x15;
@@ -197,10 +197,9 @@ impl<T: Copy + PartialEq> ConInput<T> {
                 self.done.extend(self.line.drain(..));
                 self.done.push_back(b'\n');
             }
-            BACKSPACE | DEL => {
-                if self.line.pop().is_some() {
-                    echo.extend_from_slice(b"\x08 \x08");
-                }
+            BACKSPACE | DEL if !self.line.is_empty() => {
+                self.line.pop();
+                echo.extend_from_slice(b"\x08 \x08");
             }
             CTRL_U | CTRL_X => {
                 for _ in self.line.drain(..) {

@@ -353,18 +353,55 @@ fn nil() -> TestResult {
     })
 }
 
-/// CON: writes what it is given to the console; it gives no input (the shell edits lines).
+/// CON: writes what it is given; a READ with nothing typed (the suite types nothing) waits
+/// while CON: goes on serving, up to `WAITING_MAX` of them, and ends when its handle closes;
+/// a bad handle or length is refused.
 fn con() -> TestResult {
+    use crate::coninput::{Mode, WAITING_MAX};
+    use super::console::ConsoleReader;
     as_process(|| {
-        let mut f = file::open("CON:", MODE_NEWFILE).map_err(|e| format!("{e}"))?;
+        let opened = |mode| open("CON:", mode).map_err(|e| format!("CON: did not open: {e}"));
+        let mut f = opened(MODE_NEWFILE)?;
         ensure_eq!(f.write(b"(CON: test line)\r\n"), Ok(18));
-        ensure_eq!(f.read(&mut [0; 4]), Err(error::ACTION_NOT_KNOWN), "no input through CON: yet");
+        ensure_eq!(f.read(&mut []), Ok(0), "a READ of nothing is answered at once");
+        ensure_eq!(f.set_mode(Mode::Raw), Ok(()));
         ensure_eq!(close(f), Ok(()));
+        let mut readers = Vec::new();
+        for _ in 0..WAITING_MAX {
+            let mut r = ConsoleReader::new(opened(MODE_OLDFILE)?, 8).ok_or("no memory")?;
+            ensure_eq!(r.send(), Ok(()));
+            readers.push(r);
+        }
+        let mut w = opened(MODE_NEWFILE)?;
+        ensure_eq!(w.write(b"(CON: writes while reads wait)\r\n"), Ok(32));
+        let mut extra = ConsoleReader::new(opened(MODE_OLDFILE)?, 8).ok_or("no memory")?;
+        ensure_eq!(extra.send(), Ok(()));
+        let mut got = Vec::new();
+        let answer = loop {
+            if let Some(a) = extra.take(&mut got) {
+                break a;
+            }
+            exec::sys::wait(extra.signal_mask());
+        };
+        ensure_eq!(answer, Err(error::OBJECT_IN_USE), "one READ more than may wait");
+        for r in readers.iter_mut() {
+            ensure!(r.take(&mut got).is_none(), "a READ was answered with nothing typed: {got:?}");
+        }
+        // Each handle closes as its reader drops; CON: answers the READ, which the drop waits for.
+        drop(readers);
+        ensure_eq!(w.write(b"(CON: still serves)\r\n"), Ok(21));
         let con = port("CON")?;
-        // SAFETY: the handler's port; no pointers.
-        ensure_eq!(unsafe { do_pkt(con, action::WRITE, &[0x7777, 0, 0]) }, (-1, error::INVALID_LOCK));
-        // SAFETY: as above.
-        ensure_eq!(unsafe { do_pkt(con, action::END, &[0x7777]) }, (DOSFALSE, error::INVALID_LOCK));
+        // SAFETY: the handler's port; no pointers (a READ of -1 bytes is refused before its
+        // buffer is looked at).
+        unsafe {
+            ensure_eq!(do_pkt(con, action::READ, &[w.key as i64, 0, -1]), (-1, error::BAD_NUMBER));
+            ensure_eq!(do_pkt(con, action::READ, &[0x7777, 0, 4]), (-1, error::INVALID_LOCK));
+            ensure_eq!(do_pkt(con, action::SCREEN_MODE, &[0x7777, 1]), (DOSFALSE, error::INVALID_LOCK));
+            ensure_eq!(do_pkt(con, action::WRITE, &[0x7777, 0, 0]), (-1, error::INVALID_LOCK));
+            ensure_eq!(do_pkt(con, action::END, &[0x7777]), (DOSFALSE, error::INVALID_LOCK));
+            ensure_eq!(do_pkt(con, action::LOCATE_OBJECT, &[]), (DOSFALSE, error::ACTION_NOT_KNOWN));
+        }
+        ensure_eq!(close(w), Ok(()));
         Ok(())
     })
 }
