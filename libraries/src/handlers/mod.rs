@@ -4,8 +4,8 @@
 //! an address space of its own (`mmu_mode::dos::start_handlers`, which runs
 //! `ram::entry_ring3` and `nil::entry_ring3`).
 //!
-//! CON: (`con.rs`) is the console over serial.device: every command's output and the shell's
-//! go through it.
+//! CON: (`con.rs`) is the console over serial.device: every command's output and input and the
+//! shell's go through it.
 //!
 //! Handler code runs in ring 3 in the mmu build: it calls exec only through `exec::sys`, keeps
 //! its state in its own memory (no statics), and prints nothing.
