@@ -91,13 +91,19 @@ pub enum Call {
     /// The vector of a library the caller has open ([`library_vector`]).
     LibraryVector,
     TaskAlive,
+    /// do_msg in one call: put (as PutMsg, by copy or transfer), then wait at the reply port
+    /// (the third argument: the handle the stub read from the message's header) and take.
+    DoMsg,
+    /// reply_wait in one call: reply (unless the first argument is 0), then wait at the port
+    /// and take.
+    ReplyWait,
     /// A call ring 3 may not make (the argument is its name's address, for the record).
     Privileged,
 }
 
 impl Call {
     /// Every call, in number order.
-    pub const ALL: [Call; 48] = {
+    pub const ALL: [Call; 50] = {
         use Call::*;
         [
             Forbid, Permit, AddTask, FindTask, SetTaskPri, AllocSignal, FreeSignal, Signal, Wait, SetSignal,
@@ -105,7 +111,7 @@ impl Call {
             ObtainSemaphore, AttemptSemaphore, ReleaseSemaphore, AddSemaphore, FindSemaphore, RemSemaphore,
             AllocMem, FreeMem, AvailMem, TypeOfMem, Alert, OpenLibrary, CloseLibrary, OpenDevice, CloseDevice,
             DoIo, SendIo, CheckIo, WaitIo, AbortIo, TaskList, NodeList, SystemInfo, Panic, FindSelf,
-            Exit, LibraryVector, TaskAlive, Privileged,
+            Exit, LibraryVector, TaskAlive, DoMsg, ReplyWait, Privileged,
         ]
     };
 }
@@ -331,25 +337,20 @@ pub(crate) fn wait_port(port: *mut MsgPort) -> *mut Message {
     // look, do not take).
     ptr(call(Call::WaitPort, port as u64, 0, 0, 0, 0))
 }
-/// For now composed of the existing gate calls (put, then wait-and-get at the reply port), so
-/// in ring 3 it takes the first message at the reply port, not necessarily `msg`, and
-/// a refused put returns null at once; a single gate call will replace it.
+/// One gate call: the put, then the wait at the reply port and the take. In ring 3 it takes
+/// the first message at the reply port, not necessarily `msg` (a task that waits for one
+/// message at a time, as do_msg's callers do, gets its own); a refused put or reply port
+/// returns null at once.
 pub(crate) fn do_msg(port: *mut MsgPort, msg: *mut Message) -> *mut Message {
     // Read before the put: a message sent by transfer leaves the caller's memory.
     // SAFETY: `msg` is the caller's own message (a ring-3 read of ring-3 memory).
     let reply = unsafe { (*msg).reply_port };
-    if call(Call::PutMsg, port as u64, msg as u64, PUT_AUTO, 0, 0).is_err() {
-        return core::ptr::null_mut();
-    }
-    ptr(call(Call::WaitPort, reply as u64, 1, 0, 0, 0))
+    ptr(call(Call::DoMsg, port as u64, msg as u64, reply as u64, 0, 0))
 }
-/// For now composed of the existing gate calls (reply unless `msg` is null, then wait-and-get);
-/// a refused reply returns null at once; a single gate call will replace it.
+/// One gate call: the reply (unless `msg` is null), then the wait and the take; a refused
+/// reply or port returns null at once.
 pub(crate) fn reply_wait(msg: *mut Message, port: *mut MsgPort) -> *mut Message {
-    if !msg.is_null() && call(Call::ReplyMsg, msg as u64, 0, 0, 0, 0).is_err() {
-        return core::ptr::null_mut();
-    }
-    ptr(call(Call::WaitPort, port as u64, 1, 0, 0, 0))
+    ptr(call(Call::ReplyWait, msg as u64, port as u64, 0, 0, 0))
 }
 pub(crate) fn init_semaphore(sem: *mut SignalSemaphore) {
     let _ = call(Call::InitSemaphore, sem as u64, 0, 0, 0, 0);
