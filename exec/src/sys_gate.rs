@@ -91,8 +91,8 @@ pub enum Call {
     /// The vector of a library the caller has open ([`library_vector`]).
     LibraryVector,
     TaskAlive,
-    /// do_msg in one call: put (as PutMsg, by copy or transfer), then wait at the reply port
-    /// (the third argument: the handle the stub read from the message's header) and take.
+    /// do_msg in one call: put (as PutMsg: port, message, how), then wait at the message's
+    /// reply port (as the put read it from the header) and take.
     DoMsg,
     /// reply_wait in one call: reply (unless the first argument is 0), then wait at the port
     /// and take.
@@ -342,10 +342,7 @@ pub(crate) fn wait_port(port: *mut MsgPort) -> *mut Message {
 /// message at a time, as do_msg's callers do, gets its own); a refused put or reply port
 /// returns null at once.
 pub(crate) fn do_msg(port: *mut MsgPort, msg: *mut Message) -> *mut Message {
-    // Read before the put: a message sent by transfer leaves the caller's memory.
-    // SAFETY: `msg` is the caller's own message (a ring-3 read of ring-3 memory).
-    let reply = unsafe { (*msg).reply_port };
-    ptr(call(Call::DoMsg, port as u64, msg as u64, reply as u64, 0, 0))
+    ptr(call(Call::DoMsg, port as u64, msg as u64, PUT_AUTO, 0, 0))
 }
 /// One gate call: the reply (unless `msg` is null), then the wait and the take; a refused
 /// reply or port returns null at once.

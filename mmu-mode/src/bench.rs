@@ -1,25 +1,31 @@
 //! mmu-mode's benchmarks: message round trips between two ring-3 tasks, by copy and by
-//! transfer, timed by the sending task itself with RDTSC (ring 3 may read the TSC).
+//! transfer, with the classic calls (put, wait-and-get, reply: the server's reply and its next
+//! wait are two gate calls) and with the combined ones (the client's do_msg, the server's
+//! reply_wait: one gate call each), timed by the sending task itself with RDTSC (ring 3 may
+//! read the TSC).
 
 use exec::bench::{SIZES, report, samples_for};
 use exec::port::{Message, MsgPort};
 use exec::signal::SIGF_CTRL_F;
 
 use crate::msg::{PUT_COPY, PUT_TRANSFER};
-use crate::user::{add_user_task, add_user_task_with, alloc_mem, create_port, exit, put_msg, reply_msg, signal, wait_get};
+use crate::user::{add_user_task, add_user_task_with, alloc_mem, create_port, do_msg, exit, put_msg, reply_msg, reply_wait, signal, wait_get};
 
 /// Ends the server when it arrives in the first body word.
 const QUIT: u64 = 0x5155_4954_5155_4954;
 
 /// Ring 3: answers every message (reading every byte of it if `touch` is set in bit 63 of the
-/// argument; the rest is the parent to tell it is ready).
+/// argument; with reply_wait, one gate call per answer and wait, if bit 62 is set; the rest
+/// is the parent to tell it is ready).
 extern "C" fn server(arg: u64) -> ! {
     let touch = arg >> 63 != 0;
-    let parent = arg & !(1 << 63);
+    let combined = arg >> 62 & 1 != 0;
+    let parent = arg & !(3 << 62);
     let port = create_port();
     signal(parent, SIGF_CTRL_F);
+    let mut answered = 0;
     loop {
-        let m = wait_get(port);
+        let m = if combined { reply_wait(answered, port) } else { wait_get(port) };
         // SAFETY: the message is open to us while we hold it; `length` covers it.
         let (len, first) = unsafe { ((*(m as *const Message)).length, ((m + size_of::<Message>() as u64) as *const u64).read_volatile()) };
         if touch {
@@ -27,9 +33,14 @@ extern "C" fn server(arg: u64) -> ! {
             let bytes = unsafe { core::slice::from_raw_parts(m as *const u8, len) };
             core::hint::black_box(bytes.iter().fold(0u8, |a, &b| a.wrapping_add(b)));
         }
-        reply_msg(m);
         if first == QUIT {
+            reply_msg(m);
             exit();
+        }
+        if combined {
+            answered = m;
+        } else {
+            reply_msg(m);
         }
     }
 }
@@ -44,6 +55,8 @@ struct Block {
     n: u64,
     parent: u64,
     samples: u64,
+    /// 1: one do_msg gate call per round trip instead of put and wait-and-get.
+    combined: u64,
 }
 
 #[inline(always)]
@@ -64,8 +77,12 @@ extern "C" fn client(block: u64) -> ! {
         let to = if own { reply } else { (*b).server };
         for i in 0..warm + (*b).n {
             let t0 = rdtsc();
-            put_msg(to, msg, (*b).how);
-            let got = wait_get(reply);
+            let got = if (*b).combined == 1 {
+                do_msg(to, msg, (*b).how)
+            } else {
+                put_msg(to, msg, (*b).how);
+                wait_get(reply)
+            };
             let t = rdtsc() - t0;
             if own {
                 // Untimed, as in the flat own-port figure (put and get only): give it back.
@@ -131,19 +148,26 @@ pub fn run() {
             exec::time::wait_ticks(1);
         }
     }
-    for (name, how) in [("msg_round_trip_copy", PUT_COPY), ("msg_round_trip_transfer", PUT_TRANSFER)] {
+    let rows = [
+        ("msg_round_trip_copy", PUT_COPY, false),
+        ("msg_round_trip_transfer", PUT_TRANSFER, false),
+        ("msg_round_trip_copy_combined", PUT_COPY, true),
+        ("msg_round_trip_transfer_combined", PUT_TRANSFER, true),
+    ];
+    for (name, how, combined) in rows {
         for size in SIZES {
-            for touch in [false, true] {
+            // The combined rows with the body untouched only: the calls are what they measure.
+            for touch in [false, true].into_iter().filter(|&t| !(combined && t)) {
                 let len = size.max(size_of::<Message>()) as u64;
                 let n = samples_for(size) as u64;
                 exec::signal::set_signal(0, SIGF_CTRL_F);
-                let s = add_user_task("bench-server", 1, server, me | (touch as u64) << 63);
+                let s = add_user_task("bench-server", 1, server, me | (touch as u64) << 63 | (combined as u64) << 62);
                 if s.is_null() {
                     continue;
                 }
                 exec::signal::wait(SIGF_CTRL_F);
                 let Some(port) = crate::msg::port_of(s) else { continue };
-                let block = Block { server: port, how, len, n, parent: me, samples: 0 };
+                let block = Block { server: port, how, len, n, parent: me, samples: 0, combined: combined as u64 };
                 let Some((_, block)) = add_user_task_with("bench-client", 0, client, block) else { continue };
                 exec::signal::wait(SIGF_CTRL_F);
                 // SAFETY: the client wrote its samples before signalling and still exists
@@ -164,7 +188,7 @@ pub fn run() {
             let len = size.max(size_of::<Message>()) as u64;
             let n = samples_for(size) as u64;
             exec::signal::set_signal(0, SIGF_CTRL_F);
-            let block = Block { server: 0, how, len, n, parent: me, samples: 0 };
+            let block = Block { server: 0, how, len, n, parent: me, samples: 0, combined: 0 };
             let Some((_, block)) = add_user_task_with("bench-own", 0, client, block) else { continue };
             exec::signal::wait(SIGF_CTRL_F);
             // SAFETY: as above.

@@ -16,7 +16,7 @@ use exec::memory::MemFlags;
 use exec::task::Task;
 
 use exec::sys_gate::GateError::BadPointer;
-use exec::sys_gate::{Call, GateError, GateResult, PUT_AUTO, encode};
+use exec::sys_gate::{Call, GateError, GateResult, encode};
 pub use exec::sys_gate::{ERR_BAD_POINTER, ERR_NO_SUCH_CALL, ERR_PRIVILEGED};
 
 /// Pointers refused at the gate.
@@ -175,10 +175,7 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
             crate::msg::get(a0, how)?
         }
         Call::ReplyMsg => crate::msg::reply(a0)?,
-        Call::DoMsg => {
-            crate::msg::put(a0, a1, PUT_AUTO)?;
-            crate::msg::get(a2, crate::msg::Get::WaitTake)?
-        }
+        Call::DoMsg => crate::msg::do_msg(a0, a1, a2)?,
         Call::ReplyWait => {
             if a0 != 0 {
                 crate::msg::reply(a0)?;

@@ -121,6 +121,18 @@ extern "C" fn hostile_client(block: u64) -> ! {
                 (*c).forged_refused += 1;
             }
         }
+        // The same through do_msg (one gate call: put, then wait at the reply port), and a
+        // null reply port too, which a plain put allows but do_msg could never wait on: each
+        // refused before anything is sent (one that got through would end the server: its
+        // first word says so, and the round trips below would never come back).
+        for f in forged.into_iter().chain([0]) {
+            inner.write(Message::new(f as *mut MsgPort, MSG_LEN));
+            (inner.add(1) as *mut u64).write(u64::MAX);
+            (*c).forged_tried += 1;
+            if crate::user::do_msg(server as u64, inner as u64, crate::msg::PUT_COPY) == crate::gate::ERR_BAD_POINTER {
+                (*c).forged_refused += 1;
+            }
+        }
         // A message by copy from inside a block: the block cannot be freed while it is out.
         inner.write(Message::new(reply, MSG_LEN));
         (inner.add(1) as *mut u64).write(41);
@@ -147,6 +159,12 @@ extern "C" fn hostile_client(block: u64) -> ! {
             if round_trip(server, to, m, len, 100 * i) {
                 (*c).round_trips_ok += 1;
             }
+        }
+        // And one through exec's do_msg, as a program calls it.
+        inner.write(Message::new(reply, MSG_LEN));
+        (inner.add(1) as *mut u64).write(500);
+        if sys::do_msg(server, inner) == inner && (inner.add(1) as *const u64).read() == 501 {
+            (*c).round_trips_ok += 1;
         }
         sys::free_mem(page as *mut u8, 4096);
         // End the server.
@@ -179,13 +197,14 @@ fn clash() -> Result<Client, alloc::string::String> {
 }
 
 /// A header whose reply port is forged (nonsense, a kernel address, another task's port,
-/// a stale handle, an error code) is refused at put; nothing is queued, the server goes on.
+/// a stale handle, an error code) is refused at put and at do_msg (where a null one is refused
+/// too); nothing is queued, the server goes on.
 fn forged_reply_port_refused() -> TestResult {
     let mem0 = exec::memory::avail_mem(MemFlags::ANY);
     let c = clash()?;
     ensure_eq!(c.forged_refused, c.forged_tried);
-    ensure_eq!(c.forged_tried, 6);
-    ensure_eq!(c.round_trips_ok, 5, "round trips after the forgeries");
+    ensure_eq!(c.forged_tried, 13);
+    ensure_eq!(c.round_trips_ok, 6, "round trips after the forgeries");
     ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "memory back to its baseline");
     Ok(())
 }
@@ -196,7 +215,7 @@ fn forged_reply_port_refused() -> TestResult {
 fn scribbled_headers_change_nothing() -> TestResult {
     let alerts = exec::execbase::counters().alert_count;
     let c = clash()?;
-    ensure_eq!(c.round_trips_ok, 5);
+    ensure_eq!(c.round_trips_ok, 6);
     ensure_eq!(exec::execbase::counters().alert_count, alerts, "exec saw a corrupt queue");
     Ok(())
 }

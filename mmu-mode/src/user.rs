@@ -47,6 +47,17 @@ pub fn wait_get(port: u64) -> u64 {
     raw_call(Call::WaitPort, port, 1, 0)
 }
 
+/// do_msg in one gate call: sends `msg` to `port` (`crate::msg::PUT_*`), waits at its reply
+/// port and takes the first message there.
+pub fn do_msg(port: u64, msg: u64, how: u64) -> u64 {
+    raw_call(Call::DoMsg, port, msg, how)
+}
+
+/// reply_wait in one gate call: replies `msg` (unless 0), waits at `port` and takes.
+pub fn reply_wait(msg: u64, port: u64) -> u64 {
+    raw_call(Call::ReplyWait, msg, port, 0)
+}
+
 /// Replies a message the caller holds.
 pub fn reply_msg(msg: u64) -> u64 {
     raw_call(Call::ReplyMsg, msg, 0, 0)

@@ -106,7 +106,9 @@ impl Report {
         // Rows only the mmu build has (ring-3 copy and transfer): compared with the flat
         // pointer round trip of the same size and body access.
         for m in self.mmu.iter().filter(|m| find(&self.flat, m).is_none()) {
-            let (base_name, tag) = if m.name.starts_with("msg_round_trip_") {
+            let (base_name, tag) = if m.name.starts_with("msg_round_trip_") && m.name.ends_with("_combined") {
+                ("msg_round_trip_combined", "pointer, combined")
+            } else if m.name.starts_with("msg_round_trip_") {
                 ("msg_round_trip", "pointer")
             } else if m.name.starts_with("msg_own_port_") {
                 ("msg_own_port", "pointer")
@@ -186,6 +188,7 @@ impl Report {
             ("flat pointer, do_msg + reply_wait", &self.flat, "msg_round_trip_combined", "#9467bd"),
             ("mmu copy", &self.mmu, "msg_round_trip_copy", "#d62728"),
             ("mmu transfer", &self.mmu, "msg_round_trip_transfer", "#2ca02c"),
+            ("mmu copy, do_msg + reply_wait", &self.mmu, "msg_round_trip_copy_combined", "#ff7f0e"),
         ] {
             for touch in [false, true] {
                 let pts = pick(figs, name, touch);

@@ -187,16 +187,29 @@ fn me() -> *mut Task {
 /// Sends the message at `msg` (in the caller's memory) to port `h`, by copy or transfer.
 /// The header is read once here; everything the kernel needs of it is kept in the envelope.
 pub fn put(h: u64, msg: u64, how: u64) -> GateResult {
+    put_checked(h, msg, how, false).map(|_| 0)
+}
+
+/// do_msg from ring 3, in one gate call: [`put`], then wait at the reply port the put read
+/// (and checked) from the header, and take the first message there. Refused as put is, and
+/// (before anything is sent) a message without a reply port.
+pub fn do_msg(h: u64, msg: u64, how: u64) -> GateResult {
+    let reply = put_checked(h, msg, how, true)?;
+    get(reply, Get::WaitTake)
+}
+
+/// [`put`]; result: the message's reply port (refused when it has none and `need_reply`).
+fn put_checked(h: u64, msg: u64, how: u64, need_reply: bool) -> GateResult {
     let sender = me();
     forbid();
     // SAFETY: Forbid held: the only reference to the records until the permit.
     let r = unsafe { &mut *RECORDS.get() };
-    let result = put_locked(r, sender, h, msg, how);
+    let result = put_locked(r, sender, h, msg, how, need_reply);
     permit();
     result
 }
 
-fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64) -> GateResult {
+fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, need_reply: bool) -> GateResult {
     let (port, receiver) = r.ports.get(h).map(|p| (p.port, p.owner)).ok_or(BadPointer)?;
     // SAFETY: the running task; the only reference to its space until the receiver's is taken.
     let mine = unsafe { space_of(sender) }.ok_or(BadPointer)?;
@@ -208,7 +221,7 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64) ->
     if !(HEADER..=MAX_LEN).contains(&len) || !mine.user_writable(msg, len) {
         return Err(BadPointer);
     }
-    if reply != 0 && r.ports.get(reply).is_none_or(|p| p.owner != sender) {
+    if (reply == 0 && need_reply) || (reply != 0 && r.ports.get(reply).is_none_or(|p| p.owner != sender)) {
         return Err(BadPointer);
     }
     // SAFETY: the port's owner is live (its end takes the port away first).
@@ -302,7 +315,7 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64) ->
     unsafe { (view as *mut Message).write(header) };
     // SAFETY: the port is live; the envelope lives in the records until it is done with.
     unsafe { exec::port::put_msg(port, m) };
-    Ok(0)
+    Ok(reply)
 }
 
 /// Puts an envelope that was not used back, and the sender's count with it.

@@ -101,7 +101,10 @@ fn main() {
         mmu_note: "The mmu column of the shared rows is the same ring-0 path in the mmu build (exec's own \
                    tasks run in ring 0 there); the protected figures are the rows the mmu build alone has: \
                    msg_round_trip_copy and msg_round_trip_transfer, two ring-3 tasks in their own page tables \
-                   passing the message through the gate, compared with the flat pointer round trip. \
+                   passing the message through the gate (four gate calls: put, wait-and-get; the server's \
+                   wait-and-get, reply), compared with the flat pointer round trip; their _combined rows \
+                   make the same exchange with do_msg and reply_wait (two gate calls), compared with \
+                   msg_round_trip_combined. \
                    msg_round_trip is the classic Exec sequence (put_msg, wait_port, get_msg; the server's \
                    wait_port, get_msg, reply_msg: six calls); msg_round_trip_combined the same exchange \
                    with the combined calls (the client's do_msg, the server's reply_wait: two calls). \
