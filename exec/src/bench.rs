@@ -1,6 +1,9 @@
 //! In-kernel benchmarks (`-append bench`): TSC-timed exec paths, printed one per line as
-//! `bench name=<entry> size=<bytes> touch=<0|1> n=<samples> median=<tsc> p99=<tsc>` for the
-//! host's `make bench` to collect.
+//! `bench name=<entry> size=<bytes> touch=<0|1> n=<samples> median=<tsc> p99=<tsc>
+//! ev=<events per operation>` for the host's `make bench` to collect. The events (`events.rs`:
+//! context switches, gate calls, CR3 loads, TLB flushes, page-table entries written, bytes
+//! copied) are counted over every run of the row, warm-ups included, and divided by their
+//! number.
 //!
 //! What a TSC tick is depends on the machine: under QEMU TCG with `-icount shift=0` it is one
 //! guest instruction; under hardware virtualisation a real cycle; under plain TCG, host time.
@@ -11,6 +14,7 @@ use core::ptr::null_mut;
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use crate::arch::x86_64::{cpu, qemu};
+use crate::events::Events;
 use crate::kprintln;
 use crate::memory::{MemFlags, alloc_mem, free_mem};
 use crate::port::{Message, MsgPort, PortAction, create_msg_port};
@@ -31,19 +35,38 @@ pub fn samples_for(size: usize) -> usize {
 
 /// Prints the line for `name` from raw samples (median and p99), for benchmarks that time
 /// themselves (ring-3 tasks in mmu-mode).
-pub fn report(name: &str, size: usize, touch: bool, samples: &mut [u64]) {
+/// `events` are what happened over `ops` runs (warm-ups included).
+pub fn report(name: &str, size: usize, touch: bool, samples: &mut [u64], events: Events, ops: u64) {
     let (median, p99) = median_p99(samples);
+    print_line(name, size, touch, samples.len(), (median, p99), events, ops);
+}
+
+/// The line `make bench` collects: the figures, and the events per operation.
+fn print_line(name: &str, size: usize, touch: bool, n: usize, (median, p99): (u64, u64), ev: Events, ops: u64) {
+    let per = |v: u64| v as f64 / ops.max(1) as f64;
     kprintln!(
-        "bench name={name} size={size} touch={} n={} median={median} p99={p99}",
+        "bench name={name} size={size} touch={} n={n} median={median} p99={p99} ev=switch:{:.2},gate:{:.2},cr3:{:.2},tlb:{:.2},pte:{:.2},copied:{:.0}",
         touch as u8,
-        samples.len()
+        per(ev.switches),
+        per(ev.gate_calls),
+        per(ev.cr3_loads),
+        per(ev.tlb_flushes),
+        per(ev.pte_writes),
+        per(ev.bytes_copied),
     );
 }
 
 /// Times `f` `n` times after `n / 10` untimed runs, and prints the line for `name`.
 pub fn measure(name: &str, size: usize, touch: bool, n: usize, f: impl FnMut()) {
+    let before = Events::now();
     let mut samples = samples(n, f);
-    report(name, size, touch, &mut samples);
+    let events = Events::now().since(before);
+    report(name, size, touch, &mut samples, events, runs(n));
+}
+
+/// How many times [`samples`] runs its function for `n` samples (warm-ups included).
+pub fn runs(n: usize) -> u64 {
+    (n.max(1) + n.max(1) / 10) as u64
 }
 
 /// `f` timed `n` times (at least once) after `n / 10` untimed runs.
@@ -267,8 +290,9 @@ pub fn run(extra: &[fn()]) -> ! {
     // every figure.
     measure("empty", 0, false, 10_000, || {});
     let row = |row: Row, size: usize, touch: bool, n: usize| {
-        let (median, p99) = run_row(row, size, touch, n).expect("no memory for a benchmark's message");
-        kprintln!("bench name={} size={size} touch={} n={n} median={median} p99={p99}", row.name(), touch as u8);
+        let before = Events::now();
+        let figures = run_row(row, size, touch, n).expect("no memory for a benchmark's message");
+        print_line(row.name(), size, touch, n, figures, Events::now().since(before), runs(n));
     };
     for size in SIZES {
         let n = samples_for(size);

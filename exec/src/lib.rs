@@ -41,6 +41,8 @@ pub mod heap;
 #[cfg(target_os = "none")]
 mod entry;
 #[cfg(target_os = "none")]
+pub mod events;
+#[cfg(target_os = "none")]
 pub mod execbase;
 #[cfg(target_os = "none")]
 pub mod interrupts;

@@ -5,8 +5,10 @@
 //! read the TSC).
 
 use exec::bench::{SIZES, report, samples_for};
+use exec::events::Events;
 use exec::port::{Message, MsgPort};
-use exec::signal::SIGF_CTRL_F;
+use exec::signal::{SIGF_CTRL_E, SIGF_CTRL_F};
+use exec::task::Task;
 
 use crate::msg::{PUT_COPY, PUT_TRANSFER};
 use crate::user::{add_user_task, add_user_task_with, alloc_mem, create_port, do_msg, exit, put_msg, reply_msg, reply_wait, signal, wait_get};
@@ -59,6 +61,47 @@ struct Block {
     combined: u64,
 }
 
+/// Ring 3: tells the parent the timed loop is about to start (CTRL_E) and waits for its go
+/// (CTRL_E back), so that the parent counts the loop's events, not the task's start.
+fn start_window(parent: u64) {
+    signal(parent, SIGF_CTRL_E);
+    crate::user::wait(SIGF_CTRL_E);
+}
+
+/// Ring 3: tells the parent the loop is over and its samples written (CTRL_F), and waits
+/// until the parent has counted and copied them (CTRL_E) before it ends the server or itself.
+fn end_window(parent: u64) {
+    signal(parent, SIGF_CTRL_F);
+    crate::user::wait(SIGF_CTRL_E);
+}
+
+/// The parent's side of [`start_window`] and [`end_window`]: the events between them.
+struct Window {
+    task: *mut Task,
+    start: Events,
+}
+
+impl Window {
+    fn open(task: *mut Task) -> Window {
+        exec::signal::wait(SIGF_CTRL_E);
+        let w = Window { task, start: Events::now() };
+        w.release();
+        w
+    }
+
+    /// Waits for the task's end of loop: the events since the go.
+    fn close(&self) -> Events {
+        exec::signal::wait(SIGF_CTRL_F);
+        Events::now().since(self.start)
+    }
+
+    /// Lets the task go on (it waits for CTRL_E).
+    fn release(&self) {
+        // SAFETY: the benchmark task is live: it waits for this signal.
+        unsafe { exec::signal::signal(self.task, SIGF_CTRL_E) };
+    }
+}
+
 #[inline(always)]
 fn rdtsc() -> u64 {
     exec::arch::x86_64::cpu::rdtsc()
@@ -75,6 +118,7 @@ extern "C" fn client(block: u64) -> ! {
         let warm = (*b).n / 10;
         let own = (*b).server == 0;
         let to = if own { reply } else { (*b).server };
+        start_window((*b).parent);
         for i in 0..warm + (*b).n {
             let t0 = rdtsc();
             let got = if (*b).combined == 1 {
@@ -94,12 +138,12 @@ extern "C" fn client(block: u64) -> ! {
             }
         }
         (*b).samples = samples as u64;
+        end_window((*b).parent);
         if !own {
             ((msg + size_of::<Message>() as u64) as *mut u64).write_volatile(QUIT);
             put_msg((*b).server, msg, PUT_COPY);
             wait_get(reply);
         }
-        signal((*b).parent, SIGF_CTRL_F);
     }
     exit()
 }
@@ -114,6 +158,7 @@ extern "C" fn null_gate(block: u64) -> ! {
         let n = b.read();
         let samples = alloc_mem(n * 8) as *mut u64;
         let via_sys = b.add(2).read() == 1;
+        start_window(b.add(1).read());
         for i in 0..n + n / 10 {
             let t0 = rdtsc();
             if via_sys {
@@ -127,25 +172,37 @@ extern "C" fn null_gate(block: u64) -> ! {
             }
         }
         b.write(samples as u64);
-        signal(b.add(1).read(), SIGF_CTRL_F);
+        end_window(b.add(1).read());
     }
     exit()
 }
 
+/// Says that a row could not run (no memory for its tasks): `make bench` fails on it rather
+/// than leave the row out.
+fn missing(name: &str, size: usize) {
+    exec::kprintln!("bench missing name={name} size={size}: its tasks did not start");
+}
+
 /// Runs the ring-3 benchmarks: a null call through the gate, and message round trips for
-/// every size, copy and transfer, body untouched and read.
+/// every size, copy and transfer, body untouched and read; each with the events of its timed
+/// loop (warm-ups included), counted from the task's go to its end.
 pub fn run() {
     let me = exec::task::find_task(None) as u64;
     const N: u64 = 10_000;
     exec::signal::set_signal(0, SIGF_CTRL_F);
     for (name, via_sys) in [("null_call_gate", 0), ("null_call_sys_ring3", 1)] {
         exec::signal::set_signal(0, SIGF_CTRL_F);
-        if let Some((_, block)) = add_user_task_with("bench-null", 0, null_gate, [N, me, via_sys]) {
-            exec::signal::wait(SIGF_CTRL_F);
-            // SAFETY: the task wrote its samples before signalling; exec memory is readable.
+        exec::signal::set_signal(0, SIGF_CTRL_E);
+        if let Some((task, block)) = add_user_task_with("bench-null", 0, null_gate, [N, me, via_sys]) {
+            let window = Window::open(task);
+            let events = window.close();
+            // SAFETY: the task wrote its samples before signalling, and waits.
             let mut samples = unsafe { core::slice::from_raw_parts((block as *const u64).read() as *const u64, N as usize).to_vec() };
-            report(name, 0, false, &mut samples);
+            window.release();
+            report(name, 0, false, &mut samples, events, N + N / 10);
             exec::time::wait_ticks(1);
+        } else {
+            missing(name, 0);
         }
     }
     let rows = [
@@ -163,20 +220,30 @@ pub fn run() {
                 exec::signal::set_signal(0, SIGF_CTRL_F);
                 let s = add_user_task("bench-server", 1, server, me | (touch as u64) << 63 | (combined as u64) << 62);
                 if s.is_null() {
+                    missing(name, size);
                     continue;
                 }
                 exec::signal::wait(SIGF_CTRL_F);
-                let Some(port) = crate::msg::port_of(s) else { continue };
+                let Some(port) = crate::msg::port_of(s) else {
+                    missing(name, size);
+                    continue;
+                };
                 let block = Block { server: port, how, len, n, parent: me, samples: 0, combined: combined as u64 };
-                let Some((_, block)) = add_user_task_with("bench-client", 0, client, block) else { continue };
-                exec::signal::wait(SIGF_CTRL_F);
-                // SAFETY: the client wrote its samples before signalling and still exists
-                // (it is ending); its memory is exec memory the kernel may read.
+                exec::signal::set_signal(0, SIGF_CTRL_E);
+                let Some((task, block)) = add_user_task_with("bench-client", 0, client, block) else {
+                    missing(name, size);
+                    continue;
+                };
+                let window = Window::open(task);
+                let events = window.close();
+                // SAFETY: the client wrote its samples before signalling, and waits; its
+                // memory is exec memory the kernel may read.
                 let mut samples: alloc::vec::Vec<u64> = unsafe {
                     let p = (*(block as *const Block)).samples as *const u64;
                     core::slice::from_raw_parts(p, n as usize).to_vec()
                 };
-                report(name, size, touch, &mut samples);
+                window.release();
+                report(name, size, touch, &mut samples, events, n + n / 10);
                 exec::time::wait_ticks(1);
             }
         }
@@ -189,14 +256,20 @@ pub fn run() {
             let n = samples_for(size) as u64;
             exec::signal::set_signal(0, SIGF_CTRL_F);
             let block = Block { server: 0, how, len, n, parent: me, samples: 0, combined: 0 };
-            let Some((_, block)) = add_user_task_with("bench-own", 0, client, block) else { continue };
-            exec::signal::wait(SIGF_CTRL_F);
+            exec::signal::set_signal(0, SIGF_CTRL_E);
+            let Some((task, block)) = add_user_task_with("bench-own", 0, client, block) else {
+                missing(name, size);
+                continue;
+            };
+            let window = Window::open(task);
+            let events = window.close();
             // SAFETY: as above.
             let mut samples: alloc::vec::Vec<u64> = unsafe {
                 let p = (*(block as *const Block)).samples as *const u64;
                 core::slice::from_raw_parts(p, n as usize).to_vec()
             };
-            report(name, size, false, &mut samples);
+            window.release();
+            report(name, size, false, &mut samples, events, n + n / 10);
             exec::time::wait_ticks(1);
         }
     }

@@ -21,8 +21,8 @@ pub use exec::sys_gate::{ERR_BAD_POINTER, ERR_NO_SUCH_CALL, ERR_PRIVILEGED};
 
 /// Pointers refused at the gate.
 pub static BAD_ALLEGATIONS: AtomicU64 = AtomicU64::new(0);
-/// Gate calls served.
-pub static GATE_CALLS: AtomicU64 = AtomicU64::new(0);
+/// Gate calls served (exec's event counter).
+pub use exec::events::GATE_CALLS;
 /// Recoverable alerts ring-3 tasks raised themselves (exec reports and counts them as any).
 pub static ALERTS_REQUESTED: AtomicU64 = AtomicU64::new(0);
 /// Calls refused because ring 3 may not make them.

@@ -173,8 +173,10 @@ impl Space {
             // SAFETY: the entry points at one of this space's own tables (made just above or
             // in `fill`), which live in `self.pts`.
             unsafe { (&mut *pt)[((page / PAGE) % 512) as usize] = entry(page, PAGE, strip(leaf_flags(access))).unwrap_or_default() };
+            exec::events::count(&exec::events::PTE_WRITES, 1);
             if loaded {
                 x86_64::instructions::tlb::flush(x86_64::VirtAddr::new(page));
+                exec::events::count(&exec::events::TLB_FLUSHES, 1);
             }
             page += PAGE;
         }

@@ -13,9 +13,27 @@ pub struct Figure {
     pub n: u64,
     pub median: u64,
     pub p99: u64,
+    /// Events per operation, as the kernel counted them (`exec/src/events.rs`), in the
+    /// kernel's order: switch, gate, cr3, tlb, pte, copied.
+    pub events: Vec<(String, f64)>,
 }
 
+/// The events' names in the kernel's lines, and their column headings.
+pub const EVENTS: [(&str, &str); 6] = [
+    ("switch", "switches"),
+    ("gate", "gate calls"),
+    ("cr3", "CR3 loads"),
+    ("tlb", "TLB flushes (invlpg)"),
+    ("pte", "PTEs written"),
+    ("copied", "bytes copied"),
+];
+
 impl Figure {
+    /// Events of `name` per operation (0 when the line had none).
+    pub fn event(&self, name: &str) -> f64 {
+        self.events.iter().find(|(n, _)| n == name).map_or(0.0, |e| e.1)
+    }
+
     /// The row label: `msg_round_trip 64 B (reads body)`.
     pub fn label(&self) -> String {
         let mut s = self.name.clone();
@@ -37,7 +55,12 @@ pub fn size_label(size: u64) -> String {
     }
 }
 
-/// Parses every `bench name=... size=... touch=... n=... median=... p99=...` line.
+/// The rows a kernel said it could not run (`bench missing name=...`).
+pub fn missing(transcript: &str) -> Vec<String> {
+    transcript.lines().filter_map(|l| l.trim().strip_prefix("bench missing ").map(String::from)).collect()
+}
+
+/// Parses every `bench name=... size=... touch=... n=... median=... p99=... [ev=...]` line.
 pub fn parse(transcript: &str) -> Vec<Figure> {
     transcript
         .lines()
@@ -56,6 +79,10 @@ pub fn parse(transcript: &str) -> Vec<Figure> {
                 n: kv.get("n")?.parse().ok()?,
                 median: kv.get("median")?.parse().ok()?,
                 p99: kv.get("p99")?.parse().ok()?,
+                events: kv
+                    .get("ev")
+                    .map(|ev| ev.split(',').filter_map(|p| p.split_once(':')).filter_map(|(k, v)| Some((k.to_string(), v.parse().ok()?))).collect())
+                    .unwrap_or_default(),
             })
         })
         .collect()
@@ -122,6 +149,7 @@ impl Report {
             };
             let _ = writeln!(s, "| {} | {fm} | {fp} | {} | {} | {ratio} |", m.label(), m.median, m.p99);
         }
+        s.push_str(&self.events_table());
         let _ = writeln!(s, "\nLinux reference on the host, same run (nanoseconds of wall-clock time, two processes pinned to one CPU):\n");
         let _ = writeln!(s, "| benchmark | median ns | p99 ns |");
         let _ = writeln!(s, "|---|---:|---:|");
@@ -139,13 +167,44 @@ impl Report {
         s
     }
 
+    /// Events per operation beside the instructions, for the rows at 64 B and 1 MiB and the
+    /// unsized ones, both builds.
+    fn events_table(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "\nEvents per operation, counted by the kernel over every run of the row (warm-ups included; \
+             in the mmu build's ring-3 rows from the task's go to its end). An instruction count hides \
+             them: under TCG a CR3 load is one instruction, on hardware without PCID it also empties \
+             the TLB, and each later memory access pays for the page walk; a context switch, a gate call \
+             and a copied byte cost cycles an instruction count does not weigh.\n"
+        );
+        let heads: Vec<&str> = EVENTS.iter().map(|e| e.1).collect();
+        let _ = writeln!(s, "| benchmark | build | instructions | {} |", heads.join(" | "));
+        let _ = writeln!(s, "|---|---|---:|{}", "---:|".repeat(EVENTS.len()));
+        for (build, figs) in [("flat", &self.flat), ("mmu", &self.mmu)] {
+            for f in figs.iter().filter(|f| !f.events.is_empty() && !f.touch && (f.size == 64 || f.size == 1 << 20 || f.size == 0 && !f.name.starts_with("msg_"))) {
+                let cells: Vec<String> = EVENTS.iter().map(|(k, _)| if *k == "copied" { format!("{:.0}", f.event(k)) } else { format!("{:.2}", f.event(k)) }).collect();
+                let _ = writeln!(s, "| {} | {build} | {} | {} |", f.label(), f.median, cells.join(" | "));
+            }
+        }
+        s
+    }
+
     pub fn json(&self) -> String {
         let fig = |v: &[Figure]| {
             v.iter()
                 .map(|f| {
+                    let ev: Vec<String> = f.events.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
                     format!(
-                        "{{\"name\":\"{}\",\"size\":{},\"touch\":{},\"n\":{},\"median\":{},\"p99\":{}}}",
-                        f.name, f.size, f.touch, f.n, f.median, f.p99
+                        "{{\"name\":\"{}\",\"size\":{},\"touch\":{},\"n\":{},\"median\":{},\"p99\":{},\"events\":{{{}}}}}",
+                        f.name,
+                        f.size,
+                        f.touch,
+                        f.n,
+                        f.median,
+                        f.p99,
+                        ev.join(",")
                     )
                 })
                 .collect::<Vec<_>>()
@@ -237,7 +296,10 @@ mod tests {
         let t = "junk\nbench name=msg_round_trip size=64 touch=1 n=10000 median=724 p99=730\nbench begin mode=flat\nbench name=null_call size=0 touch=0 n=10 median=45 p99=45\n";
         let f = parse(t);
         assert_eq!(f.len(), 2);
-        assert_eq!(f[0], Figure { name: "msg_round_trip".into(), size: 64, touch: true, n: 10000, median: 724, p99: 730 });
+        assert_eq!(f[0], Figure { name: "msg_round_trip".into(), size: 64, touch: true, n: 10000, median: 724, p99: 730, events: vec![] });
+        let e = parse("bench name=msg_round_trip_copy size=64 touch=0 n=5 median=2000 p99=2100 ev=switch:2.00,gate:4.00,cr3:8.00,tlb:0.00,pte:0.50,copied:128\n");
+        assert_eq!((e[0].event("cr3"), e[0].event("pte"), e[0].event("copied"), e[0].event("none")), (8.0, 0.5, 128.0, 0.0));
+        assert_eq!(missing("bench missing name=x size=64: its tasks did not start\nbench end\n"), vec!["name=x size=64: its tasks did not start".to_string()]);
         assert_eq!(f[0].label(), "msg_round_trip 64 B (reads body)");
         assert_eq!(size_label(1 << 20), "1 MiB");
     }

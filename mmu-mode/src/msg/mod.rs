@@ -262,6 +262,7 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
             };
             // SAFETY: both ranges are exec memory of `len` bytes (checked/just allocated).
             unsafe { core::ptr::copy_nonoverlapping(msg as *const u8, copy as *mut u8, len as usize) };
+            exec::events::count(&exec::events::BYTES_COPIED, len);
             // Both ends lend now: the receiver its copy, the sender its original.
             // SAFETY: live tasks with spaces; one reference at a time.
             unsafe {
@@ -491,6 +492,7 @@ fn send_back(r: &mut Records, ticket: u64, error: i32) {
                 unsafe {
                     core::ptr::copy_nonoverlapping((e.view + HEADER) as *const u8, (original + HEADER) as *mut u8, (e.len - HEADER) as usize)
                 };
+                exec::events::count(&exec::events::BYTES_COPIED, e.len - HEADER);
             }
             // SAFETY: the receiver is live (its end sends its messages back first).
             if let Some(t) = unsafe { space_of(e.receiver) } {
@@ -506,6 +508,7 @@ fn send_back(r: &mut Records, ticket: u64, error: i32) {
             unsafe {
                 if error == 0 {
                     core::ptr::copy_nonoverlapping((e.view + HEADER) as *const u8, (original + HEADER) as *mut u8, (e.len - HEADER) as usize);
+                    exec::events::count(&exec::events::BYTES_COPIED, e.len - HEADER);
                 }
                 if let Some(t) = space_of(e.receiver) {
                     t.unlend(e.view);

@@ -48,6 +48,7 @@ pub(super) fn wrap(r: &mut Records, m: *mut Message) -> Option<u64> {
     // SAFETY: `m` has `len` bytes (its header says so: trusted, ring 0); the copy is fresh
     // exec memory of `len` bytes.
     unsafe { core::ptr::copy_nonoverlapping(m as *const u8, copy as *mut u8, len as usize) };
+    exec::events::count(&exec::events::BYTES_COPIED, len);
     theirs.lend(copy, len);
     let envelope = Envelope {
         msg: Message::new(core::ptr::null_mut(), size_of::<Envelope>()),

@@ -84,6 +84,11 @@ fn main() {
             eprintln!("bench: the {} build did not finish its benchmarks:\n{}", mode.name(), end.transcript);
             std::process::exit(1);
         }
+        let missing = lorraine_tests::report::missing(&end.transcript);
+        if !missing.is_empty() {
+            eprintln!("bench: the {} build could not run these rows: {}", mode.name(), missing.join("; "));
+            std::process::exit(1);
+        }
         figures.push(parse(&end.transcript));
     }
     eprintln!("bench: Linux reference (pipe and futex ping-pong, pinned to CPU 0) ...");

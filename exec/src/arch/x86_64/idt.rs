@@ -67,9 +67,10 @@ trap_asm!("", "");
 // switch to the running task's (PER_CPU: kernel CR3 at +16, user CR3 at +24). RAX is saved.
 #[cfg(feature = "mmu")]
 trap_asm!(
-    "    testb $3, 144(%rsp)\n    jz 1f\n    mov {percpu}+16(%rip), %rax\n    mov %rax, %cr3\n1:\n",
-    "    testb $3, 144(%rsp)\n    jz 2f\n    mov {percpu}+24(%rip), %rax\n    mov %rax, %cr3\n2:\n",
-    percpu = sym super::usermode::PER_CPU
+    "    testb $3, 144(%rsp)\n    jz 1f\n    mov {percpu}+16(%rip), %rax\n    mov %rax, %cr3\n    incq {cr3_loads}(%rip)\n1:\n",
+    "    testb $3, 144(%rsp)\n    jz 2f\n    mov {percpu}+24(%rip), %rax\n    mov %rax, %cr3\n    incq {cr3_loads}(%rip)\n2:\n",
+    percpu = sym super::usermode::PER_CPU,
+    cr3_loads = sym crate::events::CR3_LOADS
 );
 
 unsafe extern "C" {

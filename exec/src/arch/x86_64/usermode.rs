@@ -52,12 +52,14 @@ syscall_entry:
     pushq ${vector}
 "#, push_gprs!(), r#"    mov {percpu}+16(%rip), %rax /* the kernel's page tables */
     mov %rax, %cr3
+    incq {cr3_loads}(%rip)
     mov %rsp, %rdi
     cld
     call {dispatch}
     mov %rax, %rsp
     mov {percpu}+24(%rip), %rax /* back to the task's page tables */
     mov %rax, %cr3
+    incq {cr3_loads}(%rip)
 "#, pop_gprs!(), r#"    add $16, %rsp               /* vector, error code */
     pop %rcx                    /* user RIP */
     add $8, %rsp                /* CS */
@@ -76,6 +78,7 @@ enter_user:
     push %rdi
     mov %rdx, %rdi
     mov %rcx, %cr3
+    incq {cr3_loads}(%rip)
     xor %eax, %eax
     xor %ebx, %ebx
     xor %ecx, %ecx
@@ -97,6 +100,7 @@ enter_user:
     vector = const SYSCALL_VECTOR,
     dispatch = sym super::trap::dispatch,
     percpu = sym PER_CPU,
+    cr3_loads = sym crate::events::CR3_LOADS,
     options(att_syntax)
 );
 
@@ -172,6 +176,7 @@ pub fn set_syscall_stack(top: u64) {
 pub unsafe fn load_cr3(pml4: u64) {
     // SAFETY: per the contract.
     unsafe { Cr3::write(PhysFrame::containing_address(PhysAddr::new(pml4)), Cr3Flags::empty()) };
+    crate::events::count(&crate::events::CR3_LOADS, 1);
 }
 
 /// Leaves ring 0 for good: continues at `rip` in ring 3 with stack `rsp`, interrupts on,
