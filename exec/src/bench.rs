@@ -309,8 +309,66 @@ pub fn run(extra: &[fn()]) -> ! {
     for f in extra {
         f();
     }
+    scale();
     kprintln!("bench end");
     qemu::exit(qemu::ExitCode::Success)
+}
+
+/// The scale rows: the 64-byte round trips again with 10, 100 and 1,000 more tasks (each
+/// waiting for good), as many more public ports (one per task) and as many messages queued at
+/// one of them that nobody takes. Nothing on the path walks a list whose length a task
+/// controls, so the figures should stay flat. Printed as `scale_round_trip` and
+/// `scale_round_trip_combined`, the size field holding the number of extras. Runs last: the
+/// extra tasks stay.
+fn scale() {
+    let mut extras = 0;
+    for level in [0usize, 10, 100, 1000] {
+        while extras < level {
+            let t = sys::add_task("bench-idle", 0, idle_with_port, 0, crate::task::MIN_STACK);
+            if t.is_null() {
+                kprintln!("bench missing name=scale_round_trip size={level}: no memory for the tasks");
+                return;
+            }
+            extras += 1;
+        }
+        // Wait until every extra task has made its port and queued its message.
+        while SCALE_READY.load(Ordering::SeqCst) < extras {
+            // SAFETY: null is the caller itself (lets the lower-priority tasks run once).
+            unsafe {
+                crate::task::set_task_pri(null_mut(), -1);
+                crate::task::set_task_pri(null_mut(), 0);
+            }
+        }
+        for (row, name) in [(Row::RoundTrip, "scale_round_trip"), (Row::RoundTripCombined, "scale_round_trip_combined")] {
+            let before = Events::now();
+            let figures = run_row(row, 64, false, 10_000).expect("no memory for a benchmark's message");
+            print_line(name, level, false, 10_000, figures, Events::now().since(before), runs(10_000));
+        }
+    }
+}
+
+/// Extra tasks of the scale rows that are ready (port made, message queued).
+static SCALE_READY: AtomicUsize = AtomicUsize::new(0);
+/// The port the scale rows' messages wait at (the first extra task's), 0 before.
+static SCALE_SINK: AtomicUsize = AtomicUsize::new(0);
+
+/// An extra task of the scale rows: a public port of its own, a message queued at the first
+/// such port (nobody takes them), then a wait that never ends.
+fn idle_with_port(_: usize) {
+    let port = crate::port::create_port(Some("bench-idle"), 0);
+    let m = alloc_mem(size_of::<Message>(), MemFlags::PUBLIC | MemFlags::CLEAR) as *mut Message;
+    if !port.is_null() && !m.is_null() {
+        let _ = SCALE_SINK.compare_exchange(0, port as usize, Ordering::SeqCst, Ordering::SeqCst);
+        // SAFETY: a fresh block for the header; the sink is a live port (its task waits for
+        // good); the message is never taken, so never replied.
+        unsafe {
+            m.write(Message::new(null_mut(), size_of::<Message>()));
+            sys::put_msg(SCALE_SINK.load(Ordering::SeqCst) as *mut MsgPort, m);
+        }
+    }
+    SCALE_READY.fetch_add(1, Ordering::SeqCst);
+    // A signal nobody sends: the port's own signal (set by every message) does not wake it.
+    sys::wait(crate::signal::SIGF_CTRL_D);
 }
 
 fn sys_add(name: &str, entry: fn(usize)) {

@@ -37,7 +37,9 @@ impl Figure {
     /// The row label: `msg_round_trip 64 B (reads body)`.
     pub fn label(&self) -> String {
         let mut s = self.name.clone();
-        if self.name.starts_with("msg_") || self.name.starts_with("dos_") {
+        if self.name.starts_with("scale_") {
+            let _ = write!(s, " 64 B, {} more tasks, ports and queued messages", self.size);
+        } else if self.name.starts_with("msg_") || self.name.starts_with("dos_") {
             let _ = write!(s, " {}", size_label(self.size));
         }
         if self.touch {
