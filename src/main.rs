@@ -37,6 +37,7 @@ pub extern "C" fn lorraine_main(start_info_paddr: u32) -> ! {
     exec::sched::enable(); //                               interrupts on: multitasking runs
     libraries::handlers::await_ports(); //                  DOS handlers ready for packets
     if boot.options.bench {
+        exec::bench::set_quick(boot.options.bench_quick);
         #[cfg(not(feature = "mmu"))]
         exec::bench::run(&[devices::bench::run, libraries::dos::bench::run]);
         #[cfg(feature = "mmu")]

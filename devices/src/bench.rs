@@ -15,7 +15,7 @@ pub fn run() {
     unsafe {
         if open_device("timer.device", UNIT_MICROHZ, &mut t.io, 0) == 0 {
             t.io.command = TR_GETSYSTIME;
-            measure("timer_do_io", 0, false, 10_000, || {
+            measure("timer_do_io", 0, false, exec::bench::count(10_000), || {
                 do_io(&mut t.io);
             });
             close_device(&mut t.io);
@@ -23,7 +23,7 @@ pub fn run() {
         let mut s = exec::device::IoRequest::new(port, size_of::<exec::device::IoRequest>());
         if open_device("serial.device", 0, &mut s, 0) == 0 {
             s.command = SDCMD_QUERY;
-            measure("serial_do_io", 0, false, 10_000, || {
+            measure("serial_do_io", 0, false, exec::bench::count(10_000), || {
                 do_io(&mut s);
             });
             close_device(&mut s);

@@ -11,7 +11,7 @@
 
 use alloc::vec::Vec;
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 use crate::arch::x86_64::{cpu, qemu};
 use crate::events::Events;
@@ -26,11 +26,24 @@ pub const SIZES: [usize; 6] = [0, 64, 1024, 4096, 65536, 1 << 20];
 
 /// Samples taken for a message of `size` bytes.
 pub fn samples_for(size: usize) -> usize {
-    match size {
+    count(match size {
         0..=4096 => 10_000,
         4097..=65536 => 1_000,
         _ => 100,
-    }
+    })
+}
+
+/// `bench=quick`: every row with a few samples (a check that each runs, not a measurement).
+static QUICK: AtomicBool = AtomicBool::new(false);
+
+/// Sets the quick mode (`bench=quick` on the command line).
+pub fn set_quick(quick: bool) {
+    QUICK.store(quick, Ordering::SeqCst);
+}
+
+/// How many samples a row takes that asks for `n`: `n`, or a few in the quick mode.
+pub fn count(n: usize) -> usize {
+    if QUICK.load(Ordering::Relaxed) { (n / 500).max(2) } else { n }
 }
 
 /// Prints the line for `name` from raw samples (median and p99), for benchmarks that time
@@ -288,7 +301,7 @@ pub fn run(extra: &[fn()]) -> ! {
     kprintln!("bench begin mode={} tsc_hz={}", crate::BUILD_MODE, crate::time::tsc_hz());
     // What the timing itself costs (a TSC read; the sample is stored after the second): in
     // every figure.
-    measure("empty", 0, false, 10_000, || {});
+    measure("empty", 0, false, count(10_000), || {});
     let row = |row: Row, size: usize, touch: bool, n: usize| {
         let before = Events::now();
         let figures = run_row(row, size, touch, n).expect("no memory for a benchmark's message");
@@ -304,8 +317,8 @@ pub fn run(extra: &[fn()]) -> ! {
             row(Row::RoundTripCombined, size, touch, n);
         }
     }
-    row(Row::SignalPingPong, 0, false, 10_000);
-    row(Row::NullCall, 0, false, 10_000);
+    row(Row::SignalPingPong, 0, false, count(10_000));
+    row(Row::NullCall, 0, false, count(10_000));
     for f in extra {
         f();
     }
@@ -341,8 +354,9 @@ fn scale() {
         }
         for (row, name) in [(Row::RoundTrip, "scale_round_trip"), (Row::RoundTripCombined, "scale_round_trip_combined")] {
             let before = Events::now();
-            let figures = run_row(row, 64, false, 10_000).expect("no memory for a benchmark's message");
-            print_line(name, level, false, 10_000, figures, Events::now().since(before), runs(10_000));
+            let n = count(10_000);
+            let figures = run_row(row, 64, false, n).expect("no memory for a benchmark's message");
+            print_line(name, level, false, n, figures, Events::now().since(before), runs(n));
         }
     }
 }

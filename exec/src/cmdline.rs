@@ -4,7 +4,8 @@
 //! - `test` runs every in-kernel test; `test=<prefix>` runs the tests whose names start with
 //!   `<prefix>` (a test whose name starts with `selfcheck.` only runs when named this way);
 //! - `timeout=<ms>` bounds each test (default [`DEFAULT_TEST_TIMEOUT_MS`]);
-//! - `bench` runs the in-kernel benchmarks and exits.
+//! - `bench` runs the in-kernel benchmarks and exits; `bench=quick` runs every row with a few
+//!   samples only (`make test` checks so that every row runs).
 //!
 //! Anything else is reported and ignored, so a typo never silently changes what boots.
 
@@ -22,6 +23,8 @@ pub struct BootOptions<'a> {
     pub test_timeout_ms: u64,
     /// Run the benchmarks instead of booting normally.
     pub bench: bool,
+    /// With a few samples per row only.
+    pub bench_quick: bool,
 }
 
 /// A word of the command line that was not understood.
@@ -38,7 +41,7 @@ impl<'a> BootOptions<'a> {
     ///
     /// Never fails: an unusable word is reported and skipped.
     pub fn parse(line: &'a str, mut complain: impl FnMut(Complaint<'a>)) -> Self {
-        let mut opts = BootOptions { test: None, test_timeout_ms: DEFAULT_TEST_TIMEOUT_MS, bench: false };
+        let mut opts = BootOptions { test: None, test_timeout_ms: DEFAULT_TEST_TIMEOUT_MS, bench: false, bench_quick: false };
         for word in line.split(' ').filter(|w| !w.is_empty()) {
             let (key, value) = match word.split_once('=') {
                 Some((k, v)) => (k, Some(v)),
@@ -47,6 +50,7 @@ impl<'a> BootOptions<'a> {
             match (key, value) {
                 ("test", None) => opts.test = Some(""),
                 ("bench", None) => opts.bench = true,
+                ("bench", Some("quick")) => (opts.bench, opts.bench_quick) = (true, true),
                 ("test", Some(prefix)) => opts.test = Some(prefix),
                 ("timeout", Some(v)) => match v.parse::<u64>() {
                     Ok(ms) if ms > 0 => opts.test_timeout_ms = ms,
@@ -101,15 +105,18 @@ mod tests {
     #[test]
     fn empty_line_boots_normally() {
         let (o, c) = parse("");
-        assert_eq!(o, BootOptions { test: None, test_timeout_ms: DEFAULT_TEST_TIMEOUT_MS, bench: false });
+        assert_eq!(o, BootOptions { test: None, test_timeout_ms: DEFAULT_TEST_TIMEOUT_MS, bench: false, bench_quick: false });
         assert!(parse("bench").0.bench);
+        let q = parse("bench=quick").0;
+        assert!(q.bench && q.bench_quick);
+        assert_eq!(parse("bench=slow").1.len(), 1, "an unknown bench mode is reported");
         assert!(c.is_empty());
     }
 
     #[test]
     fn test_words() {
         assert_eq!(parse("test").0.test, Some(""));
-        assert_eq!(parse("  test=arch.  timeout=500 ").0, BootOptions { test: Some("arch."), test_timeout_ms: 500, bench: false });
+        assert_eq!(parse("  test=arch.  timeout=500 ").0, BootOptions { test: Some("arch."), test_timeout_ms: 500, bench: false, bench_quick: false });
     }
 
     #[test]

@@ -188,18 +188,18 @@ fn missing(name: &str, size: usize) {
 /// loop (warm-ups included), counted from the task's go to its end.
 pub fn run() {
     let me = exec::task::find_task(None) as u64;
-    const N: u64 = 10_000;
+    let n_null = exec::bench::count(10_000) as u64;
     exec::signal::set_signal(0, SIGF_CTRL_F);
     for (name, via_sys) in [("null_call_gate", 0), ("null_call_sys_ring3", 1)] {
         exec::signal::set_signal(0, SIGF_CTRL_F);
         exec::signal::set_signal(0, SIGF_CTRL_E);
-        if let Some((task, block)) = add_user_task_with("bench-null", 0, null_gate, [N, me, via_sys]) {
+        if let Some((task, block)) = add_user_task_with("bench-null", 0, null_gate, [n_null, me, via_sys]) {
             let window = Window::open(task);
             let events = window.close();
             // SAFETY: the task wrote its samples before signalling, and waits.
-            let mut samples = unsafe { core::slice::from_raw_parts((block as *const u64).read() as *const u64, N as usize).to_vec() };
+            let mut samples = unsafe { core::slice::from_raw_parts((block as *const u64).read() as *const u64, n_null as usize).to_vec() };
             window.release();
-            report(name, 0, false, &mut samples, events, N + N / 10);
+            report(name, 0, false, &mut samples, events, n_null + n_null / 10);
             exec::time::wait_ticks(1);
         } else {
             missing(name, 0);

@@ -33,7 +33,7 @@ pub fn run() {
     let _ = close(f);
     if let Ok(mut f) = open("RAM:bench.src", MODE_OLDFILE) {
         let mut buf = [0u8; 64];
-        measure("dos_read", 64, false, 10_000, || {
+        measure("dos_read", 64, false, exec::bench::count(10_000), || {
             if f.read(&mut buf) != Ok(64) {
                 let _ = f.seek(0, OFFSET_BEGINNING);
             }
@@ -41,7 +41,7 @@ pub fn run() {
         let _ = close(f);
     }
     let mut buf = vec![0u8; 16 * 1024];
-    measure("dos_copy", MIB, false, 20, || {
+    measure("dos_copy", MIB, false, exec::bench::count(20), || {
         let (Ok(mut src), Ok(mut dst)) = (open("RAM:bench.src", MODE_OLDFILE), open("RAM:bench.dst", MODE_NEWFILE)) else { return };
         while let Ok(n) = src.read(&mut buf) {
             if n == 0 || dst.write(&buf[..n]) != Ok(n) {
