@@ -44,13 +44,16 @@ fn files_through_the_shell() {
         // ASSIGN: a name for a directory.
         assert!(run(&mut s, "assign WORK: RAM:d").trim().is_empty(), "{mode:?}");
         assert_eq!(run(&mut s, "type WORK:a").trim(), "hello\nagain", "{mode:?}: through the assign");
-        assert!(run(&mut s, "assign").contains("WORK            RAM:d"), "{mode:?}");
+        let listed = run(&mut s, "assign");
+        assert!(listed.contains("WORK            RAM:d"), "{mode:?}: {listed}");
+        assert!(listed.contains("Volumes:\nRam Disk [Mounted]") && listed.contains("Devices:\nRAM CON NIL"), "{mode:?}: {listed}");
+        assert_eq!(run(&mut s, "type \"Ram Disk:d/a\"").trim(), "hello\nagain", "{mode:?}: through RAM:'s volume name");
         assert!(run(&mut s, "assign RAMX: RAM:a").contains("RAM:a: Not a directory"), "{mode:?}: a file is no directory");
         assert!(run(&mut s, "assign RAM: RAM:d").contains("RAM:: Object exists"), "{mode:?}: a device keeps its name");
         run(&mut s, "assign WORK: REMOVE");
         assert!(run(&mut s, "type WORK:a").contains("WORK:a: Device (or volume) is not mounted"), "{mode:?}");
         let info = run(&mut s, "info");
-        assert!(info.contains("RAM:") && info.contains("Read/Write"), "{mode:?}: {info}");
+        assert!(info.contains("RAM:") && info.contains("Read/Write") && info.contains("Ram Disk"), "{mode:?}: {info}");
         let del = run(&mut s, "delete RAM:d ALL");
         assert!(del.contains("RAM:d/a  Deleted") && del.contains("RAM:d  Deleted"), "{mode:?}: {del}");
         // Tab completes paths: a file, then a directory to go on into.

@@ -1,5 +1,7 @@
 //! Assigns (the DOS list's third kind, beside devices and volumes): a name that stands for a
-//! directory, `ASSIGN WORK: RAM:projects` making `WORK:x` mean `RAM:projects/x`.
+//! directory, `ASSIGN WORK: RAM:projects` making `WORK:x` mean `RAM:projects/x`. Volumes
+//! (`Ram Disk:x` for `RAM:x`) are names of the same kind for a device's root, which the handler's
+//! mounting adds ([`add_volume`]) and ASSIGN cannot change.
 //!
 //! An assign holds the directory's *name*, not a lock (as AmigaDOS's late-binding assigns
 //! do): a lock belongs to the process that made it and is freed when that process ends, and
@@ -16,7 +18,7 @@ use alloc::vec::Vec;
 use super::lock::{self, FileLock, call_with, examine, name_from_lock, unlock};
 use super::packet::Attach;
 use super::process::result;
-use super::server::{ACTION_ASSIGN_FIND, ACTION_ASSIGN_LIST, ACTION_ASSIGN_REMOVE, ACTION_ASSIGN_SET, NAME_MAX, PORT_NAME, TARGET_MAX};
+use super::server::{ACTION_ASSIGN_FIND, ACTION_ASSIGN_LIST, ACTION_ASSIGN_REMOVE, ACTION_ASSIGN_SET, ACTION_VOLUME_ADD, ACTION_VOLUME_LIST, NAME_MAX, PORT_NAME, TARGET_MAX};
 use crate::dosdefs::{FileInfoBlock, SHARED_LOCK, error};
 
 /// How deep an assign may point through others (`A:` to `B:` to ...).
@@ -69,10 +71,38 @@ pub fn assign_lock(name: &str, lock: Option<FileLock>) -> Result<(), i64> {
     result(server().and_then(|s| call_with(s, ACTION_ASSIGN_SET, &args, &mut [(0, Attach::In(name.as_bytes())), (2, Attach::In(target.as_bytes()))])).map(|_| ()))
 }
 
+/// Names the volume on `device` (its root) `name` (AmigaDOS: the handler makes its volume node
+/// when it mounts a disk). Errors: OBJECT_EXISTS (the name of an assign, a volume or a
+/// device), INVALID_COMPONENT_NAME, DEVICE_NOT_MOUNTED (no such device, or no DOS server).
+pub fn add_volume(name: &str, device: &str) -> Result<(), i64> {
+    let (name, device) = (bare(name), bare(device));
+    if name.is_empty() || name.contains([':', '/']) || name.len() > NAME_MAX || device.len() >= NAME_MAX {
+        return result(Err(error::INVALID_COMPONENT_NAME));
+    }
+    if !is_device(device) {
+        return result(Err(error::DEVICE_NOT_MOUNTED));
+    }
+    if is_device(name) {
+        return result(Err(error::OBJECT_EXISTS));
+    }
+    let root = alloc::format!("{device}:");
+    let args = [0, name.len() as i64, 0, root.len() as i64];
+    result(server().and_then(|s| call_with(s, ACTION_VOLUME_ADD, &args, &mut [(0, Attach::In(name.as_bytes())), (2, Attach::In(root.as_bytes()))])).map(|_| ()))
+}
+
 /// Every assign, as (name, directory).
 pub fn assigns() -> Vec<(String, String)> {
+    list(ACTION_ASSIGN_LIST)
+}
+
+/// Every volume, as (name, device).
+pub fn volumes() -> Vec<(String, String)> {
+    list(ACTION_VOLUME_LIST)
+}
+
+fn list(action: i64) -> Vec<(String, String)> {
     let mut buf = alloc::vec![0u8; 4096];
-    let n = server().and_then(|s| call_with(s, ACTION_ASSIGN_LIST, &[0, 4096], &mut [(0, Attach::Out(&mut buf))])).unwrap_or(0) as usize;
+    let n = server().and_then(|s| call_with(s, action, &[0, 4096], &mut [(0, Attach::Out(&mut buf))])).unwrap_or(0) as usize;
     let mut words = buf[..n.min(buf.len())].split(|&b| b == 0).map(|w| String::from_utf8_lossy(w).into_owned());
     let mut out = Vec::new();
     while let (Some(n), Some(t)) = (words.next(), words.next()) {

@@ -26,6 +26,7 @@ pub static TESTS: &[Test] = &[
     Test::new("libraries.dos.one_mib_file", one_mib_file),
     Test::new("libraries.dos.nil", nil),
     Test::new("libraries.dos.con", con),
+    Test::new("libraries.dos.volumes", volumes),
 ];
 
 fn port(name: &str) -> Result<*mut exec::port::MsgPort, alloc::string::String> {
@@ -349,6 +350,31 @@ fn nil() -> TestResult {
         let nil = port("NIL")?;
         // SAFETY: the handler's port; no pointers.
         ensure_eq!(unsafe { do_pkt(nil, action::LOCATE_OBJECT, &[]) }, (DOSFALSE, error::ACTION_NOT_KNOWN));
+        Ok(())
+    })
+}
+
+/// RAM:'s volume, named at boot: a name for RAM:'s root that ASSIGN can neither take, replace
+/// nor remove; a second volume of a taken name, or on no device, is refused.
+fn volumes() -> TestResult {
+    use super::assign::{add_volume, assign_lock, assign_path, volumes};
+    as_process(|| {
+        let list = volumes();
+        ensure!(list.iter().any(|(n, d)| n == "Ram Disk" && d == "RAM:"), "{list:?}");
+        write_file("Ram Disk:vol.t", b"through the volume")?;
+        ensure_eq!(read_file("RAM:vol.t")?, b"through the volume".to_vec());
+        ensure_eq!(read_file("ram disk:vol.t")?, b"through the volume".to_vec(), "any case");
+        ensure_eq!(delete_file("Ram Disk:vol.t"), Ok(()));
+        ensure_eq!(assign_path("Ram Disk", "RAM:"), Err(error::OBJECT_EXISTS));
+        ensure_eq!(assign_lock("Ram Disk", None), Err(error::OBJECT_WRONG_TYPE));
+        ensure_eq!(add_volume("ram disk", "NIL"), Err(error::OBJECT_EXISTS));
+        ensure_eq!(add_volume("Lost", "NOSUCH"), Err(error::DEVICE_NOT_MOUNTED));
+        ensure_eq!(add_volume("NIL", "RAM"), Err(error::OBJECT_EXISTS), "a device's name");
+        ensure_eq!(add_volume("a/b", "RAM"), Err(error::INVALID_COMPONENT_NAME));
+        ensure_eq!(assign_path("VOLTEST", "RAM:"), Ok(()));
+        ensure_eq!(add_volume("VOLTEST", "NIL"), Err(error::OBJECT_EXISTS), "an assign's name");
+        ensure_eq!(assign_lock("VOLTEST", None), Ok(()));
+        ensure_eq!(volumes().len(), list.len(), "nothing added by the refusals");
         Ok(())
     })
 }

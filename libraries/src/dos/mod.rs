@@ -14,7 +14,7 @@
 //! Where DOS's shared state lives: the DOS list's devices are exec's list of public ports (a
 //! handler's port is named after its device, `RAM` for `RAM:`); its assigns are kept by the
 //! DOS server task (`server.rs`, reached by packets; in ring 3 in the mmu build); a process's
-//! state is its own (`process.rs`). Volume names are not built yet.
+//! state is its own (`process.rs`). RAM:'s volume is `Ram Disk` (`assign.rs`).
 //!
 //! The calls are plain functions (`libraries::dos::file::open`), not vectors of the library's
 //! table. None of them may be called from an interrupt: each sends a packet and waits for

@@ -1,9 +1,11 @@
-//! The DOS server: the home of DOS's shared list of assigns, an Exec task with the public
-//! port `dos.list`, reached only by packets, like a handler. DOS's shared state cannot be
-//! ring-0 memory that clients write, since in the mmu build clients and server may be ring-3
-//! tasks: here it is the server's own, and the server runs in ring 3 there, in an address space
-//! of its own (the boot order starts it beside the handlers). The devices of the DOS list are
-//! the handlers' public ports; volume names are not built.
+//! The DOS server: the home of DOS's shared list of assigns and volumes, an Exec task with the
+//! public port `dos.list`, reached only by packets, like a handler. DOS's shared state cannot
+//! be ring-0 memory that clients write, since in the mmu build clients and server may be
+//! ring-3 tasks: here it is the server's own, and the server runs in ring 3 there, in an
+//! address space of its own (the boot order starts it beside the handlers). The devices of the
+//! DOS list are the handlers' public ports. A volume is the name of a mounted disk (RAM:'s is
+//! `Ram Disk`), kept here as a name for the device's root that ASSIGN can neither replace nor
+//! remove.
 //!
 //! Its actions are Lorraine's own numbers (AmigaDOS keeps the list in memory every process can
 //! write). Names are attachments (see `packet.rs`).
@@ -28,6 +30,11 @@ pub const ACTION_ASSIGN_REMOVE: i64 = 20002;
 pub const ACTION_ASSIGN_FIND: i64 = 20003;
 /// ASSIGN_LIST: arg1 a buffer, arg2 its length; res1 the bytes written: `name\0target\0` each.
 pub const ACTION_ASSIGN_LIST: i64 = 20004;
+/// VOLUME_ADD: arg1 name, arg2 its length, arg3 the device (`RAM:`), arg4 its length. A name in
+/// use (an assign's or a volume's) is OBJECT_EXISTS.
+pub const ACTION_VOLUME_ADD: i64 = 20005;
+/// VOLUME_LIST: as ASSIGN_LIST, for the volumes (`name\0device\0` each).
+pub const ACTION_VOLUME_LIST: i64 = 20006;
 
 /// Most assigns kept; longest name and target.
 const MAX_ASSIGNS: usize = 64;
@@ -62,6 +69,8 @@ fn serve() {
         return;
     }
     let mut assigns: Vec<(String, String)> = Vec::new();
+    // Found by ASSIGN_FIND like assigns; never replaced or removed.
+    let mut volumes: Vec<(String, String)> = Vec::new();
     let mut msg: *mut Message = core::ptr::null_mut();
     loop {
         // SAFETY: our own port; `msg` is null or the packet answered below.
@@ -74,9 +83,20 @@ fn serve() {
         // SAFETY: as above.
         let kind = unsafe { packet_of(msg) }.kind;
         let r: Result<i64, i64> = (|| match kind {
-            ACTION_ASSIGN_SET => {
+            ACTION_ASSIGN_SET | ACTION_VOLUME_ADD => {
                 let name = text(msg, a[0], a[1], NAME_MAX)?;
                 let target = text(msg, a[2], a[3], TARGET_MAX)?;
+                let taken = |list: &[(String, String)]| list.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+                if taken(&volumes) || (kind == ACTION_VOLUME_ADD && taken(&assigns)) {
+                    return Err(error::OBJECT_EXISTS);
+                }
+                if kind == ACTION_VOLUME_ADD {
+                    if volumes.len() >= MAX_ASSIGNS {
+                        return Err(error::NO_FREE_STORE);
+                    }
+                    volumes.push((String::from(name), String::from(target)));
+                    return Ok(DOSTRUE);
+                }
                 match assigns.iter().position(|(n, _)| n.eq_ignore_ascii_case(name)) {
                     Some(i) => assigns[i].1 = String::from(target),
                     None if assigns.len() < MAX_ASSIGNS => assigns.push((String::from(name), String::from(target))),
@@ -86,13 +106,16 @@ fn serve() {
             }
             ACTION_ASSIGN_REMOVE => {
                 let name = text(msg, a[0], a[1], NAME_MAX)?;
+                if volumes.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+                    return Err(error::OBJECT_WRONG_TYPE);
+                }
                 let before = assigns.len();
                 assigns.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
                 if assigns.len() == before { Err(error::OBJECT_NOT_FOUND) } else { Ok(DOSTRUE) }
             }
             ACTION_ASSIGN_FIND => {
                 let name = text(msg, a[0], a[1], NAME_MAX)?;
-                let target = assigns.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, t)| t.clone()).ok_or(error::OBJECT_NOT_FOUND)?;
+                let target = assigns.iter().chain(&volumes).find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, t)| t.clone()).ok_or(error::OBJECT_NOT_FOUND)?;
                 // SAFETY: as for `text`.
                 let out = unsafe { attached(msg, a[2], a[3].clamp(0, TARGET_MAX as i64) as usize) }.ok_or(error::REQUIRED_ARG_MISSING)?;
                 if out.len() < target.len() {
@@ -101,12 +124,12 @@ fn serve() {
                 out[..target.len()].copy_from_slice(target.as_bytes());
                 Ok(target.len() as i64)
             }
-            ACTION_ASSIGN_LIST => {
+            ACTION_ASSIGN_LIST | ACTION_VOLUME_LIST => {
                 let len = a[1].clamp(0, 1 << 16) as usize;
                 // SAFETY: as for `text`.
                 let out = unsafe { attached(msg, a[0], len) }.ok_or(error::REQUIRED_ARG_MISSING)?;
                 let mut at = 0;
-                for (n, t) in &assigns {
+                for (n, t) in if kind == ACTION_ASSIGN_LIST { &assigns } else { &volumes } {
                     let need = n.len() + t.len() + 2;
                     if at + need > out.len() {
                         break;

@@ -22,12 +22,22 @@ pub fn start() {
     }
 }
 
+/// RAM:'s volume name, as on the Amiga.
+pub const RAM_VOLUME: &str = "Ram Disk";
+
 /// Waits (at most two seconds) until every handler has its port, so that what runs after the
-/// boot finds RAM: and NIL:. Result: whether they all did.
+/// boot finds RAM: and NIL:, then names RAM:'s volume ([`RAM_VOLUME`]) in the DOS list.
+/// Result: whether they all did.
 pub fn await_ports() -> bool {
     for _ in 0..2 * exec::time::TICK_HZ {
         let up = |name| !exec::sys::find_port(name).is_null();
         if up(ram::PORT_NAME) && up(nil::PORT_NAME) && up(con::PORT_NAME) && up(crate::dos::server::PORT_NAME) {
+            let named = crate::dos::assign::add_volume(RAM_VOLUME, ram::PORT_NAME);
+            // The boot task was a DOS process for that packet only.
+            crate::dos::process::end_process();
+            if let Err(e) = named {
+                exec::kprintln!("DOS: RAM:'s volume was not named ({e})");
+            }
             return true;
         }
         exec::time::wait_ticks(1);

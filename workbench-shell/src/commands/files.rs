@@ -445,7 +445,7 @@ pub(super) fn cd(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
 
 /// INFO: the disks (RAM:) with their size and use.
 pub(super) fn info(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
-    let _ = writeln!(ctx.con, "Unit      Size      Used      Free Full  Errs  Status      In use");
+    let _ = writeln!(ctx.con, "Unit      Size      Used      Free Full  Errs  Status      In use  Name");
     // RAM: is the one disk there is (NIL: holds nothing).
     let dev = "RAM:";
     {
@@ -462,7 +462,8 @@ pub(super) fn info(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
         let (size, used) = (d.num_blocks as u64 * block, d.num_blocks_used as u64 * block);
         let full = (used * 100).checked_div(size).unwrap_or(100);
         let b = libraries::format::bytes;
-        let _ = writeln!(ctx.con, "{dev:<6}{:>8}  {:>8}  {:>8} {full:>3}%  {:>4}  Read/Write  {:>6}", b(size), b(used), b(size - used), d.num_soft_errors, d.in_use - 1);
+        let volume = libraries::dos::assign::volumes().into_iter().find(|(_, d)| d.eq_ignore_ascii_case(dev)).map(|v| v.0).unwrap_or_default();
+        let _ = writeln!(ctx.con, "{dev:<6}{:>8}  {:>8}  {:>8} {full:>3}%  {:>4}  Read/Write  {:>6}  {volume}", b(size), b(used), b(size - used), d.num_soft_errors, d.in_use - 1);
     }
     RC_OK
 }
@@ -568,10 +569,17 @@ pub fn complete_path(word: &str, current: &str) -> Vec<String> {
 pub(super) fn assign(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     let (name, target, remove) = (text(&a[0]), text(&a[1]), switch(&a[2]));
     let Some(name) = name.map(String::from) else {
-        let _ = writeln!(ctx.con, "Devices:\nRAM NIL\n\nDirectories:");
+        // As AmigaDOS lists them: volumes, assigns, devices.
+        let _ = writeln!(ctx.con, "Volumes:");
+        for (n, _) in libraries::dos::assign::volumes() {
+            let _ = writeln!(ctx.con, "{n} [Mounted]");
+        }
+        let _ = writeln!(ctx.con, "\nDirectories:");
         for (n, t) in libraries::dos::assign::assigns() {
             let _ = writeln!(ctx.con, "{n:<15} {t}");
         }
+        let devices: Vec<&str> = ["RAM", "CON", "NIL"].into_iter().filter(|d| !exec::sys::find_port(d).is_null()).collect();
+        let _ = writeln!(ctx.con, "\nDevices:\n{}", devices.join(" "));
         return RC_OK;
     };
     let r = match target {
