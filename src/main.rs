@@ -15,7 +15,7 @@ static RESIDENTS: &[&Resident] =
 #[cfg(not(feature = "mmu"))]
 static TEST_SUITES: &[&[Test]] = &[exec::TESTS, devices::TESTS, libraries::TESTS];
 #[cfg(feature = "mmu")]
-static TEST_SUITES: &[&[Test]] = &[exec::TESTS, devices::TESTS, libraries::TESTS, mmu_mode::TESTS, mmu_mode::SYS_TESTS, mmu_mode::ATTACK_TESTS, mmu_mode::MSG_ATTACK_TESTS, mmu_mode::FUZZ_TESTS, mmu_mode::DOS_TESTS];
+static TEST_SUITES: &[&[Test]] = &[exec::TESTS, devices::TESTS, libraries::TESTS, mmu_mode::TESTS, mmu_mode::SYS_TESTS, mmu_mode::ATTACK_TESTS, mmu_mode::MSG_ATTACK_TESTS, mmu_mode::FUZZ_TESTS, mmu_mode::DOS_TESTS, mmu_mode::TO_RING0_TESTS];
 
 /// Entered from the PVH trampoline in 64-bit mode, on the boot stack, interrupts off.
 #[unsafe(no_mangle)]
@@ -31,6 +31,8 @@ pub extern "C" fn lorraine_main(start_info_paddr: u32) -> ! {
     exec::resident::init_residents(RESIDENTS); //           libraries and devices, by priority
     #[cfg(not(feature = "mmu"))]
     libraries::handlers::start(); //                        RAM:, NIL:, CON:, the DOS server (ring 0)
+    #[cfg(feature = "mmu")]
+    mmu_mode::msg::start_relay(); //                        replies of ring-0 receivers to ring 3
     #[cfg(feature = "mmu")]
     mmu_mode::dos::start_handlers(); //                     RAM:, NIL:, CON:, the DOS server (ring 3)
     exec::boot::banner(&boot); //                           version, mode, CPU, memory

@@ -68,6 +68,18 @@ unsafe extern "Rust" {
     safe fn lorraine_mmu_forbid_overrun(frame: &mut TrapFrame);
     /// Frees a task's address space at its end. Disable held; `task` is live and ending.
     unsafe fn lorraine_mmu_reclaim(task: *mut crate::task::Task);
+    /// A port is being deleted: mmu-mode drops the handle it gave ring 3 for it, if any.
+    unsafe fn lorraine_mmu_port_gone(port: *mut crate::port::MsgPort);
+}
+
+/// mmu-mode: `port` is being deleted.
+///
+/// # Safety
+/// `port` is live until this returns.
+#[cfg(feature = "mmu")]
+pub(crate) unsafe fn port_gone(port: *mut crate::port::MsgPort) {
+    // SAFETY: per the contract.
+    unsafe { lorraine_mmu_port_gone(port) };
 }
 
 /// mmu-mode: frees `task`'s address space and what the gate kept for it.

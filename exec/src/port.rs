@@ -157,6 +157,9 @@ pub unsafe fn delete_msg_port(port: *mut MsgPort) {
     }
     // SAFETY: per the contract.
     unsafe {
+        // mmu-mode forgets a handle it gave ring 3 for the port, and sends back what waits.
+        #[cfg(feature = "mmu")]
+        crate::entry::port_gone(port);
         if (*port).public {
             rem_port(port);
         }

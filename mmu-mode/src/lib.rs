@@ -57,6 +57,8 @@ mod ktests_fuzz;
 mod ktests_msg_attacks;
 #[cfg(target_os = "none")]
 mod ktests_sys;
+#[cfg(target_os = "none")]
+mod ktests_to_ring0;
 
 #[cfg(target_os = "none")]
 pub use ktests::TESTS;
@@ -70,8 +72,10 @@ pub use ktests_fuzz::TESTS as FUZZ_TESTS;
 pub use ktests_msg_attacks::TESTS as MSG_ATTACK_TESTS;
 #[cfg(target_os = "none")]
 pub use ktests_sys::TESTS as SYS_TESTS;
+#[cfg(target_os = "none")]
+pub use ktests_to_ring0::TESTS as TO_RING0_TESTS;
 
-/// exec's entry into mmu-mode (`exec::entry`): these three functions, bound by the linker
+/// exec's entry into mmu-mode (`exec::entry`): these functions, bound by the linker
 /// under fixed names, so that a gate call is a direct call from the trap path.
 #[cfg(target_os = "none")]
 mod entry {
@@ -99,5 +103,13 @@ mod entry {
     unsafe fn lorraine_mmu_reclaim(task: *mut Task) {
         // SAFETY: per the contract.
         unsafe { crate::gate::reclaim(task) };
+    }
+
+    /// # Safety
+    /// `port` is live until this returns (exec's delete_msg_port).
+    #[unsafe(no_mangle)]
+    unsafe fn lorraine_mmu_port_gone(port: *mut exec::port::MsgPort) {
+        // SAFETY: per the contract.
+        unsafe { crate::msg::port_gone(port) };
     }
 }

@@ -31,7 +31,12 @@
 //! ring-3 side sees only its copy. A message that cannot be copied (no room in the receiver's
 //! memory, or longer than the gate passes) goes back unread, marked
 //! [`exec::port::MSG_ERR_CROSS_RING`]; one that waits at a port whose ring-3 owner ends goes
-//! back marked receiver-gone. Ring 3 to ring 0 is not built yet.
+//! back marked receiver-gone.
+//!
+//! **Ring 3 to ring 0** (`ring3_to_ring0.rs`): a ring-3 task finds a ring-0 task's public port
+//! by name, if its owner opened it to ring 3 ([`open_to_ring3`]), and puts to it; the ring-0
+//! receiver gets a copy in kernel memory whose reply comes back through the kernel's relay
+//! task ([`Kind::ToRing0`]).
 //!
 //! **What the receiver's view says:** a header the kernel wrote: the reply port by its
 //! handle, the length, the envelope's ticket where Exec leaves a received message's `succ`
@@ -63,10 +68,12 @@ pub use exec::sys_gate::{PUT_AUTO, PUT_COPY, PUT_TRANSFER};
 
 mod ports;
 mod ring0;
+mod ring3_to_ring0;
 
-pub use ports::{create_port, delete_port, find_port, port_of, rem_port};
+pub use ports::{create_port, delete_port, find_port, open_to_ring3, port_of, rem_port};
 use ports::my_port;
 use ring0::{bounce, wrap};
+pub use ring3_to_ring0::{port_gone, start_relay};
 
 /// The longest message the gate passes.
 const MAX_LEN: u64 = 64 << 20;
@@ -93,6 +100,9 @@ enum Kind {
     /// receiver's memory; the reply copies its body back and replies the original through
     /// exec, to the reply port the ring-0 sender named.
     Kernel { original: u64 },
+    /// To a ring-0 task: the view is a copy in kernel memory (the relay frees it when the
+    /// receiver has replied it); the reply copies its body back over the sender's `original`.
+    ToRing0 { original: u64 },
     /// The sender ended first: the receiver keeps what it holds; the reply goes nowhere.
     Orphan,
 }
@@ -147,6 +157,8 @@ struct Records {
     /// warm). Boxed as in `envelopes`: a box moves between the two.
     #[allow(clippy::vec_box, reason = "the boxes are reused as they are: exec links them by address")]
     spare: Vec<Box<Envelope>>,
+    /// Copies at ring-0 receivers (their address) → (the envelope's ticket, the length).
+    kernel_copies: BTreeMap<u64, (u64, u64)>,
 }
 
 // SAFETY: the records are the kernel's own, touched only under Forbid on the one CPU; the
@@ -154,7 +166,7 @@ struct Records {
 unsafe impl Send for Records {}
 
 static RECORDS: Global<Records> =
-    Global::new(Records { ports: HandleTable::new(), handles: BTreeMap::new(), envelopes: HandleTable::new(), spare: Vec::new() });
+    Global::new(Records { ports: HandleTable::new(), handles: BTreeMap::new(), envelopes: HandleTable::new(), spare: Vec::new(), kernel_copies: BTreeMap::new() });
 
 /// Most spare envelopes kept.
 const SPARE_MAX: usize = 64;
@@ -224,9 +236,18 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
     if (reply == 0 && need_reply) || (reply != 0 && r.ports.get(reply).is_none_or(|p| p.owner != sender)) {
         return Err(BadPointer);
     }
+    let Some(mut e) = fresh_envelope(r, sender, receiver) else { return Err(BadPointer) };
     // SAFETY: the port's owner is live (its end takes the port away first).
     if unsafe { (*receiver).space() } == 0 {
-        return Err(BadPointer);
+        // To a ring-0 task: always by copy, into kernel memory.
+        mine.policy.in_flight += 1;
+        return match ring3_to_ring0::put(r, e, port, msg, len, reply) {
+            Ok(_) => {
+                mine.lend(msg, len);
+                Ok(reply)
+            }
+            Err(e) => Err(give_up(r, e, sender)),
+        };
     }
     let pages = len.div_ceil(PAGE) * PAGE;
     // A whole block of its own that lends nothing (no message out of it) may go by transfer.
@@ -235,23 +256,6 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
         PUT_AUTO if whole_block => PUT_TRANSFER,
         PUT_AUTO => PUT_COPY,
         other => other,
-    };
-    let mut e = match r.spare.pop() {
-        Some(e) => e,
-        None if exec::heap::stats().free >= crate::policy::HEAP_RESERVE => Box::new(Envelope {
-            msg: Message::new(core::ptr::null_mut(), 0),
-            ticket: 0,
-            view: 0,
-            lent_at: 0,
-            len: 0,
-            sender,
-            receiver,
-            reply: 0,
-            kind: Kind::Orphan,
-            state: State::Out,
-            taken: false,
-        }),
-        None => return Err(BadPointer),
     };
     mine.policy.in_flight += 1;
     let (view, kind, lent_len) = match how {
@@ -317,6 +321,27 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
     // SAFETY: the port is live; the envelope lives in the records until it is done with.
     unsafe { exec::port::put_msg(port, m) };
     Ok(reply)
+}
+
+/// An envelope to fill: a spare one, or a new one while the kernel heap keeps its reserve.
+fn fresh_envelope(r: &mut Records, sender: *mut Task, receiver: *mut Task) -> Option<Box<Envelope>> {
+    r.spare.pop().or_else(|| {
+        (exec::heap::stats().free >= crate::policy::HEAP_RESERVE).then(|| {
+            Box::new(Envelope {
+                msg: Message::new(core::ptr::null_mut(), 0),
+                ticket: 0,
+                view: 0,
+                lent_at: 0,
+                len: 0,
+                sender,
+                receiver,
+                reply: 0,
+                kind: Kind::Orphan,
+                state: State::Out,
+                taken: false,
+            })
+        })
+    })
 }
 
 /// Puts an envelope that was not used back, and the sender's count with it.
@@ -519,6 +544,10 @@ fn send_back(r: &mut Records, ticket: u64, error: i32) {
                 exec::port::reply_msg(m);
             }
             return finish(r, ticket);
+        }
+        Kind::ToRing0 { original } => {
+            ring3_to_ring0::copy_back(e, original, error);
+            original
         }
         Kind::Transfer => {
             // SAFETY: as above; the receiver's space is let go before the sender's is taken.

@@ -28,7 +28,8 @@ pub(super) fn my_port(h: u64) -> Result<*mut MsgPort, exec::sys_gate::GateError>
     with(|r| r.ports.get(h).filter(|p| p.owner == me).map(|p| p.port)).ok_or(BadPointer)
 }
 
-/// The handle of the public port `name`, if a ring-3 task made it; 0 otherwise.
+/// The handle of the public port `name`, if a ring-3 task made it or its ring-0 owner opened
+/// it to ring 3 ([`open_to_ring3`]); 0 otherwise.
 pub fn find_port(name: &str) -> GateResult {
     forbid();
     let p = exec::port::find_port(name);
@@ -36,6 +37,26 @@ pub fn find_port(name: &str) -> GateResult {
     let h = unsafe { (*RECORDS.get()).handles.get(&(p as usize)).copied().unwrap_or(0) };
     permit();
     Ok(h)
+}
+
+/// Opens a ring-0 task's `port` to ring 3: from now on ring-3 tasks find it by name and may put
+/// messages to it. What they send is a *claim*: the server gets a copy in kernel memory, and
+/// must check every field of the body before it acts on it (a pointer in it is the sender's
+/// word only). Result: the port's handle. Ring 0 only (the gate offers no such call).
+///
+/// # Safety
+/// `port` is a live port of the calling (ring-0) task, which stays live until deleted with
+/// exec's delete_msg_port (exec tells mmu-mode, and the handle goes).
+pub unsafe fn open_to_ring3(port: *mut MsgPort) -> u64 {
+    let owner = me();
+    with(|r| match r.handles.get(&(port as usize)) {
+        Some(&h) => h,
+        None => {
+            let h = r.ports.insert(PortRec { port, owner });
+            r.handles.insert(port as usize, h);
+            h
+        }
+    })
 }
 
 /// The handle of the first port ring-3 task `task` created (for its parent, in the kernel).

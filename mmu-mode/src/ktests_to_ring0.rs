@@ -1,0 +1,152 @@
+//! mmu-mode's in-kernel tests of messages from ring 3 to a ring-0 task's port
+//! (`msg/ring3_to_ring0.rs`): round trips by put and by do_msg, a header scribbled while out, a
+//! forged reply port, a port not opened to ring 3, a port deleted with a message waiting, and a
+//! sender that ends while ring 0 holds its message.
+
+use exec::ktest::{Test, TestResult};
+use exec::memory::MemFlags;
+use exec::port::{Message, MsgPort};
+use exec::signal::{SIGF_CTRL_E, SIGF_CTRL_F};
+use exec::sys;
+use exec::task::Task;
+use exec::{ensure, ensure_eq};
+
+use crate::ktests_attacks::{gone, hostile, me};
+
+pub static TESTS: &[Test] = &[Test::new("mmu.msg.ring3_to_ring0", ring3_to_ring0)];
+
+/// What the ring-3 client found.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct Found {
+    parent: u64,
+    /// Round trips whose reply came back to the right port with the body answered.
+    answered: u64,
+    /// Puts refused: a forged reply port, a port not opened to ring 3 (its handle 0).
+    refused: u64,
+    /// The message left at the port the server deleted: its error, and whether its body was
+    /// left alone.
+    gone_error: i32,
+    gone_body_kept: u64,
+}
+
+const LEN: usize = size_of::<Message>() + 64;
+
+/// A message of `LEN` bytes at `m`, replying to `reply`, with `word` first in its body.
+///
+/// # Safety
+/// `m` is the caller's own memory of `LEN` bytes.
+unsafe fn letter(m: *mut Message, reply: *mut MsgPort, word: u64) {
+    // SAFETY: per the contract.
+    unsafe {
+        m.write(Message::new(reply, LEN));
+        (m.add(1) as *mut u64).write(word);
+    }
+}
+
+/// Ring 3: round trips to "r0.svc" (its header scribbled while out), refusals, then a message
+/// left at "r0.svc" for its deletion, then one to "r0.svc2" that it does not wait for: it ends.
+extern "C" fn client(block: u64) -> ! {
+    let f = block as *mut Found;
+    // SAFETY: our own block; every exec call is checked by the gate.
+    unsafe {
+        let parent = (*f).parent as *mut Task;
+        let svc = sys::find_port("r0.svc");
+        let reply = sys::create_port(None, 0);
+        let page = sys::alloc_mem(4096, MemFlags::ANY) as *mut Message;
+        // By put, from a whole block (it goes by copy all the same: ring 0 gets kernel memory).
+        letter(page, reply, 41);
+        sys::put_msg(svc, page);
+        core::ptr::write_bytes(page as *mut u8, 0xc3, size_of::<Message>());
+        sys::wait_port(reply);
+        if sys::get_msg(reply) == page && (page.add(1) as *const u64).read() == 42 && (*page).error == 0 {
+            (*f).answered += 1;
+        }
+        // By do_msg, from inside the block.
+        let inner = (page as *mut u8).add(512) as *mut Message;
+        letter(inner, reply, 100);
+        if sys::do_msg(svc, inner) == inner && (inner.add(1) as *const u64).read() == 101 {
+            (*f).answered += 1;
+        }
+        // A reply port that is not ours (the server's own), and a port not opened to ring 3.
+        letter(inner, svc, 5);
+        (*f).refused += u64::from(crate::user::put_msg(svc as u64, inner as u64, crate::msg::PUT_COPY) == crate::gate::ERR_BAD_POINTER);
+        let closed = sys::find_port("r0.closed");
+        letter(inner, reply, 6);
+        (*f).refused += u64::from(closed.is_null() && crate::user::put_msg(closed as u64, inner as u64, crate::msg::PUT_COPY) == crate::gate::ERR_BAD_POINTER);
+        // Left at "r0.svc", which the server then deletes.
+        letter(inner, reply, 7);
+        sys::put_msg(svc, inner);
+        sys::signal(parent, SIGF_CTRL_F);
+        sys::wait_port(reply);
+        if sys::get_msg(reply) == inner {
+            (*f).gone_error = (*inner).error;
+            (*f).gone_body_kept = u64::from((inner.add(1) as *const u64).read() == 7);
+        }
+        // To "r0.svc2", and gone before the answer.
+        let svc2 = sys::find_port("r0.svc2");
+        letter(page, reply, 9);
+        sys::put_msg(svc2, page);
+        sys::signal(parent, SIGF_CTRL_F);
+        sys::wait(SIGF_CTRL_E);
+        sys::rem_task(core::ptr::null_mut());
+    }
+    unreachable!()
+}
+
+/// Serves one message at `port`: checks the header the kernel wrote, answers word + 1.
+fn serve_one(port: *mut MsgPort) -> TestResult {
+    // SAFETY: our own port; the copy is ours to read and write until we reply it.
+    unsafe {
+        exec::port::wait_port(port);
+        let m = exec::port::get_msg(port);
+        ensure_eq!((*m).length, LEN, "the kernel's header, not the client's scribbles");
+        ensure!(!(*m).reply_port.is_null() && (*m).reply_port != port, "replies go to the relay");
+        let body = m.add(1) as *mut u64;
+        body.write(body.read() + 1);
+        exec::port::reply_msg(m);
+    }
+    Ok(())
+}
+
+/// A ring-3 client reaches a ring-0 port opened to it, and only that one; each round trip is
+/// answered; what waits at a deleted port comes back marked receiver-gone; a sender that
+/// ends while ring 0 holds its message costs nothing once ring 0 replies.
+fn ring3_to_ring0() -> TestResult {
+    let mem0 = exec::memory::avail_mem(MemFlags::ANY);
+    let svc = exec::port::create_port(Some("r0.svc"), 0);
+    let svc2 = exec::port::create_port(Some("r0.svc2"), 0);
+    let closed = exec::port::create_port(Some("r0.closed"), 0);
+    ensure!(!svc.is_null() && !svc2.is_null() && !closed.is_null(), "no ports");
+    // SAFETY: our own live ports, deleted below with exec's delete_msg_port.
+    unsafe {
+        crate::msg::open_to_ring3(svc);
+        crate::msg::open_to_ring3(svc2);
+    }
+    let (t, block) = hostile("r3-to-r0", 0, client, Found { parent: me() as u64, ..Found::default() })?;
+    serve_one(svc)?;
+    serve_one(svc)?;
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // SAFETY: our port, with the client's third message waiting at it.
+    unsafe { exec::port::delete_msg_port(svc) };
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // SAFETY: written before the signal; the client waits.
+    let f = unsafe { (block as *const Found).read() };
+    ensure_eq!(f.answered, 2, "round trips by put and by do_msg");
+    ensure_eq!(f.refused, 2, "a forged reply port and a port not opened to ring 3");
+    ensure_eq!((f.gone_error, f.gone_body_kept), (exec::port::MSG_ERR_RECEIVER_GONE, 1));
+    // The client ends with its message at svc2; ring 0 answers it afterwards.
+    // SAFETY: the client waits for CTRL_E, then ends.
+    unsafe { exec::signal::signal(t, SIGF_CTRL_E) };
+    ensure!(gone("r3-to-r0", 500), "the client did not end");
+    serve_one(svc2)?;
+    // SAFETY: our ports, empty.
+    unsafe {
+        exec::port::delete_msg_port(svc2);
+        exec::port::delete_msg_port(closed);
+    }
+    // The relay frees the copies at its next turn.
+    devices::timer_sleep_ms(20);
+    ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "memory back to its baseline");
+    Ok(())
+}
