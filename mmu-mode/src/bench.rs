@@ -218,7 +218,8 @@ pub fn run() {
                 let len = size.max(size_of::<Message>()) as u64;
                 let n = samples_for(size) as u64;
                 exec::signal::set_signal(0, SIGF_CTRL_F);
-                let s = add_user_task("bench-server", 1, server, me | (touch as u64) << 63 | (combined as u64) << 62);
+                // The same priority as the client, as in the flat build's pairs.
+                let s = add_user_task("bench-server", 0, server, me | (touch as u64) << 63 | (combined as u64) << 62);
                 if s.is_null() {
                     missing(name, size);
                     continue;

@@ -11,12 +11,28 @@ fn now_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
-fn pin_to_cpu0() {
-    // SAFETY: a zeroed cpu_set_t with CPU 0 set, passed by reference.
+/// Pins the process (and the children it forks) to CPU 0. Result: whether the affinity read
+/// back is CPU 0 alone and the process runs there.
+fn pin_to_cpu0() -> bool {
+    // SAFETY: zeroed cpu_set_t values passed by reference to the affinity calls.
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
         libc::CPU_SET(0, &mut set);
-        libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set);
+        if libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return false;
+        }
+        let mut got: libc::cpu_set_t = std::mem::zeroed();
+        libc::sched_getaffinity(0, size_of::<libc::cpu_set_t>(), &mut got) == 0 && libc::CPU_COUNT(&got) == 1 && libc::CPU_ISSET(0, &got) && libc::sched_getcpu() == 0
+    }
+}
+
+/// The calling process's voluntary context switches so far (each a sleep in the kernel).
+fn voluntary_switches() -> i64 {
+    // SAFETY: getrusage writes the struct we pass.
+    unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut u);
+        u.ru_nvcsw
     }
 }
 
@@ -84,7 +100,9 @@ fn futex(word: *mut u32, op: i32, val: u32) {
 }
 
 /// Ping-pong through a futex word in shared memory: 1 = parent's turn done, 2 = child's.
-fn futex_round_trip(iterations: usize) -> Vec<u64> {
+/// Result: the samples, and the share of round trips in which the parent slept (a voluntary
+/// context switch: its FUTEX_WAIT put it to sleep rather than finding the answer there).
+fn futex_round_trip(iterations: usize) -> (Vec<u64>, f64) {
     // SAFETY: an anonymous shared mapping of one page, unmapped at the end; fork shares it.
     unsafe {
         let p = libc::mmap(std::ptr::null_mut(), 4096, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED | libc::MAP_ANONYMOUS, -1, 0);
@@ -106,6 +124,7 @@ fn futex_round_trip(iterations: usize) -> Vec<u64> {
             libc::_exit(0);
         }
         let mut samples = Vec::with_capacity(iterations);
+        let slept0 = voluntary_switches();
         for i in 0..total {
             let t0 = now_ns();
             atomic.store(1, std::sync::atomic::Ordering::SeqCst);
@@ -118,19 +137,25 @@ fn futex_round_trip(iterations: usize) -> Vec<u64> {
                 samples.push(now_ns() - t0);
             }
         }
+        let slept = (voluntary_switches() - slept0) as f64 / total as f64;
         libc::waitpid(pid, std::ptr::null_mut(), 0);
         libc::munmap(p, 4096);
-        samples
+        (samples, slept)
     }
 }
 
-/// Runs the Linux reference: pipe ping-pong (1 B, 4 KiB, 64 KiB) and futex ping-pong.
+/// Runs the Linux reference: pipe ping-pong (1 B, 4 KiB, 64 KiB) and futex ping-pong. Each
+/// row's name says what was checked: a run that could not pin itself to CPU 0 says so, and the
+/// futex row says in how many round trips the waiter really slept (a futex that spun instead
+/// would measure something else).
 pub fn run() -> Vec<Reference> {
-    pin_to_cpu0();
+    let pinned = pin_to_cpu0();
+    let tag = |name: &str| if pinned { name.to_string() } else { format!("{name} (NOT pinned to one CPU)") };
+    let (futex, slept) = futex_round_trip(20_000);
     vec![
-        stats("pipe ping-pong 1 B", pipe_round_trip(1, 20_000)),
-        stats("futex ping-pong", futex_round_trip(20_000)),
-        stats("pipe round trip 4 KiB", pipe_round_trip(4096, 5_000)),
-        stats("pipe round trip 64 KiB", pipe_round_trip(65536, 1_000)),
+        stats(&tag("pipe ping-pong 1 B"), pipe_round_trip(1, 20_000)),
+        stats(&tag(&format!("futex ping-pong (the waiter slept in {:.0}% of round trips)", slept * 100.0)), futex),
+        stats(&tag("pipe round trip 4 KiB"), pipe_round_trip(4096, 5_000)),
+        stats(&tag("pipe round trip 64 KiB"), pipe_round_trip(65536, 1_000)),
     ]
 }

@@ -39,6 +39,9 @@ impl Figure {
         let mut s = self.name.clone();
         if self.name.starts_with("scale_") {
             let _ = write!(s, " 64 B, {} more tasks, ports and queued messages", self.size);
+        } else if self.name.starts_with("msg_") && self.size == 0 {
+            // The smallest message is its header alone.
+            s.push_str(" header only");
         } else if self.name.starts_with("msg_") || self.name.starts_with("dos_") {
             let _ = write!(s, " {}", size_label(self.size));
         }
@@ -55,6 +58,17 @@ pub fn size_label(size: u64) -> String {
         s if s >= 1024 && s % 1024 == 0 => format!("{} KiB", s >> 10),
         s => format!("{s} B"),
     }
+}
+
+/// Subtracts what timing costs (the `empty` row: two TSC reads and a store, timed as any row)
+/// from every other figure of one build. Result: what was subtracted (0 without an empty row).
+pub fn subtract_overhead(figs: &mut [Figure]) -> u64 {
+    let overhead = figs.iter().find(|f| f.name == "empty").map_or(0, |f| f.median);
+    for f in figs.iter_mut().filter(|f| f.name != "empty") {
+        f.median = f.median.saturating_sub(overhead);
+        f.p99 = f.p99.saturating_sub(overhead);
+    }
+    overhead
 }
 
 /// The rows a kernel said it could not run (`bench missing name=...`).
@@ -111,6 +125,8 @@ pub struct Report {
     pub containment_note: String,
     /// CRASHTEST: scenario, what the flat build did, what the mmu build did.
     pub containment: Vec<(String, String, String)>,
+    /// What timing costs, subtracted from every figure of each build (flat, mmu).
+    pub overhead: (u64, u64),
 }
 
 fn find<'a>(v: &'a [Figure], f: &Figure) -> Option<&'a Figure> {
@@ -122,6 +138,11 @@ impl Report {
         let mut s = String::new();
         let _ = writeln!(s, "# Lorraine benchmark, {}\n", self.date);
         let _ = writeln!(s, "Kernel figures: median and p99 per operation, in {}.\n", self.unit);
+        let _ = writeln!(
+            s,
+            "What timing costs (the `empty` row: two TSC reads and a store) is subtracted from every other figure: {} in the flat build, {} in the mmu build.\n",
+            self.overhead.0, self.overhead.1
+        );
         let _ = writeln!(s, "{}\n", self.mmu_note);
         let _ = writeln!(s, "| benchmark | flat median | flat p99 | mmu median | mmu p99 | mmu / flat |");
         let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
@@ -318,6 +339,7 @@ mod tests {
             mmu_note: "note".into(),
             containment_note: "none".into(),
             containment: vec![("wild-write".into(), "not contained".into(), "contained".into())],
+            overhead: (3, 3),
         };
         let md = r.markdown();
         assert!(md.contains("| msg_round_trip 64 B | 600 | 600 | 600 | 600 | 1.00 |"), "{md}");
@@ -340,6 +362,7 @@ mod tests {
             mmu_note: String::new(),
             containment_note: String::new(),
             containment: vec![],
+            overhead: (0, 0),
         };
         assert!(r.markdown().contains("| msg_round_trip_combined 64 B | 200 | 200 | 200 | 200 | 1.00 |"), "{}", r.markdown());
         assert!(r.svg().contains("do_msg + reply_wait"));

@@ -95,9 +95,11 @@ fn main() {
     let linux = linuxref::run();
     eprintln!("bench: CRASHTEST in both builds ...");
     let containment = containment();
-    let mmu = figures.pop().unwrap();
-    let flat = figures.pop().unwrap();
+    let mut mmu = figures.pop().unwrap();
+    let mut flat = figures.pop().unwrap();
+    let overhead = (lorraine_tests::report::subtract_overhead(&mut flat), lorraine_tests::report::subtract_overhead(&mut mmu));
     let report = Report {
+        overhead,
         date: today(),
         unit: unit.into(),
         flat,
