@@ -317,6 +317,21 @@ fn cli_task_numbers() -> Vec<u64> {
     ids
 }
 
+/// The command a job runs, by its task's number (the task is live and is that job's: a
+/// number is never reused); `None` for a task that is not a live job's.
+pub fn command_of(id: u64) -> Option<&'static str> {
+    forbid();
+    // SAFETY: Forbid held; JOBS is the shell's own record; a task found live is read once.
+    let found = unsafe {
+        (*JOBS.get())
+            .iter()
+            .find(|(t, _)| exec::task::is_live(*t as *const Task) && (*(*t as *const Task)).id() == id)
+            .map(|(_, job)| (*job.ptr()).command.name)
+    };
+    permit();
+    found
+}
+
 /// Frees the jobs of tasks that have ended, and takes off the CLI list any command that
 /// ended without doing so itself (a ring-3 command removed for a fault).
 pub fn reap(state: SharedState) {

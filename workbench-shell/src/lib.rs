@@ -1,6 +1,6 @@
 //! # workbench-shell: the AmigaShell-style console (`1.SYS:> `)
 //!
-//! An Exec task that talks to the user through serial.device only. Terminal input is parsed
+//! An Exec task that talks to the user through DOS's CON: handler. Terminal input is parsed
 //! with vte into keys ([`keys`]), edited with history and completion ([`lineedit`]), and run
 //! as commands with AmigaDOS argument templates, each command in an Exec task of its own.
 #![cfg_attr(not(test), no_std)]
@@ -26,6 +26,14 @@ pub mod crashtest;
 pub mod jobs;
 #[cfg(target_os = "none")]
 pub mod shell;
+#[cfg(target_os = "none")]
+pub mod system;
+#[cfg(all(target_os = "none", feature = "mmu"))]
+mod system_tests;
+
+/// The shell's in-kernel tests (mmu build: the system service's check of who asks).
+#[cfg(all(target_os = "none", feature = "mmu"))]
+pub use system_tests::TESTS;
 
 #[cfg(target_os = "none")]
 pub use shell::start;

@@ -382,5 +382,8 @@ fn shell_entry(_: usize) {
 /// Starts CLI 1, the shell task. Result: the task, or null if it could not start.
 pub fn start() -> *mut Task {
     let _ = COMMANDS.len();
+    if !crate::system::start() {
+        exec::kprintln!("shell: the system service did not start (REBOOT, SHUTDOWN and BENCH will say so)");
+    }
     add_task("Shell", 0, shell_entry, 0, 64 * 1024)
 }

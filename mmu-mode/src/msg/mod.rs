@@ -73,7 +73,7 @@ mod ring3_to_ring0;
 pub use ports::{create_port, delete_port, find_port, open_to_ring3, port_of, rem_port};
 use ports::my_port;
 use ring0::{bounce, wrap};
-pub use ring3_to_ring0::{port_gone, start_relay};
+pub use ring3_to_ring0::{port_gone, ring3_sender, start_relay};
 
 /// The longest message the gate passes.
 const MAX_LEN: u64 = 64 << 20;

@@ -116,6 +116,19 @@ pub(super) fn put(r: &mut Records, mut e: Box<Envelope>, port: *mut MsgPort, msg
     Ok(ticket)
 }
 
+/// The task number of the ring-3 task that sent `m`, if `m` is a copy the kernel made for a
+/// ring-0 receiver (0 if that sender has ended); `None` for any other message (a ring-0
+/// sender's, trusted). A ring-0 server that serves only some tasks checks this: the number is
+/// the kernel's record, not anything the sender wrote.
+pub fn ring3_sender(m: *const Message) -> Option<u64> {
+    with(|r| {
+        let &(ticket, _) = r.kernel_copies.get(&(m as u64))?;
+        let e = r.envelopes.get(ticket)?;
+        // SAFETY: the sender of a message that is not an orphan's is live.
+        Some(if e.kind == Kind::Orphan { 0 } else { unsafe { (*e.sender).id() } })
+    })
+}
+
 /// The reply of a copy: its body back over the sender's `original`. Forbid held.
 pub(super) fn copy_back(e: &Envelope, original: u64, error: i32) {
     if error == 0 {

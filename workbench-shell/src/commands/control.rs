@@ -12,7 +12,7 @@ use libraries::readargs::ArgValue;
 
 use super::snapshot::tasks;
 use super::{Ctx, num, switch, text};
-use crate::shell::{ERROR_BREAK, ERROR_OBJECT_NOT_FOUND, RC_ERROR, RC_OK, RC_WARN};
+use crate::shell::{ERROR_BREAK, ERROR_OBJECT_NOT_FOUND, RC_ERROR, RC_FAIL, RC_OK, RC_WARN};
 
 /// The signals a task allocates for itself (its ports' among them).
 const SIGNALS_OWN: u32 = !exec::signal::SIGNALS_RESERVED;
@@ -68,9 +68,9 @@ pub(super) fn changetaskpri(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
 }
 
 /// BENCH: runs one row of exec's benchmark (`make bench`'s rows, with its names) in the
-/// running system, on this command's task (in ring 0 in both builds: it times exec's own
-/// paths, and starts its servers once, for good), and prints it as `make bench` prints a row,
-/// what timing costs subtracted as there.
+/// running system, through the system service (which times it in ring 0 in both builds: it
+/// measures exec's own paths, and starts its servers once, for good), and prints it as
+/// `make bench` prints a row, what timing costs subtracted as there.
 pub(super) fn bench(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     use exec::bench::Row;
     let Some(name) = text(&a[0]) else {
@@ -86,11 +86,13 @@ pub(super) fn bench(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     if !(0..=1 << 20).contains(&size) || !(1..=100_000).contains(&count) {
         return ctx.fail(RC_ERROR, 115, "SIZE is 0 to 1048576 bytes, COUNT 1 to 100000");
     }
-    let Some((median, p99)) = exec::bench::run_row(row, size as usize, switch(&a[3]), count as usize) else {
-        return ctx.fail(RC_ERROR, crate::shell::ERROR_NO_FREE_STORE, "Not enough memory for the message");
-    };
-    let overhead = exec::bench::timing_overhead();
-    let (median, p99) = (median.saturating_sub(overhead), p99.saturating_sub(overhead));
+    let mut req = crate::system::Request::new(crate::system::BENCH, core::ptr::null_mut());
+    req.row = Row::ALL.iter().position(|&r| r == row).unwrap_or(0) as u64;
+    (req.size, req.count, req.read) = (size as u64, count as u64, switch(&a[3]) as u64);
+    if let Err(rc) = ask_system(ctx, &mut req) {
+        return rc;
+    }
+    let (median, p99, overhead) = (req.median, req.p99, req.overhead);
     // Sizes as `make bench` writes them: header only, 64 B, 4 KiB, 1 MiB.
     let size_text = match size {
         0 => String::from("header only"),
@@ -145,9 +147,20 @@ pub(super) fn date(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
     RC_OK
 }
 
+/// Asks the system service for `kind`; a failure is reported (the machine goes on).
+fn ask_system(ctx: &mut Ctx, req: &mut crate::system::Request) -> Result<(), i32> {
+    match crate::system::ask(req) {
+        crate::system::ANSWERED => Ok(()),
+        crate::system::ERR_NO_MEMORY => Err(ctx.fail(RC_ERROR, crate::shell::ERROR_NO_FREE_STORE, "Not enough memory for the message")),
+        e => Err(ctx.fail(RC_FAIL, 0, &alloc::format!("The system service refused the request ({e})"))),
+    }
+}
+
+/// REBOOT: a request to the system service, which restarts the machine (no answer comes).
 pub(super) fn reboot(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
     let _ = writeln!(ctx.con, "Rebooting.");
-    exec::arch::x86_64::cpu::reboot()
+    let mut req = crate::system::Request::new(crate::system::REBOOT, core::ptr::null_mut());
+    ask_system(ctx, &mut req).err().unwrap_or(RC_OK)
 }
 
 pub(super) fn run_cmd(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
@@ -156,9 +169,11 @@ pub(super) fn run_cmd(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
     ctx.fail(RC_WARN, ERROR_OBJECT_NOT_FOUND, "RUN works from the shell prompt only")
 }
 
+/// SHUTDOWN: a request to the system service, which ends QEMU.
 pub(super) fn shutdown(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
     let _ = writeln!(ctx.con, "Shutting down.");
-    exec::arch::x86_64::qemu::exit(exec::arch::x86_64::qemu::ExitCode::Success)
+    let mut req = crate::system::Request::new(crate::system::SHUTDOWN, core::ptr::null_mut());
+    ask_system(ctx, &mut req).err().unwrap_or(RC_OK)
 }
 
 /// `n` units of `unit_ns` in nanoseconds; `None` for a negative `n` or one too large to count

@@ -31,8 +31,9 @@ pub struct Command {
     pub help: &'static str,
     run: fn(&mut Ctx, &[ArgValue]) -> i32,
     /// Runs in ring 3 in the mmu build, in an address space of its own (it needs nothing but
-    /// exec calls and the shell's shared state). The others need ring 0: REBOOT and SHUTDOWN
-    /// drive the machine, CRASHTEST starts and watches its culprits from the kernel.
+    /// exec calls, the shell's shared state, and requests to the system service, as REBOOT,
+    /// SHUTDOWN and BENCH make: `system.rs`). The others need ring 0: CRASHTEST starts and
+    /// watches its culprits from the kernel, RUN is the shell's own.
     pub ring3: bool,
 }
 
@@ -92,7 +93,7 @@ commands! {
     "ASSIGN", "NAME,TARGET,REMOVE/S", files::assign, true, "List the devices and assigns, make NAME: stand for a directory, or remove it";
     "ASK", "PROMPT/A", info::ask, true, "Ask a yes-or-no question on the input (< too); the return code is 5 (WARN) for yes";
     "AVAIL", "TOTAL/S", info::avail, true, "Show free, used and largest memory";
-    "BENCH", "ROW,SIZE/K/N,COUNT/K/N,READ/S", control::bench, false, "Time a row of the benchmark in the running system (BENCH alone names the rows)";
+    "BENCH", "ROW,SIZE/K/N,COUNT/K/N,READ/S", control::bench, true, "Time a row of the benchmark in the running system (BENCH alone names the rows)";
     "BREAK", "PROCESS/A/N,C/S,D/S,E/S,F/S", control::break_cmd, true, "Send a break signal (default CTRL-C) to a CLI process";
     "CD", "DIR", files::cd, true, "Show the current directory, or change it (%S in the prompt shows it)";
     "CHANGETASKPRI", "PRI=PRIORITY/A/N,PROCESS/K/N", control::changetaskpri, true, "Change the priority of a CLI process";
@@ -114,11 +115,11 @@ commands! {
     "MAKEDIR", "NAME/M/A", files::makedir, true, "Make directories";
     "PORTLIST", "", info::portlist, true, "List the public message ports";
     "PROMPT", "PROMPT/F", info::prompt, true, "Set the prompt (%N is the CLI number, %R the last return code, %S the current directory)";
-    "REBOOT", "", control::reboot, false, "Restart the machine";
+    "REBOOT", "", control::reboot, true, "Restart the machine";
     "RENAME", "FROM/A,TO=AS/A", files::rename, true, "Rename or move a file or directory";
     "RESLIST", "", info::reslist, true, "List the resident modules";
     "RUN", "COMMAND/F/A", control::run_cmd, false, "Run a command in the background, as a new CLI";
-    "SHUTDOWN", "", control::shutdown, false, "End QEMU cleanly";
+    "SHUTDOWN", "", control::shutdown, true, "End QEMU cleanly";
     "STATUS", "PROCESS/N", info::status, true, "List the CLI processes and their tasks";
     "TASKLIST", "", info::tasklist, true, "List every task";
     "TYPE", "FROM/M/A,HEX/S", files::type_cmd, true, "Show the contents of files (patterns too), or in hex";

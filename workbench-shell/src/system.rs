@@ -1,0 +1,167 @@
+//! The system service: what a command may not do from ring 3, done on request by a ring-0
+//! task. REBOOT, SHUTDOWN and BENCH are ring-3 commands in the mmu build; each sends a
+//! [`Request`] to the public port `system` (a message, like any request to a server) and
+//! waits for the answer. The service restarts the machine, ends QEMU, or times one of exec's
+//! rows in ring 0 (BENCH measures exec's own paths, not the gate's) and answers the figures.
+//! The flat build takes the same path, so both builds run one code.
+//!
+//! A request from ring 3 is a *claim*: the service gets a copy in kernel memory and checks
+//! its length and every field before it acts. And not every task may ask: a ring-3 sender
+//! must be the task of a job the shell started for the command that asks (REBOOT for a
+//! reboot, and so on), by the sender's task number that the kernel keeps for the copy. A
+//! ring-3 task that sends SHUTDOWN itself is refused ([`ERR_NOT_ALLOWED`]), and the machine
+//! goes on. A ring-0 sender is kernel code, trusted as any. (The flat build has no rings: any
+//! task may ask.)
+
+use exec::bench::Row;
+use exec::port::{Message, MsgPort};
+use exec::sys;
+
+/// The service's public port.
+pub const PORT_NAME: &str = "system";
+
+/// What a request asks.
+pub const REBOOT: u64 = 1;
+pub const SHUTDOWN: u64 = 2;
+pub const BENCH: u64 = 3;
+
+/// Answers in [`Request::error`].
+pub const ANSWERED: u64 = 0;
+/// A field out of range, an unknown kind, or a message too short to be a request.
+pub const ERR_BAD_REQUEST: u64 = 1;
+/// The sender may not ask this.
+pub const ERR_NOT_ALLOWED: u64 = 2;
+/// No memory for BENCH's message.
+pub const ERR_NO_MEMORY: u64 = 3;
+/// Not answered (what a request holds until the service writes its answer).
+pub const UNANSWERED: u64 = u64::MAX;
+
+/// A request and, once answered, its answer.
+#[repr(C)]
+pub struct Request {
+    pub msg: Message,
+    pub kind: u64,
+    /// BENCH: the row (its place in `Row::ALL`), the message size, the samples, and whether
+    /// the server reads the body.
+    pub row: u64,
+    pub size: u64,
+    pub count: u64,
+    pub read: u64,
+    /// BENCH's answer: median and p99 less what timing costs, and that cost.
+    pub median: u64,
+    pub p99: u64,
+    pub overhead: u64,
+    pub error: u64,
+}
+
+impl Request {
+    /// A request of `kind` (its BENCH fields zero), answering to `reply`.
+    pub fn new(kind: u64, reply: *mut MsgPort) -> Request {
+        Request { msg: Message::new(reply, size_of::<Request>()), kind, row: 0, size: 0, count: 0, read: 0, median: 0, p99: 0, overhead: 0, error: UNANSWERED }
+    }
+}
+
+/// Starts the service (the shell does, before its first prompt). Result: whether it started.
+pub fn start() -> bool {
+    !exec::task::add_task("system", 0, serve, 0, 32 * 1024).is_null()
+}
+
+fn serve(_: usize) {
+    let port = exec::port::create_port(Some(PORT_NAME), 0);
+    if port.is_null() {
+        return;
+    }
+    // SAFETY: our own live port, which lives as long as the service.
+    #[cfg(feature = "mmu")]
+    unsafe {
+        mmu_mode::msg::open_to_ring3(port)
+    };
+    loop {
+        // SAFETY: our own port; a message stays ours until we reply it.
+        unsafe {
+            sys::wait_port(port);
+            let m = sys::get_msg(port);
+            if !m.is_null() {
+                answer(m);
+                sys::reply_msg(m);
+            }
+        }
+    }
+}
+
+/// Serves one request in place.
+///
+/// # Safety
+/// `m` is a message the service took and has not replied: `length` bytes of it are readable
+/// and writable (a ring-3 request is the kernel's copy; a ring-0 one, the sender's).
+unsafe fn answer(m: *mut Message) {
+    // SAFETY: per the contract: the header is there; the rest only once the length says so.
+    unsafe {
+        if (*m).length < size_of::<Request>() {
+            return; // too short to hold an answer: it goes back as it came (UNANSWERED)
+        }
+        let r = &mut *(m as *mut Request);
+        r.error = match (r.kind, allowed(m, r.kind)) {
+            (_, false) => ERR_NOT_ALLOWED,
+            (REBOOT, true) => exec::arch::x86_64::cpu::reboot(),
+            (SHUTDOWN, true) => exec::arch::x86_64::qemu::exit(exec::arch::x86_64::qemu::ExitCode::Success),
+            (BENCH, true) => bench(r),
+            _ => ERR_BAD_REQUEST,
+        };
+    }
+}
+
+/// The command that may ask for `kind`.
+#[cfg(feature = "mmu")]
+fn command_for(kind: u64) -> &'static str {
+    match kind {
+        REBOOT => "REBOOT",
+        SHUTDOWN => "SHUTDOWN",
+        _ => "BENCH",
+    }
+}
+
+/// Whether the sender of `m` may ask for `kind`: ring 0 may; a ring-3 sender only if it is the
+/// task of a job the shell started for the command that asks.
+#[cfg_attr(not(feature = "mmu"), allow(unused_variables, reason = "the flat build has no rings to check"))]
+fn allowed(m: *mut Message, kind: u64) -> bool {
+    #[cfg(feature = "mmu")]
+    if let Some(sender) = mmu_mode::msg::ring3_sender(m) {
+        return crate::jobs::command_of(sender) == Some(command_for(kind));
+    }
+    true
+}
+
+/// BENCH: the row, checked, timed on this (ring-0) task.
+fn bench(r: &mut Request) -> u64 {
+    let Some(&row) = usize::try_from(r.row).ok().and_then(|i| Row::ALL.get(i)) else { return ERR_BAD_REQUEST };
+    if r.size > 1 << 20 || !(1..=100_000).contains(&r.count) || r.read > 1 {
+        return ERR_BAD_REQUEST;
+    }
+    let Some((median, p99)) = exec::bench::run_row(row, r.size as usize, r.read == 1, r.count as usize) else { return ERR_NO_MEMORY };
+    r.overhead = exec::bench::timing_overhead();
+    (r.median, r.p99) = (median.saturating_sub(r.overhead), p99.saturating_sub(r.overhead));
+    ANSWERED
+}
+
+/// Sends `req` to the service and waits for the answer (in `req`). Result: the answer's
+/// error, [`UNANSWERED`] if there is no service or no port to wait at. Not callable from an
+/// interrupt.
+pub fn ask(req: &mut Request) -> u64 {
+    let port = sys::find_port(PORT_NAME);
+    let reply = sys::create_msg_port();
+    if port.is_null() || reply.is_null() {
+        // SAFETY: ours, or null (nothing happens).
+        unsafe { sys::delete_msg_port(reply) };
+        return UNANSWERED;
+    }
+    req.msg = Message::new(reply, size_of::<Request>());
+    req.error = UNANSWERED;
+    // SAFETY: the service's live port (it never ends) and our own reply port; the request
+    // lives in the caller's frame until it is back.
+    unsafe {
+        sys::do_msg(port, &mut req.msg);
+        sys::delete_msg_port(reply);
+    }
+    req.error
+}
