@@ -111,11 +111,18 @@ impl<T: Copy + PartialEq> ConInput<T> {
 
     /// Whether a waiting read needs more typed bytes (CON: reads serial.device only then):
     /// a cooked or raw one once the bytes typed ahead are used up, a breaks one until a
-    /// Ctrl-C comes or the bytes typed ahead fill up.
+    /// Ctrl-C comes (past [`AHEAD_MAX`] typed ahead, only a Ctrl-C is kept: see [`typed`]).
+    ///
+    /// [`typed`]: ConInput::typed
     pub fn wants_input(&self) -> bool {
         let mut modes = self.waiting.iter().map(|w| w.mode);
         let breaks = modes.clone().any(|m| m == Mode::Breaks);
-        (self.ahead.is_empty() && modes.any(|m| m != Mode::Breaks)) || (breaks && self.ahead.len() < AHEAD_MAX)
+        (self.ahead.is_empty() && modes.any(|m| m != Mode::Breaks)) || breaks
+    }
+
+    /// Whether a read for which `f` holds waits.
+    pub fn is_waiting(&self, f: impl Fn(&Waiting<T>) -> bool) -> bool {
+        self.waiting.iter().any(f)
     }
 
     /// Queues a read. Result: `false` (not queued) when [`WAITING_MAX`] already wait.
@@ -141,10 +148,15 @@ impl<T: Copy + PartialEq> ConInput<T> {
         out
     }
 
-    /// Adds typed bytes (beyond [`AHEAD_MAX`] they are dropped).
+    /// Adds typed bytes: beyond [`AHEAD_MAX`] typed ahead they are dropped, but for a Ctrl-C
+    /// (one more, so that a break is never lost to a full buffer).
     pub fn typed(&mut self, bytes: &[u8]) {
-        let room = AHEAD_MAX.saturating_sub(self.ahead.len());
-        self.ahead.extend(bytes.iter().take(room));
+        for &b in bytes {
+            let full = self.ahead.len() >= AHEAD_MAX;
+            if !full || (b == CTRL_C && self.ahead.len() == AHEAD_MAX) {
+                self.ahead.push_back(b);
+            }
+        }
     }
 
     /// Answers what can be answered now, in order; `echo` gets what CON: writes back to the
@@ -218,7 +230,11 @@ impl<T: Copy + PartialEq> ConInput<T> {
                     }
                     w.mode != Mode::Cooked
                 });
-                self.ahead.push_front(CTRL_C);
+                // Only to a reader waiting for it: one left typed ahead would break the next
+                // cooked read at once.
+                if !self.waiting.is_empty() {
+                    self.ahead.push_front(CTRL_C);
+                }
             }
             0x20..=0x7e | 0x80..=0xff if self.line.len() < LINE_MAX => {
                 self.line.push(b);
@@ -266,6 +282,28 @@ mod tests {
         c.typed(b"a\x03");
         assert_eq!(c.answer(&mut echo), vec![Answer::Break(5), Answer::Bytes(4, vec![CTRL_C])]);
         assert_eq!((Mode::from_arg(0), Mode::from_arg(-1), Mode::from_arg(2)), (Mode::Cooked, Mode::Raw, Mode::Breaks));
+    }
+
+    #[test]
+    fn a_full_buffer_still_takes_ctrl_c_and_a_lone_break_is_not_kept() {
+        let mut c = ConInput::new();
+        let mut echo = Vec::new();
+        c.wait(breaks(1));
+        c.typed(&[b'x'; AHEAD_MAX + 10]);
+        assert!(c.answer(&mut echo).is_empty());
+        assert!(c.wants_input(), "a breaks reader listens even with the buffer full");
+        c.typed(b"y\x03");
+        assert_eq!(c.answer(&mut echo), vec![Answer::Bytes(1, vec![CTRL_C])]);
+        // Ctrl-C on a cooked line with nobody else reading: the read breaks, and the next
+        // cooked read is not broken by a leftover.
+        let mut c = ConInput::new();
+        c.wait(cooked(2, 64));
+        c.typed(b"\x03");
+        assert_eq!(c.answer(&mut echo), vec![Answer::Break(2)]);
+        c.wait(cooked(3, 64));
+        c.typed(b"ok\r");
+        assert_eq!(c.answer(&mut echo), vec![Answer::Bytes(3, b"ok\n".to_vec())]);
+        assert!(!c.is_waiting(|_| true));
     }
 
     #[test]

@@ -244,7 +244,15 @@ impl Con {
         }
         let gone = match self.inp.as_mut() {
             None => return,
-            Some(In::Con(r, _)) => poll_console(r, out),
+            Some(In::Con(r, _)) => match poll_console(r, out) {
+                Polled::Read => false,
+                Polled::Gone => true,
+                // Our handle was refused (closed under us): a new one at the next poll.
+                Polled::Reopen => {
+                    self.inp = None;
+                    false
+                }
+            },
             Some(In::Serial { ch, pending, byte }) => {
                 poll_serial(ch, pending, byte, out);
                 false
@@ -259,17 +267,23 @@ impl Con {
     /// it and returns nothing (the answer signals [`Con::breaks_mask`]). Other typing waits in
     /// CON: for the command or the shell's next line. Without CON:, as [`Con::poll_input`].
     pub fn poll_breaks(&mut self, out: &mut Vec<u8>) {
-        let gone = match self.inp.as_mut() {
+        let polled = match self.inp.as_mut() {
             Some(In::Con(_, breaks)) => {
                 if breaks.is_none() {
                     *breaks = console(Mode::Breaks, 1);
                 }
-                breaks.as_mut().is_none_or(|b| poll_console(b, out))
+                // Without a breaks handle (no memory for it), the keys as at the prompt.
+                match breaks.as_mut() {
+                    Some(b) => poll_console(b, out),
+                    None => return self.poll_input(out),
+                }
             }
             _ => return self.poll_input(out),
         };
-        if gone {
-            self.lost_console();
+        match polled {
+            Polled::Read => {}
+            Polled::Gone => self.lost_console(),
+            Polled::Reopen => self.end_breaks(),
         }
     }
 
@@ -296,12 +310,34 @@ impl Con {
     }
 }
 
-/// [`Con::poll_input`] from CON:. Result: whether CON: went.
-fn poll_console(r: &mut ConsoleReader, out: &mut Vec<u8>) -> bool {
+/// What [`poll_console`] found.
+enum Polled {
+    /// Bytes, or a READ out (or sent again).
+    Read,
+    /// CON: went (its handler ended).
+    Gone,
+    /// The handle is refused: open a new one.
+    Reopen,
+}
+
+/// [`Con::poll_input`] from CON:.
+fn poll_console(r: &mut ConsoleReader, out: &mut Vec<u8>) -> Polled {
+    use libraries::dosdefs::error::{DEVICE_NOT_MOUNTED, INVALID_LOCK, OBJECT_IN_USE};
+    let resend = |r: &mut ConsoleReader| if r.send().is_err() { Polled::Gone } else { Polled::Read };
     match r.take(out) {
         // The end of file (Ctrl-\ means nothing raw): nothing read.
-        Some(Ok(_)) | None => out.is_empty() && r.send().is_err(),
-        Some(Err(e)) => e == libraries::dosdefs::error::DEVICE_NOT_MOUNTED,
+        Some(Ok(_)) | None if out.is_empty() => resend(r),
+        Some(Ok(_)) | None => Polled::Read,
+        Some(Err(DEVICE_NOT_MOUNTED)) => Polled::Gone,
+        Some(Err(INVALID_LOCK)) => Polled::Reopen,
+        Some(Err(e)) => {
+            // Refused for now (CON:'s waiting reads all taken): again a tick later, so that a
+            // full queue cannot leave the shell waiting for an answer that never comes.
+            if e == OBJECT_IN_USE {
+                exec::time::wait_ticks(1);
+            }
+            resend(r)
+        }
     }
 }
 

@@ -24,8 +24,14 @@ pub struct ConsoleReader {
 
 impl ConsoleReader {
     /// Reads of up to `len` bytes at a time from `fh` (a console handle, raw or cooked as the
-    /// caller set it). `None` without memory or a port. Not callable from an interrupt.
+    /// caller set it). `None` without memory or a port, and in ring 3: there a put the gate
+    /// refuses is not seen, and the drop would wait for an answer that never comes (ring-3
+    /// commands read with the plain, waiting Read). Not callable from an interrupt.
     pub fn new(fh: Box<FileHandle>, len: usize) -> Option<ConsoleReader> {
+        #[cfg(feature = "mmu")]
+        if exec::arch::x86_64::cpu::in_ring3() {
+            return None;
+        }
         let words = (size_of::<StandardPacket>() + len).div_ceil(8);
         let mut block = Vec::new();
         block.try_reserve_exact(words).ok()?;
@@ -35,6 +41,11 @@ impl ConsoleReader {
             return None;
         }
         Some(ConsoleReader { fh, block, len, reply, out: false })
+    }
+
+    /// The handler's number for the console handle (for tests of the handler's checks).
+    pub(super) fn key(&self) -> u64 {
+        self.fh.key
     }
 
     /// The signal the answer comes with: the reply port's, in ring 0; in ring 3 (which cannot

@@ -3,6 +3,7 @@
 
 use alloc::format;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use exec::ktest::{Test, TestResult};
 use exec::ktest_util::spawn;
@@ -379,6 +380,18 @@ fn volumes() -> TestResult {
     })
 }
 
+static STRANGER_KEY: AtomicU64 = AtomicU64::new(0);
+static STRANGER_GOT: AtomicI64 = AtomicI64::new(0);
+
+/// Another task: tries to close a CON: handle it did not open.
+fn stranger(_: usize) {
+    let Ok(con) = port("CON") else { return };
+    // SAFETY: the handler's port; no pointers.
+    let (_, res2) = unsafe { do_pkt(con, action::END, &[STRANGER_KEY.load(Ordering::SeqCst) as i64]) };
+    STRANGER_GOT.store(res2, Ordering::SeqCst);
+    end_process();
+}
+
 /// CON: writes what it is given; a READ with nothing typed (the suite types nothing) waits
 /// while CON: goes on serving, up to `WAITING_MAX` of them, and ends when its handle closes;
 /// a bad handle or length is refused.
@@ -413,10 +426,20 @@ fn con() -> TestResult {
         for r in readers.iter_mut() {
             ensure!(r.take(&mut got).is_none(), "a READ was answered with nothing typed: {got:?}");
         }
+        let con = port("CON")?;
+        // One waiting READ per handle: a second on the same handle is refused at once.
+        let mut buf = [0u8; 4];
+        // SAFETY: the handler's port; the buffer is an attachment.
+        let second = unsafe { do_pkt_with(con, action::READ, &[readers[0].key() as i64, 0, 4], &mut [(1, Attach::Out(&mut buf))]) };
+        ensure_eq!(second, (-1, error::OBJECT_IN_USE));
+        // Another task may not use (or close) our handle.
+        STRANGER_KEY.store(readers[0].key(), Ordering::SeqCst);
+        spawn("con-stranger", 0, stranger, 0)?.join();
+        ensure_eq!(STRANGER_GOT.load(Ordering::SeqCst), error::INVALID_LOCK, "a stranger closed our handle");
+        ensure!(readers[0].take(&mut got).is_none(), "our READ is still out: {got:?}");
         // Each handle closes as its reader drops; CON: answers the READ, which the drop waits for.
         drop(readers);
         ensure_eq!(w.write(b"(CON: still serves)\r\n"), Ok(21));
-        let con = port("CON")?;
         // SAFETY: the handler's port; no pointers (a READ of -1 bytes is refused before its
         // buffer is looked at).
         unsafe {

@@ -13,8 +13,10 @@
 //! other typing waits here for the command or the shell's next line. Writes are raw either way: the bytes as given (the shell and `Con` have already
 //! turned `\n` into CR LF and drawn the prompt).
 //!
-//! A READ that finds nothing typed waits in the handler (at most `coninput::WAITING_MAX` of
-//! them) while the handler goes on serving writes: it keeps one read of serial.device in
+//! A handle is its opener's: another task that names it (a guessed number) is refused, as a
+//! bad handle. A READ that finds nothing typed waits in the handler (one per handle, at most
+//! `coninput::WAITING_MAX` in all; when they are all taken, the handles of clients that have
+//! ended are closed first, and their reads answered) while the handler goes on serving writes: it keeps one read of serial.device in
 //! flight while any READ waits, and sleeps on all its signals at once (it cannot learn a ring-3
 //! port's signal bit, and any wake-up only makes it look at its port and its read).
 
@@ -51,6 +53,12 @@ pub extern "C" fn entry_ring3(_: u64) -> ! {
 /// A waiting READ: its packet and its handle.
 type Token = (usize, u64);
 
+/// An open handle: its mode, and the task number of the client that opened it (0: unknown).
+struct Handle {
+    mode: Mode,
+    owner: u64,
+}
+
 /// The handler's state: its two requests on serial.device (writes, done one at a time, and
 /// the read in flight), its open handles (each with its mode), and the input.
 struct Console {
@@ -59,7 +67,7 @@ struct Console {
     /// `inp` is in flight.
     reading: bool,
     byte: u8,
-    open: HandleTable<Mode>,
+    open: HandleTable<Handle>,
     input: ConInput<Token>,
 }
 
@@ -119,9 +127,13 @@ impl Console {
         // SAFETY: only packets come to a handler's port (dos.library's contract).
         let (kind, a) = unsafe { (packet_of(msg).kind, packet_of(msg).args) };
         let key = a[0] as u64;
+        // SAFETY: the packet we hold.
+        let sender = unsafe { super::sender_of(msg) };
+        // The handle named, if the sender may use it.
+        let mine = |open: &HandleTable<Handle>| open.get(key).filter(|h| h.owner == 0 || h.owner == sender).map(|h| h.mode);
         let (res1, res2) = match kind {
-            action::FINDINPUT | action::FINDOUTPUT | action::FINDUPDATE => (self.open.insert(Mode::Cooked) as i64, 0),
-            action::WRITE => match (self.open.get(key), a[2]) {
+            action::FINDINPUT | action::FINDOUTPUT | action::FINDUPDATE => (self.open.insert(Handle { mode: Mode::Cooked, owner: sender }) as i64, 0),
+            action::WRITE => match (mine(&self.open), a[2]) {
                 (None, _) => (-1, error::INVALID_LOCK),
                 (Some(_), len) if len < 0 => (-1, error::BAD_NUMBER),
                 // SAFETY: the packet we hold; its attachment is valid until the answer.
@@ -133,30 +145,33 @@ impl Console {
                     }
                 },
             },
-            action::READ => match (self.open.get(key).copied(), a[2]) {
+            action::READ => match (mine(&self.open), a[2]) {
                 (None, _) => (-1, error::INVALID_LOCK),
                 (Some(_), len) if len < 0 => (-1, error::BAD_NUMBER),
                 (Some(_), 0) => (0, 0),
+                (Some(_), _) if self.input.is_waiting(|w| w.token.1 == key) => (-1, error::OBJECT_IN_USE),
                 // SAFETY: as above.
                 (Some(mode), len) => match unsafe { attached(msg, a[1], len as usize) } {
                     None => (-1, error::REQUIRED_ARG_MISSING),
-                    Some(_) if self.input.wait(Waiting { token: (msg as usize, key), len: len as usize, mode }) => return,
-                    Some(_) => (-1, error::OBJECT_IN_USE),
+                    Some(_) => {
+                        let w = Waiting { token: (msg as usize, key), len: len as usize, mode };
+                        if self.input.wait(w) || (self.sweep() && self.input.wait(w)) {
+                            return;
+                        }
+                        (-1, error::OBJECT_IN_USE)
+                    }
                 },
             },
-            action::SCREEN_MODE => match self.open.get_mut(key) {
-                Some(mode) => {
-                    *mode = Mode::from_arg(a[1]);
+            action::SCREEN_MODE => match mine(&self.open).and_then(|_| self.open.get_mut(key)) {
+                Some(h) => {
+                    h.mode = Mode::from_arg(a[1]);
                     (DOSTRUE, 0)
                 }
                 None => (DOSFALSE, error::INVALID_LOCK),
             },
-            action::END => match self.open.remove(key) {
+            action::END => match mine(&self.open) {
                 Some(_) => {
-                    // Reads still waiting on the handle end with it.
-                    for (m, _) in self.input.cancel(|w| w.token.1 == key) {
-                        reply(m as *mut Message, -1, error::INVALID_LOCK);
-                    }
+                    self.close(key, true);
                     (DOSTRUE, 0)
                 }
                 None => (DOSFALSE, error::INVALID_LOCK),
@@ -165,6 +180,28 @@ impl Console {
             _ => (DOSFALSE, error::ACTION_NOT_KNOWN),
         };
         reply(msg, res1, res2);
+    }
+
+    /// Closes handle `key`; a read still waiting on it ends with it (answered if `answer`).
+    fn close(&mut self, key: u64, answer: bool) {
+        self.open.remove(key);
+        for (m, _) in self.input.cancel(|w| w.token.1 == key) {
+            if answer {
+                reply(m as *mut Message, -1, error::INVALID_LOCK);
+            }
+        }
+    }
+
+    /// Closes the handles of clients that have ended (their reads would hold places for
+    /// good). Result: whether any was closed. Their reads are answered in the mmu build, where
+    /// the kernel lets the answer to an ended sender go; in the flat build they are dropped
+    /// (the message was in the ended client's memory).
+    fn sweep(&mut self) -> bool {
+        let dead: Vec<u64> = self.open.iter().filter(|(_, h)| h.owner != 0 && !exec::sys::task_alive(h.owner)).map(|(k, _)| k).collect();
+        for &k in &dead {
+            self.close(k, cfg!(feature = "mmu"));
+        }
+        !dead.is_empty()
     }
 
     /// Writes `bytes` to the console and waits until serial.device has them.

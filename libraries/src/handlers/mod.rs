@@ -55,6 +55,26 @@ pub(crate) fn end_ring3() -> ! {
     unreachable!("rem_task of the running task returns to nobody")
 }
 
+/// The task number of the client that sent `msg` (0 if unknown). Flat build: its reply
+/// port's owner. mmu build: the handler sees only its copy of the packet, whose header the
+/// kernel wrote with the sender's number in `pred` (`mmu-mode/src/msg`).
+///
+/// # Safety
+/// `msg` is a live message the caller holds.
+pub(crate) unsafe fn sender_of(msg: *mut exec::port::Message) -> u64 {
+    #[cfg(not(feature = "mmu"))]
+    // SAFETY: per the contract; the reply port and its owner live while the message is out.
+    unsafe {
+        let reply = (*msg).reply_port;
+        if reply.is_null() || (*reply).sig_task.is_null() { 0 } else { (*(*reply).sig_task).id() }
+    }
+    #[cfg(feature = "mmu")]
+    // SAFETY: per the contract: the handler's own copy.
+    unsafe {
+        (*msg).node.pred as u64
+    }
+}
+
 /// A handler's clock: timer.device opened once, asked for the date when something changes.
 struct Clock {
     req: devices::timer::TimeRequest,

@@ -126,7 +126,7 @@ fn serve_with_bug(name: &str, disk: u64, fault_after: Option<u64>) {
             ram.fs.set_now(ram.clock.now());
         }
         // SAFETY: the packet we hold until the reply (its sender waits in do_msg).
-        let sender = unsafe { sender_of(msg) };
+        let sender = unsafe { super::sender_of(msg) };
         let (res1, res2) = match ram.serve(msg, kind, &args, sender) {
             Ok(r) => (r, 0),
             Err((r, e)) => {
@@ -150,26 +150,6 @@ fn changes(kind: i64) -> bool {
         kind,
         action::FINDOUTPUT | action::FINDUPDATE | action::END | action::SET_FILE_SIZE | action::DELETE_OBJECT | action::RENAME_OBJECT | action::CREATE_DIR | action::SET_PROTECT
     )
-}
-
-/// The task number of the client that sent `msg` (0 if unknown). Flat build: its reply
-/// port's owner. mmu build: the handler sees only its copy of the packet, whose header the
-/// kernel wrote with the sender's number in `pred` (`mmu-mode/src/msg`).
-///
-/// # Safety
-/// `msg` is a live message the caller holds.
-unsafe fn sender_of(msg: *mut Message) -> u64 {
-    #[cfg(not(feature = "mmu"))]
-    // SAFETY: per the contract; the reply port and its owner live while the message is out.
-    unsafe {
-        let reply = (*msg).reply_port;
-        if reply.is_null() || (*reply).sig_task.is_null() { 0 } else { (*(*reply).sig_task).id() }
-    }
-    #[cfg(feature = "mmu")]
-    // SAFETY: per the contract: the handler's own copy.
-    unsafe {
-        (*msg).node.pred as u64
-    }
 }
 
 /// A name a packet carries: present, at most 255 bytes, UTF-8.

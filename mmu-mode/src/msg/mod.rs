@@ -73,7 +73,7 @@ mod ring3_to_ring0;
 pub use ports::{create_port, delete_port, find_port, open_to_ring3, port_of, rem_port};
 use ports::my_port;
 use ring0::{bounce, wrap};
-pub use ring3_to_ring0::{port_gone, ring3_sender, start_relay};
+pub use ring3_to_ring0::{TO_RING0_MAX, port_gone, ring3_sender, start_relay};
 
 /// The longest message the gate passes.
 const MAX_LEN: u64 = 64 << 20;
@@ -157,8 +157,9 @@ struct Records {
     /// warm). Boxed as in `envelopes`: a box moves between the two.
     #[allow(clippy::vec_box, reason = "the boxes are reused as they are: exec links them by address")]
     spare: Vec<Box<Envelope>>,
-    /// Copies at ring-0 receivers (their address) → (the envelope's ticket, the length).
-    kernel_copies: BTreeMap<u64, (u64, u64)>,
+    /// Copies at ring-0 receivers (their address) → (the envelope's ticket, the length, the
+    /// sender's family, charged for it).
+    kernel_copies: BTreeMap<u64, (u64, u64, u64)>,
 }
 
 // SAFETY: the records are the kernel's own, touched only under Forbid on the one CPU; the
@@ -241,7 +242,7 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
     if unsafe { (*receiver).space() } == 0 {
         // To a ring-0 task: always by copy, into kernel memory.
         mine.policy.in_flight += 1;
-        return match ring3_to_ring0::put(r, e, port, msg, len, reply) {
+        return match ring3_to_ring0::put(r, e, port, msg, len, reply, mine.policy.family) {
             Ok(_) => {
                 mine.lend(msg, len);
                 Ok(reply)

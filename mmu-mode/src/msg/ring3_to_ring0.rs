@@ -14,6 +14,10 @@
 //! deletion (exec calls [`port_gone`]); what waits there then goes back to its
 //! senders marked receiver-gone.
 //!
+//! A copy is kernel memory a ring-3 task makes the kernel take: it is charged to the sender's
+//! family (its memory quota and the kernel's reserve, as the gate's other allocations), until
+//! the relay frees it, and a message to a ring-0 port is at most [`TO_RING0_MAX`] bytes.
+//!
 //! What a ring-0 receiver that ends while it *holds* a copy leaves: the sender gets its message
 //! back marked receiver-gone (`reclaim`), and the copy is never freed (the dead task never
 //! replies it): a leak of its length, as any Exec server that dies holding a message leaves.
@@ -25,6 +29,9 @@ use exec::memory::MemFlags;
 use exec::port::{Message, MsgPort};
 
 use super::{Envelope, HEADER, Kind, Records, State, send_back, with};
+
+/// The longest message a ring-3 task may send to a ring-0 port.
+pub const TO_RING0_MAX: u64 = 64 * 1024;
 
 /// The relay's port (0 before [`start_relay`]): where ring-0 receivers' replies to ring-3
 /// senders arrive.
@@ -56,7 +63,8 @@ fn relay(_: usize) {
             continue;
         }
         let len = with(|r| {
-            let (ticket, len) = r.kernel_copies.remove(&(copy as u64))?;
+            let (ticket, len, family) = r.kernel_copies.remove(&(copy as u64))?;
+            crate::policy::uncharge(family, len);
             // SAFETY: a copy we made (listed), back from its receiver.
             let error = unsafe { (*copy).error };
             // Only a message still out goes back (the receiver's end may have sent it back).
@@ -73,17 +81,19 @@ fn relay(_: usize) {
 }
 
 /// The message at `msg` (`len` bytes, checked to be the sender's writable memory), to the
-/// ring-0 `port`: copied into kernel memory and put there, its envelope `e` (made for its
-/// sender and receiver) kept in the records. Result: the ticket, or the envelope back unused
-/// (no memory, or no relay yet). Forbid held.
-pub(super) fn put(r: &mut Records, mut e: Box<Envelope>, port: *mut MsgPort, msg: u64, len: u64, reply: u64) -> Result<u64, Box<Envelope>> {
+/// ring-0 `port`: copied into kernel memory charged to the sender's `family`, and put there,
+/// its envelope `e` (made for its sender and receiver) kept in the records. Result: the
+/// ticket, or the envelope back unused (too long, past the quota or the reserve, no memory,
+/// or no relay yet). Forbid held.
+pub(super) fn put(r: &mut Records, mut e: Box<Envelope>, port: *mut MsgPort, msg: u64, len: u64, reply: u64, family: u64) -> Result<u64, Box<Envelope>> {
     let (sender, receiver) = (e.sender, e.receiver);
     let relay = RELAY.load(Ordering::SeqCst) as *mut MsgPort;
-    if relay.is_null() || exec::heap::stats().free < crate::policy::HEAP_RESERVE {
+    if relay.is_null() || len > TO_RING0_MAX || crate::policy::charge(family, len).is_err() {
         return Err(e);
     }
     let copy = exec::memory::alloc_mem(len as usize, MemFlags::PUBLIC) as *mut Message;
     if copy.is_null() {
+        crate::policy::uncharge(family, len);
         return Err(e);
     }
     // SAFETY: the sender's writable memory of `len` bytes (checked by the caller) into a fresh
@@ -110,22 +120,23 @@ pub(super) fn put(r: &mut Records, mut e: Box<Envelope>, port: *mut MsgPort, msg
     let ticket = r.envelopes.insert(e);
     // SAFETY: the box lives in the records; nothing else refers to it yet.
     unsafe { (*e_ptr).ticket = ticket };
-    r.kernel_copies.insert(copy as u64, (ticket, len));
+    r.kernel_copies.insert(copy as u64, (ticket, len, family));
     // SAFETY: a live ring-0 port (its handle is dropped before it goes); the copy is ours.
     unsafe { exec::port::put_msg(port, copy) };
     Ok(ticket)
 }
 
 /// The task number of the ring-3 task that sent `m`, if `m` is a copy the kernel made for a
-/// ring-0 receiver (0 if that sender has ended); `None` for any other message (a ring-0
-/// sender's, trusted). A ring-0 server that serves only some tasks checks this: the number is
-/// the kernel's record, not anything the sender wrote.
+/// ring-0 receiver (0 if that sender has ended, or its message is done with); `None` for any
+/// other message (a ring-0 sender's, trusted). A ring-0 server that serves only some tasks
+/// checks this: the number is the kernel's record, not anything the sender wrote.
 pub fn ring3_sender(m: *const Message) -> Option<u64> {
     with(|r| {
-        let &(ticket, _) = r.kernel_copies.get(&(m as u64))?;
-        let e = r.envelopes.get(ticket)?;
-        // SAFETY: the sender of a message that is not an orphan's is live.
-        Some(if e.kind == Kind::Orphan { 0 } else { unsafe { (*e.sender).id() } })
+        let &(ticket, _, _) = r.kernel_copies.get(&(m as u64))?;
+        // A copy whose envelope has gone is still ring 3's: it answers as an ended sender.
+        let Some(e) = r.envelopes.get(ticket).filter(|e| e.state == State::Out && e.kind != Kind::Orphan) else { return Some(0) };
+        // SAFETY: the sender of a message out that is not an orphan's is live.
+        Some(unsafe { (*e.sender).id() })
     })
 }
 
