@@ -177,6 +177,24 @@ extern "C" fn null_gate(block: u64) -> ! {
     exit()
 }
 
+/// Starts a client task with `block`, and collects its samples and the events of its loop.
+/// `None` if the task did not start.
+fn run_client(name: &str, block: Block) -> Option<(alloc::vec::Vec<u64>, Events)> {
+    let n = block.n as usize;
+    exec::signal::set_signal(0, SIGF_CTRL_E);
+    let (task, block) = add_user_task_with(name, 0, client, block)?;
+    let window = Window::open(task);
+    let events = window.close();
+    // SAFETY: the client wrote its samples before signalling, and waits; its memory is exec
+    // memory the kernel may read.
+    let samples = unsafe {
+        let p = (*(block as *const Block)).samples as *const u64;
+        core::slice::from_raw_parts(p, n).to_vec()
+    };
+    window.release();
+    Some((samples, events))
+}
+
 /// Says that a row could not run (no memory for its tasks): `make bench` fails on it rather
 /// than leave the row out.
 fn missing(name: &str, size: usize) {
@@ -230,20 +248,10 @@ pub fn run() {
                     continue;
                 };
                 let block = Block { server: port, how, len, n, parent: me, samples: 0, combined: combined as u64 };
-                exec::signal::set_signal(0, SIGF_CTRL_E);
-                let Some((task, block)) = add_user_task_with("bench-client", 0, client, block) else {
+                let Some((mut samples, events)) = run_client("bench-client", block) else {
                     missing(name, size);
                     continue;
                 };
-                let window = Window::open(task);
-                let events = window.close();
-                // SAFETY: the client wrote its samples before signalling, and waits; its
-                // memory is exec memory the kernel may read.
-                let mut samples: alloc::vec::Vec<u64> = unsafe {
-                    let p = (*(block as *const Block)).samples as *const u64;
-                    core::slice::from_raw_parts(p, n as usize).to_vec()
-                };
-                window.release();
                 report(name, size, touch, &mut samples, events, n + n / 10);
                 exec::time::wait_ticks(1);
             }
@@ -257,19 +265,10 @@ pub fn run() {
             let n = samples_for(size) as u64;
             exec::signal::set_signal(0, SIGF_CTRL_F);
             let block = Block { server: 0, how, len, n, parent: me, samples: 0, combined: 0 };
-            exec::signal::set_signal(0, SIGF_CTRL_E);
-            let Some((task, block)) = add_user_task_with("bench-own", 0, client, block) else {
+            let Some((mut samples, events)) = run_client("bench-own", block) else {
                 missing(name, size);
                 continue;
             };
-            let window = Window::open(task);
-            let events = window.close();
-            // SAFETY: as above.
-            let mut samples: alloc::vec::Vec<u64> = unsafe {
-                let p = (*(block as *const Block)).samples as *const u64;
-                core::slice::from_raw_parts(p, n as usize).to_vec()
-            };
-            window.release();
             report(name, size, false, &mut samples, events, n + n / 10);
             exec::time::wait_ticks(1);
         }
