@@ -1,8 +1,9 @@
 //! mmu-mode's benchmarks: message round trips between two ring-3 tasks, by copy and by
-//! transfer, with the classic calls (put, wait-and-get, reply: the server's reply and its next
-//! wait are two gate calls) and with the combined ones (the client's do_msg, the server's
-//! reply_wait: one gate call each), timed by the sending task itself with RDTSC (ring 3 may
-//! read the TSC).
+//! transfer, three ways: with the bare gate calls (put, wait-and-get; the server's
+//! wait-and-get and reply: four gate calls), with the combined ones (the client's do_msg, the
+//! server's reply_wait: two), and through `exec::sys` as a program calls exec (put_msg,
+//! wait_port, get_msg; the server's wait_port, get_msg, reply_msg: six), timed by the sending
+//! task itself with RDTSC (ring 3 may read the TSC).
 
 use exec::bench::{SIZES, report, samples_for};
 use exec::events::Events;
@@ -16,18 +17,48 @@ use crate::user::{add_user_task, add_user_task_with, alloc_mem, create_port, do_
 /// Ends the server when it arrives in the first body word.
 const QUIT: u64 = 0x5155_4954_5155_4954;
 
+/// How a pair calls exec.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u64)]
+enum Calls {
+    /// The bare gate calls: put and wait-and-get; the server's wait-and-get and reply.
+    Bare = 0,
+    /// do_msg; the server's reply_wait.
+    Combined = 1,
+    /// `exec::sys`: put_msg, wait_port, get_msg; the server's wait_port, get_msg, reply_msg.
+    Sys = 2,
+}
+
+impl Calls {
+    fn from(v: u64) -> Calls {
+        match v {
+            1 => Calls::Combined,
+            2 => Calls::Sys,
+            _ => Calls::Bare,
+        }
+    }
+}
+
 /// Ring 3: answers every message (reading every byte of it if `touch` is set in bit 63 of the
-/// argument; with reply_wait, one gate call per answer and wait, if bit 62 is set; the rest
-/// is the parent to tell it is ready).
+/// argument; calling exec as [`Calls`] in bits 60-61 says; the rest is the parent to tell it
+/// is ready).
 extern "C" fn server(arg: u64) -> ! {
     let touch = arg >> 63 != 0;
-    let combined = arg >> 62 & 1 != 0;
-    let parent = arg & !(3 << 62);
+    let calls = Calls::from(arg >> 60 & 3);
+    let parent = arg & !(0xf << 60);
     let port = create_port();
     signal(parent, SIGF_CTRL_F);
     let mut answered = 0;
     loop {
-        let m = if combined { reply_wait(answered, port) } else { wait_get(port) };
+        let m = match calls {
+            Calls::Combined => reply_wait(answered, port),
+            // SAFETY: our own port (a handle, as exec::sys passes it through the gate).
+            Calls::Sys => unsafe {
+                exec::sys::wait_port(port as *mut MsgPort);
+                exec::sys::get_msg(port as *mut MsgPort) as u64
+            },
+            Calls::Bare => wait_get(port),
+        };
         // SAFETY: the message is open to us while we hold it; `length` covers it.
         let (len, first) = unsafe { ((*(m as *const Message)).length, ((m + size_of::<Message>() as u64) as *const u64).read_volatile()) };
         if touch {
@@ -39,10 +70,13 @@ extern "C" fn server(arg: u64) -> ! {
             reply_msg(m);
             exit();
         }
-        if combined {
-            answered = m;
-        } else {
-            reply_msg(m);
+        match calls {
+            Calls::Combined => answered = m,
+            // SAFETY: the message we hold.
+            Calls::Sys => unsafe { exec::sys::reply_msg(m as *mut Message) },
+            Calls::Bare => {
+                reply_msg(m);
+            }
         }
     }
 }
@@ -57,8 +91,8 @@ struct Block {
     n: u64,
     parent: u64,
     samples: u64,
-    /// 1: one do_msg gate call per round trip instead of put and wait-and-get.
-    combined: u64,
+    /// How it calls exec ([`Calls`]).
+    calls: u64,
 }
 
 /// Ring 3: tells the parent the timed loop is about to start (CTRL_E) and waits for its go
@@ -112,7 +146,12 @@ extern "C" fn client(block: u64) -> ! {
     // SAFETY: the block is in our own memory, set up before we started.
     unsafe {
         let reply = create_port();
-        let msg = alloc_mem((*b).len);
+        let calls = Calls::from((*b).calls);
+        // Through exec::sys the message goes by transfer if it is a whole block, else by copy:
+        // for a copy it sits inside a larger block.
+        let inside = calls == Calls::Sys && (*b).how == PUT_COPY;
+        let block_len = (*b).len + if inside { 4096 } else { 0 };
+        let msg = alloc_mem(block_len) + if inside { 64 } else { 0 };
         (msg as *mut Message).write(Message::new(reply as *mut MsgPort, (*b).len as usize));
         let samples = alloc_mem((*b).n * 8) as *mut u64;
         let warm = (*b).n / 10;
@@ -121,11 +160,17 @@ extern "C" fn client(block: u64) -> ! {
         start_window((*b).parent);
         for i in 0..warm + (*b).n {
             let t0 = rdtsc();
-            let got = if (*b).combined == 1 {
-                do_msg(to, msg, (*b).how)
-            } else {
-                put_msg(to, msg, (*b).how);
-                wait_get(reply)
+            let got = match calls {
+                Calls::Combined => do_msg(to, msg, (*b).how),
+                Calls::Sys => {
+                    exec::sys::put_msg(to as *mut MsgPort, msg as *mut Message);
+                    exec::sys::wait_port(reply as *mut MsgPort);
+                    exec::sys::get_msg(reply as *mut MsgPort) as u64
+                }
+                Calls::Bare => {
+                    put_msg(to, msg, (*b).how);
+                    wait_get(reply)
+                }
             };
             let t = rdtsc() - t0;
             if own {
@@ -224,20 +269,23 @@ pub fn run() {
         }
     }
     let rows = [
-        ("msg_round_trip_copy", PUT_COPY, false),
-        ("msg_round_trip_transfer", PUT_TRANSFER, false),
-        ("msg_round_trip_copy_combined", PUT_COPY, true),
-        ("msg_round_trip_transfer_combined", PUT_TRANSFER, true),
+        ("msg_round_trip_copy", PUT_COPY, Calls::Bare),
+        ("msg_round_trip_transfer", PUT_TRANSFER, Calls::Bare),
+        ("msg_round_trip_copy_combined", PUT_COPY, Calls::Combined),
+        ("msg_round_trip_transfer_combined", PUT_TRANSFER, Calls::Combined),
+        ("msg_round_trip_copy_sys", PUT_COPY, Calls::Sys),
+        ("msg_round_trip_transfer_sys", PUT_TRANSFER, Calls::Sys),
     ];
-    for (name, how, combined) in rows {
+    for (name, how, calls) in rows {
         for size in SIZES {
-            // The combined rows with the body untouched only: the calls are what they measure.
-            for touch in [false, true].into_iter().filter(|&t| !(combined && t)) {
+            // The combined and exec::sys rows with the body untouched only: the calls are what
+            // they measure.
+            for touch in [false, true].into_iter().filter(|&t| !(calls != Calls::Bare && t)) {
                 let len = size.max(size_of::<Message>()) as u64;
                 let n = samples_for(size) as u64;
                 exec::signal::set_signal(0, SIGF_CTRL_F);
                 // The same priority as the client, as in the flat build's pairs.
-                let s = add_user_task("bench-server", 0, server, me | (touch as u64) << 63 | (combined as u64) << 62);
+                let s = add_user_task("bench-server", 0, server, me | (touch as u64) << 63 | (calls as u64) << 60);
                 if s.is_null() {
                     missing(name, size);
                     continue;
@@ -247,7 +295,7 @@ pub fn run() {
                     missing(name, size);
                     continue;
                 };
-                let block = Block { server: port, how, len, n, parent: me, samples: 0, combined: combined as u64 };
+                let block = Block { server: port, how, len, n, parent: me, samples: 0, calls: calls as u64 };
                 let Some((mut samples, events)) = run_client("bench-client", block) else {
                     missing(name, size);
                     continue;
@@ -264,7 +312,7 @@ pub fn run() {
             let len = size.max(size_of::<Message>()) as u64;
             let n = samples_for(size) as u64;
             exec::signal::set_signal(0, SIGF_CTRL_F);
-            let block = Block { server: 0, how, len, n, parent: me, samples: 0, combined: 0 };
+            let block = Block { server: 0, how, len, n, parent: me, samples: 0, calls: Calls::Bare as u64 };
             let Some((mut samples, events)) = run_client("bench-own", block) else {
                 missing(name, size);
                 continue;

@@ -39,6 +39,8 @@ fn expected(mode: Mode) -> Vec<(String, u64, bool)> {
             }
             add("msg_round_trip_copy_combined", size, false);
             add("msg_round_trip_transfer_combined", size, false);
+            add("msg_round_trip_copy_sys", size, false);
+            add("msg_round_trip_transfer_sys", size, false);
             add("msg_own_port_copy", size, false);
             add("msg_own_port_transfer", size, false);
         }

@@ -111,7 +111,8 @@ fn main() {
                    passing the message through the gate (four gate calls: put, wait-and-get; the server's \
                    wait-and-get, reply), compared with the flat pointer round trip; their _combined rows \
                    make the same exchange with do_msg and reply_wait (two gate calls), compared with \
-                   msg_round_trip_combined. \
+                   msg_round_trip_combined, and their _sys rows through exec::sys as a program calls \
+                   exec (put_msg, wait_port, get_msg; wait_port, get_msg, reply_msg: six gate calls). \
                    msg_round_trip is the classic Exec sequence (put_msg, wait_port, get_msg; the server's \
                    wait_port, get_msg, reply_msg: six calls); msg_round_trip_combined the same exchange \
                    with the combined calls (the client's do_msg, the server's reply_wait: two calls). \
