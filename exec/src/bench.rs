@@ -301,9 +301,9 @@ fn await_start(cell: &AtomicUsize) {
     }
 }
 
-/// Runs every benchmark (exec's, then `extra`, which call [`measure`] themselves), then exits
-/// QEMU.
-pub fn run(extra: &[fn()]) -> ! {
+/// Runs every benchmark (exec's, then `extra`, which call [`measure`] themselves, then the
+/// scale rows, exec's and `scale_extra`'s at each load), then exits QEMU.
+pub fn run(extra: &[fn()], scale_extra: &[fn(usize)]) -> ! {
     kprintln!("bench begin mode={} tsc_hz={}", crate::BUILD_MODE, crate::time::tsc_hz());
     // What the timing itself costs (a TSC read; the sample is stored after the second): in
     // every figure.
@@ -328,7 +328,7 @@ pub fn run(extra: &[fn()]) -> ! {
     for f in extra {
         f();
     }
-    scale();
+    scale(scale_extra);
     kprintln!("bench end");
     qemu::exit(qemu::ExitCode::Success)
 }
@@ -337,9 +337,9 @@ pub fn run(extra: &[fn()]) -> ! {
 /// waiting for good), as many more public ports (one per task) and as many messages queued at
 /// one of them that nobody takes. Nothing on the path walks a list whose length a task
 /// controls, so the figures should stay flat. Printed as `scale_round_trip` and
-/// `scale_round_trip_combined`, the size field holding the number of extras. Runs last: the
-/// extra tasks stay.
-fn scale() {
+/// `scale_round_trip_combined`, the size field holding the number of extras (and `extra`'s rows
+/// at each load). Runs last: the extra tasks stay.
+fn scale(extra: &[fn(usize)]) {
     let mut extras = 0;
     for level in [0usize, 10, 100, 1000] {
         while extras < level {
@@ -363,6 +363,9 @@ fn scale() {
             let n = count(10_000);
             let figures = run_row(row, 64, false, n).expect("no memory for a benchmark's message");
             print_line(name, level, false, n, figures, Events::now().since(before), runs(n));
+        }
+        for f in extra {
+            f(level);
         }
     }
 }

@@ -240,6 +240,33 @@ fn run_client(name: &str, block: Block) -> Option<(alloc::vec::Vec<u64>, Events)
     Some((samples, events))
 }
 
+/// One row of a ring-3 pair: a server and a client of messages of `size` bytes, reported under
+/// `name` with `label_size` in the size field.
+fn pair(name: &str, size: usize, label_size: usize, touch: bool, how: u64, calls: Calls) {
+    let me = exec::task::find_task(None) as u64;
+    let len = size.max(size_of::<Message>()) as u64;
+    let n = samples_for(size) as u64;
+    exec::signal::set_signal(0, SIGF_CTRL_F);
+    // The same priority as the client, as in the flat build's pairs.
+    let s = add_user_task("bench-server", 0, server, me | (touch as u64) << 63 | (calls as u64) << 60);
+    if s.is_null() {
+        return missing(name, label_size);
+    }
+    exec::signal::wait(SIGF_CTRL_F);
+    let Some(port) = crate::msg::port_of(s) else { return missing(name, label_size) };
+    let block = Block { server: port, how, len, n, parent: me, samples: 0, calls: calls as u64 };
+    let Some((mut samples, events)) = run_client("bench-client", block) else { return missing(name, label_size) };
+    report(name, label_size, touch, &mut samples, events, n + n / 10);
+    exec::time::wait_ticks(1);
+}
+
+/// The scale rows of ring 3 (exec's `scale` calls this at each load, `level` tasks, public
+/// ports and queued messages more): the 64-byte combined round trips by copy and by transfer.
+pub fn scale_rows(level: usize) {
+    pair("scale_round_trip_copy_combined", 64, level, false, PUT_COPY, Calls::Combined);
+    pair("scale_round_trip_transfer_combined", 64, level, false, PUT_TRANSFER, Calls::Combined);
+}
+
 /// Says that a row could not run (no memory for its tasks): `make bench` fails on it rather
 /// than leave the row out.
 fn missing(name: &str, size: usize) {
@@ -281,27 +308,7 @@ pub fn run() {
             // The combined and exec::sys rows with the body untouched only: the calls are what
             // they measure.
             for touch in [false, true].into_iter().filter(|&t| !(calls != Calls::Bare && t)) {
-                let len = size.max(size_of::<Message>()) as u64;
-                let n = samples_for(size) as u64;
-                exec::signal::set_signal(0, SIGF_CTRL_F);
-                // The same priority as the client, as in the flat build's pairs.
-                let s = add_user_task("bench-server", 0, server, me | (touch as u64) << 63 | (calls as u64) << 60);
-                if s.is_null() {
-                    missing(name, size);
-                    continue;
-                }
-                exec::signal::wait(SIGF_CTRL_F);
-                let Some(port) = crate::msg::port_of(s) else {
-                    missing(name, size);
-                    continue;
-                };
-                let block = Block { server: port, how, len, n, parent: me, samples: 0, calls: calls as u64 };
-                let Some((mut samples, events)) = run_client("bench-client", block) else {
-                    missing(name, size);
-                    continue;
-                };
-                report(name, size, touch, &mut samples, events, n + n / 10);
-                exec::time::wait_ticks(1);
+                pair(name, size, size, touch, how, calls);
             }
         }
     }

@@ -156,7 +156,9 @@ impl Report {
         // Rows only the mmu build has (ring-3 copy and transfer): compared with the flat
         // pointer round trip of the same size and body access.
         for m in self.mmu.iter().filter(|m| find(&self.flat, m).is_none()) {
-            let (base_name, tag) = if m.name.starts_with("msg_round_trip_") && m.name.ends_with("_combined") {
+            let (base_name, tag) = if m.name.starts_with("scale_") {
+                ("scale_round_trip_combined", "pointer, combined")
+            } else if m.name.starts_with("msg_round_trip_") && m.name.ends_with("_combined") {
                 ("msg_round_trip_combined", "pointer, combined")
             } else if m.name.starts_with("msg_round_trip_") {
                 ("msg_round_trip", "pointer")

@@ -30,6 +30,10 @@ fn expected(mode: Mode) -> Vec<(String, u64, bool)> {
         add("scale_round_trip_combined", level, false);
     }
     if mode == Mode::Mmu {
+        for level in [0, 10, 100, 1000] {
+            add("scale_round_trip_copy_combined", level, false);
+            add("scale_round_trip_transfer_combined", level, false);
+        }
         add("null_call_gate", 0, false);
         add("null_call_sys_ring3", 0, false);
         for size in SIZES {
