@@ -120,6 +120,11 @@ impl<T: Copy + PartialEq> ConInput<T> {
         (self.ahead.is_empty() && modes.any(|m| m != Mode::Breaks)) || breaks
     }
 
+    /// The tokens of the reads that wait.
+    pub fn waiting_tokens(&self) -> impl Iterator<Item = T> + '_ {
+        self.waiting.iter().map(|w| w.token)
+    }
+
     /// Whether a read for which `f` holds waits.
     pub fn is_waiting(&self, f: impl Fn(&Waiting<T>) -> bool) -> bool {
         self.waiting.iter().any(f)

@@ -450,6 +450,18 @@ fn con() -> TestResult {
             ensure_eq!(do_pkt(con, action::END, &[0x7777]), (DOSFALSE, error::INVALID_LOCK));
             ensure_eq!(do_pkt(con, action::LOCATE_OBJECT, &[]), (DOSFALSE, error::ACTION_NOT_KNOWN));
         }
+        // A client that opens without end is refused, and nothing breaks.
+        let mut many = Vec::new();
+        let refused = loop {
+            match opened(MODE_OLDFILE) {
+                Ok(f) if many.len() < 100 => many.push(f),
+                Ok(_) => break 0,
+                Err(_) => break io_err(),
+            }
+        };
+        ensure_eq!(refused, error::OBJECT_IN_USE, "after {} handles", many.len());
+        drop(many);
+        ensure!(opened(MODE_OLDFILE).is_ok(), "CON: opens again once they are closed");
         ensure_eq!(close(w), Ok(()));
         Ok(())
     })

@@ -37,6 +37,10 @@ pub const PORT_NAME: &str = "CON";
 /// Bytes read from serial.device at a time.
 const CHUNK: usize = 256;
 
+/// Most handles open at once (a client that opens without end is refused, after the handles
+/// of ended clients are swept).
+const HANDLES_MAX: usize = 64;
+
 /// Starts the CON: handler task in ring 0 (the flat build). Result: the task, or null.
 #[cfg(not(feature = "mmu"))]
 pub fn start() -> *mut exec::task::Task {
@@ -132,7 +136,16 @@ impl Console {
         // The handle named, if the sender may use it.
         let mine = |open: &HandleTable<Handle>| open.get(key).filter(|h| h.owner == 0 || h.owner == sender).map(|h| h.mode);
         let (res1, res2) = match kind {
-            action::FINDINPUT | action::FINDOUTPUT | action::FINDUPDATE => (self.open.insert(Handle { mode: Mode::Cooked, owner: sender }) as i64, 0),
+            action::FINDINPUT | action::FINDOUTPUT | action::FINDUPDATE => {
+                if self.open.len() >= HANDLES_MAX {
+                    self.sweep();
+                }
+                if self.open.len() >= HANDLES_MAX {
+                    (DOSFALSE, error::OBJECT_IN_USE)
+                } else {
+                    (self.open.insert(Handle { mode: Mode::Cooked, owner: sender }) as i64, 0)
+                }
+            }
             action::WRITE => match (mine(&self.open), a[2]) {
                 (None, _) => (-1, error::INVALID_LOCK),
                 (Some(_), len) if len < 0 => (-1, error::BAD_NUMBER),
@@ -228,8 +241,21 @@ impl Console {
         }
         self.reading = false;
         if self.inp.error == 0 && self.inp.actual == 1 {
-            self.input.typed(&[self.byte]);
+            self.typed(&[self.byte]);
         }
+    }
+
+    /// Typed bytes: first the reads of clients that have ended go (a cooked one would take the
+    /// line the user types for someone else), at most one check per waiting read.
+    fn typed(&mut self, bytes: &[u8]) {
+        let keys: Vec<u64> = self.input.waiting_tokens().map(|(_, k)| k).collect();
+        for k in keys {
+            let owner = self.open.get(k).map_or(0, |h| h.owner);
+            if owner != 0 && !exec::sys::task_alive(owner) {
+                self.close(k, cfg!(feature = "mmu"));
+            }
+        }
+        self.input.typed(bytes);
     }
 
     /// Answers the reads that can be answered, and reads serial.device while any read still
@@ -279,7 +305,7 @@ impl Console {
             // SAFETY: our open request; the chunk outlives the (synchronous) read.
             unsafe { exec::sys::do_io(r) };
             let got = r.actual.min(waiting);
-            self.input.typed(&chunk[..got]);
+            self.typed(&chunk[..got]);
         }
     }
 }
