@@ -1,8 +1,10 @@
 //! The system service: what a command may not do from ring 3, done on request by a ring-0
-//! task. REBOOT, SHUTDOWN and BENCH are ring-3 commands in the mmu build; each sends a
-//! [`Request`] to the public port `system` (a message, like any request to a server) and
-//! waits for the answer. The service restarts the machine, ends QEMU, or times one of exec's
-//! rows in ring 0 (BENCH measures exec's own paths, not the gate's) and answers the figures.
+//! task. REBOOT, SHUTDOWN, BENCH and CRASHTEST are ring-3 commands in the mmu build; each
+//! sends a [`Request`] to the public port `system` (a message, like any request to a server)
+//! and waits for the answer. The service restarts the machine, ends QEMU, times one of exec's
+//! rows in ring 0 (BENCH measures exec's own paths, not the gate's) and answers the figures, or
+//! runs a CRASHTEST scenario (it starts and watches the culprits from the kernel) and answers
+//! its report.
 //! The flat build takes the same path, so both builds run one code.
 //!
 //! A request from ring 3 is a *claim*: the service gets a copy in kernel memory and checks
@@ -24,6 +26,10 @@ pub const PORT_NAME: &str = "system";
 pub const REBOOT: u64 = 1;
 pub const SHUTDOWN: u64 = 2;
 pub const BENCH: u64 = 3;
+pub const CRASHTEST: u64 = 4;
+
+/// Bytes of report text an answer carries.
+pub const TEXT_MAX: usize = 1024;
 
 /// Answers in [`Request::error`].
 pub const ANSWERED: u64 = 0;
@@ -52,12 +58,39 @@ pub struct Request {
     pub p99: u64,
     pub overhead: u64,
     pub error: u64,
+    /// CRASHTEST: the scenario (its place in `Scenario::ALL`); the answer: whether it was
+    /// contained (1) and the report, `text_len` bytes of `text`.
+    pub scenario: u64,
+    pub contained: u64,
+    pub text_len: u64,
+    pub text: [u8; TEXT_MAX],
 }
 
 impl Request {
     /// A request of `kind` (its BENCH fields zero), answering to `reply`.
     pub fn new(kind: u64, reply: *mut MsgPort) -> Request {
-        Request { msg: Message::new(reply, size_of::<Request>()), kind, row: 0, size: 0, count: 0, read: 0, median: 0, p99: 0, overhead: 0, error: UNANSWERED }
+        Request {
+            msg: Message::new(reply, size_of::<Request>()),
+            kind,
+            row: 0,
+            size: 0,
+            count: 0,
+            read: 0,
+            median: 0,
+            p99: 0,
+            overhead: 0,
+            error: UNANSWERED,
+            scenario: 0,
+            contained: 0,
+            text_len: 0,
+            text: [0; TEXT_MAX],
+        }
+    }
+
+    /// The report text of the answer (what fits of it, as UTF-8).
+    pub fn text(&self) -> &str {
+        let n = (self.text_len as usize).min(TEXT_MAX);
+        core::str::from_utf8(&self.text[..n]).unwrap_or("")
     }
 }
 
@@ -106,6 +139,7 @@ unsafe fn answer(m: *mut Message) {
             (REBOOT, true) => exec::arch::x86_64::cpu::reboot(),
             (SHUTDOWN, true) => exec::arch::x86_64::qemu::exit(exec::arch::x86_64::qemu::ExitCode::Success),
             (BENCH, true) => bench(r),
+            (CRASHTEST, true) => crashtest(r),
             _ => ERR_BAD_REQUEST,
         };
     }
@@ -117,6 +151,7 @@ fn command_for(kind: u64) -> &'static str {
     match kind {
         REBOOT => "REBOOT",
         SHUTDOWN => "SHUTDOWN",
+        CRASHTEST => "CRASHTEST",
         _ => "BENCH",
     }
 }
@@ -141,6 +176,18 @@ fn bench(r: &mut Request) -> u64 {
     let Some((median, p99)) = exec::bench::run_row(row, r.size as usize, r.read == 1, r.count as usize) else { return ERR_NO_MEMORY };
     r.overhead = exec::bench::timing_overhead();
     (r.median, r.p99) = (median.saturating_sub(r.overhead), p99.saturating_sub(r.overhead));
+    ANSWERED
+}
+
+/// CRASHTEST: the scenario, checked, run and watched from this (ring-0) task; its report
+/// into the answer.
+fn crashtest(r: &mut Request) -> u64 {
+    let Some(&s) = usize::try_from(r.scenario).ok().and_then(|i| crate::crashtest::Scenario::ALL.get(i)) else { return ERR_BAD_REQUEST };
+    let mut report = alloc::string::String::new();
+    r.contained = u64::from(crate::crashtest::run(&mut report, s));
+    let n = report.len().min(TEXT_MAX);
+    r.text[..n].copy_from_slice(&report.as_bytes()[..n]);
+    r.text_len = n as u64;
     ANSWERED
 }
 

@@ -1,6 +1,6 @@
 //! In-kernel tests of the system service (mmu build): a ring-3 task that is no job of the
-//! shell's asks it to shut the machine down, reboot it, and time a row, and is refused each
-//! time (the machine goes on); a request too short to answer comes back unanswered; a ring-0
+//! shell's asks it to shut the machine down, reboot it, time a row and run a CRASHTEST
+//! scenario, and is refused each time (the machine goes on); a request too short to answer comes back unanswered; a ring-0
 //! caller's request is checked field by field and answered.
 
 use exec::ktest::{Test, TestResult};
@@ -8,16 +8,17 @@ use exec::signal::SIGF_CTRL_F;
 use exec::task::Task;
 use exec::{ensure, ensure_eq};
 
-use crate::system::{ANSWERED, BENCH, ERR_BAD_REQUEST, ERR_NOT_ALLOWED, REBOOT, Request, SHUTDOWN, UNANSWERED, ask};
+use crate::system::{ANSWERED, BENCH, CRASHTEST, ERR_BAD_REQUEST, ERR_NOT_ALLOWED, REBOOT, Request, SHUTDOWN, UNANSWERED, ask};
 
 pub static TESTS: &[Test] = &[Test::new("shell.system_service_checks_who_asks", system_service_checks_who_asks)];
 
-/// What the ring-3 task was answered: SHUTDOWN, REBOOT, BENCH, and a request cut short.
+/// What the ring-3 task was answered: SHUTDOWN, REBOOT, BENCH, CRASHTEST, and a request cut
+/// short.
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
 struct Answers {
     parent: u64,
-    got: [u64; 4],
+    got: [u64; 5],
 }
 
 /// Ring 3, no job of the shell's: asks for everything the service does.
@@ -25,7 +26,7 @@ extern "C" fn intruder(block: u64) -> ! {
     let a = block as *mut Answers;
     // SAFETY: our own block; every exec call goes through the gate.
     unsafe {
-        for (i, kind) in [SHUTDOWN, REBOOT, BENCH].into_iter().enumerate() {
+        for (i, kind) in [SHUTDOWN, REBOOT, BENCH, CRASHTEST].into_iter().enumerate() {
             let mut req = Request::new(kind, core::ptr::null_mut());
             req.count = 10;
             (*a).got[i] = ask(&mut req);
@@ -36,7 +37,7 @@ extern "C" fn intruder(block: u64) -> ! {
         let mut req = Request::new(SHUTDOWN, reply);
         req.msg.length = size_of::<exec::port::Message>() + 8;
         exec::sys::do_msg(port, &mut req.msg);
-        (*a).got[3] = req.error;
+        (*a).got[4] = req.error;
         exec::sys::signal((*a).parent as *mut Task, SIGF_CTRL_F);
         exec::sys::rem_task(core::ptr::null_mut());
     }
@@ -52,13 +53,13 @@ fn system_service_checks_who_asks() -> TestResult {
     }
     exec::signal::set_signal(0, SIGF_CTRL_F);
     let me = exec::task::find_task(None) as u64;
-    let Some((_, block)) = mmu_mode::user::add_user_task_with("r3-intruder", 0, intruder, Answers { parent: me, got: [0; 4] }) else {
+    let Some((_, block)) = mmu_mode::user::add_user_task_with("r3-intruder", 0, intruder, Answers { parent: me, got: [0; 5] }) else {
         return Err("no memory for the task".into());
     };
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
     // SAFETY: written before the signal; the task's memory is exec memory the kernel reads.
     let a = unsafe { (block as *const Answers).read() };
-    ensure_eq!(a.got, [ERR_NOT_ALLOWED, ERR_NOT_ALLOWED, ERR_NOT_ALLOWED, UNANSWERED], "the machine is still here to say so");
+    ensure_eq!(a.got, [ERR_NOT_ALLOWED, ERR_NOT_ALLOWED, ERR_NOT_ALLOWED, ERR_NOT_ALLOWED, UNANSWERED], "the machine is still here to say so");
     // Ring 0 may ask; each field is checked all the same.
     let mut req = Request::new(BENCH, core::ptr::null_mut());
     (req.row, req.size, req.count) = (0, 64, 50);
@@ -71,5 +72,8 @@ fn system_service_checks_who_asks() -> TestResult {
     }
     let mut req = Request::new(77, core::ptr::null_mut());
     ensure_eq!(ask(&mut req), ERR_BAD_REQUEST, "an unknown kind");
+    let mut req = Request::new(CRASHTEST, core::ptr::null_mut());
+    req.scenario = 999;
+    ensure_eq!(ask(&mut req), ERR_BAD_REQUEST, "no such scenario");
     Ok(())
 }

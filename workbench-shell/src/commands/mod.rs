@@ -32,8 +32,7 @@ pub struct Command {
     run: fn(&mut Ctx, &[ArgValue]) -> i32,
     /// Runs in ring 3 in the mmu build, in an address space of its own (it needs nothing but
     /// exec calls, the shell's shared state, and requests to the system service, as REBOOT,
-    /// SHUTDOWN and BENCH make: `system.rs`). The others need ring 0: CRASHTEST starts and
-    /// watches its culprits from the kernel, RUN is the shell's own.
+    /// SHUTDOWN, BENCH and CRASHTEST make: `system.rs`). RUN alone is the shell's own.
     pub ring3: bool,
 }
 
@@ -100,7 +99,7 @@ commands! {
     "CHECKSUM", "FILE/A", files::checksum, true, "Show a file's length and checksum";
     "COLOR", "ON/S,OFF/S", info::color, true, "Turn ANSI colour on or off";
     "COPY", "FROM/M/A,TO/A,ALL/S,QUIET/S", files::copy, true, "Copy files (patterns too) to a file or into a directory; ALL copies directories and all below them";
-    "CRASHTEST", "SCENARIO/A", control::crashtest, false, "Run a misbehaving task (CRASHTEST LIST names the scenarios)";
+    "CRASHTEST", "SCENARIO/A", control::crashtest, true, "Run a misbehaving task (CRASHTEST LIST names the scenarios)";
     "DATE", "", control::date, true, "Show the date and time";
     "DELETE", "FILE/M/A,ALL/S,QUIET/S", files::delete, true, "Delete files and empty directories (patterns too); ALL deletes directories and all below them";
     "DEVLIST", "", info::devlist, true, "List the devices";
