@@ -259,8 +259,9 @@ struct Letter {
     body: [u8; 16],
 }
 
-/// Ring 3: a public port "r3.cross"; once told (CTRL_E), takes what is there, reads its
-/// body, answers in it, scribbles over its view's header, and replies (or ends holding it).
+/// Ring 3: a public port "r3.cross"; once told (CTRL_E), looks at what is there and takes it
+/// (exec's classic wait_port, then get_msg: the same message both times), reads its body,
+/// answers in it, scribbles over its view's header, and replies (or ends holding it).
 extern "C" fn cross_receiver(block: u64) -> ! {
     let b = block as *mut Crossing;
     // SAFETY: our own block and port; the view is our own memory; the parent is alleged to
@@ -269,8 +270,10 @@ extern "C" fn cross_receiver(block: u64) -> ! {
         let port = sys::create_port(Some("r3.cross"), 0);
         sys::signal((*b).parent, SIGF_CTRL_F);
         sys::wait(SIGF_CTRL_E);
+        let peek = sys::wait_port(port) as u64;
         let view = sys::get_msg(port) as *mut Letter;
-        (*b).got = view as u64;
+        // 1: the look and the take did not give the same message.
+        (*b).got = if peek == view as u64 { view as u64 } else { 1 };
         if !view.is_null() {
             let body = &mut (*view).body;
             (*b).seen.copy_from_slice(&body[..8]);
@@ -308,6 +311,7 @@ fn ring0_message_to_ring3_is_delivered() -> TestResult {
         ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
         // SAFETY: written before the signal; the task waits.
         let c = unsafe { *(block as *const Crossing) };
+        ensure!(c.got != 1, "wait_port looked at one message and get_msg took another");
         ensure!(c.got != 0 && c.got != &raw const letter as u64, "ring 3 was handed {:#x}, not a copy", c.got);
         ensure_eq!(&c.seen, b"question");
         if reply_it == 0 {

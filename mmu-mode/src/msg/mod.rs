@@ -31,7 +31,8 @@
 //! ring-3 side sees only its copy. A message that cannot be copied (no room in the receiver's
 //! memory, or longer than the gate passes) goes back unread, marked
 //! [`exec::port::MSG_ERR_CROSS_RING`]; one that waits at a port whose ring-3 owner ends goes
-//! back marked receiver-gone.
+//! back marked receiver-gone. A ring-3 wait_port that finds one at the head (exec's classic
+//! wait_port, then get_msg) copies it in then, and the get that follows takes that one.
 //!
 //! **Ring 3 to ring 0** (`ring3_to_ring0.rs`): a ring-3 task finds a ring-0 task's public port
 //! by name, if its owner opened it to ring 3 ([`open_to_ring3`]), and puts to it; the ring-0
@@ -144,6 +145,10 @@ struct Envelope {
 struct PortRec {
     port: *mut MsgPort,
     owner: *mut Task,
+    /// A ring-0 message that wait_port (looking, not taking) found at the head: copied in and
+    /// wrapped already (a copy must be made to be seen), it is what the next get gives. Its
+    /// view and ticket, checked again when it is taken (0: none).
+    peeked: (u64, u64),
 }
 
 /// The message records. Forbid.
@@ -371,8 +376,11 @@ fn envelope_of(m: *mut Message) -> *mut Envelope {
 pub fn get(h: u64, how: Get) -> GateResult {
     let port = my_port(h)?;
     let m = match how {
-        Get::Take => with(|r| take(r, port)),
+        Get::Take => with(|r| peeked(r, h, true).unwrap_or_else(|| take(r, port))),
         Get::WaitTake => loop {
+            if let Some(v) = with(|r| peeked(r, h, true)) {
+                break v;
+            }
             // SAFETY: the caller's live port, which signals it.
             unsafe { exec::port::wait_port(port) };
             let m = with(|r| take(r, port));
@@ -381,18 +389,31 @@ pub fn get(h: u64, how: Get) -> GateResult {
             }
         },
         Get::WaitPeek => loop {
+            if let Some(v) = with(|r| peeked(r, h, false)) {
+                break v;
+            }
             // SAFETY: as above; the envelope stays queued, so live.
             let m = unsafe { exec::port::wait_port(port) };
             let view = with(|r| {
                 if is_envelope(r, m) {
                     // SAFETY: one of the records' envelopes, queued, so live.
-                    Some(unsafe { (*envelope_of(m)).view })
-                } else {
-                    // Looking without taking is for ring-3 messages: a ring-0 one is taken by
-                    // get_msg and wait-and-take only (see the module's notes).
-                    // SAFETY: the caller's live port; `m` is at its head.
-                    bounce(unsafe { exec::port::get_msg(port) }, exec::port::MSG_ERR_CROSS_RING);
-                    None
+                    return Some(unsafe { (*envelope_of(m)).view });
+                }
+                // A ring-0 message: it must be copied in to be seen, so it is taken and
+                // wrapped now, and kept as the port's peeked message for the get that follows.
+                // SAFETY: the caller's live port; `m` is at its head.
+                let m = unsafe { exec::port::get_msg(port) };
+                match wrap(r, m) {
+                    Some((view, ticket)) => {
+                        if let Some(p) = r.ports.get_mut(h) {
+                            p.peeked = (view, ticket);
+                        }
+                        Some(view)
+                    }
+                    None => {
+                        bounce(m, exec::port::MSG_ERR_CROSS_RING);
+                        None
+                    }
                 }
             });
             if let Some(v) = view {
@@ -401,6 +422,21 @@ pub fn get(h: u64, how: Get) -> GateResult {
         },
     };
     Ok(m)
+}
+
+/// The peeked message of the caller's port `h` (see [`PortRec::peeked`]), if it is still the
+/// caller's to take (not replied since); `take` clears it. Forbid held.
+fn peeked(r: &mut Records, h: u64, take: bool) -> Option<u64> {
+    let me = me();
+    let p = r.ports.get_mut(h)?;
+    let (view, ticket) = p.peeked;
+    if view == 0 {
+        return None;
+    }
+    if take {
+        p.peeked = (0, 0);
+    }
+    r.envelopes.get(ticket).filter(|e| e.view == view && e.receiver == me && e.state == State::Out).map(|_| view)
 }
 
 /// Takes the first envelope off `port` (the caller's). A message coming back ends its
@@ -416,7 +452,7 @@ fn take(r: &mut Records, port: *mut MsgPort) -> u64 {
             break m;
         }
         match wrap(r, m) {
-            Some(view) => return view,
+            Some((view, _)) => return view,
             None => bounce(m, exec::port::MSG_ERR_CROSS_RING),
         }
     };

@@ -20,9 +20,10 @@ pub(super) fn bounce(m: *mut Message, error: i32) {
 }
 
 /// A ring-0 task's plain message `m`, taken off the caller's port: copied into the caller's
-/// memory and wrapped in an envelope it holds. Result: the view, or `None` (nothing changed)
-/// when it is too long or the caller's memory or the kernel heap has no room. Forbid held.
-pub(super) fn wrap(r: &mut Records, m: *mut Message) -> Option<u64> {
+/// memory and wrapped in an envelope it holds. Result: the view and the envelope's ticket, or
+/// `None` (nothing changed) when it is too long or the caller's memory or the kernel heap has
+/// no room. Forbid held.
+pub(super) fn wrap(r: &mut Records, m: *mut Message) -> Option<(u64, u64)> {
     let receiver = me();
     // SAFETY: `m` is a live ring-0 message just taken off the caller's port: ring 0 is trusted
     // for its header (it is not contained anyway); its reply port, if any, is live.
@@ -81,6 +82,6 @@ pub(super) fn wrap(r: &mut Records, m: *mut Message) -> Option<u64> {
     header.node.pred = (if sender.is_null() { 0 } else { unsafe { (*sender).id() } }) as *mut Node;
     // SAFETY: the copy is `len` >= HEADER bytes of the receiver's memory.
     unsafe { (copy as *mut Message).write(header) };
-    Some(copy)
+    Some((copy, ticket))
 }
 
