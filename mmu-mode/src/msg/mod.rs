@@ -165,6 +165,8 @@ struct Records {
     /// Copies at ring-0 receivers (their address) → (the envelope's ticket, the length, the
     /// sender's family, charged for it).
     kernel_copies: BTreeMap<u64, (u64, u64, u64)>,
+    /// Ports with a peeked message (see [`PortRec::peeked`]): while 0, a get looks no further.
+    peeked_ports: usize,
 }
 
 // SAFETY: the records are the kernel's own, touched only under Forbid on the one CPU; the
@@ -172,7 +174,7 @@ struct Records {
 unsafe impl Send for Records {}
 
 static RECORDS: Global<Records> =
-    Global::new(Records { ports: HandleTable::new(), handles: BTreeMap::new(), envelopes: HandleTable::new(), spare: Vec::new(), kernel_copies: BTreeMap::new() });
+    Global::new(Records { ports: HandleTable::new(), handles: BTreeMap::new(), envelopes: HandleTable::new(), spare: Vec::new(), kernel_copies: BTreeMap::new(), peeked_ports: 0 });
 
 /// Most spare envelopes kept.
 const SPARE_MAX: usize = 64;
@@ -378,23 +380,20 @@ pub fn get(h: u64, how: Get) -> GateResult {
     let m = match how {
         Get::Take => with(|r| peeked(r, h, true).unwrap_or_else(|| take(r, port))),
         Get::WaitTake => loop {
-            if let Some(v) = with(|r| peeked(r, h, true)) {
-                break v;
-            }
             // SAFETY: the caller's live port, which signals it.
             unsafe { exec::port::wait_port(port) };
-            let m = with(|r| take(r, port));
+            let m = with(|r| peeked(r, h, true).unwrap_or_else(|| take(r, port)));
             if m != 0 {
                 break m;
             }
         },
         Get::WaitPeek => loop {
-            if let Some(v) = with(|r| peeked(r, h, false)) {
-                break v;
-            }
             // SAFETY: as above; the envelope stays queued, so live.
             let m = unsafe { exec::port::wait_port(port) };
             let view = with(|r| {
+                if let Some(v) = peeked(r, h, false) {
+                    return Some(v);
+                }
                 if is_envelope(r, m) {
                     // SAFETY: one of the records' envelopes, queued, so live.
                     return Some(unsafe { (*envelope_of(m)).view });
@@ -407,6 +406,7 @@ pub fn get(h: u64, how: Get) -> GateResult {
                     Some((view, ticket)) => {
                         if let Some(p) = r.ports.get_mut(h) {
                             p.peeked = (view, ticket);
+                            r.peeked_ports += 1;
                         }
                         Some(view)
                     }
@@ -424,9 +424,20 @@ pub fn get(h: u64, how: Get) -> GateResult {
     Ok(m)
 }
 
+/// Drops port `h`'s record (its handle goes; the caller drops its address from `handles`).
+/// Forbid held.
+fn forget_port(r: &mut Records, h: u64) {
+    if r.ports.remove(h).is_some_and(|p| p.peeked.0 != 0) {
+        r.peeked_ports -= 1;
+    }
+}
+
 /// The peeked message of the caller's port `h` (see [`PortRec::peeked`]), if it is still the
 /// caller's to take (not replied since); `take` clears it. Forbid held.
 fn peeked(r: &mut Records, h: u64, take: bool) -> Option<u64> {
+    if r.peeked_ports == 0 {
+        return None;
+    }
     let me = me();
     let p = r.ports.get_mut(h)?;
     let (view, ticket) = p.peeked;
@@ -435,6 +446,7 @@ fn peeked(r: &mut Records, h: u64, take: bool) -> Option<u64> {
     }
     if take {
         p.peeked = (0, 0);
+        r.peeked_ports -= 1;
     }
     r.envelopes.get(ticket).filter(|e| e.view == view && e.receiver == me && e.state == State::Out).map(|_| view)
 }
@@ -660,7 +672,7 @@ pub fn reclaim(task: *mut Task, mut dying: Option<&mut Space>) {
         // What waits at its ports, or what it holds: back to the senders.
         let ports: Vec<(u64, *mut MsgPort)> = r.ports.iter().filter(|(_, p)| p.owner == task).map(|(h, p)| (h, p.port)).collect();
         for &(h, port) in &ports {
-            r.ports.remove(h);
+            forget_port(r, h);
             r.handles.remove(&(port as usize));
         }
         for &(_, port) in &ports {

@@ -68,7 +68,7 @@ pub fn port_of(task: *mut Task) -> Option<u64> {
 pub fn delete_port(h: u64) -> GateResult {
     let port = my_port(h)?;
     with(|r| {
-        r.ports.remove(h);
+        super::forget_port(r, h);
         r.handles.remove(&(port as usize));
         drain(r, port);
     });
