@@ -228,6 +228,24 @@ pub unsafe fn put_msg(port: *mut MsgPort, msg: *mut Message) {
     enable();
 }
 
+/// mmu-mode: puts `msg`, just taken off `port`'s head to be looked at, back at the head, so
+/// that it is still the next one taken (no signal: it was there before). Callable from an
+/// interrupt.
+///
+/// # Safety
+/// `port` is live; `msg` is live and on no list.
+#[cfg(feature = "mmu")]
+pub unsafe fn unget_msg(port: *mut MsgPort, msg: *mut Message) {
+    disable();
+    // SAFETY: Disable held; pointers live (caller).
+    unsafe {
+        (*msg).node.kind = NodeType::Message;
+        (*msg).queued_at = port;
+        (*port).msg_list.add_head(&mut (*msg).node);
+    }
+    enable();
+}
+
 /// Links `msg` into `port` and performs the port's action. Disable held.
 ///
 /// # Safety

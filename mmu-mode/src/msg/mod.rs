@@ -32,7 +32,8 @@
 //! memory, or longer than the gate passes) goes back unread, marked
 //! [`exec::port::MSG_ERR_CROSS_RING`]; one that waits at a port whose ring-3 owner ends goes
 //! back marked receiver-gone. A ring-3 wait_port that finds one at the head (exec's classic
-//! wait_port, then get_msg) copies it in then, and the get that follows takes that one.
+//! wait_port, then get_msg) copies it in then and puts its envelope back at the head, where
+//! the get that follows takes it.
 //!
 //! **Ring 3 to ring 0** (`ring3_to_ring0.rs`): a ring-3 task finds a ring-0 task's public port
 //! by name, if its owner opened it to ring 3 ([`open_to_ring3`]), and puts to it; the ring-0
@@ -145,10 +146,6 @@ struct Envelope {
 struct PortRec {
     port: *mut MsgPort,
     owner: *mut Task,
-    /// A ring-0 message that wait_port (looking, not taking) found at the head: copied in and
-    /// wrapped already (a copy must be made to be seen), it is what the next get gives. Its
-    /// view and ticket, checked again when it is taken (0: none).
-    peeked: (u64, u64),
 }
 
 /// The message records. Forbid.
@@ -165,8 +162,6 @@ struct Records {
     /// Copies at ring-0 receivers (their address) → (the envelope's ticket, the length, the
     /// sender's family, charged for it).
     kernel_copies: BTreeMap<u64, (u64, u64, u64)>,
-    /// Ports with a peeked message (see [`PortRec::peeked`]): while 0, a get looks no further.
-    peeked_ports: usize,
 }
 
 // SAFETY: the records are the kernel's own, touched only under Forbid on the one CPU; the
@@ -174,7 +169,7 @@ struct Records {
 unsafe impl Send for Records {}
 
 static RECORDS: Global<Records> =
-    Global::new(Records { ports: HandleTable::new(), handles: BTreeMap::new(), envelopes: HandleTable::new(), spare: Vec::new(), kernel_copies: BTreeMap::new(), peeked_ports: 0 });
+    Global::new(Records { ports: HandleTable::new(), handles: BTreeMap::new(), envelopes: HandleTable::new(), spare: Vec::new(), kernel_copies: BTreeMap::new() });
 
 /// Most spare envelopes kept.
 const SPARE_MAX: usize = 64;
@@ -378,11 +373,11 @@ fn envelope_of(m: *mut Message) -> *mut Envelope {
 pub fn get(h: u64, how: Get) -> GateResult {
     let port = my_port(h)?;
     let m = match how {
-        Get::Take => with(|r| peeked(r, h, true).unwrap_or_else(|| take(r, port))),
+        Get::Take => with(|r| take(r, port)),
         Get::WaitTake => loop {
             // SAFETY: the caller's live port, which signals it.
             unsafe { exec::port::wait_port(port) };
-            let m = with(|r| peeked(r, h, true).unwrap_or_else(|| take(r, port)));
+            let m = with(|r| take(r, port));
             if m != 0 {
                 break m;
             }
@@ -391,23 +386,22 @@ pub fn get(h: u64, how: Get) -> GateResult {
             // SAFETY: as above; the envelope stays queued, so live.
             let m = unsafe { exec::port::wait_port(port) };
             let view = with(|r| {
-                if let Some(v) = peeked(r, h, false) {
-                    return Some(v);
-                }
                 if is_envelope(r, m) {
                     // SAFETY: one of the records' envelopes, queued, so live.
                     return Some(unsafe { (*envelope_of(m)).view });
                 }
                 // A ring-0 message: it must be copied in to be seen, so it is taken and
-                // wrapped now, and kept as the port's peeked message for the get that follows.
+                // wrapped now, and its envelope put back at the head, where the get that
+                // follows takes it.
                 // SAFETY: the caller's live port; `m` is at its head.
                 let m = unsafe { exec::port::get_msg(port) };
                 match wrap(r, m) {
                     Some((view, ticket)) => {
-                        if let Some(p) = r.ports.get_mut(h) {
-                            p.peeked = (view, ticket);
-                            r.peeked_ports += 1;
-                        }
+                        let e = r.envelopes.get_mut(ticket)?;
+                        e.taken = false;
+                        // SAFETY: the caller's live port; the envelope lives in the records,
+                        // on no list.
+                        unsafe { exec::port::unget_msg(port, &raw mut e.msg) };
                         Some(view)
                     }
                     None => {
@@ -424,32 +418,6 @@ pub fn get(h: u64, how: Get) -> GateResult {
     Ok(m)
 }
 
-/// Drops port `h`'s record (its handle goes; the caller drops its address from `handles`).
-/// Forbid held.
-fn forget_port(r: &mut Records, h: u64) {
-    if r.ports.remove(h).is_some_and(|p| p.peeked.0 != 0) {
-        r.peeked_ports -= 1;
-    }
-}
-
-/// The peeked message of the caller's port `h` (see [`PortRec::peeked`]), if it is still the
-/// caller's to take (not replied since); `take` clears it. Forbid held.
-fn peeked(r: &mut Records, h: u64, take: bool) -> Option<u64> {
-    if r.peeked_ports == 0 {
-        return None;
-    }
-    let me = me();
-    let p = r.ports.get_mut(h)?;
-    let (view, ticket) = p.peeked;
-    if view == 0 {
-        return None;
-    }
-    if take {
-        p.peeked = (0, 0);
-        r.peeked_ports -= 1;
-    }
-    r.envelopes.get(ticket).filter(|e| e.view == view && e.receiver == me && e.state == State::Out).map(|_| view)
-}
 
 /// Takes the first envelope off `port` (the caller's). A message coming back ends its
 /// journey here: its record goes, the sender holds its own message again. Forbid held.
@@ -672,7 +640,7 @@ pub fn reclaim(task: *mut Task, mut dying: Option<&mut Space>) {
         // What waits at its ports, or what it holds: back to the senders.
         let ports: Vec<(u64, *mut MsgPort)> = r.ports.iter().filter(|(_, p)| p.owner == task).map(|(h, p)| (h, p.port)).collect();
         for &(h, port) in &ports {
-            forget_port(r, h);
+            r.ports.remove(h);
             r.handles.remove(&(port as usize));
         }
         for &(_, port) in &ports {

@@ -16,7 +16,7 @@ pub fn create_port(name: Option<&str>, pri: i8) -> GateResult {
         return Ok(0);
     }
     Ok(with(|r| {
-        let h = r.ports.insert(PortRec { port: p, owner: me(), peeked: (0, 0) });
+        let h = r.ports.insert(PortRec { port: p, owner: me() });
         r.handles.insert(p as usize, h);
         h
     }))
@@ -52,7 +52,7 @@ pub unsafe fn open_to_ring3(port: *mut MsgPort) -> u64 {
     with(|r| match r.handles.get(&(port as usize)) {
         Some(&h) => h,
         None => {
-            let h = r.ports.insert(PortRec { port, owner, peeked: (0, 0) });
+            let h = r.ports.insert(PortRec { port, owner });
             r.handles.insert(port as usize, h);
             h
         }
@@ -68,7 +68,7 @@ pub fn port_of(task: *mut Task) -> Option<u64> {
 pub fn delete_port(h: u64) -> GateResult {
     let port = my_port(h)?;
     with(|r| {
-        super::forget_port(r, h);
+        r.ports.remove(h);
         r.handles.remove(&(port as usize));
         drain(r, port);
     });

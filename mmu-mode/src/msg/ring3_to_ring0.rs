@@ -161,7 +161,7 @@ pub unsafe fn port_gone(port: *mut MsgPort) {
         if let Some(h) = r.handles.get(&(port as usize)).copied()
             && r.ports.get(h).is_some_and(|p| p.port == port)
         {
-            super::forget_port(r, h);
+            r.ports.remove(h);
             r.handles.remove(&(port as usize));
             super::drain(r, port);
         }
