@@ -20,7 +20,11 @@ fn run_job(s: &mut ShellSession, command: &str) -> Result<u32, String> {
         let out = s.since(m);
         if let Some(at) = out.find("[CLI ") {
             let rest = &out[at + 5..];
-            if let Some(end) = rest.find(']') {
+            // The prompt after it too, so that the next mark starts after this command's output
+            // (the shell prints the prompt a little after the job's announcement).
+            if let Some(end) = rest.find(']')
+                && rest[end..].contains(PROMPT)
+            {
                 return Ok(rest[..end].parse().unwrap());
             }
         }
