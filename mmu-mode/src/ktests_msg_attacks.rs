@@ -133,6 +133,20 @@ extern "C" fn hostile_client(block: u64) -> ! {
                 (*c).forged_refused += 1;
             }
         }
+        // Valid-looking combined calls wrong in one field: a way of sending that is none (the
+        // header is good: one delivered would end the server), a reply of a view it never
+        // held (one it will hold, 8 bytes on), and a wait at the server's port, not its own.
+        inner.write(Message::new(reply, MSG_LEN));
+        (inner.add(1) as *mut u64).write(u64::MAX);
+        let calls = [
+            crate::user::do_msg(server as u64, inner as u64, 7),
+            crate::user::reply_wait(inner as u64 + 8, reply as u64),
+            crate::user::reply_wait(0, server as u64),
+        ];
+        for res in calls {
+            (*c).forged_tried += 1;
+            (*c).forged_refused += u64::from(res == crate::gate::ERR_BAD_POINTER);
+        }
         // A message by copy from inside a block: the block cannot be freed while it is out.
         inner.write(Message::new(reply, MSG_LEN));
         (inner.add(1) as *mut u64).write(41);
@@ -198,12 +212,13 @@ fn clash() -> Result<Client, alloc::string::String> {
 
 /// A header whose reply port is forged (nonsense, a kernel address, another task's port,
 /// a stale handle, an error code) is refused at put and at do_msg (where a null one is refused
-/// too); nothing is queued, the server goes on.
+/// too); so are do_msg with no way of sending, and reply_wait of a view not held or at a port
+/// not the caller's; nothing is queued, the server goes on.
 fn forged_reply_port_refused() -> TestResult {
     let mem0 = exec::memory::avail_mem(MemFlags::ANY);
     let c = clash()?;
     ensure_eq!(c.forged_refused, c.forged_tried);
-    ensure_eq!(c.forged_tried, 13);
+    ensure_eq!(c.forged_tried, 16);
     ensure_eq!(c.round_trips_ok, 6, "round trips after the forgeries");
     ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "memory back to its baseline");
     Ok(())
