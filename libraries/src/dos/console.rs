@@ -48,14 +48,10 @@ impl ConsoleReader {
         self.fh.key
     }
 
-    /// The signal the answer comes with: the reply port's, in ring 0; in ring 3 (which cannot
-    /// read its port) every signal.
+    /// The signal the answer comes with: the reply port's.
     pub fn signal_mask(&self) -> u32 {
-        #[cfg(feature = "mmu")]
-        if exec::arch::x86_64::cpu::in_ring3() {
-            return !0;
-        }
-        // SAFETY: a ring-0 caller's own port, live as long as the reader.
+        // SAFETY: a ring-0 caller's own port (a reader is made in ring 0 only), live as long
+        // as the reader.
         1 << unsafe { (*self.reply).sig_bit }
     }
 

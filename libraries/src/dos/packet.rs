@@ -302,19 +302,12 @@ unsafe fn send(port: *mut MsgPort, msg: *mut Message) -> *mut Message {
     back
 }
 
-/// put_msg to `port` if it is still there (see [`send`]). Result: whether it was sent. In
-/// ring 3 the gate checks the port's handle instead, and a refused put is not seen here: the
-/// packet then never comes back.
+/// put_msg to `port` if it is still there (see [`send`]), for a ring-0 caller (`console.rs`'s
+/// reader: in ring 3 a refused put would not be seen here). Result: whether it was sent.
 ///
 /// # Safety
-/// As exec's put_msg, but for `port`, which may have gone.
+/// As exec's put_msg, but for `port`, which may have gone; the caller runs in ring 0.
 pub(super) unsafe fn put_live(port: *mut MsgPort, msg: *mut Message) -> bool {
-    #[cfg(feature = "mmu")]
-    if exec::arch::x86_64::cpu::in_ring3() {
-        // SAFETY: per the contract.
-        unsafe { exec::sys::put_msg(port, msg) };
-        return true;
-    }
     exec::sys::forbid();
     let alive = handler_alive(port);
     if alive {
