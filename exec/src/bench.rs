@@ -5,6 +5,12 @@
 //! copied) are counted over every run of the row, warm-ups included, and divided by their
 //! number.
 //!
+//! Every message row checks its exchange: the client stamps the body's first word (a number
+//! new for each run), the server answers by writing its complement into the body's last word,
+//! and the client checks, outside the timed region, that the same message came back with its
+//! header, its stamp and the answer intact. A row with a wrong exchange prints `bench missing`
+//! with the count instead of its figures, which fails `make bench` and `make test`.
+//!
 //! What a TSC tick is depends on the machine: under QEMU TCG with `-icount shift=0` it is one
 //! guest instruction; under hardware virtualisation a real cycle; under plain TCG, host time.
 //! The host-side report labels the figures; this code only counts. Warm-up runs are discarded.
@@ -21,8 +27,78 @@ use crate::port::{Message, MsgPort, create_msg_port};
 use crate::sys;
 use crate::task::Task;
 
-/// Message sizes measured (the whole message, header included, at least the header).
+/// Message sizes measured: the bytes of body after the header (0: the header alone).
 pub const SIZES: [usize; 6] = [0, 64, 1024, 4096, 65536, 1 << 20];
+
+// The host's report says how big the header is (`tests/src/report.rs`, MESSAGE_HEADER).
+const _: () = assert!(size_of::<Message>() == 72, "update MESSAGE_HEADER in tests/src/report.rs");
+
+/// The bytes of a benchmark message with `size` bytes of body: the header, then the body.
+pub const fn message_len(size: usize) -> usize {
+    size_of::<Message>() + size
+}
+
+/// The stamp a client writes into its message's first body word for run `i`.
+pub const fn stamp_for(i: u64) -> u64 {
+    0x5354_414d_0000_0000 ^ i
+}
+
+/// The server's answer to the message at `m` of `len` bytes: the complement of the body's
+/// first word into its last (nothing for a body shorter than a word).
+///
+/// # Safety
+/// `m` is readable and writable for `len` bytes.
+#[inline(always)]
+pub unsafe fn answer(m: *mut u8, len: usize) {
+    let body = size_of::<Message>();
+    if len >= body + 8 {
+        // SAFETY: both words lie inside the `len` bytes (the caller's promise).
+        unsafe { (m.add(len - 8) as *mut u64).write_unaligned(!(m.add(body) as *const u64).read_unaligned()) };
+    }
+}
+
+/// Stamps the message at `m` of `len` bytes for run `i` (nothing for a body shorter than a
+/// word), and clears its answer word.
+///
+/// # Safety
+/// `m` is writable for `len` bytes.
+#[inline(always)]
+pub unsafe fn stamp(m: *mut u8, len: usize, i: u64) {
+    let body = size_of::<Message>();
+    if len >= body + 8 {
+        // SAFETY: both words lie inside the `len` bytes (the caller's promise); the last is
+        // written second, so a body of one word holds 0 until the server answers.
+        unsafe {
+            (m.add(body) as *mut u64).write_unaligned(stamp_for(i));
+            if len >= body + 16 {
+                (m.add(len - 8) as *mut u64).write_unaligned(0);
+            }
+        }
+    }
+}
+
+/// Whether the message at `m` came back from run `i` intact: its length `len`, no error,
+/// its stamp, and the server's answer (the stamp's complement in the last body word; for a
+/// body of one word, the answer replaced the stamp).
+///
+/// # Safety
+/// `m` is readable for `len` bytes.
+pub unsafe fn intact(m: *const Message, len: usize, i: u64) -> bool {
+    let body = size_of::<Message>();
+    // SAFETY: the header and the body lie inside the `len` bytes (the caller's promise).
+    unsafe {
+        if (*m).length != len || (*m).error != 0 {
+            return false;
+        }
+        let bytes = m as *const u8;
+        let word = |at: usize| (bytes.add(at) as *const u64).read_unaligned();
+        match len - body {
+            0..8 => true,
+            8..16 => word(body) == !stamp_for(i),
+            _ => word(body) == stamp_for(i) && word(len - 8) == !stamp_for(i),
+        }
+    }
+}
 
 /// Samples taken for a message of `size` bytes.
 pub fn samples_for(size: usize) -> usize {
@@ -70,11 +146,50 @@ fn print_line(name: &str, size: usize, touch: bool, n: usize, (median, p99): (u6
 }
 
 /// Times `f` `n` times after `n / 10` untimed runs, and prints the line for `name`.
-pub fn measure(name: &str, size: usize, touch: bool, n: usize, f: impl FnMut()) {
+pub fn measure(name: &str, size: usize, touch: bool, n: usize, mut f: impl FnMut()) {
+    measure_checked(name, size, touch, n, |clock, _| {
+        clock.start();
+        f();
+        clock.stop();
+        true
+    });
+}
+
+/// Runs `f` `n` times after `n / 10` untimed runs, each with its run's number and a clock
+/// that `f` starts and stops around what it times; `f` says whether the run's result was
+/// right. Prints the line for `name`, or `bench missing` with the count of wrong runs.
+pub fn measure_checked(name: &str, size: usize, touch: bool, n: usize, f: impl FnMut(&mut Clock, u64) -> bool) {
     let before = Events::now();
-    let mut samples = samples(n, f);
-    let events = Events::now().since(before);
-    report(name, size, touch, &mut samples, events, runs(n));
+    match samples(n, f) {
+        Ok(mut samples) => {
+            let events = Events::now().since(before);
+            report(name, size, touch, &mut samples, events, runs(n));
+        }
+        Err(wrong) => wrong_results(name, size, wrong, runs(n)),
+    }
+}
+
+/// Says that a row's results were wrong (`wrong` of `runs`): `make bench` fails on it.
+pub fn wrong_results(name: &str, size: usize, wrong: u64, runs: u64) {
+    kprintln!("bench missing name={name} size={size}: {wrong} of {runs} runs came back wrong");
+}
+
+/// The timer of one run: `start` and `stop` around the timed part.
+pub struct Clock {
+    t0: u64,
+    ticks: u64,
+}
+
+impl Clock {
+    #[inline(always)]
+    pub fn start(&mut self) {
+        self.t0 = cpu::rdtsc();
+    }
+
+    #[inline(always)]
+    pub fn stop(&mut self) {
+        self.ticks = cpu::rdtsc() - self.t0;
+    }
 }
 
 /// How many times [`samples`] runs its function for `n` samples (warm-ups included).
@@ -86,22 +201,31 @@ pub fn runs(n: usize) -> u64 {
 /// which `make bench` subtracts from every row (its `empty` row) and BENCH too. Not callable
 /// from an interrupt.
 pub fn timing_overhead() -> u64 {
-    median_p99(&mut samples(1000, || {})).0
+    let empty = samples(1000, |clock, _| {
+        clock.start();
+        clock.stop();
+        true
+    });
+    empty.map_or(0, |mut s| median_p99(&mut s).0)
 }
 
-/// `f` timed `n` times (at least once) after `n / 10` untimed runs.
-fn samples(n: usize, mut f: impl FnMut()) -> Vec<u64> {
+/// `f` run `n` times (at least once) after `n / 10` untimed runs (numbered from 0 across
+/// both), each timing itself with the clock it is given. The samples, or how many runs `f`
+/// said were wrong.
+fn samples(n: usize, mut f: impl FnMut(&mut Clock, u64) -> bool) -> Result<Vec<u64>, u64> {
     let n = n.max(1);
     let mut samples = Vec::with_capacity(n);
-    for _ in 0..n / 10 {
-        f();
+    let mut clock = Clock { t0: 0, ticks: 0 };
+    let mut wrong = 0;
+    for i in 0..(n + n / 10) as u64 {
+        if !f(&mut clock, i) {
+            wrong += 1;
+        }
+        if i >= (n / 10) as u64 {
+            samples.push(clock.ticks);
+        }
     }
-    for _ in 0..n {
-        let t0 = cpu::rdtsc();
-        f();
-        samples.push(cpu::rdtsc() - t0);
-    }
-    samples
+    if wrong == 0 { Ok(samples) } else { Err(wrong) }
 }
 
 /// The median and the 99th percentile of `samples`.
@@ -161,16 +285,26 @@ fn ensure_servers() {
     }
 }
 
-/// Runs `row` `n` times, with messages of `size` bytes (the header at least) that the server
-/// reads in full when `touch`, in the running system, on the calling task. Result: the median
-/// and the 99th percentile in TSC ticks, or `None` without memory for the message. Ring 0
-/// only; not from an interrupt.
-pub fn run_row(row: Row, size: usize, touch: bool, n: usize) -> Option<(u64, u64)> {
+/// Why a row could not give figures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowError {
+    /// No memory for the message or its port.
+    NoMemory,
+    /// This many runs came back wrong (another message, or its header, stamp or answer
+    /// altered).
+    Wrong(u64),
+}
+
+/// Runs `row` `n` times, with messages of `size` bytes of body (after the header) that the
+/// server reads in full when `touch`, in the running system, on the calling task, checking
+/// each exchange. Result: the median and the 99th percentile in TSC ticks. Ring 0 only; not
+/// from an interrupt.
+pub fn run_row(row: Row, size: usize, touch: bool, n: usize) -> Result<(u64, u64), RowError> {
     ensure_servers();
     PING_TASK.store(sys::find_task(None) as usize, Ordering::SeqCst);
     SERVER_TOUCH.store(touch as u32, Ordering::SeqCst);
     let reply = create_msg_port();
-    let len = size.max(size_of::<Message>());
+    let len = message_len(size);
     let m = alloc_mem(len, MemFlags::PUBLIC | MemFlags::CLEAR) as *mut Message;
     if m.is_null() || reply.is_null() {
         // SAFETY: ours (or null: nothing happens).
@@ -178,50 +312,71 @@ pub fn run_row(row: Row, size: usize, touch: bool, n: usize) -> Option<(u64, u64
             free_mem(m as *mut u8, len);
             crate::port::delete_msg_port(reply);
         }
-        return None;
+        return Err(RowError::NoMemory);
     }
     // SAFETY: a fresh block big enough for the header.
     unsafe { m.write(Message::new(reply, len)) };
     let server = SERVER_PORT.load(Ordering::SeqCst) as *mut MsgPort;
     let combined = COMBINED_PORT.load(Ordering::SeqCst) as *mut MsgPort;
     let pong = PONG_TASK.load(Ordering::SeqCst) as *mut Task;
-    let mut s = match row {
-        Row::NullCall => samples(n, || {
-            core::hint::black_box(sys::find_task(None));
+    let me = sys::find_task(None);
+    // Each run: stamp (untimed), the exchange (timed), the check (untimed). The message is
+    // ours between runs; `m` stays valid until freed below, and the servers reply every
+    // message.
+    let s = match row {
+        Row::NullCall => samples(n, |clock, _| {
+            clock.start();
+            let t = core::hint::black_box(sys::find_task(None));
+            clock.stop();
+            t == me
         }),
         Row::OwnPort => {
             // To our own port: put, get; no task switch. A signalling port, as the ring-3 rows'
             // own ports are (each put signals us; nothing waits for it).
             let own = create_msg_port();
-            let s = samples(n, || unsafe {
-                // SAFETY: as above.
+            // SAFETY: see above.
+            let s = samples(n, |clock, i| unsafe {
+                stamp(m as *mut u8, len, i);
+                clock.start();
                 sys::put_msg(own, m);
-                sys::get_msg(own);
+                let got = sys::get_msg(own);
+                clock.stop();
+                // Nobody answers at our own port: the stamp is what comes back.
+                answer(m as *mut u8, len);
+                got == m && intact(m, len, i)
             });
             // SAFETY: our empty port.
             unsafe { crate::port::delete_msg_port(own) };
             s
         }
         // Between two tasks of equal priority: put, switch, get, reply, switch back, get.
-        Row::RoundTrip => samples(n, || unsafe {
-            // SAFETY: the server replies every message; ours lives until freed below.
+        // SAFETY: see above.
+        Row::RoundTrip => samples(n, |clock, i| unsafe {
+            stamp(m as *mut u8, len, i);
+            clock.start();
             sys::put_msg(server, m);
             sys::wait_port(reply);
-            sys::get_msg(reply);
+            let got = sys::get_msg(reply);
+            clock.stop();
+            got == m && intact(m, len, i)
         }),
         // The same with the combined calls: do_msg (put, wait for that message, take it) and
         // the server's reply_wait; two kernel entries instead of six.
-        Row::RoundTripCombined => samples(n, || {
-            // SAFETY: as above.
-            let back = unsafe { sys::do_msg(combined, m) };
-            assert!(back == m, "do_msg returned another message");
+        // SAFETY: see above.
+        Row::RoundTripCombined => samples(n, |clock, i| unsafe {
+            stamp(m as *mut u8, len, i);
+            clock.start();
+            let got = sys::do_msg(combined, m);
+            clock.stop();
+            got == m && intact(m, len, i)
         }),
-        Row::SignalPingPong => samples(n, || {
-            // SAFETY: the ponger lives for good.
-            unsafe {
-                sys::signal(pong, PING);
-                sys::wait(PING);
-            }
+        // SAFETY: see above.
+        Row::SignalPingPong => samples(n, |clock, _| unsafe {
+            clock.start();
+            sys::signal(pong, PING);
+            let got = sys::wait(PING);
+            clock.stop();
+            got & PING != 0
         }),
     };
     // SAFETY: the message is back with us and no longer used; our port is empty.
@@ -229,7 +384,7 @@ pub fn run_row(row: Row, size: usize, touch: bool, n: usize) -> Option<(u64, u64
         free_mem(m as *mut u8, len);
         crate::port::delete_msg_port(reply);
     }
-    Some(median_p99(&mut s))
+    s.map(|mut s| median_p99(&mut s)).map_err(RowError::Wrong)
 }
 
 /// Where the echo server listens, and whether it reads every byte of what it receives.
@@ -245,11 +400,7 @@ fn echo_server(_: usize) {
         unsafe {
             sys::wait_port(port);
             let m = sys::get_msg(port);
-            if SERVER_TOUCH.load(Ordering::Relaxed) != 0 {
-                let bytes = core::slice::from_raw_parts(m as *const u8, (*m).length);
-                let sum = bytes.iter().fold(0u8, |a, &b| a.wrapping_add(b));
-                core::hint::black_box(sum);
-            }
+            serve(m);
             sys::reply_msg(m);
         }
     }
@@ -266,12 +417,26 @@ fn combined_server(_: usize) {
         // SAFETY: as in `echo_server`; `m` is the message just received, or null at first.
         unsafe {
             m = sys::reply_wait(m, port);
-            if SERVER_TOUCH.load(Ordering::Relaxed) != 0 {
-                let bytes = core::slice::from_raw_parts(m as *const u8, (*m).length);
-                let sum = bytes.iter().fold(0u8, |a, &b| a.wrapping_add(b));
-                core::hint::black_box(sum);
-            }
+            serve(m);
         }
+    }
+}
+
+/// What both echo servers do with a message: read every byte when asked to, and answer it.
+///
+/// # Safety
+/// `m` is a benchmark message the caller holds; its `length` covers it.
+#[inline(always)]
+unsafe fn serve(m: *mut Message) {
+    // SAFETY: the caller's promise.
+    unsafe {
+        let len = (*m).length;
+        if SERVER_TOUCH.load(Ordering::Relaxed) != 0 {
+            let bytes = core::slice::from_raw_parts(m as *const u8, len);
+            let sum = bytes.iter().fold(0u8, |a, &b| a.wrapping_add(b));
+            core::hint::black_box(sum);
+        }
+        answer(m as *mut u8, len);
     }
 }
 
@@ -308,11 +473,7 @@ pub fn run(extra: &[fn()], scale_extra: &[fn(usize)]) -> ! {
     // What the timing itself costs (a TSC read; the sample is stored after the second): in
     // every figure.
     measure("empty", 0, false, count(10_000), || {});
-    let row = |row: Row, size: usize, touch: bool, n: usize| {
-        let before = Events::now();
-        let figures = run_row(row, size, touch, n).expect("no memory for a benchmark's message");
-        print_line(row.name(), size, touch, n, figures, Events::now().since(before), runs(n));
-    };
+    let row = |row: Row, size: usize, touch: bool, n: usize| checked_row(row, row.name(), size, size, touch, n);
     for size in SIZES {
         let n = samples_for(size);
         row(Row::OwnPort, size, false, n);
@@ -331,6 +492,17 @@ pub fn run(extra: &[fn()], scale_extra: &[fn(usize)]) -> ! {
     scale(scale_extra);
     kprintln!("bench end");
     qemu::exit(qemu::ExitCode::Success)
+}
+
+/// Runs `row` with `size` bytes of body and prints its line as `name` with `label` in the size
+/// field, or `bench missing` with why it has no figures.
+fn checked_row(row: Row, name: &str, size: usize, label: usize, touch: bool, n: usize) {
+    let before = Events::now();
+    match run_row(row, size, touch, n) {
+        Ok(figures) => print_line(name, label, touch, n, figures, Events::now().since(before), runs(n)),
+        Err(RowError::Wrong(wrong)) => wrong_results(name, label, wrong, runs(n)),
+        Err(RowError::NoMemory) => kprintln!("bench missing name={name} size={label}: no memory for its message"),
+    }
 }
 
 /// The scale rows: the 64-byte round trips again with 10, 100 and 1,000 more tasks (each
@@ -359,10 +531,7 @@ fn scale(extra: &[fn(usize)]) {
             }
         }
         for (row, name) in [(Row::RoundTrip, "scale_round_trip"), (Row::RoundTripCombined, "scale_round_trip_combined")] {
-            let before = Events::now();
-            let n = count(10_000);
-            let figures = run_row(row, 64, false, n).expect("no memory for a benchmark's message");
-            print_line(name, level, false, n, figures, Events::now().since(before), runs(n));
+            checked_row(row, name, 64, level, false, count(10_000));
         }
         for f in extra {
             f(level);

@@ -5,7 +5,7 @@
 //! wait_port, get_msg; the server's wait_port, get_msg, reply_msg: six), timed by the sending
 //! task itself with RDTSC (ring 3 may read the TSC).
 
-use exec::bench::{SIZES, report, samples_for};
+use exec::bench::{SIZES, intact, report, samples_for, stamp, wrong_results};
 use exec::events::Events;
 use exec::port::{Message, MsgPort};
 use exec::signal::{SIGF_CTRL_E, SIGF_CTRL_F};
@@ -13,6 +13,9 @@ use exec::task::Task;
 
 use crate::msg::{PUT_COPY, PUT_TRANSFER};
 use crate::user::{add_user_task, add_user_task_with, alloc_mem, create_port, do_msg, exit, put_msg, reply_msg, reply_wait, signal, wait_get};
+
+/// Bytes of a message header.
+const HEADER: usize = size_of::<Message>();
 
 /// Ends the server when it arrives in the first body word.
 const QUIT: u64 = 0x5155_4954_5155_4954;
@@ -60,16 +63,24 @@ extern "C" fn server(arg: u64) -> ! {
             Calls::Bare => wait_get(port),
         };
         // SAFETY: the message is open to us while we hold it; `length` covers it.
-        let (len, first) = unsafe { ((*(m as *const Message)).length, ((m + size_of::<Message>() as u64) as *const u64).read_volatile()) };
+        let len = unsafe { (*(m as *const Message)).length };
+        let first = if len >= HEADER + 8 {
+            // SAFETY: as above: the body's first word is inside the message.
+            unsafe { ((m + HEADER as u64) as *const u64).read_volatile() }
+        } else {
+            0
+        };
+        if first == QUIT {
+            reply_msg(m);
+            exit();
+        }
         if touch {
             // SAFETY: as above.
             let bytes = unsafe { core::slice::from_raw_parts(m as *const u8, len) };
             core::hint::black_box(bytes.iter().fold(0u8, |a, &b| a.wrapping_add(b)));
         }
-        if first == QUIT {
-            reply_msg(m);
-            exit();
-        }
+        // SAFETY: as above.
+        unsafe { exec::bench::answer(m as *mut u8, len) };
         match calls {
             Calls::Combined => answered = m,
             // SAFETY: the message we hold.
@@ -93,6 +104,8 @@ struct Block {
     samples: u64,
     /// How it calls exec ([`Calls`]).
     calls: u64,
+    /// Out: how many runs came back wrong (another message, or its contents altered).
+    wrong: u64,
 }
 
 /// Ring 3: tells the parent the timed loop is about to start (CTRL_E) and waits for its go
@@ -147,18 +160,22 @@ extern "C" fn client(block: u64) -> ! {
     unsafe {
         let reply = create_port();
         let calls = Calls::from((*b).calls);
+        let len = (*b).len as usize;
         // Through exec::sys the message goes by transfer if it is a whole block, else by copy:
         // for a copy it sits inside a larger block.
         let inside = calls == Calls::Sys && (*b).how == PUT_COPY;
         let block_len = (*b).len + if inside { 4096 } else { 0 };
         let msg = alloc_mem(block_len) + if inside { 64 } else { 0 };
-        (msg as *mut Message).write(Message::new(reply as *mut MsgPort, (*b).len as usize));
+        (msg as *mut Message).write(Message::new(reply as *mut MsgPort, len));
         let samples = alloc_mem((*b).n * 8) as *mut u64;
         let warm = (*b).n / 10;
         let own = (*b).server == 0;
         let to = if own { reply } else { (*b).server };
+        let mut wrong = 0;
         start_window((*b).parent);
         for i in 0..warm + (*b).n {
+            // Untimed: the stamp, and (below) the check.
+            stamp(msg as *mut u8, len, i);
             let t0 = rdtsc();
             let got = match calls {
                 Calls::Combined => do_msg(to, msg, (*b).how),
@@ -173,20 +190,31 @@ extern "C" fn client(block: u64) -> ! {
                 }
             };
             let t = rdtsc() - t0;
-            if own {
-                // Untimed, as in the flat own-port figure (put and get only): give it back.
+            let back = if own {
+                // Untimed, as in the flat own-port figure (put and get only): answer as a
+                // server would, and give it back.
+                exec::bench::answer(got as *mut u8, len);
                 reply_msg(got);
-                wait_get(reply);
+                wait_get(reply)
+            } else {
+                got
+            };
+            if back != msg || !intact(msg as *const Message, len, i) {
+                wrong += 1;
             }
             if i >= warm {
                 samples.add((i - warm) as usize).write(t);
             }
         }
         (*b).samples = samples as u64;
+        (*b).wrong = wrong;
         end_window((*b).parent);
         if !own {
-            ((msg + size_of::<Message>() as u64) as *mut u64).write_volatile(QUIT);
-            put_msg((*b).server, msg, PUT_COPY);
+            // A message of its own, with a body for the word.
+            let quit = alloc_mem((HEADER + 8) as u64);
+            (quit as *mut Message).write(Message::new(reply as *mut MsgPort, HEADER + 8));
+            ((quit + HEADER as u64) as *mut u64).write_volatile(QUIT);
+            put_msg((*b).server, quit, PUT_COPY);
             wait_get(reply);
         }
     }
@@ -195,7 +223,8 @@ extern "C" fn client(block: u64) -> ! {
 
 /// Ring 3: times `n` null gate calls (find_task of self) into its own memory at `block`
 /// (word 0: n in, samples address out; word 1: the parent to signal; word 2: 1 to call
-/// through exec's vector table, `exec::sys`, as any program does, 0 for the bare gate call).
+/// through exec's vector table, `exec::sys`, as any program does, 0 for the bare gate call;
+/// word 3, out: how many calls answered other than the first).
 extern "C" fn null_gate(block: u64) -> ! {
     let b = block as *mut u64;
     // SAFETY: the block is in our own memory, set up before we started.
@@ -203,28 +232,32 @@ extern "C" fn null_gate(block: u64) -> ! {
         let n = b.read();
         let samples = alloc_mem(n * 8) as *mut u64;
         let via_sys = b.add(2).read() == 1;
+        let me = if via_sys { exec::sys::find_task(None) as u64 } else { crate::user::find_self() };
+        let mut wrong = 0;
         start_window(b.add(1).read());
         for i in 0..n + n / 10 {
             let t0 = rdtsc();
-            if via_sys {
-                core::hint::black_box(exec::sys::find_task(None));
+            let got = if via_sys {
+                core::hint::black_box(exec::sys::find_task(None)) as u64
             } else {
-                core::hint::black_box(crate::user::find_self());
-            }
+                core::hint::black_box(crate::user::find_self())
+            };
             let t = rdtsc() - t0;
+            wrong += u64::from(got != me);
             if i >= n / 10 {
                 samples.add((i - n / 10) as usize).write(t);
             }
         }
         b.write(samples as u64);
+        b.add(3).write(wrong);
         end_window(b.add(1).read());
     }
     exit()
 }
 
-/// Starts a client task with `block`, and collects its samples and the events of its loop.
-/// `None` if the task did not start.
-fn run_client(name: &str, block: Block) -> Option<(alloc::vec::Vec<u64>, Events)> {
+/// Starts a client task with `block`, and collects its samples, the events of its loop and how
+/// many of its runs came back wrong. `None` if the task did not start.
+fn run_client(name: &str, block: Block) -> Option<(alloc::vec::Vec<u64>, Events, u64)> {
     let n = block.n as usize;
     exec::signal::set_signal(0, SIGF_CTRL_E);
     let (task, block) = add_user_task_with(name, 0, client, block)?;
@@ -232,19 +265,19 @@ fn run_client(name: &str, block: Block) -> Option<(alloc::vec::Vec<u64>, Events)
     let events = window.close();
     // SAFETY: the client wrote its samples before signalling, and waits; its memory is exec
     // memory the kernel may read.
-    let samples = unsafe {
-        let p = (*(block as *const Block)).samples as *const u64;
-        core::slice::from_raw_parts(p, n).to_vec()
+    let (samples, wrong) = unsafe {
+        let b = block as *const Block;
+        (core::slice::from_raw_parts((*b).samples as *const u64, n).to_vec(), (*b).wrong)
     };
     window.release();
-    Some((samples, events))
+    Some((samples, events, wrong))
 }
 
 /// One row of a ring-3 pair: a server and a client of messages of `size` bytes, reported under
 /// `name` with `label_size` in the size field.
 fn pair(name: &str, size: usize, label_size: usize, touch: bool, how: u64, calls: Calls) {
     let me = exec::task::find_task(None) as u64;
-    let len = size.max(size_of::<Message>()) as u64;
+    let len = exec::bench::message_len(size) as u64;
     let n = samples_for(size) as u64;
     exec::signal::set_signal(0, SIGF_CTRL_F);
     // The same priority as the client, as in the flat build's pairs.
@@ -254,9 +287,13 @@ fn pair(name: &str, size: usize, label_size: usize, touch: bool, how: u64, calls
     }
     exec::signal::wait(SIGF_CTRL_F);
     let Some(port) = crate::msg::port_of(s) else { return missing(name, label_size) };
-    let block = Block { server: port, how, len, n, parent: me, samples: 0, calls: calls as u64 };
-    let Some((mut samples, events)) = run_client("bench-client", block) else { return missing(name, label_size) };
-    report(name, label_size, touch, &mut samples, events, n + n / 10);
+    let block = Block { server: port, how, len, n, parent: me, samples: 0, calls: calls as u64, wrong: 0 };
+    let Some((mut samples, events, wrong)) = run_client("bench-client", block) else { return missing(name, label_size) };
+    if wrong == 0 {
+        report(name, label_size, touch, &mut samples, events, n + n / 10);
+    } else {
+        wrong_results(name, label_size, wrong, n + n / 10);
+    }
     exec::time::wait_ticks(1);
 }
 
@@ -283,13 +320,20 @@ pub fn run() {
     for (name, via_sys) in [("null_call_gate", 0), ("null_call_sys_ring3", 1)] {
         exec::signal::set_signal(0, SIGF_CTRL_F);
         exec::signal::set_signal(0, SIGF_CTRL_E);
-        if let Some((task, block)) = add_user_task_with("bench-null", 0, null_gate, [n_null, me, via_sys]) {
+        if let Some((task, block)) = add_user_task_with("bench-null", 0, null_gate, [n_null, me, via_sys, 0]) {
             let window = Window::open(task);
             let events = window.close();
             // SAFETY: the task wrote its samples before signalling, and waits.
-            let mut samples = unsafe { core::slice::from_raw_parts((block as *const u64).read() as *const u64, n_null as usize).to_vec() };
+            let (mut samples, wrong) = unsafe {
+                let b = block as *const u64;
+                (core::slice::from_raw_parts(b.read() as *const u64, n_null as usize).to_vec(), b.add(3).read())
+            };
             window.release();
-            report(name, 0, false, &mut samples, events, n_null + n_null / 10);
+            if wrong == 0 {
+                report(name, 0, false, &mut samples, events, n_null + n_null / 10);
+            } else {
+                wrong_results(name, 0, wrong, n_null + n_null / 10);
+            }
             exec::time::wait_ticks(1);
         } else {
             missing(name, 0);
@@ -316,15 +360,19 @@ pub fn run() {
     // gives a copy or the pages back is not timed).
     for (name, how) in [("msg_own_port_copy", PUT_COPY), ("msg_own_port_transfer", PUT_TRANSFER)] {
         for size in SIZES {
-            let len = size.max(size_of::<Message>()) as u64;
+            let len = exec::bench::message_len(size) as u64;
             let n = samples_for(size) as u64;
             exec::signal::set_signal(0, SIGF_CTRL_F);
-            let block = Block { server: 0, how, len, n, parent: me, samples: 0, calls: Calls::Bare as u64 };
-            let Some((mut samples, events)) = run_client("bench-own", block) else {
+            let block = Block { server: 0, how, len, n, parent: me, samples: 0, calls: Calls::Bare as u64, wrong: 0 };
+            let Some((mut samples, events, wrong)) = run_client("bench-own", block) else {
                 missing(name, size);
                 continue;
             };
-            report(name, size, false, &mut samples, events, n + n / 10);
+            if wrong == 0 {
+                report(name, size, false, &mut samples, events, n + n / 10);
+            } else {
+                wrong_results(name, size, wrong, n + n / 10);
+            }
             exec::time::wait_ticks(1);
         }
     }

@@ -38,9 +38,9 @@ impl Figure {
     pub fn label(&self) -> String {
         let mut s = self.name.clone();
         if self.name.starts_with("scale_") {
-            let _ = write!(s, " 64 B, {} more tasks, ports and queued messages", self.size);
+            let _ = write!(s, " 64 B body, {} more tasks, ports and queued messages", self.size);
         } else if self.name.starts_with("msg_") && self.size == 0 {
-            // The smallest message is its header alone.
+            // The smallest message is its header alone; the others carry `size` bytes of body.
             s.push_str(" header only");
         } else if self.name.starts_with("msg_") || self.name.starts_with("dos_") {
             let _ = write!(s, " {}", size_label(self.size));
@@ -51,6 +51,10 @@ impl Figure {
         s
     }
 }
+
+/// Bytes of exec's message header (`exec::port::Message`), which every benchmark message has
+/// before its body.
+pub const MESSAGE_HEADER: u64 = 72;
 
 pub fn size_label(size: u64) -> String {
     match size {
@@ -144,6 +148,11 @@ impl Report {
             self.overhead.0, self.overhead.1
         );
         let _ = writeln!(s, "{}\n", self.mmu_note);
+        let _ = writeln!(
+            s,
+            "A message's size is the bytes of body after its {}-byte header (\"header only\": none). Every run of a row is checked outside the timed part: the same message came back with its header, the client's stamp and the server's answer intact.\n",
+            MESSAGE_HEADER
+        );
         let _ = writeln!(s, "| benchmark | flat median | flat p99 | mmu median | mmu p99 | mmu / flat |");
         let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
         for f in &self.flat {

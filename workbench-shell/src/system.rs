@@ -39,6 +39,8 @@ pub const ERR_BAD_REQUEST: u64 = 1;
 pub const ERR_NOT_ALLOWED: u64 = 2;
 /// No memory for BENCH's message.
 pub const ERR_NO_MEMORY: u64 = 3;
+/// BENCH's exchanges came back wrong (another message, or its contents altered).
+pub const ERR_WRONG_RESULT: u64 = 4;
 /// Not answered (what a request holds until the service writes its answer).
 pub const UNANSWERED: u64 = u64::MAX;
 
@@ -173,7 +175,11 @@ fn bench(r: &mut Request) -> u64 {
     if r.size > 1 << 20 || !(1..=100_000).contains(&r.count) || r.read > 1 {
         return ERR_BAD_REQUEST;
     }
-    let Some((median, p99)) = exec::bench::run_row(row, r.size as usize, r.read == 1, r.count as usize) else { return ERR_NO_MEMORY };
+    let (median, p99) = match exec::bench::run_row(row, r.size as usize, r.read == 1, r.count as usize) {
+        Ok(figures) => figures,
+        Err(exec::bench::RowError::NoMemory) => return ERR_NO_MEMORY,
+        Err(exec::bench::RowError::Wrong(_)) => return ERR_WRONG_RESULT,
+    };
     r.overhead = exec::bench::timing_overhead();
     (r.median, r.p99) = (median.saturating_sub(r.overhead), p99.saturating_sub(r.overhead));
     ANSWERED

@@ -160,6 +160,7 @@ fn ask_system(ctx: &mut Ctx, req: &mut crate::system::Request) -> Result<(), i32
     match crate::system::ask(req) {
         crate::system::ANSWERED => Ok(()),
         crate::system::ERR_NO_MEMORY => Err(ctx.fail(RC_ERROR, crate::shell::ERROR_NO_FREE_STORE, "Not enough memory for the message")),
+        crate::system::ERR_WRONG_RESULT => Err(ctx.fail(RC_FAIL, 0, "The benchmark's messages came back wrong")),
         e => Err(ctx.fail(RC_FAIL, 0, &alloc::format!("The system service refused the request ({e})"))),
     }
 }

@@ -92,7 +92,7 @@ commands! {
     "ASSIGN", "NAME,TARGET,REMOVE/S", files::assign, true, "List the devices and assigns, make NAME: stand for a directory, or remove it";
     "ASK", "PROMPT/A", info::ask, true, "Ask a yes-or-no question on the input (< too); the return code is 5 (WARN) for yes";
     "AVAIL", "TOTAL/S", info::avail, true, "Show free, used and largest memory";
-    "BENCH", "ROW,SIZE/K/N,COUNT/K/N,READ/S", control::bench, true, "Time a row of the benchmark in the running system (BENCH alone names the rows)";
+    "BENCH", "ROW,SIZE/K/N,COUNT/K/N,READ/S", control::bench, true, "Time a row of the benchmark in the running system, SIZE bytes of body after the header (BENCH alone names the rows)";
     "BREAK", "PROCESS/A/N,C/S,D/S,E/S,F/S", control::break_cmd, true, "Send a break signal (default CTRL-C) to a CLI process";
     "CD", "DIR", files::cd, true, "Show the current directory, or change it (%S in the prompt shows it)";
     "CHANGETASKPRI", "PRI=PRIORITY/A/N,PROCESS/K/N", control::changetaskpri, true, "Change the priority of a CLI process";
