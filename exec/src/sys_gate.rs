@@ -97,13 +97,17 @@ pub enum Call {
     /// reply_wait in one call: reply (unless the first argument is 0), then wait at the port
     /// and take.
     ReplyWait,
+    /// msg_read: from a buffer the held message lends (view, index, offset, buffer, length).
+    MsgRead,
+    /// msg_write: into a buffer the held message lends (view, index, offset, buffer, length).
+    MsgWrite,
     /// A call ring 3 may not make (the argument is its name's address, for the record).
     Privileged,
 }
 
 impl Call {
     /// Every call, in number order.
-    pub const ALL: [Call; 50] = {
+    pub const ALL: [Call; 52] = {
         use Call::*;
         [
             Forbid, Permit, AddTask, FindTask, SetTaskPri, AllocSignal, FreeSignal, Signal, Wait, SetSignal,
@@ -111,7 +115,7 @@ impl Call {
             ObtainSemaphore, AttemptSemaphore, ReleaseSemaphore, AddSemaphore, FindSemaphore, RemSemaphore,
             AllocMem, FreeMem, AvailMem, TypeOfMem, Alert, OpenLibrary, CloseLibrary, OpenDevice, CloseDevice,
             DoIo, SendIo, CheckIo, WaitIo, AbortIo, TaskList, NodeList, SystemInfo, Panic, FindSelf,
-            Exit, LibraryVector, TaskAlive, DoMsg, ReplyWait, Privileged,
+            Exit, LibraryVector, TaskAlive, DoMsg, ReplyWait, MsgRead, MsgWrite, Privileged,
         ]
     };
 }
@@ -187,6 +191,16 @@ pub fn raw_call(c: Call, a0: u64, a1: u64, a2: u64) -> u64 {
     }
     // SAFETY: in ring 3 (checked above).
     unsafe { gate_call(c as u64, a0, a1, a2) }
+}
+
+/// [`raw_call`] with five arguments.
+#[inline(always)]
+pub fn raw_call5(c: Call, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64) -> u64 {
+    if !in_ring3() {
+        return ERR_PRIVILEGED;
+    }
+    // SAFETY: in ring 3 (checked above).
+    unsafe { gate_call5(c as u64, a0, a1, a2, a3, a4) }
 }
 
 /// Makes gate call `c` with up to five arguments. Reached only through exec's vector table,
@@ -520,3 +534,62 @@ pub(crate) fn panic(message: &str) -> ! {
 pub const PUT_COPY: u64 = 0;
 pub const PUT_TRANSFER: u64 = 1;
 pub const PUT_AUTO: u64 = 2;
+/// A flag to put_msg's and do_msg's way: the message lends buffers. Its body starts with a
+/// [`Lends`] table, which the gate reads once at the put.
+pub const PUT_LENDS: u64 = 1 << 8;
+
+/// The most buffers one message lends.
+pub const LENDS_MAX: usize = 4;
+/// A lent buffer's access: its receiver may read it ([`msg_read`]).
+pub const LEND_READ: u64 = 1;
+/// A lent buffer's access: its receiver may write it ([`msg_write`]).
+pub const LEND_WRITE: u64 = 2;
+
+/// One buffer of the sender's memory that a message lends its receiver.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Lend {
+    pub addr: u64,
+    pub len: u64,
+    /// [`LEND_READ`], [`LEND_WRITE`] or both.
+    pub access: u64,
+}
+
+/// What a message put with [`PUT_LENDS`] holds at the start of its body: `count` buffers
+/// (at most [`LENDS_MAX`]) in the first `count` entries.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Lends {
+    pub count: u64,
+    pub bufs: [Lend; LENDS_MAX],
+}
+
+/// msg_read (QNX's MsgRead): copies from buffer `index` that the message at `view` lends,
+/// from `offset`, into `buf`.
+///
+/// Inputs: `view`, a message the caller holds (taken and not yet replied); the buffer's
+/// index in the sender's [`Lends`]; an offset into it; where to copy to (the caller's memory).
+/// Result: the bytes copied (fewer than `buf.len()` at the buffer's end; 0 at it).
+/// Errors: [`GateError::BadPointer`] if the caller does not hold `view`, the index names no
+/// buffer, the buffer is not lent for reading, the offset is past its end, the sender has
+/// ended or can no longer read the buffer itself; [`GateError::Privileged`] outside ring 3
+/// (a ring-0 holder uses mmu-mode's `msg::read_lent`).
+/// Not callable from an interrupt.
+pub fn msg_read(view: *const Message, index: usize, offset: usize, buf: &mut [u8]) -> Result<usize, GateError> {
+    lent_call(Call::MsgRead, view, index, offset, buf.as_mut_ptr() as u64, buf.len())
+}
+
+/// msg_write (QNX's MsgWrite): copies `buf` into buffer `index` that the message at `view`
+/// lends, from `offset`. As [`msg_read`], for a buffer lent for writing; result: the bytes
+/// copied (fewer than `buf.len()` at the buffer's end).
+/// Not callable from an interrupt.
+pub fn msg_write(view: *const Message, index: usize, offset: usize, buf: &[u8]) -> Result<usize, GateError> {
+    lent_call(Call::MsgWrite, view, index, offset, buf.as_ptr() as u64, buf.len())
+}
+
+fn lent_call(c: Call, view: *const Message, index: usize, offset: usize, buf: u64, len: usize) -> Result<usize, GateError> {
+    if !in_ring3() {
+        return Err(GateError::Privileged);
+    }
+    call(c, view as u64, index as u64, offset as u64, buf, len as u64).map(|n| n as usize)
+}

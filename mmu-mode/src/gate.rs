@@ -182,6 +182,8 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
             }
             crate::msg::get(a1, crate::msg::Get::WaitTake)?
         }
+        Call::MsgRead => crate::msg::msg_read(a0, a1, a2, a3, a4)?,
+        Call::MsgWrite => crate::msg::msg_write(a0, a1, a2, a3, a4)?,
         Call::InitSemaphore => crate::sem::init(a0)?,
         Call::ObtainSemaphore => crate::sem::obtain(a0, a1 == 1)?,
         Call::AttemptSemaphore => crate::sem::attempt(a0, a1 == 1)?,

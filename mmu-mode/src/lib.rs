@@ -59,6 +59,8 @@ mod ktests_msg_attacks;
 mod ktests_sys;
 #[cfg(target_os = "none")]
 mod ktests_to_ring0;
+#[cfg(target_os = "none")]
+mod ktests_lend;
 
 #[cfg(target_os = "none")]
 pub use ktests::TESTS;
@@ -74,6 +76,8 @@ pub use ktests_msg_attacks::TESTS as MSG_ATTACK_TESTS;
 pub use ktests_sys::TESTS as SYS_TESTS;
 #[cfg(target_os = "none")]
 pub use ktests_to_ring0::TESTS as TO_RING0_TESTS;
+#[cfg(target_os = "none")]
+pub use ktests_lend::TESTS as LEND_TESTS;
 
 /// exec's entry into mmu-mode (`exec::entry`): these functions, bound by the linker
 /// under fixed names, so that a gate call is a direct call from the trap path.

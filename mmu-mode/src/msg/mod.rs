@@ -59,7 +59,7 @@ use exec::list::{Node, NodeType};
 use exec::port::{Message, MsgPort};
 use exec::sched::{forbid, permit};
 use exec::sys_gate::GateError::BadPointer;
-use exec::sys_gate::GateResult;
+use exec::sys_gate::{GateResult, Lends};
 use exec::task::Task;
 
 use exec::handles::HandleTable;
@@ -68,9 +68,12 @@ use crate::space::Space;
 
 pub use exec::sys_gate::{PUT_AUTO, PUT_COPY, PUT_TRANSFER};
 
+mod lend;
 mod ports;
 mod ring0;
 mod ring3_to_ring0;
+
+pub use lend::{PUT_LENDS, read as msg_read, read_lent, write as msg_write, write_lent};
 
 pub use ports::{create_port, delete_port, find_port, open_to_ring3, port_of, rem_port};
 use ports::my_port;
@@ -140,6 +143,8 @@ struct Envelope {
     state: State,
     /// Taken off the receiving port by its owner (who may now reply it).
     taken: bool,
+    /// The buffers the sender lends (`lend.rs`), as read and checked at the put.
+    lends: Lends,
 }
 
 /// A port a ring-3 task made (exec's, in kernel memory).
@@ -239,14 +244,17 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
     if (reply == 0 && need_reply) || (reply != 0 && r.ports.get(reply).is_none_or(|p| p.owner != sender)) {
         return Err(BadPointer);
     }
+    let lends = if how & PUT_LENDS != 0 { lend::read_table(mine, msg, len).ok_or(BadPointer)? } else { Lends::default() };
+    let how = how & !PUT_LENDS;
     let Some(mut e) = fresh_envelope(r, sender, receiver) else { return Err(BadPointer) };
     // SAFETY: the port's owner is live (its end takes the port away first).
     if unsafe { (*receiver).space() } == 0 {
         // To a ring-0 task: always by copy, into kernel memory.
         mine.policy.in_flight += 1;
-        return match ring3_to_ring0::put(r, e, port, msg, len, reply, mine.policy.family) {
+        return match ring3_to_ring0::put(r, e, port, msg, len, reply, mine.policy.family, lends) {
             Ok(_) => {
                 mine.lend(msg, len);
+                lend::count_loans(mine, &lends, true);
                 Ok(reply)
             }
             Err(e) => Err(give_up(r, e, sender)),
@@ -305,7 +313,12 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
         kind,
         state: State::Out,
         taken: false,
+        lends,
     };
+    // SAFETY: the running task; the only reference to its space now.
+    if let Some(mine) = unsafe { space_of(sender) } {
+        lend::count_loans(mine, &lends, true);
+    }
     let m = &raw mut e.msg;
     let e_ptr = &raw mut *e;
     let ticket = r.envelopes.insert(e);
@@ -326,9 +339,16 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
     Ok(reply)
 }
 
-/// An envelope to fill: a spare one, or a new one while the kernel heap keeps its reserve.
+/// An envelope to fill, for `sender`'s message to `receiver`: a spare one, or a new one while
+/// the kernel heap keeps its reserve. Its other fields are the caller's to fill.
 fn fresh_envelope(r: &mut Records, sender: *mut Task, receiver: *mut Task) -> Option<Box<Envelope>> {
-    r.spare.pop().or_else(|| {
+    // A spare one still names the tasks of its last message: named afresh here (the path to
+    // ring 0 reads them back; it once took a spare's stale sender for the new one's).
+    let spare = r.spare.pop().map(|mut e| {
+        (e.sender, e.receiver) = (sender, receiver);
+        e
+    });
+    spare.or_else(|| {
         (exec::heap::stats().free >= crate::policy::HEAP_RESERVE).then(|| {
             Box::new(Envelope {
                 msg: Message::new(core::ptr::null_mut(), 0),
@@ -342,6 +362,7 @@ fn fresh_envelope(r: &mut Records, sender: *mut Task, receiver: *mut Task) -> Op
                 kind: Kind::Orphan,
                 state: State::Out,
                 taken: false,
+                lends: Lends::default(),
             })
         })
     })
@@ -480,6 +501,7 @@ fn done(r: &mut Records, e: Box<Envelope>) {
         if let Some(s) = unsafe { space_of(e.sender) } {
             s.policy.in_flight = s.policy.in_flight.saturating_sub(1);
             s.unlend(e.lent_at);
+            lend::count_loans(s, &e.lends, false);
         }
     }
     recycle(r, e);
@@ -492,6 +514,18 @@ fn done(r: &mut Records, e: Box<Envelope>) {
 /// the envelope's ticket; it is an allegation, checked against the envelope.
 pub fn reply(view: u64) -> GateResult {
     let me = me();
+    with(|r| {
+        let ticket = held_ticket(r, me, view)?;
+        send_back(r, ticket, 0);
+        Ok(0)
+    })
+}
+
+/// The ticket of the message `me` holds at `view`: out to it, taken, not yet replied. The
+/// view's header carries the ticket; it is an allegation, checked against the envelope, and a
+/// holder that wrote over it pays a walk through the messages in flight (for its own message,
+/// nobody else's). Forbid held.
+fn held_ticket(r: &Records, me: *mut Task, view: u64) -> GateResult {
     // SAFETY: the only reference to the caller's space during this check.
     if !unsafe { space_of(me) }.is_some_and(|s| s.user_readable(view, HEADER)) {
         return Err(BadPointer);
@@ -499,17 +533,11 @@ pub fn reply(view: u64) -> GateResult {
     // SAFETY: readable by the caller (checked); a plain word, compared, never followed.
     let ticket = unsafe { (*(view as *const Message)).node.succ } as u64;
     let holds = |e: &Envelope| e.view == view && e.receiver == me && e.state == State::Out && e.taken;
-    with(|r| {
-        // The ticket is found at once; a receiver that wrote over it pays a walk through the
-        // messages in flight for it (its own reply, nobody else's).
-        let ticket = if r.envelopes.get(ticket).is_some_and(|e| holds(e)) {
-            ticket
-        } else {
-            r.envelopes.iter().find(|(_, e)| holds(e)).map(|(t, _)| t).ok_or(BadPointer)?
-        };
-        send_back(r, ticket, 0);
-        Ok(0)
-    })
+    if r.envelopes.get(ticket).is_some_and(|e| holds(e)) {
+        Ok(ticket)
+    } else {
+        r.envelopes.iter().find(|(_, e)| holds(e)).map(|(t, _)| t).ok_or(BadPointer)
+    }
 }
 
 /// Sends the envelope `ticket` back to its sender with `error` (0: a reply). Forbid held.

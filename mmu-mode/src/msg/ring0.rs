@@ -63,6 +63,7 @@ pub(super) fn wrap(r: &mut Records, m: *mut Message) -> Option<(u64, u64)> {
         kind: Kind::Kernel { original: m as u64 },
         state: State::Out,
         taken: true,
+        lends: exec::sys_gate::Lends::default(),
     };
     let mut e = match spare {
         Some(mut e) => {

@@ -85,7 +85,8 @@ fn relay(_: usize) {
 /// its envelope `e` (made for its sender and receiver) kept in the records. Result: the
 /// ticket, or the envelope back unused (too long, past the quota or the reserve, no memory,
 /// or no relay yet). Forbid held.
-pub(super) fn put(r: &mut Records, mut e: Box<Envelope>, port: *mut MsgPort, msg: u64, len: u64, reply: u64, family: u64) -> Result<u64, Box<Envelope>> {
+#[allow(clippy::too_many_arguments, reason = "the parts of one put, checked by the caller, passed on as they are")]
+pub(super) fn put(r: &mut Records, mut e: Box<Envelope>, port: *mut MsgPort, msg: u64, len: u64, reply: u64, family: u64, lends: exec::sys_gate::Lends) -> Result<u64, Box<Envelope>> {
     let (sender, receiver) = (e.sender, e.receiver);
     let relay = RELAY.load(Ordering::SeqCst) as *mut MsgPort;
     if relay.is_null() || len > TO_RING0_MAX || crate::policy::charge(family, len).is_err() {
@@ -115,6 +116,7 @@ pub(super) fn put(r: &mut Records, mut e: Box<Envelope>, port: *mut MsgPort, msg
         kind: Kind::ToRing0 { original: msg },
         state: State::Out,
         taken: true,
+        lends,
     };
     let e_ptr = &raw mut *e;
     let ticket = r.envelopes.insert(e);

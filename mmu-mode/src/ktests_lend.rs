@@ -1,0 +1,272 @@
+//! mmu-mode's in-kernel tests of lent buffers (`msg/lend.rs`): a ring-3 client lends a server
+//! one buffer to read and one to write, to a ring-3 server (msg_read and msg_write through the
+//! gate) and to a ring-0 one (read_lent, write_lent); every refusal, each with input that is
+//! valid but for one field: tables wrong in one entry at the put, the wrong index, access,
+//! offset or buffer at the copy, a message not held or no longer held, a sender that ended.
+
+use exec::ktest::{Test, TestResult};
+use exec::memory::MemFlags;
+use exec::port::{Message, MsgPort};
+use exec::signal::{SIGF_CTRL_D, SIGF_CTRL_E, SIGF_CTRL_F};
+use exec::sys;
+use exec::sys_gate::{Call, ERR_BAD_POINTER, GateError, LEND_READ, LEND_WRITE, Lend, Lends, msg_read, msg_write, raw_call, raw_call5};
+use exec::task::Task;
+use exec::{ensure, ensure_eq};
+
+use crate::ktests_attacks::{gone, hostile, me};
+use crate::msg::{PUT_COPY, PUT_LENDS};
+
+pub static TESTS: &[Test] = &[Test::new("mmu.msg.lend_ring3", lend_ring3), Test::new("mmu.msg.lend_ring0", lend_ring0)];
+
+/// What the client lends to be read.
+const TEXT: &[u8] = b"the client's words, lent to be read";
+/// What the server writes into the buffer lent to be written.
+const ANSWER: &[u8] = b"answer";
+const HEADER: usize = size_of::<Message>();
+/// A message with a lends table and nothing else.
+const LEN: usize = HEADER + size_of::<Lends>();
+
+/// What the client did and saw.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct Client {
+    parent: u64,
+    /// Ring 3 (0) or ring 0's port (1).
+    to_ring0: u64,
+    /// Puts refused for a table wrong in one field.
+    put_refused: u64,
+    /// The lent block's free refused while the message was out; allowed once it was back.
+    free_refused: u64,
+    freed_after: u64,
+    /// The answer found in the buffer lent to be written.
+    answered: u64,
+}
+
+/// What the ring-3 server did and saw.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct Server {
+    parent: u64,
+    /// The text read in full, and its tail from an offset (clamped at the buffer's end).
+    read: u64,
+    tail: u64,
+    /// 0 bytes at the buffer's end.
+    at_end: u64,
+    /// The answer written.
+    wrote: u64,
+    /// Copies refused, each wrong in one field.
+    refused: u64,
+    /// A copy refused once the message was replied; and from a sender that had ended.
+    after_reply: u64,
+    orphan: u64,
+}
+
+/// The message at `m` (`LEN` bytes) replying to `reply`, lending the read buffer `text` and
+/// the write buffer `answer`.
+///
+/// # Safety
+/// `m` is the caller's own memory of `LEN` bytes.
+unsafe fn letter(m: *mut u8, reply: *mut MsgPort, text: u64, answer: u64) {
+    let mut t = Lends { count: 2, ..Lends::default() };
+    t.bufs[0] = Lend { addr: text, len: TEXT.len() as u64, access: LEND_READ };
+    t.bufs[1] = Lend { addr: answer, len: 64, access: LEND_WRITE };
+    // SAFETY: per the contract.
+    unsafe {
+        (m as *mut Message).write(Message::new(reply, LEN));
+        (m.add(HEADER) as *mut Lends).write(t);
+    }
+}
+
+/// Ring 3: the client. Refused puts first (each table wrong in one field), then one message
+/// with its table scribbled while out and its lent block's free refused, then (to ring 3) a
+/// second message, after which it ends without waiting.
+extern "C" fn client(block: u64) -> ! {
+    let c = block as *mut Client;
+    // SAFETY: our own block and memory; every exec call is checked by the gate.
+    unsafe {
+        let parent = (*c).parent as *mut Task;
+        let svc = sys::find_port(if (*c).to_ring0 == 1 { "r0.lend" } else { "lend.svc" });
+        let reply = sys::create_port(None, 0);
+        let m = sys::alloc_mem(4096, MemFlags::ANY);
+        let data = sys::alloc_mem(4096, MemFlags::ANY);
+        core::ptr::copy_nonoverlapping(TEXT.as_ptr(), data, TEXT.len());
+        let (text, answer) = (data as u64, data as u64 + 512);
+        let table = m.add(HEADER) as *mut Lends;
+        let put = || crate::user::put_msg(svc as u64, m as u64, PUT_COPY | PUT_LENDS);
+        // A block the client no longer has.
+        let freed = sys::alloc_mem(4096, MemFlags::ANY);
+        sys::free_mem(freed, 4096);
+        // Each valid but for one field.
+        let wrongs: [fn(&mut Lends, u64, u64); 8] = [
+            |t, _, _| t.count = 5,
+            |t, _, _| t.bufs[1].access = 4,
+            |t, _, _| t.bufs[0].access = 0,
+            // Kernel memory (the task's own record).
+            |t, _, _| t.bufs[0].addr = crate::user::find_self(),
+            // Read-only memory (the image's), lent to be written.
+            |t, _, _| t.bufs[1].addr = TEXT.as_ptr() as u64,
+            // Overlapping the message itself.
+            |t, m, _| t.bufs[0].addr = m + 8,
+            |t, _, _| (t.bufs[0].addr, t.bufs[0].len) = (u64::MAX - 8, 64),
+            // Memory given back.
+            |t, _, freed| t.bufs[1].addr = freed,
+        ];
+        for wrong in wrongs {
+            letter(m, reply, text, answer);
+            wrong(&mut *table, m as u64, freed as u64);
+            (*c).put_refused += u64::from(put() == ERR_BAD_POINTER);
+        }
+        // A message too short to hold a table.
+        letter(m, reply, text, answer);
+        (*(m as *mut Message)).length = HEADER + 8;
+        (*c).put_refused += u64::from(put() == ERR_BAD_POINTER);
+        // The real one; its table scribbled while out (the kernel keeps its own).
+        letter(m, reply, text, answer);
+        if put() == 0 {
+            (*table).bufs[0] = Lend { addr: crate::user::find_self(), len: 1 << 20, access: 3 };
+            (*c).free_refused = u64::from(raw_call(Call::FreeMem, data as u64, 0, 0) == ERR_BAD_POINTER);
+            sys::wait_port(reply);
+            let back = sys::get_msg(reply);
+            (*c).answered = u64::from(back as *mut u8 == m && core::slice::from_raw_parts(answer as *const u8, ANSWER.len()) == ANSWER);
+            (*c).freed_after = u64::from(raw_call(Call::FreeMem, data as u64, 0, 0) == 0);
+        }
+        if (*c).to_ring0 == 0 {
+            // A second message; the server takes it, and we end before it reads.
+            let data = sys::alloc_mem(4096, MemFlags::ANY);
+            core::ptr::copy_nonoverlapping(TEXT.as_ptr(), data, TEXT.len());
+            letter(m, reply, data as u64, data as u64 + 512);
+            put();
+        }
+        sys::signal(parent, SIGF_CTRL_F);
+        sys::wait(SIGF_CTRL_E);
+        sys::rem_task(core::ptr::null_mut());
+    }
+    unreachable!()
+}
+
+/// Ring 3: the server. Serves the first message in full (reads, writes, refusals), checks a
+/// replied message is closed, then takes the second and, once told its sender has ended,
+/// checks it lends nothing any more.
+extern "C" fn server(block: u64) -> ! {
+    let s = block as *mut Server;
+    // SAFETY: our own block and memory; every exec call is checked by the gate.
+    unsafe {
+        let parent = (*s).parent as *mut Task;
+        let port = sys::create_port(Some("lend.svc"), 0);
+        sys::signal(parent, SIGF_CTRL_F);
+        sys::wait_port(port);
+        let m = sys::get_msg(port);
+        let mut buf = [0u8; 64];
+        let n = TEXT.len();
+        (*s).read = u64::from(msg_read(m, 0, 0, &mut buf) == Ok(n) && &buf[..n] == TEXT);
+        (*s).tail = u64::from(msg_read(m, 0, 4, &mut buf) == Ok(n - 4) && buf[..n - 4] == TEXT[4..]);
+        (*s).at_end = u64::from(msg_read(m, 0, n, &mut buf) == Ok(0));
+        (*s).wrote = u64::from(msg_write(m, 1, 0, ANSWER) == Ok(ANSWER.len()));
+        let refused = |r: Result<usize, GateError>| u64::from(r == Err(GateError::BadPointer));
+        let mut no = 0;
+        no += refused(msg_write(m, 0, 0, b"x")); // lent to be read only
+        no += refused(msg_read(m, 1, 0, &mut buf)); // lent to be written only
+        no += refused(msg_read(m, 2, 0, &mut buf)); // no third buffer
+        no += refused(msg_read(m, 0, n + 1, &mut buf)); // past the end
+        no += refused(msg_read((m as *mut u8).add(8) as *mut Message, 0, 0, &mut buf)); // not a message we hold
+        // Into memory that is not ours to write: the kernel's (our own task record) and the
+        // image's read-only text.
+        no += u64::from(raw_call5(Call::MsgRead, m as u64, 0, 0, crate::user::find_self(), 8) == ERR_BAD_POINTER);
+        no += u64::from(raw_call5(Call::MsgRead, m as u64, 0, 0, TEXT.as_ptr() as u64, 8) == ERR_BAD_POINTER);
+        // From memory that is not ours to read: a kernel address.
+        no += u64::from(raw_call5(Call::MsgWrite, m as u64, 1, 0, crate::user::find_self(), 8) == ERR_BAD_POINTER);
+        (*s).refused = no;
+        sys::reply_msg(m);
+        (*s).after_reply = refused(msg_read(m, 0, 0, &mut buf));
+        // The second message: held while its sender ends.
+        sys::wait_port(port);
+        let m2 = sys::get_msg(port);
+        sys::signal(parent, SIGF_CTRL_E);
+        sys::wait(SIGF_CTRL_D);
+        (*s).orphan = refused(msg_read(m2, 0, 0, &mut buf));
+        sys::reply_msg(m2);
+        sys::signal(parent, SIGF_CTRL_F);
+        sys::wait(SIGF_CTRL_E);
+        sys::rem_task(core::ptr::null_mut());
+    }
+    unreachable!()
+}
+
+/// Between two ring-3 tasks: the server reads and writes what the client lends, and nothing
+/// else; every wrong table and every wrong copy is refused; memory returns to its baseline.
+fn lend_ring3() -> TestResult {
+    let mem0 = exec::memory::avail_mem(MemFlags::ANY);
+    let (st, sblock) = hostile("lend-server", 0, server, Server { parent: me() as u64, ..Server::default() })?;
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    exec::signal::set_signal(0, SIGF_CTRL_E | SIGF_CTRL_F);
+    let (ct, cblock) = hostile("lend-client", 0, client, Client { parent: me() as u64, ..Client::default() })?;
+    // The client is done (its second message out); the server holds that message.
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // SAFETY: written before the signal; the client waits.
+    let c = unsafe { (cblock as *const Client).read() };
+    exec::signal::wait(SIGF_CTRL_E);
+    // SAFETY: the client waits for CTRL_E, then ends.
+    unsafe { exec::signal::signal(ct, SIGF_CTRL_E) };
+    ensure!(gone("lend-client", 500), "the client did not end");
+    // SAFETY: the server waits for CTRL_D.
+    unsafe { exec::signal::signal(st, SIGF_CTRL_D) };
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // SAFETY: written before the signal; the server waits.
+    let s = unsafe { (sblock as *const Server).read() };
+    // SAFETY: the server waits for CTRL_E, then ends.
+    unsafe { exec::signal::signal(st, SIGF_CTRL_E) };
+    ensure!(gone("lend-server", 500), "the server did not end");
+    ensure_eq!(c.put_refused, 9, "tables wrong in one field, and a message too short for one");
+    ensure_eq!((c.free_refused, c.freed_after, c.answered), (1, 1, 1), "the lent block held while out; the answer back");
+    ensure_eq!((s.read, s.tail, s.at_end, s.wrote), (1, 1, 1, 1), "reads (whole, from an offset, at the end) and the write");
+    ensure_eq!(s.refused, 8, "copies wrong in one field");
+    ensure_eq!((s.after_reply, s.orphan), (1, 1), "a replied message and an ended sender's lend nothing");
+    ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "memory back to its baseline");
+    Ok(())
+}
+
+/// A ring-3 client lends to a ring-0 server, which copies through read_lent and write_lent;
+/// the same refusals at the put; ring 0's own messages and replied ones lend nothing.
+fn lend_ring0() -> TestResult {
+    let mem0 = exec::memory::avail_mem(MemFlags::ANY);
+    let port = exec::port::create_port(Some("r0.lend"), 0);
+    ensure!(!port.is_null(), "no port");
+    // SAFETY: our own live port, deleted below.
+    unsafe { crate::msg::open_to_ring3(port) };
+    let (ct, cblock) = hostile("lend-client0", 0, client, Client { parent: me() as u64, to_ring0: 1, ..Client::default() })?;
+    let mut buf = [0u8; 64];
+    let n = TEXT.len();
+    // SAFETY: our port; the copy is ours until we reply it.
+    let m = unsafe {
+        exec::port::wait_port(port);
+        exec::port::get_msg(port)
+    };
+    // The kernel's record names the client as the sender (not a spare envelope's last one).
+    // SAFETY: the client is live: it waits for our reply.
+    ensure_eq!(crate::msg::ring3_sender(m), Some(unsafe { (*ct).id() }), "the sender's task number");
+    ensure_eq!(crate::msg::read_lent(m, 0, 0, &mut buf), Ok(n as u64));
+    ensure!(&buf[..n] == TEXT, "the text as lent");
+    ensure_eq!(crate::msg::write_lent(m, 1, 0, ANSWER), Ok(ANSWER.len() as u64));
+    ensure_eq!(crate::msg::write_lent(m, 0, 0, b"x"), Err(GateError::BadPointer), "lent to be read only");
+    ensure_eq!(crate::msg::read_lent(m, 1, 0, &mut buf), Err(GateError::BadPointer), "lent to be written only");
+    ensure_eq!(crate::msg::read_lent(m, 2, 0, &mut buf), Err(GateError::BadPointer), "no third buffer");
+    let own = Message::new(core::ptr::null_mut(), HEADER);
+    ensure_eq!(crate::msg::read_lent(&own, 0, 0, &mut buf), Err(GateError::BadPointer), "ring 0's own message");
+    // SAFETY: the message we hold.
+    unsafe { exec::port::reply_msg(m) };
+    // The relay (above us) takes the reply at once.
+    ensure_eq!(crate::msg::read_lent(m, 0, 0, &mut buf), Err(GateError::BadPointer), "a replied message");
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // SAFETY: written before the signal; the client waits.
+    let c = unsafe { (cblock as *const Client).read() };
+    // SAFETY: the client waits for CTRL_E, then ends.
+    unsafe { exec::signal::signal(ct, SIGF_CTRL_E) };
+    ensure!(gone("lend-client0", 500), "the client did not end");
+    // SAFETY: our port, empty.
+    unsafe { exec::port::delete_msg_port(port) };
+    ensure_eq!(c.put_refused, 9, "tables wrong in one field, and a message too short for one");
+    ensure_eq!((c.free_refused, c.freed_after, c.answered), (1, 1, 1), "the lent block held while out; the answer back");
+    devices::timer_sleep_ms(20);
+    ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "memory back to its baseline");
+    Ok(())
+}

@@ -1,0 +1,164 @@
+//! Lent buffers: memory a message lends its receiver, read and written through the kernel
+//! (QNX's MsgRead and MsgWrite), so that a server can take a client's data, or give it its
+//! answer, without either side reaching the other's memory and without the data riding inside
+//! the message.
+//!
+//! **Lending.** A ring-3 sender puts (or do_msg's) with [`PUT_LENDS`] in its way; the body of
+//! its message then starts with a [`Lends`] table: up to [`LENDS_MAX`] buffers of its own
+//! memory, each lent for reading, writing or both. The gate reads the table once at the put,
+//! checks it (the count; each buffer's access flags, its length, that it does not overlap the
+//! message, and that the sender may itself read, or write, every byte of it) and keeps it in
+//! the message's envelope. Whatever the sender writes into its table afterwards changes
+//! nothing. The blocks holding the buffers count the loan, as the message's own block does, so
+//! they can be neither freed nor sent by transfer until the message is back.
+//!
+//! **Reading and writing.** Only the task that holds the message now (took it and has not
+//! replied it) may copy from or into its lent buffers, by buffer index, offset and a buffer of
+//! its own ([`read`], [`write`]; a ring-0 holder of a ring-3 task's message, [`read_lent`] and
+//! [`write_lent`]). Each copy is checked at the time it is made: the holder's buffer must be
+//! its own writable (or readable) memory, and the lent range must still be memory the sender
+//! could read (or write) itself. A sender that has ended lends nothing any more (its message is
+//! an orphan). The kernel copies the bytes as they are then: a sender that changes its buffer
+//! meanwhile changes only what its server reads.
+//!
+//! A ring-0 sender lends nothing (its data may ride in the message, trusted); not built.
+
+use exec::port::Message;
+use exec::sys_gate::GateError::BadPointer;
+use exec::sys_gate::{GateResult, LEND_READ, LEND_WRITE, LENDS_MAX, Lend, Lends};
+use exec::task::Task;
+
+use super::{Envelope, HEADER, Kind, Records, State, held_ticket, me, space_of, with};
+use crate::space::Space;
+
+pub use exec::sys_gate::PUT_LENDS;
+
+/// Which way a copy goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Way {
+    /// From the lent buffer into the holder's memory.
+    Read,
+    /// From the holder's memory into the lent buffer.
+    Write,
+}
+
+/// The table at the start of the body of `msg` (`len` bytes, the sender's writable memory,
+/// checked by the caller), read once and checked against the sender's space `mine`. `None`
+/// if the body is too short for a table or any entry fails.
+pub(super) fn read_table(mine: &Space, msg: u64, len: u64) -> Option<Lends> {
+    if len < HEADER + size_of::<Lends>() as u64 {
+        return None;
+    }
+    // SAFETY: inside the message, which is the sender's writable memory (checked by the
+    // caller); read once, by value (the sender may rewrite it at any moment).
+    let table = unsafe { ((msg + HEADER) as *const Lends).read_unaligned() };
+    let count = usize::try_from(table.count).ok().filter(|&c| c <= LENDS_MAX)?;
+    let fits = |l: &Lend| {
+        let end = l.addr.checked_add(l.len)?;
+        let flags = l.access != 0 && l.access & !(LEND_READ | LEND_WRITE) == 0;
+        let apart = end <= msg || l.addr >= msg + len;
+        let readable = l.access & LEND_READ == 0 || mine.user_readable(l.addr, l.len);
+        let writable = l.access & LEND_WRITE == 0 || mine.user_writable(l.addr, l.len);
+        (flags && apart && readable && writable).then_some(())
+    };
+    table.bufs[..count].iter().all(|l| fits(l).is_some()).then_some(table)
+}
+
+/// The buffers `lends` names, counted as lent by the blocks that hold them (in the sender's
+/// space `mine`), or given back.
+pub(super) fn count_loans(mine: &mut Space, lends: &Lends, lend: bool) {
+    for l in &lends.bufs[..lends.count as usize] {
+        if lend {
+            mine.lend(l.addr, l.len.max(1));
+        } else {
+            mine.unlend(l.addr);
+        }
+    }
+}
+
+/// msg_read from ring 3: up to `len` bytes from buffer `index` of the message the caller holds
+/// at `view`, from `offset`, into the caller's memory at `to`. Result: the bytes copied.
+pub fn read(view: u64, index: u64, offset: u64, to: u64, len: u64) -> GateResult {
+    let me = me();
+    with(|r| {
+        let ticket = held_ticket(r, me, view)?;
+        copy(r, ticket, index, offset, to, len, Way::Read)
+    })
+}
+
+/// msg_write from ring 3: up to `len` bytes of the caller's memory at `from` into buffer
+/// `index` of the message the caller holds at `view`, from `offset`. Result: the bytes copied.
+pub fn write(view: u64, index: u64, offset: u64, from: u64, len: u64) -> GateResult {
+    let me = me();
+    with(|r| {
+        let ticket = held_ticket(r, me, view)?;
+        copy(r, ticket, index, offset, from, len, Way::Write)
+    })
+}
+
+/// msg_read for a ring-0 holder: `m` is a message a ring-3 task sent to the caller's port
+/// (the kernel's copy, as the caller got it), not yet replied. Copies from buffer `index`, from
+/// `offset`, into `buf`. Result: the bytes copied (fewer at the buffer's end), or
+/// [`BadPointer`] as the gate's msg_read refuses (and for a message no ring-3 task sent).
+/// Not callable from an interrupt.
+pub fn read_lent(m: *const Message, index: usize, offset: usize, buf: &mut [u8]) -> GateResult {
+    ring0(m, index, offset, buf.as_mut_ptr() as u64, buf.len(), Way::Read)
+}
+
+/// msg_write for a ring-0 holder: copies `buf` into buffer `index` of `m`, from `offset`. As
+/// [`read_lent`], for a buffer lent for writing.
+/// Not callable from an interrupt.
+pub fn write_lent(m: *const Message, index: usize, offset: usize, buf: &[u8]) -> GateResult {
+    ring0(m, index, offset, buf.as_ptr() as u64, buf.len(), Way::Write)
+}
+
+fn ring0(m: *const Message, index: usize, offset: usize, local: u64, len: usize, way: Way) -> GateResult {
+    with(|r| {
+        let &(ticket, _, _) = r.kernel_copies.get(&(m as u64)).ok_or(BadPointer)?;
+        if !r.envelopes.get(ticket).is_some_and(|e| e.state == State::Out) {
+            return Err(BadPointer);
+        }
+        copy(r, ticket, index as u64, offset as u64, local, len as u64, way)
+    })
+}
+
+/// The copy between lent buffer `index` of envelope `ticket` and the holder's memory at
+/// `local`, each end checked now. Forbid held.
+fn copy(r: &mut Records, ticket: u64, index: u64, offset: u64, local: u64, len: u64, way: Way) -> GateResult {
+    let e: &Envelope = r.envelopes.get(ticket).ok_or(BadPointer)?;
+    if e.kind == Kind::Orphan || index >= e.lends.count {
+        return Err(BadPointer);
+    }
+    let l = e.lends.bufs[index as usize];
+    let need = if way == Way::Read { LEND_READ } else { LEND_WRITE };
+    if l.access & need == 0 || offset > l.len {
+        return Err(BadPointer);
+    }
+    let n = len.min(l.len - offset);
+    if n == 0 {
+        return Ok(0);
+    }
+    let remote = l.addr + offset;
+    let (sender, holder): (*mut Task, *mut Task) = (e.sender, e.receiver);
+    // The sender's end of it, as the sender could reach it now. One space at a time: the
+    // sender and the holder may be the same task.
+    // SAFETY: the sender of a message that is not an orphan's is live.
+    let remote_ok = unsafe { space_of(sender) }.is_some_and(|s| if way == Way::Read { s.user_readable(remote, n) } else { s.user_writable(remote, n) });
+    // The holder's end: its own memory (a ring-0 holder's buffer is the kernel's, trusted).
+    // SAFETY: the holder is the running task, or a ring-0 receiver (no space).
+    let local_ok = match unsafe { space_of(holder) } {
+        Some(s) => exec::task::find_task(None) == holder && if way == Way::Read { s.user_writable(local, n) } else { s.user_readable(local, n) },
+        None => true,
+    };
+    if !remote_ok || !local_ok {
+        return Err(BadPointer);
+    }
+    let (from, to) = if way == Way::Read { (remote, local) } else { (local, remote) };
+    // SAFETY: both ranges are mapped memory of `n` bytes the two tasks may touch (checked
+    // just now, under Forbid, so nothing changes them before the copy); the kernel's tables
+    // map every task's memory. They may overlap only within one task's own memory: `copy`
+    // (memmove) is right for that.
+    unsafe { core::ptr::copy(from as *const u8, to as *mut u8, n as usize) };
+    exec::events::count(&exec::events::BYTES_COPIED, n);
+    Ok(n)
+}
