@@ -48,6 +48,8 @@ pub mod execbase;
 pub mod interrupts;
 #[cfg(target_os = "none")]
 pub mod ktest;
+#[cfg(all(target_os = "none", feature = "mmu"))]
+pub mod lend;
 #[cfg(target_os = "none")]
 pub mod library;
 #[cfg(target_os = "none")]

@@ -358,6 +358,11 @@ pub(crate) fn wait_port(port: *mut MsgPort) -> *mut Message {
 pub(crate) fn do_msg(port: *mut MsgPort, msg: *mut Message) -> *mut Message {
     ptr(call(Call::DoMsg, port as u64, msg as u64, PUT_AUTO, 0, 0))
 }
+/// [`do_msg`] of a message that ends with a [`Lends`] table ([`PUT_LENDS`]). Ring 3 only
+/// (`exec::lend::do_msg_lending` serves both rings).
+pub(crate) fn do_msg_lending(port: *mut MsgPort, msg: *mut Message) -> *mut Message {
+    ptr(call(Call::DoMsg, port as u64, msg as u64, PUT_AUTO | PUT_LENDS, 0, 0))
+}
 /// One gate call: the reply (unless `msg` is null), then the wait and the take; a refused
 /// reply or port returns null at once.
 pub(crate) fn reply_wait(msg: *mut Message, port: *mut MsgPort) -> *mut Message {
@@ -534,8 +539,8 @@ pub(crate) fn panic(message: &str) -> ! {
 pub const PUT_COPY: u64 = 0;
 pub const PUT_TRANSFER: u64 = 1;
 pub const PUT_AUTO: u64 = 2;
-/// A flag to put_msg's and do_msg's way: the message lends buffers. Its body starts with a
-/// [`Lends`] table, which the gate reads once at the put.
+/// A flag to put_msg's and do_msg's way: the message lends buffers. It ends with a [`Lends`]
+/// table (its last bytes), which the gate reads once at the put.
 pub const PUT_LENDS: u64 = 1 << 8;
 
 /// The most buffers one message lends.
@@ -555,8 +560,8 @@ pub struct Lend {
     pub access: u64,
 }
 
-/// What a message put with [`PUT_LENDS`] holds at the start of its body: `count` buffers
-/// (at most [`LENDS_MAX`]) in the first `count` entries.
+/// What a message put with [`PUT_LENDS`] holds in its last bytes: `count` buffers (at most
+/// [`LENDS_MAX`]) in the first `count` entries.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Lends {
@@ -573,7 +578,7 @@ pub struct Lends {
 /// Errors: [`GateError::BadPointer`] if the caller does not hold `view`, the index names no
 /// buffer, the buffer is not lent for reading, the offset is past its end, the sender has
 /// ended or can no longer read the buffer itself; [`GateError::Privileged`] outside ring 3
-/// (a ring-0 holder uses mmu-mode's `msg::read_lent`).
+/// (a ring-0 holder uses `exec::lend::msg_read`, which serves both rings).
 /// Not callable from an interrupt.
 pub fn msg_read(view: *const Message, index: usize, offset: usize, buf: &mut [u8]) -> Result<usize, GateError> {
     lent_call(Call::MsgRead, view, index, offset, buf.as_mut_ptr() as u64, buf.len())

@@ -357,15 +357,26 @@ impl RamFs {
     /// READ: up to `buf.len()` bytes from the file's position; 0 at its end. Errors:
     /// INVALID_LOCK (not an open file).
     pub fn read(&mut self, fh: u64, buf: &mut [u8]) -> Result<usize> {
+        self.read_with(fh, buf.len(), |bytes| {
+            buf[..bytes.len()].copy_from_slice(bytes);
+            Ok(bytes.len())
+        })
+    }
+
+    /// READ through `give`: the file's next bytes (up to `len`; none at its end) are lent to
+    /// `give`, which passes them on (into a client's buffer, wherever it is) and says how many
+    /// it took; the position moves by that. A handler that copies the data out through the
+    /// kernel copies it once, straight from the file. Errors: INVALID_LOCK, or `give`'s.
+    pub fn read_with(&mut self, fh: u64, len: usize, give: impl FnOnce(&[u8]) -> Result<usize>) -> Result<usize> {
         let f = self.open_file(fh)?;
         let (node, pos) = (f.node, f.pos);
         let data = self.data(node);
-        let n = buf.len().min(data.len().saturating_sub(pos));
-        buf[..n].copy_from_slice(&data[pos..pos + n]);
+        let n = len.min(data.len().saturating_sub(pos));
+        let taken = give(&data[pos..pos + n])?.min(n);
         if let Some(f) = self.files.get_mut(fh) {
-            f.pos += n;
+            f.pos += taken;
         }
-        Ok(n)
+        Ok(taken)
     }
 
     /// WRITE: `bytes` at the file's position. Result: how many were written, fewer than
@@ -373,35 +384,63 @@ impl RamFs {
     /// Errors: DISK_FULL (nothing fitted), NO_FREE_STORE (the heap had no room),
     /// WRITE_PROTECTED, INVALID_LOCK.
     pub fn write(&mut self, fh: u64, bytes: &[u8]) -> Result<usize> {
+        self.write_with(fh, bytes.len(), |slot| {
+            slot.copy_from_slice(&bytes[..slot.len()]);
+            Ok(slot.len())
+        })
+    }
+
+    /// WRITE through `fill`: room for up to `len` bytes at the file's position (fewer when the
+    /// disk fills) is lent to `fill`, which fills it (from a client's buffer, wherever it is)
+    /// and says how many bytes it filled; the file keeps those (the rest of the room goes
+    /// again). Result and errors as [`RamFs::write`], or `fill`'s (nothing written then).
+    pub fn write_with(&mut self, fh: u64, len: usize, fill: impl FnOnce(&mut [u8]) -> Result<usize>) -> Result<usize> {
         let f = self.open_file(fh)?;
         let (node, pos) = (f.node, f.pos);
         if self.node(node).prot & prot::WRITE != 0 {
             return Err(error::WRITE_PROTECTED);
         }
-        let len = self.data(node).len();
+        let old = self.data(node).len();
         let free = (self.size - self.used) as usize;
         // Overwriting costs nothing; growing costs what it adds.
-        let n = bytes.len().min((len - pos) + free);
-        if n == 0 && !bytes.is_empty() {
+        let room = len.min((old - pos) + free);
+        if room == 0 && len != 0 {
             return Err(error::DISK_FULL);
         }
-        let grow = (pos + n).saturating_sub(len);
         let data = self.data_mut(node);
+        let grow = (pos + room).saturating_sub(old);
         if data.try_reserve(grow).is_err() {
             return Err(error::NO_FREE_STORE);
         }
-        let overlap = n.min(len - pos);
-        data[pos..pos + overlap].copy_from_slice(&bytes[..overlap]);
-        data.extend_from_slice(&bytes[overlap..n]);
-        self.used += grow as u64;
+        // What the slot overwrites, kept to put back if `fill` fills less.
+        let overlap = room.min(old - pos);
+        let mut kept = Vec::new();
+        if kept.try_reserve_exact(overlap).is_err() {
+            return Err(error::NO_FREE_STORE);
+        }
+        kept.extend_from_slice(&data[pos..pos + overlap]);
+        data.resize(old.max(pos + room), 0);
+        let filled = match fill(&mut data[pos..pos + room]) {
+            Ok(n) => n.min(room),
+            Err(e) => {
+                data[pos..pos + overlap].copy_from_slice(&kept);
+                data.truncate(old);
+                return Err(e);
+            }
+        };
+        // The room not filled: the old bytes back, the growth undone.
+        data[pos + filled.min(overlap)..pos + overlap].copy_from_slice(&kept[filled.min(overlap)..]);
+        data.truncate(old.max(pos + filled));
+        let grown = (pos + filled).saturating_sub(old);
+        self.used += grown as u64;
         let now = self.now;
         let node = self.node_mut(node);
         node.date = now;
         node.prot &= !prot::ARCHIVE;
         if let Some(f) = self.files.get_mut(fh) {
-            f.pos += n;
+            f.pos += filled;
         }
-        Ok(n)
+        Ok(filled)
     }
 
     fn position(&self, fh: u64, offset: i64, mode: i64) -> Result<(usize, usize)> {

@@ -368,3 +368,28 @@ fn end_seek_mode() {
     assert_eq!(fs.read(fh, &mut [0; 4]), Ok(0), "end of file");
     fs.close(fh).unwrap();
 }
+
+#[test]
+fn read_with_and_write_with_lend_the_file_and_take_what_was_used() {
+    let mut fs = fs();
+    put(&mut fs, "f", b"0123456789");
+    let used = fs.used;
+    let fh = fs.open(0, "f", MODE_READWRITE).unwrap();
+    // A reader that takes part of what it is lent: the position moves by that.
+    assert_eq!(fs.read_with(fh, 6, |b| { assert_eq!(b, b"012345"); Ok(4) }), Ok(4));
+    assert_eq!(fs.read_with(fh, 100, |b| { assert_eq!(b, b"456789"); Ok(b.len()) }), Ok(6));
+    assert_eq!(fs.read_with(fh, 100, |b| Ok(b.len())), Ok(0), "at the end: nothing lent");
+    // A writer that fills part of the room over the file's end and past it: the old bytes
+    // come back where it did not write, and only the growth it used is charged.
+    fs.seek(fh, 8, OFFSET_BEGINNING).unwrap();
+    assert_eq!(fs.write_with(fh, 5, |slot| { assert_eq!(slot.len(), 5); slot[..3].copy_from_slice(b"abc"); Ok(3) }), Ok(3));
+    assert_eq!(fs.used, used + 1);
+    // A writer that fails: nothing changes.
+    fs.seek(fh, 2, OFFSET_BEGINNING).unwrap();
+    assert_eq!(fs.write_with(fh, 20, |slot| { slot.fill(b'!'); Err(error::REQUIRED_ARG_MISSING) }), Err(error::REQUIRED_ARG_MISSING));
+    assert_eq!(fs.used, used + 1);
+    // One that fills less than the bytes it overwrites: the rest are the old ones.
+    assert_eq!(fs.write_with(fh, 4, |slot| { slot.fill(b'#'); Ok(2) }), Ok(2));
+    fs.close(fh).unwrap();
+    assert_eq!(get(&mut fs, "f"), b"01##4567abc");
+}

@@ -23,7 +23,7 @@ const TEXT: &[u8] = b"the client's words, lent to be read";
 /// What the server writes into the buffer lent to be written.
 const ANSWER: &[u8] = b"answer";
 const HEADER: usize = size_of::<Message>();
-/// A message with a lends table and nothing else.
+/// A message with a lends table (its last bytes) and nothing else.
 const LEN: usize = HEADER + size_of::<Lends>();
 
 /// What the client did and saw.

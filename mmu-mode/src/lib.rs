@@ -110,6 +110,29 @@ mod entry {
     }
 
     /// # Safety
+    /// As `msg::lend_ring0` (exec's `lend::do_msg_lending`).
+    #[unsafe(no_mangle)]
+    unsafe fn lorraine_mmu_lend_ring0(m: *mut exec::port::Message, lends: &exec::sys_gate::Lends) {
+        // SAFETY: per the contract.
+        unsafe { crate::msg::lend_ring0(m, lends) };
+    }
+
+    #[unsafe(no_mangle)]
+    fn lorraine_mmu_end_lend_ring0(m: *mut exec::port::Message) {
+        crate::msg::end_lend_ring0(m);
+    }
+
+    #[unsafe(no_mangle)]
+    fn lorraine_mmu_read_lent(m: *const exec::port::Message, index: usize, offset: usize, buf: &mut [u8]) -> exec::sys_gate::GateResult {
+        crate::msg::read_lent(m, index, offset, buf)
+    }
+
+    #[unsafe(no_mangle)]
+    fn lorraine_mmu_write_lent(m: *const exec::port::Message, index: usize, offset: usize, buf: &[u8]) -> exec::sys_gate::GateResult {
+        crate::msg::write_lent(m, index, offset, buf)
+    }
+
+    /// # Safety
     /// `port` is live until this returns (exec's delete_msg_port).
     #[unsafe(no_mangle)]
     unsafe fn lorraine_mmu_port_gone(port: *mut exec::port::MsgPort) {

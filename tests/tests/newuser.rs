@@ -272,6 +272,9 @@ fn messages() {
         let m = s.mark();
         s.machine.type_text("\x04");
         s.expect_since(m, "Ctrl-D again ends the shell", Duration::from_secs(5)).unwrap();
+        // The prompt the shell draws again after its warning: the next command starts after it
+        // (the warning's line may still be arriving when its first words are seen).
+        s.expect_since(m, PROMPT, Duration::from_secs(5)).unwrap();
         assert_eq!(s.run("echo alive").trim(), "alive", "{mode:?}");
         let m = s.mark();
         s.machine.type_text("\x04\x04");

@@ -76,7 +76,7 @@ impl FileHandle {
         if ahead > 0 {
             return Ok(ahead);
         }
-        self.transfer(action::READ, Attach::Out(buf))
+        self.transfer(action::READ, Attach::LentOut(buf))
     }
 
     /// Writes `bytes` (`Write()`). Result: how many were written, fewer when the disk filled
@@ -84,7 +84,7 @@ impl FileHandle {
     /// WRITE_PROTECTED.
     pub fn write(&mut self, bytes: &[u8]) -> Result<usize, i64> {
         self.flush()?;
-        let n = self.transfer(action::WRITE, Attach::In(bytes))?;
+        let n = self.transfer(action::WRITE, Attach::LentIn(bytes))?;
         if n < bytes.len() {
             super::process::set_io_err(error::DISK_FULL);
         }
@@ -119,7 +119,7 @@ impl FileHandle {
         if self.writing {
             self.writing = false;
             let pending = core::mem::take(&mut self.buf);
-            let n = self.transfer(action::WRITE, Attach::In(&pending))?;
+            let n = self.transfer(action::WRITE, Attach::LentIn(&pending))?;
             if n < pending.len() {
                 return result(Err(error::DISK_FULL));
             }
@@ -159,7 +159,7 @@ impl FileHandle {
         if self.at == self.buf.len() {
             self.buf.resize(BUFFER, 0);
             let mut buf = core::mem::take(&mut self.buf);
-            let n = self.transfer(action::READ, Attach::Out(&mut buf[..BUFFER]));
+            let n = self.transfer(action::READ, Attach::LentOut(&mut buf[..BUFFER]));
             buf.truncate(*n.as_ref().unwrap_or(&0));
             self.buf = buf;
             self.at = 0;

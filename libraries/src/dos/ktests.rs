@@ -243,6 +243,38 @@ fn garbage_packets() -> TestResult {
             let (_, res2) = unsafe { do_pkt_with(ram, action::READ, &[1, off, 8], &mut []) };
             ensure_eq!(res2, error::REQUIRED_ARG_MISSING, "offset {off:#x}");
         }
+        // Data lent that is not there, or lent the other way, is refused: the handler asks the
+        // kernel, which checks the message's lends (here a ring-0 sender's registration).
+        #[cfg(feature = "mmu")]
+        {
+            write_file("RAM:t.lend", b"0123456789")?;
+            let name = b"t.lend";
+            // SAFETY: as above.
+            let (fh, _) = unsafe { do_pkt_with(ram, action::FINDUPDATE, &[0, 0, 0, name.len() as i64], &mut [(2, Attach::In(name))]) };
+            ensure!(fh > 0, "FINDUPDATE t.lend");
+            for arg in [-1i64, -2, -4] {
+                // SAFETY: as above: nothing is lent.
+                let (_, res2) = unsafe { do_pkt_with(ram, action::READ, &[fh, arg, 8], &mut []) };
+                ensure_eq!(res2, error::REQUIRED_ARG_MISSING, "lend {arg} of none");
+            }
+            // A WRITE whose data is lent only to be written, a READ whose buffer only to be read.
+            let mut wrong = *b"abcdefgh";
+            // SAFETY: as above; the buffer is lent until the answer.
+            let (_, res2) = unsafe { do_pkt_with(ram, action::WRITE, &[fh, 0, 8], &mut [(1, Attach::LentOut(&mut wrong))]) };
+            ensure_eq!(res2, error::REQUIRED_ARG_MISSING, "WRITE of data lent to be written");
+            // SAFETY: as above.
+            let (_, res2) = unsafe { do_pkt_with(ram, action::READ, &[fh, 0, 8], &mut [(1, Attach::LentIn(&wrong))]) };
+            ensure_eq!(res2, error::REQUIRED_ARG_MISSING, "READ into a buffer lent to be read");
+            // And lent the right way, from where the refused ones left the file.
+            let mut got = [0u8; 8];
+            // SAFETY: as above.
+            let r = unsafe { do_pkt_with(ram, action::READ, &[fh, 0, 8], &mut [(1, Attach::LentOut(&mut got))]) };
+            ensure_eq!((r.0, &got), (8, b"01234567"), "nothing read or written by the refused ones");
+            // SAFETY: as above.
+            unsafe { do_pkt(ram, action::END, &[fh]) };
+            ensure_eq!(read_file("RAM:t.lend")?, b"0123456789");
+            ensure_eq!(delete_file("RAM:t.lend"), Ok(()));
+        }
         let after = disk_info(ram).1.num_soft_errors;
         ensure!(after >= before + 8, "refusals counted: {before} -> {after}");
         // And the handler still serves.

@@ -24,19 +24,27 @@
 //!
 //! On failure res1 is as shown and res2 holds the error code (`dosdefs::error`).
 //!
-//! How a packet's data crosses ([`do_pkt_with`], [`attached`]): the name, the buffer of READ
-//! and WRITE, a FileInfoBlock or InfoData are the packet's *attachments*.
+//! How a packet's data crosses ([`do_pkt_with`], [`attached`], [`data`]): the name, the buffer
+//! of READ and WRITE, a FileInfoBlock or InfoData are the packet's *attachments*.
 //! - In the flat build an attachment's argument is its address: the handler reads and writes
 //!   the client's memory by pointer, as on the Amiga.
-//! - In the mmu build the handlers run in ring 3, each in its own address space, and cannot
-//!   reach the client's memory: the attachments travel *inside the message*, after the packet,
-//!   and an attachment's argument is its offset from the message's start. The kernel copies
-//!   the whole message into the handler's memory when the handler takes it and copies it back
-//!   at the reply (`mmu-mode/src/msg.rs`, ring 0 to ring 3), so what the handler wrote into an
-//!   attachment (READ's data, a FileInfoBlock) comes back to the client, which copies it out.
-//!   The cost is two copies of the data per packet on top of the client's own; `make bench`'s
-//!   dos rows measure it. The handler checks every offset against the message's length, which
-//!   the kernel wrote; nothing it is sent can make it touch memory outside its own copy.
+//! - In the mmu build a handler may run in ring 3, in its own address space, and cannot reach
+//!   the client's memory. Two ways, chosen by the client per attachment:
+//!   - **Lent** (READ's and WRITE's data, [`Attach::LentIn`] and [`Attach::LentOut`]): the
+//!     message lends the client's buffer (`exec::lend`, QNX's MsgRead/MsgWrite), and the
+//!     argument is `-(index + 1)` of the buffer in the message's lends. The handler copies
+//!     through the kernel, straight between the buffer and its own data ([`Data`]): RAM:
+//!     writes a READ's bytes from the file into the client's buffer in one copy. The data never
+//!     rides in the message, so a packet stays small whatever the buffer's size.
+//!   - **Inline** (names and small structures): the attachment travels *inside the message*,
+//!     after the packet, and its argument is its offset from the message's start. The kernel
+//!     copies the whole message into a ring-3 handler's memory when it takes it and back at
+//!     the reply, so what the handler wrote (a FileInfoBlock) comes back to the client, which
+//!     copies it out.
+//!
+//! The handler checks every offset against the message's length, which the kernel wrote, and
+//! the kernel checks every lent copy; nothing a packet says can make a handler touch memory
+//! outside its own and what was lent to it. `make bench`'s dos rows measure it.
 
 use exec::port::{Message, MsgPort};
 
@@ -95,6 +103,10 @@ pub unsafe fn do_pkt(port: *mut MsgPort, kind: i64, args: &[i64]) -> (i64, i64) 
     let mut sp = StandardPacket::new(reply, kind, args);
     // SAFETY: the handler's port, checked live under Forbid (see `send`), and our own reply
     // port; the packet lives on this frame until do_msg gives it back.
+    #[cfg(feature = "mmu")]
+    let back = unsafe { send(port, &mut sp.msg, None) };
+    #[cfg(not(feature = "mmu"))]
+    // SAFETY: as above.
     let back = unsafe { send(port, &mut sp.msg) };
     if back.is_null() || sp.msg.error != 0 {
         return (0, crate::dosdefs::error::DEVICE_NOT_MOUNTED);
@@ -107,8 +119,12 @@ pub unsafe fn do_pkt(port: *mut MsgPort, kind: i64, args: &[i64]) -> (i64, i64) 
 pub enum Attach<'a> {
     In(&'a [u8]),
     InOut(&'a mut [u8]),
-    /// Filled by the handler only (READ's buffer): in the mmu build not copied to it first.
+    /// Filled by the handler only: in the mmu build not copied to it first.
     Out(&'a mut [u8]),
+    /// WRITE's data: read by the handler; lent in the mmu build (see the module's notes).
+    LentIn(&'a [u8]),
+    /// READ's buffer: filled by the handler; lent in the mmu build.
+    LentOut(&'a mut [u8]),
 }
 
 impl Attach<'_> {
@@ -120,17 +136,22 @@ impl Attach<'_> {
     /// The buffer's length in bytes.
     pub fn len(&self) -> usize {
         match self {
-            Attach::In(b) => b.len(),
-            Attach::InOut(b) | Attach::Out(b) => b.len(),
+            Attach::In(b) | Attach::LentIn(b) => b.len(),
+            Attach::InOut(b) | Attach::Out(b) | Attach::LentOut(b) => b.len(),
         }
     }
 
-    #[cfg_attr(feature = "mmu", allow(dead_code, reason = "the mmu build copies"))]
     fn addr(&self) -> i64 {
         match self {
-            Attach::In(b) => b.as_ptr() as i64,
-            Attach::InOut(b) | Attach::Out(b) => b.as_ptr() as i64,
+            Attach::In(b) | Attach::LentIn(b) => b.as_ptr() as i64,
+            Attach::InOut(b) | Attach::Out(b) | Attach::LentOut(b) => b.as_ptr() as i64,
         }
+    }
+
+    /// Whether it is lent in the mmu build (not copied into the message).
+    #[cfg_attr(not(feature = "mmu"), allow(dead_code, reason = "the flat build passes every attachment's address"))]
+    fn lent(&self) -> bool {
+        matches!(self, Attach::LentIn(_) | Attach::LentOut(_))
     }
 }
 
@@ -189,13 +210,30 @@ pub unsafe fn do_pkt_with(port: *mut MsgPort, kind: i64, args: &[i64], attach: &
         if reply.is_null() {
             return (0, crate::dosdefs::error::NO_FREE_STORE);
         }
-        // The message: the packet, then each attachment at an 8-byte boundary.
+        // The message: the packet, then each inline attachment at an 8-byte boundary, then
+        // (if anything is lent) the lends table, in the message's last bytes.
         let mut at = size_of::<StandardPacket>();
         let mut offsets = [0usize; 7];
+        let mut lends = exec::sys_gate::Lends::default();
         for (n, (i, b)) in attach.iter().enumerate() {
+            if b.lent() {
+                let index = lends.count as usize;
+                if index >= exec::sys_gate::LENDS_MAX {
+                    return (0, crate::dosdefs::error::BAD_NUMBER);
+                }
+                let access = if matches!(b, Attach::LentIn(_)) { exec::sys_gate::LEND_READ } else { exec::sys_gate::LEND_WRITE };
+                lends.bufs[index] = exec::sys_gate::Lend { addr: b.addr() as u64, len: b.len() as u64, access };
+                lends.count += 1;
+                a[*i] = -(index as i64 + 1);
+                continue;
+            }
             offsets[n] = at;
             a[*i] = at as i64;
             at += b.len().next_multiple_of(8);
+        }
+        let table = at;
+        if lends.count > 0 {
+            at += size_of::<exec::sys_gate::Lends>();
         }
         let mut words: alloc::vec::Vec<u64> = alloc::vec::Vec::new();
         if words.try_reserve_exact(at / 8).is_err() {
@@ -203,8 +241,8 @@ pub unsafe fn do_pkt_with(port: *mut MsgPort, kind: i64, args: &[i64], attach: &
         }
         words.resize(at / 8, 0);
         let base = words.as_mut_ptr() as *mut u8;
-        // SAFETY: `words` holds `at` bytes, 8-aligned: the packet first, then the attachments
-        // at their offsets, each within it.
+        // SAFETY: `words` holds `at` bytes, 8-aligned: the packet first, then the inline
+        // attachments at their offsets and the table at its place, each within it.
         unsafe {
             (base as *mut StandardPacket).write(StandardPacket::new(reply, kind, &a));
             (*(base as *mut StandardPacket)).msg.length = at;
@@ -212,15 +250,18 @@ pub unsafe fn do_pkt_with(port: *mut MsgPort, kind: i64, args: &[i64], attach: &
                 let src = match b {
                     Attach::In(b) => *b,
                     Attach::InOut(b) => &**b,
-                    Attach::Out(_) => continue,
+                    Attach::Out(_) | Attach::LentIn(_) | Attach::LentOut(_) => continue,
                 };
                 core::ptr::copy_nonoverlapping(src.as_ptr(), base.add(offsets[n]), src.len());
+            }
+            if lends.count > 0 {
+                (base.add(table) as *mut exec::sys_gate::Lends).write_unaligned(lends);
             }
         }
         let sp = base as *mut StandardPacket;
         // SAFETY: the handler's port, checked live (see `send`); our reply port; the message
-        // lives in `words` until do_msg gives it back.
-        let back = unsafe { send(port, &raw mut (*sp).msg) };
+        // lives in `words`, and the lent buffers are borrowed, until do_msg gives it back.
+        let back = unsafe { send(port, &raw mut (*sp).msg, (lends.count > 0).then_some(&lends)) };
         // SAFETY: back with us (or never sent): ours to read.
         let (error, res1, res2) = unsafe { ((*sp).msg.error, (*sp).pkt.res1, (*sp).pkt.res2) };
         if back.is_null() || error != 0 {
@@ -267,6 +308,92 @@ pub unsafe fn attached<'a>(msg: *mut Message, arg: i64, len: usize) -> Option<&'
     }
 }
 
+/// A data buffer a packet carries (READ's or WRITE's), as its handler reaches it.
+pub enum Data<'a> {
+    /// In the handler's reach: the client's buffer (flat), or inside the handler's copy of
+    /// the message (mmu, inline).
+    Here(&'a mut [u8]),
+    /// Lent by the client (mmu): copied through the kernel.
+    #[cfg(feature = "mmu")]
+    Lent { msg: *mut Message, index: usize, len: usize },
+}
+
+impl Data<'_> {
+    /// The bytes the client says it has.
+    pub fn len(&self) -> usize {
+        match self {
+            Data::Here(b) => b.len(),
+            #[cfg(feature = "mmu")]
+            Data::Lent { len, .. } => *len,
+        }
+    }
+
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes, if they are in the handler's reach (not lent).
+    pub fn here(&self) -> Option<&[u8]> {
+        match self {
+            Data::Here(b) => Some(b),
+            #[cfg(feature = "mmu")]
+            Data::Lent { .. } => None,
+        }
+    }
+
+    /// Copies the buffer's bytes from `offset` into `to` (as many as fit). Result: how many;
+    /// `None` if the kernel refused the copy (the buffer is not lent that way, or its client
+    /// has gone).
+    pub fn read_into(&self, offset: usize, to: &mut [u8]) -> Option<usize> {
+        match self {
+            Data::Here(b) => {
+                let n = to.len().min(b.len().saturating_sub(offset));
+                to[..n].copy_from_slice(&b[offset..offset + n]);
+                Some(n)
+            }
+            #[cfg(feature = "mmu")]
+            &Data::Lent { msg, index, len } => {
+                let n = to.len().min(len.saturating_sub(offset));
+                exec::lend::msg_read(msg, index, offset, &mut to[..n]).ok()
+            }
+        }
+    }
+
+    /// Copies `from` into the buffer at `offset` (as much as fits). Result: how many bytes;
+    /// `None` if the kernel refused the copy.
+    pub fn write_from(&mut self, offset: usize, from: &[u8]) -> Option<usize> {
+        match self {
+            Data::Here(b) => {
+                let n = from.len().min(b.len().saturating_sub(offset));
+                b[offset..offset + n].copy_from_slice(&from[..n]);
+                Some(n)
+            }
+            #[cfg(feature = "mmu")]
+            &mut Data::Lent { msg, index, len } => {
+                let n = from.len().min(len.saturating_sub(offset));
+                exec::lend::msg_write(msg, index, offset, &from[..n]).ok()
+            }
+        }
+    }
+}
+
+/// The data buffer a handler received as argument `arg` of `len` bytes (see [`do_pkt_with`]):
+/// lent (mmu, a negative argument) or within its reach ([`attached`]). `None` when it is not
+/// there.
+///
+/// # Safety
+/// As [`attached`].
+pub unsafe fn data<'a>(msg: *mut Message, arg: i64, len: usize) -> Option<Data<'a>> {
+    #[cfg(feature = "mmu")]
+    if arg < 0 {
+        let index = usize::try_from(-(arg + 1)).ok().filter(|&i| i < exec::sys_gate::LENDS_MAX)?;
+        return Some(Data::Lent { msg, index, len });
+    }
+    // SAFETY: per the contract.
+    unsafe { attached(msg, arg, len) }.map(Data::Here)
+}
+
 /// Whether `port` is still a handler's public port. A lock or file holds its handler's port,
 /// and a handler can end (a ring-3 one by a fault): a port that went is not followed. Walks
 /// the public ports (a few; their number is bounded by the tasks' quotas). Forbid held.
@@ -278,26 +405,34 @@ fn handler_alive(port: *mut MsgPort) -> bool {
 
 /// do_msg to `port` if it is still there (else null, nothing sent): under Forbid from the
 /// check to the put, so that the port cannot go in between; if its handler ends after that,
-/// the packet comes back marked receiver-gone.
+/// the packet comes back marked receiver-gone. In the mmu build `lends`, if any, are what the
+/// message lends (in ring 3 the message ends with the same table).
 ///
 /// # Safety
-/// As exec's do_msg, but for `port`, which may have gone.
-unsafe fn send(port: *mut MsgPort, msg: *mut Message) -> *mut Message {
+/// As exec's do_msg, but for `port`, which may have gone; the lent buffers stay valid until
+/// the message is back.
+unsafe fn send(port: *mut MsgPort, msg: *mut Message, #[cfg(feature = "mmu")] lends: Option<&exec::sys_gate::Lends>) -> *mut Message {
+    #[cfg(feature = "mmu")]
+    // SAFETY: per the contract.
+    let go = || unsafe {
+        match lends {
+            Some(l) => exec::lend::do_msg_lending(port, msg, l),
+            None => exec::sys::do_msg(port, msg),
+        }
+    };
+    #[cfg(not(feature = "mmu"))]
+    // SAFETY: per the contract.
+    let go = || unsafe { exec::sys::do_msg(port, msg) };
     #[cfg(feature = "mmu")]
     if exec::arch::x86_64::cpu::in_ring3() {
         // A ring-3 task names ports by handles, which the gate checks: one whose port went is
         // refused, and do_msg returns null.
-        // SAFETY: per the contract.
-        return unsafe { exec::sys::do_msg(port, msg) };
+        return go();
     }
     exec::sys::forbid();
-    let back = if handler_alive(port) {
-        // SAFETY: a live port (checked under Forbid, which holds until the put: exec's wait
-        // breaks it only after); the rest per the contract.
-        unsafe { exec::sys::do_msg(port, msg) }
-    } else {
-        core::ptr::null_mut()
-    };
+    // A live port (checked under Forbid, which holds until the put: exec's wait breaks it
+    // only after).
+    let back = if handler_alive(port) { go() } else { core::ptr::null_mut() };
     exec::sys::permit();
     back
 }

@@ -28,7 +28,7 @@ use exec::handles::HandleTable;
 use exec::port::Message;
 
 use crate::coninput::{Answer, ConInput, Mode, Waiting};
-use crate::dos::packet::{attached, packet_of};
+use crate::dos::packet::{Data, data, packet_of};
 use crate::dosdefs::{DOSFALSE, DOSTRUE, action, error};
 
 /// The handler's port name (`CON:` finds it).
@@ -149,13 +149,10 @@ impl Console {
             action::WRITE => match (mine(&self.open), a[2]) {
                 (None, _) => (-1, error::INVALID_LOCK),
                 (Some(_), len) if len < 0 => (-1, error::BAD_NUMBER),
-                // SAFETY: the packet we hold; its attachment is valid until the answer.
-                (Some(_), len) => match unsafe { attached(msg, a[1], len as usize) } {
+                // SAFETY: the packet we hold; its data is valid (or lent) until the answer.
+                (Some(_), len) => match unsafe { data(msg, a[1], len as usize) }.and_then(|d| self.write_data(&d)) {
                     None => (-1, error::REQUIRED_ARG_MISSING),
-                    Some(bytes) => {
-                        self.write(bytes);
-                        (len, 0)
-                    }
+                    Some(()) => (len, 0),
                 },
             },
             action::READ => match (mine(&self.open), a[2]) {
@@ -164,7 +161,7 @@ impl Console {
                 (Some(_), 0) => (0, 0),
                 (Some(_), _) if self.input.is_waiting(|w| w.token.1 == key) => (-1, error::OBJECT_IN_USE),
                 // SAFETY: as above.
-                (Some(mode), len) => match unsafe { attached(msg, a[1], len as usize) } {
+                (Some(mode), len) => match unsafe { data(msg, a[1], len as usize) } {
                     None => (-1, error::REQUIRED_ARG_MISSING),
                     Some(_) => {
                         let w = Waiting { token: (msg as usize, key), len: len as usize, mode };
@@ -229,6 +226,26 @@ impl Console {
         unsafe { exec::sys::do_io(&mut self.out) };
     }
 
+    /// Writes a WRITE's data: from where it is, or (lent) copied in a piece at a time. `None`
+    /// if a lent copy was refused (what came before it is written).
+    fn write_data(&mut self, d: &Data<'_>) -> Option<()> {
+        if let Some(bytes) = d.here() {
+            self.write(bytes);
+            return Some(());
+        }
+        let mut piece = [0u8; 256];
+        let mut at = 0;
+        while at < d.len() {
+            let n = d.read_into(at, &mut piece)?;
+            if n == 0 {
+                break;
+            }
+            self.write(&piece[..n]);
+            at += n;
+        }
+        Some(())
+    }
+
     /// Takes the byte of the serial read in flight, if it has come.
     fn collect(&mut self) {
         // SAFETY: our open request; `byte` lives in `self`, which does not move while it is
@@ -272,11 +289,10 @@ impl Console {
                 };
                 let msg = m as *mut Message;
                 if !bytes.is_empty() {
-                    // SAFETY: a READ we hold; its attachment was checked when it came (the
-                    // length asked, which the answer does not exceed).
-                    let buf = unsafe { attached(msg, packet_of(msg).args[1], bytes.len()) };
-                    if let Some(buf) = buf {
-                        buf.copy_from_slice(&bytes);
+                    // SAFETY: a READ we hold; its buffer was checked when it came (the length
+                    // asked, which the answer does not exceed).
+                    if let Some(mut d) = unsafe { data(msg, packet_of(msg).args[1], bytes.len()) } {
+                        let _ = d.write_from(0, &bytes);
                     }
                 }
                 reply(msg, res1, res2);

@@ -25,7 +25,7 @@ use exec::port::Message;
 use exec::task::Task;
 
 use super::Clock;
-use crate::dos::packet::{PacketData, attached, packet_of};
+use crate::dos::packet::{PacketData, attached, data, packet_of};
 use crate::dosdefs::{DOSFALSE, DOSTRUE, EXCLUSIVE_LOCK, FileInfoBlock, ID_DOS_DISK, ID_VALIDATED, InfoData, SHARED_LOCK, action, error};
 use crate::ramfs::{Entry, RamFs};
 
@@ -226,9 +226,15 @@ impl Ram {
                     return Err(fail_n(error::BAD_NUMBER));
                 }
                 let len = a[2] as usize;
-                // SAFETY: the packet we hold; its attachment is valid until the answer.
-                let buf = unsafe { attached(msg, a[1], len) }.ok_or(fail_n(error::REQUIRED_ARG_MISSING))?;
-                let n = if kind == action::READ { self.fs.read(a[0] as u64, buf) } else { self.fs.write(a[0] as u64, buf) };
+                // SAFETY: the packet we hold; its data is valid (or lent) until the answer.
+                let mut d = unsafe { data(msg, a[1], len) }.ok_or(fail_n(error::REQUIRED_ARG_MISSING))?;
+                let refused = error::REQUIRED_ARG_MISSING;
+                // Straight between the file and the client's buffer: one copy.
+                let n = if kind == action::READ {
+                    self.fs.read_with(a[0] as u64, len, |bytes| d.write_from(0, bytes).ok_or(refused))
+                } else {
+                    self.fs.write_with(a[0] as u64, len, |slot| d.read_into(0, slot).ok_or(refused))
+                };
                 let n = n.map_err(fail_n)? as i64;
                 if kind == action::WRITE && (n as usize) < len {
                     return Err((n, error::DISK_FULL));

@@ -3,8 +3,9 @@
 //! answer, without either side reaching the other's memory and without the data riding inside
 //! the message.
 //!
-//! **Lending.** A ring-3 sender puts (or do_msg's) with [`PUT_LENDS`] in its way; the body of
-//! its message then starts with a [`Lends`] table: up to [`LENDS_MAX`] buffers of its own
+//! **Lending.** A ring-3 sender puts (or do_msg's) with [`PUT_LENDS`] in its way; its message
+//! then ends with a [`Lends`] table (its last bytes, so that whatever the body holds first, a
+//! DOS packet for one, stays where it is): up to [`LENDS_MAX`] buffers of its own
 //! memory, each lent for reading, writing or both. The gate reads the table once at the put,
 //! checks it (the count; each buffer's access flags, its length, that it does not overlap the
 //! message, and that the sender may itself read, or write, every byte of it) and keeps it in
@@ -21,7 +22,11 @@
 //! an orphan). The kernel copies the bytes as they are then: a sender that changes its buffer
 //! meanwhile changes only what its server reads.
 //!
-//! A ring-0 sender lends nothing (its data may ride in the message, trusted); not built.
+//! **A ring-0 sender** registers what its message lends ([`lend_ring0`]) before it sends, and
+//! takes the registration back ([`end_lend_ring0`]) when the message is back. Ring 0 is
+//! trusted for it, as for its header: a ring-3 taker's envelope gets the table when the message
+//! is copied in; a ring-0 holder copies by the registration itself. So DOS's client code lends
+//! the same way whoever its handler is.
 
 use exec::port::Message;
 use exec::sys_gate::GateError::BadPointer;
@@ -42,16 +47,17 @@ enum Way {
     Write,
 }
 
-/// The table at the start of the body of `msg` (`len` bytes, the sender's writable memory,
-/// checked by the caller), read once and checked against the sender's space `mine`. `None`
-/// if the body is too short for a table or any entry fails.
+/// The table at the end of `msg` (`len` bytes, the sender's writable memory, checked by the
+/// caller), read once and checked against the sender's space `mine`. `None` if the body is
+/// too short for a table or any entry fails.
 pub(super) fn read_table(mine: &Space, msg: u64, len: u64) -> Option<Lends> {
-    if len < HEADER + size_of::<Lends>() as u64 {
+    let size = size_of::<Lends>() as u64;
+    if len < HEADER + size {
         return None;
     }
     // SAFETY: inside the message, which is the sender's writable memory (checked by the
     // caller); read once, by value (the sender may rewrite it at any moment).
-    let table = unsafe { ((msg + HEADER) as *const Lends).read_unaligned() };
+    let table = unsafe { ((msg + len - size) as *const Lends).read_unaligned() };
     let count = usize::try_from(table.count).ok().filter(|&c| c <= LENDS_MAX)?;
     let fits = |l: &Lend| {
         let end = l.addr.checked_add(l.len)?;
@@ -114,7 +120,12 @@ pub fn write_lent(m: *const Message, index: usize, offset: usize, buf: &[u8]) ->
 
 fn ring0(m: *const Message, index: usize, offset: usize, local: u64, len: usize, way: Way) -> GateResult {
     with(|r| {
-        let &(ticket, _, _) = r.kernel_copies.get(&(m as u64)).ok_or(BadPointer)?;
+        let Some(&(ticket, _, _)) = r.kernel_copies.get(&(m as u64)) else {
+            // From ring 0 to ring 0: by the sender's registration, trusted on both ends.
+            let l = r.ring0_lends.get(&(m as u64)).ok_or(BadPointer)?;
+            let (n, remote) = range(l, index as u64, offset as u64, len as u64, way)?;
+            return Ok(raw_copy(remote, local, n, way));
+        };
         if !r.envelopes.get(ticket).is_some_and(|e| e.state == State::Out) {
             return Err(BadPointer);
         }
@@ -122,28 +133,70 @@ fn ring0(m: *const Message, index: usize, offset: usize, local: u64, len: usize,
     })
 }
 
-/// The copy between lent buffer `index` of envelope `ticket` and the holder's memory at
-/// `local`, each end checked now. Forbid held.
-fn copy(r: &mut Records, ticket: u64, index: u64, offset: u64, local: u64, len: u64, way: Way) -> GateResult {
-    let e: &Envelope = r.envelopes.get(ticket).ok_or(BadPointer)?;
-    if e.kind == Kind::Orphan || index >= e.lends.count {
+/// Registers what the ring-0 message at `m` lends, until [`end_lend_ring0`]: the buffers its
+/// taker may read and write through msg_read and msg_write (a ring-3 taker through the gate).
+/// A message that lends nothing needs none. Not callable from an interrupt.
+///
+/// # Safety
+/// The caller is a ring-0 task and `m` its own message, not yet sent; every buffer in `lends`
+/// is its memory, valid (and, lent for writing, writable) until the registration ends.
+pub unsafe fn lend_ring0(m: *mut Message, lends: &Lends) {
+    let mut l = *lends;
+    l.count = l.count.min(LENDS_MAX as u64);
+    with(|r| r.ring0_lends.insert(m as u64, l));
+}
+
+/// Ends the registration of [`lend_ring0`] (the message is back, or was never sent). Not
+/// callable from an interrupt.
+pub fn end_lend_ring0(m: *mut Message) {
+    with(|r| r.ring0_lends.remove(&(m as u64)));
+}
+
+/// The part of buffer `index` of `lends` that a copy of `len` bytes from `offset` reaches, the
+/// way `way` needs: its length and address. Refused when there is no such buffer, it is not
+/// lent that way, or the offset is past its end.
+fn range(lends: &Lends, index: u64, offset: u64, len: u64, way: Way) -> Result<(u64, u64), exec::sys_gate::GateError> {
+    if index >= lends.count.min(LENDS_MAX as u64) {
         return Err(BadPointer);
     }
-    let l = e.lends.bufs[index as usize];
+    let l = lends.bufs[index as usize];
     let need = if way == Way::Read { LEND_READ } else { LEND_WRITE };
     if l.access & need == 0 || offset > l.len {
         return Err(BadPointer);
     }
-    let n = len.min(l.len - offset);
+    Ok((len.min(l.len - offset), l.addr + offset))
+}
+
+/// Copies `n` bytes between the lent range at `remote` and `local`, as `way` says; counted.
+/// Result: `n`.
+fn raw_copy(remote: u64, local: u64, n: u64, way: Way) -> u64 {
+    let (from, to) = if way == Way::Read { (remote, local) } else { (local, remote) };
+    // SAFETY: the callers checked both ranges (mapped memory of `n` bytes the two tasks may
+    // touch, or ring 0's, trusted), under Forbid, so nothing changes them before the copy; the
+    // kernel's tables map every task's memory. They may overlap only within one task's own
+    // memory: `copy` (memmove) is right for that.
+    unsafe { core::ptr::copy(from as *const u8, to as *mut u8, n as usize) };
+    exec::events::count(&exec::events::BYTES_COPIED, n);
+    n
+}
+
+/// The copy between lent buffer `index` of envelope `ticket` and the holder's memory at
+/// `local`, each end checked now. Forbid held.
+fn copy(r: &mut Records, ticket: u64, index: u64, offset: u64, local: u64, len: u64, way: Way) -> GateResult {
+    let e: &Envelope = r.envelopes.get(ticket).ok_or(BadPointer)?;
+    if e.kind == Kind::Orphan {
+        return Err(BadPointer);
+    }
+    let (n, remote) = range(&e.lends, index, offset, len, way)?;
     if n == 0 {
         return Ok(0);
     }
-    let remote = l.addr + offset;
     let (sender, holder): (*mut Task, *mut Task) = (e.sender, e.receiver);
-    // The sender's end of it, as the sender could reach it now. One space at a time: the
-    // sender and the holder may be the same task.
-    // SAFETY: the sender of a message that is not an orphan's is live.
-    let remote_ok = unsafe { space_of(sender) }.is_some_and(|s| if way == Way::Read { s.user_readable(remote, n) } else { s.user_writable(remote, n) });
+    // The sender's end of it, as the sender could reach it now (a ring-0 sender's is trusted:
+    // it registered it). One space at a time: the sender and the holder may be one task.
+    let remote_ok = matches!(e.kind, Kind::Kernel { .. })
+        // SAFETY: the sender of a message that is neither an orphan's nor ring 0's is live.
+        || unsafe { space_of(sender) }.is_some_and(|s| if way == Way::Read { s.user_readable(remote, n) } else { s.user_writable(remote, n) });
     // The holder's end: its own memory (a ring-0 holder's buffer is the kernel's, trusted).
     // SAFETY: the holder is the running task, or a ring-0 receiver (no space).
     let local_ok = match unsafe { space_of(holder) } {
@@ -153,12 +206,5 @@ fn copy(r: &mut Records, ticket: u64, index: u64, offset: u64, local: u64, len: 
     if !remote_ok || !local_ok {
         return Err(BadPointer);
     }
-    let (from, to) = if way == Way::Read { (remote, local) } else { (local, remote) };
-    // SAFETY: both ranges are mapped memory of `n` bytes the two tasks may touch (checked
-    // just now, under Forbid, so nothing changes them before the copy); the kernel's tables
-    // map every task's memory. They may overlap only within one task's own memory: `copy`
-    // (memmove) is right for that.
-    unsafe { core::ptr::copy(from as *const u8, to as *mut u8, n as usize) };
-    exec::events::count(&exec::events::BYTES_COPIED, n);
-    Ok(n)
+    Ok(raw_copy(remote, local, n, way))
 }

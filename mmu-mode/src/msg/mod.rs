@@ -73,7 +73,7 @@ mod ports;
 mod ring0;
 mod ring3_to_ring0;
 
-pub use lend::{PUT_LENDS, read as msg_read, read_lent, write as msg_write, write_lent};
+pub use lend::{PUT_LENDS, end_lend_ring0, lend_ring0, read as msg_read, read_lent, write as msg_write, write_lent};
 
 pub use ports::{create_port, delete_port, find_port, open_to_ring3, port_of, rem_port};
 use ports::my_port;
@@ -167,6 +167,9 @@ struct Records {
     /// Copies at ring-0 receivers (their address) → (the envelope's ticket, the length, the
     /// sender's family, charged for it).
     kernel_copies: BTreeMap<u64, (u64, u64, u64)>,
+    /// The buffers ring-0 senders' messages lend (by the message's address: `lend.rs`),
+    /// registered by the sender for as long as the message is out.
+    ring0_lends: BTreeMap<u64, Lends>,
 }
 
 // SAFETY: the records are the kernel's own, touched only under Forbid on the one CPU; the
@@ -174,7 +177,7 @@ struct Records {
 unsafe impl Send for Records {}
 
 static RECORDS: Global<Records> =
-    Global::new(Records { ports: HandleTable::new(), handles: BTreeMap::new(), envelopes: HandleTable::new(), spare: Vec::new(), kernel_copies: BTreeMap::new() });
+    Global::new(Records { ports: HandleTable::new(), handles: BTreeMap::new(), envelopes: HandleTable::new(), spare: Vec::new(), kernel_copies: BTreeMap::new(), ring0_lends: BTreeMap::new() });
 
 /// Most spare envelopes kept.
 const SPARE_MAX: usize = 64;

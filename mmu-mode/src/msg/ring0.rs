@@ -63,7 +63,8 @@ pub(super) fn wrap(r: &mut Records, m: *mut Message) -> Option<(u64, u64)> {
         kind: Kind::Kernel { original: m as u64 },
         state: State::Out,
         taken: true,
-        lends: exec::sys_gate::Lends::default(),
+        // What its sender registered as lent (`lend.rs`), trusted: ring 0's.
+        lends: r.ring0_lends.get(&(m as u64)).copied().unwrap_or_default(),
     };
     let mut e = match spare {
         Some(mut e) => {
