@@ -384,10 +384,42 @@ impl RamFs {
     /// Errors: DISK_FULL (nothing fitted), NO_FREE_STORE (the heap had no room),
     /// WRITE_PROTECTED, INVALID_LOCK.
     pub fn write(&mut self, fh: u64, bytes: &[u8]) -> Result<usize> {
-        self.write_with(fh, bytes.len(), |slot| {
-            slot.copy_from_slice(&bytes[..slot.len()]);
-            Ok(slot.len())
-        })
+        let f = self.open_file(fh)?;
+        let (node, pos) = (f.node, f.pos);
+        if self.node(node).prot & prot::WRITE != 0 {
+            return Err(error::WRITE_PROTECTED);
+        }
+        let len = self.data(node).len();
+        let free = (self.size - self.used) as usize;
+        // Overwriting costs nothing; growing costs what it adds.
+        let n = bytes.len().min((len - pos) + free);
+        if n == 0 && !bytes.is_empty() {
+            return Err(error::DISK_FULL);
+        }
+        let grow = (pos + n).saturating_sub(len);
+        let data = self.data_mut(node);
+        if data.try_reserve(grow).is_err() {
+            return Err(error::NO_FREE_STORE);
+        }
+        // One copy: over what is there, then appended (no clearing first, as write_with must).
+        let overlap = n.min(len - pos);
+        data[pos..pos + overlap].copy_from_slice(&bytes[..overlap]);
+        data.extend_from_slice(&bytes[overlap..n]);
+        self.used += grow as u64;
+        self.touch(node, fh, n);
+        Ok(n)
+    }
+
+    /// After a write of `n` bytes to `node` through `fh`: the date, the archive bit, the
+    /// position.
+    fn touch(&mut self, node: usize, fh: u64, n: usize) {
+        let now = self.now;
+        let entry = self.node_mut(node);
+        entry.date = now;
+        entry.prot &= !prot::ARCHIVE;
+        if let Some(f) = self.files.get_mut(fh) {
+            f.pos += n;
+        }
     }
 
     /// WRITE through `fill`: room for up to `len` bytes at the file's position (fewer when the
@@ -433,13 +465,7 @@ impl RamFs {
         data.truncate(old.max(pos + filled));
         let grown = (pos + filled).saturating_sub(old);
         self.used += grown as u64;
-        let now = self.now;
-        let node = self.node_mut(node);
-        node.date = now;
-        node.prot &= !prot::ARCHIVE;
-        if let Some(f) = self.files.get_mut(fh) {
-            f.pos += filled;
-        }
+        self.touch(node, fh, filled);
         Ok(filled)
     }
 

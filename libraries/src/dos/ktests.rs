@@ -257,19 +257,20 @@ fn garbage_packets() -> TestResult {
                 let (_, res2) = unsafe { do_pkt_with(ram, action::READ, &[fh, arg, 8], &mut []) };
                 ensure_eq!(res2, error::REQUIRED_ARG_MISSING, "lend {arg} of none");
             }
-            // A WRITE whose data is lent only to be written, a READ whose buffer only to be read.
-            let mut wrong = *b"abcdefgh";
+            // A WRITE whose data is lent only to be written, a READ whose buffer only to be read
+            // (big enough to be lent, not carried inline).
+            let mut wrong = alloc::vec![b'x'; super::packet::LEND_MIN];
             // SAFETY: as above; the buffer is lent until the answer.
-            let (_, res2) = unsafe { do_pkt_with(ram, action::WRITE, &[fh, 0, 8], &mut [(1, Attach::LentOut(&mut wrong))]) };
+            let (_, res2) = unsafe { do_pkt_with(ram, action::WRITE, &[fh, 0, wrong.len() as i64], &mut [(1, Attach::LentOut(&mut wrong))]) };
             ensure_eq!(res2, error::REQUIRED_ARG_MISSING, "WRITE of data lent to be written");
             // SAFETY: as above.
-            let (_, res2) = unsafe { do_pkt_with(ram, action::READ, &[fh, 0, 8], &mut [(1, Attach::LentIn(&wrong))]) };
+            let (_, res2) = unsafe { do_pkt_with(ram, action::READ, &[fh, 0, wrong.len() as i64], &mut [(1, Attach::LentIn(&wrong))]) };
             ensure_eq!(res2, error::REQUIRED_ARG_MISSING, "READ into a buffer lent to be read");
             // And lent the right way, from where the refused ones left the file.
-            let mut got = [0u8; 8];
+            let mut got = alloc::vec![0u8; super::packet::LEND_MIN];
             // SAFETY: as above.
-            let r = unsafe { do_pkt_with(ram, action::READ, &[fh, 0, 8], &mut [(1, Attach::LentOut(&mut got))]) };
-            ensure_eq!((r.0, &got), (8, b"01234567"), "nothing read or written by the refused ones");
+            let r = unsafe { do_pkt_with(ram, action::READ, &[fh, 0, got.len() as i64], &mut [(1, Attach::LentOut(&mut got))]) };
+            ensure_eq!((r.0, &got[..10]), (10, &b"0123456789"[..]), "nothing read or written by the refused ones");
             // SAFETY: as above.
             unsafe { do_pkt(ram, action::END, &[fh]) };
             ensure_eq!(read_file("RAM:t.lend")?, b"0123456789");

@@ -229,8 +229,11 @@ impl Ram {
                 // SAFETY: the packet we hold; its data is valid (or lent) until the answer.
                 let mut d = unsafe { data(msg, a[1], len) }.ok_or(fail_n(error::REQUIRED_ARG_MISSING))?;
                 let refused = error::REQUIRED_ARG_MISSING;
-                // Straight between the file and the client's buffer: one copy.
-                let n = if kind == action::READ {
+                // Straight between the file and the client's buffer: one copy (by pointer when
+                // the data is in reach, else through the kernel).
+                let n = if let Some(buf) = d.here_mut() {
+                    if kind == action::READ { self.fs.read(a[0] as u64, buf) } else { self.fs.write(a[0] as u64, buf) }
+                } else if kind == action::READ {
                     self.fs.read_with(a[0] as u64, len, |bytes| d.write_from(0, bytes).ok_or(refused))
                 } else {
                     self.fs.write_with(a[0] as u64, len, |slot| d.read_into(0, slot).ok_or(refused))

@@ -187,7 +187,8 @@ fn copy(r: &mut Records, ticket: u64, index: u64, offset: u64, local: u64, len: 
     if e.kind == Kind::Orphan {
         return Err(BadPointer);
     }
-    let (n, remote) = range(&e.lends, index, offset, len, way)?;
+    let lends = if e.lends { r.lent.get(&ticket) } else { None }.ok_or(BadPointer)?;
+    let (n, remote) = range(lends, index, offset, len, way)?;
     if n == 0 {
         return Ok(0);
     }

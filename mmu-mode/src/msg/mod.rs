@@ -143,8 +143,10 @@ struct Envelope {
     state: State,
     /// Taken off the receiving port by its owner (who may now reply it).
     taken: bool,
-    /// The buffers the sender lends (`lend.rs`), as read and checked at the put.
-    lends: Lends,
+    /// Whether it lends buffers: their table (as read and checked at the put) is in
+    /// `Records::lent` under its ticket, out of line, so that a message that lends nothing
+    /// (the common one) costs nothing more.
+    lends: bool,
 }
 
 /// A port a ring-3 task made (exec's, in kernel memory).
@@ -170,6 +172,8 @@ struct Records {
     /// The buffers ring-0 senders' messages lend (by the message's address: `lend.rs`),
     /// registered by the sender for as long as the message is out.
     ring0_lends: BTreeMap<u64, Lends>,
+    /// The tables of the envelopes that lend (`Envelope::lends`), by ticket.
+    lent: BTreeMap<u64, Lends>,
 }
 
 // SAFETY: the records are the kernel's own, touched only under Forbid on the one CPU; the
@@ -177,7 +181,7 @@ struct Records {
 unsafe impl Send for Records {}
 
 static RECORDS: Global<Records> =
-    Global::new(Records { ports: HandleTable::new(), handles: BTreeMap::new(), envelopes: HandleTable::new(), spare: Vec::new(), kernel_copies: BTreeMap::new(), ring0_lends: BTreeMap::new() });
+    Global::new(Records { ports: HandleTable::new(), handles: BTreeMap::new(), envelopes: HandleTable::new(), spare: Vec::new(), kernel_copies: BTreeMap::new(), ring0_lends: BTreeMap::new(), lent: BTreeMap::new() });
 
 /// Most spare envelopes kept.
 const SPARE_MAX: usize = 64;
@@ -247,7 +251,7 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
     if (reply == 0 && need_reply) || (reply != 0 && r.ports.get(reply).is_none_or(|p| p.owner != sender)) {
         return Err(BadPointer);
     }
-    let lends = if how & PUT_LENDS != 0 { lend::read_table(mine, msg, len).ok_or(BadPointer)? } else { Lends::default() };
+    let lends = if how & PUT_LENDS != 0 { Some(lend::read_table(mine, msg, len).ok_or(BadPointer)?) } else { None };
     let how = how & !PUT_LENDS;
     let Some(mut e) = fresh_envelope(r, sender, receiver) else { return Err(BadPointer) };
     // SAFETY: the port's owner is live (its end takes the port away first).
@@ -257,7 +261,9 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
         return match ring3_to_ring0::put(r, e, port, msg, len, reply, mine.policy.family, lends) {
             Ok(_) => {
                 mine.lend(msg, len);
-                lend::count_loans(mine, &lends, true);
+                if let Some(l) = &lends {
+                    lend::count_loans(mine, l, true);
+                }
                 Ok(reply)
             }
             Err(e) => Err(give_up(r, e, sender)),
@@ -316,17 +322,20 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
         kind,
         state: State::Out,
         taken: false,
-        lends,
+        lends: lends.is_some(),
     };
-    // SAFETY: the running task; the only reference to its space now.
-    if let Some(mine) = unsafe { space_of(sender) } {
-        lend::count_loans(mine, &lends, true);
-    }
     let m = &raw mut e.msg;
     let e_ptr = &raw mut *e;
     let ticket = r.envelopes.insert(e);
     // SAFETY: the box lives in the records; nothing else refers to it yet.
     unsafe { (*e_ptr).ticket = ticket };
+    if let Some(l) = lends {
+        // SAFETY: the running task; the only reference to its space now.
+        if let Some(mine) = unsafe { space_of(sender) } {
+            lend::count_loans(mine, &l, true);
+        }
+        r.lent.insert(ticket, l);
+    }
     // What the receiver sees: a header the kernel wrote (the reply port by its handle, and
     // the envelope's ticket where Exec leaves a received message's stale link).
     let mut header = Message::new(reply as *mut MsgPort, len as usize);
@@ -365,7 +374,7 @@ fn fresh_envelope(r: &mut Records, sender: *mut Task, receiver: *mut Task) -> Op
                 kind: Kind::Orphan,
                 state: State::Out,
                 taken: false,
-                lends: Lends::default(),
+                lends: false,
             })
         })
     })
@@ -498,13 +507,16 @@ fn finish(r: &mut Records, ticket: u64) {
 /// cannot free or move it while the reply waits at its port), and the box is kept for the next
 /// message.
 fn done(r: &mut Records, e: Box<Envelope>) {
+    let lends = if e.lends { r.lent.remove(&e.ticket) } else { None };
     // A ring-0 sender has no space; an orphan's has gone.
     if !matches!(e.kind, Kind::Orphan | Kind::Kernel { .. }) {
         // SAFETY: a sender that is not an orphan's is live; the only reference to its space.
         if let Some(s) = unsafe { space_of(e.sender) } {
             s.policy.in_flight = s.policy.in_flight.saturating_sub(1);
             s.unlend(e.lent_at);
-            lend::count_loans(s, &e.lends, false);
+            if let Some(l) = &lends {
+                lend::count_loans(s, l, false);
+            }
         }
     }
     recycle(r, e);

@@ -63,9 +63,10 @@ pub(super) fn wrap(r: &mut Records, m: *mut Message) -> Option<(u64, u64)> {
         kind: Kind::Kernel { original: m as u64 },
         state: State::Out,
         taken: true,
-        // What its sender registered as lent (`lend.rs`), trusted: ring 0's.
-        lends: r.ring0_lends.get(&(m as u64)).copied().unwrap_or_default(),
+        lends: false,
     };
+    // What its sender registered as lent (`lend.rs`), trusted: ring 0's.
+    let lends = r.ring0_lends.get(&(m as u64)).copied();
     let mut e = match spare {
         Some(mut e) => {
             *e = envelope;
@@ -77,7 +78,13 @@ pub(super) fn wrap(r: &mut Records, m: *mut Message) -> Option<(u64, u64)> {
     let e_ptr = &raw mut *e;
     let ticket = r.envelopes.insert(e);
     // SAFETY: the box lives in the records.
-    unsafe { (*e_ptr).ticket = ticket };
+    unsafe {
+        (*e_ptr).ticket = ticket;
+        (*e_ptr).lends = lends.is_some();
+    }
+    if let Some(l) = lends {
+        r.lent.insert(ticket, l);
+    }
     let mut header = Message::new(core::ptr::null_mut(), len as usize);
     header.node.succ = ticket as *mut Node;
     // SAFETY: the sender is its reply port's owner, live while its message is out.
