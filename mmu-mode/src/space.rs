@@ -45,8 +45,9 @@ pub struct Block {
     lent: u32,
 }
 
-/// The largest block kept as a spare for messages' copies.
-pub const SPARE_MAX: u64 = 64 * 1024;
+/// The largest block kept as a spare for messages' copies: 64 KiB of body and a page for the
+/// header (a message is its header and then its body).
+pub const SPARE_MAX: u64 = 64 * 1024 + 4096;
 
 /// A task's page tables and its user stack.
 pub struct Space {

@@ -30,13 +30,13 @@ fn files_through_the_shell() {
         assert!(l.contains("Directory \"RAM:\"") && l.contains("d                             Dir ----rwed"), "{mode:?}: {l}");
         assert!(run(&mut s, "rename RAM:b RAM:c").trim().is_empty(), "{mode:?}");
         assert!(run(&mut s, "dir RAM:?").contains("  c"), "{mode:?}: patterns in DIR");
-        // CD, and %S in the prompt.
+        // CD, and %S in the prompt: a directory is named by its volume, as AmigaDOS names it.
         run(&mut s, "cd RAM:d");
-        assert_eq!(run(&mut s, "cd").trim(), "RAM:d", "{mode:?}");
+        assert_eq!(run(&mut s, "cd").trim(), "Ram Disk:d", "{mode:?}");
         assert_eq!(run(&mut s, "type a").trim(), "hello\nagain", "{mode:?}: a name relative to the current directory");
-        s.run_until("prompt \"%N.%S> \"", "1.RAM:d> ");
-        let shown = s.run_until("cd /", "1.RAM:> ");
-        assert!(shown.contains("1.RAM:> "), "{mode:?}: {shown}");
+        s.run_until("prompt \"%N.%S> \"", "1.Ram Disk:d> ");
+        let shown = s.run_until("cd /", "1.Ram Disk:> ");
+        assert!(shown.contains("1.Ram Disk:> "), "{mode:?}: {shown}");
         run(&mut s, "prompt");
         let join = run(&mut s, "join RAM:a RAM:c AS RAM:j");
         assert!(join.trim().is_empty(), "{mode:?}: {join}");
@@ -45,7 +45,7 @@ fn files_through_the_shell() {
         assert!(run(&mut s, "assign WORK: RAM:d").trim().is_empty(), "{mode:?}");
         assert_eq!(run(&mut s, "type WORK:a").trim(), "hello\nagain", "{mode:?}: through the assign");
         let listed = run(&mut s, "assign");
-        assert!(listed.contains("WORK            RAM:d"), "{mode:?}: {listed}");
+        assert!(listed.contains("WORK            Ram Disk:d"), "{mode:?}: {listed}");
         assert!(listed.contains("Volumes:\nRam Disk [Mounted]") && listed.contains("Devices:\nRAM CON NIL"), "{mode:?}: {listed}");
         assert_eq!(run(&mut s, "type \"Ram Disk:d/a\"").trim(), "hello\nagain", "{mode:?}: through RAM:'s volume name");
         assert!(run(&mut s, "assign RAMX: RAM:a").contains("RAM:a: Not a directory"), "{mode:?}: a file is no directory");

@@ -144,7 +144,7 @@ fn locks_and_names() -> TestResult {
         // CurrentDir: relative names go there.
         let old = lock::current_dir(Some(copy));
         ensure_eq!(read_file("b")?, b"BB");
-        ensure_eq!(name_from_lock(&l), Ok("RAM:t.dir".into()));
+        ensure_eq!(name_from_lock(&l), Ok("Ram Disk:t.dir".into()), "the volume's name, as AmigaDOS gives it");
         let copy = lock::current_dir(old).ok_or("no current dir")?;
         ensure_eq!(rename("RAM:t.dir/a", "RAM:t.dir/c"), Ok(()));
         ensure_eq!(read_file("RAM:t.dir/c")?, b"A");

@@ -103,7 +103,9 @@ fn serve_with_bug(name: &str, disk: u64, fault_after: Option<u64>) {
         return;
     }
     let mut ram = Ram {
-        fs: RamFs::new(name, disk),
+        // RAM:'s root is its volume, as on the Amiga: NameFromLock gives `Ram Disk:...`. A
+        // disk mounted under another name is its own volume.
+        fs: RamFs::new(if name == PORT_NAME { super::RAM_VOLUME } else { name }, disk),
         owners: BTreeMap::new(),
         refused: 0,
         clock: Clock::open(),
