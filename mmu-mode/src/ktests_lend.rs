@@ -16,7 +16,11 @@ use exec::{ensure, ensure_eq};
 use crate::ktests_attacks::{gone, hostile, me};
 use crate::msg::{PUT_COPY, PUT_LENDS};
 
-pub static TESTS: &[Test] = &[Test::new("mmu.msg.lend_ring3", lend_ring3), Test::new("mmu.msg.lend_ring0", lend_ring0)];
+pub static TESTS: &[Test] = &[
+    Test::new("mmu.msg.lend_ring3", lend_ring3),
+    Test::new("mmu.msg.lend_ring0", lend_ring0),
+    Test::new("mmu.msg.lend_ring0_to_ring0", lend_ring0_to_ring0),
+];
 
 /// What the client lends to be read.
 const TEXT: &[u8] = b"the client's words, lent to be read";
@@ -268,5 +272,63 @@ fn lend_ring0() -> TestResult {
     ensure_eq!((c.free_refused, c.freed_after, c.answered), (1, 1, 1), "the lent block held while out; the answer back");
     devices::timer_sleep_ms(20);
     ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "memory back to its baseline");
+    Ok(())
+}
+
+/// What the ring-0 server of `lend_ring0_to_ring0` saw: the text read, the answer written,
+/// refusals (index, way, offset), and a copy refused once the message was back.
+static SEEN: [core::sync::atomic::AtomicU64; 4] = [const { core::sync::atomic::AtomicU64::new(0) }; 4];
+
+/// Ring 0: serves one message at the port "r0.lend2" (its address in `port`).
+fn ring0_server(port: usize) {
+    use core::sync::atomic::Ordering::SeqCst;
+    let port = port as *mut MsgPort;
+    let mut buf = [0u8; 64];
+    let n = TEXT.len();
+    // SAFETY: our port; the message is ours until we reply it.
+    let m = unsafe {
+        exec::port::wait_port(port);
+        exec::port::get_msg(port)
+    };
+    let read = exec::lend::msg_read(m, 0, 0, &mut buf) == Ok(n) && &buf[..n] == TEXT;
+    SEEN[0].store(u64::from(read), SeqCst);
+    SEEN[1].store(u64::from(exec::lend::msg_write(m, 1, 0, ANSWER) == Ok(ANSWER.len())), SeqCst);
+    let refused = |r: Result<usize, GateError>| u64::from(r == Err(GateError::BadPointer));
+    let no = refused(exec::lend::msg_write(m, 0, 0, b"x")) + refused(exec::lend::msg_read(m, 1, 0, &mut buf)) + refused(exec::lend::msg_read(m, 2, 0, &mut buf)) + refused(exec::lend::msg_read(m, 0, n + 1, &mut buf));
+    SEEN[2].store(no, SeqCst);
+    // SAFETY: the message we hold.
+    unsafe { exec::port::reply_msg(m) };
+    // The sender (above us) has its message back and its registration ended.
+    SEEN[3].store(refused(exec::lend::msg_read(m, 0, 0, &mut buf)), SeqCst);
+}
+
+/// Between two ring-0 tasks: the sender's registration is what the holder copies by (ring 0
+/// trusted on both ends, the same calls as from ring 3), with the same refusals, and it ends
+/// with the message's return.
+fn lend_ring0_to_ring0() -> TestResult {
+    use core::sync::atomic::Ordering::SeqCst;
+    let port = exec::port::create_port(Some("r0.lend2"), 0);
+    ensure!(!port.is_null(), "no port");
+    let server = exec::ktest_util::spawn("lend-server0", -1, ring0_server, port as usize)?;
+    let mut text = [0u8; 64];
+    text[..TEXT.len()].copy_from_slice(TEXT);
+    let mut answer = [0u8; 64];
+    let mut lends = Lends { count: 2, ..Lends::default() };
+    lends.bufs[0] = Lend { addr: text.as_ptr() as u64, len: TEXT.len() as u64, access: LEND_READ };
+    lends.bufs[1] = Lend { addr: answer.as_mut_ptr() as u64, len: 64, access: LEND_WRITE };
+    let reply = exec::port::create_msg_port();
+    let mut m = Message::new(reply, HEADER);
+    // SAFETY: our message, port and buffers, all live until do_msg returns.
+    let back = unsafe { exec::lend::do_msg_lending(port, &mut m, &lends) };
+    ensure!(core::ptr::eq(back, &m), "the message back");
+    server.join();
+    // SAFETY: our ports, empty.
+    unsafe {
+        exec::port::delete_msg_port(reply);
+        exec::port::delete_msg_port(port);
+    }
+    ensure_eq!(&answer[..ANSWER.len()], ANSWER);
+    let seen: [u64; 4] = core::array::from_fn(|i| SEEN[i].load(SeqCst));
+    ensure_eq!(seen, [1, 1, 4, 1], "read, written, four refusals, refused once back");
     Ok(())
 }
