@@ -119,8 +119,10 @@ fn main() {
                    dos_read (one 64-byte Read through the RAM: handler, a packet round trip) and dos_copy \
                    (a 1 MiB COPY within RAM:, 16 KiB per packet) are file work: the client is a ring-0 \
                    task in both builds; RAM: runs in ring 0 in the flat build and follows the client's \
-                   pointers, in ring 3 in the mmu build, where each packet and its data are copied into \
-                   RAM:'s memory and back (the mmu column is the cost of that protection on real work)."
+                   pointers, in ring 3 in the mmu build, where each packet is copied into RAM:'s memory \
+                   and back, and its data with it below 512 bytes (dos_read), while larger data is lent \
+                   and copied once, between the file and the client's buffer, through the kernel \
+                   (dos_copy's 16 KiB): the mmu column is the cost of that protection on real work."
             .into(),
         containment_note: "Crash containment: each CRASHTEST scenario run through the shell of each build (the \
                            flat build's fatal ones each in a fresh boot)."
