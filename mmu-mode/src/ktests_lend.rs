@@ -20,6 +20,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.msg.lend_ring3", lend_ring3),
     Test::new("mmu.msg.lend_ring0", lend_ring0),
     Test::new("mmu.msg.lend_ring0_to_ring0", lend_ring0_to_ring0),
+    Test::new("mmu.msg.no_reply_into_pages_given_back", no_reply_into_pages_given_back),
 ];
 
 /// What the client lends to be read.
@@ -330,5 +331,108 @@ fn lend_ring0_to_ring0() -> TestResult {
     ensure_eq!(&answer[..ANSWER.len()], ANSWER);
     let seen: [u64; 4] = core::array::from_fn(|i| SEEN[i].load(SeqCst));
     ensure_eq!(seen, [1, 1, 4, 1], "read, written, four refusals, refused once back");
+    Ok(())
+}
+
+/// The two tasks of `no_reply_into_pages_given_back`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct Pair {
+    parent: u64,
+    /// The owner's block, and whether its free went through once it was back.
+    block: u64,
+    freed: u64,
+    /// Whether the borrower's reply of its copy was taken.
+    replied: u64,
+}
+
+/// Ring 3: owns a block, lends it by transfer to "uaf.r", frees it once it is back.
+extern "C" fn owner(block: u64) -> ! {
+    let p = block as *mut Pair;
+    // SAFETY: our own block and memory; every exec call is checked by the gate.
+    unsafe {
+        let to = sys::find_port("uaf.r");
+        let reply = sys::create_port(None, 0);
+        let b = sys::alloc_mem(4096, MemFlags::ANY) as *mut Message;
+        b.write(Message::new(reply, 256));
+        (*p).block = b as u64;
+        crate::user::put_msg(to as u64, b as u64, crate::msg::PUT_TRANSFER);
+        sys::wait_port(reply);
+        sys::get_msg(reply);
+        (*p).freed = u64::from(raw_call(Call::FreeMem, b as u64, 0, 0) == 0);
+        sys::signal((*p).parent as *mut Task, SIGF_CTRL_F);
+        sys::wait(SIGF_CTRL_E);
+        sys::rem_task(core::ptr::null_mut());
+    }
+    unreachable!()
+}
+
+/// Ring 3: lent the owner's block by transfer, sends itself a message by copy from inside it,
+/// gives the block back; told to, takes its copy, writes over it and replies it (the reply
+/// would copy into the block, which the owner has freed since).
+extern "C" fn borrower(block: u64) -> ! {
+    let p = block as *mut Pair;
+    // SAFETY: our own block and memory; every exec call is checked by the gate.
+    unsafe {
+        let parent = (*p).parent as *mut Task;
+        let port = sys::create_port(Some("uaf.r"), 0);
+        let reply = sys::create_port(None, 0);
+        sys::signal(parent, SIGF_CTRL_F);
+        sys::wait_port(port);
+        let lent = sys::get_msg(port);
+        let inner = (lent as *mut u8).add(1024) as *mut Message;
+        inner.write(Message::new(reply, 128));
+        crate::user::put_msg(port as u64, inner as u64, PUT_COPY);
+        sys::reply_msg(lent);
+        sys::signal(parent, SIGF_CTRL_E);
+        sys::wait(SIGF_CTRL_D);
+        sys::wait_port(port);
+        let copy = sys::get_msg(port) as *mut u8;
+        core::ptr::write_bytes(copy.add(HEADER), 0xee, 128 - HEADER);
+        (*p).replied = u64::from(crate::user::reply_msg(copy as u64) == 0);
+        sys::signal(parent, SIGF_CTRL_F);
+        sys::wait(SIGF_CTRL_E);
+        sys::rem_task(core::ptr::null_mut());
+    }
+    unreachable!()
+}
+
+/// A message sent by copy from pages another task lent by transfer, replied after those pages
+/// went back and were freed: the reply writes nothing there (the kernel checks that the sender
+/// may still write its original when the reply comes, not only at the put). Found by review:
+/// before, the loan was counted on no block, and the reply wrote into freed memory.
+fn no_reply_into_pages_given_back() -> TestResult {
+    let mem0 = exec::memory::avail_mem(MemFlags::ANY);
+    let (rt, rblock) = hostile("uaf-borrower", 0, borrower, Pair { parent: me() as u64, ..Pair::default() })?;
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    let (at, ablock) = hostile("uaf-owner", 0, owner, Pair { parent: me() as u64, ..Pair::default() })?;
+    // The borrower gave the block back (CTRL_E) and the owner freed it (CTRL_F).
+    let mut seen = 0;
+    while seen != SIGF_CTRL_E | SIGF_CTRL_F {
+        seen |= exec::signal::wait(SIGF_CTRL_E | SIGF_CTRL_F);
+    }
+    // SAFETY: written before the signal; the owner waits.
+    let a = unsafe { (ablock as *const Pair).read() };
+    ensure_eq!(a.freed, 1, "the owner freed its block once it was back");
+    // What the freed block holds where the borrower's message was (read only: it is free).
+    let at_msg = (a.block + 1024) as *const [u8; 128];
+    // SAFETY: exec memory, mapped in the kernel's tables; read, never written.
+    let before = unsafe { at_msg.read_volatile() };
+    // SAFETY: the borrower waits for CTRL_D.
+    unsafe { exec::signal::signal(rt, SIGF_CTRL_D) };
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // SAFETY: as above.
+    let after = unsafe { at_msg.read_volatile() };
+    // SAFETY: written before the signal; the borrower waits.
+    let r = unsafe { (rblock as *const Pair).read() };
+    ensure_eq!(r.replied, 1, "the reply itself is taken");
+    ensure!(before == after, "the reply wrote into freed memory");
+    // SAFETY: both wait for CTRL_E, then end.
+    unsafe {
+        exec::signal::signal(at, SIGF_CTRL_E);
+        exec::signal::signal(rt, SIGF_CTRL_E);
+    }
+    ensure!(gone("uaf-owner", 500) && gone("uaf-borrower", 500), "the tasks did not end");
+    ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "memory back to its baseline");
     Ok(())
 }

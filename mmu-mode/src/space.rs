@@ -314,17 +314,27 @@ impl Space {
         }
     }
 
-    /// A message now lends `[addr, addr + len)`: the block holding it (if it is in one: a
-    /// message on the stack is in none) counts the loan.
-    pub fn lend(&mut self, addr: u64, len: u64) {
-        if let Some(a) = self.allocations.iter_mut().find(|a| a.start <= addr && addr + len <= a.start + a.len) {
-            a.lent += 1;
+    /// A message now lends `[addr, addr + len)`: the block of this space's own holding it, if
+    /// there is one, counts the loan. Result: that block's start, to give back to
+    /// [`Space::unlend`], or 0 if no block counted it (memory on the stack, or pages another
+    /// task's block lent this one by transfer: an uncounted loan must never lower a count).
+    pub fn lend(&mut self, addr: u64, len: u64) -> u64 {
+        match self.allocations.iter_mut().find(|a| a.start <= addr && addr.saturating_add(len) <= a.start + a.len) {
+            Some(a) => {
+                a.lent += 1;
+                a.start
+            }
+            None => 0,
         }
     }
 
-    /// The message lending what holds `addr` is done with.
-    pub fn unlend(&mut self, addr: u64) {
-        if let Some(a) = self.allocations.iter_mut().find(|a| (a.start..a.start + a.len).contains(&addr)) {
+    /// The loan that [`Space::lend`] counted on the block at `start` is over (0: it counted
+    /// none, nothing to do).
+    pub fn unlend(&mut self, start: u64) {
+        if start == 0 {
+            return;
+        }
+        if let Some(a) = self.allocations.iter_mut().find(|a| a.start == start) {
             a.lent = a.lent.saturating_sub(1);
         }
     }

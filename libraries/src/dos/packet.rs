@@ -374,7 +374,8 @@ impl Data<'_> {
     pub fn read_into(&self, offset: usize, to: &mut [u8]) -> Option<usize> {
         match self {
             Data::Here(b) => {
-                let n = to.len().min(b.len().saturating_sub(offset));
+                let offset = offset.min(b.len());
+                let n = to.len().min(b.len() - offset);
                 to[..n].copy_from_slice(&b[offset..offset + n]);
                 Some(n)
             }
@@ -391,7 +392,8 @@ impl Data<'_> {
     pub fn write_from(&mut self, offset: usize, from: &[u8]) -> Option<usize> {
         match self {
             Data::Here(b) => {
-                let n = from.len().min(b.len().saturating_sub(offset));
+                let offset = offset.min(b.len());
+                let n = from.len().min(b.len() - offset);
                 b[offset..offset + n].copy_from_slice(&from[..n]);
                 Some(n)
             }

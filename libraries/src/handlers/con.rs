@@ -288,14 +288,18 @@ impl Console {
                     Answer::Break((m, _)) => (m, -1, error::BREAK, Vec::new()),
                 };
                 let msg = m as *mut Message;
+                let mut answer = (res1, res2);
                 if !bytes.is_empty() {
                     // SAFETY: a READ we hold; its buffer was checked when it came (the length
                     // asked, which the answer does not exceed).
-                    if let Some(mut d) = unsafe { data(msg, packet_of(msg).args[1], bytes.len()) } {
-                        let _ = d.write_from(0, &bytes);
+                    let given = unsafe { data(msg, packet_of(msg).args[1], bytes.len()) }.and_then(|mut d| d.write_from(0, &bytes));
+                    // A lent buffer the kernel refused (its client has gone, or lent it the
+                    // wrong way): the bytes did not reach it, and the answer says so.
+                    if given != Some(bytes.len()) {
+                        answer = (-1, error::REQUIRED_ARG_MISSING);
                     }
                 }
-                reply(msg, res1, res2);
+                reply(msg, answer.0, answer.1);
             }
             if self.reading || !self.input.wants_input() {
                 return;

@@ -25,7 +25,7 @@ use exec::port::Message;
 use exec::task::Task;
 
 use super::Clock;
-use crate::dos::packet::{PacketData, attached, data, packet_of};
+use crate::dos::packet::{Data, PacketData, attached, data, packet_of};
 use crate::dosdefs::{DOSFALSE, DOSTRUE, EXCLUSIVE_LOCK, FileInfoBlock, ID_DOS_DISK, ID_VALIDATED, InfoData, SHARED_LOCK, action, error};
 use crate::ramfs::{Entry, RamFs};
 
@@ -213,6 +213,29 @@ impl Ram {
         }
     }
 
+    /// WRITE of lent data: `len` is only what the client claims, so the file's room is made
+    /// a piece at a time (each filled through the kernel before the next is made): a claim
+    /// larger than the data costs at most one piece of spare room, not the disk's free space.
+    /// Result: the bytes written; an error only if none were.
+    fn write_lent(&mut self, fh: u64, d: &Data<'_>, len: usize) -> Result<usize, i64> {
+        const PIECE: usize = 64 * 1024;
+        let mut done = 0;
+        while done < len {
+            let piece = (len - done).min(PIECE);
+            match self.fs.write_with(fh, piece, |slot| d.read_into(done, slot).ok_or(error::REQUIRED_ARG_MISSING)) {
+                Ok(n) => {
+                    done += n;
+                    if n < piece {
+                        break;
+                    }
+                }
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        Ok(done)
+    }
+
     /// One packet: `Ok(res1)` or `Err((res1, res2))`.
     fn serve(&mut self, msg: *mut Message, kind: i64, a: &[i64; 7], sender: u64) -> Result<i64, (i64, i64)> {
         let fail = |e: i64| (DOSFALSE, e);
@@ -238,7 +261,7 @@ impl Ram {
                 } else if kind == action::READ {
                     self.fs.read_with(a[0] as u64, len, |bytes| d.write_from(0, bytes).ok_or(refused))
                 } else {
-                    self.fs.write_with(a[0] as u64, len, |slot| d.read_into(0, slot).ok_or(refused))
+                    self.write_lent(a[0] as u64, &d, len)
                 };
                 let n = n.map_err(fail_n)? as i64;
                 if kind == action::WRITE && (n as usize) < len {

@@ -61,6 +61,10 @@ pub(super) fn read_table(mine: &Space, msg: u64, len: u64) -> Option<Lends> {
     let count = usize::try_from(table.count).ok().filter(|&c| c <= LENDS_MAX)?;
     let fits = |l: &Lend| {
         let end = l.addr.checked_add(l.len)?;
+        // No larger than a message may be (each copy runs under Forbid).
+        if l.len > super::MAX_LEN {
+            return None;
+        }
         let flags = l.access != 0 && l.access & !(LEND_READ | LEND_WRITE) == 0;
         let apart = end <= msg || l.addr >= msg + len;
         let readable = l.access & LEND_READ == 0 || mine.user_readable(l.addr, l.len);
@@ -70,16 +74,14 @@ pub(super) fn read_table(mine: &Space, msg: u64, len: u64) -> Option<Lends> {
     table.bufs[..count].iter().all(|l| fits(l).is_some()).then_some(table)
 }
 
-/// The buffers `lends` names, counted as lent by the blocks that hold them (in the sender's
-/// space `mine`), or given back.
-pub(super) fn count_loans(mine: &mut Space, lends: &Lends, lend: bool) {
-    for l in &lends.bufs[..lends.count as usize] {
-        if lend {
-            mine.lend(l.addr, l.len.max(1));
-        } else {
-            mine.unlend(l.addr);
-        }
+/// The buffers `lends` names, counted as lent by the blocks of the sender's space `mine` that
+/// hold them. Result: each buffer's block start (0: none counted it), for `done` to give back.
+pub(super) fn count_loans(mine: &mut Space, lends: &Lends) -> [u64; LENDS_MAX] {
+    let mut starts = [0; LENDS_MAX];
+    for (start, l) in starts.iter_mut().zip(&lends.bufs[..lends.count as usize]) {
+        *start = mine.lend(l.addr, l.len.max(1));
     }
+    starts
 }
 
 /// msg_read from ring 3: up to `len` bytes from buffer `index` of the message the caller holds
@@ -187,7 +189,7 @@ fn copy(r: &mut Records, ticket: u64, index: u64, offset: u64, local: u64, len: 
     if e.kind == Kind::Orphan {
         return Err(BadPointer);
     }
-    let lends = if e.lends { r.lent.get(&ticket) } else { None }.ok_or(BadPointer)?;
+    let (lends, _) = if e.lends { r.lent.get(&ticket) } else { None }.ok_or(BadPointer)?;
     let (n, remote) = range(lends, index, offset, len, way)?;
     if n == 0 {
         return Ok(0);

@@ -130,8 +130,9 @@ struct Envelope {
     /// Where its holder sees it: the receiver's copy or the pages (Out), the sender's
     /// message (Back).
     view: u64,
-    /// The bytes the sender lent, from `lent_at`: its message, or its pages.
-    lent_at: u64,
+    /// The start of the sender's block that counts this message's loan (its message, or its
+    /// pages), 0 if none does (`Space::lend`): what `done` gives back, exactly.
+    loan: u64,
     len: u64,
     sender: *mut Task,
     /// The receiving port's owner.
@@ -172,8 +173,9 @@ struct Records {
     /// The buffers ring-0 senders' messages lend (by the message's address: `lend.rs`),
     /// registered by the sender for as long as the message is out.
     ring0_lends: BTreeMap<u64, Lends>,
-    /// The tables of the envelopes that lend (`Envelope::lends`), by ticket.
-    lent: BTreeMap<u64, Lends>,
+    /// The tables of the envelopes that lend (`Envelope::lends`), by ticket, each with the
+    /// starts of the sender's blocks that counted its buffers' loans (`Space::lend`).
+    lent: BTreeMap<u64, (Lends, [u64; exec::sys_gate::LENDS_MAX])>,
 }
 
 // SAFETY: the records are the kernel's own, touched only under Forbid on the one CPU; the
@@ -258,11 +260,16 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
     if unsafe { (*receiver).space() } == 0 {
         // To a ring-0 task: always by copy, into kernel memory.
         mine.policy.in_flight += 1;
-        return match ring3_to_ring0::put(r, e, port, msg, len, reply, mine.policy.family, lends) {
-            Ok(_) => {
-                mine.lend(msg, len);
-                if let Some(l) = &lends {
-                    lend::count_loans(mine, l, true);
+        return match ring3_to_ring0::put(r, e, port, msg, len, reply, mine.policy.family) {
+            Ok(ticket) => {
+                let loan = mine.lend(msg, len);
+                let starts = lends.as_ref().map(|l| lend::count_loans(mine, l));
+                if let Some(e) = r.envelopes.get_mut(ticket) {
+                    e.loan = loan;
+                    e.lends = lends.is_some();
+                }
+                if let (Some(l), Some(starts)) = (lends, starts) {
+                    r.lent.insert(ticket, (l, starts));
                 }
                 Ok(reply)
             }
@@ -278,7 +285,7 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
         other => other,
     };
     mine.policy.in_flight += 1;
-    let (view, kind, lent_len) = match how {
+    let (view, kind, lent_len, loan) = match how {
         PUT_COPY => {
             // SAFETY: a live task with a space (checked); `mine` is not used from here on.
             let Some(copy) = unsafe { space_of(receiver) }.and_then(|theirs| theirs.alloc_copy(len)) else {
@@ -289,24 +296,22 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
             exec::events::count(&exec::events::BYTES_COPIED, len);
             // Both ends lend now: the receiver its copy, the sender its original.
             // SAFETY: live tasks with spaces; one reference at a time.
-            unsafe {
+            let loan = unsafe {
                 if let Some(theirs) = space_of(receiver) {
                     theirs.lend(copy, len);
                 }
-                if let Some(mine) = space_of(sender) {
-                    mine.lend(msg, len);
-                }
-            }
-            (copy, Kind::Copy { original: msg }, len)
+                space_of(sender).map_or(0, |mine| mine.lend(msg, len))
+            };
+            (copy, Kind::Copy { original: msg }, len, loan)
         }
         PUT_TRANSFER if whole_block => {
             mine.set_access(msg, msg + pages, Access::Kernel);
-            mine.lend(msg, pages);
+            let loan = mine.lend(msg, pages);
             // SAFETY: as above; `mine` is not used from here on.
             if let Some(theirs) = unsafe { space_of(receiver) } {
                 theirs.set_access(msg, msg + pages, Access::ReadWrite);
             }
-            (msg, Kind::Transfer, pages)
+            (msg, Kind::Transfer, pages, loan)
         }
         _ => return Err(give_up(r, e, sender)),
     };
@@ -314,7 +319,7 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
         msg: Message::new(core::ptr::null_mut(), size_of::<Envelope>()),
         ticket: 0,
         view,
-        lent_at: msg,
+        loan,
         len: lent_len,
         sender,
         receiver,
@@ -332,9 +337,9 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
     if let Some(l) = lends {
         // SAFETY: the running task; the only reference to its space now.
         if let Some(mine) = unsafe { space_of(sender) } {
-            lend::count_loans(mine, &l, true);
+            let starts = lend::count_loans(mine, &l);
+            r.lent.insert(ticket, (l, starts));
         }
-        r.lent.insert(ticket, l);
     }
     // What the receiver sees: a header the kernel wrote (the reply port by its handle, and
     // the envelope's ticket where Exec leaves a received message's stale link).
@@ -366,7 +371,7 @@ fn fresh_envelope(r: &mut Records, sender: *mut Task, receiver: *mut Task) -> Op
                 msg: Message::new(core::ptr::null_mut(), 0),
                 ticket: 0,
                 view: 0,
-                lent_at: 0,
+                loan: 0,
                 len: 0,
                 sender,
                 receiver,
@@ -513,9 +518,11 @@ fn done(r: &mut Records, e: Box<Envelope>) {
         // SAFETY: a sender that is not an orphan's is live; the only reference to its space.
         if let Some(s) = unsafe { space_of(e.sender) } {
             s.policy.in_flight = s.policy.in_flight.saturating_sub(1);
-            s.unlend(e.lent_at);
-            if let Some(l) = &lends {
-                lend::count_loans(s, l, false);
+            s.unlend(e.loan);
+            if let Some((_, starts)) = &lends {
+                for &start in starts {
+                    s.unlend(start);
+                }
             }
         }
     }
@@ -571,9 +578,11 @@ fn send_back(r: &mut Records, ticket: u64, error: i32) {
             return finish(r, ticket);
         }
         Kind::Copy { original } => {
-            if error == 0 {
-                // SAFETY: the copy and the original are live exec memory of `len` bytes (the
-                // original cannot be freed while lent); the header stays the sender's.
+            if error == 0 && sender_may_write(e.sender, original, e.len) {
+                // SAFETY: the copy is the receiver's live block of `len` bytes; the original is
+                // memory the sender may write now (checked just now, under Forbid: a message
+                // sent from pages another task lent it by transfer may have gone back since,
+                // and been freed); the header stays the sender's.
                 unsafe {
                     core::ptr::copy_nonoverlapping((e.view + HEADER) as *const u8, (original + HEADER) as *mut u8, (e.len - HEADER) as usize)
                 };
@@ -606,7 +615,9 @@ fn send_back(r: &mut Records, ticket: u64, error: i32) {
             return finish(r, ticket);
         }
         Kind::ToRing0 { original } => {
-            ring3_to_ring0::copy_back(e, original, error);
+            if sender_may_write(e.sender, original, e.len) {
+                ring3_to_ring0::copy_back(e, original, error);
+            }
             original
         }
         Kind::Transfer => {
@@ -621,12 +632,15 @@ fn send_back(r: &mut Records, ticket: u64, error: i32) {
             e.view
         }
     };
-    // The sender's message as it comes back: its length and reply port as it sent them.
-    // SAFETY: the sender's own memory of at least HEADER bytes (checked at put, lent since).
-    unsafe {
-        let h = sender_view as *mut Message;
-        (*h).node = Node::new(NodeType::ReplyMsg, 0);
-        (*h).error = error;
+    // The sender's message as it comes back: its length and reply port as it sent them (if
+    // the sender may still write there: see the copy above).
+    if sender_may_write(e.sender, sender_view, HEADER) {
+        // SAFETY: the sender's writable memory of at least HEADER bytes (checked just now).
+        unsafe {
+            let h = sender_view as *mut Message;
+            (*h).node = Node::new(NodeType::ReplyMsg, 0);
+            (*h).error = error;
+        }
     }
     let Some(port) = r.ports.get(e.reply).map(|p| p.port) else { return finish(r, ticket) };
     e.view = sender_view;
@@ -635,6 +649,14 @@ fn send_back(r: &mut Records, ticket: u64, error: i32) {
     e.msg = Message::new(port, size_of::<Envelope>());
     // SAFETY: the port is live (in the records); the envelope lives in the records.
     unsafe { exec::port::put_msg(port, &raw mut e.msg) };
+}
+
+/// Whether ring-3 task `sender` may write `[at, at + len)` now: where a reply writes into the
+/// sender's memory, checked when it writes, not only at the put. Forbid held.
+fn sender_may_write(sender: *mut Task, at: u64, len: u64) -> bool {
+    // SAFETY: the sender of a message that is not an orphan's is live; the only reference to
+    // its space during the check.
+    unsafe { space_of(sender) }.is_some_and(|s| s.user_writable(at, len))
 }
 
 /// Takes every envelope off `port` (being deleted, or its owner ending): messages go back to

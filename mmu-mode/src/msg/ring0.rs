@@ -55,7 +55,8 @@ pub(super) fn wrap(r: &mut Records, m: *mut Message) -> Option<(u64, u64)> {
         msg: Message::new(core::ptr::null_mut(), size_of::<Envelope>()),
         ticket: 0,
         view: copy,
-        lent_at: m as u64,
+        // Ring 0's original: no block of a space to count it.
+        loan: 0,
         len,
         sender,
         receiver,
@@ -83,7 +84,8 @@ pub(super) fn wrap(r: &mut Records, m: *mut Message) -> Option<(u64, u64)> {
         (*e_ptr).lends = lends.is_some();
     }
     if let Some(l) = lends {
-        r.lent.insert(ticket, l);
+        // Ring 0 lends from no block of a space: nothing counted.
+        r.lent.insert(ticket, (l, [0; exec::sys_gate::LENDS_MAX]));
     }
     let mut header = Message::new(core::ptr::null_mut(), len as usize);
     header.node.succ = ticket as *mut Node;

@@ -85,8 +85,7 @@ fn relay(_: usize) {
 /// its envelope `e` (made for its sender and receiver) kept in the records. Result: the
 /// ticket, or the envelope back unused (too long, past the quota or the reserve, no memory,
 /// or no relay yet). Forbid held.
-#[allow(clippy::too_many_arguments, reason = "the parts of one put, checked by the caller, passed on as they are")]
-pub(super) fn put(r: &mut Records, mut e: Box<Envelope>, port: *mut MsgPort, msg: u64, len: u64, reply: u64, family: u64, lends: Option<exec::sys_gate::Lends>) -> Result<u64, Box<Envelope>> {
+pub(super) fn put(r: &mut Records, mut e: Box<Envelope>, port: *mut MsgPort, msg: u64, len: u64, reply: u64, family: u64) -> Result<u64, Box<Envelope>> {
     let (sender, receiver) = (e.sender, e.receiver);
     let relay = RELAY.load(Ordering::SeqCst) as *mut MsgPort;
     if relay.is_null() || len > TO_RING0_MAX || crate::policy::charge(family, len).is_err() {
@@ -108,7 +107,8 @@ pub(super) fn put(r: &mut Records, mut e: Box<Envelope>, port: *mut MsgPort, msg
         msg: Message::new(core::ptr::null_mut(), size_of::<Envelope>()),
         ticket: 0,
         view: copy as u64,
-        lent_at: msg,
+        // Counted by the caller once the put is through.
+        loan: 0,
         len,
         sender,
         receiver,
@@ -116,15 +116,12 @@ pub(super) fn put(r: &mut Records, mut e: Box<Envelope>, port: *mut MsgPort, msg
         kind: Kind::ToRing0 { original: msg },
         state: State::Out,
         taken: true,
-        lends: lends.is_some(),
+        lends: false,
     };
     let e_ptr = &raw mut *e;
     let ticket = r.envelopes.insert(e);
     // SAFETY: the box lives in the records; nothing else refers to it yet.
     unsafe { (*e_ptr).ticket = ticket };
-    if let Some(l) = lends {
-        r.lent.insert(ticket, l);
-    }
     r.kernel_copies.insert(copy as u64, (ticket, len, family));
     // SAFETY: a live ring-0 port (its handle is dropped before it goes); the copy is ours.
     unsafe { exec::port::put_msg(port, copy) };
