@@ -568,7 +568,10 @@ fn send_back(r: &mut Records, ticket: u64, error: i32) {
     let e: *mut Envelope = &raw mut **e;
     // SAFETY: the envelope lives in the records (boxed); only this function touches it now.
     let e = unsafe { &mut *e };
-    let sender_view = match e.kind {
+    // Where the sender sees its message come back, and whether the sender may write it now
+    // (checked when the reply writes, not only at the put: a message sent from pages another
+    // task lent by transfer may have gone back since, and been freed).
+    let (sender_view, writable) = match e.kind {
         Kind::Orphan => {
             // The receiver keeps what it holds: its copy is its own memory now.
             // SAFETY: the receiver is live, or ending (then it has no space any more).
@@ -578,11 +581,11 @@ fn send_back(r: &mut Records, ticket: u64, error: i32) {
             return finish(r, ticket);
         }
         Kind::Copy { original } => {
-            if error == 0 && sender_may_write(e.sender, original, e.len) {
+            let writable = sender_may_write(e.sender, original, e.len);
+            if error == 0 && writable {
                 // SAFETY: the copy is the receiver's live block of `len` bytes; the original is
-                // memory the sender may write now (checked just now, under Forbid: a message
-                // sent from pages another task lent it by transfer may have gone back since,
-                // and been freed); the header stays the sender's.
+                // memory the sender may write now (checked just now, under Forbid); the header
+                // stays the sender's.
                 unsafe {
                     core::ptr::copy_nonoverlapping((e.view + HEADER) as *const u8, (original + HEADER) as *mut u8, (e.len - HEADER) as usize)
                 };
@@ -593,7 +596,7 @@ fn send_back(r: &mut Records, ticket: u64, error: i32) {
                 t.unlend(e.view);
                 t.retire_copy(e.view, e.len);
             }
-            original
+            (original, writable)
         }
         Kind::Kernel { original } => {
             // SAFETY: the receiver is live, or ending (then without a space); the original is
@@ -615,26 +618,27 @@ fn send_back(r: &mut Records, ticket: u64, error: i32) {
             return finish(r, ticket);
         }
         Kind::ToRing0 { original } => {
-            if sender_may_write(e.sender, original, e.len) {
+            let writable = sender_may_write(e.sender, original, e.len);
+            if writable {
                 ring3_to_ring0::copy_back(e, original, error);
             }
-            original
+            (original, writable)
         }
         Kind::Transfer => {
             // SAFETY: as above; the receiver's space is let go before the sender's is taken.
             if let Some(t) = unsafe { space_of(e.receiver) } {
                 t.set_access(e.view, e.view + e.len, Access::Kernel);
             }
+            // The sender's own block (only a whole block it owns goes by transfer, and it
+            // cannot be freed while out), open to it again just now.
             // SAFETY: the sender is live (its end makes its messages orphans).
-            if let Some(s) = unsafe { space_of(e.sender) } {
-                s.set_access(e.view, e.view + e.len, Access::ReadWrite);
-            }
-            e.view
+            let back = unsafe { space_of(e.sender) }.map(|s| s.set_access(e.view, e.view + e.len, Access::ReadWrite)).is_some();
+            (e.view, back)
         }
     };
     // The sender's message as it comes back: its length and reply port as it sent them (if
-    // the sender may still write there: see the copy above).
-    if sender_may_write(e.sender, sender_view, HEADER) {
+    // the sender may still write there).
+    if writable {
         // SAFETY: the sender's writable memory of at least HEADER bytes (checked just now).
         unsafe {
             let h = sender_view as *mut Message;
