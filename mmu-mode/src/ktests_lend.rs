@@ -67,7 +67,8 @@ struct Server {
 }
 
 /// The message at `m` (`LEN` bytes) replying to `reply`, lending the read buffer `text` and
-/// the write buffer `answer`.
+/// the write buffer `answer`; the two entries past the count hold junk, which the kernel must
+/// not read.
 ///
 /// # Safety
 /// `m` is the caller's own memory of `LEN` bytes.
@@ -75,6 +76,8 @@ unsafe fn letter(m: *mut u8, reply: *mut MsgPort, text: u64, answer: u64) {
     let mut t = Lends { count: 2, ..Lends::default() };
     t.bufs[0] = Lend { addr: text, len: TEXT.len() as u64, access: LEND_READ };
     t.bufs[1] = Lend { addr: answer, len: 64, access: LEND_WRITE };
+    t.bufs[2] = Lend { addr: u64::MAX - 1, len: u64::MAX, access: 0xff };
+    t.bufs[3] = Lend { addr: 0xffff_8000_0000_0000, len: 1 << 40, access: LEND_READ | LEND_WRITE };
     // SAFETY: per the contract.
     unsafe {
         (m as *mut Message).write(Message::new(reply, LEN));
