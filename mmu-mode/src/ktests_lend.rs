@@ -21,6 +21,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.msg.lend_ring0", lend_ring0),
     Test::new("mmu.msg.lend_ring0_to_ring0", lend_ring0_to_ring0),
     Test::new("mmu.msg.no_reply_into_pages_given_back", no_reply_into_pages_given_back),
+    Test::new("mmu.msg.lend_receiver_ends", lend_receiver_ends),
 ];
 
 /// What the client lends to be read.
@@ -436,6 +437,75 @@ fn no_reply_into_pages_given_back() -> TestResult {
         exec::signal::signal(rt, SIGF_CTRL_E);
     }
     ensure!(gone("uaf-owner", 500) && gone("uaf-borrower", 500), "the tasks did not end");
+    ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "memory back to its baseline");
+    Ok(())
+}
+
+/// What the client of `lend_receiver_ends` saw.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct Ended {
+    parent: u64,
+    /// The lent block's free refused while out; the message back marked receiver-gone; the
+    /// free allowed then.
+    free_refused: u64,
+    gone: u64,
+    freed_after: u64,
+}
+
+/// Ring 3: takes one message at "lend.svc2" and ends holding it.
+extern "C" fn taker(parent: u64) -> ! {
+    // SAFETY: every exec call is checked by the gate.
+    unsafe {
+        let port = sys::create_port(Some("lend.svc2"), 0);
+        sys::signal(parent as *mut Task, SIGF_CTRL_F);
+        sys::wait_port(port);
+        sys::get_msg(port);
+        sys::rem_task(core::ptr::null_mut());
+    }
+    unreachable!()
+}
+
+/// Ring 3: lends a block to "lend.svc2", whose task ends holding the message.
+extern "C" fn lender(block: u64) -> ! {
+    let c = block as *mut Ended;
+    // SAFETY: our own block and memory; every exec call is checked by the gate.
+    unsafe {
+        let svc = sys::find_port("lend.svc2");
+        let reply = sys::create_port(None, 0);
+        let m = sys::alloc_mem(4096, MemFlags::ANY);
+        let data = sys::alloc_mem(4096, MemFlags::ANY);
+        letter(m, reply, data as u64, data as u64 + 512);
+        if crate::user::put_msg(svc as u64, m as u64, PUT_COPY | PUT_LENDS) == 0 {
+            (*c).free_refused = u64::from(raw_call(Call::FreeMem, data as u64, 0, 0) == ERR_BAD_POINTER);
+            sys::wait_port(reply);
+            let back = sys::get_msg(reply);
+            (*c).gone = u64::from(back as *mut u8 == m && (*back).error == exec::port::MSG_ERR_RECEIVER_GONE);
+            (*c).freed_after = u64::from(raw_call(Call::FreeMem, data as u64, 0, 0) == 0);
+        }
+        sys::signal((*c).parent as *mut Task, SIGF_CTRL_F);
+        sys::wait(SIGF_CTRL_E);
+        sys::rem_task(core::ptr::null_mut());
+    }
+    unreachable!()
+}
+
+/// A receiver that ends while it holds a lending message: the message comes back marked
+/// receiver-gone and the loans end with it (the lent block can be freed again).
+fn lend_receiver_ends() -> TestResult {
+    let mem0 = exec::memory::avail_mem(MemFlags::ANY);
+    exec::signal::set_signal(0, SIGF_CTRL_E | SIGF_CTRL_F);
+    let t = crate::user::add_user_task("lend-taker", 0, taker, me() as u64);
+    ensure!(!t.is_null(), "no memory for the taker");
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    let (ct, cblock) = hostile("lend-lender", 0, lender, Ended { parent: me() as u64, ..Ended::default() })?;
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // SAFETY: written before the signal; the lender waits.
+    let c = unsafe { (cblock as *const Ended).read() };
+    // SAFETY: the lender waits for CTRL_E, then ends.
+    unsafe { exec::signal::signal(ct, SIGF_CTRL_E) };
+    ensure!(gone("lend-lender", 500) && gone("lend-taker", 500), "the tasks did not end");
+    ensure_eq!((c.free_refused, c.gone, c.freed_after), (1, 1, 1), "held while out; back receiver-gone; then free");
     ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "memory back to its baseline");
     Ok(())
 }
