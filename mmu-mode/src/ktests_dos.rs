@@ -14,6 +14,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.dos.handler_ends_mid_operation", handler_ends_mid_operation),
     Test::new("mmu.dos.spare_copy_block_is_the_kernels", spare_copy_block_is_the_kernels),
     Test::new("mmu.dos.ring3_client_ends_with_a_file_open", ring3_client_ends_with_a_file_open),
+    Test::new("mmu.dos.ram_starts_again_after_it_ends", ram_starts_again_after_it_ends),
     Test::new("mmu.ring3_add_task_honours_the_stack_size", ring3_add_task_honours_the_stack_size),
 ];
 
@@ -69,6 +70,36 @@ fn handler_ends_mid_operation() -> TestResult {
     ensure!(exec::port::find_port("RAMT").is_null(), "RAMT's port outlived it");
     // The real RAM: is untouched.
     let f = open("RAM:t.after", MODE_NEWFILE).map_err(|e| format!("RAM: after RAMT: {e}"))?;
+    ensure_eq!(close(f), Ok(()));
+    ensure_eq!(libraries::dos::lock::delete_file("RAM:t.after"), Ok(()));
+    end_process();
+    Ok(())
+}
+
+/// RAM: ended as a fault would end it: the watcher starts a new one (a new task, the same
+/// port name, an empty disk), reached by its device and its volume name alike.
+fn ram_starts_again_after_it_ends() -> TestResult {
+    let f = open("RAM:t.before", MODE_NEWFILE).map_err(|e| format!("RAM: before: {e}"))?;
+    ensure_eq!(close(f), Ok(()));
+    let old = exec::task::find_task(Some("RAM"));
+    ensure!(!old.is_null(), "no RAM task");
+    // SAFETY: a live task (found just now).
+    let old_id = unsafe { (*old).id() };
+    // SAFETY: a live ring-3 task; ring 0 may end it (as a fault would).
+    unsafe { exec::task::rem_task(old) };
+    let mut waited = 0;
+    loop {
+        let t = exec::task::find_task(Some("RAM"));
+        // SAFETY: a live task (found just now, under no Forbid: only its number is read, at once).
+        if !t.is_null() && unsafe { (*t).id() } != old_id && !exec::port::find_port("RAM").is_null() {
+            break;
+        }
+        ensure!(waited < 200, "RAM: did not start again");
+        exec::time::wait_ticks(1);
+        waited += 1;
+    }
+    ensure_eq!(open("RAM:t.before", libraries::dosdefs::MODE_OLDFILE).err(), Some(error::OBJECT_NOT_FOUND), "the old files went with the old RAM:");
+    let f = open("Ram Disk:t.after", MODE_NEWFILE).map_err(|e| format!("the new RAM: by its volume: {e}"))?;
     ensure_eq!(close(f), Ok(()));
     ensure_eq!(libraries::dos::lock::delete_file("RAM:t.after"), Ok(()));
     end_process();
