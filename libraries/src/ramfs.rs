@@ -384,18 +384,7 @@ impl RamFs {
     /// Errors: DISK_FULL (nothing fitted), NO_FREE_STORE (the heap had no room),
     /// WRITE_PROTECTED, INVALID_LOCK.
     pub fn write(&mut self, fh: u64, bytes: &[u8]) -> Result<usize> {
-        let f = self.open_file(fh)?;
-        let (node, pos) = (f.node, f.pos);
-        if self.node(node).prot & prot::WRITE != 0 {
-            return Err(error::WRITE_PROTECTED);
-        }
-        let len = self.data(node).len();
-        let free = (self.size - self.used) as usize;
-        // Overwriting costs nothing; growing costs what it adds.
-        let n = bytes.len().min((len - pos) + free);
-        if n == 0 && !bytes.is_empty() {
-            return Err(error::DISK_FULL);
-        }
+        let (node, pos, len, n) = self.room(fh, bytes.len())?;
         let grow = (pos + n).saturating_sub(len);
         let data = self.data_mut(node);
         if data.try_reserve(grow).is_err() {
@@ -408,6 +397,23 @@ impl RamFs {
         self.used += grow as u64;
         self.touch(node, fh, n);
         Ok(n)
+    }
+
+    /// A write of `len` bytes through `fh`: the file's node, its position, its length, and the
+    /// bytes that fit (overwriting costs nothing; growing costs what it adds). Errors:
+    /// INVALID_LOCK, WRITE_PROTECTED, DISK_FULL (nothing fits).
+    fn room(&self, fh: u64, len: usize) -> Result<(usize, usize, usize, usize)> {
+        let f = self.open_file(fh)?;
+        let (node, pos) = (f.node, f.pos);
+        if self.node(node).prot & prot::WRITE != 0 {
+            return Err(error::WRITE_PROTECTED);
+        }
+        let old = self.data(node).len();
+        let fits = len.min((old - pos) + (self.size - self.used) as usize);
+        if fits == 0 && len != 0 {
+            return Err(error::DISK_FULL);
+        }
+        Ok((node, pos, old, fits))
     }
 
     /// After a write of `n` bytes to `node` through `fh`: the date, the archive bit, the
@@ -427,18 +433,7 @@ impl RamFs {
     /// and says how many bytes it filled; the file keeps those (the rest of the room goes
     /// again). Result and errors as [`RamFs::write`], or `fill`'s (nothing written then).
     pub fn write_with(&mut self, fh: u64, len: usize, fill: impl FnOnce(&mut [u8]) -> Result<usize>) -> Result<usize> {
-        let f = self.open_file(fh)?;
-        let (node, pos) = (f.node, f.pos);
-        if self.node(node).prot & prot::WRITE != 0 {
-            return Err(error::WRITE_PROTECTED);
-        }
-        let old = self.data(node).len();
-        let free = (self.size - self.used) as usize;
-        // Overwriting costs nothing; growing costs what it adds.
-        let room = len.min((old - pos) + free);
-        if room == 0 && len != 0 {
-            return Err(error::DISK_FULL);
-        }
+        let (node, pos, old, room) = self.room(fh, len)?;
         let data = self.data_mut(node);
         let grow = (pos + room).saturating_sub(old);
         if data.try_reserve(grow).is_err() {
