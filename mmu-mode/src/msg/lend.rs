@@ -124,7 +124,7 @@ fn ring0(m: *const Message, index: usize, offset: usize, local: u64, len: usize,
     with(|r| {
         let Some(&(ticket, _, _)) = r.kernel_copies.get(&(m as u64)) else {
             // From ring 0 to ring 0: by the sender's registration, trusted on both ends.
-            let l = r.ring0_lends.get(&(m as u64)).ok_or(BadPointer)?;
+            let (l, _) = r.ring0_lends.get(&(m as u64)).ok_or(BadPointer)?;
             let (n, remote) = range(l, index as u64, offset as u64, len as u64, way)?;
             return Ok(raw_copy(remote, local, n, way));
         };
@@ -145,11 +145,12 @@ fn ring0(m: *const Message, index: usize, offset: usize, local: u64, len: usize,
 pub unsafe fn lend_ring0(m: *mut Message, lends: &Lends) {
     let mut l = *lends;
     l.count = l.count.min(LENDS_MAX as u64);
-    with(|r| r.ring0_lends.insert(m as u64, l));
+    let me = me();
+    with(|r| r.ring0_lends.insert(m as u64, (l, me)));
 }
 
-/// Ends the registration of [`lend_ring0`] (the message is back, or was never sent). Not
-/// callable from an interrupt.
+/// Ends the registration of [`lend_ring0`] (the message is back, or was never sent; a sender
+/// that ends loses its registrations with it). Not callable from an interrupt.
 pub fn end_lend_ring0(m: *mut Message) {
     with(|r| r.ring0_lends.remove(&(m as u64)));
 }

@@ -174,8 +174,9 @@ struct Records {
     /// sender's family, charged for it).
     kernel_copies: BTreeMap<u64, (u64, u64, u64)>,
     /// The buffers ring-0 senders' messages lend (by the message's address: `lend.rs`),
-    /// registered by the sender for as long as the message is out.
-    ring0_lends: BTreeMap<u64, Lends>,
+    /// registered by the sender (kept beside them) for as long as the message is out, or until
+    /// the sender ends.
+    ring0_lends: BTreeMap<u64, (Lends, *mut Task)>,
     /// The tables of the envelopes that lend (`Envelope::lends`), by ticket, each with the
     /// starts of the sender's blocks that counted its buffers' loans (`Space::lend`).
     lent: BTreeMap<u64, (Lends, [u64; exec::sys_gate::LENDS_MAX])>,
@@ -584,6 +585,9 @@ pub fn reclaim(task: *mut Task, mut dying: Option<&mut Space>) {
         for &(_, port) in &ports {
             drain(r, port);
         }
+        // A ring-0 lender ended with its message out: its registration goes (the message, if
+        // a ring-3 task took it, is an orphan now and lends nothing).
+        r.ring0_lends.retain(|_, (_, owner)| *owner != task);
         let held: Vec<u64> = r.envelopes.iter().filter(|(_, e)| e.receiver == task && e.state == State::Out).map(|(t, _)| t).collect();
         for ticket in held {
             send_back(r, ticket, exec::port::MSG_ERR_RECEIVER_GONE);

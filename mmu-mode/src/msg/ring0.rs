@@ -67,7 +67,7 @@ pub(super) fn wrap(r: &mut Records, m: *mut Message) -> Option<(u64, u64)> {
         lends: false,
     };
     // What its sender registered as lent (`lend.rs`), trusted: ring 0's.
-    let lends = r.ring0_lends.get(&(m as u64)).copied();
+    let lends = r.ring0_lends.get(&(m as u64)).map(|&(l, _)| l);
     let mut e = match spare {
         Some(mut e) => {
             *e = envelope;
