@@ -22,6 +22,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.msg.lend_ring0_to_ring0", lend_ring0_to_ring0),
     Test::new("mmu.msg.no_reply_into_pages_given_back", no_reply_into_pages_given_back),
     Test::new("mmu.msg.lend_receiver_ends", lend_receiver_ends),
+    Test::new("mmu.msg.ring0_lender_ends", ring0_lender_ends),
 ];
 
 /// What the client lends to be read.
@@ -507,5 +508,53 @@ fn lend_receiver_ends() -> TestResult {
     ensure!(gone("lend-lender", 500) && gone("lend-taker", 500), "the tasks did not end");
     ensure_eq!((c.free_refused, c.gone, c.freed_after), (1, 1, 1), "held while out; back receiver-gone; then free");
     ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "memory back to its baseline");
+    Ok(())
+}
+
+/// The message the ring-0 lender of `ring0_lender_ends` sends (exec memory, so that it outlives
+/// the lender), and the port it goes to.
+static LENDER_MSG: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+/// Ring 0: lends a buffer of its own in a message to the port at `port`, which nobody serves:
+/// it waits there until it is ended.
+fn ring0_lender(port: usize) {
+    let buf = [0u8; 64];
+    let m = exec::memory::alloc_mem(HEADER, MemFlags::PUBLIC) as *mut Message;
+    if m.is_null() {
+        return;
+    }
+    let mut lends = Lends { count: 1, ..Lends::default() };
+    lends.bufs[0] = Lend { addr: buf.as_ptr() as u64, len: 64, access: LEND_READ };
+    let reply = exec::port::create_msg_port();
+    // SAFETY: a fresh block for the header; our buffer and port live while we wait.
+    unsafe {
+        m.write(Message::new(reply, HEADER));
+        LENDER_MSG.store(m as usize, core::sync::atomic::Ordering::SeqCst);
+        exec::lend::do_msg_lending(port as *mut MsgPort, m, &lends);
+    }
+}
+
+/// A ring-0 lender that is ended while its message is out: its registration goes with it
+/// (nothing can copy into the stack it had).
+fn ring0_lender_ends() -> TestResult {
+    let port = exec::port::create_msg_port();
+    ensure!(!port.is_null(), "no port");
+    LENDER_MSG.store(0, core::sync::atomic::Ordering::SeqCst);
+    let t = exec::task::add_task("ring0-lender", 1, ring0_lender, port as usize, 16 * 1024);
+    ensure!(!t.is_null(), "no memory for the lender");
+    // SAFETY: our port; the lender's message arrives (it runs above us) and stays queued.
+    let m = unsafe { exec::port::wait_port(port) };
+    ensure_eq!(m as usize, LENDER_MSG.load(core::sync::atomic::Ordering::SeqCst), "the lender's message");
+    ensure!(crate::msg::registered(m), "registered while out");
+    // SAFETY: a live ring-0 task we started, waiting in do_msg.
+    unsafe { exec::task::rem_task(t) };
+    ensure!(!crate::msg::registered(m), "the registration outlived its lender");
+    // SAFETY: our port, holding the message (exec memory of HEADER bytes, ours to free now).
+    unsafe {
+        let got = exec::port::get_msg(port);
+        ensure_eq!(got, m);
+        exec::memory::free_mem(m as *mut u8, HEADER);
+        exec::port::delete_msg_port(port);
+    }
     Ok(())
 }

@@ -149,6 +149,11 @@ pub unsafe fn lend_ring0(m: *mut Message, lends: &Lends) {
     with(|r| r.ring0_lends.insert(m as u64, (l, me)));
 }
 
+/// Whether the ring-0 message at `m` has a registration (for tests).
+pub fn registered(m: *const Message) -> bool {
+    with(|r| r.ring0_lends.contains_key(&(m as u64)))
+}
+
 /// Ends the registration of [`lend_ring0`] (the message is back, or was never sent; a sender
 /// that ends loses its registrations with it). Not callable from an interrupt.
 pub fn end_lend_ring0(m: *mut Message) {

@@ -74,7 +74,7 @@ mod reply;
 mod ring0;
 mod ring3_to_ring0;
 
-pub use lend::{PUT_LENDS, end_lend_ring0, lend_ring0, read as msg_read, read_lent, write as msg_write, write_lent};
+pub use lend::{PUT_LENDS, end_lend_ring0, lend_ring0, read as msg_read, read_lent, registered, write as msg_write, write_lent};
 
 pub use ports::{create_port, delete_port, find_port, open_to_ring3, port_of, rem_port};
 use ports::my_port;
