@@ -7,11 +7,14 @@
 //! then ends with a [`Lends`] table (its last bytes, so that whatever the body holds first, a
 //! DOS packet for one, stays where it is): up to [`LENDS_MAX`] buffers of its own
 //! memory, each lent for reading, writing or both. The gate reads the table once at the put,
-//! checks it (the count; each buffer's access flags, its length, that it does not overlap the
-//! message, and that the sender may itself read, or write, every byte of it) and keeps it in
-//! the message's envelope. Whatever the sender writes into its table afterwards changes
-//! nothing. The blocks holding the buffers count the loan, as the message's own block does, so
-//! they can be neither freed nor sent by transfer until the message is back.
+//! checks it (the count; each buffer's access flags, its length, at most a message's, that it
+//! does not overlap the message, and that the sender may itself read, or write, every byte of
+//! it) and keeps it beside the message's envelope (a map by its ticket). Whatever the sender
+//! writes into its table afterwards changes nothing. The blocks holding the buffers count the
+//! loan, as the message's own block does, so they can be neither freed nor sent by transfer
+//! until the message is back; each loan is given back to the block that counted it. A buffer
+//! in no block of the sender's own (its stack, or pages another task lent it by transfer) is
+//! counted nowhere: the check at each copy is what keeps it safe.
 //!
 //! **Reading and writing.** Only the task that holds the message now (took it and has not
 //! replied it) may copy from or into its lent buffers, by buffer index, offset and a buffer of
