@@ -29,11 +29,16 @@ pub unsafe fn do_msg_lending(port: *mut MsgPort, msg: *mut Message, lends: &Lend
     }
 }
 
-/// msg_read: up to `buf.len()` bytes from buffer `index` that the held message `m` lends, from
-/// `offset`. Result: the bytes copied (0 at the buffer's end).
-/// Errors: [`GateError::BadPointer`] if the caller does not hold `m`, there is no such buffer,
-/// it is not lent for reading, the offset is past its end, or its sender has ended or can no
-/// longer read it. Not callable from an interrupt.
+/// msg_read (QNX's MsgRead): copies from buffer `index` that the message `m` lends, from
+/// `offset`, into `buf`.
+///
+/// Inputs: `m`, a message the caller holds (taken and not yet replied: in ring 3 its view);
+/// the buffer's index in the sender's [`Lends`]; an offset into it; where to copy to (the
+/// caller's own memory). Result: the bytes copied (fewer than `buf.len()` at the buffer's end;
+/// 0 at it). Errors: [`GateError::BadPointer`] if the caller does not hold `m`, there is no
+/// such buffer, it is not lent for reading, the offset is past its end, `buf` is not the
+/// caller's to write, or the sender has ended or can no longer read the buffer itself.
+/// Not callable from an interrupt.
 pub fn msg_read(m: *const Message, index: usize, offset: usize, buf: &mut [u8]) -> Result<usize, GateError> {
     if in_ring3() {
         return crate::sys_gate::msg_read(m, index, offset, buf);

@@ -545,9 +545,9 @@ pub const PUT_LENDS: u64 = 1 << 8;
 
 /// The most buffers one message lends.
 pub const LENDS_MAX: usize = 4;
-/// A lent buffer's access: its receiver may read it ([`msg_read`]).
+/// A lent buffer's access: its receiver may read it (`exec::lend::msg_read`).
 pub const LEND_READ: u64 = 1;
-/// A lent buffer's access: its receiver may write it ([`msg_write`]).
+/// A lent buffer's access: its receiver may write it (`exec::lend::msg_write`).
 pub const LEND_WRITE: u64 = 2;
 
 /// One buffer of the sender's memory that a message lends its receiver.
@@ -569,32 +569,12 @@ pub struct Lends {
     pub bufs: [Lend; LENDS_MAX],
 }
 
-/// msg_read (QNX's MsgRead): copies from buffer `index` that the message at `view` lends,
-/// from `offset`, into `buf`.
-///
-/// Inputs: `view`, a message the caller holds (taken and not yet replied); the buffer's
-/// index in the sender's [`Lends`]; an offset into it; where to copy to (the caller's memory).
-/// Result: the bytes copied (fewer than `buf.len()` at the buffer's end; 0 at it).
-/// Errors: [`GateError::BadPointer`] if the caller does not hold `view`, the index names no
-/// buffer, the buffer is not lent for reading, the offset is past its end, the sender has
-/// ended or can no longer read the buffer itself; [`GateError::Privileged`] outside ring 3
-/// (a ring-0 holder uses `exec::lend::msg_read`, which serves both rings).
-/// Not callable from an interrupt.
-pub fn msg_read(view: *const Message, index: usize, offset: usize, buf: &mut [u8]) -> Result<usize, GateError> {
-    lent_call(Call::MsgRead, view, index, offset, buf.as_mut_ptr() as u64, buf.len())
+/// msg_read's gate call, for `exec::lend::msg_read` in ring 3 (its doc says the rest).
+pub(crate) fn msg_read(view: *const Message, index: usize, offset: usize, buf: &mut [u8]) -> Result<usize, GateError> {
+    call(Call::MsgRead, view as u64, index as u64, offset as u64, buf.as_mut_ptr() as u64, buf.len() as u64).map(|n| n as usize)
 }
 
-/// msg_write (QNX's MsgWrite): copies `buf` into buffer `index` that the message at `view`
-/// lends, from `offset`. As [`msg_read`], for a buffer lent for writing; result: the bytes
-/// copied (fewer than `buf.len()` at the buffer's end).
-/// Not callable from an interrupt.
-pub fn msg_write(view: *const Message, index: usize, offset: usize, buf: &[u8]) -> Result<usize, GateError> {
-    lent_call(Call::MsgWrite, view, index, offset, buf.as_ptr() as u64, buf.len())
-}
-
-fn lent_call(c: Call, view: *const Message, index: usize, offset: usize, buf: u64, len: usize) -> Result<usize, GateError> {
-    if !in_ring3() {
-        return Err(GateError::Privileged);
-    }
-    call(c, view as u64, index as u64, offset as u64, buf, len as u64).map(|n| n as usize)
+/// msg_write's gate call, for `exec::lend::msg_write` in ring 3.
+pub(crate) fn msg_write(view: *const Message, index: usize, offset: usize, buf: &[u8]) -> Result<usize, GateError> {
+    call(Call::MsgWrite, view as u64, index as u64, offset as u64, buf.as_ptr() as u64, buf.len() as u64).map(|n| n as usize)
 }

@@ -9,7 +9,8 @@ use exec::memory::MemFlags;
 use exec::port::{Message, MsgPort};
 use exec::signal::{SIGF_CTRL_D, SIGF_CTRL_E, SIGF_CTRL_F};
 use exec::sys;
-use exec::sys_gate::{Call, ERR_BAD_POINTER, GateError, LEND_READ, LEND_WRITE, Lend, Lends, msg_read, msg_write, raw_call, raw_call5};
+use exec::lend::{msg_read, msg_write};
+use exec::sys_gate::{Call, ERR_BAD_POINTER, GateError, LEND_READ, LEND_WRITE, Lend, Lends, raw_call, raw_call5};
 use exec::task::Task;
 use exec::{ensure, ensure_eq};
 

@@ -39,13 +39,13 @@ const BLOCK: u64 = 512;
 /// [`entry_ring3`] through mmu-mode). Result: the task, or null.
 #[cfg(not(feature = "mmu"))]
 pub fn start() -> *mut Task {
-    exec::task::add_task("RAM", 0, |_| serve(PORT_NAME, exec::heap::stats().free / 2), 0, 32 * 1024)
+    exec::task::add_task("RAM", 0, |_| serve(PORT_NAME, super::RAM_VOLUME, exec::heap::stats().free / 2), 0, 32 * 1024)
 }
 
 /// The RAM: handler as a ring-3 task (mmu build): `disk` is its disk size in bytes.
 #[cfg(feature = "mmu")]
 pub extern "C" fn entry_ring3(disk: u64) -> ! {
-    serve(PORT_NAME, disk);
+    serve(PORT_NAME, super::RAM_VOLUME, disk);
     super::end_ring3()
 }
 
@@ -67,7 +67,8 @@ pub extern "C" fn entry_mount(block: u64) -> ! {
     let m = unsafe { (block as *const Mount).read() };
     let name = core::str::from_utf8(&m.name[..(m.len as usize).min(m.name.len())]).unwrap_or("");
     if !name.is_empty() {
-        serve(name, m.disk);
+        // A disk mounted under another name is a volume of that name.
+        serve(name, name, m.disk);
     }
     super::end_ring3()
 }
@@ -83,9 +84,10 @@ struct Ram {
 }
 
 /// Serves packets at a new public port `name` (its device's name) for good (returns only
-/// when it cannot start).
-fn serve(name: &str, disk: u64) {
-    serve_with_bug(name, disk, None);
+/// when it cannot start). Its root is named `volume`, as NameFromLock gives it (RAM:'s is
+/// `Ram Disk`, as on the Amiga).
+fn serve(name: &str, volume: &str, disk: u64) {
+    serve_with_bug(name, volume, disk, None);
 }
 
 /// A RAM: disk `name` of `disk` bytes with a bug put in by whoever starts it: at its
@@ -93,19 +95,17 @@ fn serve(name: &str, disk: u64) {
 /// real bug would raise). CRASHTEST's `handler-fault` starts one to show what a faulting
 /// handler does to its clients. Clients cannot set it: it is the starter's argument.
 pub fn serve_faulty(name: &str, disk: u64, fault_after: u64) {
-    serve_with_bug(name, disk, Some(fault_after));
+    serve_with_bug(name, name, disk, Some(fault_after));
 }
 
-fn serve_with_bug(name: &str, disk: u64, fault_after: Option<u64>) {
+fn serve_with_bug(name: &str, volume: &str, disk: u64, fault_after: Option<u64>) {
     let mut served = 0u64;
     let port = exec::sys::create_port(Some(name), 0);
     if port.is_null() {
         return;
     }
     let mut ram = Ram {
-        // RAM:'s root is its volume, as on the Amiga: NameFromLock gives `Ram Disk:...`. A
-        // disk mounted under another name is its own volume.
-        fs: RamFs::new(if name == PORT_NAME { super::RAM_VOLUME } else { name }, disk),
+        fs: RamFs::new(volume, disk),
         owners: BTreeMap::new(),
         refused: 0,
         clock: Clock::open(),

@@ -70,8 +70,8 @@ pub(super) fn read_table(mine: &Space, msg: u64, len: u64) -> Option<Lends> {
         }
         let flags = l.access != 0 && l.access & !(LEND_READ | LEND_WRITE) == 0;
         let apart = end <= msg || l.addr >= msg + len;
-        let readable = l.access & LEND_READ == 0 || mine.user_readable(l.addr, l.len);
-        let writable = l.access & LEND_WRITE == 0 || mine.user_writable(l.addr, l.len);
+        let readable = l.access & LEND_READ == 0 || reaches(mine, l.addr, l.len, Way::Read);
+        let writable = l.access & LEND_WRITE == 0 || reaches(mine, l.addr, l.len, Way::Write);
         (flags && apart && readable && writable).then_some(())
     };
     table.bufs[..count].iter().all(|l| fits(l).is_some()).then_some(table)
@@ -87,23 +87,33 @@ pub(super) fn count_loans(mine: &mut Space, lends: &Lends) -> [u64; LENDS_MAX] {
     starts
 }
 
+/// Keeps `lends` beside envelope `ticket` (just put in the records), with the starts of the
+/// blocks that counted its loans (all 0 for a ring-0 sender's), and marks the envelope as one
+/// that lends. Forbid held.
+pub(super) fn keep(r: &mut Records, ticket: u64, lends: Lends, starts: [u64; LENDS_MAX]) {
+    if let Some(e) = r.envelopes.get_mut(ticket) {
+        e.lends = true;
+    }
+    r.lent.insert(ticket, (lends, starts));
+}
+
 /// msg_read from ring 3: up to `len` bytes from buffer `index` of the message the caller holds
 /// at `view`, from `offset`, into the caller's memory at `to`. Result: the bytes copied.
 pub fn read(view: u64, index: u64, offset: u64, to: u64, len: u64) -> GateResult {
-    let me = me();
-    with(|r| {
-        let ticket = held_ticket(r, me, view)?;
-        copy(r, ticket, index, offset, to, len, Way::Read)
-    })
+    ring3(view, index, offset, to, len, Way::Read)
 }
 
 /// msg_write from ring 3: up to `len` bytes of the caller's memory at `from` into buffer
 /// `index` of the message the caller holds at `view`, from `offset`. Result: the bytes copied.
 pub fn write(view: u64, index: u64, offset: u64, from: u64, len: u64) -> GateResult {
+    ring3(view, index, offset, from, len, Way::Write)
+}
+
+fn ring3(view: u64, index: u64, offset: u64, local: u64, len: u64, way: Way) -> GateResult {
     let me = me();
     with(|r| {
         let ticket = held_ticket(r, me, view)?;
-        copy(r, ticket, index, offset, from, len, Way::Write)
+        copy(r, ticket, index, offset, local, len, way)
     })
 }
 
@@ -178,6 +188,11 @@ fn range(lends: &Lends, index: u64, offset: u64, len: u64, way: Way) -> Result<(
     Ok((len.min(l.len - offset), l.addr + offset))
 }
 
+/// Whether ring 3 of space `s` may read (or write, as `way` says) `[at, at + n)`.
+fn reaches(s: &Space, at: u64, n: u64, way: Way) -> bool {
+    if way == Way::Read { s.user_readable(at, n) } else { s.user_writable(at, n) }
+}
+
 /// Copies `n` bytes between the lent range at `remote` and `local`, as `way` says; counted.
 /// Result: `n`.
 fn raw_copy(remote: u64, local: u64, n: u64, way: Way) -> u64 {
@@ -193,7 +208,7 @@ fn raw_copy(remote: u64, local: u64, n: u64, way: Way) -> u64 {
 
 /// The copy between lent buffer `index` of envelope `ticket` and the holder's memory at
 /// `local`, each end checked now. Forbid held.
-fn copy(r: &mut Records, ticket: u64, index: u64, offset: u64, local: u64, len: u64, way: Way) -> GateResult {
+fn copy(r: &Records, ticket: u64, index: u64, offset: u64, local: u64, len: u64, way: Way) -> GateResult {
     let e: &Envelope = r.envelopes.get(ticket).ok_or(BadPointer)?;
     if e.kind == Kind::Orphan {
         return Err(BadPointer);
@@ -208,11 +223,12 @@ fn copy(r: &mut Records, ticket: u64, index: u64, offset: u64, local: u64, len: 
     // it registered it). One space at a time: the sender and the holder may be one task.
     let remote_ok = matches!(e.kind, Kind::Kernel { .. })
         // SAFETY: the sender of a message that is neither an orphan's nor ring 0's is live.
-        || unsafe { space_of(sender) }.is_some_and(|s| if way == Way::Read { s.user_readable(remote, n) } else { s.user_writable(remote, n) });
+        || unsafe { space_of(sender) }.is_some_and(|s| reaches(s, remote, n, way));
     // The holder's end: its own memory (a ring-0 holder's buffer is the kernel's, trusted).
     // SAFETY: the holder is the running task, or a ring-0 receiver (no space).
     let local_ok = match unsafe { space_of(holder) } {
-        Some(s) => exec::task::find_task(None) == holder && if way == Way::Read { s.user_writable(local, n) } else { s.user_readable(local, n) },
+        // The holder's buffer is written by a read, read by a write.
+        Some(s) => exec::task::find_task(None) == holder && reaches(s, local, n, if way == Way::Read { Way::Write } else { Way::Read }),
         None => true,
     };
     if !remote_ok || !local_ok {

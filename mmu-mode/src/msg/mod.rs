@@ -267,13 +267,11 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
         return match ring3_to_ring0::put(r, e, port, msg, len, reply, mine.policy.family) {
             Ok(ticket) => {
                 let loan = mine.lend(msg, len);
-                let starts = lends.as_ref().map(|l| lend::count_loans(mine, l));
                 if let Some(e) = r.envelopes.get_mut(ticket) {
                     e.loan = loan;
-                    e.lends = lends.is_some();
                 }
-                if let (Some(l), Some(starts)) = (lends, starts) {
-                    r.lent.insert(ticket, (l, starts));
+                if let Some(l) = lends {
+                    lend::keep(r, ticket, l, lend::count_loans(mine, &l));
                 }
                 Ok(reply)
             }
@@ -331,7 +329,7 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
         kind,
         state: State::Out,
         taken: false,
-        lends: lends.is_some(),
+        lends: false,
     };
     let m = &raw mut e.msg;
     let e_ptr = &raw mut *e;
@@ -340,10 +338,8 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
     unsafe { (*e_ptr).ticket = ticket };
     if let Some(l) = lends {
         // SAFETY: the running task; the only reference to its space now.
-        if let Some(mine) = unsafe { space_of(sender) } {
-            let starts = lend::count_loans(mine, &l);
-            r.lent.insert(ticket, (l, starts));
-        }
+        let starts = unsafe { space_of(sender) }.map_or([0; exec::sys_gate::LENDS_MAX], |mine| lend::count_loans(mine, &l));
+        lend::keep(r, ticket, l, starts);
     }
     // What the receiver sees: a header the kernel wrote (the reply port by its handle, and
     // the envelope's ticket where Exec leaves a received message's stale link).

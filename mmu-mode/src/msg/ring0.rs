@@ -79,13 +79,10 @@ pub(super) fn wrap(r: &mut Records, m: *mut Message) -> Option<(u64, u64)> {
     let e_ptr = &raw mut *e;
     let ticket = r.envelopes.insert(e);
     // SAFETY: the box lives in the records.
-    unsafe {
-        (*e_ptr).ticket = ticket;
-        (*e_ptr).lends = lends.is_some();
-    }
+    unsafe { (*e_ptr).ticket = ticket };
     if let Some(l) = lends {
         // Ring 0 lends from no block of a space: nothing counted.
-        r.lent.insert(ticket, (l, [0; exec::sys_gate::LENDS_MAX]));
+        super::lend::keep(r, ticket, l, [0; exec::sys_gate::LENDS_MAX]);
     }
     let mut header = Message::new(core::ptr::null_mut(), len as usize);
     header.node.succ = ticket as *mut Node;
