@@ -176,12 +176,7 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
         }
         Call::ReplyMsg => crate::msg::reply(a0)?,
         Call::DoMsg => crate::msg::do_msg(a0, a1, a2)?,
-        Call::ReplyWait => {
-            if a0 != 0 {
-                crate::msg::reply(a0)?;
-            }
-            crate::msg::get(a1, crate::msg::Get::WaitTake)?
-        }
+        Call::ReplyWait => crate::msg::reply_wait(a0, a1)?,
         Call::MsgRead => crate::msg::msg_read(a0, a1, a2, a3, a4)?,
         Call::MsgWrite => crate::msg::msg_write(a0, a1, a2, a3, a4)?,
         Call::InitSemaphore => crate::sem::init(a0)?,

@@ -67,6 +67,9 @@ struct Server {
     /// A copy refused once the message was replied; and from a sender that had ended.
     after_reply: u64,
     orphan: u64,
+    /// A reply_wait of the held message at a port not ours (our port's handle, its generation
+    /// bumped): refused whole, the message still held.
+    reply_wait_kept: u64,
 }
 
 /// The message at `m` (`LEN` bytes) replying to `reply`, lending the read buffer `text` and
@@ -187,6 +190,8 @@ extern "C" fn server(block: u64) -> ! {
         // From memory that is not ours to read: a kernel address.
         no += u64::from(raw_call5(Call::MsgWrite, m as u64, 1, 0, crate::user::find_self(), 8) == ERR_BAD_POINTER);
         (*s).refused = no;
+        let forged_port = (port as u64) ^ (1 << 32);
+        (*s).reply_wait_kept = u64::from(crate::user::reply_wait(m as u64, forged_port) == ERR_BAD_POINTER && msg_read(m, 0, 0, &mut buf) == Ok(n));
         sys::reply_msg(m);
         (*s).after_reply = refused(msg_read(m, 0, 0, &mut buf));
         // The second message: held while its sender ends.
@@ -232,6 +237,7 @@ fn lend_ring3() -> TestResult {
     ensure_eq!((s.read, s.tail, s.at_end, s.wrote), (1, 1, 1, 1), "reads (whole, from an offset, at the end) and the write");
     ensure_eq!(s.refused, 8, "copies wrong in one field");
     ensure_eq!((s.after_reply, s.orphan), (1, 1), "a replied message and an ended sender's lend nothing");
+    ensure_eq!(s.reply_wait_kept, 1, "reply_wait at a port not ours replies nothing");
     ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "memory back to its baseline");
     Ok(())
 }

@@ -23,7 +23,7 @@ struct Found {
     /// Round trips whose reply came back to the right port with the body answered.
     answered: u64,
     /// Puts refused: a forged reply port, a port not opened to ring 3 (its handle 0), a
-    /// message too long for ring 0.
+    /// message too long for ring 0, a way of sending that is none.
     refused: u64,
     /// The message left at the port the server deleted: its error, and whether its body was
     /// left alone.
@@ -79,6 +79,9 @@ extern "C" fn client(block: u64) -> ! {
         let big = sys::alloc_mem(128 * 1024, MemFlags::ANY) as *mut Message;
         big.write(Message::new(reply, crate::msg::TO_RING0_MAX as usize + 8));
         (*f).refused += u64::from(crate::user::put_msg(svc as u64, big as u64, crate::msg::PUT_COPY) == crate::gate::ERR_BAD_POINTER);
+        // A good message to a good port, with a way of sending that is none.
+        letter(inner, reply, 8);
+        (*f).refused += u64::from(crate::user::do_msg(svc as u64, inner as u64, 7) == crate::gate::ERR_BAD_POINTER);
         sys::free_mem(big as *mut u8, 128 * 1024);
         // Left at "r0.svc", which the server then deletes.
         letter(inner, reply, 7);
@@ -139,7 +142,7 @@ fn ring3_to_ring0() -> TestResult {
     // SAFETY: written before the signal; the client waits.
     let f = unsafe { (block as *const Found).read() };
     ensure_eq!(f.answered, 2, "round trips by put and by do_msg");
-    ensure_eq!(f.refused, 3, "a forged reply port, a port not opened to ring 3, a message too long");
+    ensure_eq!(f.refused, 4, "a forged reply port, a port not opened to ring 3, a message too long, a way that is none");
     ensure_eq!((f.gone_error, f.gone_body_kept), (exec::port::MSG_ERR_RECEIVER_GONE, 1));
     // The client ends with its message at svc2; ring 0 answers it afterwards.
     // SAFETY: the client waits for CTRL_E, then ends.

@@ -231,6 +231,17 @@ pub fn do_msg(h: u64, msg: u64, how: u64) -> GateResult {
     get(reply, Get::WaitTake)
 }
 
+/// reply_wait from ring 3, in one gate call: replies `view` (unless 0), then waits at the
+/// caller's port `h` and takes the first message there. The port is checked first: a call
+/// refused for it has replied nothing (the caller still holds `view`).
+pub fn reply_wait(view: u64, h: u64) -> GateResult {
+    my_port(h)?;
+    if view != 0 {
+        reply(view)?;
+    }
+    get(h, Get::WaitTake)
+}
+
 /// [`put`]; result: the message's reply port (refused when it has none and `need_reply`).
 fn put_checked(h: u64, msg: u64, how: u64, need_reply: bool) -> GateResult {
     let sender = me();
@@ -259,6 +270,10 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
     }
     let lends = if how & PUT_LENDS != 0 { Some(lend::read_table(mine, msg, len).ok_or(BadPointer)?) } else { None };
     let how = how & !PUT_LENDS;
+    // A way that is none is refused on every path (the one to ring 0 would not look at it).
+    if !matches!(how, PUT_COPY | PUT_TRANSFER | PUT_AUTO) {
+        return Err(BadPointer);
+    }
     let Some(mut e) = fresh_envelope(r, sender, receiver) else { return Err(BadPointer) };
     // SAFETY: the port's owner is live (its end takes the port away first).
     if unsafe { (*receiver).space() } == 0 {
