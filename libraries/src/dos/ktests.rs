@@ -231,6 +231,19 @@ fn garbage_packets() -> TestResult {
             let (_, res2) = unsafe { do_pkt_with(ram, kind, &args, &mut with) };
             ensure_eq!(res2, want, "action {kind} {args:?}");
         }
+        // A message too short to be a packet (its header alone, in a valid packet's block)
+        // goes back untouched from every handler and the DOS server: nothing past its end is
+        // read as a packet or written as an answer.
+        for name in ["RAM", "CON", "NIL", "dos.list"] {
+            let mut sp = super::packet::StandardPacket::new(super::process::packet_port(), action::FINDINPUT, &[]);
+            sp.pkt.res1 = 0x5151;
+            sp.msg.length = size_of::<exec::port::Message>();
+            // SAFETY: a live handler's port (found just now; they never end here); our reply
+            // port; the message lives on this frame until it is back.
+            let back = unsafe { exec::sys::do_msg(port(name)?, &mut sp.msg) };
+            ensure!(core::ptr::eq(back, &sp.msg), "{name}: the short message back");
+            ensure_eq!(sp.pkt.res1, 0x5151, "{name}: a short message answered as a packet");
+        }
         // A name that is not UTF-8 is not a name.
         // SAFETY: as above.
         let r = unsafe { do_pkt_with(ram, action::FINDINPUT, &[0, 0, 0, 2], &mut [(2, Attach::In(bad))]) };

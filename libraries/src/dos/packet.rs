@@ -77,6 +77,17 @@ impl StandardPacket {
     }
 }
 
+/// Whether the message a handler received at `msg` is long enough to be a packet. A shorter
+/// one (a header alone: anyone can send one) is replied untouched: its packet fields would lie
+/// past its end. In the mmu build a ring-3 handler reads the length the kernel wrote.
+///
+/// # Safety
+/// `msg` is a live message the caller holds.
+pub unsafe fn is_packet(msg: *const Message) -> bool {
+    // SAFETY: per the contract.
+    unsafe { (*msg).length >= size_of::<StandardPacket>() }
+}
+
 /// The packet a handler received.
 ///
 /// # Safety

@@ -28,7 +28,7 @@ use exec::handles::HandleTable;
 use exec::port::Message;
 
 use crate::coninput::{Answer, ConInput, Mode, Waiting};
-use crate::dos::packet::{Data, data, packet_of};
+use crate::dos::packet::{Data, data, is_packet, packet_of};
 use crate::dosdefs::{DOSFALSE, DOSTRUE, action, error};
 
 /// The handler's port name (`CON:` finds it).
@@ -128,6 +128,12 @@ fn reply(msg: *mut Message, res1: i64, res2: i64) {
 impl Console {
     /// Serves one packet: answered now, or (a READ that must wait) queued.
     fn packet(&mut self, msg: *mut Message) {
+        // SAFETY: the message we hold; one too short for a packet goes back untouched.
+        if !unsafe { is_packet(msg) } {
+            // SAFETY: as above.
+            unsafe { exec::sys::reply_msg(msg) };
+            return;
+        }
         // SAFETY: only packets come to a handler's port (dos.library's contract).
         let (kind, a) = unsafe { (packet_of(msg).kind, packet_of(msg).args) };
         let key = a[0] as u64;

@@ -35,7 +35,8 @@ fn serve() {
     loop {
         // SAFETY: our own port; `msg` is null or the packet answered below.
         msg = unsafe { exec::sys::reply_wait(msg, port) };
-        if msg.is_null() {
+        // SAFETY: the message we hold (a short one goes back untouched at the next wait).
+        if msg.is_null() || !unsafe { crate::dos::packet::is_packet(msg) } {
             continue;
         }
         // SAFETY: only packets are sent to a handler's port (dos.library's contract).

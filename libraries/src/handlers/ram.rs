@@ -25,7 +25,7 @@ use exec::port::Message;
 use exec::task::Task;
 
 use super::Clock;
-use crate::dos::packet::{Data, PacketData, attached, data, packet_of};
+use crate::dos::packet::{Data, PacketData, attached, data, is_packet, packet_of};
 use crate::dosdefs::{DOSFALSE, DOSTRUE, EXCLUSIVE_LOCK, FileInfoBlock, ID_DOS_DISK, ID_VALIDATED, InfoData, SHARED_LOCK, action, error};
 use crate::ramfs::{Entry, RamFs};
 
@@ -114,7 +114,8 @@ fn serve_with_bug(name: &str, volume: &str, disk: u64, fault_after: Option<u64>)
     loop {
         // SAFETY: our own port; `msg` is null or the packet served below.
         msg = unsafe { exec::sys::reply_wait(msg, port) };
-        if msg.is_null() {
+        // SAFETY: the message we hold (a short one goes back untouched at the next wait).
+        if msg.is_null() || !unsafe { is_packet(msg) } {
             continue;
         }
         served += 1;
