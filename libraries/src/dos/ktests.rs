@@ -421,6 +421,14 @@ fn volumes() -> TestResult {
         ensure_eq!(assign_path("VOLTEST", "RAM:"), Ok(()));
         ensure_eq!(add_volume("VOLTEST", "NIL"), Err(error::OBJECT_EXISTS), "an assign's name");
         ensure_eq!(assign_lock("VOLTEST", None), Ok(()));
+        // Past dos.library, straight to the server: a target that is no device's root, and a
+        // device's name; each refused there.
+        for (name, target, want) in [(&b"Raw"[..], &b"RAM:sub"[..], error::DEVICE_NOT_MOUNTED), (b"CON", b"RAM:", error::OBJECT_EXISTS)] {
+            let args = [0, name.len() as i64, 0, target.len() as i64];
+            // SAFETY: the DOS server's port; the attachments are borrowed until the answer.
+            let r = unsafe { do_pkt_with(port("dos.list")?, super::server::ACTION_VOLUME_ADD, &args, &mut [(0, Attach::In(name)), (2, Attach::In(target))]) };
+            ensure_eq!(r.1, want, "VOLUME_ADD {name:?} {target:?}");
+        }
         ensure_eq!(volumes().len(), list.len(), "nothing added by the refusals");
         Ok(())
     })

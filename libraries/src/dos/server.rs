@@ -92,6 +92,19 @@ fn serve() {
                     return Err(error::OBJECT_EXISTS);
                 }
                 if kind == ACTION_VOLUME_ADD {
+                    // Checked here, where the list is kept (a client may send the packet past
+                    // dos.library): a plain name, not a device's, for the root of a device
+                    // that is there.
+                    if name.contains([':', '/']) {
+                        return Err(error::INVALID_COMPONENT_NAME);
+                    }
+                    let device = target.strip_suffix(':').filter(|d| !d.contains([':', '/']));
+                    if !device.is_some_and(|d| !super::lock::device_port(d).is_null()) {
+                        return Err(error::DEVICE_NOT_MOUNTED);
+                    }
+                    if !super::lock::device_port(name).is_null() {
+                        return Err(error::OBJECT_EXISTS);
+                    }
                     if volumes.len() >= MAX_ASSIGNS {
                         return Err(error::NO_FREE_STORE);
                     }
