@@ -99,7 +99,7 @@ fn serve() {
                         return Err(error::INVALID_COMPONENT_NAME);
                     }
                     let device = target.strip_suffix(':').filter(|d| !d.contains([':', '/']));
-                    if !device.is_some_and(|d| !super::lock::device_port(d).is_null()) {
+                    if device.is_none_or(|d| super::lock::device_port(d).is_null()) {
                         return Err(error::DEVICE_NOT_MOUNTED);
                     }
                     if !super::lock::device_port(name).is_null() {
