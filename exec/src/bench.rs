@@ -169,6 +169,14 @@ pub fn measure_checked(name: &str, size: usize, touch: bool, n: usize, f: impl F
     }
 }
 
+/// [`report`] for a row that timed itself and counted its wrong runs (`wrong`, of the
+/// [`runs`] of `samples.len()` samples): its line, or `bench missing` if any run was wrong.
+/// Not callable from an interrupt.
+pub fn report_checked(name: &str, size: usize, touch: bool, samples: &mut [u64], events: Events, wrong: u64) {
+    let ops = runs(samples.len());
+    if wrong == 0 { report(name, size, touch, samples, events, ops) } else { wrong_results(name, size, wrong, ops) }
+}
+
 /// Says that a row's results were wrong (`wrong` of `runs`): `make bench` fails on it.
 pub fn wrong_results(name: &str, size: usize, wrong: u64, runs: u64) {
     kprintln!("bench missing name={name} size={size}: {wrong} of {runs} runs came back wrong");

@@ -147,7 +147,9 @@ pub fn create_port(name: Option<&str>, pri: i8) -> *mut MsgPort {
 }
 
 /// Deletes a port from [`create_msg_port`]: takes it off the public list if it is there, frees
-/// its signal and memory. Messages still queued are not replied. Null does nothing.
+/// its signal and memory. Null does nothing. Messages still queued are not replied by exec (in
+/// the mmu build, mmu-mode sends back those it knows, to their ring-3 senders, marked
+/// receiver-gone, before the port goes).
 ///
 /// # Safety
 /// `port` is null or came from `create_msg_port` of the calling task and is not used after.

@@ -5,7 +5,7 @@
 //! wait_port, get_msg; the server's wait_port, get_msg, reply_msg: six), timed by the sending
 //! task itself with RDTSC (ring 3 may read the TSC).
 
-use exec::bench::{SIZES, intact, report, samples_for, stamp, wrong_results};
+use exec::bench::{SIZES, intact, report_checked, samples_for, stamp};
 use exec::events::Events;
 use exec::port::{Message, MsgPort};
 use exec::signal::{SIGF_CTRL_E, SIGF_CTRL_F};
@@ -289,11 +289,7 @@ fn pair(name: &str, size: usize, label_size: usize, touch: bool, how: u64, calls
     let Some(port) = crate::msg::port_of(s) else { return missing(name, label_size) };
     let block = Block { server: port, how, len, n, parent: me, samples: 0, calls: calls as u64, wrong: 0 };
     let Some((mut samples, events, wrong)) = run_client("bench-client", block) else { return missing(name, label_size) };
-    if wrong == 0 {
-        report(name, label_size, touch, &mut samples, events, n + n / 10);
-    } else {
-        wrong_results(name, label_size, wrong, n + n / 10);
-    }
+    report_checked(name, label_size, touch, &mut samples, events, wrong);
     exec::time::wait_ticks(1);
 }
 
@@ -329,11 +325,7 @@ pub fn run() {
                 (core::slice::from_raw_parts(b.read() as *const u64, n_null as usize).to_vec(), b.add(3).read())
             };
             window.release();
-            if wrong == 0 {
-                report(name, 0, false, &mut samples, events, n_null + n_null / 10);
-            } else {
-                wrong_results(name, 0, wrong, n_null + n_null / 10);
-            }
+            report_checked(name, 0, false, &mut samples, events, wrong);
             exec::time::wait_ticks(1);
         } else {
             missing(name, 0);
@@ -368,11 +360,7 @@ pub fn run() {
                 missing(name, size);
                 continue;
             };
-            if wrong == 0 {
-                report(name, size, false, &mut samples, events, n + n / 10);
-            } else {
-                wrong_results(name, size, wrong, n + n / 10);
-            }
+            report_checked(name, size, false, &mut samples, events, wrong);
             exec::time::wait_ticks(1);
         }
     }

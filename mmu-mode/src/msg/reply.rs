@@ -67,12 +67,8 @@ pub(super) fn send_back(r: &mut Records, ticket: u64, error: i32) {
             let writable = sender_may_write(e.sender, original, e.len);
             if error == 0 && writable {
                 // SAFETY: the copy is the receiver's live block of `len` bytes; the original is
-                // memory the sender may write now (checked just now, under Forbid); the header
-                // stays the sender's.
-                unsafe {
-                    core::ptr::copy_nonoverlapping((e.view + HEADER) as *const u8, (original + HEADER) as *mut u8, (e.len - HEADER) as usize)
-                };
-                exec::events::count(&exec::events::BYTES_COPIED, e.len - HEADER);
+                // memory the sender may write now (checked just now, under Forbid).
+                unsafe { copy_body_back(e, original) };
             }
             // SAFETY: the receiver is live (its end sends its messages back first).
             if let Some(t) = unsafe { space_of(e.receiver) } {
@@ -87,8 +83,7 @@ pub(super) fn send_back(r: &mut Records, ticket: u64, error: i32) {
             // of every queue while the receiver holds its copy.
             unsafe {
                 if error == 0 {
-                    core::ptr::copy_nonoverlapping((e.view + HEADER) as *const u8, (original + HEADER) as *mut u8, (e.len - HEADER) as usize);
-                    exec::events::count(&exec::events::BYTES_COPIED, e.len - HEADER);
+                    copy_body_back(e, original);
                 }
                 if let Some(t) = space_of(e.receiver) {
                     t.unlend(e.view);
@@ -136,6 +131,18 @@ pub(super) fn send_back(r: &mut Records, ticket: u64, error: i32) {
     e.msg = Message::new(port, size_of::<Envelope>());
     // SAFETY: the port is live (in the records); the envelope lives in the records.
     unsafe { exec::port::put_msg(port, &raw mut e.msg) };
+}
+
+/// A reply's copy back: the body of `e`'s view over its `original` (the header stays the
+/// sender's); counted.
+///
+/// # Safety
+/// The view and `original` are `e.len` bytes of live memory, `original` the sender's to be
+/// written (or ring 0's, trusted).
+pub(super) unsafe fn copy_body_back(e: &Envelope, original: u64) {
+    // SAFETY: per the contract.
+    unsafe { core::ptr::copy_nonoverlapping((e.view + HEADER) as *const u8, (original + HEADER) as *mut u8, (e.len - HEADER) as usize) };
+    exec::events::count(&exec::events::BYTES_COPIED, e.len - HEADER);
 }
 
 /// Whether ring-3 task `sender` may write `[at, at + len)` now: where a reply writes into the

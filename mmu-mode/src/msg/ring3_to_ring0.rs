@@ -28,7 +28,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use exec::memory::MemFlags;
 use exec::port::{Message, MsgPort};
 
-use super::{Envelope, HEADER, Kind, Records, State, send_back, with};
+use super::{Envelope, Kind, Records, State, send_back, with};
 
 /// The longest message a ring-3 task may send to a ring-0 port.
 pub const TO_RING0_MAX: u64 = 64 * 1024;
@@ -146,9 +146,8 @@ pub fn ring3_sender(m: *const Message) -> Option<u64> {
 pub(super) fn copy_back(e: &Envelope, original: u64, error: i32) {
     if error == 0 {
         // SAFETY: the copy is live until the relay frees it (after this); the original is the
-        // sender's lent memory of `len` bytes; the header stays the sender's.
-        unsafe { core::ptr::copy_nonoverlapping((e.view + HEADER) as *const u8, (original + HEADER) as *mut u8, (e.len - HEADER) as usize) };
-        exec::events::count(&exec::events::BYTES_COPIED, e.len - HEADER);
+        // sender's memory of `len` bytes, which the caller checked it may write now.
+        unsafe { super::reply::copy_body_back(e, original) };
     }
 }
 
