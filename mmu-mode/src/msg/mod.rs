@@ -235,11 +235,12 @@ pub fn do_msg(h: u64, msg: u64, how: u64) -> GateResult {
 /// caller's port `h` and takes the first message there. The port is checked first: a call
 /// refused for it has replied nothing (the caller still holds `view`).
 pub fn reply_wait(view: u64, h: u64) -> GateResult {
-    my_port(h)?;
+    // The caller's port stays while the caller runs (only its owner deletes it).
+    let port = my_port(h)?;
     if view != 0 {
         reply(view)?;
     }
-    get(h, Get::WaitTake)
+    get_at(port, Get::WaitTake)
 }
 
 /// [`put`]; result: the message's reply port (refused when it has none and `need_reply`).
@@ -424,7 +425,11 @@ fn envelope_of(m: *mut Message) -> *mut Envelope {
 /// Takes (or, waiting, looks at) the first message of the caller's port `h`. Result: the
 /// address of its view (open to the caller), or 0 if none.
 pub fn get(h: u64, how: Get) -> GateResult {
-    let port = my_port(h)?;
+    get_at(my_port(h)?, how)
+}
+
+/// [`get`] at the caller's own `port` (its handle checked already).
+fn get_at(port: *mut MsgPort, how: Get) -> GateResult {
     let m = match how {
         Get::Take => with(|r| take(r, port)),
         Get::WaitTake => loop {
