@@ -34,6 +34,18 @@ impl<T> HandleTable<T> {
         ((handle & 0xffff_ffff) as usize, (handle >> 32) as u32)
     }
 
+    /// Makes room for `additional` more objects than the table holds, so that the next
+    /// inserts allocate nothing (and removals neither: the free list has room too).
+    pub fn reserve(&mut self, additional: usize) {
+        self.slots.reserve(additional);
+        self.free.reserve(self.slots.len() + additional);
+    }
+
+    /// How many objects the table holds without growing.
+    pub fn capacity(&self) -> usize {
+        self.slots.capacity()
+    }
+
     /// Stores `value`; returns its handle (never 0: generations start at 1).
     pub fn insert(&mut self, value: T) -> u64 {
         let index = match self.free.pop() {
@@ -120,6 +132,22 @@ mod tests {
         assert_eq!(t.get_mut(a), None);
         assert_eq!(t.remove(a), None);
         assert_eq!(t.get(b), Some(&2));
+    }
+
+    #[test]
+    fn reserved_room_is_used_without_growing() {
+        let mut t = HandleTable::new();
+        t.reserve(8);
+        let cap = t.capacity();
+        assert!(cap >= 8);
+        for round in 0..3 {
+            let hs: Vec<u64> = (0..8).map(|i| t.insert(round * 8 + i)).collect();
+            for h in hs {
+                t.remove(h);
+            }
+        }
+        assert_eq!(t.capacity(), cap, "the slots did not grow");
+        assert!(t.free.capacity() >= 8, "the free list had its room");
     }
 
     #[test]

@@ -74,6 +74,8 @@ pub mod sys_gate;
 #[cfg(target_os = "none")]
 pub mod task;
 #[cfg(target_os = "none")]
+pub mod task_table;
+#[cfg(target_os = "none")]
 pub mod time;
 #[cfg(all(target_os = "none", feature = "mmu"))]
 pub mod user_heap;

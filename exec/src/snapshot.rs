@@ -40,6 +40,8 @@ impl Name {
 #[derive(Clone, Copy)]
 pub struct TaskEntry {
     pub address: usize,
+    /// Its number (`task_table`): how ring 3 and the shell's records name it.
+    pub id: u64,
     pub name: Name,
     pub pri: i8,
     pub state: TaskState,
@@ -111,6 +113,7 @@ pub unsafe fn task_list(buf: *mut TaskEntry, max: usize) -> usize {
         if n < max {
             let e = TaskEntry {
                 address: t as *const Task as usize,
+                id: t.id(),
                 name: Name::new(t.name()),
                 pri: t.pri(),
                 state: t.state,

@@ -90,6 +90,8 @@ crate::vector_table! {
     unsafe fn system_info(info: *mut SystemInfo) = crate::snapshot::system_info;
     unsafe fn do_msg(port: *mut MsgPort, msg: *mut Message) -> *mut Message = crate::port::do_msg;
     unsafe fn reply_wait(msg: *mut Message, port: *mut MsgPort) -> *mut Message = crate::port::reply_wait;
+    safe fn task_by_number(id: u64) -> *mut Task = crate::task_table::task_by_number;
+    unsafe fn task_number(task: *mut Task) -> u64 = crate::task_table::task_number;
 }
 
 /// exec.library's version.

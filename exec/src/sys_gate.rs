@@ -13,6 +13,12 @@
 //! or nothing. `disable`/`enable` from ring 3 act as `forbid`/`permit`: a task cannot mask
 //! interrupts. Pools are not available in ring 3 (`create_pool` returns null).
 //!
+//! Tasks: in ring 3 a `*mut Task` is the task's number (`crate::task_table`), never its
+//! address: `find_task` and `add_task` give numbers, `signal`, `set_task_pri` and `rem_task`
+//! take them, and the gate finds the task in O(1), refusing a number whose task has ended.
+//! `task_by_number`/`task_number` convert between the two names where ring 0 and ring 3 share
+//! records (the shell's CLI table keeps numbers).
+//!
 //! A refusal comes back as a [`GateError`] (a refused allegation, a call ring 3 may not make,
 //! no such call), encoded once by the gate and decoded once here ([`call`]); each stub turns it
 //! into its typed call's "nothing" (null, false, -1), as its doc says.
@@ -272,7 +278,7 @@ pub(crate) fn add_task(n: &str, pri: i8, entry: fn(usize), arg: usize, stack_siz
     let pri_stack = (pri as u8 as u64) | ((stack_size.div_ceil(1024) as u64) << 8);
     ptr(call(Call::AddTask, p, l, pri_stack, entry as usize as u64, arg as u64))
 }
-/// In ring 3 a task may remove only itself (null, or its own address): any other task is
+/// In ring 3 a task may remove only itself (null, or its own number): any other task is
 /// refused, counted, and the call returns.
 pub(crate) fn rem_task(task: *mut Task) {
     if task.is_null() || Ok(task as u64) == call(Call::FindSelf, 0, 0, 0, 0, 0) {
@@ -282,6 +288,14 @@ pub(crate) fn rem_task(task: *mut Task) {
 }
 pub(crate) fn task_alive(id: u64) -> bool {
     call(Call::TaskAlive, id, 0, 0, 0, 0) == Ok(1)
+}
+/// In ring 3 a task's name is its number: the number itself while its task lives, else null.
+pub(crate) fn task_by_number(id: u64) -> *mut Task {
+    if task_alive(id) { id as *mut Task } else { core::ptr::null_mut() }
+}
+/// In ring 3 a task's name is its number already (null: the caller's own).
+pub(crate) fn task_number(task: *mut Task) -> u64 {
+    if task.is_null() { call(Call::FindSelf, 0, 0, 0, 0, 0).unwrap_or(0) } else { task as u64 }
 }
 pub(crate) fn find_task(n: Option<&str>) -> *mut Task {
     match n {

@@ -10,6 +10,7 @@ use crate::list::{List, Node, NodeType};
 use crate::memory::{self, MemFlags};
 use crate::sched::{self, disable, enable};
 use crate::signal::SIGNALS_RESERVED;
+pub use crate::task_table::{task_alive, task_by_number};
 
 /// Where a task is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,16 +36,14 @@ const STACK_CANARY: u64 = 0x5afe_c0de_5afe_c0de;
 /// them first; the rest of the guard absorbs what follows until the next switch).
 const CANARY_WORDS: usize = 2;
 
-/// The next task number (1 is the boot task).
-static NEXT_ID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
-
 /// A task (Exec's `struct Task`). `node` comes first: list nodes are cast to tasks.
 #[repr(C)]
 pub struct Task {
     /// In the ready list (a waiting task is on no list); kind Task; priority; name.
     pub node: Node,
-    /// The task's number: given once, never reused (a task that ended and a new one at the
-    /// same address have different numbers).
+    /// The task's number (`task_table`): given as it joins the tasks, never given again
+    /// (a task that ended and a new one at the same address have different numbers); 0
+    /// before. Disable.
     id: u64,
     pub state: TaskState,
     /// Disable and Forbid nesting, saved while the task is not running.
@@ -121,7 +120,7 @@ impl Task {
     fn new(name: &str, pri: i8, entry: fn(usize), arg: usize) -> Box<Task> {
         let mut t = Box::new(Task {
             node: Node::new(NodeType::Task, pri),
-            id: NEXT_ID.fetch_add(1, core::sync::atomic::Ordering::Relaxed),
+            id: 0,
             state: TaskState::Added,
             // A new task arrives through a switch, with interrupts off: Disable is held until
             // task_start's enable().
@@ -182,8 +181,8 @@ impl Task {
         self.node.name()
     }
 
-    /// The task's number (see [`Task`]): what names a task for good, where its address may
-    /// be reused once it ends.
+    /// The task's number (see [`Task`] and `task_table`): what names a task for good, where
+    /// its address may be reused once it ends; what ring 3 names it by.
     pub fn id(&self) -> u64 {
         self.id
     }
@@ -295,6 +294,7 @@ fn launch(mut t: Box<Task>, stack_size: usize) -> *mut Task {
 unsafe fn link_all(eb: &mut ExecBase, t: *mut Task) {
     // SAFETY: per the contract; chained tasks are live.
     unsafe {
+        (*t).id = crate::task_table::give_number(t);
         (*t).all_prev = null_mut();
         (*t).all_next = eb.all_tasks;
         if let Some(n) = eb.all_tasks.as_mut() {
@@ -321,6 +321,7 @@ pub(crate) unsafe fn unlink_all(eb: &mut ExecBase, t: *mut Task) {
         }
         (*t).all_prev = null_mut();
         (*t).all_next = null_mut();
+        crate::task_table::retire_number((*t).id);
     }
 }
 
@@ -559,16 +560,6 @@ pub unsafe fn set_task_pri(task: *mut Task, pri: i8) -> i8 {
 pub fn is_live(task: *const Task) -> bool {
     let mut found = false;
     for_each_task(|t| found |= core::ptr::eq(t, task));
-    found
-}
-
-/// Whether the task numbered `id` ([`Task::id`]) has not ended: how a server that keeps
-/// records for its clients (a DOS handler's open files) learns that one has gone. Walks the
-/// task lists (not for a hot path). From ring 3 through the gate: it tells only whether a
-/// number is in use. Callable from an interrupt.
-pub fn task_alive(id: u64) -> bool {
-    let mut found = false;
-    for_each_task(|t| found |= t.id() == id);
     found
 }
 

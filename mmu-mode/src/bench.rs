@@ -276,7 +276,7 @@ fn run_client(name: &str, block: Block) -> Option<(alloc::vec::Vec<u64>, Events,
 /// One row of a ring-3 pair: a server and a client of messages of `size` bytes, reported under
 /// `name` with `label_size` in the size field.
 fn pair(name: &str, size: usize, label_size: usize, touch: bool, how: u64, calls: Calls) {
-    let me = exec::task::find_task(None) as u64;
+    let me = crate::user::ring3_name(exec::task::find_task(None)) as u64;
     let len = exec::bench::message_len(size) as u64;
     let n = samples_for(size) as u64;
     exec::signal::set_signal(0, SIGF_CTRL_F);
@@ -310,7 +310,7 @@ fn missing(name: &str, size: usize) {
 /// every size, copy and transfer, body untouched and read; each with the events of its timed
 /// loop (warm-ups included), counted from the task's go to its end.
 pub fn run() {
-    let me = exec::task::find_task(None) as u64;
+    let me = crate::user::ring3_name(exec::task::find_task(None)) as u64;
     let n_null = exec::bench::count(10_000) as u64;
     exec::signal::set_signal(0, SIGF_CTRL_F);
     for (name, via_sys) in [("null_call_gate", 0), ("null_call_sys_ring3", 1)] {

@@ -34,9 +34,11 @@ pub static LAST_FAULT_VECTOR: AtomicU64 = AtomicU64::new(u64::MAX);
 /// What [`LAST_FAULT_VECTOR`] holds when the task ended itself with a dead-end alert.
 pub const ALERT_VECTOR: u64 = 0x100;
 
-/// Whether `t` is a live task (an allegation about a task pointer).
-pub(crate) fn live_task(t: u64) -> bool {
-    exec::task::is_live(t as *const Task)
+/// The number ring 3 knows `t` by (0 for none): ring 3 names tasks by number, never by
+/// address (see `exec::task_table`).
+fn number_of(t: *mut Task) -> u64 {
+    // SAFETY: a non-null result of exec's task calls is a live task, read at once.
+    if t.is_null() { 0 } else { unsafe { (*t).id() } }
 }
 
 /// The calling task's address space (none for a ring-0 task).
@@ -50,18 +52,19 @@ pub(crate) unsafe fn my_space<'a>() -> Option<&'a mut crate::space::Space> {
     unsafe { ((*me).space() as *mut crate::space::Space).as_mut() }
 }
 
-/// Whether the calling ring-3 task may do `what` to task `t`: `t` must be a live task and
-/// within the caller's authority (see `policy`); else refused as a bad pointer or as
-/// privileged.
-fn reach(t: u64, what: crate::policy::Reach) -> Result<(), GateError> {
-    if !live_task(t) {
+/// The task numbered `id`, if the calling ring-3 task may do `what` to it: the number must
+/// name a live task (found in O(1); a stale or forged number, or an address, is refused as a
+/// bad pointer) within the caller's authority (see `policy`; else refused as privileged).
+fn reach(id: u64, what: crate::policy::Reach) -> Result<*mut Task, GateError> {
+    let t = exec::task::task_by_number(id);
+    if t.is_null() {
         return Err(BadPointer);
     }
     let me = exec::task::find_task(None);
-    // SAFETY: the caller is the running task, `t` a live task (checked); policies are the
-    // kernel's, not changed during the call.
-    let ok = unsafe { crate::space::policy_of(me).is_some_and(|p| crate::policy::may_reach(me, p, t as *mut Task, what)) };
-    if ok { Ok(()) } else { Err(GateError::Privileged) }
+    // SAFETY: the caller is the running task, `t` a live task (just found; nothing ends it
+    // before this call returns: the caller is running); policies are the kernel's.
+    let ok = unsafe { crate::space::policy_of(me).is_some_and(|p| crate::policy::may_reach(me, p, t, what)) };
+    if ok { Ok(t) } else { Err(GateError::Privileged) }
 }
 
 /// A name of `len` bytes at `at` that the caller may read, copied into the kernel; `None` if
@@ -106,13 +109,13 @@ pub fn gate(frame: &mut TrapFrame) {
 /// Serves gate call `c` with its five argument registers.
 fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
     Ok(match c {
-        Call::FindSelf => exec::task::find_task(None) as u64,
+        Call::FindSelf => number_of(exec::task::find_task(None)),
         Call::TaskAlive => exec::task::task_alive(a0) as u64,
         Call::Wait => exec::signal::wait(a0 as u32) as u64,
         Call::Signal => {
-            reach(a0, crate::policy::Reach::Signal)?;
-            // SAFETY: a live task (checked by `reach`).
-            unsafe { exec::signal::signal(a0 as *mut Task, a1 as u32) };
+            let t = reach(a0, crate::policy::Reach::Signal)?;
+            // SAFETY: a live task (found by `reach`).
+            unsafe { exec::signal::signal(t, a1 as u32) };
             0
         }
         // A failure (-1) crosses as 0xffff_ffff, below the error codes.
@@ -138,17 +141,16 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
             }
             0
         }
-        Call::FindTask => return with_name(a0, a1, |n| Ok(exec::task::find_task(Some(n)) as u64)),
+        Call::FindTask => return with_name(a0, a1, |n| Ok(number_of(exec::task::find_task(Some(n))))),
         Call::SetTaskPri => {
-            reach(a0, crate::policy::Reach::Priority)?;
-            let target = a0 as *mut Task;
-            // SAFETY: a live task (checked by `reach`); its policy is the kernel's.
+            let target = reach(a0, crate::policy::Reach::Priority)?;
+            // SAFETY: a live task (found by `reach`); its policy is the kernel's.
             let ceiling = unsafe { crate::space::policy_of(target) }.map_or(i8::MAX, |p| p.ceiling);
             // SAFETY: as above.
             unsafe { exec::task::set_task_pri(target, (a1 as i8).min(ceiling)) as u8 as u64 }
         }
         // The priority in the low byte of a2, the stack size in KiB above it.
-        Call::AddTask => return crate::user::add_task_for_ring3(&name_arg(a0, a1).ok_or(BadPointer)?, a2 as u8 as i8, (a2 >> 8).saturating_mul(1024), a3, a4),
+        Call::AddTask => number_of(crate::user::add_task_for_ring3(&name_arg(a0, a1).ok_or(BadPointer)?, a2 as u8 as i8, (a2 >> 8).saturating_mul(1024), a3, a4)?),
         // SAFETY: the only reference during this call.
         Call::AllocMem => unsafe { my_space() }.and_then(|s| s.alloc(a0)).unwrap_or(0),
         Call::FreeMem => {

@@ -38,8 +38,9 @@ extern "C" fn hello(parent: u64) -> ! {
     exit()
 }
 
+/// The running test's number, as ring 3 names it (for the ring-3 tasks that signal it).
 fn me() -> u64 {
-    exec::task::find_task(None) as u64
+    crate::user::ring3_name(exec::task::find_task(None)) as u64
 }
 
 fn user_task_calls_the_gate() -> TestResult {
@@ -97,7 +98,7 @@ fn write_kernel_memory() -> TestResult {
     let addr = &*victim as *const u64 as u64;
     contained("user-wild-write", write_at, addr, 14)?;
     ensure_eq!(*victim, 0x1234, "the write got through");
-    contained("user-kernel-task", write_at, me(), 14)?;
+    contained("user-kernel-task", write_at, exec::task::find_task(None) as u64, 14)?;
     Ok(())
 }
 
@@ -474,7 +475,7 @@ extern "C" fn sem_waiter(block: u64) -> ! {
 fn semaphore_waiter_gets_it() -> TestResult {
     let faults = FAULTS_CONTAINED.load(Ordering::SeqCst);
     let alerts = exec::execbase::counters().alert_count;
-    let new = || SemFault { parent: exec::task::find_task(None), sem: exec::semaphore::SignalSemaphore::new(), obtained: false };
+    let new = || SemFault { parent: crate::user::ring3_name(exec::task::find_task(None)), sem: exec::semaphore::SignalSemaphore::new(), obtained: false };
     exec::signal::set_signal(0, SIGF_CTRL_E | SIGF_CTRL_F);
     let (holder, _) = crate::user::add_user_task_with("r3-faulty-holder", 1, faulty_holder, new()).ok_or("no memory")?;
     exec::signal::wait(SIGF_CTRL_F);

@@ -29,12 +29,18 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.attack.semaphore_bomb_stops_at_the_quota", semaphore_bomb_stops_at_the_quota),
     Test::new("mmu.attack.priority_hijack_refused", priority_hijack_refused),
     Test::new("mmu.attack.signal_reaches_only_kin", signal_reaches_only_kin),
+    Test::new("mmu.attack.tasks_by_number_only", tasks_by_number_only),
     Test::new("mmu.attack.heap_exhaustion_is_an_error", heap_exhaustion_is_an_error),
     Test::new("mmu.attack.panic_is_contained", panic_is_contained),
 ];
 
 pub(crate) fn me() -> *mut Task {
     exec::task::find_task(None)
+}
+
+/// The running test, as ring 3 names it (its number: for the ring-3 tasks that signal it).
+pub(crate) fn me3() -> *mut Task {
+    crate::user::ring3_name(me())
 }
 
 /// Starts `body` in ring 3 at priority `pri` with `init` as its block. Result: the task and
@@ -73,7 +79,7 @@ fn spin_is_removed(name: &str, disable: bool) -> TestResult {
     // At this task's priority: while it holds Forbid, nothing else would ever run again.
     // SAFETY: the running task is live.
     let pri = unsafe { (*me()).pri() };
-    hostile(name, pri, forbid_spinner, (me(), disable))?;
+    hostile(name, pri, forbid_spinner, (me3(), disable))?;
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
     // We run again only once the spinner is gone (or preempted, which Forbid forbids).
     devices::timer_sleep_ms(10);
@@ -145,7 +151,7 @@ fn end_all(name: &str) {
 fn task_bomb_stops_at_the_quota() -> TestResult {
     let heap0 = exec::heap::stats().free;
     let mem0 = exec::memory::avail_mem(MemFlags::ANY);
-    let (t, block) = hostile("r3-task-bomber", 0, task_bomber, Bomb { parent: me(), made: 0, refused: 0 })?;
+    let (t, block) = hostile("r3-task-bomber", 0, task_bomber, Bomb { parent: me3(), made: 0, refused: 0 })?;
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
     // SAFETY: the bomber wrote its figures before signalling, and waits.
     let b = unsafe { (block as *const Bomb).read() };
@@ -191,7 +197,7 @@ extern "C" fn memory_bomber(block: u64) -> ! {
 /// A memory bomb: the family stops at its quota; exec memory is back when the task ends.
 fn memory_bomb_stops_at_the_quota() -> TestResult {
     let mem0 = exec::memory::avail_mem(MemFlags::ANY);
-    let (t, block) = hostile("r3-memory-bomber", 0, memory_bomber, MemBomb { parent: me(), bytes: 0, refused: false })?;
+    let (t, block) = hostile("r3-memory-bomber", 0, memory_bomber, MemBomb { parent: me3(), bytes: 0, refused: false })?;
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
     // SAFETY: the bomber wrote its figures before signalling, and waits.
     let b = unsafe { (block as *const MemBomb).read() };
@@ -236,7 +242,7 @@ extern "C" fn semaphore_bomber(block: u64) -> ! {
 /// its quota, and the kernel heap is back when the task ends.
 fn semaphore_bomb_stops_at_the_quota() -> TestResult {
     let heap0 = exec::heap::stats().free;
-    let (t, block) = hostile("r3-sem-bomber", 0, semaphore_bomber, Bomb { parent: me(), made: 0, refused: 0 })?;
+    let (t, block) = hostile("r3-sem-bomber", 0, semaphore_bomber, Bomb { parent: me3(), made: 0, refused: 0 })?;
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
     // SAFETY: written before the signal; the task waits.
     let b = unsafe { (block as *const Bomb).read() };
@@ -281,16 +287,17 @@ fn priority_hijack_refused() -> TestResult {
     // SAFETY: the running task and idle are live.
     let (my_pri, idle_pri) = unsafe { ((*me()).pri(), (*exec::task::find_task(Some("idle"))).pri()) };
     let idle = exec::task::find_task(Some("idle"));
-    let (t, block) = hostile("r3-hijacker", 0, hijacker, Hijack { parent: me(), idle, child: core::ptr::null_mut() })?;
+    let (t, block) = hostile("r3-hijacker", 0, hijacker, Hijack { parent: me3(), idle: crate::user::ring3_name(idle), child: core::ptr::null_mut() })?;
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
     // SAFETY: written before the signal; the tasks are live (the child waits, the hijacker too).
     let (b, my_now, idle_now, own) = unsafe { ((block as *const Hijack).read(), (*me()).pri(), (*idle).pri(), (*t).pri()) };
     ensure_eq!(my_now, my_pri, "the parent's priority changed");
     ensure_eq!(idle_now, idle_pri, "idle's priority changed");
     ensure_eq!(own, 0, "rose above its ceiling");
-    ensure!(!b.child.is_null(), "no child");
+    let child = exec::task::task_by_number(b.child as u64);
+    ensure!(!child.is_null(), "no child");
     // SAFETY: the child is live (it waits to be ended).
-    ensure_eq!(unsafe { (*b.child).pri() }, 0, "child started above the ceiling");
+    ensure_eq!(unsafe { (*child).pri() }, 0, "child started above the ceiling");
     end_all("r3-hijack-child");
     // SAFETY: live, waiting.
     unsafe { exec::task::rem_task(t) };
@@ -331,10 +338,94 @@ fn signal_reaches_only_kin() -> TestResult {
     let s = exec::task::add_task("r0-stranger", 1, stranger, &raw mut got as usize, 8192);
     ensure!(!s.is_null());
     let refused = crate::gate::PRIVILEGED_REFUSED.load(Ordering::SeqCst);
-    hostile("r3-reacher", 0, reacher, Reacher { parent: me(), stranger: s })?;
+    hostile("r3-reacher", 0, reacher, Reacher { parent: me3(), stranger: crate::user::ring3_name(s) })?;
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
     ensure!(gone("r3-reacher", 200));
     ensure_eq!(crate::gate::PRIVILEGED_REFUSED.load(Ordering::SeqCst), refused + 1);
+    // SAFETY: the stranger is live and waits; our cell outlives it.
+    unsafe {
+        ensure_eq!((&raw const got).read_volatile(), 0, "the stranger was signalled");
+        exec::signal::signal(s, SIGF_CTRL_F);
+    }
+    devices::timer_sleep_ms(10);
+    // SAFETY: written by the stranger before it ended.
+    ensure_eq!(unsafe { (&raw const got).read_volatile() }, SIGF_CTRL_F);
+    Ok(())
+}
+
+/// What the number-forger tries, each a task named wrongly in one field, then rightly.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct Forger {
+    /// Its parent's number, and its parent's kernel address.
+    parent: u64,
+    parent_address: u64,
+    /// The number of a task that ended, whose slot a live ring-0 task (`reused`) holds now.
+    stale: u64,
+    reused: u64,
+    /// What each try returned (the gate's encoded result).
+    got: [u64; 9],
+}
+
+/// Ring 3: signals and reprioritises tasks by forged numbers and by an address, then
+/// signals its parent by its true number.
+extern "C" fn forger(block: u64) -> ! {
+    use exec::sys_gate::{Call, raw_call};
+    let b = block as *mut Forger;
+    // SAFETY: our own block, read and written only by us while we run.
+    unsafe {
+        let p = (*b).parent;
+        let signal = |t: u64| raw_call(Call::Signal, t, SIGF_CTRL_E as u64, 0);
+        let tries = [
+            signal((*b).parent_address),                   // an address, not a number
+            signal((*b).stale),                            // an ended task's number
+            signal(p + (1 << 32)),                         // the next generation
+            signal(p & 0xffff_ffff),                       // generation 0, never given
+            signal(p | 1 << 63),                           // a high bit set
+            signal(0),                                     // none
+            signal((*b).reused),                           // a live stranger: no authority
+            raw_call(Call::SetTaskPri, (*b).stale, 5, 0),  // reprioritise by the stale number
+            raw_call(Call::SetTaskPri, raw_call(Call::FindSelf, 0, 0, 0), 0, 0), // itself: allowed
+        ];
+        (*b).got = tries;
+        sys::signal(p as *mut Task, SIGF_CTRL_F);
+        sys::rem_task(core::ptr::null_mut());
+    }
+    unreachable!()
+}
+
+/// Ring 3 names tasks by number (index and generation), checked in O(1): an address, a stale
+/// number whose slot a live task now holds, and numbers wrong in one field are refused as
+/// bad pointers; a live stranger's true number as privileged; the parent's true number and
+/// the task's own work. The task holding the reused slot hears nothing.
+fn tasks_by_number_only() -> TestResult {
+    use crate::gate::{ERR_BAD_POINTER, ERR_PRIVILEGED};
+    let mut got = 0u32;
+    exec::sched::forbid(); // so that the ended task's slot goes to the stranger
+    let ended = exec::task::add_task("r0-ended", 1, stranger, 0, 8192);
+    ensure!(!ended.is_null());
+    // SAFETY: live (it cannot run under Forbid); removed at once.
+    let stale = unsafe {
+        let id = (*ended).id();
+        exec::task::rem_task(ended);
+        id
+    };
+    let s = exec::task::add_task("r0-stranger", 1, stranger, &raw mut got as usize, 8192);
+    exec::sched::permit();
+    ensure!(!s.is_null());
+    // SAFETY: live (it waits for our signal).
+    let reused = unsafe { (*s).id() };
+    ensure_eq!(reused & 0xffff_ffff, stale & 0xffff_ffff, "the slot was not used again");
+    let bad = crate::gate::BAD_ALLEGATIONS.load(Ordering::SeqCst);
+    let init = Forger { parent: me3() as u64, parent_address: me() as u64, stale, reused, got: [0; 9] };
+    let (_, block) = hostile("r3-forger", 0, forger, init)?;
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    ensure!(gone("r3-forger", 200));
+    // SAFETY: written before the signal; the block is the kernel's to read.
+    let b = unsafe { (block as *const Forger).read() };
+    let b3 = ERR_BAD_POINTER;
+    ensure_eq!(b.got, [b3, b3, b3, b3, b3, b3, ERR_PRIVILEGED, b3, 0]);
+    ensure_eq!(crate::gate::BAD_ALLEGATIONS.load(Ordering::SeqCst), bad + 7);
     // SAFETY: the stranger is live and waits; our cell outlives it.
     unsafe {
         ensure_eq!((&raw const got).read_volatile(), 0, "the stranger was signalled");
@@ -378,7 +469,7 @@ extern "C" fn greedy(block: u64) -> ! {
 /// A ring-3 task whose heap runs out gets an error back (and can go on), not a Guru.
 fn heap_exhaustion_is_an_error() -> TestResult {
     let contained = crate::gate::FAULTS_CONTAINED.load(Ordering::SeqCst);
-    let (t, block) = hostile("r3-greedy", 0, greedy, Greedy { parent: me(), refused: false, small_ok: false })?;
+    let (t, block) = hostile("r3-greedy", 0, greedy, Greedy { parent: me3(), refused: false, small_ok: false })?;
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
     // SAFETY: written before the signal; the task waits.
     let b = unsafe { (block as *const Greedy).read() };

@@ -158,7 +158,7 @@ fn spare_copy_block_is_the_kernels() -> TestResult {
     use exec::memory::MemFlags;
     use exec::signal::{SIGF_CTRL_E, SIGF_CTRL_F};
     let me = exec::task::find_task(None);
-    let (t, block) = crate::user::add_user_task_with("r3-spare", 0, spare_receiver, Spare { parent: me, views: [0; 2], transfer: 0, seen: [0; 8] })
+    let (t, block) = crate::user::add_user_task_with("r3-spare", 0, spare_receiver, Spare { parent: crate::user::ring3_name(me), views: [0; 2], transfer: 0, seen: [0; 8] })
         .ok_or("no memory for the receiver")?;
     let s = block as *const Spare;
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
@@ -253,7 +253,7 @@ extern "C" fn stack_parent(block: u64) -> ! {
 /// 16 KiB was. A hostile size is held to the bounds: all the bits set gives 1 MiB (the
 /// child runs), none gives 16 KiB (it faults); neither disturbs the priority packed beside it.
 fn ring3_add_task_honours_the_stack_size() -> TestResult {
-    let me = exec::task::find_task(None) as usize;
+    let me = crate::user::ring3_name(exec::task::find_task(None)) as usize;
     for (stack, ends) in [(256 * 1024, true), (16 * 1024, false), (usize::MAX, true), (0, false)] {
         exec::signal::set_signal(0, exec::signal::SIGF_CTRL_F);
         crate::user::add_user_task_with("stack-parent", 0, stack_parent, (me, stack)).ok_or("no memory")?;

@@ -338,8 +338,8 @@ fn run(ops: u64) -> TestResult {
     let mut tasks = [core::ptr::null_mut(); TASKS];
     for i in 0..TASKS {
         let init = Fuzzer {
-            parent: me,
-            stranger: stranger_task,
+            parent: crate::user::ring3_name(me),
+            stranger: crate::user::ring3_name(stranger_task),
             seed: seed.wrapping_mul(i as u64 + 1) | 1,
             ops,
             index: i as u64,

@@ -14,7 +14,7 @@ use exec::sys_gate::{Call, ERR_BAD_POINTER, GateError, LEND_READ, LEND_WRITE, Le
 use exec::task::Task;
 use exec::{ensure, ensure_eq};
 
-use crate::ktests_attacks::{gone, hostile, me};
+use crate::ktests_attacks::{gone, hostile, me3};
 use crate::msg::{PUT_COPY, PUT_LENDS};
 
 pub static TESTS: &[Test] = &[
@@ -212,10 +212,10 @@ extern "C" fn server(block: u64) -> ! {
 /// else; every wrong table and every wrong copy is refused; memory returns to its baseline.
 fn lend_ring3() -> TestResult {
     let mem0 = exec::memory::avail_mem(MemFlags::ANY);
-    let (st, sblock) = hostile("lend-server", 0, server, Server { parent: me() as u64, ..Server::default() })?;
+    let (st, sblock) = hostile("lend-server", 0, server, Server { parent: me3() as u64, ..Server::default() })?;
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
     exec::signal::set_signal(0, SIGF_CTRL_E | SIGF_CTRL_F);
-    let (ct, cblock) = hostile("lend-client", 0, client, Client { parent: me() as u64, ..Client::default() })?;
+    let (ct, cblock) = hostile("lend-client", 0, client, Client { parent: me3() as u64, ..Client::default() })?;
     // The client is done (its second message out); the server holds that message.
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
     // SAFETY: written before the signal; the client waits.
@@ -250,7 +250,7 @@ fn lend_ring0() -> TestResult {
     ensure!(!port.is_null(), "no port");
     // SAFETY: our own live port, deleted below.
     unsafe { crate::msg::open_to_ring3(port) };
-    let (ct, cblock) = hostile("lend-client0", 0, client, Client { parent: me() as u64, to_ring0: 1, ..Client::default() })?;
+    let (ct, cblock) = hostile("lend-client0", 0, client, Client { parent: me3() as u64, to_ring0: 1, ..Client::default() })?;
     let mut buf = [0u8; 64];
     let n = TEXT.len();
     // SAFETY: our port; the copy is ours until we reply it.
@@ -415,9 +415,9 @@ extern "C" fn borrower(block: u64) -> ! {
 /// before, the loan was counted on no block, and the reply wrote into freed memory.
 fn no_reply_into_pages_given_back() -> TestResult {
     let mem0 = exec::memory::avail_mem(MemFlags::ANY);
-    let (rt, rblock) = hostile("uaf-borrower", 0, borrower, Pair { parent: me() as u64, ..Pair::default() })?;
+    let (rt, rblock) = hostile("uaf-borrower", 0, borrower, Pair { parent: me3() as u64, ..Pair::default() })?;
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
-    let (at, ablock) = hostile("uaf-owner", 0, owner, Pair { parent: me() as u64, ..Pair::default() })?;
+    let (at, ablock) = hostile("uaf-owner", 0, owner, Pair { parent: me3() as u64, ..Pair::default() })?;
     // The borrower gave the block back (CTRL_E) and the owner freed it (CTRL_F).
     let mut seen = 0;
     while seen != SIGF_CTRL_E | SIGF_CTRL_F {
@@ -503,10 +503,10 @@ extern "C" fn lender(block: u64) -> ! {
 fn lend_receiver_ends() -> TestResult {
     let mem0 = exec::memory::avail_mem(MemFlags::ANY);
     exec::signal::set_signal(0, SIGF_CTRL_E | SIGF_CTRL_F);
-    let t = crate::user::add_user_task("lend-taker", 0, taker, me() as u64);
+    let t = crate::user::add_user_task("lend-taker", 0, taker, me3() as u64);
     ensure!(!t.is_null(), "no memory for the taker");
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
-    let (ct, cblock) = hostile("lend-lender", 0, lender, Ended { parent: me() as u64, ..Ended::default() })?;
+    let (ct, cblock) = hostile("lend-lender", 0, lender, Ended { parent: me3() as u64, ..Ended::default() })?;
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
     // SAFETY: written before the signal; the lender waits.
     let c = unsafe { (cblock as *const Ended).read() };

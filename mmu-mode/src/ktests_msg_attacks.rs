@@ -12,7 +12,7 @@ use exec::sys;
 use exec::task::Task;
 use exec::{ensure, ensure_eq};
 
-use crate::ktests_attacks::{gone, hostile, me};
+use crate::ktests_attacks::{gone, hostile, me3};
 
 /// Every message attack test.
 pub static TESTS: &[Test] = &[
@@ -197,10 +197,10 @@ extern "C" fn hostile_client(block: u64) -> ! {
 /// Result: what it found, and the gate's refusals meanwhile.
 fn clash() -> Result<Client, alloc::string::String> {
     exec::signal::set_signal(0, SIGF_CTRL_E | SIGF_CTRL_F);
-    let server = crate::user::add_user_task("r3-victim", 0, victim_server, me() as u64);
+    let server = crate::user::add_user_task("r3-victim", 0, victim_server, me3() as u64);
     ensure!(!server.is_null(), "no memory for the server");
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
-    let (t, block) = hostile("r3-hostile-client", 0, hostile_client, Client { parent: me() as u64, ..Client::default() })?;
+    let (t, block) = hostile("r3-hostile-client", 0, hostile_client, Client { parent: me3() as u64, ..Client::default() })?;
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
     // SAFETY: the client wrote its findings before signalling, and waits.
     let c = unsafe { (block as *const Client).read() };
@@ -313,7 +313,7 @@ extern "C" fn cross_receiver(block: u64) -> ! {
 fn ring0_message_to_ring3_is_delivered() -> TestResult {
     let mem0 = exec::memory::avail_mem(MemFlags::ANY);
     for reply_it in [1, 0] {
-        let (t, block) = hostile("r3-cross", 0, cross_receiver, Crossing { parent: me(), got: u64::MAX, seen: [0; 8], reply: reply_it })?;
+        let (t, block) = hostile("r3-cross", 0, cross_receiver, Crossing { parent: me3(), got: u64::MAX, seen: [0; 8], reply: reply_it })?;
         ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
         let port = exec::port::find_port("r3.cross");
         ensure!(!port.is_null(), "no public port r3.cross");
@@ -354,7 +354,7 @@ fn ring0_message_to_ring3_is_delivered() -> TestResult {
         }
     }
     // One left waiting at the port of a receiver that ends: back, receiver-gone.
-    let (t, _) = hostile("r3-cross", 0, cross_receiver, Crossing { parent: me(), got: 0, seen: [0; 8], reply: 1 })?;
+    let (t, _) = hostile("r3-cross", 0, cross_receiver, Crossing { parent: me3(), got: 0, seen: [0; 8], reply: 1 })?;
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
     let port = exec::port::find_port("r3.cross");
     let reply = exec::port::create_msg_port();

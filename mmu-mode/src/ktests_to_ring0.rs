@@ -11,7 +11,7 @@ use exec::sys;
 use exec::task::Task;
 use exec::{ensure, ensure_eq};
 
-use crate::ktests_attacks::{gone, hostile, me};
+use crate::ktests_attacks::{gone, hostile, me3};
 
 pub static TESTS: &[Test] = &[Test::new("mmu.msg.ring3_to_ring0", ring3_to_ring0)];
 
@@ -132,7 +132,7 @@ fn ring3_to_ring0() -> TestResult {
         crate::msg::open_to_ring3(svc);
         crate::msg::open_to_ring3(svc2);
     }
-    let (t, block) = hostile("r3-to-r0", 0, client, Found { parent: me() as u64, ..Found::default() })?;
+    let (t, block) = hostile("r3-to-r0", 0, client, Found { parent: me3() as u64, ..Found::default() })?;
     serve_one(svc)?;
     serve_one(svc)?;
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);

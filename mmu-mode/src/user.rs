@@ -7,11 +7,23 @@ use exec::user_heap::UserBlock;
 use exec::task::Task;
 
 use exec::sys_gate::GateError::BadPointer;
-use exec::sys_gate::{Call, GateResult, raw_call};
+use exec::sys_gate::{Call, raw_call};
 
 use crate::space::Space;
 
-/// The calling task's own address.
+/// How ring 3 names `t`: its number (`exec::task_table`), in the `*mut Task` that ring 3's
+/// exec calls take; null for a task that is not live. What a ring-0 task hands a ring-3 task
+/// that is to signal it. Walks the task lists (not for a hot path).
+#[allow(clippy::not_unsafe_ptr_arg_deref, reason = "`t` is read only once found among the live tasks")]
+pub fn ring3_name(t: *mut Task) -> *mut Task {
+    exec::sched::forbid(); // nothing ends it between the check and the read
+    // SAFETY: a live task (just checked, under Forbid).
+    let id = if exec::task::is_live(t) { unsafe { (*t).id() } } else { 0 };
+    exec::sched::permit();
+    id as *mut Task
+}
+
+/// The calling task's own number (what ring 3 names a task by).
 pub fn find_self() -> u64 {
     raw_call(Call::FindSelf, 0, 0, 0)
 }
@@ -21,7 +33,7 @@ pub fn wait(mask: u32) -> u32 {
     raw_call(Call::Wait, mask as u64, 0, 0) as u32
 }
 
-/// Signals `task`; 0, or ERR_BAD_POINTER if `task` is not a live task.
+/// Signals the task numbered `task`; 0, or ERR_BAD_POINTER if it names no live task.
 pub fn signal(task: u64, mask: u32) -> u64 {
     raw_call(Call::Signal, task, mask as u64, 0)
 }
@@ -190,8 +202,8 @@ extern "C" fn start(block: u64) -> ! {
 /// add_task from ring 3: starts `entry(arg)` as a ring-3 task with its own space and a user
 /// stack of `stack_size` bytes (at least [`USER_STACK`], at most [`MAX_USER_STACK`], whole
 /// pages, charged to the family's quota). `entry` must be code the caller may run. Result:
-/// the task, 0 without memory, or ERR_BAD_POINTER.
-pub fn add_task_for_ring3(name: &str, pri: i8, stack_size: u64, entry: u64, arg: u64) -> GateResult {
+/// the task (null without memory), or ERR_BAD_POINTER.
+pub fn add_task_for_ring3(name: &str, pri: i8, stack_size: u64, entry: u64, arg: u64) -> Result<*mut Task, exec::sys_gate::GateError> {
     let stack = (stack_size as usize).clamp(USER_STACK, MAX_USER_STACK);
     // SAFETY: the only reference to the caller's space during this call.
     if !unsafe { crate::gate::my_space() }.is_some_and(|s| s.user_executable(entry)) {
@@ -200,5 +212,5 @@ pub fn add_task_for_ring3(name: &str, pri: i8, stack_size: u64, entry: u64, arg:
     // SAFETY: `entry` is code in the image (checked executable for ring 3); the child calls it
     // in ring 3, where whatever it does is contained.
     let entry: fn(usize) = unsafe { core::mem::transmute(entry as usize) };
-    Ok(add_user_task_with_stack(name, pri, start, Start { entry, arg: arg as usize }, stack).map_or(0, |(t, _)| t as u64))
+    Ok(add_user_task_with_stack(name, pri, start, Start { entry, arg: arg as usize }, stack).map_or(core::ptr::null_mut(), |(t, _)| t))
 }

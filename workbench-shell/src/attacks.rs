@@ -135,9 +135,12 @@ pub extern "C" fn forbid_spin(_: u64) -> ! {
     }
 }
 
-/// It raises `shell` (the shell's task) to priority 100.
+/// It raises `shell` (the shell's task number) to priority 100.
 pub extern "C" fn priority_hijack(shell: u64) -> ! {
-    // SAFETY: the shell is alleged to the gate in mmu-mode; flat, it is live.
-    unsafe { sys::set_task_pri(shell as *mut Task, 100) };
+    let shell = sys::task_by_number(shell);
+    if !shell.is_null() {
+        // SAFETY: the shell is alleged to the gate in mmu-mode; flat, it is live.
+        unsafe { sys::set_task_pri(shell, 100) };
+    }
     finish()
 }

@@ -318,7 +318,12 @@ pub fn run(con: &mut impl Write, s: Scenario) -> bool {
         Target::KernelMemory => KERNEL_CANARY.as_ptr() as u64,
         Target::Null => 0,
         Target::Code => code_target as *const () as u64,
-        Target::Shell => find_task(Some("Shell")) as u64,
+        // Its number, the name ring 3 knows a task by (in both builds, for like with like).
+        Target::Shell => match find_task(Some("Shell")) {
+            t if t.is_null() => 0,
+            // SAFETY: a live task (just found; the caller runs, so the shell cannot end now).
+            t => unsafe { (*t).id() },
+        },
         Target::Nothing => 0,
     };
     let shell = find_task(Some("Shell"));

@@ -63,8 +63,8 @@ pub struct Job {
     pub rc: AtomicI32,
     pub error: AtomicU32,
     pub done: AtomicBool,
-    /// The shell waiting for a foreground job (null for RUN), and the signal to send.
-    waiter: *mut Task,
+    /// The number of the shell waiting for a foreground job (0 for RUN), and the signal to send.
+    waiter: u64,
     waiter_mask: u32,
     /// Where the command's output goes (`>` or `>>`): a file name, empty for the console.
     output: FixedStr<DIR_MAX>,
@@ -79,7 +79,7 @@ impl Job {
     /// `output` is where `>` (or, appending, `>>`) sends the output, `input` where `<` takes
     /// the input from; `None` (also returned) when the arguments or a file name are too long.
     #[allow(clippy::too_many_arguments, reason = "a job is made in one place, from the parsed line")]
-    pub fn new(cli: u32, command: &'static Command, args: &str, state: SharedState, waiter: *mut Task, waiter_mask: u32, output: Option<(&str, bool)>, input: Option<&str>) -> Option<Job> {
+    pub fn new(cli: u32, command: &'static Command, args: &str, state: SharedState, waiter: u64, waiter_mask: u32, output: Option<(&str, bool)>, input: Option<&str>) -> Option<Job> {
         if args.len() > ARGS_MAX {
             return None;
         }
@@ -240,12 +240,13 @@ fn run_job(job: &Job) {
     let (rc, error) = crate::commands::run(job);
     job.rc.store(rc, Ordering::SeqCst);
     job.error.store(error, Ordering::SeqCst);
-    let me = exec::sys::find_task(None) as usize;
+    let me = crate::my_task_number();
     job.state.with(|s| s.remove_cli(me));
     job.done.store(true, Ordering::SeqCst);
-    if !job.waiter.is_null() {
+    let waiter = exec::sys::task_by_number(job.waiter);
+    if !waiter.is_null() {
         // SAFETY: the waiting shell lives until it has seen `done` (the gate checks it too).
-        unsafe { exec::sys::signal(job.waiter, job.waiter_mask) };
+        unsafe { exec::sys::signal(waiter, job.waiter_mask) };
     }
 }
 
@@ -292,7 +293,9 @@ pub fn spawn(job: Pages<Job>, notify: *mut Task, notify_mask: u32) -> *mut Task 
             // SAFETY: as above; the grant is made before the task runs.
             unsafe { mmu_mode::policy::grant(t, &cli_task_numbers()) };
         }
-        state.with(|s| s.add_cli(cli, t as usize, command.name));
+        // SAFETY: a live task (as above).
+        let number = unsafe { (*t).id() };
+        state.with(|s| s.add_cli(cli, number, command.name));
         // SAFETY: Forbid held.
         unsafe { (*JOBS.get()).push((t as usize, job)) };
     }
@@ -340,7 +343,7 @@ pub fn reap(state: SharedState) {
     unsafe { (*JOBS.get()).retain(|&(t, _)| exec::task::is_live(t as *const Task)) };
     state.with(|s| {
         for c in s.clis() {
-            if c.number != 1 && !exec::task::is_live(c.task as *const Task) {
+            if c.number != 1 && !exec::task::task_alive(c.task) {
                 s.remove_cli(c.task);
             }
         }

@@ -9,6 +9,14 @@
 extern crate alloc;
 
 pub mod cli;
+
+#[cfg(target_os = "none")]
+/// The calling task's number (exec's `task_table`), in either ring: how the shell and its
+/// commands name tasks in the records they share.
+pub fn my_task_number() -> u64 {
+    // SAFETY: null names the caller itself.
+    unsafe { exec::sys::task_number(core::ptr::null_mut()) }
+}
 pub mod keys;
 pub mod lineedit;
 pub mod scenarios;

@@ -241,8 +241,8 @@ impl Shell {
 
     /// A job record for `command`; `None` (the error reported) if the arguments are too long
     /// or there is no memory.
-    fn job(&mut self, cli: u32, command: &'static Command, args: &str, waiter: *mut Task) -> Option<Pages<Job>> {
-        let mask = if waiter.is_null() { 0 } else { 1 << self.done_bit };
+    fn job(&mut self, cli: u32, command: &'static Command, args: &str, waiter: u64) -> Option<Pages<Job>> {
+        let mask = if waiter == 0 { 0 } else { 1 << self.done_bit };
         let (args, redirect) = match cli::split_redirection(args) {
             Ok(r) => r,
             Err(msg) => {
@@ -267,13 +267,16 @@ impl Shell {
     }
 
     fn run_foreground(&mut self, command: &'static Command, args: &str) {
-        let Some(pages) = self.job(1, command, args, find_task(None)) else { return };
+        let Some(pages) = self.job(1, command, args, crate::my_task_number()) else { return };
         // SAFETY: the shell keeps the job until its task has ended (reap).
         let job = unsafe { &*pages.ptr() };
         let task = spawn(pages, find_task(None), 1 << self.done_bit);
         if task.is_null() {
             return self.no_memory();
         }
+        // SAFETY: spawn's task is live: it cannot end before it has been switched to, and the
+        // shell has not waited since.
+        let number = unsafe { (*task).id() };
         // Wait for the command; meanwhile Ctrl-C breaks it, and other typing waits in CON: (for
         // the command, if it reads, or the next line; without CON: the shell keeps it). A
         // command removed for a fault never sets `done`; its end signals us all the same.
@@ -287,8 +290,9 @@ impl Shell {
                     // Under Forbid the command cannot end between the check and the signal
                     // (`done` is set before it can reach rem_task).
                     forbid();
-                    if !job.done.load(Ordering::SeqCst) && exec::task::is_live(task) {
-                        // SAFETY: a live task (just checked, under Forbid).
+                    let task = exec::task::task_by_number(number);
+                    if !job.done.load(Ordering::SeqCst) && !task.is_null() {
+                        // SAFETY: a live task (just found, under Forbid).
                         unsafe { signal(task, SIGF_CTRL_C) };
                     }
                     permit();
@@ -299,7 +303,7 @@ impl Shell {
             if bytes.is_empty() && !job.done.load(Ordering::SeqCst) {
                 wait(self.con.breaks_mask() | 1 << self.done_bit);
             }
-            gone = !job.done.load(Ordering::SeqCst) && !exec::task::is_live(task);
+            gone = !job.done.load(Ordering::SeqCst) && !exec::task::task_alive(number);
         }
         self.con.end_breaks();
         if gone {
@@ -310,7 +314,7 @@ impl Shell {
             with_state(|s| {
                 s.last_rc = job.rc.load(Ordering::SeqCst);
                 s.last_error = job.error.load(Ordering::SeqCst);
-                if s.last_rc == 0 || s.message_task != task as usize {
+                if s.last_rc == 0 || s.message_task != number {
                     s.last_message.set("");
                 }
             });
@@ -340,7 +344,7 @@ impl Shell {
             return self.fail(RC_FAIL, ERROR_NO_FREE_STORE, "Not enough memory to run another job");
         }
         let n = with_state(|s| s.free_cli_number());
-        let Some(pages) = self.job(n, command, rest, core::ptr::null_mut()) else { return };
+        let Some(pages) = self.job(n, command, rest, 0) else { return };
         if spawn(pages, core::ptr::null_mut(), 0).is_null() {
             return self.no_memory();
         }
@@ -365,7 +369,7 @@ fn shell_entry(_: usize) {
         return;
     };
     let done_bit = alloc_signal(-1);
-    let me = find_task(None) as usize;
+    let me = crate::my_task_number();
     with_state(|s| {
         s.prompt.set(cli::DEFAULT_PROMPT);
         s.add_cli(1, me, "Shell");

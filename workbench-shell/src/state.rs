@@ -66,12 +66,13 @@ impl<const N: usize> FixedStr<N> {
     }
 }
 
-/// A running CLI process: its number (0: the slot is free), its task's address, its command.
+/// A running CLI process: its number (0: the slot is free), its task's number (exec's
+/// `task_table`: what ring 3 names a task by, never reused), its command.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct CliSlot {
     pub number: u32,
-    pub task: usize,
+    pub task: u64,
     pub command: FixedStr<COMMAND_NAME_MAX>,
 }
 
@@ -92,9 +93,9 @@ pub struct ShellState {
     pub color: bool,
     /// What the last foreground command said when it failed (WHY names it).
     pub last_message: FixedStr<MESSAGE_MAX>,
-    /// The command task that set `last_message` (0: the shell), so that the shell keeps only
-    /// the message of the command that just failed.
-    pub message_task: usize,
+    /// The number of the command task that set `last_message` (0: the shell), so that the
+    /// shell keeps only the message of the command that just failed.
+    pub message_task: u64,
     /// While the shell waits at its prompt: the bytes that redraw the prompt and the line being
     /// typed, so that a background job prints above them and redraws them; empty otherwise.
     pub redraw: FixedStr<REDRAW_MAX>,
@@ -181,7 +182,7 @@ impl ShellState {
     }
 
     /// Lists CLI `number`, run by `task`; false if the list is full.
-    pub fn add_cli(&mut self, number: u32, task: usize, command: &str) -> bool {
+    pub fn add_cli(&mut self, number: u32, task: u64, command: &str) -> bool {
         let Some(slot) = self.clis.iter_mut().find(|c| c.number == 0) else { return false };
         let mut name = FixedStr::empty();
         name.set(&command[..command.len().min(COMMAND_NAME_MAX)]);
@@ -190,7 +191,7 @@ impl ShellState {
     }
 
     /// Takes the CLI run by `task` off the list.
-    pub fn remove_cli(&mut self, task: usize) {
+    pub fn remove_cli(&mut self, task: u64) {
         for c in self.clis.iter_mut().filter(|c| c.task == task) {
             *c = CliSlot::FREE;
         }
@@ -243,12 +244,12 @@ mod tests {
         assert!(s.add_cli(3, 300, "WAIT"));
         assert!(s.add_cli(2, 200, "WAIT"));
         assert!(s.add_cli(1, 400, "STATUS"));
-        let order: Vec<(u32, usize)> = s.clis().iter().map(|c| (c.number, c.task)).collect();
+        let order: Vec<(u32, u64)> = s.clis().iter().map(|c| (c.number, c.task)).collect();
         assert_eq!(order, [(1, 100), (1, 400), (2, 200), (3, 300)]);
         assert_eq!(s.free_cli_slots(), MAX_CLIS - 4);
         let mut n = 4;
         while s.free_cli_slots() > 0 {
-            assert!(s.add_cli(n, n as usize * 100, "WAIT"));
+            assert!(s.add_cli(n, n as u64 * 100, "WAIT"));
             n += 1;
         }
         assert!(!s.add_cli(n, 1, "WAIT"), "a full list takes no more");

@@ -5,7 +5,6 @@
 
 use exec::ktest::{Test, TestResult};
 use exec::signal::SIGF_CTRL_F;
-use exec::task::Task;
 use exec::{ensure, ensure_eq};
 
 use crate::system::{ANSWERED, BENCH, CRASHTEST, ERR_BAD_REQUEST, ERR_NOT_ALLOWED, REBOOT, Request, SHUTDOWN, UNANSWERED, ask};
@@ -38,7 +37,7 @@ extern "C" fn intruder(block: u64) -> ! {
         req.msg.length = size_of::<exec::port::Message>() + 8;
         exec::sys::do_msg(port, &mut req.msg);
         (*a).got[4] = req.error;
-        exec::sys::signal((*a).parent as *mut Task, SIGF_CTRL_F);
+        exec::sys::signal(exec::sys::task_by_number((*a).parent), SIGF_CTRL_F);
         exec::sys::rem_task(core::ptr::null_mut());
     }
     unreachable!()
@@ -52,7 +51,7 @@ fn system_service_checks_who_asks() -> TestResult {
         }
     }
     exec::signal::set_signal(0, SIGF_CTRL_F);
-    let me = exec::task::find_task(None) as u64;
+    let me = crate::my_task_number();
     let Some((_, block)) = mmu_mode::user::add_user_task_with("r3-intruder", 0, intruder, Answers { parent: me, got: [0; 5] }) else {
         return Err("no memory for the task".into());
     };

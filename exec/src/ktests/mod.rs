@@ -64,6 +64,7 @@ pub static TESTS: &[Test] = &[
     Test::new("exec.signal.signal_wakes_waiter", signals::signal_wakes_waiter),
     Test::new("exec.task.add_find_remove", tasks::add_find_remove),
     Test::new("exec.task.find_self_and_missing", tasks::find_self_and_missing),
+    Test::new("exec.task.numbers_are_never_reused", tasks::numbers_are_never_reused),
     Test::new("exec.task.set_pri_returns_old", tasks::set_pri_returns_old),
     Test::new("exec.task.name_is_kept_and_cut", tasks::name_is_kept_and_cut),
     Test::new("exec.task.priority_decides_who_runs", tasks::priority_decides_who_runs),

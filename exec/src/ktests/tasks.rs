@@ -254,3 +254,40 @@ pub fn owned_memory_is_listed() -> TestResult {
     ensure_eq!(unsafe { crate::memory::owned_by(me) }, (n0, b0));
     Ok(())
 }
+
+/// A task's number finds it in O(1) while it lives; once it ends the number finds nothing,
+/// even after its slot is given to a new task (whose number differs in the generation only).
+pub fn numbers_are_never_reused() -> TestResult {
+    crate::sched::forbid(); // nothing else starts or ends a task meanwhile
+    let first = add_task("numbered", -5, sleeper, 0, 8192);
+    let second = if first.is_null() {
+        core::ptr::null_mut()
+    } else {
+        // SAFETY: `first` is live (it cannot run under Forbid).
+        let old = unsafe { (*first).id() };
+        let found = task_by_number(old) == first && task_alive(old);
+        // SAFETY: as above.
+        unsafe { rem_task(first) };
+        let gone = task_by_number(old).is_null() && !task_alive(old);
+        let second = add_task("numbered", -5, sleeper, 0, 8192);
+        // SAFETY: `second` is live or null.
+        let new = if second.is_null() { 0 } else { unsafe { (*second).id() } };
+        crate::sched::permit();
+        ensure!(found, "a live task's number did not find it");
+        ensure!(gone, "an ended task's number still finds a task");
+        ensure!(!second.is_null(), "no memory for the second task");
+        ensure_eq!(new & 0xffff_ffff, old & 0xffff_ffff, "the slot was not used again");
+        ensure!(new != old, "a number was given twice");
+        ensure!(task_by_number(old).is_null(), "the old number finds the slot's new task");
+        ensure_eq!(task_by_number(new), second);
+        ensure!(task_by_number(0).is_null() && task_by_number(new ^ (1 << 32)).is_null(), "a forged number finds a task");
+        second
+    };
+    if first.is_null() {
+        crate::sched::permit();
+        return Err("no memory for a task".into());
+    }
+    // SAFETY: live, waiting (or about to).
+    unsafe { rem_task(second) };
+    Ok(())
+}

@@ -10,17 +10,16 @@ use exec::signal::{SIGF_CTRL_C, SIGF_CTRL_D, SIGF_CTRL_E, SIGF_CTRL_F};
 use exec::task::Task;
 use libraries::readargs::ArgValue;
 
-use super::snapshot::tasks;
 use super::{Ctx, num, switch, text};
 use crate::shell::{ERROR_BREAK, ERROR_OBJECT_NOT_FOUND, RC_ERROR, RC_FAIL, RC_OK, RC_WARN};
 
 /// The signals a task allocates for itself (its ports' among them).
 const SIGNALS_OWN: u32 = !exec::signal::SIGNALS_RESERVED;
 
-/// The tasks of CLI `n` (not the caller).
-fn cli_tasks(ctx: &Ctx, n: u32) -> Vec<*mut Task> {
-    let me = exec::sys::find_task(None) as usize;
-    ctx.with_state(|s| s.clis().iter().filter(|c| c.number == n && c.task != me).map(|c| c.task as *mut Task).collect())
+/// The task numbers of CLI `n` (not the caller's).
+fn cli_tasks(ctx: &Ctx, n: u32) -> Vec<u64> {
+    let me = crate::my_task_number();
+    ctx.with_state(|s| s.clis().iter().filter(|c| c.number == n && c.task != me).map(|c| c.task).collect())
 }
 
 pub(super) fn break_cmd(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
@@ -39,16 +38,15 @@ pub(super) fn break_cmd(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
 }
 
 /// Calls `f` for every task of CLI `n` (not the caller's), under Forbid and only for tasks
-/// still there, so that none can end between the check and `f` (in ring 3 the gate checks
-/// each task again). A CLI that does not exist is a warning.
+/// still there (found by number, in O(1)), so that none can end between the check and `f` (in
+/// ring 3 the gate checks each number again). A CLI that does not exist is a warning.
 fn for_cli_tasks(ctx: &mut Ctx, n: i64, f: impl Fn(*mut Task)) -> i32 {
     let targets = if n > 0 && n <= u32::MAX as i64 { cli_tasks(ctx, n as u32) } else { Vec::new() };
     if targets.is_empty() {
         return ctx.fail(RC_WARN, ERROR_OBJECT_NOT_FOUND, &alloc::format!("Process {n} does not exist"));
     }
     exec::sys::forbid();
-    let live = tasks();
-    for t in targets.into_iter().filter(|&t| live.iter().any(|i| i.address == t as usize)) {
+    for t in targets.into_iter().map(exec::sys::task_by_number).filter(|t| !t.is_null()) {
         f(t);
     }
     exec::sys::permit();

@@ -205,7 +205,7 @@ pub(super) fn status(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
         .iter()
         .filter(|c| only.is_none_or(|n| n == c.number as i64))
         .filter_map(|c| {
-            let t = live.iter().find(|t| t.address == c.task)?;
+            let t = live.iter().find(|t| t.id == c.task)?;
             Some(alloc::format!("{:>3}  {:<18}{:>5}  {:<8} {:08x}  {:08x}", c.number, t.name.as_str(), t.pri, state_name(t.state), t.sig_wait, t.sig_recvd))
         })
         .collect();

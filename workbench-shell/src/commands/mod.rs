@@ -70,7 +70,7 @@ impl Ctx {
         self.con.error(message);
         self.error = error;
         if self.cli == 1 {
-            let me = exec::sys::find_task(None) as usize;
+            let me = crate::my_task_number();
             self.with_state(|s| {
                 s.last_message.set_truncated(message);
                 s.message_task = me;
