@@ -67,16 +67,10 @@ impl Node {
         self.name_len = name.len();
     }
 
-    /// Where the name of the node at `node` lies and its length, unchecked: for mmu-mode,
-    /// which checks a ring-3 task's node against its mappings before reading the name. Only
-    /// those two words are read (any bits are valid there).
-    ///
-    /// # Safety
-    /// `node` points at readable memory the size of a Node.
-    pub unsafe fn name_raw(node: *const Node) -> (*const u8, usize) {
-        // SAFETY: per the contract; pointer and length fields take any bits.
-        unsafe { (core::ptr::addr_of!((*node).name).read_unaligned(), core::ptr::addr_of!((*node).name_len).read_unaligned()) }
-    }
+    /// Where in a node its name's address and its name's length lie (two words, any bits
+    /// valid): for mmu-mode, which reads a ring-3 task's node through its checked door.
+    pub const NAME_AT: usize = core::mem::offset_of!(Node, name);
+    pub const NAME_LEN_AT: usize = core::mem::offset_of!(Node, name_len);
 
     /// The node's name ("" if none).
     pub fn name(&self) -> &str {

@@ -8,12 +8,15 @@
 //! reaches the same implementation as in the flat build.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use exec::arch::x86_64::trap::TrapFrame;
 use exec::memory::MemFlags;
 use exec::task::Task;
+
+use crate::uaccess::UserWrite;
 
 use exec::sys_gate::GateError::BadPointer;
 use exec::sys_gate::{Call, GateError, GateResult, encode};
@@ -72,20 +75,40 @@ fn reach(id: u64, what: crate::policy::Reach) -> Result<*mut Task, GateError> {
 pub(crate) fn name_arg(at: u64, len: u64) -> Option<String> {
     // SAFETY: the only reference during this call.
     let s = unsafe { my_space() }?;
-    if len > 64 || (len > 0 && !s.user_readable(at, len)) {
+    if len > 64 {
         return None;
     }
-    // SAFETY: readable by the caller (checked), so mapped; copied before use.
-    let bytes = unsafe { core::slice::from_raw_parts(at as *const u8, len as usize) };
+    let mut bytes = [0u8; 64];
+    let bytes = &mut bytes[..len as usize];
+    if len > 0 {
+        s.readable(at, len)?.read_into(0, bytes);
+    }
     core::str::from_utf8(bytes).ok().map(String::from)
 }
 
-/// `n` records of `T` at `at`, if the caller may write them all (and they are aligned).
-fn writable_records<T>(at: u64, n: u64) -> Result<usize, GateError> {
+/// The most records one TaskList or NodeList call copies out (they are made in the kernel
+/// first, so the kernel heap bounds them).
+const RECORDS_MAX: u64 = 256;
+
+/// `n` records of `T` at `at` (at most [`RECORDS_MAX`] of them are written), if the caller may
+/// write them all.
+fn writable_records<T>(at: u64, n: u64) -> Result<UserWrite, GateError> {
     let len = n.checked_mul(size_of::<T>() as u64).ok_or(BadPointer)?;
     // SAFETY: the only reference during this call.
-    let ok = at.is_multiple_of(align_of::<T>() as u64) && (n == 0 || unsafe { my_space() }.is_some_and(|s| s.user_writable(at, len)));
-    ok.then_some(n as usize).ok_or(BadPointer)
+    unsafe { my_space() }.and_then(|s| s.writable(at, len)).ok_or(BadPointer)
+}
+
+/// Fills up to `n` records of `T` (at most [`RECORDS_MAX`]) in kernel memory with `fill`,
+/// which says how many there are in all, and copies those made to `to`. Result: how many
+/// there are in all.
+fn records_out<T: Copy>(to: UserWrite, n: u64, fill: impl FnOnce(*mut T, usize) -> usize) -> u64 {
+    let room = n.min(RECORDS_MAX) as usize;
+    let mut buf: Vec<core::mem::MaybeUninit<T>> = Vec::with_capacity(room);
+    let all = fill(buf.as_mut_ptr() as *mut T, room);
+    let made = all.min(room);
+    // SAFETY: `fill` wrote the first `made` records; they are copied out as bytes.
+    unsafe { to.copy_from_kernel(0, buf.as_ptr() as *const u8, (made * size_of::<T>()) as u64) };
+    all as u64
 }
 
 fn with_name(at: u64, len: u64, f: impl FnOnce(&str) -> GateResult) -> GateResult {
@@ -200,20 +223,23 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
         Call::AbortIo => crate::io::abort_io(a0)?,
         Call::CloseDevice => crate::io::close(a0)?,
         Call::TaskList => {
-            let n = writable_records::<exec::snapshot::TaskEntry>(a0, a1)?;
-            // SAFETY: the caller's writable memory for `n` records (checked).
-            unsafe { exec::snapshot::task_list(a0 as *mut _, n) as u64 }
+            let to = writable_records::<exec::snapshot::TaskEntry>(a0, a1)?;
+            // SAFETY: a kernel buffer with room for `room` records.
+            records_out(to, a1, |buf, room| unsafe { exec::snapshot::task_list(buf, room) })
         }
         Call::NodeList => {
             let kind = exec::snapshot::ListKind::from_number(a0).ok_or(BadPointer)?;
-            let n = writable_records::<exec::snapshot::ListEntry>(a1, a2)?;
+            let to = writable_records::<exec::snapshot::ListEntry>(a1, a2)?;
             // SAFETY: as above.
-            unsafe { exec::snapshot::node_list(kind, a1 as *mut _, n) as u64 }
+            records_out(to, a2, |buf, room| unsafe { exec::snapshot::node_list(kind, buf, room) })
         }
         Call::SystemInfo => {
-            writable_records::<exec::snapshot::SystemInfo>(a0, 1)?;
+            let to = writable_records::<exec::snapshot::SystemInfo>(a0, 1)?;
             // SAFETY: as above.
-            unsafe { exec::snapshot::system_info(a0 as *mut _) };
+            records_out(to, 1, |buf, _| unsafe {
+                exec::snapshot::system_info(buf);
+                1
+            });
             0
         }
         Call::Panic => panicked(a0, a1),
@@ -246,13 +272,14 @@ fn alert(code: u32) -> u64 {
 /// where; unreadable or overlong text is replaced), and it is removed. Does not return.
 fn panicked(at: u64, len: u64) -> ! {
     // SAFETY: the only reference to the caller's space during this check.
-    let readable = len <= exec::alert::PANIC_TEXT_MAX as u64 && unsafe { my_space() }.is_some_and(|s| s.user_readable(at, len));
-    let text = if readable {
-        // SAFETY: readable by the caller (checked); copied before use.
-        let bytes = unsafe { core::slice::from_raw_parts(at as *const u8, len as usize) };
-        String::from_utf8_lossy(bytes).into_owned()
-    } else {
-        String::from("(no readable message)")
+    let range = if len <= exec::alert::PANIC_TEXT_MAX as u64 { unsafe { my_space() }.and_then(|s| s.readable(at, len)) } else { None };
+    let text = match range {
+        Some(r) => {
+            let mut bytes = alloc::vec![0u8; len as usize];
+            r.read_into(0, &mut bytes);
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+        None => String::from("(no readable message)"),
     };
     LAST_FAULT_VECTOR.store(ALERT_VECTOR, Ordering::Relaxed);
     FAULTS_CONTAINED.fetch_add(1, Ordering::Relaxed);

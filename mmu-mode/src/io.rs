@@ -11,6 +11,7 @@
 //! length (the "up to a NUL" length, -1, is refused). Handles a task leaves open are closed
 //! when it ends (exec has aborted their I/O by then).
 
+use crate::uaccess::UserWrite;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
@@ -57,17 +58,17 @@ fn handle(user: u64) -> Option<*mut Handle> {
     h
 }
 
-/// Reads a field of the task's request (plain integer or pointer types only).
+/// Reads a field of the task's request (checked writable: `req`) as a `$ty`, by value.
 macro_rules! field {
-    ($user:expr, $($f:ident).+) => {
-        core::ptr::addr_of!((*($user as *const IoRequest)).$($f).+).read_unaligned()
+    ($req:expr, $ty:ty, $($f:tt)+) => {
+        $req.read::<$ty>(core::mem::offset_of!(IoRequest, $($f)+) as u64)
     };
 }
 
-/// Writes a field of the task's request.
+/// Writes a field of the task's request (checked writable: `req`).
 macro_rules! set_field {
-    ($user:expr, $($f:ident).+ = $v:expr) => {
-        core::ptr::addr_of_mut!((*($user as *mut IoRequest)).$($f).+).write_unaligned($v)
+    ($req:expr, $f:ident = $v:expr) => {
+        $req.write(core::mem::offset_of!(IoRequest, $f) as u64, $v)
     };
 }
 
@@ -78,15 +79,13 @@ pub fn open(name: &str, unit: u64, user: u64) -> GateResult {
     // SAFETY: the only reference to the caller's space during this call.
     let Some(s) = (unsafe { crate::gate::my_space() }) else { return Err(BadPointer) };
     let base = size_of::<IoRequest>() as u64;
-    if !s.user_writable(user, base) || handle(user).is_some() {
+    let head = s.writable(user, base).ok_or(BadPointer)?;
+    if handle(user).is_some() {
         return Err(BadPointer);
     }
-    // SAFETY: the request is the caller's writable memory (checked); a plain length field.
-    let len = unsafe { field!(user, message.length) } as u64;
+    let len = field!(head, u64, message.length);
     let len = len.clamp(base, base + EXTENSION as u64);
-    if !s.user_writable(user, len) {
-        return Err(BadPointer);
-    }
+    let req = s.writable(user, len).ok_or(BadPointer)?;
     let port = exec::port::create_msg_port();
     if port.is_null() {
         return Ok(exec::device::IOERR_OPENFAIL as u8 as u64);
@@ -101,16 +100,15 @@ pub fn open(name: &str, unit: u64, user: u64) -> GateResult {
         data: (0, 0),
         busy: false,
     }));
-    // SAFETY: the shadow is live in its box and not open; the user request is writable.
-    let err = unsafe {
-        let err = exec::device::open_device(name, unit as u32, &mut (*h).req, 0);
-        set_field!(user, error = err);
-        if err == 0 {
-            set_field!(user, device = (*h).req.device);
-            set_field!(user, unit = (*h).req.unit);
-        }
-        err
-    };
+    // SAFETY: the shadow is live in its box and not open.
+    let err = unsafe { exec::device::open_device(name, unit as u32, &mut (*h).req, 0) };
+    set_field!(req, error = err);
+    if err == 0 {
+        // SAFETY: the shadow is live in its box.
+        let (device, unit) = unsafe { ((*h).req.device, (*h).req.unit) };
+        set_field!(req, device = device);
+        set_field!(req, unit = unit);
+    }
     if err != 0 {
         // SAFETY: never opened; ours.
         unsafe {
@@ -134,21 +132,23 @@ fn copy_in(h: *mut Handle) -> bool {
     // SAFETY: the handle is the caller's; its user request was checked writable at open and
     // is the caller's memory while the caller is live (re-checked below before the copy).
     unsafe {
-        let user = (*h).user;
-        if (*h).busy || !s.user_writable(user, (*h).user_len) {
+        if (*h).busy {
             return false;
         }
-        let (data, length) = (field!(user, data) as u64, field!(user, length) as u64);
-        if length > 0 && (length == u64::MAX || !s.user_writable(data, length)) {
+        let Some(req) = s.writable((*h).user, (*h).user_len) else { return false };
+        let (data, length) = (field!(req, u64, data), field!(req, u64, length));
+        // The data stays where it is: the device reads or writes it in place while the request
+        // is in flight (checked here; the block cannot be freed meanwhile: `in_flight_at`).
+        if length > 0 && (length == u64::MAX || s.writable(data, length).is_none()) {
             return false;
         }
         let r = &mut (*h).req;
-        r.command = field!(user, command);
+        r.command = field!(req, u16, command);
         r.data = data as *mut u8;
         r.length = length as usize;
-        r.offset = field!(user, offset);
+        r.offset = field!(req, usize, offset);
         let ext = ((*h).user_len as usize - size_of::<IoRequest>()).min(EXTENSION);
-        core::ptr::copy_nonoverlapping((user as *const u8).add(size_of::<IoRequest>()), (*h).extension.as_mut_ptr(), ext);
+        req.to_read().read_into(size_of::<IoRequest>() as u64, &mut (&mut (*h).extension)[..ext]);
         (*h).data = (data, length);
         (*h).busy = true;
     }
@@ -160,12 +160,12 @@ fn copy_out(h: *mut Handle) -> u64 {
     // SAFETY: the caller's handle; its request is its writable memory (checked at copy_in, and
     // the memory cannot be freed while the request is in flight).
     unsafe {
-        let user = (*h).user;
+        let req = UserWrite::trusted((*h).user, (*h).user_len);
         let r = &(*h).req;
-        set_field!(user, error = r.error);
-        set_field!(user, actual = r.actual);
+        set_field!(req, error = r.error);
+        set_field!(req, actual = r.actual);
         let ext = ((*h).user_len as usize - size_of::<IoRequest>()).min(EXTENSION);
-        core::ptr::copy_nonoverlapping((*h).extension.as_ptr(), (user as *mut u8).add(size_of::<IoRequest>()), ext);
+        req.write_from(size_of::<IoRequest>() as u64, &(&(*h).extension)[..ext]);
         (*h).busy = false;
         (*h).data = (0, 0);
         r.error as u8 as u64

@@ -25,6 +25,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.msg.transfer_round_trip", transfer_round_trip),
     Test::new("mmu.msg.held_messages_return_on_fault", held_messages_return_on_fault),
     Test::new("mmu.smep_smap_where_available", smep_smap_where_available),
+    Test::new("mmu.uaccess_window_and_bounds", uaccess_window_and_bounds),
     Test::new("mmu.kernel_on_its_own_tables", kernel_on_its_own_tables),
     Test::new("mmu.sched.preempted_in_ring3", preempted_in_ring3),
     Test::new("mmu.fault.semaphore_waiter_gets_it", semaphore_waiter_gets_it),
@@ -385,6 +386,32 @@ fn smep_smap_where_available() -> TestResult {
     let cr4 = Cr4::read();
     ensure_eq!(cr4.contains(Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION), f.smep);
     ensure_eq!(cr4.contains(Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION), f.smap);
+    Ok(())
+}
+
+/// The one door to task memory: its SMAP window is open (RFLAGS.AC) only where SMAP is on and
+/// only inside a copy, closed after it; a part outside a range is refused; copies land.
+fn uaccess_window_and_bounds() -> TestResult {
+    use crate::uaccess::{UserRead, UserWrite};
+    use exec::arch::x86_64::usermode::{user_access_begin, user_access_end};
+    use x86_64::registers::rflags::{self, RFlags};
+    let ac = || rflags::read().contains(RFlags::ALIGNMENT_CHECK);
+    let smap = exec::arch::x86_64::cpu::features().smap;
+    ensure!(!ac(), "the window was open before");
+    user_access_begin();
+    let open = ac();
+    user_access_end();
+    ensure_eq!(open, smap, "the window opens where SMAP is on, only there");
+    ensure!(!ac(), "the window stayed open");
+    let mut a = [1u8; 32];
+    let b = [7u8; 32];
+    // SAFETY: kernel buffers of 32 bytes, used only through these ranges here.
+    let (to, from) = unsafe { (UserWrite::trusted(a.as_mut_ptr() as u64, 32), UserRead::trusted(b.as_ptr() as u64, 32)) };
+    to.copy_from(8, from, 0, 16);
+    ensure!(!ac(), "a copy left the window open");
+    ensure_eq!(to.read::<u64>(8), u64::from_ne_bytes([7; 8]));
+    ensure_eq!(to.read::<u8>(24), 1, "a copy ran past its length");
+    ensure!(to.part(16, 16).is_some() && to.part(17, 16).is_none() && from.part(u64::MAX, 2).is_none(), "a part outside its range");
     Ok(())
 }
 

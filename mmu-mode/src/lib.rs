@@ -44,6 +44,8 @@ pub mod sem;
 #[cfg(target_os = "none")]
 pub mod space;
 #[cfg(target_os = "none")]
+pub mod uaccess;
+#[cfg(target_os = "none")]
 pub mod user;
 #[cfg(target_os = "none")]
 mod ktests;

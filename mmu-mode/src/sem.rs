@@ -67,9 +67,7 @@ fn with(handle: u64, f: impl FnOnce(&mut Record) -> GateResult) -> GateResult {
 pub fn init(handle: u64) -> GateResult {
     // SAFETY: the only reference to the caller's space during this call.
     let Some(s) = (unsafe { crate::gate::my_space() }) else { return Err(BadPointer) };
-    if !s.user_writable(handle, size_of::<SignalSemaphore>() as u64) {
-        return Err(BadPointer);
-    }
+    s.writable(handle, size_of::<SignalSemaphore>() as u64).ok_or(BadPointer)?;
     forbid();
     // SAFETY: Forbid held.
     let records = unsafe { &mut (*RECORDS.get()).0 };
@@ -158,13 +156,12 @@ pub fn add(handle: u64) -> GateResult {
     init(handle)?;
     // SAFETY: the only reference to the caller's space during this call.
     let Some(s) = (unsafe { crate::gate::my_space() }) else { return Err(BadPointer) };
-    if !s.user_writable(handle, size_of::<SignalSemaphore>() as u64) {
-        return Err(BadPointer);
-    }
-    // SAFETY: the structure is the caller's memory (checked); only the name's address and
-    // length (plain integers) are read from it.
-    let (at, len) = unsafe { exec::list::Node::name_raw(core::ptr::addr_of!((*(handle as *const SignalSemaphore)).node)) };
-    let Some(name) = crate::gate::name_arg(at as u64, len as u64) else { return Err(BadPointer) };
+    let sem = s.writable(handle, size_of::<SignalSemaphore>() as u64).ok_or(BadPointer)?;
+    // Only the name's address and length (plain words) are read from it.
+    let node = core::mem::offset_of!(SignalSemaphore, node);
+    let at: u64 = sem.read((node + exec::list::Node::NAME_AT) as u64);
+    let len: u64 = sem.read((node + exec::list::Node::NAME_LEN_AT) as u64);
+    let Some(name) = crate::gate::name_arg(at, len) else { return Err(BadPointer) };
     let me = me();
     with(handle, |r| {
         if r.owner != me || r.public || !r.sem.is_idle() {

@@ -144,8 +144,9 @@ fn add_user_task_with_stack<T>(name: &str, pri: i8, entry: extern "C" fn(u64) ->
         crate::policy::release_task(space.policy.family);
         return None;
     };
-    // SAFETY: the block is fresh exec memory of at least size_of::<T>(), page-aligned.
-    unsafe { (block as *mut T).write(init) };
+    // SAFETY: the block is fresh exec memory of at least size_of::<T>(), just opened to the
+    // task, which has not started.
+    unsafe { crate::uaccess::UserWrite::trusted(block, size_of::<T>() as u64) }.write(0, init);
     let t = add_user_task_in(name, pri, entry, block, space, exec::user_heap::USER_HEAP_SIZE);
     (!t.is_null()).then_some((t, block))
 }

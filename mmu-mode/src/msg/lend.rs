@@ -38,6 +38,7 @@ use exec::task::Task;
 
 use super::{Envelope, HEADER, Kind, Records, State, held_ticket, me, space_of, with};
 use crate::space::Space;
+use crate::uaccess::{UserRead, UserWrite};
 
 pub use exec::sys_gate::PUT_LENDS;
 
@@ -50,17 +51,17 @@ enum Way {
     Write,
 }
 
-/// The table at the end of `msg` (`len` bytes, the sender's writable memory, checked by the
-/// caller), read once and checked against the sender's space `mine`. `None` if the body is
-/// too short for a table or any entry fails.
-pub(super) fn read_table(mine: &Space, msg: u64, len: u64) -> Option<Lends> {
+/// The table at the end of the message `whole` (the sender's memory, checked by the caller),
+/// read once and checked against the sender's space `mine`. `None` if the body is too short
+/// for a table or any entry fails.
+pub(super) fn read_table(mine: &Space, whole: UserRead) -> Option<Lends> {
+    let (msg, len) = (whole.addr(), whole.len());
     let size = size_of::<Lends>() as u64;
     if len < HEADER + size {
         return None;
     }
-    // SAFETY: inside the message, which is the sender's writable memory (checked by the
-    // caller); read once, by value (the sender may rewrite it at any moment).
-    let table = unsafe { ((msg + len - size) as *const Lends).read_unaligned() };
+    // Read once, by value (the sender may rewrite it at any moment).
+    let table: Lends = whole.read(len - size);
     let count = usize::try_from(table.count).ok().filter(|&c| c <= LENDS_MAX)?;
     let fits = |l: &Lend| {
         let end = l.addr.checked_add(l.len)?;
@@ -139,7 +140,8 @@ fn ring0(m: *const Message, index: usize, offset: usize, local: u64, len: usize,
             // From ring 0 to ring 0: by the sender's registration, trusted on both ends.
             let (l, _) = r.ring0_lends.get(&(m as u64)).ok_or(BadPointer)?;
             let (n, remote) = range(l, index as u64, offset as u64, len as u64, way)?;
-            return Ok(raw_copy(remote, local, n, way));
+            let other = if way == Way::Read { Way::Write } else { Way::Read };
+            return raw_copy(end(None, remote, n, way).ok_or(BadPointer)?, end(None, local, n, other).ok_or(BadPointer)?);
         };
         if !r.envelopes.get(ticket).is_some_and(|e| e.state == State::Out) {
             return Err(BadPointer);
@@ -190,20 +192,39 @@ fn range(lends: &Lends, index: u64, offset: u64, len: u64, way: Way) -> Result<(
 
 /// Whether ring 3 of space `s` may read (or write, as `way` says) `[at, at + n)`.
 fn reaches(s: &Space, at: u64, n: u64, way: Way) -> bool {
-    if way == Way::Read { s.user_readable(at, n) } else { s.user_writable(at, n) }
+    if way == Way::Read { s.readable(at, n).is_some() } else { s.writable(at, n).is_some() }
 }
 
-/// Copies `n` bytes between the lent range at `remote` and `local`, as `way` says; counted.
-/// Result: `n`.
-fn raw_copy(remote: u64, local: u64, n: u64, way: Way) -> u64 {
-    let (from, to) = if way == Way::Read { (remote, local) } else { (local, remote) };
-    // SAFETY: the callers checked both ranges (mapped memory of `n` bytes the two tasks may
-    // touch, or ring 0's, trusted), under Forbid, so nothing changes them before the copy; the
-    // kernel's tables map every task's memory. They may overlap only within one task's own
-    // memory: `copy` (memmove) is right for that.
-    unsafe { core::ptr::copy(from as *const u8, to as *mut u8, n as usize) };
-    exec::events::count(&exec::events::BYTES_COPIED, n);
-    n
+/// One end of a copy, checked: a range to read from, or one to write to.
+enum End {
+    From(UserRead),
+    To(UserWrite),
+}
+
+/// `[at, at + n)` of space `s` (none: ring 0's, trusted) as the end `way` needs, if the space
+/// may touch it so.
+fn end(s: Option<&Space>, at: u64, n: u64, way: Way) -> Option<End> {
+    Some(match (s, way) {
+        (Some(s), Way::Read) => End::From(s.readable(at, n)?),
+        (Some(s), Way::Write) => End::To(s.writable(at, n)?),
+        // SAFETY: ring 0's own buffer (a registered loan, a ring-0 holder's), trusted; used at
+        // once, under Forbid.
+        (None, Way::Read) => End::From(unsafe { UserRead::trusted(at, n) }),
+        // SAFETY: as above.
+        (None, Way::Write) => End::To(unsafe { UserWrite::trusted(at, n) }),
+    })
+}
+
+/// Copies between the two checked ends; counted. Result: the bytes copied.
+fn raw_copy(a: End, b: End) -> GateResult {
+    let (from, to) = match (a, b) {
+        (End::From(f), End::To(t)) | (End::To(t), End::From(f)) => (f, t),
+        _ => return Err(BadPointer),
+    };
+    // The ends may overlap only within one task's own memory: the copy allows it.
+    to.copy_from(0, from, 0, from.len());
+    exec::events::count(&exec::events::BYTES_COPIED, from.len());
+    Ok(from.len())
 }
 
 /// The copy between lent buffer `index` of envelope `ticket` and the holder's memory at
@@ -221,18 +242,20 @@ fn copy(r: &Records, ticket: u64, index: u64, offset: u64, local: u64, len: u64,
     let (sender, holder): (*mut Task, *mut Task) = (e.sender, e.receiver);
     // The sender's end of it, as the sender could reach it now (a ring-0 sender's is trusted:
     // it registered it). One space at a time: the sender and the holder may be one task.
-    let remote_ok = matches!(e.kind, Kind::Kernel { .. })
+    let remote_end = if matches!(e.kind, Kind::Kernel { .. }) {
+        end(None, remote, n, way)
+    } else {
         // SAFETY: the sender of a message that is neither an orphan's nor ring 0's is live.
-        || unsafe { space_of(sender) }.is_some_and(|s| reaches(s, remote, n, way));
-    // The holder's end: its own memory (a ring-0 holder's buffer is the kernel's, trusted).
-    // SAFETY: the holder is the running task, or a ring-0 receiver (no space).
-    let local_ok = match unsafe { space_of(holder) } {
-        // The holder's buffer is written by a read, read by a write.
-        Some(s) => exec::task::find_task(None) == holder && reaches(s, local, n, if way == Way::Read { Way::Write } else { Way::Read }),
-        None => true,
+        unsafe { space_of(sender) }.and_then(|s| end(Some(s), remote, n, way))
     };
-    if !remote_ok || !local_ok {
-        return Err(BadPointer);
-    }
-    Ok(raw_copy(remote, local, n, way))
+    // The holder's end: its own memory (a ring-0 holder's buffer is the kernel's, trusted).
+    // The holder's buffer is written by a read, read by a write.
+    let other = if way == Way::Read { Way::Write } else { Way::Read };
+    // SAFETY: the holder is the running task, or a ring-0 receiver (no space).
+    let local_end = match unsafe { space_of(holder) } {
+        Some(s) if exec::task::find_task(None) == holder => end(Some(s), local, n, other),
+        Some(_) => None,
+        None => end(None, local, n, other),
+    };
+    raw_copy(remote_end.ok_or(BadPointer)?, local_end.ok_or(BadPointer)?)
 }

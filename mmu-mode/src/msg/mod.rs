@@ -65,6 +65,7 @@ use exec::task::Task;
 use exec::handles::HandleTable;
 use crate::pte::Access;
 use crate::space::Space;
+use crate::uaccess::UserWrite;
 
 pub use exec::sys_gate::{PUT_AUTO, PUT_COPY, PUT_TRANSFER};
 
@@ -258,18 +259,21 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
     let (port, receiver) = r.ports.get(h).map(|p| (p.port, p.owner)).ok_or(BadPointer)?;
     // SAFETY: the running task; the only reference to its space until the receiver's is taken.
     let mine = unsafe { space_of(sender) }.ok_or(BadPointer)?;
-    if !mine.user_writable(msg, HEADER) || mine.policy.in_flight >= crate::policy::TASK_MESSAGES {
+    let head = mine.writable(msg, HEADER).ok_or(BadPointer)?;
+    if mine.policy.in_flight >= crate::policy::TASK_MESSAGES {
         return Err(BadPointer);
     }
-    // SAFETY: the header lies in the sender's writable memory (checked); read once, by value.
-    let (len, reply) = unsafe { ((*(msg as *const Message)).length as u64, (*(msg as *const Message)).reply_port as u64) };
-    if !(HEADER..=MAX_LEN).contains(&len) || !mine.user_writable(msg, len) {
+    // Read once, by value (the sender may rewrite its header at any moment).
+    let len: u64 = head.read(core::mem::offset_of!(Message, length) as u64);
+    let reply: u64 = head.read(core::mem::offset_of!(Message, reply_port) as u64);
+    if !(HEADER..=MAX_LEN).contains(&len) {
         return Err(BadPointer);
     }
+    let whole = mine.writable(msg, len).ok_or(BadPointer)?;
     if (reply == 0 && need_reply) || (reply != 0 && r.ports.get(reply).is_none_or(|p| p.owner != sender)) {
         return Err(BadPointer);
     }
-    let lends = if how & PUT_LENDS != 0 { Some(lend::read_table(mine, msg, len).ok_or(BadPointer)?) } else { None };
+    let lends = if how & PUT_LENDS != 0 { Some(lend::read_table(mine, whole.to_read()).ok_or(BadPointer)?) } else { None };
     let how = how & !PUT_LENDS;
     // A way that is none is refused on every path (the one to ring 0 would not look at it).
     if !matches!(how, PUT_COPY | PUT_TRANSFER | PUT_AUTO) {
@@ -280,7 +284,7 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
     if unsafe { (*receiver).space() } == 0 {
         // To a ring-0 task: always by copy, into kernel memory.
         mine.policy.in_flight += 1;
-        return match ring3_to_ring0::put(r, e, port, msg, len, reply, mine.policy.family) {
+        return match ring3_to_ring0::put(r, e, port, whole.to_read(), reply, mine.policy.family) {
             Ok(ticket) => {
                 let loan = mine.lend(msg, len);
                 if let Some(e) = r.envelopes.get_mut(ticket) {
@@ -309,8 +313,9 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
             let Some(copy) = unsafe { space_of(receiver) }.and_then(|theirs| theirs.alloc_copy(len)) else {
                 return Err(give_up(r, e, sender));
             };
-            // SAFETY: both ranges are exec memory of `len` bytes (checked/just allocated).
-            unsafe { core::ptr::copy_nonoverlapping(msg as *const u8, copy as *mut u8, len as usize) };
+            // SAFETY: the receiver's copy block, just opened to it for `len` bytes.
+            let to = unsafe { UserWrite::trusted(copy, len) };
+            to.copy_from(0, whole.to_read(), 0, len);
             exec::events::count(&exec::events::BYTES_COPIED, len);
             // Both ends lend now: the receiver its copy, the sender its original.
             // SAFETY: live tasks with spaces; one reference at a time.
@@ -366,7 +371,7 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
     // SAFETY: the running task.
     header.node.pred = unsafe { (*sender).id() } as *mut Node;
     // SAFETY: the view is `len` >= HEADER bytes of exec memory, now the receiver's.
-    unsafe { (view as *mut Message).write(header) };
+    unsafe { UserWrite::trusted(view, len) }.write(0, header);
     // SAFETY: the port is live; the envelope lives in the records until it is done with.
     unsafe { exec::port::put_msg(port, m) };
     Ok(reply)

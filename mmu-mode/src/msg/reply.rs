@@ -9,6 +9,7 @@ use exec::sys_gate::GateError::BadPointer;
 use exec::sys_gate::GateResult;
 use exec::task::Task;
 
+use crate::uaccess::{UserRead, UserWrite};
 use super::{Envelope, HEADER, Kind, Records, State, finish, me, ring3_to_ring0, space_of, with};
 use crate::pte::Access;
 
@@ -32,11 +33,9 @@ pub fn reply(view: u64) -> GateResult {
 /// nobody else's). Forbid held.
 pub(super) fn held_ticket(r: &Records, me: *mut Task, view: u64) -> GateResult {
     // SAFETY: the only reference to the caller's space during this check.
-    if !unsafe { space_of(me) }.is_some_and(|s| s.user_readable(view, HEADER)) {
-        return Err(BadPointer);
-    }
-    // SAFETY: readable by the caller (checked); a plain word, compared, never followed.
-    let ticket = unsafe { (*(view as *const Message)).node.succ } as u64;
+    let head = unsafe { space_of(me) }.and_then(|s| s.readable(view, HEADER)).ok_or(BadPointer)?;
+    // A plain word, compared, never followed.
+    let ticket: u64 = head.read(core::mem::offset_of!(Message, node.succ) as u64);
     let holds = |e: &Envelope| e.view == view && e.receiver == me && e.state == State::Out && e.taken;
     if r.envelopes.get(ticket).is_some_and(|e| holds(e)) {
         Ok(ticket)
@@ -54,7 +53,7 @@ pub(super) fn send_back(r: &mut Records, ticket: u64, error: i32) {
     // Where the sender sees its message come back, and whether the sender may write it now
     // (checked when the reply writes, not only at the put: a message sent from pages another
     // task lent by transfer may have gone back since, and been freed).
-    let (sender_view, writable) = match e.kind {
+    let (sender_view, back): (u64, Option<UserWrite>) = match e.kind {
         Kind::Orphan => {
             // The receiver keeps what it holds: its copy is its own memory now.
             // SAFETY: the receiver is live, or ending (then it has no space any more).
@@ -64,11 +63,12 @@ pub(super) fn send_back(r: &mut Records, ticket: u64, error: i32) {
             return finish(r, ticket);
         }
         Kind::Copy { original } => {
-            let writable = sender_may_write(e.sender, original, e.len);
-            if error == 0 && writable {
-                // SAFETY: the copy is the receiver's live block of `len` bytes; the original is
-                // memory the sender may write now (checked just now, under Forbid).
-                unsafe { copy_body_back(e, original) };
+            let writable = sender_range(e.sender, original, e.len);
+            if error == 0
+                && let Some(to) = writable
+            {
+                // SAFETY: the copy is the receiver's live block of `len` bytes.
+                unsafe { copy_body_back(e, to) };
             }
             // SAFETY: the receiver is live (its end sends its messages back first).
             if let Some(t) = unsafe { space_of(e.receiver) } {
@@ -83,7 +83,7 @@ pub(super) fn send_back(r: &mut Records, ticket: u64, error: i32) {
             // of every queue while the receiver holds its copy.
             unsafe {
                 if error == 0 {
-                    copy_body_back(e, original);
+                    copy_body_back(e, UserWrite::trusted(original, e.len));
                 }
                 if let Some(t) = space_of(e.receiver) {
                     t.unlend(e.view);
@@ -96,9 +96,9 @@ pub(super) fn send_back(r: &mut Records, ticket: u64, error: i32) {
             return finish(r, ticket);
         }
         Kind::ToRing0 { original } => {
-            let writable = sender_may_write(e.sender, original, e.len);
-            if writable {
-                ring3_to_ring0::copy_back(e, original, error);
+            let writable = sender_range(e.sender, original, e.len);
+            if let Some(to) = writable {
+                ring3_to_ring0::copy_back(e, to, error);
             }
             (original, writable)
         }
@@ -110,19 +110,18 @@ pub(super) fn send_back(r: &mut Records, ticket: u64, error: i32) {
             // The sender's own block (only a whole block it owns goes by transfer, and it
             // cannot be freed while out), open to it again just now.
             // SAFETY: the sender is live (its end makes its messages orphans).
-            let back = unsafe { space_of(e.sender) }.map(|s| s.set_access(e.view, e.view + e.len, Access::ReadWrite)).is_some();
+            let back = unsafe { space_of(e.sender) }.and_then(|s| {
+                s.set_access(e.view, e.view + e.len, Access::ReadWrite);
+                s.writable(e.view, HEADER)
+            });
             (e.view, back)
         }
     };
     // The sender's message as it comes back: its length and reply port as it sent them (if
     // the sender may still write there).
-    if writable {
-        // SAFETY: the sender's writable memory of at least HEADER bytes (checked just now).
-        unsafe {
-            let h = sender_view as *mut Message;
-            (*h).node = Node::new(NodeType::ReplyMsg, 0);
-            (*h).error = error;
-        }
+    if let Some(h) = back {
+        h.write(core::mem::offset_of!(Message, node) as u64, Node::new(NodeType::ReplyMsg, 0));
+        h.write(core::mem::offset_of!(Message, error) as u64, error);
     }
     let Some(port) = r.ports.get(e.reply).map(|p| p.port) else { return finish(r, ticket) };
     e.view = sender_view;
@@ -133,22 +132,22 @@ pub(super) fn send_back(r: &mut Records, ticket: u64, error: i32) {
     unsafe { exec::port::put_msg(port, &raw mut e.msg) };
 }
 
-/// A reply's copy back: the body of `e`'s view over its `original` (the header stays the
-/// sender's); counted.
+/// A reply's copy back: the body of `e`'s view over the sender's `original` (`e.len` bytes,
+/// checked writable now, or ring 0's, trusted; the header stays the sender's); counted.
 ///
 /// # Safety
-/// The view and `original` are `e.len` bytes of live memory, `original` the sender's to be
-/// written (or ring 0's, trusted).
-pub(super) unsafe fn copy_body_back(e: &Envelope, original: u64) {
-    // SAFETY: per the contract.
-    unsafe { core::ptr::copy_nonoverlapping((e.view + HEADER) as *const u8, (original + HEADER) as *mut u8, (e.len - HEADER) as usize) };
+/// The view is `e.len` bytes of live memory (the receiver's copy, or the kernel's).
+pub(super) unsafe fn copy_body_back(e: &Envelope, original: UserWrite) {
+    // SAFETY: per the contract; read by value, whatever the receiver wrote there.
+    let view = unsafe { UserRead::trusted(e.view, e.len) };
+    original.copy_from(HEADER, view, HEADER, e.len - HEADER);
     exec::events::count(&exec::events::BYTES_COPIED, e.len - HEADER);
 }
 
-/// Whether ring-3 task `sender` may write `[at, at + len)` now: where a reply writes into the
-/// sender's memory, checked when it writes, not only at the put. Forbid held.
-fn sender_may_write(sender: *mut Task, at: u64, len: u64) -> bool {
+/// `[at, at + len)` of ring-3 task `sender`, if it may write it now: where a reply writes into
+/// the sender's memory, checked when it writes, not only at the put. Forbid held.
+fn sender_range(sender: *mut Task, at: u64, len: u64) -> Option<UserWrite> {
     // SAFETY: the sender of a message that is not an orphan's is live; the only reference to
     // its space during the check.
-    unsafe { space_of(sender) }.is_some_and(|s| s.user_writable(at, len))
+    unsafe { space_of(sender) }.and_then(|s| s.writable(at, len))
 }

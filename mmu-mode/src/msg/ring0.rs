@@ -7,6 +7,7 @@ use alloc::boxed::Box;
 use exec::list::Node;
 use exec::port::Message;
 
+use crate::uaccess::UserWrite;
 use super::{Envelope, HEADER, Kind, MAX_LEN, Records, State, me, recycle, space_of};
 
 /// Sends a ring-0 task's message back unread, marked `error`.
@@ -46,9 +47,9 @@ pub(super) fn wrap(r: &mut Records, m: *mut Message) -> Option<(u64, u64)> {
         }
         return None;
     };
-    // SAFETY: `m` has `len` bytes (its header says so: trusted, ring 0); the copy is fresh
-    // exec memory of `len` bytes.
-    unsafe { core::ptr::copy_nonoverlapping(m as *const u8, copy as *mut u8, len as usize) };
+    // SAFETY: the copy is fresh exec memory of `len` bytes, just opened to the receiver; `m`
+    // has `len` bytes (its header says so: trusted, ring 0).
+    unsafe { UserWrite::trusted(copy, len).copy_from_kernel(0, m as *const u8, len) };
     exec::events::count(&exec::events::BYTES_COPIED, len);
     theirs.lend(copy, len);
     let envelope = Envelope {
@@ -88,8 +89,8 @@ pub(super) fn wrap(r: &mut Records, m: *mut Message) -> Option<(u64, u64)> {
     header.node.succ = ticket as *mut Node;
     // SAFETY: the sender is its reply port's owner, live while its message is out.
     header.node.pred = (if sender.is_null() { 0 } else { unsafe { (*sender).id() } }) as *mut Node;
-    // SAFETY: the copy is `len` >= HEADER bytes of the receiver's memory.
-    unsafe { (copy as *mut Message).write(header) };
+    // SAFETY: the copy is `len` >= HEADER bytes of the receiver's memory, just made.
+    unsafe { UserWrite::trusted(copy, len) }.write(0, header);
     Some((copy, ticket))
 }
 

@@ -28,6 +28,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use exec::memory::MemFlags;
 use exec::port::{Message, MsgPort};
 
+use crate::uaccess::{UserRead, UserWrite};
 use super::{Envelope, Kind, Records, State, send_back, with};
 
 /// The longest message a ring-3 task may send to a ring-0 port.
@@ -85,7 +86,8 @@ fn relay(_: usize) {
 /// its envelope `e` (made for its sender and receiver) kept in the records. Result: the
 /// ticket, or the envelope back unused (too long, past the quota or the reserve, no memory,
 /// or no relay yet). Forbid held.
-pub(super) fn put(r: &mut Records, mut e: Box<Envelope>, port: *mut MsgPort, msg: u64, len: u64, reply: u64, family: u64) -> Result<u64, Box<Envelope>> {
+pub(super) fn put(r: &mut Records, mut e: Box<Envelope>, port: *mut MsgPort, whole: UserRead, reply: u64, family: u64) -> Result<u64, Box<Envelope>> {
+    let (msg, len) = (whole.addr(), whole.len());
     let (sender, receiver) = (e.sender, e.receiver);
     let relay = RELAY.load(Ordering::SeqCst) as *mut MsgPort;
     if relay.is_null() || len > TO_RING0_MAX || crate::policy::charge(family, len).is_err() {
@@ -96,10 +98,9 @@ pub(super) fn put(r: &mut Records, mut e: Box<Envelope>, port: *mut MsgPort, msg
         crate::policy::uncharge(family, len);
         return Err(e);
     }
-    // SAFETY: the sender's writable memory of `len` bytes (checked by the caller) into a fresh
-    // block of `len` bytes; then the kernel's own header over the copy's.
+    // SAFETY: a fresh block of `len` bytes; then the kernel's own header over the copy's.
     unsafe {
-        core::ptr::copy_nonoverlapping(msg as *const u8, copy as *mut u8, len as usize);
+        whole.copy_to_kernel(0, copy as *mut u8, len);
         copy.write(Message::new(relay, len as usize));
     }
     exec::events::count(&exec::events::BYTES_COPIED, len);
@@ -142,11 +143,11 @@ pub fn ring3_sender(m: *const Message) -> Option<u64> {
     })
 }
 
-/// The reply of a copy: its body back over the sender's `original`. Forbid held.
-pub(super) fn copy_back(e: &Envelope, original: u64, error: i32) {
+/// The reply of a copy: its body back over the sender's `original` (checked writable by the
+/// caller just now). Forbid held.
+pub(super) fn copy_back(e: &Envelope, original: UserWrite, error: i32) {
     if error == 0 {
-        // SAFETY: the copy is live until the relay frees it (after this); the original is the
-        // sender's memory of `len` bytes, which the caller checked it may write now.
+        // SAFETY: the copy is live until the relay frees it (after this).
         unsafe { super::reply::copy_body_back(e, original) };
     }
 }

@@ -146,6 +146,31 @@ pub fn init_syscall() {
                 c.insert(Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION);
             }
         });
+        SMAP_ON.store(f.smap, core::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Whether SMAP is on: set once at boot, before any task runs; read by the user-access window.
+static SMAP_ON: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Opens the window in which ring 0 may touch user pages (STAC), where SMAP is on; closed
+/// again by [`user_access_end`]. Only mmu-mode's one door to task memory (`uaccess`) opens
+/// it, around each copy. Without SMAP it costs one load and a branch.
+#[inline(always)]
+pub fn user_access_begin() {
+    if SMAP_ON.load(core::sync::atomic::Ordering::Relaxed) {
+        // SAFETY: STAC sets RFLAGS.AC only (the CPU has SMAP: checked at boot); no memory is
+        // touched, but the asm is a compiler barrier so the copies stay inside the window.
+        unsafe { asm!("stac", options(nostack)) };
+    }
+}
+
+/// Closes the window [`user_access_begin`] opened (CLAC).
+#[inline(always)]
+pub fn user_access_end() {
+    if SMAP_ON.load(core::sync::atomic::Ordering::Relaxed) {
+        // SAFETY: CLAC clears RFLAGS.AC only; a compiler barrier as above.
+        unsafe { asm!("clac", options(nostack)) };
     }
 }
 
