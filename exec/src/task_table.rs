@@ -33,8 +33,12 @@ pub(crate) unsafe fn give_number(t: *mut Task) -> u64 {
 
 /// Takes back the number of a task that ends: from now on it names no task.
 ///
+/// Kept out of line: the scheduler's stack-overflow path calls it, and inlined there it cost
+/// every switch instructions.
+///
 /// # Safety
 /// Disable held.
+#[inline(never)]
 pub(crate) unsafe fn retire_number(id: u64) {
     // SAFETY: Disable held (the contract) guards the table.
     unsafe { (*TASKS.get()).remove(id) };

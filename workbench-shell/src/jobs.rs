@@ -8,7 +8,7 @@
 //! memory; the others run in ring 0, as every command does in the flat build.
 
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
 use exec::global::Global;
 use exec::sched::{forbid, permit};
@@ -60,9 +60,11 @@ pub struct Job {
     args_len: usize,
     /// The state the shell shares with its commands.
     pub state: SharedState,
+    /// What the command sets as it ends, and the shell reads: integers (any bits the command
+    /// writes are a value; `done` is not a bool for that reason: non-zero is done).
     pub rc: AtomicI32,
     pub error: AtomicU32,
-    pub done: AtomicBool,
+    done: AtomicU32,
     /// The number of the shell waiting for a foreground job (0 for RUN), and the signal to send.
     waiter: u64,
     waiter_mask: u32,
@@ -75,6 +77,11 @@ pub struct Job {
 }
 
 impl Job {
+    /// Whether the command has finished (it says so as it ends).
+    pub fn finished(&self) -> bool {
+        self.done.load(Ordering::SeqCst) != 0
+    }
+
     /// A job for `command` with `args` (at most [`ARGS_MAX`] bytes, else `None`).
     /// `output` is where `>` (or, appending, `>>`) sends the output, `input` where `<` takes
     /// the input from; `None` (also returned) when the arguments or a file name are too long.
@@ -101,7 +108,7 @@ impl Job {
             state,
             rc: AtomicI32::new(0),
             error: AtomicU32::new(0),
-            done: AtomicBool::new(false),
+            done: AtomicU32::new(0),
             waiter,
             waiter_mask,
             output: out,
@@ -202,9 +209,19 @@ impl<T> Drop for Pages<T> {
 // atomics.
 unsafe impl Send for Pages<Job> {}
 
-/// Job records of started commands (the task's address, as an identity only), each kept until
-/// its task has ended. Forbid; the shell's own (ring 0).
-static JOBS: Global<Vec<(usize, Pages<Job>)>> = Global::new(Vec::new());
+/// The shell's own record of a started command, in its own (ring-0) memory: who runs what is
+/// read from here, never from the job's pages, which a ring-3 command may rewrite at will.
+struct Started {
+    /// The task's number (never reused).
+    number: u64,
+    /// The command it runs, as the shell started it.
+    command: &'static str,
+    #[allow(dead_code, reason = "held only to be dropped (its pages freed) once the task has ended")]
+    job: Pages<Job>,
+}
+
+/// Every started command, kept until its task has ended. Forbid; the shell's own (ring 0).
+static JOBS: Global<Vec<Started>> = Global::new(Vec::new());
 
 /// The shell's shared state as the shell and its commands reach it: pages the shell made at
 /// its start and keeps for good ([`Pages::leak`]), mapped into each ring-3 command.
@@ -242,7 +259,7 @@ fn run_job(job: &Job) {
     job.error.store(error, Ordering::SeqCst);
     let me = crate::my_task_number();
     job.state.with(|s| s.remove_cli(me));
-    job.done.store(true, Ordering::SeqCst);
+    job.done.store(1, Ordering::SeqCst);
     let waiter = exec::sys::task_by_number(job.waiter);
     if !waiter.is_null() {
         // SAFETY: the waiting shell lives until it has seen `done` (the gate checks it too).
@@ -297,7 +314,7 @@ pub fn spawn(job: Pages<Job>, notify: *mut Task, notify_mask: u32) -> *mut Task 
         let number = unsafe { (*t).id() };
         state.with(|s| s.add_cli(cli, number, command.name));
         // SAFETY: Forbid held.
-        unsafe { (*JOBS.get()).push((t as usize, job)) };
+        unsafe { (*JOBS.get()).push(Started { number, command: command.name, job }) };
     }
     permit();
     t
@@ -308,29 +325,21 @@ pub fn spawn(job: Pages<Job>, notify: *mut Task, notify_mask: u32) -> *mut Task 
 /// Forbid held.
 #[cfg(feature = "mmu")]
 fn cli_task_numbers() -> Vec<u64> {
-    let me = exec::task::find_task(None);
     // SAFETY: Forbid held (the caller's); JOBS is the shell's own record.
     let jobs = unsafe { &*JOBS.get() };
-    let mut ids = Vec::new();
-    exec::task::for_each_task(|t| {
-        if core::ptr::eq(t, me) || jobs.iter().any(|&(a, _)| a == t as *const Task as usize) {
-            ids.push(t.id());
-        }
-    });
+    let mut ids: Vec<u64> = jobs.iter().map(|s| s.number).filter(|&n| exec::task::task_alive(n)).collect();
+    ids.push(crate::my_task_number());
     ids
 }
 
 /// The command a job runs, by its task's number (the task is live and is that job's: a
-/// number is never reused); `None` for a task that is not a live job's.
+/// number is never reused); `None` for a task that is not a live job's. From the shell's own
+/// record: nothing the command could have written in its job's pages.
 pub fn command_of(id: u64) -> Option<&'static str> {
     forbid();
-    // SAFETY: Forbid held; JOBS is the shell's own record; a task found live is read once.
-    let found = unsafe {
-        (*JOBS.get())
-            .iter()
-            .find(|(t, _)| exec::task::is_live(*t as *const Task) && (*(*t as *const Task)).id() == id)
-            .map(|(_, job)| (*job.ptr()).command.name)
-    };
+    // SAFETY: Forbid held; JOBS is the shell's own record.
+    let found = unsafe { (*JOBS.get()).iter().find(|s| s.number == id).map(|s| s.command) };
+    let found = found.filter(|_| exec::task::task_alive(id));
     permit();
     found
 }
@@ -340,7 +349,7 @@ pub fn command_of(id: u64) -> Option<&'static str> {
 pub fn reap(state: SharedState) {
     forbid();
     // SAFETY: Forbid held.
-    unsafe { (*JOBS.get()).retain(|&(t, _)| exec::task::is_live(t as *const Task)) };
+    unsafe { (*JOBS.get()).retain(|s| exec::task::task_alive(s.number)) };
     state.with(|s| {
         for c in s.clis() {
             if c.number != 1 && !exec::task::task_alive(c.task) {

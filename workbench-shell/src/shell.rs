@@ -282,7 +282,7 @@ impl Shell {
         // command removed for a fault never sets `done`; its end signals us all the same.
         let mut bytes = Vec::new();
         let mut gone = false;
-        while !job.done.load(Ordering::SeqCst) && !gone {
+        while !job.finished() && !gone {
             bytes.clear();
             self.con.poll_breaks(&mut bytes);
             for &b in &bytes {
@@ -291,7 +291,7 @@ impl Shell {
                     // (`done` is set before it can reach rem_task).
                     forbid();
                     let task = exec::task::task_by_number(number);
-                    if !job.done.load(Ordering::SeqCst) && !task.is_null() {
+                    if !job.finished() && !task.is_null() {
                         // SAFETY: a live task (just found, under Forbid).
                         unsafe { signal(task, SIGF_CTRL_C) };
                     }
@@ -300,10 +300,10 @@ impl Shell {
                     self.typeahead.push(b);
                 }
             }
-            if bytes.is_empty() && !job.done.load(Ordering::SeqCst) {
+            if bytes.is_empty() && !job.finished() {
                 wait(self.con.breaks_mask() | 1 << self.done_bit);
             }
-            gone = !job.done.load(Ordering::SeqCst) && !exec::task::task_alive(number);
+            gone = !job.finished() && !exec::task::task_alive(number);
         }
         self.con.end_breaks();
         if gone {

@@ -9,7 +9,62 @@ use exec::{ensure, ensure_eq};
 
 use crate::system::{ANSWERED, BENCH, CRASHTEST, ERR_BAD_REQUEST, ERR_NOT_ALLOWED, REBOOT, Request, SHUTDOWN, UNANSWERED, ask};
 
-pub static TESTS: &[Test] = &[Test::new("shell.system_service_checks_who_asks", system_service_checks_who_asks)];
+pub static TESTS: &[Test] = &[
+    Test::new("shell.system_service_checks_who_asks", system_service_checks_who_asks),
+    Test::new("shell.who_runs_what_is_the_shells_record", who_runs_what_is_the_shells_record),
+];
+
+/// A ring-3 command may rewrite its job's pages at will (they are mapped writable into its
+/// space): the command a job runs, which the system service asks before it shuts the machine
+/// down for a SHUTDOWN command, is the shell's own record, not the job's `command` field. The
+/// test runs WAIT as a job, rewrites that field as the command could (to SHUTDOWN, then to
+/// garbage that a ring-0 reader would fault on), and checks what the service would be told.
+fn who_runs_what_is_the_shells_record() -> TestResult {
+    use crate::jobs::{Job, Pages, SharedState, reap, spawn};
+    use exec::signal::SIGF_CTRL_C;
+    let wait = crate::commands::find_command("WAIT").ok_or("no WAIT")?;
+    let shutdown = crate::commands::find_command("SHUTDOWN").ok_or("no SHUTDOWN")?;
+    // SAFETY: zero bytes are an empty state; kept for good, as the shell keeps its own.
+    let state = unsafe { SharedState::new(Pages::<crate::state::ShellState>::zeroed().ok_or("no memory")?.leak()) };
+    exec::signal::set_signal(0, SIGF_CTRL_F);
+    let job = Pages::new(Job::new(9, wait, "30", state, 0, 0, None, None).ok_or("no job")?).ok_or("no memory")?;
+    let fields = job.ptr();
+    // Under Forbid, so that the command does not start before its field is put back.
+    exec::sched::forbid();
+    let t = spawn(job, exec::task::find_task(None), SIGF_CTRL_F);
+    let checks = rewritten(t, fields, wait, shutdown);
+    exec::sched::permit();
+    let number = checks?;
+    let t = exec::task::task_by_number(number);
+    ensure!(!t.is_null(), "WAIT ended early");
+    // SAFETY: a live task (just found).
+    unsafe { exec::signal::signal(t, SIGF_CTRL_C) };
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    reap(state);
+    ensure_eq!(crate::jobs::command_of(number), None, "an ended job is still known");
+    Ok(())
+}
+
+/// The checks of [`who_runs_what_is_the_shells_record`] on the job of task `t`, whose fields
+/// are at `fields` (the field put back after). Result: the task's number.
+fn rewritten(t: *mut exec::task::Task, fields: *mut crate::jobs::Job, wait: &'static crate::commands::Command, shutdown: &'static crate::commands::Command) -> Result<u64, alloc::string::String> {
+    ensure!(!t.is_null(), "WAIT did not start");
+    // SAFETY: live: it waits 30 s, and nothing has ended it.
+    let number = unsafe { (*t).id() };
+    ensure_eq!(crate::jobs::command_of(number), Some("WAIT"));
+    // SAFETY: the job's pages live until the task has ended and been reaped; the field is
+    // written as the command itself could write it.
+    unsafe { core::ptr::addr_of_mut!((*fields).command).write(shutdown) };
+    ensure_eq!(crate::jobs::command_of(number), Some("WAIT"), "a rewritten job became SHUTDOWN");
+    // SAFETY: as above: garbage, which the shell must never follow.
+    unsafe { (core::ptr::addr_of_mut!((*fields).command) as *mut u64).write(0xdead_0000_0000_0000) };
+    ensure_eq!(crate::jobs::command_of(number), Some("WAIT"), "after garbage");
+    ensure_eq!(crate::jobs::command_of(number ^ (1 << 32)), None, "a number of no job");
+    // Back to what it was before the task reads it.
+    // SAFETY: as above.
+    unsafe { core::ptr::addr_of_mut!((*fields).command).write(wait) };
+    Ok(number)
+}
 
 /// What the ring-3 task was answered: SHUTDOWN, REBOOT, BENCH, CRASHTEST, and a request cut
 /// short.
