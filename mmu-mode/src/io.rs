@@ -10,9 +10,13 @@
 //! a data buffer may not be freed while a request on it is in flight, and a request must give a
 //! length (the "up to a NUL" length, -1, is refused). Handles a task leaves open are closed
 //! when it ends (exec has aborted their I/O by then).
+//!
+//! Handles are found by (task, request) in a tree (O(log n), never a walk of everybody's);
+//! a task holds at most [`DEVICES_PER_TASK`] of them, and none is opened past the kernel
+//! heap's reserve (a handle is kernel memory a task makes the kernel take).
 
-use crate::uaccess::UserWrite;
 use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use exec::device::IoRequest;
@@ -23,7 +27,11 @@ use exec::task::Task;
 
 use exec::sys_gate::GateError::BadPointer;
 use exec::sys_gate::GateResult;
-use crate::records::Records;
+
+use crate::uaccess::UserWrite;
+
+/// The most device requests one task may hold open.
+pub const DEVICES_PER_TASK: usize = 16;
 
 /// Bytes after the IoRequest that are copied to and from a larger request.
 const EXTENSION: usize = 64;
@@ -45,15 +53,25 @@ struct Handle {
     busy: bool,
 }
 
-/// Open handles. Forbid.
-static HANDLES: Global<Records<*mut Handle>> = Global::new(Records::new());
+/// Open handles, by their task and the task's request. Forbid.
+static HANDLES: Global<Handles> = Global::new(Handles(BTreeMap::new()));
+
+struct Handles(BTreeMap<(usize, u64), *mut Handle>);
+
+// SAFETY: the kernel's own records, touched only under Forbid on the one CPU.
+unsafe impl Send for Handles {}
+
+/// The handles of `task`: the part of the tree that is its.
+fn of(task: *mut Task) -> core::ops::RangeInclusive<(usize, u64)> {
+    (task as usize, 0)..=(task as usize, u64::MAX)
+}
 
 /// The caller's handle for its request at `user`.
 fn handle(user: u64) -> Option<*mut Handle> {
     let me = exec::task::find_task(None);
     forbid();
     // SAFETY: Forbid held; listed handles are live.
-    let h = unsafe { (*HANDLES.get()).iter().copied().find(|&x| (*x).user == user && (*x).owner == me) };
+    let h = unsafe { (*HANDLES.get()).0.get(&(me as usize, user)).copied() };
     permit();
     h
 }
@@ -80,7 +98,12 @@ pub fn open(name: &str, unit: u64, user: u64) -> GateResult {
     let Some(s) = (unsafe { crate::gate::my_space() }) else { return Err(BadPointer) };
     let base = size_of::<IoRequest>() as u64;
     let head = s.writable(user, base).ok_or(BadPointer)?;
-    if handle(user).is_some() {
+    let me = exec::task::find_task(None);
+    forbid();
+    // SAFETY: Forbid held.
+    let held = unsafe { (*HANDLES.get()).0.range(of(me)).count() };
+    permit();
+    if handle(user).is_some() || held >= DEVICES_PER_TASK || exec::heap::stats().free < crate::policy::HEAP_RESERVE {
         return Err(BadPointer);
     }
     let len = field!(head, u64, message.length);
@@ -119,7 +142,7 @@ pub fn open(name: &str, unit: u64, user: u64) -> GateResult {
     }
     forbid();
     // SAFETY: Forbid held.
-    unsafe { (*HANDLES.get()).push(h) };
+    unsafe { (*HANDLES.get()).0.insert((me as usize, user), h) };
     permit();
     Ok(0)
 }
@@ -241,9 +264,7 @@ pub fn in_flight_at(addr: u64) -> bool {
     forbid();
     // SAFETY: Forbid held; listed handles are live.
     let busy = unsafe {
-        (*HANDLES.get()).iter().any(|&h| {
-            (*h).owner == me && (overlaps((*h).user, (*h).user_len) || ((*h).busy && overlaps((*h).data.0, (*h).data.1)))
-        })
+        (*HANDLES.get()).0.range(of(me)).any(|(_, &h)| overlaps((*h).user, (*h).user_len) || ((*h).busy && overlaps((*h).data.0, (*h).data.1)))
     };
     permit();
     busy
@@ -263,7 +284,7 @@ pub fn close(user: u64) -> GateResult {
     }
     forbid();
     // SAFETY: Forbid held.
-    unsafe { (*HANDLES.get()).retain(|&x| x != h) };
+    unsafe { (*HANDLES.get()).0.remove(&((*h).owner as usize, (*h).user)) };
     permit();
     // SAFETY: the caller's idle handle, no longer listed.
     unsafe { release(h) };
@@ -286,10 +307,9 @@ pub fn reclaim(task: *mut Task) {
     forbid();
     // SAFETY: Forbid held.
     let mine: Vec<*mut Handle> = unsafe {
-        let list = &mut *HANDLES.get();
-        let mine = list.iter().copied().filter(|&h| (*h).owner == task).collect();
-        list.retain(|&h| (*h).owner != task);
-        mine
+        let tree = &mut (*HANDLES.get()).0;
+        let keys: Vec<(usize, u64)> = tree.range(of(task)).map(|(&k, _)| k).collect();
+        keys.iter().filter_map(|k| tree.remove(k)).collect()
     };
     permit();
     for h in mine {

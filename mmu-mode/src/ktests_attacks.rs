@@ -30,6 +30,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.attack.priority_hijack_refused", priority_hijack_refused),
     Test::new("mmu.attack.signal_reaches_only_kin", signal_reaches_only_kin),
     Test::new("mmu.attack.tasks_by_number_only", tasks_by_number_only),
+    Test::new("mmu.attack.device_bomb_stops_at_its_bound", device_bomb_stops_at_its_bound),
     Test::new("mmu.attack.heap_exhaustion_is_an_error", heap_exhaustion_is_an_error),
     Test::new("mmu.attack.panic_is_contained", panic_is_contained),
 ];
@@ -434,6 +435,67 @@ fn tasks_by_number_only() -> TestResult {
     devices::timer_sleep_ms(10);
     // SAFETY: written by the stranger before it ended.
     ensure_eq!(unsafe { (&raw const got).read_volatile() }, SIGF_CTRL_F);
+    Ok(())
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct DeviceBomb {
+    parent: *mut Task,
+    opened: u64,
+    refused: u64,
+}
+
+/// Requests the device bomber opens (more than it may hold).
+const BOMB_REQUESTS: usize = 2 * crate::io::DEVICES_PER_TASK + 8;
+
+/// Ring 3: opens timer.device on one request after another (each a distinct request in its own
+/// memory: each would cost the kernel a shadow), counts what is opened and refused, and waits
+/// to be ended with all of them open.
+extern "C" fn device_bomber(block: u64) -> ! {
+    use exec::device::IoRequest;
+    let b = block as *mut DeviceBomb;
+    let size = size_of::<IoRequest>();
+    let reqs = sys::alloc_mem(BOMB_REQUESTS * size, MemFlags::ANY) as *mut IoRequest;
+    // SAFETY: our own block and our own memory (null: nothing opened, the test says so).
+    unsafe {
+        for i in 0..BOMB_REQUESTS {
+            if reqs.is_null() {
+                break;
+            }
+            let r = reqs.add(i);
+            r.write(IoRequest::new(core::ptr::null_mut(), size));
+            if sys::open_device("timer.device", devices::timer::UNIT_MICROHZ, r, 0) == 0 {
+                (*b).opened += 1;
+            } else {
+                (*b).refused += 1;
+            }
+        }
+        sys::signal((*b).parent, SIGF_CTRL_F);
+        sys::wait(SIGF_CTRL_E);
+        sys::rem_task(core::ptr::null_mut());
+    }
+    unreachable!()
+}
+
+/// A device bomb: open_device in a loop from ring 3, each on a new request. The task holds at
+/// most `DEVICES_PER_TASK` open (each costs kernel heap); once it has ended, with all of them
+/// open, the kernel heap and exec memory are back where they were.
+fn device_bomb_stops_at_its_bound() -> TestResult {
+    let heap0 = exec::heap::stats().free;
+    let mem0 = exec::memory::avail_mem(MemFlags::ANY);
+    let (t, block) = hostile("r3-device-bomber", 0, device_bomber, DeviceBomb { parent: me3(), opened: 0, refused: 0 })?;
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // SAFETY: the bomber wrote its figures before signalling, and waits.
+    let b = unsafe { (block as *const DeviceBomb).read() };
+    ensure_eq!(b.opened, crate::io::DEVICES_PER_TASK as u64, "requests opened");
+    ensure_eq!(b.refused, (BOMB_REQUESTS - crate::io::DEVICES_PER_TASK) as u64, "requests refused");
+    // SAFETY: the bomber is live and waits.
+    unsafe { exec::task::rem_task(t) };
+    ensure!(gone("r3-device-bomber", 200));
+    devices::timer_sleep_ms(30);
+    ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "exec memory back to its baseline");
+    ensure_eq!(exec::heap::stats().free, heap0, "kernel heap back to its baseline");
     Ok(())
 }
 

@@ -319,7 +319,7 @@ impl Shell {
                 }
             });
         }
-        let color = with_state(|s| s.color);
+        let color = with_state(|s| s.color());
         self.con.set_color(color);
     }
 
@@ -361,10 +361,10 @@ fn shell_entry(_: usize) {
             return;
         };
         // SAFETY: fresh pages, ours alone until published below.
-        unsafe { (*pages.ptr()).color = true };
+        unsafe { (*pages.ptr()).set_color(true) };
         STATE.store(pages.leak(), Ordering::SeqCst);
     }
-    let Some(con) = Con::open(with_state(|s| s.color)) else {
+    let Some(con) = Con::open(with_state(|s| s.color())) else {
         exec::kprintln!("Shell: serial.device would not open.");
         return;
     };

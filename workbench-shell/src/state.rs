@@ -89,8 +89,9 @@ pub struct ShellState {
     pub last_rc: i32,
     pub last_error: u32,
     clis: [CliSlot; MAX_CLIS],
-    /// Whether output uses ANSI colour (COLOR).
-    pub color: bool,
+    /// Whether output uses ANSI colour (COLOR): non-zero for on. A byte, not a bool: any
+    /// value a command writes here is one the shell may read.
+    color: u8,
     /// What the last foreground command said when it failed (WHY names it).
     pub last_message: FixedStr<MESSAGE_MAX>,
     /// The number of the command task that set `last_message` (0: the shell), so that the
@@ -112,7 +113,7 @@ impl Default for ShellState {
             last_rc: 0,
             last_error: 0,
             clis: [CliSlot::FREE; MAX_CLIS],
-            color: true,
+            color: 1,
             last_message: FixedStr::empty(),
             message_task: 0,
             redraw: FixedStr::empty(),
@@ -122,6 +123,15 @@ impl Default for ShellState {
 }
 
 impl ShellState {
+    /// Whether output uses ANSI colour.
+    pub fn color(&self) -> bool {
+        self.color != 0
+    }
+
+    pub fn set_color(&mut self, on: bool) {
+        self.color = on as u8;
+    }
+
     /// The current directory's name (`RAM:` until CD sets another).
     pub fn dir(&self) -> &str {
         match self.current_dir.as_str() {

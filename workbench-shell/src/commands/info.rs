@@ -78,9 +78,9 @@ pub(super) fn color(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
         return ctx.fail(RC_ERROR, e.code(), &alloc::format!("{e}"));
     }
     if switch(&a[0]) || switch(&a[1]) {
-        ctx.with_state(|s| s.color = switch(&a[0]));
+        ctx.with_state(|s| s.set_color(switch(&a[0])));
     }
-    let on = ctx.with_state(|s| s.color);
+    let on = ctx.with_state(|s| s.color());
     let _ = writeln!(ctx.con, "Colour is {}", if on { "on" } else { "off" });
     RC_OK
 }

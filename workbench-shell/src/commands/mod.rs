@@ -147,7 +147,7 @@ pub fn command_names() -> Vec<&'static str> {
 
 /// Parses `job`'s arguments through dos.library and runs the command. Result: (rc, error).
 pub fn run(job: &Job) -> (i32, u32) {
-    let color = job.state.with(|s| s.color);
+    let color = job.state.with(|s| s.color());
     let Some(con) = Con::open(color) else { return (crate::shell::RC_FAIL, crate::shell::ERROR_NO_FREE_STORE) };
     let mut con = con;
     if job.cli != 1 {
