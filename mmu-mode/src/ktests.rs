@@ -393,14 +393,12 @@ fn smep_smap_where_available() -> TestResult {
 /// only inside a copy, closed after it; a part outside a range is refused; copies land.
 fn uaccess_window_and_bounds() -> TestResult {
     use crate::uaccess::{UserRead, UserWrite};
-    use exec::arch::x86_64::usermode::{user_access_begin, user_access_end};
+    use exec::arch::x86_64::usermode::with_user_access;
     use x86_64::registers::rflags::{self, RFlags};
     let ac = || rflags::read().contains(RFlags::ALIGNMENT_CHECK);
     let smap = exec::arch::x86_64::cpu::features().smap;
     ensure!(!ac(), "the window was open before");
-    user_access_begin();
-    let open = ac();
-    user_access_end();
+    let open = with_user_access(ac);
     ensure_eq!(open, smap, "the window opens where SMAP is on, only there");
     ensure!(!ac(), "the window stayed open");
     let mut a = [1u8; 32];

@@ -21,7 +21,7 @@
 
 use core::mem::size_of;
 
-use exec::arch::x86_64::usermode::{user_access_begin, user_access_end};
+use exec::arch::x86_64::usermode::with_user_access;
 
 use crate::space::Space;
 
@@ -71,9 +71,19 @@ impl Space {
 
 /// Where `[offset, offset + n)` of a range of `len` bytes at `addr` starts; panics if it does
 /// not lie inside (a kernel bug: callers check lengths against the range first).
+#[inline(always)]
 fn at(addr: u64, len: u64, offset: u64, n: u64) -> u64 {
-    assert!(offset.checked_add(n).is_some_and(|end| end <= len), "uaccess: [{offset}, +{n}) outside a range of {len} bytes");
+    if offset > len || n > len - offset {
+        outside();
+    }
     addr + offset
+}
+
+/// The panic of [`at`], out of line so that the copies stay small.
+#[cold]
+#[inline(never)]
+fn outside() -> ! {
+    panic!("uaccess: a copy outside its checked range")
 }
 
 impl UserRead {
@@ -105,22 +115,17 @@ impl UserRead {
     /// The `T` at `offset`, read once, by value.
     pub fn read<T: Plain>(self, offset: u64) -> T {
         let from = at(self.addr, self.len, offset, size_of::<T>() as u64);
-        user_access_begin();
         // SAFETY: the task may read these bytes (checked when the range was made); T: Plain,
         // so any bits the task wrote are a T; read unaligned, by value.
-        let v = unsafe { (from as *const T).read_unaligned() };
-        user_access_end();
-        v
+        with_user_access(|| unsafe { (from as *const T).read_unaligned() })
     }
 
     /// Copies `out.len()` bytes from `offset` into kernel memory.
     pub fn read_into(self, offset: u64, out: &mut [u8]) {
         let from = at(self.addr, self.len, offset, out.len() as u64);
-        user_access_begin();
         // SAFETY: readable (checked when made); `out` is the kernel's own and cannot overlap
         // task memory it holds a `&mut` to.
-        unsafe { core::ptr::copy(from as *const u8, out.as_mut_ptr(), out.len()) };
-        user_access_end();
+        with_user_access(|| unsafe { core::ptr::copy(from as *const u8, out.as_mut_ptr(), out.len()) });
     }
 
     /// Copies `n` bytes from `offset` to the kernel memory at `to`.
@@ -129,10 +134,8 @@ impl UserRead {
     /// `to` is writable kernel (exec) memory of `n` bytes.
     pub unsafe fn copy_to_kernel(self, offset: u64, to: *mut u8, n: u64) {
         let from = at(self.addr, self.len, offset, n);
-        user_access_begin();
         // SAFETY: readable (checked when made); `to` per the contract; `copy` allows overlap.
-        unsafe { core::ptr::copy(from as *const u8, to, n as usize) };
-        user_access_end();
+        with_user_access(|| unsafe { core::ptr::copy(from as *const u8, to, n as usize) });
     }
 }
 
@@ -179,19 +182,15 @@ impl UserWrite {
     /// Writes `v` at `offset`.
     pub fn write<T>(self, offset: u64, v: T) {
         let to = at(self.addr, self.len, offset, size_of::<T>() as u64);
-        user_access_begin();
         // SAFETY: the task may write these bytes (checked when made, or given); unaligned.
-        unsafe { (to as *mut T).write_unaligned(v) };
-        user_access_end();
+        with_user_access(|| unsafe { (to as *mut T).write_unaligned(v) });
     }
 
     /// Copies `src` (kernel memory) to `offset`.
     pub fn write_from(self, offset: u64, src: &[u8]) {
         let to = at(self.addr, self.len, offset, src.len() as u64);
-        user_access_begin();
         // SAFETY: writable (checked when made, or given); `src` is the kernel's.
-        unsafe { core::ptr::copy(src.as_ptr(), to as *mut u8, src.len()) };
-        user_access_end();
+        with_user_access(|| unsafe { core::ptr::copy(src.as_ptr(), to as *mut u8, src.len()) });
     }
 
     /// Copies `n` bytes from the kernel memory at `from` to `offset`.
@@ -200,10 +199,8 @@ impl UserWrite {
     /// `from` is readable kernel (exec) memory of `n` bytes.
     pub unsafe fn copy_from_kernel(self, offset: u64, from: *const u8, n: u64) {
         let to = at(self.addr, self.len, offset, n);
-        user_access_begin();
         // SAFETY: writable (checked when made, or given); `from` per the contract.
-        unsafe { core::ptr::copy(from, to as *mut u8, n as usize) };
-        user_access_end();
+        with_user_access(|| unsafe { core::ptr::copy(from, to as *mut u8, n as usize) });
     }
 
     /// Copies `n` bytes from `from` at `from_offset` (a task's memory, maybe another task's,
@@ -211,9 +208,7 @@ impl UserWrite {
     pub fn copy_from(self, offset: u64, from: UserRead, from_offset: u64, n: u64) {
         let to = at(self.addr, self.len, offset, n);
         let src = at(from.addr, from.len, from_offset, n);
-        user_access_begin();
         // SAFETY: both ranges checked when made (or given); `copy` allows overlap.
-        unsafe { core::ptr::copy(src as *const u8, to as *mut u8, n as usize) };
-        user_access_end();
+        with_user_access(|| unsafe { core::ptr::copy(src as *const u8, to as *mut u8, n as usize) });
     }
 }

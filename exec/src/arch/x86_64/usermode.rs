@@ -153,25 +153,23 @@ pub fn init_syscall() {
 /// Whether SMAP is on: set once at boot, before any task runs; read by the user-access window.
 static SMAP_ON: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
-/// Opens the window in which ring 0 may touch user pages (STAC), where SMAP is on; closed
-/// again by [`user_access_end`]. Only mmu-mode's one door to task memory (`uaccess`) opens
-/// it, around each copy. Without SMAP it costs one load and a branch.
+/// Runs `f` inside the window in which ring 0 may touch user pages (STAC before, CLAC after),
+/// where SMAP is on. Only mmu-mode's one door to task memory (`uaccess`) opens it, around
+/// each copy. Without SMAP it costs one load and two branches.
 #[inline(always)]
-pub fn user_access_begin() {
-    if SMAP_ON.load(core::sync::atomic::Ordering::Relaxed) {
+pub fn with_user_access<R>(f: impl FnOnce() -> R) -> R {
+    let smap = SMAP_ON.load(core::sync::atomic::Ordering::Relaxed);
+    if smap {
         // SAFETY: STAC sets RFLAGS.AC only (the CPU has SMAP: checked at boot); no memory is
-        // touched, but the asm is a compiler barrier so the copies stay inside the window.
+        // touched, but the asm is a compiler barrier so the copy stays inside the window.
         unsafe { asm!("stac", options(nostack)) };
     }
-}
-
-/// Closes the window [`user_access_begin`] opened (CLAC).
-#[inline(always)]
-pub fn user_access_end() {
-    if SMAP_ON.load(core::sync::atomic::Ordering::Relaxed) {
+    let r = f();
+    if smap {
         // SAFETY: CLAC clears RFLAGS.AC only; a compiler barrier as above.
         unsafe { asm!("clac", options(nostack)) };
     }
+    r
 }
 
 /// The page tables the entry code switches to when it returns to ring 3 (the running task's).
