@@ -229,15 +229,15 @@ pub unsafe fn add_library(lib: *mut Library) {
 }
 
 /// Opens the library `name` if its version is at least `min_version`. Result: the library
-/// base (its open count raised), or null when there is no such library or it is too old.
-/// Not callable from an interrupt.
+/// base (its open count raised), or null when there is no such library, it is too old, or it
+/// is open 65,535 times already. Not callable from an interrupt.
 pub fn open_library(name: &str, min_version: u16) -> *mut Library {
     forbid();
     // SAFETY: Forbid held; libraries on the list are live.
     let lib = unsafe {
         let lib = (*base()).lib_list.find_name(name) as *mut Library;
         match lib.as_mut() {
-            Some(l) if l.version >= min_version => {
+            Some(l) if l.version >= min_version && l.open_cnt < u16::MAX => {
                 l.open_cnt += 1;
                 l.flags &= !LIBF_DELEXP;
                 lib

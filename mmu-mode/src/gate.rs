@@ -104,6 +104,9 @@ fn writable_records<T>(at: u64, n: u64) -> Result<UserWrite, GateError> {
 fn records_out<T: Copy>(to: UserWrite, n: u64, fill: impl FnOnce(*mut T, usize) -> usize) -> u64 {
     let room = n.min(RECORDS_MAX) as usize;
     let mut buf: Vec<core::mem::MaybeUninit<T>> = Vec::with_capacity(room);
+    // Zeroed first: the records' padding must not carry old kernel-heap bytes out.
+    // SAFETY: the buffer has room for `room` records.
+    unsafe { core::ptr::write_bytes(buf.as_mut_ptr(), 0, room) };
     let all = fill(buf.as_mut_ptr() as *mut T, room);
     let made = all.min(room);
     // SAFETY: `fill` wrote the first `made` records; they are copied out as bytes.
@@ -177,9 +180,10 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
         // SAFETY: the only reference during this call.
         Call::AllocMem => unsafe { my_space() }.and_then(|s| s.alloc(a0)).unwrap_or(0),
         Call::FreeMem => {
-            // A block lent in a message is refused by the space itself.
+            // A block lent in a message, or pinned by a device request, is refused by the
+            // space itself.
             // SAFETY: the only reference during this call.
-            if crate::io::in_flight_at(a0) || !unsafe { my_space() }.is_some_and(|s| s.free(a0)) {
+            if !unsafe { my_space() }.is_some_and(|s| s.free(a0)) {
                 return Err(BadPointer);
             }
             0

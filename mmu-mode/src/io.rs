@@ -5,10 +5,12 @@
 //! request (a *shadow*, linked into the device's queues where a task could not bend its
 //! links), with its own reply port. Each call copies the fields a caller sets (command, length,
 //! data, offset, and what follows the IoRequest in a larger request, such as timer.device's
-//! time value) into the shadow, and the results (error, actual, the extension) back out. Every
-//! name, request and data range is an allegation checked against the caller's mappings first;
-//! a data buffer may not be freed while a request on it is in flight, and a request must give a
-//! length (the "up to a NUL" length, -1, is refused). Handles a task leaves open are closed
+//! time value) into the shadow, and the results (error, actual, the time) back out. Every
+//! name, request and data range is an allegation checked against the caller's mappings first.
+//! A device touches the request's data in place, so the request (while open) and its data
+//! (while in flight) are pinned (`Space::pin`): they must lie in the task's own blocks or on
+//! its stack, and those blocks can be neither freed nor given away meanwhile; a request must
+//! give a length (the "up to a NUL" length, -1, is refused). Handles a task leaves open are closed
 //! when it ends (exec has aborted their I/O by then).
 //!
 //! Handles are found by (task, request) in a tree (O(log n), never a walk of everybody's);
@@ -28,13 +30,16 @@ use exec::task::Task;
 use exec::sys_gate::GateError::BadPointer;
 use exec::sys_gate::GateResult;
 
-use crate::uaccess::UserWrite;
 
 /// The most device requests one task may hold open.
 pub const DEVICES_PER_TASK: usize = 16;
 
 /// Bytes after the IoRequest that are copied to and from a larger request.
 const EXTENSION: usize = 64;
+/// Of those, the bytes copied back: what a device answers in (timer.device's time). What lies
+/// past it is the device's own (timer.device's queue links: kernel addresses) and stays in the
+/// shadow.
+const EXTENSION_OUT: usize = size_of::<devices::timer::TimeVal>();
 // The shadow is begun as the device's own request type: the largest must fit.
 const _: () = assert!(size_of::<devices::timer::TimeRequest>() <= size_of::<IoRequest>() + EXTENSION);
 
@@ -48,8 +53,10 @@ struct Handle {
     /// The task's own request (its handle) and its length.
     user: u64,
     user_len: u64,
-    /// While in flight: the data range it may write.
-    data: (u64, u64),
+    /// The pins (`Space::pin`) on the request, for as long as it is open, and on the data,
+    /// while in flight: the memory a device touches in place cannot go away under it.
+    req_pin: u64,
+    data_pin: u64,
     busy: bool,
 }
 
@@ -109,8 +116,10 @@ pub fn open(name: &str, unit: u64, user: u64) -> GateResult {
     let len = field!(head, u64, message.length);
     let len = len.clamp(base, base + EXTENSION as u64);
     let req = s.writable(user, len).ok_or(BadPointer)?;
+    let req_pin = s.pin(user, len).ok_or(BadPointer)?;
     let port = exec::port::create_msg_port();
     if port.is_null() {
+        s.unlend(req_pin);
         return Ok(exec::device::IOERR_OPENFAIL as u8 as u64);
     }
     let h = Box::into_raw(Box::new(Handle {
@@ -120,7 +129,8 @@ pub fn open(name: &str, unit: u64, user: u64) -> GateResult {
         owner: exec::task::find_task(None),
         user,
         user_len: len,
-        data: (0, 0),
+        req_pin,
+        data_pin: 0,
         busy: false,
     }));
     // SAFETY: the shadow is live in its box and not open.
@@ -133,6 +143,7 @@ pub fn open(name: &str, unit: u64, user: u64) -> GateResult {
         set_field!(req, unit = unit);
     }
     if err != 0 {
+        s.unlend(req_pin);
         // SAFETY: never opened; ours.
         unsafe {
             exec::port::delete_msg_port(port);
@@ -161,10 +172,11 @@ fn copy_in(h: *mut Handle) -> bool {
         let Some(req) = s.writable((*h).user, (*h).user_len) else { return false };
         let (data, length) = (field!(req, u64, data), field!(req, u64, length));
         // The data stays where it is: the device reads or writes it in place while the request
-        // is in flight (checked here; the block cannot be freed meanwhile: `in_flight_at`).
+        // is in flight (checked here, and pinned until the results are copied out).
         if length > 0 && (length == u64::MAX || s.writable(data, length).is_none()) {
             return false;
         }
+        let Some(data_pin) = (if length > 0 { s.pin(data, length) } else { Some(0) }) else { return false };
         let r = &mut (*h).req;
         r.command = field!(req, u16, command);
         r.data = data as *mut u8;
@@ -172,25 +184,31 @@ fn copy_in(h: *mut Handle) -> bool {
         r.offset = field!(req, usize, offset);
         let ext = ((*h).user_len as usize - size_of::<IoRequest>()).min(EXTENSION);
         req.to_read().read_into(size_of::<IoRequest>() as u64, &mut (&mut (*h).extension)[..ext]);
-        (*h).data = (data, length);
+        (*h).data_pin = data_pin;
         (*h).busy = true;
     }
     true
 }
 
-/// Copies a completed shadow's results back to the caller's request. Result: its error.
+/// Copies a completed shadow's results back to the caller's request (checked writable again
+/// now), and unpins its data. Result: its error.
 fn copy_out(h: *mut Handle) -> u64 {
-    // SAFETY: the caller's handle; its request is its writable memory (checked at copy_in, and
-    // the memory cannot be freed while the request is in flight).
+    // SAFETY: the only reference to the caller's space during this call.
+    let s = unsafe { crate::gate::my_space() };
+    // SAFETY: the caller's handle, done (not in a device's queue).
     unsafe {
-        let req = UserWrite::trusted((*h).user, (*h).user_len);
         let r = &(*h).req;
-        set_field!(req, error = r.error);
-        set_field!(req, actual = r.actual);
-        let ext = ((*h).user_len as usize - size_of::<IoRequest>()).min(EXTENSION);
-        req.write_from(size_of::<IoRequest>() as u64, &(&(*h).extension)[..ext]);
+        if let Some(req) = s.as_ref().and_then(|s| s.writable((*h).user, (*h).user_len)) {
+            set_field!(req, error = r.error);
+            set_field!(req, actual = r.actual);
+            let ext = ((*h).user_len as usize - size_of::<IoRequest>()).min(EXTENSION_OUT);
+            req.write_from(size_of::<IoRequest>() as u64, &(&(*h).extension)[..ext]);
+        }
+        if let Some(s) = s {
+            s.unlend((*h).data_pin);
+        }
+        (*h).data_pin = 0;
         (*h).busy = false;
-        (*h).data = (0, 0);
         r.error as u8 as u64
     }
 }
@@ -254,22 +272,6 @@ pub fn abort_io(user: u64) -> GateResult {
     Ok(0)
 }
 
-/// Whether the caller has a request in flight whose data lies in the block starting at
-/// `addr` (which it may then not free), or whose request is there.
-pub fn in_flight_at(addr: u64) -> bool {
-    let me = exec::task::find_task(None);
-    // SAFETY: the only reference to the caller's space during this call.
-    let Some(len) = unsafe { crate::gate::my_space() }.and_then(|s| s.block_len(addr)) else { return false };
-    let overlaps = |a: u64, n: u64| a < addr + len && addr < a + n.max(1);
-    forbid();
-    // SAFETY: Forbid held; listed handles are live.
-    let busy = unsafe {
-        (*HANDLES.get()).0.range(of(me)).any(|(_, &h)| overlaps((*h).user, (*h).user_len) || ((*h).busy && overlaps((*h).data.0, (*h).data.1)))
-    };
-    permit();
-    busy
-}
-
 /// close_device: closes the caller's request (aborting and waiting for it if in flight).
 /// Result: 0, or ERR_BAD_POINTER.
 pub fn close(user: u64) -> GateResult {
@@ -280,6 +282,11 @@ pub fn close(user: u64) -> GateResult {
             exec::device::abort_io(&mut (*h).req);
             exec::device::wait_io(&mut (*h).req);
             (*h).busy = false;
+        }
+        // The request and its data are the caller's to free again.
+        if let Some(s) = crate::gate::my_space() {
+            s.unlend((*h).data_pin);
+            s.unlend((*h).req_pin);
         }
     }
     forbid();

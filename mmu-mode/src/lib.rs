@@ -63,6 +63,8 @@ mod ktests_sys;
 mod ktests_to_ring0;
 #[cfg(target_os = "none")]
 mod ktests_lend;
+#[cfg(target_os = "none")]
+mod ktests_records;
 
 #[cfg(target_os = "none")]
 pub use ktests::TESTS;
@@ -80,6 +82,8 @@ pub use ktests_sys::TESTS as SYS_TESTS;
 pub use ktests_to_ring0::TESTS as TO_RING0_TESTS;
 #[cfg(target_os = "none")]
 pub use ktests_lend::TESTS as LEND_TESTS;
+#[cfg(target_os = "none")]
+pub use ktests_records::TESTS as RECORD_TESTS;
 
 /// exec's entry into mmu-mode (`exec::entry`): these functions, bound by the linker
 /// under fixed names, so that a gate call is a direct call from the trap path.

@@ -13,8 +13,8 @@
 //! - **Quotas.** Every ring-3 task belongs to a family: the task a ring-0 creator started and
 //!   all it starts, and their children in turn. A family may hold at most [`FAMILY_TASKS`]
 //!   tasks, [`FAMILY_BYTES`] of memory from the gate and [`FAMILY_RECORDS`] semaphores, and
-//!   each task at most [`TASK_MESSAGES`] messages in flight; past any, the call fails. (Ports and device
-//!   opens each take one of the task's 16 own signals, which bounds them.) And
+//!   each task at most [`TASK_MESSAGES`] messages in flight, 16 ports, 16 open device requests
+//!   and 32 library opens; past any, the call fails. And
 //!   whatever ring 3 does, the kernel keeps a reserve of its heap ([`HEAP_RESERVE`]) and of
 //!   exec memory ([`MEMORY_RESERVE`]) that no ring-3 request may take.
 //!
@@ -66,6 +66,8 @@ pub struct Policy {
     pub granted: Vec<u64>,
     /// Messages it sent that are not back yet (at most [`TASK_MESSAGES`]).
     pub in_flight: u32,
+    /// Ports it holds (at most `msg::PORTS_PER_TASK`).
+    pub ports: usize,
 }
 
 /// One family's use.
@@ -112,8 +114,10 @@ fn with_family<R>(id: u64, f: impl FnOnce(&mut Family) -> R) -> R {
     r
 }
 
-/// Whether the kernel's reserves allow `bytes` more of exec memory and a new space's tables.
-fn reserves_allow(bytes: u64) -> bool {
+/// Whether the kernel's reserves allow `bytes` more of exec memory and a new record or a new
+/// space's tables in the kernel heap (what a ring-3 request that makes the kernel take memory
+/// checks first).
+pub(crate) fn reserves_allow(bytes: u64) -> bool {
     let heap_free = exec::heap::stats().free;
     let mem_free = exec::memory::avail_mem(MemFlags::ANY) as u64;
     heap_free >= HEAP_RESERVE && mem_free >= bytes.saturating_add(MEMORY_RESERVE)
@@ -130,10 +134,10 @@ pub fn for_child(parent: Option<&Policy>, pri: i8) -> (Policy, i8) {
     match parent {
         None => {
             let family = NEXT_FAMILY.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
-            (Policy { creator, origin: creator, ceiling: pri, family, granted: Vec::new(), in_flight: 0 }, pri)
+            (Policy { creator, origin: creator, ceiling: pri, family, granted: Vec::new(), in_flight: 0, ports: 0 }, pri)
         }
         Some(p) => {
-            let policy = Policy { creator, origin: p.origin, ceiling: p.ceiling, family: p.family, granted: Vec::new(), in_flight: 0 };
+            let policy = Policy { creator, origin: p.origin, ceiling: p.ceiling, family: p.family, granted: Vec::new(), in_flight: 0, ports: 0 };
             (policy, pri.min(p.ceiling))
         }
     }

@@ -63,7 +63,8 @@ fn with(handle: u64, f: impl FnOnce(&mut Record) -> GateResult) -> GateResult {
 }
 
 /// init_semaphore: the structure at `handle` must be the caller's writable memory. A handle
-/// in use (held or waited for) is refused. Result: 0 or BadPointer.
+/// in use (held or waited for), or another task's (pages shared writable between two tasks),
+/// is refused. Result: 0 or BadPointer.
 pub fn init(handle: u64) -> GateResult {
     // SAFETY: the only reference to the caller's space during this call.
     let Some(s) = (unsafe { crate::gate::my_space() }) else { return Err(BadPointer) };
@@ -72,7 +73,7 @@ pub fn init(handle: u64) -> GateResult {
     // SAFETY: Forbid held.
     let records = unsafe { &mut (*RECORDS.get()).0 };
     let r = match records.get(&handle) {
-        Some(old) if !old.sem.is_idle() => Err(BadPointer),
+        Some(old) if !old.sem.is_idle() || old.owner != me() => Err(BadPointer),
         _ => {
             if let Some(old) = records.remove(&handle) {
                 drop_record(old);
@@ -96,18 +97,25 @@ pub fn init(handle: u64) -> GateResult {
 
 /// obtain_semaphore(_shared): may wait. Result: 0 or BadPointer.
 pub fn obtain(handle: u64, shared: bool) -> GateResult {
-    // The box stays put while the semaphore is held or waited for (see the module's note),
-    // so the pointer outlives the Forbid of the lookup.
-    let sem = with(handle, |r| Ok(&mut *r.sem as *mut SignalSemaphore as u64))?;
-    // SAFETY: a live semaphore (its record holds it), initialised.
-    unsafe {
-        if shared {
-            exec::semaphore::obtain_semaphore_shared(sem as *mut SignalSemaphore);
-        } else {
-            exec::semaphore::obtain_semaphore(sem as *mut SignalSemaphore);
+    // Found and obtained under one Forbid, so that no other task's call (init on pages two
+    // tasks share) can drop the record in between; once the caller holds it or waits for it,
+    // the box stays put (see the module's note), and exec's wait breaks the Forbid as usual.
+    forbid();
+    let sem = with(handle, |r| Ok(&mut *r.sem as *mut SignalSemaphore as u64));
+    if let Ok(sem) = sem {
+        let sem = sem as *mut SignalSemaphore;
+        // SAFETY: a live semaphore (its record holds it), initialised; Forbid held since it
+        // was found.
+        unsafe {
+            if shared {
+                exec::semaphore::obtain_semaphore_shared(sem);
+            } else {
+                exec::semaphore::obtain_semaphore(sem);
+            }
         }
     }
-    Ok(0)
+    permit();
+    sem.map(|_| 0)
 }
 
 /// attempt_semaphore(_shared). Result: 1 (obtained), 0, or BadPointer.

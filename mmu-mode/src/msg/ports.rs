@@ -8,15 +8,43 @@ use exec::task::Task;
 
 use super::{PortRec, RECORDS, drain, me, with};
 
+/// The most ports one ring-3 task may hold (a port takes one of its signals, but a task may
+/// free that signal and make another port: the bound is kept here).
+pub const PORTS_PER_TASK: usize = 16;
+
+/// Room the table of ports takes at the first.
+const PORTS_RESERVED: usize = 256;
+
 /// Creates a port for the calling task, public under `name` if given. Result: its handle, or
-/// 0 (no signal or memory left, or the name too long).
+/// 0 (no signal or memory left, the name too long or a public port's already, the caller holds
+/// [`PORTS_PER_TASK`] ports, or the kernel heap or exec memory is at its reserve). A name in
+/// use is refused so that a ring-3 task cannot stand in for a handler or service that others
+/// find by name (exec's find_port gives the first of a name).
 pub fn create_port(name: Option<&str>, pri: i8) -> GateResult {
-    let p = exec::port::create_port(name, pri);
+    let me = me();
+    // SAFETY: the running task; the only reference to its space here.
+    let held = unsafe { super::space_of(me) }.map_or(usize::MAX, |s| s.policy.ports);
+    if held >= PORTS_PER_TASK || !crate::policy::reserves_allow(0) {
+        return Ok(0);
+    }
+    forbid(); // the name is checked and taken at once
+    let taken = name.is_some_and(|n| !exec::port::find_port(n).is_null());
+    let p = if taken { core::ptr::null_mut() } else { exec::port::create_port(name, pri) };
+    permit();
     if p.is_null() {
         return Ok(0);
     }
+    // SAFETY: as above.
+    if let Some(s) = unsafe { super::space_of(me) } {
+        s.policy.ports += 1;
+    }
     Ok(with(|r| {
-        let h = r.ports.insert(PortRec { port: p, owner: me() });
+        // Room for every port a usual system holds, taken once: ports made and deleted leave
+        // the kernel heap as it was (the table grows past it, and then keeps its size).
+        if r.ports.capacity() == 0 {
+            r.ports.reserve(PORTS_RESERVED);
+        }
+        let h = r.ports.insert(PortRec { port: p, owner: me });
         r.handles.insert(p as usize, h);
         h
     }))
@@ -72,6 +100,10 @@ pub fn delete_port(h: u64) -> GateResult {
         r.handles.remove(&(port as usize));
         drain(r, port);
     });
+    // SAFETY: the running task; the only reference to its space here.
+    if let Some(s) = unsafe { super::space_of(me()) } {
+        s.policy.ports = s.policy.ports.saturating_sub(1);
+    }
     // SAFETY: the caller's own port from create_port, no longer listed, empty.
     unsafe { exec::port::delete_msg_port(port) };
     Ok(0)
