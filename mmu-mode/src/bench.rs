@@ -255,6 +255,16 @@ extern "C" fn null_gate(block: u64) -> ! {
     exit()
 }
 
+/// `n` words at `at` in the memory of ring-3 task `task` (live: it waits), read through the one
+/// door: the task wrote where its samples are, so the address is checked as any. `None` if the
+/// task may not read them all.
+fn words_of(task: *mut Task, at: u64, n: usize) -> Option<alloc::vec::Vec<u64>> {
+    // SAFETY: the task is live (it waits for the parent); its space is not changed meanwhile.
+    let s = unsafe { ((*task).space() as *const crate::space::Space).as_ref() }?;
+    let r = s.readable(at, (n * 8) as u64)?;
+    Some((0..n).map(|i| r.read::<u64>(i as u64 * 8)).collect())
+}
+
 /// Starts a client task with `block`, and collects its samples, the events of its loop and how
 /// many of its runs came back wrong. `None` if the task did not start.
 fn run_client(name: &str, block: Block) -> Option<(alloc::vec::Vec<u64>, Events, u64)> {
@@ -263,14 +273,11 @@ fn run_client(name: &str, block: Block) -> Option<(alloc::vec::Vec<u64>, Events,
     let (task, block) = add_user_task_with(name, 0, client, block)?;
     let window = Window::open(task);
     let events = window.close();
-    // SAFETY: the client wrote its samples before signalling, and waits; its memory is exec
-    // memory the kernel may read.
-    let (samples, wrong) = unsafe {
-        let b = block as *const Block;
-        (core::slice::from_raw_parts((*b).samples as *const u64, n).to_vec(), (*b).wrong)
-    };
+    let at = |field: usize| words_of(task, block + field as u64, 1).map_or(0, |w| w[0]);
+    let (samples_at, wrong) = (at(core::mem::offset_of!(Block, samples)), at(core::mem::offset_of!(Block, wrong)));
+    let samples = words_of(task, samples_at, n);
     window.release();
-    Some((samples, events, wrong))
+    Some((samples?, events, wrong))
 }
 
 /// One row of a ring-3 pair: a server and a client of messages of `size` bytes, reported under
@@ -319,13 +326,14 @@ pub fn run() {
         if let Some((task, block)) = add_user_task_with("bench-null", 0, null_gate, [n_null, me, via_sys, 0]) {
             let window = Window::open(task);
             let events = window.close();
-            // SAFETY: the task wrote its samples before signalling, and waits.
-            let (mut samples, wrong) = unsafe {
-                let b = block as *const u64;
-                (core::slice::from_raw_parts(b.read() as *const u64, n_null as usize).to_vec(), b.add(3).read())
-            };
+            let words = words_of(task, block, 4).unwrap_or_default();
+            let (at, wrong) = (words.first().copied().unwrap_or(0), words.get(3).copied().unwrap_or(0));
+            let samples = words_of(task, at, n_null as usize);
             window.release();
-            report_checked(name, 0, false, &mut samples, events, wrong);
+            match samples {
+                Some(mut samples) => report_checked(name, 0, false, &mut samples, events, wrong),
+                None => missing(name, 0),
+            }
             exec::time::wait_ticks(1);
         } else {
             missing(name, 0);
