@@ -332,6 +332,20 @@ fn stranger(arg: usize) {
     unsafe { (arg as *mut u32).write_volatile(got) };
 }
 
+/// Checks that the stranger `s` (waiting, its answer to go in `got`) was not signalled, then
+/// lets it end, and checks it heard our CTRL_F.
+fn stranger_heard_nothing(s: *mut Task, got: *const u32) -> TestResult {
+    // SAFETY: the stranger is live and waits; the caller's cell outlives it.
+    unsafe {
+        ensure_eq!(got.read_volatile(), 0, "the stranger was signalled");
+        exec::signal::signal(s, SIGF_CTRL_F);
+    }
+    devices::timer_sleep_ms(10);
+    // SAFETY: written by the stranger before it ended.
+    ensure_eq!(unsafe { got.read_volatile() }, SIGF_CTRL_F);
+    Ok(())
+}
+
 /// signal from ring 3 reaches only the caller's kin: a ring-0 task it has no tie to is not
 /// signalled (the call is refused and counted).
 fn signal_reaches_only_kin() -> TestResult {
@@ -343,15 +357,7 @@ fn signal_reaches_only_kin() -> TestResult {
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
     ensure!(gone("r3-reacher", 200));
     ensure_eq!(crate::gate::PRIVILEGED_REFUSED.load(Ordering::SeqCst), refused + 1);
-    // SAFETY: the stranger is live and waits; our cell outlives it.
-    unsafe {
-        ensure_eq!((&raw const got).read_volatile(), 0, "the stranger was signalled");
-        exec::signal::signal(s, SIGF_CTRL_F);
-    }
-    devices::timer_sleep_ms(10);
-    // SAFETY: written by the stranger before it ended.
-    ensure_eq!(unsafe { (&raw const got).read_volatile() }, SIGF_CTRL_F);
-    Ok(())
+    stranger_heard_nothing(s, &raw const got)
 }
 
 /// What the number-forger tries, each a task named wrongly in one field, then rightly.
@@ -427,15 +433,7 @@ fn tasks_by_number_only() -> TestResult {
     let b3 = ERR_BAD_POINTER;
     ensure_eq!(b.got, [b3, b3, b3, b3, b3, b3, ERR_PRIVILEGED, b3, 0]);
     ensure_eq!(crate::gate::BAD_ALLEGATIONS.load(Ordering::SeqCst), bad + 7);
-    // SAFETY: the stranger is live and waits; our cell outlives it.
-    unsafe {
-        ensure_eq!((&raw const got).read_volatile(), 0, "the stranger was signalled");
-        exec::signal::signal(s, SIGF_CTRL_F);
-    }
-    devices::timer_sleep_ms(10);
-    // SAFETY: written by the stranger before it ended.
-    ensure_eq!(unsafe { (&raw const got).read_volatile() }, SIGF_CTRL_F);
-    Ok(())
+    stranger_heard_nothing(s, &raw const got)
 }
 
 #[repr(C)]

@@ -152,18 +152,6 @@ impl UserWrite {
         UserWrite { addr, len }
     }
 
-    pub fn addr(self) -> u64 {
-        self.addr
-    }
-
-    pub fn len(self) -> u64 {
-        self.len
-    }
-
-    pub fn is_empty(self) -> bool {
-        self.len == 0
-    }
-
     /// The same range, to read.
     pub fn to_read(self) -> UserRead {
         UserRead { addr: self.addr, len: self.len }
