@@ -70,6 +70,15 @@ pub fn exception_name(vector: u64) -> (&'static str, &'static str) {
     }
 }
 
+/// mmu-mode: called by the syscall entry with interrupts disabled, for a gate call and
+/// nothing else (no IDT vector reaches the gate): straight up to exec's gate door, with no
+/// classifying on the way. Returns the frame to resume (this one).
+#[cfg(feature = "mmu")]
+pub(super) extern "C" fn syscall_dispatch(frame: &mut TrapFrame) -> *mut TrapFrame {
+    crate::entry::trap(crate::entry::Trap::GateCall, frame);
+    frame
+}
+
 /// Called by `trap_common` with interrupts disabled. Returns the frame to resume. What arch
 /// finishes itself (a probed exception, a spurious interrupt) ends here; everything else goes
 /// up through exec's one entry, [`crate::entry::trap`].
@@ -78,9 +87,6 @@ pub(super) extern "C" fn dispatch(frame: &mut TrapFrame) -> *mut TrapFrame {
     match frame.vector {
         #[cfg(feature = "mmu")]
         0..=31 if frame.cs & 3 == 3 => trap(Trap::UserException, frame),
-        #[cfg(feature = "mmu")]
-        // Frames built by the syscall entry (no IDT vector 0x80 exists for ring 3).
-        v if v == super::usermode::SYSCALL_VECTOR && frame.cs & 3 == 3 => trap(Trap::GateCall, frame),
         0..=31 => {
             if !probe::recover(frame) {
                 trap(Trap::Exception, frame);

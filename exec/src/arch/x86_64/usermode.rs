@@ -11,8 +11,8 @@ use x86_64::{PhysAddr, VirtAddr};
 
 use super::gdt::{KERNEL_CODE, KERNEL_DATA, USER_CODE, USER_DATA};
 
-/// The vector number the syscall entry gives its frame, so that the trap dispatcher routes it
-/// to the gate like `int 0x80`.
+/// The vector number the syscall entry gives its frame (shaped as an interrupt's, so that a
+/// report of it reads as one); the entry calls the gate's dispatcher directly.
 pub const SYSCALL_VECTOR: u64 = 0x80;
 
 /// Per-CPU words the entry code finds (through GS after `swapgs` in the syscall entry, by
@@ -36,8 +36,8 @@ global_asm!(
     .section .text.trap, "ax"
     .global syscall_entry
 /* SYSCALL from ring 3: RCX = user RIP, R11 = user RFLAGS, RSP = user stack, IF cleared by
-   SFMASK. Switch to the task's kernel stack, build a trap frame like an interrupt's, run the
-   common dispatcher, and leave with SYSRET. */
+   SFMASK. Switch to the task's kernel stack, build a trap frame like an interrupt's, call the
+   gate's dispatcher (no classifying: only gate calls come here), and leave with SYSRET. */
 syscall_entry:
     swapgs
     mov %rsp, %gs:8
@@ -98,7 +98,7 @@ enter_user:
     user_ss = const (USER_DATA | 3) as u64,
     user_cs = const (USER_CODE | 3) as u64,
     vector = const SYSCALL_VECTOR,
-    dispatch = sym super::trap::dispatch,
+    dispatch = sym super::trap::syscall_dispatch,
     percpu = sym PER_CPU,
     cr3_loads = sym crate::events::CR3_LOADS,
     options(att_syntax)
