@@ -14,6 +14,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use exec::arch::x86_64::trap::TrapFrame;
 use exec::memory::MemFlags;
+use exec::sched::{forbid, permit};
 use exec::task::Task;
 
 use crate::uaccess::UserWrite;
@@ -38,10 +39,19 @@ pub static LAST_FAULT_VECTOR: AtomicU64 = AtomicU64::new(u64::MAX);
 pub const ALERT_VECTOR: u64 = 0x100;
 
 /// The number ring 3 knows `t` by (0 for none): ring 3 names tasks by number, never by
-/// address (see `exec::task_table`).
+/// address (see `exec::task_table`). Forbid held since `t` was found (see [`under_forbid`]).
 fn number_of(t: *mut Task) -> u64 {
-    // SAFETY: a non-null result of exec's task calls is a live task, read at once.
+    // SAFETY: a non-null result of exec's task calls, found under the caller's Forbid: live.
     if t.is_null() { 0 } else { unsafe { (*t).id() } }
+}
+
+/// `f` under Forbid: a task it finds or starts cannot run, so cannot end, before `f` is done
+/// with it.
+fn under_forbid<R>(f: impl FnOnce() -> R) -> R {
+    forbid();
+    let r = f();
+    permit();
+    r
 }
 
 /// The calling task's address space (none for a ring-0 task).
@@ -58,14 +68,15 @@ pub(crate) unsafe fn my_space<'a>() -> Option<&'a mut crate::space::Space> {
 /// The task numbered `id`, if the calling ring-3 task may do `what` to it: the number must
 /// name a live task (found in O(1); a stale or forged number, or an address, is refused as a
 /// bad pointer) within the caller's authority (see `policy`; else refused as privileged).
+/// Forbid held, until the caller is done with the task.
 fn reach(id: u64, what: crate::policy::Reach) -> Result<*mut Task, GateError> {
     let t = exec::task::task_by_number(id);
     if t.is_null() {
         return Err(BadPointer);
     }
     let me = exec::task::find_task(None);
-    // SAFETY: the caller is the running task, `t` a live task (just found; nothing ends it
-    // before this call returns: the caller is running); policies are the kernel's.
+    // SAFETY: the caller is the running task, `t` a live task (just found, and the caller
+    // holds Forbid, so that nothing ends it meanwhile); policies are the kernel's.
     let ok = unsafe { crate::space::policy_of(me).is_some_and(|p| crate::policy::may_reach(me, p, t, what)) };
     if ok { Ok(t) } else { Err(GateError::Privileged) }
 }
@@ -100,14 +111,15 @@ fn writable_records<T>(at: u64, n: u64) -> Result<UserWrite, GateError> {
 
 /// Fills up to `n` records of `T` (at most [`RECORDS_MAX`]) in kernel memory with `fill`,
 /// which says how many there are in all, and copies those made to `to`. Result: how many
-/// there are in all.
+/// there are in all, counted up to [`RECORDS_MAX`] (so that a caller that asks again with room
+/// for all gets every one it is told of).
 fn records_out<T: Copy>(to: UserWrite, n: u64, fill: impl FnOnce(*mut T, usize) -> usize) -> u64 {
     let room = n.min(RECORDS_MAX) as usize;
     let mut buf: Vec<core::mem::MaybeUninit<T>> = Vec::with_capacity(room);
     // Zeroed first: the records' padding must not carry old kernel-heap bytes out.
     // SAFETY: the buffer has room for `room` records.
     unsafe { core::ptr::write_bytes(buf.as_mut_ptr(), 0, room) };
-    let all = fill(buf.as_mut_ptr() as *mut T, room);
+    let all = fill(buf.as_mut_ptr() as *mut T, room).min(RECORDS_MAX as usize);
     let made = all.min(room);
     // SAFETY: `fill` wrote the first `made` records; they are copied out as bytes.
     unsafe { to.copy_from_kernel(0, buf.as_ptr() as *const u8, (made * size_of::<T>()) as u64) };
@@ -139,10 +151,14 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
         Call::TaskAlive => exec::task::task_alive(a0) as u64,
         Call::Wait => exec::signal::wait(a0 as u32) as u64,
         Call::Signal => {
-            let t = reach(a0, crate::policy::Reach::Signal)?;
-            // SAFETY: a live task (found by `reach`).
-            unsafe { exec::signal::signal(t, a1 as u32) };
-            0
+            forbid(); // the task found cannot end before it is signalled
+            let t = reach(a0, crate::policy::Reach::Signal);
+            if let Ok(t) = t {
+                // SAFETY: a live task (found by `reach`, Forbid held since).
+                unsafe { exec::signal::signal(t, a1 as u32) };
+            }
+            permit();
+            t.map(|_| 0)?
         }
         // A failure (-1) crosses as 0xffff_ffff, below the error codes.
         Call::AllocSignal => exec::signal::alloc_signal(a0 as i32) as u32 as u64,
@@ -157,7 +173,7 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
             unreachable!()
         }
         Call::Forbid => {
-            exec::sched::forbid();
+            forbid();
             0
         }
         Call::Permit => {
@@ -167,16 +183,25 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
             }
             0
         }
-        Call::FindTask => return with_name(a0, a1, |n| Ok(number_of(exec::task::find_task(Some(n))))),
+        Call::FindTask => return with_name(a0, a1, |n| Ok(under_forbid(|| number_of(exec::task::find_task(Some(n)))))),
         Call::SetTaskPri => {
-            let target = reach(a0, crate::policy::Reach::Priority)?;
-            // SAFETY: a live task (found by `reach`); its policy is the kernel's.
-            let ceiling = unsafe { crate::space::policy_of(target) }.map_or(i8::MAX, |p| p.ceiling);
-            // SAFETY: as above.
-            unsafe { exec::task::set_task_pri(target, (a1 as i8).min(ceiling)) as u8 as u64 }
+            forbid(); // the task found cannot end before its priority is set
+            let r = reach(a0, crate::policy::Reach::Priority).map(|target| {
+                // SAFETY: a live task (found by `reach`, Forbid held since); its policy is the
+                // kernel's.
+                let ceiling = unsafe { crate::space::policy_of(target) }.map_or(i8::MAX, |p| p.ceiling);
+                // SAFETY: as above.
+                unsafe { exec::task::set_task_pri(target, (a1 as i8).min(ceiling)) as u8 as u64 }
+            });
+            permit();
+            r?
         }
-        // The priority in the low byte of a2, the stack size in KiB above it.
-        Call::AddTask => number_of(crate::user::add_task_for_ring3(&name_arg(a0, a1).ok_or(BadPointer)?, a2 as u8 as i8, (a2 >> 8).saturating_mul(1024), a3, a4)?),
+        // The priority in the low byte of a2, the stack size in KiB above it. The child's
+        // number is read before it can run (and end).
+        Call::AddTask => {
+            let name = name_arg(a0, a1).ok_or(BadPointer)?;
+            under_forbid(|| crate::user::add_task_for_ring3(&name, a2 as u8 as i8, (a2 >> 8).saturating_mul(1024), a3, a4).map(number_of))?
+        }
         // SAFETY: the only reference during this call.
         Call::AllocMem => unsafe { my_space() }.and_then(|s| s.alloc(a0)).unwrap_or(0),
         Call::FreeMem => {

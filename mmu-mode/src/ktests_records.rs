@@ -69,6 +69,7 @@ extern "C" fn hoarder(block: u64) -> ! {
 /// first left it.
 fn ports_and_opens_are_bounded() -> TestResult {
     let con = exec::port::find_port("CON");
+    ensure!(!con.is_null(), "no CON: to stand in for");
     let mut after_first = None;
     for _ in 0..2 {
         let heap0 = exec::heap::stats().free;

@@ -73,7 +73,8 @@ pub fn init(handle: u64) -> GateResult {
     // SAFETY: Forbid held.
     let records = unsafe { &mut (*RECORDS.get()).0 };
     let r = match records.get(&handle) {
-        Some(old) if !old.sem.is_idle() || old.owner != me() => Err(BadPointer),
+        // An orphan's record (its owner ended: null) may be taken over once idle.
+        Some(old) if !old.sem.is_idle() || (!old.owner.is_null() && old.owner != me()) => Err(BadPointer),
         _ => {
             if let Some(old) = records.remove(&handle) {
                 drop_record(old);

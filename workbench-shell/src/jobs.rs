@@ -283,10 +283,11 @@ extern "C" fn command_entry_ring3(arg: u64) -> ! {
 }
 
 /// Starts `job`'s command as a task named after it and lists it as CLI `job.cli`; the shell
-/// (`notify`) gets `notify_mask` when the task ends, however it ends. Result: the task, or
-/// null without memory (the job is dropped).
+/// (`notify`) gets `notify_mask` when the task ends, however it ends. Result: the task's
+/// number (read before it can run: a short command may have ended by the time this returns),
+/// or 0 without memory (the job is dropped).
 #[allow(clippy::not_unsafe_ptr_arg_deref, reason = "`notify` is only recorded: exec signals it only while it is a live task")]
-pub fn spawn(job: Pages<Job>, notify: *mut Task, notify_mask: u32) -> *mut Task {
+pub fn spawn(job: Pages<Job>, notify: *mut Task, notify_mask: u32) -> u64 {
     // SAFETY: the pages hold a job made by Job::new.
     let (command, cli, state) = unsafe { ((*job.ptr()).command, (*job.ptr()).cli, (*job.ptr()).state) };
     forbid(); // list the task before it can run (and end)
@@ -302,6 +303,7 @@ pub fn spawn(job: Pages<Job>, notify: *mut Task, notify_mask: u32) -> *mut Task 
     };
     #[cfg(not(feature = "mmu"))]
     let t = exec::task::add_task(command.name, 0, command_entry, job.ptr() as usize, COMMAND_STACK);
+    let mut number = 0;
     if !t.is_null() {
         // SAFETY: a live task: it cannot have run (and ended) under our Forbid.
         unsafe { exec::task::notify_on_end(t, notify, notify_mask) };
@@ -311,13 +313,13 @@ pub fn spawn(job: Pages<Job>, notify: *mut Task, notify_mask: u32) -> *mut Task 
             unsafe { mmu_mode::policy::grant(t, &cli_task_numbers()) };
         }
         // SAFETY: a live task (as above).
-        let number = unsafe { (*t).id() };
+        number = unsafe { (*t).id() };
         state.with(|s| s.add_cli(cli, number, command.name));
         // SAFETY: Forbid held.
         unsafe { (*JOBS.get()).push(Started { number, command: command.name, job }) };
     }
     permit();
-    t
+    number
 }
 
 /// The numbers of the tasks in the shell's CLI table, as the shell knows them in its own

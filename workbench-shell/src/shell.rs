@@ -270,13 +270,10 @@ impl Shell {
         let Some(pages) = self.job(1, command, args, crate::my_task_number()) else { return };
         // SAFETY: the shell keeps the job until its task has ended (reap).
         let job = unsafe { &*pages.ptr() };
-        let task = spawn(pages, find_task(None), 1 << self.done_bit);
-        if task.is_null() {
+        let number = spawn(pages, find_task(None), 1 << self.done_bit);
+        if number == 0 {
             return self.no_memory();
         }
-        // SAFETY: spawn's task is live: it cannot end before it has been switched to, and the
-        // shell has not waited since.
-        let number = unsafe { (*task).id() };
         // Wait for the command; meanwhile Ctrl-C breaks it, and other typing waits in CON: (for
         // the command, if it reads, or the next line; without CON: the shell keeps it). A
         // command removed for a fault never sets `done`; its end signals us all the same.
@@ -345,7 +342,7 @@ impl Shell {
         }
         let n = with_state(|s| s.free_cli_number());
         let Some(pages) = self.job(n, command, rest, 0) else { return };
-        if spawn(pages, core::ptr::null_mut(), 0).is_null() {
+        if spawn(pages, core::ptr::null_mut(), 0) == 0 {
             return self.no_memory();
         }
         self.con.write(&alloc::format!("[CLI {n}]\n"));

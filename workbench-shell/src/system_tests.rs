@@ -31,8 +31,14 @@ fn who_runs_what_is_the_shells_record() -> TestResult {
     let fields = job.ptr();
     // Under Forbid, so that the command does not start before its field is put back.
     exec::sched::forbid();
-    let t = spawn(job, exec::task::find_task(None), SIGF_CTRL_F);
-    let checks = rewritten(t, fields, wait, shutdown);
+    let number = spawn(job, exec::task::find_task(None), SIGF_CTRL_F);
+    let checks = rewritten(number, fields, shutdown);
+    // Put back before the task can read it, whatever the checks found (a job that did not
+    // start was dropped with its pages: nothing to put back).
+    if number != 0 {
+        // SAFETY: the job's pages live until the task has ended and been reaped.
+        unsafe { core::ptr::addr_of_mut!((*fields).command).write(wait) };
+    }
     exec::sched::permit();
     let number = checks?;
     let t = exec::task::task_by_number(number);
@@ -45,12 +51,10 @@ fn who_runs_what_is_the_shells_record() -> TestResult {
     Ok(())
 }
 
-/// The checks of [`who_runs_what_is_the_shells_record`] on the job of task `t`, whose fields
-/// are at `fields` (the field put back after). Result: the task's number.
-fn rewritten(t: *mut exec::task::Task, fields: *mut crate::jobs::Job, wait: &'static crate::commands::Command, shutdown: &'static crate::commands::Command) -> Result<u64, alloc::string::String> {
-    ensure!(!t.is_null(), "WAIT did not start");
-    // SAFETY: live: it waits 30 s, and nothing has ended it.
-    let number = unsafe { (*t).id() };
+/// The checks of [`who_runs_what_is_the_shells_record`] on the job of task `number`, whose
+/// fields are at `fields` (the caller puts the field back). Result: the task's number.
+fn rewritten(number: u64, fields: *mut crate::jobs::Job, shutdown: &'static crate::commands::Command) -> Result<u64, alloc::string::String> {
+    ensure!(number != 0, "WAIT did not start");
     ensure_eq!(crate::jobs::command_of(number), Some("WAIT"));
     // SAFETY: the job's pages live until the task has ended and been reaped; the field is
     // written as the command itself could write it.
@@ -60,9 +64,6 @@ fn rewritten(t: *mut exec::task::Task, fields: *mut crate::jobs::Job, wait: &'st
     unsafe { (core::ptr::addr_of_mut!((*fields).command) as *mut u64).write(0xdead_0000_0000_0000) };
     ensure_eq!(crate::jobs::command_of(number), Some("WAIT"), "after garbage");
     ensure_eq!(crate::jobs::command_of(number ^ (1 << 32)), None, "a number of no job");
-    // Back to what it was before the task reads it.
-    // SAFETY: as above.
-    unsafe { core::ptr::addr_of_mut!((*fields).command).write(wait) };
     Ok(number)
 }
 
