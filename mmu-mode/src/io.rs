@@ -8,7 +8,7 @@
 //! time value) into the shadow, and the results (error, actual, the time) back out. Every
 //! name, request and data range is an allegation checked against the caller's mappings first.
 //! A device touches the request's data in place, so the request (while open) and its data
-//! (while in flight) are pinned (`Space::pin`): they must lie in the task's own blocks or on
+//! (while in flight) are pinned (`Space::pin`): they must lie in a block the task holds or on
 //! its stack, and those blocks can be neither freed nor given away meanwhile; a request must
 //! give a length (the "up to a NUL" length, -1, is refused). Handles a task leaves open are closed
 //! when it ends (exec has aborted their I/O by then).

@@ -234,16 +234,33 @@ extern "C" fn msg_server(parent: u64) -> ! {
         let body = (m + size_of::<exec::port::Message>() as u64) as *mut u64;
         // SAFETY: the message is open to us while we hold it.
         let v = unsafe { body.read_volatile() };
+        let opened = open_in(m + 1024);
         // SAFETY: as above.
         unsafe {
             body.write_volatile(v.wrapping_add(1));
             body.add(1).write_volatile(m);
+            body.add(2).write_volatile(opened);
         }
         crate::user::reply_msg(m);
         if v == u64::MAX {
             exit();
         }
     }
+}
+
+/// Ring 3: opens timer.device on a request at `at` (inside a message it holds) and closes it
+/// again. Result: the gate's answer to the open (0: opened).
+fn open_in(at: u64) -> u64 {
+    use exec::sys_gate::{Call, raw_call5};
+    const NAME: &str = "timer.device";
+    let req = at as *mut exec::device::IoRequest;
+    // SAFETY: inside the message the caller holds, open to it.
+    unsafe { req.write(exec::device::IoRequest::new(core::ptr::null_mut(), size_of::<exec::device::IoRequest>())) };
+    let r = raw_call5(Call::OpenDevice, NAME.as_ptr() as u64, NAME.len() as u64, devices::timer::UNIT_MICROHZ as u64, at, 0);
+    if r == 0 {
+        raw_call5(Call::CloseDevice, at, 0, 0, 0, 0);
+    }
+    r
 }
 
 /// Parameters and results of a client, in its own memory: server port, mode, parent, then
@@ -258,12 +275,14 @@ struct ClientBlock {
     msg: u64,
     kernel_pointer_refused: u64,
     double_reply_refused: u64,
+    /// What the server's open of a device request inside the message was answered.
+    open_in_message: u64,
 }
 
 impl ClientBlock {
     /// A block telling a client to send to `server` by `how`, reporting to the caller.
     fn new(server: u64, how: u64) -> Self {
-        ClientBlock { server, how, parent: me(), value_ok: 0, seen_at: 0, msg: 0, kernel_pointer_refused: 0, double_reply_refused: 0 }
+        ClientBlock { server, how, parent: me(), value_ok: 0, seen_at: 0, msg: 0, kernel_pointer_refused: 0, double_reply_refused: 0, open_in_message: u64::MAX }
     }
 }
 
@@ -281,6 +300,7 @@ extern "C" fn msg_client(block: u64) -> ! {
             let back = crate::user::wait_get(reply);
             (*b).value_ok = (back == msg && body.read_volatile() == 42) as u64;
             (*b).seen_at = body.add(1).read_volatile();
+            (*b).open_in_message = body.add(2).read_volatile();
             (*b).msg = msg;
             (*b).double_reply_refused = (crate::user::reply_msg(back) == ERR_BAD_POINTER) as u64;
         }
@@ -313,6 +333,8 @@ fn copy_round_trip() -> TestResult {
     let r = message_round_trip(crate::msg::PUT_COPY)?;
     ensure_eq!(r.value_ok, 1, "the reply did not bring the server's change back");
     ensure!(r.seen_at != r.msg, "a copied message arrived at the sender's address");
+    // A received copy is in a block the receiver holds: a device request there is pinned.
+    ensure_eq!(r.open_in_message, 0, "a device request in a received copy");
     ensure_eq!(r.kernel_pointer_refused, 1);
     ensure_eq!(r.double_reply_refused, 1);
     Ok(())
@@ -322,6 +344,8 @@ fn transfer_round_trip() -> TestResult {
     let r = message_round_trip(crate::msg::PUT_TRANSFER)?;
     ensure_eq!(r.value_ok, 1, "the reply did not bring the server's change back");
     ensure_eq!(r.seen_at, r.msg, "a transferred message must keep its address");
+    // Pages lent by transfer go back at the reply: no device request may live there.
+    ensure_eq!(r.open_in_message, ERR_BAD_POINTER, "a device request in pages lent by transfer");
     ensure_eq!(r.kernel_pointer_refused, 1);
     ensure_eq!(r.double_reply_refused, 1);
     Ok(())
