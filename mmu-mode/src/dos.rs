@@ -72,6 +72,8 @@ pub fn start_handlers() {
 
 /// Starts handler `h`; its end signals `watcher` (if there is one). Result: whether it started.
 fn start(h: &Handler, watcher: *mut Task) -> bool {
+    // Its port's name is the handler's alone, even while it is down.
+    crate::msg::reserve_name(h.port);
     let t = (h.start)(RAM_HEAP.load(core::sync::atomic::Ordering::SeqCst));
     if !t.is_null() && !watcher.is_null() {
         // SAFETY: `t` is live (just started; it has not run, being below the caller, or the

@@ -77,7 +77,7 @@ mod ring3_to_ring0;
 
 pub use lend::{PUT_LENDS, end_lend_ring0, lend_ring0, read as msg_read, read_lent, registered, write as msg_write, write_lent};
 
-pub use ports::{PORTS_PER_TASK, create_port, delete_port, find_port, open_to_ring3, port_of, rem_port};
+pub use ports::{PORTS_PER_TASK, create_port, delete_port, find_port, open_to_ring3, port_of, rem_port, reserve_name};
 use ports::my_port;
 pub use reply::reply;
 use reply::{held_ticket, send_back};
@@ -181,6 +181,10 @@ struct Records {
     /// The tables of the envelopes that lend (`Envelope::lends`), by ticket, each with the
     /// starts of the sender's blocks that counted its buffers' loans (`Space::lend`).
     lent: BTreeMap<u64, (Lends, [u64; exec::sys_gate::LENDS_MAX])>,
+    /// Public names ring-0 code keeps for the ring-3 tasks it starts itself (`reserve_name`):
+    /// each with the number of a ring-0 task whose families may take it. Only ring-0 code adds
+    /// to it (a handful), so a look through it is no walk a task controls.
+    reserved: Vec<(&'static str, u64)>,
 }
 
 // SAFETY: the records are the kernel's own, touched only under Forbid on the one CPU; the
@@ -188,7 +192,7 @@ struct Records {
 unsafe impl Send for Records {}
 
 static RECORDS: Global<Records> =
-    Global::new(Records { ports: HandleTable::new(), handles: BTreeMap::new(), envelopes: HandleTable::new(), spare: Vec::new(), kernel_copies: BTreeMap::new(), ring0_lends: BTreeMap::new(), lent: BTreeMap::new() });
+    Global::new(Records { ports: HandleTable::new(), handles: BTreeMap::new(), envelopes: HandleTable::new(), spare: Vec::new(), kernel_copies: BTreeMap::new(), ring0_lends: BTreeMap::new(), lent: BTreeMap::new(), reserved: Vec::new() });
 
 /// Most spare envelopes kept.
 const SPARE_MAX: usize = 64;

@@ -16,10 +16,11 @@ pub const PORTS_PER_TASK: usize = 16;
 const PORTS_RESERVED: usize = 256;
 
 /// Creates a port for the calling task, public under `name` if given. Result: its handle, or
-/// 0 (no signal or memory left, the name too long or a public port's already, the caller holds
-/// [`PORTS_PER_TASK`] ports, or the kernel heap or exec memory is at its reserve). A name in
-/// use is refused so that a ring-3 task cannot stand in for a handler or service that others
-/// find by name (exec's find_port gives the first of a name).
+/// 0 (no signal or memory left, the name too long, a public port's already or kept for other
+/// tasks ([`reserve_name`]), the caller holds [`PORTS_PER_TASK`] ports, or the kernel heap or
+/// exec memory is at its reserve). A name in use or kept is refused so that a ring-3 task
+/// cannot stand in for a handler or service that others find by name (exec's find_port gives
+/// the first of a name).
 pub fn create_port(name: Option<&str>, pri: i8) -> GateResult {
     let me = me();
     // SAFETY: the running task; the only reference to its space here.
@@ -27,8 +28,12 @@ pub fn create_port(name: Option<&str>, pri: i8) -> GateResult {
     if held >= PORTS_PER_TASK || !crate::policy::reserves_allow(0) {
         return Ok(0);
     }
+    // SAFETY: as above; the policy is the kernel's.
+    let origin = unsafe { super::space_of(me) }.map_or(0, |s| s.policy.origin);
     forbid(); // the name is checked and taken at once
-    let taken = name.is_some_and(|n| !exec::port::find_port(n).is_null());
+    // SAFETY: Forbid held.
+    let kept = |n: &str| unsafe { (*RECORDS.get()).reserved.iter().any(|&(r, _)| r == n) && !(*RECORDS.get()).reserved.iter().any(|&(r, o)| r == n && o == origin) };
+    let taken = name.is_some_and(|n| !exec::port::find_port(n).is_null() || kept(n));
     let p = if taken { core::ptr::null_mut() } else { exec::port::create_port(name, pri) };
     permit();
     if p.is_null() {
@@ -48,6 +53,21 @@ pub fn create_port(name: Option<&str>, pri: i8) -> GateResult {
         r.handles.insert(p as usize, h);
         h
     }))
+}
+
+/// Keeps the public name `name` for ring-3 tasks the calling ring-0 task starts (and their
+/// children): no other ring-3 task may make a port of that name, even while it is free (a
+/// handler between its fault and its restart). A name may be kept for several starters.
+/// Ring 0 only (the gate offers no such call). Not callable from an interrupt.
+pub fn reserve_name(name: &'static str) {
+    let me = exec::task::find_task(None);
+    // SAFETY: the running task is live.
+    let origin = unsafe { (*me).id() };
+    with(|r| {
+        if !r.reserved.iter().any(|&(n, o)| n == name && o == origin) {
+            r.reserved.push((name, origin));
+        }
+    });
 }
 
 /// The caller's own port `h`.
