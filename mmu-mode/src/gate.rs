@@ -150,16 +150,7 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
         Call::FindSelf => number_of(exec::task::find_task(None)),
         Call::TaskAlive => exec::task::task_alive(a0) as u64,
         Call::Wait => exec::signal::wait(a0 as u32) as u64,
-        Call::Signal => {
-            forbid(); // the task found cannot end before it is signalled
-            let t = reach(a0, crate::policy::Reach::Signal);
-            if let Ok(t) = t {
-                // SAFETY: a live task (found by `reach`, Forbid held since).
-                unsafe { exec::signal::signal(t, a1 as u32) };
-            }
-            permit();
-            t.map(|_| 0)?
-        }
+        Call::Signal => signal_task(a0, a1 as u32)?,
         // A failure (-1) crosses as 0xffff_ffff, below the error codes.
         Call::AllocSignal => exec::signal::alloc_signal(a0 as i32) as u32 as u64,
         Call::FreeSignal => {
@@ -183,25 +174,9 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
             }
             0
         }
-        Call::FindTask => return with_name(a0, a1, |n| Ok(under_forbid(|| number_of(exec::task::find_task(Some(n)))))),
-        Call::SetTaskPri => {
-            forbid(); // the task found cannot end before its priority is set
-            let r = reach(a0, crate::policy::Reach::Priority).map(|target| {
-                // SAFETY: a live task (found by `reach`, Forbid held since); its policy is the
-                // kernel's.
-                let ceiling = unsafe { crate::space::policy_of(target) }.map_or(i8::MAX, |p| p.ceiling);
-                // SAFETY: as above.
-                unsafe { exec::task::set_task_pri(target, (a1 as i8).min(ceiling)) as u8 as u64 }
-            });
-            permit();
-            r?
-        }
-        // The priority in the low byte of a2, the stack size in KiB above it. The child's
-        // number is read before it can run (and end).
-        Call::AddTask => {
-            let name = name_arg(a0, a1).ok_or(BadPointer)?;
-            under_forbid(|| crate::user::add_task_for_ring3(&name, a2 as u8 as i8, (a2 >> 8).saturating_mul(1024), a3, a4).map(number_of))?
-        }
+        Call::FindTask => find_task(a0, a1)?,
+        Call::SetTaskPri => set_pri(a0, a1 as i8)?,
+        Call::AddTask => add_task(a0, a1, a2, a3, a4)?,
         // SAFETY: the only reference during this call.
         Call::AllocMem => unsafe { my_space() }.and_then(|s| s.alloc(a0)).unwrap_or(0),
         Call::FreeMem => {
@@ -274,6 +249,51 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
         Call::Panic => panicked(a0, a1),
         Call::Privileged => return Err(GateError::Privileged),
     })
+}
+
+/// FindTask: the number of the task named by the `len` bytes at `at` (0: none), read before
+/// the task can end.
+#[inline(never)]
+fn find_task(at: u64, len: u64) -> GateResult {
+    with_name(at, len, |n| Ok(under_forbid(|| number_of(exec::task::find_task(Some(n))))))
+}
+
+/// AddTask: the name at `at` (`len` bytes), the priority in the low byte of `pri_stack` and
+/// the stack size in KiB above it, the entry and its argument. Result: the child's number,
+/// read before it can run (and end).
+#[inline(never)]
+fn add_task(at: u64, len: u64, pri_stack: u64, entry: u64, arg: u64) -> GateResult {
+    let name = name_arg(at, len).ok_or(BadPointer)?;
+    under_forbid(|| crate::user::add_task_for_ring3(&name, pri_stack as u8 as i8, (pri_stack >> 8).saturating_mul(1024), entry, arg).map(number_of))
+}
+
+/// Signal: the task numbered `id`, found and signalled under one Forbid (it cannot end in
+/// between). Out of line, as are the other task calls, to keep the message calls' path lean.
+#[inline(never)]
+fn signal_task(id: u64, mask: u32) -> GateResult {
+    forbid();
+    let t = reach(id, crate::policy::Reach::Signal);
+    if let Ok(t) = t {
+        // SAFETY: a live task (found by `reach`, Forbid held since).
+        unsafe { exec::signal::signal(t, mask) };
+    }
+    permit();
+    t.map(|_| 0)
+}
+
+/// SetTaskPri: the task numbered `id` to `pri`, held to its ceiling, under one Forbid.
+/// Result: its old priority.
+#[inline(never)]
+fn set_pri(id: u64, pri: i8) -> GateResult {
+    forbid();
+    let r = reach(id, crate::policy::Reach::Priority).map(|target| {
+        // SAFETY: a live task (found by `reach`, Forbid held since); its policy is the kernel's.
+        let ceiling = unsafe { crate::space::policy_of(target) }.map_or(i8::MAX, |p| p.ceiling);
+        // SAFETY: as above.
+        unsafe { exec::task::set_task_pri(target, pri.min(ceiling)) as u8 as u64 }
+    });
+    permit();
+    r
 }
 
 /// An alert raised by a ring-3 task: a recoverable one is reported as exec reports any; a

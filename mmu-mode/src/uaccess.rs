@@ -40,6 +40,8 @@ unsafe impl Plain for u16 {}
 unsafe impl Plain for u64 {}
 // SAFETY: as above.
 unsafe impl Plain for usize {}
+// SAFETY: an array of plain values is plain.
+unsafe impl<T: Plain, const N: usize> Plain for [T; N] {}
 // SAFETY: `Lends` is repr(C) and all u64s (a count and `Lend`s of three u64s each).
 unsafe impl Plain for exec::sys_gate::Lends {}
 

@@ -267,9 +267,9 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
     if mine.policy.in_flight >= crate::policy::TASK_MESSAGES {
         return Err(BadPointer);
     }
-    // Read once, by value (the sender may rewrite its header at any moment).
-    let len: u64 = head.read(core::mem::offset_of!(Message, length) as u64);
-    let reply: u64 = head.read(core::mem::offset_of!(Message, reply_port) as u64);
+    // Read once, by value, in one copy (the sender may rewrite its header at any moment).
+    const _: () = assert!(core::mem::offset_of!(Message, length) == core::mem::offset_of!(Message, reply_port) + 8);
+    let [reply, len]: [u64; 2] = head.read(core::mem::offset_of!(Message, reply_port) as u64);
     if !(HEADER..=MAX_LEN).contains(&len) {
         return Err(BadPointer);
     }
