@@ -39,9 +39,10 @@ pub static LAST_FAULT_VECTOR: AtomicU64 = AtomicU64::new(u64::MAX);
 pub const ALERT_VECTOR: u64 = 0x100;
 
 /// The number ring 3 knows `t` by (0 for none): ring 3 names tasks by number, never by
-/// address (see `exec::task_table`). Forbid held since `t` was found (see [`under_forbid`]).
+/// address (see `exec::task_table`). `t` is the caller, or Forbid is held since it was found
+/// (see [`under_forbid`]).
 fn number_of(t: *mut Task) -> u64 {
-    // SAFETY: a non-null result of exec's task calls, found under the caller's Forbid: live.
+    // SAFETY: the caller, or found under the caller's Forbid: live.
     if t.is_null() { 0 } else { unsafe { (*t).id() } }
 }
 
