@@ -39,8 +39,8 @@ impl Name {
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct TaskEntry {
-    pub address: usize,
-    /// Its number (`task_table`): how ring 3 and the shell's records name it.
+    /// Its number (`task_table`): how ring 3 and the shell's records name it. (No address: a
+    /// kernel address is nothing ring 3 may know.)
     pub id: u64,
     pub name: Name,
     pub pri: i8,
@@ -112,7 +112,6 @@ pub unsafe fn task_list(buf: *mut TaskEntry, max: usize) -> usize {
     crate::task::for_each_task(|t: &Task| {
         if n < max {
             let e = TaskEntry {
-                address: t as *const Task as usize,
                 id: t.id(),
                 name: Name::new(t.name()),
                 pri: t.pri(),

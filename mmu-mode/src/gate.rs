@@ -100,7 +100,7 @@ pub(crate) fn name_arg(at: u64, len: u64) -> Option<String> {
 
 /// The most records one TaskList or NodeList call copies out (they are made in the kernel
 /// first, so the kernel heap bounds them).
-const RECORDS_MAX: u64 = 256;
+pub const RECORDS_MAX: u64 = 256;
 
 /// `n` records of `T` at `at` (at most [`RECORDS_MAX`] of them are written), if the caller may
 /// write them all.

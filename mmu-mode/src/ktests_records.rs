@@ -12,7 +12,10 @@ use exec::{ensure, ensure_eq};
 
 use crate::ktests_attacks::{gone, hostile, me3};
 
-pub static TESTS: &[Test] = &[Test::new("mmu.attack.ports_and_opens_are_bounded", ports_and_opens_are_bounded)];
+pub static TESTS: &[Test] = &[
+    Test::new("mmu.attack.ports_and_opens_are_bounded", ports_and_opens_are_bounded),
+    Test::new("mmu.task_list_counts_to_its_cap", task_list_counts_to_its_cap),
+];
 
 /// How many of each the hoarder tries (more than it may hold).
 const TRIES: usize = 48;
@@ -111,4 +114,84 @@ fn ports_and_opens_are_bounded() -> TestResult {
         after_first = Some(heap);
     }
     Ok(())
+}
+
+/// What the lister was told: the count for a short buffer, and for one with room for all.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Listed {
+    parent: *mut Task,
+    short: u64,
+    full: u64,
+    /// Entries of the full listing with a task number (all of them, if all were written).
+    numbered: u64,
+}
+
+/// Room the lister's second buffer has.
+const LIST_ROOM: usize = 400;
+
+/// Ring 3: TaskList into a buffer for 4, then into one for [`LIST_ROOM`], as TASKLIST does
+/// (asks again with room for the count it was told).
+extern "C" fn lister(block: u64) -> ! {
+    use exec::snapshot::TaskEntry;
+    let b = block as *mut Listed;
+    let buf = sys::alloc_mem(LIST_ROOM * size_of::<TaskEntry>(), MemFlags::ANY | MemFlags::CLEAR) as *mut TaskEntry;
+    // SAFETY: our own block and buffer (null: nothing listed, the test says so).
+    unsafe {
+        if !buf.is_null() {
+            (*b).short = sys::task_list(buf, 4) as u64;
+            let full = sys::task_list(buf, LIST_ROOM);
+            (*b).full = full as u64;
+            (*b).numbered = (0..full.min(LIST_ROOM)).filter(|&i| (*buf.add(i)).id != 0).count() as u64;
+        }
+        sys::signal((*b).parent, SIGF_CTRL_F);
+        sys::wait(SIGF_CTRL_E);
+        sys::rem_task(core::ptr::null_mut());
+    }
+    unreachable!()
+}
+
+/// How many tasks there are.
+fn live_tasks() -> u64 {
+    let mut n = 0;
+    exec::task::for_each_task(|_| n += 1);
+    n
+}
+
+fn sleeper(_: usize) {
+    exec::signal::wait(exec::signal::SIGF_CTRL_C);
+}
+
+/// TaskList from ring 3 with more tasks than its 256-record cap: the count it gives is the
+/// cap, so that a caller that asks again with room for the count gets every record it is told
+/// of, each a real one (it used to say how many there were in all, and a caller read records
+/// never written).
+fn task_list_counts_to_its_cap() -> TestResult {
+    let cap = crate::gate::RECORDS_MAX;
+    let mut sleepers = alloc::vec::Vec::new();
+    while (live_tasks()) < cap + 20 {
+        let t = exec::task::add_task("r0-many", -1, sleeper, 0, 4096);
+        if t.is_null() {
+            break;
+        }
+        sleepers.push(t);
+    }
+    let result = (|| {
+        ensure!(live_tasks() > cap, "no memory for {} tasks", cap + 20);
+        let (t, block) = hostile("r3-lister", 0, lister, Listed { parent: me3(), short: 0, full: 0, numbered: 0 })?;
+        ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+        // SAFETY: written before the signal; the lister waits.
+        let b = unsafe { (block as *const Listed).read() };
+        // SAFETY: live, waiting.
+        unsafe { exec::task::rem_task(t) };
+        ensure_eq!(b.short, cap, "the count for a short buffer");
+        ensure_eq!(b.full, cap, "the count with room for all");
+        ensure_eq!(b.numbered, cap, "records written");
+        Ok(())
+    })();
+    for t in sleepers {
+        // SAFETY: our sleepers, live (they wait for CTRL_C, which nobody sends).
+        unsafe { exec::task::rem_task(t) };
+    }
+    result
 }
