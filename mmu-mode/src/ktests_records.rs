@@ -15,6 +15,7 @@ use crate::ktests_attacks::{gone, hostile, me3};
 pub static TESTS: &[Test] = &[
     Test::new("mmu.attack.ports_and_opens_are_bounded", ports_and_opens_are_bounded),
     Test::new("mmu.task_list_counts_to_its_cap", task_list_counts_to_its_cap),
+    Test::new("mmu.sem.orphan_record_is_taken_over", orphan_record_is_taken_over),
 ];
 
 /// How many of each the hoarder tries (more than it may hold).
@@ -193,5 +194,109 @@ fn task_list_counts_to_its_cap() -> TestResult {
         // SAFETY: our sleepers, live (they wait for CTRL_C, which nobody sends).
         unsafe { exec::task::rem_task(t) };
     }
+    result
+}
+
+/// Where in the shared page the semaphore tests keep their words: the parent's number, then
+/// what C and D were answered.
+const WORDS: u64 = 512;
+
+/// The semaphore's name while A holds it public.
+const ORPHAN_NAME: &str = "orph.sem";
+
+/// Ring 3, A: makes the semaphore at the shared page's start public, tells the parent, and
+/// waits to be ended.
+extern "C" fn sem_maker(page: u64) -> ! {
+    let sem = page as *mut exec::semaphore::SignalSemaphore;
+    // SAFETY: the shared page is open to us; the semaphore is at its start.
+    unsafe {
+        (*sem).node.set_name(ORPHAN_NAME);
+        sys::add_semaphore(sem);
+        sys::signal(((page + WORDS) as *const u64).read() as *mut Task, SIGF_CTRL_F);
+    }
+    loop {
+        sys::wait(SIGF_CTRL_E); // nobody sends it: ended by the parent
+    }
+}
+
+/// Ring 3, B: finds the semaphore and holds it; when told (CTRL_E), ends holding it (exec
+/// gives it back: the record, an orphan's, is idle then, and nothing else drops it).
+extern "C" fn sem_holder(parent: u64) -> ! {
+    // SAFETY: the handle is alleged to the gate.
+    unsafe {
+        let h = sys::find_semaphore(ORPHAN_NAME);
+        sys::obtain_semaphore(h);
+        sys::signal(parent as *mut Task, SIGF_CTRL_F);
+        sys::wait(SIGF_CTRL_E);
+        sys::signal(parent as *mut Task, SIGF_CTRL_F);
+        sys::rem_task(core::ptr::null_mut());
+    }
+    unreachable!()
+}
+
+/// Ring 3, C or D: init_semaphore on the shared page's start; the answer goes in word `arg`'s
+/// slot (1: C, 2: D). C then waits to be ended; D ends.
+extern "C" fn sem_initer(arg: u64) -> ! {
+    use exec::sys_gate::{Call, raw_call};
+    let (page, slot) = (arg & !0xfff, arg & 0xfff);
+    let words = (page + WORDS) as *mut u64;
+    // SAFETY: the shared page is open to us.
+    unsafe {
+        words.add(slot as usize).write(raw_call(Call::InitSemaphore, page, 0, 0));
+        sys::signal(words.read() as *mut Task, SIGF_CTRL_F);
+    }
+    if slot == 1 {
+        loop {
+            sys::wait(SIGF_CTRL_E); // nobody sends it: ended by the parent
+        }
+    }
+    crate::user::exit()
+}
+
+/// A semaphore whose owner (A) ended while B held it keeps its record (an orphan's); B then
+/// ends holding it, so that the record is idle and nothing drops it. C, a task that can write
+/// the same memory, may init it again; D, while C owns the idle record, may not.
+fn orphan_record_is_taken_over() -> TestResult {
+    use exec::sys_gate::ERR_BAD_POINTER;
+    let block = exec::memory::alloc_mem(8192, MemFlags::PUBLIC | MemFlags::CLEAR);
+    ensure!(!block.is_null(), "no memory for the shared page");
+    let page = (block as u64).next_multiple_of(4096);
+    let shared = [(page, 4096u64)];
+    let words = (page + WORDS) as *mut u64;
+    // SAFETY: our page, open to the tasks below.
+    unsafe { words.write(me3() as u64) };
+    exec::signal::set_signal(0, SIGF_CTRL_E | SIGF_CTRL_F);
+    let result = (|| {
+        let a = crate::user::add_user_task_sharing("r3-sem-a", 0, sem_maker, page, &shared);
+        ensure!(!a.is_null());
+        ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+        let b = crate::user::add_user_task("r3-sem-b", 0, sem_holder, me3() as u64);
+        ensure!(!b.is_null());
+        ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+        // SAFETY: live; A ends while B holds its semaphore: the record is an orphan's now.
+        unsafe { exec::task::rem_task(a) };
+        // SAFETY: live, waiting for CTRL_E.
+        unsafe { exec::signal::signal(b, SIGF_CTRL_E) };
+        ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+        ensure!(gone("r3-sem-b", 200));
+        let c = crate::user::add_user_task_sharing("r3-sem-c", 0, sem_initer, page | 1, &shared);
+        ensure!(!c.is_null());
+        ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+        let d = crate::user::add_user_task_sharing("r3-sem-d", 0, sem_initer, page | 2, &shared);
+        ensure!(!d.is_null());
+        ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+        ensure!(gone("r3-sem-d", 200));
+        // SAFETY: live, waiting.
+        unsafe { exec::task::rem_task(c) };
+        // SAFETY: written by C and D before they signalled.
+        let (c_got, d_got) = unsafe { (words.add(1).read(), words.add(2).read()) };
+        ensure_eq!(c_got, 0, "the orphan's idle record was not taken over");
+        ensure_eq!(d_got, ERR_BAD_POINTER, "another task's live record was taken over");
+        Ok(())
+    })();
+    // The tasks sharing it have ended (or never started): the page is ours again.
+    devices::timer_sleep_ms(20);
+    // SAFETY: from alloc_mem above, with this size.
+    unsafe { exec::memory::free_mem(block, 8192) };
     result
 }
