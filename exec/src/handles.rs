@@ -41,6 +41,15 @@ impl<T> HandleTable<T> {
         self.free.reserve(self.slots.len() + additional);
     }
 
+    /// The first time it is called (the table has never held anything), makes room for `room`
+    /// objects ([`HandleTable::reserve`]): a table of kernel records then leaves the kernel
+    /// heap as it was while it stays within that room (past it, it grows and keeps its size).
+    pub fn reserve_once(&mut self, room: usize) {
+        if self.slots.capacity() == 0 {
+            self.reserve(room);
+        }
+    }
+
     /// How many objects the table holds without growing.
     pub fn capacity(&self) -> usize {
         self.slots.capacity()

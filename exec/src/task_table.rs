@@ -25,9 +25,7 @@ const TASKS_RESERVED: usize = 256;
 pub(crate) unsafe fn give_number(t: *mut Task) -> u64 {
     // SAFETY: Disable held (the contract) guards the table.
     let table = unsafe { &mut *TASKS.get() };
-    if table.capacity() == 0 {
-        table.reserve(TASKS_RESERVED);
-    }
+    table.reserve_once(TASKS_RESERVED);
     table.insert(t as usize)
 }
 

@@ -272,29 +272,25 @@ fn add_task(at: u64, len: u64, pri_stack: u64, entry: u64, arg: u64) -> GateResu
 /// between). Out of line, as are the other task calls, to keep the message calls' path lean.
 #[inline(never)]
 fn signal_task(id: u64, mask: u32) -> GateResult {
-    forbid();
-    let t = reach(id, crate::policy::Reach::Signal);
-    if let Ok(t) = t {
+    under_forbid(|| {
+        let t = reach(id, crate::policy::Reach::Signal)?;
         // SAFETY: a live task (found by `reach`, Forbid held since).
         unsafe { exec::signal::signal(t, mask) };
-    }
-    permit();
-    t.map(|_| 0)
+        Ok(0)
+    })
 }
 
 /// SetTaskPri: the task numbered `id` to `pri`, held to its ceiling, under one Forbid.
 /// Result: its old priority.
 #[inline(never)]
 fn set_pri(id: u64, pri: i8) -> GateResult {
-    forbid();
-    let r = reach(id, crate::policy::Reach::Priority).map(|target| {
+    under_forbid(|| {
+        let target = reach(id, crate::policy::Reach::Priority)?;
         // SAFETY: a live task (found by `reach`, Forbid held since); its policy is the kernel's.
         let ceiling = unsafe { crate::space::policy_of(target) }.map_or(i8::MAX, |p| p.ceiling);
         // SAFETY: as above.
-        unsafe { exec::task::set_task_pri(target, pri.min(ceiling)) as u8 as u64 }
-    });
-    permit();
-    r
+        Ok(unsafe { exec::task::set_task_pri(target, pri.min(ceiling)) } as u8 as u64)
+    })
 }
 
 /// An alert raised by a ring-3 task: a recoverable one is reported as exec reports any; a

@@ -206,8 +206,9 @@ impl Space {
         })
     }
 
-    /// Whether ring 3 may read every byte of `[addr, addr + len)` (an allegation check).
-    pub fn user_readable(&self, addr: u64, len: u64) -> bool {
+    /// Whether ring 3 may read every byte of `[addr, addr + len)` (an allegation check). Asked
+    /// only by the one door (`uaccess`: `Space::readable`), which hands out the range.
+    pub(crate) fn user_readable(&self, addr: u64, len: u64) -> bool {
         let Some(end) = addr.checked_add(len.max(1)) else { return false };
         let mut page = addr & !(PAGE - 1);
         while page < end {
@@ -224,8 +225,9 @@ impl Space {
         matches!(self.access_of(addr), Some(Access::ReadExecute))
     }
 
-    /// Whether ring 3 may write every byte of `[addr, addr + len)` (an allegation check).
-    pub fn user_writable(&self, addr: u64, len: u64) -> bool {
+    /// Whether ring 3 may write every byte of `[addr, addr + len)` (an allegation check). Asked
+    /// only by the one door (`uaccess`: `Space::writable`).
+    pub(crate) fn user_writable(&self, addr: u64, len: u64) -> bool {
         let Some(end) = addr.checked_add(len.max(1)) else { return false };
         let mut page = addr & !(PAGE - 1);
         while page < end {

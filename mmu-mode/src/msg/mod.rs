@@ -191,6 +191,15 @@ struct Records {
 // tasks and ports they point at are exec's, shared between tasks by design.
 unsafe impl Send for Records {}
 
+impl Records {
+    /// Whether `name` is kept ([`reserve_name`]) for other tasks than those of the ring-0
+    /// starter numbered `origin`.
+    fn kept_from(&self, name: &str, origin: u64) -> bool {
+        let mut keepers = self.reserved.iter().filter(|&&(n, _)| n == name);
+        keepers.clone().next().is_some() && !keepers.any(|&(_, o)| o == origin)
+    }
+}
+
 static RECORDS: Global<Records> =
     Global::new(Records { ports: HandleTable::new(), handles: BTreeMap::new(), envelopes: HandleTable::new(), spare: Vec::new(), kernel_copies: BTreeMap::new(), ring0_lends: BTreeMap::new(), lent: BTreeMap::new(), reserved: Vec::new() });
 

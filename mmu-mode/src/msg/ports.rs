@@ -23,32 +23,24 @@ const PORTS_RESERVED: usize = 256;
 /// the first of a name).
 pub fn create_port(name: Option<&str>, pri: i8) -> GateResult {
     let me = me();
-    // SAFETY: the running task; the only reference to its space here.
-    let held = unsafe { super::space_of(me) }.map_or(usize::MAX, |s| s.policy.ports);
-    if held >= PORTS_PER_TASK || !crate::policy::reserves_allow(0) {
+    // SAFETY: the running task; the only reference to its space in this call (exec's port
+    // calls below do not reach spaces).
+    let Some(mine) = (unsafe { super::space_of(me) }) else { return Ok(0) };
+    if mine.policy.ports >= PORTS_PER_TASK || !crate::policy::reserves_allow(0) {
         return Ok(0);
     }
-    // SAFETY: as above; the policy is the kernel's.
-    let origin = unsafe { super::space_of(me) }.map_or(0, |s| s.policy.origin);
+    let origin = mine.policy.origin;
     forbid(); // the name is checked and taken at once
     // SAFETY: Forbid held.
-    let kept = |n: &str| unsafe { (*RECORDS.get()).reserved.iter().any(|&(r, _)| r == n) && !(*RECORDS.get()).reserved.iter().any(|&(r, o)| r == n && o == origin) };
-    let taken = name.is_some_and(|n| !exec::port::find_port(n).is_null() || kept(n));
+    let taken = name.is_some_and(|n| !exec::port::find_port(n).is_null() || unsafe { (*RECORDS.get()).kept_from(n, origin) });
     let p = if taken { core::ptr::null_mut() } else { exec::port::create_port(name, pri) };
     permit();
     if p.is_null() {
         return Ok(0);
     }
-    // SAFETY: as above.
-    if let Some(s) = unsafe { super::space_of(me) } {
-        s.policy.ports += 1;
-    }
+    mine.policy.ports += 1;
     Ok(with(|r| {
-        // Room for every port a usual system holds, taken once: ports made and deleted leave
-        // the kernel heap as it was (the table grows past it, and then keeps its size).
-        if r.ports.capacity() == 0 {
-            r.ports.reserve(PORTS_RESERVED);
-        }
+        r.ports.reserve_once(PORTS_RESERVED);
         let h = r.ports.insert(PortRec { port: p, owner: me });
         r.handles.insert(p as usize, h);
         h
