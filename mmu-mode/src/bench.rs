@@ -106,6 +106,9 @@ struct Block {
     calls: u64,
     /// Out: how many runs came back wrong (another message, or its contents altered).
     wrong: u64,
+    /// How many one-page blocks of its own the client allocates (and holds) before its loop:
+    /// each put asks which of the task's blocks holds the message.
+    held: u64,
 }
 
 /// Ring 3: tells the parent the timed loop is about to start (CTRL_E) and waits for its go
@@ -165,6 +168,10 @@ extern "C" fn client(block: u64) -> ! {
         // for a copy it sits inside a larger block.
         let inside = calls == Calls::Sys && (*b).how == PUT_COPY;
         let block_len = (*b).len + if inside { 4096 } else { 0 };
+        // Held blocks first: the message's block is then the newest of many.
+        for _ in 0..(*b).held {
+            alloc_mem(4096);
+        }
         let msg = alloc_mem(block_len) + if inside { 64 } else { 0 };
         (msg as *mut Message).write(Message::new(reply as *mut MsgPort, len));
         let samples = alloc_mem((*b).n * 8) as *mut u64;
@@ -283,6 +290,11 @@ fn run_client(name: &str, block: Block) -> Option<(alloc::vec::Vec<u64>, Events,
 /// One row of a ring-3 pair: a server and a client of messages of `size` bytes, reported under
 /// `name` with `label_size` in the size field.
 fn pair(name: &str, size: usize, label_size: usize, touch: bool, how: u64, calls: Calls) {
+    pair_holding(name, size, label_size, touch, how, calls, 0);
+}
+
+/// [`pair`], the client holding `held` blocks of memory besides its message.
+fn pair_holding(name: &str, size: usize, label_size: usize, touch: bool, how: u64, calls: Calls, held: u64) {
     let me = crate::user::ring3_name(exec::task::find_task(None)) as u64;
     let len = exec::bench::message_len(size) as u64;
     let n = samples_for(size) as u64;
@@ -294,7 +306,7 @@ fn pair(name: &str, size: usize, label_size: usize, touch: bool, how: u64, calls
     }
     exec::signal::wait(SIGF_CTRL_F);
     let Some(port) = crate::msg::port_of(s) else { return missing(name, label_size) };
-    let block = Block { server: port, how, len, n, parent: me, samples: 0, calls: calls as u64, wrong: 0 };
+    let block = Block { server: port, how, len, n, parent: me, samples: 0, calls: calls as u64, wrong: 0, held };
     let Some((mut samples, events, wrong)) = run_client("bench-client", block) else { return missing(name, label_size) };
     report_checked(name, label_size, touch, &mut samples, events, wrong);
     exec::time::wait_ticks(1);
@@ -356,6 +368,12 @@ pub fn run() {
             }
         }
     }
+    // The 64-byte round trips again, the client holding a thousand blocks of memory besides
+    // its message: a put's look for the block that holds the message (may it go by transfer,
+    // which block counts the loan) must not grow with what a task holds.
+    for (name, how) in [("msg_round_trip_copy_1000_blocks", PUT_COPY), ("msg_round_trip_transfer_1000_blocks", PUT_TRANSFER)] {
+        pair_holding(name, 64, 64, false, how, Calls::Bare, 1000);
+    }
     // To the task's own port: put and get through the gate, no task switch (the reply that
     // gives a copy or the pages back is not timed).
     for (name, how) in [("msg_own_port_copy", PUT_COPY), ("msg_own_port_transfer", PUT_TRANSFER)] {
@@ -363,7 +381,7 @@ pub fn run() {
             let len = exec::bench::message_len(size) as u64;
             let n = samples_for(size) as u64;
             exec::signal::set_signal(0, SIGF_CTRL_F);
-            let block = Block { server: 0, how, len, n, parent: me, samples: 0, calls: Calls::Bare as u64, wrong: 0 };
+            let block = Block { server: 0, how, len, n, parent: me, samples: 0, calls: Calls::Bare as u64, wrong: 0, held: 0 };
             let Some((mut samples, events, wrong)) = run_client("bench-own", block) else {
                 missing(name, size);
                 continue;

@@ -4,6 +4,7 @@
 //! - [`pte`]: page-table entries and the ring-3 permission rules (host-tested);
 //! - `space`: a task's page tables in the one address space: code read-execute, constants
 //!   read-only, the entry code kernel-only, its stack and memory read-write for it alone;
+//!   [`blocks`]: the memory it allocated, found by address in O(log n) (host-tested);
 //! - `user`: ring-3 tasks (and the bare gate calls the benchmarks time);
 //! - `gate`: the SYSCALL gate behind exec's vector table (`exec::sys_gate` holds the stubs a
 //!   ring-3 caller of `exec::sys` takes): pointers checked as allegations, calls ring 3 may not
@@ -21,6 +22,7 @@
 
 extern crate alloc;
 
+pub mod blocks;
 pub mod pte;
 
 #[cfg(target_os = "none")]

@@ -12,6 +12,7 @@ use exec::memory::{MemFlags, alloc_mem, free_mem};
 use x86_64::structures::paging::page_table::PageTableEntry;
 use x86_64::structures::paging::{PageTable, PageTableFlags as F};
 
+use crate::blocks::{Block, Blocks};
 use crate::policy::Policy;
 use crate::pte::{Access, TABLE_FLAGS, entry, leaf_flags};
 
@@ -31,20 +32,6 @@ fn table_entry(table: &PageTable) -> PageTableEntry {
     entry(table as *const PageTable as u64, PAGE, TABLE_FLAGS).unwrap_or_default()
 }
 
-/// Memory a task allocated through the gate ([`Space::alloc`]), which may move from one space
-/// to another (see [`Space::give_away`]).
-pub struct Block {
-    /// What alloc_mem returned, and its size.
-    block: *mut u8,
-    block_len: usize,
-    /// The page-aligned part open to the task: `[start, start + len)`.
-    start: u64,
-    len: u64,
-    /// Messages in flight that lend part of it (see `msg`): while any does, it can be neither
-    /// freed nor sent by transfer.
-    lent: u32,
-}
-
 /// The largest block kept as a spare for messages' copies: 64 KiB of body and a page for the
 /// header (a message is its header and then its body).
 pub const SPARE_MAX: u64 = 64 * 1024 + 4096;
@@ -59,8 +46,9 @@ pub struct Space {
     stack_alloc: usize,
     /// `[bottom, top)` of the user stack.
     pub stack_range: (u64, u64),
-    /// Memory the task allocated through the gate, charged to its family.
-    allocations: Vec<Block>,
+    /// Memory the task allocated through the gate, charged to its family: found by address
+    /// in O(log n), however many blocks the task holds.
+    allocations: Blocks,
     /// The start of a block that held the copy of a message sent to this task (by copy from
     /// ring 3, or from ring 0), kept for the next copy: closed to the task while it waits,
     /// and neither freeable nor sendable by it.
@@ -96,7 +84,7 @@ impl Space {
             stack,
             stack_alloc: alloc,
             stack_range: (bottom, bottom + size),
-            allocations: Vec::new(),
+            allocations: Blocks::default(),
             spare: None,
             policy,
         });
@@ -255,20 +243,20 @@ impl Space {
         }
         let start = (block as u64).div_ceil(PAGE) * PAGE;
         self.set_access(start, start + len, Access::ReadWrite);
-        self.allocations.push(Block { block, block_len, start, len, lent: 0 });
+        self.allocations.insert(Block { block, block_len, start, len, lent: 0 });
         Some(start)
     }
 
     /// Whether `[addr, addr + len)` is exactly a block from [`Space::alloc`] (the spare is
     /// the kernel's, not the task's).
     pub fn owns_block(&self, addr: u64, len: u64) -> bool {
-        self.spare != Some(addr) && self.allocations.iter().any(|a| a.start == addr && a.len == len)
+        self.spare != Some(addr) && self.allocations.at(addr).is_some_and(|a| a.len == len)
     }
 
     /// Whether `[addr, addr + len)` is exactly a block from [`Space::alloc`] that no message
     /// lends (so it may go by transfer).
     pub fn owns_unlent_block(&self, addr: u64, len: u64) -> bool {
-        self.spare != Some(addr) && self.allocations.iter().any(|a| a.start == addr && a.len == len && a.lent == 0)
+        self.spare != Some(addr) && self.allocations.at(addr).is_some_and(|a| a.len == len && a.lent == 0)
     }
 
     /// A block of at least `len` bytes for the copy of a message to this task: the spare if it
@@ -277,7 +265,7 @@ impl Space {
     pub fn alloc_copy(&mut self, len: u64) -> Option<u64> {
         if let Some(start) = self.spare {
             let need = len.max(1).div_ceil(PAGE) * PAGE;
-            if let Some(have) = self.allocations.iter().find(|a| a.start == start).map(|a| a.len)
+            if let Some(have) = self.allocations.at(start).map(|a| a.len)
                 && have >= need
             {
                 // Only the pages the copy needs are opened (and closed again at retire_copy).
@@ -296,7 +284,7 @@ impl Space {
     /// freed.
     pub fn retire_copy(&mut self, start: u64, len: u64) {
         let opened = len.max(1).div_ceil(PAGE) * PAGE;
-        let len_of = |s: &Space, at: u64| s.allocations.iter().find(|a| a.start == at && a.lent == 0).map(|a| a.len);
+        let len_of = |s: &Space, at: u64| s.allocations.at(at).filter(|a| a.lent == 0).map(|a| a.len);
         let Some(block_len) = len_of(self, start).filter(|&l| l <= SPARE_MAX) else {
             self.free(start);
             return;
@@ -321,7 +309,7 @@ impl Space {
     /// [`Space::unlend`], or 0 if no block counted it (memory on the stack, or pages another
     /// task's block lent this one by transfer: an uncounted loan must never lower a count).
     pub fn lend(&mut self, addr: u64, len: u64) -> u64 {
-        match self.allocations.iter_mut().find(|a| a.start <= addr && addr.saturating_add(len) <= a.start + a.len) {
+        match self.allocations.holding_mut(addr, len) {
             Some(a) => {
                 a.lent += 1;
                 a.start
@@ -351,7 +339,7 @@ impl Space {
         if start == 0 {
             return;
         }
-        if let Some(a) = self.allocations.iter_mut().find(|a| a.start == start) {
+        if let Some(a) = self.allocations.at_mut(start) {
             a.lent = a.lent.saturating_sub(1);
         }
     }
@@ -360,8 +348,7 @@ impl Space {
     /// are) so that another space can [`adopt`](Space::adopt) it: how a transferred message
     /// outlives a sender that ends before the reply.
     pub fn give_away(&mut self, addr: u64) -> Option<Block> {
-        let i = self.allocations.iter().position(|a| a.start == addr)?;
-        let block = self.allocations.swap_remove(i);
+        let block = self.allocations.remove(addr)?;
         crate::policy::uncharge(self.policy.family, block.block_len as u64);
         Some(block)
     }
@@ -372,7 +359,7 @@ impl Space {
         crate::policy::charge_anyway(self.policy.family, block.block_len as u64);
         // The message that moved it is an orphan now: it lends nothing any more.
         block.lent = 0;
-        self.allocations.push(block);
+        self.allocations.insert(block);
     }
 
     /// Opens `[start, start + len)` (whole pages, memory this space does not own) to the task
@@ -385,7 +372,7 @@ impl Space {
 
     /// The length of the block starting at `addr`, if it is one from [`Space::alloc`].
     pub fn block_len(&self, addr: u64) -> Option<u64> {
-        self.allocations.iter().find(|a| a.start == addr).map(|a| a.len)
+        self.allocations.at(addr).map(|a| a.len)
     }
 
     /// Frees memory from [`Space::alloc`]; false if `addr` is not the start of one, or if a
@@ -394,8 +381,10 @@ impl Space {
         if self.spare == Some(addr) {
             return false;
         }
-        let Some(i) = self.allocations.iter().position(|a| a.start == addr && a.lent == 0) else { return false };
-        let Block { block, block_len, start, len, .. } = self.allocations.swap_remove(i);
+        if self.allocations.at(addr).is_none_or(|a| a.lent != 0) {
+            return false;
+        }
+        let Some(Block { block, block_len, start, len, .. }) = self.allocations.remove(addr) else { return false };
         self.set_access(start, start + len, Access::Kernel);
         // SAFETY: the block came from alloc_mem with this size; no longer mapped for ring 3.
         unsafe { free_mem(block, block_len) };
@@ -409,7 +398,7 @@ impl Drop for Space {
         // SAFETY: the blocks came from alloc_mem with these sizes; the task using them ended.
         unsafe {
             free_mem(self.stack, self.stack_alloc);
-            for a in &self.allocations {
+            for a in self.allocations.iter() {
                 free_mem(a.block, a.block_len);
             }
         }
