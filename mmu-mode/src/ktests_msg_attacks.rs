@@ -20,6 +20,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.attack.scribbled_headers_change_nothing", scribbled_headers_change_nothing),
     Test::new("mmu.attack.lent_memory_cannot_be_freed", lent_memory_cannot_be_freed),
     Test::new("mmu.attack.ring0_message_to_ring3_is_delivered", ring0_message_to_ring3_is_delivered),
+    Test::new("mmu.msg.held_messages_replied_without_their_tickets", held_messages_replied_without_their_tickets),
 ];
 
 // --- messages -----------------------------------------------------------------------------
@@ -376,6 +377,101 @@ fn ring0_message_to_ring3_is_delivered() -> TestResult {
         exec::port::delete_msg_port(reply);
     }
     ensure_eq!((first.msg.error, second.msg.error), (0, exec::port::MSG_ERR_RECEIVER_GONE));
+    ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "memory back to its baseline");
+    Ok(())
+}
+
+// --- held messages whose headers the holder wrote over -------------------------------------
+
+/// How many messages the holder sends itself and holds at once.
+const HELD: usize = 5;
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct Holder {
+    parent: u64,
+    /// Messages taken (of HELD).
+    taken: u64,
+    /// Replies of scribbled views, made out of order, that the gate accepted.
+    replies_ok: u64,
+    /// A view 8 bytes on, and a view replied already: refused (2).
+    forged_refused: u64,
+    /// Messages back at the reply port, each the one sent, its body as it was (HELD).
+    back_ok: u64,
+}
+
+/// Ring 3: sends itself HELD messages (by transfer from whole blocks, by copy from inside
+/// one), takes them all, writes over the header of every view (the ticket the kernel left
+/// there with it, as a program that links received messages into a list of its own does),
+/// and replies them out of order; forged replies are refused; every message comes back.
+extern "C" fn holder(block: u64) -> ! {
+    let c = block as *mut Holder;
+    // SAFETY: our own block and memory; exec calls are checked by the gate.
+    unsafe {
+        let inbox = sys::create_port(None, 0);
+        let reply = sys::create_port(None, 0);
+        let mut sent = [core::ptr::null_mut::<Message>(); HELD];
+        for (i, m) in sent.iter_mut().enumerate() {
+            let block = sys::alloc_mem(4096, MemFlags::ANY);
+            // Even ones a whole block (transfer), odd ones inside one (copy).
+            *m = if i % 2 == 0 { block as *mut Message } else { block.add(128) as *mut Message };
+            let len = if i % 2 == 0 { 4096 } else { MSG_LEN };
+            m.write(Message::new(reply, len));
+            (m.add(1) as *mut u64).write(1000 + i as u64);
+            sys::put_msg(inbox, *m);
+        }
+        let mut views = [0u64; HELD];
+        for v in views.iter_mut() {
+            *v = crate::user::wait_get(inbox as u64);
+            (*c).taken += u64::from(*v != 0);
+        }
+        for &v in &views {
+            core::ptr::write_bytes(v as *mut u8, 0xa5, size_of::<Message>());
+        }
+        (*c).forged_refused += u64::from(crate::user::reply_msg(views[1] + 8) == crate::gate::ERR_BAD_POINTER);
+        // Out of order: the middle first, then from the end, so that every reply finds its
+        // message in a list that others' replies have reordered.
+        for i in [2, 4, 0, 3, 1] {
+            (*c).replies_ok += u64::from(crate::user::reply_msg(views[i]) == 0);
+        }
+        (*c).forged_refused += u64::from(crate::user::reply_msg(views[2]) == crate::gate::ERR_BAD_POINTER);
+        for _ in 0..HELD {
+            let b = crate::user::wait_get(reply as u64) as *mut Message;
+            if let Some(i) = sent.iter().position(|&m| m == b)
+                && (b.add(1) as *const u64).read() == 1000 + i as u64
+            {
+                (*c).back_ok += 1;
+            }
+        }
+        sys::signal((*c).parent as *mut Task, SIGF_CTRL_F);
+        sys::wait(SIGF_CTRL_E);
+        sys::rem_task(core::ptr::null_mut());
+    }
+    unreachable!()
+}
+
+/// A task that wrote over the headers of the messages it holds still replies each of them
+/// (the kernel finds them among the messages that task holds, whatever the order of the
+/// replies); a view it does not hold is refused; every message comes back intact; memory
+/// returns to its baseline.
+fn held_messages_replied_without_their_tickets() -> TestResult {
+    let mem0 = exec::memory::avail_mem(MemFlags::ANY);
+    let (t, block) = hostile("r3-holder", 0, holder, Holder { parent: me3() as u64, ..Holder::default() })?;
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // SAFETY: the holder wrote its findings before signalling, and waits.
+    let c = unsafe { (block as *const Holder).read() };
+    // The kernel's list of what it holds is empty again: each reply took its own entry out,
+    // whatever the order (an entry left behind would be found again, but the list would grow).
+    // SAFETY: the holder is live and waits; its space is not changed meanwhile.
+    let still_listed = unsafe { ((*t).space() as *const crate::space::Space).as_ref() }.map(|s| s.held().len());
+    // SAFETY: live, waiting for CTRL_E.
+    unsafe { exec::signal::signal(t, SIGF_CTRL_E) };
+    ensure!(gone("r3-holder", 500), "the holder did not end");
+    ensure_eq!(still_listed, Some(0), "messages still listed as held after every reply");
+    ensure_eq!(c.taken, HELD as u64);
+    ensure_eq!(c.replies_ok, HELD as u64, "replies of views whose headers were written over");
+    ensure_eq!(c.forged_refused, 2);
+    ensure_eq!(c.back_ok, HELD as u64, "messages back, each intact");
     ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "memory back to its baseline");
     Ok(())
 }

@@ -53,6 +53,10 @@ pub struct Space {
     /// ring 3, or from ring 0), kept for the next copy: closed to the task while it waits,
     /// and neither freeable nor sendable by it.
     spare: Option<u64>,
+    /// The tickets of the messages this task holds (took and has not replied): where the
+    /// reply of a message whose header the task wrote over (its ticket with it) looks, so that
+    /// it walks the task's own messages, never everyone's. Each envelope knows its index here.
+    held: Vec<u64>,
     /// The task's standing: creator, ceiling, family, grants (see `policy`).
     pub policy: Policy,
 }
@@ -86,6 +90,7 @@ impl Space {
             stack_range: (bottom, bottom + size),
             allocations: Blocks::default(),
             spare: None,
+            held: Vec::new(),
             policy,
         });
         s.fill();
@@ -368,6 +373,30 @@ impl Space {
     pub fn share(&mut self, start: u64, len: u64) {
         assert!(start.is_multiple_of(PAGE) && len.is_multiple_of(PAGE), "shared memory must be whole pages");
         self.set_access(start, start + len, Access::ReadWrite);
+    }
+
+    /// The task took the message `ticket`. Result: its index in [`Space::held`], for
+    /// [`Space::unhold`].
+    pub fn hold(&mut self, ticket: u64) -> u32 {
+        self.held.push(ticket);
+        (self.held.len() - 1) as u32
+    }
+
+    /// The task no longer holds the message `ticket`, at index `at` of [`Space::held`]
+    /// (nothing happens if that is not where it is). Result: the ticket moved into `at` from
+    /// the end, whose index the caller updates.
+    pub fn unhold(&mut self, ticket: u64, at: u32) -> Option<u64> {
+        let at = at as usize;
+        if self.held.get(at) != Some(&ticket) {
+            return None;
+        }
+        self.held.swap_remove(at);
+        self.held.get(at).copied()
+    }
+
+    /// The messages the task holds.
+    pub fn held(&self) -> &[u64] {
+        &self.held
     }
 
     /// The length of the block starting at `addr`, if it is one from [`Space::alloc`].

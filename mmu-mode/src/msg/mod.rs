@@ -148,6 +148,8 @@ struct Envelope {
     state: State,
     /// Taken off the receiving port by its owner (who may now reply it).
     taken: bool,
+    /// While taken by a ring-3 receiver: its index in the receiver's `Space::held`.
+    held_at: u32,
     /// Whether it lends buffers: their table (as read and checked at the put) is in
     /// `Records::lent` under its ticket, out of line, so that a message that lends nothing
     /// (the common one) costs nothing more.
@@ -363,6 +365,7 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
         kind,
         state: State::Out,
         taken: false,
+        held_at: 0,
         lends: false,
     };
     let m = &raw mut e.msg;
@@ -413,6 +416,7 @@ fn fresh_envelope(r: &mut Records, sender: *mut Task, receiver: *mut Task) -> Op
                 kind: Kind::Orphan,
                 state: State::Out,
                 taken: false,
+                held_at: 0,
                 lends: false,
             })
         })
@@ -508,7 +512,12 @@ fn take(r: &mut Records, port: *mut MsgPort) -> u64 {
             break m;
         }
         match wrap(r, m) {
-            Some((view, _)) => return view,
+            Some((view, ticket)) => {
+                if let Some(e) = r.envelopes.get_mut(ticket) {
+                    note_held(e);
+                }
+                return view;
+            }
             None => bounce(m, exec::port::MSG_ERR_CROSS_RING),
         }
     };
@@ -520,8 +529,34 @@ fn take(r: &mut Records, port: *mut MsgPort) -> u64 {
     };
     if state == State::Back {
         finish(r, ticket);
+    } else {
+        // SAFETY: as above; nothing else refers to the envelope now.
+        note_held(unsafe { &mut *e });
     }
     view
+}
+
+/// The envelope `e`, just taken by its receiver: noted in the receiver's space as one it
+/// holds (see `reply::held_ticket`). Forbid held.
+fn note_held(e: &mut Envelope) {
+    // SAFETY: a live task (it is taking the message); the only reference to its space here.
+    if let Some(s) = unsafe { space_of(e.receiver) } {
+        e.held_at = s.hold(e.ticket);
+    }
+}
+
+/// The envelope `e` (in the records, out of them for the borrow) is no longer held by its
+/// receiver (replied, or sent back): its note in the receiver's space goes, if the receiver
+/// still has one. Forbid held.
+fn note_unheld(r: &mut Records, e: &Envelope) {
+    // SAFETY: the receiver is live, or ending (then it has no space any more).
+    let Some(s) = (unsafe { space_of(e.receiver) }) else { return };
+    // The note that was last moves into the freed place.
+    if let Some(moved) = s.unhold(e.ticket, e.held_at)
+        && let Some(m) = r.envelopes.get_mut(moved)
+    {
+        m.held_at = e.held_at;
+    }
 }
 
 /// Whether `m`, from a ring-3 port's queue, is one of the records' envelopes: a ring-0 task

@@ -10,7 +10,7 @@ use exec::sys_gate::GateResult;
 use exec::task::Task;
 
 use crate::uaccess::{UserRead, UserWrite};
-use super::{Envelope, HEADER, Kind, Records, State, finish, me, ring3_to_ring0, space_of, with};
+use super::{Envelope, HEADER, Kind, Records, State, finish, me, note_unheld, ring3_to_ring0, space_of, with};
 use crate::pte::Access;
 
 /// Replies the message at `view`, which the caller must hold: a copy's body is copied back
@@ -28,19 +28,21 @@ pub fn reply(view: u64) -> GateResult {
 }
 
 /// The ticket of the message `me` holds at `view`: out to it, taken, not yet replied. The
-/// view's header carries the ticket; it is an allegation, checked against the envelope, and a
-/// holder that wrote over it pays a walk through the messages in flight (for its own message,
-/// nobody else's). Forbid held.
+/// view's header carries the ticket; it is an allegation, checked against the envelope. A
+/// holder that wrote over it (an Exec program may link a received message into a list of its
+/// own) pays a walk through the messages it holds itself (`Space::held`), never through
+/// everyone's. Forbid held.
 pub(super) fn held_ticket(r: &Records, me: *mut Task, view: u64) -> GateResult {
     // SAFETY: the only reference to the caller's space during this check.
-    let head = unsafe { space_of(me) }.and_then(|s| s.readable(view, HEADER)).ok_or(BadPointer)?;
+    let space = unsafe { space_of(me) }.ok_or(BadPointer)?;
+    let head = space.readable(view, HEADER).ok_or(BadPointer)?;
     // A plain word, compared, never followed.
     let ticket: u64 = head.read(core::mem::offset_of!(Message, node.succ) as u64);
-    let holds = |e: &Envelope| e.view == view && e.receiver == me && e.state == State::Out && e.taken;
-    if r.envelopes.get(ticket).is_some_and(|e| holds(e)) {
+    let holds = |t: u64| r.envelopes.get(t).is_some_and(|e| e.view == view && e.receiver == me && e.state == State::Out && e.taken);
+    if holds(ticket) {
         Ok(ticket)
     } else {
-        r.envelopes.iter().find(|(_, e)| holds(e)).map(|(t, _)| t).ok_or(BadPointer)
+        space.held().iter().copied().find(|&t| holds(t)).ok_or(BadPointer)
     }
 }
 
@@ -50,6 +52,9 @@ pub(super) fn send_back(r: &mut Records, ticket: u64, error: i32) {
     let e: *mut Envelope = &raw mut **e;
     // SAFETY: the envelope lives in the records (boxed); only this function touches it now.
     let e = unsafe { &mut *e };
+    if e.taken {
+        note_unheld(r, e);
+    }
     // Where the sender sees its message come back, and whether the sender may write it now
     // (checked when the reply writes, not only at the put: a message sent from pages another
     // task lent by transfer may have gone back since, and been freed).

@@ -117,6 +117,7 @@ pub(super) fn put(r: &mut Records, mut e: Box<Envelope>, port: *mut MsgPort, who
         kind: Kind::ToRing0 { original: msg },
         state: State::Out,
         taken: true,
+        held_at: 0,
         lends: false,
     };
     let e_ptr = &raw mut *e;
