@@ -62,15 +62,19 @@ trap_common:
 #[cfg(not(feature = "mmu"))]
 trap_asm!("", "");
 
-// mmu-mode: coming from ring 3 (CS.RPL = 3 at offset 144 of the frame), switch to the
-// kernel's page tables before any kernel code outside this page runs; going back to ring 3,
-// switch to the running task's (PER_CPU: kernel CR3 at +16, user CR3 at +24). RAX is saved.
+// mmu-mode: first, where the CPU has SMAP, close the user-access window (the CPU does not
+// clear RFLAGS.AC on an interrupt or exception, and the window may have been open in the code
+// interrupted; its RFLAGS, AC included, come back with iretq). Coming from ring 3 (CS.RPL = 3
+// at offset 144 of the frame), switch to the kernel's page tables before any kernel code
+// outside this page runs; going back to ring 3, switch to the running task's (PER_CPU: kernel
+// CR3 at +16, user CR3 at +24). RAX is saved.
 #[cfg(feature = "mmu")]
 trap_asm!(
-    "    testb $3, 144(%rsp)\n    jz 1f\n    mov {percpu}+16(%rip), %rax\n    mov %rax, %cr3\n    incq {cr3_loads}(%rip)\n1:\n",
+    "    testb $1, {smap_on}(%rip)\n    jz 3f\n    clac\n3:\n    testb $3, 144(%rsp)\n    jz 1f\n    mov {percpu}+16(%rip), %rax\n    mov %rax, %cr3\n    incq {cr3_loads}(%rip)\n1:\n",
     "    testb $3, 144(%rsp)\n    jz 2f\n    mov {percpu}+24(%rip), %rax\n    mov %rax, %cr3\n    incq {cr3_loads}(%rip)\n2:\n",
     percpu = sym super::usermode::PER_CPU,
-    cr3_loads = sym crate::events::CR3_LOADS
+    cr3_loads = sym crate::events::CR3_LOADS,
+    smap_on = sym super::usermode::SMAP_ON
 );
 
 unsafe extern "C" {

@@ -150,8 +150,9 @@ pub fn init_syscall() {
     }
 }
 
-/// Whether SMAP is on: set once at boot, before any task runs; read by the user-access window.
-static SMAP_ON: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+/// Whether SMAP is on: set once at boot, before any task runs; read by the user-access window
+/// and by the trap entry, which closes the window.
+pub(super) static SMAP_ON: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
 /// Runs `f` inside the window in which ring 0 may touch user pages (STAC before, CLAC after),
 /// where SMAP is on. Only mmu-mode's one door to task memory (`uaccess`) opens it, around
