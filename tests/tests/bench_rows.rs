@@ -48,6 +48,8 @@ fn expected(mode: Mode) -> Vec<(String, u64, bool)> {
             add("msg_own_port_copy", size, false);
             add("msg_own_port_transfer", size, false);
         }
+        add("msg_round_trip_copy_1000_blocks", 64, false);
+        add("msg_round_trip_transfer_1000_blocks", 64, false);
     }
     rows
 }
