@@ -45,13 +45,6 @@ pub(crate) fn trap(kind: Trap, frame: &mut TrapFrame) {
         Trap::UserException => lorraine_mmu_user_fault(frame),
         #[cfg(feature = "mmu")]
         Trap::GateCall => {
-            // A ring-3 task never holds Disable (its Disable is a Forbid), so the call is
-            // served with interrupts on, as ring-0 code outside Disable runs: a long copy or
-            // page walk that a task asks for delays no interrupt. (SYSCALL turned them off
-            // only so that the entry could switch stacks.)
-            // SAFETY: reads the running task's count, which only it writes.
-            debug_assert_eq!(unsafe { (*crate::execbase::base()).id_nest_cnt }, 0, "a gate call under Disable");
-            cpu::enable_interrupts();
             lorraine_mmu_gate(frame);
             cpu::disable_interrupts(); // the call may have enabled them; iretq restores the task's
         }
