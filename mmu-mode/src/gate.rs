@@ -46,9 +46,9 @@ fn number_of(t: *mut Task) -> u64 {
     if t.is_null() { 0 } else { unsafe { (*t).id() } }
 }
 
-/// `f` under Forbid: a task it finds or starts cannot run, so cannot end, before `f` is done
-/// with it.
-fn under_forbid<R>(f: impl FnOnce() -> R) -> R {
+/// `f` under Forbid: no other task runs until it is done, so a task it finds or starts cannot
+/// end meanwhile, and a space it changes (blocks, loans, page tables) is changed by no one else.
+pub(crate) fn under_forbid<R>(f: impl FnOnce() -> R) -> R {
     forbid();
     let r = f();
     permit();
@@ -178,13 +178,16 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
         Call::FindTask => find_task(a0, a1)?,
         Call::SetTaskPri => set_pri(a0, a1 as i8)?,
         Call::AddTask => add_task(a0, a1, a2, a3, a4)?,
+        // Under Forbid: other tasks' puts and replies change this space too (a copy block
+        // for it, the loans on its blocks), each under Forbid; and an exec call inside may
+        // have turned interrupts on.
         // SAFETY: the only reference during this call.
-        Call::AllocMem => unsafe { my_space() }.and_then(|s| s.alloc(a0)).unwrap_or(0),
+        Call::AllocMem => under_forbid(|| unsafe { my_space() }.and_then(|s| s.alloc(a0)).unwrap_or(0)),
         Call::FreeMem => {
             // A block lent in a message, or pinned by a device request, is refused by the
             // space itself.
             // SAFETY: the only reference during this call.
-            if !unsafe { my_space() }.is_some_and(|s| s.free(a0)) {
+            if !under_forbid(|| unsafe { my_space() }.is_some_and(|s| s.free(a0))) {
                 return Err(BadPointer);
             }
             0

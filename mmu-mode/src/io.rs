@@ -27,6 +27,8 @@ use exec::port::MsgPort;
 use exec::sched::{forbid, permit};
 use exec::task::Task;
 
+use crate::gate::under_forbid;
+
 use exec::sys_gate::GateError::BadPointer;
 use exec::sys_gate::GateResult;
 
@@ -116,10 +118,12 @@ pub fn open(name: &str, unit: u64, user: u64) -> GateResult {
     let len = field!(head, u64, message.length);
     let len = len.clamp(base, base + EXTENSION as u64);
     let req = s.writable(user, len).ok_or(BadPointer)?;
-    let req_pin = s.pin(user, len).ok_or(BadPointer)?;
+    // Pins and unpins under Forbid: other tasks' puts and replies change the loans on this
+    // space's blocks too, each under Forbid (and exec calls here may turn interrupts on).
+    let req_pin = under_forbid(|| s.pin(user, len)).ok_or(BadPointer)?;
     let port = exec::port::create_msg_port();
     if port.is_null() {
-        s.unlend(req_pin);
+        under_forbid(|| s.unlend(req_pin));
         return Ok(exec::device::IOERR_OPENFAIL as u8 as u64);
     }
     let h = Box::into_raw(Box::new(Handle {
@@ -143,7 +147,7 @@ pub fn open(name: &str, unit: u64, user: u64) -> GateResult {
         set_field!(req, unit = unit);
     }
     if err != 0 {
-        s.unlend(req_pin);
+        under_forbid(|| s.unlend(req_pin));
         // SAFETY: never opened; ours.
         unsafe {
             exec::port::delete_msg_port(port);
@@ -159,8 +163,13 @@ pub fn open(name: &str, unit: u64, user: u64) -> GateResult {
 }
 
 /// Copies the caller's fields into an idle shadow, checking the data range. False if the
-/// handle is busy or the range is not the caller's.
+/// handle is busy or the range is not the caller's. Under Forbid, as every change to a
+/// space's loans.
 fn copy_in(h: *mut Handle) -> bool {
+    under_forbid(|| copy_in_forbidden(h))
+}
+
+fn copy_in_forbidden(h: *mut Handle) -> bool {
     // SAFETY: the only reference to the caller's space during this call.
     let Some(s) = (unsafe { crate::gate::my_space() }) else { return false };
     // SAFETY: the handle is the caller's; its user request was checked writable at open and
@@ -191,8 +200,13 @@ fn copy_in(h: *mut Handle) -> bool {
 }
 
 /// Copies a completed shadow's results back to the caller's request (checked writable again
-/// now), and unpins its data. Result: its error.
+/// now), and unpins its data. Result: its error. Under Forbid, as every change to a space's
+/// loans.
 fn copy_out(h: *mut Handle) -> u64 {
+    under_forbid(|| copy_out_forbidden(h))
+}
+
+fn copy_out_forbidden(h: *mut Handle) -> u64 {
     // SAFETY: the only reference to the caller's space during this call.
     let s = unsafe { crate::gate::my_space() };
     // SAFETY: the caller's handle, done (not in a device's queue).
@@ -284,10 +298,12 @@ pub fn close(user: u64) -> GateResult {
             (*h).busy = false;
         }
         // The request and its data are the caller's to free again.
-        if let Some(s) = crate::gate::my_space() {
-            s.unlend((*h).data_pin);
-            s.unlend((*h).req_pin);
-        }
+        under_forbid(|| {
+            if let Some(s) = crate::gate::my_space() {
+                s.unlend((*h).data_pin);
+                s.unlend((*h).req_pin);
+            }
+        });
     }
     forbid();
     // SAFETY: Forbid held.
