@@ -30,6 +30,9 @@ pub struct Block {
     /// Messages in flight that lend part of it (see `msg`): while any does, it can be neither
     /// freed nor sent by transfer.
     pub(crate) lent: u32,
+    /// The family charged for it: its allocator's, which stays charged when the block passes
+    /// to the receiver of a message whose sender ended (`Space::adopt`), until it is freed.
+    pub(crate) family: u64,
 }
 
 /// A space's blocks, sorted by start address.
@@ -123,7 +126,7 @@ mod tests {
     use super::*;
 
     fn block(start: u64, len: u64) -> Block {
-        Block { block: core::ptr::null_mut(), block_len: len as usize + 4096, start, len, lent: 0 }
+        Block { block: core::ptr::null_mut(), block_len: len as usize + 4096, start, len, lent: 0, family: 1 }
     }
 
     fn three() -> Blocks {

@@ -556,6 +556,9 @@ extern "C" fn early_sender(_: u64) -> ! {
     unreachable!()
 }
 
+/// A whole block sent by transfer whose sender ends before the reply: the receiver keeps it
+/// (and frees it); until then it stays charged to the sender's family, not the receiver's;
+/// nothing faults, nothing is lost.
 fn sender_ends_before_reply() -> TestResult {
     let faults = FAULTS_CONTAINED.load(Ordering::SeqCst);
     let bad = BAD_ALLEGATIONS.load(Ordering::SeqCst);
@@ -566,12 +569,23 @@ fn sender_ends_before_reply() -> TestResult {
     exec::signal::wait(SIGF_CTRL_F);
     let sender = crate::user::add_user_task("r3-early-sender", 0, early_sender, 0);
     ensure!(!sender.is_null());
+    // Each is a family of its own (started from ring 0). The sender has not run yet.
+    // SAFETY: live tasks with spaces, not running (equal priority: this task goes on).
+    let family = |t: *mut exec::task::Task| unsafe { crate::space::policy_of(t) }.map(|p| p.family);
+    let (server_family, sender_family) = (family(server).ok_or("no space")?, family(sender).ok_or("no space")?);
+    let server_bytes = crate::policy::family_bytes(server_family);
     devices::timer_sleep_ms(20);
     ensure!(exec::task::find_task(Some("r3-early-sender")).is_null(), "the sender did not end");
+    // The server holds the block now, but it stays charged to the family that allocated it:
+    // two pages (the block and its alignment page).
+    ensure_eq!(crate::policy::family_bytes(server_family), server_bytes, "the receiver's family was charged for a block it did not ask for");
+    ensure_eq!(crate::policy::family_bytes(sender_family), 8192, "the ended sender's family no longer counts its block");
     // SAFETY: a live task waiting for CTRL_E.
     unsafe { exec::signal::signal(server, SIGF_CTRL_E) };
     devices::timer_sleep_ms(20);
     ensure_eq!(exec::signal::set_signal(0, SIGF_CTRL_F) & SIGF_CTRL_F, SIGF_CTRL_F, "the server did not get the message intact");
+    // The server freed the block: the sender's family has nothing left.
+    ensure_eq!(crate::policy::family_bytes(sender_family), 0, "the freed block is still charged");
     // SAFETY: as above.
     unsafe { exec::signal::signal(server, SIGF_CTRL_E) };
     devices::timer_sleep_ms(20);

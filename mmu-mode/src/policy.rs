@@ -176,10 +176,9 @@ pub fn charge(family: u64, bytes: u64) -> Result<(), Refusal> {
     })
 }
 
-/// Charges `bytes` to `family` whatever its quota (a block it inherits from a sender that
-/// ended: refusing would free memory the receiver still holds).
-pub fn charge_anyway(family: u64, bytes: u64) {
-    with_family(family, |f| f.bytes = f.bytes.saturating_add(bytes));
+/// The bytes of gate memory charged to `family` now (0 for a family with no record).
+pub(crate) fn family_bytes(family: u64) -> u64 {
+    with_family(family, |f| f.bytes)
 }
 
 /// Gives `bytes` back to `family`.

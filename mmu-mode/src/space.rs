@@ -248,7 +248,7 @@ impl Space {
         }
         let start = (block as u64).div_ceil(PAGE) * PAGE;
         self.set_access(start, start + len, Access::ReadWrite);
-        self.allocations.insert(Block { block, block_len, start, len, lent: 0 });
+        self.allocations.insert(Block { block, block_len, start, len, lent: 0, family: self.policy.family });
         Some(start)
     }
 
@@ -353,15 +353,16 @@ impl Space {
     /// are) so that another space can [`adopt`](Space::adopt) it: how a transferred message
     /// outlives a sender that ends before the reply.
     pub fn give_away(&mut self, addr: u64) -> Option<Block> {
-        let block = self.allocations.remove(addr)?;
-        crate::policy::uncharge(self.policy.family, block.block_len as u64);
-        Some(block)
+        // Its charge stays with the family that allocated it (see `adopt`).
+        self.allocations.remove(addr)
     }
 
-    /// Makes a block given away by another space this space's own (freed with it, charged to
-    /// its family whatever the quota: the task holds it already).
+    /// Makes a block given away by another space this space's own (freed with it). Its charge
+    /// stays with the family that allocated it until it is freed: a family that sends blocks
+    /// away and ends its senders still counts them against its own quota, and the receiver's
+    /// family, which did not ask for them, is charged nothing (charging it once let one family
+    /// push another past its quota, and itself escape its own).
     pub fn adopt(&mut self, mut block: Block) {
-        crate::policy::charge_anyway(self.policy.family, block.block_len as u64);
         // The message that moved it is an orphan now: it lends nothing any more.
         block.lent = 0;
         self.allocations.insert(block);
@@ -413,11 +414,11 @@ impl Space {
         if self.allocations.at(addr).is_none_or(|a| a.lent != 0) {
             return false;
         }
-        let Some(Block { block, block_len, start, len, .. }) = self.allocations.remove(addr) else { return false };
+        let Some(Block { block, block_len, start, len, family, .. }) = self.allocations.remove(addr) else { return false };
         self.set_access(start, start + len, Access::Kernel);
         // SAFETY: the block came from alloc_mem with this size; no longer mapped for ring 3.
         unsafe { free_mem(block, block_len) };
-        crate::policy::uncharge(self.policy.family, block_len as u64);
+        crate::policy::uncharge(family, block_len as u64);
         true
     }
 }
@@ -431,8 +432,10 @@ impl Drop for Space {
                 free_mem(a.block, a.block_len);
             }
         }
-        let bytes = self.stack_alloc as u64 + self.allocations.iter().map(|a| a.block_len as u64).sum::<u64>();
-        crate::policy::uncharge(self.policy.family, bytes);
+        crate::policy::uncharge(self.policy.family, self.stack_alloc as u64);
+        for a in self.allocations.iter() {
+            crate::policy::uncharge(a.family, a.block_len as u64);
+        }
     }
 }
 
