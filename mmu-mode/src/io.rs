@@ -121,9 +121,15 @@ pub fn open(name: &str, unit: u64, user: u64) -> GateResult {
     // Pins and unpins under Forbid: other tasks' puts and replies change the loans on this
     // space's blocks too, each under Forbid (and exec calls here may turn interrupts on).
     let req_pin = under_forbid(|| s.pin(user, len)).ok_or(BadPointer)?;
+    // The space is not held across the exec calls below, which may switch tasks (others
+    // change this space meanwhile, under Forbid): it is taken again where it is needed.
+    let unpin = |pin| {
+        // SAFETY: the only reference to the caller's space during the closure.
+        under_forbid(|| unsafe { crate::gate::my_space() }.map(|s| s.unlend(pin)))
+    };
     let port = exec::port::create_msg_port();
     if port.is_null() {
-        under_forbid(|| s.unlend(req_pin));
+        unpin(req_pin);
         return Ok(exec::device::IOERR_OPENFAIL as u8 as u64);
     }
     let h = Box::into_raw(Box::new(Handle {
@@ -147,7 +153,7 @@ pub fn open(name: &str, unit: u64, user: u64) -> GateResult {
         set_field!(req, unit = unit);
     }
     if err != 0 {
-        under_forbid(|| s.unlend(req_pin));
+        unpin(req_pin);
         // SAFETY: never opened; ours.
         unsafe {
             exec::port::delete_msg_port(port);

@@ -78,7 +78,8 @@ struct Family {
     records: u32,
 }
 
-/// Families with a live task. Forbid.
+/// Families with a live task, a kernel record, or memory still charged to them (a block a
+/// receiver kept when its sender ended, until it is replied or freed). Forbid.
 static FAMILIES: Global<Records<Family>> = Global::new(Records::new());
 
 /// The next family number.

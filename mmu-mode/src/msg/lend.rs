@@ -231,7 +231,7 @@ fn raw_copy(a: End, b: End) -> GateResult {
 /// `local`, each end checked now. Forbid held.
 fn copy(r: &Records, ticket: u64, index: u64, offset: u64, local: u64, len: u64, way: Way) -> GateResult {
     let e: &Envelope = r.envelopes.get(ticket).ok_or(BadPointer)?;
-    if e.kind == Kind::Orphan {
+    if matches!(e.kind, Kind::Orphan { .. }) {
         return Err(BadPointer);
     }
     let (lends, _) = if e.lends { r.lent.get(&ticket) } else { None }.ok_or(BadPointer)?;

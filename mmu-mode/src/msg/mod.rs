@@ -112,8 +112,13 @@ enum Kind {
     /// To a ring-0 task: the view is a copy in kernel memory (the relay frees it when the
     /// receiver has replied it); the reply copies its body back over the sender's `original`.
     ToRing0 { original: u64 },
-    /// The sender ended first: the receiver keeps what it holds; the reply goes nowhere.
-    Orphan,
+    /// The sender ended first: the receiver keeps what it holds until it replies, and the
+    /// reply goes nowhere. It ends the receiver's view as any reply does: `copy`, the view is
+    /// the receiver's copy block (a loan counted on it: retired at the reply); `adopted`, it
+    /// is the sender's block, taken into the receiver's space when the sender ended (freed at
+    /// the reply, unless a device request still pins it; then with the space). Neither: the
+    /// view is in no space of a task (a ring-0 receiver's kernel copy).
+    Orphan { copy: bool, adopted: bool },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -413,7 +418,7 @@ fn fresh_envelope(r: &mut Records, sender: *mut Task, receiver: *mut Task) -> Op
                 sender,
                 receiver,
                 reply: 0,
-                kind: Kind::Orphan,
+                kind: Kind::Orphan { copy: false, adopted: false },
                 state: State::Out,
                 taken: false,
                 held_at: 0,
@@ -587,7 +592,7 @@ fn finish(r: &mut Records, ticket: u64) {
 fn done(r: &mut Records, e: Box<Envelope>) {
     let lends = if e.lends { r.lent.remove(&e.ticket) } else { None };
     // A ring-0 sender has no space; an orphan's has gone.
-    if !matches!(e.kind, Kind::Orphan | Kind::Kernel { .. }) {
+    if !matches!(e.kind, Kind::Orphan { .. } | Kind::Kernel { .. }) {
         // SAFETY: a sender that is not an orphan's is live; the only reference to its space.
         if let Some(s) = unsafe { space_of(e.sender) } {
             s.policy.in_flight = s.policy.in_flight.saturating_sub(1);
@@ -632,21 +637,36 @@ fn drain(r: &mut Records, port: *mut MsgPort) {
 /// freed under it. Disable held.
 pub fn reclaim(task: *mut Task, mut dying: Option<&mut Space>) {
     with(|r| {
+        // A ring-3 task's counts say whether there is anything to look for: most tasks end
+        // with nothing out and no port, and then nothing here walks the system's records. (A
+        // ring-0 task keeps no counts: its records are looked for.)
+        let (sent_any, ports_any) = dying.as_deref().map_or((true, true), |s| (s.policy.in_flight > 0, s.policy.ports > 0));
         // What it sent: orphans now (what came back to it waits at its own ports: below).
-        let sent: Vec<u64> = r.envelopes.iter().filter(|(_, e)| e.sender == task && e.state == State::Out).map(|(t, _)| t).collect();
+        let sent: Vec<u64> = if sent_any {
+            r.envelopes.iter().filter(|(_, e)| e.sender == task && e.state == State::Out).map(|(t, _)| t).collect()
+        } else {
+            Vec::new()
+        };
         for ticket in sent {
             let Some(e) = r.envelopes.get_mut(ticket) else { continue };
+            let copy = matches!(e.kind, Kind::Copy { .. } | Kind::Kernel { .. });
+            let mut adopted = false;
             if e.kind == Kind::Transfer && e.receiver != task {
                 let block = dying.as_deref_mut().and_then(|s| s.give_away(e.view));
                 // SAFETY: the receiver is another live task: its space is not `dying`.
                 if let (Some(b), Some(rs)) = (block, unsafe { space_of(e.receiver) }) {
                     rs.adopt(b);
+                    adopted = true;
                 }
             }
-            e.kind = Kind::Orphan;
+            e.kind = Kind::Orphan { copy, adopted };
         }
         // What waits at its ports, or what it holds: back to the senders.
-        let ports: Vec<(u64, *mut MsgPort)> = r.ports.iter().filter(|(_, p)| p.owner == task).map(|(h, p)| (h, p.port)).collect();
+        let ports: Vec<(u64, *mut MsgPort)> = if ports_any {
+            r.ports.iter().filter(|(_, p)| p.owner == task).map(|(h, p)| (h, p.port)).collect()
+        } else {
+            Vec::new()
+        };
         for &(h, port) in &ports {
             r.ports.remove(h);
             r.handles.remove(&(port as usize));
@@ -657,7 +677,12 @@ pub fn reclaim(task: *mut Task, mut dying: Option<&mut Space>) {
         // A ring-0 lender ended with its message out: its registration goes (the message, if
         // a ring-3 task took it, is an orphan now and lends nothing).
         r.ring0_lends.retain(|_, (_, owner)| *owner != task);
-        let held: Vec<u64> = r.envelopes.iter().filter(|(_, e)| e.receiver == task && e.state == State::Out).map(|(t, _)| t).collect();
+        // What it holds: a ring-3 task's own list (what waited at its ports went back above);
+        // a ring-0 task's are looked for.
+        let held: Vec<u64> = match dying.as_deref() {
+            Some(s) => s.held().to_vec(),
+            None => r.envelopes.iter().filter(|(_, e)| e.receiver == task && e.state == State::Out).map(|(t, _)| t).collect(),
+        };
         for ticket in held {
             send_back(r, ticket, exec::port::MSG_ERR_RECEIVER_GONE);
         }

@@ -23,8 +23,7 @@ const PORTS_RESERVED: usize = 256;
 /// the first of a name).
 pub fn create_port(name: Option<&str>, pri: i8) -> GateResult {
     let me = me();
-    // SAFETY: the running task; the only reference to its space in this call (exec's port
-    // calls below do not reach spaces).
+    // SAFETY: the running task; the only reference to its space until the Permit below.
     let Some(mine) = (unsafe { super::space_of(me) }) else { return Ok(0) };
     if mine.policy.ports >= PORTS_PER_TASK || !crate::policy::reserves_allow(0) {
         return Ok(0);
@@ -38,7 +37,12 @@ pub fn create_port(name: Option<&str>, pri: i8) -> GateResult {
     if p.is_null() {
         return Ok(0);
     }
-    mine.policy.ports += 1;
+    // Taken again: the Permit above may have switched tasks, and others change this space
+    // meanwhile (under Forbid).
+    // SAFETY: the running task; the only reference to its space now.
+    if let Some(mine) = unsafe { super::space_of(me) } {
+        mine.policy.ports += 1;
+    }
     Ok(with(|r| {
         r.ports.reserve_once(PORTS_RESERVED);
         let h = r.ports.insert(PortRec { port: p, owner: me });

@@ -59,11 +59,17 @@ pub(super) fn send_back(r: &mut Records, ticket: u64, error: i32) {
     // (checked when the reply writes, not only at the put: a message sent from pages another
     // task lent by transfer may have gone back since, and been freed).
     let (sender_view, back): (u64, Option<UserWrite>) = match e.kind {
-        Kind::Orphan => {
-            // The receiver keeps what it holds: its copy is its own memory now.
+        Kind::Orphan { copy, adopted } => {
+            // Nobody to go back to: the reply ends the receiver's view as any reply does (a
+            // loan is given back only where the receiver counted one: its copy block).
             // SAFETY: the receiver is live, or ending (then it has no space any more).
             if let Some(t) = unsafe { space_of(e.receiver) } {
-                t.unlend(e.view);
+                if copy {
+                    t.unlend(e.view);
+                    t.retire_copy(e.view, e.len);
+                } else if adopted {
+                    t.free(e.view);
+                }
             }
             return finish(r, ticket);
         }

@@ -138,7 +138,7 @@ pub fn ring3_sender(m: *const Message) -> Option<u64> {
     with(|r| {
         let &(ticket, _, _) = r.kernel_copies.get(&(m as u64))?;
         // A copy whose envelope has gone is still ring 3's: it answers as an ended sender.
-        let Some(e) = r.envelopes.get(ticket).filter(|e| e.state == State::Out && e.kind != Kind::Orphan) else { return Some(0) };
+        let Some(e) = r.envelopes.get(ticket).filter(|e| e.state == State::Out && !matches!(e.kind, Kind::Orphan { .. })) else { return Some(0) };
         // SAFETY: the sender of a message out that is not an orphan's is live.
         Some(unsafe { (*e.sender).id() })
     })
