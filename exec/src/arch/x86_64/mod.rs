@@ -7,14 +7,30 @@
 /// for the assembly entry paths (trap stubs, syscall entry).
 macro_rules! push_gprs {
     () => {
-        "    push %rax\n    push %rbx\n    push %rcx\n    push %rdx\n    push %rsi\n    push %rdi\n    push %rbp\n    push %r8\n    push %r9\n    push %r10\n    push %r11\n    push %r12\n    push %r13\n    push %r14\n    push %r15\n"
+        concat!(push_caller_saved!(), "    push %rbx\n    push %rbp\n    push %r12\n    push %r13\n    push %r14\n    push %r15\n")
     };
 }
 
 /// Restores what [`push_gprs`] saved.
 macro_rules! pop_gprs {
     () => {
-        "    pop %r15\n    pop %r14\n    pop %r13\n    pop %r12\n    pop %r11\n    pop %r10\n    pop %r9\n    pop %r8\n    pop %rbp\n    pop %rdi\n    pop %rsi\n    pop %rdx\n    pop %rcx\n    pop %rbx\n    pop %rax\n"
+        concat!("    pop %r15\n    pop %r14\n    pop %r13\n    pop %r12\n    pop %rbp\n    pop %rbx\n", pop_caller_saved!())
+    };
+}
+
+/// The registers the C ABI lets a call clobber, in [`TrapFrame`](trap::TrapFrame) order: all
+/// the SYSCALL entry saves (the gate's Rust code keeps the callee-saved ones itself, and
+/// restoring these gives the task back its own values, never the kernel's).
+macro_rules! push_caller_saved {
+    () => {
+        "    push %rax\n    push %rcx\n    push %rdx\n    push %rsi\n    push %rdi\n    push %r8\n    push %r9\n    push %r10\n    push %r11\n"
+    };
+}
+
+/// Restores what [`push_caller_saved`] saved.
+macro_rules! pop_caller_saved {
+    () => {
+        "    pop %r11\n    pop %r10\n    pop %r9\n    pop %r8\n    pop %rdi\n    pop %rsi\n    pop %rdx\n    pop %rcx\n    pop %rax\n"
     };
 }
 

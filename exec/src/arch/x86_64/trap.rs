@@ -3,7 +3,9 @@
 use super::{cpu, pic, probe};
 
 /// The registers saved by the trap stubs (`idt.rs`), lowest address first, followed by what the
-/// CPU pushed. `repr(C)` because the assembly builds it.
+/// CPU pushed. `repr(C)` because the assembly builds it. The callee-saved registers come first
+/// (pushed last), so that the SYSCALL entry, which leaves them to the gate's Rust code, only
+/// steps over their slots: in a gate call's frame they hold nothing.
 #[derive(Clone, Copy, Debug, Default)]
 #[repr(C)]
 pub struct TrapFrame {
@@ -11,16 +13,16 @@ pub struct TrapFrame {
     pub r14: u64,
     pub r13: u64,
     pub r12: u64,
+    pub rbp: u64,
+    pub rbx: u64,
     pub r11: u64,
     pub r10: u64,
     pub r9: u64,
     pub r8: u64,
-    pub rbp: u64,
     pub rdi: u64,
     pub rsi: u64,
     pub rdx: u64,
     pub rcx: u64,
-    pub rbx: u64,
     pub rax: u64,
     /// The vector number, pushed by the stub.
     pub vector: u64,

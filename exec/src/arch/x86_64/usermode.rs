@@ -50,7 +50,8 @@ syscall_entry:
     push %rcx
     pushq $0
     pushq ${vector}
-"#, push_gprs!(), r#"    mov {percpu}+16(%rip), %rax /* the kernel's page tables */
+"#, push_caller_saved!(), r#"    sub $48, %rsp               /* RBX, RBP, R12-R15: kept by the Rust code called */
+    mov {percpu}+16(%rip), %rax /* the kernel's page tables */
     mov %rax, %cr3
     incq {cr3_loads}(%rip)
     mov %rsp, %rdi
@@ -60,7 +61,8 @@ syscall_entry:
     mov {percpu}+24(%rip), %rax /* back to the task's page tables */
     mov %rax, %cr3
     incq {cr3_loads}(%rip)
-"#, pop_gprs!(), r#"    add $16, %rsp               /* vector, error code */
+    add $48, %rsp
+"#, pop_caller_saved!(), r#"    add $16, %rsp               /* vector, error code */
     pop %rcx                    /* user RIP */
     add $8, %rsp                /* CS */
     pop %r11                    /* user RFLAGS */
