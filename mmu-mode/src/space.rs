@@ -363,8 +363,10 @@ impl Space {
     /// family, which did not ask for them, is charged nothing (charging it once let one family
     /// push another past its quota, and itself escape its own).
     pub fn adopt(&mut self, mut block: Block) {
-        // The message that moved it is an orphan now: it lends nothing any more.
-        block.lent = 0;
+        // The message that moved it is an orphan now: it lends nothing any more, but the
+        // receiver holds it through that message (one loan, given back at the reply, which
+        // frees it): until then it cannot be freed, and a reply never frees a later block.
+        block.lent = 1;
         self.allocations.insert(block);
     }
 

@@ -115,8 +115,9 @@ enum Kind {
     /// The sender ended first: the receiver keeps what it holds until it replies, and the
     /// reply goes nowhere. It ends the receiver's view as any reply does: `copy`, the view is
     /// the receiver's copy block (a loan counted on it: retired at the reply); `adopted`, it
-    /// is the sender's block, taken into the receiver's space when the sender ended (freed at
-    /// the reply, unless a device request still pins it; then with the space). Neither: the
+    /// is the sender's block, taken into the receiver's space when the sender ended with one
+    /// loan for the message (given back and the block freed at the reply, unless a device
+    /// request still pins it; then with the space). Neither: the
     /// view is in no space of a task (a ring-0 receiver's kernel copy).
     Orphan { copy: bool, adopted: bool },
 }
@@ -643,7 +644,9 @@ pub fn reclaim(task: *mut Task, mut dying: Option<&mut Space>) {
         let (sent_any, ports_any) = dying.as_deref().map_or((true, true), |s| (s.policy.in_flight > 0, s.policy.ports > 0));
         // What it sent: orphans now (what came back to it waits at its own ports: below).
         let sent: Vec<u64> = if sent_any {
-            r.envelopes.iter().filter(|(_, e)| e.sender == task && e.state == State::Out).map(|(t, _)| t).collect()
+            // An orphan already is an ended sender's: its task may have been freed, and `task`
+            // a new one at the same address.
+            r.envelopes.iter().filter(|(_, e)| e.sender == task && e.state == State::Out && !matches!(e.kind, Kind::Orphan { .. })).map(|(t, _)| t).collect()
         } else {
             Vec::new()
         };

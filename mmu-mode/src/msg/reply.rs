@@ -68,6 +68,7 @@ pub(super) fn send_back(r: &mut Records, ticket: u64, error: i32) {
                     t.unlend(e.view);
                     t.retire_copy(e.view, e.len);
                 } else if adopted {
+                    t.unlend(e.view);
                     t.free(e.view);
                 }
             }

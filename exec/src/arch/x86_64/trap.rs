@@ -5,7 +5,8 @@ use super::{cpu, pic, probe};
 /// The registers saved by the trap stubs (`idt.rs`), lowest address first, followed by what the
 /// CPU pushed. `repr(C)` because the assembly builds it. The callee-saved registers come first
 /// (pushed last), so that the SYSCALL entry, which leaves them to the gate's Rust code, only
-/// steps over their slots: in a gate call's frame they hold nothing.
+/// steps over their slots: in a gate call's frame they hold stale kernel stack, never read
+/// (never copy or print a gate call's frame whole).
 #[derive(Clone, Copy, Debug, Default)]
 #[repr(C)]
 pub struct TrapFrame {
