@@ -12,6 +12,7 @@ use crate::user::{add_user_task, exit, find_self, signal};
 /// Every in-kernel test of mmu-mode.
 pub static TESTS: &[Test] = &[
     Test::new("mmu.user_task_calls_the_gate", user_task_calls_the_gate),
+    Test::new("mmu.gate_keeps_callee_saved_registers", gate_keeps_callee_saved_registers),
     Test::new("mmu.bad_pointer_refused_at_gate", bad_pointer_refused),
     Test::new("mmu.fault.write_kernel_memory", write_kernel_memory),
     Test::new("mmu.fault.null_dereference", null_dereference),
@@ -543,5 +544,59 @@ fn semaphore_waiter_gets_it() -> TestResult {
     ensure_eq!(FAULTS_CONTAINED.load(Ordering::SeqCst), faults + 1);
     ensure_eq!(exec::execbase::counters().alert_count, alerts);
     ensure!(exec::semaphore::find_semaphore("r3.sem.faulty").is_null(), "the holder's semaphore stayed public");
+    Ok(())
+}
+
+// --- the registers the SYSCALL entry leaves to the gate's Rust code ------------------------
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct Kept {
+    parent: u64,
+    /// The bits in which RBX, RBP or R12-R15 came back different: from a call that returns
+    /// at once (FindSelf), and from one that blocks while other tasks run (Wait).
+    quick: u64,
+    blocked: u64,
+    /// What the Wait returned.
+    woken_by: u64,
+}
+
+/// Ring 3: the two calls, with known values in the six registers, then reports.
+extern "C" fn register_keeper(block: u64) -> ! {
+    let k = block as *mut Kept;
+    // SAFETY: our own block; ring 3.
+    unsafe {
+        let (_, quick) = exec::arch::x86_64::usermode::gate_call_keeps_callee_saved(exec::sys_gate::Call::FindSelf as u64, 0);
+        (*k).quick = quick;
+        signal((*k).parent, SIGF_CTRL_F);
+        let (got, blocked) = exec::arch::x86_64::usermode::gate_call_keeps_callee_saved(exec::sys_gate::Call::Wait as u64, SIGF_CTRL_E as u64);
+        (*k).blocked = blocked;
+        (*k).woken_by = got;
+        signal((*k).parent, SIGF_CTRL_F);
+        crate::user::wait(SIGF_CTRL_E);
+    }
+    exit()
+}
+
+/// RBX, RBP and R12-R15, which the SYSCALL entry does not save (the C ABI has the gate's Rust
+/// code keep them), reach the task unchanged: after a call that returns at once, and after
+/// one that blocks while other tasks run.
+fn gate_keeps_callee_saved_registers() -> TestResult {
+    let me = crate::ktests_attacks::me3() as u64;
+    let (t, block) = crate::ktests_attacks::hostile("r3-keeper", 0, register_keeper, Kept { parent: me, ..Kept::default() })?;
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // Let the keeper block in its Wait, and other tasks run meanwhile.
+    devices::timer_sleep_ms(20);
+    // SAFETY: a live task, blocked in its Wait.
+    unsafe { exec::signal::signal(t, SIGF_CTRL_E) };
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // SAFETY: the keeper wrote its findings before signalling, and waits.
+    let k = unsafe { (block as *const Kept).read() };
+    // SAFETY: as above.
+    unsafe { exec::signal::signal(t, SIGF_CTRL_E) };
+    ensure!(crate::ktests_attacks::gone("r3-keeper", 500), "the keeper did not end");
+    ensure_eq!(k.quick, 0, "registers changed by a call that returned at once");
+    ensure_eq!(k.blocked, 0, "registers changed by a call that blocked");
+    ensure_eq!(k.woken_by & SIGF_CTRL_E as u64, SIGF_CTRL_E as u64, "the Wait did not return its signal");
     Ok(())
 }
