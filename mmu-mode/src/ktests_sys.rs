@@ -521,8 +521,8 @@ fn add_task_from_ring3() -> TestResult {
 // --- a sender that ends before the reply --------------------------------------------------
 
 /// Ring 3: a port; waits for CTRL_E, then takes the one message, reads it and replies it, as
-/// an Exec server does (the block, the server's since its sender ended, goes with the reply:
-/// a free of it afterwards is refused).
+/// an Exec server does (the block, the server's since its sender ended, cannot be freed while
+/// the message is held, and goes with the reply: a free of it afterwards is refused too).
 extern "C" fn late_server(parent: u64) -> ! {
     // SAFETY: our own port and the message we take.
     unsafe {
@@ -531,6 +531,7 @@ extern "C" fn late_server(parent: u64) -> ! {
         sys::wait(SIGF_CTRL_E);
         let m = sys::get_msg(port);
         let ok = !m.is_null() && (m.add(1) as *const u64).read_volatile() == 0x5EED;
+        sys::free_mem(m as *mut u8, 4096); // refused: held (the message's loan)
         sys::reply_msg(m);
         sys::free_mem(m as *mut u8, 4096); // refused: gone with the reply
         if ok {
@@ -595,7 +596,7 @@ fn sender_ends_before_reply() -> TestResult {
     unsafe { exec::signal::signal(server, SIGF_CTRL_E) };
     devices::timer_sleep_ms(20);
     ensure_eq!(FAULTS_CONTAINED.load(Ordering::SeqCst), faults, "a task faulted");
-    ensure_eq!(BAD_ALLEGATIONS.load(Ordering::SeqCst), bad + 2, "a free of a lent block, or of a replied one, was not refused");
+    ensure_eq!(BAD_ALLEGATIONS.load(Ordering::SeqCst), bad + 3, "a free of a lent block, of a held one or of a replied one was not refused");
     ensure_eq!(exec::memory::avail_mem(exec::memory::MemFlags::ANY), avail, "memory was lost");
     Ok(())
 }
