@@ -235,6 +235,11 @@ impl Space {
     /// Allocates `len` bytes of whole pages from exec memory, open to the task read-write.
     /// Result: the address, or `None` without memory.
     pub fn alloc(&mut self, len: u64) -> Option<u64> {
+        self.alloc_lent(len, 0)
+    }
+
+    /// [`Space::alloc`], the block counting `lent` loans from the start.
+    fn alloc_lent(&mut self, len: u64, lent: u32) -> Option<u64> {
         if len > MAX_ALLOC {
             return None;
         }
@@ -248,7 +253,7 @@ impl Space {
         }
         let start = (block as u64).div_ceil(PAGE) * PAGE;
         self.set_access(start, start + len, Access::ReadWrite);
-        self.allocations.insert(Block { block, block_len, start, len, lent: 0, family: self.policy.family });
+        self.allocations.insert(Block { block, block_len, start, len, lent, family: self.policy.family });
         Some(start)
     }
 
@@ -264,38 +269,46 @@ impl Space {
         self.spare != Some(addr) && self.allocations.at(addr).is_some_and(|a| a.len == len && a.lent == 0)
     }
 
-    /// A block of at least `len` bytes for the copy of a message to this task: the spare if it
-    /// is large enough (opened to the task again; not cleared, since it held only earlier
-    /// messages to this same task, which it saw), else a fresh one from [`Space::alloc`].
+    /// A block of at least `len` bytes for the copy of a message to this task, counting the
+    /// message's loan (given back by [`Space::retire_copy`]): the spare if it is large enough
+    /// (opened to the task again; not cleared, since it held only earlier messages to this
+    /// same task, which it saw), else a fresh one from [`Space::alloc`].
     pub fn alloc_copy(&mut self, len: u64) -> Option<u64> {
         if let Some(start) = self.spare {
             let need = len.max(1).div_ceil(PAGE) * PAGE;
-            if let Some(have) = self.allocations.at(start).map(|a| a.len)
-                && have >= need
+            if let Some(a) = self.allocations.at_mut(start)
+                && a.len >= need
             {
+                a.lent += 1;
                 // Only the pages the copy needs are opened (and closed again at retire_copy).
                 self.spare = None;
                 self.set_access(start, start + need, Access::ReadWrite);
                 return Some(start);
             }
         }
-        self.alloc(len)
+        self.alloc_lent(len, 1)
     }
 
     /// Done with the copy of a message of `len` bytes at `start` (from
-    /// [`Space::alloc_copy`], which opened its first `len` bytes' pages): it becomes the spare,
-    /// closed to the task, if there is none yet or it is larger than the one there (up to
-    /// [`SPARE_MAX`], so that a handler's large packets find a block too); what is not kept is
-    /// freed.
+    /// [`Space::alloc_copy`], which opened its first `len` bytes' pages): the message's loan is
+    /// given back, and unless a device request still pins it (then it stays the task's), it
+    /// becomes the spare, closed to the task, if there is none yet or it is larger than the one
+    /// there (up to [`SPARE_MAX`], so that a handler's large packets find a block too); what is
+    /// not kept is freed.
     pub fn retire_copy(&mut self, start: u64, len: u64) {
         let opened = len.max(1).div_ceil(PAGE) * PAGE;
-        let len_of = |s: &Space, at: u64| s.allocations.at(at).filter(|a| a.lent == 0).map(|a| a.len);
-        let Some(block_len) = len_of(self, start).filter(|&l| l <= SPARE_MAX) else {
+        let Some(a) = self.allocations.at_mut(start) else { return };
+        a.lent = a.lent.saturating_sub(1);
+        if a.lent != 0 {
+            return;
+        }
+        let block_len = a.len;
+        if block_len > SPARE_MAX {
             self.free(start);
             return;
-        };
+        }
         match self.spare {
-            Some(old) if len_of(self, old).is_some_and(|have| have >= block_len) => {
+            Some(old) if self.allocations.at(old).is_some_and(|a| a.lent == 0 && a.len >= block_len) => {
                 self.free(start);
             }
             old => {

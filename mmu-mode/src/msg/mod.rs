@@ -338,14 +338,10 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
             let to = unsafe { UserWrite::trusted(copy, len) };
             to.copy_from(0, whole.to_read(), 0, len);
             exec::events::count(&exec::events::BYTES_COPIED, len);
-            // Both ends lend now: the receiver its copy, the sender its original.
-            // SAFETY: live tasks with spaces; one reference at a time.
-            let loan = unsafe {
-                if let Some(theirs) = space_of(receiver) {
-                    theirs.lend(copy, len);
-                }
-                space_of(sender).map_or(0, |mine| mine.lend(msg, len))
-            };
+            // Both ends lend now: the receiver its copy (counted by alloc_copy), the sender its
+            // original.
+            // SAFETY: the running task; one reference to its space at a time.
+            let loan = unsafe { space_of(sender) }.map_or(0, |mine| mine.lend(msg, len));
             (copy, Kind::Copy { original: msg }, len, loan)
         }
         PUT_TRANSFER if whole_block => {

@@ -65,7 +65,6 @@ pub(super) fn send_back(r: &mut Records, ticket: u64, error: i32) {
             // SAFETY: the receiver is live, or ending (then it has no space any more).
             if let Some(t) = unsafe { space_of(e.receiver) } {
                 if copy {
-                    t.unlend(e.view);
                     t.retire_copy(e.view, e.len);
                 } else if adopted {
                     t.unlend(e.view);
@@ -84,7 +83,6 @@ pub(super) fn send_back(r: &mut Records, ticket: u64, error: i32) {
             }
             // SAFETY: the receiver is live (its end sends its messages back first).
             if let Some(t) = unsafe { space_of(e.receiver) } {
-                t.unlend(e.view);
                 t.retire_copy(e.view, e.len);
             }
             (original, writable)
@@ -98,7 +96,6 @@ pub(super) fn send_back(r: &mut Records, ticket: u64, error: i32) {
                     copy_body_back(e, UserWrite::trusted(original, e.len));
                 }
                 if let Some(t) = space_of(e.receiver) {
-                    t.unlend(e.view);
                     t.retire_copy(e.view, e.len);
                 }
                 let m = original as *mut Message;
