@@ -272,7 +272,7 @@ impl Space {
     /// A block of at least `len` bytes for the copy of a message to this task, counting the
     /// message's loan (given back by [`Space::retire_copy`]): the spare if it is large enough
     /// (opened to the task again; not cleared, since it held only earlier messages to this
-    /// same task, which it saw), else a fresh one from [`Space::alloc`].
+    /// same task, which it saw), else a fresh one as [`Space::alloc`] makes, its loan counted.
     pub fn alloc_copy(&mut self, len: u64) -> Option<u64> {
         if let Some(start) = self.spare {
             let need = len.max(1).div_ceil(PAGE) * PAGE;
@@ -298,6 +298,7 @@ impl Space {
     pub fn retire_copy(&mut self, start: u64, len: u64) {
         let opened = len.max(1).div_ceil(PAGE) * PAGE;
         let Some(a) = self.allocations.at_mut(start) else { return };
+        debug_assert!(a.lent > 0, "a copy block retired twice");
         a.lent = a.lent.saturating_sub(1);
         if a.lent != 0 {
             return;
