@@ -379,7 +379,12 @@ pub unsafe fn reclaim(task: *mut Task) {
         let space = (*task).detach_space();
         crate::msg::reclaim(task, (space as *mut crate::space::Space).as_mut());
         crate::io::reclaim(task);
-        crate::sem::reclaim(task);
+        // Only a ring-3 task owns semaphore records, charged to its family: a task whose
+        // family has none owns none, and the records are not walked for it.
+        let family = (space as *const crate::space::Space).as_ref().map(|s| s.policy.family);
+        if family.is_some_and(|f| crate::policy::family_records(f) > 0) {
+            crate::sem::reclaim(task);
+        }
         crate::libs::reclaim(task);
         if space == 0 {
             return;
