@@ -377,24 +377,21 @@ pub unsafe fn reclaim(task: *mut Task) {
     unsafe {
         let loaded = (*task).cr3() != 0 && exec::arch::x86_64::cpu::cr3() == (*task).cr3();
         let space = (*task).detach_space();
+        // A ring-3 task's family (a ring-0 task has no space, and none).
+        let family = (space as *const crate::space::Space).as_ref().map(|s| s.policy.family);
         crate::msg::reclaim(task, (space as *mut crate::space::Space).as_mut());
         crate::io::reclaim(task);
         // Only a ring-3 task owns semaphore records, charged to its family: a task whose
         // family has none owns none, and the records are not walked for it.
-        let family = (space as *const crate::space::Space).as_ref().map(|s| s.policy.family);
         if family.is_some_and(|f| crate::policy::family_records(f) > 0) {
             crate::sem::reclaim(task);
         }
         crate::libs::reclaim(task);
-        if space == 0 {
-            return;
-        }
+        let Some(family) = family else { return };
         if loaded {
             exec::arch::x86_64::usermode::load_cr3(exec::sched::kernel_cr3());
         }
-        let space = alloc::boxed::Box::from_raw(space as *mut crate::space::Space);
-        let family = space.policy.family;
-        drop(space);
+        drop(alloc::boxed::Box::from_raw(space as *mut crate::space::Space));
         crate::policy::release_task(family);
     }
 }

@@ -172,10 +172,10 @@ pub fn open(name: &str, unit: u64, user: u64) -> GateResult {
 /// handle is busy or the range is not the caller's. Under Forbid, as every change to a
 /// space's loans.
 fn copy_in(h: *mut Handle) -> bool {
-    under_forbid(|| copy_in_forbidden(h))
+    under_forbid(|| copy_in_under_forbid(h))
 }
 
-fn copy_in_forbidden(h: *mut Handle) -> bool {
+fn copy_in_under_forbid(h: *mut Handle) -> bool {
     // SAFETY: the only reference to the caller's space during this call.
     let Some(s) = (unsafe { crate::gate::my_space() }) else { return false };
     // SAFETY: the handle is the caller's; its user request was checked writable at open and
@@ -209,10 +209,10 @@ fn copy_in_forbidden(h: *mut Handle) -> bool {
 /// now), and unpins its data. Result: its error. Under Forbid, as every change to a space's
 /// loans.
 fn copy_out(h: *mut Handle) -> u64 {
-    under_forbid(|| copy_out_forbidden(h))
+    under_forbid(|| copy_out_under_forbid(h))
 }
 
-fn copy_out_forbidden(h: *mut Handle) -> u64 {
+fn copy_out_under_forbid(h: *mut Handle) -> u64 {
     // SAFETY: the only reference to the caller's space during this call.
     let s = unsafe { crate::gate::my_space() };
     // SAFETY: the caller's handle, done (not in a device's queue).

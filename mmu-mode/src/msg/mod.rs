@@ -117,8 +117,8 @@ enum Kind {
     /// the receiver's copy block (a loan counted on it: retired at the reply); `adopted`, it
     /// is the sender's block, taken into the receiver's space when the sender ended with one
     /// loan for the message (given back and the block freed at the reply, unless a device
-    /// request still pins it; then with the space). Neither: the
-    /// view is in no space of a task (a ring-0 receiver's kernel copy).
+    /// request still pins it; then with the space). Neither: the view is in no space of a task
+    /// (a ring-0 receiver's kernel copy).
     Orphan { copy: bool, adopted: bool },
 }
 
