@@ -212,6 +212,17 @@ pub fn avail_mem(flags: MemFlags) -> usize {
     n
 }
 
+/// How many free chunks exec memory's lists hold: how long a first-fit search may walk. A
+/// walk of every list (for tests and diagnostics, not for a hot path). Not callable from an
+/// interrupt.
+pub fn free_chunks() -> usize {
+    forbid();
+    // SAFETY: Forbid held; the only reference to the regions.
+    let n = unsafe { regions() }.iter().map(|mh| mh.chunks().count()).sum();
+    permit();
+    n
+}
+
 /// Like [`alloc_mem`], but the block remembers its size: free it with [`free_vec`].
 pub fn alloc_vec(size: usize, flags: MemFlags) -> *mut u8 {
     alloc_mem(size, flags)

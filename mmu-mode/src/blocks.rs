@@ -21,9 +21,8 @@ use core::cell::Cell;
 // Read by `space`, which only the kernel build compiles: unread in the host build.
 #[cfg_attr(not(target_os = "none"), allow(dead_code))]
 pub struct Block {
-    /// What alloc_mem returned, and its size.
-    pub(crate) block: *mut u8,
-    pub(crate) block_len: usize,
+    /// Where its pages came from (`pages`).
+    pub(crate) source: Source,
     /// The page-aligned part open to the task: `[start, start + len)`.
     pub(crate) start: u64,
     pub(crate) len: u64,
@@ -33,6 +32,15 @@ pub struct Block {
     /// The family charged for it: its allocator's, which stays charged when the block passes
     /// to the receiver of a message whose sender ended (`Space::adopt`), until it is freed.
     pub(crate) family: u64,
+}
+
+/// Where a block's pages came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// Arena number `n` of `pages`' table.
+    Arena(u16),
+    /// Exec memory: what alloc_mem returned (as an address), and the size asked for.
+    Exec { block: usize, size: usize },
 }
 
 /// A space's blocks, sorted by start address.
@@ -126,7 +134,7 @@ mod tests {
     use super::*;
 
     fn block(start: u64, len: u64) -> Block {
-        Block { block: core::ptr::null_mut(), block_len: len as usize + 4096, start, len, lent: 0, family: 1 }
+        Block { source: Source::Arena(0), start, len, lent: 0, family: 1 }
     }
 
     fn three() -> Blocks {

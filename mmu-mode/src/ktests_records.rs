@@ -16,6 +16,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.attack.ports_and_opens_are_bounded", ports_and_opens_are_bounded),
     Test::new("mmu.task_list_counts_to_its_cap", task_list_counts_to_its_cap),
     Test::new("mmu.sem.orphan_record_is_taken_over", orphan_record_is_taken_over),
+    Test::new("mmu.mem.ring3_churn_leaves_exec_memory_whole", ring3_churn_leaves_exec_memory_whole),
 ];
 
 /// How many of each the hoarder tries (more than it may hold).
@@ -299,4 +300,67 @@ fn orphan_record_is_taken_over() -> TestResult {
     // SAFETY: from alloc_mem above, with this size.
     unsafe { exec::memory::free_mem(block, 8192) };
     result
+}
+
+/// Blocks the churner holds at the end of its churn: every other one of [`CHURN`].
+const CHURN: usize = 400;
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Churn {
+    parent: *mut Task,
+    /// Blocks it holds when it signals.
+    held: u64,
+}
+
+/// Ring 3: allocates [`CHURN`] blocks of one to three pages, frees every other one (a hole
+/// between each two it keeps), allocates larger ones that fit no hole, and waits.
+extern "C" fn churner(block: u64) -> ! {
+    let c = block as *mut Churn;
+    let mut blocks = [core::ptr::null_mut::<u8>(); CHURN];
+    // SAFETY: our own block and memory; the parent is alleged to the gate.
+    unsafe {
+        for (i, b) in blocks.iter_mut().enumerate() {
+            *b = sys::alloc_mem(4096 * (1 + i % 3), MemFlags::ANY);
+        }
+        for (i, b) in blocks.iter().enumerate().step_by(2) {
+            sys::free_mem(*b, 4096 * (1 + i % 3));
+        }
+        for i in (0..CHURN).step_by(2) {
+            blocks[i] = sys::alloc_mem(5 * 4096, MemFlags::ANY);
+        }
+        (*c).held = blocks.iter().filter(|b| !b.is_null()).count() as u64;
+        sys::signal((*c).parent, SIGF_CTRL_F);
+        sys::wait(SIGF_CTRL_E);
+        sys::rem_task(core::ptr::null_mut());
+    }
+    unreachable!()
+}
+
+/// A ring-3 task that cuts its memory into holes (hundreds of blocks allocated, every other
+/// one freed) leaves exec memory's first-fit lists as they were: its pages come from arenas
+/// (`pages`), so every other task's AllocMem walks no more than before. When it ends, the
+/// arenas it filled go back.
+fn ring3_churn_leaves_exec_memory_whole() -> TestResult {
+    let mem0 = exec::memory::avail_mem(MemFlags::ANY);
+    let chunks0 = exec::memory::free_chunks();
+    let arenas0 = crate::pages::arenas();
+    let (t, block) = hostile("r3-churner", 0, churner, Churn { parent: me3(), held: 0 })?;
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // SAFETY: the churner wrote its figures before signalling, and waits.
+    let c = unsafe { (block as *const Churn).read() };
+    ensure_eq!(c.held, CHURN as u64, "blocks held");
+    let chunks = exec::memory::free_chunks();
+    // An arena taken from exec memory may cut one chunk in two, and the task's own records
+    // come from the kernel heap; the holes the task made must not show.
+    ensure!(chunks <= chunks0 + 2, "exec memory's free list grew from {chunks0} to {chunks} chunks");
+    ensure!(crate::pages::arenas() > arenas0, "the blocks came from no arena");
+    // SAFETY: live, waiting.
+    unsafe { exec::task::rem_task(t) };
+    ensure!(gone("r3-churner", 500));
+    devices::timer_sleep_ms(20);
+    ensure_eq!(crate::pages::arenas(), arenas0, "an emptied arena was kept");
+    ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "exec memory back to its baseline");
+    ensure_eq!(exec::memory::free_chunks(), chunks0, "exec memory's free list back as it was");
+    Ok(())
 }

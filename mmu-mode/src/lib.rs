@@ -5,6 +5,8 @@
 //! - `space`: a task's page tables in the one address space: code read-execute, constants
 //!   read-only, the entry code kernel-only, its stack and memory read-write for it alone;
 //!   [`blocks`]: the memory it allocated, found by address in O(log n) (host-tested);
+//! - `pages`: where that memory and ring-3 stacks come from: arenas cut by the buddy system
+//!   ([`buddy`], host-tested), so that a task's allocations cannot cut up exec memory;
 //! - `user`: ring-3 tasks (and the bare gate calls the benchmarks time);
 //! - `gate`: the SYSCALL gate behind exec's vector table (`exec::sys_gate` holds the stubs a
 //!   ring-3 caller of `exec::sys` takes): pointers checked as allegations, calls ring 3 may not
@@ -23,6 +25,7 @@
 extern crate alloc;
 
 pub mod blocks;
+pub mod buddy;
 pub mod pte;
 
 #[cfg(target_os = "none")]
@@ -37,6 +40,8 @@ pub mod io;
 pub mod libs;
 #[cfg(target_os = "none")]
 pub mod msg;
+#[cfg(target_os = "none")]
+pub mod pages;
 #[cfg(target_os = "none")]
 pub mod policy;
 #[cfg(target_os = "none")]

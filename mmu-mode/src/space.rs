@@ -7,12 +7,12 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use exec::arch::x86_64::{cpu, entry_text, text_and_rodata};
-use exec::memory::{MemFlags, alloc_mem, free_mem};
 
 use x86_64::structures::paging::page_table::PageTableEntry;
 use x86_64::structures::paging::{PageTable, PageTableFlags as F};
 
 use crate::blocks::{Block, Blocks};
+use crate::pages::{self, Pages};
 use crate::policy::Policy;
 use crate::pte::{Access, TABLE_FLAGS, entry, leaf_flags};
 
@@ -42,8 +42,8 @@ pub struct Space {
     pdpt: Box<PageTable>,
     pds: Vec<Box<PageTable>>,
     pts: Vec<Box<PageTable>>,
-    stack: *mut u8,
-    stack_alloc: usize,
+    /// The user stack's pages: the first, closed to the task, a guard below the stack.
+    stack: Pages,
     /// `[bottom, top)` of the user stack.
     pub stack_range: (u64, u64),
     /// Memory the task allocated through the gate, charged to its family: found by address
@@ -72,21 +72,20 @@ impl Space {
     /// quota.
     pub fn new(stack_size: usize, policy: Policy) -> Option<Box<Space>> {
         let size = (stack_size as u64).div_ceil(PAGE) * PAGE;
-        let alloc = size as usize + PAGE as usize;
-        crate::policy::charge(policy.family, alloc as u64).ok()?;
-        let stack = alloc_mem(alloc, MemFlags::PUBLIC | MemFlags::CLEAR);
-        if stack.is_null() {
-            crate::policy::uncharge(policy.family, alloc as u64);
+        let worst = pages::worst_cost(size + PAGE);
+        crate::policy::charge(policy.family, worst).ok()?;
+        let Some(stack) = pages::alloc(size + PAGE) else {
+            crate::policy::uncharge(policy.family, worst);
             return None;
-        }
-        let bottom = (stack as u64).div_ceil(PAGE) * PAGE;
+        };
+        crate::policy::uncharge(policy.family, worst - stack.cost());
+        let bottom = stack.start + PAGE;
         let mut s = Box::new(Space {
             pml4: table(),
             pdpt: table(),
             pds: (0..4).map(|_| table()).collect(),
             pts: Vec::new(),
             stack,
-            stack_alloc: alloc,
             stack_range: (bottom, bottom + size),
             allocations: Blocks::default(),
             spare: None,
@@ -232,8 +231,8 @@ impl Space {
         true
     }
 
-    /// Allocates `len` bytes of whole pages from exec memory, open to the task read-write.
-    /// Result: the address, or `None` without memory.
+    /// Allocates `len` bytes of whole pages (see `pages`), zeroed, open to the task
+    /// read-write. Result: the address, or `None` without memory or past the family's quota.
     pub fn alloc(&mut self, len: u64) -> Option<u64> {
         self.alloc_lent(len, 0)
     }
@@ -243,18 +242,17 @@ impl Space {
         if len > MAX_ALLOC {
             return None;
         }
-        let len = len.max(1).div_ceil(PAGE) * PAGE;
-        let block_len = len as usize + PAGE as usize;
-        crate::policy::charge(self.policy.family, block_len as u64).ok()?;
-        let block = alloc_mem(block_len, MemFlags::PUBLIC | MemFlags::CLEAR);
-        if block.is_null() {
-            crate::policy::uncharge(self.policy.family, block_len as u64);
+        let family = self.policy.family;
+        let worst = pages::worst_cost(len);
+        crate::policy::charge(family, worst).ok()?;
+        let Some(p) = pages::alloc(len) else {
+            crate::policy::uncharge(family, worst);
             return None;
-        }
-        let start = (block as u64).div_ceil(PAGE) * PAGE;
-        self.set_access(start, start + len, Access::ReadWrite);
-        self.allocations.insert(Block { block, block_len, start, len, lent, family: self.policy.family });
-        Some(start)
+        };
+        crate::policy::uncharge(family, worst - p.cost());
+        self.set_access(p.start, p.start + p.len, Access::ReadWrite);
+        self.allocations.insert(Block { source: p.source, start: p.start, len: p.len, lent, family });
+        Some(p.start)
     }
 
     /// Whether `[addr, addr + len)` is exactly a block from [`Space::alloc`] (the spare is
@@ -430,27 +428,26 @@ impl Space {
         if self.allocations.at(addr).is_none_or(|a| a.lent != 0) {
             return false;
         }
-        let Some(Block { block, block_len, start, len, family, .. }) = self.allocations.remove(addr) else { return false };
+        let Some(Block { source, start, len, family, .. }) = self.allocations.remove(addr) else { return false };
         self.set_access(start, start + len, Access::Kernel);
-        // SAFETY: the block came from alloc_mem with this size; no longer mapped for ring 3.
-        unsafe { free_mem(block, block_len) };
-        crate::policy::uncharge(family, block_len as u64);
+        let p = Pages { start, len, source };
+        crate::policy::uncharge(family, p.cost());
+        // SAFETY: the block's pages, freed once (its record is gone); no longer mapped for ring 3.
+        unsafe { pages::free(p) };
         true
     }
 }
 
 impl Drop for Space {
     fn drop(&mut self) {
-        // SAFETY: the blocks came from alloc_mem with these sizes; the task using them ended.
-        unsafe {
-            free_mem(self.stack, self.stack_alloc);
-            for a in self.allocations.iter() {
-                free_mem(a.block, a.block_len);
-            }
-        }
-        crate::policy::uncharge(self.policy.family, self.stack_alloc as u64);
+        crate::policy::uncharge(self.policy.family, self.stack.cost());
+        // SAFETY: the stack's pages, freed once; the task using them ended, its tables go.
+        unsafe { pages::free(self.stack) };
         for a in self.allocations.iter() {
-            crate::policy::uncharge(a.family, a.block_len as u64);
+            let p = Pages { start: a.start, len: a.len, source: a.source };
+            crate::policy::uncharge(a.family, p.cost());
+            // SAFETY: as the stack: each block's record is dropped with the space.
+            unsafe { pages::free(p) };
         }
     }
 }

@@ -1,0 +1,166 @@
+//! Pages for ring 3: the stacks of ring-3 tasks and the blocks they allocate through the gate.
+//!
+//! They come from arenas of 4 MiB taken from exec memory when needed and given back when
+//! their last page is freed, each cut up by the buddy system (`buddy`, host-tested). A task's
+//! pattern of allocations and frees so stays inside the arenas: it cannot multiply the holes
+//! in exec memory's first-fit list, which every AllocMem of every task walks. Blocks larger
+//! than an arena, and blocks asked for when no arena has room and none can be made (exec
+//! memory too low or too cut up, or [`MAX_ARENAS`] in use), still come straight from exec
+//! memory, a page over so that they can be aligned: a family's quota allows only a few blocks
+//! that large.
+//!
+//! A block from an arena costs its pages and nothing more (straight from exec memory it
+//! costs a page and exec's 64-byte header more), so that is what a family is charged.
+//!
+//! The arena table is guarded by Forbid.
+
+use alloc::boxed::Box;
+
+use exec::global::Global;
+use exec::memory::{MemFlags, alloc_mem, free_mem};
+use exec::sched::{forbid, permit};
+
+pub use crate::blocks::Source;
+use crate::buddy::{ARENA_PAGES, Buddy};
+
+const PAGE: u64 = 4096;
+/// Bytes in an arena.
+const ARENA_BYTES: u64 = ARENA_PAGES as u64 * PAGE;
+/// At most this many arenas (256 MiB): past it, blocks come straight from exec memory.
+pub const MAX_ARENAS: usize = 64;
+
+/// Whole pages, zeroed when handed out: `[start, start + len)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pages {
+    pub start: u64,
+    pub len: u64,
+    pub source: Source,
+}
+
+impl Pages {
+    /// The exec memory they take, which their family is charged for.
+    pub fn cost(&self) -> u64 {
+        match self.source {
+            Source::Arena(_) => self.len,
+            Source::Exec { size, .. } => size as u64,
+        }
+    }
+}
+
+struct Arena {
+    /// What alloc_mem returned (as an address): freed with [`ARENA_ALLOC`] bytes.
+    block: usize,
+    /// Its first whole page.
+    base: u64,
+    buddy: Box<Buddy>,
+}
+
+/// An arena's allocation: a page over, so that its pages can be aligned.
+const ARENA_ALLOC: usize = (ARENA_BYTES + PAGE) as usize;
+
+/// The arenas. Forbid.
+static ARENAS: Global<[Option<Arena>; MAX_ARENAS]> = Global::new([const { None }; MAX_ARENAS]);
+
+/// What a block of `len` bytes (rounded up to pages) will cost at most, for charging before
+/// [`alloc`]: a block that ends up in an arena costs less, and [`Pages::cost`] says how much.
+pub fn worst_cost(len: u64) -> u64 {
+    len.max(1).div_ceil(PAGE) * PAGE + PAGE
+}
+
+/// Allocates `len` bytes (rounded up to whole pages), zeroed. Result: the pages, or `None`
+/// without memory. Not callable from an interrupt.
+pub fn alloc(len: u64) -> Option<Pages> {
+    let len = len.max(1).div_ceil(PAGE) * PAGE;
+    let pages = (len / PAGE) as usize;
+    let found = if pages <= ARENA_PAGES { from_arena(pages) } else { None };
+    let p = match found {
+        Some(p) => p,
+        None => {
+            let size = (len + PAGE) as usize;
+            let block = alloc_mem(size, MemFlags::PUBLIC);
+            if block.is_null() {
+                return None;
+            }
+            Pages { start: (block as u64).div_ceil(PAGE) * PAGE, len, source: Source::Exec { block: block as usize, size } }
+        }
+    };
+    // SAFETY: the pages are ours alone now: mapped for no task yet.
+    unsafe { core::ptr::write_bytes(p.start as *mut u8, 0, p.len as usize) };
+    Some(p)
+}
+
+/// A run of `pages` pages from an arena with room, or from a new one.
+fn from_arena(pages: usize) -> Option<Pages> {
+    forbid();
+    // SAFETY: Forbid held; the only reference to the table until the permit below.
+    let arenas = unsafe { &mut *ARENAS.get() };
+    let mut found = None;
+    let mut vacant = None;
+    // A walk of the table, whose length is bounded by memory (a few dozen arenas on our
+    // machines), not by what any one family does: its quota fills six.
+    for (i, slot) in arenas.iter_mut().enumerate() {
+        match slot {
+            Some(a) if a.buddy.fits(pages) => {
+                found = Some(i);
+                break;
+            }
+            None if vacant.is_none() => vacant = Some(i),
+            _ => {}
+        }
+    }
+    if found.is_none()
+        && let Some(i) = vacant
+        && exec::memory::avail_mem(MemFlags::ANY) as u64 >= ARENA_BYTES + crate::policy::MEMORY_RESERVE
+    {
+        let block = alloc_mem(ARENA_ALLOC, MemFlags::PUBLIC);
+        if !block.is_null() {
+            let base = (block as u64).div_ceil(PAGE) * PAGE;
+            arenas[i] = Some(Arena { block: block as usize, base, buddy: Box::default() });
+            found = Some(i);
+        }
+    }
+    let result = found.and_then(|i| {
+        let a = arenas[i].as_mut()?;
+        let first = a.buddy.alloc(pages)?;
+        Some(Pages { start: a.base + first as u64 * PAGE, len: pages as u64 * PAGE, source: Source::Arena(i as u16) })
+    });
+    permit();
+    result
+}
+
+/// Frees pages from [`alloc`]; an arena whose pages are all free goes back to exec memory.
+/// Not callable from an interrupt.
+///
+/// # Safety
+/// `p` is what [`alloc`] returned, freed once; no task's tables map its pages any more, and
+/// nobody uses them after.
+pub unsafe fn free(p: Pages) {
+    match p.source {
+        // SAFETY: per the contract, the block alloc_mem gave with this size.
+        Source::Exec { block, size } => unsafe { free_mem(block as *mut u8, size) },
+        Source::Arena(i) => {
+            forbid();
+            // SAFETY: Forbid held; the only reference to the table until the permit below.
+            let slot = unsafe { &mut (*ARENAS.get())[usize::from(i)] };
+            if let Some(a) = slot {
+                a.buddy.free(((p.start - a.base) / PAGE) as usize, (p.len / PAGE) as usize);
+                if a.buddy.is_empty() {
+                    let block = a.block;
+                    *slot = None;
+                    // SAFETY: the arena's block, every page of it free.
+                    unsafe { free_mem(block as *mut u8, ARENA_ALLOC) };
+                }
+            }
+            permit();
+        }
+    }
+}
+
+/// Arenas in use now (for tests).
+pub fn arenas() -> usize {
+    forbid();
+    // SAFETY: Forbid held; read only, until the permit below.
+    let n = unsafe { (*ARENAS.get()).iter().filter(|a| a.is_some()).count() };
+    permit();
+    n
+}
