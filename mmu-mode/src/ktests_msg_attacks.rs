@@ -452,22 +452,23 @@ extern "C" fn holder(block: u64) -> ! {
 
 /// A task that wrote over the headers of the messages it holds still replies each of them
 /// (the kernel finds them among the messages that task holds, whatever the order of the
-/// replies); a view it does not hold is refused; every message comes back intact; memory
-/// returns to its baseline.
+/// replies); a view it does not hold is refused; every message comes back intact, off the
+/// kernel's lists of what the task holds and sent; memory returns to its baseline.
 fn held_messages_replied_without_their_tickets() -> TestResult {
     let mem0 = exec::memory::avail_mem(MemFlags::ANY);
     let (t, block) = hostile("r3-holder", 0, holder, Holder { parent: me3() as u64, ..Holder::default() })?;
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
     // SAFETY: the holder wrote its findings before signalling, and waits.
     let c = unsafe { (block as *const Holder).read() };
-    // The kernel's list of what it holds is empty again: each reply took its own entry out,
-    // whatever the order (an entry left behind would be found again, but the list would grow).
+    // The kernel's lists of what it holds and of what it sent are empty again: each reply,
+    // and each reply taken back, took its own entry out, whatever the order (an entry left
+    // behind would be found again, but the list would grow).
     // SAFETY: the holder is live and waits; its space is not changed meanwhile.
-    let still_listed = unsafe { ((*t).space() as *const crate::space::Space).as_ref() }.map(|s| s.held().len());
+    let still_listed = unsafe { ((*t).space() as *const crate::space::Space).as_ref() }.map(|s| (s.held().len(), s.sent().len()));
     // SAFETY: live, waiting for CTRL_E.
     unsafe { exec::signal::signal(t, SIGF_CTRL_E) };
     ensure!(gone("r3-holder", 500), "the holder did not end");
-    ensure_eq!(still_listed, Some(0), "messages still listed as held after every reply");
+    ensure_eq!(still_listed, Some((0, 0)), "messages still listed as held or sent after every reply came back");
     ensure_eq!(c.taken, HELD as u64);
     ensure_eq!(c.replies_ok, HELD as u64, "replies of views whose headers were written over");
     ensure_eq!(c.forged_refused, 2);

@@ -582,9 +582,9 @@ fn sender_ends_before_reply() -> TestResult {
     devices::timer_sleep_ms(20);
     ensure!(exec::task::find_task(Some("r3-early-sender")).is_null(), "the sender did not end");
     // The server holds the block now, but it stays charged to the family that allocated it:
-    // two pages (the block and its alignment page).
+    // one page (from an arena: see `pages`).
     ensure_eq!(crate::policy::family_bytes(server_family), server_bytes, "the receiver's family was charged for a block it did not ask for");
-    ensure_eq!(crate::policy::family_bytes(sender_family), 4096, "the ended sender's family no longer counts its block (a page: it came from an arena)");
+    ensure_eq!(crate::policy::family_bytes(sender_family), 4096, "the ended sender's family no longer counts its block");
     // SAFETY: a live task waiting for CTRL_E.
     unsafe { exec::signal::signal(server, SIGF_CTRL_E) };
     devices::timer_sleep_ms(20);

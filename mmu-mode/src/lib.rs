@@ -25,6 +25,7 @@
 extern crate alloc;
 
 pub mod blocks;
+pub mod tickets;
 pub mod buddy;
 pub mod pte;
 

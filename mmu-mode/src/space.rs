@@ -15,6 +15,7 @@ use crate::blocks::{Block, Blocks};
 use crate::pages::{self, Pages};
 use crate::policy::Policy;
 use crate::pte::{Access, TABLE_FLAGS, entry, leaf_flags};
+use crate::tickets::Tickets;
 
 const PAGE: u64 = 4096;
 const HUGE: u64 = 2 << 20;
@@ -56,7 +57,11 @@ pub struct Space {
     /// The tickets of the messages this task holds (took and has not replied): where the
     /// reply of a message whose header the task wrote over (its ticket with it) looks, so that
     /// it walks the task's own messages, never everyone's. Each envelope knows its index here.
-    held: Vec<u64>,
+    held: Tickets,
+    /// The tickets of the messages this task sent that are not done with (at most its
+    /// `TASK_MESSAGES`, room made at the start): what its end turns into orphans, without a
+    /// walk of everyone's. Each envelope knows its index here.
+    sent: Tickets,
     /// The task's standing: creator, ceiling, family, grants (see `policy`).
     pub policy: Policy,
 }
@@ -89,7 +94,8 @@ impl Space {
             stack_range: (bottom, bottom + size),
             allocations: Blocks::default(),
             spare: None,
-            held: Vec::new(),
+            held: Tickets::default(),
+            sent: Tickets::with_capacity(crate::policy::TASK_MESSAGES as usize),
             policy,
         });
         s.fill();
@@ -393,25 +399,35 @@ impl Space {
     /// The task took the message `ticket`. Result: its index in [`Space::held`], for
     /// [`Space::unhold`].
     pub fn hold(&mut self, ticket: u64) -> u32 {
-        self.held.push(ticket);
-        (self.held.len() - 1) as u32
+        self.held.add(ticket)
     }
 
     /// The task no longer holds the message `ticket`, at index `at` of [`Space::held`]
     /// (nothing happens if that is not where it is). Result: the ticket moved into `at` from
     /// the end, whose index the caller updates.
     pub fn unhold(&mut self, ticket: u64, at: u32) -> Option<u64> {
-        let at = at as usize;
-        if self.held.get(at) != Some(&ticket) {
-            return None;
-        }
-        self.held.swap_remove(at);
-        self.held.get(at).copied()
+        self.held.remove(ticket, at)
     }
 
     /// The messages the task holds.
     pub fn held(&self) -> &[u64] {
-        &self.held
+        self.held.as_slice()
+    }
+
+    /// The task sent the message `ticket`. Result: its index in [`Space::sent`].
+    pub fn note_sent(&mut self, ticket: u64) -> u32 {
+        self.sent.add(ticket)
+    }
+
+    /// The message `ticket`, at index `at` of [`Space::sent`], is done with (as
+    /// [`Space::unhold`]).
+    pub fn unnote_sent(&mut self, ticket: u64, at: u32) -> Option<u64> {
+        self.sent.remove(ticket, at)
+    }
+
+    /// The messages the task sent that are not done with.
+    pub fn sent(&self) -> &[u64] {
+        self.sent.as_slice()
     }
 
     /// The length of the block starting at `addr`, if it is one from [`Space::alloc`].

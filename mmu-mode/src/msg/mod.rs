@@ -156,6 +156,8 @@ struct Envelope {
     taken: bool,
     /// While taken by a ring-3 receiver: its index in the receiver's `Space::held`.
     held_at: u32,
+    /// A ring-3 sender's: its index in the sender's `Space::sent` until it is done with.
+    sent_at: u32,
     /// Whether it lends buffers: their table (as read and checked at the put) is in
     /// `Records::lent` under its ticket, out of line, so that a message that lends nothing
     /// (the common one) costs nothing more.
@@ -308,8 +310,10 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
         return match ring3_to_ring0::put(r, e, port, whole.to_read(), reply, mine.policy.family) {
             Ok(ticket) => {
                 let loan = mine.lend(msg, len);
+                let sent_at = mine.note_sent(ticket);
                 if let Some(e) = r.envelopes.get_mut(ticket) {
                     e.loan = loan;
+                    e.sent_at = sent_at;
                 }
                 if let Some(l) = lends {
                     lend::keep(r, ticket, l, lend::count_loans(mine, &l));
@@ -368,13 +372,16 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
         state: State::Out,
         taken: false,
         held_at: 0,
+        sent_at: 0,
         lends: false,
     };
     let m = &raw mut e.msg;
     let e_ptr = &raw mut *e;
     let ticket = r.envelopes.insert(e);
+    // SAFETY: the running task; the only reference to its space now.
+    let sent_at = unsafe { space_of(sender) }.map_or(0, |mine| mine.note_sent(ticket));
     // SAFETY: the box lives in the records; nothing else refers to it yet.
-    unsafe { (*e_ptr).ticket = ticket };
+    unsafe { ((*e_ptr).ticket, (*e_ptr).sent_at) = (ticket, sent_at) };
     if let Some(l) = lends {
         // SAFETY: the running task; the only reference to its space now.
         let starts = unsafe { space_of(sender) }.map_or([0; exec::sys_gate::LENDS_MAX], |mine| lend::count_loans(mine, &l));
@@ -419,6 +426,7 @@ fn fresh_envelope(r: &mut Records, sender: *mut Task, receiver: *mut Task) -> Op
                 state: State::Out,
                 taken: false,
                 held_at: 0,
+                sent_at: 0,
                 lends: false,
             })
         })
@@ -593,6 +601,12 @@ fn done(r: &mut Records, e: Box<Envelope>) {
         // SAFETY: a sender that is not an orphan's is live; the only reference to its space.
         if let Some(s) = unsafe { space_of(e.sender) } {
             s.policy.in_flight = s.policy.in_flight.saturating_sub(1);
+            // The note that was last moves into the freed place (`e` is out of the records).
+            if let Some(moved) = s.unnote_sent(e.ticket, e.sent_at)
+                && let Some(m) = r.envelopes.get_mut(moved)
+            {
+                m.sent_at = e.sent_at;
+            }
             s.unlend(e.loan);
             if let Some((_, starts)) = &lends {
                 for &start in starts {
@@ -634,17 +648,17 @@ fn drain(r: &mut Records, port: *mut MsgPort) {
 /// freed under it. Disable held.
 pub fn reclaim(task: *mut Task, mut dying: Option<&mut Space>) {
     with(|r| {
-        // A ring-3 task's counts say whether there is anything to look for: most tasks end
-        // with nothing out and no port, and then nothing here walks the system's records. (A
-        // ring-0 task keeps no counts: its records are looked for.)
-        let (sent_any, ports_any) = dying.as_deref().map_or((true, true), |s| (s.policy.in_flight > 0, s.policy.ports > 0));
-        // What it sent: orphans now (what came back to it waits at its own ports: below).
-        let sent: Vec<u64> = if sent_any {
-            // An orphan already is an ended sender's: its task may have been freed, and `task`
-            // a new one at the same address.
-            r.envelopes.iter().filter(|(_, e)| e.sender == task && e.state == State::Out && !matches!(e.kind, Kind::Orphan { .. })).map(|(t, _)| t).collect()
-        } else {
-            Vec::new()
+        // A ring-3 task's lists and counts say what there is to look for: nothing here walks
+        // the system's records for it. (A ring-0 task keeps none: its records are looked for.)
+        let ports_any = dying.as_deref().is_none_or(|s| s.policy.ports > 0);
+        // What it sent: orphans now (what came back to it waits at its own ports: below). A
+        // ring-3 task's are on its own list; a ring-0 task's are looked for.
+        // An orphan already is an ended sender's: its task may have been freed, and `task` a
+        // new one at the same address.
+        let out = |e: &Envelope| e.state == State::Out && !matches!(e.kind, Kind::Orphan { .. });
+        let sent: Vec<u64> = match dying.as_deref() {
+            Some(s) => s.sent().iter().copied().filter(|&t| r.envelopes.get(t).is_some_and(|e| e.sender == task && out(e))).collect(),
+            None => r.envelopes.iter().filter(|(_, e)| e.sender == task && out(e)).map(|(t, _)| t).collect(),
         };
         for ticket in sent {
             let Some(e) = r.envelopes.get_mut(ticket) else { continue };

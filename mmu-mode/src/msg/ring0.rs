@@ -65,6 +65,7 @@ pub(super) fn wrap(r: &mut Records, m: *mut Message) -> Option<(u64, u64)> {
         state: State::Out,
         taken: true,
         held_at: 0,
+        sent_at: 0,
         lends: false,
     };
     // What its sender registered as lent (`lend.rs`), trusted: ring 0's.

@@ -118,6 +118,7 @@ pub(super) fn put(r: &mut Records, mut e: Box<Envelope>, port: *mut MsgPort, who
         state: State::Out,
         taken: true,
         held_at: 0,
+        sent_at: 0,
         lends: false,
     };
     let e_ptr = &raw mut *e;
