@@ -16,6 +16,9 @@
 //! Guarded by whoever owns the arena (the gate, under Forbid).
 #![forbid(unsafe_code)]
 
+use alloc::boxed::Box;
+use alloc::vec;
+
 /// log2 of an arena's pages.
 pub const ARENA_ORDER: usize = 10;
 /// Pages in an arena: 1,024 (4 MiB).
@@ -30,11 +33,12 @@ pub struct Buddy {
     heads: [u16; ORDERS],
     /// Bit `k` set: `heads[k]` is not empty.
     nonempty: u16,
-    /// For the first page of a free block: its neighbours on its order's list.
-    next: [u16; ARENA_PAGES],
-    prev: [u16; ARENA_PAGES],
+    /// For the first page of a free block: its neighbours on its order's list. (On the heap:
+    /// the books of an arena are 5 KiB, too large for a kernel stack on the way to a box.)
+    next: Box<[u16]>,
+    prev: Box<[u16]>,
     /// For the first page of a free block: its order plus one; 0 for every other page.
-    free_order: [u8; ARENA_PAGES],
+    free_order: Box<[u8]>,
     free_pages: usize,
 }
 
@@ -50,9 +54,9 @@ impl Buddy {
         let mut b = Buddy {
             heads: [NONE; ORDERS],
             nonempty: 0,
-            next: [NONE; ARENA_PAGES],
-            prev: [NONE; ARENA_PAGES],
-            free_order: [0; ARENA_PAGES],
+            next: vec![NONE; ARENA_PAGES].into_boxed_slice(),
+            prev: vec![NONE; ARENA_PAGES].into_boxed_slice(),
+            free_order: vec![0; ARENA_PAGES].into_boxed_slice(),
             free_pages: ARENA_PAGES,
         };
         b.push(0, ARENA_ORDER);
@@ -99,7 +103,7 @@ impl Buddy {
     /// buddies.
     ///
     /// # Panics
-    /// In debug builds, if a page of the range is already the start of a free block (the
+    /// In debug builds, if a piece of the range starts at the start of a free block (the
     /// caller's records are the kernel's own, so this is a kernel bug, not a task's doing).
     pub fn free(&mut self, first: usize, pages: usize) {
         debug_assert!(first + pages <= ARENA_PAGES && pages > 0, "a range inside the arena");
@@ -159,6 +163,13 @@ impl Buddy {
         }
         self.free_order[at] = 0;
     }
+}
+
+/// The pages of the block [`Buddy::alloc`] cuts `pages` (1 or more) from: the smallest power
+/// of two that holds them. (The pages past `pages` are free again at once, but they stay in
+/// the block's arena, and only what fits them can use them.)
+pub fn block_pages(pages: usize) -> usize {
+    pages.next_power_of_two()
 }
 
 /// The order of the smallest power of two of pages that holds `pages` (1 or more).

@@ -9,12 +9,18 @@
 //! memory, a page over so that they can be aligned: a family's quota allows only a few blocks
 //! that large.
 //!
-//! A block from an arena costs its pages and nothing more (straight from exec memory it
-//! costs a page and exec's 64-byte header more), so that is what a family is charged.
+//! A family is charged for the exec memory its blocks keep from others: a block from an arena
+//! for the power of two of pages it was cut from (5 pages cost 8: the 3 past them are free
+//! again, but only for blocks that fit them), so that a family's quota bounds the arenas it
+//! can fill whatever sizes it asks for; a block straight from exec memory for its pages and
+//! the page over.
+//!
+//! Blocks in an arena lie next to each other, with no unmapped page between them: a task
+//! that overruns one block writes into its next one if that is its own (it faults if not).
+//! An arena stays in use while a single page of it is; an emptied one goes back at once (the
+//! next block may take a new one: an AllocMem of 4 MiB from exec memory).
 //!
 //! The arena table is guarded by Forbid.
-
-use alloc::boxed::Box;
 
 use exec::global::Global;
 use exec::memory::{MemFlags, alloc_mem, free_mem};
@@ -41,7 +47,7 @@ impl Pages {
     /// The exec memory they take, which their family is charged for.
     pub fn cost(&self) -> u64 {
         match self.source {
-            Source::Arena(_) => self.len,
+            Source::Arena(_) => crate::buddy::block_pages((self.len / PAGE) as usize) as u64 * PAGE,
             Source::Exec { size, .. } => size as u64,
         }
     }
@@ -52,11 +58,13 @@ struct Arena {
     block: usize,
     /// Its first whole page.
     base: u64,
-    buddy: Box<Buddy>,
+    buddy: Buddy,
 }
 
 /// An arena's allocation: a page over, so that its pages can be aligned.
 const ARENA_ALLOC: usize = (ARENA_BYTES + PAGE) as usize;
+/// What exec memory takes besides the bytes asked for (its block header).
+const EXEC_HEADER: usize = 64;
 
 /// The arenas. Forbid.
 static ARENAS: Global<[Option<Arena>; MAX_ARENAS]> = Global::new([const { None }; MAX_ARENAS]);
@@ -64,7 +72,8 @@ static ARENAS: Global<[Option<Arena>; MAX_ARENAS]> = Global::new([const { None }
 /// What a block of `len` bytes (rounded up to pages) will cost at most, for charging before
 /// [`alloc`]: a block that ends up in an arena costs less, and [`Pages::cost`] says how much.
 pub fn worst_cost(len: u64) -> u64 {
-    len.max(1).div_ceil(PAGE) * PAGE + PAGE
+    let pages = len.max(1).div_ceil(PAGE);
+    (pages + 1).max(crate::buddy::block_pages(pages as usize) as u64) * PAGE
 }
 
 /// Allocates `len` bytes (rounded up to whole pages), zeroed. Result: the pages, or `None`
@@ -110,12 +119,12 @@ fn from_arena(pages: usize) -> Option<Pages> {
     }
     if found.is_none()
         && let Some(i) = vacant
-        && exec::memory::avail_mem(MemFlags::ANY) as u64 >= ARENA_BYTES + crate::policy::MEMORY_RESERVE
+        && exec::memory::avail_mem(MemFlags::ANY) as u64 >= (ARENA_ALLOC + EXEC_HEADER) as u64 + crate::policy::MEMORY_RESERVE
     {
         let block = alloc_mem(ARENA_ALLOC, MemFlags::PUBLIC);
         if !block.is_null() {
             let base = (block as u64).div_ceil(PAGE) * PAGE;
-            arenas[i] = Some(Arena { block: block as usize, base, buddy: Box::default() });
+            arenas[i] = Some(Arena { block: block as usize, base, buddy: Buddy::new() });
             found = Some(i);
         }
     }
@@ -142,6 +151,7 @@ pub unsafe fn free(p: Pages) {
             forbid();
             // SAFETY: Forbid held; the only reference to the table until the permit below.
             let slot = unsafe { &mut (*ARENAS.get())[usize::from(i)] };
+            debug_assert!(slot.is_some(), "pages freed into an arena that went");
             if let Some(a) = slot {
                 a.buddy.free(((p.start - a.base) / PAGE) as usize, (p.len / PAGE) as usize);
                 if a.buddy.is_empty() {

@@ -72,8 +72,8 @@ impl Space {
         &*self.pml4 as *const PageTable as u64
     }
 
-    /// Builds a space with a user stack of `stack_size` bytes (page-aligned, from exec
-    /// memory, charged to `policy`'s family). `None` without memory or past the family's
+    /// Builds a space with a user stack of `stack_size` bytes (whole pages, from `pages`, a
+    /// guard page below, charged to `policy`'s family). `None` without memory or past the family's
     /// quota.
     pub fn new(stack_size: usize, policy: Policy) -> Option<Box<Space>> {
         let size = (stack_size as u64).div_ceil(PAGE) * PAGE;
