@@ -17,6 +17,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.task_list_counts_to_its_cap", task_list_counts_to_its_cap),
     Test::new("mmu.sem.orphan_record_is_taken_over", orphan_record_is_taken_over),
     Test::new("mmu.mem.ring3_churn_leaves_exec_memory_whole", ring3_churn_leaves_exec_memory_whole),
+    Test::new("mmu.attack.public_ports_are_bounded_per_family", public_ports_are_bounded_per_family),
 ];
 
 /// How many of each the hoarder tries (more than it may hold).
@@ -362,5 +363,73 @@ fn ring3_churn_leaves_exec_memory_whole() -> TestResult {
     ensure_eq!(crate::pages::arenas(), arenas0, "an emptied arena was kept");
     ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "exec memory back to its baseline");
     ensure_eq!(exec::memory::free_chunks(), chunks0, "exec memory's free list back as it was");
+    Ok(())
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct Publisher {
+    parent: u64,
+    /// Public ports made of [`PUBLISH_TRIES`] names (the family's bound).
+    made: u64,
+    /// Private ports made once the bound was reached (1).
+    private_ok: u64,
+    /// A public port made after one was taken off the list, and after one was deleted (2).
+    again_ok: u64,
+}
+
+/// More names than a family may publish.
+const PUBLISH_TRIES: u8 = 12;
+
+/// Ring 3: makes public ports of distinct names until refused, a private one, then takes one
+/// off the public list and deletes another, making a public one after each.
+extern "C" fn publisher(block: u64) -> ! {
+    let b = block as *mut Publisher;
+    let mut ports = [core::ptr::null_mut(); PUBLISH_TRIES as usize];
+    let name = |i: u8| [b'r', b'3', b'-', b'p', b'u', b'b', b'a' + i];
+    // SAFETY: our own block; everything else is alleged to the gate.
+    unsafe {
+        for i in 0..PUBLISH_TRIES {
+            let n = name(i);
+            ports[i as usize] = sys::create_port(core::str::from_utf8(&n).ok(), 0);
+            (*b).made += u64::from(!ports[i as usize].is_null());
+        }
+        (*b).private_ok = u64::from(!sys::create_port(None, 0).is_null());
+        sys::rem_port(ports[0]);
+        let n = name(PUBLISH_TRIES);
+        (*b).again_ok += u64::from(!sys::create_port(core::str::from_utf8(&n).ok(), 0).is_null());
+        sys::delete_msg_port(ports[1]);
+        let n = name(PUBLISH_TRIES + 1);
+        (*b).again_ok += u64::from(!sys::create_port(core::str::from_utf8(&n).ok(), 0).is_null());
+        sys::signal((*b).parent as *mut Task, SIGF_CTRL_F);
+        sys::wait(SIGF_CTRL_E);
+        sys::rem_task(core::ptr::null_mut());
+    }
+    unreachable!()
+}
+
+/// A family publishes at most `FAMILY_PUBLIC_PORTS` ports (every FindPort and every DOS packet
+/// walks the public ports); private ports are not bounded by it; a port taken off the list or
+/// deleted makes room for another. A second run (a new family) gets as many again, and the
+/// public list is as it was after each.
+fn public_ports_are_bounded_per_family() -> TestResult {
+    let bound = u64::from(crate::policy::FAMILY_PUBLIC_PORTS);
+    for _ in 0..2 {
+        let (t, block) = hostile("r3-publisher", 0, publisher, Publisher { parent: me3() as u64, ..Publisher::default() })?;
+        ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+        // SAFETY: the publisher wrote its figures before signalling, and waits.
+        let b = unsafe { (block as *const Publisher).read() };
+        ensure_eq!(b.made, bound, "public ports made of {PUBLISH_TRIES}");
+        ensure_eq!(b.private_ok, 1, "a private port past the public bound");
+        ensure_eq!(b.again_ok, 2, "public ports after one was taken off the list and one deleted");
+        // SAFETY: live, waiting: its space is not changed meanwhile.
+        let family = unsafe { crate::space::policy_of(t) }.map(|p| p.family).ok_or("no policy")?;
+        ensure_eq!(u64::from(crate::policy::family_public_ports(family)), bound, "the family's count");
+        // SAFETY: live, waiting.
+        unsafe { exec::task::rem_task(t) };
+        ensure!(gone("r3-publisher", 200));
+        ensure_eq!(crate::policy::family_public_ports(family), 0, "the ended task's public ports still counted");
+        ensure!(exec::port::find_port("r3-puba").is_null() && exec::port::find_port("r3-pubc").is_null(), "a public port outlived its task");
+    }
     Ok(())
 }

@@ -168,6 +168,19 @@ struct Envelope {
 struct PortRec {
     port: *mut MsgPort,
     owner: *mut Task,
+    /// While the port is on exec's public list by its owner's doing: the family it counts
+    /// for (`policy::FAMILY_PUBLIC_PORTS`); 0 otherwise.
+    public_family: u64,
+}
+
+impl PortRec {
+    /// The record is going, or its port leaves the public list: its family's count goes down.
+    fn unpublish(&mut self) {
+        if self.public_family != 0 {
+            crate::policy::give_back_public_port(self.public_family);
+            self.public_family = 0;
+        }
+    }
 }
 
 /// The message records. Forbid.
@@ -681,7 +694,9 @@ pub fn reclaim(task: *mut Task, mut dying: Option<&mut Space>) {
             Vec::new()
         };
         for &(h, port) in &ports {
-            r.ports.remove(h);
+            if let Some(mut rec) = r.ports.remove(h) {
+                rec.unpublish();
+            }
             r.handles.remove(&(port as usize));
         }
         for &(_, port) in &ports {

@@ -17,8 +17,9 @@ const PORTS_RESERVED: usize = 256;
 
 /// Creates a port for the calling task, public under `name` if given. Result: its handle, or
 /// 0 (no signal or memory left, the name too long, a public port's already or kept for other
-/// tasks ([`reserve_name`]), the caller holds [`PORTS_PER_TASK`] ports, or the kernel heap or
-/// exec memory is at its reserve). A name in use or kept is refused so that a ring-3 task
+/// tasks ([`reserve_name`]), the caller holds [`PORTS_PER_TASK`] ports, its family holds
+/// `policy::FAMILY_PUBLIC_PORTS` public ones and `name` is given, or the kernel heap or exec
+/// memory is at its reserve). A name in use or kept is refused so that a ring-3 task
 /// cannot stand in for a handler or service that others find by name (exec's find_port gives
 /// the first of a name).
 pub fn create_port(name: Option<&str>, pri: i8) -> GateResult {
@@ -28,13 +29,20 @@ pub fn create_port(name: Option<&str>, pri: i8) -> GateResult {
     if mine.policy.ports >= PORTS_PER_TASK || !crate::policy::reserves_allow(0) {
         return Ok(0);
     }
-    let origin = mine.policy.origin;
+    let (origin, family) = (mine.policy.origin, mine.policy.family);
+    if name.is_some() && crate::policy::take_public_port(family).is_err() {
+        return Ok(0);
+    }
+    let public_family = if name.is_some() { family } else { 0 };
     forbid(); // the name is checked and taken at once
     // SAFETY: Forbid held.
     let taken = name.is_some_and(|n| !exec::port::find_port(n).is_null() || unsafe { (*RECORDS.get()).kept_from(n, origin) });
     let p = if taken { core::ptr::null_mut() } else { exec::port::create_port(name, pri) };
     permit();
     if p.is_null() {
+        if public_family != 0 {
+            crate::policy::give_back_public_port(public_family);
+        }
         return Ok(0);
     }
     // Taken again: the Permit above may have switched tasks, and others change this space
@@ -45,7 +53,7 @@ pub fn create_port(name: Option<&str>, pri: i8) -> GateResult {
     }
     Ok(with(|r| {
         r.ports.reserve_once(PORTS_RESERVED);
-        let h = r.ports.insert(PortRec { port: p, owner: me });
+        let h = r.ports.insert(PortRec { port: p, owner: me, public_family });
         r.handles.insert(p as usize, h);
         h
     }))
@@ -96,7 +104,7 @@ pub unsafe fn open_to_ring3(port: *mut MsgPort) -> u64 {
     with(|r| match r.handles.get(&(port as usize)) {
         Some(&h) => h,
         None => {
-            let h = r.ports.insert(PortRec { port, owner });
+            let h = r.ports.insert(PortRec { port, owner, public_family: 0 });
             r.handles.insert(port as usize, h);
             h
         }
@@ -112,7 +120,9 @@ pub fn port_of(task: *mut Task) -> Option<u64> {
 pub fn delete_port(h: u64) -> GateResult {
     let port = my_port(h)?;
     with(|r| {
-        r.ports.remove(h);
+        if let Some(mut rec) = r.ports.remove(h) {
+            rec.unpublish();
+        }
         r.handles.remove(&(port as usize));
         drain(r, port);
     });
@@ -125,11 +135,16 @@ pub fn delete_port(h: u64) -> GateResult {
     Ok(0)
 }
 
-/// Takes the caller's port `h` off the public list.
+/// Takes the caller's port `h` off the public list (its family may make another public one).
 pub fn rem_port(h: u64) -> GateResult {
     let port = my_port(h)?;
     // SAFETY: the caller's live port; rem_port ignores a port that is not public.
     unsafe { exec::port::rem_port(port) };
+    with(|r| {
+        if let Some(rec) = r.ports.get_mut(h) {
+            rec.unpublish();
+        }
+    });
     Ok(0)
 }
 
