@@ -376,13 +376,16 @@ struct Publisher {
     private_ok: u64,
     /// A public port made after one was taken off the list, and after one was deleted (2).
     again_ok: u64,
+    /// Ports of a name in use (its first), tried after each: refused ([`PUBLISH_TRIES`]).
+    taken_refused: u64,
 }
 
 /// More names than a family may publish.
 const PUBLISH_TRIES: u8 = 12;
 
-/// Ring 3: makes public ports of distinct names until refused, a private one, then takes one
-/// off the public list and deletes another, making a public one after each.
+/// Ring 3: makes public ports of distinct names until refused (after each, one of a name in
+/// use), a private one, then takes one off the public list and deletes another, making a public
+/// one after each, and deletes the one it took off the list.
 extern "C" fn publisher(block: u64) -> ! {
     let b = block as *mut Publisher;
     let mut ports = [core::ptr::null_mut(); PUBLISH_TRIES as usize];
@@ -393,6 +396,9 @@ extern "C" fn publisher(block: u64) -> ! {
             let n = name(i);
             ports[i as usize] = sys::create_port(core::str::from_utf8(&n).ok(), 0);
             (*b).made += u64::from(!ports[i as usize].is_null());
+            // A name in use: refused, and it must not count.
+            let first = name(0);
+            (*b).taken_refused += u64::from(sys::create_port(core::str::from_utf8(&first).ok(), 0).is_null());
         }
         (*b).private_ok = u64::from(!sys::create_port(None, 0).is_null());
         sys::rem_port(ports[0]);
@@ -401,6 +407,8 @@ extern "C" fn publisher(block: u64) -> ! {
         sys::delete_msg_port(ports[1]);
         let n = name(PUBLISH_TRIES + 1);
         (*b).again_ok += u64::from(!sys::create_port(core::str::from_utf8(&n).ok(), 0).is_null());
+        // The one taken off the list, deleted now: no longer public, so it gives back nothing.
+        sys::delete_msg_port(ports[0]);
         sys::signal((*b).parent as *mut Task, SIGF_CTRL_F);
         sys::wait(SIGF_CTRL_E);
         sys::rem_task(core::ptr::null_mut());
@@ -422,6 +430,7 @@ fn public_ports_are_bounded_per_family() -> TestResult {
         ensure_eq!(b.made, bound, "public ports made of {PUBLISH_TRIES}");
         ensure_eq!(b.private_ok, 1, "a private port past the public bound");
         ensure_eq!(b.again_ok, 2, "public ports after one was taken off the list and one deleted");
+        ensure_eq!(b.taken_refused, u64::from(PUBLISH_TRIES), "a name in use taken again");
         // SAFETY: live, waiting: its space is not changed meanwhile.
         let family = unsafe { crate::space::policy_of(t) }.map(|p| p.family).ok_or("no policy")?;
         ensure_eq!(u64::from(crate::policy::family_public_ports(family)), bound, "the family's count");

@@ -45,8 +45,9 @@ unsafe fn letter(m: *mut Message, reply: *mut MsgPort, word: u64) {
     }
 }
 
-/// Ring 3: round trips to "r0.svc" (its header scribbled while out), refusals, then a message
-/// left at "r0.svc" for its deletion, then one to "r0.svc2" that it does not wait for: it ends.
+/// Ring 3: round trips to "r0.svc" (its header scribbled while out; two out at once), refusals,
+/// then a message left at "r0.svc" for its deletion, then two to "r0.svc2" that it does not wait
+/// for: it ends.
 extern "C" fn client(block: u64) -> ! {
     let f = block as *mut Found;
     // SAFETY: our own block; every exec call is checked by the gate.
@@ -69,6 +70,20 @@ extern "C" fn client(block: u64) -> ! {
         if sys::do_msg(svc, inner) == inner && (inner.add(1) as *const u64).read() == 101 {
             (*f).answered += 1;
         }
+        // Two out at once, answered in the reverse order (the kernel's list of what this task
+        // sent has its entries moved about).
+        let second = (page as *mut u8).add(1024) as *mut Message;
+        letter(inner, reply, 200);
+        letter(second, reply, 300);
+        sys::put_msg(svc, inner);
+        sys::put_msg(svc, second);
+        let mut both = 0;
+        for _ in 0..2 {
+            sys::wait_port(reply);
+            let m = sys::get_msg(reply);
+            both += u64::from((m == inner || m == second) && (m.add(1) as *const u64).read() % 100 == 1);
+        }
+        (*f).answered += u64::from(both == 2);
         // A reply port that is not ours (the server's own), and a port not opened to ring 3.
         letter(inner, svc, 5);
         (*f).refused += u64::from(crate::user::put_msg(svc as u64, inner as u64, crate::msg::PUT_COPY) == crate::gate::ERR_BAD_POINTER);
@@ -92,10 +107,12 @@ extern "C" fn client(block: u64) -> ! {
             (*f).gone_error = (*inner).error;
             (*f).gone_body_kept = u64::from((inner.add(1) as *const u64).read() == 7);
         }
-        // To "r0.svc2", and gone before the answer.
+        // Two to "r0.svc2", and gone before the answers.
         let svc2 = sys::find_port("r0.svc2");
         letter(page, reply, 9);
         sys::put_msg(svc2, page);
+        letter(second, reply, 19);
+        sys::put_msg(svc2, second);
         sys::signal(parent, SIGF_CTRL_F);
         sys::wait(SIGF_CTRL_E);
         sys::rem_task(core::ptr::null_mut());
@@ -118,6 +135,25 @@ fn serve_one(port: *mut MsgPort) -> TestResult {
     Ok(())
 }
 
+/// Serves two messages at `port`, the second first, as [`serve_one`] does.
+fn serve_two_reversed(port: *mut MsgPort) -> TestResult {
+    // SAFETY: our own port; the copies are ours to read and write until we reply them.
+    unsafe {
+        let mut m = [core::ptr::null_mut(); 2];
+        for slot in m.iter_mut() {
+            exec::port::wait_port(port);
+            *slot = exec::port::get_msg(port);
+        }
+        for &m in m.iter().rev() {
+            ensure_eq!((*m).length, LEN, "the kernel's header");
+            let body = m.add(1) as *mut u64;
+            body.write(body.read() + 1);
+            exec::port::reply_msg(m);
+        }
+    }
+    Ok(())
+}
+
 /// A ring-3 client reaches a ring-0 port opened to it, and only that one; each round trip is
 /// answered; what waits at a deleted port comes back marked receiver-gone; a sender that
 /// ends while ring 0 holds its message costs nothing once ring 0 replies.
@@ -135,20 +171,34 @@ fn ring3_to_ring0() -> TestResult {
     let (t, block) = hostile("r3-to-r0", 0, client, Found { parent: me3() as u64, ..Found::default() })?;
     serve_one(svc)?;
     serve_one(svc)?;
+    serve_two_reversed(svc)?;
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
     // SAFETY: our port, with the client's third message waiting at it.
     unsafe { exec::port::delete_msg_port(svc) };
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
     // SAFETY: written before the signal; the client waits.
     let f = unsafe { (block as *const Found).read() };
-    ensure_eq!(f.answered, 2, "round trips by put and by do_msg");
+    ensure_eq!(f.answered, 3, "round trips by put, by do_msg, and two at once");
     ensure_eq!(f.refused, 4, "a forged reply port, a port not opened to ring 3, a message too long, a way that is none");
     ensure_eq!((f.gone_error, f.gone_body_kept), (exec::port::MSG_ERR_RECEIVER_GONE, 1));
-    // The client ends with its message at svc2; ring 0 answers it afterwards.
+    // What it sent and is not done with: its two messages at svc2, and nothing else (each
+    // answer taken back took its own entry off, whatever the order).
+    // SAFETY: the client waits; its space is not changed meanwhile.
+    let listed = unsafe { ((*t).space() as *const crate::space::Space).as_ref() }.map(|s| s.sent().len());
+    ensure_eq!(listed, Some(2), "messages listed as sent");
+    // The client ends with its messages at svc2; ring 0 answers them afterwards. Each is an
+    // orphan first: its sender's number is 0.
     // SAFETY: the client waits for CTRL_E, then ends.
     unsafe { exec::signal::signal(t, SIGF_CTRL_E) };
     ensure!(gone("r3-to-r0", 500), "the client did not end");
-    serve_one(svc2)?;
+    for _ in 0..2 {
+        // SAFETY: our own port, two messages waiting.
+        let m = unsafe { exec::port::get_msg(svc2) };
+        ensure!(!m.is_null(), "a message missing at svc2");
+        ensure_eq!(crate::msg::ring3_sender(m), Some(0), "a message of an ended sender is not an orphan");
+        // SAFETY: the copy is ours until replied.
+        unsafe { exec::port::reply_msg(m) };
+    }
     // SAFETY: our ports, empty.
     unsafe {
         exec::port::delete_msg_port(svc2);

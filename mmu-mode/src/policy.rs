@@ -12,7 +12,8 @@
 //!   creator gave it, inherited by every task it creates.
 //! - **Quotas.** Every ring-3 task belongs to a family: the task a ring-0 creator started and
 //!   all it starts, and their children in turn. A family may hold at most [`FAMILY_TASKS`]
-//!   tasks, [`FAMILY_BYTES`] of memory from the gate and [`FAMILY_RECORDS`] semaphores, and
+//!   tasks, [`FAMILY_BYTES`] of memory from the gate, [`FAMILY_RECORDS`] semaphores and
+//!   [`FAMILY_PUBLIC_PORTS`] public ports, and
 //!   each task at most [`TASK_MESSAGES`] messages in flight, 16 ports, 16 open device requests
 //!   and 32 library opens; past any, the call fails. And
 //!   whatever ring 3 does, the kernel keeps a reserve of its heap ([`HEAP_RESERVE`]) and of
@@ -83,8 +84,8 @@ struct Family {
     public_ports: u32,
 }
 
-/// Families with a live task, a kernel record, or memory still charged to them (a block a
-/// receiver kept when its sender ended, until it is replied or freed). Forbid.
+/// Families with a live task, a kernel record, a public port, or memory still charged to them
+/// (a block a receiver kept when its sender ended, until it is replied or freed). Forbid.
 static FAMILIES: Global<Records<Family>> = Global::new(Records::new());
 
 /// The next family number.
