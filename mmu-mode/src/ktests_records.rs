@@ -17,7 +17,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.task_list_counts_to_its_cap", task_list_counts_to_its_cap),
     Test::new("mmu.sem.orphan_record_is_taken_over", orphan_record_is_taken_over),
     Test::new("mmu.mem.ring3_churn_leaves_exec_memory_whole", ring3_churn_leaves_exec_memory_whole),
-    Test::new("mmu.attack.public_ports_are_bounded_per_family", public_ports_are_bounded_per_family),
+    Test::new("mmu.attack.public_names_are_bounded_per_family", public_names_are_bounded_per_family),
 ];
 
 /// How many of each the hoarder tries (more than it may hold).
@@ -370,28 +370,43 @@ fn ring3_churn_leaves_exec_memory_whole() -> TestResult {
 #[derive(Clone, Copy, Default)]
 struct Publisher {
     parent: u64,
-    /// Public ports made of [`PUBLISH_TRIES`] names (the family's bound).
+    /// Public semaphores made, each found by name afterwards (2).
+    sems_ok: u64,
+    /// Public ports made of [`PUBLISH_TRIES`] names (the family's bound less the semaphores).
     made: u64,
     /// Private ports made once the bound was reached (1).
     private_ok: u64,
-    /// A public port made after one was taken off the list, and after one was deleted (2).
+    /// A public port made after one port was taken off the list, after one was deleted, and
+    /// after a semaphore was taken off its list (3).
     again_ok: u64,
     /// Ports of a name in use (its first), tried after each: refused ([`PUBLISH_TRIES`]).
     taken_refused: u64,
+    /// A third public semaphore at the bound: refused, not found (1).
+    sem_refused: u64,
 }
 
 /// More names than a family may publish.
 const PUBLISH_TRIES: u8 = 12;
 
-/// Ring 3: makes public ports of distinct names until refused (after each, one of a name in
-/// use), a private one, then takes one off the public list and deletes another, making a public
-/// one after each, and deletes the one it took off the list.
+/// Ring 3: makes two public semaphores, then public ports of distinct names until refused
+/// (after each, one of a name in use), a private one; takes a port off the public list and
+/// deletes another, and takes a semaphore off its list, making a public port after each;
+/// deletes the port it took off the list; tries a third public semaphore at the bound.
 extern "C" fn publisher(block: u64) -> ! {
+    use exec::semaphore::SignalSemaphore;
     let b = block as *mut Publisher;
     let mut ports = [core::ptr::null_mut(); PUBLISH_TRIES as usize];
     let name = |i: u8| [b'r', b'3', b'-', b'p', b'u', b'b', b'a' + i];
-    // SAFETY: our own block; everything else is alleged to the gate.
+    // SAFETY: our own block and memory; everything else is alleged to the gate.
     unsafe {
+        let sems = sys::alloc_mem(4096, MemFlags::ANY | MemFlags::CLEAR) as *mut SignalSemaphore;
+        for (i, n) in ["r3-psa", "r3-psb", "r3-psc"].into_iter().enumerate().take(2) {
+            let sem = sems.add(i);
+            sem.write(SignalSemaphore::new());
+            (*sem).node.set_name(n);
+            sys::add_semaphore(sem);
+            (*b).sems_ok += u64::from(sys::find_semaphore(n) == sem);
+        }
         for i in 0..PUBLISH_TRIES {
             let n = name(i);
             ports[i as usize] = sys::create_port(core::str::from_utf8(&n).ok(), 0);
@@ -407,8 +422,16 @@ extern "C" fn publisher(block: u64) -> ! {
         sys::delete_msg_port(ports[1]);
         let n = name(PUBLISH_TRIES + 1);
         (*b).again_ok += u64::from(!sys::create_port(core::str::from_utf8(&n).ok(), 0).is_null());
+        sys::rem_semaphore(sems);
+        let n = name(PUBLISH_TRIES + 2);
+        (*b).again_ok += u64::from(!sys::create_port(core::str::from_utf8(&n).ok(), 0).is_null());
         // The one taken off the list, deleted now: no longer public, so it gives back nothing.
         sys::delete_msg_port(ports[0]);
+        let third = sems.add(2);
+        third.write(SignalSemaphore::new());
+        (*third).node.set_name("r3-psc");
+        sys::add_semaphore(third);
+        (*b).sem_refused = u64::from(sys::find_semaphore("r3-psc").is_null());
         sys::signal((*b).parent as *mut Task, SIGF_CTRL_F);
         sys::wait(SIGF_CTRL_E);
         sys::rem_task(core::ptr::null_mut());
@@ -416,29 +439,32 @@ extern "C" fn publisher(block: u64) -> ! {
     unreachable!()
 }
 
-/// A family publishes at most `FAMILY_PUBLIC_PORTS` ports (every FindPort and every DOS packet
-/// walks the public ports); private ports are not bounded by it; a port taken off the list or
-/// deleted makes room for another. A second run (a new family) gets as many again, and the
-/// public list is as it was after each.
-fn public_ports_are_bounded_per_family() -> TestResult {
-    let bound = u64::from(crate::policy::FAMILY_PUBLIC_PORTS);
+/// A family publishes at most `FAMILY_PUBLIC_NAMES` ports and semaphores together (every
+/// FindPort, FindSemaphore and DOS packet walks exec's public lists); private ports are not
+/// bounded by it; a port taken off the list or deleted, or a semaphore taken off its list,
+/// makes room for another. A second run (a new family) gets as many again; nothing the task
+/// published outlives it, and its family's count goes back to 0.
+fn public_names_are_bounded_per_family() -> TestResult {
+    let bound = u64::from(crate::policy::FAMILY_PUBLIC_NAMES);
     for _ in 0..2 {
         let (t, block) = hostile("r3-publisher", 0, publisher, Publisher { parent: me3() as u64, ..Publisher::default() })?;
         ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
         // SAFETY: the publisher wrote its figures before signalling, and waits.
         let b = unsafe { (block as *const Publisher).read() };
-        ensure_eq!(b.made, bound, "public ports made of {PUBLISH_TRIES}");
+        ensure_eq!(b.sems_ok, 2, "public semaphores found by name");
+        ensure_eq!(b.made, bound - 2, "public ports made of {PUBLISH_TRIES} besides two semaphores");
         ensure_eq!(b.private_ok, 1, "a private port past the public bound");
-        ensure_eq!(b.again_ok, 2, "public ports after one was taken off the list and one deleted");
+        ensure_eq!(b.again_ok, 3, "public ports after a port was taken off the list, one deleted, a semaphore taken off");
         ensure_eq!(b.taken_refused, u64::from(PUBLISH_TRIES), "a name in use taken again");
+        ensure_eq!(b.sem_refused, 1, "a public semaphore past the bound");
         // SAFETY: live, waiting: its space is not changed meanwhile.
         let family = unsafe { crate::space::policy_of(t) }.map(|p| p.family).ok_or("no policy")?;
-        ensure_eq!(u64::from(crate::policy::family_public_ports(family)), bound, "the family's count");
+        ensure_eq!(u64::from(crate::policy::family_public_names(family)), bound, "the family's count");
         // SAFETY: live, waiting.
         unsafe { exec::task::rem_task(t) };
         ensure!(gone("r3-publisher", 200));
-        ensure_eq!(crate::policy::family_public_ports(family), 0, "the ended task's public ports still counted");
-        ensure!(exec::port::find_port("r3-puba").is_null() && exec::port::find_port("r3-pubc").is_null(), "a public port outlived its task");
+        ensure_eq!(crate::policy::family_public_names(family), 0, "the ended task's public names still counted");
+        ensure!(exec::port::find_port("r3-pubc").is_null() && exec::semaphore::find_semaphore("r3-psb").is_null(), "a public name outlived its task");
     }
     Ok(())
 }

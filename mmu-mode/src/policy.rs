@@ -13,7 +13,7 @@
 //! - **Quotas.** Every ring-3 task belongs to a family: the task a ring-0 creator started and
 //!   all it starts, and their children in turn. A family may hold at most [`FAMILY_TASKS`]
 //!   tasks, [`FAMILY_BYTES`] of memory from the gate, [`FAMILY_RECORDS`] semaphores and
-//!   [`FAMILY_PUBLIC_PORTS`] public ports, and
+//!   [`FAMILY_PUBLIC_NAMES`] public ports and semaphores, and
 //!   each task at most [`TASK_MESSAGES`] messages in flight, 16 ports, 16 open device requests
 //!   and 32 library opens; past any, the call fails. And
 //!   whatever ring 3 does, the kernel keeps a reserve of its heap ([`HEAP_RESERVE`]) and of
@@ -38,10 +38,10 @@ pub const FAMILY_BYTES: u64 = 24 << 20;
 pub const TASK_MESSAGES: u32 = 64;
 /// Most other kernel records one family may hold (semaphores' working halves).
 pub const FAMILY_RECORDS: u32 = 128;
-/// Most public ports one family may hold at once: every FindPort, and the check of a handler's
-/// port on every DOS packet, walks the public ports, so a family may not lengthen them by
-/// more than this.
-pub const FAMILY_PUBLIC_PORTS: u32 = 8;
+/// Most public names (ports and semaphores) one family may hold at once: every FindPort, the
+/// check of a handler's port on every DOS packet, and every FindSemaphore walk exec's public
+/// lists, so a family may not lengthen them by more than this.
+pub const FAMILY_PUBLIC_NAMES: u32 = 8;
 /// Kernel heap no ring-3 request may take (page tables and records come from it).
 pub const HEAP_RESERVE: u64 = 2 << 20;
 /// Exec memory no ring-3 request may take.
@@ -81,10 +81,10 @@ struct Family {
     tasks: u32,
     bytes: u64,
     records: u32,
-    public_ports: u32,
+    public_names: u32,
 }
 
-/// Families with a live task, a kernel record, a public port, or memory still charged to them
+/// Families with a live task, a kernel record, a public name, or memory still charged to them
 /// (a block a receiver kept when its sender ended, until it is replied or freed). Forbid.
 static FAMILIES: Global<Records<Family>> = Global::new(Records::new());
 
@@ -108,13 +108,13 @@ fn with_family<R>(id: u64, f: impl FnOnce(&mut Family) -> R) -> R {
     let i = match families.iter().position(|f| f.id == id) {
         Some(i) => i,
         None => {
-            families.push(Family { id, tasks: 0, bytes: 0, records: 0, public_ports: 0 });
+            families.push(Family { id, tasks: 0, bytes: 0, records: 0, public_names: 0 });
             families.len() - 1
         }
     };
     let r = f(&mut families[i]);
     let f = &families[i];
-    if f.tasks == 0 && f.bytes == 0 && f.records == 0 && f.public_ports == 0 {
+    if f.tasks == 0 && f.bytes == 0 && f.records == 0 && f.public_names == 0 {
         families.swap_remove(i);
     }
     permit();
@@ -183,25 +183,25 @@ pub fn charge(family: u64, bytes: u64) -> Result<(), Refusal> {
     })
 }
 
-/// Counts a public port for `family`; refused past [`FAMILY_PUBLIC_PORTS`].
-pub(crate) fn take_public_port(family: u64) -> Result<(), Refusal> {
+/// Counts a public port or semaphore for `family`; refused past [`FAMILY_PUBLIC_NAMES`].
+pub(crate) fn take_public_name(family: u64) -> Result<(), Refusal> {
     with_family(family, |f| {
-        if f.public_ports >= FAMILY_PUBLIC_PORTS {
+        if f.public_names >= FAMILY_PUBLIC_NAMES {
             return Err(refused(Refusal::Quota));
         }
-        f.public_ports += 1;
+        f.public_names += 1;
         Ok(())
     })
 }
 
-/// A public port of `family`'s is gone, or no longer public.
-pub(crate) fn give_back_public_port(family: u64) {
-    with_family(family, |f| f.public_ports = f.public_ports.saturating_sub(1));
+/// A public port or semaphore of `family`'s is gone, or no longer public.
+pub(crate) fn give_back_public_name(family: u64) {
+    with_family(family, |f| f.public_names = f.public_names.saturating_sub(1));
 }
 
-/// The public ports `family` holds now (for tests).
-pub(crate) fn family_public_ports(family: u64) -> u32 {
-    with_family(family, |f| f.public_ports)
+/// The public ports and semaphores `family` holds now (for tests).
+pub(crate) fn family_public_names(family: u64) -> u32 {
+    with_family(family, |f| f.public_names)
 }
 
 /// The bytes of gate memory charged to `family` now (0 for a family with no record).

@@ -37,14 +37,16 @@ struct Record {
     family: u64,
 }
 
-/// Every ring-3 semaphore, by handle (found in O(log n), whatever the number). Forbid.
-struct Semaphores(BTreeMap<u64, Record>);
+/// Every ring-3 semaphore, by handle (found in O(log n), whatever the number); and the public
+/// ones by the address of their working half (what exec's find_semaphore gives), to their
+/// handle. Forbid.
+struct Semaphores(BTreeMap<u64, Record>, BTreeMap<usize, u64>);
 
 // SAFETY: the records are the kernel's own, touched only under Forbid on the one CPU; the tasks
 // they name are exec's, shared between tasks by design.
 unsafe impl Send for Semaphores {}
 
-static RECORDS: Global<Semaphores> = Global::new(Semaphores(BTreeMap::new()));
+static RECORDS: Global<Semaphores> = Global::new(Semaphores(BTreeMap::new(), BTreeMap::new()));
 
 fn me() -> *mut Task {
     exec::task::find_task(None)
@@ -71,13 +73,13 @@ pub fn init(handle: u64) -> GateResult {
     s.writable(handle, size_of::<SignalSemaphore>() as u64).ok_or(BadPointer)?;
     forbid();
     // SAFETY: Forbid held.
-    let records = unsafe { &mut (*RECORDS.get()).0 };
+    let Semaphores(records, public) = unsafe { &mut *RECORDS.get() };
     let r = match records.get(&handle) {
         // An orphan's record (its owner ended: null) may be taken over once idle.
         Some(old) if !old.sem.is_idle() || (!old.owner.is_null() && old.owner != me()) => Err(BadPointer),
         _ => {
             if let Some(old) = records.remove(&handle) {
-                drop_record(old);
+                drop_record(old, public);
             }
             // SAFETY: the running task is live; its policy is the kernel's.
             let family = unsafe { crate::space::policy_of(me()) }.map_or(0, |p| p.family);
@@ -139,7 +141,7 @@ pub fn attempt(handle: u64, shared: bool) -> GateResult {
 pub fn release(handle: u64) -> GateResult {
     forbid();
     // SAFETY: Forbid held.
-    let records = unsafe { &mut (*RECORDS.get()).0 };
+    let Semaphores(records, public) = unsafe { &mut *RECORDS.get() };
     let r = match records.get_mut(&handle) {
         Some(rec) if rec.sem.held_by_caller() => {
             // SAFETY: a live semaphore the caller holds.
@@ -148,7 +150,7 @@ pub fn release(handle: u64) -> GateResult {
                 && rec.sem.is_idle()
                 && let Some(old) = records.remove(&handle)
             {
-                drop_record(old);
+                drop_record(old, public);
             }
             Ok(0)
         }
@@ -172,19 +174,25 @@ pub fn add(handle: u64) -> GateResult {
     let len: u64 = sem.read((node + exec::list::Node::NAME_LEN_AT) as u64);
     let Some(name) = crate::gate::name_arg(at, len) else { return Err(BadPointer) };
     let me = me();
-    with(handle, |r| {
-        if r.owner != me || r.public || !r.sem.is_idle() {
-            return Err(BadPointer);
+    forbid();
+    // SAFETY: Forbid held.
+    let Semaphores(records, public) = unsafe { &mut *RECORDS.get() };
+    let r = match records.get_mut(&handle) {
+        Some(r) if r.owner == me && !r.public && r.sem.is_idle() && crate::policy::take_public_name(r.family).is_ok() => {
+            let name = r.name.insert(name);
+            // SAFETY: the name lives in the record as long as the semaphore; Forbid held.
+            unsafe {
+                r.sem.node.set_name(name.as_str());
+                exec::semaphore::add_semaphore(&mut *r.sem);
+            }
+            r.public = true;
+            public.insert(&*r.sem as *const SignalSemaphore as usize, handle);
+            Ok(0)
         }
-        let name = r.name.insert(name);
-        // SAFETY: the name lives in the record as long as the semaphore; Forbid held.
-        unsafe {
-            r.sem.node.set_name(name.as_str());
-            exec::semaphore::add_semaphore(&mut *r.sem);
-        }
-        r.public = true;
-        Ok(0)
-    })
+        _ => Err(BadPointer),
+    };
+    permit();
+    r
 }
 
 /// find_semaphore: the handle of the public ring-3 semaphore `name`, or 0.
@@ -192,7 +200,7 @@ pub fn find(name: &str) -> GateResult {
     forbid();
     let sem = exec::semaphore::find_semaphore(name);
     // SAFETY: Forbid held.
-    let h = unsafe { (*RECORDS.get()).0.values().find(|r| core::ptr::eq(&*r.sem, sem)).map_or(0, |r| r.handle) };
+    let h = unsafe { (*RECORDS.get()).1.get(&(sem as usize)).copied().unwrap_or(0) };
     permit();
     Ok(h)
 }
@@ -200,23 +208,34 @@ pub fn find(name: &str) -> GateResult {
 /// rem_semaphore: the caller's own public semaphore leaves the list.
 pub fn rem(handle: u64) -> GateResult {
     let me = me();
-    with(handle, |r| {
-        if r.owner != me || !r.public {
-            return Err(BadPointer);
+    forbid();
+    // SAFETY: Forbid held.
+    let records = unsafe { &mut *RECORDS.get() };
+    let r = match records.0.get_mut(&handle) {
+        Some(r) if r.owner == me && r.public => {
+            unpublish(r, &mut records.1);
+            Ok(0)
         }
-        // SAFETY: public (checked), Forbid held.
-        unsafe { exec::semaphore::rem_semaphore(&mut *r.sem) };
-        r.public = false;
-        Ok(0)
-    })
+        _ => Err(BadPointer),
+    };
+    permit();
+    r
 }
 
-fn drop_record(mut r: Record) {
+/// `r` leaves exec's public list (if it is on it), its family's count of public names and
+/// `public` (the public ones by address). Forbid held.
+fn unpublish(r: &mut Record, public: &mut BTreeMap<usize, u64>) {
     if r.public {
         // SAFETY: on the public list (its flag says so); Forbid held by the callers.
         unsafe { exec::semaphore::rem_semaphore(&mut *r.sem) };
         r.public = false;
+        public.remove(&(&*r.sem as *const SignalSemaphore as usize));
+        crate::policy::give_back_public_name(r.family);
     }
+}
+
+fn drop_record(mut r: Record, public: &mut BTreeMap<usize, u64>) {
+    unpublish(&mut r, public);
     crate::policy::release_record(r.family);
 }
 
@@ -225,24 +244,21 @@ fn drop_record(mut r: Record) {
 pub fn reclaim(task: *mut Task) {
     forbid();
     // SAFETY: Forbid held.
-    let records = unsafe { &mut (*RECORDS.get()).0 };
+    let Semaphores(records, public) = unsafe { &mut *RECORDS.get() };
     let idle: Vec<u64> = records.values().filter(|r| r.owner == task && r.sem.is_idle()).map(|r| r.handle).collect();
     for h in idle {
         if let Some(old) = records.remove(&h) {
-            drop_record(old);
+            drop_record(old, public);
         }
     }
     for r in records.values_mut().filter(|r| r.owner == task) {
         r.owner = core::ptr::null_mut();
-        if r.public {
-            // SAFETY: public (its flag), Forbid held.
-            unsafe { exec::semaphore::rem_semaphore(&mut *r.sem) };
-            r.public = false;
-        }
+        unpublish(r, public);
     }
     if records.is_empty() {
         // An empty tree still holds its root node: give it back to the kernel heap too.
         *records = BTreeMap::new();
+        *public = BTreeMap::new();
     }
     permit();
 }

@@ -169,7 +169,7 @@ struct PortRec {
     port: *mut MsgPort,
     owner: *mut Task,
     /// While the port is on exec's public list by its owner's doing: the family it counts
-    /// for (`policy::FAMILY_PUBLIC_PORTS`); 0 otherwise.
+    /// for (`policy::FAMILY_PUBLIC_NAMES`); 0 otherwise.
     public_family: u64,
 }
 
@@ -177,7 +177,7 @@ impl PortRec {
     /// The record is going, or its port leaves the public list: its family's count goes down.
     fn unpublish(&mut self) {
         if self.public_family != 0 {
-            crate::policy::give_back_public_port(self.public_family);
+            crate::policy::give_back_public_name(self.public_family);
             self.public_family = 0;
         }
     }

@@ -18,7 +18,7 @@ const PORTS_RESERVED: usize = 256;
 /// Creates a port for the calling task, public under `name` if given. Result: its handle, or
 /// 0 (no signal or memory left, the name too long, a public port's already or kept for other
 /// tasks ([`reserve_name`]), the caller holds [`PORTS_PER_TASK`] ports, its family holds
-/// `policy::FAMILY_PUBLIC_PORTS` public ones and `name` is given, or the kernel heap or exec
+/// `policy::FAMILY_PUBLIC_NAMES` public ones and `name` is given, or the kernel heap or exec
 /// memory is at its reserve). A name in use or kept is refused so that a ring-3 task
 /// cannot stand in for a handler or service that others find by name (exec's find_port gives
 /// the first of a name).
@@ -30,7 +30,7 @@ pub fn create_port(name: Option<&str>, pri: i8) -> GateResult {
         return Ok(0);
     }
     let (origin, family) = (mine.policy.origin, mine.policy.family);
-    if name.is_some() && crate::policy::take_public_port(family).is_err() {
+    if name.is_some() && crate::policy::take_public_name(family).is_err() {
         return Ok(0);
     }
     let public_family = if name.is_some() { family } else { 0 };
@@ -41,7 +41,7 @@ pub fn create_port(name: Option<&str>, pri: i8) -> GateResult {
     permit();
     if p.is_null() {
         if public_family != 0 {
-            crate::policy::give_back_public_port(public_family);
+            crate::policy::give_back_public_name(public_family);
         }
         return Ok(0);
     }
