@@ -12,7 +12,7 @@
 //! Forbid.
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -25,8 +25,6 @@ use exec::sys_gate::GateError::BadPointer;
 use exec::sys_gate::GateResult;
 
 struct Record {
-    /// The structure in the owner's memory: the handle.
-    handle: u64,
     /// Null once the owner ended.
     owner: *mut Task,
     sem: Box<SignalSemaphore>,
@@ -39,14 +37,15 @@ struct Record {
 
 /// Every ring-3 semaphore, by handle (found in O(log n), whatever the number); and the public
 /// ones by the address of their working half (what exec's find_semaphore gives), to their
-/// handle. Forbid.
-struct Semaphores(BTreeMap<u64, Record>, BTreeMap<usize, u64>);
+/// handle; and (owner, handle) of every one with an owner, so that a task's end finds its own
+/// by a range, not a walk of every task's. Forbid.
+struct Semaphores(BTreeMap<u64, Record>, BTreeMap<usize, u64>, BTreeSet<(usize, u64)>);
 
 // SAFETY: the records are the kernel's own, touched only under Forbid on the one CPU; the tasks
 // they name are exec's, shared between tasks by design.
 unsafe impl Send for Semaphores {}
 
-static RECORDS: Global<Semaphores> = Global::new(Semaphores(BTreeMap::new(), BTreeMap::new()));
+static RECORDS: Global<Semaphores> = Global::new(Semaphores(BTreeMap::new(), BTreeMap::new(), BTreeSet::new()));
 
 fn me() -> *mut Task {
     exec::task::find_task(None)
@@ -73,12 +72,13 @@ pub fn init(handle: u64) -> GateResult {
     s.writable(handle, size_of::<SignalSemaphore>() as u64).ok_or(BadPointer)?;
     forbid();
     // SAFETY: Forbid held.
-    let Semaphores(records, public) = unsafe { &mut *RECORDS.get() };
+    let Semaphores(records, public, by_owner) = unsafe { &mut *RECORDS.get() };
     let r = match records.get(&handle) {
         // An orphan's record (its owner ended: null) may be taken over once idle.
         Some(old) if !old.sem.is_idle() || (!old.owner.is_null() && old.owner != me()) => Err(BadPointer),
         _ => {
             if let Some(old) = records.remove(&handle) {
+                by_owner.remove(&(old.owner as usize, handle));
                 drop_record(old, public);
             }
             // SAFETY: the running task is live; its policy is the kernel's.
@@ -87,7 +87,8 @@ pub fn init(handle: u64) -> GateResult {
                 let mut sem = Box::new(SignalSemaphore::new());
                 // SAFETY: a fresh semaphore in its box.
                 unsafe { exec::semaphore::init_semaphore(&mut *sem) };
-                records.insert(handle, Record { handle, owner: me(), sem, name: None, public: false, family });
+                records.insert(handle, Record { owner: me(), sem, name: None, public: false, family });
+                by_owner.insert((me() as usize, handle));
                 Ok(0)
             } else {
                 Err(BadPointer)
@@ -141,7 +142,7 @@ pub fn attempt(handle: u64, shared: bool) -> GateResult {
 pub fn release(handle: u64) -> GateResult {
     forbid();
     // SAFETY: Forbid held.
-    let Semaphores(records, public) = unsafe { &mut *RECORDS.get() };
+    let Semaphores(records, public, _) = unsafe { &mut *RECORDS.get() };
     let r = match records.get_mut(&handle) {
         Some(rec) if rec.sem.held_by_caller() => {
             // SAFETY: a live semaphore the caller holds.
@@ -176,7 +177,7 @@ pub fn add(handle: u64) -> GateResult {
     let me = me();
     forbid();
     // SAFETY: Forbid held.
-    let Semaphores(records, public) = unsafe { &mut *RECORDS.get() };
+    let Semaphores(records, public, _) = unsafe { &mut *RECORDS.get() };
     let r = match records.get_mut(&handle) {
         Some(r) if r.owner == me && !r.public && r.sem.is_idle() && crate::policy::take_public_name(r.family).is_ok() => {
             let name = r.name.insert(name);
@@ -244,21 +245,27 @@ fn drop_record(mut r: Record, public: &mut BTreeMap<usize, u64>) {
 pub fn reclaim(task: *mut Task) {
     forbid();
     // SAFETY: Forbid held.
-    let Semaphores(records, public) = unsafe { &mut *RECORDS.get() };
-    let idle: Vec<u64> = records.values().filter(|r| r.owner == task && r.sem.is_idle()).map(|r| r.handle).collect();
-    for h in idle {
-        if let Some(old) = records.remove(&h) {
-            drop_record(old, public);
+    let Semaphores(records, public, by_owner) = unsafe { &mut *RECORDS.get() };
+    let t = task as usize;
+    let mine: Vec<u64> = by_owner.range((t, 0)..=(t, u64::MAX)).map(|&(_, h)| h).collect();
+    for h in mine {
+        by_owner.remove(&(t, h));
+        let Some(r) = records.get_mut(&h) else { continue };
+        if r.sem.is_idle() {
+            if let Some(old) = records.remove(&h) {
+                drop_record(old, public);
+            }
+        } else {
+            // Still in use by others: it stays until it is idle, an orphan's.
+            r.owner = core::ptr::null_mut();
+            unpublish(r, public);
         }
-    }
-    for r in records.values_mut().filter(|r| r.owner == task) {
-        r.owner = core::ptr::null_mut();
-        unpublish(r, public);
     }
     if records.is_empty() {
         // An empty tree still holds its root node: give it back to the kernel heap too.
         *records = BTreeMap::new();
         *public = BTreeMap::new();
+        *by_owner = BTreeSet::new();
     }
     permit();
 }

@@ -51,7 +51,7 @@
 //! The records are guarded by Forbid.
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 
 use exec::global::Global;
@@ -188,6 +188,8 @@ struct Records {
     ports: HandleTable<PortRec>,
     /// Port address → handle (find_port).
     handles: BTreeMap<usize, u64>,
+    /// (owner, slot, handle) of every port: a task's own found by a range, not a walk of all.
+    by_owner: BTreeSet<(usize, u64, u64)>,
     /// Envelopes in flight, by ticket. Boxed: exec links them, so they must not move.
     envelopes: HandleTable<Box<Envelope>>,
     /// Envelopes done with, kept to be used again (no allocation on the message path once
@@ -215,6 +217,32 @@ struct Records {
 unsafe impl Send for Records {}
 
 impl Records {
+    /// Adds the port record `rec`. Result: its handle.
+    fn add_port(&mut self, rec: PortRec) -> u64 {
+        let (port, owner) = (rec.port as usize, rec.owner as usize);
+        let h = self.ports.insert(rec);
+        self.handles.insert(port, h);
+        self.by_owner.insert((owner, h & 0xffff_ffff, h));
+        h
+    }
+
+    /// Takes the port record `h` out (off its family's count of public names if it was
+    /// public). Result: the port, whose messages the caller drains.
+    fn remove_port(&mut self, h: u64) -> Option<*mut MsgPort> {
+        let mut rec = self.ports.remove(h)?;
+        rec.unpublish();
+        self.handles.remove(&(rec.port as usize));
+        self.by_owner.remove(&(rec.owner as usize, h & 0xffff_ffff, h));
+        Some(rec.port)
+    }
+
+    /// The handles of `owner`'s ports, lowest slot first: a range of the index, however many
+    /// ports others hold.
+    fn ports_of(&self, owner: *mut Task) -> impl Iterator<Item = u64> + '_ {
+        let o = owner as usize;
+        self.by_owner.range((o, 0, 0)..=(o, u64::MAX, u64::MAX)).map(|&(_, _, h)| h)
+    }
+
     /// Whether `name` is kept ([`reserve_name`]) for other tasks than those of the ring-0
     /// starter numbered `origin`.
     fn kept_from(&self, name: &str, origin: u64) -> bool {
@@ -224,7 +252,7 @@ impl Records {
 }
 
 static RECORDS: Global<Records> =
-    Global::new(Records { ports: HandleTable::new(), handles: BTreeMap::new(), envelopes: HandleTable::new(), spare: Vec::new(), kernel_copies: BTreeMap::new(), ring0_lends: BTreeMap::new(), lent: BTreeMap::new(), reserved: Vec::new() });
+    Global::new(Records { ports: HandleTable::new(), handles: BTreeMap::new(), by_owner: BTreeSet::new(), envelopes: HandleTable::new(), spare: Vec::new(), kernel_copies: BTreeMap::new(), ring0_lends: BTreeMap::new(), lent: BTreeMap::new(), reserved: Vec::new() });
 
 /// Most spare envelopes kept.
 const SPARE_MAX: usize = 64;
@@ -688,18 +716,9 @@ pub fn reclaim(task: *mut Task, mut dying: Option<&mut Space>) {
             e.kind = Kind::Orphan { copy, adopted };
         }
         // What waits at its ports, or what it holds: back to the senders.
-        let ports: Vec<(u64, *mut MsgPort)> = if ports_any {
-            r.ports.iter().filter(|(_, p)| p.owner == task).map(|(h, p)| (h, p.port)).collect()
-        } else {
-            Vec::new()
-        };
-        for &(h, port) in &ports {
-            if let Some(mut rec) = r.ports.remove(h) {
-                rec.unpublish();
-            }
-            r.handles.remove(&(port as usize));
-        }
-        for &(_, port) in &ports {
+        let handles: Vec<u64> = if ports_any { r.ports_of(task).collect() } else { Vec::new() };
+        let ports: Vec<*mut MsgPort> = handles.into_iter().filter_map(|h| r.remove_port(h)).collect();
+        for port in ports {
             drain(r, port);
         }
         // A ring-0 lender ended with its message out: its registration goes (the message, if

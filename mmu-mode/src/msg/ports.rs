@@ -53,9 +53,7 @@ pub fn create_port(name: Option<&str>, pri: i8) -> GateResult {
     }
     Ok(with(|r| {
         r.ports.reserve_once(PORTS_RESERVED);
-        let h = r.ports.insert(PortRec { port: p, owner: me, public_family });
-        r.handles.insert(p as usize, h);
-        h
+        r.add_port(PortRec { port: p, owner: me, public_family })
     }))
 }
 
@@ -103,27 +101,20 @@ pub unsafe fn open_to_ring3(port: *mut MsgPort) -> u64 {
     let owner = me();
     with(|r| match r.handles.get(&(port as usize)) {
         Some(&h) => h,
-        None => {
-            let h = r.ports.insert(PortRec { port, owner, public_family: 0 });
-            r.handles.insert(port as usize, h);
-            h
-        }
+        None => r.add_port(PortRec { port, owner, public_family: 0 }),
     })
 }
 
 /// The handle of the first port ring-3 task `task` created (for its parent, in the kernel).
 pub fn port_of(task: *mut Task) -> Option<u64> {
-    with(|r| r.ports.iter().find(|(_, p)| p.owner == task).map(|(h, _)| h))
+    with(|r| r.ports_of(task).next())
 }
 
 /// Deletes the caller's port `h`; the messages waiting there go back to their senders.
 pub fn delete_port(h: u64) -> GateResult {
     let port = my_port(h)?;
     with(|r| {
-        if let Some(mut rec) = r.ports.remove(h) {
-            rec.unpublish();
-        }
-        r.handles.remove(&(port as usize));
+        r.remove_port(h);
         drain(r, port);
     });
     // SAFETY: the running task; the only reference to its space here.

@@ -165,10 +165,7 @@ pub unsafe fn port_gone(port: *mut MsgPort) {
         if let Some(h) = r.handles.get(&(port as usize)).copied()
             && r.ports.get(h).is_some_and(|p| p.port == port)
         {
-            if let Some(mut rec) = r.ports.remove(h) {
-                rec.unpublish();
-            }
-            r.handles.remove(&(port as usize));
+            r.remove_port(h);
             super::drain(r, port);
         }
     });
