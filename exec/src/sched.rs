@@ -43,6 +43,24 @@ pub fn permit() {
     }
 }
 
+/// Lets pending interrupts in, in the middle of long kernel work (a copy of megabytes)
+/// that runs with interrupts off but no Disable held: a gate call before its first exec
+/// Enable. Only under Forbid, so that no task switch can happen in the window (the work is
+/// not left half-done under another task); elsewhere it does nothing: interrupts are on
+/// already, a Disable holds them off on purpose, or an interrupt handler runs.
+/// Not callable from an interrupt (it does nothing there).
+pub fn let_interrupts_in() {
+    if cpu::interrupts_enabled() {
+        return;
+    }
+    // SAFETY: interrupts are off; these are written only by the running task and by
+    // interrupt handlers, which cannot run now.
+    let (id, td, depth) = unsafe { ((*base()).id_nest_cnt, (*base()).td_nest_cnt, (*base()).int_depth) };
+    if id == 0 && td > 0 && depth == 0 {
+        cpu::interrupt_window();
+    }
+}
+
 /// How deep the running task's Forbid nests (0: switching allowed).
 pub fn forbid_depth() -> i32 {
     // SAFETY: td_nest_cnt is written only by the running task (see ExecBase).

@@ -60,6 +60,8 @@ mod ktests;
 #[cfg(target_os = "none")]
 mod ktests_attacks;
 #[cfg(target_os = "none")]
+mod ktests_door;
+#[cfg(target_os = "none")]
 mod ktests_dos;
 #[cfg(target_os = "none")]
 mod ktests_fuzz;
@@ -78,6 +80,8 @@ mod ktests_records;
 pub use ktests::TESTS;
 #[cfg(target_os = "none")]
 pub use ktests_attacks::TESTS as ATTACK_TESTS;
+#[cfg(target_os = "none")]
+pub use ktests_door::TESTS as DOOR_TESTS;
 #[cfg(target_os = "none")]
 pub use ktests_dos::TESTS as DOS_TESTS;
 #[cfg(target_os = "none")]

@@ -93,8 +93,16 @@ pub fn alloc(len: u64) -> Option<Pages> {
             Pages { start: (block as u64).div_ceil(PAGE) * PAGE, len, source: Source::Exec { block: block as usize, size } }
         }
     };
-    // SAFETY: the pages are ours alone now: mapped for no task yet.
-    unsafe { core::ptr::write_bytes(p.start as *mut u8, 0, p.len as usize) };
+    // Cleared in chunks, letting pending interrupts in between (a gate call runs with them
+    // off until its first Enable, and a block may be megabytes).
+    let mut at = p.start;
+    while at < p.start + p.len {
+        let n = (p.start + p.len - at).min(crate::uaccess::CHUNK as u64);
+        // SAFETY: the pages are ours alone now: mapped for no task yet.
+        unsafe { core::ptr::write_bytes(at as *mut u8, 0, n as usize) };
+        at += n;
+        exec::sched::let_interrupts_in();
+    }
     Some(p)
 }
 

@@ -137,7 +137,7 @@ impl UserRead {
     pub unsafe fn copy_to_kernel(self, offset: u64, to: *mut u8, n: u64) {
         let from = at(self.addr, self.len, offset, n);
         // SAFETY: readable (checked when made); `to` per the contract; `copy` allows overlap.
-        with_user_access(|| unsafe { core::ptr::copy(from as *const u8, to, n as usize) });
+        unsafe { copy_long(from as *const u8, to, n as usize) };
     }
 }
 
@@ -190,7 +190,7 @@ impl UserWrite {
     pub unsafe fn copy_from_kernel(self, offset: u64, from: *const u8, n: u64) {
         let to = at(self.addr, self.len, offset, n);
         // SAFETY: writable (checked when made, or given); `from` per the contract.
-        with_user_access(|| unsafe { core::ptr::copy(from, to as *mut u8, n as usize) });
+        unsafe { copy_long(from, to as *mut u8, n as usize) };
     }
 
     /// Copies `n` bytes from `from` at `from_offset` (a task's memory, maybe another task's,
@@ -198,7 +198,39 @@ impl UserWrite {
     pub fn copy_from(self, offset: u64, from: UserRead, from_offset: u64, n: u64) {
         let to = at(self.addr, self.len, offset, n);
         let src = at(from.addr, from.len, from_offset, n);
-        // SAFETY: both ranges checked when made (or given); `copy` allows overlap.
-        with_user_access(|| unsafe { core::ptr::copy(src as *const u8, to as *mut u8, n as usize) });
+        // SAFETY: both ranges checked when made (or given); the copy allows overlap.
+        unsafe { copy_long(src as *const u8, to as *mut u8, n as usize) };
     }
 }
+
+/// Bytes copied between two chances for pending interrupts (see [`copy_long`]).
+pub const CHUNK: usize = 64 * 1024;
+
+/// `ptr::copy(from, to, n)` (overlap allowed) inside the user-access window, in chunks of
+/// [`CHUNK`] with pending interrupts let in between (`exec::sched::let_interrupts_in`): a gate
+/// call runs with interrupts off until its first exec Enable, and a copy of megabytes that a
+/// task asks for (a message, MsgRead, MsgWrite) must not hold them off for its whole length.
+/// Chunks go from the top down when `to` lies above `from` inside the range, as memmove does.
+///
+/// # Safety
+/// `[from, from + n)` is readable and `[to, to + n)` writable, by the kernel (task memory
+/// checked, or kernel memory); nothing else writes them meanwhile.
+unsafe fn copy_long(from: *const u8, to: *mut u8, n: usize) {
+    if n <= CHUNK {
+        // SAFETY: per the contract.
+        with_user_access(|| unsafe { core::ptr::copy(from, to, n) });
+        return;
+    }
+    let downwards = (to as usize) > (from as usize) && (to as usize) < from as usize + n;
+    let mut done = 0;
+    while done < n {
+        let k = CHUNK.min(n - done);
+        let at = if downwards { n - done - k } else { done };
+        // SAFETY: a part of the ranges of the contract; bytes of `from` this chunk's write may
+        // reach are ones already copied (the order above).
+        with_user_access(|| unsafe { core::ptr::copy(from.add(at), to.add(at), k) });
+        done += k;
+        exec::sched::let_interrupts_in();
+    }
+}
+

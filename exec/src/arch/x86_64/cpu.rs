@@ -19,6 +19,14 @@ pub fn interrupts_enabled() -> bool {
     x86_64::instructions::interrupts::are_enabled()
 }
 
+/// Lets a pending interrupt in and turns interrupts off again: STI, then one instruction (the
+/// STI shadow ends after it, so an interrupt waiting is taken there), then CLI.
+pub fn interrupt_window() {
+    // SAFETY: only RFLAGS.IF changes, and back; an interrupt taken in between returns here with
+    // every register as it was. Not `nomem`: a handler may write memory the caller reads.
+    unsafe { core::arch::asm!("sti", "nop", "cli", options(nostack)) };
+}
+
 /// Runs `f` with interrupts disabled, restoring the previous state after.
 pub fn without_interrupts<R>(f: impl FnOnce() -> R) -> R {
     x86_64::instructions::interrupts::without_interrupts(f)
