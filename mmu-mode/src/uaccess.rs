@@ -215,12 +215,23 @@ pub const CHUNK: usize = 64 * 1024;
 /// # Safety
 /// `[from, from + n)` is readable and `[to, to + n)` writable, by the kernel (task memory
 /// checked, or kernel memory); nothing else writes them meanwhile.
+#[inline(always)]
 unsafe fn copy_long(from: *const u8, to: *mut u8, n: usize) {
     if n <= CHUNK {
         // SAFETY: per the contract.
         with_user_access(|| unsafe { core::ptr::copy(from, to, n) });
-        return;
+    } else {
+        // SAFETY: per the contract.
+        unsafe { copy_chunked(from, to, n) };
     }
+}
+
+/// [`copy_long`] of more than a chunk: out of line, off the message path's way.
+///
+/// # Safety
+/// As [`copy_long`].
+#[inline(never)]
+unsafe fn copy_chunked(from: *const u8, to: *mut u8, n: usize) {
     let downwards = (to as usize) > (from as usize) && (to as usize) < from as usize + n;
     let mut done = 0;
     while done < n {
