@@ -48,7 +48,9 @@ pub fn permit() {
 /// Enable. Only under Forbid, so that no task switch can happen in the window (the work is
 /// not left half-done under another task); elsewhere it does nothing: interrupts are on
 /// already, a Disable holds them off on purpose, or an interrupt handler runs.
-/// Not callable from an interrupt (it does nothing there).
+/// Harmless from an interrupt: it does nothing there. What runs in the window (interrupt
+/// handlers, and software interrupts at their exit) must not reach the state the interrupted
+/// kernel work holds references to; none reaches mmu-mode's records or a task's space.
 pub fn let_interrupts_in() {
     if cpu::interrupts_enabled() {
         return;
@@ -339,12 +341,23 @@ fn forbid_watch(me: &mut Task, td_nest_cnt: i32) {
     }
 }
 
-/// mmu-mode: whether the running task is a ring-3 task that has held Forbid past
-/// [`RING3_FORBID_TICKS`] (the trap path then removes it). Interrupts off.
+/// mmu-mode: whether the running task is a ring-3 task that holds Forbid now and has held it
+/// past [`RING3_FORBID_TICKS`] (the trap path then removes it). Interrupts off.
 #[cfg(feature = "mmu")]
 pub(crate) fn forbid_overrun() -> bool {
     // SAFETY: interrupts off; the running task is live.
-    unsafe { (*(*base()).this_task).forbid_ticks > RING3_FORBID_TICKS }
+    unsafe { (*base()).td_nest_cnt > 0 && (*(*base()).this_task).forbid_ticks > RING3_FORBID_TICKS }
+}
+
+/// mmu-mode: the running ring-3 task takes Forbid (or Disable, its Forbid) holding none: its
+/// watch starts again from 0. The ticks counted meanwhile include those that fell while the
+/// kernel held Forbid for one of its calls (a long copy lets interrupts in), which were not
+/// the task's own doing. Call before that [`forbid`].
+#[cfg(feature = "mmu")]
+pub fn start_forbid_watch() {
+    // SAFETY: the running task is live; its counter is written by the tick (interrupts are
+    // off in a gate call until its first Enable, and a torn count is impossible: one word).
+    unsafe { (*(*base()).this_task).forbid_ticks = 0 };
 }
 
 /// Entered by the trap handler before it runs an interrupt handler. The handler counts as one

@@ -165,6 +165,9 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
             unreachable!()
         }
         Call::Forbid => {
+            if exec::sched::forbid_depth() == 0 {
+                exec::sched::start_forbid_watch();
+            }
             forbid();
             0
         }

@@ -1,13 +1,22 @@
-//! mmu-mode's in-kernel tests of the one door to task memory (`uaccess.rs`) as the gate uses it
-//! for long copies: chunked, overlapping either way, with pending interrupts let in between.
+//! mmu-mode's in-kernel tests of long work a gate call does for a task with interrupts off: the
+//! one door's copies (`uaccess.rs`: chunked, overlapping either way) and page-table changes
+//! (`Space::set_access`) let pending interrupts in as they go.
 
 use exec::ktest::{Test, TestResult};
 use exec::memory::{MemFlags, alloc_mem, free_mem};
+use exec::signal::{SIGF_CTRL_E, SIGF_CTRL_F};
+use exec::task::Task;
 use exec::{ensure, ensure_eq};
+
+use crate::ktests_attacks::{gone, hostile, me3};
 
 use crate::uaccess::{CHUNK, UserRead, UserWrite};
 
-pub static TESTS: &[Test] = &[Test::new("mmu.door.long_copies_let_interrupts_in", long_copies_let_interrupts_in)];
+pub static TESTS: &[Test] = &[
+    Test::new("mmu.door.long_copies_let_interrupts_in", long_copies_let_interrupts_in),
+    Test::new("mmu.door.long_page_table_work_lets_interrupts_in", long_page_table_work_lets_interrupts_in),
+    Test::new("mmu.door.kernel_forbid_time_is_not_the_tasks", kernel_forbid_time_is_not_the_tasks),
+];
 
 /// Bytes of each copy: many chunks.
 const LEN: usize = 4 << 20;
@@ -67,5 +76,132 @@ fn long_copies_let_interrupts_in() -> TestResult {
     ensure!(LEN > 8 * CHUNK);
     ensure!(ticks >= 5, "{ticks} ticks in 100 ms of {copies} copies of {LEN} bytes: interrupts were held off");
     ensure_eq!(exec::arch::x86_64::cpu::interrupts_enabled(), true);
+    Ok(())
+}
+
+/// Bytes of the block the holder allocates: 8 runs of 2 MiB.
+const BLOCK: u64 = 16 << 20;
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Holder {
+    parent: *mut Task,
+    block: u64,
+}
+
+/// Ring 3: allocates [`BLOCK`] bytes, says where, and waits to be ended.
+extern "C" fn holder(block: u64) -> ! {
+    let h = block as *mut Holder;
+    // SAFETY: our own block; the parent is alleged to the gate.
+    unsafe {
+        (*h).block = exec::sys::alloc_mem(BLOCK as usize, MemFlags::ANY) as u64;
+        exec::sys::signal((*h).parent, SIGF_CTRL_F);
+        exec::sys::wait(SIGF_CTRL_E);
+        exec::sys::rem_task(core::ptr::null_mut());
+    }
+    unreachable!()
+}
+
+/// Page-table changes over megabytes, as a gate call makes them (under Forbid, interrupts off,
+/// no Disable held), let pending interrupts in every 2 MiB: the clock ticks on through 100 ms
+/// of them.
+fn long_page_table_work_lets_interrupts_in() -> TestResult {
+    let (t, block) = hostile("r3-big-holder", 0, holder, Holder { parent: me3(), block: 0 })?;
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // SAFETY: written before the signal; the holder waits.
+    let start = unsafe { (block as *const Holder).read() }.block;
+    exec::sched::forbid();
+    exec::arch::x86_64::cpu::disable_interrupts();
+    let (t0, began) = (exec::time::ticks(), exec::time::uptime_ns());
+    let mut runs = 0;
+    // SAFETY: the holder is live and waits (Forbid held): its space is ours to change, and
+    // its block stays open to it as it was.
+    let space = unsafe { ((*t).space() as *mut crate::space::Space).as_mut() };
+    if let Some(s) = space
+        && start != 0
+    {
+        while exec::time::uptime_ns() - began < 100_000_000 {
+            s.set_access(start, start + BLOCK, crate::pte::Access::ReadWrite);
+            runs += 1;
+        }
+    }
+    let ticks = exec::time::ticks() - t0;
+    exec::arch::x86_64::cpu::enable_interrupts();
+    exec::sched::permit();
+    // SAFETY: live, waiting.
+    unsafe { exec::signal::signal(t, SIGF_CTRL_E) };
+    ensure!(gone("r3-big-holder", 500), "the holder did not end");
+    ensure!(start != 0 && runs > 0, "no block to work on");
+    ensure!(ticks >= 5, "{ticks} ticks in 100 ms of {runs} changes of {BLOCK} bytes: interrupts were held off");
+    Ok(())
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct LongCaller {
+    parent: *mut Task,
+    /// TSC ticks in 60 ms.
+    tsc_60ms: u64,
+    /// Blocks of [`BLOCK`] allocated (each cleared by the kernel under its Forbid).
+    blocks: u64,
+    /// TSC ticks the allocations took.
+    took: u64,
+}
+
+/// Ring 3: allocates and frees [`BLOCK`] bytes again and again for 420 ms, more than the
+/// Forbid allowance (the kernel clears each block under its own Forbid, letting interrupts in:
+/// the clock ticks there), then takes Forbid for 60 ms, well within the allowance, lets go,
+/// and tells its parent.
+extern "C" fn long_caller(block: u64) -> ! {
+    let c = block as *mut LongCaller;
+    // SAFETY: our own block; the parent is alleged to the gate; RDTSC is open to ring 3.
+    unsafe {
+        let began = core::arch::x86_64::_rdtsc();
+        while core::arch::x86_64::_rdtsc() - began < (*c).tsc_60ms * 7 {
+            let b = exec::sys::alloc_mem(BLOCK as usize, MemFlags::ANY);
+            if !b.is_null() {
+                (*c).blocks += 1;
+                exec::sys::free_mem(b, BLOCK as usize);
+            }
+        }
+        (*c).took = core::arch::x86_64::_rdtsc() - began;
+        exec::sys::forbid();
+        let start = core::arch::x86_64::_rdtsc();
+        while core::arch::x86_64::_rdtsc() - start < (*c).tsc_60ms {
+            core::hint::spin_loop();
+        }
+        exec::sys::permit();
+        exec::sys::signal((*c).parent, SIGF_CTRL_F);
+        exec::sys::wait(SIGF_CTRL_E);
+        exec::sys::rem_task(core::ptr::null_mut());
+    }
+    unreachable!()
+}
+
+/// Ticks that fall while the kernel holds Forbid for a task's call (a long clear lets
+/// interrupts in) are not counted against the task when it next takes Forbid itself: a task
+/// that made long calls and then holds Forbid briefly is not removed as a Forbid hog.
+fn kernel_forbid_time_is_not_the_tasks() -> TestResult {
+    let init = LongCaller { parent: me3(), tsc_60ms: exec::time::tsc_hz() * 60 / 1000, blocks: 0, took: 0 };
+    let (t, block) = hostile("r3-long-caller", 0, long_caller, init)?;
+    // It signals when done, or it is removed (then nothing comes: give up after 5 s).
+    let mut done = false;
+    for _ in 0..500 {
+        if exec::signal::set_signal(0, SIGF_CTRL_F) & SIGF_CTRL_F != 0 {
+            done = true;
+            break;
+        }
+        devices::timer_sleep_ms(10);
+    }
+    if done {
+        // SAFETY: live, waiting.
+        unsafe { exec::signal::signal(t, SIGF_CTRL_E) };
+    }
+    ensure!(gone("r3-long-caller", 500), "the caller did not end");
+    // SAFETY: written before the signal (or before its Forbid).
+    let c = unsafe { (block as *const LongCaller).read() };
+    let ms = c.took * 1000 / exec::time::tsc_hz().max(1);
+    ensure!(done, "the task was removed for holding Forbid 60 ms after {ms} ms of long calls");
+    ensure!(c.blocks > 1, "{} blocks allocated", c.blocks);
     Ok(())
 }

@@ -163,7 +163,7 @@ pub fn release(handle: u64) -> GateResult {
 
 /// add_semaphore: the caller's semaphore (initialised here, as exec's add_semaphore does)
 /// becomes public under the name its structure's node carries (checked and copied). Result: 0
-/// or BadPointer.
+/// or BadPointer (also once its family holds `policy::FAMILY_PUBLIC_NAMES` public names).
 pub fn add(handle: u64) -> GateResult {
     init(handle)?;
     // SAFETY: the only reference to the caller's space during this call.

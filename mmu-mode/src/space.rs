@@ -152,6 +152,9 @@ impl Space {
     /// 2 MiB page into a table of 4 KiB ones where needed, and drops stale TLB entries if this
     /// space is the one loaded.
     pub fn set_access(&mut self, start: u64, end: u64, access: Access) {
+        if end > start.saturating_add(HUGE) {
+            return self.set_access_long(start, end, access);
+        }
         let nx = cpu::features().nx;
         let strip = |f: F| if nx { f } else { f - F::NO_EXECUTE };
         let loaded = cpu::cr3() == self.cr3();
@@ -178,6 +181,20 @@ impl Space {
                 exec::events::count(&exec::events::TLB_FLUSHES, 1);
             }
             page += PAGE;
+        }
+    }
+
+    /// [`Space::set_access`] of more than 2 MiB (a large transfer, a large block): 2 MiB at a
+    /// time, pending interrupts let in between (a gate call runs with them off until its first
+    /// Enable). Out of line, off the message path's way.
+    #[inline(never)]
+    fn set_access_long(&mut self, start: u64, end: u64, access: Access) {
+        let mut at = start;
+        while at < end {
+            let to = at.saturating_add(HUGE).min(end);
+            self.set_access(at, to, access);
+            at = to;
+            exec::sched::let_interrupts_in();
         }
     }
 

@@ -20,7 +20,10 @@ pub fn interrupts_enabled() -> bool {
 }
 
 /// Lets a pending interrupt in and turns interrupts off again: STI, then one instruction (the
-/// STI shadow ends after it, so an interrupt waiting is taken there), then CLI.
+/// STI shadow ends after it, so an interrupt waiting is taken there), then CLI. Like
+/// [`enable_interrupts`], for callers that know no `without_interrupts` section (a spin lock
+/// taken with interrupts off) is around them: `exec::sched::let_interrupts_in` checks exec's
+/// own state first.
 pub fn interrupt_window() {
     // SAFETY: only RFLAGS.IF changes, and back; an interrupt taken in between returns here with
     // every register as it was. Not `nomem`: a handler may write memory the caller reads.
