@@ -21,6 +21,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.attack.lent_memory_cannot_be_freed", lent_memory_cannot_be_freed),
     Test::new("mmu.attack.ring0_message_to_ring3_is_delivered", ring0_message_to_ring3_is_delivered),
     Test::new("mmu.msg.held_messages_replied_without_their_tickets", held_messages_replied_without_their_tickets),
+    Test::new("mmu.attack.messages_in_flight_are_bounded", messages_in_flight_are_bounded),
 ];
 
 // --- messages -----------------------------------------------------------------------------
@@ -473,6 +474,83 @@ fn held_messages_replied_without_their_tickets() -> TestResult {
     ensure_eq!(c.replies_ok, HELD as u64, "replies of views whose headers were written over");
     ensure_eq!(c.forged_refused, 2);
     ensure_eq!(c.back_ok, HELD as u64, "messages back, each intact");
+    ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "memory back to its baseline");
+    Ok(())
+}
+
+// --- a flood of messages ------------------------------------------------------------------
+
+/// Messages the flooder tries to have out at once (more than it may).
+const FLOOD: usize = 80;
+/// Bytes between two of its messages.
+const FLOOD_STRIDE: usize = 128;
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct Flood {
+    parent: u64,
+    /// Puts accepted and refused while none was taken.
+    accepted: u64,
+    refused: u64,
+    /// The first message back, once taken, replied and its reply taken (1).
+    back_ok: u64,
+    /// A put after that one was done with: accepted (1).
+    after: u64,
+}
+
+/// Ring 3: puts messages to its own port, taking none, until refused; then takes one, replies
+/// it and takes the reply back (done with), and puts one more.
+extern "C" fn flooder(block: u64) -> ! {
+    let c = block as *mut Flood;
+    // SAFETY: our own block and memory; exec calls are checked by the gate.
+    unsafe {
+        let inbox = sys::create_port(None, 0) as u64;
+        let reply = sys::create_port(None, 0);
+        let area = sys::alloc_mem(FLOOD * FLOOD_STRIDE, MemFlags::ANY);
+        let letter = |i: usize| {
+            let m = area.add(i * FLOOD_STRIDE) as *mut Message;
+            m.write(Message::new(reply, MSG_LEN));
+            m as u64
+        };
+        for i in 0..FLOOD {
+            if crate::user::put_msg(inbox, letter(i), crate::msg::PUT_COPY) == crate::gate::ERR_BAD_POINTER {
+                (*c).refused += 1;
+            } else {
+                (*c).accepted += 1;
+            }
+        }
+        let view = crate::user::wait_get(inbox);
+        crate::user::reply_msg(view);
+        (*c).back_ok = u64::from(crate::user::wait_get(reply as u64) == area as u64);
+        (*c).after = u64::from(crate::user::put_msg(inbox, letter(FLOOD - 1), crate::msg::PUT_COPY) != crate::gate::ERR_BAD_POINTER);
+        sys::signal((*c).parent as *mut Task, SIGF_CTRL_F);
+        sys::wait(SIGF_CTRL_E);
+        sys::rem_task(core::ptr::null_mut());
+    }
+    unreachable!()
+}
+
+/// A task has at most `policy::TASK_MESSAGES` messages out (each holds a kernel record): puts
+/// past it are refused; one done with (replied and its reply taken) makes room for one more;
+/// the kernel's list of what it sent holds exactly those out; at its end, every one (at its
+/// own port) goes and memory is back at its baseline.
+fn messages_in_flight_are_bounded() -> TestResult {
+    let bound = crate::policy::TASK_MESSAGES as u64;
+    let mem0 = exec::memory::avail_mem(MemFlags::ANY);
+    let (t, block) = hostile("r3-flooder", 0, flooder, Flood { parent: me3() as u64, ..Flood::default() })?;
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // SAFETY: the flooder wrote its findings before signalling, and waits.
+    let c = unsafe { (block as *const Flood).read() };
+    // SAFETY: the flooder is live and waits; its space is not changed meanwhile.
+    let listed = unsafe { ((*t).space() as *const crate::space::Space).as_ref() }.map(|s| s.sent().len() as u64);
+    // SAFETY: live, waiting for CTRL_E.
+    unsafe { exec::signal::signal(t, SIGF_CTRL_E) };
+    ensure!(gone("r3-flooder", 500), "the flooder did not end");
+    ensure_eq!((c.accepted, c.refused), (bound, FLOOD as u64 - bound), "puts accepted and refused");
+    ensure_eq!(c.back_ok, 1, "the first message back");
+    ensure_eq!(c.after, 1, "a put once one was done with");
+    ensure_eq!(listed, Some(bound), "messages listed as sent");
+    devices::timer_sleep_ms(20);
     ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "memory back to its baseline");
     Ok(())
 }

@@ -69,8 +69,6 @@ pub struct Policy {
     pub family: u64,
     /// Tasks a ring-0 authority lets it signal and re-prioritise besides its own.
     pub granted: Vec<u64>,
-    /// Messages it sent that are not back yet (at most [`TASK_MESSAGES`]).
-    pub in_flight: u32,
     /// Ports it holds (at most `msg::PORTS_PER_TASK`).
     pub ports: usize,
 }
@@ -141,10 +139,10 @@ pub fn for_child(parent: Option<&Policy>, pri: i8) -> (Policy, i8) {
     match parent {
         None => {
             let family = NEXT_FAMILY.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
-            (Policy { creator, origin: creator, ceiling: pri, family, granted: Vec::new(), in_flight: 0, ports: 0 }, pri)
+            (Policy { creator, origin: creator, ceiling: pri, family, granted: Vec::new(), ports: 0 }, pri)
         }
         Some(p) => {
-            let policy = Policy { creator, origin: p.origin, ceiling: p.ceiling, family: p.family, granted: Vec::new(), in_flight: 0, ports: 0 };
+            let policy = Policy { creator, origin: p.origin, ceiling: p.ceiling, family: p.family, granted: Vec::new(), ports: 0 };
             (policy, pri.min(p.ceiling))
         }
     }

@@ -324,7 +324,8 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
     // SAFETY: the running task; the only reference to its space until the receiver's is taken.
     let mine = unsafe { space_of(sender) }.ok_or(BadPointer)?;
     let head = mine.writable(msg, HEADER).ok_or(BadPointer)?;
-    if mine.policy.in_flight >= crate::policy::TASK_MESSAGES {
+    // Its messages not done with are its list of them (`Space::sent`): the count is its length.
+    if mine.sent().len() >= crate::policy::TASK_MESSAGES as usize {
         return Err(BadPointer);
     }
     // Read once, by value, in one copy (the sender may rewrite its header at any moment).
@@ -347,7 +348,6 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
     // SAFETY: the port's owner is live (its end takes the port away first).
     if unsafe { (*receiver).space() } == 0 {
         // To a ring-0 task: always by copy, into kernel memory.
-        mine.policy.in_flight += 1;
         return match ring3_to_ring0::put(r, e, port, whole.to_read(), reply, mine.policy.family) {
             Ok(ticket) => {
                 let loan = mine.lend(msg, len);
@@ -361,7 +361,7 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
                 }
                 Ok(reply)
             }
-            Err(e) => Err(give_up(r, e, sender)),
+            Err(e) => Err(give_up(r, e)),
         };
     }
     let pages = len.div_ceil(PAGE) * PAGE;
@@ -372,12 +372,11 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
         PUT_AUTO => PUT_COPY,
         other => other,
     };
-    mine.policy.in_flight += 1;
     let (view, kind, lent_len, loan) = match how {
         PUT_COPY => {
             // SAFETY: a live task with a space (checked); `mine` is not used from here on.
             let Some(copy) = unsafe { space_of(receiver) }.and_then(|theirs| theirs.alloc_copy(len)) else {
-                return Err(give_up(r, e, sender));
+                return Err(give_up(r, e));
             };
             // SAFETY: the receiver's copy block, just opened to it for `len` bytes.
             let to = unsafe { UserWrite::trusted(copy, len) };
@@ -398,7 +397,7 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
             }
             (msg, Kind::Transfer, pages, loan)
         }
-        _ => return Err(give_up(r, e, sender)),
+        _ => return Err(give_up(r, e)),
     };
     *e = Envelope {
         msg: Message::new(core::ptr::null_mut(), size_of::<Envelope>()),
@@ -474,13 +473,9 @@ fn fresh_envelope(r: &mut Records, sender: *mut Task, receiver: *mut Task) -> Op
     })
 }
 
-/// Puts an envelope that was not used back, and the sender's count with it.
-fn give_up(r: &mut Records, e: Box<Envelope>, sender: *mut Task) -> exec::sys_gate::GateError {
+/// Puts an envelope that was not used back (it was never on the sender's list).
+fn give_up(r: &mut Records, e: Box<Envelope>) -> exec::sys_gate::GateError {
     recycle(r, e);
-    // SAFETY: the running task (live); the only reference to its space now.
-    if let Some(s) = unsafe { space_of(sender) } {
-        s.policy.in_flight -= 1;
-    }
     BadPointer
 }
 
@@ -641,7 +636,6 @@ fn done(r: &mut Records, e: Box<Envelope>) {
     if !matches!(e.kind, Kind::Orphan { .. } | Kind::Kernel { .. }) {
         // SAFETY: a sender that is not an orphan's is live; the only reference to its space.
         if let Some(s) = unsafe { space_of(e.sender) } {
-            s.policy.in_flight = s.policy.in_flight.saturating_sub(1);
             // The note that was last moves into the freed place (`e` is out of the records).
             if let Some(moved) = s.unnote_sent(e.ticket, e.sent_at)
                 && let Some(m) = r.envelopes.get_mut(moved)
