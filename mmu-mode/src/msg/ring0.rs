@@ -22,8 +22,8 @@ pub(super) fn bounce(m: *mut Message, error: i32) {
 
 /// A ring-0 task's plain message `m`, taken off the caller's port: copied into the caller's
 /// memory and wrapped in an envelope it holds. Result: the view and the envelope's ticket, or
-/// `None` (nothing changed) when it is too long, its reply port is a ring-3 task's, or the
-/// caller's memory or the kernel heap has no room. Forbid held.
+/// `None` (nothing changed) when it is too long or the caller's memory or the kernel heap has
+/// no room. Forbid held.
 pub(super) fn wrap(r: &mut Records, m: *mut Message) -> Option<(u64, u64)> {
     let receiver = me();
     // SAFETY: `m` is a live ring-0 message just taken off the caller's port: ring 0 is trusted
@@ -32,10 +32,11 @@ pub(super) fn wrap(r: &mut Records, m: *mut Message) -> Option<(u64, u64)> {
         let reply = (*m).reply_port;
         ((*m).length as u64, if reply.is_null() { core::ptr::null_mut() } else { (*reply).sig_task })
     };
-    // A reply port of a ring-3 task's would make that task the sender of a message it is not
-    // counted for (nothing would turn it into an orphan when that task ended): refused.
-    // SAFETY: a live task, the reply port's.
-    if !(HEADER..=MAX_LEN).contains(&len) || (!sender.is_null() && unsafe { (*sender).space() } != 0) {
+    // Ring 0 names a ring-0 port as the reply port (trusted, as the header is): a ring-3
+    // task's there would make that task the message's sender without counting it, so that its
+    // end would not make the message an orphan. Nothing in the tree does this. (Bouncing such a
+    // message would not do: the bounce is a reply to that same ring-3 port.)
+    if !(HEADER..=MAX_LEN).contains(&len) {
         return None;
     }
     let spare = r.spare.pop();
