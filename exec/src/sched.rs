@@ -342,9 +342,10 @@ fn forbid_watch(me: &mut Task, td_nest_cnt: i32) {
 }
 
 /// mmu-mode: whether the running task is a ring-3 task that holds Forbid now and has held it
-/// past [`RING3_FORBID_TICKS`] (the trap path then removes it). Interrupts off.
+/// past [`RING3_FORBID_TICKS`] (the trap path, and the gate on its way back to ring 3, then
+/// remove it). Interrupts off.
 #[cfg(feature = "mmu")]
-pub(crate) fn forbid_overrun() -> bool {
+pub fn forbid_overrun() -> bool {
     // SAFETY: interrupts off; the running task is live.
     unsafe { (*base()).td_nest_cnt > 0 && (*(*base()).this_task).forbid_ticks > RING3_FORBID_TICKS }
 }

@@ -143,6 +143,11 @@ pub fn gate(frame: &mut TrapFrame) {
         _ => 0,
     };
     frame.rax = encode(r);
+    // A task that holds its own Forbid past its bound goes here too: the ticks of a long call
+    // fall in the kernel now (its copies let interrupts in), where the trap path does not judge.
+    if exec::sched::forbid_depth() > 0 && exec::sched::forbid_overrun() {
+        forbid_overrun(frame);
+    }
 }
 
 /// Serves gate call `c` with its five argument registers.

@@ -16,6 +16,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.door.long_copies_let_interrupts_in", long_copies_let_interrupts_in),
     Test::new("mmu.door.long_page_table_work_lets_interrupts_in", long_page_table_work_lets_interrupts_in),
     Test::new("mmu.door.kernel_forbid_time_is_not_the_tasks", kernel_forbid_time_is_not_the_tasks),
+    Test::new("mmu.door.forbid_held_through_long_calls_is_judged", forbid_held_through_long_calls_is_judged),
 ];
 
 /// Bytes of each copy: many chunks.
@@ -205,5 +206,46 @@ fn kernel_forbid_time_is_not_the_tasks() -> TestResult {
     let ms = c.took * 1000 / exec::time::tsc_hz().max(1);
     ensure!(done, "the task was removed for holding Forbid 60 ms after {ms} ms of long calls");
     ensure!(c.blocks > 1, "{} blocks allocated", c.blocks);
+    Ok(())
+}
+
+/// Ring 3: takes Forbid, then allocates and frees [`BLOCK`] bytes for up to 2 s (its ticks
+/// fall in the kernel, in the clearing), lets go and tells its parent: it should not get there.
+extern "C" fn forbid_long_caller(block: u64) -> ! {
+    let c = block as *mut LongCaller;
+    // SAFETY: our own block; the parent is alleged to the gate; RDTSC is open to ring 3.
+    unsafe {
+        exec::sys::forbid();
+        let began = core::arch::x86_64::_rdtsc();
+        while core::arch::x86_64::_rdtsc() - began < (*c).tsc_60ms * 33 {
+            let b = exec::sys::alloc_mem(BLOCK as usize, MemFlags::ANY);
+            if !b.is_null() {
+                (*c).blocks += 1;
+                exec::sys::free_mem(b, BLOCK as usize);
+            }
+        }
+        exec::sys::permit();
+        exec::sys::signal((*c).parent, SIGF_CTRL_F);
+        exec::sys::wait(SIGF_CTRL_E);
+        exec::sys::rem_task(core::ptr::null_mut());
+    }
+    unreachable!()
+}
+
+/// A task that holds its own Forbid through long calls is removed past its bound as one that
+/// spins in ring 3 is, though its ticks fall in the kernel: judged on its way back from a call.
+fn forbid_held_through_long_calls_is_judged() -> TestResult {
+    let overruns = crate::gate::FORBID_OVERRUNS.load(core::sync::atomic::Ordering::SeqCst);
+    let init = LongCaller { parent: me3(), tsc_60ms: exec::time::tsc_hz() * 60 / 1000, blocks: 0, took: 0 };
+    let (t, _) = hostile("r3-forbid-caller", 0, forbid_long_caller, init)?;
+    ensure!(gone("r3-forbid-caller", 5000), "the task holding Forbid through long calls was not removed");
+    let signalled = exec::signal::set_signal(0, SIGF_CTRL_F) & SIGF_CTRL_F != 0;
+    if signalled && !exec::task::find_task(Some("r3-forbid-caller")).is_null() {
+        // It got through (the test fails below) and waits to be ended.
+        // SAFETY: the task is live (found just now) and waits for CTRL_E.
+        unsafe { exec::signal::signal(t, SIGF_CTRL_E) };
+    }
+    ensure!(!signalled, "the task held Forbid for 2 s of long calls and went on");
+    ensure_eq!(crate::gate::FORBID_OVERRUNS.load(core::sync::atomic::Ordering::SeqCst), overruns + 1);
     Ok(())
 }

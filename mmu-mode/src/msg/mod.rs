@@ -44,11 +44,16 @@
 //! handle, the length, the envelope's ticket where Exec leaves a received message's `succ`
 //! link, and the sender's task number ([`exec::task::Task::id`], 0 if unknown) in `pred`.
 //!
-//! **The message path walks nothing a task controls the length of**, but for a receiver that
-//! wrote over its view's ticket (its own reply pays a walk) and the scans of the task's own
-//! block list that `Space` makes.
+//! Ring 0 is trusted to name a ring-0 port as a plain message's reply port: a ring-3 task's
+//! there would make that task the message's sender without counting it.
 //!
-//! The records are guarded by Forbid.
+//! **The message path walks nothing a task controls the length of**, but for a receiver that
+//! wrote over its view's ticket (its own reply then walks the messages it holds). A space's
+//! blocks are found by binary search (`blocks.rs`).
+//!
+//! The files: `put.rs` the sending half; `reply.rs` replies; `ports.rs` the ports; `lend.rs`
+//! lent buffers; `ring0.rs` and `ring3_to_ring0.rs` the crossings; `end.rs` what goes when a
+//! port or a task ends. The records are guarded by Forbid.
 
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet};
@@ -69,8 +74,10 @@ use crate::uaccess::UserWrite;
 
 pub use exec::sys_gate::{PUT_AUTO, PUT_COPY, PUT_TRANSFER};
 
+mod end;
 mod lend;
 mod ports;
+mod put;
 mod reply;
 mod ring0;
 mod ring3_to_ring0;
@@ -78,7 +85,10 @@ mod ring3_to_ring0;
 pub use lend::{PUT_LENDS, end_lend_ring0, lend_ring0, read as msg_read, read_lent, registered, write as msg_write, write_lent};
 
 pub use ports::{PORTS_PER_TASK, create_port, delete_port, find_port, open_to_ring3, port_of, rem_port, reserve_name};
+use end::drain;
+pub use end::reclaim;
 use ports::my_port;
+pub use put::{do_msg, put, reply_wait};
 pub use reply::reply;
 use reply::{held_ticket, send_back};
 use ring0::{bounce, wrap};
@@ -217,32 +227,6 @@ struct Records {
 unsafe impl Send for Records {}
 
 impl Records {
-    /// Adds the port record `rec`. Result: its handle.
-    fn add_port(&mut self, rec: PortRec) -> u64 {
-        let (port, owner) = (rec.port as usize, rec.owner as usize);
-        let h = self.ports.insert(rec);
-        self.handles.insert(port, h);
-        self.by_owner.insert((owner, h & 0xffff_ffff, h));
-        h
-    }
-
-    /// Takes the port record `h` out (off its family's count of public names if it was
-    /// public). Result: the port, whose messages the caller drains.
-    fn remove_port(&mut self, h: u64) -> Option<*mut MsgPort> {
-        let mut rec = self.ports.remove(h)?;
-        rec.unpublish();
-        self.handles.remove(&(rec.port as usize));
-        self.by_owner.remove(&(rec.owner as usize, h & 0xffff_ffff, h));
-        Some(rec.port)
-    }
-
-    /// The handles of `owner`'s ports, lowest slot first: a range of the index, however many
-    /// ports others hold.
-    fn ports_of(&self, owner: *mut Task) -> impl Iterator<Item = u64> + '_ {
-        let o = owner as usize;
-        self.by_owner.range((o, 0, 0)..=(o, u64::MAX, u64::MAX)).map(|&(_, _, h)| h)
-    }
-
     /// Whether `name` is kept ([`reserve_name`]) for other tasks than those of the ring-0
     /// starter numbered `origin`.
     fn kept_from(&self, name: &str, origin: u64) -> bool {
@@ -282,203 +266,7 @@ fn me() -> *mut Task {
     exec::task::find_task(None)
 }
 
-/// Sends the message at `msg` (in the caller's memory) to port `h`, by copy or transfer.
-/// The header is read once here; everything the kernel needs of it is kept in the envelope.
-pub fn put(h: u64, msg: u64, how: u64) -> GateResult {
-    put_checked(h, msg, how, false).map(|_| 0)
-}
-
-/// do_msg from ring 3, in one gate call: [`put`], then wait at the reply port the put read
-/// (and checked) from the header, and take the first message there. Refused as put is, and
-/// (before anything is sent) a message without a reply port.
-pub fn do_msg(h: u64, msg: u64, how: u64) -> GateResult {
-    let reply = put_checked(h, msg, how, true)?;
-    get(reply, Get::WaitTake)
-}
-
-/// reply_wait from ring 3, in one gate call: replies `view` (unless 0), then waits at the
-/// caller's port `h` and takes the first message there. The port is checked first: a call
-/// refused for it has replied nothing (the caller still holds `view`).
-pub fn reply_wait(view: u64, h: u64) -> GateResult {
-    // The caller's port stays while the caller runs (only its owner deletes it).
-    let port = my_port(h)?;
-    if view != 0 {
-        reply(view)?;
-    }
-    get_at(port, Get::WaitTake)
-}
-
-/// [`put`]; result: the message's reply port (refused when it has none and `need_reply`).
-fn put_checked(h: u64, msg: u64, how: u64, need_reply: bool) -> GateResult {
-    let sender = me();
-    forbid();
-    // SAFETY: Forbid held: the only reference to the records until the permit.
-    let r = unsafe { &mut *RECORDS.get() };
-    let result = put_locked(r, sender, h, msg, how, need_reply);
-    permit();
-    result
-}
-
-fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, need_reply: bool) -> GateResult {
-    let (port, receiver) = r.ports.get(h).map(|p| (p.port, p.owner)).ok_or(BadPointer)?;
-    // SAFETY: the running task; the only reference to its space until the receiver's is taken.
-    let mine = unsafe { space_of(sender) }.ok_or(BadPointer)?;
-    let head = mine.writable(msg, HEADER).ok_or(BadPointer)?;
-    // Its messages not done with are its list of them (`Space::sent`): the count is its length.
-    if mine.sent().len() >= crate::policy::TASK_MESSAGES as usize {
-        return Err(BadPointer);
-    }
-    // Read once, by value, in one copy (the sender may rewrite its header at any moment).
-    const _: () = assert!(core::mem::offset_of!(Message, length) == core::mem::offset_of!(Message, reply_port) + 8);
-    let [reply, len]: [u64; 2] = head.read(core::mem::offset_of!(Message, reply_port) as u64);
-    if !(HEADER..=MAX_LEN).contains(&len) {
-        return Err(BadPointer);
-    }
-    let whole = mine.writable(msg, len).ok_or(BadPointer)?;
-    if (reply == 0 && need_reply) || (reply != 0 && r.ports.get(reply).is_none_or(|p| p.owner != sender)) {
-        return Err(BadPointer);
-    }
-    let lends = if how & PUT_LENDS != 0 { Some(lend::read_table(mine, whole.to_read()).ok_or(BadPointer)?) } else { None };
-    let how = how & !PUT_LENDS;
-    // A way that is none is refused on every path (the one to ring 0 would not look at it).
-    if !matches!(how, PUT_COPY | PUT_TRANSFER | PUT_AUTO) {
-        return Err(BadPointer);
-    }
-    let Some(mut e) = fresh_envelope(r, sender, receiver) else { return Err(BadPointer) };
-    // SAFETY: the port's owner is live (its end takes the port away first).
-    if unsafe { (*receiver).space() } == 0 {
-        // To a ring-0 task: always by copy, into kernel memory.
-        return match ring3_to_ring0::put(r, e, port, whole.to_read(), reply, mine.policy.family) {
-            Ok(ticket) => {
-                let loan = mine.lend(msg, len);
-                let sent_at = mine.note_sent(ticket);
-                if let Some(e) = r.envelopes.get_mut(ticket) {
-                    e.loan = loan;
-                    e.sent_at = sent_at;
-                }
-                if let Some(l) = lends {
-                    lend::keep(r, ticket, l, lend::count_loans(mine, &l));
-                }
-                Ok(reply)
-            }
-            Err(e) => Err(give_up(r, e)),
-        };
-    }
-    let pages = len.div_ceil(PAGE) * PAGE;
-    // A whole block of its own that lends nothing (no message out of it) may go by transfer.
-    let whole_block = msg.is_multiple_of(PAGE) && mine.owns_unlent_block(msg, pages);
-    let how = match how {
-        PUT_AUTO if whole_block => PUT_TRANSFER,
-        PUT_AUTO => PUT_COPY,
-        other => other,
-    };
-    let (view, kind, lent_len, loan) = match how {
-        PUT_COPY => {
-            // SAFETY: a live task with a space (checked); `mine` is not used from here on.
-            let Some(copy) = unsafe { space_of(receiver) }.and_then(|theirs| theirs.alloc_copy(len)) else {
-                return Err(give_up(r, e));
-            };
-            // SAFETY: the receiver's copy block, just opened to it for `len` bytes.
-            let to = unsafe { UserWrite::trusted(copy, len) };
-            to.copy_from(0, whole.to_read(), 0, len);
-            exec::events::count(&exec::events::BYTES_COPIED, len);
-            // Both ends lend now: the receiver its copy (counted by alloc_copy), the sender its
-            // original.
-            // SAFETY: the running task; one reference to its space at a time.
-            let loan = unsafe { space_of(sender) }.map_or(0, |mine| mine.lend(msg, len));
-            (copy, Kind::Copy { original: msg }, len, loan)
-        }
-        PUT_TRANSFER if whole_block => {
-            mine.set_access(msg, msg + pages, Access::Kernel);
-            let loan = mine.lend(msg, pages);
-            // SAFETY: as above; `mine` is not used from here on.
-            if let Some(theirs) = unsafe { space_of(receiver) } {
-                theirs.set_access(msg, msg + pages, Access::ReadWrite);
-            }
-            (msg, Kind::Transfer, pages, loan)
-        }
-        _ => return Err(give_up(r, e)),
-    };
-    *e = Envelope {
-        msg: Message::new(core::ptr::null_mut(), size_of::<Envelope>()),
-        ticket: 0,
-        view,
-        loan,
-        len: lent_len,
-        sender,
-        receiver,
-        reply,
-        kind,
-        state: State::Out,
-        taken: false,
-        held_at: 0,
-        sent_at: 0,
-        lends: false,
-    };
-    let m = &raw mut e.msg;
-    let e_ptr = &raw mut *e;
-    let ticket = r.envelopes.insert(e);
-    // SAFETY: the running task; the only reference to its space now.
-    let sent_at = unsafe { space_of(sender) }.map_or(0, |mine| mine.note_sent(ticket));
-    // SAFETY: the box lives in the records; nothing else refers to it yet.
-    unsafe { ((*e_ptr).ticket, (*e_ptr).sent_at) = (ticket, sent_at) };
-    if let Some(l) = lends {
-        // SAFETY: the running task; the only reference to its space now.
-        let starts = unsafe { space_of(sender) }.map_or([0; exec::sys_gate::LENDS_MAX], |mine| lend::count_loans(mine, &l));
-        lend::keep(r, ticket, l, starts);
-    }
-    // What the receiver sees: a header the kernel wrote (the reply port by its handle, and
-    // the envelope's ticket where Exec leaves a received message's stale link).
-    let mut header = Message::new(reply as *mut MsgPort, len as usize);
-    header.node.succ = ticket as *mut Node;
-    // And the sender's task number where Exec leaves the other link: a server may keep
-    // records per client and ask whether a client is still there (exec's task_alive).
-    // SAFETY: the running task.
-    header.node.pred = unsafe { (*sender).id() } as *mut Node;
-    // SAFETY: the view is `len` >= HEADER bytes of exec memory, now the receiver's.
-    unsafe { UserWrite::trusted(view, len) }.write(0, header);
-    // SAFETY: the port is live; the envelope lives in the records until it is done with.
-    unsafe { exec::port::put_msg(port, m) };
-    Ok(reply)
-}
-
-/// An envelope to fill, for `sender`'s message to `receiver`: a spare one, or a new one while
-/// the kernel heap keeps its reserve. Its other fields are the caller's to fill.
-fn fresh_envelope(r: &mut Records, sender: *mut Task, receiver: *mut Task) -> Option<Box<Envelope>> {
-    // A spare one still names the tasks of its last message: named afresh here (the path to
-    // ring 0 reads them back; it once took a spare's stale sender for the new one's).
-    let spare = r.spare.pop().map(|mut e| {
-        (e.sender, e.receiver) = (sender, receiver);
-        e
-    });
-    spare.or_else(|| {
-        (exec::heap::stats().free >= crate::policy::HEAP_RESERVE).then(|| {
-            Box::new(Envelope {
-                msg: Message::new(core::ptr::null_mut(), 0),
-                ticket: 0,
-                view: 0,
-                loan: 0,
-                len: 0,
-                sender,
-                receiver,
-                reply: 0,
-                kind: Kind::Orphan { copy: false, adopted: false },
-                state: State::Out,
-                taken: false,
-                held_at: 0,
-                sent_at: 0,
-                lends: false,
-            })
-        })
-    })
-}
-
-/// Puts an envelope that was not used back (it was never on the sender's list).
-fn give_up(r: &mut Records, e: Box<Envelope>) -> exec::sys_gate::GateError {
-    recycle(r, e);
-    BadPointer
-}
-
+/// Keeps envelope `e`, done with, for the next message (up to [`SPARE_MAX`]).
 fn recycle(r: &mut Records, e: Box<Envelope>) {
     if r.spare.len() < SPARE_MAX {
         r.spare.push(e);
@@ -651,81 +439,4 @@ fn done(r: &mut Records, e: Box<Envelope>) {
         }
     }
     recycle(r, e);
-}
-
-/// Takes every envelope off `port` (being deleted, or its owner ending): messages go back to
-/// their senders marked receiver-gone; replies coming back to it end here. Forbid held.
-fn drain(r: &mut Records, port: *mut MsgPort) {
-    loop {
-        // SAFETY: a live port (its owner's end or delete_port frees it after this).
-        let m = unsafe { exec::port::get_msg(port) };
-        if m.is_null() {
-            break;
-        }
-        if !is_envelope(r, m) {
-            bounce(m, exec::port::MSG_ERR_RECEIVER_GONE);
-            continue;
-        }
-        // SAFETY: one of the records' envelopes.
-        let (ticket, state) = unsafe { ((*envelope_of(m)).ticket, (*envelope_of(m)).state) };
-        match state {
-            State::Out => send_back(r, ticket, exec::port::MSG_ERR_RECEIVER_GONE),
-            State::Back => finish(r, ticket),
-        }
-    }
-}
-
-/// Task end: every message the task held, or that waited at its ports, goes back to its
-/// sender marked [`exec::port::MSG_ERR_RECEIVER_GONE`] (so nobody waits for a reply forever);
-/// then its ports are forgotten. Messages the task sent and that are still out become
-/// orphans: a receiver keeps its copy, and a transferred block moves from `dying` (the task's
-/// space, already detached from it) to the receiver's, so that nothing it can still reach is
-/// freed under it. Disable held.
-pub fn reclaim(task: *mut Task, mut dying: Option<&mut Space>) {
-    with(|r| {
-        // A ring-3 task's lists and counts say what there is to look for: nothing here walks
-        // the system's records for it. (A ring-0 task keeps none: its records are looked for.)
-        let ports_any = dying.as_deref().is_none_or(|s| s.policy.ports > 0);
-        // What it sent: orphans now (what came back to it waits at its own ports: below). A
-        // ring-3 task's are on its own list; a ring-0 task's are looked for.
-        // An orphan already is an ended sender's: its task may have been freed, and `task` a
-        // new one at the same address.
-        let out = |e: &Envelope| e.state == State::Out && !matches!(e.kind, Kind::Orphan { .. });
-        let sent: Vec<u64> = match dying.as_deref() {
-            Some(s) => s.sent().iter().copied().filter(|&t| r.envelopes.get(t).is_some_and(|e| e.sender == task && out(e))).collect(),
-            None => r.envelopes.iter().filter(|(_, e)| e.sender == task && out(e)).map(|(t, _)| t).collect(),
-        };
-        for ticket in sent {
-            let Some(e) = r.envelopes.get_mut(ticket) else { continue };
-            let copy = matches!(e.kind, Kind::Copy { .. } | Kind::Kernel { .. });
-            let mut adopted = false;
-            if e.kind == Kind::Transfer && e.receiver != task {
-                let block = dying.as_deref_mut().and_then(|s| s.give_away(e.view));
-                // SAFETY: the receiver is another live task: its space is not `dying`.
-                if let (Some(b), Some(rs)) = (block, unsafe { space_of(e.receiver) }) {
-                    rs.adopt(b);
-                    adopted = true;
-                }
-            }
-            e.kind = Kind::Orphan { copy, adopted };
-        }
-        // What waits at its ports, or what it holds: back to the senders.
-        let handles: Vec<u64> = if ports_any { r.ports_of(task).collect() } else { Vec::new() };
-        let ports: Vec<*mut MsgPort> = handles.into_iter().filter_map(|h| r.remove_port(h)).collect();
-        for port in ports {
-            drain(r, port);
-        }
-        // A ring-0 lender ended with its message out: its registration goes (the message, if
-        // a ring-3 task took it, is an orphan now and lends nothing).
-        r.ring0_lends.retain(|_, (_, owner)| *owner != task);
-        // What it holds: a ring-3 task's own list (what waited at its ports went back above);
-        // a ring-0 task's are looked for.
-        let held: Vec<u64> = match dying.as_deref() {
-            Some(s) => s.held().to_vec(),
-            None => r.envelopes.iter().filter(|(_, e)| e.receiver == task && e.state == State::Out).map(|(t, _)| t).collect(),
-        };
-        for ticket in held {
-            send_back(r, ticket, exec::port::MSG_ERR_RECEIVER_GONE);
-        }
-    });
 }

@@ -24,37 +24,37 @@ const PORTS_RESERVED: usize = 256;
 /// the first of a name).
 pub fn create_port(name: Option<&str>, pri: i8) -> GateResult {
     let me = me();
-    // SAFETY: the running task; the only reference to its space until the Permit below.
+    // SAFETY: the running task; the only reference to its space until it is taken again below.
     let Some(mine) = (unsafe { super::space_of(me) }) else { return Ok(0) };
     if mine.policy.ports >= PORTS_PER_TASK || !crate::policy::reserves_allow(0) {
         return Ok(0);
     }
     let (origin, family) = (mine.policy.origin, mine.policy.family);
-    if name.is_some() && crate::policy::take_public_name(family).is_err() {
-        return Ok(0);
-    }
-    let public_family = if name.is_some() { family } else { 0 };
-    forbid(); // the name is checked and taken at once
+    // The name is checked and counted, the port made and recorded, under one Forbid: nothing
+    // can end the task in between and leave its family's count of public names taken.
+    forbid();
     // SAFETY: Forbid held.
     let taken = name.is_some_and(|n| !exec::port::find_port(n).is_null() || unsafe { (*RECORDS.get()).kept_from(n, origin) });
-    let p = if taken { core::ptr::null_mut() } else { exec::port::create_port(name, pri) };
-    permit();
+    let public_family = if name.is_some() { family } else { 0 };
+    let counted = !taken && (public_family == 0 || crate::policy::take_public_name(family).is_ok());
+    let p = if counted { exec::port::create_port(name, pri) } else { core::ptr::null_mut() };
     if p.is_null() {
-        if public_family != 0 {
-            crate::policy::give_back_public_name(public_family);
+        if counted && public_family != 0 {
+            crate::policy::give_back_public_name(family);
         }
+        permit();
         return Ok(0);
     }
-    // Taken again: the Permit above may have switched tasks, and others change this space
-    // meanwhile (under Forbid).
-    // SAFETY: the running task; the only reference to its space now.
+    // SAFETY: the running task; the only reference to its space now (Forbid held).
     if let Some(mine) = unsafe { super::space_of(me) } {
         mine.policy.ports += 1;
     }
-    Ok(with(|r| {
+    let h = with(|r| {
         r.ports.reserve_once(PORTS_RESERVED);
         r.add_port(PortRec { port: p, owner: me, public_family })
-    }))
+    });
+    permit();
+    Ok(h)
 }
 
 /// Keeps the public name `name` for ring-3 tasks the calling ring-0 task starts (and their
@@ -139,3 +139,30 @@ pub fn rem_port(h: u64) -> GateResult {
     Ok(0)
 }
 
+impl super::Records {
+    /// Adds the port record `rec`. Result: its handle.
+    pub(super) fn add_port(&mut self, rec: PortRec) -> u64 {
+        let (port, owner) = (rec.port as usize, rec.owner as usize);
+        let h = self.ports.insert(rec);
+        self.handles.insert(port, h);
+        self.by_owner.insert((owner, h & 0xffff_ffff, h));
+        h
+    }
+
+    /// Takes the port record `h` out (off its family's count of public names if it was
+    /// public). Result: the port, whose messages the caller drains.
+    pub(super) fn remove_port(&mut self, h: u64) -> Option<*mut MsgPort> {
+        let mut rec = self.ports.remove(h)?;
+        rec.unpublish();
+        self.handles.remove(&(rec.port as usize));
+        self.by_owner.remove(&(rec.owner as usize, h & 0xffff_ffff, h));
+        Some(rec.port)
+    }
+
+    /// The handles of `owner`'s ports, lowest slot first: a range of the index, however many
+    /// ports others hold.
+    pub(super) fn ports_of(&self, owner: *mut Task) -> impl Iterator<Item = u64> + '_ {
+        let o = owner as usize;
+        self.by_owner.range((o, 0, 0)..=(o, u64::MAX, u64::MAX)).map(|&(_, _, h)| h)
+    }
+}

@@ -1,0 +1,83 @@
+//! What goes when a port or a task ends: the messages queued at a port go back to their
+//! senders; a task's messages out become orphans, its ports go, what it holds goes back. A
+//! ring-3 task's are found on its own lists and by its owner index, never by a walk of
+//! everyone's.
+
+use super::*;
+
+/// Takes every envelope off `port` (being deleted, or its owner ending): messages go back to
+/// their senders marked receiver-gone; replies coming back to it end here. Forbid held.
+pub(super) fn drain(r: &mut Records, port: *mut MsgPort) {
+    loop {
+        // SAFETY: a live port (its owner's end or delete_port frees it after this).
+        let m = unsafe { exec::port::get_msg(port) };
+        if m.is_null() {
+            break;
+        }
+        if !is_envelope(r, m) {
+            bounce(m, exec::port::MSG_ERR_RECEIVER_GONE);
+            continue;
+        }
+        // SAFETY: one of the records' envelopes.
+        let (ticket, state) = unsafe { ((*envelope_of(m)).ticket, (*envelope_of(m)).state) };
+        match state {
+            State::Out => send_back(r, ticket, exec::port::MSG_ERR_RECEIVER_GONE),
+            State::Back => finish(r, ticket),
+        }
+    }
+}
+
+/// Task end: every message the task held, or that waited at its ports, goes back to its
+/// sender marked [`exec::port::MSG_ERR_RECEIVER_GONE`] (so nobody waits for a reply forever);
+/// then its ports are forgotten. Messages the task sent and that are still out become
+/// orphans: a receiver keeps its copy, and a transferred block moves from `dying` (the task's
+/// space, already detached from it) to the receiver's, so that nothing it can still reach is
+/// freed under it. Disable held.
+pub fn reclaim(task: *mut Task, mut dying: Option<&mut Space>) {
+    with(|r| {
+        // A ring-3 task's lists and counts say what there is to look for: nothing here walks
+        // the system's records for it. (A ring-0 task keeps none: its records are looked for.)
+        let ports_any = dying.as_deref().is_none_or(|s| s.policy.ports > 0);
+        // What it sent: orphans now (what came back to it waits at its own ports: below). A
+        // ring-3 task's are on its own list; a ring-0 task's are looked for.
+        // An orphan already is an ended sender's: its task may have been freed, and `task` a
+        // new one at the same address.
+        let out = |e: &Envelope| e.state == State::Out && !matches!(e.kind, Kind::Orphan { .. });
+        let sent: Vec<u64> = match dying.as_deref() {
+            Some(s) => s.sent().iter().copied().filter(|&t| r.envelopes.get(t).is_some_and(|e| e.sender == task && out(e))).collect(),
+            None => r.envelopes.iter().filter(|(_, e)| e.sender == task && out(e)).map(|(t, _)| t).collect(),
+        };
+        for ticket in sent {
+            let Some(e) = r.envelopes.get_mut(ticket) else { continue };
+            let copy = matches!(e.kind, Kind::Copy { .. } | Kind::Kernel { .. });
+            let mut adopted = false;
+            if e.kind == Kind::Transfer && e.receiver != task {
+                let block = dying.as_deref_mut().and_then(|s| s.give_away(e.view));
+                // SAFETY: the receiver is another live task: its space is not `dying`.
+                if let (Some(b), Some(rs)) = (block, unsafe { space_of(e.receiver) }) {
+                    rs.adopt(b);
+                    adopted = true;
+                }
+            }
+            e.kind = Kind::Orphan { copy, adopted };
+        }
+        // What waits at its ports, or what it holds: back to the senders.
+        let handles: Vec<u64> = if ports_any { r.ports_of(task).collect() } else { Vec::new() };
+        let ports: Vec<*mut MsgPort> = handles.into_iter().filter_map(|h| r.remove_port(h)).collect();
+        for port in ports {
+            drain(r, port);
+        }
+        // A ring-0 lender ended with its message out: its registration goes (the message, if
+        // a ring-3 task took it, is an orphan now and lends nothing).
+        r.ring0_lends.retain(|_, (_, owner)| *owner != task);
+        // What it holds: a ring-3 task's own list (what waited at its ports went back above);
+        // a ring-0 task's are looked for.
+        let held: Vec<u64> = match dying.as_deref() {
+            Some(s) => s.held().to_vec(),
+            None => r.envelopes.iter().filter(|(_, e)| e.receiver == task && e.state == State::Out).map(|(t, _)| t).collect(),
+        };
+        for ticket in held {
+            send_back(r, ticket, exec::port::MSG_ERR_RECEIVER_GONE);
+        }
+    });
+}
