@@ -34,6 +34,12 @@ impl<T> HandleTable<T> {
         ((handle & 0xffff_ffff) as usize, (handle >> 32) as u32)
     }
 
+    /// The slot `handle` names, whatever its generation: the order in which a table's objects
+    /// sit (for an index kept beside the table that lists them in that order).
+    pub fn slot_of(handle: u64) -> usize {
+        Self::split(handle).0
+    }
+
     /// Makes room for `additional` more objects than the table holds, so that the next
     /// inserts allocate nothing (and removals neither: the free list has room too).
     pub fn reserve(&mut self, additional: usize) {

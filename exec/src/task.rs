@@ -110,8 +110,10 @@ pub struct Task {
     /// while it runs in ring 3 (see `user_heap`).
     #[cfg(feature = "mmu")]
     pub(crate) user_block: u64,
-    /// mmu-mode: ticks it has held Forbid from ring 3 without a break (see
-    /// `sched::RING3_FORBID_TICKS`). Disable.
+    /// mmu-mode: ticks that fell while it ran with Forbid held (its own, or the kernel's for
+    /// one of its gate calls) since it last took Forbid itself from none, or since a tick found
+    /// it without Forbid (see `sched::RING3_FORBID_TICKS`). Written by the tick and by
+    /// `sched::start_forbid_watch`, each with interrupts off.
     #[cfg(feature = "mmu")]
     pub(crate) forbid_ticks: u32,
 }

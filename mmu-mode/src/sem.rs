@@ -35,17 +35,23 @@ struct Record {
     family: u64,
 }
 
-/// Every ring-3 semaphore, by handle (found in O(log n), whatever the number); and the public
-/// ones by the address of their working half (what exec's find_semaphore gives), to their
-/// handle; and (owner, handle) of every one with an owner, so that a task's end finds its own
-/// by a range, not a walk of every task's. Forbid.
-struct Semaphores(BTreeMap<u64, Record>, BTreeMap<usize, u64>, BTreeSet<(usize, u64)>);
+/// The ring-3 semaphores' records. Forbid.
+struct Semaphores {
+    /// Every one, by handle (found in O(log n), whatever the number).
+    records: BTreeMap<u64, Record>,
+    /// The public ones, by the address of their working half (what exec's find_semaphore
+    /// gives), to their handle.
+    public: BTreeMap<usize, u64>,
+    /// (owner, handle) of every one with an owner: a task's end finds its own by a range, not
+    /// a walk of every task's.
+    by_owner: BTreeSet<(usize, u64)>,
+}
 
 // SAFETY: the records are the kernel's own, touched only under Forbid on the one CPU; the tasks
 // they name are exec's, shared between tasks by design.
 unsafe impl Send for Semaphores {}
 
-static RECORDS: Global<Semaphores> = Global::new(Semaphores(BTreeMap::new(), BTreeMap::new(), BTreeSet::new()));
+static RECORDS: Global<Semaphores> = Global::new(Semaphores { records: BTreeMap::new(), public: BTreeMap::new(), by_owner: BTreeSet::new() });
 
 fn me() -> *mut Task {
     exec::task::find_task(None)
@@ -55,7 +61,7 @@ fn me() -> *mut Task {
 fn with(handle: u64, f: impl FnOnce(&mut Record) -> GateResult) -> GateResult {
     forbid();
     // SAFETY: Forbid held.
-    let r = match unsafe { (*RECORDS.get()).0.get_mut(&handle) } {
+    let r = match unsafe { (*RECORDS.get()).records.get_mut(&handle) } {
         Some(rec) => f(rec),
         None => Err(BadPointer),
     };
@@ -72,7 +78,7 @@ pub fn init(handle: u64) -> GateResult {
     s.writable(handle, size_of::<SignalSemaphore>() as u64).ok_or(BadPointer)?;
     forbid();
     // SAFETY: Forbid held.
-    let Semaphores(records, public, by_owner) = unsafe { &mut *RECORDS.get() };
+    let Semaphores { records, public, by_owner } = unsafe { &mut *RECORDS.get() };
     let r = match records.get(&handle) {
         // An orphan's record (its owner ended: null) may be taken over once idle.
         Some(old) if !old.sem.is_idle() || (!old.owner.is_null() && old.owner != me()) => Err(BadPointer),
@@ -142,7 +148,7 @@ pub fn attempt(handle: u64, shared: bool) -> GateResult {
 pub fn release(handle: u64) -> GateResult {
     forbid();
     // SAFETY: Forbid held.
-    let Semaphores(records, public, _) = unsafe { &mut *RECORDS.get() };
+    let Semaphores { records, public, .. } = unsafe { &mut *RECORDS.get() };
     let r = match records.get_mut(&handle) {
         Some(rec) if rec.sem.held_by_caller() => {
             // SAFETY: a live semaphore the caller holds.
@@ -177,7 +183,7 @@ pub fn add(handle: u64) -> GateResult {
     let me = me();
     forbid();
     // SAFETY: Forbid held.
-    let Semaphores(records, public, _) = unsafe { &mut *RECORDS.get() };
+    let Semaphores { records, public, .. } = unsafe { &mut *RECORDS.get() };
     let r = match records.get_mut(&handle) {
         Some(r) if r.owner == me && !r.public && r.sem.is_idle() && crate::policy::take_public_name(r.family).is_ok() => {
             let name = r.name.insert(name);
@@ -201,7 +207,7 @@ pub fn find(name: &str) -> GateResult {
     forbid();
     let sem = exec::semaphore::find_semaphore(name);
     // SAFETY: Forbid held.
-    let h = unsafe { (*RECORDS.get()).1.get(&(sem as usize)).copied().unwrap_or(0) };
+    let h = unsafe { (*RECORDS.get()).public.get(&(sem as usize)).copied().unwrap_or(0) };
     permit();
     Ok(h)
 }
@@ -211,10 +217,10 @@ pub fn rem(handle: u64) -> GateResult {
     let me = me();
     forbid();
     // SAFETY: Forbid held.
-    let records = unsafe { &mut *RECORDS.get() };
-    let r = match records.0.get_mut(&handle) {
+    let Semaphores { records, public, .. } = unsafe { &mut *RECORDS.get() };
+    let r = match records.get_mut(&handle) {
         Some(r) if r.owner == me && r.public => {
-            unpublish(r, &mut records.1);
+            unpublish(r, public);
             Ok(0)
         }
         _ => Err(BadPointer),
@@ -245,7 +251,7 @@ fn drop_record(mut r: Record, public: &mut BTreeMap<usize, u64>) {
 pub fn reclaim(task: *mut Task) {
     forbid();
     // SAFETY: Forbid held.
-    let Semaphores(records, public, by_owner) = unsafe { &mut *RECORDS.get() };
+    let Semaphores { records, public, by_owner } = unsafe { &mut *RECORDS.get() };
     let t = task as usize;
     let mine: Vec<u64> = by_owner.range((t, 0)..=(t, u64::MAX)).map(|&(_, h)| h).collect();
     for h in mine {

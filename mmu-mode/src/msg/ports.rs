@@ -1,5 +1,6 @@
 //! The ports ring-3 tasks make: exec's ports in kernel memory, named to ring 3 by handles.
 
+use exec::handles::HandleTable;
 use exec::port::MsgPort;
 use exec::sched::{forbid, permit};
 use exec::sys_gate::GateError::BadPointer;
@@ -145,7 +146,7 @@ impl super::Records {
         let (port, owner) = (rec.port as usize, rec.owner as usize);
         let h = self.ports.insert(rec);
         self.handles.insert(port, h);
-        self.by_owner.insert((owner, h & 0xffff_ffff, h));
+        self.by_owner.insert((owner, HandleTable::<PortRec>::slot_of(h) as u64, h));
         h
     }
 
@@ -155,7 +156,7 @@ impl super::Records {
         let mut rec = self.ports.remove(h)?;
         rec.unpublish();
         self.handles.remove(&(rec.port as usize));
-        self.by_owner.remove(&(rec.owner as usize, h & 0xffff_ffff, h));
+        self.by_owner.remove(&(rec.owner as usize, HandleTable::<PortRec>::slot_of(h) as u64, h));
         Some(rec.port)
     }
 
