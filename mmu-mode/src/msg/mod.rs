@@ -379,17 +379,18 @@ fn note_held(e: &mut Envelope) {
     }
 }
 
-/// The envelope `e` (in the records, out of them for the borrow) is no longer held by its
+/// The envelope `ticket`, at `held_at` of its receiver's list, is no longer held by that
 /// receiver (replied, or sent back): its note in the receiver's space goes, if the receiver
-/// still has one. Forbid held.
-fn note_unheld(r: &mut Records, e: &Envelope) {
+/// still has one. Passed by value: no reference into the records is held while they change.
+/// Forbid held.
+fn note_unheld(r: &mut Records, receiver: *mut Task, ticket: u64, held_at: u32) {
     // SAFETY: the receiver is live, or ending (then it has no space any more).
-    let Some(s) = (unsafe { space_of(e.receiver) }) else { return };
+    let Some(s) = (unsafe { space_of(receiver) }) else { return };
     // The note that was last moves into the freed place.
-    if let Some(moved) = s.unhold(e.ticket, e.held_at)
+    if let Some(moved) = s.unhold(ticket, held_at)
         && let Some(m) = r.envelopes.get_mut(moved)
     {
-        m.held_at = e.held_at;
+        m.held_at = held_at;
     }
 }
 

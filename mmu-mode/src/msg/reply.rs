@@ -53,7 +53,7 @@ pub(super) fn send_back(r: &mut Records, ticket: u64, error: i32) {
     // SAFETY: the envelope lives in the records (boxed); only this function touches it now.
     let e = unsafe { &mut *e };
     if e.taken {
-        note_unheld(r, e);
+        note_unheld(r, e.receiver, e.ticket, e.held_at);
     }
     // Where the sender sees its message come back, and whether the sender may write it now
     // (checked when the reply writes, not only at the put: a message sent from pages another
