@@ -92,10 +92,12 @@ pub(super) fn count_loans(mine: &mut Space, lends: &Lends) -> [u64; LENDS_MAX] {
 /// blocks that counted its loans (all 0 for a ring-0 sender's), and marks the envelope as one
 /// that lends. Forbid held.
 pub(super) fn keep(r: &mut Records, ticket: u64, lends: Lends, starts: [u64; LENDS_MAX]) {
-    if let Some(e) = r.envelopes.get_mut(ticket) {
-        e.lends = true;
+    if r.envelopes.get(ticket).is_some() {
+        let h = r.lent.insert((lends, starts));
+        if let Some(e) = r.envelopes.get_mut(ticket) {
+            e.lent = h;
+        }
     }
-    r.lent.insert(ticket, (lends, starts));
 }
 
 /// msg_read from ring 3: up to `len` bytes from buffer `index` of the message the caller holds
@@ -234,7 +236,7 @@ fn copy(r: &Records, ticket: u64, index: u64, offset: u64, local: u64, len: u64,
     if matches!(e.kind, Kind::Orphan { .. }) {
         return Err(BadPointer);
     }
-    let (lends, _) = if e.lends { r.lent.get(&ticket) } else { None }.ok_or(BadPointer)?;
+    let (lends, _) = if e.lent != 0 { r.lent.get(e.lent) } else { None }.ok_or(BadPointer)?;
     let (n, remote) = range(lends, index, offset, len, way)?;
     if n == 0 {
         return Ok(0);

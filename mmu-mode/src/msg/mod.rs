@@ -168,10 +168,10 @@ struct Envelope {
     held_at: u32,
     /// A ring-3 sender's: its index in the sender's `Space::sent` until it is done with.
     sent_at: u32,
-    /// Whether it lends buffers: their table (as read and checked at the put) is in
-    /// `Records::lent` under its ticket, out of line, so that a message that lends nothing
-    /// (the common one) costs nothing more.
-    lends: bool,
+    /// If it lends buffers, the handle of their table (as read and checked at the put) in
+    /// `Records::lent`, out of line, so that a message that lends nothing (the common one)
+    /// costs nothing more; 0 if it lends none.
+    lent: u64,
 }
 
 /// A port a ring-3 task made (exec's, in kernel memory).
@@ -213,9 +213,10 @@ struct Records {
     /// registered by the sender (kept beside them) for as long as the message is out, or until
     /// the sender ends.
     ring0_lends: BTreeMap<u64, (Lends, *mut Task)>,
-    /// The tables of the envelopes that lend (`Envelope::lends`), by ticket, each with the
-    /// starts of the sender's blocks that counted its buffers' loans (`Space::lend`).
-    lent: BTreeMap<u64, (Lends, [u64; exec::sys_gate::LENDS_MAX])>,
+    /// The tables of the envelopes that lend (`Envelope::lent`), by handle (O(1), and no
+    /// allocation once warm: slots are reused), each with the starts of the sender's blocks
+    /// that counted its buffers' loans (`Space::lend`).
+    lent: HandleTable<(Lends, [u64; exec::sys_gate::LENDS_MAX])>,
     /// Public names ring-0 code keeps for the ring-3 tasks it starts itself (`reserve_name`):
     /// each with the number of a ring-0 task whose families may take it. Only ring-0 code adds
     /// to it (a handful), so a look through it is no walk a task controls.
@@ -236,7 +237,7 @@ impl Records {
 }
 
 static RECORDS: Global<Records> =
-    Global::new(Records { ports: HandleTable::new(), handles: BTreeMap::new(), by_owner: BTreeSet::new(), envelopes: HandleTable::new(), spare: Vec::new(), kernel_copies: BTreeMap::new(), ring0_lends: BTreeMap::new(), lent: BTreeMap::new(), reserved: Vec::new() });
+    Global::new(Records { ports: HandleTable::new(), handles: BTreeMap::new(), by_owner: BTreeSet::new(), envelopes: HandleTable::new(), spare: Vec::new(), kernel_copies: BTreeMap::new(), ring0_lends: BTreeMap::new(), lent: HandleTable::new(), reserved: Vec::new() });
 
 /// Most spare envelopes kept.
 const SPARE_MAX: usize = 64;
@@ -420,7 +421,7 @@ fn finish(r: &mut Records, ticket: u64) {
 /// cannot free or move it while the reply waits at its port), and the box is kept for the next
 /// message.
 fn done(r: &mut Records, e: Box<Envelope>) {
-    let lends = if e.lends { r.lent.remove(&e.ticket) } else { None };
+    let lends = if e.lent != 0 { r.lent.remove(e.lent) } else { None };
     // A ring-0 sender has no space; an orphan's has gone.
     if !matches!(e.kind, Kind::Orphan { .. } | Kind::Kernel { .. }) {
         // SAFETY: a sender that is not an orphan's is live; the only reference to its space.

@@ -135,7 +135,7 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
         taken: false,
         held_at: 0,
         sent_at: 0,
-        lends: false,
+        lent: 0,
     };
     let m = &raw mut e.msg;
     let e_ptr = &raw mut *e;
@@ -189,7 +189,7 @@ fn fresh_envelope(r: &mut Records, sender: *mut Task, receiver: *mut Task) -> Op
                 taken: false,
                 held_at: 0,
                 sent_at: 0,
-                lends: false,
+                lent: 0,
             })
         })
     })

@@ -70,7 +70,7 @@ pub(super) fn wrap(r: &mut Records, m: *mut Message) -> Option<(u64, u64)> {
         taken: true,
         held_at: 0,
         sent_at: 0,
-        lends: false,
+        lent: 0,
     };
     // What its sender registered as lent (`lend.rs`), trusted: ring 0's.
     let lends = r.ring0_lends.get(&(m as u64)).map(|&(l, _)| l);

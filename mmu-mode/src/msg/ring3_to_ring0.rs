@@ -119,7 +119,7 @@ pub(super) fn put(r: &mut Records, mut e: Box<Envelope>, port: *mut MsgPort, who
         taken: true,
         held_at: 0,
         sent_at: 0,
-        lends: false,
+        lent: 0,
     };
     let e_ptr = &raw mut *e;
     let ticket = r.envelopes.insert(e);
