@@ -69,7 +69,7 @@ pub fn reclaim(task: *mut Task, mut dying: Option<&mut Space>) {
         }
         // A ring-0 lender ended with its message out: its registration goes (the message, if
         // a ring-3 task took it, is an orphan now and lends nothing).
-        r.ring0_lends.retain(|_, (_, owner)| *owner != task);
+        r.ring0_lends.retain(|(_, _, owner)| *owner != task);
         // What it holds: a ring-3 task's own list (what waited at its ports went back above);
         // a ring-0 task's are looked for.
         let held: Vec<u64> = match dying.as_deref() {

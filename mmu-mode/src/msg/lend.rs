@@ -140,7 +140,7 @@ fn ring0(m: *const Message, index: usize, offset: usize, local: u64, len: usize,
     with(|r| {
         let Some(&(ticket, _, _)) = r.kernel_copies.get(&(m as u64)) else {
             // From ring 0 to ring 0: by the sender's registration, trusted on both ends.
-            let (l, _) = r.ring0_lends.get(&(m as u64)).ok_or(BadPointer)?;
+            let l = r.ring0_lent(m as u64).ok_or(BadPointer)?;
             let (n, remote) = range(l, index as u64, offset as u64, len as u64, way)?;
             let other = if way == Way::Read { Way::Write } else { Way::Read };
             return raw_copy(end(None, remote, n, way).ok_or(BadPointer)?, end(None, local, n, other).ok_or(BadPointer)?);
@@ -163,18 +163,25 @@ pub unsafe fn lend_ring0(m: *mut Message, lends: &Lends) {
     let mut l = *lends;
     l.count = l.count.min(LENDS_MAX as u64);
     let me = me();
-    with(|r| r.ring0_lends.insert(m as u64, (l, me)));
+    with(|r| {
+        r.ring0_lends.retain(|(at, _, _)| *at != m as u64);
+        r.ring0_lends.push((m as u64, l, me));
+    });
 }
 
 /// Whether the ring-0 message at `m` has a registration (for tests).
 pub fn registered(m: *const Message) -> bool {
-    with(|r| r.ring0_lends.contains_key(&(m as u64)))
+    with(|r| r.ring0_lent(m as u64).is_some())
 }
 
 /// Ends the registration of [`lend_ring0`] (the message is back, or was never sent; a sender
 /// that ends loses its registrations with it). Not callable from an interrupt.
 pub fn end_lend_ring0(m: *mut Message) {
-    with(|r| r.ring0_lends.remove(&(m as u64)));
+    with(|r| {
+        if let Some(i) = r.ring0_lends.iter().position(|(at, _, _)| *at == m as u64) {
+            r.ring0_lends.swap_remove(i);
+        }
+    });
 }
 
 /// The part of buffer `index` of `lends` that a copy of `len` bytes from `offset` reaches, the

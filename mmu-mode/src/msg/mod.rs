@@ -209,10 +209,12 @@ struct Records {
     /// Copies at ring-0 receivers (their address) → (the envelope's ticket, the length, the
     /// sender's family, charged for it).
     kernel_copies: BTreeMap<u64, (u64, u64, u64)>,
-    /// The buffers ring-0 senders' messages lend (by the message's address: `lend.rs`),
-    /// registered by the sender (kept beside them) for as long as the message is out, or until
-    /// the sender ends.
-    ring0_lends: BTreeMap<u64, (Lends, *mut Task)>,
+    /// The buffers ring-0 senders' messages lend (the message's address, its table, its
+    /// sender: `lend.rs`), registered by the sender for as long as the message is out, or until
+    /// the sender ends. Looked through, not searched: only ring-0 code registers, a message or
+    /// two at a time, and a list that keeps its room allocates nothing per packet (a BTreeMap
+    /// measured about 100 instructions a packet more).
+    ring0_lends: Vec<(u64, Lends, *mut Task)>,
     /// The tables of the envelopes that lend (`Envelope::lent`), by handle (O(1), and no
     /// allocation once warm: slots are reused), each with the starts of the sender's blocks
     /// that counted its buffers' loans (`Space::lend`).
@@ -228,6 +230,11 @@ struct Records {
 unsafe impl Send for Records {}
 
 impl Records {
+    /// The table the ring-0 message at `m` lends, if its sender registered one.
+    fn ring0_lent(&self, m: u64) -> Option<&Lends> {
+        self.ring0_lends.iter().find(|(at, _, _)| *at == m).map(|(_, l, _)| l)
+    }
+
     /// Whether `name` is kept ([`reserve_name`]) for other tasks than those of the ring-0
     /// starter numbered `origin`.
     fn kept_from(&self, name: &str, origin: u64) -> bool {
@@ -237,7 +244,7 @@ impl Records {
 }
 
 static RECORDS: Global<Records> =
-    Global::new(Records { ports: HandleTable::new(), handles: BTreeMap::new(), by_owner: BTreeSet::new(), envelopes: HandleTable::new(), spare: Vec::new(), kernel_copies: BTreeMap::new(), ring0_lends: BTreeMap::new(), lent: HandleTable::new(), reserved: Vec::new() });
+    Global::new(Records { ports: HandleTable::new(), handles: BTreeMap::new(), by_owner: BTreeSet::new(), envelopes: HandleTable::new(), spare: Vec::new(), kernel_copies: BTreeMap::new(), ring0_lends: Vec::new(), lent: HandleTable::new(), reserved: Vec::new() });
 
 /// Most spare envelopes kept.
 const SPARE_MAX: usize = 64;

@@ -72,8 +72,6 @@ pub(super) fn wrap(r: &mut Records, m: *mut Message) -> Option<(u64, u64)> {
         sent_at: 0,
         lent: 0,
     };
-    // What its sender registered as lent (`lend.rs`), trusted: ring 0's.
-    let lends = r.ring0_lends.get(&(m as u64)).map(|&(l, _)| l);
     let mut e = match spare {
         Some(mut e) => {
             *e = envelope;
@@ -86,7 +84,8 @@ pub(super) fn wrap(r: &mut Records, m: *mut Message) -> Option<(u64, u64)> {
     let ticket = r.envelopes.insert(e);
     // SAFETY: the box lives in the records.
     unsafe { (*e_ptr).ticket = ticket };
-    if let Some(l) = lends {
+    // What its sender registered as lent (`lend.rs`), trusted: ring 0's.
+    if let Some(&l) = r.ring0_lent(m as u64) {
         // Ring 0 lends from no block of a space: nothing counted.
         super::lend::keep(r, ticket, l, [0; exec::sys_gate::LENDS_MAX]);
     }
