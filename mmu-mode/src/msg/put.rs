@@ -14,8 +14,10 @@ pub fn put(h: u64, msg: u64, how: u64) -> GateResult {
 /// (and checked) from the header, and take the first message there. Refused as put is, and
 /// (before anything is sent) a message without a reply port.
 pub fn do_msg(h: u64, msg: u64, how: u64) -> GateResult {
-    let reply = put_checked(h, msg, how, true)?;
-    get(reply, Get::WaitTake)
+    let (_, reply_port) = put_checked(h, msg, how, true)?;
+    // The put found the reply port the caller's own; it stays while the caller runs (only its
+    // owner deletes it), so it is not looked up again.
+    get_at(reply_port, Get::WaitTake)
 }
 
 /// reply_wait from ring 3, in one gate call: replies `view` (unless 0), then waits at the
@@ -30,8 +32,9 @@ pub fn reply_wait(view: u64, h: u64) -> GateResult {
     get_at(port, Get::WaitTake)
 }
 
-/// [`put`]; result: the message's reply port (refused when it has none and `need_reply`).
-fn put_checked(h: u64, msg: u64, how: u64, need_reply: bool) -> GateResult {
+/// [`put`]; result: the message's reply port, by handle and as exec's port (0 and null if it
+/// has none; refused then if `need_reply`).
+fn put_checked(h: u64, msg: u64, how: u64, need_reply: bool) -> Result<(u64, *mut MsgPort), exec::sys_gate::GateError> {
     let sender = me();
     forbid();
     // SAFETY: Forbid held: the only reference to the records until the permit.
@@ -41,7 +44,7 @@ fn put_checked(h: u64, msg: u64, how: u64, need_reply: bool) -> GateResult {
     result
 }
 
-fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, need_reply: bool) -> GateResult {
+fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, need_reply: bool) -> Result<(u64, *mut MsgPort), exec::sys_gate::GateError> {
     let (port, receiver) = r.ports.get(h).map(|p| (p.port, p.owner)).ok_or(BadPointer)?;
     // SAFETY: the running task; the only reference to its space until the receiver's is taken.
     let mine = unsafe { space_of(sender) }.ok_or(BadPointer)?;
@@ -57,9 +60,11 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
         return Err(BadPointer);
     }
     let whole = mine.writable(msg, len).ok_or(BadPointer)?;
-    if (reply == 0 && need_reply) || (reply != 0 && r.ports.get(reply).is_none_or(|p| p.owner != sender)) {
-        return Err(BadPointer);
-    }
+    let reply_port = match reply {
+        0 if need_reply => return Err(BadPointer),
+        0 => core::ptr::null_mut(),
+        _ => r.ports.get(reply).filter(|p| p.owner == sender).ok_or(BadPointer)?.port,
+    };
     let lends = if how & PUT_LENDS != 0 { Some(lend::read_table(mine, whole.to_read()).ok_or(BadPointer)?) } else { None };
     let how = how & !PUT_LENDS;
     // A way that is none is refused on every path (the one to ring 0 would not look at it).
@@ -81,7 +86,7 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
                 if let Some(l) = lends {
                     lend::keep(r, ticket, l, lend::count_loans(mine, &l));
                 }
-                Ok(reply)
+                Ok((reply, reply_port))
             }
             Err(e) => Err(give_up(r, e)),
         };
@@ -161,7 +166,7 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
     unsafe { UserWrite::trusted(view, len) }.write(0, header);
     // SAFETY: the port is live; the envelope lives in the records until it is done with.
     unsafe { exec::port::put_msg(port, m) };
-    Ok(reply)
+    Ok((reply, reply_port))
 }
 
 /// An envelope to fill, for `sender`'s message to `receiver`: a spare one, or a new one while
