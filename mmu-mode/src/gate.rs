@@ -389,11 +389,7 @@ pub unsafe fn reclaim(task: *mut Task) {
         let family = (space as *const crate::space::Space).as_ref().map(|s| s.policy.family);
         crate::msg::reclaim(task, (space as *mut crate::space::Space).as_mut());
         crate::io::reclaim(task);
-        // Only a ring-3 task owns semaphore records, charged to its family: a task whose
-        // family has none owns none, and the records are not walked for it.
-        if family.is_some_and(|f| crate::policy::family_records(f) > 0) {
-            crate::sem::reclaim(task);
-        }
+        crate::sem::reclaim(task);
         crate::libs::reclaim(task);
         let Some(family) = family else { return };
         if loaded {

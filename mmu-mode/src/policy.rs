@@ -207,11 +207,6 @@ pub(crate) fn family_bytes(family: u64) -> u64 {
     with_family(family, |f| f.bytes)
 }
 
-/// The kernel records (semaphores) charged to `family` now.
-pub(crate) fn family_records(family: u64) -> u32 {
-    with_family(family, |f| f.records)
-}
-
 /// Gives `bytes` back to `family`.
 pub fn uncharge(family: u64, bytes: u64) {
     with_family(family, |f| f.bytes = f.bytes.saturating_sub(bytes));

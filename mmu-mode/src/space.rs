@@ -461,12 +461,10 @@ impl Space {
         if self.allocations.at(addr).is_none_or(|a| a.lent != 0) {
             return false;
         }
-        let Some(Block { source, start, len, family, .. }) = self.allocations.remove(addr) else { return false };
-        self.set_access(start, start + len, Access::Kernel);
-        let p = Pages { start, len, source };
-        crate::policy::uncharge(family, p.cost());
-        // SAFETY: the block's pages, freed once (its record is gone); no longer mapped for ring 3.
-        unsafe { pages::free(p) };
+        let Some(b) = self.allocations.remove(addr) else { return false };
+        self.set_access(b.start, b.start + b.len, Access::Kernel);
+        // SAFETY: the block's record is gone (freed once); no longer mapped for ring 3.
+        unsafe { free_block(&b) };
         true
     }
 }
@@ -476,13 +474,23 @@ impl Drop for Space {
         crate::policy::uncharge(self.policy.family, self.stack.cost());
         // SAFETY: the stack's pages, freed once; the task using them ended, its tables go.
         unsafe { pages::free(self.stack) };
-        for a in self.allocations.iter() {
-            let p = Pages { start: a.start, len: a.len, source: a.source };
-            crate::policy::uncharge(a.family, p.cost());
+        for b in self.allocations.iter() {
             // SAFETY: as the stack: each block's record is dropped with the space.
-            unsafe { pages::free(p) };
+            unsafe { free_block(b) };
         }
     }
+}
+
+/// Gives block `b`'s pages back and its charge to the family that allocated it.
+///
+/// # Safety
+/// `b`'s record is going (the block is freed once), and no task's tables map its pages any
+/// more.
+unsafe fn free_block(b: &Block) {
+    let p = Pages { start: b.start, len: b.len, source: b.source };
+    crate::policy::uncharge(b.family, p.cost());
+    // SAFETY: per the contract.
+    unsafe { pages::free(p) };
 }
 
 /// The policy of `task`, if it is a ring-3 task (one with a space).

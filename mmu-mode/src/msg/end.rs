@@ -35,11 +35,8 @@ pub(super) fn drain(r: &mut Records, port: *mut MsgPort) {
 /// freed under it. Disable held.
 pub fn reclaim(task: *mut Task, mut dying: Option<&mut Space>) {
     with(|r| {
-        // A ring-3 task's lists and counts say what there is to look for: nothing here walks
-        // the system's records for it. (A ring-0 task keeps none: its records are looked for.)
-        let ports_any = dying.as_deref().is_none_or(|s| s.policy.ports > 0);
         // What it sent: orphans now (what came back to it waits at its own ports: below). A
-        // ring-3 task's are on its own list; a ring-0 task's are looked for.
+        // ring-3 task's are on its own list; a ring-0 task keeps none, and its are looked for.
         // An orphan already is an ended sender's: its task may have been freed, and `task` a
         // new one at the same address.
         let out = |e: &Envelope| e.state == State::Out && !matches!(e.kind, Kind::Orphan { .. });
@@ -61,8 +58,9 @@ pub fn reclaim(task: *mut Task, mut dying: Option<&mut Space>) {
             }
             e.kind = Kind::Orphan { copy, adopted };
         }
-        // What waits at its ports, or what it holds: back to the senders.
-        let handles: Vec<u64> = if ports_any { r.ports_of(task).collect() } else { Vec::new() };
+        // What waits at its ports (found by the owner index), or what it holds: back to the
+        // senders.
+        let handles: Vec<u64> = r.ports_of(task).collect();
         let ports: Vec<*mut MsgPort> = handles.into_iter().filter_map(|h| r.remove_port(h)).collect();
         for port in ports {
             drain(r, port);
