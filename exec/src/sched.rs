@@ -353,7 +353,8 @@ pub fn forbid_overrun() -> bool {
 /// mmu-mode: the running ring-3 task takes Forbid (or Disable, its Forbid) holding none: its
 /// watch starts again from 0. The ticks counted meanwhile include those that fell while the
 /// kernel held Forbid for one of its calls (a long copy lets interrupts in), which were not
-/// the task's own doing. Call before that [`forbid`].
+/// the task's own doing. Call before that [`forbid`]. Not for interrupts (the running task's
+/// own call, from the gate).
 #[cfg(feature = "mmu")]
 pub fn start_forbid_watch() {
     // SAFETY: the running task is live; its counter is written by the tick (interrupts are
