@@ -120,9 +120,9 @@ fn watch(_: usize) {
 fn rename_ram_volume() {
     for _ in 0..2 * exec::time::TICK_HZ {
         if !exec::port::find_port(libraries::dos::server::PORT_NAME).is_null() {
-            let named = libraries::dos::assign::add_volume(libraries::handlers::RAM_VOLUME, libraries::handlers::ram::PORT_NAME);
+            let named = libraries::dos::add_volume(libraries::handlers::RAM_VOLUME, libraries::handlers::ram::PORT_NAME);
             // The watcher was a DOS process for that packet only.
-            libraries::dos::process::end_process();
+            libraries::dos::end_process();
             if let Err(e) = named {
                 exec::kprintln!("DOS: RAM:'s volume was not named again ({e})");
             }

@@ -68,7 +68,7 @@ const READ_CHUNK: usize = 64;
 
 /// A CON: handle in `mode`, read `len` bytes at a time.
 fn console(mode: Mode, len: usize) -> Option<ConsoleReader> {
-    let mut fh = libraries::dos::file::open("CON:", libraries::dosdefs::MODE_OLDFILE).ok()?;
+    let mut fh = libraries::dos::open("CON:", libraries::dosdefs::MODE_OLDFILE).ok()?;
     fh.set_mode(mode).ok()?;
     ConsoleReader::new(fh, len)
 }
@@ -102,7 +102,7 @@ impl Con {
     /// Opens serial.device unit 0 for the calling task, with colour or without; `None` if it
     /// cannot.
     pub fn open(color: bool) -> Option<Box<Con>> {
-        let out = match libraries::dos::file::open("CON:", libraries::dosdefs::MODE_NEWFILE) {
+        let out = match libraries::dos::open("CON:", libraries::dosdefs::MODE_NEWFILE) {
             Ok(f) => Out::Con(f),
             Err(_) => Out::Serial(Channel::open()?),
         };
@@ -133,7 +133,7 @@ impl Con {
 
     /// Ends the redirection, closing the file. Result: what closing it met (a full disk).
     pub fn end_redirect(&mut self) -> Result<(), i64> {
-        self.file.take().map_or(Ok(()), libraries::dos::file::close)
+        self.file.take().map_or(Ok(()), libraries::dos::close)
     }
 
     /// Writes `s`, turning `\n` into CR LF.

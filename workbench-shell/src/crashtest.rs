@@ -67,17 +67,17 @@ static CLIENT_ERRORS: [AtomicU64; CLIENTS] = [const { AtomicU64::new(0) }; CLIEN
 fn faulty_client(i: usize) {
     use libraries::dosdefs::{MODE_NEWFILE, OFFSET_BEGINNING};
     let name = alloc::format!("{FAULTY_DEVICE}:c{i}");
-    let e = match libraries::dos::file::open(&name, MODE_NEWFILE) {
+    let e = match libraries::dos::open(&name, MODE_NEWFILE) {
         Ok(mut f) => loop {
             if let Err(e) = f.write(&[i as u8; 256]).and_then(|_| f.seek(0, OFFSET_BEGINNING)) {
-                let _ = libraries::dos::file::close(f);
+                let _ = libraries::dos::close(f);
                 break e;
             }
         },
         Err(e) => e,
     };
     CLIENT_ERRORS[i].store(e as u64, Ordering::SeqCst);
-    libraries::dos::process::end_process();
+    libraries::dos::end_process();
 }
 
 /// Starts handler-fault's clients once CRASHRAM: is there. Result: how many started.

@@ -41,14 +41,14 @@ fn is_device(name: &str) -> bool {
 /// Makes `name` stand for the directory `target` names (`AssignPath()`), replacing what it
 /// stood for. Errors: OBJECT_NOT_FOUND, OBJECT_WRONG_TYPE (a file), OBJECT_EXISTS (the name of
 /// a device), INVALID_COMPONENT_NAME (an empty name, or one with `/` or a second `:`).
-pub fn assign_path(name: &str, target: &str) -> Result<(), i64> {
+pub(crate) fn assign_path(name: &str, target: &str) -> Result<(), i64> {
     let l = lock::lock(target, SHARED_LOCK)?;
     assign_lock(name, Some(l))
 }
 
 /// Makes `name` stand for the directory `lock` is on, or with `None` removes the assign
 /// (`AssignLock()`). The lock is freed in either case.
-pub fn assign_lock(name: &str, lock: Option<FileLock>) -> Result<(), i64> {
+pub(crate) fn assign_lock(name: &str, lock: Option<FileLock>) -> Result<(), i64> {
     let name = bare(name);
     let bad = name.is_empty() || name.contains([':', '/']) || name.len() > NAME_MAX;
     let Some(lock) = lock else {
@@ -74,7 +74,7 @@ pub fn assign_lock(name: &str, lock: Option<FileLock>) -> Result<(), i64> {
 /// Names the volume on `device` (its root) `name` (AmigaDOS: the handler makes its volume node
 /// when it mounts a disk). Errors: OBJECT_EXISTS (the name of an assign, a volume or a
 /// device), INVALID_COMPONENT_NAME, DEVICE_NOT_MOUNTED (no such device, or no DOS server).
-pub fn add_volume(name: &str, device: &str) -> Result<(), i64> {
+pub(crate) fn add_volume(name: &str, device: &str) -> Result<(), i64> {
     let (name, device) = (bare(name), bare(device));
     if name.is_empty() || name.len() > NAME_MAX || device.len() >= NAME_MAX {
         return result(Err(error::INVALID_COMPONENT_NAME));
@@ -86,12 +86,12 @@ pub fn add_volume(name: &str, device: &str) -> Result<(), i64> {
 }
 
 /// Every assign, as (name, directory).
-pub fn assigns() -> Vec<(String, String)> {
+pub(crate) fn assigns() -> Vec<(String, String)> {
     list(ACTION_ASSIGN_LIST)
 }
 
 /// Every volume, as (name, device).
-pub fn volumes() -> Vec<(String, String)> {
+pub(crate) fn volumes() -> Vec<(String, String)> {
     list(ACTION_VOLUME_LIST)
 }
 

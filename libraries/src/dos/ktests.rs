@@ -17,6 +17,7 @@ use crate::dosdefs::*;
 
 pub static TESTS: &[Test] = &[
     Test::new("libraries.dos.read_args_through_library", super::through_library),
+    Test::new("libraries.dos.calls_go_through_the_vector_table", super::ktests_vectors::calls_go_through_the_vector_table),
     Test::new("libraries.dos.packets_round_trip", packets_round_trip),
     Test::new("libraries.dos.files", files),
     Test::new("libraries.dos.locks_and_names", locks_and_names),

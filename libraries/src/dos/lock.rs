@@ -35,7 +35,7 @@ impl FileLock {
 /// front replaced by the directory it stands for). `RAM:x` goes to RAM:'s root; `x` and `:x`
 /// to the current directory's handler. Errors: DEVICE_NOT_MOUNTED (no handler or assign by
 /// that name), TOO_MANY_LEVELS (assigns pointing through each other too deep).
-pub fn get_device_proc(name: &str) -> Result<(*mut MsgPort, u64, Cow<'_, str>), i64> {
+pub(crate) fn get_device_proc(name: &str) -> Result<(*mut MsgPort, u64, Cow<'_, str>), i64> {
     let name = super::assign::resolve(name)?;
     let (port, dir) = match name.find(':') {
         Some(0) | None => {
@@ -84,7 +84,7 @@ fn named(index: usize, name: &str) -> (usize, Attach<'_>) {
 /// Locks `name` (`Lock()`), `mode` SHARED_LOCK or EXCLUSIVE_LOCK. Errors (also in IoErr):
 /// OBJECT_NOT_FOUND, OBJECT_IN_USE, OBJECT_WRONG_TYPE, DEVICE_NOT_MOUNTED,
 /// INVALID_COMPONENT_NAME.
-pub fn lock(name: &str, mode: i64) -> Result<FileLock, i64> {
+pub(crate) fn lock(name: &str, mode: i64) -> Result<FileLock, i64> {
     result((|| {
         let (port, dir, name) = get_device_proc(name)?;
         let key = call_with(port, action::LOCATE_OBJECT, &[dir as i64, 0, name.len() as i64, mode], &mut [named(1, &name)])? as u64;
@@ -94,14 +94,14 @@ pub fn lock(name: &str, mode: i64) -> Result<FileLock, i64> {
 }
 
 /// Frees a lock (`UnLock()`). Errors: INVALID_LOCK.
-pub fn unlock(lock: FileLock) -> Result<(), i64> {
+pub(crate) fn unlock(lock: FileLock) -> Result<(), i64> {
     note_closed(lock.port, lock.key);
     result(call(lock.port, action::FREE_LOCK, &[lock.key as i64]).map(|_| ()))
 }
 
 /// A second, shared lock on what `lock` names (`DupLock()`). Errors: OBJECT_IN_USE (an
 /// exclusive lock), INVALID_LOCK.
-pub fn dup_lock(lock: &FileLock) -> Result<FileLock, i64> {
+pub(crate) fn dup_lock(lock: &FileLock) -> Result<FileLock, i64> {
     result(call(lock.port, action::COPY_DIR, &[lock.key as i64]).map(|k| {
         note_open(lock.port, k as u64, false);
         FileLock { port: lock.port, key: k as u64 }
@@ -109,26 +109,27 @@ pub fn dup_lock(lock: &FileLock) -> Result<FileLock, i64> {
 }
 
 /// Fills `fib` with what `lock` names (`Examine()`), ready for [`ex_next`].
-pub fn examine(lock: &FileLock, fib: &mut FileInfoBlock) -> Result<(), i64> {
+pub(crate) fn examine(lock: &FileLock, fib: &mut FileInfoBlock) -> Result<(), i64> {
     result(call_with(lock.port, action::EXAMINE_OBJECT, &[lock.key as i64], &mut [(1, Attach::InOut(fib.bytes_mut()))]).map(|_| ()))
 }
 
 /// Fills `fib` with the next entry of the directory `lock` names (`ExNext()`). Errors:
 /// NO_MORE_ENTRIES after the last; OBJECT_WRONG_TYPE for a file.
-pub fn ex_next(lock: &FileLock, fib: &mut FileInfoBlock) -> Result<(), i64> {
+pub(crate) fn ex_next(lock: &FileLock, fib: &mut FileInfoBlock) -> Result<(), i64> {
     result(call_with(lock.port, action::EXAMINE_NEXT, &[lock.key as i64], &mut [(1, Attach::InOut(fib.bytes_mut()))]).map(|_| ()))
 }
 
-/// Every entry of the directory `lock` names (Examine and ExNext until the end).
+/// Every entry of the directory `lock` names (Examine and ExNext, through the vector table,
+/// until the end). Errors: OBJECT_WRONG_TYPE (a file), what Examine or ExNext met.
 pub fn entries(lock: &FileLock) -> Result<Vec<FileInfoBlock>, i64> {
     let mut fib = FileInfoBlock::default();
-    examine(lock, &mut fib)?;
+    super::examine(lock, &mut fib)?;
     if !fib.is_dir() {
         return result(Err(error::OBJECT_WRONG_TYPE));
     }
     let mut out = Vec::new();
     loop {
-        match ex_next(lock, &mut fib) {
+        match super::ex_next(lock, &mut fib) {
             Ok(()) => out.push(fib),
             Err(error::NO_MORE_ENTRIES) => return Ok(out),
             Err(e) => return Err(e),
@@ -137,7 +138,7 @@ pub fn entries(lock: &FileLock) -> Result<Vec<FileInfoBlock>, i64> {
 }
 
 /// A lock on the directory holding what `lock` names (`ParentDir()`); `Ok(None)` for a root.
-pub fn parent_dir(lock: &FileLock) -> Result<Option<FileLock>, i64> {
+pub(crate) fn parent_dir(lock: &FileLock) -> Result<Option<FileLock>, i64> {
     result(call(lock.port, action::PARENT, &[lock.key as i64])).map(|k| {
         (k != 0).then(|| {
             note_open(lock.port, k as u64, false);
@@ -148,13 +149,13 @@ pub fn parent_dir(lock: &FileLock) -> Result<Option<FileLock>, i64> {
 
 /// Makes `lock` the current directory (`None`: RAM:'s root); result: the one before, which
 /// the caller now owns (`CurrentDir()`).
-pub fn current_dir(lock: Option<FileLock>) -> Option<FileLock> {
+pub(crate) fn current_dir(lock: Option<FileLock>) -> Option<FileLock> {
     core::mem::replace(&mut process::process().current_dir, lock)
 }
 
 /// The full name of what `lock` names (`NameFromLock()`): `RAM:a/b`, the root's name (a
 /// handler names its root after its device; Lorraine has no volume names yet) first.
-pub fn name_from_lock(lock: &FileLock) -> Result<String, i64> {
+pub(crate) fn name_from_lock(lock: &FileLock) -> Result<String, i64> {
     let mut parts = Vec::new();
     let mut fib = FileInfoBlock::default();
     let mut at = dup_lock(lock)?;
@@ -179,7 +180,7 @@ pub fn name_from_lock(lock: &FileLock) -> Result<String, i64> {
 
 /// Deletes `name` (`DeleteFile()`). Errors: OBJECT_NOT_FOUND, OBJECT_IN_USE,
 /// DIRECTORY_NOT_EMPTY, DELETE_PROTECTED.
-pub fn delete_file(name: &str) -> Result<(), i64> {
+pub(crate) fn delete_file(name: &str) -> Result<(), i64> {
     result((|| {
         let (port, dir, name) = get_device_proc(name)?;
         call_with(port, action::DELETE_OBJECT, &[dir as i64, 0, name.len() as i64], &mut [named(1, &name)]).map(|_| ())
@@ -188,7 +189,7 @@ pub fn delete_file(name: &str) -> Result<(), i64> {
 
 /// Renames or moves `old` to `new` on one device (`Rename()`). Errors: OBJECT_EXISTS,
 /// OBJECT_NOT_FOUND, OBJECT_IN_USE (a directory into itself), RENAME_ACROSS_DEVICES.
-pub fn rename(old: &str, new: &str) -> Result<(), i64> {
+pub(crate) fn rename(old: &str, new: &str) -> Result<(), i64> {
     result((|| {
         let (port, dir, old) = get_device_proc(old)?;
         let (port2, dir2, new) = get_device_proc(new)?;
@@ -202,7 +203,7 @@ pub fn rename(old: &str, new: &str) -> Result<(), i64> {
 
 /// Makes a directory; result: an exclusive lock on it (`CreateDir()`). Errors: OBJECT_EXISTS,
 /// OBJECT_NOT_FOUND, DISK_FULL.
-pub fn create_dir(name: &str) -> Result<FileLock, i64> {
+pub(crate) fn create_dir(name: &str) -> Result<FileLock, i64> {
     result((|| {
         let (port, dir, name) = get_device_proc(name)?;
         let key = call_with(port, action::CREATE_DIR, &[dir as i64, 0, name.len() as i64], &mut [named(1, &name)])? as u64;
@@ -212,7 +213,7 @@ pub fn create_dir(name: &str) -> Result<FileLock, i64> {
 }
 
 /// Sets `name`'s protection bits (`SetProtection()`).
-pub fn set_protection(name: &str, bits: u32) -> Result<(), i64> {
+pub(crate) fn set_protection(name: &str, bits: u32) -> Result<(), i64> {
     result((|| {
         let (port, dir, name) = get_device_proc(name)?;
         call_with(port, action::SET_PROTECT, &[0, dir as i64, 0, name.len() as i64, bits as i64], &mut [named(2, &name)]).map(|_| ())
@@ -220,6 +221,6 @@ pub fn set_protection(name: &str, bits: u32) -> Result<(), i64> {
 }
 
 /// What the disk `lock` is on holds (`Info()`).
-pub fn info(lock: &FileLock, data: &mut InfoData) -> Result<(), i64> {
+pub(crate) fn info(lock: &FileLock, data: &mut InfoData) -> Result<(), i64> {
     result(call_with(lock.port, action::INFO, &[lock.key as i64], &mut [(1, Attach::InOut(data.bytes_mut()))]).map(|_| ()))
 }

@@ -107,7 +107,7 @@ pub unsafe fn packet_of<'a>(msg: *mut Message) -> &'a mut DosPacket {
 /// `port` is a DOS handler's port (one whose handler has ended since is found gone and not
 /// followed), and every pointer in `args` is valid for what the action does with it until the
 /// call returns.
-pub unsafe fn do_pkt(port: *mut MsgPort, kind: i64, args: &[i64]) -> (i64, i64) {
+pub(crate) unsafe fn do_pkt(port: *mut MsgPort, kind: i64, args: &[i64]) -> (i64, i64) {
     let reply = super::process::packet_port();
     if reply.is_null() {
         return (0, crate::dosdefs::error::NO_FREE_STORE);
@@ -498,14 +498,14 @@ pub(super) unsafe fn put_live(port: *mut MsgPort, msg: *mut Message) -> bool {
 /// # Safety
 /// `port` is a live DOS handler's port; `sp` and the pointers in its arguments stay valid
 /// until it is back; its reply port signals the caller.
-pub unsafe fn send_pkt(sp: &mut StandardPacket, port: *mut MsgPort) {
+pub(crate) unsafe fn send_pkt(sp: &mut StandardPacket, port: *mut MsgPort) {
     // SAFETY: per the contract.
     unsafe { exec::sys::put_msg(port, &mut sp.msg) };
 }
 
 /// Waits for the next packet at the caller's packet port and takes it (`WaitPkt()`).
 /// Result: the packet's message, null if the caller has no packet port.
-pub fn wait_pkt() -> *mut Message {
+pub(crate) fn wait_pkt() -> *mut Message {
     let port = super::process::packet_port();
     if port.is_null() {
         return core::ptr::null_mut();
@@ -520,7 +520,7 @@ pub fn wait_pkt() -> *mut Message {
 ///
 /// # Safety
 /// `msg` is a packet the caller received and has not replied.
-pub unsafe fn reply_pkt(msg: *mut Message, res1: i64, res2: i64) {
+pub(crate) unsafe fn reply_pkt(msg: *mut Message, res1: i64, res2: i64) {
     // SAFETY: per the contract.
     unsafe {
         let p = packet_of(msg);

@@ -74,7 +74,7 @@ pub fn packet_port() -> *mut MsgPort {
 /// task itself, last; a later DOS call makes a fresh record. A task that ends by a fault never
 /// calls it: its handles stay with the handler (see `handlers/ram.rs`, which frees the handles
 /// of ended tasks).
-pub fn end_process() {
+pub(crate) fn end_process() {
     let word = user_data();
     // SAFETY: the caller's own word.
     let raw = unsafe { *word };
@@ -114,12 +114,12 @@ pub(super) fn note_closed(port: *mut MsgPort, key: u64) {
 }
 
 /// The last error of the calling process (`IoErr()`).
-pub fn io_err() -> i64 {
+pub(crate) fn io_err() -> i64 {
     process().io_err
 }
 
 /// Sets the calling process's last error; result: the one before (`SetIoErr()`).
-pub fn set_io_err(code: i64) -> i64 {
+pub(crate) fn set_io_err(code: i64) -> i64 {
     core::mem::replace(&mut process().io_err, code)
 }
 
@@ -132,28 +132,28 @@ pub(super) fn result<T>(r: Result<T, i64>) -> Result<T, i64> {
 }
 
 /// The process's input (`Input()`): null for the console.
-pub fn input() -> *mut FileHandle {
+pub(crate) fn input() -> *mut FileHandle {
     process().input
 }
 
 /// The process's output (`Output()`): null for the console.
-pub fn output() -> *mut FileHandle {
+pub(crate) fn output() -> *mut FileHandle {
     process().output
 }
 
 /// Sets the input; result: the one before (`SelectInput()`).
-pub fn select_input(fh: *mut FileHandle) -> *mut FileHandle {
+pub(crate) fn select_input(fh: *mut FileHandle) -> *mut FileHandle {
     core::mem::replace(&mut process().input, fh)
 }
 
 /// Sets the output; result: the one before (`SelectOutput()`).
-pub fn select_output(fh: *mut FileHandle) -> *mut FileHandle {
+pub(crate) fn select_output(fh: *mut FileHandle) -> *mut FileHandle {
     core::mem::replace(&mut process().output, fh)
 }
 
 /// The words for `code` after `header` (`Fault()`): `header: Object not found`, or
 /// `Error 999` for a code DOS does not know.
-pub fn fault(code: i64, header: &str) -> alloc::string::String {
+pub(crate) fn fault(code: i64, header: &str) -> alloc::string::String {
     let words = match crate::dosdefs::fault_text(code) {
         Some(t) => alloc::string::String::from(t),
         None => alloc::format!("Error {code}"),
@@ -164,7 +164,7 @@ pub fn fault(code: i64, header: &str) -> alloc::string::String {
 /// Writes `header: words for code` and a newline to the process's Output() (`PrintFault()`).
 /// Result: whether it was written: false when Output() is the console (which dos.library does
 /// not drive: the shell's commands print through their own console) or the write failed.
-pub fn print_fault(code: i64, header: &str) -> bool {
+pub(crate) fn print_fault(code: i64, header: &str) -> bool {
     let out = output();
     if out.is_null() {
         return false;

@@ -9,8 +9,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
-use libraries::dos::file::{close, open};
-use libraries::dos::lock::{self, FileLock, create_dir, delete_file, entries, examine, name_from_lock, unlock};
+use libraries::dos::{self, close, open};
+use libraries::dos::lock::{FileLock, entries};
+use libraries::dos::{create_dir, delete_file, examine, name_from_lock, unlock};
 use libraries::dosdefs::{FileInfoBlock, InfoData, MODE_NEWFILE, MODE_OLDFILE, SHARED_LOCK, error, fault_text, prot};
 use libraries::path::{add_part, file_part, path_part};
 use libraries::pattern::Pattern;
@@ -31,7 +32,7 @@ fn words(code: i64) -> String {
 fn dos_fail(ctx: &mut Ctx, name: &str, code: i64) -> i32 {
     let msg = if code == error::OBJECT_WRONG_TYPE {
         // One number, two cases: say which.
-        let is_dir = lock::lock(name, SHARED_LOCK).ok().map(|l| {
+        let is_dir = dos::lock(name, SHARED_LOCK).ok().map(|l| {
             let mut fib = FileInfoBlock::default();
             let dir = examine(&l, &mut fib).is_ok() && fib.is_dir();
             let _ = unlock(l);
@@ -58,7 +59,7 @@ fn expand(name: &str) -> Result<Vec<(String, FileInfoBlock)>, (String, i64)> {
     let last = file_part(name);
     let pattern = Pattern::parse(last).map_err(|_| (String::from(name), error::INVALID_COMPONENT_NAME))?;
     if !pattern.is_wild() {
-        let l = lock::lock(name, SHARED_LOCK).map_err(|e| (String::from(name), e))?;
+        let l = dos::lock(name, SHARED_LOCK).map_err(|e| (String::from(name), e))?;
         let mut fib = FileInfoBlock::default();
         let r = examine(&l, &mut fib);
         let _ = unlock(l);
@@ -66,7 +67,7 @@ fn expand(name: &str) -> Result<Vec<(String, FileInfoBlock)>, (String, i64)> {
         return Ok(alloc::vec![(String::from(name), fib)]);
     }
     let dir = path_part(name);
-    let l = lock::lock(dir, SHARED_LOCK).map_err(|e| (String::from(dir), e))?;
+    let l = dos::lock(dir, SHARED_LOCK).map_err(|e| (String::from(dir), e))?;
     let list = entries(&l);
     let _ = unlock(l);
     let mut out: Vec<(String, FileInfoBlock)> =
@@ -77,7 +78,7 @@ fn expand(name: &str) -> Result<Vec<(String, FileInfoBlock)>, (String, i64)> {
 
 /// The entries of directory `name`, sorted, directories first.
 fn listing(name: &str) -> Result<Vec<FileInfoBlock>, i64> {
-    let l = lock::lock(name, SHARED_LOCK)?;
+    let l = dos::lock(name, SHARED_LOCK)?;
     let r = entries(&l);
     let _ = unlock(l);
     let mut v = r?;
@@ -265,7 +266,7 @@ fn copy_file(from: &str, to: &str) -> Result<(), (String, i64)> {
 
 /// The full name of what `name` names, or `None`.
 fn full_name(name: &str) -> Option<String> {
-    let l = lock::lock(name, SHARED_LOCK).ok()?;
+    let l = dos::lock(name, SHARED_LOCK).ok()?;
     let n = name_from_lock(&l).ok();
     let _ = unlock(l);
     n
@@ -307,7 +308,7 @@ pub(super) fn copy(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     }
     let to_dir = full_name(&to).filter(|_| {
         let mut fib = FileInfoBlock::default();
-        lock::lock(&to, SHARED_LOCK).is_ok_and(|l| {
+        dos::lock(&to, SHARED_LOCK).is_ok_and(|l| {
             let dir = examine(&l, &mut fib).is_ok() && fib.is_dir();
             let _ = unlock(l);
             dir
@@ -394,7 +395,7 @@ pub(super) fn delete(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
 /// RENAME from [TO|AS] to
 pub(super) fn rename(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     let (from, to) = (text(&a[0]).unwrap_or(""), text(&a[1]).unwrap_or(""));
-    match lock::rename(from, to) {
+    match dos::rename(from, to) {
         Ok(()) => RC_OK,
         Err(e) => {
             let (from, to) = (String::from(from), String::from(to));
@@ -425,7 +426,7 @@ pub(super) fn cd(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
         return RC_OK;
     };
     let name = String::from(name);
-    let l: FileLock = match lock::lock(&name, SHARED_LOCK) {
+    let l: FileLock = match dos::lock(&name, SHARED_LOCK) {
         Ok(l) => l,
         Err(e) => return dos_fail(ctx, &name, e),
     };
@@ -450,8 +451,8 @@ pub(super) fn info(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
     let dev = "RAM:";
     {
         let mut d = InfoData::default();
-        let r = lock::lock(dev, SHARED_LOCK).and_then(|l| {
-            let r = lock::info(&l, &mut d);
+        let r = dos::lock(dev, SHARED_LOCK).and_then(|l| {
+            let r = dos::info(&l, &mut d);
             let _ = unlock(l);
             r
         });
@@ -462,7 +463,7 @@ pub(super) fn info(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
         let (size, used) = (d.num_blocks as u64 * block, d.num_blocks_used as u64 * block);
         let full = (used * 100).checked_div(size).unwrap_or(100);
         let b = libraries::format::bytes;
-        let volume = libraries::dos::assign::volumes().into_iter().find(|(_, d)| d.eq_ignore_ascii_case(dev)).map(|v| v.0).unwrap_or_default();
+        let volume = libraries::dos::volumes().into_iter().find(|(_, d)| d.eq_ignore_ascii_case(dev)).map(|v| v.0).unwrap_or_default();
         let _ = writeln!(ctx.con, "{dev:<6}{:>8}  {:>8}  {:>8} {full:>3}%  {:>4}  Read/Write  {:>6}  {volume}", b(size), b(used), b(size - used), d.num_soft_errors, d.in_use - 1);
     }
     RC_OK
@@ -571,11 +572,11 @@ pub(super) fn assign(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     let Some(name) = name.map(String::from) else {
         // As AmigaDOS lists them: volumes, assigns, devices.
         let _ = writeln!(ctx.con, "Volumes:");
-        for (n, _) in libraries::dos::assign::volumes() {
+        for (n, _) in libraries::dos::volumes() {
             let _ = writeln!(ctx.con, "{n} [Mounted]");
         }
         let _ = writeln!(ctx.con, "\nDirectories:");
-        for (n, t) in libraries::dos::assign::assigns() {
+        for (n, t) in libraries::dos::assigns() {
             let _ = writeln!(ctx.con, "{n:<15} {t}");
         }
         let devices: Vec<&str> = ["RAM", "CON", "NIL"].into_iter().filter(|d| !exec::sys::find_port(d).is_null()).collect();
@@ -583,8 +584,8 @@ pub(super) fn assign(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
         return RC_OK;
     };
     let r = match target {
-        Some(t) if !remove => libraries::dos::assign::assign_path(&name, t),
-        _ => libraries::dos::assign::assign_lock(&name, None),
+        Some(t) if !remove => libraries::dos::assign_path(&name, t),
+        _ => libraries::dos::assign_lock(&name, None),
     };
     match r {
         Ok(()) => RC_OK,

@@ -58,8 +58,8 @@ impl Ctx {
     /// Errors: BREAK (Ctrl-C while CON: edited the line), and what the handler says.
     fn read_line(&mut self, line: &mut Vec<u8>) -> Result<bool, i64> {
         if self.input.is_none() {
-            let fh = self.input.insert(libraries::dos::file::open("CON:", libraries::dosdefs::MODE_OLDFILE)?);
-            libraries::dos::process::select_input(&mut **fh);
+            let fh = self.input.insert(libraries::dos::open("CON:", libraries::dosdefs::MODE_OLDFILE)?);
+            libraries::dos::select_input(&mut **fh);
         }
         let fh = self.input.as_mut().expect("opened above");
         fh.get_s(line)
@@ -146,7 +146,22 @@ pub fn command_names() -> Vec<&'static str> {
 }
 
 /// Parses `job`'s arguments through dos.library and runs the command. Result: (rc, error).
+///
+/// The command opens dos.library first and closes it last, as an Amiga program's startup code
+/// does: every DOS call (its console and redirections included) goes through the library's
+/// vector table, which in ring 3 answers only a task that has the library open.
 pub fn run(job: &Job) -> (i32, u32) {
+    let dos = open_library("dos.library", libraries::dos::DOS_VERSION);
+    if dos.is_null() {
+        return (crate::shell::RC_FAIL, crate::shell::ERROR_NO_FREE_STORE);
+    }
+    let r = run_with_dos(job);
+    // SAFETY: opened above; nothing of the library is used after this.
+    unsafe { close_library(dos) };
+    r
+}
+
+fn run_with_dos(job: &Job) -> (i32, u32) {
     let color = job.state.with(|s| s.color());
     let Some(con) = Con::open(color) else { return (crate::shell::RC_FAIL, crate::shell::ERROR_NO_FREE_STORE) };
     let mut con = con;
@@ -158,13 +173,10 @@ pub fn run(job: &Job) -> (i32, u32) {
     if let Err(rc) = start_process(&mut ctx, job) {
         let error = ctx.error;
         drop(ctx);
-        libraries::dos::process::end_process();
+        libraries::dos::end_process();
         return (rc, error);
     }
-    let dos = open_library("dos.library", libraries::dos::DOS_VERSION);
-    let parsed = if dos.is_null() {
-        Err(ArgError::BadTemplate)
-    } else if c.template.is_empty() {
+    let parsed = if c.template.is_empty() {
         match job.args().trim() {
             "" => Ok(Vec::new()),
             "?" => Err(ArgError::Help),
@@ -173,7 +185,7 @@ pub fn run(job: &Job) -> (i32, u32) {
     } else {
         libraries::dos::read_args(c.template, job.args())
     };
-    let rc = match parsed {
+    let mut rc = match parsed {
         Ok(values) => (c.run)(&mut ctx, &values),
         Err(ArgError::Help) => {
             let t = if c.template.is_empty() { "(no arguments)" } else { c.template };
@@ -189,22 +201,19 @@ pub fn run(job: &Job) -> (i32, u32) {
             ctx.fail(RC_ERROR, e.code(), &msg)
         }
     };
-    // SAFETY: opened above (close of null does nothing).
-    unsafe { close_library(dos) };
-    let mut rc = rc;
     if let Err(e) = ctx.con.end_redirect() {
         let name = job.output().map_or("", |o| o.0);
-        rc = ctx.fail(RC_ERROR, e as u32, &alloc::format!("{name}: {}", libraries::dos::process::fault(e, "")));
+        rc = ctx.fail(RC_ERROR, e as u32, &alloc::format!("{name}: {}", libraries::dos::fault(e, "")));
     }
-    if let Some(dir) = libraries::dos::lock::current_dir(None) {
-        let _ = libraries::dos::lock::unlock(dir);
+    if let Some(dir) = libraries::dos::current_dir(None) {
+        let _ = libraries::dos::unlock(dir);
     }
     // Input() goes back to the console before its handle closes.
-    libraries::dos::process::select_input(core::ptr::null_mut());
+    libraries::dos::select_input(core::ptr::null_mut());
     // The console (a CON: file) closes before the process ends, which closes what is left.
     let error = ctx.error;
     drop(ctx);
-    libraries::dos::process::end_process();
+    libraries::dos::end_process();
     (rc, error)
 }
 
@@ -212,12 +221,12 @@ pub fn run(job: &Job) -> (i32, u32) {
 /// from the file `<` names and its output in the file `>` names. Errors: the return code, the
 /// failure reported.
 fn start_process(ctx: &mut Ctx, job: &Job) -> Result<(), i32> {
-    use libraries::dos::{file, lock};
+    use libraries::dos;
     use libraries::dosdefs::{MODE_NEWFILE, MODE_READWRITE, OFFSET_END, SHARED_LOCK};
     let dir = ctx.with_state(|s| String::from(s.dir()));
-    match lock::lock(&dir, SHARED_LOCK) {
+    match dos::lock(&dir, SHARED_LOCK) {
         Ok(l) => {
-            lock::current_dir(Some(l));
+            dos::current_dir(Some(l));
         }
         // The directory went (deleted by another CLI): the command starts at RAM:'s root.
         Err(_) => {
@@ -225,19 +234,19 @@ fn start_process(ctx: &mut Ctx, job: &Job) -> Result<(), i32> {
         }
     }
     if let Some(name) = job.input() {
-        match file::open(name, libraries::dosdefs::MODE_OLDFILE) {
+        match dos::open(name, libraries::dosdefs::MODE_OLDFILE) {
             Ok(f) => {
                 let f = ctx.input.insert(f);
-                libraries::dos::process::select_input(&mut **f);
+                libraries::dos::select_input(&mut **f);
             }
             Err(e) => {
-                let msg = alloc::format!("Can't open redirection file {name}: {}", libraries::dos::process::fault(e, ""));
+                let msg = alloc::format!("Can't open redirection file {name}: {}", libraries::dos::fault(e, ""));
                 return Err(ctx.fail(RC_ERROR, e as u32, &msg));
             }
         }
     }
     let Some((name, append)) = job.output() else { return Ok(()) };
-    let opened = file::open(name, if append { MODE_READWRITE } else { MODE_NEWFILE }).and_then(|mut f| {
+    let opened = dos::open(name, if append { MODE_READWRITE } else { MODE_NEWFILE }).and_then(|mut f| {
         if append {
             f.seek(0, OFFSET_END)?;
         }
@@ -249,7 +258,7 @@ fn start_process(ctx: &mut Ctx, job: &Job) -> Result<(), i32> {
             Ok(())
         }
         Err(e) => {
-            let msg = alloc::format!("Can't open redirection file {name}: {}", libraries::dos::process::fault(e, ""));
+            let msg = alloc::format!("Can't open redirection file {name}: {}", libraries::dos::fault(e, ""));
             Err(ctx.fail(RC_ERROR, e as u32, &msg))
         }
     }
