@@ -325,9 +325,14 @@ struct DosResults {
     parent: *mut exec::task::Task,
     parsed: bool,
     formatted: bool,
+    /// What a file written and read back through dos.library's vectors held.
+    read_back: [u8; 8],
+    /// IoErr after a Lock of a name that is not there.
+    io_err: i64,
 }
 
-/// Ring 3: dos.library's ReadArgs and formatting, run in ring 3 on this task's heap.
+/// Ring 3: dos.library's ReadArgs and formatting, run in ring 3 on this task's heap, and a
+/// file written, read back and deleted, each call through the library's vectors.
 extern "C" fn dos_user(block: u64) -> ! {
     use libraries::readargs::ArgValue;
     let b = block as *mut DosResults;
@@ -337,15 +342,29 @@ extern "C" fn dos_user(block: u64) -> ! {
         let args = libraries::dos::read_args("NAME/A,COUNT/N,ALL/S", "disk 12 ALL");
         (*b).parsed = args == Ok(alloc::vec![ArgValue::Str("disk".into()), ArgValue::Num(12), ArgValue::Switch(true)]);
         (*b).formatted = libraries::dos::format_bytes(4096) == "4.0 KiB";
+        let mut back = [0u8; 8];
+        let _ = libraries::dos::open("RAM:t.r3dos", libraries::dosdefs::MODE_NEWFILE).and_then(|mut f| {
+            f.write(b"ring 3")?;
+            f.seek(0, libraries::dosdefs::OFFSET_BEGINNING)?;
+            f.read(&mut back)?;
+            libraries::dos::close(f)
+        });
+        (*b).read_back = back;
+        let _ = libraries::dos::delete_file("RAM:t.r3dos");
+        let _ = libraries::dos::lock("RAM:t.not-there", libraries::dosdefs::SHARED_LOCK);
+        (*b).io_err = libraries::dos::io_err();
+        libraries::dos::end_process();
         sys::close_library(lib);
         report_and_end((*b).parent)
     }
 }
 
 fn dos_library_from_ring3() -> TestResult {
-    let r = run("r3-dos-user", dos_user, DosResults { parent: me(), parsed: false, formatted: false })?;
+    let r = run("r3-dos-user", dos_user, DosResults { parent: me(), parsed: false, formatted: false, read_back: [0; 8], io_err: 0 })?;
     ensure!(r.parsed, "ReadArgs from ring 3");
     ensure!(r.formatted, "format_bytes from ring 3");
+    ensure_eq!(&r.read_back, b"ring 3\0\0", "a file through dos.library's vectors from ring 3");
+    ensure_eq!(r.io_err, libraries::dosdefs::error::OBJECT_NOT_FOUND, "IoErr from ring 3");
     Ok(())
 }
 

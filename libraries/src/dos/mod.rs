@@ -16,11 +16,17 @@
 //! DOS server task (`server.rs`, reached by packets; in ring 3 in the mmu build); a process's
 //! state is its own (`process.rs`). RAM:'s volume is `Ram Disk` (`assign.rs`).
 //!
-//! The calls are plain functions (`libraries::dos::file::open`), not vectors of the library's
-//! table. None of them may be called from an interrupt: each sends a packet and waits for
-//! its answer (Fault alone waits for nothing). Every DOS client runs in ring 0 for now (the shell's file commands included, in
-//! both builds): a ring-3 task cannot yet message a ring-0 port, and a process's record hangs
-//! off its Task (kernel memory). The handlers themselves run in ring 3 in the mmu build.
+//! Every DOS call a program makes is a vector of the library's table ([`DosVectors`]):
+//! `libraries::dos::read(fh, buf)`, or `fh.read(buf)`, which is the same call. So set_function
+//! can patch any of them, and the implementations (`file::read` and so on) are private to this
+//! crate: another crate reaches them only through the table. A program opens dos.library
+//! first, as an Amiga program does: in ring 3 (mmu build) each call asks the gate for its
+//! entry, which it gives only to a task that has the library open (a call without it ends the
+//! task), and that costs a gate call per DOS call. The handlers, part of this crate, call the
+//! implementations directly. None of the calls may be called from an interrupt: each sends a
+//! packet and waits for its answer (Fault, the patterns and the formatting helpers wait for
+//! nothing). The handlers run in ring 3 in the mmu build, and so do the shell's file
+//! commands; a process's record is its own (see `process.rs`).
 
 use alloc::borrow::Cow;
 use alloc::boxed::Box;

@@ -14,7 +14,6 @@ use libraries::dos::lock::{FileLock, entries};
 use libraries::dos::{create_dir, delete_file, examine, name_from_lock, unlock};
 use libraries::dosdefs::{FileInfoBlock, InfoData, MODE_NEWFILE, MODE_OLDFILE, SHARED_LOCK, error, fault_text, prot};
 use libraries::path::{add_part, file_part, path_part};
-use libraries::pattern::Pattern;
 use libraries::readargs::ArgValue;
 
 use super::{Ctx, switch, text};
@@ -57,7 +56,7 @@ fn multi(v: &ArgValue) -> Vec<String> {
 /// its directory that match (sorted by name). Each with its full name.
 fn expand(name: &str) -> Result<Vec<(String, FileInfoBlock)>, (String, i64)> {
     let last = file_part(name);
-    let pattern = Pattern::parse(last).map_err(|_| (String::from(name), error::INVALID_COMPONENT_NAME))?;
+    let pattern = dos::parse_pattern(last).map_err(|_| (String::from(name), error::INVALID_COMPONENT_NAME))?;
     if !pattern.is_wild() {
         let l = dos::lock(name, SHARED_LOCK).map_err(|e| (String::from(name), e))?;
         let mut fib = FileInfoBlock::default();
@@ -71,7 +70,7 @@ fn expand(name: &str) -> Result<Vec<(String, FileInfoBlock)>, (String, i64)> {
     let list = entries(&l);
     let _ = unlock(l);
     let mut out: Vec<(String, FileInfoBlock)> =
-        list.map_err(|e| (String::from(dir), e))?.into_iter().filter(|f| pattern.matches(f.name())).map(|f| (add_part(dir, f.name()), f)).collect();
+        list.map_err(|e| (String::from(dir), e))?.into_iter().filter(|f| dos::match_pattern(&pattern, f.name())).map(|f| (add_part(dir, f.name()), f)).collect();
     out.sort_by_key(|a| a.1.name().to_ascii_lowercase());
     Ok(out)
 }
@@ -105,7 +104,7 @@ fn dir_tree(ctx: &mut Ctx, name: &str, depth: usize, all: bool) -> Result<(), (S
 pub(super) fn dir(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     let name = String::from(text(&a[0]).unwrap_or(""));
     let all = switch(&a[1]);
-    if Pattern::parse(file_part(&name)).is_ok_and(|p| p.is_wild()) {
+    if dos::parse_pattern(file_part(&name)).is_ok_and(|p| p.is_wild()) {
         return match expand(&name) {
             Ok(found) => {
                 for (full, f) in found {
@@ -162,7 +161,7 @@ pub(super) fn list(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     let mut queue: Vec<String> = Vec::new();
     for name in names {
         match expand(&name) {
-            Ok(found) if found.len() == 1 && found[0].1.is_dir() && !Pattern::parse(file_part(&name)).is_ok_and(|p| p.is_wild()) => {
+            Ok(found) if found.len() == 1 && found[0].1.is_dir() && !dos::parse_pattern(file_part(&name)).is_ok_and(|p| p.is_wild()) => {
                 queue.push(name)
             }
             Ok(found) => {
