@@ -1,6 +1,7 @@
 //! mmu-mode's in-kernel tests of long work a gate call does for a task with interrupts off: the
-//! one door's copies (`uaccess.rs`: chunked, overlapping either way) and page-table changes
-//! (`Space::set_access`) let pending interrupts in as they go.
+//! one door's copies (`uaccess.rs`: chunked, overlapping either way), page-table changes
+//! (`Space::set_access`) and the checks of long alleged ranges (`Space::readable`/`writable`)
+//! let pending interrupts in as they go.
 
 use exec::ktest::{Test, TestResult};
 use exec::memory::{MemFlags, alloc_mem, free_mem};
@@ -15,6 +16,7 @@ use crate::uaccess::{CHUNK, UserRead, UserWrite};
 pub static TESTS: &[Test] = &[
     Test::new("mmu.door.long_copies_let_interrupts_in", long_copies_let_interrupts_in),
     Test::new("mmu.door.long_page_table_work_lets_interrupts_in", long_page_table_work_lets_interrupts_in),
+    Test::new("mmu.door.long_page_checks_let_interrupts_in", long_page_checks_let_interrupts_in),
     Test::new("mmu.door.kernel_forbid_time_is_not_the_tasks", kernel_forbid_time_is_not_the_tasks),
     Test::new("mmu.door.forbid_held_through_long_calls_is_judged", forbid_held_through_long_calls_is_judged),
 ];
@@ -109,7 +111,22 @@ extern "C" fn holder(block: u64) -> ! {
 /// no Disable held), let pending interrupts in every 2 MiB: the clock ticks on while they go
 /// (until three ticks came, or 2 s passed).
 fn long_page_table_work_lets_interrupts_in() -> TestResult {
-    let (t, block) = hostile("r3-big-holder", 0, holder, Holder { parent: me3(), block: 0 })?;
+    on_a_big_block("r3-big-holder", |s, start| s.set_access(start, start + BLOCK, crate::pte::Access::ReadWrite))
+}
+
+/// The checks of a long range a task alleges (a message of megabytes: a page walk per page)
+/// let pending interrupts in as they go, as the copies do.
+fn long_page_checks_let_interrupts_in() -> TestResult {
+    on_a_big_block("r3-big-checked", |s, start| {
+        assert!(s.readable(start, BLOCK).is_some() && s.writable(start, BLOCK).is_some());
+    })
+}
+
+/// Starts a ring-3 holder of a [`BLOCK`]-byte block, and repeats `work` on its space and block
+/// under Forbid with interrupts off, until three ticks came (or 2 s passed: with interrupts
+/// held off throughout, none would).
+fn on_a_big_block(name: &str, work: impl Fn(&mut crate::space::Space, u64)) -> TestResult {
+    let (t, block) = hostile(name, 0, holder, Holder { parent: me3(), block: 0 })?;
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
     // SAFETY: written before the signal; the holder waits.
     let start = unsafe { (block as *const Holder).read() }.block;
@@ -124,7 +141,7 @@ fn long_page_table_work_lets_interrupts_in() -> TestResult {
         && start != 0
     {
         while exec::time::ticks() - t0 < 3 && exec::time::uptime_ns() - began < 2_000_000_000 {
-            s.set_access(start, start + BLOCK, crate::pte::Access::ReadWrite);
+            work(s, start);
             runs += 1;
         }
     }
@@ -133,9 +150,9 @@ fn long_page_table_work_lets_interrupts_in() -> TestResult {
     exec::sched::permit();
     // SAFETY: live, waiting.
     unsafe { exec::signal::signal(t, SIGF_CTRL_E) };
-    ensure!(gone("r3-big-holder", 500), "the holder did not end");
+    ensure!(gone(name, 500), "the holder did not end");
     ensure!(start != 0 && runs > 0, "no block to work on");
-    ensure!(ticks >= 3, "{ticks} ticks in {runs} changes of {BLOCK} bytes: interrupts were held off");
+    ensure!(ticks >= 3, "{ticks} ticks in {runs} runs over {BLOCK} bytes: interrupts were held off");
     Ok(())
 }
 
