@@ -43,7 +43,7 @@ pub extern "C" fn lorraine_main(start_info_paddr: u32) -> ! {
         #[cfg(not(feature = "mmu"))]
         exec::bench::run(&[devices::bench::run, libraries::dos::bench::run], &[]);
         #[cfg(feature = "mmu")]
-        exec::bench::run(&[devices::bench::run, libraries::dos::bench::run, mmu_mode::bench::run], &[mmu_mode::bench::scale_rows]);
+        exec::bench::run(&[devices::bench::run, libraries::dos::bench::run, mmu_mode::bench::run, mmu_mode::bench_dos::run], &[mmu_mode::bench::scale_rows]);
     }
     if let Some(prefix) = boot.options.test {
         exec::ktest::run(TEST_SUITES, prefix, boot.options.test_timeout_ms);

@@ -113,26 +113,26 @@ struct Block {
 
 /// Ring 3: tells the parent the timed loop is about to start (CTRL_E) and waits for its go
 /// (CTRL_E back), so that the parent counts the loop's events, not the task's start.
-fn start_window(parent: u64) {
+pub(crate) fn start_window(parent: u64) {
     signal(parent, SIGF_CTRL_E);
     crate::user::wait(SIGF_CTRL_E);
 }
 
 /// Ring 3: tells the parent the loop is over and its samples written (CTRL_F), and waits
 /// until the parent has counted and copied them (CTRL_E) before it ends the server or itself.
-fn end_window(parent: u64) {
+pub(crate) fn end_window(parent: u64) {
     signal(parent, SIGF_CTRL_F);
     crate::user::wait(SIGF_CTRL_E);
 }
 
 /// The parent's side of [`start_window`] and [`end_window`]: the events between them.
-struct Window {
+pub(crate) struct Window {
     task: *mut Task,
     start: Events,
 }
 
 impl Window {
-    fn open(task: *mut Task) -> Window {
+    pub(crate) fn open(task: *mut Task) -> Window {
         exec::signal::wait(SIGF_CTRL_E);
         let w = Window { task, start: Events::now() };
         w.release();
@@ -140,20 +140,20 @@ impl Window {
     }
 
     /// Waits for the task's end of loop: the events since the go.
-    fn close(&self) -> Events {
+    pub(crate) fn close(&self) -> Events {
         exec::signal::wait(SIGF_CTRL_F);
         Events::now().since(self.start)
     }
 
     /// Lets the task go on (it waits for CTRL_E).
-    fn release(&self) {
+    pub(crate) fn release(&self) {
         // SAFETY: the benchmark task is live: it waits for this signal.
         unsafe { exec::signal::signal(self.task, SIGF_CTRL_E) };
     }
 }
 
 #[inline(always)]
-fn rdtsc() -> u64 {
+pub(crate) fn rdtsc() -> u64 {
     exec::arch::x86_64::cpu::rdtsc()
 }
 
@@ -265,7 +265,7 @@ extern "C" fn null_gate(block: u64) -> ! {
 /// `n` words at `at` in the memory of ring-3 task `task` (live: it waits), read through the one
 /// door: the task wrote where its samples are, so the address is checked as any. `None` if the
 /// task may not read them all.
-fn words_of(task: *mut Task, at: u64, n: usize) -> Option<alloc::vec::Vec<u64>> {
+pub(crate) fn words_of(task: *mut Task, at: u64, n: usize) -> Option<alloc::vec::Vec<u64>> {
     // SAFETY: the task is live (it waits for the parent); its space is not changed meanwhile.
     let s = unsafe { ((*task).space() as *const crate::space::Space).as_ref() }?;
     let r = s.readable(at, (n * 8) as u64)?;

@@ -32,6 +32,8 @@ pub mod pte;
 #[cfg(target_os = "none")]
 pub mod bench;
 #[cfg(target_os = "none")]
+pub mod bench_dos;
+#[cfg(target_os = "none")]
 pub mod dos;
 #[cfg(target_os = "none")]
 pub mod gate;

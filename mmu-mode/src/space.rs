@@ -19,8 +19,8 @@ use crate::tickets::Tickets;
 
 const PAGE: u64 = 4096;
 const HUGE: u64 = 2 << 20;
-/// Pages a range check walks between two windows for interrupts (1 MiB).
-const CHECK_RUN: u32 = 256;
+/// Bytes of a range check between two windows for interrupts (1 MiB: 256 page walks).
+const CHECK_RUN: u64 = 1 << 20;
 /// The boot tables map the first 4 GiB; so does every task's space.
 const MAPPED: u64 = 4 << 30;
 /// The most one allocation through the gate may ask for.
@@ -226,28 +226,38 @@ impl Space {
     /// Whether ring 3 may read every byte of `[addr, addr + len)` (an allegation check). Asked
     /// only by the one door (`uaccess`: `Space::readable`), which hands out the range.
     pub(crate) fn user_readable(&self, addr: u64, len: u64) -> bool {
-        self.every_page(addr, len, |a| matches!(a, Some(Access::Read | Access::ReadWrite | Access::ReadExecute)))
-    }
-
-    /// Whether `ok` holds for the access of every page of `[addr, addr + len)` (at least one
-    /// byte); false if the range wraps. A page walk per page: a range of megabytes lets
-    /// pending interrupts in every [`CHECK_RUN`] pages, as the door's copies do (a gate call
-    /// runs under Forbid with interrupts off, and nothing an interrupt does changes a space).
-    #[inline(always)]
-    fn every_page(&self, addr: u64, len: u64, ok: impl Fn(Option<Access>) -> bool) -> bool {
+        if len > CHECK_RUN {
+            return self.in_runs(addr, len, Space::user_readable);
+        }
         let Some(end) = addr.checked_add(len.max(1)) else { return false };
         let mut page = addr & !(PAGE - 1);
-        let mut run = 0;
         while page < end {
-            if !ok(self.access_of(page)) {
+            if !matches!(self.access_of(page), Some(Access::Read | Access::ReadWrite | Access::ReadExecute)) {
                 return false;
             }
             page += PAGE;
-            run += 1;
-            if run == CHECK_RUN {
-                run = 0;
-                exec::sched::let_interrupts_in();
+        }
+        true
+    }
+
+    /// A check of a long range (a message of megabytes: a page walk per page), made as
+    /// `check` of runs of [`CHECK_RUN`] bytes with a window for pending interrupts after each,
+    /// as the door's copies do (a gate call runs under Forbid with interrupts off, and nothing
+    /// an interrupt does changes a space). Out of line: the short checks of the hot path pay
+    /// one comparison for it.
+    #[inline(never)]
+    fn in_runs(&self, addr: u64, len: u64, check: fn(&Space, u64, u64) -> bool) -> bool {
+        if addr.checked_add(len).is_none() {
+            return false;
+        }
+        let mut at = 0;
+        while at < len {
+            let n = (len - at).min(CHECK_RUN);
+            if !check(self, addr + at, n) {
+                return false;
             }
+            at += n;
+            exec::sched::let_interrupts_in();
         }
         true
     }
@@ -260,7 +270,18 @@ impl Space {
     /// Whether ring 3 may write every byte of `[addr, addr + len)` (an allegation check). Asked
     /// only by the one door (`uaccess`: `Space::writable`).
     pub(crate) fn user_writable(&self, addr: u64, len: u64) -> bool {
-        self.every_page(addr, len, |a| a == Some(Access::ReadWrite))
+        if len > CHECK_RUN {
+            return self.in_runs(addr, len, Space::user_writable);
+        }
+        let Some(end) = addr.checked_add(len.max(1)) else { return false };
+        let mut page = addr & !(PAGE - 1);
+        while page < end {
+            if self.access_of(page) != Some(Access::ReadWrite) {
+                return false;
+            }
+            page += PAGE;
+        }
+        true
     }
 
     /// Allocates `len` bytes of whole pages (see `pages`), zeroed, open to the task

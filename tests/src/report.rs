@@ -173,6 +173,8 @@ impl Report {
                 ("msg_round_trip", "pointer")
             } else if m.name.starts_with("msg_own_port_") {
                 ("msg_own_port", "pointer")
+            } else if m.name == "dos_read_ring3" {
+                ("dos_read", "ring-0 client")
             } else {
                 ("null_call", "direct")
             };

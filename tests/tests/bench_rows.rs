@@ -50,6 +50,7 @@ fn expected(mode: Mode) -> Vec<(String, u64, bool)> {
         }
         add("msg_round_trip_copy_1000_blocks", 64, false);
         add("msg_round_trip_transfer_1000_blocks", 64, false);
+        add("dos_read_ring3", 64, false);
     }
     rows
 }

@@ -13,9 +13,8 @@ use alloc::vec;
 
 use exec::bench::measure_checked;
 
-use super::file::{close, open};
-use super::lock::delete_file;
-use super::process::end_process;
+// Through dos.library's table, as a program calls DOS.
+use super::{close, delete_file, end_process, open};
 use crate::dosdefs::{MODE_NEWFILE, MODE_OLDFILE, OFFSET_BEGINNING};
 
 const MIB: usize = 1 << 20;

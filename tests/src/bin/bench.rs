@@ -122,7 +122,10 @@ fn main() {
                    pointers, in ring 3 in the mmu build, where each packet is copied into RAM:'s memory \
                    and back, and its data with it below 512 bytes (dos_read), while larger data is lent \
                    and copied once, between the file and the client's buffer, through the kernel \
-                   (dos_copy's 16 KiB): the mmu column is the cost of that protection on real work."
+                   (dos_copy's 16 KiB): the mmu column is the cost of that protection on real work. \
+                   dos_read_ring3 (mmu only) is dos_read with a ring-3 client, where programs run: its \
+                   Read goes through dos.library's table (a gate call for the entry) and the packet \
+                   crosses protection both ways, compared with dos_read's ring-0 client in the flat build."
             .into(),
         containment_note: "Crash containment: each CRASHTEST scenario run through the shell of each build (the \
                            flat build's fatal ones each in a fresh boot)."
