@@ -27,6 +27,11 @@ pub struct SignalSemaphore {
     wait_queue: List,
     /// In the owner's `held_sems` list while held exclusively.
     held_link: Node,
+    /// mmu-mode: in a ring-3 task's own structure, the handle of the kernel's semaphore for it
+    /// (written by init_semaphore through the gate; the task may rewrite it, which only makes
+    /// its own calls refused). Exec itself never reads it.
+    #[cfg(feature = "mmu")]
+    pub ring3_handle: u64,
 }
 
 /// One waiting task's request, on its own stack while it waits.
@@ -47,6 +52,8 @@ impl SignalSemaphore {
             owner: null_mut(),
             wait_queue: List::new(NodeType::Unknown),
             held_link: Node::new(NodeType::Semaphore, 0),
+            #[cfg(feature = "mmu")]
+            ring3_handle: 0,
         }
     }
 

@@ -45,12 +45,14 @@ extern "C" fn reader(block: u64) -> ! {
         let lib = exec::sys::open_library("dos.library", libraries::dos::DOS_VERSION);
         let samples = alloc_mem(r.n * 8) as *mut u64;
         let mut file = None;
+        let mut made = false;
         if !lib.is_null() && !samples.is_null() {
             let mut words = alloc::vec![0u8; FILE_LEN];
             for (i, w) in words.chunks_exact_mut(8).enumerate() {
                 w.copy_from_slice(&((i * 8) as u64).to_le_bytes());
             }
             file = libraries::dos::open(FILE, MODE_NEWFILE).ok();
+            made = file.is_some();
             if let Some(f) = file.as_mut()
                 && (f.write(&words) != Ok(FILE_LEN) || f.seek(0, OFFSET_BEGINNING).is_err())
             {
@@ -68,7 +70,8 @@ extern "C" fn reader(block: u64) -> ! {
                 let t = rdtsc() - t0;
                 match got {
                     Ok(READ) if holds(&buf, at) => at += READ,
-                    // At the end of the file: from the start again (not timed).
+                    // At the end of the file (that Read is a sample too, one in 1,024): from the
+                    // start again, the seek not timed.
                     Ok(0) => {
                         at = 0;
                         wrong += u64::from(f.seek(0, OFFSET_BEGINNING).is_err());
@@ -83,12 +86,17 @@ extern "C" fn reader(block: u64) -> ! {
         (*b).samples = samples as u64;
         (*b).wrong = wrong;
         crate::bench::end_window(r.parent);
-        if let Some(f) = file {
-            let _ = libraries::dos::close(f);
-            let _ = libraries::dos::delete_file(FILE);
+        // DOS calls only with the library open: in ring 3 a call without it ends the task.
+        if !lib.is_null() {
+            if let Some(f) = file {
+                let _ = libraries::dos::close(f);
+            }
+            if made {
+                let _ = libraries::dos::delete_file(FILE);
+            }
+            libraries::dos::end_process();
+            exec::sys::close_library(lib);
         }
-        libraries::dos::end_process();
-        exec::sys::close_library(lib);
     }
     exit()
 }

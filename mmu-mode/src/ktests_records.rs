@@ -16,6 +16,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.attack.ports_and_opens_are_bounded", ports_and_opens_are_bounded),
     Test::new("mmu.task_list_counts_to_its_cap", task_list_counts_to_its_cap),
     Test::new("mmu.sem.orphan_record_is_taken_over", orphan_record_is_taken_over),
+    Test::new("mmu.attack.semaphore_handles_are_checked", crate::ktests_sem::semaphore_handles_are_checked),
     Test::new("mmu.mem.ring3_churn_leaves_exec_memory_whole", ring3_churn_leaves_exec_memory_whole),
     Test::new("mmu.mem.large_blocks_cost_their_pages", large_blocks_cost_their_pages),
     Test::new("mmu.attack.public_names_are_bounded_per_family", public_names_are_bounded_per_family),
@@ -293,7 +294,7 @@ fn orphan_record_is_taken_over() -> TestResult {
         unsafe { exec::task::rem_task(c) };
         // SAFETY: written by C and D before they signalled.
         let (c_got, d_got) = unsafe { (words.add(1).read(), words.add(2).read()) };
-        ensure_eq!(c_got, 0, "the orphan's idle record was not taken over");
+        ensure!(c_got & crate::sem::HANDLE_TAG != 0 && c_got != ERR_BAD_POINTER, "the orphan's idle record was not taken over: {c_got:#x}");
         ensure_eq!(d_got, ERR_BAD_POINTER, "another task's live record was taken over");
         Ok(())
     })();
@@ -405,7 +406,9 @@ extern "C" fn publisher(block: u64) -> ! {
             sem.write(SignalSemaphore::new());
             (*sem).node.set_name(n);
             sys::add_semaphore(sem);
-            (*b).sems_ok += u64::from(sys::find_semaphore(n) == sem);
+            // Found by its handle: the one the kernel wrote into the structure.
+            let found = sys::find_semaphore(n) as u64;
+            (*b).sems_ok += u64::from(found != 0 && found == (*sem).ring3_handle);
         }
         for i in 0..PUBLISH_TRIES {
             let n = name(i);

@@ -77,6 +77,8 @@ mod ktests_to_ring0;
 mod ktests_lend;
 #[cfg(target_os = "none")]
 mod ktests_records;
+#[cfg(target_os = "none")]
+mod ktests_sem;
 
 #[cfg(target_os = "none")]
 pub use ktests::TESTS;

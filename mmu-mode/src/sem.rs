@@ -2,9 +2,18 @@
 //!
 //! A SignalSemaphore links the tasks waiting for it, so exec must not keep one in memory a
 //! task can write (a task could bend the links and make exec write where it likes). A ring-3
-//! task's semaphore therefore has two halves: the structure in its own memory, whose address
-//! is the handle every task uses (as on the Amiga), and exec's semaphore, kept here in kernel
-//! memory, that does the work. Names (add_semaphore) are copied from the task's structure.
+//! task's semaphore therefore has two halves: the structure in its own memory, which its
+//! calls name by address (as on the Amiga), and exec's semaphore, kept here in kernel memory,
+//! that does the work. Names (add_semaphore) are copied from the task's structure.
+//!
+//! The kernel names its semaphores by handles (slot and generation, found in O(1), a stale one
+//! refused). init_semaphore writes the handle into the structure's `ring3_handle`; a call on
+//! the structure reads it back through the door and takes it only if its record is the one
+//! made for that very structure, so a task that rewrites it (to another semaphore's handle,
+//! say) gets its own calls refused and nothing else. FindSemaphore answers the handle itself,
+//! tagged with [`HANDLE_TAG`] (never a ring-3 address), which any task may use as the
+//! structure's address, since it cannot read the owner's memory. The address of a structure
+//! is looked up in a tree (O(log n)) only when it is initialised.
 //!
 //! When the owner ends, its semaphores leave the public list and are freed, except one that
 //! another task still holds or waits for: that one lives on (its handle still works) until it
@@ -17,6 +26,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use exec::global::Global;
+use exec::handles::HandleTable;
 use exec::sched::{forbid, permit};
 use exec::semaphore::SignalSemaphore;
 use exec::task::Task;
@@ -24,9 +34,19 @@ use exec::task::Task;
 use exec::sys_gate::GateError::BadPointer;
 use exec::sys_gate::GateResult;
 
+/// Marks a handle given out as a semaphore's address (bit 63: ring-3 memory lies below 4 GiB,
+/// and generations use bits 32-62).
+pub const HANDLE_TAG: u64 = 1 << 63;
+
+/// Room the table of semaphores takes at boot ([`reserve`]), so that it does not grow the
+/// kernel heap under a task's calls while it holds fewer.
+const SEMAPHORES_RESERVED: usize = 256;
+
 struct Record {
     /// Null once the owner ended.
     owner: *mut Task,
+    /// The address of the owner's structure.
+    user: u64,
     sem: Box<SignalSemaphore>,
     /// The name the semaphore is public under, which its node points at.
     name: Option<String>,
@@ -37,8 +57,10 @@ struct Record {
 
 /// The ring-3 semaphores' records. Forbid.
 struct Semaphores {
-    /// Every one, by handle (found in O(log n), whatever the number).
-    records: BTreeMap<u64, Record>,
+    /// Every one, by handle (O(1)).
+    records: HandleTable<Record>,
+    /// Every one, by the address of its owner's structure: looked up by init only.
+    by_user: BTreeMap<u64, u64>,
     /// The public ones, by the address of their working half (what exec's find_semaphore
     /// gives), to their handle.
     public: BTreeMap<usize, u64>,
@@ -51,51 +73,88 @@ struct Semaphores {
 // they name are exec's, shared between tasks by design.
 unsafe impl Send for Semaphores {}
 
-static RECORDS: Global<Semaphores> = Global::new(Semaphores { records: BTreeMap::new(), public: BTreeMap::new(), by_owner: BTreeSet::new() });
+static RECORDS: Global<Semaphores> =
+    Global::new(Semaphores { records: HandleTable::new(), by_user: BTreeMap::new(), public: BTreeMap::new(), by_owner: BTreeSet::new() });
+
+/// Makes the table's room at boot (see [`SEMAPHORES_RESERVED`]). Not callable from an
+/// interrupt.
+pub fn reserve() {
+    forbid();
+    // SAFETY: Forbid held.
+    unsafe { (*RECORDS.get()).records.reserve_once(SEMAPHORES_RESERVED) };
+    permit();
+}
 
 fn me() -> *mut Task {
     exec::task::find_task(None)
 }
 
-/// Runs `f` on the record of `handle` under Forbid; BadPointer if there is none.
-fn with(handle: u64, f: impl FnOnce(&mut Record) -> GateResult) -> GateResult {
+/// The handle a call names its semaphore by, from what the caller passed: a handle
+/// FindSemaphore gave (tagged), or the address of its structure, whose `ring3_handle` word is
+/// read through the door (it must be the caller's readable memory). `None` if neither.
+fn handle_of(named: u64) -> Option<(u64, u64)> {
+    if named & HANDLE_TAG != 0 {
+        return Some((named & !HANDLE_TAG, named));
+    }
+    let at = named.checked_add(core::mem::offset_of!(SignalSemaphore, ring3_handle) as u64)?;
+    // SAFETY: the only reference to the caller's space during this call.
+    let s = unsafe { crate::gate::my_space() }?;
+    let h: u64 = s.readable(at, 8)?.read(0);
+    Some((h & !HANDLE_TAG, named))
+}
+
+/// The record `named` names (see [`handle_of`]): the handle's record, if the name was that
+/// handle, or the structure the record was made for. Forbid held.
+fn record_of(records: &mut HandleTable<Record>, named: Option<(u64, u64)>) -> Option<(u64, &mut Record)> {
+    let (handle, named) = named?;
+    let rec = records.get_mut(handle)?;
+    (named & HANDLE_TAG != 0 || rec.user == named).then_some((handle, rec))
+}
+
+/// Runs `f` on the record `named` names under Forbid; BadPointer if there is none.
+fn with(named: u64, f: impl FnOnce(&mut Record) -> GateResult) -> GateResult {
+    let h = handle_of(named);
     forbid();
     // SAFETY: Forbid held.
-    let r = match unsafe { (*RECORDS.get()).records.get_mut(&handle) } {
-        Some(rec) => f(rec),
+    let r = match record_of(unsafe { &mut (*RECORDS.get()).records }, h) {
+        Some((_, rec)) => f(rec),
         None => Err(BadPointer),
     };
     permit();
     r
 }
 
-/// init_semaphore: the structure at `handle` must be the caller's writable memory. A handle
-/// in use (held or waited for), or another task's (pages shared writable between two tasks),
-/// is refused. Result: 0 or BadPointer.
-pub fn init(handle: u64) -> GateResult {
+/// init_semaphore: the structure at `addr` must be the caller's writable memory. A structure
+/// whose semaphore is in use (held or waited for), or another task's (pages shared writable
+/// between two tasks), is refused. The new semaphore's handle is written into the structure's
+/// `ring3_handle`. Result: the handle, tagged ([`HANDLE_TAG`]), or BadPointer.
+pub fn init(addr: u64) -> GateResult {
     // SAFETY: the only reference to the caller's space during this call.
     let Some(s) = (unsafe { crate::gate::my_space() }) else { return Err(BadPointer) };
-    s.writable(handle, size_of::<SignalSemaphore>() as u64).ok_or(BadPointer)?;
+    let user = s.writable(addr, size_of::<SignalSemaphore>() as u64).ok_or(BadPointer)?;
+    let me = me();
     forbid();
     // SAFETY: Forbid held.
-    let Semaphores { records, public, by_owner } = unsafe { &mut *RECORDS.get() };
-    let r = match records.get(&handle) {
+    let Semaphores { records, by_user, public, by_owner } = unsafe { &mut *RECORDS.get() };
+    let old = by_user.get(&addr).copied();
+    let r = match old.and_then(|h| records.get(h)) {
         // An orphan's record (its owner ended: null) may be taken over once idle.
-        Some(old) if !old.sem.is_idle() || (!old.owner.is_null() && old.owner != me()) => Err(BadPointer),
+        Some(o) if !o.sem.is_idle() || (!o.owner.is_null() && o.owner != me) => Err(BadPointer),
         _ => {
-            if let Some(old) = records.remove(&handle) {
-                by_owner.remove(&(old.owner as usize, handle));
-                drop_record(old, public);
+            if let Some(h) = old {
+                forget(h, records, by_user, public, by_owner);
             }
             // SAFETY: the running task is live; its policy is the kernel's.
-            let family = unsafe { crate::space::policy_of(me()) }.map_or(0, |p| p.family);
+            let family = unsafe { crate::space::policy_of(me) }.map_or(0, |p| p.family);
             if crate::policy::admit_record(family).is_ok() {
                 let mut sem = Box::new(SignalSemaphore::new());
                 // SAFETY: a fresh semaphore in its box.
                 unsafe { exec::semaphore::init_semaphore(&mut *sem) };
-                records.insert(handle, Record { owner: me(), sem, name: None, public: false, family });
-                by_owner.insert((me() as usize, handle));
-                Ok(0)
+                let h = records.insert(Record { owner: me, user: addr, sem, name: None, public: false, family });
+                by_user.insert(addr, h);
+                by_owner.insert((me as usize, h));
+                user.write(core::mem::offset_of!(SignalSemaphore, ring3_handle) as u64, h | HANDLE_TAG);
+                Ok(h | HANDLE_TAG)
             } else {
                 Err(BadPointer)
             }
@@ -105,13 +164,25 @@ pub fn init(handle: u64) -> GateResult {
     r
 }
 
+/// Takes the record `h` out of every index and drops it (its public name given back, its
+/// family's count too). Forbid held.
+fn forget(h: u64, records: &mut HandleTable<Record>, by_user: &mut BTreeMap<u64, u64>, public: &mut BTreeMap<usize, u64>, by_owner: &mut BTreeSet<(usize, u64)>) {
+    if let Some(old) = records.remove(h) {
+        by_owner.remove(&(old.owner as usize, h));
+        if by_user.get(&old.user) == Some(&h) {
+            by_user.remove(&old.user);
+        }
+        drop_record(old, public);
+    }
+}
+
 /// obtain_semaphore(_shared): may wait. Result: 0 or BadPointer.
-pub fn obtain(handle: u64, shared: bool) -> GateResult {
+pub fn obtain(named: u64, shared: bool) -> GateResult {
     // Found and obtained under one Forbid, so that no other task's call (init on pages two
     // tasks share) can drop the record in between; once the caller holds it or waits for it,
     // the box stays put (see the module's note), and exec's wait breaks the Forbid as usual.
     forbid();
-    let sem = with(handle, |r| Ok(&mut *r.sem as *mut SignalSemaphore as u64));
+    let sem = with(named, |r| Ok(&mut *r.sem as *mut SignalSemaphore as u64));
     if let Ok(sem) = sem {
         let sem = sem as *mut SignalSemaphore;
         // SAFETY: a live semaphore (its record holds it), initialised; Forbid held since it
@@ -129,8 +200,8 @@ pub fn obtain(handle: u64, shared: bool) -> GateResult {
 }
 
 /// attempt_semaphore(_shared). Result: 1 (obtained), 0, or BadPointer.
-pub fn attempt(handle: u64, shared: bool) -> GateResult {
-    with(handle, |r| {
+pub fn attempt(named: u64, shared: bool) -> GateResult {
+    with(named, |r| {
         // SAFETY: a live semaphore, Forbid held.
         let got = unsafe {
             if shared {
@@ -145,19 +216,17 @@ pub fn attempt(handle: u64, shared: bool) -> GateResult {
 
 /// release_semaphore. Releasing one the caller does not hold is refused (BadPointer),
 /// where exec would raise an alert for a ring-0 caller.
-pub fn release(handle: u64) -> GateResult {
+pub fn release(named: u64) -> GateResult {
+    let named = handle_of(named);
     forbid();
     // SAFETY: Forbid held.
-    let Semaphores { records, public, .. } = unsafe { &mut *RECORDS.get() };
-    let r = match records.get_mut(&handle) {
-        Some(rec) if rec.sem.held_by_caller() => {
+    let Semaphores { records, by_user, public, by_owner } = unsafe { &mut *RECORDS.get() };
+    let r = match record_of(records, named) {
+        Some((h, rec)) if rec.sem.held_by_caller() => {
             // SAFETY: a live semaphore the caller holds.
             unsafe { exec::semaphore::release_semaphore(&mut *rec.sem) };
-            if rec.owner.is_null()
-                && rec.sem.is_idle()
-                && let Some(old) = records.remove(&handle)
-            {
-                drop_record(old, public);
+            if rec.owner.is_null() && rec.sem.is_idle() {
+                forget(h, records, by_user, public, by_owner);
             }
             Ok(0)
         }
@@ -168,23 +237,25 @@ pub fn release(handle: u64) -> GateResult {
 }
 
 /// add_semaphore: the caller's semaphore (initialised here, as exec's add_semaphore does)
-/// becomes public under the name its structure's node carries (checked and copied). Result: 0
-/// or BadPointer (also once its family holds `policy::FAMILY_PUBLIC_NAMES` public names).
-pub fn add(handle: u64) -> GateResult {
-    init(handle)?;
+/// becomes public under the name its structure's node carries (checked and copied). Result:
+/// the handle, tagged, or BadPointer (also once its family holds
+/// `policy::FAMILY_PUBLIC_NAMES` public names).
+pub fn add(addr: u64) -> GateResult {
+    let tagged = init(addr)?;
     // SAFETY: the only reference to the caller's space during this call.
     let Some(s) = (unsafe { crate::gate::my_space() }) else { return Err(BadPointer) };
-    let sem = s.writable(handle, size_of::<SignalSemaphore>() as u64).ok_or(BadPointer)?;
+    let sem = s.writable(addr, size_of::<SignalSemaphore>() as u64).ok_or(BadPointer)?;
     // Only the name's address and length (plain words) are read from it.
     let node = core::mem::offset_of!(SignalSemaphore, node);
     let at: u64 = sem.read((node + exec::list::Node::NAME_AT) as u64);
     let len: u64 = sem.read((node + exec::list::Node::NAME_LEN_AT) as u64);
     let Some(name) = crate::gate::name_arg(at, len) else { return Err(BadPointer) };
     let me = me();
+    let handle = tagged & !HANDLE_TAG;
     forbid();
     // SAFETY: Forbid held.
     let Semaphores { records, public, .. } = unsafe { &mut *RECORDS.get() };
-    let r = match records.get_mut(&handle) {
+    let r = match records.get_mut(handle) {
         Some(r) if r.owner == me && !r.public && r.sem.is_idle() && crate::policy::take_public_name(r.family).is_ok() => {
             let name = r.name.insert(name);
             // SAFETY: the name lives in the record as long as the semaphore; Forbid held.
@@ -194,7 +265,7 @@ pub fn add(handle: u64) -> GateResult {
             }
             r.public = true;
             public.insert(&*r.sem as *const SignalSemaphore as usize, handle);
-            Ok(0)
+            Ok(tagged)
         }
         _ => Err(BadPointer),
     };
@@ -202,24 +273,26 @@ pub fn add(handle: u64) -> GateResult {
     r
 }
 
-/// find_semaphore: the handle of the public ring-3 semaphore `name`, or 0.
+/// find_semaphore: the handle of the public ring-3 semaphore `name`, tagged ([`HANDLE_TAG`]:
+/// what a task passes as the semaphore's address), or 0.
 pub fn find(name: &str) -> GateResult {
     forbid();
     let sem = exec::semaphore::find_semaphore(name);
     // SAFETY: Forbid held.
-    let h = unsafe { (*RECORDS.get()).public.get(&(sem as usize)).copied().unwrap_or(0) };
+    let h = unsafe { (*RECORDS.get()).public.get(&(sem as usize)).map_or(0, |&h| h | HANDLE_TAG) };
     permit();
     Ok(h)
 }
 
 /// rem_semaphore: the caller's own public semaphore leaves the list.
-pub fn rem(handle: u64) -> GateResult {
+pub fn rem(named: u64) -> GateResult {
+    let named = handle_of(named);
     let me = me();
     forbid();
     // SAFETY: Forbid held.
     let Semaphores { records, public, .. } = unsafe { &mut *RECORDS.get() };
-    let r = match records.get_mut(&handle) {
-        Some(r) if r.owner == me && r.public => {
+    let r = match record_of(records, named) {
+        Some((_, r)) if r.owner == me && r.public => {
             unpublish(r, public);
             Ok(0)
         }
@@ -251,16 +324,14 @@ fn drop_record(mut r: Record, public: &mut BTreeMap<usize, u64>) {
 pub fn reclaim(task: *mut Task) {
     forbid();
     // SAFETY: Forbid held.
-    let Semaphores { records, public, by_owner } = unsafe { &mut *RECORDS.get() };
+    let Semaphores { records, by_user, public, by_owner } = unsafe { &mut *RECORDS.get() };
     let t = task as usize;
     let mine: Vec<u64> = by_owner.range((t, 0)..=(t, u64::MAX)).map(|&(_, h)| h).collect();
     for h in mine {
         by_owner.remove(&(t, h));
-        let Some(r) = records.get_mut(&h) else { continue };
+        let Some(r) = records.get_mut(h) else { continue };
         if r.sem.is_idle() {
-            if let Some(old) = records.remove(&h) {
-                drop_record(old, public);
-            }
+            forget(h, records, by_user, public, by_owner);
         } else {
             // Still in use by others: it stays until it is idle, an orphan's.
             r.owner = core::ptr::null_mut();
@@ -268,8 +339,9 @@ pub fn reclaim(task: *mut Task) {
         }
     }
     if records.is_empty() {
-        // An empty tree still holds its root node: give it back to the kernel heap too.
-        *records = BTreeMap::new();
+        // An empty tree still holds its root node: give it back to the kernel heap too (the
+        // table keeps its room: its generations must go on).
+        *by_user = BTreeMap::new();
         *public = BTreeMap::new();
         *by_owner = BTreeSet::new();
     }
