@@ -69,6 +69,29 @@ impl SignalSemaphore {
         self.nest_count > 0 && (t.shared_holds.iter().any(|&(s, _)| core::ptr::eq(s, self)) || t.shared_untracked > 0)
     }
 
+    /// Whether the calling task holds this semaphore on its own books: as its exclusive owner,
+    /// or shared in one of its slots. A shared hold past the slots is counted but not named
+    /// (see `Task::shared_holds`): it cannot say which semaphore it is of, so a release that
+    /// must be sure (one from ring 3) asks this, not [`SignalSemaphore::held_by_caller`].
+    /// Forbid if the answer is to stay true.
+    pub fn held_by_caller_on_record(&self) -> bool {
+        let me = me();
+        if !self.owner.is_null() {
+            return self.owner == me;
+        }
+        // SAFETY: the running task is live.
+        let t = unsafe { &*me };
+        self.nest_count > 0 && t.shared_holds.iter().any(|&(s, _)| core::ptr::eq(s, self))
+    }
+
+    /// Whether a shared hold of this semaphore by the calling task would be on its books (it
+    /// holds it shared already, or has a free slot). Forbid if the answer is to stay true.
+    pub fn shared_hold_fits(&self) -> bool {
+        // SAFETY: the running task is live.
+        let t = unsafe { &*me() };
+        t.shared_holds.iter().any(|&(s, _)| s.is_null() || core::ptr::eq(s, self))
+    }
+
     /// Whether nobody holds or waits for this semaphore. Forbid.
     pub fn is_idle(&self) -> bool {
         self.nest_count == 0 && self.wait_queue.is_empty()

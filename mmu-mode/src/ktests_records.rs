@@ -17,6 +17,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.task_list_counts_to_its_cap", task_list_counts_to_its_cap),
     Test::new("mmu.sem.orphan_record_is_taken_over", orphan_record_is_taken_over),
     Test::new("mmu.attack.semaphore_handles_are_checked", crate::ktests_sem::semaphore_handles_are_checked),
+    Test::new("mmu.attack.shared_holds_stay_on_the_books", crate::ktests_sem::shared_holds_stay_on_the_books),
     Test::new("mmu.mem.ring3_churn_leaves_exec_memory_whole", ring3_churn_leaves_exec_memory_whole),
     Test::new("mmu.mem.large_blocks_cost_their_pages", large_blocks_cost_their_pages),
     Test::new("mmu.attack.public_names_are_bounded_per_family", public_names_are_bounded_per_family),
@@ -258,8 +259,9 @@ extern "C" fn sem_initer(arg: u64) -> ! {
 }
 
 /// A semaphore whose owner (A) ended while B held it keeps its record (an orphan's); B then
-/// ends holding it, so that the record is idle and nothing drops it. C, a task that can write
-/// the same memory, may init it again; D, while C owns the idle record, may not.
+/// ends holding it, which leaves the orphan idle: it goes at B's end (else nothing would free
+/// it, and A's family would stay charged). C, a task that can write the same memory, may then
+/// make a semaphore there; D, while C owns that one, may not.
 fn orphan_record_is_taken_over() -> TestResult {
     use exec::sys_gate::ERR_BAD_POINTER;
     let block = exec::memory::alloc_mem(8192, MemFlags::PUBLIC | MemFlags::CLEAR);
@@ -270,6 +272,7 @@ fn orphan_record_is_taken_over() -> TestResult {
     // SAFETY: our page, open to the tasks below.
     unsafe { words.write(me3() as u64) };
     exec::signal::set_signal(0, SIGF_CTRL_E | SIGF_CTRL_F);
+    let before = crate::sem::count();
     let result = (|| {
         let a = crate::user::add_user_task_sharing("r3-sem-a", 0, sem_maker, page, &shared);
         ensure!(!a.is_null());
@@ -283,6 +286,8 @@ fn orphan_record_is_taken_over() -> TestResult {
         unsafe { exec::signal::signal(b, SIGF_CTRL_E) };
         ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
         ensure!(gone("r3-sem-b", 200));
+        // B's end left the orphan idle: it went then, not at some later release.
+        ensure_eq!(crate::sem::count(), before, "the orphan outlived its last holder");
         let c = crate::user::add_user_task_sharing("r3-sem-c", 0, sem_initer, page | 1, &shared);
         ensure!(!c.is_null());
         ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
@@ -294,7 +299,7 @@ fn orphan_record_is_taken_over() -> TestResult {
         unsafe { exec::task::rem_task(c) };
         // SAFETY: written by C and D before they signalled.
         let (c_got, d_got) = unsafe { (words.add(1).read(), words.add(2).read()) };
-        ensure!(c_got & crate::sem::HANDLE_TAG != 0 && c_got != ERR_BAD_POINTER, "the orphan's idle record was not taken over: {c_got:#x}");
+        ensure!(crate::ktests_sem::is_handle(c_got), "C could not make a semaphore where the orphan's structure was: {c_got:#x}");
         ensure_eq!(d_got, ERR_BAD_POINTER, "another task's live record was taken over");
         Ok(())
     })();

@@ -12,8 +12,15 @@
 //! made for that very structure, so a task that rewrites it (to another semaphore's handle,
 //! say) gets its own calls refused and nothing else. FindSemaphore answers the handle itself,
 //! tagged with [`HANDLE_TAG`] (never a ring-3 address), which any task may use as the
-//! structure's address, since it cannot read the owner's memory. The address of a structure
-//! is looked up in a tree (O(log n)) only when it is initialised.
+//! structure's address, since it cannot read the owner's memory; a handle alone names only a
+//! semaphore that was made public (handles are dense: a guessed one reaches no private
+//! semaphore). The address of a structure is looked up in a tree (O(log n)) only when it is
+//! initialised.
+//!
+//! A ring-3 task's shared holds must be on its own books (exec's `Task::shared_holds` has 8
+//! slots; a hold past them is counted, not named): a shared obtain that would not fit is
+//! refused, and a release must name a hold on the books. Otherwise a task with an unnamed hold
+//! could release any semaphore held shared by others, and leave it to be freed under them.
 //!
 //! When the owner ends, its semaphores leave the public list and are freed, except one that
 //! another task still holds or waits for: that one lives on (its handle still works) until it
@@ -51,6 +58,9 @@ struct Record {
     /// The name the semaphore is public under, which its node points at.
     name: Option<String>,
     public: bool,
+    /// Whether it was ever public: only such a semaphore may be named by its handle alone
+    /// (what FindSemaphore gave), so a guessed handle reaches no private one.
+    published: bool,
     /// The owner's family, charged for the record.
     family: u64,
 }
@@ -67,6 +77,9 @@ struct Semaphores {
     /// (owner, handle) of every one with an owner: a task's end finds its own by a range, not
     /// a walk of every task's.
     by_owner: BTreeSet<(usize, u64)>,
+    /// The orphans (owner ended while others held or waited for them), freed when a task's end
+    /// leaves one idle (exec gave back what the ending task held) or at a release.
+    orphans: BTreeSet<u64>,
 }
 
 // SAFETY: the records are the kernel's own, touched only under Forbid on the one CPU; the tasks
@@ -74,7 +87,7 @@ struct Semaphores {
 unsafe impl Send for Semaphores {}
 
 static RECORDS: Global<Semaphores> =
-    Global::new(Semaphores { records: HandleTable::new(), by_user: BTreeMap::new(), public: BTreeMap::new(), by_owner: BTreeSet::new() });
+    Global::new(Semaphores { records: HandleTable::new(), by_user: BTreeMap::new(), public: BTreeMap::new(), by_owner: BTreeSet::new(), orphans: BTreeSet::new() });
 
 /// Makes the table's room at boot (see [`SEMAPHORES_RESERVED`]). Not callable from an
 /// interrupt.
@@ -83,6 +96,15 @@ pub fn reserve() {
     // SAFETY: Forbid held.
     unsafe { (*RECORDS.get()).records.reserve_once(SEMAPHORES_RESERVED) };
     permit();
+}
+
+/// How many ring-3 semaphores the kernel keeps (orphans included), for tests.
+pub fn count() -> usize {
+    forbid();
+    // SAFETY: Forbid held.
+    let n = unsafe { (*RECORDS.get()).records.len() };
+    permit();
+    n
 }
 
 fn me() -> *mut Task {
@@ -108,7 +130,8 @@ fn handle_of(named: u64) -> Option<(u64, u64)> {
 fn record_of(records: &mut HandleTable<Record>, named: Option<(u64, u64)>) -> Option<(u64, &mut Record)> {
     let (handle, named) = named?;
     let rec = records.get_mut(handle)?;
-    (named & HANDLE_TAG != 0 || rec.user == named).then_some((handle, rec))
+    let ok = if named & HANDLE_TAG != 0 { rec.published } else { rec.user == named };
+    ok.then_some((handle, rec))
 }
 
 /// Runs `f` on the record `named` names under Forbid; BadPointer if there is none.
@@ -135,14 +158,15 @@ pub fn init(addr: u64) -> GateResult {
     let me = me();
     forbid();
     // SAFETY: Forbid held.
-    let Semaphores { records, by_user, public, by_owner } = unsafe { &mut *RECORDS.get() };
+    let Semaphores { records, by_user, public, by_owner, orphans } = unsafe { &mut *RECORDS.get() };
     let old = by_user.get(&addr).copied();
     let r = match old.and_then(|h| records.get(h)) {
-        // An orphan's record (its owner ended: null) may be taken over once idle.
-        Some(o) if !o.sem.is_idle() || (!o.owner.is_null() && o.owner != me) => Err(BadPointer),
+        // Another task's record (pages shared writable), or one in use, stays. (An orphan is
+        // no longer listed by address: its structure went with its owner.)
+        Some(o) if !o.sem.is_idle() || o.owner != me => Err(BadPointer),
         _ => {
             if let Some(h) = old {
-                forget(h, records, by_user, public, by_owner);
+                forget(h, records, by_user, public, by_owner, orphans);
             }
             // SAFETY: the running task is live; its policy is the kernel's.
             let family = unsafe { crate::space::policy_of(me) }.map_or(0, |p| p.family);
@@ -150,7 +174,7 @@ pub fn init(addr: u64) -> GateResult {
                 let mut sem = Box::new(SignalSemaphore::new());
                 // SAFETY: a fresh semaphore in its box.
                 unsafe { exec::semaphore::init_semaphore(&mut *sem) };
-                let h = records.insert(Record { owner: me, user: addr, sem, name: None, public: false, family });
+                let h = records.insert(Record { owner: me, user: addr, sem, name: None, public: false, published: false, family });
                 by_user.insert(addr, h);
                 by_owner.insert((me as usize, h));
                 user.write(core::mem::offset_of!(SignalSemaphore, ring3_handle) as u64, h | HANDLE_TAG);
@@ -166,8 +190,9 @@ pub fn init(addr: u64) -> GateResult {
 
 /// Takes the record `h` out of every index and drops it (its public name given back, its
 /// family's count too). Forbid held.
-fn forget(h: u64, records: &mut HandleTable<Record>, by_user: &mut BTreeMap<u64, u64>, public: &mut BTreeMap<usize, u64>, by_owner: &mut BTreeSet<(usize, u64)>) {
+fn forget(h: u64, records: &mut HandleTable<Record>, by_user: &mut BTreeMap<u64, u64>, public: &mut BTreeMap<usize, u64>, by_owner: &mut BTreeSet<(usize, u64)>, orphans: &mut BTreeSet<u64>) {
     if let Some(old) = records.remove(h) {
+        orphans.remove(&h);
         by_owner.remove(&(old.owner as usize, h));
         if by_user.get(&old.user) == Some(&h) {
             by_user.remove(&old.user);
@@ -182,7 +207,12 @@ pub fn obtain(named: u64, shared: bool) -> GateResult {
     // tasks share) can drop the record in between; once the caller holds it or waits for it,
     // the box stays put (see the module's note), and exec's wait breaks the Forbid as usual.
     forbid();
-    let sem = with(named, |r| Ok(&mut *r.sem as *mut SignalSemaphore as u64));
+    let sem = with(named, |r| {
+        if shared && !r.sem.shared_hold_fits() {
+            return Err(BadPointer);
+        }
+        Ok(&mut *r.sem as *mut SignalSemaphore as u64)
+    });
     if let Ok(sem) = sem {
         let sem = sem as *mut SignalSemaphore;
         // SAFETY: a live semaphore (its record holds it), initialised; Forbid held since it
@@ -202,6 +232,9 @@ pub fn obtain(named: u64, shared: bool) -> GateResult {
 /// attempt_semaphore(_shared). Result: 1 (obtained), 0, or BadPointer.
 pub fn attempt(named: u64, shared: bool) -> GateResult {
     with(named, |r| {
+        if shared && !r.sem.shared_hold_fits() {
+            return Err(BadPointer);
+        }
         // SAFETY: a live semaphore, Forbid held.
         let got = unsafe {
             if shared {
@@ -220,13 +253,13 @@ pub fn release(named: u64) -> GateResult {
     let named = handle_of(named);
     forbid();
     // SAFETY: Forbid held.
-    let Semaphores { records, by_user, public, by_owner } = unsafe { &mut *RECORDS.get() };
+    let Semaphores { records, by_user, public, by_owner, orphans } = unsafe { &mut *RECORDS.get() };
     let r = match record_of(records, named) {
-        Some((h, rec)) if rec.sem.held_by_caller() => {
+        Some((h, rec)) if rec.sem.held_by_caller_on_record() => {
             // SAFETY: a live semaphore the caller holds.
             unsafe { exec::semaphore::release_semaphore(&mut *rec.sem) };
             if rec.owner.is_null() && rec.sem.is_idle() {
-                forget(h, records, by_user, public, by_owner);
+                forget(h, records, by_user, public, by_owner, orphans);
             }
             Ok(0)
         }
@@ -264,6 +297,7 @@ pub fn add(addr: u64) -> GateResult {
                 exec::semaphore::add_semaphore(&mut *r.sem);
             }
             r.public = true;
+            r.published = true;
             public.insert(&*r.sem as *const SignalSemaphore as usize, handle);
             Ok(tagged)
         }
@@ -320,23 +354,34 @@ fn drop_record(mut r: Record, public: &mut BTreeMap<usize, u64>) {
 }
 
 /// Task end (after exec gave back what the task held and dropped its wait): its semaphores
-/// go; one still in use by others stays until it is idle.
+/// go; one still in use by others stays, an orphan, until it is idle. Orphans this end left
+/// idle (the task held or waited for one) go too.
 pub fn reclaim(task: *mut Task) {
     forbid();
     // SAFETY: Forbid held.
-    let Semaphores { records, by_user, public, by_owner } = unsafe { &mut *RECORDS.get() };
+    let Semaphores { records, by_user, public, by_owner, orphans } = unsafe { &mut *RECORDS.get() };
     let t = task as usize;
     let mine: Vec<u64> = by_owner.range((t, 0)..=(t, u64::MAX)).map(|&(_, h)| h).collect();
     for h in mine {
         by_owner.remove(&(t, h));
         let Some(r) = records.get_mut(h) else { continue };
         if r.sem.is_idle() {
-            forget(h, records, by_user, public, by_owner);
+            forget(h, records, by_user, public, by_owner, orphans);
         } else {
-            // Still in use by others: it stays until it is idle, an orphan's.
+            // Still in use by others: it stays until it is idle, an orphan's. Its structure
+            // went with its owner: the address may be another task's structure next.
             r.owner = core::ptr::null_mut();
             unpublish(r, public);
+            if by_user.get(&r.user) == Some(&h) {
+                by_user.remove(&r.user);
+            }
+            orphans.insert(h);
         }
+    }
+    // Bounded by the records the families may hold; usually none.
+    let idle: Vec<u64> = orphans.iter().copied().filter(|&h| records.get(h).is_some_and(|r| r.sem.is_idle())).collect();
+    for h in idle {
+        forget(h, records, by_user, public, by_owner, orphans);
     }
     if records.is_empty() {
         // An empty tree still holds its root node: give it back to the kernel heap too (the
@@ -344,6 +389,7 @@ pub fn reclaim(task: *mut Task) {
         *by_user = BTreeMap::new();
         *public = BTreeMap::new();
         *by_owner = BTreeSet::new();
+        *orphans = BTreeSet::new();
     }
     permit();
 }
