@@ -70,6 +70,9 @@ unsafe extern "Rust" {
     unsafe fn lorraine_mmu_reclaim(task: *mut crate::task::Task);
     /// A port is being deleted: mmu-mode drops the handle it gave ring 3 for it, if any.
     unsafe fn lorraine_mmu_port_gone(port: *mut crate::port::MsgPort);
+    /// An ending task's hold or wait was the last on a semaphore: mmu-mode frees it if it is
+    /// an orphan (a ring-3 semaphore whose owner ended). Disable held.
+    unsafe fn lorraine_mmu_semaphore_idle(sem: *mut crate::semaphore::SignalSemaphore);
 }
 
 /// mmu-mode: `port` is being deleted.
@@ -80,6 +83,17 @@ unsafe extern "Rust" {
 pub(crate) unsafe fn port_gone(port: *mut crate::port::MsgPort) {
     // SAFETY: per the contract.
     unsafe { lorraine_mmu_port_gone(port) };
+}
+
+/// mmu-mode: `sem`, given back by an ending task, is idle now (see
+/// `lorraine_mmu_semaphore_idle`). Exec does not touch it after this.
+///
+/// # Safety
+/// Disable held; `sem` is live and idle.
+#[cfg(feature = "mmu")]
+pub(crate) unsafe fn semaphore_idle(sem: *mut crate::semaphore::SignalSemaphore) {
+    // SAFETY: per the contract.
+    unsafe { lorraine_mmu_semaphore_idle(sem) };
 }
 
 /// mmu-mode: frees `task`'s address space and what the gate kept for it.

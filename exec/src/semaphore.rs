@@ -402,6 +402,7 @@ pub(crate) unsafe fn reclaim_task(task: *mut Task) {
                 }
             }
             t.sem_request = null_mut();
+            left(sem);
         }
         loop {
             let link = t.held_sems.rem_head();
@@ -412,6 +413,7 @@ pub(crate) unsafe fn reclaim_task(task: *mut Task) {
             (*sem).owner = null_mut();
             (*sem).nest_count = 0;
             grant_next(sem);
+            left(sem);
         }
         for slot in t.shared_holds.iter_mut() {
             let (sem, n) = core::mem::replace(slot, (null_mut(), 0));
@@ -421,7 +423,27 @@ pub(crate) unsafe fn reclaim_task(task: *mut Task) {
                     s.nest_count = 0;
                     grant_next(sem);
                 }
+                left(sem);
             }
         }
     }
+}
+
+/// An ending task has let go of `sem` (a hold or a wait): in the mmu build, if nobody holds
+/// or waits for it now, mmu-mode hears of it (a ring-3 semaphore whose owner ended is freed
+/// then, and `sem` must not be touched after). Nothing in the flat build. Disable held.
+///
+/// # Safety
+/// Disable held; `sem` is live.
+#[inline(always)]
+unsafe fn left(sem: *mut SignalSemaphore) {
+    #[cfg(feature = "mmu")]
+    // SAFETY: per the contract; checked idle first.
+    unsafe {
+        if (*sem).is_idle() {
+            crate::entry::semaphore_idle(sem);
+        }
+    }
+    #[cfg(not(feature = "mmu"))]
+    let _ = sem;
 }

@@ -161,4 +161,11 @@ mod entry {
         // SAFETY: per the contract.
         unsafe { crate::msg::port_gone(port) };
     }
+
+    /// # Safety
+    /// Disable held; `sem` is live and idle (exec's task end), and exec touches it no more.
+    #[unsafe(no_mangle)]
+    unsafe fn lorraine_mmu_semaphore_idle(sem: *mut exec::semaphore::SignalSemaphore) {
+        crate::sem::orphan_idle(sem);
+    }
 }

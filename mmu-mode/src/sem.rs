@@ -77,9 +77,10 @@ struct Semaphores {
     /// (owner, handle) of every one with an owner: a task's end finds its own by a range, not
     /// a walk of every task's.
     by_owner: BTreeSet<(usize, u64)>,
-    /// The orphans (owner ended while others held or waited for them), freed when a task's end
-    /// leaves one idle (exec gave back what the ending task held) or at a release.
-    orphans: BTreeSet<u64>,
+    /// The orphans (owner ended while others held or waited for them), by the address of their
+    /// working half: freed at a release that leaves one idle, or when an ending task's hold
+    /// or wait was the last (exec says which: [`orphan_idle`]), never by a walk of them all.
+    orphans: BTreeMap<usize, u64>,
 }
 
 // SAFETY: the records are the kernel's own, touched only under Forbid on the one CPU; the tasks
@@ -87,7 +88,7 @@ struct Semaphores {
 unsafe impl Send for Semaphores {}
 
 static RECORDS: Global<Semaphores> =
-    Global::new(Semaphores { records: HandleTable::new(), by_user: BTreeMap::new(), public: BTreeMap::new(), by_owner: BTreeSet::new(), orphans: BTreeSet::new() });
+    Global::new(Semaphores { records: HandleTable::new(), by_user: BTreeMap::new(), public: BTreeMap::new(), by_owner: BTreeSet::new(), orphans: BTreeMap::new() });
 
 /// Makes the table's room at boot (see [`SEMAPHORES_RESERVED`]). Not callable from an
 /// interrupt.
@@ -190,9 +191,9 @@ pub fn init(addr: u64) -> GateResult {
 
 /// Takes the record `h` out of every index and drops it (its public name given back, its
 /// family's count too). Forbid held.
-fn forget(h: u64, records: &mut HandleTable<Record>, by_user: &mut BTreeMap<u64, u64>, public: &mut BTreeMap<usize, u64>, by_owner: &mut BTreeSet<(usize, u64)>, orphans: &mut BTreeSet<u64>) {
+fn forget(h: u64, records: &mut HandleTable<Record>, by_user: &mut BTreeMap<u64, u64>, public: &mut BTreeMap<usize, u64>, by_owner: &mut BTreeSet<(usize, u64)>, orphans: &mut BTreeMap<usize, u64>) {
     if let Some(old) = records.remove(h) {
-        orphans.remove(&h);
+        orphans.remove(&(&*old.sem as *const SignalSemaphore as usize));
         by_owner.remove(&(old.owner as usize, h));
         if by_user.get(&old.user) == Some(&h) {
             by_user.remove(&old.user);
@@ -353,9 +354,20 @@ fn drop_record(mut r: Record, public: &mut BTreeMap<usize, u64>) {
     crate::policy::release_record(r.family);
 }
 
+/// Exec's task end let go of `sem`, which is idle now: if it is an orphan, it goes. Disable
+/// held (exec's task end); nothing touches `sem` after.
+pub fn orphan_idle(sem: *mut SignalSemaphore) {
+    forbid();
+    // SAFETY: Forbid held (and Disable).
+    let Semaphores { records, by_user, public, by_owner, orphans } = unsafe { &mut *RECORDS.get() };
+    if let Some(h) = orphans.get(&(sem as usize)).copied() {
+        forget(h, records, by_user, public, by_owner, orphans);
+    }
+    permit();
+}
+
 /// Task end (after exec gave back what the task held and dropped its wait): its semaphores
-/// go; one still in use by others stays, an orphan, until it is idle. Orphans this end left
-/// idle (the task held or waited for one) go too.
+/// go; one still in use by others stays, an orphan, until it is idle.
 pub fn reclaim(task: *mut Task) {
     forbid();
     // SAFETY: Forbid held.
@@ -375,13 +387,8 @@ pub fn reclaim(task: *mut Task) {
             if by_user.get(&r.user) == Some(&h) {
                 by_user.remove(&r.user);
             }
-            orphans.insert(h);
+            orphans.insert(&*r.sem as *const SignalSemaphore as usize, h);
         }
-    }
-    // Bounded by the records the families may hold; usually none.
-    let idle: Vec<u64> = orphans.iter().copied().filter(|&h| records.get(h).is_some_and(|r| r.sem.is_idle())).collect();
-    for h in idle {
-        forget(h, records, by_user, public, by_owner, orphans);
     }
     if records.is_empty() {
         // An empty tree still holds its root node: give it back to the kernel heap too (the
@@ -389,7 +396,7 @@ pub fn reclaim(task: *mut Task) {
         *by_user = BTreeMap::new();
         *public = BTreeMap::new();
         *by_owner = BTreeSet::new();
-        *orphans = BTreeSet::new();
+        *orphans = BTreeMap::new();
     }
     permit();
 }
