@@ -10,6 +10,7 @@ use libraries::dosdefs::{MODE_NEWFILE, error};
 use libraries::handlers::ram::{Mount, entry_mount};
 
 pub static TESTS: &[Test] = &[
+    Test::new("mmu.sys.dos_library_from_ring3", dos_library_from_ring3),
     Test::new("mmu.dos.handler_ends_mid_operation", handler_ends_mid_operation),
     Test::new("mmu.dos.spare_copy_block_is_the_kernels", spare_copy_block_is_the_kernels),
     Test::new("mmu.dos.ring3_client_ends_with_a_file_open", ring3_client_ends_with_a_file_open),
@@ -271,5 +272,56 @@ fn ring3_add_task_honours_the_stack_size() -> TestResult {
         ensure_eq!(got, ends, "a child that asked for {stack:#x} bytes of stack");
         exec::signal::set_signal(0, exec::signal::SIGF_CTRL_F);
     }
+    Ok(())
+}
+
+// --- dos.library from ring 3 --------------------------------------------------------------
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct DosResults {
+    parent: *mut exec::task::Task,
+    parsed: bool,
+    formatted: bool,
+    /// What a file written and read back through dos.library's vectors held.
+    read_back: [u8; 8],
+    /// IoErr after a Lock of a name that is not there.
+    io_err: i64,
+}
+
+/// Ring 3: dos.library's ReadArgs and formatting, run in ring 3 on this task's heap, and a
+/// file written, read back and deleted, each call through the library's vectors.
+extern "C" fn dos_user(block: u64) -> ! {
+    use libraries::readargs::ArgValue;
+    let b = block as *mut DosResults;
+    // SAFETY: our own block; calls through dos.library, which we open.
+    unsafe {
+        let lib = exec::sys::open_library("dos.library", libraries::dos::DOS_VERSION);
+        let args = libraries::dos::read_args("NAME/A,COUNT/N,ALL/S", "disk 12 ALL");
+        (*b).parsed = args == Ok(alloc::vec![ArgValue::Str("disk".into()), ArgValue::Num(12), ArgValue::Switch(true)]);
+        (*b).formatted = libraries::dos::format_bytes(4096) == "4.0 KiB";
+        let mut back = [0u8; 8];
+        let _ = libraries::dos::open("RAM:t.r3dos", libraries::dosdefs::MODE_NEWFILE).and_then(|mut f| {
+            f.write(b"ring 3")?;
+            f.seek(0, libraries::dosdefs::OFFSET_BEGINNING)?;
+            f.read(&mut back)?;
+            libraries::dos::close(f)
+        });
+        (*b).read_back = back;
+        let _ = libraries::dos::delete_file("RAM:t.r3dos");
+        let _ = libraries::dos::lock("RAM:t.not-there", libraries::dosdefs::SHARED_LOCK);
+        (*b).io_err = libraries::dos::io_err();
+        libraries::dos::end_process();
+        exec::sys::close_library(lib);
+        crate::ktests_sys::report_and_end((*b).parent)
+    }
+}
+
+fn dos_library_from_ring3() -> TestResult {
+    let r = crate::ktests_sys::run("r3-dos-user", dos_user, DosResults { parent: crate::ktests_attacks::me3(), parsed: false, formatted: false, read_back: [0; 8], io_err: 0 })?;
+    ensure!(r.parsed, "ReadArgs from ring 3");
+    ensure!(r.formatted, "format_bytes from ring 3");
+    ensure_eq!(&r.read_back, b"ring 3\0\0", "a file through dos.library's vectors from ring 3");
+    ensure_eq!(r.io_err, libraries::dosdefs::error::OBJECT_NOT_FOUND, "IoErr from ring 3");
     Ok(())
 }

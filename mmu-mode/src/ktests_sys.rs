@@ -19,7 +19,6 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.sys.named_port_round_trips", named_port_round_trips),
     Test::new("mmu.sys.semaphores_between_tasks", semaphores_between_tasks),
     Test::new("mmu.sys.library_runs_in_ring3", library_runs_in_ring3),
-    Test::new("mmu.sys.dos_library_from_ring3", dos_library_from_ring3),
     Test::new("mmu.sys.device_io_with_iorequests", device_io_with_iorequests),
     Test::new("mmu.sys.privileged_calls_refused", privileged_calls_refused),
     Test::new("mmu.sys.add_task_from_ring3", add_task_from_ring3),
@@ -33,7 +32,7 @@ fn me() -> *mut exec::task::Task {
 
 /// Starts `body` in ring 3 with `init` as its block, waits for CTRL_F, and returns the block
 /// as the task left it (it is still live: it waits for CTRL_E, then ends).
-fn run<T: Copy>(name: &str, body: extern "C" fn(u64) -> !, init: T) -> Result<T, alloc::string::String> {
+pub(crate) fn run<T: Copy>(name: &str, body: extern "C" fn(u64) -> !, init: T) -> Result<T, alloc::string::String> {
     sys_set_signal_clear();
     let (task, block) = add_user_task_with(name, 0, body, init).ok_or("no memory for the task")?;
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
@@ -50,7 +49,7 @@ fn sys_set_signal_clear() {
 }
 
 /// Ring 3: tell `parent` the results are written, wait to be let go, end.
-fn report_and_end(parent: *mut exec::task::Task) -> ! {
+pub(crate) fn report_and_end(parent: *mut exec::task::Task) -> ! {
     // SAFETY: the parent (a live task) is alleged to the gate, which checks it.
     unsafe {
         sys::signal(parent, SIGF_CTRL_F);
@@ -316,55 +315,6 @@ fn library_runs_in_ring3() -> TestResult {
     ensure_eq!(LAST_FAULT_VECTOR.load(Ordering::SeqCst), ALERT_VECTOR);
     // SAFETY: a live library.
     ensure_eq!(unsafe { (*R3TEST_LIBRARY.get()).open_cnt }, 0, "the library was left open");
-    Ok(())
-}
-
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct DosResults {
-    parent: *mut exec::task::Task,
-    parsed: bool,
-    formatted: bool,
-    /// What a file written and read back through dos.library's vectors held.
-    read_back: [u8; 8],
-    /// IoErr after a Lock of a name that is not there.
-    io_err: i64,
-}
-
-/// Ring 3: dos.library's ReadArgs and formatting, run in ring 3 on this task's heap, and a
-/// file written, read back and deleted, each call through the library's vectors.
-extern "C" fn dos_user(block: u64) -> ! {
-    use libraries::readargs::ArgValue;
-    let b = block as *mut DosResults;
-    // SAFETY: our own block; calls through dos.library, which we open.
-    unsafe {
-        let lib = sys::open_library("dos.library", libraries::dos::DOS_VERSION);
-        let args = libraries::dos::read_args("NAME/A,COUNT/N,ALL/S", "disk 12 ALL");
-        (*b).parsed = args == Ok(alloc::vec![ArgValue::Str("disk".into()), ArgValue::Num(12), ArgValue::Switch(true)]);
-        (*b).formatted = libraries::dos::format_bytes(4096) == "4.0 KiB";
-        let mut back = [0u8; 8];
-        let _ = libraries::dos::open("RAM:t.r3dos", libraries::dosdefs::MODE_NEWFILE).and_then(|mut f| {
-            f.write(b"ring 3")?;
-            f.seek(0, libraries::dosdefs::OFFSET_BEGINNING)?;
-            f.read(&mut back)?;
-            libraries::dos::close(f)
-        });
-        (*b).read_back = back;
-        let _ = libraries::dos::delete_file("RAM:t.r3dos");
-        let _ = libraries::dos::lock("RAM:t.not-there", libraries::dosdefs::SHARED_LOCK);
-        (*b).io_err = libraries::dos::io_err();
-        libraries::dos::end_process();
-        sys::close_library(lib);
-        report_and_end((*b).parent)
-    }
-}
-
-fn dos_library_from_ring3() -> TestResult {
-    let r = run("r3-dos-user", dos_user, DosResults { parent: me(), parsed: false, formatted: false, read_back: [0; 8], io_err: 0 })?;
-    ensure!(r.parsed, "ReadArgs from ring 3");
-    ensure!(r.formatted, "format_bytes from ring 3");
-    ensure_eq!(&r.read_back, b"ring 3\0\0", "a file through dos.library's vectors from ring 3");
-    ensure_eq!(r.io_err, libraries::dosdefs::error::OBJECT_NOT_FOUND, "IoErr from ring 3");
     Ok(())
 }
 
