@@ -73,7 +73,9 @@ impl SignalSemaphore {
     /// or shared in one of its slots. A shared hold past the slots is counted but not named
     /// (see `Task::shared_holds`): it cannot say which semaphore it is of, so a release that
     /// must be sure (one from ring 3) asks this, not [`SignalSemaphore::held_by_caller`].
-    /// Forbid if the answer is to stay true.
+    /// Forbid if the answer is to stay true. Not callable from an interrupt (it asks about
+    /// the running task). mmu build only: what ring 3's calls are checked with.
+    #[cfg(feature = "mmu")]
     pub fn held_by_caller_on_record(&self) -> bool {
         let me = me();
         if !self.owner.is_null() {
@@ -85,7 +87,9 @@ impl SignalSemaphore {
     }
 
     /// Whether a shared hold of this semaphore by the calling task would be on its books (it
-    /// holds it shared already, or has a free slot). Forbid if the answer is to stay true.
+    /// holds it shared already, or has a free slot). Forbid if the answer is to stay true. Not
+    /// callable from an interrupt. mmu build only.
+    #[cfg(feature = "mmu")]
     pub fn shared_hold_fits(&self) -> bool {
         // SAFETY: the running task is live.
         let t = unsafe { &*me() };
@@ -361,7 +365,9 @@ pub unsafe fn add_semaphore(sem: *mut SignalSemaphore) {
     permit();
 }
 
-/// The public semaphore named `name`, or null.
+/// The public semaphore named `name`, or null. Not callable from an interrupt. In ring 3 (mmu
+/// build) the answer is the semaphore's handle, tagged so that it is never an address: it is
+/// passed to the semaphore calls as the semaphore, never read through.
 pub fn find_semaphore(name: &str) -> *mut SignalSemaphore {
     forbid();
     // SAFETY: Forbid held.

@@ -405,6 +405,7 @@ pub(crate) fn attempt_semaphore_shared(sem: *mut SignalSemaphore) -> bool {
 pub(crate) fn add_semaphore(sem: *mut SignalSemaphore) {
     let _ = call(Call::AddSemaphore, sem as u64, 0, 0, 0, 0);
 }
+/// The public semaphore's handle (tagged, not an address: pass it, never read through it).
 pub(crate) fn find_semaphore(n: &str) -> *mut SignalSemaphore {
     let (p, l) = name(n);
     ptr(call(Call::FindSemaphore, p, l, 0, 0, 0))

@@ -258,7 +258,21 @@ extern "C" fn sem_initer(arg: u64) -> ! {
     crate::user::exit()
 }
 
-/// A semaphore whose owner (A) ended while B held it keeps its record (an orphan's); B then
+/// Ring 3, F: attempts the semaphore at the shared page's start (whose structure still holds
+/// the handle A's init wrote); the answer goes in word 3.
+extern "C" fn sem_prober(page: u64) -> ! {
+    use exec::sys_gate::{Call, raw_call};
+    let words = (page + WORDS) as *mut u64;
+    // SAFETY: the shared page is open to us.
+    unsafe {
+        words.add(3).write(raw_call(Call::AttemptSemaphore, page, 0, 0));
+        sys::signal(words.read() as *mut Task, SIGF_CTRL_F);
+    }
+    crate::user::exit()
+}
+
+/// A semaphore whose owner (A) ended while B held it keeps its record (an orphan's); F, another
+/// task with memory at A's structure (and the handle A's init left there), cannot reach it; B then
 /// ends holding it, which leaves the orphan idle: it goes at B's end (else nothing would free
 /// it, and A's family would stay charged). C, a task that can write the same memory, may then
 /// make a semaphore there; D, while C owns that one, may not.
@@ -282,6 +296,12 @@ fn orphan_record_is_taken_over() -> TestResult {
         ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
         // SAFETY: live; A ends while B holds its semaphore: the record is an orphan's now.
         unsafe { exec::task::rem_task(a) };
+        let f = crate::user::add_user_task_sharing("r3-sem-f", 0, sem_prober, page, &shared);
+        ensure!(!f.is_null());
+        ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+        ensure!(gone("r3-sem-f", 200));
+        // SAFETY: written by F before it signalled.
+        ensure_eq!(unsafe { words.add(3).read() }, ERR_BAD_POINTER, "a task at the ended owner's structure reached the orphan");
         // SAFETY: live, waiting for CTRL_E.
         unsafe { exec::signal::signal(b, SIGF_CTRL_E) };
         ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);

@@ -149,6 +149,8 @@ extern "C" fn hoarder(block: u64) -> ! {
         ];
         (*h).held = held;
         exec::sys::signal((*h).parent, SIGF_CTRL_F);
+        // Until the parent has let go of P: P's owner is still there then, so P goes with it.
+        exec::sys::wait(exec::signal::SIGF_CTRL_E);
     }
     crate::user::exit()
 }
@@ -157,6 +159,7 @@ extern "C" fn hoarder(block: u64) -> ! {
 /// never holds one exec cannot name, and it cannot release a semaphore that others hold shared
 /// (which would leave it to be freed under them).
 pub(crate) fn shared_holds_stay_on_the_books() -> TestResult {
+    let before = crate::sem::count();
     let (t, block) = hostile("r3-sem-hoarder", 0, hoarder, Hoarder { parent: me3(), held: 0, past: [0; 3] })?;
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
     let p = exec::semaphore::find_semaphore("r3-shared-p");
@@ -176,7 +179,10 @@ pub(crate) fn shared_holds_stay_on_the_books() -> TestResult {
         // SAFETY: we hold it shared (the hoarder's release was refused).
         unsafe { exec::semaphore::release_semaphore(p) };
     }
+    // SAFETY: the hoarder is live and waits for CTRL_E.
+    unsafe { exec::signal::signal(t, exec::signal::SIGF_CTRL_E) };
     ensure!(gone("r3-sem-hoarder", 500), "the hoarder did not end");
+    ensure_eq!(crate::sem::count(), before, "the hoarder's semaphores outlived it");
     ensure!(still_held, "P was released under the task that held it");
     ensure_eq!(h.past[2], ERR_BAD_POINTER, "a release of P, held shared by another task only");
     ensure_eq!(h.held, SHARED_SLOTS as u64, "shared holds within the slots");

@@ -12,9 +12,9 @@
 //!   ring-3 caller of `exec::sys` takes): pointers checked as allegations, calls ring 3 may not
 //!   make refused, ring-3 faults contained;
 //! - `msg`: messages by copy or by page transfer; `sem`: semaphores whose working half stays in
-//!   kernel memory; `libs`: libraries opened through the gate, their code run in ring 3; `io`:
-//!   device I/O with IoRequests in the task's memory and a kernel shadow;
-//! - `bench`: their benchmarks.
+//!   kernel memory, named by handles; `libs`: libraries opened through the gate, their code run
+//!   in ring 3; `io`: device I/O with IoRequests in the task's memory and a kernel shadow;
+//! - `bench`: their benchmarks; `bench_dos`: a ring-3 process's Read from RAM:.
 //!
 //! In the mmu build the shell's commands run in ring 3 (see `workbench_shell::jobs`); the shell
 //! itself (CLI 1), REBOOT, SHUTDOWN and CRASHTEST, the idle task and the devices stay in

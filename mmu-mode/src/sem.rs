@@ -131,7 +131,13 @@ fn handle_of(named: u64) -> Option<(u64, u64)> {
 fn record_of(records: &mut HandleTable<Record>, named: Option<(u64, u64)>) -> Option<(u64, &mut Record)> {
     let (handle, named) = named?;
     let rec = records.get_mut(handle)?;
-    let ok = if named & HANDLE_TAG != 0 { rec.published } else { rec.user == named };
+    // An orphan's structure went with its owner: whoever has memory at its address now is
+    // another task, which reaches it only if it holds it already (a pages-sharing holder).
+    let ok = if named & HANDLE_TAG != 0 {
+        rec.published
+    } else {
+        rec.user == named && (!rec.owner.is_null() || rec.sem.held_by_caller_on_record())
+    };
     ok.then_some((handle, rec))
 }
 
@@ -354,13 +360,15 @@ fn drop_record(mut r: Record, public: &mut BTreeMap<usize, u64>) {
     crate::policy::release_record(r.family);
 }
 
-/// Exec's task end let go of `sem`, which is idle now: if it is an orphan, it goes. Disable
-/// held (exec's task end); nothing touches `sem` after.
+/// Exec's task end let go of `sem`: if it is an orphan and idle now, it goes. Disable held
+/// (exec's task end); exec touches `sem` no more after this.
 pub fn orphan_idle(sem: *mut SignalSemaphore) {
     forbid();
     // SAFETY: Forbid held (and Disable).
     let Semaphores { records, by_user, public, by_owner, orphans } = unsafe { &mut *RECORDS.get() };
-    if let Some(h) = orphans.get(&(sem as usize)).copied() {
+    if let Some(h) = orphans.get(&(sem as usize)).copied()
+        && records.get(h).is_some_and(|r| r.sem.is_idle())
+    {
         forget(h, records, by_user, public, by_owner, orphans);
     }
     permit();

@@ -60,18 +60,16 @@ pub(super) fn calls_go_through_the_vector_table() -> TestResult {
         set_function(lib, read_at, old_read);
         set_function(lib, lock_at, old_lock);
     }
-    if r.is_err() {
-        let _ = super::delete_file("RAM:t.vectors");
-        super::end_process();
-    }
-    ensure_eq!(r, Ok(7), "the file calls");
-    ensure_eq!(READS.load(Ordering::SeqCst), 1, "FileHandle::read did not go through the table");
-    ensure_eq!(LOCKS.load(Ordering::SeqCst), 1, "Lock did not go through the table");
-    let l = super::lock("RAM:t.vectors", SHARED_LOCK);
-    ensure!(l.is_ok(), "Lock after the old entry went back: {l:?}");
-    let _ = super::unlock(l.unwrap());
-    ensure_eq!(super::delete_file("RAM:t.vectors"), Ok(()));
-    ensure_eq!(LOCKS.load(Ordering::SeqCst), 1, "the patch stayed in the table");
+    let (reads, locks) = (READS.load(Ordering::SeqCst), LOCKS.load(Ordering::SeqCst));
+    let again = super::lock("RAM:t.vectors", SHARED_LOCK).and_then(super::unlock);
+    let locks_after = LOCKS.load(Ordering::SeqCst);
+    let deleted = super::delete_file("RAM:t.vectors");
     super::end_process();
+    ensure_eq!(r, Ok(7), "the file calls");
+    ensure_eq!(reads, 1, "FileHandle::read did not go through the table");
+    ensure_eq!(locks, 1, "Lock did not go through the table");
+    ensure_eq!(again, Ok(()), "Lock after the old entry went back");
+    ensure_eq!(locks_after, 1, "the patch stayed in the table");
+    ensure_eq!(deleted, Ok(()));
     Ok(())
 }

@@ -215,7 +215,7 @@ unsafe impl PacketData for crate::dosdefs::InfoData {}
 ///
 /// # Safety
 /// As [`do_pkt`], for the pointers in `args` that are not attachments.
-pub unsafe fn do_pkt_with(port: *mut MsgPort, kind: i64, args: &[i64], attach: &mut [(usize, Attach<'_>)]) -> (i64, i64) {
+pub(crate) unsafe fn do_pkt_with(port: *mut MsgPort, kind: i64, args: &[i64], attach: &mut [(usize, Attach<'_>)]) -> (i64, i64) {
     let mut a = [0i64; 7];
     a[..args.len()].copy_from_slice(args);
     #[cfg(not(feature = "mmu"))]

@@ -47,7 +47,7 @@ fn user_data() -> *mut usize {
 }
 
 /// The calling task's process record, made on first use. Not callable from an interrupt.
-pub fn process() -> &'static mut Process {
+pub(crate) fn process() -> &'static mut Process {
     // SAFETY: the caller's own word; only the task itself touches it (DOS's convention, said
     // above).
     let slot = unsafe { &mut *user_data() };
@@ -61,7 +61,7 @@ pub fn process() -> &'static mut Process {
 }
 
 /// The calling process's packet port (null if no signal bit or memory was left).
-pub fn packet_port() -> *mut MsgPort {
+pub(crate) fn packet_port() -> *mut MsgPort {
     let p = process();
     if p.port.is_null() {
         p.port = exec::sys::create_msg_port();
