@@ -7,6 +7,7 @@
 //! this row is its mmu counterpart with the client where a program runs.
 
 use exec::bench::report_checked;
+use libraries::dos::bench::{holds, word_at};
 
 use crate::bench::{Window, rdtsc, words_of};
 use crate::user::{add_user_task_with, alloc_mem, exit};
@@ -28,11 +29,6 @@ struct Reader {
     wrong: u64,
 }
 
-/// Whether `buf`, read from byte `offset` of the file, holds the file's words there.
-fn holds(buf: &[u8], offset: usize) -> bool {
-    buf.chunks_exact(8).enumerate().all(|(i, w)| w == ((offset + i * 8) as u64).to_le_bytes())
-}
-
 /// Ring 3: opens dos.library, writes the file, then times `n` Reads (and a tenth more, first,
 /// to warm up) of [`READ`] bytes, from the start again before the end of the file; checks
 /// each outside the timed part.
@@ -49,7 +45,7 @@ extern "C" fn reader(block: u64) -> ! {
         if !lib.is_null() && !samples.is_null() {
             let mut words = alloc::vec![0u8; FILE_LEN];
             for (i, w) in words.chunks_exact_mut(8).enumerate() {
-                w.copy_from_slice(&((i * 8) as u64).to_le_bytes());
+                w.copy_from_slice(&word_at(i * 8));
             }
             file = libraries::dos::open(FILE, MODE_NEWFILE).ok();
             made = file.is_some();

@@ -100,7 +100,7 @@ pub fn reserve() {
 }
 
 /// How many ring-3 semaphores the kernel keeps (orphans included), for tests.
-pub fn count() -> usize {
+pub(crate) fn count() -> usize {
     forbid();
     // SAFETY: Forbid held.
     let n = unsafe { (*RECORDS.get()).records.len() };
@@ -165,15 +165,15 @@ pub fn init(addr: u64) -> GateResult {
     let me = me();
     forbid();
     // SAFETY: Forbid held.
-    let Semaphores { records, by_user, public, by_owner, orphans } = unsafe { &mut *RECORDS.get() };
-    let old = by_user.get(&addr).copied();
-    let r = match old.and_then(|h| records.get(h)) {
+    let all = unsafe { &mut *RECORDS.get() };
+    let old = all.by_user.get(&addr).copied();
+    let r = match old.and_then(|h| all.records.get(h)) {
         // Another task's record (pages shared writable), or one in use, stays. (An orphan is
         // no longer listed by address: its structure went with its owner.)
         Some(o) if !o.sem.is_idle() || o.owner != me => Err(BadPointer),
         _ => {
             if let Some(h) = old {
-                forget(h, records, by_user, public, by_owner, orphans);
+                all.forget(h);
             }
             // SAFETY: the running task is live; its policy is the kernel's.
             let family = unsafe { crate::space::policy_of(me) }.map_or(0, |p| p.family);
@@ -181,9 +181,9 @@ pub fn init(addr: u64) -> GateResult {
                 let mut sem = Box::new(SignalSemaphore::new());
                 // SAFETY: a fresh semaphore in its box.
                 unsafe { exec::semaphore::init_semaphore(&mut *sem) };
-                let h = records.insert(Record { owner: me, user: addr, sem, name: None, public: false, published: false, family });
-                by_user.insert(addr, h);
-                by_owner.insert((me as usize, h));
+                let h = all.records.insert(Record { owner: me, user: addr, sem, name: None, public: false, published: false, family });
+                all.by_user.insert(addr, h);
+                all.by_owner.insert((me as usize, h));
                 user.write(core::mem::offset_of!(SignalSemaphore, ring3_handle) as u64, h | HANDLE_TAG);
                 Ok(h | HANDLE_TAG)
             } else {
@@ -195,16 +195,18 @@ pub fn init(addr: u64) -> GateResult {
     r
 }
 
-/// Takes the record `h` out of every index and drops it (its public name given back, its
-/// family's count too). Forbid held.
-fn forget(h: u64, records: &mut HandleTable<Record>, by_user: &mut BTreeMap<u64, u64>, public: &mut BTreeMap<usize, u64>, by_owner: &mut BTreeSet<(usize, u64)>, orphans: &mut BTreeMap<usize, u64>) {
-    if let Some(old) = records.remove(h) {
-        orphans.remove(&(&*old.sem as *const SignalSemaphore as usize));
-        by_owner.remove(&(old.owner as usize, h));
-        if by_user.get(&old.user) == Some(&h) {
-            by_user.remove(&old.user);
+impl Semaphores {
+    /// Takes the record `h` out of every index and drops it (its public name given back, its
+    /// family's count too). Forbid held.
+    fn forget(&mut self, h: u64) {
+        if let Some(old) = self.records.remove(h) {
+            self.orphans.remove(&(&*old.sem as *const SignalSemaphore as usize));
+            self.by_owner.remove(&(old.owner as usize, h));
+            if self.by_user.get(&old.user) == Some(&h) {
+                self.by_user.remove(&old.user);
+            }
+            drop_record(old, &mut self.public);
         }
-        drop_record(old, public);
     }
 }
 
@@ -260,13 +262,13 @@ pub fn release(named: u64) -> GateResult {
     let named = handle_of(named);
     forbid();
     // SAFETY: Forbid held.
-    let Semaphores { records, by_user, public, by_owner, orphans } = unsafe { &mut *RECORDS.get() };
-    let r = match record_of(records, named) {
+    let all = unsafe { &mut *RECORDS.get() };
+    let r = match record_of(&mut all.records, named) {
         Some((h, rec)) if rec.sem.held_by_caller_on_record() => {
             // SAFETY: a live semaphore the caller holds.
             unsafe { exec::semaphore::release_semaphore(&mut *rec.sem) };
             if rec.owner.is_null() && rec.sem.is_idle() {
-                forget(h, records, by_user, public, by_owner, orphans);
+                all.forget(h);
             }
             Ok(0)
         }
@@ -365,11 +367,11 @@ fn drop_record(mut r: Record, public: &mut BTreeMap<usize, u64>) {
 pub fn orphan_idle(sem: *mut SignalSemaphore) {
     forbid();
     // SAFETY: Forbid held (and Disable).
-    let Semaphores { records, by_user, public, by_owner, orphans } = unsafe { &mut *RECORDS.get() };
-    if let Some(h) = orphans.get(&(sem as usize)).copied()
-        && records.get(h).is_some_and(|r| r.sem.is_idle())
+    let all = unsafe { &mut *RECORDS.get() };
+    if let Some(h) = all.orphans.get(&(sem as usize)).copied()
+        && all.records.get(h).is_some_and(|r| r.sem.is_idle())
     {
-        forget(h, records, by_user, public, by_owner, orphans);
+        all.forget(h);
     }
     permit();
 }
@@ -379,32 +381,32 @@ pub fn orphan_idle(sem: *mut SignalSemaphore) {
 pub fn reclaim(task: *mut Task) {
     forbid();
     // SAFETY: Forbid held.
-    let Semaphores { records, by_user, public, by_owner, orphans } = unsafe { &mut *RECORDS.get() };
+    let all = unsafe { &mut *RECORDS.get() };
     let t = task as usize;
-    let mine: Vec<u64> = by_owner.range((t, 0)..=(t, u64::MAX)).map(|&(_, h)| h).collect();
+    let mine: Vec<u64> = all.by_owner.range((t, 0)..=(t, u64::MAX)).map(|&(_, h)| h).collect();
     for h in mine {
-        by_owner.remove(&(t, h));
-        let Some(r) = records.get_mut(h) else { continue };
+        all.by_owner.remove(&(t, h));
+        let Some(r) = all.records.get_mut(h) else { continue };
         if r.sem.is_idle() {
-            forget(h, records, by_user, public, by_owner, orphans);
+            all.forget(h);
         } else {
             // Still in use by others: it stays until it is idle, an orphan's. Its structure
             // went with its owner: the address may be another task's structure next.
             r.owner = core::ptr::null_mut();
-            unpublish(r, public);
-            if by_user.get(&r.user) == Some(&h) {
-                by_user.remove(&r.user);
+            unpublish(r, &mut all.public);
+            if all.by_user.get(&r.user) == Some(&h) {
+                all.by_user.remove(&r.user);
             }
-            orphans.insert(&*r.sem as *const SignalSemaphore as usize, h);
+            all.orphans.insert(&*r.sem as *const SignalSemaphore as usize, h);
         }
     }
-    if records.is_empty() {
+    if all.records.is_empty() {
         // An empty tree still holds its root node: give it back to the kernel heap too (the
         // table keeps its room: its generations must go on).
-        *by_user = BTreeMap::new();
-        *public = BTreeMap::new();
-        *by_owner = BTreeSet::new();
-        *orphans = BTreeMap::new();
+        all.by_user = BTreeMap::new();
+        all.public = BTreeMap::new();
+        all.by_owner = BTreeSet::new();
+        all.orphans = BTreeMap::new();
     }
     permit();
 }

@@ -20,13 +20,13 @@ use crate::dosdefs::{MODE_NEWFILE, MODE_OLDFILE, OFFSET_BEGINNING};
 const MIB: usize = 1 << 20;
 
 /// The word a bench file holds at byte `offset` (a multiple of 8): the offset itself, so a read
-/// from the wrong place shows.
-fn word_at(offset: usize) -> [u8; 8] {
+/// from the wrong place shows. (mmu-mode's ring-3 DOS row writes its file the same way.)
+pub fn word_at(offset: usize) -> [u8; 8] {
     (offset as u64).to_le_bytes()
 }
 
 /// Whether `buf`, read from byte `offset` of a bench file, holds what the file was written with.
-fn holds(buf: &[u8], offset: usize) -> bool {
+pub fn holds(buf: &[u8], offset: usize) -> bool {
     buf.chunks_exact(8).enumerate().all(|(i, w)| w == word_at(offset + i * 8))
 }
 
