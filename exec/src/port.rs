@@ -119,6 +119,17 @@ pub fn create_msg_port() -> *mut MsgPort {
     port
 }
 
+/// The signal mask port `port` signals its task with (the Amiga's `1 << mp_SigBit`): how a task
+/// waits for its port and for other signals at once. In ring 3 (mmu build) a port is a handle,
+/// and only the caller's own port answers (else 0). Callable from an interrupt (ring 0).
+///
+/// # Safety
+/// `port` is a live port.
+pub unsafe fn port_signal(port: *mut MsgPort) -> u32 {
+    // SAFETY: a live port (caller).
+    1 << unsafe { (*port).sig_bit }
+}
+
 /// Creates a port owned by the caller (as [`create_msg_port`]) and, when `name` is given, makes
 /// it public under that name at priority `pri` (amiga.lib's CreatePort). The name is copied
 /// into the port, so it need not outlive the call. Result: the port, or null when no signal

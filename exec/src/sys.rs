@@ -92,6 +92,7 @@ crate::vector_table! {
     unsafe fn reply_wait(msg: *mut Message, port: *mut MsgPort) -> *mut Message = crate::port::reply_wait;
     safe fn task_by_number(id: u64) -> *mut Task = crate::task_table::task_by_number;
     unsafe fn task_number(task: *mut Task) -> u64 = crate::task_table::task_number;
+    unsafe fn port_signal(port: *mut MsgPort) -> u32 = crate::port::port_signal;
 }
 
 /// exec.library's version.

@@ -109,11 +109,13 @@ pub enum Call {
     MsgWrite,
     /// A call ring 3 may not make (the argument is its name's address, for the record).
     Privileged,
+    /// port_signal of the caller's own port.
+    PortSignal,
 }
 
 impl Call {
     /// Every call, in number order.
-    pub const ALL: [Call; 52] = {
+    pub const ALL: [Call; 53] = {
         use Call::*;
         [
             Forbid, Permit, AddTask, FindTask, SetTaskPri, AllocSignal, FreeSignal, Signal, Wait, SetSignal,
@@ -121,7 +123,7 @@ impl Call {
             ObtainSemaphore, AttemptSemaphore, ReleaseSemaphore, AddSemaphore, FindSemaphore, RemSemaphore,
             AllocMem, FreeMem, AvailMem, TypeOfMem, Alert, OpenLibrary, CloseLibrary, OpenDevice, CloseDevice,
             DoIo, SendIo, CheckIo, WaitIo, AbortIo, TaskList, NodeList, SystemInfo, Panic, FindSelf,
-            Exit, LibraryVector, TaskAlive, DoMsg, ReplyWait, MsgRead, MsgWrite, Privileged,
+            Exit, LibraryVector, TaskAlive, DoMsg, ReplyWait, MsgRead, MsgWrite, Privileged, PortSignal,
         ]
     };
 }
@@ -358,6 +360,15 @@ pub(crate) fn get_msg(port: *mut MsgPort) -> *mut Message {
 }
 pub(crate) fn reply_msg(msg: *mut Message) {
     let _ = call(Call::ReplyMsg, msg as u64, 0, 0, 0, 0);
+}
+/// In ring 3 only the caller's own port answers; any other value gets 0.
+pub(crate) fn port_signal(port: *mut MsgPort) -> u32 {
+    call(Call::PortSignal, port as u64, 0, 0, 0, 0).map_or(0, |m| m as u32)
+}
+/// put_msg that says whether the gate took the message (ring 3 only): a refused port (its
+/// owner gone, or never one) or message is `false`, and nothing was sent.
+pub fn try_put_msg(port: *mut MsgPort, msg: *mut Message) -> bool {
+    call(Call::PutMsg, port as u64, msg as u64, PUT_AUTO, 0, 0).is_ok()
 }
 /// In ring 3 a refused port returns null at once instead of waiting.
 pub(crate) fn wait_port(port: *mut MsgPort) -> *mut Message {

@@ -207,6 +207,7 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
             _ => crate::msg::create_port(Some(&name_arg(a0, a1).ok_or(BadPointer)?), a2 as i8)?,
         },
         Call::DeletePort => crate::msg::delete_port(a0)?,
+        Call::PortSignal => crate::msg::port_signal(a0)?,
         Call::RemPort => crate::msg::rem_port(a0)?,
         Call::FindPort => return with_name(a0, a1, crate::msg::find_port),
         Call::PutMsg => crate::msg::put(a0, a1, a2)?,

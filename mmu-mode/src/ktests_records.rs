@@ -288,7 +288,7 @@ fn orphan_record_is_taken_over() -> TestResult {
     exec::signal::set_signal(0, SIGF_CTRL_E | SIGF_CTRL_F);
     let before = crate::sem::count();
     let result = (|| {
-        let a = crate::user::add_user_task_sharing("r3-sem-a", 0, sem_maker, page, &shared);
+        let a = crate::user::add_user_task_sharing("r3-sem-a", 0, sem_maker, page, &shared, crate::user::USER_STACK);
         ensure!(!a.is_null());
         ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
         let b = crate::user::add_user_task("r3-sem-b", 0, sem_holder, me3() as u64);
@@ -296,7 +296,7 @@ fn orphan_record_is_taken_over() -> TestResult {
         ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
         // SAFETY: live; A ends while B holds its semaphore: the record is an orphan's now.
         unsafe { exec::task::rem_task(a) };
-        let f = crate::user::add_user_task_sharing("r3-sem-f", 0, sem_prober, page, &shared);
+        let f = crate::user::add_user_task_sharing("r3-sem-f", 0, sem_prober, page, &shared, crate::user::USER_STACK);
         ensure!(!f.is_null());
         ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
         ensure!(gone("r3-sem-f", 200));
@@ -308,10 +308,10 @@ fn orphan_record_is_taken_over() -> TestResult {
         ensure!(gone("r3-sem-b", 200));
         // B's end left the orphan idle: it went then, not at some later release.
         ensure_eq!(crate::sem::count(), before, "the orphan outlived its last holder");
-        let c = crate::user::add_user_task_sharing("r3-sem-c", 0, sem_initer, page | 1, &shared);
+        let c = crate::user::add_user_task_sharing("r3-sem-c", 0, sem_initer, page | 1, &shared, crate::user::USER_STACK);
         ensure!(!c.is_null());
         ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
-        let d = crate::user::add_user_task_sharing("r3-sem-d", 0, sem_initer, page | 2, &shared);
+        let d = crate::user::add_user_task_sharing("r3-sem-d", 0, sem_initer, page | 2, &shared, crate::user::USER_STACK);
         ensure!(!d.is_null());
         ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
         ensure!(gone("r3-sem-d", 200));

@@ -6,7 +6,7 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-use exec::arch::x86_64::{cpu, entry_text, text_and_rodata};
+use exec::arch::x86_64::{cpu, entry_text, ring3_readable_data, text_and_rodata};
 
 use x86_64::structures::paging::page_table::PageTableEntry;
 use x86_64::structures::paging::{PageTable, PageTableFlags as F};
@@ -106,11 +106,12 @@ impl Space {
 
     fn access(&self, page: u64, text: (u64, u64), rodata: (u64, u64)) -> Access {
         let entry = entry_text();
+        let ring3_ro = ring3_readable_data();
         if (entry.0..entry.1).contains(&page) {
             Access::KernelCode
         } else if (text.0..text.1).contains(&page) {
             Access::ReadExecute
-        } else if (rodata.0..rodata.1).contains(&page) {
+        } else if (rodata.0..rodata.1).contains(&page) || (ring3_ro.0..ring3_ro.1).contains(&page) {
             Access::Read
         } else if (self.stack_range.0..self.stack_range.1).contains(&page) {
             Access::ReadWrite
@@ -123,7 +124,7 @@ impl Space {
         let nx = cpu::features().nx;
         let strip = |f: F| if nx { f } else { f - F::NO_EXECUTE };
         let (text, rodata) = text_and_rodata();
-        let open = [entry_text(), text, rodata, self.stack_range];
+        let open = [entry_text(), text, rodata, ring3_readable_data(), self.stack_range];
         self.pml4[0] = table_entry(&self.pdpt);
         for (i, pd) in self.pds.iter().enumerate() {
             self.pdpt[i] = table_entry(pd);

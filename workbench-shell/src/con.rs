@@ -119,8 +119,8 @@ impl Con {
         match &self.inp {
             None => 0,
             Some(In::Con(r, _)) => r.signal_mask(),
-            // SAFETY: the input port lives as long as the Con.
-            Some(In::Serial { ch, .. }) => 1 << unsafe { (*ch.port).sig_bit },
+            // SAFETY: the input port lives as long as the Con (in ring 3 the gate checks it).
+            Some(In::Serial { ch, .. }) => unsafe { exec::sys::port_signal(ch.port) },
         }
     }
 

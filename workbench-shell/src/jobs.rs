@@ -1,11 +1,14 @@
 //! Command tasks: the job record each one gets, starting it in the right ring, and freeing
 //! the records of tasks that have ended.
 //!
-//! A command learns what to do from its [`Job`], a record in pages of its own that the shell
-//! keeps until the command's task has ended. In the mmu build a command marked
-//! `Command::ring3` runs in ring 3 in an address space of its own, where only its job record
-//! and the shell's shared state ([`ShellState`]) are open to it besides its own stack and
-//! memory; the others run in ring 0, as every command does in the flat build.
+//! A command learns what to do from its [`Job`], a record in pages of its own that the jobs
+//! service (`job_service`, a ring-0 task) keeps until the command's task has ended and the
+//! shell has collected how it ended. In the mmu build a command marked `Command::ring3` runs
+//! in ring 3 in an address space of its own, where only its job record and the shell's shared
+//! state ([`ShellState`]) are open to it besides its own stack and memory; the others run in
+//! ring 0, as every command does in the flat build. The shell itself (ring 3 in the mmu build)
+//! never touches a job's pages: it asks the service to start a command, to break it, and how
+//! it ended.
 
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
@@ -65,9 +68,6 @@ pub struct Job {
     pub rc: AtomicI32,
     pub error: AtomicU32,
     done: AtomicU32,
-    /// The number of the shell waiting for a foreground job (0 for RUN), and the signal to send.
-    waiter: u64,
-    waiter_mask: u32,
     /// Where the command's output goes (`>` or `>>`): a file name, empty for the console.
     output: FixedStr<DIR_MAX>,
     /// `>>`: appended to the file rather than replacing it.
@@ -85,8 +85,7 @@ impl Job {
     /// A job for `command` with `args` (at most [`ARGS_MAX`] bytes, else `None`).
     /// `output` is where `>` (or, appending, `>>`) sends the output, `input` where `<` takes
     /// the input from; `None` (also returned) when the arguments or a file name are too long.
-    #[allow(clippy::too_many_arguments, reason = "a job is made in one place, from the parsed line")]
-    pub fn new(cli: u32, command: &'static Command, args: &str, state: SharedState, waiter: u64, waiter_mask: u32, output: Option<(&str, bool)>, input: Option<&str>) -> Option<Job> {
+    pub fn new(cli: u32, command: &'static Command, args: &str, state: SharedState, output: Option<(&str, bool)>, input: Option<&str>) -> Option<Job> {
         if args.len() > ARGS_MAX {
             return None;
         }
@@ -109,8 +108,6 @@ impl Job {
             rc: AtomicI32::new(0),
             error: AtomicU32::new(0),
             done: AtomicU32::new(0),
-            waiter,
-            waiter_mask,
             output: out,
             append: output.is_some_and(|o| o.1),
             input: inp,
@@ -209,19 +206,52 @@ impl<T> Drop for Pages<T> {
 // atomics.
 unsafe impl Send for Pages<Job> {}
 
-/// The shell's own record of a started command, in its own (ring-0) memory: who runs what is
-/// read from here, never from the job's pages, which a ring-3 command may rewrite at will.
+/// The service's own record of a started command, in its own (ring-0) memory: who runs what
+/// is read from here, never from the job's pages, which a ring-3 command may rewrite at will.
 struct Started {
     /// The task's number (never reused).
     number: u64,
-    /// The command it runs, as the shell started it.
+    /// The command it runs, as the service started it.
     command: &'static str,
-    #[allow(dead_code, reason = "held only to be dropped (its pages freed) once the task has ended")]
+    /// A foreground job's record stays after its task has ended, until the shell collects
+    /// how it ended ([`collect`]); a background job's goes with its task.
+    foreground: bool,
     job: Pages<Job>,
 }
 
-/// Every started command, kept until its task has ended. Forbid; the shell's own (ring 0).
+/// Every started command, kept until its task has ended (and, for a foreground one, until
+/// the shell has collected its result). Forbid; ring-0 memory (the jobs service's).
 static JOBS: Global<Vec<Started>> = Global::new(Vec::new());
+
+/// The shell's shared state: pages made once, before the shell first starts, and kept for
+/// good. Written once (by [`shared_state`]); ring-0 memory (the shell in ring 3 gets the
+/// address as its argument).
+static STATE: core::sync::atomic::AtomicPtr<ShellState> = core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+
+/// The shell's shared state, made on first use (colour on, the default prompt). Ring 0 only.
+/// Result: `None` without memory.
+pub fn shared_state() -> Option<SharedState> {
+    forbid();
+    if STATE.load(Ordering::SeqCst).is_null() {
+        // SAFETY: zero bytes are a valid ShellState (empty texts, free CLI slots).
+        if let Some(pages) = unsafe { Pages::<ShellState>::zeroed() } {
+            // SAFETY: fresh pages, ours alone until published below.
+            unsafe {
+                (*pages.ptr()).set_color(true);
+                let _ = (*pages.ptr()).prompt.set(crate::cli::DEFAULT_PROMPT);
+            }
+            STATE.store(pages.leak(), Ordering::SeqCst);
+        }
+    }
+    let at = STATE.load(Ordering::SeqCst);
+    permit();
+    // SAFETY: made above and kept for good.
+    (!at.is_null()).then(|| unsafe { SharedState::new(at) })
+}
+
+/// The number of the shell's task (CLI 1), the one task in ring 3 that may ask the jobs
+/// service; 0 before it starts. Written by `shell::start` under Forbid; ring-0 memory.
+pub static SHELL_TASK: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
 /// The shell's shared state as the shell and its commands reach it: pages the shell made at
 /// its start and keeps for good ([`Pages::leak`]), mapped into each ring-3 command.
@@ -251,8 +281,8 @@ impl SharedState {
     }
 }
 
-/// Runs the job's command and reports: results, its CLI off the list, `done`, then the
-/// waiting shell's signal.
+/// Runs the job's command and reports: results, its CLI off the list, then `done`. (The shell
+/// hears of the end from exec, which signals it when the task has gone however it went.)
 fn run_job(job: &Job) {
     let (rc, error) = crate::commands::run(job);
     job.rc.store(rc, Ordering::SeqCst);
@@ -260,11 +290,6 @@ fn run_job(job: &Job) {
     let me = crate::my_task_number();
     job.state.with(|s| s.remove_cli(me));
     job.done.store(1, Ordering::SeqCst);
-    let waiter = exec::sys::task_by_number(job.waiter);
-    if !waiter.is_null() {
-        // SAFETY: the waiting shell lives until it has seen `done` (the gate checks it too).
-        unsafe { exec::sys::signal(waiter, job.waiter_mask) };
-    }
 }
 
 fn command_entry(arg: usize) {
@@ -282,22 +307,29 @@ extern "C" fn command_entry_ring3(arg: u64) -> ! {
     unreachable!()
 }
 
-/// Starts `job`'s command as a task named after it and lists it as CLI `job.cli`; the shell
-/// (`notify`) gets `notify_mask` when the task ends, however it ends. Result: the task's
-/// number (read before it can run: a short command may have ended by the time this returns),
-/// or 0 without memory (the job is dropped).
+/// Starts `job`'s command as a task named after it and lists it as CLI `job.cli`; `notify`
+/// gets `notify_mask` when the task ends, however it ends. A `foreground` job's record stays
+/// until [`collect`] takes it. Result: the task's number (read before it can run: a short
+/// command may have ended by the time this returns), or 0 without memory (the job is
+/// dropped). Ring 0 (the jobs service, and tests).
 #[allow(clippy::not_unsafe_ptr_arg_deref, reason = "`notify` is only recorded: exec signals it only while it is a live task")]
-pub fn spawn(job: Pages<Job>, notify: *mut Task, notify_mask: u32) -> u64 {
+pub fn spawn(job: Pages<Job>, notify: *mut Task, notify_mask: u32, foreground: bool) -> u64 {
     // SAFETY: the pages hold a job made by Job::new.
     let (command, cli, state) = unsafe { ((*job.ptr()).command, (*job.ptr()).cli, (*job.ptr()).state) };
     forbid(); // list the task before it can run (and end)
+    if foreground {
+        // The shell runs one foreground job at a time: an earlier one it never collected (it
+        // ended meanwhile) is dropped here, so that such records cannot pile up.
+        // SAFETY: Forbid held.
+        unsafe { (*JOBS.get()).retain(|s| !s.foreground || exec::task::task_alive(s.number)) };
+    }
     #[cfg(feature = "mmu")]
     // SAFETY: as above.
     let ring3 = unsafe { (*job.ptr()).in_ring3() };
     #[cfg(feature = "mmu")]
     let t = if ring3 {
         let shared = [(job.ptr() as u64, Pages::<Job>::LEN as u64), (state.addr(), Pages::<ShellState>::LEN as u64)];
-        mmu_mode::user::add_user_task_sharing(command.name, 0, command_entry_ring3, job.ptr() as u64, &shared)
+        mmu_mode::user::add_user_task_sharing(command.name, 0, command_entry_ring3, job.ptr() as u64, &shared, mmu_mode::user::USER_STACK)
     } else {
         exec::task::add_task(command.name, 0, command_entry, job.ptr() as usize, COMMAND_STACK)
     };
@@ -316,48 +348,88 @@ pub fn spawn(job: Pages<Job>, notify: *mut Task, notify_mask: u32) -> u64 {
         number = unsafe { (*t).id() };
         state.with(|s| s.add_cli(cli, number, command.name));
         // SAFETY: Forbid held.
-        unsafe { (*JOBS.get()).push(Started { number, command: command.name, job }) };
+        unsafe { (*JOBS.get()).push(Started { number, command: command.name, foreground, job }) };
     }
     permit();
     number
 }
 
-/// The numbers of the tasks in the shell's CLI table, as the shell knows them in its own
-/// memory: itself and every job's task (what BREAK and CHANGETASKPRI may reach from ring 3).
-/// Forbid held.
+/// The numbers of the tasks in the shell's CLI table, as the service knows them in its own
+/// memory: the shell and every job's task (what BREAK and CHANGETASKPRI may reach from ring
+/// 3). Forbid held.
 #[cfg(feature = "mmu")]
 fn cli_task_numbers() -> Vec<u64> {
-    // SAFETY: Forbid held (the caller's); JOBS is the shell's own record.
+    // SAFETY: Forbid held (the caller's); JOBS is the service's own record.
     let jobs = unsafe { &*JOBS.get() };
     let mut ids: Vec<u64> = jobs.iter().map(|s| s.number).filter(|&n| exec::task::task_alive(n)).collect();
-    ids.push(crate::my_task_number());
+    ids.push(SHELL_TASK.load(Ordering::SeqCst));
     ids
 }
 
 /// The command a job runs, by its task's number (the task is live and is that job's: a
-/// number is never reused); `None` for a task that is not a live job's. From the shell's own
-/// record: nothing the command could have written in its job's pages.
+/// number is never reused); `None` for a task that is not a live job's. From the service's
+/// own record: nothing the command could have written in its job's pages.
 pub fn command_of(id: u64) -> Option<&'static str> {
     forbid();
-    // SAFETY: Forbid held; JOBS is the shell's own record.
+    // SAFETY: Forbid held; JOBS is the service's own record.
     let found = unsafe { (*JOBS.get()).iter().find(|s| s.number == id).map(|s| s.command) };
     let found = found.filter(|_| exec::task::task_alive(id));
     permit();
     found
 }
 
-/// Frees the jobs of tasks that have ended, and takes off the CLI list any command that
-/// ended without doing so itself (a ring-3 command removed for a fault).
-pub fn reap(state: SharedState) {
+/// How a foreground job ended, once its task has: (rc, error, whether the command finished
+/// rather than being removed for a fault). Its record is freed. Result: `Err(true)` while the
+/// task still runs, `Err(false)` for a number that is no foreground job's (or was collected).
+pub fn collect(id: u64) -> Result<(i32, u32, bool), bool> {
+    forbid();
+    // SAFETY: Forbid held; JOBS is the service's own record.
+    let jobs = unsafe { &mut *JOBS.get() };
+    let r = match jobs.iter().position(|s| s.number == id && s.foreground) {
+        None => Err(false),
+        Some(_) if exec::task::task_alive(id) => Err(true),
+        Some(i) => {
+            let s = jobs.swap_remove(i);
+            // SAFETY: the task has ended: nothing else uses the job's pages; its fields are
+            // plain integers, whatever a ring-3 command wrote there.
+            let job = unsafe { &*s.job.ptr() };
+            Ok((job.rc.load(Ordering::SeqCst), job.error.load(Ordering::SeqCst), job.finished()))
+        }
+    };
+    permit();
+    r
+}
+
+/// Sends `mask` to the live task of job `id`. Result: whether there was one.
+pub fn break_job(id: u64, mask: u32) -> bool {
+    forbid();
+    // SAFETY: Forbid held; JOBS is the service's own record.
+    let known = unsafe { (*JOBS.get()).iter().any(|s| s.number == id) };
+    let t = if known { exec::task::task_by_number(id) } else { core::ptr::null_mut() };
+    if !t.is_null() {
+        // SAFETY: a live task, found under Forbid.
+        unsafe { exec::signal::signal(t, mask) };
+    }
+    permit();
+    !t.is_null()
+}
+
+/// Frees the records of background jobs whose tasks have ended. Ring 0 (the service).
+pub fn reap_jobs() {
     forbid();
     // SAFETY: Forbid held.
-    unsafe { (*JOBS.get()).retain(|s| exec::task::task_alive(s.number)) };
+    unsafe { (*JOBS.get()).retain(|s| s.foreground || exec::task::task_alive(s.number)) };
+    permit();
+}
+
+/// Takes off the CLI list any command that ended without doing so itself (a ring-3 command
+/// removed for a fault). From either ring.
+pub fn forget_ended_clis(state: SharedState) {
     state.with(|s| {
         for c in s.clis() {
-            if c.number != 1 && !exec::task::task_alive(c.task) {
+            if c.number != 1 && !exec::sys::task_alive(c.task) {
                 s.remove_cli(c.task);
             }
         }
     });
-    permit();
 }

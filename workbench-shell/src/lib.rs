@@ -2,7 +2,8 @@
 //!
 //! An Exec task that talks to the user through DOS's CON: handler. Terminal input is parsed
 //! with vte into keys ([`keys`]), edited with history and completion ([`lineedit`]), and run
-//! as commands with AmigaDOS argument templates, each command in an Exec task of its own.
+//! as commands with AmigaDOS argument templates, each command in an Exec task of its own that
+//! the jobs service starts (in the mmu build the shell runs in ring 3, as its commands do).
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -30,6 +31,8 @@ pub mod commands;
 pub mod con;
 #[cfg(target_os = "none")]
 pub mod crashtest;
+#[cfg(target_os = "none")]
+pub mod job_service;
 #[cfg(target_os = "none")]
 pub mod jobs;
 #[cfg(target_os = "none")]

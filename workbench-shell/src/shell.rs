@@ -1,22 +1,25 @@
-//! The shell task (CLI 1): reads lines through serial.device, and runs each command as an Exec
-//! task of its own (see `jobs`), in the foreground (Ctrl-C breaks it) or, with RUN, in the
-//! background as a new CLI. It runs in ring 0 in both builds: it is the system's console.
+//! The shell task (CLI 1): reads lines through CON:, and has each command run as an Exec task
+//! of its own by the jobs service (`job_service`), in the foreground (Ctrl-C breaks it) or,
+//! with RUN, in the background as a new CLI. It calls exec only through its vector table
+//! (`exec::sys`) and DOS through dos.library's, so the same code runs in ring 0 (flat build)
+//! and in ring 3 (mmu build), where it is a task like its commands: a fault of its own ends
+//! it, not the system, and it reaches no kernel memory. What it may not do there (start
+//! tasks, open pages to them, hear of their end) it asks the jobs service for.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::sync::atomic::Ordering;
 
-use exec::sched::{forbid, permit};
-use exec::signal::{SIGF_CTRL_C, alloc_signal, free_signal, set_signal, signal, wait};
-use exec::task::{Task, add_task, find_task};
+use exec::signal::SIGF_CTRL_C;
+use exec::sys;
 
 use crate::cli;
 use crate::commands::{COMMANDS, Command, command_names, complete_path, find_command};
 use crate::con::Con;
-use crate::jobs::{Job, Pages, SharedState, reap, spawn};
-use crate::state::ShellState;
+use crate::job_service::{StartJob, ask_break, ask_result, ask_start};
+use crate::jobs::{SharedState, forget_ended_clis};
 use crate::keys::{Key, KeyDecoder};
 use crate::lineedit::{Action, LineEditor};
+use crate::state::{DIR_MAX, ShellState};
 
 /// Return codes, as AmigaDOS has them.
 pub const RC_OK: i32 = 0;
@@ -31,24 +34,9 @@ pub const ERROR_BREAK: u32 = 304;
 pub const ERROR_LINE_TOO_LONG: u32 = 120;
 pub const ERROR_TOO_MANY_CLIS: u32 = 105;
 
-/// The state the shell shares with its commands: pages of its own, made when the shell
-/// first starts and kept for good (commands may map them as long as they run).
-static STATE: core::sync::atomic::AtomicPtr<ShellState> = core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
-
-/// The shared state (made by the shell's first start, before anything asks for it).
-fn shared() -> SharedState {
-    let at = STATE.load(Ordering::SeqCst);
-    assert!(!at.is_null(), "the shell's state is made before its first use");
-    // SAFETY: only `shell_entry` stores here: leaked pages of the state, kept for good.
-    unsafe { SharedState::new(at) }
-}
-
-/// Runs `f` on the shared state, under Forbid (for the shell and its ring-0 commands).
-pub fn with_state<R>(f: impl FnOnce(&mut ShellState) -> R) -> R {
-    shared().with(f)
-}
-
 struct Shell {
+    /// The state shared with the commands (pages the jobs service made, open to us).
+    state: SharedState,
     con: Box<Con>,
     editor: LineEditor,
     decoder: KeyDecoder,
@@ -62,11 +50,16 @@ struct Shell {
 }
 
 impl Shell {
+    /// Runs `f` on the shared state, under Forbid.
+    fn with_state<R>(&self, f: impl FnOnce(&mut ShellState) -> R) -> R {
+        self.state.with(f)
+    }
+
     fn prompt(&self) -> alloc::string::String {
         if let Some(c) = self.asking {
             return alloc::format!("{}: {}: ", c.name, c.template);
         }
-        with_state(|s| cli::prompt(s.prompt.as_str(), 1, s.last_rc, s.dir()))
+        self.with_state(|s| cli::prompt(s.prompt.as_str(), 1, s.last_rc, s.dir()))
     }
 
     fn redraw(&mut self) {
@@ -82,39 +75,39 @@ impl Shell {
         let mut out = Vec::with_capacity(bytes.len() + r.len());
         out.extend_from_slice(bytes);
         out.extend_from_slice(r.as_bytes());
-        forbid();
-        with_state(|s| {
+        sys::forbid();
+        self.with_state(|s| {
             if !s.redraw.set(&r) {
                 s.redraw.set("");
             }
         });
         self.con.write_raw(&out);
-        permit();
+        sys::permit();
     }
 
     /// Appends a typed character: only the character is echoed.
     fn echo(&mut self, c: char) {
         let r = self.editor.render(&self.prompt());
         let mut b = [0u8; 4];
-        forbid();
-        with_state(|s| {
+        sys::forbid();
+        self.with_state(|s| {
             if !s.redraw.set(&r) {
                 s.redraw.set("");
             }
         });
         self.con.write_raw(c.encode_utf8(&mut b).as_bytes());
-        permit();
+        sys::permit();
     }
 
     /// Background jobs print plainly while the shell is not at its prompt.
     fn leave_prompt(&mut self) {
-        with_state(|s| s.redraw.set(""));
+        self.with_state(|s| s.redraw.set(""));
     }
 
     /// Background jobs other than the shell itself.
     fn jobs_running(&self) -> usize {
-        reap(shared());
-        with_state(|s| s.clis().iter().filter(|c| c.number != 1).count())
+        forget_ended_clis(self.state);
+        self.with_state(|s| s.clis().iter().filter(|c| c.number != 1).count())
     }
 
     /// Reads input: type-ahead first, then whatever serial.device has (waiting for a byte).
@@ -128,7 +121,7 @@ impl Shell {
             if !bytes.is_empty() {
                 return bytes;
             }
-            wait(self.con.read_mask());
+            sys::wait(self.con.read_mask());
         }
     }
 
@@ -141,9 +134,8 @@ impl Shell {
             for key in self.decoder.feed(&bytes) {
                 let names = command_names();
                 let appending = matches!(key, Key::Char(_)) && self.editor.cursor() == self.editor.line().chars().count();
-                let action = self.editor.key(key, |w, first| {
-                    if first { cli::complete(&names, w) } else { complete_path(w, &with_state(|s| alloc::string::String::from(s.dir()))) }
-                });
+                let dir = self.with_state(|s| alloc::string::String::from(s.dir()));
+                let action = self.editor.key(key, |w, first| if first { cli::complete(&names, w) } else { complete_path(w, &dir) });
                 if !matches!(action, Action::EndOfInput | Action::None) {
                     self.ending = false;
                 }
@@ -194,7 +186,7 @@ impl Shell {
 
     /// Records how the last command ended (for WHY and `%R`), and what it said if it failed.
     fn set_last(&self, rc: i32, error: u32, message: &str) {
-        with_state(|s| {
+        self.with_state(|s| {
             s.last_rc = rc;
             s.last_error = error;
             s.last_message.set_truncated(message);
@@ -209,8 +201,8 @@ impl Shell {
     }
 
     fn execute(&mut self, line: &str) {
-        reap(shared());
-        let line = with_state(|s| cli::expand_alias(cli::strip_comment(line), &s.aliases()));
+        forget_ended_clis(self.state);
+        let line = self.with_state(|s| cli::expand_alias(cli::strip_comment(line), &s.aliases()));
         let Some((word, rest)) = cli::split_command(&line) else { return };
         let word = cli::bare_word(word);
         let Some(command) = find_command(word) else {
@@ -236,13 +228,13 @@ impl Shell {
         }
         self.run_foreground(command, args);
         // A BREAK of CLI 1 signals the shell, which has nothing to break: consumed.
-        set_signal(0, SIGF_CTRL_C);
+        sys::set_signal(0, SIGF_CTRL_C);
     }
 
-    /// A job record for `command`; `None` (the error reported) if the arguments are too long
-    /// or there is no memory.
-    fn job(&mut self, cli: u32, command: &'static Command, args: &str, waiter: u64) -> Option<Pages<Job>> {
-        let mask = if waiter == 0 { 0 } else { 1 << self.done_bit };
+    /// Asks the jobs service to run `command` with `args` (redirections included) as CLI
+    /// `cli`, in the foreground (the end of its task signals our done bit) or not. Result: the
+    /// job's task number; `None` once the failure is reported.
+    fn start_job(&mut self, cli: u32, command: &'static Command, args: &str, foreground: bool) -> Option<u64> {
         let (args, redirect) = match cli::split_redirection(args) {
             Ok(r) => r,
             Err(msg) => {
@@ -251,72 +243,74 @@ impl Shell {
             }
         };
         let output = redirect.output.as_ref().map(|(n, a)| (n.as_str(), *a));
-        let Some(job) = Job::new(cli, command, &args, shared(), waiter, mask, output, redirect.input.as_deref()) else {
-            self.fail(RC_ERROR, ERROR_LINE_TOO_LONG, "Argument line too long");
-            return None;
+        let too_long = args.len() > crate::jobs::ARGS_MAX || output.is_some_and(|o| o.0.len() > DIR_MAX) || redirect.input.as_ref().is_some_and(|i| i.len() > DIR_MAX);
+        let index = COMMANDS.iter().position(|c| core::ptr::eq(c, command));
+        let job = StartJob {
+            command: index.unwrap_or(usize::MAX),
+            cli,
+            args: &args,
+            output,
+            input: redirect.input.as_deref(),
+            foreground,
+            mask: 1 << self.done_bit,
         };
-        let pages = Pages::new(job);
-        if pages.is_none() {
-            self.no_memory();
+        match if too_long { Err(crate::system::ERR_BAD_REQUEST) } else { ask_start(&job) } {
+            Ok(number) => Some(number),
+            Err(crate::system::ERR_BAD_REQUEST) => {
+                self.fail(RC_ERROR, ERROR_LINE_TOO_LONG, "Argument line too long");
+                None
+            }
+            Err(crate::system::ERR_NO_ROOM) => {
+                self.fail(RC_FAIL, ERROR_NO_FREE_STORE, "Not enough memory to run another job");
+                None
+            }
+            Err(crate::system::ERR_NO_MEMORY) => {
+                self.fail(RC_FAIL, ERROR_NO_FREE_STORE, "Not enough memory to run the command");
+                None
+            }
+            Err(_) => {
+                self.fail(RC_FAIL, 0, "The jobs service is not there: no command can run");
+                None
+            }
         }
-        pages
-    }
-
-    fn no_memory(&mut self) {
-        self.fail(RC_FAIL, ERROR_NO_FREE_STORE, "Not enough memory to run the command");
     }
 
     fn run_foreground(&mut self, command: &'static Command, args: &str) {
-        let Some(pages) = self.job(1, command, args, crate::my_task_number()) else { return };
-        // SAFETY: the shell keeps the job until its task has ended (reap).
-        let job = unsafe { &*pages.ptr() };
-        let number = spawn(pages, find_task(None), 1 << self.done_bit);
-        if number == 0 {
-            return self.no_memory();
-        }
-        // Wait for the command; meanwhile Ctrl-C breaks it, and other typing waits in CON: (for
-        // the command, if it reads, or the next line; without CON: the shell keeps it). A
-        // command removed for a fault never sets `done`; its end signals us all the same.
+        let Some(number) = self.start_job(1, command, args, true) else { return };
+        // Wait for the command's task to end (exec signals our done bit then, however it
+        // ends); meanwhile Ctrl-C breaks it, and other typing waits in CON: (for the command,
+        // if it reads, or the next line; without CON: the shell keeps it).
         let mut bytes = Vec::new();
-        let mut gone = false;
-        while !job.finished() && !gone {
+        while sys::task_alive(number) {
             bytes.clear();
             self.con.poll_breaks(&mut bytes);
             for &b in &bytes {
                 if b == 0x03 {
-                    // Under Forbid the command cannot end between the check and the signal
-                    // (`done` is set before it can reach rem_task).
-                    forbid();
-                    let task = exec::task::task_by_number(number);
-                    if !job.finished() && !task.is_null() {
-                        // SAFETY: a live task (just found, under Forbid).
-                        unsafe { signal(task, SIGF_CTRL_C) };
-                    }
-                    permit();
+                    ask_break(number, SIGF_CTRL_C);
                 } else {
                     self.typeahead.push(b);
                 }
             }
-            if bytes.is_empty() && !job.finished() {
-                wait(self.con.breaks_mask() | 1 << self.done_bit);
+            if bytes.is_empty() && sys::task_alive(number) {
+                sys::wait(self.con.breaks_mask() | 1 << self.done_bit);
             }
-            gone = !job.finished() && !exec::task::task_alive(number);
         }
         self.con.end_breaks();
-        if gone {
-            self.fail(RC_FAIL, 0, &alloc::format!("{} ended without finishing", command.name));
-        } else {
+        match ask_result(number) {
             // The command recorded what it said when it failed (a message of an earlier
             // command is not this one's).
-            with_state(|s| {
-                s.last_rc = job.rc.load(Ordering::SeqCst);
-                s.last_error = job.error.load(Ordering::SeqCst);
+            Ok((rc, error, true)) => self.with_state(|s| {
+                s.last_rc = rc;
+                s.last_error = error;
                 if s.last_rc == 0 || s.message_task != number {
                     s.last_message.set("");
                 }
-            });
+            }),
+            // A command removed for a fault never says it finished.
+            Ok((_, _, false)) => self.fail(RC_FAIL, 0, &alloc::format!("{} ended without finishing", command.name)),
+            Err(_) => self.fail(RC_FAIL, 0, &alloc::format!("{} ended; the jobs service lost how", command.name)),
         }
-        let color = with_state(|s| s.color());
+        let color = self.with_state(|s| s.color());
         self.con.set_color(color);
     }
 
@@ -329,62 +323,98 @@ impl Shell {
             return self.fail(RC_ERROR, ERROR_OBJECT_NOT_FOUND, &alloc::format!("Unknown command {word}"));
         };
         // Refused before a CLI is announced: what the job could not do anyway, a full CLI list
-        // (one place stays for the foreground command), memory the shell keeps for the
-        // commands that get you out (STATUS, BREAK, AVAIL, WHY).
+        // (one place stays for the foreground command), and (the service's check) memory kept
+        // for the commands that get you out (STATUS, BREAK, AVAIL, WHY).
         if command.name == "RUN" {
             return self.fail(RC_ERROR, ERROR_LINE_TOO_LONG, "RUN works from the shell prompt only");
         }
-        if with_state(|s| s.free_cli_slots()) < 2 {
+        if self.with_state(|s| s.free_cli_slots()) < 2 {
             return self.fail(RC_FAIL, ERROR_TOO_MANY_CLIS, "Too many CLI processes: BREAK one first");
         }
-        if !crate::jobs::room_for_job() {
-            return self.fail(RC_FAIL, ERROR_NO_FREE_STORE, "Not enough memory to run another job");
-        }
-        let n = with_state(|s| s.free_cli_number());
-        let Some(pages) = self.job(n, command, rest, 0) else { return };
-        if spawn(pages, core::ptr::null_mut(), 0) == 0 {
-            return self.no_memory();
+        let n = self.with_state(|s| s.free_cli_number());
+        if self.start_job(n, command, rest, false).is_none() {
+            return;
         }
         self.con.write(&alloc::format!("[CLI {n}]\n"));
         self.set_last(RC_OK, 0, "");
     }
 }
 
-fn shell_entry(_: usize) {
-    if STATE.load(Ordering::SeqCst).is_null() {
-        // SAFETY: zero bytes are a valid ShellState (empty texts, free CLI slots).
-        let Some(pages) = (unsafe { Pages::<ShellState>::zeroed() }) else {
-            exec::kprintln!("Shell: no memory for its state.");
-            return;
-        };
-        // SAFETY: fresh pages, ours alone until published below.
-        unsafe { (*pages.ptr()).set_color(true) };
-        STATE.store(pages.leak(), Ordering::SeqCst);
-    }
-    let Some(con) = Con::open(with_state(|s| s.color())) else {
-        exec::kprintln!("Shell: serial.device would not open.");
+/// The shell's life: dos.library and the console opened, CLI 1 listed, lines run until
+/// Ctrl-D, then all given back. From either ring.
+fn run_shell(state: SharedState) {
+    let dos = sys::open_library("dos.library", libraries::dos::DOS_VERSION);
+    if dos.is_null() {
         return;
-    };
-    let done_bit = alloc_signal(-1);
-    let me = crate::my_task_number();
-    with_state(|s| {
-        s.prompt.set(cli::DEFAULT_PROMPT);
-        s.add_cli(1, me, "Shell");
-    });
-    let mut shell = Shell { con, editor: LineEditor::new(), decoder: KeyDecoder::new(), typeahead: Vec::new(), done_bit, asking: None, ending: false };
-    shell.run();
-    with_state(|s| {
-        s.remove_cli(me);
-        s.redraw.set("");
-    });
-    free_signal(done_bit);
+    }
+    if let Some(con) = Con::open(state.with(|s| s.color())) {
+        let done_bit = sys::alloc_signal(-1);
+        let me = crate::my_task_number();
+        state.with(|s| {
+            s.prompt.set(cli::DEFAULT_PROMPT);
+            s.add_cli(1, me, "Shell");
+        });
+        let mut shell = Shell { state, con, editor: LineEditor::new(), decoder: KeyDecoder::new(), typeahead: Vec::new(), done_bit, asking: None, ending: false };
+        shell.run();
+        drop(shell);
+        state.with(|s| {
+            s.remove_cli(me);
+            s.redraw.set("");
+        });
+        sys::free_signal(done_bit);
+    }
+    // SAFETY: opened above; nothing of the library is used after this.
+    unsafe { sys::close_library(dos) };
 }
 
-/// Starts CLI 1, the shell task. Result: the task, or null if it could not start.
-pub fn start() -> *mut Task {
-    let _ = COMMANDS.len();
+/// CLI 1 in ring 0 (flat build): `arg` is the shared state's address.
+#[cfg(not(feature = "mmu"))]
+fn shell_entry(arg: usize) {
+    // SAFETY: `start` passes the shared state, which lives for good.
+    run_shell(unsafe { SharedState::new(arg as *mut ShellState) });
+}
+
+/// CLI 1 in ring 3 (mmu build): `arg` is the shared state's address, open to this task.
+#[cfg(feature = "mmu")]
+extern "C" fn shell_entry(arg: u64) -> ! {
+    // SAFETY: `start` passes the shared state, which lives for good and is open to us.
+    run_shell(unsafe { SharedState::new(arg as *mut ShellState) });
+    // SAFETY: ends the calling task.
+    unsafe { sys::rem_task(core::ptr::null_mut()) };
+    unreachable!()
+}
+
+/// The shell's stack (its line editor, history and requests live there and in its heap).
+const SHELL_STACK: usize = 64 * 1024;
+
+/// Starts the system and jobs services, then CLI 1, the shell task: in ring 0 in the flat
+/// build, in ring 3 with the shared state open to it in the mmu build. Result: the task, or
+/// null if it could not start (said on the kernel console). Ring 0 (boot).
+pub fn start() -> *mut exec::task::Task {
+    let Some(state) = crate::jobs::shared_state() else {
+        exec::kprintln!("Shell: no memory for its state.");
+        return core::ptr::null_mut();
+    };
+    // vte's parser searches with memchr, which caches its routine in a static on the first
+    // search: made here, in ring 0, since ring 3 may read that static but not write it
+    // (`linker.ld`'s .ring3_ro).
+    let _ = KeyDecoder::new().feed(b"Lorraine");
     if !crate::system::start() {
-        exec::kprintln!("shell: the system service did not start (REBOOT, SHUTDOWN and BENCH will say so)");
+        exec::kprintln!("shell: the system or jobs service did not start (commands, REBOOT, SHUTDOWN and BENCH will say so)");
     }
-    add_task("Shell", 0, shell_entry, 0, 64 * 1024)
+    // Under Forbid: the jobs service knows the shell's number before the shell can ask.
+    exec::sched::forbid();
+    #[cfg(not(feature = "mmu"))]
+    let t = exec::task::add_task("Shell", 0, shell_entry, state.addr() as usize, SHELL_STACK);
+    #[cfg(feature = "mmu")]
+    let t = mmu_mode::user::add_user_task_sharing("Shell", 0, shell_entry, state.addr(), &[(state.addr(), crate::jobs::Pages::<ShellState>::LEN as u64)], SHELL_STACK);
+    if !t.is_null() {
+        // SAFETY: a live task (it cannot have ended under our Forbid).
+        crate::jobs::SHELL_TASK.store(unsafe { (*t).id() }, core::sync::atomic::Ordering::SeqCst);
+    }
+    exec::sched::permit();
+    if t.is_null() {
+        exec::kprintln!("Shell: no memory for its task.");
+    }
+    t
 }

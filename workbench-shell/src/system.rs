@@ -7,6 +7,11 @@
 //! its report.
 //! The flat build takes the same path, so both builds run one code.
 //!
+//! A second ring-0 task serves the public port `jobs` (see `job_service`): the shell asks it
+//! to start its commands, to break them and how they ended, so that the shell itself can run
+//! in ring 3 (mmu build). Its own port, so that a long BENCH or CRASHTEST never holds up the
+//! next command line.
+//!
 //! A request from ring 3 is a *claim*: the service gets a copy in kernel memory and checks
 //! its length and every field before it acts. And not every task may ask: a ring-3 sender
 //! must be the task of a job the shell started for the command that asks (REBOOT for a
@@ -27,6 +32,14 @@ pub const REBOOT: u64 = 1;
 pub const SHUTDOWN: u64 = 2;
 pub const BENCH: u64 = 3;
 pub const CRASHTEST: u64 = 4;
+/// The jobs service's (port [`JOBS_PORT_NAME`]): start a command, how a foreground one ended,
+/// break one.
+pub const START: u64 = 5;
+pub const RESULT: u64 = 6;
+pub const BREAK_JOB: u64 = 7;
+
+/// The jobs service's public port.
+pub const JOBS_PORT_NAME: &str = "jobs";
 
 /// Bytes of report text an answer carries.
 pub const TEXT_MAX: usize = 1024;
@@ -41,6 +54,10 @@ pub const ERR_NOT_ALLOWED: u64 = 2;
 pub const ERR_NO_MEMORY: u64 = 3;
 /// BENCH's exchanges came back wrong (another message, or its contents altered).
 pub const ERR_WRONG_RESULT: u64 = 4;
+/// START of a background job: not enough memory left for another (RUN keeps a reserve).
+pub const ERR_NO_ROOM: u64 = 5;
+/// RESULT of a job whose task still runs.
+pub const ERR_RUNNING: u64 = 6;
 /// Not answered (what a request holds until the service writes its answer).
 pub const UNANSWERED: u64 = u64::MAX;
 
@@ -66,7 +83,30 @@ pub struct Request {
     pub contained: u64,
     pub text_len: u64,
     pub text: [u8; TEXT_MAX],
+    /// START: the command (its place in `COMMANDS`), its CLI number, [`FOREGROUND`] and
+    /// [`APPEND`], the signal mask the shell gets when a foreground job's task ends, and the
+    /// lengths of the argument line, the output and the input file names, which follow one
+    /// another in `text`.
+    pub command: u64,
+    pub cli: u64,
+    pub flags: u64,
+    pub mask: u64,
+    pub args_len: u64,
+    pub output_len: u64,
+    pub input_len: u64,
+    /// START's answer and RESULT's and BREAK_JOB's question: the job's task number. (A ring-0
+    /// START names here the task to signal at the end; a ring-3 one's is its sender.)
+    pub number: u64,
+    /// RESULT's answer: the command's return code (as i32), its error, and 1 if it finished
+    /// rather than being removed.
+    pub rc: u64,
+    pub dos_error: u64,
+    pub finished: u64,
 }
+
+/// START flags: a foreground job (the shell waits for it and collects its result); `>>`.
+pub const FOREGROUND: u64 = 1;
+pub const APPEND: u64 = 2;
 
 impl Request {
     /// A request of `kind` (its BENCH fields zero), answering to `reply`.
@@ -86,6 +126,17 @@ impl Request {
             contained: 0,
             text_len: 0,
             text: [0; TEXT_MAX],
+            command: 0,
+            cli: 0,
+            flags: 0,
+            mask: 0,
+            args_len: 0,
+            output_len: 0,
+            input_len: 0,
+            number: 0,
+            rc: 0,
+            dos_error: 0,
+            finished: 0,
         }
     }
 
@@ -96,13 +147,20 @@ impl Request {
     }
 }
 
-/// Starts the service (the shell does, before its first prompt). Result: whether it started.
+/// Starts the two services, `system` and `jobs` (the shell's start does, before the shell).
+/// Result: whether both started.
 pub fn start() -> bool {
-    !exec::task::add_task("system", 0, serve, 0, 32 * 1024).is_null()
+    let system = !exec::task::add_task("system", 0, serve, 0, 32 * 1024).is_null();
+    system && !exec::task::add_task("jobs", 0, serve, 1, 32 * 1024).is_null()
 }
 
-fn serve(_: usize) {
-    let port = exec::port::create_port(Some(PORT_NAME), 0);
+/// The kinds each service's port takes: `system` (0) and `jobs` (1).
+fn serves(which: usize, kind: u64) -> bool {
+    if which == 0 { matches!(kind, REBOOT | SHUTDOWN | BENCH | CRASHTEST) } else { matches!(kind, START | RESULT | BREAK_JOB) }
+}
+
+fn serve(which: usize) {
+    let port = exec::port::create_port(Some(if which == 0 { PORT_NAME } else { JOBS_PORT_NAME }), 0);
     if port.is_null() {
         return;
     }
@@ -117,34 +175,51 @@ fn serve(_: usize) {
             sys::wait_port(port);
             let m = sys::get_msg(port);
             if !m.is_null() {
-                answer(m);
+                answer(m, which);
                 sys::reply_msg(m);
             }
         }
     }
 }
 
-/// Serves one request in place.
+/// Serves one request in place, at service `which`.
 ///
 /// # Safety
 /// `m` is a message the service took and has not replied: `length` bytes of it are readable
 /// and writable (a ring-3 request is the kernel's copy; a ring-0 one, the sender's).
-unsafe fn answer(m: *mut Message) {
+unsafe fn answer(m: *mut Message, which: usize) {
     // SAFETY: per the contract: the header is there; the rest only once the length says so.
     unsafe {
         if (*m).length < size_of::<Request>() {
             return; // too short to hold an answer: it goes back as it came (UNANSWERED)
         }
         let r = &mut *(m as *mut Request);
+        if !serves(which, r.kind) {
+            r.error = ERR_BAD_REQUEST;
+            return;
+        }
         r.error = match (r.kind, allowed(m, r.kind)) {
             (_, false) => ERR_NOT_ALLOWED,
             (REBOOT, true) => exec::arch::x86_64::cpu::reboot(),
             (SHUTDOWN, true) => exec::arch::x86_64::qemu::exit(exec::arch::x86_64::qemu::ExitCode::Success),
             (BENCH, true) => bench(r),
             (CRASHTEST, true) => crashtest(r),
+            (START, true) => crate::job_service::start(r, sender(m)),
+            (RESULT, true) => crate::job_service::result(r),
+            (BREAK_JOB, true) => crate::job_service::break_job(r),
             _ => ERR_BAD_REQUEST,
         };
     }
+}
+
+/// The ring-3 task that sent `m` (its number), `None` for a ring-0 sender (and in the flat
+/// build, which has no rings).
+#[cfg_attr(not(feature = "mmu"), allow(unused_variables, reason = "the flat build has no rings"))]
+fn sender(m: *mut Message) -> Option<u64> {
+    #[cfg(feature = "mmu")]
+    return mmu_mode::msg::ring3_sender(m);
+    #[cfg(not(feature = "mmu"))]
+    None
 }
 
 /// The command that may ask for `kind` (none for a kind there is not).
@@ -160,11 +235,15 @@ fn command_for(kind: u64) -> Option<&'static str> {
 }
 
 /// Whether the sender of `m` may ask for `kind`: ring 0 may; a ring-3 sender only if it is the
-/// task of a job the shell started for the command that asks.
+/// task of a job the shell started for the command that asks, or, for the jobs service's
+/// kinds, the shell itself.
 #[cfg_attr(not(feature = "mmu"), allow(unused_variables, reason = "the flat build has no rings to check"))]
 fn allowed(m: *mut Message, kind: u64) -> bool {
     #[cfg(feature = "mmu")]
     if let Some(sender) = mmu_mode::msg::ring3_sender(m) {
+        if matches!(kind, START | RESULT | BREAK_JOB) {
+            return sender == crate::jobs::SHELL_TASK.load(core::sync::atomic::Ordering::SeqCst);
+        }
         return command_for(kind).is_some_and(|c| crate::jobs::command_of(sender) == Some(c));
     }
     true
@@ -202,7 +281,12 @@ fn crashtest(r: &mut Request) -> u64 {
 /// error, [`UNANSWERED`] if there is no service or no port to wait at. Not callable from an
 /// interrupt.
 pub fn ask(req: &mut Request) -> u64 {
-    let port = sys::find_port(PORT_NAME);
+    ask_at(PORT_NAME, req)
+}
+
+/// [`ask`] of the service at public port `name` (the jobs service's, [`JOBS_PORT_NAME`]).
+pub fn ask_at(name: &str, req: &mut Request) -> u64 {
+    let port = sys::find_port(name);
     let reply = sys::create_msg_port();
     if port.is_null() || reply.is_null() {
         // SAFETY: ours, or null (nothing happens).

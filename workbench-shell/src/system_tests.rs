@@ -20,18 +20,18 @@ pub static TESTS: &[Test] = &[
 /// test runs WAIT as a job, rewrites that field as the command could (to SHUTDOWN, then to
 /// garbage that a ring-0 reader would fault on), and checks what the service would be told.
 fn who_runs_what_is_the_shells_record() -> TestResult {
-    use crate::jobs::{Job, Pages, SharedState, reap, spawn};
+    use crate::jobs::{Job, Pages, SharedState, reap_jobs, spawn};
     use exec::signal::SIGF_CTRL_C;
     let wait = crate::commands::find_command("WAIT").ok_or("no WAIT")?;
     let shutdown = crate::commands::find_command("SHUTDOWN").ok_or("no SHUTDOWN")?;
     // SAFETY: zero bytes are an empty state; kept for good, as the shell keeps its own.
     let state = unsafe { SharedState::new(Pages::<crate::state::ShellState>::zeroed().ok_or("no memory")?.leak()) };
     exec::signal::set_signal(0, SIGF_CTRL_F);
-    let job = Pages::new(Job::new(9, wait, "30", state, 0, 0, None, None).ok_or("no job")?).ok_or("no memory")?;
+    let job = Pages::new(Job::new(9, wait, "30", state, None, None).ok_or("no job")?).ok_or("no memory")?;
     let fields = job.ptr();
     // Under Forbid, so that the command does not start before its field is put back.
     exec::sched::forbid();
-    let number = spawn(job, exec::task::find_task(None), SIGF_CTRL_F);
+    let number = spawn(job, exec::task::find_task(None), SIGF_CTRL_F, false);
     let checks = rewritten(number, fields, shutdown);
     // Put back before the task can read it, whatever the checks found (a job that did not
     // start was dropped with its pages: nothing to put back).
@@ -46,7 +46,7 @@ fn who_runs_what_is_the_shells_record() -> TestResult {
     // SAFETY: a live task (just found).
     unsafe { exec::signal::signal(t, SIGF_CTRL_C) };
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
-    reap(state);
+    reap_jobs();
     ensure_eq!(crate::jobs::command_of(number), None, "an ended job is still known");
     Ok(())
 }

@@ -24,14 +24,9 @@ pub struct ConsoleReader {
 
 impl ConsoleReader {
     /// Reads of up to `len` bytes at a time from `fh` (a console handle, raw or cooked as the
-    /// caller set it). `None` without memory or a port, and in ring 3: there a put the gate
-    /// refuses is not seen, and the drop would wait for an answer that never comes (ring-3
-    /// commands read with the plain, waiting Read). Not callable from an interrupt.
+    /// caller set it), from either ring. `None` without memory or a port. Not callable from an
+    /// interrupt.
     pub fn new(fh: Box<FileHandle>, len: usize) -> Option<ConsoleReader> {
-        #[cfg(feature = "mmu")]
-        if exec::arch::x86_64::cpu::in_ring3() {
-            return None;
-        }
         let words = (size_of::<StandardPacket>() + len).div_ceil(8);
         let mut block = Vec::new();
         block.try_reserve_exact(words).ok()?;
@@ -50,9 +45,8 @@ impl ConsoleReader {
 
     /// The signal the answer comes with: the reply port's.
     pub fn signal_mask(&self) -> u32 {
-        // SAFETY: a ring-0 caller's own port (a reader is made in ring 0 only), live as long
-        // as the reader.
-        1 << unsafe { (*self.reply).sig_bit }
+        // SAFETY: our own port, live as long as the reader (in ring 3 the gate checks it).
+        unsafe { exec::sys::port_signal(self.reply) }
     }
 
     /// Sends the READ unless it is out already. Errors: DEVICE_NOT_MOUNTED (the handler went).

@@ -476,12 +476,17 @@ unsafe fn send(port: *mut MsgPort, msg: *mut Message, #[cfg(feature = "mmu")] le
     back
 }
 
-/// put_msg to `port` if it is still there (see [`send`]), for a ring-0 caller (`console.rs`'s
-/// reader: in ring 3 a refused put would not be seen here). Result: whether it was sent.
+/// put_msg to `port` if it is still there (see [`send`]), for `console.rs`'s reader, which
+/// must not wait for an answer to a packet that was never sent. Result: whether it was sent.
+/// In ring 3 (mmu build) the gate says so: it refuses a port that has gone.
 ///
 /// # Safety
-/// As exec's put_msg, but for `port`, which may have gone; the caller runs in ring 0.
+/// As exec's put_msg, but for `port`, which may have gone.
 pub(super) unsafe fn put_live(port: *mut MsgPort, msg: *mut Message) -> bool {
+    #[cfg(feature = "mmu")]
+    if exec::arch::x86_64::cpu::in_ring3() {
+        return exec::sys_gate::try_put_msg(port, msg);
+    }
     exec::sys::forbid();
     let alive = handler_alive(port);
     if alive {

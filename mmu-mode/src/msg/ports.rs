@@ -127,6 +127,14 @@ pub fn delete_port(h: u64) -> GateResult {
     Ok(0)
 }
 
+/// The signal mask of the caller's port `h` (exec's port_signal for ring 3): refused for a
+/// port that is not the caller's.
+pub fn port_signal(h: u64) -> GateResult {
+    let port = my_port(h)?;
+    // SAFETY: the caller's own live port (exec memory the kernel keeps).
+    Ok(u64::from(unsafe { exec::port::port_signal(port) }))
+}
+
 /// Takes the caller's port `h` off the public list (its family may make another public one).
 pub fn rem_port(h: u64) -> GateResult {
     let port = my_port(h)?;

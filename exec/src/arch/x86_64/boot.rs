@@ -135,6 +135,8 @@ unsafe extern "C" {
     static __text_end: u8;
     static __rodata_start: u8;
     static __rodata_end: u8;
+    static __ring3_ro_start: u8;
+    static __ring3_ro_end: u8;
     static __kernel_start: u8;
     static __kernel_end: u8;
     static boot_stack_guard_page: u8;
@@ -159,6 +161,12 @@ pub fn text_and_rodata() -> ((u64, u64), (u64, u64)) {
         (&raw const __text_start as u64, &raw const __text_end as u64),
         (&raw const __rodata_start as u64, &raw const __rodata_end as u64),
     )
+}
+
+/// The image's data that ring-3 code may read but not write `[start, end)`, page-aligned
+/// (memchr's cached routine: see `linker.ld`); empty if there is none.
+pub fn ring3_readable_data() -> (u64, u64) {
+    (&raw const __ring3_ro_start as u64, &raw const __ring3_ro_end as u64)
 }
 
 /// The boot stack `[bottom, top)`.

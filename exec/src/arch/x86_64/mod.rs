@@ -53,4 +53,4 @@ pub mod usermode;
 
 mod boot;
 
-pub use boot::{boot_stack, boot_stack_guard, entry_text, kernel_image, text_and_rodata};
+pub use boot::{boot_stack, boot_stack_guard, entry_text, kernel_image, ring3_readable_data, text_and_rodata};
