@@ -49,10 +49,15 @@ fn every_command() {
         s.run("alias greet echo hello []!");
         assert_eq!(s.run("greet you").trim(), "hello you!");
         assert!(s.run("alias").contains("greet"));
-        // CHANGETASKPRI on the shell
+        // CHANGETASKPRI on the shell: lowered in both builds; raised only in the flat build
+        // (in the mmu build the shell is a ring-3 task, held to the priority it started with)
+        s.run("changetaskpri -3");
+        let st = s.run("status 1");
+        assert!(st.lines().any(|l| l.contains("Shell") && l.contains(" -3 ")), "{st}");
         s.run("changetaskpri 3");
         let st = s.run("status 1");
-        assert!(st.lines().any(|l| l.contains("Shell") && l.contains(" 3 ")), "{st}");
+        let raised = if mode.name() == "mmu" { " 0 " } else { " 3 " };
+        assert!(st.lines().any(|l| l.contains("Shell") && l.contains(raised)), "{raised}: {st}");
         s.run("changetaskpri 0 process 1");
         // COLOR
         let m = s.mark();
@@ -223,8 +228,8 @@ fn ctrl_c_stops_wait() {
     }
 }
 
-/// In the mmu build a command that needs only exec calls (WAIT, TASKLIST) runs in ring 3,
-/// while the shell and the idle task stay in ring 0; in the flat build all run in ring 0.
+/// In the mmu build the shell and its commands (WAIT, TASKLIST) run in ring 3, while the idle
+/// task and the system and jobs services stay in ring 0; in the flat build all run in ring 0.
 /// BREAK still ends the ring-3 command.
 #[test]
 fn commands_ring_by_build() {
@@ -239,8 +244,9 @@ fn commands_ring_by_build() {
         let expected = if mode.name() == "mmu" { "3" } else { "0" };
         assert_eq!(ring("WAIT"), expected, "{tl}");
         assert_eq!(ring("TASKLIST"), expected, "{tl}");
-        assert_eq!(ring("Shell"), "0", "{tl}");
+        assert_eq!(ring("Shell"), expected, "{tl}");
         assert_eq!(ring("idle"), "0", "{tl}");
+        assert_eq!(ring("jobs"), "0", "{tl}");
         s.run("break 2");
         let st = s.run("status");
         assert!(!st.contains("WAIT"), "BREAK did not end the ring-3 WAIT:\n{st}");
