@@ -23,8 +23,9 @@ use crate::system::{
 /// The signals a BREAK_JOB may send: Ctrl-C to Ctrl-F.
 const BREAK_SIGNALS: u32 = exec::signal::SIGF_CTRL_C | exec::signal::SIGF_CTRL_D | exec::signal::SIGF_CTRL_E | exec::signal::SIGF_CTRL_F;
 
-/// The highest CLI number a job may have.
-const CLI_MAX: u64 = 99;
+/// The highest CLI number a job may have: one past what the CLI table holds (the shell takes
+/// the lowest free number from 2).
+const CLI_MAX: u64 = crate::state::MAX_CLIS as u64 + 1;
 
 /// START, checked: every field in range, the texts within the request and UTF-8. `sender` is
 /// the ring-3 task that asks (the shell), whose task exec signals at a foreground job's end;

@@ -1,17 +1,25 @@
-//! In-kernel tests of the system service (mmu build): a ring-3 task that is no job of the
-//! shell's asks it to shut the machine down, reboot it, time a row and run a CRASHTEST
-//! scenario, and is refused each time (the machine goes on); a request too short to answer comes back unanswered; a ring-0
-//! caller's request is checked field by field and answered.
+//! In-kernel tests of the system and jobs services (mmu build): a ring-3 task that is no job
+//! of the shell's asks the system service to shut the machine down, reboot it, time a row and
+//! run a CRASHTEST scenario, and is refused each time (the machine goes on); a request too
+//! short to answer comes back unanswered; a ring-0 caller's request is checked field by field
+//! and answered. The jobs service answers only the shell's task in ring 3, checks every field
+//! of a START, and signals a job's end to the ring-3 shell that asked, never to a task the
+//! request names.
 
 use exec::ktest::{Test, TestResult};
 use exec::signal::SIGF_CTRL_F;
 use exec::{ensure, ensure_eq};
 
-use crate::system::{ANSWERED, BENCH, CRASHTEST, ERR_BAD_REQUEST, ERR_NOT_ALLOWED, REBOOT, Request, SHUTDOWN, UNANSWERED, ask};
+use crate::system::{
+    ANSWERED, BENCH, BREAK_JOB, CRASHTEST, ERR_BAD_REQUEST, ERR_NOT_ALLOWED, ERR_RUNNING, FOREGROUND, JOBS_PORT_NAME, REBOOT, RESULT, Request, SHUTDOWN, START,
+    TEXT_MAX, UNANSWERED, ask, ask_at,
+};
 
 pub static TESTS: &[Test] = &[
     Test::new("shell.system_service_checks_who_asks", system_service_checks_who_asks),
     Test::new("shell.who_runs_what_is_the_shells_record", who_runs_what_is_the_shells_record),
+    Test::new("shell.jobs_service_checks_each_field", jobs_service_checks_each_field),
+    Test::new("shell.jobs_service_answers_only_the_shell", jobs_service_answers_only_the_shell),
 ];
 
 /// A ring-3 command may rewrite its job's pages at will (they are mapped writable into its
@@ -99,13 +107,19 @@ extern "C" fn intruder(block: u64) -> ! {
     unreachable!()
 }
 
-fn system_service_checks_who_asks() -> TestResult {
-    if exec::sys::find_port(crate::system::PORT_NAME).is_null() {
-        ensure!(crate::system::start(), "the service did not start");
-        while exec::sys::find_port(crate::system::PORT_NAME).is_null() {
+/// Starts the system and jobs services unless they run (the suite runs before the shell).
+fn services_up() -> TestResult {
+    if exec::sys::find_port(crate::system::JOBS_PORT_NAME).is_null() {
+        ensure!(crate::system::start(), "the services did not start");
+        while exec::sys::find_port(crate::system::PORT_NAME).is_null() || exec::sys::find_port(crate::system::JOBS_PORT_NAME).is_null() {
             exec::time::wait_ticks(1);
         }
     }
+    Ok(())
+}
+
+fn system_service_checks_who_asks() -> TestResult {
+    services_up()?;
     exec::signal::set_signal(0, SIGF_CTRL_F);
     let me = crate::my_task_number();
     let Some((_, block)) = mmu_mode::user::add_user_task_with("r3-intruder", 0, intruder, Answers { parent: me, got: [0; 5] }) else {
@@ -130,5 +144,154 @@ fn system_service_checks_who_asks() -> TestResult {
     let mut req = Request::new(CRASHTEST, core::ptr::null_mut());
     req.scenario = 999;
     ensure_eq!(ask(&mut req), ERR_BAD_REQUEST, "no such scenario");
+    Ok(())
+}
+
+/// A START of WAIT (`args`) as the shell sends it, in the foreground, the end to be signalled
+/// to task `notify` with `mask`.
+fn start_request(args: &str, notify: u64, mask: u32) -> Request {
+    let mut req = Request::new(START, core::ptr::null_mut());
+    req.command = crate::commands::COMMANDS.iter().position(|c| c.name == "WAIT").unwrap_or(usize::MAX) as u64;
+    req.cli = 1;
+    req.flags = FOREGROUND;
+    req.mask = u64::from(mask);
+    req.number = notify;
+    req.text[..args.len()].copy_from_slice(args.as_bytes());
+    req.args_len = args.len() as u64;
+    req
+}
+
+/// Ring 0 may ask the jobs service, which checks every field all the same: a START wrong in
+/// one field each is refused and starts nothing; a good one starts the job, which runs until
+/// broken; RESULT says it runs, then, once it has ended, how it ended, once.
+fn jobs_service_checks_each_field() -> TestResult {
+    services_up()?;
+    let me = crate::my_task_number();
+    let tasks_before = exec::ktest_util::task_count();
+    type Spoil = fn(&mut Request);
+    let bad: [(&str, Spoil); 10] = [
+        ("no such command", |r| r.command = crate::commands::COMMANDS.len() as u64),
+        ("a command far out", |r| r.command = u64::MAX),
+        ("CLI 0", |r| r.cli = 0),
+        ("a CLI number past the table", |r| r.cli = crate::state::MAX_CLIS as u64 + 2),
+        ("an unknown flag", |r| r.flags |= 4),
+        ("a mask wider than a signal word", |r| r.mask = 1 << 32),
+        ("arguments past the text", |r| r.args_len = TEXT_MAX as u64 + 1),
+        ("texts that together pass it", |r| (r.output_len, r.input_len) = (TEXT_MAX as u64 - 1, 2)),
+        ("arguments that are not UTF-8", |r| r.text[0] = 0xff),
+        ("an output name too long for a job", |r| r.output_len = crate::state::DIR_MAX as u64 + 1),
+    ];
+    for (what, spoil) in bad {
+        let mut req = start_request("30", me, SIGF_CTRL_F);
+        spoil(&mut req);
+        ensure_eq!(ask_at(JOBS_PORT_NAME, &mut req), ERR_BAD_REQUEST, "{what}");
+    }
+    ensure_eq!(exec::ktest_util::task_count(), tasks_before, "a refused START started a task");
+    let mut req = Request::new(RESULT, core::ptr::null_mut());
+    req.number = me;
+    ensure_eq!(ask_at(JOBS_PORT_NAME, &mut req), ERR_BAD_REQUEST, "RESULT of a task that is no job");
+    exec::signal::set_signal(0, SIGF_CTRL_F);
+    let mut req = start_request("30", me, SIGF_CTRL_F);
+    ensure_eq!(ask_at(JOBS_PORT_NAME, &mut req), ANSWERED);
+    let number = req.number;
+    ensure_eq!(crate::jobs::command_of(number), Some("WAIT"));
+    let mut res = Request::new(RESULT, core::ptr::null_mut());
+    res.number = number;
+    ensure_eq!(ask_at(JOBS_PORT_NAME, &mut res), ERR_RUNNING);
+    for mask in [0, u64::from(exec::signal::SIGF_CTRL_C) | 1 << 16, 1 << 40] {
+        let mut brk = Request::new(BREAK_JOB, core::ptr::null_mut());
+        (brk.number, brk.mask) = (number, mask);
+        ensure_eq!(ask_at(JOBS_PORT_NAME, &mut brk), ERR_BAD_REQUEST, "BREAK_JOB with mask {mask:#x}");
+    }
+    ensure!(exec::task::task_alive(number), "a refused BREAK_JOB broke the job");
+    crate::job_service::ask_break(number, exec::signal::SIGF_CTRL_C);
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    ensure!(!exec::task::task_alive(number), "signalled before the job's task ended");
+    let (rc, _, finished) = crate::job_service::ask_result(number).map_err(|e| alloc::format!("RESULT answered {e}"))?;
+    ensure!(finished, "WAIT did not say it finished");
+    ensure_eq!(rc, crate::shell::RC_WARN, "a broken WAIT");
+    ensure_eq!(crate::job_service::ask_result(number), Err(ERR_BAD_REQUEST), "a result collected twice");
+    Ok(())
+}
+
+/// What the ring-3 tasks of [`jobs_service_answers_only_the_shell`] were answered.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct JobAnswers {
+    parent: u64,
+    /// START, RESULT, BREAK_JOB.
+    got: [u64; 3],
+    /// The job a START that was answered started.
+    number: u64,
+    /// What the job's end signalled this task with.
+    signals: u64,
+}
+
+/// Ring 3: asks the jobs service to start WAIT (its end to be signalled to the parent, a task
+/// of its choosing), for a result and a break; then, if a job started, waits for the end.
+extern "C" fn job_asker(block: u64) -> ! {
+    let a = block as *mut JobAnswers;
+    // SAFETY: our own block; every exec call goes through the gate.
+    unsafe {
+        let parent = (*a).parent;
+        let mut req = start_request("1 TICKS", parent, exec::signal::SIGF_CTRL_E);
+        (*a).got[0] = ask_at(JOBS_PORT_NAME, &mut req);
+        (*a).number = if (*a).got[0] == ANSWERED { req.number } else { 0 };
+        let mut res = Request::new(RESULT, core::ptr::null_mut());
+        res.number = parent;
+        (*a).got[1] = ask_at(JOBS_PORT_NAME, &mut res);
+        let mut brk = Request::new(BREAK_JOB, core::ptr::null_mut());
+        (brk.number, brk.mask) = (parent, u64::from(exec::signal::SIGF_CTRL_C));
+        (*a).got[2] = ask_at(JOBS_PORT_NAME, &mut brk);
+        if (*a).number != 0 {
+            while exec::sys::task_alive((*a).number) {
+                (*a).signals |= u64::from(exec::sys::wait(exec::signal::SIGF_CTRL_E));
+            }
+            // A job that ended before the first wait left its signal pending.
+            (*a).signals |= u64::from(exec::sys::set_signal(0, exec::signal::SIGF_CTRL_E) & exec::signal::SIGF_CTRL_E);
+        }
+        exec::sys::signal(exec::sys::task_by_number(parent), SIGF_CTRL_F);
+        exec::sys::rem_task(core::ptr::null_mut());
+    }
+    unreachable!()
+}
+
+/// A ring-3 task that is not the shell is refused START, RESULT and BREAK_JOB; the shell's
+/// task (the asker made the shell for the test) is answered, and the end of the job it
+/// started signals the asker itself, not the task its request named.
+fn jobs_service_answers_only_the_shell() -> TestResult {
+    use core::sync::atomic::Ordering;
+    services_up()?;
+    let me = crate::my_task_number();
+    for as_shell in [false, true] {
+        exec::signal::set_signal(0, SIGF_CTRL_F | exec::signal::SIGF_CTRL_E);
+        // Under Forbid: the asker is the shell (or not) before it can ask.
+        exec::sched::forbid();
+        let started = mmu_mode::user::add_user_task_with("r3-job-asker", 0, job_asker, JobAnswers { parent: me, ..JobAnswers::default() });
+        let was = crate::jobs::SHELL_TASK.load(Ordering::SeqCst);
+        if let (Some((t, _)), true) = (started, as_shell) {
+            // SAFETY: a live task (it cannot have run under our Forbid).
+            crate::jobs::SHELL_TASK.store(unsafe { (*t).id() }, Ordering::SeqCst);
+        }
+        exec::sched::permit();
+        let Some((_, block)) = started else {
+            return Err("no memory for the task".into());
+        };
+        let got = exec::signal::wait(SIGF_CTRL_F);
+        crate::jobs::SHELL_TASK.store(was, Ordering::SeqCst);
+        ensure_eq!(got, SIGF_CTRL_F);
+        // SAFETY: written before the signal; the task's memory is exec memory the kernel reads.
+        let a = unsafe { (block as *const JobAnswers).read() };
+        if as_shell {
+            ensure_eq!(a.got, [ANSWERED, ERR_BAD_REQUEST, ANSWERED], "the shell's START, a RESULT of no job, a BREAK_JOB of no job");
+            ensure!(a.number != 0, "no job started");
+            ensure_eq!(a.signals, u64::from(exec::signal::SIGF_CTRL_E), "the end signalled the asker");
+            ensure_eq!(exec::signal::set_signal(0, 0) & exec::signal::SIGF_CTRL_E, 0, "the end signalled the task the request named");
+            ensure_eq!(crate::job_service::ask_result(a.number).map(|r| r.2), Ok(true), "the job's result");
+        } else {
+            ensure_eq!(a.got, [ERR_NOT_ALLOWED; 3], "a ring-3 task that is not the shell");
+            ensure_eq!(a.number, 0);
+        }
+    }
     Ok(())
 }
