@@ -92,10 +92,16 @@ struct PortResults {
     block_same_address: bool,
     stack_value: u64,
     stack_same_address: bool,
+    /// port_signal of the reply port, whether the reply came with that signal, and what
+    /// port_signal answered for the server's port, a made-up handle and null (all refused: 0).
+    own_mask: u32,
+    woke_on_it: bool,
+    others: u32,
 }
 
 /// Ring 3: finds "r3.echo", sends a message that is a whole block of its memory (transfer) and
-/// one on its stack (copy), and checks what comes back.
+/// one on its stack (copy), and checks what comes back; learns its reply port's signal and
+/// waits for that signal alone.
 extern "C" fn echo_client(block: u64) -> ! {
     let r = block as *mut PortResults;
     // SAFETY: the block is our own memory; exec calls with our own port and messages.
@@ -103,11 +109,13 @@ extern "C" fn echo_client(block: u64) -> ! {
         let server = sys::find_port("r3.echo");
         (*r).found = !server.is_null();
         let reply = sys::create_port(None, 0);
+        (*r).own_mask = sys::port_signal(reply);
+        (*r).others = sys::port_signal(server) | sys::port_signal(0xdead_0000 as *mut _) | sys::port_signal(core::ptr::null_mut());
         let big = sys::alloc_mem(8192, exec::memory::MemFlags::PUBLIC) as *mut Message;
         big.write(Message::new(reply, 8192));
         (big.add(1) as *mut u64).write(41);
         sys::put_msg(server, big);
-        sys::wait_port(reply);
+        (*r).woke_on_it = sys::wait((*r).own_mask) == (*r).own_mask;
         let back = sys::get_msg(reply);
         (*r).block_value = (back.add(1) as *const u64).read();
         (*r).block_same_address = back == big && (big.add(1) as *const u64).add(1).read() == big as u64;
@@ -144,8 +152,21 @@ fn named_port_round_trips() -> TestResult {
     ensure!(!server.is_null());
     exec::signal::wait(SIGF_CTRL_F);
     ensure!(!exec::port::find_port("r3.echo").is_null(), "the ring-3 port is not public");
-    let init = PortResults { parent: me(), found: false, block_value: 0, block_same_address: false, stack_value: 0, stack_same_address: true };
+    let init = PortResults {
+        parent: me(),
+        found: false,
+        block_value: 0,
+        block_same_address: false,
+        stack_value: 0,
+        stack_same_address: true,
+        own_mask: 0,
+        woke_on_it: false,
+        others: u32::MAX,
+    };
     let r = run("r3-client", echo_client, init)?;
+    ensure!(r.own_mask.count_ones() == 1 && r.own_mask >= 1 << 16, "port_signal of its own port: {:#x}", r.own_mask);
+    ensure!(r.woke_on_it, "the reply did not come with the port's signal");
+    ensure_eq!(r.others, 0, "port_signal answered for a port not the caller's");
     ensure!(r.found, "find_port from ring 3 did not find the port");
     ensure_eq!(r.block_value, 42, "the transferred message's reply");
     ensure!(r.block_same_address, "a whole block must travel by transfer, at its own address");
