@@ -51,11 +51,15 @@ mod resident {
 }
 
 /// Sleeps the calling task for `ms` milliseconds with timer.device (a convenience for
-/// tasks and tests; opens and closes the device each time).
+/// tasks and tests; opens and closes the device each time). Through exec's vector table, so
+/// from either ring. Not callable from an interrupt.
 #[cfg(target_os = "none")]
 pub fn timer_sleep_ms(ms: u64) {
-    use exec::device::{close_device, do_io, open_device};
-    let port = exec::port::create_msg_port();
+    use exec::sys::{close_device, create_msg_port, delete_msg_port, do_io, open_device};
+    let port = create_msg_port();
+    if port.is_null() {
+        return;
+    }
     let mut req = timer::TimeRequest::new(port);
     // SAFETY: the request and port live on this frame until closed and deleted.
     unsafe {
@@ -65,6 +69,6 @@ pub fn timer_sleep_ms(ms: u64) {
             do_io(&mut req.io);
             close_device(&mut req.io);
         }
-        exec::port::delete_msg_port(port);
+        delete_msg_port(port);
     }
 }

@@ -36,7 +36,8 @@ use crate::task::Task;
 
 /// The gate's call numbers, shared by the stubs here and the gate in mmu-mode. The order
 /// follows exec's vector table ([`crate::sys::ExecVectors`]); the calls only the gate has
-/// (`FindSelf`, `Exit`, `LibraryVector`, `Privileged`) come last. A number arrives from ring 3
+/// (`FindSelf`, `Exit`, `LibraryVector`, `Privileged`) come after them, and calls added to the
+/// table since (`PortSignal`) after those, so that no number changes. A number arrives from ring 3
 /// as a plain `u64` and is converted once, with [`Call::try_from`], so that the gate's `match`
 /// is exhaustive: a call no arm serves does not compile.
 #[repr(u64)]
@@ -217,7 +218,8 @@ pub fn raw_call5(c: Call, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64) -> u64 {
 fn call(c: Call, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64) -> GateResult {
     debug_assert!(in_ring3());
     // SAFETY: the stubs (this module's only callers) are reached only from ring 3: through
-    // exec's vector table after its ring check, from the ring-3 heap, or from a ring-3 panic.
+    // exec's vector table after its ring check, from the ring-3 heap, from a ring-3 panic, or
+    // from `try_put_msg` after its own ring check.
     decode(unsafe { gate_call5(c as u64, a0, a1, a2, a3, a4) })
 }
 
@@ -365,10 +367,11 @@ pub(crate) fn reply_msg(msg: *mut Message) {
 pub(crate) fn port_signal(port: *mut MsgPort) -> u32 {
     call(Call::PortSignal, port as u64, 0, 0, 0, 0).map_or(0, |m| m as u32)
 }
-/// put_msg that says whether the gate took the message (ring 3 only): a refused port (its
-/// owner gone, or never one) or message is `false`, and nothing was sent.
+/// put_msg that says whether the gate took the message: a refused port (its owner gone, or
+/// never one) or message is `false`, and nothing was sent. Ring 3 only: called in ring 0 it
+/// sends nothing and returns `false` (ring 0 checks a port itself, under Forbid).
 pub fn try_put_msg(port: *mut MsgPort, msg: *mut Message) -> bool {
-    call(Call::PutMsg, port as u64, msg as u64, PUT_AUTO, 0, 0).is_ok()
+    in_ring3() && call(Call::PutMsg, port as u64, msg as u64, PUT_AUTO, 0, 0).is_ok()
 }
 /// In ring 3 a refused port returns null at once instead of waiting.
 pub(crate) fn wait_port(port: *mut MsgPort) -> *mut Message {

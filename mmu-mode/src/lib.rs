@@ -16,9 +16,9 @@
 //!   in ring 3; `io`: device I/O with IoRequests in the task's memory and a kernel shadow;
 //! - `bench`: their benchmarks; `bench_dos`: a ring-3 process's Read from RAM:.
 //!
-//! In the mmu build the shell's commands run in ring 3 (see `workbench_shell::jobs`); the shell
-//! itself (CLI 1), REBOOT, SHUTDOWN and CRASHTEST, the idle task and the devices stay in
-//! ring 0.
+//! In the mmu build the shell (CLI 1) and its commands run in ring 3 (see
+//! `workbench_shell::jobs` and `job_service`); the system and jobs services (REBOOT, SHUTDOWN,
+//! BENCH and CRASHTEST are requests to the first), the idle task and the devices stay in ring 0.
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 

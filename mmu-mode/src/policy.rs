@@ -4,8 +4,8 @@
 //!
 //! - **Authority.** A ring-3 task may signal itself, its creator (a parent waiting for its
 //!   child's word), the ring-0 task that started its family, and its children; it may change the priority of itself and its children;
-//!   and of the tasks a ring-0 authority granted it ([`grant`]: the shell grants BREAK and
-//!   CHANGETASKPRI the tasks of its CLI table, which it keeps in kernel memory). Tasks are
+//!   and of the tasks a ring-0 authority granted it ([`grant`]: the shell's jobs service grants BREAK and
+//!   CHANGETASKPRI the tasks of the CLI table, which it keeps in kernel memory). Tasks are
 //!   named by their numbers (`Task::id`), so a task that ended and a new one at the same
 //!   address are different tasks.
 //! - **Priority ceiling.** A ring-3 task never runs above its ceiling: the priority its ring-0
@@ -262,7 +262,7 @@ pub unsafe fn may_reach(me: *mut Task, policy: &Policy, target: *mut Task, what:
 }
 
 /// Lets the ring-3 task `task` reach `tasks` too (signal and priority), as a ring-0 authority
-/// decides: the shell grants BREAK and CHANGETASKPRI the tasks of its CLI table. Call before
+/// decides: the shell's jobs service grants BREAK and CHANGETASKPRI the tasks of its CLI table. Call before
 /// the task can run (under Forbid, right after starting it).
 ///
 /// # Safety

@@ -119,7 +119,11 @@ impl Con {
         match &self.inp {
             None => 0,
             Some(In::Con(r, _)) => r.signal_mask(),
-            // SAFETY: the input port lives as long as the Con (in ring 3 the gate checks it).
+            // In ring 3 a device's reply comes with a signal of the kernel's shadow of the
+            // request (mmu-mode's io.rs), not the port's: any signal of the task's own.
+            #[cfg(feature = "mmu")]
+            Some(In::Serial { .. }) if exec::arch::x86_64::cpu::in_ring3() => !exec::signal::SIGNALS_RESERVED,
+            // SAFETY: the input port lives as long as the Con.
             Some(In::Serial { ch, .. }) => unsafe { exec::sys::port_signal(ch.port) },
         }
     }
@@ -332,9 +336,10 @@ fn poll_console(r: &mut ConsoleReader, out: &mut Vec<u8>) -> Polled {
         Some(Err(INVALID_LOCK)) => Polled::Reopen,
         Some(Err(e)) => {
             // Refused for now (CON:'s waiting reads all taken): again a tick later, so that a
-            // full queue cannot leave the shell waiting for an answer that never comes.
+            // full queue cannot leave the shell waiting for an answer that never comes (a
+            // timer.device request: from either ring).
             if e == OBJECT_IN_USE {
-                exec::time::wait_ticks(1);
+                devices::timer_sleep_ms(20);
             }
             resend(r)
         }

@@ -62,7 +62,7 @@ const CLIENTS: usize = 3;
 /// written by the clients, read by CRASHTEST.
 static CLIENT_ERRORS: [AtomicU64; CLIENTS] = [const { AtomicU64::new(0) }; CLIENTS];
 
-/// A handler-fault client (ring 0 in both builds, as the shell's own code is): writes to
+/// A handler-fault client (ring 0 in both builds, started by the system service): writes to
 /// CRASHRAM: until a packet fails, and records the error.
 fn faulty_client(i: usize) {
     use libraries::dosdefs::{MODE_NEWFILE, OFFSET_BEGINNING};

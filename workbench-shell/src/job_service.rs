@@ -27,11 +27,16 @@ const BREAK_SIGNALS: u32 = exec::signal::SIGF_CTRL_C | exec::signal::SIGF_CTRL_D
 /// the lowest free number from 2).
 const CLI_MAX: u64 = crate::state::MAX_CLIS as u64 + 1;
 
-/// START, checked: every field in range, the texts within the request and UTF-8. `sender` is
-/// the ring-3 task that asks (the shell), whose task exec signals at a foreground job's end;
-/// `None` for ring 0, which names the task in `number`. Answers the job's task number.
+/// START, checked: every field in range, the texts within the request and UTF-8, a command
+/// other than RUN; refused with [`ERR_RUNNING`] while the asker's foreground job runs, and
+/// with [`ERR_NO_ROOM`] for a background job past the CLI table or the memory RUN keeps.
+/// `sender` is the ring-3 task that asks (the shell), whose task exec signals at a foreground
+/// job's end; `None` for ring 0, which names the task in `number`. Answers the job's task
+/// number.
 pub(crate) fn start(r: &mut Request, sender: Option<u64>) -> u64 {
-    let Some(command) = usize::try_from(r.command).ok().and_then(|i| COMMANDS.get(i)) else { return ERR_BAD_REQUEST };
+    // RUN is the shell's own (it makes the new CLI): never a job, and in the mmu build the one
+    // command that would run in ring 0.
+    let Some(command) = usize::try_from(r.command).ok().and_then(|i| COMMANDS.get(i)).filter(|c| c.name != "RUN") else { return ERR_BAD_REQUEST };
     let (args_len, output_len, input_len) = (r.args_len as usize, r.output_len as usize, r.input_len as usize);
     let lengths_fit = args_len <= TEXT_MAX && output_len <= TEXT_MAX && input_len <= TEXT_MAX && args_len + output_len + input_len <= TEXT_MAX;
     if !lengths_fit || !(1..=CLI_MAX).contains(&r.cli) || r.flags & !(FOREGROUND | APPEND) != 0 || r.mask > u64::from(u32::MAX) {
@@ -42,7 +47,14 @@ pub(crate) fn start(r: &mut Request, sender: Option<u64>) -> u64 {
         return ERR_BAD_REQUEST;
     };
     let foreground = r.flags & FOREGROUND != 0;
-    if !foreground && !crate::jobs::room_for_job() {
+    crate::jobs::reap_jobs();
+    let owner = sender.unwrap_or(r.number);
+    // One foreground job per asker at a time, and no more background ones than the CLI table
+    // holds: what the shell asks cannot grow the service's records without bound.
+    if foreground && crate::jobs::foreground_running(owner) {
+        return ERR_RUNNING;
+    }
+    if !foreground && (crate::jobs::background_jobs() >= crate::state::MAX_CLIS || !crate::jobs::room_for_job()) {
         return ERR_NO_ROOM;
     }
     let Some(state) = shared_state() else { return ERR_NO_MEMORY };
@@ -50,11 +62,10 @@ pub(crate) fn start(r: &mut Request, sender: Option<u64>) -> u64 {
     let input = Some(input).filter(|i| !i.is_empty());
     let Some(job) = Job::new(r.cli as u32, command, args, state, output, input) else { return ERR_BAD_REQUEST };
     let Some(pages) = Pages::new(job) else { return ERR_NO_MEMORY };
-    crate::jobs::reap_jobs();
     // Forbid from the lookup of the task to notify until exec has recorded it: it cannot end
     // in between.
     exec::sched::forbid();
-    let notify = if foreground { exec::task::task_by_number(sender.unwrap_or(r.number)) } else { core::ptr::null_mut() };
+    let notify = if foreground { exec::task::task_by_number(owner) } else { core::ptr::null_mut() };
     let mask = if notify.is_null() { 0 } else { r.mask as u32 };
     r.number = spawn(pages, notify, mask, foreground);
     exec::sched::permit();
@@ -65,6 +76,7 @@ pub(crate) fn start(r: &mut Request, sender: Option<u64>) -> u64 {
 /// [`ERR_RUNNING`] while it runs, or [`ERR_BAD_REQUEST`] for a number that is no uncollected
 /// foreground job's.
 pub(crate) fn result(r: &mut Request) -> u64 {
+    crate::jobs::reap_jobs();
     match crate::jobs::collect(r.number) {
         Ok((rc, error, finished)) => {
             (r.rc, r.dos_error, r.finished) = (rc as u32 as u64, u64::from(error), u64::from(finished));

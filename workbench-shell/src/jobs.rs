@@ -54,7 +54,7 @@ pub fn room_for_job() -> bool {
 }
 
 /// One command to run: what, where, and how it ended. It holds no pointer into the shell's
-/// memory: the command (constant), the shared state's pages, and the shell's task.
+/// memory: the command (constant) and the shared state's pages.
 #[repr(C)]
 pub struct Job {
     pub cli: u32,
@@ -193,7 +193,8 @@ impl<T> Pages<T> {
 impl<T> Drop for Pages<T> {
     fn drop(&mut self) {
         // SAFETY: our block from alloc_mem with this size; nothing uses the value any more
-        // (a job's task has ended: see `reap`).
+        // (a job's task has ended: see `reap_jobs` and `collect`). A Job has no drop glue
+        // (integers, texts of fixed size, a reference): nothing of a rewritten field is followed.
         unsafe {
             core::ptr::drop_in_place(self.at);
             exec::memory::free_mem(self.mem, self.size);
@@ -216,11 +217,16 @@ struct Started {
     /// A foreground job's record stays after its task has ended, until the shell collects
     /// how it ended ([`collect`]); a background job's goes with its task.
     foreground: bool,
+    /// The number of the task that waits for a foreground job (the shell), else 0.
+    owner: u64,
     job: Pages<Job>,
 }
 
 /// Every started command, kept until its task has ended (and, for a foreground one, until
-/// the shell has collected its result). Forbid; ring-0 memory (the jobs service's).
+/// the shell has collected its result). At most one foreground job per owner and
+/// [`MAX_CLIS`](crate::state::MAX_CLIS) background ones (the service refuses more), so the
+/// walks below are bounded whatever the shell asks. Forbid; ring-0 memory (the jobs
+/// service's).
 static JOBS: Global<Vec<Started>> = Global::new(Vec::new());
 
 /// The shell's shared state: pages made once, before the shell first starts, and kept for
@@ -253,8 +259,9 @@ pub fn shared_state() -> Option<SharedState> {
 /// service; 0 before it starts. Written by `shell::start` under Forbid; ring-0 memory.
 pub static SHELL_TASK: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
-/// The shell's shared state as the shell and its commands reach it: pages the shell made at
-/// its start and keeps for good ([`Pages::leak`]), mapped into each ring-3 command.
+/// The shell's shared state as the shell and its commands reach it: pages ring 0 made before
+/// the shell started and keeps for good ([`Pages::leak`]), mapped into the ring-3 shell and
+/// each ring-3 command.
 #[derive(Clone, Copy)]
 pub struct SharedState(*mut ShellState);
 
@@ -293,14 +300,14 @@ fn run_job(job: &Job) {
 }
 
 fn command_entry(arg: usize) {
-    // SAFETY: the shell keeps the job until this task has ended.
+    // SAFETY: the jobs service keeps the job until this task has ended.
     run_job(unsafe { &*(arg as *const Job) });
 }
 
 /// A ring-3 command (mmu build).
 #[cfg(feature = "mmu")]
 extern "C" fn command_entry_ring3(arg: u64) -> ! {
-    // SAFETY: the shell keeps the job until this task has ended; it is open to us.
+    // SAFETY: the jobs service keeps the job until this task has ended; it is open to us.
     run_job(unsafe { &*(arg as *const Job) });
     // SAFETY: ends the calling task.
     unsafe { exec::sys::rem_task(core::ptr::null_mut()) };
@@ -317,11 +324,14 @@ pub fn spawn(job: Pages<Job>, notify: *mut Task, notify_mask: u32, foreground: b
     // SAFETY: the pages hold a job made by Job::new.
     let (command, cli, state) = unsafe { ((*job.ptr()).command, (*job.ptr()).cli, (*job.ptr()).state) };
     forbid(); // list the task before it can run (and end)
+    // SAFETY: a live task or null (the caller's); Forbid held.
+    let owner = if foreground && !notify.is_null() { unsafe { (*notify).id() } } else { 0 };
     if foreground {
-        // The shell runs one foreground job at a time: an earlier one it never collected (it
-        // ended meanwhile) is dropped here, so that such records cannot pile up.
+        // The shell runs one foreground job at a time: an earlier one of the same owner that
+        // it never collected (it ended meanwhile) is dropped here, so that such records
+        // cannot pile up.
         // SAFETY: Forbid held.
-        unsafe { (*JOBS.get()).retain(|s| !s.foreground || exec::task::task_alive(s.number)) };
+        unsafe { (*JOBS.get()).retain(|s| !(s.foreground && s.owner == owner) || exec::task::task_alive(s.number)) };
     }
     #[cfg(feature = "mmu")]
     // SAFETY: as above.
@@ -348,7 +358,7 @@ pub fn spawn(job: Pages<Job>, notify: *mut Task, notify_mask: u32, foreground: b
         number = unsafe { (*t).id() };
         state.with(|s| s.add_cli(cli, number, command.name));
         // SAFETY: Forbid held.
-        unsafe { (*JOBS.get()).push(Started { number, command: command.name, foreground, job }) };
+        unsafe { (*JOBS.get()).push(Started { number, command: command.name, foreground, owner, job }) };
     }
     permit();
     number
@@ -390,14 +400,40 @@ pub fn collect(id: u64) -> Result<(i32, u32, bool), bool> {
         Some(_) if exec::task::task_alive(id) => Err(true),
         Some(i) => {
             let s = jobs.swap_remove(i);
-            // SAFETY: the task has ended: nothing else uses the job's pages; its fields are
-            // plain integers, whatever a ring-3 command wrote there.
-            let job = unsafe { &*s.job.ptr() };
-            Ok((job.rc.load(Ordering::SeqCst), job.error.load(Ordering::SeqCst), job.finished()))
+            let p = s.job.ptr();
+            // SAFETY: the task has ended: nothing else uses the job's pages. Only the three
+            // integer fields are read, in place (no reference to the whole Job, whose other
+            // fields a ring-3 command may have filled with bits no `bool` or reference holds).
+            let (rc, error, done) = unsafe {
+                (
+                    (*core::ptr::addr_of!((*p).rc)).load(Ordering::SeqCst),
+                    (*core::ptr::addr_of!((*p).error)).load(Ordering::SeqCst),
+                    (*core::ptr::addr_of!((*p).done)).load(Ordering::SeqCst),
+                )
+            };
+            Ok((rc, error, done != 0))
         }
     };
     permit();
     r
+}
+
+/// Whether `owner` has a foreground job whose task still runs.
+pub fn foreground_running(owner: u64) -> bool {
+    forbid();
+    // SAFETY: Forbid held; JOBS is the service's own record.
+    let r = unsafe { (*JOBS.get()).iter().any(|s| s.foreground && s.owner == owner && exec::task::task_alive(s.number)) };
+    permit();
+    r
+}
+
+/// Background jobs on the record (their tasks live, once [`reap_jobs`] has run).
+pub fn background_jobs() -> usize {
+    forbid();
+    // SAFETY: Forbid held; JOBS is the service's own record.
+    let n = unsafe { (*JOBS.get()).iter().filter(|s| !s.foreground).count() };
+    permit();
+    n
 }
 
 /// Sends `mask` to the live task of job `id`. Result: whether there was one.

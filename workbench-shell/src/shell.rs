@@ -1,10 +1,11 @@
 //! The shell task (CLI 1): reads lines through CON:, and has each command run as an Exec task
 //! of its own by the jobs service (`job_service`), in the foreground (Ctrl-C breaks it) or,
 //! with RUN, in the background as a new CLI. It calls exec only through its vector table
-//! (`exec::sys`) and DOS through dos.library's, so the same code runs in ring 0 (flat build)
-//! and in ring 3 (mmu build), where it is a task like its commands: a fault of its own ends
-//! it, not the system, and it reaches no kernel memory. What it may not do there (start
-//! tasks, open pages to them, hear of their end) it asks the jobs service for.
+//! (`exec::sys`; timer.device for its pauses) and DOS through dos.library's, so the same code
+//! runs in ring 0 (flat build) and in ring 3 (mmu build), where it is a task like its
+//! commands: a fault of its own ends it, not the system, and it reaches no kernel memory.
+//! What it may not do there (start tasks, open pages to them, hear of their end) it asks the
+//! jobs service for. (`start`, which boot calls, is ring 0.)
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -134,8 +135,10 @@ impl Shell {
             for key in self.decoder.feed(&bytes) {
                 let names = command_names();
                 let appending = matches!(key, Key::Char(_)) && self.editor.cursor() == self.editor.line().chars().count();
-                let dir = self.with_state(|s| alloc::string::String::from(s.dir()));
-                let action = self.editor.key(key, |w, first| if first { cli::complete(&names, w) } else { complete_path(w, &dir) });
+                let state = self.state;
+                let action = self.editor.key(key, |w, first| {
+                    if first { cli::complete(&names, w) } else { complete_path(w, &state.with(|s| alloc::string::String::from(s.dir()))) }
+                });
                 if !matches!(action, Action::EndOfInput | Action::None) {
                     self.ending = false;
                 }
@@ -266,6 +269,14 @@ impl Shell {
             }
             Err(crate::system::ERR_NO_MEMORY) => {
                 self.fail(RC_FAIL, ERROR_NO_FREE_STORE, "Not enough memory to run the command");
+                None
+            }
+            Err(crate::system::ERR_RUNNING) => {
+                self.fail(RC_FAIL, 0, "The jobs service says a command of this shell still runs");
+                None
+            }
+            Err(crate::system::ERR_NOT_ALLOWED) => {
+                self.fail(RC_FAIL, 0, "The jobs service does not take this shell's requests");
                 None
             }
             Err(_) => {

@@ -5,9 +5,9 @@
 //! pages of its own that every command's address space maps, ring-3 commands of the mmu build
 //! included: PROMPT, ALIAS, WHY, STATUS, BREAK and CHANGETASKPRI are ordinary command tasks
 //! that read and write it, and in the mmu build the shell too runs in ring 3. Whoever touches
-//! it holds Forbid (`Ctx::with_state`,
-//! `SharedState::with`). Texts are checked when read back, so a command that scribbles on it
-//! can spoil the CLI's settings but not make the shell misbehave.
+//! it holds Forbid (`Ctx::with_state`, `SharedState::with`). Texts are checked when read
+//! back, so a command that scribbles on it can spoil the CLI's settings but not make the
+//! shell misbehave.
 #![forbid(unsafe_code)]
 
 use alloc::string::String;

@@ -14,11 +14,11 @@
 //!
 //! A request from ring 3 is a *claim*: the service gets a copy in kernel memory and checks
 //! its length and every field before it acts. And not every task may ask: a ring-3 sender
-//! must be the task of a job the shell started for the command that asks (REBOOT for a
-//! reboot, and so on), by the sender's task number that the kernel keeps for the copy. A
-//! ring-3 task that sends SHUTDOWN itself is refused ([`ERR_NOT_ALLOWED`]), and the machine
-//! goes on. A ring-0 sender is kernel code, trusted as any. (The flat build has no rings: any
-//! task may ask.)
+//! must be the task of a job the jobs service started for the command that asks (REBOOT for a
+//! reboot, and so on), or for the jobs service's own kinds the shell's task itself, by the
+//! sender's task number that the kernel keeps for the copy. A ring-3 task that sends SHUTDOWN
+//! itself is refused ([`ERR_NOT_ALLOWED`]), and the machine goes on. A ring-0 sender is kernel
+//! code, trusted as any. (The flat build has no rings: any task may ask.)
 
 use exec::bench::Row;
 use exec::port::{Message, MsgPort};
@@ -147,11 +147,27 @@ impl Request {
     }
 }
 
-/// Starts the two services, `system` and `jobs` (the shell's start does, before the shell).
-/// Result: whether both started.
+/// Starts the two services, `system` and `jobs` (the shell's start does, before the shell),
+/// and waits (up to a second) until their ports are up. In the mmu build their names are kept
+/// first ([`mmu_mode::msg::reserve_name`]): no ring-3 task of another origin (a DOS handler
+/// that went astray) can take them. Result: whether both ports are up. Ring 0 only.
 pub fn start() -> bool {
+    #[cfg(feature = "mmu")]
+    for name in [PORT_NAME, JOBS_PORT_NAME] {
+        mmu_mode::msg::reserve_name(name);
+    }
     let system = !exec::task::add_task("system", 0, serve, 0, 32 * 1024).is_null();
-    system && !exec::task::add_task("jobs", 0, serve, 1, 32 * 1024).is_null()
+    if !system || exec::task::add_task("jobs", 0, serve, 1, 32 * 1024).is_null() {
+        return false;
+    }
+    let up = || !exec::port::find_port(PORT_NAME).is_null() && !exec::port::find_port(JOBS_PORT_NAME).is_null();
+    for _ in 0..50 {
+        if up() {
+            return true;
+        }
+        exec::time::wait_ticks(1);
+    }
+    up()
 }
 
 /// The kinds each service's port takes: `system` (0) and `jobs` (1).

@@ -162,15 +162,17 @@ fn start_request(args: &str, notify: u64, mask: u32) -> Request {
 }
 
 /// Ring 0 may ask the jobs service, which checks every field all the same: a START wrong in
-/// one field each is refused and starts nothing; a good one starts the job, which runs until
-/// broken; RESULT says it runs, then, once it has ended, how it ended, once.
+/// one field each (RUN, the shell's own, among them) is refused and starts nothing; a good one
+/// starts the job, which runs until broken, and a second foreground one of the same asker
+/// meanwhile is refused; RESULT says it runs, then, once it has ended, how it ended, once.
 fn jobs_service_checks_each_field() -> TestResult {
     services_up()?;
     let me = crate::my_task_number();
     let tasks_before = exec::ktest_util::task_count();
     type Spoil = fn(&mut Request);
-    let bad: [(&str, Spoil); 10] = [
+    let bad: [(&str, Spoil); 11] = [
         ("no such command", |r| r.command = crate::commands::COMMANDS.len() as u64),
+        ("RUN, the shell's own", |r| r.command = crate::commands::COMMANDS.iter().position(|c| c.name == "RUN").unwrap_or(0) as u64),
         ("a command far out", |r| r.command = u64::MAX),
         ("CLI 0", |r| r.cli = 0),
         ("a CLI number past the table", |r| r.cli = crate::state::MAX_CLIS as u64 + 2),
@@ -195,6 +197,8 @@ fn jobs_service_checks_each_field() -> TestResult {
     ensure_eq!(ask_at(JOBS_PORT_NAME, &mut req), ANSWERED);
     let number = req.number;
     ensure_eq!(crate::jobs::command_of(number), Some("WAIT"));
+    let mut again = start_request("30", me, SIGF_CTRL_F);
+    ensure_eq!(ask_at(JOBS_PORT_NAME, &mut again), ERR_RUNNING, "a second foreground job of the same asker");
     let mut res = Request::new(RESULT, core::ptr::null_mut());
     res.number = number;
     ensure_eq!(ask_at(JOBS_PORT_NAME, &mut res), ERR_RUNNING);
@@ -277,11 +281,19 @@ fn jobs_service_answers_only_the_shell() -> TestResult {
         let Some((_, block)) = started else {
             return Err("no memory for the task".into());
         };
-        let got = exec::signal::wait(SIGF_CTRL_F);
+        // At most 5 s, so that a job that never ends fails the test rather than hanging it.
+        let mut ticks = 0;
+        while exec::signal::set_signal(0, 0) & SIGF_CTRL_F == 0 && ticks < 250 {
+            exec::time::wait_ticks(1);
+            ticks += 1;
+        }
         crate::jobs::SHELL_TASK.store(was, Ordering::SeqCst);
-        ensure_eq!(got, SIGF_CTRL_F);
-        // SAFETY: written before the signal; the task's memory is exec memory the kernel reads.
+        // SAFETY: written before the signal (or as far as the task got); the task's memory is
+        // exec memory the kernel reads.
         let a = unsafe { (block as *const JobAnswers).read() };
+        let alive = exec::task::task_alive(a.number);
+        ensure!(ticks < 250, "the asker did not report in 5 s: answers {:?}, job {} (alive: {alive}), signals {:#x}", a.got, a.number, a.signals);
+        exec::signal::set_signal(0, SIGF_CTRL_F);
         if as_shell {
             ensure_eq!(a.got, [ANSWERED, ERR_BAD_REQUEST, ANSWERED], "the shell's START, a RESULT of no job, a BREAK_JOB of no job");
             ensure!(a.number != 0, "no job started");

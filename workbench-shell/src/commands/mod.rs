@@ -129,7 +129,7 @@ commands! {
     "WHY", "", info::why, true, "Explain why the last command failed";
 }
 /// Whether `c` acts on the tasks of the shell's CLI table (BREAK, CHANGETASKPRI): in the mmu
-/// build the shell grants it their tasks (`mmu_mode::policy::grant`), which a ring-3 task may
+/// build the jobs service grants it their tasks (`mmu_mode::policy::grant`), which a ring-3 task may
 /// otherwise not signal or re-prioritise.
 pub fn reaches_jobs(c: &Command) -> bool {
     matches!(c.name, "BREAK" | "CHANGETASKPRI")
