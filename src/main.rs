@@ -36,6 +36,8 @@ pub extern "C" fn lorraine_main(start_info_paddr: u32) -> ! {
     #[cfg(feature = "mmu")]
     mmu_mode::sem::reserve(); //                            room for ring-3 semaphores' records
     #[cfg(feature = "mmu")]
+    workbench_shell::system::keep_names(); //               "system" and "jobs": ring 0's alone
+    #[cfg(feature = "mmu")]
     mmu_mode::dos::start_handlers(); //                     RAM:, NIL:, CON:, the DOS server (ring 3)
     exec::boot::banner(&boot); //                           version, mode, CPU, memory
     exec::sched::enable(); //                               interrupts on: multitasking runs

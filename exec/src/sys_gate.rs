@@ -34,10 +34,11 @@ use crate::semaphore::SignalSemaphore;
 use crate::snapshot::{ListEntry, ListKind, SystemInfo, TaskEntry};
 use crate::task::Task;
 
-/// The gate's call numbers, shared by the stubs here and the gate in mmu-mode. The order
-/// follows exec's vector table ([`crate::sys::ExecVectors`]); the calls only the gate has
-/// (`FindSelf`, `Exit`, `LibraryVector`, `Privileged`) come after them, and calls added to the
-/// table since (`PortSignal`) after those, so that no number changes. A number arrives from ring 3
+/// The gate's call numbers, shared by the stubs here and the gate in mmu-mode. Numbers never
+/// change once given: a call is added at the end. The first ones follow exec's vector table
+/// ([`crate::sys::ExecVectors`]) as it first was; later table calls (`TaskAlive`, `DoMsg`,
+/// `ReplyWait`, `PortSignal`) sit among the calls only the gate has (`FindSelf`, `Exit`,
+/// `LibraryVector`, `MsgRead`, `MsgWrite`, `Privileged`) in the order they came. A number arrives from ring 3
 /// as a plain `u64` and is converted once, with [`Call::try_from`], so that the gate's `match`
 /// is exhaustive: a call no arm serves does not compile.
 #[repr(u64)]

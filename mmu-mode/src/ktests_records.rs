@@ -39,6 +39,9 @@ struct Hoard {
     con_refused: u64,
     /// A free name another ring-0 task keeps for the tasks it starts: refused (1).
     kept_refused: u64,
+    /// Whether "jobs" (the shell's jobs service's, kept from all of ring 3 at boot) was refused
+    /// while free: the ring-0 service has not started when these tests run.
+    service_refused: u64,
 }
 
 /// The name [`keeper`] keeps.
@@ -61,6 +64,7 @@ extern "C" fn hoarder(block: u64) -> ! {
         (*b).twice_refused = (!first.is_null() && sys::create_port(Some("r3-hoard"), 0).is_null()) as u64;
         (*b).con_refused = sys::create_port(Some("CON"), 5).is_null() as u64;
         (*b).kept_refused = sys::create_port(Some(KEPT), 0).is_null() as u64;
+        (*b).service_refused = (!sys::find_port("jobs").is_null() || sys::create_port(Some("jobs"), 0).is_null()) as u64;
         (*b).ports = !first.is_null() as u64;
         for _ in 0..TRIES {
             let p = sys::create_port(None, 0);
@@ -97,7 +101,7 @@ fn ports_and_opens_are_bounded() -> TestResult {
     for _ in 0..2 {
         let heap0 = exec::heap::stats().free;
         let mem0 = exec::memory::avail_mem(MemFlags::ANY);
-        let (t, block) = hostile("r3-hoarder", 0, hoarder, Hoard { parent: me3(), ports: 0, opens: 0, twice_refused: 0, con_refused: 0, kept_refused: 0 })?;
+        let (t, block) = hostile("r3-hoarder", 0, hoarder, Hoard { parent: me3(), ports: 0, opens: 0, twice_refused: 0, con_refused: 0, kept_refused: 0, service_refused: 0 })?;
         ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
         // SAFETY: the hoarder wrote its figures before signalling, and waits.
         let b = unsafe { (block as *const Hoard).read() };
@@ -106,6 +110,7 @@ fn ports_and_opens_are_bounded() -> TestResult {
         ensure_eq!(b.twice_refused, 1, "a public name taken twice");
         ensure_eq!(b.con_refused, 1, "CON:'s name taken");
         ensure_eq!(b.kept_refused, 1, "a name kept for another's tasks taken while free");
+        ensure_eq!(b.service_refused, 1, "a service's name, kept from ring 3 at boot, taken while free");
         ensure_eq!(exec::port::find_port("CON"), con, "CON: is no longer the one found");
         // SAFETY: the hoarder is live and waits.
         unsafe { exec::task::rem_task(t) };

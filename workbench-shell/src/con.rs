@@ -335,7 +335,7 @@ fn poll_console(r: &mut ConsoleReader, out: &mut Vec<u8>) -> Polled {
         Some(Err(DEVICE_NOT_MOUNTED)) => Polled::Gone,
         Some(Err(INVALID_LOCK)) => Polled::Reopen,
         Some(Err(e)) => {
-            // Refused for now (CON:'s waiting reads all taken): again a tick later, so that a
+            // Refused for now (CON:'s waiting reads all taken): again 20 ms later, so that a
             // full queue cannot leave the shell waiting for an answer that never comes (a
             // timer.device request: from either ring).
             if e == OBJECT_IN_USE {

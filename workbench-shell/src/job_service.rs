@@ -28,8 +28,9 @@ const BREAK_SIGNALS: u32 = exec::signal::SIGF_CTRL_C | exec::signal::SIGF_CTRL_D
 const CLI_MAX: u64 = crate::state::MAX_CLIS as u64 + 1;
 
 /// START, checked: every field in range, the texts within the request and UTF-8, a command
-/// other than RUN; refused with [`ERR_RUNNING`] while the asker's foreground job runs, and
-/// with [`ERR_NO_ROOM`] for a background job past the CLI table or the memory RUN keeps.
+/// other than RUN, a foreground job's waiter a live task; refused with [`ERR_RUNNING`] while
+/// the asker's foreground job runs, and with [`ERR_NO_ROOM`] for a background job past the
+/// CLI table or the memory RUN keeps.
 /// `sender` is the ring-3 task that asks (the shell), whose task exec signals at a foreground
 /// job's end; `None` for ring 0, which names the task in `number`. Answers the job's task
 /// number.
@@ -54,7 +55,7 @@ pub(crate) fn start(r: &mut Request, sender: Option<u64>) -> u64 {
     if foreground && crate::jobs::foreground_running(owner) {
         return ERR_RUNNING;
     }
-    if !foreground && (crate::jobs::background_jobs() >= crate::state::MAX_CLIS || !crate::jobs::room_for_job()) {
+    if !foreground && (crate::jobs::background_jobs() >= crate::state::MAX_CLIS - 1 || !crate::jobs::room_for_job()) {
         return ERR_NO_ROOM;
     }
     let Some(state) = shared_state() else { return ERR_NO_MEMORY };
@@ -66,6 +67,11 @@ pub(crate) fn start(r: &mut Request, sender: Option<u64>) -> u64 {
     // in between.
     exec::sched::forbid();
     let notify = if foreground { exec::task::task_by_number(owner) } else { core::ptr::null_mut() };
+    if foreground && notify.is_null() {
+        // A foreground job is some live task's to wait for (the record is keyed by it).
+        exec::sched::permit();
+        return ERR_BAD_REQUEST;
+    }
     let mask = if notify.is_null() { 0 } else { r.mask as u32 };
     r.number = spawn(pages, notify, mask, foreground);
     exec::sched::permit();
@@ -111,8 +117,9 @@ pub struct StartJob<'a> {
 }
 
 /// Asks the service to start `job`. Result: the job's task number, or the service's error
-/// ([`ERR_NO_ROOM`], [`ERR_NO_MEMORY`], [`ERR_BAD_REQUEST`] for texts too long, or
-/// `UNANSWERED` without the service). Not callable from an interrupt.
+/// ([`ERR_NO_ROOM`], [`ERR_NO_MEMORY`], [`ERR_RUNNING`], [`ERR_BAD_REQUEST`] for texts too
+/// long, `ERR_NOT_ALLOWED` for a ring-3 task that is not the shell, or `UNANSWERED` without
+/// the service). Not callable from an interrupt.
 pub fn ask_start(job: &StartJob) -> Result<u64, u64> {
     let mut req = Request::new(START, core::ptr::null_mut());
     let (output, append) = job.output.unwrap_or(("", false));

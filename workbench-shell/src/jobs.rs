@@ -76,11 +76,11 @@ pub struct Job {
     input: FixedStr<DIR_MAX>,
 }
 
+// A job's pages are dropped after a ring-3 command may have written any bits into them: its
+// drop must read nothing.
+const _: () = assert!(!core::mem::needs_drop::<Job>());
+
 impl Job {
-    /// Whether the command has finished (it says so as it ends).
-    pub fn finished(&self) -> bool {
-        self.done.load(Ordering::SeqCst) != 0
-    }
 
     /// A job for `command` with `args` (at most [`ARGS_MAX`] bytes, else `None`).
     /// `output` is where `>` (or, appending, `>>`) sends the output, `input` where `<` takes
@@ -194,7 +194,7 @@ impl<T> Drop for Pages<T> {
     fn drop(&mut self) {
         // SAFETY: our block from alloc_mem with this size; nothing uses the value any more
         // (a job's task has ended: see `reap_jobs` and `collect`). A Job has no drop glue
-        // (integers, texts of fixed size, a reference): nothing of a rewritten field is followed.
+        // (asserted below its definition): nothing of a field a command rewrote is followed.
         unsafe {
             core::ptr::drop_in_place(self.at);
             exec::memory::free_mem(self.mem, self.size);
@@ -215,7 +215,8 @@ struct Started {
     /// The command it runs, as the service started it.
     command: &'static str,
     /// A foreground job's record stays after its task has ended, until the shell collects
-    /// how it ended ([`collect`]); a background job's goes with its task.
+    /// how it ended ([`collect`]) or its owner starts the next one; a background job's goes
+    /// with its task.
     foreground: bool,
     /// The number of the task that waits for a foreground job (the shell), else 0.
     owner: u64,
@@ -223,9 +224,9 @@ struct Started {
 }
 
 /// Every started command, kept until its task has ended (and, for a foreground one, until
-/// the shell has collected its result). At most one foreground job per owner and
-/// [`MAX_CLIS`](crate::state::MAX_CLIS) background ones (the service refuses more), so the
-/// walks below are bounded whatever the shell asks. Forbid; ring-0 memory (the jobs
+/// the shell has collected its result or started the next). The service lets each owner (a
+/// live task) run one foreground job at a time and refuses background ones past the CLI
+/// table, so the walks below are bounded whatever the shell asks. Forbid; ring-0 memory (the jobs
 /// service's).
 static JOBS: Global<Vec<Started>> = Global::new(Vec::new());
 

@@ -54,9 +54,11 @@ pub const ERR_NOT_ALLOWED: u64 = 2;
 pub const ERR_NO_MEMORY: u64 = 3;
 /// BENCH's exchanges came back wrong (another message, or its contents altered).
 pub const ERR_WRONG_RESULT: u64 = 4;
-/// START of a background job: not enough memory left for another (RUN keeps a reserve).
+/// START of a background job: the CLI table is full, or not enough memory is left for
+/// another (RUN keeps a reserve).
 pub const ERR_NO_ROOM: u64 = 5;
-/// RESULT of a job whose task still runs.
+/// RESULT of a job whose task still runs; START of a foreground job while the asker's last
+/// one runs.
 pub const ERR_RUNNING: u64 = 6;
 /// Not answered (what a request holds until the service writes its answer).
 pub const UNANSWERED: u64 = u64::MAX;
@@ -147,21 +149,29 @@ impl Request {
     }
 }
 
+/// Keeps the services' names from every ring-3 task (mmu build; boot does it before the first
+/// ring-3 task starts), so that no ring-3 task (a DOS handler gone astray) can make a port the
+/// shell or a command would take for a service. Ring 0 only.
+#[cfg(feature = "mmu")]
+pub fn keep_names() {
+    mmu_mode::msg::keep_from_ring3(PORT_NAME);
+    mmu_mode::msg::keep_from_ring3(JOBS_PORT_NAME);
+}
+
+/// The services' ports, once each has made its own (for [`start`] to see them up).
+static PORTS: [core::sync::atomic::AtomicPtr<MsgPort>; 2] = [const { core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()) }; 2];
+
 /// Starts the two services, `system` and `jobs` (the shell's start does, before the shell),
-/// and waits (up to a second) until their ports are up. In the mmu build their names are kept
-/// first ([`mmu_mode::msg::reserve_name`]): no ring-3 task of another origin (a DOS handler
-/// that went astray) can take them. Result: whether both ports are up. Ring 0 only.
+/// at priority 0, and waits (up to a second, for a caller at priority 0) until each has made
+/// its port. Result: whether both ports are up. Ring 0 only.
 pub fn start() -> bool {
-    #[cfg(feature = "mmu")]
-    for name in [PORT_NAME, JOBS_PORT_NAME] {
-        mmu_mode::msg::reserve_name(name);
-    }
+    use core::sync::atomic::Ordering;
     let system = !exec::task::add_task("system", 0, serve, 0, 32 * 1024).is_null();
     if !system || exec::task::add_task("jobs", 0, serve, 1, 32 * 1024).is_null() {
         return false;
     }
-    let up = || !exec::port::find_port(PORT_NAME).is_null() && !exec::port::find_port(JOBS_PORT_NAME).is_null();
-    for _ in 0..50 {
+    let up = || PORTS.iter().all(|p| !p.load(Ordering::SeqCst).is_null());
+    for _ in 0..exec::time::TICK_HZ {
         if up() {
             return true;
         }
@@ -176,10 +186,17 @@ fn serves(which: usize, kind: u64) -> bool {
 }
 
 fn serve(which: usize) {
-    let port = exec::port::create_port(Some(if which == 0 { PORT_NAME } else { JOBS_PORT_NAME }), 0);
+    let name = if which == 0 { PORT_NAME } else { JOBS_PORT_NAME };
+    // A second service of the name (a test starts them again) would be found after the first:
+    // it ends at once.
+    if !exec::port::find_port(name).is_null() {
+        return;
+    }
+    let port = exec::port::create_port(Some(name), 0);
     if port.is_null() {
         return;
     }
+    PORTS[which].store(port, core::sync::atomic::Ordering::SeqCst);
     // SAFETY: our own live port, which lives as long as the service.
     #[cfg(feature = "mmu")]
     unsafe {
@@ -251,8 +268,8 @@ fn command_for(kind: u64) -> Option<&'static str> {
 }
 
 /// Whether the sender of `m` may ask for `kind`: ring 0 may; a ring-3 sender only if it is the
-/// task of a job the shell started for the command that asks, or, for the jobs service's
-/// kinds, the shell itself.
+/// task of a job the jobs service started for the command that asks, or, for the jobs
+/// service's kinds, the shell itself.
 #[cfg_attr(not(feature = "mmu"), allow(unused_variables, reason = "the flat build has no rings to check"))]
 fn allowed(m: *mut Message, kind: u64) -> bool {
     #[cfg(feature = "mmu")]

@@ -84,7 +84,7 @@ mod ring3_to_ring0;
 
 pub use lend::{PUT_LENDS, end_lend_ring0, lend_ring0, read as msg_read, read_lent, registered, write as msg_write, write_lent};
 
-pub use ports::{PORTS_PER_TASK, create_port, delete_port, find_port, open_to_ring3, port_of, port_signal, rem_port, reserve_name};
+pub use ports::{PORTS_PER_TASK, create_port, delete_port, find_port, keep_from_ring3, open_to_ring3, port_of, port_signal, rem_port, reserve_name};
 use end::drain;
 pub use end::reclaim;
 use ports::my_port;

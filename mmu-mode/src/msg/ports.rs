@@ -73,6 +73,17 @@ pub fn reserve_name(name: &'static str) {
     });
 }
 
+/// Keeps the public name `name` from every ring-3 task (for ring 0's own services): origin 0,
+/// which no ring-3 task has. Call before any ring-3 task starts. Ring 0 only. Not callable
+/// from an interrupt.
+pub fn keep_from_ring3(name: &'static str) {
+    with(|r| {
+        if !r.reserved.iter().any(|&(n, o)| n == name && o == 0) {
+            r.reserved.push((name, 0));
+        }
+    });
+}
+
 /// The caller's own port `h`.
 pub(super) fn my_port(h: u64) -> Result<*mut MsgPort, exec::sys_gate::GateError> {
     let me = me();
