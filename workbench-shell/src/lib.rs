@@ -41,6 +41,8 @@ pub mod shell;
 pub mod system;
 #[cfg(all(target_os = "none", feature = "mmu"))]
 mod system_tests;
+#[cfg(all(target_os = "none", feature = "mmu"))]
+pub mod watch;
 
 /// The shell's in-kernel tests (mmu build: the system service's check of who asks).
 #[cfg(all(target_os = "none", feature = "mmu"))]

@@ -352,7 +352,8 @@ impl Shell {
 }
 
 /// The shell's life: dos.library and the console opened, CLI 1 listed, lines run until
-/// Ctrl-D, then all given back. From either ring.
+/// Ctrl-D, then all given back and goodbye said (so that no watcher starts a new shell). From
+/// either ring.
 fn run_shell(state: SharedState) {
     let dos = sys::open_library("dos.library", libraries::dos::DOS_VERSION);
     if dos.is_null() {
@@ -371,6 +372,7 @@ fn run_shell(state: SharedState) {
         state.with(|s| {
             s.remove_cli(me);
             s.redraw.set("");
+            s.goodbye = 1;
         });
         sys::free_signal(done_bit);
     }
@@ -398,9 +400,24 @@ extern "C" fn shell_entry(arg: u64) -> ! {
 /// The shell's stack (its line editor, history and requests live there and in its heap).
 const SHELL_STACK: usize = 64 * 1024;
 
+/// CLI 1 in ring 3 with the shared state open to it (mmu build; for the watcher).
+#[cfg(feature = "mmu")]
+fn start_ring3(state: SharedState) -> *mut exec::task::Task {
+    mmu_mode::user::add_user_task_sharing("Shell", 0, shell_entry, state.addr(), &[(state.addr(), crate::jobs::Pages::<ShellState>::LEN as u64)], SHELL_STACK)
+}
+
+/// The watcher of CLI 1 (mmu build): `arg` is the shared state's address.
+#[cfg(feature = "mmu")]
+fn watcher(arg: usize) {
+    // SAFETY: `start` passes the shared state, which lives for good.
+    crate::watch::keep_running(unsafe { SharedState::new(arg as *mut ShellState) }, start_ring3);
+}
+
 /// Starts the system and jobs services, then CLI 1, the shell task: in ring 0 in the flat
-/// build, in ring 3 with the shared state open to it in the mmu build. Result: the task, or
-/// null if it could not start (said on the kernel console). Ring 0 (boot).
+/// build; in the mmu build in ring 3, with the shared state open to it, by its watcher
+/// (`shell.watch`, which starts it again after a fault). Result: the shell's task (the
+/// watcher's in the mmu build), or null if it could not start (said on the kernel console).
+/// Ring 0 (boot).
 pub fn start() -> *mut exec::task::Task {
     let Some(state) = crate::jobs::shared_state() else {
         exec::kprintln!("Shell: no memory for its state.");
@@ -413,17 +430,20 @@ pub fn start() -> *mut exec::task::Task {
     if !crate::system::start() {
         exec::kprintln!("shell: the system or jobs service did not start (commands, REBOOT, SHUTDOWN and BENCH will say so)");
     }
-    // Under Forbid: the jobs service knows the shell's number before the shell can ask.
-    exec::sched::forbid();
-    #[cfg(not(feature = "mmu"))]
-    let t = exec::task::add_task("Shell", 0, shell_entry, state.addr() as usize, SHELL_STACK);
     #[cfg(feature = "mmu")]
-    let t = mmu_mode::user::add_user_task_sharing("Shell", 0, shell_entry, state.addr(), &[(state.addr(), crate::jobs::Pages::<ShellState>::LEN as u64)], SHELL_STACK);
-    if !t.is_null() {
-        // SAFETY: a live task (it cannot have ended under our Forbid).
-        crate::jobs::SHELL_TASK.store(unsafe { (*t).id() }, core::sync::atomic::Ordering::SeqCst);
-    }
-    exec::sched::permit();
+    let t = exec::task::add_task("shell.watch", 0, watcher, state.addr() as usize, 16 * 1024);
+    // Under Forbid: the jobs service knows the shell's number before the shell can ask.
+    #[cfg(not(feature = "mmu"))]
+    let t = {
+        exec::sched::forbid();
+        let t = exec::task::add_task("Shell", 0, shell_entry, state.addr() as usize, SHELL_STACK);
+        if !t.is_null() {
+            // SAFETY: a live task (it cannot have ended under our Forbid).
+            crate::jobs::SHELL_TASK.store(unsafe { (*t).id() }, core::sync::atomic::Ordering::SeqCst);
+        }
+        exec::sched::permit();
+        t
+    };
     if t.is_null() {
         exec::kprintln!("Shell: no memory for its task.");
     }

@@ -20,6 +20,7 @@ pub static TESTS: &[Test] = &[
     Test::new("shell.who_runs_what_is_the_shells_record", who_runs_what_is_the_shells_record),
     Test::new("shell.jobs_service_checks_each_field", jobs_service_checks_each_field),
     Test::new("shell.jobs_service_answers_only_the_shell", jobs_service_answers_only_the_shell),
+    Test::new("shell.watcher_starts_a_faulting_shell_again", watcher_starts_a_faulting_shell_again),
 ];
 
 /// A ring-3 command may rewrite its job's pages at will (they are mapped writable into its
@@ -306,5 +307,55 @@ fn jobs_service_answers_only_the_shell() -> TestResult {
             ensure_eq!(a.number, 0);
         }
     }
+    Ok(())
+}
+
+/// Ring 3, a stand-in for the shell under its watcher: counts its starts in the shared state's
+/// `last_rc` and lists itself as CLI 1; on the start numbered `last_error` it says goodbye and
+/// ends, before that it faults (a write to page 0).
+extern "C" fn stand_in(arg: u64) -> ! {
+    // SAFETY: the state the watcher gave us, open to us.
+    let state = unsafe { crate::jobs::SharedState::new(arg as *mut crate::state::ShellState) };
+    let me = crate::my_task_number();
+    let done = state.with(|s| {
+        s.last_rc += 1;
+        s.add_cli(1, me, "stand-in");
+        s.last_rc as u32 >= s.last_error
+    });
+    if done {
+        state.with(|s| s.goodbye = 1);
+        // SAFETY: ends the calling task.
+        unsafe { exec::sys::rem_task(core::ptr::null_mut()) };
+    }
+    // SAFETY: a deliberate fault: page 0 is never mapped, and the fault removes only this task.
+    unsafe { core::ptr::write_volatile(8 as *mut u64, 1) };
+    unreachable!()
+}
+
+fn start_stand_in(state: crate::jobs::SharedState) -> *mut exec::task::Task {
+    let shared = [(state.addr(), crate::jobs::Pages::<crate::state::ShellState>::LEN as u64)];
+    mmu_mode::user::add_user_task_sharing("stand-in", 0, stand_in, state.addr(), &shared, mmu_mode::user::USER_STACK)
+}
+
+/// The watcher starts a shell that ended by a fault again, and stops when it says goodbye:
+/// two faults then a goodbye make three starts. One that always faults is started
+/// RESTARTS_MAX times more, then left. The CLI table keeps one CLI 1 at most.
+fn watcher_starts_a_faulting_shell_again() -> TestResult {
+    use core::sync::atomic::Ordering;
+    use crate::watch::{RESTARTS_MAX, keep_running};
+    // SAFETY: zero bytes are an empty state; kept for good, as the shell's own is.
+    let state = unsafe { crate::jobs::SharedState::new(crate::jobs::Pages::<crate::state::ShellState>::zeroed().ok_or("no memory")?.leak()) };
+    let was = crate::jobs::SHELL_TASK.load(Ordering::SeqCst);
+    let mut results = alloc::vec::Vec::new();
+    for good_at in [3, 100] {
+        state.with(|s| (s.last_rc, s.last_error) = (0, good_at));
+        exec::signal::set_signal(0, SIGF_CTRL_F);
+        let starts = keep_running(state, start_stand_in);
+        results.push((starts, state.with(|s| (s.last_rc, s.goodbye, s.clis().iter().filter(|c| c.number == 1).count()))));
+    }
+    crate::jobs::SHELL_TASK.store(was, Ordering::SeqCst);
+    ensure_eq!(results[0], (3, (3, 1, 1)), "two faults, then goodbye: (starts, (counted, goodbye, CLI 1 entries))");
+    let all = RESTARTS_MAX + 1;
+    ensure_eq!(results[1], (all, (all as i32, 0, 1)), "a shell that always faults");
     Ok(())
 }
