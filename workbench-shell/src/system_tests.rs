@@ -328,7 +328,7 @@ extern "C" fn stand_in(arg: u64) -> ! {
         unsafe { exec::sys::rem_task(core::ptr::null_mut()) };
     }
     // SAFETY: a deliberate fault: page 0 is never mapped, and the fault removes only this task.
-    unsafe { core::ptr::write_volatile(8 as *mut u64, 1) };
+    unsafe { core::ptr::write_volatile(0x100 as *mut u64, 1) };
     unreachable!()
 }
 
