@@ -247,6 +247,9 @@ fn commands_ring_by_build() {
         assert_eq!(ring("Shell"), expected, "{tl}");
         assert_eq!(ring("idle"), "0", "{tl}");
         assert_eq!(ring("jobs"), "0", "{tl}");
+        if mode.name() == "mmu" {
+            assert_eq!(ring("shell.watch"), "0", "{tl}");
+        }
         s.run("break 2");
         let st = s.run("status");
         assert!(!st.contains("WAIT"), "BREAK did not end the ring-3 WAIT:\n{st}");
@@ -254,12 +257,19 @@ fn commands_ring_by_build() {
     }
 }
 
+/// Ctrl-D ends the shell for good: in the mmu build its watcher, which starts a new shell
+/// after a fault, starts none.
 #[test]
 fn ctrl_d_ends_the_shell() {
-    let mut s = shell(Mode::Flat);
-    let m = s.mark();
-    s.machine.type_text("\x04");
-    s.expect_since(m, "Process 1 ending", Duration::from_secs(5)).unwrap();
+    for mode in Mode::BOTH {
+        let mut s = shell(mode);
+        let m = s.mark();
+        s.machine.type_text("\x04");
+        s.expect_since(m, "Process 1 ending", Duration::from_secs(5)).unwrap();
+        std::thread::sleep(Duration::from_secs(2));
+        let after = s.since(m);
+        assert!(!after.contains("a new one starts") && !after.contains("Workbench shell"), "{}: a shell after Ctrl-D:\n{after}", mode.name());
+    }
 }
 
 #[test]

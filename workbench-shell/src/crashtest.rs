@@ -326,9 +326,20 @@ pub fn run(con: &mut impl Write, s: Scenario) -> bool {
         },
         Target::Nothing => 0,
     };
+    // The shell by its number, looked up at each use: in the mmu build a shell may end (and a
+    // new one start) meanwhile.
+    let shell_pri_now = |id: u64| {
+        exec::sched::forbid();
+        let t = exec::task::task_by_number(id);
+        // SAFETY: a live task (just found, Forbid held).
+        let pri = unsafe { t.as_ref() }.map(|t| t.pri());
+        exec::sched::permit();
+        pri
+    };
     let shell = find_task(Some("Shell"));
-    // SAFETY: the shell is live for good (or absent: then there is nothing to compare).
-    let shell_pri = unsafe { shell.as_ref() }.map(|t| t.pri());
+    // SAFETY: a live task (just found; this task runs) or null.
+    let shell_id = unsafe { shell.as_ref() }.map_or(0, |t| t.id());
+    let shell_pri = shell_pri_now(shell_id);
     let name = alloc::format!("crash-{}", s.name());
     let caught_before = caught();
     let c = spawn(&name, body, target);
@@ -360,13 +371,17 @@ pub fn run(con: &mut impl Write, s: Scenario) -> bool {
     if !kernel_intact {
         let _ = writeln!(con, "  kernel memory: OVERWRITTEN");
     }
-    // SAFETY: as above.
-    let shell_now = unsafe { shell.as_ref() }.map(|t| t.pri());
+    let shell_now = shell_pri_now(shell_id);
     let shell_intact = shell_now == shell_pri;
     if let (false, Some(was), Some(now)) = (shell_intact, shell_pri, shell_now) {
         let _ = writeln!(con, "  shell priority: RAISED from {was} to {now} (put back)");
-        // SAFETY: the shell is live.
-        unsafe { exec::task::set_task_pri(shell, was) };
+        exec::sched::forbid();
+        let t = exec::task::task_by_number(shell_id);
+        if !t.is_null() {
+            // SAFETY: a live task (just found, Forbid held).
+            unsafe { exec::task::set_task_pri(t, was) };
+        }
+        exec::sched::permit();
     }
     let was_caught = caught() > caught_before || (cfg!(feature = "mmu") && s.defused_in_mmu());
     let _ = writeln!(

@@ -103,6 +103,20 @@ pub(crate) fn break_job(r: &mut Request) -> u64 {
     ANSWERED
 }
 
+/// GOODBYE: the shell that sends it (the ring-3 sender; for ring 0, the current shell) ends at
+/// the user's word, and its watcher starts no new one.
+pub(crate) fn goodbye(sender: Option<u64>) -> u64 {
+    let shell = sender.unwrap_or_else(|| crate::jobs::SHELL_TASK.load(core::sync::atomic::Ordering::SeqCst));
+    crate::jobs::SAID_GOODBYE.store(shell, core::sync::atomic::Ordering::SeqCst);
+    ANSWERED
+}
+
+/// Tells the jobs service that this shell ends at the user's word (see [`goodbye`]).
+pub fn ask_goodbye() {
+    let mut req = Request::new(crate::system::GOODBYE, core::ptr::null_mut());
+    let _ = ask_at(JOBS_PORT_NAME, &mut req);
+}
+
 /// What the shell asks START with: the command's place in `COMMANDS`, its CLI, its line.
 pub struct StartJob<'a> {
     pub command: usize,

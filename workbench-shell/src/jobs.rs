@@ -257,7 +257,8 @@ pub fn shared_state() -> Option<SharedState> {
 }
 
 /// The number of the shell's task (CLI 1), the one task in ring 3 that may ask the jobs
-/// service; 0 before it starts. Written by `shell::start` under Forbid; ring-0 memory.
+/// service; 0 before it starts. Written under Forbid by `shell::start` (flat build) or the
+/// shell's watcher (mmu build); ring-0 memory.
 pub static SHELL_TASK: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
 /// The shell's shared state as the shell and its commands reach it: pages ring 0 made before
@@ -449,6 +450,22 @@ pub fn break_job(id: u64, mask: u32) -> bool {
     }
     permit();
     !t.is_null()
+}
+
+/// The number of the shell that said goodbye (GOODBYE, sent as it ends at the user's word):
+/// its watcher starts no new one. Written by the jobs service; ring-0 memory, so that no
+/// command can forge or undo it.
+pub static SAID_GOODBYE: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// The foreground jobs of `owner`, a shell that ended without collecting them, become
+/// background ones: freed once their tasks end ([`reap_jobs`]).
+pub fn orphan(owner: u64) {
+    forbid();
+    // SAFETY: Forbid held; JOBS is the service's own record.
+    for s in unsafe { (*JOBS.get()).iter_mut() }.filter(|s| s.foreground && s.owner == owner) {
+        (s.foreground, s.owner) = (false, 0);
+    }
+    permit();
 }
 
 /// Frees the records of background jobs whose tasks have ended. Ring 0 (the service).

@@ -352,8 +352,8 @@ impl Shell {
 }
 
 /// The shell's life: dos.library and the console opened, CLI 1 listed, lines run until
-/// Ctrl-D, then all given back and goodbye said (so that no watcher starts a new shell). From
-/// either ring.
+/// Ctrl-D, then all given back and goodbye said to the jobs service (so that no watcher starts
+/// a new shell). From either ring.
 fn run_shell(state: SharedState) {
     let dos = sys::open_library("dos.library", libraries::dos::DOS_VERSION);
     if dos.is_null() {
@@ -362,18 +362,15 @@ fn run_shell(state: SharedState) {
     if let Some(con) = Con::open(state.with(|s| s.color())) {
         let done_bit = sys::alloc_signal(-1);
         let me = crate::my_task_number();
-        state.with(|s| {
-            s.prompt.set(cli::DEFAULT_PROMPT);
-            s.add_cli(1, me, "Shell");
-        });
+        state.with(|s| s.add_cli(1, me, "Shell"));
         let mut shell = Shell { state, con, editor: LineEditor::new(), decoder: KeyDecoder::new(), typeahead: Vec::new(), done_bit, asking: None, ending: false };
         shell.run();
         drop(shell);
         state.with(|s| {
             s.remove_cli(me);
             s.redraw.set("");
-            s.goodbye = 1;
         });
+        crate::job_service::ask_goodbye();
         sys::free_signal(done_bit);
     }
     // SAFETY: opened above; nothing of the library is used after this.

@@ -104,9 +104,6 @@ pub struct ShellState {
     /// CLI 1's current directory as CD set it (its full name; empty: `RAM:`), which each
     /// command starts in and `%S` shows.
     pub current_dir: FixedStr<DIR_MAX>,
-    /// Set (non-zero) by the shell as it ends at the user's word (Ctrl-D): its watcher (mmu
-    /// build) then starts no new one. Zero when it ended by a fault.
-    pub goodbye: u32,
 }
 
 impl Default for ShellState {
@@ -122,7 +119,6 @@ impl Default for ShellState {
             message_task: 0,
             redraw: FixedStr::empty(),
             current_dir: FixedStr::empty(),
-            goodbye: 0,
         }
     }
 }

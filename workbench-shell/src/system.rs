@@ -37,6 +37,8 @@ pub const CRASHTEST: u64 = 4;
 pub const START: u64 = 5;
 pub const RESULT: u64 = 6;
 pub const BREAK_JOB: u64 = 7;
+/// The shell ends at the user's word: its watcher starts no new one.
+pub const GOODBYE: u64 = 8;
 
 /// The jobs service's public port.
 pub const JOBS_PORT_NAME: &str = "jobs";
@@ -182,7 +184,7 @@ pub fn start() -> bool {
 
 /// The kinds each service's port takes: `system` (0) and `jobs` (1).
 fn serves(which: usize, kind: u64) -> bool {
-    if which == 0 { matches!(kind, REBOOT | SHUTDOWN | BENCH | CRASHTEST) } else { matches!(kind, START | RESULT | BREAK_JOB) }
+    if which == 0 { matches!(kind, REBOOT | SHUTDOWN | BENCH | CRASHTEST) } else { matches!(kind, START | RESULT | BREAK_JOB | GOODBYE) }
 }
 
 fn serve(which: usize) {
@@ -240,6 +242,7 @@ unsafe fn answer(m: *mut Message, which: usize) {
             (START, true) => crate::job_service::start(r, sender(m)),
             (RESULT, true) => crate::job_service::result(r),
             (BREAK_JOB, true) => crate::job_service::break_job(r),
+            (GOODBYE, true) => crate::job_service::goodbye(sender(m)),
             _ => ERR_BAD_REQUEST,
         };
     }
@@ -274,7 +277,7 @@ fn command_for(kind: u64) -> Option<&'static str> {
 fn allowed(m: *mut Message, kind: u64) -> bool {
     #[cfg(feature = "mmu")]
     if let Some(sender) = mmu_mode::msg::ring3_sender(m) {
-        if matches!(kind, START | RESULT | BREAK_JOB) {
+        if matches!(kind, START | RESULT | BREAK_JOB | GOODBYE) {
             return sender == crate::jobs::SHELL_TASK.load(core::sync::atomic::Ordering::SeqCst);
         }
         return command_for(kind).is_some_and(|c| crate::jobs::command_of(sender) == Some(c));

@@ -311,19 +311,23 @@ fn jobs_service_answers_only_the_shell() -> TestResult {
 }
 
 /// Ring 3, a stand-in for the shell under its watcher: counts its starts in the shared state's
-/// `last_rc` and lists itself as CLI 1; on the start numbered `last_error` it says goodbye and
-/// ends, before that it faults (a write to page 0).
+/// `last_rc`, and in `message_task` the starts at which the jobs service took it for the shell
+/// (a RESULT of no job refused as a bad request, not as not allowed); lists itself as CLI 1;
+/// on the start numbered `last_error` it says goodbye and ends, before that it faults (a write
+/// to page 0).
 extern "C" fn stand_in(arg: u64) -> ! {
     // SAFETY: the state the watcher gave us, open to us.
     let state = unsafe { crate::jobs::SharedState::new(arg as *mut crate::state::ShellState) };
     let me = crate::my_task_number();
+    let taken = crate::job_service::ask_result(me) == Err(ERR_BAD_REQUEST);
     let done = state.with(|s| {
         s.last_rc += 1;
+        s.message_task += u64::from(taken);
         s.add_cli(1, me, "stand-in");
         s.last_rc as u32 >= s.last_error
     });
     if done {
-        state.with(|s| s.goodbye = 1);
+        crate::job_service::ask_goodbye();
         // SAFETY: ends the calling task.
         unsafe { exec::sys::rem_task(core::ptr::null_mut()) };
     }
@@ -339,23 +343,25 @@ fn start_stand_in(state: crate::jobs::SharedState) -> *mut exec::task::Task {
 
 /// The watcher starts a shell that ended by a fault again, and stops when it says goodbye:
 /// two faults then a goodbye make three starts. One that always faults is started
-/// RESTARTS_MAX times more, then left. The CLI table keeps one CLI 1 at most.
+/// RESTARTS_MAX times more, then left. Each start is the shell the jobs service answers; the
+/// ended ones leave no CLI entry.
 fn watcher_starts_a_faulting_shell_again() -> TestResult {
     use core::sync::atomic::Ordering;
     use crate::watch::{RESTARTS_MAX, keep_running};
+    services_up()?;
     // SAFETY: zero bytes are an empty state; kept for good, as the shell's own is.
     let state = unsafe { crate::jobs::SharedState::new(crate::jobs::Pages::<crate::state::ShellState>::zeroed().ok_or("no memory")?.leak()) };
     let was = crate::jobs::SHELL_TASK.load(Ordering::SeqCst);
     let mut results = alloc::vec::Vec::new();
     for good_at in [3, 100] {
-        state.with(|s| (s.last_rc, s.last_error) = (0, good_at));
+        state.with(|s| (s.last_rc, s.last_error, s.message_task) = (0, good_at, 0));
         exec::signal::set_signal(0, SIGF_CTRL_F);
         let starts = keep_running(state, start_stand_in);
-        results.push((starts, state.with(|s| (s.last_rc, s.goodbye, s.clis().iter().filter(|c| c.number == 1).count()))));
+        results.push((starts, state.with(|s| (s.last_rc, s.message_task, s.clis().iter().filter(|c| c.number == 1).count()))));
     }
     crate::jobs::SHELL_TASK.store(was, Ordering::SeqCst);
-    ensure_eq!(results[0], (3, (3, 1, 1)), "two faults, then goodbye: (starts, (counted, goodbye, CLI 1 entries))");
+    ensure_eq!(results[0], (3, (3, 3, 0)), "two faults, then goodbye: (starts, (counted, taken for the shell, CLI 1 entries))");
     let all = RESTARTS_MAX + 1;
-    ensure_eq!(results[1], (all, (all as i32, 0, 1)), "a shell that always faults");
+    ensure_eq!(results[1], (all, (all as i32, u64::from(all), 0)), "a shell that always faults");
     Ok(())
 }
