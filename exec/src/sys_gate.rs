@@ -38,9 +38,9 @@ use crate::task::Task;
 /// change once given: a call is added at the end. The first ones follow exec's vector table
 /// ([`crate::sys::ExecVectors`]) as it first was; later table calls (`TaskAlive`, `DoMsg`,
 /// `ReplyWait`, `PortSignal`) sit among the calls only the gate has (`FindSelf`, `Exit`,
-/// `LibraryVector`, `MsgRead`, `MsgWrite`, `Privileged`) in the order they came. A number arrives from ring 3
-/// as a plain `u64` and is converted once, with [`Call::try_from`], so that the gate's `match`
-/// is exhaustive: a call no arm serves does not compile.
+/// `LibraryVector`, `MsgRead`, `MsgWrite`, `Privileged`) in the order they came. A number
+/// arrives from ring 3 as a plain `u64` and is converted once, with [`Call::try_from`], so
+/// that the gate's `match` is exhaustive: a call no arm serves does not compile.
 #[repr(u64)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Call {

@@ -81,7 +81,6 @@ pub struct Job {
 const _: () = assert!(!core::mem::needs_drop::<Job>());
 
 impl Job {
-
     /// A job for `command` with `args` (at most [`ARGS_MAX`] bytes, else `None`).
     /// `output` is where `>` (or, appending, `>>`) sends the output, `input` where `<` takes
     /// the input from; `None` (also returned) when the arguments or a file name are too long.
@@ -226,9 +225,18 @@ struct Started {
 /// Every started command, kept until its task has ended (and, for a foreground one, until
 /// the shell has collected its result or started the next). The service lets each owner (a
 /// live task) run one foreground job at a time and refuses background ones past the CLI
-/// table, so the walks below are bounded whatever the shell asks. Forbid; ring-0 memory (the jobs
-/// service's).
+/// table, so the walks below are bounded whatever the shell asks. Forbid ([`with_jobs`]);
+/// ring-0 memory (the jobs service's).
 static JOBS: Global<Vec<Started>> = Global::new(Vec::new());
+
+/// Runs `f` on the records of started commands, under Forbid.
+fn with_jobs<R>(f: impl FnOnce(&mut Vec<Started>) -> R) -> R {
+    forbid();
+    // SAFETY: Forbid held; `f` gets the only reference meanwhile.
+    let r = f(unsafe { &mut *JOBS.get() });
+    permit();
+    r
+}
 
 /// The shell's shared state: pages made once, before the shell first starts, and kept for
 /// good. Written once (by [`shared_state`]); ring-0 memory (the shell in ring 3 gets the
@@ -332,8 +340,7 @@ pub fn spawn(job: Pages<Job>, notify: *mut Task, notify_mask: u32, foreground: b
         // The shell runs one foreground job at a time: an earlier one of the same owner that
         // it never collected (it ended meanwhile) is dropped here, so that such records
         // cannot pile up.
-        // SAFETY: Forbid held.
-        unsafe { (*JOBS.get()).retain(|s| !(s.foreground && s.owner == owner) || exec::task::task_alive(s.number)) };
+        with_jobs(|jobs| jobs.retain(|s| !(s.foreground && s.owner == owner) || exec::task::task_alive(s.number)));
     }
     #[cfg(feature = "mmu")]
     // SAFETY: as above.
@@ -359,8 +366,7 @@ pub fn spawn(job: Pages<Job>, notify: *mut Task, notify_mask: u32, foreground: b
         // SAFETY: a live task (as above).
         number = unsafe { (*t).id() };
         state.with(|s| s.add_cli(cli, number, command.name));
-        // SAFETY: Forbid held.
-        unsafe { (*JOBS.get()).push(Started { number, command: command.name, foreground, owner, job }) };
+        with_jobs(|jobs| jobs.push(Started { number, command: command.name, foreground, owner, job }));
     }
     permit();
     number
@@ -371,9 +377,7 @@ pub fn spawn(job: Pages<Job>, notify: *mut Task, notify_mask: u32, foreground: b
 /// 3). Forbid held.
 #[cfg(feature = "mmu")]
 fn cli_task_numbers() -> Vec<u64> {
-    // SAFETY: Forbid held (the caller's); JOBS is the service's own record.
-    let jobs = unsafe { &*JOBS.get() };
-    let mut ids: Vec<u64> = jobs.iter().map(|s| s.number).filter(|&n| exec::task::task_alive(n)).collect();
+    let mut ids: Vec<u64> = with_jobs(|jobs| jobs.iter().map(|s| s.number).filter(|&n| exec::task::task_alive(n)).collect());
     ids.push(SHELL_TASK.load(Ordering::SeqCst));
     ids
 }
@@ -382,22 +386,14 @@ fn cli_task_numbers() -> Vec<u64> {
 /// number is never reused); `None` for a task that is not a live job's. From the service's
 /// own record: nothing the command could have written in its job's pages.
 pub fn command_of(id: u64) -> Option<&'static str> {
-    forbid();
-    // SAFETY: Forbid held; JOBS is the service's own record.
-    let found = unsafe { (*JOBS.get()).iter().find(|s| s.number == id).map(|s| s.command) };
-    let found = found.filter(|_| exec::task::task_alive(id));
-    permit();
-    found
+    with_jobs(|jobs| jobs.iter().find(|s| s.number == id).map(|s| s.command).filter(|_| exec::task::task_alive(id)))
 }
 
 /// How a foreground job ended, once its task has: (rc, error, whether the command finished
 /// rather than being removed for a fault). Its record is freed. Result: `Err(true)` while the
 /// task still runs, `Err(false)` for a number that is no foreground job's (or was collected).
 pub fn collect(id: u64) -> Result<(i32, u32, bool), bool> {
-    forbid();
-    // SAFETY: Forbid held; JOBS is the service's own record.
-    let jobs = unsafe { &mut *JOBS.get() };
-    let r = match jobs.iter().position(|s| s.number == id && s.foreground) {
+    with_jobs(|jobs| match jobs.iter().position(|s| s.number == id && s.foreground) {
         None => Err(false),
         Some(_) if exec::task::task_alive(id) => Err(true),
         Some(i) => {
@@ -415,41 +411,29 @@ pub fn collect(id: u64) -> Result<(i32, u32, bool), bool> {
             };
             Ok((rc, error, done != 0))
         }
-    };
-    permit();
-    r
+    })
 }
 
 /// Whether `owner` has a foreground job whose task still runs.
 pub fn foreground_running(owner: u64) -> bool {
-    forbid();
-    // SAFETY: Forbid held; JOBS is the service's own record.
-    let r = unsafe { (*JOBS.get()).iter().any(|s| s.foreground && s.owner == owner && exec::task::task_alive(s.number)) };
-    permit();
-    r
+    with_jobs(|jobs| jobs.iter().any(|s| s.foreground && s.owner == owner && exec::task::task_alive(s.number)))
 }
 
 /// Background jobs on the record (their tasks live, once [`reap_jobs`] has run).
 pub fn background_jobs() -> usize {
-    forbid();
-    // SAFETY: Forbid held; JOBS is the service's own record.
-    let n = unsafe { (*JOBS.get()).iter().filter(|s| !s.foreground).count() };
-    permit();
-    n
+    with_jobs(|jobs| jobs.iter().filter(|s| !s.foreground).count())
 }
 
 /// Sends `mask` to the live task of job `id`. Result: whether there was one.
 pub fn break_job(id: u64, mask: u32) -> bool {
-    forbid();
-    // SAFETY: Forbid held; JOBS is the service's own record.
-    let known = unsafe { (*JOBS.get()).iter().any(|s| s.number == id) };
-    let t = if known { exec::task::task_by_number(id) } else { core::ptr::null_mut() };
-    if !t.is_null() {
-        // SAFETY: a live task, found under Forbid.
-        unsafe { exec::signal::signal(t, mask) };
-    }
-    permit();
-    !t.is_null()
+    with_jobs(|jobs| {
+        let t = if jobs.iter().any(|s| s.number == id) { exec::task::task_by_number(id) } else { core::ptr::null_mut() };
+        if !t.is_null() {
+            // SAFETY: a live task, found under Forbid (with_jobs's).
+            unsafe { exec::signal::signal(t, mask) };
+        }
+        !t.is_null()
+    })
 }
 
 /// The number of the shell that said goodbye (GOODBYE, sent as it ends at the user's word):
@@ -460,20 +444,16 @@ pub static SAID_GOODBYE: core::sync::atomic::AtomicU64 = core::sync::atomic::Ato
 /// The foreground jobs of `owner`, a shell that ended without collecting them, become
 /// background ones: freed once their tasks end ([`reap_jobs`]).
 pub fn orphan(owner: u64) {
-    forbid();
-    // SAFETY: Forbid held; JOBS is the service's own record.
-    for s in unsafe { (*JOBS.get()).iter_mut() }.filter(|s| s.foreground && s.owner == owner) {
-        (s.foreground, s.owner) = (false, 0);
-    }
-    permit();
+    with_jobs(|jobs| {
+        for s in jobs.iter_mut().filter(|s| s.foreground && s.owner == owner) {
+            (s.foreground, s.owner) = (false, 0);
+        }
+    });
 }
 
 /// Frees the records of background jobs whose tasks have ended. Ring 0 (the service).
 pub fn reap_jobs() {
-    forbid();
-    // SAFETY: Forbid held.
-    unsafe { (*JOBS.get()).retain(|s| s.foreground || exec::task::task_alive(s.number)) };
-    permit();
+    with_jobs(|jobs| jobs.retain(|s| s.foreground || exec::task::task_alive(s.number)));
 }
 
 /// Takes off the CLI list any command that ended without doing so itself (a ring-3 command

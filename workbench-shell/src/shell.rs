@@ -257,33 +257,18 @@ impl Shell {
             foreground,
             mask: 1 << self.done_bit,
         };
-        match if too_long { Err(crate::system::ERR_BAD_REQUEST) } else { ask_start(&job) } {
-            Ok(number) => Some(number),
-            Err(crate::system::ERR_BAD_REQUEST) => {
-                self.fail(RC_ERROR, ERROR_LINE_TOO_LONG, "Argument line too long");
-                None
-            }
-            Err(crate::system::ERR_NO_ROOM) => {
-                self.fail(RC_FAIL, ERROR_NO_FREE_STORE, "Not enough memory to run another job");
-                None
-            }
-            Err(crate::system::ERR_NO_MEMORY) => {
-                self.fail(RC_FAIL, ERROR_NO_FREE_STORE, "Not enough memory to run the command");
-                None
-            }
-            Err(crate::system::ERR_RUNNING) => {
-                self.fail(RC_FAIL, 0, "The jobs service says a command of this shell still runs");
-                None
-            }
-            Err(crate::system::ERR_NOT_ALLOWED) => {
-                self.fail(RC_FAIL, 0, "The jobs service does not take this shell's requests");
-                None
-            }
-            Err(_) => {
-                self.fail(RC_FAIL, 0, "The jobs service is not there: no command can run");
-                None
-            }
-        }
+        let answer = if too_long { Err(crate::system::ERR_BAD_REQUEST) } else { ask_start(&job) };
+        let (rc, error, message) = match answer {
+            Ok(number) => return Some(number),
+            Err(crate::system::ERR_BAD_REQUEST) => (RC_ERROR, ERROR_LINE_TOO_LONG, "Argument line too long"),
+            Err(crate::system::ERR_NO_ROOM) => (RC_FAIL, ERROR_NO_FREE_STORE, "Not enough memory to run another job"),
+            Err(crate::system::ERR_NO_MEMORY) => (RC_FAIL, ERROR_NO_FREE_STORE, "Not enough memory to run the command"),
+            Err(crate::system::ERR_RUNNING) => (RC_FAIL, 0, "The jobs service says a command of this shell still runs"),
+            Err(crate::system::ERR_NOT_ALLOWED) => (RC_FAIL, 0, "The jobs service does not take this shell's requests"),
+            Err(_) => (RC_FAIL, 0, "The jobs service is not there: no command can run"),
+        };
+        self.fail(rc, error, message);
+        None
     }
 
     fn run_foreground(&mut self, command: &'static Command, args: &str) {

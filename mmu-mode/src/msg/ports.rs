@@ -65,21 +65,21 @@ pub fn create_port(name: Option<&str>, pri: i8) -> GateResult {
 pub fn reserve_name(name: &'static str) {
     let me = exec::task::find_task(None);
     // SAFETY: the running task is live.
-    let origin = unsafe { (*me).id() };
-    with(|r| {
-        if !r.reserved.iter().any(|&(n, o)| n == name && o == origin) {
-            r.reserved.push((name, origin));
-        }
-    });
+    keep_for(name, unsafe { (*me).id() });
 }
 
 /// Keeps the public name `name` from every ring-3 task (for ring 0's own services): origin 0,
 /// which no ring-3 task has. Call before any ring-3 task starts. Ring 0 only. Not callable
 /// from an interrupt.
 pub fn keep_from_ring3(name: &'static str) {
+    keep_for(name, 0);
+}
+
+/// Keeps `name` for the ring-3 tasks of `origin` (once).
+fn keep_for(name: &'static str, origin: u64) {
     with(|r| {
-        if !r.reserved.iter().any(|&(n, o)| n == name && o == 0) {
-            r.reserved.push((name, 0));
+        if !r.reserved.iter().any(|&(n, o)| n == name && o == origin) {
+            r.reserved.push((name, origin));
         }
     });
 }
