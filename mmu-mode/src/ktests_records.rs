@@ -286,7 +286,7 @@ fn orphan_record_is_taken_over() -> TestResult {
     let block = exec::memory::alloc_mem(8192, MemFlags::PUBLIC | MemFlags::CLEAR);
     ensure!(!block.is_null(), "no memory for the shared page");
     let page = (block as u64).next_multiple_of(4096);
-    let shared = [(page, 4096u64)];
+    let shared = [(page, 4096u64, crate::pte::Access::ReadWrite)];
     let words = (page + WORDS) as *mut u64;
     // SAFETY: our page, open to the tasks below.
     unsafe { words.write(me3() as u64) };

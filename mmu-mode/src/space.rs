@@ -436,12 +436,14 @@ impl Space {
         self.allocations.insert(block);
     }
 
-    /// Opens `[start, start + len)` (whole pages, memory this space does not own) to the task
-    /// read-write: a block its parent keeps and reads, such as a shell's job record. The
+    /// Opens `[start, start + len)` (whole pages, memory this space does not own) to the task,
+    /// `access` being [`Access::Read`] or [`Access::ReadWrite`]: a block its parent keeps and
+    /// reads, such as a shell's job record (read-write) or the shell's state (read-only). The
     /// parent frees it, and only after the task has ended.
-    pub fn share(&mut self, start: u64, len: u64) {
+    pub fn share(&mut self, start: u64, len: u64, access: Access) {
         assert!(start.is_multiple_of(PAGE) && len.is_multiple_of(PAGE), "shared memory must be whole pages");
-        self.set_access(start, start + len, Access::ReadWrite);
+        assert!(matches!(access, Access::Read | Access::ReadWrite), "shared memory is data");
+        self.set_access(start, start + len, access);
     }
 
     /// The task took the message `ticket`. Result: its index in [`Space::held`], for

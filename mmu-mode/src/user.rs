@@ -9,6 +9,7 @@ use exec::task::Task;
 use exec::sys_gate::GateError::BadPointer;
 use exec::sys_gate::{Call, raw_call};
 
+use crate::pte::Access;
 use crate::space::Space;
 
 /// How ring 3 names `t`: its number (`exec::task_table`), in the `*mut Task` that ring 3's
@@ -151,14 +152,14 @@ fn add_user_task_with_stack<T>(name: &str, pri: i8, entry: extern "C" fn(u64) ->
     (!t.is_null()).then_some((t, block))
 }
 
-/// Starts `entry(arg)` in ring 3 with the blocks of whole pages `shared` (start, length),
-/// which the caller keeps, open to it read-write (see [`Space::share`]): the caller must keep
-/// them until the task has ended. Its user stack has `stack` bytes (held to [`USER_STACK`]
+/// Starts `entry(arg)` in ring 3 with the blocks of whole pages `shared` (start, length,
+/// [`Access::Read`] or [`Access::ReadWrite`]), which the caller keeps, open to it so (see
+/// [`Space::share`]): the caller must keep them until the task has ended. Its user stack has `stack` bytes (held to [`USER_STACK`]
 /// ..= [`MAX_USER_STACK`]). Result: the task, or null without memory.
-pub fn add_user_task_sharing(name: &str, pri: i8, entry: extern "C" fn(u64) -> !, arg: u64, shared: &[(u64, u64)], stack: usize) -> *mut Task {
+pub fn add_user_task_sharing(name: &str, pri: i8, entry: extern "C" fn(u64) -> !, arg: u64, shared: &[(u64, u64, Access)], stack: usize) -> *mut Task {
     let Some(mut space) = new_space_with_stack(pri, stack.clamp(USER_STACK, MAX_USER_STACK)) else { return core::ptr::null_mut() };
-    for &(start, len) in shared {
-        space.share(start, len);
+    for &(start, len, access) in shared {
+        space.share(start, len, access);
     }
     add_user_task_in(name, pri, entry, arg, space, exec::user_heap::USER_HEAP_SIZE)
 }

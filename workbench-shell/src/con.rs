@@ -91,7 +91,7 @@ pub struct Con {
     /// ANSI colour for errors and headers.
     color: bool,
     /// A background job's: its output goes above the shell's prompt and line, which it redraws.
-    above: Option<crate::jobs::SharedState>,
+    above: Option<crate::jobs::StateView>,
     /// A background job's output not yet printed: the end of a line.
     partial: Vec<u8>,
     /// `>file`: where output goes instead of the console (errors still go to the console).
@@ -158,7 +158,7 @@ impl Con {
 
     /// Prints a background job's output above the shell's prompt and line (as readline does),
     /// which are redrawn after it.
-    pub fn above_prompt(&mut self, state: crate::jobs::SharedState) {
+    pub fn above_prompt(&mut self, state: crate::jobs::StateView) {
         self.above = Some(state);
     }
 
@@ -184,7 +184,7 @@ impl Con {
         let Some(state) = self.above else { return };
         // Under Forbid, the state read and the write queued in one piece: the shell's own
         // output cannot come between.
-        state.with(|s| {
+        state.read(|s| {
             let redraw = s.redraw.as_str();
             if redraw.is_empty() {
                 return self.send(bytes);

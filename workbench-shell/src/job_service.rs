@@ -61,7 +61,7 @@ pub(crate) fn start(r: &mut Request, sender: Option<u64>) -> u64 {
     let Some(state) = shared_state() else { return ERR_NO_MEMORY };
     let output = Some((output, r.flags & APPEND != 0)).filter(|o| !o.0.is_empty());
     let input = Some(input).filter(|i| !i.is_empty());
-    let Some(job) = Job::new(r.cli as u32, command, args, state, output, input) else { return ERR_BAD_REQUEST };
+    let Some(job) = Job::new(r.cli as u32, command, args, state.view(), output, input) else { return ERR_BAD_REQUEST };
     let Some(pages) = Pages::new(job) else { return ERR_NO_MEMORY };
     // Forbid from the lookup of the task to notify until exec has recorded it: it cannot end
     // in between.
@@ -73,7 +73,7 @@ pub(crate) fn start(r: &mut Request, sender: Option<u64>) -> u64 {
         return ERR_BAD_REQUEST;
     }
     let mask = if notify.is_null() { 0 } else { r.mask as u32 };
-    r.number = spawn(pages, notify, mask, foreground);
+    r.number = spawn(pages, state, notify, mask, foreground);
     exec::sched::permit();
     if r.number == 0 { ERR_NO_MEMORY } else { ANSWERED }
 }

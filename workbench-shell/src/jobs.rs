@@ -4,8 +4,9 @@
 //! A command learns what to do from its [`Job`], a record in pages of its own that the jobs
 //! service (`job_service`, a ring-0 task) keeps until the command's task has ended and the
 //! shell has collected how it ended. In the mmu build a command marked `Command::ring3` runs
-//! in ring 3 in an address space of its own, where only its job record and the shell's shared
-//! state ([`ShellState`]) are open to it besides its own stack and memory; the others run in
+//! in ring 3 in an address space of its own, where only its job record (read-write) and the
+//! shell's shared state ([`ShellState`], read-only: a command asks the service for a change,
+//! `settings.rs`) are open to it besides its own stack and memory; the others run in
 //! ring 0, as every command does in the flat build. The shell itself (ring 3 in the mmu build)
 //! never touches a job's pages: it asks the service to start a command, to break it, and how
 //! it ended.
@@ -61,8 +62,8 @@ pub struct Job {
     pub command: &'static Command,
     args: [u8; ARGS_MAX],
     args_len: usize,
-    /// The state the shell shares with its commands.
-    pub state: SharedState,
+    /// The state the shell shares with its commands, read-only to the command.
+    pub state: StateView,
     /// What the command sets as it ends, and the shell reads: integers (any bits the command
     /// writes are a value; `done` is not a bool for that reason: non-zero is done).
     pub rc: AtomicI32,
@@ -84,7 +85,7 @@ impl Job {
     /// A job for `command` with `args` (at most [`ARGS_MAX`] bytes, else `None`).
     /// `output` is where `>` (or, appending, `>>`) sends the output, `input` where `<` takes
     /// the input from; `None` (also returned) when the arguments or a file name are too long.
-    pub fn new(cli: u32, command: &'static Command, args: &str, state: SharedState, output: Option<(&str, bool)>, input: Option<&str>) -> Option<Job> {
+    pub fn new(cli: u32, command: &'static Command, args: &str, state: StateView, output: Option<(&str, bool)>, input: Option<&str>) -> Option<Job> {
         if args.len() > ARGS_MAX {
             return None;
         }
@@ -219,6 +220,8 @@ struct Started {
     foreground: bool,
     /// The number of the task that waits for a foreground job (the shell), else 0.
     owner: u64,
+    /// The shell's state the job was started with: what its settings change.
+    state: SharedState,
     job: Pages<Job>,
 }
 
@@ -275,6 +278,10 @@ pub static SHELL_TASK: core::sync::atomic::AtomicU64 = core::sync::atomic::Atomi
 #[derive(Clone, Copy)]
 pub struct SharedState(*mut ShellState);
 
+// SAFETY: the state lives for good (`SharedState::new`'s contract) and every access to it
+// holds Forbid, whichever task makes it: the jobs service keeps it in its records.
+unsafe impl Send for SharedState {}
+
 impl SharedState {
     /// # Safety
     /// `at` is the shell's shared state, which lives for good.
@@ -288,6 +295,7 @@ impl SharedState {
     }
 
     /// Runs `f` on the state, under Forbid (taken through exec's table, so from either ring).
+    /// The shell's and ring 0's: a command's mapping is read-only ([`StateView`]).
     pub fn with<R>(self, f: impl FnOnce(&mut ShellState) -> R) -> R {
         exec::sys::forbid();
         // SAFETY: the state lives for good (`new`'s contract); under Forbid no other task
@@ -296,16 +304,47 @@ impl SharedState {
         exec::sys::permit();
         r
     }
+
+    /// The same state as its commands see it: read-only.
+    pub fn view(self) -> StateView {
+        StateView(self.0)
+    }
 }
 
-/// Runs the job's command and reports: results, its CLI off the list, then `done`. (The shell
-/// hears of the end from exec, which signals it when the task has gone however it went.)
+/// The shell's shared state as a command sees it: mapped read-only into a ring-3 command, so
+/// that no command can spoil what the shell and the other commands read. A change is a
+/// request to the jobs service (`settings::ask_change`).
+#[derive(Clone, Copy)]
+pub struct StateView(*const ShellState);
+
+impl StateView {
+    /// Runs `f` on the state, under Forbid (so that a change the service or the shell makes
+    /// meanwhile is seen whole). From either ring.
+    pub fn read<R>(self, f: impl FnOnce(&ShellState) -> R) -> R {
+        exec::sys::forbid();
+        // SAFETY: made from a SharedState (whose state lives for good); its writers (the
+        // shell, the jobs service) write under Forbid, so nothing changes it meanwhile.
+        let r = f(unsafe { &*self.0 });
+        exec::sys::permit();
+        r
+    }
+
+    /// Where the state's pages begin (to open them to a ring-3 command).
+    pub fn addr(self) -> u64 {
+        self.0 as u64
+    }
+}
+
+/// Runs the job's command and reports: results, its CLI off the list (asked of the jobs
+/// service), then `done`. (The shell hears of the end from exec, which signals it when the
+/// task has gone however it went.)
 fn run_job(job: &Job) {
     let (rc, error) = crate::commands::run(job);
     job.rc.store(rc, Ordering::SeqCst);
     job.error.store(error, Ordering::SeqCst);
-    let me = crate::my_task_number();
-    job.state.with(|s| s.remove_cli(me));
+    // Should the service not answer, the shell takes the entry off once the task has gone
+    // (`forget_ended_clis`).
+    let _ = crate::settings::ask_change(crate::state::Setting::EndCli, "", "", false);
     job.done.store(1, Ordering::SeqCst);
 }
 
@@ -329,10 +368,34 @@ extern "C" fn command_entry_ring3(arg: u64) -> ! {
 /// until [`collect`] takes it. Result: the task's number (read before it can run: a short
 /// command may have ended by the time this returns), or 0 without memory (the job is
 /// dropped). Ring 0 (the jobs service, and tests).
+pub fn spawn(job: Pages<Job>, state: SharedState, notify: *mut Task, notify_mask: u32, foreground: bool) -> u64 {
+    #[cfg(feature = "mmu")]
+    return spawn_as(job, state, notify, notify_mask, foreground, command_entry_ring3);
+    #[cfg(not(feature = "mmu"))]
+    spawn_as(job, state, notify, notify_mask, foreground)
+}
+
+/// What a ring-3 job's task is opened: its job record read-write, the shell's state (`state`,
+/// whose pages begin there) read-only.
+#[cfg(feature = "mmu")]
+pub(crate) fn job_shares(job: *mut Job, state: u64) -> [(u64, u64, mmu_mode::pte::Access); 2] {
+    use mmu_mode::pte::Access;
+    [(job as u64, Pages::<Job>::LEN as u64, Access::ReadWrite), (state, Pages::<ShellState>::LEN as u64, Access::Read)]
+}
+
+/// [`spawn`], a ring-3 job's task starting at `entry` (the command's own in all but tests).
+/// `state` is the shell's state the job's `state` views.
 #[allow(clippy::not_unsafe_ptr_arg_deref, reason = "`notify` is only recorded: exec signals it only while it is a live task")]
-pub fn spawn(job: Pages<Job>, notify: *mut Task, notify_mask: u32, foreground: bool) -> u64 {
+pub(crate) fn spawn_as(
+    job: Pages<Job>,
+    state: SharedState,
+    notify: *mut Task,
+    notify_mask: u32,
+    foreground: bool,
+    #[cfg(feature = "mmu")] entry: extern "C" fn(u64) -> !,
+) -> u64 {
     // SAFETY: the pages hold a job made by Job::new.
-    let (command, cli, state) = unsafe { ((*job.ptr()).command, (*job.ptr()).cli, (*job.ptr()).state) };
+    let (command, cli) = unsafe { ((*job.ptr()).command, (*job.ptr()).cli) };
     forbid(); // list the task before it can run (and end)
     // SAFETY: a live task or null (the caller's); Forbid held.
     let owner = if foreground && !notify.is_null() { unsafe { (*notify).id() } } else { 0 };
@@ -347,8 +410,7 @@ pub fn spawn(job: Pages<Job>, notify: *mut Task, notify_mask: u32, foreground: b
     let ring3 = unsafe { (*job.ptr()).in_ring3() };
     #[cfg(feature = "mmu")]
     let t = if ring3 {
-        let shared = [(job.ptr() as u64, Pages::<Job>::LEN as u64), (state.addr(), Pages::<ShellState>::LEN as u64)];
-        mmu_mode::user::add_user_task_sharing(command.name, 0, command_entry_ring3, job.ptr() as u64, &shared, mmu_mode::user::USER_STACK)
+        mmu_mode::user::add_user_task_sharing(command.name, 0, entry, job.ptr() as u64, &job_shares(job.ptr(), state.addr()), mmu_mode::user::USER_STACK)
     } else {
         exec::task::add_task(command.name, 0, command_entry, job.ptr() as usize, COMMAND_STACK)
     };
@@ -366,7 +428,7 @@ pub fn spawn(job: Pages<Job>, notify: *mut Task, notify_mask: u32, foreground: b
         // SAFETY: a live task (as above).
         number = unsafe { (*t).id() };
         state.with(|s| s.add_cli(cli, number, command.name));
-        with_jobs(|jobs| jobs.push(Started { number, command: command.name, foreground, owner, job }));
+        with_jobs(|jobs| jobs.push(Started { number, command: command.name, foreground, owner, state, job }));
     }
     permit();
     number
@@ -387,6 +449,12 @@ fn cli_task_numbers() -> Vec<u64> {
 /// own record: nothing the command could have written in its job's pages.
 pub fn command_of(id: u64) -> Option<&'static str> {
     with_jobs(|jobs| jobs.iter().find(|s| s.number == id).map(|s| s.command).filter(|_| exec::task::task_alive(id)))
+}
+
+/// The command a live job's task runs and the shell's state it was started with, by the
+/// task's number: who asks a setting, and what it changes. From the service's own record.
+pub fn job_of(id: u64) -> Option<(&'static str, SharedState)> {
+    with_jobs(|jobs| jobs.iter().find(|s| s.number == id).map(|s| (s.command, s.state)).filter(|_| exec::task::task_alive(id)))
 }
 
 /// How a foreground job ended, once its task has: (rc, error, whether the command finished

@@ -36,9 +36,13 @@ pub mod job_service;
 #[cfg(target_os = "none")]
 pub mod jobs;
 #[cfg(target_os = "none")]
+pub mod settings;
+#[cfg(target_os = "none")]
 pub mod shell;
 #[cfg(target_os = "none")]
 pub mod system;
+#[cfg(all(target_os = "none", feature = "mmu"))]
+mod settings_tests;
 #[cfg(all(target_os = "none", feature = "mmu"))]
 mod system_tests;
 #[cfg(all(target_os = "none", feature = "mmu"))]
@@ -47,6 +51,9 @@ pub mod watch;
 /// The shell's in-kernel tests (mmu build: the system service's check of who asks).
 #[cfg(all(target_os = "none", feature = "mmu"))]
 pub use system_tests::TESTS;
+/// The settings' in-kernel tests (mmu build: commands see the shell's state read-only).
+#[cfg(all(target_os = "none", feature = "mmu"))]
+pub use settings_tests::TESTS as SETTINGS_TESTS;
 
 #[cfg(target_os = "none")]
 pub use shell::start;

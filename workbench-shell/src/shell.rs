@@ -382,10 +382,12 @@ extern "C" fn shell_entry(arg: u64) -> ! {
 /// The shell's stack (its line editor, history and requests live there and in its heap).
 const SHELL_STACK: usize = 64 * 1024;
 
-/// CLI 1 in ring 3 with the shared state open to it (mmu build; for the watcher).
+/// CLI 1 in ring 3 with the shared state open to it read-write, its one writer besides ring
+/// 0 (mmu build; for the watcher).
 #[cfg(feature = "mmu")]
 fn start_ring3(state: SharedState) -> *mut exec::task::Task {
-    mmu_mode::user::add_user_task_sharing("Shell", 0, shell_entry, state.addr(), &[(state.addr(), crate::jobs::Pages::<ShellState>::LEN as u64)], SHELL_STACK)
+    let shared = [(state.addr(), crate::jobs::Pages::<ShellState>::LEN as u64, mmu_mode::pte::Access::ReadWrite)];
+    mmu_mode::user::add_user_task_sharing("Shell", 0, shell_entry, state.addr(), &shared, SHELL_STACK)
 }
 
 /// The watcher of CLI 1 (mmu build): `arg` is the shared state's address.

@@ -3,11 +3,12 @@
 //!
 //! It is plain data of fixed size (no pointers into anybody's heap), so that it can live in
 //! pages of its own that every command's address space maps, ring-3 commands of the mmu build
-//! included: PROMPT, ALIAS, WHY, STATUS, BREAK and CHANGETASKPRI are ordinary command tasks
-//! that read and write it, and in the mmu build the shell too runs in ring 3. Whoever touches
-//! it holds Forbid (`Ctx::with_state`, `SharedState::with`). Texts are checked when read
-//! back, so a command that scribbles on it can spoil the CLI's settings but not make the
-//! shell misbehave.
+//! included: WHY, STATUS, BREAK and CHANGETASKPRI are ordinary command tasks that read it.
+//! One task writes it, the shell (in ring 3 in the mmu build); its commands map it read-only
+//! and ask the jobs service for a [`Setting`] (PROMPT, ALIAS, CD, ...), which it makes if the
+//! asking job's command may (`settings.rs`). Whoever touches it holds Forbid
+//! (`SharedState::with`, `StateView::read`). Texts are checked when read back, so even the
+//! shell's own stray write spoils a setting but never makes a reader misbehave.
 #![forbid(unsafe_code)]
 
 use alloc::string::String;
@@ -214,9 +215,126 @@ impl ShellState {
     }
 }
 
+/// A change a command asks of the shell's state ([`ShellState::apply`]). Commands map the
+/// state read-only: the jobs service makes the change, and only for a job whose command may
+/// ([`Setting::allowed_for`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Setting {
+    /// PROMPT: the prompt (the first text).
+    Prompt = 1,
+    /// ALIAS: alias (first text) stands for the second.
+    Alias = 2,
+    /// UNALIAS: alias (first text) goes.
+    Unalias = 3,
+    /// COLOR: ANSI colour on or off.
+    Color = 4,
+    /// CD: the current directory (first text; empty: `RAM:`). Any command may reset it to
+    /// `RAM:` (it found the directory gone).
+    Dir = 5,
+    /// A foreground command's failure message (first text), kept for WHY with the number of
+    /// the task that said it.
+    Failure = 6,
+    /// The command ends: its task's CLI entry goes.
+    EndCli = 7,
+}
+
+impl Setting {
+    /// Every setting, in number order.
+    pub const ALL: [Setting; 7] = [Setting::Prompt, Setting::Alias, Setting::Unalias, Setting::Color, Setting::Dir, Setting::Failure, Setting::EndCli];
+
+    /// The setting numbered `n` (a request's field, any value).
+    pub fn from_number(n: u64) -> Option<Setting> {
+        Setting::ALL.into_iter().find(|s| *s as u64 == n)
+    }
+
+    /// Whether a job running `command` may ask for this setting with `first` as its first
+    /// text: each setting belongs to the command that makes it; what concerns the asking
+    /// task alone (its failure, its end, a directory found gone) any command may ask.
+    pub fn allowed_for(self, command: &str, first: &str) -> bool {
+        match self {
+            Setting::Prompt => command == "PROMPT",
+            Setting::Alias => command == "ALIAS",
+            Setting::Unalias => command == "UNALIAS",
+            Setting::Color => command == "COLOR",
+            Setting::Dir => command == "CD" || first.is_empty(),
+            Setting::Failure | Setting::EndCli => true,
+        }
+    }
+}
+
+impl ShellState {
+    /// Makes `setting` with its texts `first` and `second` and switch `on`, for the command
+    /// task numbered `task` (a failure's teller, the CLI entry that ends). Errors: why it was
+    /// not made (a text too long, no room, no such alias); nothing changed then.
+    pub fn apply(&mut self, setting: Setting, first: &str, second: &str, on: bool, task: u64) -> Result<(), &'static str> {
+        match setting {
+            Setting::Prompt => self.prompt.set(first).then_some(()).ok_or("Prompt too long"),
+            Setting::Alias => self.set_alias(first, second),
+            Setting::Unalias => self.remove_alias(first).then_some(()).ok_or("No such alias"),
+            Setting::Color => {
+                self.set_color(on);
+                Ok(())
+            }
+            Setting::Dir => self.current_dir.set(first).then_some(()).ok_or("Directory name too long for CD"),
+            Setting::Failure => {
+                self.last_message.set_truncated(first);
+                self.message_task = task;
+                Ok(())
+            }
+            Setting::EndCli => {
+                self.remove_cli(task);
+                Ok(())
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_setting_belongs_to_its_command() {
+        for s in Setting::ALL {
+            assert_eq!(Setting::from_number(s as u64), Some(s));
+        }
+        assert_eq!(Setting::from_number(0), None);
+        assert_eq!(Setting::from_number(8), None);
+        assert_eq!(Setting::from_number(u64::MAX), None);
+        assert!(Setting::Prompt.allowed_for("PROMPT", "x> "));
+        assert!(!Setting::Prompt.allowed_for("ECHO", "x> "));
+        assert!(!Setting::Prompt.allowed_for("prompt", "x> "), "a command's name as COMMANDS spells it");
+        assert!(Setting::Alias.allowed_for("ALIAS", "ll"));
+        assert!(!Setting::Alias.allowed_for("UNALIAS", "ll"));
+        assert!(Setting::Unalias.allowed_for("UNALIAS", "ll"));
+        assert!(!Setting::Color.allowed_for("WAIT", ""));
+        assert!(Setting::Dir.allowed_for("CD", "RAM:x"));
+        assert!(!Setting::Dir.allowed_for("WAIT", "RAM:x"), "only CD chooses a directory");
+        assert!(Setting::Dir.allowed_for("WAIT", ""), "any command may find it gone");
+        assert!(Setting::Failure.allowed_for("WAIT", "oops") && Setting::EndCli.allowed_for("WAIT", ""));
+    }
+
+    #[test]
+    fn settings_apply_or_say_why_not() {
+        let mut s = ShellState::default();
+        assert_eq!(s.apply(Setting::Prompt, "x> ", "", false, 5), Ok(()));
+        assert_eq!(s.prompt.as_str(), "x> ");
+        assert_eq!(s.apply(Setting::Prompt, &"p".repeat(PROMPT_MAX + 1), "", false, 5), Err("Prompt too long"));
+        assert_eq!(s.prompt.as_str(), "x> ", "unchanged");
+        assert_eq!(s.apply(Setting::Alias, "ll", "list", false, 5), Ok(()));
+        assert_eq!(s.apply(Setting::Unalias, "ll", "", false, 5), Ok(()));
+        assert_eq!(s.apply(Setting::Unalias, "ll", "", false, 5), Err("No such alias"));
+        assert_eq!(s.apply(Setting::Color, "", "", false, 5), Ok(()));
+        assert!(!s.color());
+        assert_eq!(s.apply(Setting::Dir, "RAM:x", "", false, 5), Ok(()));
+        assert_eq!(s.dir(), "RAM:x");
+        assert_eq!(s.apply(Setting::Dir, &"d".repeat(DIR_MAX + 1), "", false, 5), Err("Directory name too long for CD"));
+        assert_eq!(s.apply(Setting::Failure, "it broke", "", false, 7), Ok(()));
+        assert_eq!((s.last_message.as_str(), s.message_task), ("it broke", 7));
+        assert!(s.add_cli(2, 7, "WAIT") && s.add_cli(3, 8, "WAIT"));
+        assert_eq!(s.apply(Setting::EndCli, "", "", false, 7), Ok(()));
+        assert_eq!(s.clis().iter().map(|c| c.task).collect::<Vec<_>>(), [8], "only the asker's entry went");
+    }
 
     #[test]
     fn aliases_replace_and_fill_up() {

@@ -39,6 +39,8 @@ pub const RESULT: u64 = 6;
 pub const BREAK_JOB: u64 = 7;
 /// The shell ends at the user's word: its watcher starts no new one.
 pub const GOODBYE: u64 = 8;
+/// A command's change to the shell's state (`settings.rs`), which commands map read-only.
+pub const SETTING: u64 = 9;
 
 /// The jobs service's public port.
 pub const JOBS_PORT_NAME: &str = "jobs";
@@ -62,6 +64,9 @@ pub const ERR_NO_ROOM: u64 = 5;
 /// RESULT of a job whose task still runs; START of a foreground job while the asker's last
 /// one runs.
 pub const ERR_RUNNING: u64 = 6;
+/// A SETTING refused for its values (a text too long, no room, no such alias): the answer's
+/// text says why.
+pub const ERR_REFUSED: u64 = 7;
 /// Not answered (what a request holds until the service writes its answer).
 pub const UNANSWERED: u64 = u64::MAX;
 
@@ -106,6 +111,10 @@ pub struct Request {
     pub rc: u64,
     pub dos_error: u64,
     pub finished: u64,
+    /// SETTING: which (`state::Setting`'s number); its texts are `args_len` and then
+    /// `output_len` bytes of `text`, its switch `flags` (0 or 1), and a ring-0 asker names
+    /// its own task in `number`.
+    pub setting: u64,
 }
 
 /// START flags: a foreground job (the shell waits for it and collects its result); `>>`.
@@ -141,6 +150,7 @@ impl Request {
             rc: 0,
             dos_error: 0,
             finished: 0,
+            setting: 0,
         }
     }
 
@@ -184,7 +194,7 @@ pub fn start() -> bool {
 
 /// The kinds each service's port takes: `system` (0) and `jobs` (1).
 fn serves(which: usize, kind: u64) -> bool {
-    if which == 0 { matches!(kind, REBOOT | SHUTDOWN | BENCH | CRASHTEST) } else { matches!(kind, START | RESULT | BREAK_JOB | GOODBYE) }
+    if which == 0 { matches!(kind, REBOOT | SHUTDOWN | BENCH | CRASHTEST) } else { matches!(kind, START | RESULT | BREAK_JOB | GOODBYE | SETTING) }
 }
 
 fn serve(which: usize) {
@@ -243,6 +253,7 @@ unsafe fn answer(m: *mut Message, which: usize) {
             (RESULT, true) => crate::job_service::result(r),
             (BREAK_JOB, true) => crate::job_service::break_job(r),
             (GOODBYE, true) => crate::job_service::goodbye(sender(m)),
+            (SETTING, true) => crate::settings::change(r, sender(m)),
             _ => ERR_BAD_REQUEST,
         };
     }
@@ -272,11 +283,15 @@ fn command_for(kind: u64) -> Option<&'static str> {
 
 /// Whether the sender of `m` may ask for `kind`: ring 0 may; a ring-3 sender only if it is the
 /// task of a job the jobs service started for the command that asks, or, for the jobs
-/// service's kinds, the shell itself.
+/// service's kinds, the shell itself. (A SETTING's asker is checked with what it asks, in
+/// `settings::change`.)
 #[cfg_attr(not(feature = "mmu"), allow(unused_variables, reason = "the flat build has no rings to check"))]
 fn allowed(m: *mut Message, kind: u64) -> bool {
     #[cfg(feature = "mmu")]
     if let Some(sender) = mmu_mode::msg::ring3_sender(m) {
+        if kind == SETTING {
+            return true;
+        }
         if matches!(kind, START | RESULT | BREAK_JOB | GOODBYE) {
             return sender == crate::jobs::SHELL_TASK.load(core::sync::atomic::Ordering::SeqCst);
         }

@@ -36,11 +36,11 @@ fn who_runs_what_is_the_shells_record() -> TestResult {
     // SAFETY: zero bytes are an empty state; kept for good, as the shell keeps its own.
     let state = unsafe { SharedState::new(Pages::<crate::state::ShellState>::zeroed().ok_or("no memory")?.leak()) };
     exec::signal::set_signal(0, SIGF_CTRL_F);
-    let job = Pages::new(Job::new(9, wait, "30", state, None, None).ok_or("no job")?).ok_or("no memory")?;
+    let job = Pages::new(Job::new(9, wait, "30", state.view(), None, None).ok_or("no job")?).ok_or("no memory")?;
     let fields = job.ptr();
     // Under Forbid, so that the command does not start before its field is put back.
     exec::sched::forbid();
-    let number = spawn(job, exec::task::find_task(None), SIGF_CTRL_F, false);
+    let number = spawn(job, state, exec::task::find_task(None), SIGF_CTRL_F, false);
     let checks = rewritten(number, fields, shutdown);
     // Put back before the task can read it, whatever the checks found (a job that did not
     // start was dropped with its pages: nothing to put back).
@@ -109,7 +109,7 @@ extern "C" fn intruder(block: u64) -> ! {
 }
 
 /// Starts the system and jobs services unless they run (the suite runs before the shell).
-fn services_up() -> TestResult {
+pub(crate) fn services_up() -> TestResult {
     if exec::sys::find_port(crate::system::JOBS_PORT_NAME).is_null() {
         ensure!(crate::system::start(), "the services did not start");
         while exec::sys::find_port(crate::system::PORT_NAME).is_null() || exec::sys::find_port(crate::system::JOBS_PORT_NAME).is_null() {
@@ -337,7 +337,7 @@ extern "C" fn stand_in(arg: u64) -> ! {
 }
 
 fn start_stand_in(state: crate::jobs::SharedState) -> *mut exec::task::Task {
-    let shared = [(state.addr(), crate::jobs::Pages::<crate::state::ShellState>::LEN as u64)];
+    let shared = [(state.addr(), crate::jobs::Pages::<crate::state::ShellState>::LEN as u64, mmu_mode::pte::Access::ReadWrite)];
     mmu_mode::user::add_user_task_sharing("stand-in", 0, stand_in, state.addr(), &shared, mmu_mode::user::USER_STACK)
 }
 

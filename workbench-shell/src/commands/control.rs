@@ -19,7 +19,7 @@ const SIGNALS_OWN: u32 = !exec::signal::SIGNALS_RESERVED;
 /// The task numbers of CLI `n` (not the caller's).
 fn cli_tasks(ctx: &Ctx, n: u32) -> Vec<u64> {
     let me = crate::my_task_number();
-    ctx.with_state(|s| s.clis().iter().filter(|c| c.number == n && c.task != me).map(|c| c.task).collect())
+    ctx.read_state(|s| s.clis().iter().filter(|c| c.number == n && c.task != me).map(|c| c.task).collect())
 }
 
 pub(super) fn break_cmd(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {

@@ -420,7 +420,7 @@ pub(super) fn makedir(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
 /// the prompt's `%S`).
 pub(super) fn cd(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     let Some(name) = text(&a[0]) else {
-        let d = ctx.with_state(|s| String::from(s.dir()));
+        let d = ctx.read_state(|s| String::from(s.dir()));
         let _ = writeln!(ctx.con, "{d}");
         return RC_OK;
     };
@@ -434,8 +434,8 @@ pub(super) fn cd(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     let _ = unlock(l);
     match r {
         Ok(full) => {
-            if !ctx.with_state(|s| s.current_dir.set(&full)) {
-                return ctx.fail(RC_ERROR, error::LINE_TOO_LONG as u32, "Directory name too long for CD");
+            if let Err(e) = crate::settings::ask_change(crate::state::Setting::Dir, &full, "", false) {
+                return ctx.fail(RC_ERROR, error::LINE_TOO_LONG as u32, &e);
             }
             RC_OK
         }

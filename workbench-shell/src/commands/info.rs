@@ -15,6 +15,7 @@ use libraries::readargs::ArgValue;
 use super::snapshot::{free_memory, nodes, system_info, tasks};
 use super::{COMMANDS, Ctx, error_text, find_command, num, switch, text};
 use crate::shell::{ERROR_OBJECT_NOT_FOUND, RC_ERROR, RC_OK, RC_WARN};
+use crate::state::Setting;
 
 fn state_name(s: TaskState) -> &'static str {
     match s {
@@ -29,11 +30,11 @@ fn state_name(s: TaskState) -> &'static str {
 pub(super) fn alias(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     match (text(&a[0]), text(&a[1])) {
         (None, _) => {
-            for (n, t) in ctx.with_state(|s| s.aliases()) {
+            for (n, t) in ctx.read_state(|s| s.aliases()) {
                 let _ = writeln!(ctx.con, "{n:<16}{t}");
             }
         }
-        (Some(name), None) => match ctx.with_state(|s| s.aliases().into_iter().find(|(n, _)| n.eq_ignore_ascii_case(name))) {
+        (Some(name), None) => match ctx.read_state(|s| s.aliases().into_iter().find(|(n, _)| n.eq_ignore_ascii_case(name))) {
             Some((_, t)) => {
                 let _ = writeln!(ctx.con, "{t}");
             }
@@ -42,8 +43,8 @@ pub(super) fn alias(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
         (Some(name), Some(t)) => {
             // A quoted text is the text (quotes stripped as ECHO strips them).
             let t = crate::cli::unquote(t).unwrap_or_else(|| String::from(t));
-            if let Err(e) = ctx.with_state(|s| s.set_alias(name, &t)) {
-                return ctx.fail(RC_ERROR, 120, e);
+            if let Err(e) = crate::settings::ask_change(Setting::Alias, name, &t, false) {
+                return ctx.fail(RC_ERROR, 120, &e);
             }
         }
     }
@@ -52,7 +53,7 @@ pub(super) fn alias(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
 
 pub(super) fn unalias(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     let name = text(&a[0]).unwrap_or("");
-    if !ctx.with_state(|s| s.remove_alias(name)) {
+    if crate::settings::ask_change(Setting::Unalias, name, "", false).is_err() {
         return ctx.fail(RC_WARN, ERROR_OBJECT_NOT_FOUND, &alloc::format!("No alias {name}"));
     }
     RC_OK
@@ -77,10 +78,12 @@ pub(super) fn color(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     if let Err(e) = libraries::readargs::exclusive(a, &[(0, "ON"), (1, "OFF")]) {
         return ctx.fail(RC_ERROR, e.code(), &alloc::format!("{e}"));
     }
-    if switch(&a[0]) || switch(&a[1]) {
-        ctx.with_state(|s| s.set_color(switch(&a[0])));
+    if (switch(&a[0]) || switch(&a[1]))
+        && let Err(e) = crate::settings::ask_change(Setting::Color, "", "", switch(&a[0]))
+    {
+        return ctx.fail(RC_ERROR, 120, &e);
     }
-    let on = ctx.with_state(|s| s.color());
+    let on = ctx.read_state(|s| s.color());
     let _ = writeln!(ctx.con, "Colour is {}", if on { "on" } else { "off" });
     RC_OK
 }
@@ -182,8 +185,8 @@ pub(super) fn help(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
 
 pub(super) fn prompt(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     let p = text(&a[0]).map_or(String::from(crate::cli::DEFAULT_PROMPT), crate::cli::prompt_text);
-    if !ctx.with_state(|s| s.prompt.set(&p)) {
-        return ctx.fail(RC_ERROR, 120, "Prompt too long");
+    if let Err(e) = crate::settings::ask_change(Setting::Prompt, &p, "", false) {
+        return ctx.fail(RC_ERROR, 120, &e);
     }
     RC_OK
 }
@@ -197,7 +200,7 @@ pub(super) fn reslist(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
 }
 
 pub(super) fn status(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
-    let clis = ctx.with_state(|s| s.clis());
+    let clis = ctx.read_state(|s| s.clis());
     let live = tasks();
     let only = num(&a[0]);
     // The rows first (in CLI order), so that a process that does not exist gets the error alone.
@@ -250,7 +253,7 @@ pub(super) fn version(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
 }
 
 pub(super) fn why(ctx: &mut Ctx, _: &[ArgValue]) -> i32 {
-    let (rc, error, said) = ctx.with_state(|s| (s.last_rc, s.last_error, String::from(s.last_message.as_str())));
+    let (rc, error, said) = ctx.read_state(|s| (s.last_rc, s.last_error, String::from(s.last_message.as_str())));
     if rc == 0 {
         let _ = writeln!(ctx.con, "The last command did not set a return code");
     } else {

@@ -42,15 +42,15 @@ pub struct Ctx {
     pub con: alloc::boxed::Box<Con>,
     pub cli: u32,
     pub error: u32,
-    state: crate::jobs::SharedState,
+    state: crate::jobs::StateView,
     /// Input(): the file `<` named, or (opened when first read) a cooked CON: handle.
     input: Option<alloc::boxed::Box<libraries::dos::file::FileHandle>>,
 }
 
 impl Ctx {
-    /// Runs `f` on the shell's shared state, under Forbid.
-    fn with_state<R>(&self, f: impl FnOnce(&mut crate::state::ShellState) -> R) -> R {
-        self.state.with(f)
+    /// Runs `f` on the shell's shared state (read-only: see [`crate::settings`]), under Forbid.
+    fn read_state<R>(&self, f: impl FnOnce(&crate::state::ShellState) -> R) -> R {
+        self.state.read(f)
     }
 
     /// Reads a line from the command's input (`<`'s file, or the console, where CON: edits it)
@@ -70,11 +70,8 @@ impl Ctx {
         self.con.error(message);
         self.error = error;
         if self.cli == 1 {
-            let me = crate::my_task_number();
-            self.with_state(|s| {
-                s.last_message.set_truncated(message);
-                s.message_task = me;
-            });
+            // What cannot be kept is the shell's loss only: WHY says less.
+            let _ = crate::settings::ask_change(crate::state::Setting::Failure, message, "", false);
         }
         rc
     }
@@ -162,7 +159,7 @@ pub fn run(job: &Job) -> (i32, u32) {
 }
 
 fn run_with_dos(job: &Job) -> (i32, u32) {
-    let color = job.state.with(|s| s.color());
+    let color = job.state.read(|s| s.color());
     let Some(con) = Con::open(color) else { return (crate::shell::RC_FAIL, crate::shell::ERROR_NO_FREE_STORE) };
     let mut con = con;
     if job.cli != 1 {
@@ -223,14 +220,14 @@ fn run_with_dos(job: &Job) -> (i32, u32) {
 fn start_process(ctx: &mut Ctx, job: &Job) -> Result<(), i32> {
     use libraries::dos;
     use libraries::dosdefs::{MODE_NEWFILE, MODE_READWRITE, OFFSET_END, SHARED_LOCK};
-    let dir = ctx.with_state(|s| String::from(s.dir()));
+    let dir = ctx.read_state(|s| String::from(s.dir()));
     match dos::lock(&dir, SHARED_LOCK) {
         Ok(l) => {
             dos::current_dir(Some(l));
         }
         // The directory went (deleted by another CLI): the command starts at RAM:'s root.
         Err(_) => {
-            ctx.with_state(|s| s.current_dir.set(""));
+            let _ = crate::settings::ask_change(crate::state::Setting::Dir, "", "", false);
         }
     }
     if let Some(name) = job.input() {
