@@ -7,7 +7,8 @@
 //! shell sends a [`Request`]: START with the command's place in `COMMANDS`, its CLI number and
 //! the texts of its line; RESULT, once exec has signalled the end of a foreground job, for how
 //! it ended; BREAK_JOB for Ctrl-C. A ring-3 request is a claim, checked field by field in the
-//! kernel's copy; in the mmu build only the shell's task may send one (`system::allowed`), and
+//! kernel's copy; in the mmu build only the shell's task may send one (`system::allowed`;
+//! SETTING, a command's change to the shell's state, is the jobs' own: `settings.rs`), and
 //! the end of a job signals the sender, never a task the request names. The service's answers
 //! are plain integers: nothing of its memory reaches the shell.
 //!

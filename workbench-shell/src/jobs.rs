@@ -329,22 +329,19 @@ impl StateView {
         r
     }
 
-    /// Where the state's pages begin (to open them to a ring-3 command).
+    /// Where the state's pages begin.
     pub fn addr(self) -> u64 {
         self.0 as u64
     }
 }
 
-/// Runs the job's command and reports: results, its CLI off the list (asked of the jobs
-/// service), then `done`. (The shell hears of the end from exec, which signals it when the
-/// task has gone however it went.)
+/// Runs the job's command and reports: results, then `done`. (The shell hears of the end from
+/// exec, which signals it when the task has gone however it went; the CLI entry goes once the
+/// task has: `reap_jobs`, `collect`, `forget_ended_clis`.)
 fn run_job(job: &Job) {
     let (rc, error) = crate::commands::run(job);
     job.rc.store(rc, Ordering::SeqCst);
     job.error.store(error, Ordering::SeqCst);
-    // Should the service not answer, the shell takes the entry off once the task has gone
-    // (`forget_ended_clis`).
-    let _ = crate::settings::ask_change(crate::state::Setting::EndCli, "", "", false);
     job.done.store(1, Ordering::SeqCst);
 }
 
@@ -378,7 +375,7 @@ pub fn spawn(job: Pages<Job>, state: SharedState, notify: *mut Task, notify_mask
 /// What a ring-3 job's task is opened: its job record read-write, the shell's state (`state`,
 /// whose pages begin there) read-only.
 #[cfg(feature = "mmu")]
-pub(crate) fn job_shares(job: *mut Job, state: u64) -> [(u64, u64, mmu_mode::pte::Access); 2] {
+fn job_shares(job: *mut Job, state: u64) -> [(u64, u64, mmu_mode::pte::Access); 2] {
     use mmu_mode::pte::Access;
     [(job as u64, Pages::<Job>::LEN as u64, Access::ReadWrite), (state, Pages::<ShellState>::LEN as u64, Access::Read)]
 }
@@ -451,10 +448,22 @@ pub fn command_of(id: u64) -> Option<&'static str> {
     with_jobs(|jobs| jobs.iter().find(|s| s.number == id).map(|s| s.command).filter(|_| exec::task::task_alive(id)))
 }
 
-/// The command a live job's task runs and the shell's state it was started with, by the
-/// task's number: who asks a setting, and what it changes. From the service's own record.
-pub fn job_of(id: u64) -> Option<(&'static str, SharedState)> {
-    with_jobs(|jobs| jobs.iter().find(|s| s.number == id).map(|s| (s.command, s.state)).filter(|_| exec::task::task_alive(id)))
+/// A live job, as the service started it: its command, whether it runs in the foreground,
+/// and the shell's state it was started with.
+#[derive(Clone, Copy)]
+pub struct LiveJob {
+    pub command: &'static str,
+    pub foreground: bool,
+    pub state: SharedState,
+}
+
+/// The live job whose task is numbered `id`: who asks a setting, and what it changes. From
+/// the service's own record.
+pub fn job_of(id: u64) -> Option<LiveJob> {
+    with_jobs(|jobs| {
+        let s = jobs.iter().find(|s| s.number == id)?;
+        exec::task::task_alive(id).then_some(LiveJob { command: s.command, foreground: s.foreground, state: s.state })
+    })
 }
 
 /// How a foreground job ended, once its task has: (rc, error, whether the command finished
@@ -466,6 +475,7 @@ pub fn collect(id: u64) -> Result<(i32, u32, bool), bool> {
         Some(_) if exec::task::task_alive(id) => Err(true),
         Some(i) => {
             let s = jobs.swap_remove(i);
+            s.state.with(|st| st.remove_cli(s.number));
             let p = s.job.ptr();
             // SAFETY: the task has ended: nothing else uses the job's pages. Only the three
             // integer fields are read, in place (no reference to the whole Job, whose other
@@ -519,13 +529,23 @@ pub fn orphan(owner: u64) {
     });
 }
 
-/// Frees the records of background jobs whose tasks have ended. Ring 0 (the service).
+/// Frees the records of background jobs whose tasks have ended, and takes them off the CLI
+/// list. Ring 0 (the service).
 pub fn reap_jobs() {
-    with_jobs(|jobs| jobs.retain(|s| s.foreground || exec::task::task_alive(s.number)));
+    with_jobs(|jobs| {
+        jobs.retain(|s| {
+            let keep = s.foreground || exec::task::task_alive(s.number);
+            if !keep {
+                s.state.with(|st| st.remove_cli(s.number));
+            }
+            keep
+        })
+    });
 }
 
-/// Takes off the CLI list any command that ended without doing so itself (a ring-3 command
-/// removed for a fault). From either ring.
+/// Takes off the CLI list every command whose task has ended (the jobs service does so only
+/// when next asked: the shell calls this before it lists or numbers its CLIs). From either
+/// ring.
 pub fn forget_ended_clis(state: SharedState) {
     state.with(|s| {
         for c in s.clis() {

@@ -2,19 +2,19 @@
 //! read-only, and changes it only by asking the jobs service, which makes a change only for
 //! the command it belongs to and names the asking task from the kernel's record.
 //!
-//! A stand-in runs as a job of a real command (WAIT, then PROMPT), started the way the
-//! service starts every job (`jobs::spawn_as`, with the same pages open to it): it asks for
-//! settings with requests right in all but one field, checks each answer against its table,
-//! and reports the first that differs in its job's `rc` (its place, from 1) and `error` (the
-//! answer). The WAIT stand-in then writes to the state's page, which must fault.
+//! A stand-in runs as a foreground job of a real command (WAIT, and PROMPT), started the way
+//! the service starts every job (`jobs::spawn_as`, with the same pages open to it): it asks
+//! for settings with requests right in all but one field, checks each answer against its
+//! table, and reports the first that differs in its job's `rc` (its place, from 1) and
+//! `error` (the answer). The WAIT stand-in asks too in the name of the PROMPT one, live
+//! meanwhile, and then writes to the state's page, which must fault.
 
 use exec::ktest::{Test, TestResult};
-use exec::signal::SIGF_CTRL_F;
 use exec::{ensure, ensure_eq};
 
 use core::sync::atomic::Ordering;
 
-use crate::jobs::{Job, Pages, SharedState, reap_jobs, spawn_as};
+use crate::jobs::{Job, Pages, SharedState, spawn_as};
 use crate::state::{PROMPT_MAX, Setting, ShellState};
 use crate::system::{ANSWERED, ERR_BAD_REQUEST, ERR_NOT_ALLOWED, ERR_REFUSED, JOBS_PORT_NAME, Request, SETTING, TEXT_MAX, ask_at};
 
@@ -32,22 +32,25 @@ fn asked(setting: u64, text: &[u8], tweak: impl FnOnce(&mut Request)) -> (u64, a
     (answer, alloc::string::String::from(req.text()))
 }
 
-/// The number of a task that is no job (the test's own task, in ring 0): what a forged
-/// `number` names.
-const FORGED: u64 = 1;
-
-/// As a WAIT job: nothing that is PROMPT's, ALIAS's, COLOR's or CD's; a failure and a
-/// directory found gone, in its own name whatever `number` says. Every field checked.
-fn wait_job_checks() -> alloc::vec::Vec<u64> {
+/// As a WAIT job (its arguments: the number of a live PROMPT job, which it names in
+/// `number`): nothing that is PROMPT's, ALIAS's, COLOR's or CD's, not even in that job's name;
+/// a failure and a directory found gone, in its own name whatever `number` says. Every field
+/// checked.
+fn wait_job_checks(prompt_job: u64) -> alloc::vec::Vec<u64> {
     let none = |_: &mut Request| {};
     alloc::vec![
         asked(Setting::Prompt as u64, b"evil> ", none).0,
-        asked(Setting::Alias as u64, b"ll", |r| r.output_len = 0).0,
+        asked(Setting::Prompt as u64, b"evil> ", |r| r.number = prompt_job).0,
+        asked(Setting::Alias as u64, b"ll", |r| {
+            r.text[2..6].copy_from_slice(b"list");
+            r.output_len = 4;
+        })
+        .0,
         asked(Setting::Unalias as u64, b"ll", none).0,
         asked(Setting::Color as u64, b"", |r| r.flags = 1).0,
         asked(Setting::Dir as u64, b"RAM:evil", none).0,
         asked(0, b"", none).0,
-        asked(8, b"", none).0,
+        asked(7, b"", none).0,
         asked(u64::MAX, b"", none).0,
         asked(Setting::Failure as u64, b"x", |r| r.args_len = TEXT_MAX as u64 + 1).0,
         asked(Setting::Failure as u64, b"x", |r| (r.args_len, r.output_len) = (600, 600)).0,
@@ -56,12 +59,13 @@ fn wait_job_checks() -> alloc::vec::Vec<u64> {
         asked(Setting::Failure as u64, b"x", |r| r.flags = 2).0,
         asked(Setting::Failure as u64, b"x", |r| r.input_len = 1).0,
         asked(Setting::Failure as u64, b"\xff\xfe", none).0,
-        asked(Setting::Failure as u64, b"it broke", |r| r.number = FORGED).0,
+        asked(Setting::Failure as u64, b"it broke", |r| r.number = prompt_job).0,
         asked(Setting::Dir as u64, b"", none).0,
     ]
 }
 
-const WAIT_EXPECTED: [u64; 17] = [
+const WAIT_EXPECTED: [u64; 18] = [
+    ERR_NOT_ALLOWED,
     ERR_NOT_ALLOWED,
     ERR_NOT_ALLOWED,
     ERR_NOT_ALLOWED,
@@ -81,8 +85,9 @@ const WAIT_EXPECTED: [u64; 17] = [
     ANSWERED,
 ];
 
-/// As a PROMPT job: the prompt (a long one refused, with the state's reason), nothing else
-/// of another command's; its CLI entry ends in its own name.
+/// As a PROMPT job in the background: the prompt (a long one refused, with the state's
+/// reason), nothing else of another command's, not even a failure for WHY (the foreground
+/// command's).
 fn prompt_job_checks() -> alloc::vec::Vec<u64> {
     let none = |_: &mut Request| {};
     let long = [b'p'; PROMPT_MAX + 1];
@@ -92,20 +97,26 @@ fn prompt_job_checks() -> alloc::vec::Vec<u64> {
         if why == "Prompt too long" { refused } else { u64::MAX - 1 },
         asked(Setting::Alias as u64, b"ll", none).0,
         asked(Setting::Dir as u64, b"RAM:x", none).0,
-        asked(Setting::EndCli as u64, b"", |r| r.number = FORGED).0,
+        asked(Setting::Failure as u64, b"prompt said", none).0,
+        asked(Setting::Dir as u64, b"", none).0,
     ]
 }
 
-const PROMPT_EXPECTED: [u64; 5] = [ANSWERED, ERR_REFUSED, ERR_NOT_ALLOWED, ERR_NOT_ALLOWED, ANSWERED];
+const PROMPT_EXPECTED: [u64; 6] = [ANSWERED, ERR_REFUSED, ERR_NOT_ALLOWED, ERR_NOT_ALLOWED, ERR_NOT_ALLOWED, ERR_NOT_ALLOWED];
 
-/// Ring 3, a job's task (its job record at `arg`): runs its command's table of checks and
-/// reports; as WAIT, then writes to the shell's state (which must fault: `error` says 1 if
-/// it did not).
+/// Ring 3, a job's task (its job record at `arg`): runs its command's table of checks (a
+/// PROMPT job once it gets Ctrl-C) and reports; as WAIT, then writes to the shell's state
+/// (which must fault: `error` says 1 if it did not).
 extern "C" fn prober(arg: u64) -> ! {
     // SAFETY: the job the service (here, the test) keeps until this task has ended, open to us.
     let job = unsafe { &*(arg as *const Job) };
     let wait = job.command.name == "WAIT";
-    let (got, expected): (alloc::vec::Vec<u64>, &[u64]) = if wait { (wait_job_checks(), &WAIT_EXPECTED) } else { (prompt_job_checks(), &PROMPT_EXPECTED) };
+    let (got, expected): (alloc::vec::Vec<u64>, &[u64]) = if wait {
+        (wait_job_checks(job.args().parse().unwrap_or(0)), &WAIT_EXPECTED)
+    } else {
+        exec::sys::wait(exec::signal::SIGF_CTRL_C);
+        (prompt_job_checks(), &PROMPT_EXPECTED)
+    };
     let wrong = got.iter().zip(expected).position(|(g, e)| g != e);
     job.rc.store(wrong.map_or(0, |i| i as i32 + 1), Ordering::SeqCst);
     job.error.store(wrong.map_or(0, |i| got[i] as u32), Ordering::SeqCst);
@@ -120,49 +131,70 @@ extern "C" fn prober(arg: u64) -> ! {
     unreachable!()
 }
 
-/// Runs the prober as a job of `command` on CLI `cli` with `state`; waits (at most 5 s) for
-/// its end. Result: its task's number and its report (rc, error).
-fn run_prober(command: &str, cli: u32, state: SharedState) -> Result<(u64, i32, u32), alloc::string::String> {
+/// A stand-in job: its task's number and its job record.
+type Prober = (u64, *mut Job);
+
+/// Starts the prober as a job of `command` with `args` and `state`: a `foreground` one on CLI
+/// 1 (the test's task its owner), else on CLI 2.
+fn start_prober(command: &str, args: &str, state: SharedState, foreground: bool) -> Result<Prober, alloc::string::String> {
     let c = crate::commands::find_command(command).ok_or("no such command")?;
-    let job = Pages::new(Job::new(cli, c, "", state.view(), None, None).ok_or("no job")?).ok_or("no memory")?;
+    let job = Pages::new(Job::new(if foreground { 1 } else { 2 }, c, args, state.view(), None, None).ok_or("no job")?).ok_or("no memory")?;
     let fields = job.ptr();
-    exec::signal::set_signal(0, SIGF_CTRL_F);
-    let number = spawn_as(job, state, exec::task::find_task(None), SIGF_CTRL_F, false, prober);
+    let number = spawn_as(job, state, exec::task::find_task(None), 0, foreground, prober);
     ensure!(number != 0, "the {command} stand-in did not start");
+    Ok((number, fields))
+}
+
+/// Waits (at most 5 s) for the end of the stand-in; reads its report (rc, error) and frees its
+/// record (collected, or reaped if in the background).
+fn end_of((number, fields): Prober) -> Result<(i32, u32), alloc::string::String> {
     let limit = 5 * exec::time::TICK_HZ;
     let mut ticks = 0;
-    while exec::signal::set_signal(0, 0) & SIGF_CTRL_F == 0 && ticks < limit {
+    while exec::task::task_alive(number) && ticks < limit {
         exec::time::wait_ticks(1);
         ticks += 1;
     }
-    ensure!(ticks < limit, "the {command} stand-in did not end in 5 s");
-    exec::signal::set_signal(0, SIGF_CTRL_F);
-    // SAFETY: the task has ended; its job's pages stay on the service's record until reaped
-    // below. Only the integers are read.
-    let (rc, error) = unsafe { ((*core::ptr::addr_of!((*fields).rc)).load(Ordering::SeqCst), (*core::ptr::addr_of!((*fields).error)).load(Ordering::SeqCst)) };
-    reap_jobs();
-    Ok((number, rc, error))
+    ensure!(ticks < limit, "stand-in {number} did not end in 5 s");
+    // SAFETY: the task has ended; its job's pages stay on the service's record until it is
+    // collected or reaped below. Only the integers are read.
+    let report = unsafe { ((*core::ptr::addr_of!((*fields).rc)).load(Ordering::SeqCst), (*core::ptr::addr_of!((*fields).error)).load(Ordering::SeqCst)) };
+    if crate::jobs::collect(number).is_err() {
+        crate::jobs::reap_jobs();
+    }
+    Ok(report)
 }
 
 fn commands_change_the_state_only_by_asking() -> TestResult {
     crate::system_tests::services_up()?;
-    // SAFETY: zero bytes are an empty state; kept for good, as the shell keeps its own.
+    // SAFETY: zero bytes are an empty state (colour off); kept for good, as the shell's own.
     let state = unsafe { SharedState::new(Pages::<ShellState>::zeroed().ok_or("no memory")?.leak()) };
     state.with(|s| {
         let _ = s.prompt.set("orig> ");
         let _ = s.current_dir.set("RAM:here");
         s.add_cli(5, 12345, "other")
     });
-    let (wait, rc, error) = run_prober("WAIT", 9, state)?;
-    ensure_eq!((rc, error), (0, 0), "(the WAIT stand-in's first wrong answer from 1, the answer; error 1: its write to the state went through)");
-    let (prompt, dir, said, by) = state.with(|s| (alloc::string::String::from(s.prompt.as_str()), alloc::string::String::from(s.dir()), alloc::string::String::from(s.last_message.as_str()), s.message_task));
-    ensure_eq!((prompt.as_str(), dir.as_str()), ("orig> ", "RAM:"), "the prompt untouched, the directory found gone");
+    let prompt_prober = start_prober("PROMPT", "", state, false)?;
+    let prompt_job = prompt_prober.0;
+    let wait_prober = start_prober("WAIT", &alloc::format!("{prompt_job}"), state, true)?;
+    let wait = wait_prober.0;
+    let report = end_of(wait_prober);
+    let read = |s: &ShellState| (alloc::string::String::from(s.prompt.as_str()), alloc::string::String::from(s.dir()), alloc::string::String::from(s.last_message.as_str()), s.message_task, s.color(), s.aliases().len());
+    let after_wait = state.view().read(read);
+    let t = exec::task::task_by_number(prompt_job);
+    if !t.is_null() {
+        // SAFETY: a live task (just found; we run at its priority and hold no Forbid, but it
+        // waits for this very signal and cannot end before it).
+        unsafe { exec::signal::signal(t, exec::signal::SIGF_CTRL_C) };
+    }
+    let prompt_report = end_of(prompt_prober);
+    ensure_eq!(report?, (0, 0), "the WAIT stand-in: (its first wrong answer from 1, the answer; error 1: its write to the state went through)");
+    let (prompt, dir, said, by, color, aliases) = after_wait;
+    ensure_eq!((prompt.as_str(), dir.as_str(), color, aliases), ("orig> ", "RAM:", false, 0), "only the directory found gone changed");
     ensure_eq!((said.as_str(), by), ("it broke", wait), "the failure told in the stand-in's own name");
-    state.with(|s| s.remove_cli(wait)); // it faulted before its end (the shell's forget_ended_clis)
-    let (prompt_job, rc, error) = run_prober("PROMPT", 10, state)?;
-    ensure_eq!((rc, error), (0, 0), "(the PROMPT stand-in's first wrong answer from 1, the answer)");
-    let (prompt, clis) = state.with(|s| (alloc::string::String::from(s.prompt.as_str()), s.clis().iter().map(|c| c.task).collect::<alloc::vec::Vec<_>>()));
-    ensure_eq!(prompt.as_str(), "ok> ");
-    ensure_eq!(clis, [12345], "the PROMPT job's CLI entry went at its word, no other (job {prompt_job})");
+    ensure_eq!(prompt_report?, (0, 0), "the PROMPT stand-in: (its first wrong answer from 1, the answer)");
+    let (prompt, dir, said, by, _, _) = state.view().read(read);
+    ensure_eq!((prompt.as_str(), dir.as_str(), said.as_str(), by), ("ok> ", "RAM:", "it broke", wait), "the background job's own prompt only");
+    let clis: alloc::vec::Vec<u64> = state.view().read(|s| s.clis().iter().map(|c| c.task).collect());
+    ensure_eq!(clis, [12345], "each job's CLI entry went as its record was freed, no other");
     Ok(())
 }

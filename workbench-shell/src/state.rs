@@ -4,11 +4,12 @@
 //! It is plain data of fixed size (no pointers into anybody's heap), so that it can live in
 //! pages of its own that every command's address space maps, ring-3 commands of the mmu build
 //! included: WHY, STATUS, BREAK and CHANGETASKPRI are ordinary command tasks that read it.
-//! One task writes it, the shell (in ring 3 in the mmu build); its commands map it read-only
-//! and ask the jobs service for a [`Setting`] (PROMPT, ALIAS, CD, ...), which it makes if the
-//! asking job's command may (`settings.rs`). Whoever touches it holds Forbid
-//! (`SharedState::with`, `StateView::read`). Texts are checked when read back, so even the
-//! shell's own stray write spoils a setting but never makes a reader misbehave.
+//! One task writes it, the shell (in ring 3 in the mmu build), and besides it only ring 0 (the
+//! jobs service lists and unlists its jobs, the shell's watcher tidies after a fault). Its
+//! commands map it read-only and ask the jobs service for a [`Setting`] (PROMPT, ALIAS, CD,
+//! ...), which it makes if the asking job's command may (`settings.rs`). Whoever touches it
+//! holds Forbid (`SharedState::with`, `StateView::read`). Texts are checked when read back,
+//! so even the shell's own stray write spoils a setting but never makes a reader misbehave.
 #![forbid(unsafe_code)]
 
 use alloc::string::String;
@@ -92,7 +93,7 @@ pub struct ShellState {
     pub last_error: u32,
     clis: [CliSlot; MAX_CLIS],
     /// Whether output uses ANSI colour (COLOR): non-zero for on. A byte, not a bool: any
-    /// value a command writes here is one the shell may read.
+    /// value a stray write leaves here is one a reader may read.
     color: u8,
     /// What the last foreground command said when it failed (WHY names it).
     pub last_message: FixedStr<MESSAGE_MAX>,
@@ -228,43 +229,42 @@ pub enum Setting {
     Unalias = 3,
     /// COLOR: ANSI colour on or off.
     Color = 4,
-    /// CD: the current directory (first text; empty: `RAM:`). Any command may reset it to
-    /// `RAM:` (it found the directory gone).
+    /// CD: the current directory (first text; empty: `RAM:`). The foreground command may
+    /// reset it to `RAM:` (it found the directory gone).
     Dir = 5,
-    /// A foreground command's failure message (first text), kept for WHY with the number of
+    /// The foreground command's failure message (first text), kept for WHY with the number of
     /// the task that said it.
     Failure = 6,
-    /// The command ends: its task's CLI entry goes.
-    EndCli = 7,
 }
 
 impl Setting {
     /// Every setting, in number order.
-    pub const ALL: [Setting; 7] = [Setting::Prompt, Setting::Alias, Setting::Unalias, Setting::Color, Setting::Dir, Setting::Failure, Setting::EndCli];
+    pub const ALL: [Setting; 6] = [Setting::Prompt, Setting::Alias, Setting::Unalias, Setting::Color, Setting::Dir, Setting::Failure];
 
     /// The setting numbered `n` (a request's field, any value).
     pub fn from_number(n: u64) -> Option<Setting> {
         Setting::ALL.into_iter().find(|s| *s as u64 == n)
     }
 
-    /// Whether a job running `command` may ask for this setting with `first` as its first
-    /// text: each setting belongs to the command that makes it; what concerns the asking
-    /// task alone (its failure, its end, a directory found gone) any command may ask.
-    pub fn allowed_for(self, command: &str, first: &str) -> bool {
+    /// Whether a job running `command` (in the `foreground` or not) may ask for this setting
+    /// with `first` as its first text: each setting belongs to the command that makes it;
+    /// what the shell reads of its foreground command (a failure for WHY, the directory it
+    /// found gone) only that command may tell.
+    pub fn allowed_for(self, command: &str, first: &str, foreground: bool) -> bool {
         match self {
             Setting::Prompt => command == "PROMPT",
             Setting::Alias => command == "ALIAS",
             Setting::Unalias => command == "UNALIAS",
             Setting::Color => command == "COLOR",
-            Setting::Dir => command == "CD" || first.is_empty(),
-            Setting::Failure | Setting::EndCli => true,
+            Setting::Dir => command == "CD" || (foreground && first.is_empty()),
+            Setting::Failure => foreground,
         }
     }
 }
 
 impl ShellState {
     /// Makes `setting` with its texts `first` and `second` and switch `on`, for the command
-    /// task numbered `task` (a failure's teller, the CLI entry that ends). Errors: why it was
+    /// task numbered `task` (a failure's teller). Errors: why it was
     /// not made (a text too long, no room, no such alias); nothing changed then.
     pub fn apply(&mut self, setting: Setting, first: &str, second: &str, on: bool, task: u64) -> Result<(), &'static str> {
         match setting {
@@ -281,10 +281,6 @@ impl ShellState {
                 self.message_task = task;
                 Ok(())
             }
-            Setting::EndCli => {
-                self.remove_cli(task);
-                Ok(())
-            }
         }
     }
 }
@@ -299,19 +295,21 @@ mod tests {
             assert_eq!(Setting::from_number(s as u64), Some(s));
         }
         assert_eq!(Setting::from_number(0), None);
-        assert_eq!(Setting::from_number(8), None);
+        assert_eq!(Setting::from_number(7), None);
         assert_eq!(Setting::from_number(u64::MAX), None);
-        assert!(Setting::Prompt.allowed_for("PROMPT", "x> "));
-        assert!(!Setting::Prompt.allowed_for("ECHO", "x> "));
-        assert!(!Setting::Prompt.allowed_for("prompt", "x> "), "a command's name as COMMANDS spells it");
-        assert!(Setting::Alias.allowed_for("ALIAS", "ll"));
-        assert!(!Setting::Alias.allowed_for("UNALIAS", "ll"));
-        assert!(Setting::Unalias.allowed_for("UNALIAS", "ll"));
-        assert!(!Setting::Color.allowed_for("WAIT", ""));
-        assert!(Setting::Dir.allowed_for("CD", "RAM:x"));
-        assert!(!Setting::Dir.allowed_for("WAIT", "RAM:x"), "only CD chooses a directory");
-        assert!(Setting::Dir.allowed_for("WAIT", ""), "any command may find it gone");
-        assert!(Setting::Failure.allowed_for("WAIT", "oops") && Setting::EndCli.allowed_for("WAIT", ""));
+        assert!(Setting::Prompt.allowed_for("PROMPT", "x> ", false));
+        assert!(!Setting::Prompt.allowed_for("ECHO", "x> ", true));
+        assert!(!Setting::Prompt.allowed_for("prompt", "x> ", true), "a command's name as COMMANDS spells it");
+        assert!(Setting::Alias.allowed_for("ALIAS", "ll", true));
+        assert!(!Setting::Alias.allowed_for("UNALIAS", "ll", true));
+        assert!(Setting::Unalias.allowed_for("UNALIAS", "ll", true));
+        assert!(!Setting::Color.allowed_for("WAIT", "", true));
+        assert!(Setting::Dir.allowed_for("CD", "RAM:x", false));
+        assert!(!Setting::Dir.allowed_for("WAIT", "RAM:x", true), "only CD chooses a directory");
+        assert!(Setting::Dir.allowed_for("WAIT", "", true), "the foreground command may find it gone");
+        assert!(!Setting::Dir.allowed_for("WAIT", "", false), "a background one may not");
+        assert!(Setting::Failure.allowed_for("WAIT", "oops", true));
+        assert!(!Setting::Failure.allowed_for("WAIT", "oops", false), "WHY is about the foreground command");
     }
 
     #[test]
@@ -331,9 +329,6 @@ mod tests {
         assert_eq!(s.apply(Setting::Dir, &"d".repeat(DIR_MAX + 1), "", false, 5), Err("Directory name too long for CD"));
         assert_eq!(s.apply(Setting::Failure, "it broke", "", false, 7), Ok(()));
         assert_eq!((s.last_message.as_str(), s.message_task), ("it broke", 7));
-        assert!(s.add_cli(2, 7, "WAIT") && s.add_cli(3, 8, "WAIT"));
-        assert_eq!(s.apply(Setting::EndCli, "", "", false, 7), Ok(()));
-        assert_eq!(s.clis().iter().map(|c| c.task).collect::<Vec<_>>(), [8], "only the asker's entry went");
     }
 
     #[test]

@@ -15,8 +15,9 @@
 //! A request from ring 3 is a *claim*: the service gets a copy in kernel memory and checks
 //! its length and every field before it acts. And not every task may ask: a ring-3 sender
 //! must be the task of a job the jobs service started for the command that asks (REBOOT for a
-//! reboot, and so on), or for the jobs service's own kinds the shell's task itself, by the
-//! sender's task number that the kernel keeps for the copy. A ring-3 task that sends SHUTDOWN
+//! reboot, and so on), or for the jobs service's own kinds the shell's task itself (a
+//! SETTING's, a job whose command the setting belongs to: `settings.rs`), by the sender's
+//! task number that the kernel keeps for the copy. A ring-3 task that sends SHUTDOWN
 //! itself is refused ([`ERR_NOT_ALLOWED`]), and the machine goes on. A ring-0 sender is kernel
 //! code, trusted as any. (The flat build has no rings: any task may ask.)
 

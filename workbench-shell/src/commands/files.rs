@@ -435,7 +435,7 @@ pub(super) fn cd(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     match r {
         Ok(full) => {
             if let Err(e) = crate::settings::ask_change(crate::state::Setting::Dir, &full, "", false) {
-                return ctx.fail(RC_ERROR, error::LINE_TOO_LONG as u32, &e);
+                return ctx.fail(RC_ERROR, error::LINE_TOO_LONG as u32, &alloc::format!("{e}"));
             }
             RC_OK
         }

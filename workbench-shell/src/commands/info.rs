@@ -15,6 +15,7 @@ use libraries::readargs::ArgValue;
 use super::snapshot::{free_memory, nodes, system_info, tasks};
 use super::{COMMANDS, Ctx, error_text, find_command, num, switch, text};
 use crate::shell::{ERROR_OBJECT_NOT_FOUND, RC_ERROR, RC_OK, RC_WARN};
+use crate::settings::SettingError;
 use crate::state::Setting;
 
 fn state_name(s: TaskState) -> &'static str {
@@ -44,7 +45,7 @@ pub(super) fn alias(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
             // A quoted text is the text (quotes stripped as ECHO strips them).
             let t = crate::cli::unquote(t).unwrap_or_else(|| String::from(t));
             if let Err(e) = crate::settings::ask_change(Setting::Alias, name, &t, false) {
-                return ctx.fail(RC_ERROR, 120, &e);
+                return ctx.fail(RC_ERROR, 120, &alloc::format!("{e}"));
             }
         }
     }
@@ -53,8 +54,10 @@ pub(super) fn alias(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
 
 pub(super) fn unalias(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     let name = text(&a[0]).unwrap_or("");
-    if crate::settings::ask_change(Setting::Unalias, name, "", false).is_err() {
-        return ctx.fail(RC_WARN, ERROR_OBJECT_NOT_FOUND, &alloc::format!("No alias {name}"));
+    match crate::settings::ask_change(Setting::Unalias, name, "", false) {
+        Ok(()) => {}
+        Err(SettingError::Refused(_)) => return ctx.fail(RC_WARN, ERROR_OBJECT_NOT_FOUND, &alloc::format!("No alias {name}")),
+        Err(e) => return ctx.fail(RC_ERROR, 120, &alloc::format!("{e}")),
     }
     RC_OK
 }
@@ -81,7 +84,7 @@ pub(super) fn color(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     if (switch(&a[0]) || switch(&a[1]))
         && let Err(e) = crate::settings::ask_change(Setting::Color, "", "", switch(&a[0]))
     {
-        return ctx.fail(RC_ERROR, 120, &e);
+        return ctx.fail(RC_ERROR, 120, &alloc::format!("{e}"));
     }
     let on = ctx.read_state(|s| s.color());
     let _ = writeln!(ctx.con, "Colour is {}", if on { "on" } else { "off" });
@@ -186,7 +189,7 @@ pub(super) fn help(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
 pub(super) fn prompt(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     let p = text(&a[0]).map_or(String::from(crate::cli::DEFAULT_PROMPT), crate::cli::prompt_text);
     if let Err(e) = crate::settings::ask_change(Setting::Prompt, &p, "", false) {
-        return ctx.fail(RC_ERROR, 120, &e);
+        return ctx.fail(RC_ERROR, 120, &alloc::format!("{e}"));
     }
     RC_OK
 }

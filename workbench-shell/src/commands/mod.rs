@@ -70,8 +70,13 @@ impl Ctx {
         self.con.error(message);
         self.error = error;
         if self.cli == 1 {
-            // What cannot be kept is the shell's loss only: WHY says less.
-            let _ = crate::settings::ask_change(crate::state::Setting::Failure, message, "", false);
+            // Cut to what WHY keeps (a long message would not fit a request). What cannot be
+            // kept is WHY's loss only.
+            let mut end = message.len().min(crate::state::MESSAGE_MAX);
+            while !message.is_char_boundary(end) {
+                end -= 1;
+            }
+            let _ = crate::settings::ask_change(crate::state::Setting::Failure, &message[..end], "", false);
         }
         rc
     }
