@@ -108,8 +108,9 @@ mod entry {
     use exec::arch::x86_64::trap::TrapFrame;
     use exec::task::Task;
 
+    /// Called by the syscall entry's assembly (hence the C ABI).
     #[unsafe(no_mangle)]
-    fn lorraine_mmu_gate(frame: &mut TrapFrame) {
+    extern "C" fn lorraine_mmu_gate(frame: &mut TrapFrame) {
         crate::gate::gate(frame);
     }
 

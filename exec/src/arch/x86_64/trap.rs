@@ -73,15 +73,6 @@ pub fn exception_name(vector: u64) -> (&'static str, &'static str) {
     }
 }
 
-/// mmu-mode: called by the syscall entry with interrupts disabled, for a gate call and
-/// nothing else (no IDT vector reaches the gate): straight up to exec's gate door, with no
-/// classifying on the way. Returns the frame to resume (this one).
-#[cfg(feature = "mmu")]
-pub(super) extern "C" fn syscall_dispatch(frame: &mut TrapFrame) -> *mut TrapFrame {
-    crate::entry::trap(crate::entry::Trap::GateCall, frame);
-    frame
-}
-
 /// Called by `trap_common` with interrupts disabled. Returns the frame to resume. What arch
 /// finishes itself (a probed exception, a spurious interrupt) ends here; everything else goes
 /// up through exec's one entry, [`crate::entry::trap`].

@@ -37,7 +37,8 @@ global_asm!(
     .global syscall_entry
 /* SYSCALL from ring 3: RCX = user RIP, R11 = user RFLAGS, RSP = user stack, IF cleared by
    SFMASK. Switch to the task's kernel stack, build a trap frame like an interrupt's, call the
-   gate's dispatcher (no classifying: only gate calls come here), and leave with SYSRET. */
+   gate (mmu-mode's `lorraine_mmu_gate`, straight: only gate calls come here), interrupts off
+   again (the call may have turned them on), and leave with SYSRET. */
 syscall_entry:
     swapgs
     mov %rsp, %gs:8
@@ -56,8 +57,8 @@ syscall_entry:
     incq {cr3_loads}(%rip)
     mov %rsp, %rdi
     cld
-    call {dispatch}
-    mov %rax, %rsp
+    call {gate}
+    cli
     mov {percpu}+24(%rip), %rax /* back to the task's page tables */
     mov %rax, %cr3
     incq {cr3_loads}(%rip)
@@ -100,7 +101,7 @@ enter_user:
     user_ss = const (USER_DATA | 3) as u64,
     user_cs = const (USER_CODE | 3) as u64,
     vector = const SYSCALL_VECTOR,
-    dispatch = sym super::trap::syscall_dispatch,
+    gate = sym crate::entry::lorraine_mmu_gate,
     percpu = sym PER_CPU,
     cr3_loads = sym crate::events::CR3_LOADS,
     options(att_syntax)
