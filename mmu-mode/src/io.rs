@@ -7,11 +7,16 @@
 //! data, offset, and what follows the IoRequest in a larger request, such as timer.device's
 //! time value) into the shadow, and the results (error, actual, the time) back out. Every
 //! name, request and data range is an allegation checked against the caller's mappings first.
-//! A device touches the request's data in place, so the request (while open) and its data
-//! (while in flight) are pinned (`Space::pin`): they must lie in a block the task holds or on
-//! its stack, and those blocks can be neither freed nor given away meanwhile; a request must
-//! give a length (the "up to a NUL" length, -1, is refused). Handles a task leaves open are closed
-//! when it ends (exec has aborted their I/O by then).
+//! A device never touches the task's memory: its data goes through the one door, into the
+//! kernel's copy of it at the send (but for a CMD_READ), and back out when the request is done
+//! (but for a CMD_WRITE; a CMD_READ's `actual` bytes), checked writable again then. The copy
+//! is the handle's: `INLINE` bytes in it, or a block of exec memory kept for its next
+//! requests and charged to the task's family. The request (while open) and its data (while in
+//! flight) are pinned all the same (`Space::pin`): they must lie in a block the task holds or
+//! on its stack, and those blocks can be neither freed nor given away meanwhile, so that a
+//! read's data always has somewhere to go. A request must give a length (the "up to a NUL"
+//! length, -1, is refused). Handles a task leaves open are closed when it ends (exec has
+//! aborted their I/O by then).
 //!
 //! Handles are found by (task, request) in a tree (O(log n), never a walk of everybody's);
 //! a task holds at most [`DEVICES_PER_TASK`] of them, and none is opened past the kernel
@@ -45,6 +50,9 @@ const EXTENSION_OUT: usize = size_of::<devices::timer::TimeVal>();
 // The shadow is begun as the device's own request type: the largest must fit.
 const _: () = assert!(size_of::<devices::timer::TimeRequest>() <= size_of::<IoRequest>() + EXTENSION);
 
+/// Data up to this length is copied through the handle itself.
+const INLINE: usize = 256;
+
 /// The kernel side of a ring-3 task's open request.
 #[repr(C)]
 struct Handle {
@@ -56,10 +64,74 @@ struct Handle {
     user: u64,
     user_len: u64,
     /// The pins (`Space::pin`) on the request, for as long as it is open, and on the data,
-    /// while in flight: the memory a device touches in place cannot go away under it.
+    /// while in flight: neither can go away while the kernel may copy to it.
     req_pin: u64,
     data_pin: u64,
     busy: bool,
+    /// The request in flight: its command, and the task's data (address, length) it copies.
+    command: u16,
+    data: u64,
+    length: u64,
+    /// The kernel's copy of the data, which the device reads and writes: `inline` up to
+    /// [`INLINE`] bytes, else `bounce` (exec memory of `bounce_len` bytes, null before the
+    /// first long request, charged to `family`).
+    inline: [u8; INLINE],
+    bounce: *mut u8,
+    bounce_len: u64,
+    family: u64,
+}
+
+/// The kernel's copy for `length` bytes of `h`'s data: the inline bytes, the handle's block,
+/// or a larger block made now (charged to the family, the old one given back). `None` past the
+/// family's quota or the kernel's reserve, or without memory. Forbid held.
+///
+/// # Safety
+/// `h` is a live, idle handle.
+unsafe fn copy_buffer(h: *mut Handle, length: u64) -> Option<*mut u8> {
+    // SAFETY: per the contract.
+    unsafe {
+        if length as usize <= INLINE {
+            return Some((&raw mut (*h).inline).cast());
+        }
+        if length <= (*h).bounce_len {
+            return Some((*h).bounce);
+        }
+        crate::policy::charge((*h).family, length).ok()?;
+        let block = exec::memory::alloc_mem(length as usize, exec::memory::MemFlags::PUBLIC);
+        if block.is_null() {
+            crate::policy::uncharge((*h).family, length);
+            return None;
+        }
+        free_bounce(h);
+        ((*h).bounce, (*h).bounce_len) = (block, length);
+        Some(block)
+    }
+}
+
+/// Gives back `h`'s block for long data, if it has one.
+///
+/// # Safety
+/// `h` is a live handle with no request in flight.
+unsafe fn free_bounce(h: *mut Handle) {
+    // SAFETY: per the contract: nothing uses the block.
+    unsafe {
+        if !(*h).bounce.is_null() {
+            exec::memory::free_mem((*h).bounce, (*h).bounce_len as usize);
+            crate::policy::uncharge((*h).family, (*h).bounce_len);
+            ((*h).bounce, (*h).bounce_len) = (core::ptr::null_mut(), 0);
+        }
+    }
+}
+
+/// How many bytes of the data the device may have written, to copy back: a CMD_READ's
+/// `actual` (at most its length), none for a CMD_WRITE, the whole length for any other
+/// command (its direction is the device's own).
+fn bytes_back(command: u16, length: u64, actual: usize) -> u64 {
+    match command {
+        exec::device::CMD_READ => (actual as u64).min(length),
+        exec::device::CMD_WRITE => 0,
+        _ => length,
+    }
 }
 
 /// Open handles, by their task and the task's request. Forbid.
@@ -142,6 +214,15 @@ pub fn open(name: &str, unit: u64, user: u64) -> GateResult {
         req_pin,
         data_pin: 0,
         busy: false,
+        command: 0,
+        data: 0,
+        length: 0,
+        inline: [0; INLINE],
+        bounce: core::ptr::null_mut(),
+        bounce_len: 0,
+        // SAFETY: the only reference to the caller's space during this call (none other is
+        // held across it).
+        family: unsafe { crate::gate::my_space() }.map_or(0, |s| s.policy.family),
     }));
     // SAFETY: the shadow is live in its box and not open.
     let err = unsafe { exec::device::open_device(name, unit as u32, &mut (*h).req, 0) };
@@ -168,9 +249,10 @@ pub fn open(name: &str, unit: u64, user: u64) -> GateResult {
     Ok(0)
 }
 
-/// Copies the caller's fields into an idle shadow, checking the data range. False if the
-/// handle is busy or the range is not the caller's. Under Forbid, as every change to a
-/// space's loans.
+/// Copies the caller's fields into an idle shadow, checking the data range, and the data
+/// into the kernel's copy (but for a CMD_READ). False if the handle is busy, the range is not
+/// the caller's, or there is no room for the copy. Under Forbid, as every change to a space's
+/// loans.
 fn copy_in(h: *mut Handle) -> bool {
     under_forbid(|| copy_in_under_forbid(h))
 }
@@ -185,16 +267,41 @@ fn copy_in_under_forbid(h: *mut Handle) -> bool {
             return false;
         }
         let Some(req) = s.writable((*h).user, (*h).user_len) else { return false };
-        let (data, length) = (field!(req, u64, data), field!(req, u64, length));
-        // The data stays where it is: the device reads or writes it in place while the request
-        // is in flight (checked here, and pinned until the results are copied out).
-        if length > 0 && (length == u64::MAX || s.writable(data, length).is_none()) {
+        let (data, length, command) = (field!(req, u64, data), field!(req, u64, length), field!(req, u16, command));
+        // The data is checked here and pinned until the results are copied out; the device
+        // works on the kernel's copy.
+        if length == 0 {
+            return start(h, req, command, 0, 0, 0, core::ptr::null_mut());
+        }
+        if length == u64::MAX {
             return false;
         }
-        let Some(data_pin) = (if length > 0 { s.pin(data, length) } else { Some(0) }) else { return false };
+        let Some(user_data) = s.writable(data, length) else { return false };
+        let Some(data_pin) = s.pin(data, length) else { return false };
+        let Some(copy) = copy_buffer(h, length) else {
+            s.unlend(data_pin);
+            return false;
+        };
+        if command != exec::device::CMD_READ {
+            user_data.to_read().copy_to_kernel(0, copy, length);
+        }
+        start(h, req, command, data, length, data_pin, copy)
+    }
+}
+
+/// The rest of [`copy_in`]: the shadow's fields from the caller's request `req`, its data the
+/// kernel's `copy` of the task's `length` bytes at `data` (pinned by `data_pin`).
+///
+/// # Safety
+/// `h` is the caller's idle handle; `copy` is null for no data, else `length` bytes the
+/// handle owns.
+unsafe fn start(h: *mut Handle, req: crate::uaccess::UserWrite, command: u16, data: u64, length: u64, data_pin: u64, copy: *mut u8) -> bool {
+    // SAFETY: per the contract.
+    unsafe {
+        ((*h).command, (*h).data, (*h).length) = (command, data, length);
         let r = &mut (*h).req;
-        r.command = field!(req, u16, command);
-        r.data = data as *mut u8;
+        r.command = command;
+        r.data = copy;
         r.length = length as usize;
         r.offset = field!(req, usize, offset);
         let ext = ((*h).user_len as usize - size_of::<IoRequest>()).min(EXTENSION);
@@ -205,9 +312,9 @@ fn copy_in_under_forbid(h: *mut Handle) -> bool {
     true
 }
 
-/// Copies a completed shadow's results back to the caller's request (checked writable again
-/// now), and unpins its data. Result: its error. Under Forbid, as every change to a space's
-/// loans.
+/// Copies a completed shadow's results back to the caller's request, and what the device
+/// wrote of the data back to the caller's data (each checked writable again now), and unpins
+/// the data. Result: its error. Under Forbid, as every change to a space's loans.
 fn copy_out(h: *mut Handle) -> u64 {
     under_forbid(|| copy_out_under_forbid(h))
 }
@@ -223,6 +330,12 @@ fn copy_out_under_forbid(h: *mut Handle) -> u64 {
             set_field!(req, actual = r.actual);
             let ext = ((*h).user_len as usize - size_of::<IoRequest>()).min(EXTENSION_OUT);
             req.write_from(size_of::<IoRequest>() as u64, &(&(*h).extension)[..ext]);
+        }
+        let back = bytes_back((*h).command, (*h).length, r.actual);
+        if back > 0
+            && let Some(to) = s.as_ref().and_then(|s| s.writable((*h).data, back))
+        {
+            to.copy_from_kernel(0, r.data, back);
         }
         if let Some(s) = s {
             s.unlend((*h).data_pin);
@@ -327,6 +440,9 @@ unsafe fn release(h: *mut Handle) {
     unsafe {
         exec::device::close_device(&mut (*h).req);
         exec::port::delete_msg_port((*h).port);
+        forbid();
+        free_bounce(h);
+        permit();
         drop(Box::from_raw(h));
     }
 }

@@ -1,7 +1,8 @@
-//! mmu-mode's in-kernel tests of long work a gate call does for a task with interrupts off: the
-//! one door's copies (`uaccess.rs`: chunked, overlapping either way), page-table changes
-//! (`Space::set_access`) and the checks of long alleged ranges (`Space::readable`/`writable`)
-//! let pending interrupts in as they go.
+//! mmu-mode's in-kernel tests of the one door to task memory: long work a gate call does for a
+//! task with interrupts off (the door's copies, `uaccess.rs`: chunked, overlapping either way;
+//! page-table changes, `Space::set_access`; the checks of long alleged ranges,
+//! `Space::readable`/`writable`) lets pending interrupts in as it goes; and a device works on
+//! the kernel's copy of a ring-3 request's data, never on the task's memory (`io.rs`).
 
 use exec::ktest::{Test, TestResult};
 use exec::memory::{MemFlags, alloc_mem, free_mem};
@@ -19,6 +20,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.door.long_page_checks_let_interrupts_in", long_page_checks_let_interrupts_in),
     Test::new("mmu.door.kernel_forbid_time_is_not_the_tasks", kernel_forbid_time_is_not_the_tasks),
     Test::new("mmu.door.forbid_held_through_long_calls_is_judged", forbid_held_through_long_calls_is_judged),
+    Test::new("mmu.door.devices_work_on_the_kernels_copy", devices_work_on_the_kernels_copy),
 ];
 
 /// Bytes of each copy: many chunks.
@@ -269,5 +271,160 @@ fn forbid_held_through_long_calls_is_judged() -> TestResult {
     }
     ensure!(!signalled, "the task held Forbid for 2 s of long calls and went on");
     ensure_eq!(crate::gate::FORBID_OVERRUNS.load(core::sync::atomic::Ordering::SeqCst), overruns + 1);
+    Ok(())
+}
+
+// --- device data ------------------------------------------------------------------------
+
+/// The test device's data: longer than a handle's inline copy, and shorter.
+const LONG: usize = 600;
+const SHORT: usize = 16;
+
+/// What the test device saw: the data address of each request, in order, and the sum of each
+/// CMD_WRITE's bytes.
+static DATA_SEEN: [core::sync::atomic::AtomicU64; 4] = [const { core::sync::atomic::AtomicU64::new(0) }; 4];
+static SEEN_COUNT: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+static WRITE_SUMS: [core::sync::atomic::AtomicU64; 4] = [const { core::sync::atomic::AtomicU64::new(0) }; 4];
+
+/// A device for the test: CMD_READ fills the first half of the data with 0xA5 (`actual`: that
+/// half); CMD_WRITE sums the data; any other command fills all of it with 0x5A (`actual` 0).
+/// Each request completes at once.
+static DATA_DEVICE: exec::global::Global<exec::device::Device> = exec::global::Global::new(exec::device::Device::new(
+    "r3test-data.device",
+    1,
+    0,
+    "r3test-data.device 1.0 (30.11.2026)",
+    data_open,
+    data_close,
+    data_begin_io,
+    data_abort_io,
+));
+
+/// # Safety
+/// As `Device::open`.
+unsafe fn data_open(_: *mut exec::device::Device, _: u32, req: *mut exec::device::IoRequest, _: u32) -> i8 {
+    // SAFETY: `req` is live (open_device's contract).
+    unsafe { (*req).unit = 0 };
+    0
+}
+
+/// # Safety
+/// As `Device::close`.
+unsafe fn data_close(_: *mut exec::device::IoRequest) {}
+
+/// # Safety
+/// As `Device::abort_io`: nothing is ever pending.
+unsafe fn data_abort_io(_: *mut exec::device::IoRequest) {}
+
+/// # Safety
+/// As `Device::begin_io`: `io` is live, open and idle; `data` holds `length` bytes.
+unsafe fn data_begin_io(io: *mut exec::device::IoRequest) {
+    use core::sync::atomic::Ordering::SeqCst;
+    use exec::device::{CMD_READ, CMD_WRITE};
+    // SAFETY: per the contract.
+    unsafe {
+        let (data, len) = ((*io).data, (*io).length);
+        let i = SEEN_COUNT.fetch_add(1, SeqCst);
+        if let Some(seen) = DATA_SEEN.get(i) {
+            seen.store(data as u64, SeqCst);
+        }
+        (*io).error = 0;
+        match (*io).command {
+            CMD_READ => {
+                core::ptr::write_bytes(data, 0xa5, len / 2);
+                (*io).actual = len / 2;
+            }
+            CMD_WRITE => {
+                let sum = (0..len).map(|k| u64::from(*data.add(k))).sum();
+                if let Some(s) = WRITE_SUMS.get(i) {
+                    s.store(sum, SeqCst);
+                }
+                (*io).actual = len;
+            }
+            _ => {
+                core::ptr::write_bytes(data, 0x5a, len);
+                (*io).actual = 0;
+            }
+        }
+        exec::device::term_io(io);
+    }
+}
+
+/// The ring-3 user's block: its data buffers (in its own memory), and what it was answered.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct DeviceData {
+    parent: *mut Task,
+    long: [u8; LONG],
+    short: [u8; SHORT],
+    opened: i8,
+    errors: [i8; 4],
+    read_actual: usize,
+}
+
+/// Ring 3: through the test device, a long CMD_WRITE (do_io), a long CMD_READ into data it
+/// filled with 0x11, a short other command, and a long CMD_WRITE again (send_io, wait_io).
+extern "C" fn data_user(block: u64) -> ! {
+    use exec::device::{CMD_NONSTD, CMD_READ, CMD_WRITE, IoRequest};
+    let d = block as *mut DeviceData;
+    // SAFETY: our own block; the request lives on our stack until closed; calls go through the gate.
+    unsafe {
+        let mut io = IoRequest::new(core::ptr::null_mut(), size_of::<IoRequest>());
+        (*d).opened = exec::sys::open_device("r3test-data.device", 0, &mut io, 0);
+        for (i, b) in (*d).long.iter_mut().enumerate() {
+            *b = pattern(i);
+        }
+        (io.command, io.data, io.length) = (CMD_WRITE, (*d).long.as_mut_ptr(), LONG);
+        (*d).errors[0] = exec::sys::do_io(&mut io);
+        (*d).long.fill(0x11);
+        io.command = CMD_READ;
+        (*d).errors[1] = exec::sys::do_io(&mut io);
+        (*d).read_actual = io.actual;
+        (io.command, io.data, io.length) = (CMD_NONSTD, (*d).short.as_mut_ptr(), SHORT);
+        (*d).errors[2] = exec::sys::do_io(&mut io);
+        let mut again = [7u8; LONG];
+        (io.command, io.data, io.length) = (CMD_WRITE, again.as_mut_ptr(), LONG);
+        exec::sys::send_io(&mut io);
+        (*d).errors[3] = exec::sys::wait_io(&mut io);
+        exec::sys::close_device(&mut io);
+        crate::ktests_sys::report_and_end((*d).parent)
+    }
+}
+
+/// A device works on the kernel's copy of a ring-3 request's data: none of the data addresses
+/// it is given is the task's; a CMD_WRITE sees the task's bytes, long or short, through
+/// do_io and send_io; a CMD_READ's `actual` bytes come back, and only those; another
+/// command's whole data comes back.
+fn devices_work_on_the_kernels_copy() -> TestResult {
+    use core::sync::atomic::Ordering::SeqCst;
+    static ADDED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+    if !ADDED.swap(true, SeqCst) {
+        // SAFETY: a static device base, on no list, added once for good.
+        unsafe { exec::device::add_device(DATA_DEVICE.get()) };
+    }
+    SEEN_COUNT.store(0, SeqCst);
+    let init = DeviceData { parent: me3(), long: [0; LONG], short: [0; SHORT], opened: -99, errors: [-99; 4], read_actual: 0 };
+    let (t, block) = hostile("r3-device-data", 0, data_user, init)?;
+    let got = exec::signal::wait(SIGF_CTRL_F);
+    // SAFETY: written before the signal; the task waits (it is live) and its block is exec
+    // memory the kernel reads.
+    let d = unsafe { (block as *const DeviceData).read() };
+    // SAFETY: live, waiting for CTRL_E.
+    unsafe { exec::signal::signal(t, SIGF_CTRL_E) };
+    ensure!(gone("r3-device-data", 200));
+    ensure_eq!(got, SIGF_CTRL_F);
+    ensure_eq!((d.opened, d.errors), (0, [0; 4]), "(opened, the four requests' errors)");
+    ensure_eq!(SEEN_COUNT.load(SeqCst), 4, "requests the device saw");
+    let task_data = [block + core::mem::offset_of!(DeviceData, long) as u64, block + core::mem::offset_of!(DeviceData, short) as u64];
+    for (i, seen) in DATA_SEEN.iter().enumerate() {
+        let at = seen.load(SeqCst);
+        ensure!(at != 0 && !task_data.contains(&at), "request {i}: the device was given the task's own data at {at:#x}");
+    }
+    let sum: u64 = (0..LONG).map(|i| u64::from(pattern(i))).sum();
+    ensure_eq!((WRITE_SUMS[0].load(SeqCst), WRITE_SUMS[3].load(SeqCst)), (sum, 7 * LONG as u64), "what the CMD_WRITEs saw");
+    ensure_eq!(d.read_actual, LONG / 2);
+    ensure!(d.long[..LONG / 2].iter().all(|&b| b == 0xa5), "the read's actual bytes came back");
+    ensure!(d.long[LONG / 2..].iter().all(|&b| b == 0x11), "past the read's actual bytes the task's data changed");
+    ensure_eq!(d.short, [0x5a; SHORT], "another command's data came back whole");
     Ok(())
 }
