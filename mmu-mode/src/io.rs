@@ -368,7 +368,9 @@ pub fn send_io(user: u64) -> GateResult {
     Ok(0)
 }
 
-/// check_io: 1 (done: results copied back; wait_io still takes it), 0, or ERR_BAD_POINTER.
+/// check_io: 1 (done: its results and data are copied back now, as a device would have left
+/// them in the task's request and buffer; wait_io then answers at once), 0, or
+/// ERR_BAD_POINTER.
 pub fn check_io(user: u64) -> GateResult {
     let Some(h) = handle(user) else { return Err(BadPointer) };
     // SAFETY: the caller's live shadow.
@@ -376,8 +378,14 @@ pub fn check_io(user: u64) -> GateResult {
         if !(*h).busy {
             return Ok(1);
         }
-        Ok(exec::device::check_io(&mut (*h).req) as u64)
+        if !exec::device::check_io(&mut (*h).req) {
+            return Ok(0);
+        }
+        // Done: taken off the shadow's reply port (no wait: it is there) and copied out.
+        exec::device::wait_io(&mut (*h).req);
     }
+    copy_out(h);
+    Ok(1)
 }
 
 /// wait_io. Result: the error as a byte, or ERR_BAD_POINTER.

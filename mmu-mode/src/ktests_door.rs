@@ -282,9 +282,9 @@ const SHORT: usize = 16;
 
 /// What the test device saw: the data address of each request, in order, and the sum of each
 /// CMD_WRITE's bytes.
-static DATA_SEEN: [core::sync::atomic::AtomicU64; 4] = [const { core::sync::atomic::AtomicU64::new(0) }; 4];
+static DATA_SEEN: [core::sync::atomic::AtomicU64; 5] = [const { core::sync::atomic::AtomicU64::new(0) }; 5];
 static SEEN_COUNT: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
-static WRITE_SUMS: [core::sync::atomic::AtomicU64; 4] = [const { core::sync::atomic::AtomicU64::new(0) }; 4];
+static WRITE_SUMS: [core::sync::atomic::AtomicU64; 5] = [const { core::sync::atomic::AtomicU64::new(0) }; 5];
 
 /// A device for the test: CMD_READ fills the first half of the data with 0xA5 (`actual`: that
 /// half); CMD_WRITE sums the data; any other command fills all of it with 0x5A (`actual` 0).
@@ -358,12 +358,16 @@ struct DeviceData {
     long: [u8; LONG],
     short: [u8; SHORT],
     opened: i8,
-    errors: [i8; 4],
+    errors: [i8; 5],
     read_actual: usize,
+    /// check_io said done, and the read's bytes were there before wait_io.
+    checked: bool,
+    read_before_wait: bool,
 }
 
 /// Ring 3: through the test device, a long CMD_WRITE (do_io), a long CMD_READ into data it
-/// filled with 0x11, a short other command, and a long CMD_WRITE again (send_io, wait_io).
+/// filled with 0x11, a short other command, a CMD_READ again (send_io, check_io, then
+/// wait_io), and a long CMD_WRITE again (send_io, wait_io).
 extern "C" fn data_user(block: u64) -> ! {
     use exec::device::{CMD_NONSTD, CMD_READ, CMD_WRITE, IoRequest};
     let d = block as *mut DeviceData;
@@ -382,10 +386,16 @@ extern "C" fn data_user(block: u64) -> ! {
         (*d).read_actual = io.actual;
         (io.command, io.data, io.length) = (CMD_NONSTD, (*d).short.as_mut_ptr(), SHORT);
         (*d).errors[2] = exec::sys::do_io(&mut io);
-        let mut again = [7u8; LONG];
-        (io.command, io.data, io.length) = (CMD_WRITE, again.as_mut_ptr(), LONG);
+        let mut again = [0x22u8; LONG];
+        (io.command, io.data, io.length) = (CMD_READ, again.as_mut_ptr(), LONG);
         exec::sys::send_io(&mut io);
+        (*d).checked = exec::sys::check_io(&mut io);
+        (*d).read_before_wait = again[0] == 0xa5 && again[LONG - 1] == 0x22;
         (*d).errors[3] = exec::sys::wait_io(&mut io);
+        again.fill(7);
+        io.command = CMD_WRITE;
+        exec::sys::send_io(&mut io);
+        (*d).errors[4] = exec::sys::wait_io(&mut io);
         exec::sys::close_device(&mut io);
         crate::ktests_sys::report_and_end((*d).parent)
     }
@@ -393,8 +403,8 @@ extern "C" fn data_user(block: u64) -> ! {
 
 /// A device works on the kernel's copy of a ring-3 request's data: none of the data addresses
 /// it is given is the task's; a CMD_WRITE sees the task's bytes, long or short, through
-/// do_io and send_io; a CMD_READ's `actual` bytes come back, and only those; another
-/// command's whole data comes back.
+/// do_io and send_io; a CMD_READ's `actual` bytes come back, and only those, by the time
+/// check_io says it is done; another command's whole data comes back.
 fn devices_work_on_the_kernels_copy() -> TestResult {
     use core::sync::atomic::Ordering::SeqCst;
     static ADDED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
@@ -403,7 +413,7 @@ fn devices_work_on_the_kernels_copy() -> TestResult {
         unsafe { exec::device::add_device(DATA_DEVICE.get()) };
     }
     SEEN_COUNT.store(0, SeqCst);
-    let init = DeviceData { parent: me3(), long: [0; LONG], short: [0; SHORT], opened: -99, errors: [-99; 4], read_actual: 0 };
+    let init = DeviceData { parent: me3(), long: [0; LONG], short: [0; SHORT], opened: -99, errors: [-99; 5], read_actual: 0, checked: false, read_before_wait: false };
     let (t, block) = hostile("r3-device-data", 0, data_user, init)?;
     let got = exec::signal::wait(SIGF_CTRL_F);
     // SAFETY: written before the signal; the task waits (it is live) and its block is exec
@@ -413,15 +423,16 @@ fn devices_work_on_the_kernels_copy() -> TestResult {
     unsafe { exec::signal::signal(t, SIGF_CTRL_E) };
     ensure!(gone("r3-device-data", 200));
     ensure_eq!(got, SIGF_CTRL_F);
-    ensure_eq!((d.opened, d.errors), (0, [0; 4]), "(opened, the four requests' errors)");
-    ensure_eq!(SEEN_COUNT.load(SeqCst), 4, "requests the device saw");
+    ensure_eq!((d.opened, d.errors), (0, [0; 5]), "(opened, the five requests' errors)");
+    ensure_eq!(SEEN_COUNT.load(SeqCst), 5, "requests the device saw");
     let task_data = [block + core::mem::offset_of!(DeviceData, long) as u64, block + core::mem::offset_of!(DeviceData, short) as u64];
     for (i, seen) in DATA_SEEN.iter().enumerate() {
         let at = seen.load(SeqCst);
         ensure!(at != 0 && !task_data.contains(&at), "request {i}: the device was given the task's own data at {at:#x}");
     }
     let sum: u64 = (0..LONG).map(|i| u64::from(pattern(i))).sum();
-    ensure_eq!((WRITE_SUMS[0].load(SeqCst), WRITE_SUMS[3].load(SeqCst)), (sum, 7 * LONG as u64), "what the CMD_WRITEs saw");
+    ensure_eq!((WRITE_SUMS[0].load(SeqCst), WRITE_SUMS[4].load(SeqCst)), (sum, 7 * LONG as u64), "what the CMD_WRITEs saw");
+    ensure_eq!((d.checked, d.read_before_wait), (true, true), "check_io: done, the read's bytes there before wait_io");
     ensure_eq!(d.read_actual, LONG / 2);
     ensure!(d.long[..LONG / 2].iter().all(|&b| b == 0xa5), "the read's actual bytes came back");
     ensure!(d.long[LONG / 2..].iter().all(|&b| b == 0x11), "past the read's actual bytes the task's data changed");
