@@ -3,7 +3,8 @@
 //!
 //! The task's request stays in its own memory and is its handle; the kernel keeps the real
 //! request (a *shadow*, linked into the device's queues where a task could not bend its
-//! links), with its own reply port. Each call copies the fields a caller sets (command, length,
+//! links), with its own reply port, which signals the bit of the reply port the task named
+//! (if it is the task's own) as the device's reply to that port would. Each call copies the fields a caller sets (command, length,
 //! data, offset, and what follows the IoRequest in a larger request, such as timer.device's
 //! time value) into the shadow, and the results (error, actual, the time) back out. Every
 //! name, request and data range is an allegation checked against the caller's mappings first.
@@ -16,7 +17,9 @@
 //! on its stack, and those blocks can be neither freed nor given away meanwhile, so that a
 //! read's data always has somewhere to go. A request must give a length (the "up to a NUL"
 //! length, -1, is refused). Handles a task leaves open are closed when it ends (exec has
-//! aborted their I/O by then).
+//! aborted their I/O by then). check_io finishes a request it finds done (its results and data
+//! are the task's then, as a device would have left them); close_device on a request in
+//! flight aborts it and drops its data.
 //!
 //! Handles are found by (task, request) in a tree (O(log n), never a walk of everybody's);
 //! a task holds at most [`DEVICES_PER_TASK`] of them, and none is opened past the kernel
@@ -58,7 +61,10 @@ const INLINE: usize = 256;
 struct Handle {
     req: IoRequest,
     extension: [u8; EXTENSION],
+    /// The shadow's reply port: `shared_port`, which signals the bit of the task's own reply
+    /// port, or one of its own with a bit of its own (the task named no port of its own).
     port: *mut MsgPort,
+    shared_port: MsgPort,
     owner: *mut Task,
     /// The task's own request (its handle) and its length.
     user: u64,
@@ -68,10 +74,13 @@ struct Handle {
     req_pin: u64,
     data_pin: u64,
     busy: bool,
-    /// The request in flight: its command, and the task's data (address, length) it copies.
+    /// The request in flight: its command, the task's data (address, length) it copies, and
+    /// the kernel's copy the device was given (kept here: the device may move the shadow's
+    /// `data` as it works).
     command: u16,
     data: u64,
     length: u64,
+    copy: *mut u8,
     /// The kernel's copy of the data, which the device reads and writes: `inline` up to
     /// [`INLINE`] bytes, else `bounce` (exec memory of `bounce_len` bytes, null before the
     /// first long request, charged to `family`).
@@ -97,7 +106,9 @@ unsafe fn copy_buffer(h: *mut Handle, length: u64) -> Option<*mut u8> {
             return Some((*h).bounce);
         }
         crate::policy::charge((*h).family, length).ok()?;
-        let block = exec::memory::alloc_mem(length as usize, exec::memory::MemFlags::PUBLIC);
+        // Cleared: a device that says it read more than it wrote must not hand the task what
+        // the memory held before.
+        let block = exec::memory::alloc_mem(length as usize, exec::memory::MemFlags::PUBLIC | exec::memory::MemFlags::CLEAR);
         if block.is_null() {
             crate::policy::uncharge((*h).family, length);
             return None;
@@ -199,8 +210,13 @@ pub fn open(name: &str, unit: u64, user: u64) -> GateResult {
         // SAFETY: the only reference to the caller's space during the closure.
         under_forbid(|| unsafe { crate::gate::my_space() }.map(|s| s.unlend(pin)))
     };
-    let port = exec::port::create_msg_port();
-    if port.is_null() {
+    // The shadow's reply signals the bit of the reply port the task named, its own, as a
+    // device's reply to that port would: the task may Wait for it with other signals, then
+    // check_io. Named no port of its own, a bit of its own for the shadow.
+    let reply_port = field!(head, u64, message.reply_port);
+    let bit = crate::msg::port_signal(reply_port).ok().filter(|m| m.count_ones() == 1).map(|m| m.trailing_zeros() as u8);
+    let port = if bit.is_some() { core::ptr::null_mut() } else { exec::port::create_msg_port() };
+    if bit.is_none() && port.is_null() {
         unpin(req_pin);
         return Ok(exec::device::IOERR_OPENFAIL as u8 as u64);
     }
@@ -208,6 +224,7 @@ pub fn open(name: &str, unit: u64, user: u64) -> GateResult {
         req: IoRequest::new(port, size_of::<IoRequest>() + EXTENSION),
         extension: [0; EXTENSION],
         port,
+        shared_port: MsgPort::new(me, bit.unwrap_or(0)),
         owner: exec::task::find_task(None),
         user,
         user_len: len,
@@ -217,6 +234,7 @@ pub fn open(name: &str, unit: u64, user: u64) -> GateResult {
         command: 0,
         data: 0,
         length: 0,
+        copy: core::ptr::null_mut(),
         inline: [0; INLINE],
         bounce: core::ptr::null_mut(),
         bounce_len: 0,
@@ -224,6 +242,13 @@ pub fn open(name: &str, unit: u64, user: u64) -> GateResult {
         // held across it).
         family: unsafe { crate::gate::my_space() }.map_or(0, |s| s.policy.family),
     }));
+    if bit.is_some() {
+        // SAFETY: the handle is live in its box, which does not move: the port stays put.
+        unsafe {
+            (*h).port = &raw mut (*h).shared_port;
+            (*h).req.message.reply_port = (*h).port;
+        }
+    }
     // SAFETY: the shadow is live in its box and not open.
     let err = unsafe { exec::device::open_device(name, unit as u32, &mut (*h).req, 0) };
     set_field!(req, error = err);
@@ -237,7 +262,7 @@ pub fn open(name: &str, unit: u64, user: u64) -> GateResult {
         unpin(req_pin);
         // SAFETY: never opened; ours.
         unsafe {
-            exec::port::delete_msg_port(port);
+            drop_port(h);
             drop(Box::from_raw(h));
         }
         return Ok(err as u8 as u64);
@@ -298,7 +323,7 @@ fn copy_in_under_forbid(h: *mut Handle) -> bool {
 unsafe fn start(h: *mut Handle, req: crate::uaccess::UserWrite, command: u16, data: u64, length: u64, data_pin: u64, copy: *mut u8) -> bool {
     // SAFETY: per the contract.
     unsafe {
-        ((*h).command, (*h).data, (*h).length) = (command, data, length);
+        ((*h).command, (*h).data, (*h).length, (*h).copy) = (command, data, length, copy);
         let r = &mut (*h).req;
         r.command = command;
         r.data = copy;
@@ -335,7 +360,7 @@ fn copy_out_under_forbid(h: *mut Handle) -> u64 {
         if back > 0
             && let Some(to) = s.as_ref().and_then(|s| s.writable((*h).data, back))
         {
-            to.copy_from_kernel(0, r.data, back);
+            to.copy_from_kernel(0, (*h).copy, back);
         }
         if let Some(s) = s {
             s.unlend((*h).data_pin);
@@ -413,8 +438,8 @@ pub fn abort_io(user: u64) -> GateResult {
     Ok(0)
 }
 
-/// close_device: closes the caller's request (aborting and waiting for it if in flight).
-/// Result: 0, or ERR_BAD_POINTER.
+/// close_device: closes the caller's request (aborting and waiting for it if in flight: its
+/// results and data are not copied back then). Result: 0, or ERR_BAD_POINTER.
 pub fn close(user: u64) -> GateResult {
     let Some(h) = handle(user) else { return Err(BadPointer) };
     // SAFETY: the caller's shadow; a busy one is ended first.
@@ -447,11 +472,25 @@ unsafe fn release(h: *mut Handle) {
     // SAFETY: per the callers: an idle handle nobody lists any more.
     unsafe {
         exec::device::close_device(&mut (*h).req);
-        exec::port::delete_msg_port((*h).port);
+        drop_port(h);
         forbid();
         free_bounce(h);
         permit();
         drop(Box::from_raw(h));
+    }
+}
+
+/// Deletes `h`'s reply port if it is one of its own (the shared one is part of the handle,
+/// and its bit the task's reply port's).
+///
+/// # Safety
+/// `h` is a live handle with no request in flight.
+unsafe fn drop_port(h: *mut Handle) {
+    // SAFETY: per the contract: nothing waits at the port.
+    unsafe {
+        if (*h).port != &raw mut (*h).shared_port {
+            exec::port::delete_msg_port((*h).port);
+        }
     }
 }
 

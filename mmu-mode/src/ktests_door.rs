@@ -363,6 +363,8 @@ struct DeviceData {
     /// check_io said done, and the read's bytes were there before wait_io.
     checked: bool,
     read_before_wait: bool,
+    /// Where the last two requests' data was (on the task's stack).
+    stack_data: u64,
 }
 
 /// Ring 3: through the test device, a long CMD_WRITE (do_io), a long CMD_READ into data it
@@ -387,6 +389,7 @@ extern "C" fn data_user(block: u64) -> ! {
         (io.command, io.data, io.length) = (CMD_NONSTD, (*d).short.as_mut_ptr(), SHORT);
         (*d).errors[2] = exec::sys::do_io(&mut io);
         let mut again = [0x22u8; LONG];
+        (*d).stack_data = again.as_ptr() as u64;
         (io.command, io.data, io.length) = (CMD_READ, again.as_mut_ptr(), LONG);
         exec::sys::send_io(&mut io);
         (*d).checked = exec::sys::check_io(&mut io);
@@ -413,7 +416,7 @@ fn devices_work_on_the_kernels_copy() -> TestResult {
         unsafe { exec::device::add_device(DATA_DEVICE.get()) };
     }
     SEEN_COUNT.store(0, SeqCst);
-    let init = DeviceData { parent: me3(), long: [0; LONG], short: [0; SHORT], opened: -99, errors: [-99; 5], read_actual: 0, checked: false, read_before_wait: false };
+    let init = DeviceData { parent: me3(), long: [0; LONG], short: [0; SHORT], opened: -99, errors: [-99; 5], read_actual: 0, checked: false, read_before_wait: false, stack_data: 0 };
     let (t, block) = hostile("r3-device-data", 0, data_user, init)?;
     let got = exec::signal::wait(SIGF_CTRL_F);
     // SAFETY: written before the signal; the task waits (it is live) and its block is exec
@@ -425,7 +428,8 @@ fn devices_work_on_the_kernels_copy() -> TestResult {
     ensure_eq!(got, SIGF_CTRL_F);
     ensure_eq!((d.opened, d.errors), (0, [0; 5]), "(opened, the five requests' errors)");
     ensure_eq!(SEEN_COUNT.load(SeqCst), 5, "requests the device saw");
-    let task_data = [block + core::mem::offset_of!(DeviceData, long) as u64, block + core::mem::offset_of!(DeviceData, short) as u64];
+    let task_data = [block + core::mem::offset_of!(DeviceData, long) as u64, block + core::mem::offset_of!(DeviceData, short) as u64, d.stack_data];
+    ensure!(d.stack_data != 0);
     for (i, seen) in DATA_SEEN.iter().enumerate() {
         let at = seen.load(SeqCst);
         ensure!(at != 0 && !task_data.contains(&at), "request {i}: the device was given the task's own data at {at:#x}");

@@ -354,6 +354,9 @@ struct IoResults {
     written: usize,
     bad_data_error: i8,
     free_in_flight_refused: bool,
+    /// A request's reply signalled the bit of the reply port the task named, and check_io
+    /// then said it was done.
+    reply_signalled: bool,
 }
 
 /// Ring 3: timer.device (do_io, and send_io/check_io/wait_io) and serial.device with
@@ -376,6 +379,19 @@ extern "C" fn io_user(block: u64) -> ! {
         sys::send_io(&mut tr.io);
         (*r).async_pending = !sys::check_io(&mut tr.io);
         (*r).async_error = sys::wait_io(&mut tr.io);
+
+        // The reply signals the task's own reply port's bit (polled, at most 4e9 TSC ticks:
+        // ring 3 cannot read the kernel's TSC rate).
+        let mask = sys::port_signal(reply);
+        tr.time.micro = 10_000;
+        sys::send_io(&mut tr.io);
+        let t0 = exec::arch::x86_64::cpu::rdtsc();
+        let mut seen = false;
+        while !seen && exec::arch::x86_64::cpu::rdtsc() - t0 < 4_000_000_000 {
+            seen = mask != 0 && sys::set_signal(0, 0) & mask != 0;
+        }
+        (*r).reply_signalled = seen && sys::check_io(&mut tr.io);
+        sys::wait_io(&mut tr.io);
         sys::close_device(&mut tr.io);
 
         let mut io = exec::device::IoRequest::new(reply, size_of::<exec::device::IoRequest>());
@@ -422,6 +438,7 @@ fn device_io_with_iorequests() -> TestResult {
         written: 0,
         bad_data_error: 0,
         free_in_flight_refused: false,
+        reply_signalled: false,
     };
     let r = run("r3-io", io_user, init)?;
     ensure_eq!((r.timer_open, r.timer_error), (0, 0));
@@ -431,6 +448,7 @@ fn device_io_with_iorequests() -> TestResult {
     ensure_eq!((r.serial_error, r.written), (0, 40));
     ensure_eq!(r.bad_data_error, exec::device::IOERR_BADADDRESS);
     ensure!(r.free_in_flight_refused, "a buffer was freed under an in-flight read");
+    ensure!(r.reply_signalled, "a request's reply did not signal its reply port's bit (or check_io then said not done)");
     ensure_eq!(BAD_ALLEGATIONS.load(Ordering::SeqCst), bad + 2, "the free in flight and the kernel data");
     Ok(())
 }

@@ -12,7 +12,7 @@ use x86_64::{PhysAddr, VirtAddr};
 use super::gdt::{KERNEL_CODE, KERNEL_DATA, USER_CODE, USER_DATA};
 
 /// The vector number the syscall entry gives its frame (shaped as an interrupt's, so that a
-/// report of it reads as one); the entry calls the gate's dispatcher directly.
+/// report of it reads as one); the entry calls mmu-mode's gate (`lorraine_mmu_gate`) directly.
 pub const SYSCALL_VECTOR: u64 = 0x80;
 
 /// Per-CPU words the entry code finds (through GS after `swapgs` in the syscall entry, by
