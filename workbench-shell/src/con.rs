@@ -119,11 +119,9 @@ impl Con {
         match &self.inp {
             None => 0,
             Some(In::Con(r, _)) => r.signal_mask(),
-            // In ring 3 a device's reply comes with a signal of the kernel's shadow of the
-            // request (mmu-mode's io.rs), not the port's: any signal of the task's own.
-            #[cfg(feature = "mmu")]
-            Some(In::Serial { .. }) if exec::arch::x86_64::cpu::in_ring3() => !exec::signal::SIGNALS_RESERVED,
-            // SAFETY: the input port lives as long as the Con.
+            // The device's reply signals its reply port (in ring 3 too: the kernel's shadow of
+            // the request signals the port's bit). SAFETY: the input port lives as long as
+            // the Con.
             Some(In::Serial { ch, .. }) => unsafe { exec::sys::port_signal(ch.port) },
         }
     }

@@ -13,9 +13,6 @@ use libraries::readargs::ArgValue;
 use super::{Ctx, num, switch, text};
 use crate::shell::{ERROR_BREAK, ERROR_OBJECT_NOT_FOUND, RC_ERROR, RC_FAIL, RC_OK, RC_WARN};
 
-/// The signals a task allocates for itself (its ports' among them).
-const SIGNALS_OWN: u32 = !exec::signal::SIGNALS_RESERVED;
-
 /// The task numbers of CLI `n` (not the caller's).
 fn cli_tasks(ctx: &Ctx, n: u32) -> Vec<u64> {
     let me = crate::my_task_number();
@@ -217,12 +214,12 @@ pub(super) fn wait_cmd(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
         req.io.command = devices::timer::TR_ADDREQUEST;
         req.time = devices::timer::TimeVal::from_nanos(ns);
         exec::sys::send_io(&mut req.io);
-        // In ring 3 the reply comes with a signal of the kernel's shadow of the request (see
-        // mmu-mode's io.rs), not the port's: the task waits for any signal of its own (bits
-        // 16-31) and asks the request.
+        // The reply signals the port's bit (in ring 3 too: see mmu-mode's io.rs), as Exec's
+        // does: wait for it or Ctrl-C, then ask the request.
+        let reply = exec::sys::port_signal(port);
         let mut broken = false;
         while !exec::sys::check_io(&mut req.io) {
-            let got = exec::sys::wait(SIGNALS_OWN | SIGF_CTRL_C);
+            let got = exec::sys::wait(reply | SIGF_CTRL_C);
             if got & SIGF_CTRL_C != 0 && !exec::sys::check_io(&mut req.io) {
                 broken = true;
                 exec::sys::abort_io(&mut req.io);
