@@ -190,22 +190,11 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
         // for it, the loans on its blocks), each under Forbid; and an exec call inside may
         // have turned interrupts on.
         // SAFETY: the only reference during this call.
-        Call::AllocMem => under_forbid(|| unsafe { my_space() }.and_then(|s| s.alloc(a0)).unwrap_or(0)),
-        Call::FreeMem => {
-            // A block lent in a message, or pinned by a device request, is refused by the
-            // space itself.
-            // SAFETY: the only reference during this call.
-            if !under_forbid(|| unsafe { my_space() }.is_some_and(|s| s.free(a0))) {
-                return Err(BadPointer);
-            }
-            0
-        }
+        Call::AllocMem => alloc_mem(a0),
+        Call::FreeMem => free_mem(a0)?,
         Call::AvailMem => exec::memory::avail_mem(MemFlags::from_bits_truncate(a0 as u32)) as u64,
         Call::TypeOfMem => exec::memory::type_of_mem(a0 as *const u8).bits() as u64,
-        Call::CreatePort => match a1 {
-            0 => crate::msg::create_port(None, 0)?,
-            _ => crate::msg::create_port(Some(&name_arg(a0, a1).ok_or(BadPointer)?), a2 as i8)?,
-        },
+        Call::CreatePort => create_port(a0, a1, a2)?,
         Call::DeletePort => crate::msg::delete_port(a0)?,
         Call::PortSignal => crate::msg::port_signal(a0)?,
         Call::RemPort => crate::msg::rem_port(a0)?,
@@ -232,13 +221,59 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
         Call::OpenLibrary => return with_name(a0, a1, |n| crate::libs::open(n, a2 as u16)),
         Call::CloseLibrary => crate::libs::close(a0)?,
         Call::LibraryVector => crate::libs::vector(a0, a1)?,
-        Call::OpenDevice => crate::io::open(&name_arg(a0, a1).ok_or(BadPointer)?, a2, a3)?,
+        Call::OpenDevice => open_device(a0, a1, a2, a3)?,
         Call::DoIo => crate::io::do_io(a0)?,
         Call::SendIo => crate::io::send_io(a0)?,
         Call::CheckIo => crate::io::check_io(a0)?,
         Call::WaitIo => crate::io::wait_io(a0)?,
         Call::AbortIo => crate::io::abort_io(a0)?,
         Call::CloseDevice => crate::io::close(a0)?,
+        Call::TaskList | Call::NodeList | Call::SystemInfo => lists(c, a0, a1, a2)?,
+        Call::Panic => panicked(a0, a1),
+        Call::Privileged => return Err(GateError::Privileged),
+    })
+}
+
+/// AllocMem: `len` bytes of whole pages of the caller's own, or 0. Under Forbid: other tasks'
+/// puts and replies change this space too (a copy block for it, the loans on its blocks), each
+/// under Forbid; and an exec call inside may have turned interrupts on. Out of line, as are
+/// the other calls with more than a call or two in them: the gate's own frame stays small.
+#[inline(never)]
+fn alloc_mem(len: u64) -> u64 {
+    // SAFETY: the only reference during this call.
+    under_forbid(|| unsafe { my_space() }.and_then(|s| s.alloc(len)).unwrap_or(0))
+}
+
+/// FreeMem: a block lent in a message, or pinned by a device request, is refused by the space
+/// itself.
+#[inline(never)]
+fn free_mem(at: u64) -> GateResult {
+    // SAFETY: the only reference during this call.
+    if !under_forbid(|| unsafe { my_space() }.is_some_and(|s| s.free(at))) {
+        return Err(BadPointer);
+    }
+    Ok(0)
+}
+
+/// CreatePort: unnamed (`len` 0), or named by the `len` bytes at `at` with priority `pri`.
+#[inline(never)]
+fn create_port(at: u64, len: u64, pri: u64) -> GateResult {
+    match len {
+        0 => crate::msg::create_port(None, 0),
+        _ => crate::msg::create_port(Some(&name_arg(at, len).ok_or(BadPointer)?), pri as i8),
+    }
+}
+
+/// OpenDevice: the device named by the `len` bytes at `at`, `unit`, the task's request at `req`.
+#[inline(never)]
+fn open_device(at: u64, len: u64, unit: u64, req: u64) -> GateResult {
+    crate::io::open(&name_arg(at, len).ok_or(BadPointer)?, unit, req)
+}
+
+/// TaskList, NodeList, SystemInfo: exec's records, made in the kernel, copied out.
+#[inline(never)]
+fn lists(c: Call, a0: u64, a1: u64, a2: u64) -> GateResult {
+    Ok(match c {
         Call::TaskList => {
             let to = writable_records::<exec::snapshot::TaskEntry>(a0, a1)?;
             // SAFETY: a kernel buffer with room for `room` records.
@@ -250,7 +285,7 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
             // SAFETY: as above.
             records_out(to, a2, |buf, room| unsafe { exec::snapshot::node_list(kind, buf, room) })
         }
-        Call::SystemInfo => {
+        _ => {
             let to = writable_records::<exec::snapshot::SystemInfo>(a0, 1)?;
             // SAFETY: as above.
             records_out(to, 1, |buf, _| unsafe {
@@ -259,8 +294,6 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
             });
             0
         }
-        Call::Panic => panicked(a0, a1),
-        Call::Privileged => return Err(GateError::Privileged),
     })
 }
 
