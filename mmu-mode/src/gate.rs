@@ -186,10 +186,6 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
         Call::FindTask => find_task(a0, a1)?,
         Call::SetTaskPri => set_pri(a0, a1 as i8)?,
         Call::AddTask => add_task(a0, a1, a2, a3, a4)?,
-        // Under Forbid: other tasks' puts and replies change this space too (a copy block
-        // for it, the loans on its blocks), each under Forbid; and an exec call inside may
-        // have turned interrupts on.
-        // SAFETY: the only reference during this call.
         Call::AllocMem => alloc_mem(a0),
         Call::FreeMem => free_mem(a0)?,
         Call::AvailMem => exec::memory::avail_mem(MemFlags::from_bits_truncate(a0 as u32)) as u64,
@@ -285,7 +281,7 @@ fn lists(c: Call, a0: u64, a1: u64, a2: u64) -> GateResult {
             // SAFETY: as above.
             records_out(to, a2, |buf, room| unsafe { exec::snapshot::node_list(kind, buf, room) })
         }
-        _ => {
+        Call::SystemInfo => {
             let to = writable_records::<exec::snapshot::SystemInfo>(a0, 1)?;
             // SAFETY: as above.
             records_out(to, 1, |buf, _| unsafe {
@@ -294,6 +290,7 @@ fn lists(c: Call, a0: u64, a1: u64, a2: u64) -> GateResult {
             });
             0
         }
+        _ => unreachable!("lists serves only the list calls"),
     })
 }
 

@@ -4,8 +4,8 @@
 //! The task's request stays in its own memory and is its handle; the kernel keeps the real
 //! request (a *shadow*, linked into the device's queues where a task could not bend its
 //! links), with its own reply port, which signals the bit of the reply port the task named
-//! (if it is the task's own) as the device's reply to that port would. Each call copies the fields a caller sets (command, length,
-//! data, offset, and what follows the IoRequest in a larger request, such as timer.device's
+//! (if it is the task's own) as the device's reply to that port would. Each call copies the
+//! fields a caller sets (command, length, data, offset, and what follows the IoRequest in a larger request, such as timer.device's
 //! time value) into the shadow, and the results (error, actual, the time) back out. Every
 //! name, request and data range is an allegation checked against the caller's mappings first.
 //! A device never touches the task's memory: its data goes through the one door, into the
@@ -308,6 +308,8 @@ fn copy_in_under_forbid(h: *mut Handle) -> bool {
             return false;
         };
         if command != exec::device::CMD_READ {
+            // (The copy's `length` bytes are the handle's: `copy_buffer`; the handle's inline
+            // bytes are kernel heap, which the contract's "exec memory" stands for here.)
             user_data.to_read().copy_to_kernel(0, copy, length);
         }
         start(h, req, command, data, length, data_pin, copy)
@@ -360,6 +362,7 @@ fn copy_out_under_forbid(h: *mut Handle) -> u64 {
         if back > 0
             && let Some(to) = s.as_ref().and_then(|s| s.writable((*h).data, back))
         {
+            // `back` is at most `length`, the bytes of the handle's copy.
             to.copy_from_kernel(0, (*h).copy, back);
         }
         if let Some(s) = s {

@@ -1,14 +1,15 @@
 //! mmu-mode's in-kernel tests of the one door to task memory: long work a gate call does for a
 //! task with interrupts off (the door's copies, `uaccess.rs`: chunked, overlapping either way;
 //! page-table changes, `Space::set_access`; the checks of long alleged ranges,
-//! `Space::readable`/`writable`) lets pending interrupts in as it goes; and a device works on
-//! the kernel's copy of a ring-3 request's data, never on the task's memory (`io.rs`).
+//! `Space::readable`/`writable`) lets pending interrupts in as it goes; and device I/O from
+//! ring 3 with IoRequests (`io.rs`): a device works on the kernel's copy of a request's data,
+//! never on the task's memory, and its reply signals the task's own reply port.
 
 use exec::ktest::{Test, TestResult};
 use exec::memory::{MemFlags, alloc_mem, free_mem};
 use exec::signal::{SIGF_CTRL_E, SIGF_CTRL_F};
 use exec::task::Task;
-use exec::{ensure, ensure_eq};
+use exec::{ensure, ensure_eq, sys};
 
 use crate::ktests_attacks::{gone, hostile, me3};
 
@@ -21,6 +22,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.door.kernel_forbid_time_is_not_the_tasks", kernel_forbid_time_is_not_the_tasks),
     Test::new("mmu.door.forbid_held_through_long_calls_is_judged", forbid_held_through_long_calls_is_judged),
     Test::new("mmu.door.devices_work_on_the_kernels_copy", devices_work_on_the_kernels_copy),
+    Test::new("mmu.door.device_io_with_iorequests", device_io_with_iorequests),
 ];
 
 /// Bytes of each copy: many chunks.
@@ -441,5 +443,120 @@ fn devices_work_on_the_kernels_copy() -> TestResult {
     ensure!(d.long[..LONG / 2].iter().all(|&b| b == 0xa5), "the read's actual bytes came back");
     ensure!(d.long[LONG / 2..].iter().all(|&b| b == 0x11), "past the read's actual bytes the task's data changed");
     ensure_eq!(d.short, [0x5a; SHORT], "another command's data came back whole");
+    Ok(())
+}
+
+// --- devices through IoRequests ------------------------------------------------------------
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct IoResults {
+    parent: *mut exec::task::Task,
+    timer_open: i8,
+    timer_error: i8,
+    slept_tsc: u64,
+    async_pending: bool,
+    async_error: i8,
+    serial_error: i8,
+    written: usize,
+    bad_data_error: i8,
+    free_in_flight_refused: bool,
+    /// A request's reply signalled the bit of the reply port the task named, and check_io
+    /// then said it was done.
+    reply_signalled: bool,
+}
+
+/// Ring 3: timer.device (do_io, and send_io/check_io/wait_io) and serial.device with
+/// IoRequests in its own memory, as a ring-0 task would; then data in kernel memory.
+extern "C" fn io_user(block: u64) -> ! {
+    use devices::timer::{TR_ADDREQUEST, TimeRequest, UNIT_MICROHZ};
+    let r = block as *mut IoResults;
+    // SAFETY: our own block and requests; exec calls through the gate.
+    unsafe {
+        let reply = sys::create_port(None, 0);
+        let mut tr = TimeRequest::new(reply);
+        (*r).timer_open = sys::open_device("timer.device", UNIT_MICROHZ, &mut tr.io, 0);
+        tr.io.command = TR_ADDREQUEST;
+        tr.time.micro = 20_000;
+        let t0 = exec::arch::x86_64::cpu::rdtsc();
+        (*r).timer_error = sys::do_io(&mut tr.io);
+        (*r).slept_tsc = exec::arch::x86_64::cpu::rdtsc() - t0;
+
+        tr.time.micro = 30_000;
+        sys::send_io(&mut tr.io);
+        (*r).async_pending = !sys::check_io(&mut tr.io);
+        (*r).async_error = sys::wait_io(&mut tr.io);
+
+        // The reply signals the task's own reply port's bit (polled, at most 4e9 TSC ticks:
+        // ring 3 cannot read the kernel's TSC rate). Its bit cleared first: only this reply counts.
+        let mask = sys::port_signal(reply);
+        tr.time.micro = 10_000;
+        sys::set_signal(0, mask);
+        sys::send_io(&mut tr.io);
+        let t0 = exec::arch::x86_64::cpu::rdtsc();
+        let mut seen = false;
+        while !seen && exec::arch::x86_64::cpu::rdtsc() - t0 < 4_000_000_000 {
+            seen = mask != 0 && sys::set_signal(0, 0) & mask != 0;
+        }
+        (*r).reply_signalled = seen && sys::check_io(&mut tr.io);
+        sys::wait_io(&mut tr.io);
+        sys::close_device(&mut tr.io);
+
+        let mut io = exec::device::IoRequest::new(reply, size_of::<exec::device::IoRequest>());
+        sys::open_device("serial.device", 0, &mut io, 0);
+        let text = alloc::vec::Vec::from(&b"(written from ring 3 with an IoRequest)\n"[..]);
+        io.command = exec::device::CMD_WRITE;
+        io.data = text.as_ptr() as *mut u8;
+        io.length = text.len();
+        (*r).serial_error = sys::do_io(&mut io);
+        (*r).written = io.actual;
+
+        // A read into a buffer of its own memory is in flight: the buffer may not be freed.
+        let buf = sys::alloc_mem(4096, exec::memory::MemFlags::PUBLIC);
+        io.command = exec::device::CMD_READ;
+        io.data = buf;
+        io.length = 1;
+        sys::send_io(&mut io);
+        sys::free_mem(buf, 4096); // refused: a read into it is in flight
+        buf.write_volatile(1); // still ours (a fault here would remove this task)
+        (*r).free_in_flight_refused = true;
+        sys::abort_io(&mut io);
+        sys::wait_io(&mut io);
+
+        // Data in kernel memory (the parent task's structure): refused.
+        io.command = exec::device::CMD_WRITE;
+        io.data = (*r).parent as *mut u8;
+        io.length = 8;
+        (*r).bad_data_error = sys::do_io(&mut io);
+        sys::close_device(&mut io);
+        crate::ktests_sys::report_and_end((*r).parent)
+    }
+}
+
+fn device_io_with_iorequests() -> TestResult {
+    let bad = crate::gate::BAD_ALLEGATIONS.load(core::sync::atomic::Ordering::SeqCst);
+    let init = IoResults {
+        parent: me3(),
+        timer_open: -99,
+        timer_error: -99,
+        slept_tsc: 0,
+        async_pending: false,
+        async_error: -99,
+        serial_error: -99,
+        written: 0,
+        bad_data_error: 0,
+        free_in_flight_refused: false,
+        reply_signalled: false,
+    };
+    let r = crate::ktests_sys::run("r3-io", io_user, init)?;
+    ensure_eq!((r.timer_open, r.timer_error), (0, 0));
+    ensure!(r.slept_tsc >= exec::time::tsc_hz() / 50, "slept only {} TSC ticks", r.slept_tsc);
+    ensure!(r.async_pending, "a 30 ms request was complete at once");
+    ensure_eq!(r.async_error, 0);
+    ensure_eq!((r.serial_error, r.written), (0, 40));
+    ensure_eq!(r.bad_data_error, exec::device::IOERR_BADADDRESS);
+    ensure!(r.free_in_flight_refused, "a buffer was freed under an in-flight read");
+    ensure!(r.reply_signalled, "a request's reply did not signal its reply port's bit (or check_io then said not done)");
+    ensure_eq!(crate::gate::BAD_ALLEGATIONS.load(core::sync::atomic::Ordering::SeqCst), bad + 2, "the free in flight and the kernel data");
     Ok(())
 }

@@ -19,7 +19,6 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.sys.named_port_round_trips", named_port_round_trips),
     Test::new("mmu.sys.semaphores_between_tasks", semaphores_between_tasks),
     Test::new("mmu.sys.library_runs_in_ring3", library_runs_in_ring3),
-    Test::new("mmu.sys.device_io_with_iorequests", device_io_with_iorequests),
     Test::new("mmu.sys.privileged_calls_refused", privileged_calls_refused),
     Test::new("mmu.sys.add_task_from_ring3", add_task_from_ring3),
     Test::new("mmu.msg.sender_ends_before_reply", sender_ends_before_reply),
@@ -336,120 +335,6 @@ fn library_runs_in_ring3() -> TestResult {
     ensure_eq!(LAST_FAULT_VECTOR.load(Ordering::SeqCst), ALERT_VECTOR);
     // SAFETY: a live library.
     ensure_eq!(unsafe { (*R3TEST_LIBRARY.get()).open_cnt }, 0, "the library was left open");
-    Ok(())
-}
-
-// --- devices ------------------------------------------------------------------------------
-
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct IoResults {
-    parent: *mut exec::task::Task,
-    timer_open: i8,
-    timer_error: i8,
-    slept_tsc: u64,
-    async_pending: bool,
-    async_error: i8,
-    serial_error: i8,
-    written: usize,
-    bad_data_error: i8,
-    free_in_flight_refused: bool,
-    /// A request's reply signalled the bit of the reply port the task named, and check_io
-    /// then said it was done.
-    reply_signalled: bool,
-}
-
-/// Ring 3: timer.device (do_io, and send_io/check_io/wait_io) and serial.device with
-/// IoRequests in its own memory, as a ring-0 task would; then data in kernel memory.
-extern "C" fn io_user(block: u64) -> ! {
-    use devices::timer::{TR_ADDREQUEST, TimeRequest, UNIT_MICROHZ};
-    let r = block as *mut IoResults;
-    // SAFETY: our own block and requests; exec calls through the gate.
-    unsafe {
-        let reply = sys::create_port(None, 0);
-        let mut tr = TimeRequest::new(reply);
-        (*r).timer_open = sys::open_device("timer.device", UNIT_MICROHZ, &mut tr.io, 0);
-        tr.io.command = TR_ADDREQUEST;
-        tr.time.micro = 20_000;
-        let t0 = exec::arch::x86_64::cpu::rdtsc();
-        (*r).timer_error = sys::do_io(&mut tr.io);
-        (*r).slept_tsc = exec::arch::x86_64::cpu::rdtsc() - t0;
-
-        tr.time.micro = 30_000;
-        sys::send_io(&mut tr.io);
-        (*r).async_pending = !sys::check_io(&mut tr.io);
-        (*r).async_error = sys::wait_io(&mut tr.io);
-
-        // The reply signals the task's own reply port's bit (polled, at most 4e9 TSC ticks:
-        // ring 3 cannot read the kernel's TSC rate).
-        let mask = sys::port_signal(reply);
-        tr.time.micro = 10_000;
-        sys::send_io(&mut tr.io);
-        let t0 = exec::arch::x86_64::cpu::rdtsc();
-        let mut seen = false;
-        while !seen && exec::arch::x86_64::cpu::rdtsc() - t0 < 4_000_000_000 {
-            seen = mask != 0 && sys::set_signal(0, 0) & mask != 0;
-        }
-        (*r).reply_signalled = seen && sys::check_io(&mut tr.io);
-        sys::wait_io(&mut tr.io);
-        sys::close_device(&mut tr.io);
-
-        let mut io = exec::device::IoRequest::new(reply, size_of::<exec::device::IoRequest>());
-        sys::open_device("serial.device", 0, &mut io, 0);
-        let text = alloc::vec::Vec::from(&b"(written from ring 3 with an IoRequest)\n"[..]);
-        io.command = exec::device::CMD_WRITE;
-        io.data = text.as_ptr() as *mut u8;
-        io.length = text.len();
-        (*r).serial_error = sys::do_io(&mut io);
-        (*r).written = io.actual;
-
-        // A read into a buffer of its own memory is in flight: the buffer may not be freed.
-        let buf = sys::alloc_mem(4096, exec::memory::MemFlags::PUBLIC);
-        io.command = exec::device::CMD_READ;
-        io.data = buf;
-        io.length = 1;
-        sys::send_io(&mut io);
-        sys::free_mem(buf, 4096); // refused: a read into it is in flight
-        buf.write_volatile(1); // still ours (a fault here would remove this task)
-        (*r).free_in_flight_refused = true;
-        sys::abort_io(&mut io);
-        sys::wait_io(&mut io);
-
-        // Data in kernel memory (the parent task's structure): refused.
-        io.command = exec::device::CMD_WRITE;
-        io.data = (*r).parent as *mut u8;
-        io.length = 8;
-        (*r).bad_data_error = sys::do_io(&mut io);
-        sys::close_device(&mut io);
-        report_and_end((*r).parent)
-    }
-}
-
-fn device_io_with_iorequests() -> TestResult {
-    let bad = BAD_ALLEGATIONS.load(Ordering::SeqCst);
-    let init = IoResults {
-        parent: me(),
-        timer_open: -99,
-        timer_error: -99,
-        slept_tsc: 0,
-        async_pending: false,
-        async_error: -99,
-        serial_error: -99,
-        written: 0,
-        bad_data_error: 0,
-        free_in_flight_refused: false,
-        reply_signalled: false,
-    };
-    let r = run("r3-io", io_user, init)?;
-    ensure_eq!((r.timer_open, r.timer_error), (0, 0));
-    ensure!(r.slept_tsc >= exec::time::tsc_hz() / 50, "slept only {} TSC ticks", r.slept_tsc);
-    ensure!(r.async_pending, "a 30 ms request was complete at once");
-    ensure_eq!(r.async_error, 0);
-    ensure_eq!((r.serial_error, r.written), (0, 40));
-    ensure_eq!(r.bad_data_error, exec::device::IOERR_BADADDRESS);
-    ensure!(r.free_in_flight_refused, "a buffer was freed under an in-flight read");
-    ensure!(r.reply_signalled, "a request's reply did not signal its reply port's bit (or check_io then said not done)");
-    ensure_eq!(BAD_ALLEGATIONS.load(Ordering::SeqCst), bad + 2, "the free in flight and the kernel data");
     Ok(())
 }
 

@@ -101,8 +101,8 @@ pub use ktests_lend::TESTS as LEND_TESTS;
 #[cfg(target_os = "none")]
 pub use ktests_records::TESTS as RECORD_TESTS;
 
-/// exec's entry into mmu-mode (`exec::entry`): these functions, bound by the linker
-/// under fixed names, so that a gate call is a direct call from the trap path.
+/// exec's entry into mmu-mode: these functions, bound by the linker under fixed names, are
+/// direct calls: the gate's from the syscall entry's assembly, the others from `exec::entry`.
 #[cfg(target_os = "none")]
 mod entry {
     use exec::arch::x86_64::trap::TrapFrame;

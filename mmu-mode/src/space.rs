@@ -389,13 +389,14 @@ impl Space {
         }
     }
 
-    /// Pins `[addr, addr + len)` for a device that reads or writes it in place: the block of
+    /// Pins `[addr, addr + len)`, a device request or its data, while the kernel may copy to or
+    /// from it for the device (`io.rs`): the block of
     /// this space's that holds it counts a loan (so it can be neither freed, kept as the spare,
     /// nor sent by transfer until [`Space::unlend`]; a received message's copy block pinned at
     /// the reply is not freed then and stays the task's), or it lies on the task's stack, which
     /// lives as long as the task. Result: the block's start (0 for the stack), or `None` for
-    /// memory in no block of this space (pages another task lent it by transfer), where
-    /// in-place I/O is refused.
+    /// memory in no block of this space (pages another task lent it by transfer), where a
+    /// device request is refused.
     pub fn pin(&mut self, addr: u64, len: u64) -> Option<u64> {
         let end = addr.checked_add(len)?;
         if self.stack_range.0 <= addr && end <= self.stack_range.1 {

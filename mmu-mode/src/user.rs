@@ -154,8 +154,9 @@ fn add_user_task_with_stack<T>(name: &str, pri: i8, entry: extern "C" fn(u64) ->
 
 /// Starts `entry(arg)` in ring 3 with the blocks of whole pages `shared` (start, length,
 /// [`Access::Read`] or [`Access::ReadWrite`]), which the caller keeps, open to it so (see
-/// [`Space::share`]): the caller must keep them until the task has ended. Its user stack has `stack` bytes (held to [`USER_STACK`]
-/// ..= [`MAX_USER_STACK`]). Result: the task, or null without memory.
+/// [`Space::share`]): the caller must keep them until the task has ended. Its user stack has
+/// `stack` bytes (held to [`USER_STACK`] ..= [`MAX_USER_STACK`]). Result: the task, or null
+/// without memory.
 pub fn add_user_task_sharing(name: &str, pri: i8, entry: extern "C" fn(u64) -> !, arg: u64, shared: &[(u64, u64, Access)], stack: usize) -> *mut Task {
     let Some(mut space) = new_space_with_stack(pri, stack.clamp(USER_STACK, MAX_USER_STACK)) else { return core::ptr::null_mut() };
     for &(start, len, access) in shared {

@@ -120,8 +120,8 @@ impl Con {
             None => 0,
             Some(In::Con(r, _)) => r.signal_mask(),
             // The device's reply signals its reply port (in ring 3 too: the kernel's shadow of
-            // the request signals the port's bit). SAFETY: the input port lives as long as
-            // the Con.
+            // the request signals the port's bit).
+            // SAFETY: the input port lives as long as the Con.
             Some(In::Serial { ch, .. }) => unsafe { exec::sys::port_signal(ch.port) },
         }
     }
@@ -359,7 +359,8 @@ fn poll_serial(ch: &mut Channel, pending: &mut bool, byte: &mut u8, out: &mut Ve
                 out.push(*byte);
             }
         }
-        r.command = SDCMD_QUERY;
+        // A query moves no data: none named (the last read's buffer may be gone).
+        (r.command, r.data, r.length) = (SDCMD_QUERY, core::ptr::null_mut(), 0);
         do_io(r);
         let waiting = r.actual;
         if waiting > 0 {

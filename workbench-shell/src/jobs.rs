@@ -272,9 +272,9 @@ pub fn shared_state() -> Option<SharedState> {
 /// shell's watcher (mmu build); ring-0 memory.
 pub static SHELL_TASK: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
-/// The shell's shared state as the shell and its commands reach it: pages ring 0 made before
-/// the shell started and keeps for good ([`Pages::leak`]), mapped into the ring-3 shell and
-/// each ring-3 command.
+/// The shell's shared state as the shell and ring 0 reach it: pages ring 0 made before the
+/// shell started and keeps for good ([`Pages::leak`]), mapped into the ring-3 shell
+/// read-write and into each ring-3 command read-only (as a [`StateView`]).
 #[derive(Clone, Copy)]
 pub struct SharedState(*mut ShellState);
 
@@ -400,7 +400,15 @@ pub(crate) fn spawn_as(
         // The shell runs one foreground job at a time: an earlier one of the same owner that
         // it never collected (it ended meanwhile) is dropped here, so that such records
         // cannot pile up.
-        with_jobs(|jobs| jobs.retain(|s| !(s.foreground && s.owner == owner) || exec::task::task_alive(s.number)));
+        with_jobs(|jobs| {
+            jobs.retain(|s| {
+                let keep = !(s.foreground && s.owner == owner) || exec::task::task_alive(s.number);
+                if !keep {
+                    s.state.with(|st| st.remove_cli(s.number));
+                }
+                keep
+            })
+        });
     }
     #[cfg(feature = "mmu")]
     // SAFETY: as above.

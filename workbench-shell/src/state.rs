@@ -61,12 +61,17 @@ impl<const N: usize> FixedStr<N> {
 
     /// Stores as much of `s` as fits, cut at a character's boundary.
     pub fn set_truncated(&mut self, s: &str) {
-        let mut end = s.len().min(N);
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        self.set(&s[..end]);
+        self.set(cut_at_char(s, N));
     }
+}
+
+/// The longest start of `s` of at most `max` bytes that ends at a character's boundary.
+pub fn cut_at_char(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// A running CLI process: its number (0: the slot is free), its task's number (exec's

@@ -17,8 +17,8 @@
 //! bad handle. A READ that finds nothing typed waits in the handler (one per handle, at most
 //! `coninput::WAITING_MAX` in all; when they are all taken, the handles of clients that have
 //! ended are closed first, and their reads answered) while the handler goes on serving writes: it keeps one read of serial.device in
-//! flight while any READ waits, and sleeps on all its signals at once (it cannot learn a ring-3
-//! port's signal bit, and any wake-up only makes it look at its port and its read).
+//! flight while any READ waits, and sleeps on all its signals at once (the simplest wait that
+//! covers its port and its read: any wake-up only makes it look at both).
 
 use alloc::vec::Vec;
 

@@ -31,8 +31,9 @@ pub struct Command {
     pub help: &'static str,
     run: fn(&mut Ctx, &[ArgValue]) -> i32,
     /// Runs in ring 3 in the mmu build, in an address space of its own (it needs nothing but
-    /// exec calls, the shell's shared state, and requests to the system service, as REBOOT,
-    /// SHUTDOWN, BENCH and CRASHTEST make: `system.rs`). RUN alone is the shell's own.
+    /// exec calls, the shell's shared state read-only, requests to the system service, as
+    /// REBOOT, SHUTDOWN, BENCH and CRASHTEST make, `system.rs`, and SETTINGs to the jobs
+    /// service, `settings.rs`). RUN alone is the shell's own.
     pub ring3: bool,
 }
 
@@ -72,11 +73,8 @@ impl Ctx {
         if self.cli == 1 {
             // Cut to what WHY keeps (a long message would not fit a request). What cannot be
             // kept is WHY's loss only.
-            let mut end = message.len().min(crate::state::MESSAGE_MAX);
-            while !message.is_char_boundary(end) {
-                end -= 1;
-            }
-            let _ = crate::settings::ask_change(crate::state::Setting::Failure, &message[..end], "", false);
+            let cut = crate::state::cut_at_char(message, crate::state::MESSAGE_MAX);
+            let _ = crate::settings::ask_change(crate::state::Setting::Failure, cut, "", false);
         }
         rc
     }
