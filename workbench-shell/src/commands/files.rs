@@ -435,11 +435,8 @@ pub(super) fn cd(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
     match r {
         Ok(full) => {
             if let Err(e) = crate::settings::ask_change(crate::state::Setting::Dir, &full, "", false) {
-                let code = match e {
-                    crate::settings::SettingError::Refused(_) => error::LINE_TOO_LONG as u32,
-                    _ => error::ACTION_NOT_KNOWN as u32,
-                };
-                return ctx.fail(RC_ERROR, code, &alloc::format!("{e}"));
+                let code = if matches!(e, crate::settings::SettingError::Refused(_)) { error::LINE_TOO_LONG } else { error::ACTION_NOT_KNOWN };
+                return ctx.fail(RC_ERROR, code as u32, &alloc::format!("{e}"));
             }
             RC_OK
         }
