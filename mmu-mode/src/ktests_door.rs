@@ -464,6 +464,9 @@ struct IoResults {
     /// A request's reply signalled the bit of the reply port the task named, and check_io
     /// then said it was done.
     reply_signalled: bool,
+    /// A request naming its reply port by a handle with the wrong generation completed
+    /// without signalling that port's bit.
+    forged_reply_port_ignored: bool,
 }
 
 /// Ring 3: timer.device (do_io, and send_io/check_io/wait_io) and serial.device with
@@ -501,6 +504,27 @@ extern "C" fn io_user(block: u64) -> ! {
         (*r).reply_signalled = seen && sys::check_io(&mut tr.io);
         sys::wait_io(&mut tr.io);
         sys::close_device(&mut tr.io);
+
+        // A reply port named by its handle with the generation wrong (valid-looking, one
+        // field off): not believed. The request still completes, on a bit of its own, and the
+        // real port's bit stays clear.
+        let forged = (reply as u64 ^ (1 << 32)) as *mut exec::port::MsgPort;
+        let mut other = TimeRequest::new(forged);
+        sys::set_signal(0, mask);
+        let opened = sys::open_device("timer.device", UNIT_MICROHZ, &mut other.io, 0);
+        other.io.command = TR_ADDREQUEST;
+        other.time.micro = 1_000;
+        // Sent, then asked until done (check_io takes a done request without waiting, so
+        // nothing consumes a signal the reply gave): the real port's bit must still be clear.
+        sys::send_io(&mut other.io);
+        let t0 = exec::arch::x86_64::cpu::rdtsc();
+        let mut done = false;
+        while !done && exec::arch::x86_64::cpu::rdtsc() - t0 < 4_000_000_000 {
+            done = sys::check_io(&mut other.io);
+        }
+        let error = sys::wait_io(&mut other.io);
+        (*r).forged_reply_port_ignored = opened == 0 && done && error == 0 && sys::set_signal(0, 0) & mask == 0;
+        sys::close_device(&mut other.io);
 
         let mut io = exec::device::IoRequest::new(reply, size_of::<exec::device::IoRequest>());
         sys::open_device("serial.device", 0, &mut io, 0);
@@ -547,6 +571,7 @@ fn device_io_with_iorequests() -> TestResult {
         bad_data_error: 0,
         free_in_flight_refused: false,
         reply_signalled: false,
+        forged_reply_port_ignored: false,
     };
     let r = crate::ktests_sys::run("r3-io", io_user, init)?;
     ensure_eq!((r.timer_open, r.timer_error), (0, 0));
@@ -557,6 +582,7 @@ fn device_io_with_iorequests() -> TestResult {
     ensure_eq!(r.bad_data_error, exec::device::IOERR_BADADDRESS);
     ensure!(r.free_in_flight_refused, "a buffer was freed under an in-flight read");
     ensure!(r.reply_signalled, "a request's reply did not signal its reply port's bit (or check_io then said not done)");
+    ensure!(r.forged_reply_port_ignored, "a reply port handle with the wrong generation was believed (or its request failed)");
     ensure_eq!(crate::gate::BAD_ALLEGATIONS.load(core::sync::atomic::Ordering::SeqCst), bad + 2, "the free in flight and the kernel data");
     Ok(())
 }
