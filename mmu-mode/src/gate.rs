@@ -224,7 +224,9 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
         Call::WaitIo => crate::io::wait_io(a0)?,
         Call::AbortIo => crate::io::abort_io(a0)?,
         Call::CloseDevice => crate::io::close(a0)?,
-        Call::TaskList | Call::NodeList | Call::SystemInfo => lists(c, a0, a1, a2)?,
+        Call::TaskList => task_list(a0, a1)?,
+        Call::NodeList => node_list(a0, a1, a2)?,
+        Call::SystemInfo => system_info(a0)?,
         Call::Panic => panicked(a0, a1),
         Call::Privileged => return Err(GateError::Privileged),
     })
@@ -266,32 +268,34 @@ fn open_device(at: u64, len: u64, unit: u64, req: u64) -> GateResult {
     crate::io::open(&name_arg(at, len).ok_or(BadPointer)?, unit, req)
 }
 
-/// TaskList, NodeList, SystemInfo: exec's records, made in the kernel, copied out.
+/// TaskList: up to `n` task records into the caller's memory at `at`; how many there are.
 #[inline(never)]
-fn lists(c: Call, a0: u64, a1: u64, a2: u64) -> GateResult {
-    Ok(match c {
-        Call::TaskList => {
-            let to = writable_records::<exec::snapshot::TaskEntry>(a0, a1)?;
-            // SAFETY: a kernel buffer with room for `room` records.
-            records_out(to, a1, |buf, room| unsafe { exec::snapshot::task_list(buf, room) })
-        }
-        Call::NodeList => {
-            let kind = exec::snapshot::ListKind::from_number(a0).ok_or(BadPointer)?;
-            let to = writable_records::<exec::snapshot::ListEntry>(a1, a2)?;
-            // SAFETY: as above.
-            records_out(to, a2, |buf, room| unsafe { exec::snapshot::node_list(kind, buf, room) })
-        }
-        Call::SystemInfo => {
-            let to = writable_records::<exec::snapshot::SystemInfo>(a0, 1)?;
-            // SAFETY: as above.
-            records_out(to, 1, |buf, _| unsafe {
-                exec::snapshot::system_info(buf);
-                1
-            });
-            0
-        }
-        _ => unreachable!("lists serves only the list calls"),
-    })
+fn task_list(at: u64, n: u64) -> GateResult {
+    let to = writable_records::<exec::snapshot::TaskEntry>(at, n)?;
+    // SAFETY: a kernel buffer with room for `room` records.
+    Ok(records_out(to, n, |buf, room| unsafe { exec::snapshot::task_list(buf, room) }))
+}
+
+/// NodeList: up to `n` records of exec's list `kind` into the caller's memory at `at`; how
+/// many there are.
+#[inline(never)]
+fn node_list(kind: u64, at: u64, n: u64) -> GateResult {
+    let kind = exec::snapshot::ListKind::from_number(kind).ok_or(BadPointer)?;
+    let to = writable_records::<exec::snapshot::ListEntry>(at, n)?;
+    // SAFETY: a kernel buffer with room for `room` records.
+    Ok(records_out(to, n, |buf, room| unsafe { exec::snapshot::node_list(kind, buf, room) }))
+}
+
+/// SystemInfo: the system's figures into the caller's memory at `at`.
+#[inline(never)]
+fn system_info(at: u64) -> GateResult {
+    let to = writable_records::<exec::snapshot::SystemInfo>(at, 1)?;
+    // SAFETY: a kernel buffer with room for one record.
+    records_out(to, 1, |buf, _| unsafe {
+        exec::snapshot::system_info(buf);
+        1
+    });
+    Ok(0)
 }
 
 /// FindTask: the number of the task named by the `len` bytes at `at` (0: none), read before

@@ -225,7 +225,7 @@ pub fn open(name: &str, unit: u64, user: u64) -> GateResult {
         extension: [0; EXTENSION],
         port,
         shared_port: MsgPort::new(me, bit.unwrap_or(0)),
-        owner: exec::task::find_task(None),
+        owner: me,
         user,
         user_len: len,
         req_pin,

@@ -245,8 +245,6 @@ extern "C" fn ends_at_once(_: u64) -> ! {
     crate::user::exit()
 }
 
-/// A semaphore bomb: each semaphore's working half is a kernel record; the family stops at
-/// its quota, and the kernel heap is back when the task ends.
 /// The first family to end since boot grows tables the kernel keeps (their free lists): one
 /// ends before a test takes its kernel-heap baseline, so that the baseline is the steady state
 /// whichever test runs first (a test run alone, `test=...`, included).
@@ -256,6 +254,8 @@ pub(crate) fn warm_up() -> TestResult {
     Ok(())
 }
 
+/// A semaphore bomb: each semaphore's working half is a kernel record; the family stops at
+/// its quota, and the kernel heap is back when the task ends.
 fn semaphore_bomb_stops_at_the_quota() -> TestResult {
     warm_up()?;
     let heap0 = exec::heap::stats().free;

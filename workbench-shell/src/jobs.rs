@@ -232,6 +232,13 @@ struct Started {
 /// ring-0 memory (the jobs service's).
 static JOBS: Global<Vec<Started>> = Global::new(Vec::new());
 
+impl Started {
+    /// Takes the job's task off the CLI list of the state it was started with.
+    fn unlist(&self) {
+        self.state.with(|st| st.remove_cli(self.number));
+    }
+}
+
 /// Runs `f` on the records of started commands, under Forbid.
 fn with_jobs<R>(f: impl FnOnce(&mut Vec<Started>) -> R) -> R {
     forbid();
@@ -400,15 +407,7 @@ pub(crate) fn spawn_as(
         // The shell runs one foreground job at a time: an earlier one of the same owner that
         // it never collected (it ended meanwhile) is dropped here, so that such records
         // cannot pile up.
-        with_jobs(|jobs| {
-            jobs.retain(|s| {
-                let keep = !(s.foreground && s.owner == owner) || exec::task::task_alive(s.number);
-                if !keep {
-                    s.state.with(|st| st.remove_cli(s.number));
-                }
-                keep
-            })
-        });
+        drop_ended(|s| s.foreground && s.owner == owner);
     }
     #[cfg(feature = "mmu")]
     // SAFETY: as above.
@@ -453,7 +452,7 @@ fn cli_task_numbers() -> Vec<u64> {
 /// number is never reused); `None` for a task that is not a live job's. From the service's
 /// own record: nothing the command could have written in its job's pages.
 pub fn command_of(id: u64) -> Option<&'static str> {
-    with_jobs(|jobs| jobs.iter().find(|s| s.number == id).map(|s| s.command).filter(|_| exec::task::task_alive(id)))
+    job_of(id).map(|j| j.command)
 }
 
 /// A live job, as the service started it: its command, whether it runs in the foreground,
@@ -483,7 +482,7 @@ pub fn collect(id: u64) -> Result<(i32, u32, bool), bool> {
         Some(_) if exec::task::task_alive(id) => Err(true),
         Some(i) => {
             let s = jobs.swap_remove(i);
-            s.state.with(|st| st.remove_cli(s.number));
+            s.unlist();
             let p = s.job.ptr();
             // SAFETY: the task has ended: nothing else uses the job's pages. Only the three
             // integer fields are read, in place (no reference to the whole Job, whose other
@@ -540,11 +539,16 @@ pub fn orphan(owner: u64) {
 /// Frees the records of background jobs whose tasks have ended, and takes them off the CLI
 /// list. Ring 0 (the service).
 pub fn reap_jobs() {
+    drop_ended(|s| !s.foreground);
+}
+
+/// Frees the records that `which` picks whose tasks have ended, taking them off the CLI list.
+fn drop_ended(which: impl Fn(&Started) -> bool) {
     with_jobs(|jobs| {
         jobs.retain(|s| {
-            let keep = s.foreground || exec::task::task_alive(s.number);
+            let keep = !which(s) || exec::task::task_alive(s.number);
             if !keep {
-                s.state.with(|st| st.remove_cli(s.number));
+                s.unlist();
             }
             keep
         })
