@@ -12,6 +12,7 @@ but the runs asked for.
     tools/itrace.py rdtsc mmu client             # the rdtsc instructions in functions matching
     tools/itrace.py run mmu 0x1be678 0x1be710     # profile runs from one address to another
     tools/itrace.py run flat 0x160a63 0x160a88 --inlined   # name inlined functions too
+    tools/itrace.py run flat 0x160a63 0x160a88 --listing   # and print each instruction run
 
 Each run's count includes the instructions at both ends (the rdtsc pair and what sits
 between); `make bench`'s figures subtract the timing overhead instead. Under TCG a CR3 load
@@ -109,6 +110,17 @@ def profile(mode, run, inlined):
     return merged
 
 
+def listing(mode, run):
+    """objdump's line for each address of `run`, in the order they ran."""
+    dis = subprocess.run(["objdump", "-d", "-C", "--no-show-raw-insn", image(mode)], capture_output=True, text=True, check=True).stdout
+    text = {}
+    for line in dis.splitlines():
+        m = re.match(r"^\s*([0-9a-f]+):\s*(.*)$", line)
+        if m:
+            text[int(m.group(1), 16)] = m.group(2)
+    return [f"{a:#x}  {text.get(a, '?')}" for a in run]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -123,6 +135,7 @@ def main():
     t.add_argument("--length", type=int, help="profile the first run of this many instructions")
     t.add_argument("--inlined", action="store_true", help="name the innermost inlined function (addr2line)")
     t.add_argument("--qemu", default="", help="extra QEMU flags")
+    t.add_argument("--listing", action="store_true", help="also print each instruction of the run (objdump's text)")
     a = ap.parse_args()
     if a.cmd == "rdtsc":
         return rdtsc(a.mode, a.pattern)
@@ -138,6 +151,10 @@ def main():
     print(f"profile of a run of {want} instructions:")
     for name, n in profile(a.mode, run, a.inlined):
         print(f"{n:6}  {name}")
+    if a.listing:
+        print(f"each instruction of that run:")
+        for line in listing(a.mode, run):
+            print(line)
     totals = collections.Counter()
     for name, n in profile(a.mode, run, False):
         totals[name] += n

@@ -85,23 +85,35 @@ pub fn disable() {
 /// runs with the count raised by one, see [`irq_enter`]).
 #[inline]
 pub fn enable() {
+    // The common case, the outermost Enable with no work due, in one compare.
+    // SAFETY: interrupts are off (we hold Disable).
+    if unsafe { crate::execbase::disable_word() } == 1 {
+        // SAFETY: as above.
+        unsafe { (*base()).id_nest_cnt = 0 };
+        compiler_fence(Ordering::SeqCst);
+        cpu::enable_interrupts();
+    } else {
+        enable_nested_or_due();
+    }
+}
+
+/// [`enable`]'s other cases: a nested Enable only counts down; the outermost one with work due
+/// does it while still counted as disabled, so that nothing the work calls can turn interrupts
+/// on early (a switch in between restores this task's count, 1), then turns them on.
+#[cold]
+#[inline(never)]
+fn enable_nested_or_due() {
     let eb = base();
-    // SAFETY: interrupts are off (we hold Disable); no reference outlives its expression,
-    // so none spans the possible switch below (the same for each block here).
+    // SAFETY: interrupts are off (we hold Disable); no reference outlives its expression, so
+    // none spans the possible switch below.
     unsafe {
         if (*eb).id_nest_cnt > 1 {
             (*eb).id_nest_cnt -= 1;
             return;
         }
     }
-    // Outermost Enable: still counted as disabled while software interrupts run and a due
-    // switch happens, so that nothing they call can turn interrupts on early. One test for
-    // both kinds of work.
+    leave_disabled_section();
     // SAFETY: as above.
-    if unsafe { (*eb).work_due } != 0 {
-        leave_disabled_section();
-    }
-    // SAFETY: still disabled.
     unsafe { (*eb).id_nest_cnt = 0 };
     compiler_fence(Ordering::SeqCst);
     cpu::enable_interrupts();
