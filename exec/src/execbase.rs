@@ -24,8 +24,20 @@ pub const DUE_SOFT_INTS: u8 = 2;
 /// How many memory regions exec manages at most (usable RAM ranges below 4 GiB).
 pub const MAX_MEM_REGIONS: usize = 8;
 
-/// Exec's global state. `repr(C)` for one reason: Enable reads `id_nest_cnt` and `work_due`
-/// as one word ([`disable_word`]).
+/// A task's Disable and Forbid nesting, kept together so that a switch saves and restores
+/// them as one word.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct Nesting {
+    /// Forbid nesting (0 = switching allowed).
+    pub td_nest_cnt: i32,
+    /// Disable nesting (0 = interrupts enabled). Second, so that in ExecBase it is followed
+    /// by `work_due` (see [`disable_word`]).
+    pub id_nest_cnt: i32,
+}
+
+/// Exec's global state. `repr(C)` for one reason: Enable reads `work_due` and
+/// `nest.id_nest_cnt` as one word ([`disable_word`]).
 #[repr(C)]
 pub struct ExecBase {
     /// The running task. Disable.
@@ -40,20 +52,19 @@ pub struct ExecBase {
     pub zombies: List,
     /// A task whose stack overflowed, to be reported and ended by the next task. Disable.
     pub doomed: *mut Task,
-    /// Disable nesting of the running task (0 = interrupts enabled). Disable.
-    pub id_nest_cnt: i32,
+    /// Interrupt nesting: > 0 while an interrupt handler runs (which also counts once in
+    /// `nest.id_nest_cnt`, so that an Enable inside a handler never turns interrupts on). Disable.
+    pub int_depth: i32,
+    /// The running task's Disable and Forbid nesting, saved to it and restored from the next
+    /// one at each switch (as one word). `id_nest_cnt`: Disable; `td_nest_cnt`: written only by
+    /// the running task.
+    pub nest: Nesting,
     /// Work the outermost Enable must do: [`DUE_SWITCH`] (a task switch as soon as Forbid and
     /// Disable allow) and [`DUE_SOFT_INTS`] (software interrupts queued). One test on the way
-    /// out of every Disable: it follows `id_nest_cnt` in the same aligned word. Disable.
+    /// out of every Disable: it follows `nest.id_nest_cnt` in the same aligned word. Disable.
     pub work_due: u8,
-    /// Always zero: the rest of [`disable_word`]'s word.
+    /// Always zero: the word [`disable_word`] reads.
     due_pad: [u8; 3],
-    /// Forbid nesting of the running task (0 = switching allowed). Written only by the running
-    /// task; saved and restored with it.
-    pub td_nest_cnt: i32,
-    /// Interrupt nesting: > 0 while an interrupt handler runs (which also counts once in
-    /// `id_nest_cnt`, so that an Enable inside a handler never turns interrupts on). Disable.
-    pub int_depth: i32,
     /// Ticks a task may run before an equal-priority task gets its turn.
     pub quantum: u32,
     /// Ticks the running task has used of its quantum. Disable.
@@ -88,16 +99,16 @@ pub struct ExecBase {
     pub kernel_cr3: u64,
 }
 
-// The word Enable reads: `id_nest_cnt` (low half), `work_due`, then zeros; 8-aligned.
+// The word Enable reads: `nest.id_nest_cnt` (low half), `work_due`, three zeros; 8-aligned.
 const _: () = {
-    let at = core::mem::offset_of!(ExecBase, id_nest_cnt);
+    let at = core::mem::offset_of!(ExecBase, nest) + core::mem::offset_of!(Nesting, id_nest_cnt);
     assert!(at % 8 == 0 && core::mem::align_of::<ExecBase>() >= 8);
     assert!(core::mem::offset_of!(ExecBase, work_due) == at + 4);
     assert!(core::mem::offset_of!(ExecBase, due_pad) == at + 5);
 };
 
-/// `id_nest_cnt` and `work_due` read as one word: exactly 1 when the running task holds one
-/// Disable and no work is due, the outermost Enable's common case, told by one compare.
+/// `nest.id_nest_cnt` and `work_due` read as one word: exactly 1 when the running task holds
+/// one Disable and no work is due, the outermost Enable's common case, told by one compare.
 ///
 /// # Safety
 /// Disable held (the fields' guard).
@@ -105,7 +116,7 @@ const _: () = {
 pub(crate) unsafe fn disable_word() -> u64 {
     // SAFETY: the two fields and the always-zero pad fill one 8-aligned word of the live
     // ExecBase (asserted above), all bytes initialised; Disable guards them.
-    unsafe { (&raw const (*base()).id_nest_cnt).cast::<u64>().read() }
+    unsafe { (&raw const (*base()).nest.id_nest_cnt).cast::<u64>().read() }
 }
 
 // SAFETY: ExecBase is the kernel's shared state, passed from task to task by design; each field
@@ -120,11 +131,10 @@ static SYS_BASE: Global<ExecBase> = Global::new(ExecBase {
     all_tasks: core::ptr::null_mut(),
     zombies: List::new(NodeType::Task),
     doomed: core::ptr::null_mut(),
-    id_nest_cnt: 1,
+    int_depth: 0,
+    nest: Nesting { td_nest_cnt: 0, id_nest_cnt: 1 },
     work_due: 0,
     due_pad: [0; 3],
-    td_nest_cnt: 0,
-    int_depth: 0,
     quantum: 4,
     elapsed: 0,
     disp_count: 0,

@@ -504,7 +504,7 @@ unsafe fn receive(port: *mut MsgPort, want: *mut Message, mut woken: *mut Task) 
             (*me).recv_want = want;
             (*me).state = TaskState::Waiting;
             if woken.is_null() {
-                sched::schedule();
+                sched::block(me);
             } else {
                 sched::block_and_run(me, woken);
                 woken = null_mut();

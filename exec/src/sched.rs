@@ -21,7 +21,7 @@ use crate::task::{Task, TaskState};
 #[inline]
 pub fn forbid() {
     // SAFETY: td_nest_cnt is written only by the running task (see ExecBase).
-    unsafe { (*base()).td_nest_cnt += 1 };
+    unsafe { (*base()).nest.td_nest_cnt += 1 };
     compiler_fence(Ordering::SeqCst);
 }
 
@@ -33,9 +33,9 @@ pub fn permit() {
     // the switch below.
     let due = unsafe {
         let eb = &mut *base();
-        eb.td_nest_cnt -= 1;
+        eb.nest.td_nest_cnt -= 1;
         // Inside an interrupt handler id_nest_cnt is at least 1 (see irq_enter).
-        eb.td_nest_cnt == 0 && eb.work_due & DUE_SWITCH != 0 && eb.id_nest_cnt == 0
+        eb.nest.td_nest_cnt == 0 && eb.work_due & DUE_SWITCH != 0 && eb.nest.id_nest_cnt == 0
     };
     if due {
         disable();
@@ -57,7 +57,7 @@ pub fn let_interrupts_in() {
     }
     // SAFETY: interrupts are off; these are written only by the running task and by
     // interrupt handlers, which cannot run now.
-    let (id, td, depth) = unsafe { ((*base()).id_nest_cnt, (*base()).td_nest_cnt, (*base()).int_depth) };
+    let (id, td, depth) = unsafe { ((*base()).nest.id_nest_cnt, (*base()).nest.td_nest_cnt, (*base()).int_depth) };
     if id == 0 && td > 0 && depth == 0 {
         cpu::interrupt_window();
     }
@@ -66,7 +66,7 @@ pub fn let_interrupts_in() {
 /// How deep the running task's Forbid nests (0: switching allowed).
 pub fn forbid_depth() -> i32 {
     // SAFETY: td_nest_cnt is written only by the running task (see ExecBase).
-    unsafe { (*base()).td_nest_cnt }
+    unsafe { (*base()).nest.td_nest_cnt }
 }
 
 /// Disables interrupts (and so task switching) until the matching [`enable`]. Nests.
@@ -76,7 +76,7 @@ pub fn disable() {
     cpu::disable_interrupts();
     compiler_fence(Ordering::SeqCst);
     // SAFETY: interrupts are now off: we hold Disable.
-    unsafe { (*base()).id_nest_cnt += 1 };
+    unsafe { (*base()).nest.id_nest_cnt += 1 };
 }
 
 /// Undoes one [`disable`]. At the outermost one (outside interrupts) pending software
@@ -89,7 +89,7 @@ pub fn enable() {
     // SAFETY: interrupts are off (we hold Disable).
     if unsafe { crate::execbase::disable_word() } == 1 {
         // SAFETY: as above.
-        unsafe { (*base()).id_nest_cnt = 0 };
+        unsafe { (*base()).nest.id_nest_cnt = 0 };
         compiler_fence(Ordering::SeqCst);
         cpu::enable_interrupts();
     } else {
@@ -107,14 +107,14 @@ fn enable_nested_or_due() {
     // SAFETY: interrupts are off (we hold Disable); no reference outlives its expression, so
     // none spans the possible switch below.
     unsafe {
-        if (*eb).id_nest_cnt > 1 {
-            (*eb).id_nest_cnt -= 1;
+        if (*eb).nest.id_nest_cnt > 1 {
+            (*eb).nest.id_nest_cnt -= 1;
             return;
         }
     }
     leave_disabled_section();
     // SAFETY: as above.
-    unsafe { (*eb).id_nest_cnt = 0 };
+    unsafe { (*eb).nest.id_nest_cnt = 0 };
     compiler_fence(Ordering::SeqCst);
     cpu::enable_interrupts();
 }
@@ -127,7 +127,7 @@ fn leave_disabled_section() {
         crate::interrupts::run_soft_ints();
     }
     // SAFETY: Disable held.
-    if unsafe { (*base()).work_due & DUE_SWITCH != 0 && (*base()).td_nest_cnt == 0 } {
+    if unsafe { (*base()).work_due & DUE_SWITCH != 0 && (*base()).nest.td_nest_cnt == 0 } {
         preempt();
     }
 }
@@ -185,6 +185,29 @@ pub(crate) fn schedule() {
     }
 }
 
+/// The running task `me` has just blocked (Waiting, on no list): switches to the first ready
+/// task. [`schedule`] for a caller that knows it is neither removed nor on the ready list (so
+/// the first ready task is another). Returns when `me` runs again. Disable held.
+///
+/// # Safety
+/// Disable held; `me` is the running task, Waiting and on no list.
+#[inline(always)]
+pub(crate) unsafe fn block(me: *mut Task) {
+    let base = base();
+    // SAFETY: per the contract; the reference to ExecBase ends before the switch.
+    unsafe {
+        if !(*me).stack_ok(switch::stack_pointer()) {
+            return schedule(); // which removes it
+        }
+        let eb = &mut *base;
+        eb.work_due &= !DUE_SWITCH;
+        let next = eb.task_ready.rem_head() as *mut Task;
+        debug_assert!(!next.is_null(), "no ready task: the idle task is missing");
+        (*next).state = TaskState::Running;
+        switch_to(base, me, next);
+    }
+}
+
 /// The running task `me` has just blocked (Waiting, on no list) and has woken `woken` (on no
 /// list, not yet Ready): switches straight to `woken` when it is what [`schedule`] would pick
 /// anyway, without queueing it, else queues it and schedules. seL4's fastpath shape: every
@@ -227,13 +250,11 @@ unsafe fn switch_to(base: *mut ExecBase, me: *mut Task, next: *mut Task) {
     // task takes its own).
     unsafe {
         let eb = &mut *base;
-        (*me).id_nest_cnt = eb.id_nest_cnt;
-        (*me).td_nest_cnt = eb.td_nest_cnt;
+        (*me).nest = eb.nest;
         #[cfg(feature = "mmu")]
         switch_space(eb, next);
         eb.this_task = next;
-        eb.id_nest_cnt = (*next).id_nest_cnt;
-        eb.td_nest_cnt = (*next).td_nest_cnt;
+        eb.nest = (*next).nest;
         eb.elapsed = 0;
         eb.disp_count += 1;
         (*next).dispatches += 1;
@@ -327,7 +348,7 @@ pub(crate) fn tick() {
     #[cfg(feature = "mmu")]
     // SAFETY: the running task is live.
     unsafe {
-        forbid_watch(&mut *eb.this_task, eb.td_nest_cnt);
+        forbid_watch(&mut *eb.this_task, eb.nest.td_nest_cnt);
     }
     if eb.elapsed >= eb.quantum {
         let head = eb.task_ready.head();
@@ -359,7 +380,7 @@ fn forbid_watch(me: &mut Task, td_nest_cnt: i32) {
 #[cfg(feature = "mmu")]
 pub fn forbid_overrun() -> bool {
     // SAFETY: interrupts off; the running task is live.
-    unsafe { (*base()).td_nest_cnt > 0 && (*(*base()).this_task).forbid_ticks > RING3_FORBID_TICKS }
+    unsafe { (*base()).nest.td_nest_cnt > 0 && (*(*base()).this_task).forbid_ticks > RING3_FORBID_TICKS }
 }
 
 /// mmu-mode: the running ring-3 task takes Forbid (or Disable, its Forbid) holding none: its
@@ -380,7 +401,7 @@ pub(crate) fn irq_enter() {
     // SAFETY: interrupts are off in the trap handler.
     unsafe {
         (*base()).int_depth += 1;
-        (*base()).id_nest_cnt += 1;
+        (*base()).nest.id_nest_cnt += 1;
     }
 }
 
@@ -392,8 +413,8 @@ pub(crate) fn irq_exit() {
     let due = unsafe {
         let eb = &mut *eb;
         eb.int_depth -= 1;
-        eb.id_nest_cnt -= 1;
-        if eb.int_depth > 0 || eb.this_task.is_null() || eb.id_nest_cnt > 0 {
+        eb.nest.id_nest_cnt -= 1;
+        if eb.int_depth > 0 || eb.this_task.is_null() || eb.nest.id_nest_cnt > 0 {
             return;
         }
         eb.work_due != 0
@@ -401,10 +422,10 @@ pub(crate) fn irq_exit() {
     if due {
         // Count the hardware's disabled state while switching (see `enable`).
         // SAFETY: as above. `iretq` turns interrupts back on.
-        unsafe { (*eb).id_nest_cnt = 1 };
+        unsafe { (*eb).nest.id_nest_cnt = 1 };
         leave_disabled_section();
         // SAFETY: as above.
-        unsafe { (*eb).id_nest_cnt = 0 };
+        unsafe { (*eb).nest.id_nest_cnt = 0 };
     }
 }
 

@@ -111,13 +111,13 @@ mod kernel {
     pub fn wait(mask: u32) -> u32 {
         disable();
         // SAFETY: Disable held; the running task is live; no reference to ExecBase spans the
-        // switch in `schedule`.
+        // switch in `block`.
         let got = unsafe {
             let me = (*base()).this_task;
             while mask != 0 && (*me).sig_recvd & mask == 0 {
                 (*me).sig_wait = mask;
                 (*me).state = TaskState::Waiting;
-                sched::schedule();
+                sched::block(me);
             }
             (*me).sig_wait = 0;
             let got = (*me).sig_recvd & mask;

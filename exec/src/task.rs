@@ -47,8 +47,7 @@ pub struct Task {
     id: u64,
     pub state: TaskState,
     /// Disable and Forbid nesting, saved while the task is not running.
-    pub id_nest_cnt: i32,
-    pub td_nest_cnt: i32,
+    pub nest: crate::execbase::Nesting,
     /// Signals allocated, waited for, received.
     pub sig_alloc: u32,
     pub sig_wait: u32,
@@ -126,8 +125,7 @@ impl Task {
             state: TaskState::Added,
             // A new task arrives through a switch, with interrupts off: Disable is held until
             // task_start's enable().
-            id_nest_cnt: 1,
-            td_nest_cnt: 0,
+            nest: crate::execbase::Nesting { td_nest_cnt: 0, id_nest_cnt: 1 },
             sig_alloc: SIGNALS_RESERVED,
             sig_wait: 0,
             sig_recvd: 0,
@@ -578,7 +576,7 @@ pub fn for_each_task(mut f: impl FnMut(&Task)) {
 /// other. Its stack is `[lower, upper)` (the boot stack). Call once, before interrupts are on.
 pub(crate) fn adopt_boot_flow(name: &str, pri: i8, lower: usize, upper: usize) -> *mut Task {
     let mut t = Task::new(name, pri, |_| {}, 0);
-    t.id_nest_cnt = 0; // the live count is in ExecBase while it runs
+    t.nest.id_nest_cnt = 0; // the live count is in ExecBase while it runs
     t.sp_lower = lower;
     t.sp_upper = upper;
     t.state = TaskState::Running;

@@ -171,7 +171,7 @@ pub fn wait_breaks_forbid() -> TestResult {
     crate::task::add_task("poker", -2, poke, arg(&pair), 8192);
     wait(1 << b);
     // SAFETY: reading our own nesting count.
-    let still_forbidden = unsafe { (*crate::execbase::base()).td_nest_cnt } == 1;
+    let still_forbidden = unsafe { (*crate::execbase::base()).nest.td_nest_cnt } == 1;
     permit();
     child.join();
     free_signal(b);
