@@ -293,16 +293,12 @@ unsafe fn switch_space(eb: &mut ExecBase, next: *mut Task) {
 }
 
 /// Work for whichever task just got the CPU: report and end a task whose stack overflowed,
-/// and free the stacks of ended tasks. Runs on the new task's stack. Disable held.
+/// and free the stacks of ended tasks (a doomed task is among them). Runs on the new task's
+/// stack. Disable held. One test on every switch.
 #[inline]
 pub(crate) fn after_switch() {
-    let eb = base();
-    // SAFETY: Disable held; each read ends before the call it guards.
-    if unsafe { !(*eb).doomed.is_null() } {
-        bury_doomed();
-    }
-    // SAFETY: as above.
-    if unsafe { !(*eb).zombies.is_empty() } {
+    // SAFETY: Disable held; the read ends before the call it guards.
+    if unsafe { !(*base()).zombies.is_empty() } {
         crate::task::reap();
     }
 }
@@ -323,19 +319,23 @@ unsafe fn doom(eb: &mut ExecBase, me: *mut Task) {
         }
         crate::task::unlink_all(eb, me);
         (*me).state = TaskState::Removed;
+        // Among the ended tasks, so that the next task's after_switch sees it; reap buries it
+        // (alert, reclaim) before it frees it.
+        eb.zombies.add_tail(&mut (*me).node);
     }
     eb.doomed = me;
 }
 
-/// Disable held.
+/// Reports the task whose stack overflowed and reclaims what it held; [`crate::task::reap`]
+/// then frees it with the other ended tasks. Disable held, on another task's stack.
 #[cold]
-fn bury_doomed() {
-    // SAFETY: Disable held; the doomed task is off every list and no longer running.
+pub(crate) fn bury_doomed() {
+    // SAFETY: Disable held; the doomed task is off every list but the ended tasks' and no
+    // longer running; nothing below reaps.
     unsafe {
         let t = core::mem::replace(&mut (*base()).doomed, core::ptr::null_mut());
         crate::alert::alert_for_task(crate::alert::AN_STACK_PROBE, (*t).name(), t as u64);
         crate::task::reclaim(t);
-        (*base()).zombies.add_tail(&mut (*t).node);
     }
 }
 

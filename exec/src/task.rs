@@ -473,8 +473,13 @@ pub(crate) unsafe fn reclaim(task: *mut Task) {
     }
 }
 
-/// Frees the stacks and bodies of ended tasks. Disable held, on a stack that is not theirs.
+/// Frees the stacks and bodies of ended tasks, first reporting and reclaiming one whose stack
+/// overflowed (`sched::bury_doomed`). Disable held, on a stack that is not theirs.
 pub(crate) fn reap() {
+    // SAFETY: Disable held; the read ends with the expression.
+    if unsafe { !(*base()).doomed.is_null() } {
+        crate::sched::bury_doomed();
+    }
     loop {
         // SAFETY: Disable held; the reference ends with the expression (free_mem reaches
         // ExecBase's memory lists).
