@@ -510,7 +510,8 @@ unsafe fn receive(port: *mut MsgPort, want: *mut Message, mut woken: *mut Task) 
                 woken = null_mut();
             }
             // Running again: handed a message, or signalled that one was queued.
-            (*me).sig_wait = 0;
+            // `sig_wait` keeps the last mask (read only while Waiting); `recv_port` must go,
+            // or a later plain Wait would look like a receive at this port.
             (*me).recv_port = null_mut();
             let handed = core::mem::replace(&mut (*me).handed, null_mut());
             if !handed.is_null() {

@@ -142,7 +142,9 @@ pub(crate) unsafe fn make_ready(eb: &mut ExecBase, t: *mut Task) {
         (*t).state = TaskState::Ready;
         // From the head: the idle task and other low priorities sit at the tail.
         eb.task_ready.enqueue_from_head(&mut (*t).node);
-        if eb.this_task.is_null() || (*t).node.pri > (*eb.this_task).node.pri {
+        // There is a running task from sched::init on, before the first task is added.
+        debug_assert!(!eb.this_task.is_null(), "a task made ready before sched::init");
+        if (*t).node.pri > (*eb.this_task).node.pri {
             eb.work_due |= DUE_SWITCH;
         }
     }

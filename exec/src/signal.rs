@@ -119,7 +119,7 @@ mod kernel {
                 (*me).state = TaskState::Waiting;
                 sched::block(me);
             }
-            (*me).sig_wait = 0;
+            // `sig_wait` keeps the last mask: it is read only while the task is Waiting.
             let got = (*me).sig_recvd & mask;
             (*me).sig_recvd &= !got;
             got

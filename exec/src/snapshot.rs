@@ -118,7 +118,8 @@ pub unsafe fn task_list(buf: *mut TaskEntry, max: usize) -> usize {
                 state: t.state,
                 ring: if t.runs_in_ring3() { 3 } else { 0 },
                 sig_alloc: t.sig_alloc,
-                sig_wait: t.sig_wait,
+                // Exec leaves a woken task's last mask behind: only a waiting task waits.
+                sig_wait: if t.state == crate::task::TaskState::Waiting { t.sig_wait } else { 0 },
                 sig_recvd: t.sig_recvd,
                 dispatches: t.dispatches,
             };

@@ -48,7 +48,8 @@ pub struct Task {
     pub state: TaskState,
     /// Disable and Forbid nesting, saved while the task is not running.
     pub nest: crate::execbase::Nesting,
-    /// Signals allocated, waited for, received.
+    /// Signals allocated, waited for (meaningful only while Waiting: a woken task keeps its
+    /// last mask), received.
     pub sig_alloc: u32,
     pub sig_wait: u32,
     pub sig_recvd: u32,
