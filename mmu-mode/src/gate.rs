@@ -132,17 +132,14 @@ fn with_name(at: u64, len: u64, f: impl FnOnce(&str) -> GateResult) -> GateResul
 }
 
 /// Serves one gate call: the number in RAX is converted once, the result (or the refusal,
-/// counted here) encoded once into RAX. Runs in ring 0 on the task's kernel stack.
+/// counted in [`refused`]) encoded into RAX. Runs in ring 0 on the task's kernel stack.
 pub fn gate(frame: &mut TrapFrame) {
     GATE_CALLS.fetch_add(1, Ordering::Relaxed);
     let args = [frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8];
-    let r = Call::try_from(frame.rax).and_then(|c| serve(c, args));
-    match r {
-        Err(BadPointer) => BAD_ALLEGATIONS.fetch_add(1, Ordering::Relaxed),
-        Err(GateError::Privileged) => PRIVILEGED_REFUSED.fetch_add(1, Ordering::Relaxed),
-        _ => 0,
+    frame.rax = match Call::try_from(frame.rax) {
+        Ok(c) => serve(c, args),
+        Err(e) => refused(e),
     };
-    frame.rax = encode(r);
     // A task that holds its own Forbid past its bound goes here too: the ticks of a long call
     // fall in the kernel now (its copies let interrupts in), where the trap path does not judge.
     if exec::sched::forbid_depth() > 0 && exec::sched::forbid_overrun() {
@@ -150,13 +147,35 @@ pub fn gate(frame: &mut TrapFrame) {
     }
 }
 
-/// Serves gate call `c` with its five argument registers.
-fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
-    Ok(match c {
+/// A refusal as it goes back in RAX, counted.
+#[cold]
+#[inline(never)]
+fn refused(e: GateError) -> u64 {
+    match e {
+        BadPointer => BAD_ALLEGATIONS.fetch_add(1, Ordering::Relaxed),
+        GateError::Privileged => PRIVILEGED_REFUSED.fetch_add(1, Ordering::Relaxed),
+        GateError::NoSuchCall => 0,
+    };
+    encode(Err(e))
+}
+
+/// A call's result as it goes back in RAX: the value, or the refusal counted. Every arm of
+/// [`serve`] ends in a plain `u64`, so that the simple calls pass their value in a register.
+#[inline(always)]
+fn counted(r: GateResult) -> u64 {
+    match r {
+        Ok(v) => v,
+        Err(e) => refused(e),
+    }
+}
+
+/// Serves gate call `c` with its five argument registers: its result, or its refusal encoded.
+fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> u64 {
+    match c {
         Call::FindSelf => number_of(exec::task::find_task(None)),
         Call::TaskAlive => exec::task::task_alive(a0) as u64,
         Call::Wait => exec::signal::wait(a0 as u32) as u64,
-        Call::Signal => signal_task(a0, a1 as u32)?,
+        Call::Signal => counted(signal_task(a0, a1 as u32)),
         // A failure (-1) crosses as 0xffff_ffff, below the error codes.
         Call::AllocSignal => exec::signal::alloc_signal(a0 as i32) as u32 as u64,
         Call::FreeSignal => {
@@ -183,53 +202,53 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> GateResult {
             }
             0
         }
-        Call::FindTask => find_task(a0, a1)?,
-        Call::SetTaskPri => set_pri(a0, a1 as i8)?,
-        Call::AddTask => add_task(a0, a1, a2, a3, a4)?,
+        Call::FindTask => counted(find_task(a0, a1)),
+        Call::SetTaskPri => counted(set_pri(a0, a1 as i8)),
+        Call::AddTask => counted(add_task(a0, a1, a2, a3, a4)),
         Call::AllocMem => alloc_mem(a0),
-        Call::FreeMem => free_mem(a0)?,
+        Call::FreeMem => counted(free_mem(a0)),
         Call::AvailMem => exec::memory::avail_mem(MemFlags::from_bits_truncate(a0 as u32)) as u64,
         Call::TypeOfMem => exec::memory::type_of_mem(a0 as *const u8).bits() as u64,
-        Call::CreatePort => create_port(a0, a1, a2)?,
-        Call::DeletePort => crate::msg::delete_port(a0)?,
-        Call::PortSignal => crate::msg::port_signal(a0)?,
-        Call::RemPort => crate::msg::rem_port(a0)?,
-        Call::FindPort => return with_name(a0, a1, crate::msg::find_port),
-        Call::PutMsg => crate::msg::put(a0, a1, a2)?,
-        Call::GetMsg => crate::msg::get(a0, crate::msg::Get::Take)?,
+        Call::CreatePort => counted(create_port(a0, a1, a2)),
+        Call::DeletePort => counted(crate::msg::delete_port(a0)),
+        Call::PortSignal => counted(crate::msg::port_signal(a0)),
+        Call::RemPort => counted(crate::msg::rem_port(a0)),
+        Call::FindPort => counted(with_name(a0, a1, crate::msg::find_port)),
+        Call::PutMsg => counted(crate::msg::put(a0, a1, a2)),
+        Call::GetMsg => counted(crate::msg::get(a0, crate::msg::Get::Take)),
         Call::WaitPort => {
             let how = if a1 == 1 { crate::msg::Get::WaitTake } else { crate::msg::Get::WaitPeek };
-            crate::msg::get(a0, how)?
+            counted(crate::msg::get(a0, how))
         }
-        Call::ReplyMsg => crate::msg::reply(a0)?,
-        Call::DoMsg => crate::msg::do_msg(a0, a1, a2)?,
-        Call::ReplyWait => crate::msg::reply_wait(a0, a1)?,
-        Call::MsgRead => crate::msg::msg_read(a0, a1, a2, a3, a4)?,
-        Call::MsgWrite => crate::msg::msg_write(a0, a1, a2, a3, a4)?,
-        Call::InitSemaphore => crate::sem::init(a0)?,
-        Call::ObtainSemaphore => crate::sem::obtain(a0, a1 == 1)?,
-        Call::AttemptSemaphore => crate::sem::attempt(a0, a1 == 1)?,
-        Call::ReleaseSemaphore => crate::sem::release(a0)?,
-        Call::AddSemaphore => crate::sem::add(a0)?,
-        Call::FindSemaphore => return with_name(a0, a1, crate::sem::find),
-        Call::RemSemaphore => crate::sem::rem(a0)?,
+        Call::ReplyMsg => counted(crate::msg::reply(a0)),
+        Call::DoMsg => counted(crate::msg::do_msg(a0, a1, a2)),
+        Call::ReplyWait => counted(crate::msg::reply_wait(a0, a1)),
+        Call::MsgRead => counted(crate::msg::msg_read(a0, a1, a2, a3, a4)),
+        Call::MsgWrite => counted(crate::msg::msg_write(a0, a1, a2, a3, a4)),
+        Call::InitSemaphore => counted(crate::sem::init(a0)),
+        Call::ObtainSemaphore => counted(crate::sem::obtain(a0, a1 == 1)),
+        Call::AttemptSemaphore => counted(crate::sem::attempt(a0, a1 == 1)),
+        Call::ReleaseSemaphore => counted(crate::sem::release(a0)),
+        Call::AddSemaphore => counted(crate::sem::add(a0)),
+        Call::FindSemaphore => counted(with_name(a0, a1, crate::sem::find)),
+        Call::RemSemaphore => counted(crate::sem::rem(a0)),
         Call::Alert => alert(a0 as u32),
-        Call::OpenLibrary => return with_name(a0, a1, |n| crate::libs::open(n, a2 as u16)),
-        Call::CloseLibrary => crate::libs::close(a0)?,
-        Call::LibraryVector => crate::libs::vector(a0, a1)?,
-        Call::OpenDevice => open_device(a0, a1, a2, a3)?,
-        Call::DoIo => crate::io::do_io(a0)?,
-        Call::SendIo => crate::io::send_io(a0)?,
-        Call::CheckIo => crate::io::check_io(a0)?,
-        Call::WaitIo => crate::io::wait_io(a0)?,
-        Call::AbortIo => crate::io::abort_io(a0)?,
-        Call::CloseDevice => crate::io::close(a0)?,
-        Call::TaskList => task_list(a0, a1)?,
-        Call::NodeList => node_list(a0, a1, a2)?,
-        Call::SystemInfo => system_info(a0)?,
+        Call::OpenLibrary => counted(with_name(a0, a1, |n| crate::libs::open(n, a2 as u16))),
+        Call::CloseLibrary => counted(crate::libs::close(a0)),
+        Call::LibraryVector => counted(crate::libs::vector(a0, a1)),
+        Call::OpenDevice => counted(open_device(a0, a1, a2, a3)),
+        Call::DoIo => counted(crate::io::do_io(a0)),
+        Call::SendIo => counted(crate::io::send_io(a0)),
+        Call::CheckIo => counted(crate::io::check_io(a0)),
+        Call::WaitIo => counted(crate::io::wait_io(a0)),
+        Call::AbortIo => counted(crate::io::abort_io(a0)),
+        Call::CloseDevice => counted(crate::io::close(a0)),
+        Call::TaskList => counted(task_list(a0, a1)),
+        Call::NodeList => counted(node_list(a0, a1, a2)),
+        Call::SystemInfo => counted(system_info(a0)),
         Call::Panic => panicked(a0, a1),
-        Call::Privileged => return Err(GateError::Privileged),
-    })
+        Call::Privileged => refused(GateError::Privileged),
+    }
 }
 
 /// AllocMem: `len` bytes of whole pages of the caller's own, or 0. Under Forbid: other tasks'
