@@ -26,6 +26,11 @@ const MAPPED: u64 = 4 << 30;
 /// The most one allocation through the gate may ask for.
 const MAX_ALLOC: u64 = 1 << 30;
 
+/// `flags` without NO_EXECUTE where the CPU has no NX (the bit is reserved there).
+fn strip_nx(flags: F) -> F {
+    if cpu::features().nx { flags } else { flags - F::NO_EXECUTE }
+}
+
 fn table() -> Box<PageTable> {
     Box::new(PageTable::new())
 }
@@ -121,8 +126,6 @@ impl Space {
     }
 
     fn fill(&mut self) {
-        let nx = cpu::features().nx;
-        let strip = |f: F| if nx { f } else { f - F::NO_EXECUTE };
         let (text, rodata) = text_and_rodata();
         let open = [entry_text(), text, rodata, ring3_readable_data(), self.stack_range];
         self.pml4[0] = table_entry(&self.pdpt);
@@ -136,14 +139,14 @@ impl Space {
                 let mut pt = table();
                 for (i, slot) in pt.iter_mut().enumerate() {
                     let page = base + i as u64 * PAGE;
-                    *slot = entry(page, PAGE, strip(leaf_flags(self.access(page, text, rodata)))).unwrap_or_default();
+                    *slot = entry(page, PAGE, strip_nx(leaf_flags(self.access(page, text, rodata)))).unwrap_or_default();
                 }
                 let e = table_entry(&pt);
                 self.pts.push(pt);
                 e
             } else {
                 // Kernel code lives in the image's region only: everything else is no-execute.
-                entry(base, HUGE, strip(leaf_flags(Access::Kernel)) | F::HUGE_PAGE).unwrap_or_default()
+                entry(base, HUGE, strip_nx(leaf_flags(Access::Kernel)) | F::HUGE_PAGE).unwrap_or_default()
             };
             self.pds[(region / 512) as usize][(region % 512) as usize] = entry;
         }
@@ -158,26 +161,22 @@ impl Space {
         if end > start.saturating_add(HUGE) {
             return self.set_access_long(start, end, access);
         }
-        let nx = cpu::features().nx;
-        let strip = |f: F| if nx { f } else { f - F::NO_EXECUTE };
+        let flags = strip_nx(leaf_flags(access));
         let loaded = cpu::cr3() == self.cr3();
         let mut page = start & !(PAGE - 1);
         while page < end && page < MAPPED {
             let region = page / HUGE;
-            let slot = &mut self.pds[(region / 512) as usize][(region % 512) as usize];
+            let mut slot = self.pds[(region / 512) as usize][(region % 512) as usize].clone();
             if slot.flags().contains(F::HUGE_PAGE) {
-                let mut pt = table();
-                for (i, e) in pt.iter_mut().enumerate() {
-                    let p = region * HUGE + i as u64 * PAGE;
-                    *e = entry(p, PAGE, strip(leaf_flags(Access::Kernel))).unwrap_or_default();
-                }
-                *slot = table_entry(&pt);
-                self.pts.push(pt);
+                slot = self.split_huge(region);
             }
             let pt = slot.addr().as_u64() as *mut PageTable;
-            // SAFETY: the entry points at one of this space's own tables (made just above or
-            // in `fill`), which live in `self.pts`.
-            unsafe { (&mut *pt)[((page / PAGE) % 512) as usize] = entry(page, PAGE, strip(leaf_flags(access))).unwrap_or_default() };
+            let mut leaf = PageTableEntry::new();
+            // Below MAPPED (4 GiB) and page-aligned: a valid physical frame address.
+            leaf.set_addr(x86_64::PhysAddr::new_truncate(page), flags);
+            // SAFETY: the entry points at one of this space's own tables (made in
+            // `split_huge` or in `fill`), which live in `self.pts`.
+            unsafe { (&mut *pt)[((page / PAGE) % 512) as usize] = leaf };
             exec::events::count(&exec::events::PTE_WRITES, 1);
             if loaded {
                 x86_64::instructions::tlb::flush(x86_64::VirtAddr::new(page));
@@ -185,6 +184,23 @@ impl Space {
             }
             page += PAGE;
         }
+    }
+
+    /// Turns the 2 MiB page of `region` into a table of 4 KiB pages closed to the task; result:
+    /// the new directory entry. Out of line: once per region, off the message path's way.
+    #[cold]
+    #[inline(never)]
+    fn split_huge(&mut self, region: u64) -> PageTableEntry {
+        let mut pt = table();
+        let flags = strip_nx(leaf_flags(Access::Kernel));
+        for (i, e) in pt.iter_mut().enumerate() {
+            let p = region * HUGE + i as u64 * PAGE;
+            *e = entry(p, PAGE, flags).unwrap_or_default();
+        }
+        let slot = table_entry(&pt);
+        self.pds[(region / 512) as usize][(region % 512) as usize] = slot.clone();
+        self.pts.push(pt);
+        slot
     }
 
     /// [`Space::set_access`] of more than 2 MiB (a large transfer, a large block): 2 MiB at a
