@@ -81,10 +81,11 @@ pub(crate) fn start(r: &mut Request, sender: Option<u64>) -> u64 {
 
 /// RESULT: how the foreground job of task `number` ended (its record is freed), or
 /// [`ERR_RUNNING`] while it runs, or [`ERR_BAD_REQUEST`] for a number that is no uncollected
-/// foreground job's.
-pub(crate) fn result(r: &mut Request) -> u64 {
+/// foreground job's, or, asked by a ring-3 `sender` (the shell), not one it started: it cannot
+/// free the record a ring-0 asker waits to collect.
+pub(crate) fn result(r: &mut Request, sender: Option<u64>) -> u64 {
     crate::jobs::reap_jobs();
-    match crate::jobs::collect(r.number) {
+    match crate::jobs::collect(r.number, sender) {
         Ok((rc, error, finished)) => {
             (r.rc, r.dos_error, r.finished) = (rc as u32 as u64, u64::from(error), u64::from(finished));
             ANSWERED

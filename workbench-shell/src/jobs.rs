@@ -474,10 +474,13 @@ pub fn job_of(id: u64) -> Option<LiveJob> {
 }
 
 /// How a foreground job ended, once its task has: (rc, error, whether the command finished
-/// rather than being removed for a fault). Its record is freed. Result: `Err(true)` while the
-/// task still runs, `Err(false)` for a number that is no foreground job's (or was collected).
-pub fn collect(id: u64) -> Result<(i32, u32, bool), bool> {
-    with_jobs(|jobs| match jobs.iter().position(|s| s.number == id && s.foreground) {
+/// rather than being removed for a fault). Its record is freed. `owner`: the task that must
+/// have started the job (a ring-3 asker), or `None` (ring 0 may collect any). Result:
+/// `Err(true)` while the task still runs, `Err(false)` for a number that is no foreground job's
+/// (or was collected, or is another owner's).
+pub fn collect(id: u64, owner: Option<u64>) -> Result<(i32, u32, bool), bool> {
+    let mine = |s: &Started| s.number == id && s.foreground && owner.is_none_or(|o| s.owner == o);
+    with_jobs(|jobs| match jobs.iter().position(mine) {
         None => Err(false),
         Some(_) if exec::task::task_alive(id) => Err(true),
         Some(i) => {

@@ -158,7 +158,7 @@ fn end_of((number, fields): Prober) -> Result<(i32, u32), alloc::string::String>
     // SAFETY: the task has ended; its job's pages stay on the service's record until it is
     // collected or reaped below. Only the integers are read.
     let report = unsafe { ((*core::ptr::addr_of!((*fields).rc)).load(Ordering::SeqCst), (*core::ptr::addr_of!((*fields).error)).load(Ordering::SeqCst)) };
-    if crate::jobs::collect(number).is_err() {
+    if crate::jobs::collect(number, None).is_err() {
         crate::jobs::reap_jobs();
     }
     Ok(report)

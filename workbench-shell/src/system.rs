@@ -251,7 +251,7 @@ unsafe fn answer(m: *mut Message, which: usize) {
             (BENCH, true) => bench(r),
             (CRASHTEST, true) => crashtest(r),
             (START, true) => crate::job_service::start(r, sender(m)),
-            (RESULT, true) => crate::job_service::result(r),
+            (RESULT, true) => crate::job_service::result(r, sender(m)),
             (BREAK_JOB, true) => crate::job_service::break_job(r),
             (GOODBYE, true) => crate::job_service::goodbye(sender(m)),
             (SETTING, true) => crate::settings::change(r, sender(m)),

@@ -224,6 +224,8 @@ fn jobs_service_checks_each_field() -> TestResult {
 #[derive(Clone, Copy, Default)]
 struct JobAnswers {
     parent: u64,
+    /// The job RESULT asks for: one a ring-0 asker started (its end already signalled).
+    result_of: u64,
     /// START, RESULT, BREAK_JOB.
     got: [u64; 3],
     /// The job a START that was answered started.
@@ -243,7 +245,7 @@ extern "C" fn job_asker(block: u64) -> ! {
         (*a).got[0] = ask_at(JOBS_PORT_NAME, &mut req);
         (*a).number = if (*a).got[0] == ANSWERED { req.number } else { 0 };
         let mut res = Request::new(RESULT, core::ptr::null_mut());
-        res.number = parent;
+        res.number = (*a).result_of;
         (*a).got[1] = ask_at(JOBS_PORT_NAME, &mut res);
         let mut brk = Request::new(BREAK_JOB, core::ptr::null_mut());
         (brk.number, brk.mask) = (parent, u64::from(exec::signal::SIGF_CTRL_C));
@@ -263,16 +265,30 @@ extern "C" fn job_asker(block: u64) -> ! {
 
 /// A ring-3 task that is not the shell is refused START, RESULT and BREAK_JOB; the shell's
 /// task (the asker made the shell for the test) is answered, and the end of the job it
-/// started signals the asker itself, not the task its request named.
+/// started signals the asker itself, not the task its request named. Its RESULT of a job a
+/// ring-0 asker started (and has not collected) is refused as no job of its own, and leaves the
+/// record for the ring-0 asker.
 fn jobs_service_answers_only_the_shell() -> TestResult {
     use core::sync::atomic::Ordering;
     services_up()?;
     let me = crate::my_task_number();
+    exec::signal::set_signal(0, exec::signal::SIGF_CTRL_D);
+    let mut ours = start_request("1 TICKS", me, exec::signal::SIGF_CTRL_D);
+    ensure_eq!(ask_at(JOBS_PORT_NAME, &mut ours), ANSWERED, "a ring-0 asker's START");
+    let ours = ours.number;
+    let mut ticks = 0;
+    while exec::signal::set_signal(0, 0) & exec::signal::SIGF_CTRL_D == 0 && ticks < 5 * exec::time::TICK_HZ {
+        exec::time::wait_ticks(1);
+        ticks += 1;
+    }
+    ensure!(!exec::task::task_alive(ours), "the ring-0 asker's job did not end in 5 s");
+    exec::signal::set_signal(0, exec::signal::SIGF_CTRL_D);
     for as_shell in [false, true] {
         exec::signal::set_signal(0, SIGF_CTRL_F | exec::signal::SIGF_CTRL_E);
         // Under Forbid: the asker is the shell (or not) before it can ask.
         exec::sched::forbid();
-        let started = mmu_mode::user::add_user_task_with("r3-job-asker", 0, job_asker, JobAnswers { parent: me, ..JobAnswers::default() });
+        let answers = JobAnswers { parent: me, result_of: ours, ..JobAnswers::default() };
+        let started = mmu_mode::user::add_user_task_with("r3-job-asker", 0, job_asker, answers);
         let was = crate::jobs::SHELL_TASK.load(Ordering::SeqCst);
         if let (Some((t, _)), true) = (started, as_shell) {
             // SAFETY: a live task (it cannot have run under our Forbid).
@@ -297,7 +313,7 @@ fn jobs_service_answers_only_the_shell() -> TestResult {
         ensure!(ticks < limit, "the asker did not report in 5 s: answers {:?}, job {} (alive: {alive}), signals {:#x}", a.got, a.number, a.signals);
         exec::signal::set_signal(0, SIGF_CTRL_F);
         if as_shell {
-            ensure_eq!(a.got, [ANSWERED, ERR_BAD_REQUEST, ANSWERED], "the shell's START, a RESULT of no job, a BREAK_JOB of no job");
+            ensure_eq!(a.got, [ANSWERED, ERR_BAD_REQUEST, ANSWERED], "the shell's START, a RESULT of a ring-0 asker's job, a BREAK_JOB of no job");
             ensure!(a.number != 0, "no job started");
             ensure_eq!(a.signals, u64::from(exec::signal::SIGF_CTRL_E), "the end signalled the asker");
             ensure_eq!(exec::signal::set_signal(0, 0) & exec::signal::SIGF_CTRL_E, 0, "the end signalled the task the request named");
@@ -307,6 +323,8 @@ fn jobs_service_answers_only_the_shell() -> TestResult {
             ensure_eq!(a.number, 0);
         }
     }
+    let (rc, _, finished) = crate::job_service::ask_result(ours).map_err(|e| alloc::format!("the ring-0 asker's RESULT answered {e}"))?;
+    ensure!(finished && rc == 0, "the ring-0 asker's WAIT: rc {rc}, finished {finished}");
     Ok(())
 }
 
