@@ -25,7 +25,7 @@ pub const DUE_SOFT_INTS: u8 = 2;
 pub const MAX_MEM_REGIONS: usize = 8;
 
 /// A task's Disable and Forbid nesting, kept together so that a switch saves and restores
-/// them as one word.
+/// them in one 8-byte move (unaligned in ExecBase, within one cache line).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct Nesting {
@@ -56,14 +56,14 @@ pub struct ExecBase {
     /// `nest.id_nest_cnt`, so that an Enable inside a handler never turns interrupts on). Disable.
     pub int_depth: i32,
     /// The running task's Disable and Forbid nesting, saved to it and restored from the next
-    /// one at each switch (as one word). `id_nest_cnt`: Disable; `td_nest_cnt`: written only by
+    /// one at each switch (one 8-byte move). `id_nest_cnt`: Disable; `td_nest_cnt`: written only by
     /// the running task.
     pub nest: Nesting,
     /// Work the outermost Enable must do: [`DUE_SWITCH`] (a task switch as soon as Forbid and
     /// Disable allow) and [`DUE_SOFT_INTS`] (software interrupts queued). One test on the way
     /// out of every Disable: it follows `nest.id_nest_cnt` in the same aligned word. Disable.
     pub work_due: u8,
-    /// Always zero: the word [`disable_word`] reads.
+    /// Always zero: part of the word [`disable_word`] points at.
     due_pad: [u8; 3],
     /// Ticks a task may run before an equal-priority task gets its turn.
     pub quantum: u32,
@@ -107,16 +107,19 @@ const _: () = {
     assert!(core::mem::offset_of!(ExecBase, due_pad) == at + 5);
 };
 
-/// `nest.id_nest_cnt` and `work_due` read as one word: exactly 1 when the running task holds
-/// one Disable and no work is due, the outermost Enable's common case, told by one compare.
+/// `nest.id_nest_cnt` and `work_due` as one word: exactly 1 when the running task holds one
+/// Disable and no work is due, the outermost Enable's common case, told by one compare.
+/// Disable adds 1 to the word and that Enable stores 0 in it, so that on hardware each access
+/// of the fast path is the same aligned 8 bytes (a narrower store followed by this wider load
+/// could not be forwarded from the store buffer). The count is never negative (Enable never
+/// counts below 0), so the add never carries into `work_due`.
 ///
-/// # Safety
-/// Disable held (the fields' guard).
+/// Use only with interrupts off (Disable's guard): a pointer into the live ExecBase, to the
+/// two fields and the always-zero pad, which fill one 8-aligned word (asserted above).
 #[inline(always)]
-pub(crate) unsafe fn disable_word() -> u64 {
-    // SAFETY: the two fields and the always-zero pad fill one 8-aligned word of the live
-    // ExecBase (asserted above), all bytes initialised; Disable guards them.
-    unsafe { (&raw const (*base()).nest.id_nest_cnt).cast::<u64>().read() }
+pub(crate) fn disable_word() -> *mut u64 {
+    // SAFETY: only the address is taken here; the live ExecBase outlives every caller.
+    unsafe { (&raw mut (*base()).nest.id_nest_cnt).cast::<u64>() }
 }
 
 // SAFETY: ExecBase is the kernel's shared state, passed from task to task by design; each field

@@ -75,8 +75,12 @@ pub fn forbid_depth() -> i32 {
 pub fn disable() {
     cpu::disable_interrupts();
     compiler_fence(Ordering::SeqCst);
-    // SAFETY: interrupts are now off: we hold Disable.
-    unsafe { (*base()).nest.id_nest_cnt += 1 };
+    // SAFETY: interrupts are now off: we hold Disable. Adds 1 to `id_nest_cnt`, the word's
+    // low half, which is never negative: no carry into `work_due` (see `disable_word`).
+    unsafe { *crate::execbase::disable_word() += 1 };
+    // Keeps the count in memory: the compiler would otherwise carry it to the Enable in a
+    // register (three instructions here instead of one increment of memory).
+    compiler_fence(Ordering::SeqCst);
 }
 
 /// Undoes one [`disable`]. At the outermost one (outside interrupts) pending software
@@ -87,9 +91,10 @@ pub fn disable() {
 pub fn enable() {
     // The common case, the outermost Enable with no work due, in one compare.
     // SAFETY: interrupts are off (we hold Disable).
-    if unsafe { crate::execbase::disable_word() } == 1 {
-        // SAFETY: as above.
-        unsafe { (*base()).nest.id_nest_cnt = 0 };
+    let word = crate::execbase::disable_word();
+    if unsafe { *word } == 1 {
+        // SAFETY: as above. The count to 0; `work_due` and the pad were 0 already.
+        unsafe { *word = 0 };
         compiler_fence(Ordering::SeqCst);
         cpu::enable_interrupts();
     } else {
