@@ -58,6 +58,8 @@ pub mod memory;
 pub mod pool;
 #[cfg(target_os = "none")]
 pub mod port;
+#[cfg(all(target_os = "none", feature = "mmu"))]
+pub mod port_ring3;
 #[cfg(target_os = "none")]
 pub mod resident;
 #[cfg(target_os = "none")]

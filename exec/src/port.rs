@@ -63,7 +63,7 @@ pub struct Message {
     /// 0, or why the message came back unanswered ([`MSG_ERR_RECEIVER_GONE`]).
     pub error: i32,
     /// The port whose list holds it, null while it is held by a task. Disable.
-    queued_at: *mut MsgPort,
+    pub(crate) queued_at: *mut MsgPort,
 }
 
 // SAFETY: a message moves between tasks by design (put by one, got and replied by another);
@@ -241,30 +241,12 @@ pub unsafe fn put_msg(port: *mut MsgPort, msg: *mut Message) {
     enable();
 }
 
-/// mmu-mode: puts `msg`, just taken off `port`'s head to be looked at, back at the head, so
-/// that it is still the next one taken (no signal: it was there before). Callable from an
-/// interrupt.
-///
-/// # Safety
-/// `port` is live; `msg` is live and on no list.
-#[cfg(feature = "mmu")]
-pub unsafe fn unget_msg(port: *mut MsgPort, msg: *mut Message) {
-    disable();
-    // SAFETY: Disable held; pointers live (caller).
-    unsafe {
-        (*msg).node.kind = NodeType::Message;
-        (*msg).queued_at = port;
-        (*port).msg_list.add_head(&mut (*msg).node);
-    }
-    enable();
-}
-
 /// Links `msg` into `port` and performs the port's action. Disable held.
 ///
 /// # Safety
 /// Disable held; `port` and `msg` are live and `msg` is on no list.
 #[inline(always)]
-unsafe fn arrive(port: *mut MsgPort, msg: *mut Message) {
+pub(crate) unsafe fn arrive(port: *mut MsgPort, msg: *mut Message) {
     // SAFETY: per the callers.
     unsafe {
         (*msg).queued_at = port;
@@ -445,7 +427,7 @@ pub unsafe fn reply_wait(msg: *mut Message, port: *mut MsgPort) -> *mut Message 
 /// # Safety
 /// Disable held; `port` and `msg` are live and `msg` is on no list.
 #[inline(always)]
-unsafe fn hand_or_arrive(port: *mut MsgPort, msg: *mut Message) -> *mut Task {
+pub(crate) unsafe fn hand_or_arrive(port: *mut MsgPort, msg: *mut Message) -> *mut Task {
     // SAFETY: per the contract; a Signal port's task is live while the port is.
     unsafe {
         let owner = (*port).sig_task;
@@ -472,7 +454,7 @@ unsafe fn hand_or_arrive(port: *mut MsgPort, msg: *mut Message) -> *mut Task {
 /// # Safety
 /// Disable held; `port` is live and signals the caller; `want` is null or a live message.
 #[inline(always)]
-unsafe fn receive(port: *mut MsgPort, want: *mut Message, mut woken: *mut Task) -> *mut Message {
+pub(crate) unsafe fn receive(port: *mut MsgPort, want: *mut Message, mut woken: *mut Task) -> *mut Message {
     // SAFETY: per the contract; no reference to ExecBase or a task spans a switch.
     unsafe {
         let me = (*base()).this_task;

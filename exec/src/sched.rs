@@ -90,8 +90,8 @@ pub fn disable() {
 #[inline]
 pub fn enable() {
     // The common case, the outermost Enable with no work due, in one compare.
-    // SAFETY: interrupts are off (we hold Disable).
     let word = crate::execbase::disable_word();
+    // SAFETY: interrupts are off (we hold Disable): the word's guard.
     if unsafe { *word } == 1 {
         // SAFETY: as above. The count to 0; `work_due` and the pad were 0 already.
         unsafe { *word = 0 };

@@ -74,6 +74,8 @@ mod ktests_sys;
 #[cfg(target_os = "none")]
 mod ktests_to_ring0;
 #[cfg(target_os = "none")]
+mod ktests_handoff;
+#[cfg(target_os = "none")]
 mod ktests_lend;
 #[cfg(target_os = "none")]
 mod ktests_records;
@@ -96,6 +98,8 @@ pub use ktests_msg_attacks::TESTS as MSG_ATTACK_TESTS;
 pub use ktests_sys::TESTS as SYS_TESTS;
 #[cfg(target_os = "none")]
 pub use ktests_to_ring0::TESTS as TO_RING0_TESTS;
+#[cfg(target_os = "none")]
+pub use ktests_handoff::TESTS as HANDOFF_TESTS;
 #[cfg(target_os = "none")]
 pub use ktests_lend::TESTS as LEND_TESTS;
 #[cfg(target_os = "none")]

@@ -14,16 +14,22 @@ pub(super) fn drain(r: &mut Records, port: *mut MsgPort) {
         if m.is_null() {
             break;
         }
-        if !is_envelope(r, m) {
-            bounce(m, exec::port::MSG_ERR_RECEIVER_GONE);
-            continue;
-        }
-        // SAFETY: one of the records' envelopes.
-        let (ticket, state) = unsafe { ((*envelope_of(m)).ticket, (*envelope_of(m)).state) };
-        match state {
-            State::Out => send_back(r, ticket, exec::port::MSG_ERR_RECEIVER_GONE),
-            State::Back => finish(r, ticket),
-        }
+        undeliver(r, m);
+    }
+}
+
+/// `m`, taken off a port that goes (or handed to a task that ends before it took it): a
+/// message goes back to its sender marked receiver-gone, a reply coming back ends here.
+/// Forbid held.
+fn undeliver(r: &mut Records, m: *mut Message) {
+    if !is_envelope(r, m) {
+        return bounce(m, exec::port::MSG_ERR_RECEIVER_GONE);
+    }
+    // SAFETY: one of the records' envelopes.
+    let (ticket, state) = unsafe { ((*envelope_of(m)).ticket, (*envelope_of(m)).state) };
+    match state {
+        State::Out => send_back(r, ticket, exec::port::MSG_ERR_RECEIVER_GONE),
+        State::Back => finish(r, ticket),
     }
 }
 
@@ -33,7 +39,10 @@ pub(super) fn drain(r: &mut Records, port: *mut MsgPort) {
 /// orphans: a receiver keeps its copy, and a transferred block moves from `dying` (the task's
 /// space, already detached from it) to the receiver's, so that nothing it can still reach is
 /// freed under it. Disable held.
-pub fn reclaim(task: *mut Task, mut dying: Option<&mut Space>) {
+///
+/// # Safety
+/// Disable held; `task` is live and ending.
+pub unsafe fn reclaim(task: *mut Task, mut dying: Option<&mut Space>) {
     with(|r| {
         // What it sent: orphans now (what came back to it waits at its own ports: below). A
         // ring-3 task's are on its own list; a ring-0 task keeps none, and its are looked for.
@@ -58,8 +67,14 @@ pub fn reclaim(task: *mut Task, mut dying: Option<&mut Space>) {
             }
             e.kind = Kind::Orphan { copy, adopted };
         }
-        // What waits at its ports (found by the owner index), or what it holds: back to the
+        // What was handed to it as it waited (do_msg, reply_wait) and it never ran to take,
+        // what waits at its ports (found by the owner index), or what it holds: back to the
         // senders.
+        // SAFETY: per the contract.
+        let handed = unsafe { exec::port_ring3::take_handed(task) };
+        if !handed.is_null() {
+            undeliver(r, handed);
+        }
         let handles: Vec<u64> = r.ports_of(task).collect();
         let ports: Vec<*mut MsgPort> = handles.into_iter().filter_map(|h| r.remove_port(h)).collect();
         for port in ports {

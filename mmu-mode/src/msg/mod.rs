@@ -296,14 +296,12 @@ pub fn get(h: u64, how: Get) -> GateResult {
 fn get_at(port: *mut MsgPort, how: Get) -> GateResult {
     let m = match how {
         Get::Take => with(|r| take(r, port)),
-        Get::WaitTake => loop {
-            // SAFETY: the caller's live port, which signals it.
-            unsafe { exec::port::wait_port(port) };
-            let m = with(|r| take(r, port));
-            if m != 0 {
-                break m;
-            }
-        },
+        Get::WaitTake => {
+            forbid();
+            let view = receive_held(port, None);
+            permit();
+            view
+        }
         Get::WaitPeek => loop {
             // SAFETY: as above; the envelope stays queued, so live.
             let m = unsafe { exec::port::wait_port(port) };
@@ -323,7 +321,7 @@ fn get_at(port: *mut MsgPort, how: Get) -> GateResult {
                         e.taken = false;
                         // SAFETY: the caller's live port; the envelope lives in the records,
                         // on no list.
-                        unsafe { exec::port::unget_msg(port, &raw mut e.msg) };
+                        unsafe { exec::port_ring3::unget_msg(port, &raw mut e.msg) };
                         Some(view)
                     }
                     None => {
@@ -344,25 +342,59 @@ fn get_at(port: *mut MsgPort, how: Get) -> GateResult {
 /// Takes the first envelope off `port` (the caller's). A message coming back ends its
 /// journey here: its record goes, the sender holds its own message again. Forbid held.
 fn take(r: &mut Records, port: *mut MsgPort) -> u64 {
-    let m = loop {
+    loop {
         // SAFETY: the caller's live port.
         let m = unsafe { exec::port::get_msg(port) };
         if m.is_null() {
             return 0;
         }
-        if is_envelope(r, m) {
-            break m;
+        if let Some(view) = took(r, m) {
+            return view;
         }
-        match wrap(r, m) {
+    }
+}
+
+/// Delivers `deliver` (an envelope for a port, if any), then takes the first message at the
+/// caller's own `port`, waiting for one: the view. One exec call does both
+/// ([`exec::port_ring3::put_and_receive`]), so that a receiver blocked at the destination is
+/// handed the envelope and run at once, as in the flat build's combined calls. Forbid held by
+/// the caller: broken while it waits, held again when it runs, so that what it is handed is in
+/// the records as taken before any other task runs; no reference to the records spans the wait.
+fn receive_held(port: *mut MsgPort, mut deliver: Option<(*mut MsgPort, *mut Message)>) -> u64 {
+    loop {
+        // SAFETY: the caller's live port, which signals it; an envelope to deliver lives in
+        // the records, on no list, until it is taken.
+        let m = unsafe {
+            match deliver.take() {
+                Some((to, msg)) => exec::port_ring3::put_and_receive(to, msg, port),
+                None => exec::port_ring3::receive_first(port),
+            }
+        };
+        // SAFETY: Forbid held (again): the only reference to the records until it returns.
+        if let Some(view) = took(unsafe { &mut *RECORDS.get() }, m) {
+            return view;
+        }
+    }
+}
+
+/// `m`, just taken off the caller's port: an envelope is noted taken (or, come back, ends its
+/// journey), a ring-0 message wrapped. Result: the view, or `None` for a ring-0 message that
+/// could not be wrapped (sent back). Forbid held.
+fn took(r: &mut Records, m: *mut Message) -> Option<u64> {
+    if !is_envelope(r, m) {
+        return match wrap(r, m) {
             Some((view, ticket)) => {
                 if let Some(e) = r.envelopes.get_mut(ticket) {
                     note_held(e);
                 }
-                return view;
+                Some(view)
             }
-            None => bounce(m, exec::port::MSG_ERR_CROSS_RING),
-        }
-    };
+            None => {
+                bounce(m, exec::port::MSG_ERR_CROSS_RING);
+                None
+            }
+        };
+    }
     let e = envelope_of(m);
     // SAFETY: every message at a ring-3 port is an envelope in the records.
     let (view, state, ticket) = unsafe {
@@ -375,7 +407,7 @@ fn take(r: &mut Records, port: *mut MsgPort) -> u64 {
         // SAFETY: as above; nothing else refers to the envelope now.
         note_held(unsafe { &mut *e });
     }
-    view
+    Some(view)
 }
 
 /// The envelope `e`, just taken by its receiver: noted in the receiver's space as one it

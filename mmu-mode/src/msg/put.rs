@@ -7,44 +7,65 @@ use super::*;
 /// Sends the message at `msg` (in the caller's memory) to port `h`, by copy or transfer.
 /// The header is read once here; everything the kernel needs of it is kept in the envelope.
 pub fn put(h: u64, msg: u64, how: u64) -> GateResult {
-    put_checked(h, msg, how, false).map(|_| 0)
+    let sender = me();
+    with(|r| {
+        let sent = put_locked(r, sender, h, msg, how, false)?;
+        if let Some((port, m)) = sent.deliver {
+            // SAFETY: the port is live; the envelope lives in the records until it is done with.
+            unsafe { exec::port::put_msg(port, m) };
+        }
+        Ok(0)
+    })
 }
 
 /// do_msg from ring 3, in one gate call: [`put`], then wait at the reply port the put read
-/// (and checked) from the header, and take the first message there. Refused as put is, and
-/// (before anything is sent) a message without a reply port.
+/// (and checked) from the header, and take the first message there; the envelope is handed to
+/// a receiver blocked at the port, which then runs at once (exec's direct switch). Refused as
+/// put is, and (before anything is sent) a message without a reply port.
 pub fn do_msg(h: u64, msg: u64, how: u64) -> GateResult {
-    let (_, reply_port) = put_checked(h, msg, how, true)?;
-    // The put found the reply port the caller's own; it stays while the caller runs (only its
-    // owner deletes it), so it is not looked up again.
-    get_at(reply_port, Get::WaitTake)
-}
-
-/// reply_wait from ring 3, in one gate call: replies `view` (unless 0), then waits at the
-/// caller's port `h` and takes the first message there. The port is checked first: a call
-/// refused for it has replied nothing (the caller still holds `view`).
-pub fn reply_wait(view: u64, h: u64) -> GateResult {
-    // The caller's port stays while the caller runs (only its owner deletes it).
-    let port = my_port(h)?;
-    if view != 0 {
-        reply(view)?;
-    }
-    get_at(port, Get::WaitTake)
-}
-
-/// [`put`]; result: the message's reply port, by handle and as exec's port (0 and null if it
-/// has none; refused then if `need_reply`).
-fn put_checked(h: u64, msg: u64, how: u64, need_reply: bool) -> Result<(u64, *mut MsgPort), exec::sys_gate::GateError> {
     let sender = me();
     forbid();
-    // SAFETY: Forbid held: the only reference to the records until the permit.
-    let r = unsafe { &mut *RECORDS.get() };
-    let result = put_locked(r, sender, h, msg, how, need_reply);
+    // SAFETY: Forbid held: the only reference to the records, let go before the wait.
+    let sent = put_locked(unsafe { &mut *RECORDS.get() }, sender, h, msg, how, true);
+    // The put found the reply port the caller's own; it stays while the caller runs (only its
+    // owner deletes it), so it is not looked up again.
+    let result = sent.map(|s| receive_held(s.reply_port, s.deliver));
     permit();
     result
 }
 
-fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, need_reply: bool) -> Result<(u64, *mut MsgPort), exec::sys_gate::GateError> {
+/// reply_wait from ring 3, in one gate call: replies `view` (unless 0), then waits at the
+/// caller's port `h` and takes the first message there; the reply is handed to a sender blocked
+/// at its reply port, which then runs at once. The port is checked first: a call refused for it
+/// has replied nothing (the caller still holds `view`).
+pub fn reply_wait(view: u64, h: u64) -> GateResult {
+    // The caller's port stays while the caller runs (only its owner deletes it).
+    let port = my_port(h)?;
+    let me = me();
+    forbid();
+    let deliver = if view == 0 {
+        Ok(None)
+    } else {
+        // SAFETY: Forbid held: the only reference to the records, let go before the wait.
+        let r = unsafe { &mut *RECORDS.get() };
+        reply::held_ticket(r, me, view).map(|ticket| reply::send_back_later(r, ticket, 0))
+    };
+    let result = deliver.map(|d| receive_held(port, d));
+    permit();
+    result
+}
+
+/// A put made in the records: the message's reply port (exec's; null if none), and its
+/// envelope for the port it goes to, not delivered yet (`None`: the path to ring 0 delivered it
+/// already).
+struct Sent {
+    reply_port: *mut MsgPort,
+    deliver: Option<(*mut MsgPort, *mut Message)>,
+}
+
+/// [`put`]'s checks and records, Forbid held; refused (`need_reply`) for a message without a
+/// reply port.
+fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, need_reply: bool) -> Result<Sent, exec::sys_gate::GateError> {
     let (port, receiver) = r.ports.get(h).map(|p| (p.port, p.owner)).ok_or(BadPointer)?;
     // SAFETY: the running task; the only reference to its space until the receiver's is taken.
     let mine = unsafe { space_of(sender) }.ok_or(BadPointer)?;
@@ -86,7 +107,7 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
                 if let Some(l) = lends {
                     lend::keep(r, ticket, l, lend::count_loans(mine, &l));
                 }
-                Ok((reply, reply_port))
+                Ok(Sent { reply_port, deliver: None })
             }
             Err(e) => Err(give_up(r, e)),
         };
@@ -164,9 +185,7 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
     header.node.pred = unsafe { (*sender).id() } as *mut Node;
     // SAFETY: the view is `len` >= HEADER bytes of exec memory, now the receiver's.
     unsafe { UserWrite::trusted(view, len) }.write(0, header);
-    // SAFETY: the port is live; the envelope lives in the records until it is done with.
-    unsafe { exec::port::put_msg(port, m) };
-    Ok((reply, reply_port))
+    Ok(Sent { reply_port, deliver: Some((port, m)) })
 }
 
 /// An envelope to fill, for `sender`'s message to `receiver`: a spare one, or a new one while

@@ -4,7 +4,7 @@
 //! replied through exec, each write into the sender's memory checked when it is made.
 
 use exec::list::{Node, NodeType};
-use exec::port::Message;
+use exec::port::{Message, MsgPort};
 use exec::sys_gate::GateError::BadPointer;
 use exec::sys_gate::GateResult;
 use exec::task::Task;
@@ -48,7 +48,18 @@ pub(super) fn held_ticket(r: &Records, me: *mut Task, view: u64) -> GateResult {
 
 /// Sends the envelope `ticket` back to its sender with `error` (0: a reply). Forbid held.
 pub(super) fn send_back(r: &mut Records, ticket: u64, error: i32) {
-    let Some(e) = r.envelopes.get_mut(ticket) else { return };
+    if let Some((port, m)) = send_back_later(r, ticket, error) {
+        // SAFETY: the port is live (in the records); the envelope lives in the records.
+        unsafe { exec::port::put_msg(port, m) };
+    }
+}
+
+/// [`send_back`] but for the delivery: the reply port and the envelope to put there, for the
+/// caller to deliver before it lets other tasks run (reply_wait hands it over); `None` when
+/// nothing goes to a port (the message's journey ended here, or went back through exec).
+/// Forbid held.
+pub(super) fn send_back_later(r: &mut Records, ticket: u64, error: i32) -> Option<(*mut MsgPort, *mut Message)> {
+    let e = r.envelopes.get_mut(ticket)?;
     let e: *mut Envelope = &raw mut **e;
     // SAFETY: the envelope lives in the records (boxed); only this function touches it now.
     let e = unsafe { &mut *e };
@@ -71,7 +82,8 @@ pub(super) fn send_back(r: &mut Records, ticket: u64, error: i32) {
                     t.free(e.view);
                 }
             }
-            return finish(r, ticket);
+            finish(r, ticket);
+            return None;
         }
         Kind::Copy { original } => {
             let writable = sender_range(e.sender, original, e.len);
@@ -102,7 +114,8 @@ pub(super) fn send_back(r: &mut Records, ticket: u64, error: i32) {
                 (*m).error = error;
                 exec::port::reply_msg(m);
             }
-            return finish(r, ticket);
+            finish(r, ticket);
+            return None;
         }
         Kind::ToRing0 { original } => {
             let writable = sender_range(e.sender, original, e.len);
@@ -132,13 +145,15 @@ pub(super) fn send_back(r: &mut Records, ticket: u64, error: i32) {
         h.write(core::mem::offset_of!(Message, node) as u64, Node::new(NodeType::ReplyMsg, 0));
         h.write(core::mem::offset_of!(Message, error) as u64, error);
     }
-    let Some(port) = r.ports.get(e.reply).map(|p| p.port) else { return finish(r, ticket) };
+    let Some(port) = r.ports.get(e.reply).map(|p| p.port) else {
+        finish(r, ticket);
+        return None;
+    };
     e.view = sender_view;
     e.state = State::Back;
     e.taken = false;
     e.msg = Message::new(port, size_of::<Envelope>());
-    // SAFETY: the port is live (in the records); the envelope lives in the records.
-    unsafe { exec::port::put_msg(port, &raw mut e.msg) };
+    Some((port, &raw mut e.msg))
 }
 
 /// A reply's copy back: the body of `e`'s view over the sender's `original` (`e.len` bytes,
