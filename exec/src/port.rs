@@ -246,7 +246,7 @@ pub unsafe fn put_msg(port: *mut MsgPort, msg: *mut Message) {
 /// # Safety
 /// Disable held; `port` and `msg` are live and `msg` is on no list.
 #[inline(always)]
-pub(crate) unsafe fn arrive(port: *mut MsgPort, msg: *mut Message) {
+unsafe fn arrive(port: *mut MsgPort, msg: *mut Message) {
     // SAFETY: per the callers.
     unsafe {
         (*msg).queued_at = port;

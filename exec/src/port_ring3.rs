@@ -48,15 +48,25 @@ pub unsafe fn receive_first(port: *mut MsgPort) -> *mut Message {
     m
 }
 
-/// The message handed to `task` that it never ran to take (it ends), taken from it so that its
-/// owner can send it back: null if none. exec's own task end returns such a message to its
-/// sender's reply port; an envelope has none, and mmu-mode returns it. Disable held.
+/// The message handed to `task` that it never ran to take (it ends), or null: looked at, left
+/// in place. Disable held.
+///
+/// # Safety
+/// Disable held; `task` is live.
+pub unsafe fn handed(task: *mut Task) -> *mut Message {
+    // SAFETY: per the contract.
+    unsafe { (*task).handed }
+}
+
+/// Takes the message [`handed`] names from `task`, so that mmu-mode can send an envelope back
+/// (it has no reply port for exec's task end to return it to); a ring-0 message is left to exec,
+/// which returns it to its reply port. Disable held.
 ///
 /// # Safety
 /// Disable held; `task` is live and ending.
-pub unsafe fn take_handed(task: *mut Task) -> *mut Message {
+pub unsafe fn take_handed(task: *mut Task) {
     // SAFETY: per the contract.
-    unsafe { core::mem::replace(&mut (*task).handed, null_mut()) }
+    unsafe { (*task).handed = null_mut() };
 }
 
 /// Puts `msg`, just taken off `port`'s head to be looked at, back at the head, so that it is

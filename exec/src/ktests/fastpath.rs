@@ -40,11 +40,19 @@ struct Shared {
     served: AtomicU32,
     /// A task for [`killer`] to end.
     victim: AtomicUsize,
+    /// A task for [`replier`] to wake before it replies.
+    waker: AtomicUsize,
 }
 
 impl Shared {
     const fn new() -> Self {
-        Shared { port: AtomicUsize::new(0), log: AtomicU64::new(0), served: AtomicU32::new(0), victim: AtomicUsize::new(0) }
+        Shared {
+            port: AtomicUsize::new(0),
+            log: AtomicU64::new(0),
+            served: AtomicU32::new(0),
+            victim: AtomicUsize::new(0),
+            waker: AtomicUsize::new(0),
+        }
     }
     fn note(&self, c: u8) {
         let _ = self.log.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |l| Some((l << 8) | c as u64));
@@ -421,4 +429,74 @@ fn deaf_owner(a: usize) {
     s.port.store(port as usize, Ordering::SeqCst);
     crate::signal::wait(crate::signal::SIGF_CTRL_F);
     s.note(b'D');
+}
+
+/// A client handed its reply while it waits in do_msg, ended before it ran to take it (a task
+/// of its priority was ready first and removed it): the reply goes where exec sends any message
+/// a task never took, and no alert is raised (in the mmu build the task end sends back only
+/// kernel envelopes, and leaves a ring-0 message to exec).
+pub fn client_ends_before_taking_its_reply() -> TestResult {
+    let s = Shared::new();
+    let before = alerts();
+    let k = spawn("fp-waiting-killer", my_pri(), waiting_killer, arg(&s))?;
+    s.waker.store(k.task as usize, Ordering::SeqCst);
+    super::util::settle();
+    let srv = spawn("fp-replier", my_pri(), replier, arg(&s))?;
+    s.await_server();
+    let client = add_task("fp-handed-client", my_pri(), handed_client, arg(&s), 16 * 1024);
+    ensure!(!client.is_null());
+    s.victim.store(client as usize, Ordering::SeqCst);
+    k.join();
+    ensure_eq!(s.log(), "CSK", "the client put, the server replied, the killer ended the client");
+    ensure!(find_task(Some("fp-handed-client")).is_null());
+    ensure_eq!(alerts(), before, "an alert at the client's end");
+    let reply = create_msg_port();
+    let r = stop_server(&s, reply);
+    srv.join();
+    // SAFETY: our port, empty.
+    unsafe { delete_msg_port(reply) };
+    r
+}
+
+/// Waits for CTRL_E, then ends the victim and notes 'K'.
+fn waiting_killer(a: usize) {
+    crate::signal::wait(crate::signal::SIGF_CTRL_E);
+    killer(a);
+}
+
+/// Takes one message (notes 'S'), wakes the waker (CTRL_E: ready, at our priority, before the
+/// client we hand the reply to), replies it with reply_wait, and serves on until [`QUIT`].
+fn replier(a: usize) {
+    // SAFETY: as in `server`.
+    let s: &Shared = unsafe { from_arg(a) };
+    let port = create_msg_port();
+    s.port.store(port as usize, Ordering::SeqCst);
+    // SAFETY: messages come from the test's tasks and stay valid until replied.
+    unsafe {
+        let mut m = reply_wait(null_mut(), port);
+        s.note(b'S');
+        crate::signal::signal(s.waker.load(Ordering::SeqCst) as *mut Task, crate::signal::SIGF_CTRL_E);
+        loop {
+            m = reply_wait(m, port);
+            if m.is_null() || (*(m as *mut TestMsg)).value == QUIT {
+                break;
+            }
+        }
+        if !m.is_null() {
+            reply_msg(m);
+        }
+        delete_msg_port(port);
+    }
+}
+
+/// Notes 'C' and waits in do_msg for a reply it never runs to take.
+fn handed_client(a: usize) {
+    // SAFETY: as in `server`.
+    let s: &Shared = unsafe { from_arg(a) };
+    let reply = create_msg_port();
+    let mut m = TestMsg::new(reply, 7);
+    s.note(b'C');
+    // SAFETY: the message lives on this stack while the task does.
+    unsafe { do_msg(s.port(), m.ptr()) };
+    s.note(b'!');
 }

@@ -102,6 +102,7 @@ pub static TESTS: &[Test] = &[
     Test::new("exec.port.fast.arrival_during_reply_wait", fastpath::arrival_during_reply_wait),
     Test::new("exec.port.fast.overflow_at_direct_switch", fastpath::overflow_at_direct_switch),
     Test::new("exec.port.fast.owner_ends", fastpath::owner_ends),
+    Test::new("exec.port.fast.client_ends_before_taking_its_reply", fastpath::client_ends_before_taking_its_reply),
     Test::new("exec.semaphore.obtain_release_nesting", sems::obtain_release_nesting),
     Test::new("exec.semaphore.exclusive_handover", sems::exclusive_handover),
     Test::new("exec.semaphore.shared_then_exclusive", sems::shared_then_exclusive),

@@ -70,9 +70,12 @@ pub unsafe fn reclaim(task: *mut Task, mut dying: Option<&mut Space>) {
         // What was handed to it as it waited (do_msg, reply_wait) and it never ran to take,
         // what waits at its ports (found by the owner index), or what it holds: back to the
         // senders.
+        // (A ring-0 message handed to it is left to exec's task end, which returns it.)
         // SAFETY: per the contract.
-        let handed = unsafe { exec::port_ring3::take_handed(task) };
-        if !handed.is_null() {
+        let handed = unsafe { exec::port_ring3::handed(task) };
+        if !handed.is_null() && is_envelope(r, handed) {
+            // SAFETY: per the contract.
+            unsafe { exec::port_ring3::take_handed(task) };
             undeliver(r, handed);
         }
         let handles: Vec<u64> = r.ports_of(task).collect();

@@ -358,8 +358,10 @@ fn take(r: &mut Records, port: *mut MsgPort) -> u64 {
 /// caller's own `port`, waiting for one: the view. One exec call does both
 /// ([`exec::port_ring3::put_and_receive`]), so that a receiver blocked at the destination is
 /// handed the envelope and run at once, as in the flat build's combined calls. Forbid held by
-/// the caller: broken while it waits, held again when it runs, so that what it is handed is in
-/// the records as taken before any other task runs; no reference to the records spans the wait.
+/// the caller: broken while it waits, held again when it runs, so that what it took off its
+/// port is in the records as taken before any other task runs after it (others may run
+/// between the hand-over and then: a task that ends meanwhile sends back what it was handed,
+/// see `end::reclaim`); no reference to the records spans the wait.
 fn receive_held(port: *mut MsgPort, mut deliver: Option<(*mut MsgPort, *mut Message)>) -> u64 {
     loop {
         // SAFETY: the caller's live port, which signals it; an envelope to deliver lives in
