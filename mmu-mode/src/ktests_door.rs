@@ -367,11 +367,16 @@ struct DeviceData {
     read_before_wait: bool,
     /// Where the last two requests' data was (on the task's stack).
     stack_data: u64,
+    /// Three CMD_WRITEs right in all but their data: a range that wraps past the top of the
+    /// address space, one running past the task's memory, and one the task may write whose
+    /// kernel copy would take the family past its memory quota.
+    refused: [i8; 3],
 }
 
 /// Ring 3: through the test device, a long CMD_WRITE (do_io), a long CMD_READ into data it
 /// filled with 0x11, a short other command, a CMD_READ again (send_io, check_io, then
-/// wait_io), and a long CMD_WRITE again (send_io, wait_io).
+/// wait_io), and a long CMD_WRITE again (send_io, wait_io); then three CMD_WRITEs whose data
+/// the kernel must refuse (see `DeviceData::refused`).
 extern "C" fn data_user(block: u64) -> ! {
     use exec::device::{CMD_NONSTD, CMD_READ, CMD_WRITE, IoRequest};
     let d = block as *mut DeviceData;
@@ -401,6 +406,22 @@ extern "C" fn data_user(block: u64) -> ! {
         io.command = CMD_WRITE;
         exec::sys::send_io(&mut io);
         (*d).errors[4] = exec::sys::wait_io(&mut io);
+        (io.data, io.length) = ((u64::MAX - 15) as *mut u8, 32);
+        (*d).refused[0] = exec::sys::do_io(&mut io);
+        (io.data, io.length) = ((*d).long.as_mut_ptr(), 1 << 30);
+        (*d).refused[1] = exec::sys::do_io(&mut io);
+        // More than half the family's quota, the task's own: a kernel copy as large again
+        // cannot be charged.
+        let half = (crate::policy::FAMILY_BYTES / 2 + (1 << 20)) as usize;
+        let big = exec::sys::alloc_mem(half, exec::memory::MemFlags::PUBLIC);
+        (*d).refused[2] = if big.is_null() {
+            -99
+        } else {
+            (io.data, io.length) = (big, half);
+            let e = exec::sys::do_io(&mut io);
+            exec::sys::free_mem(big, half);
+            e
+        };
         exec::sys::close_device(&mut io);
         crate::ktests_sys::report_and_end((*d).parent)
     }
@@ -418,7 +439,18 @@ fn devices_work_on_the_kernels_copy() -> TestResult {
         unsafe { exec::device::add_device(DATA_DEVICE.get()) };
     }
     SEEN_COUNT.store(0, SeqCst);
-    let init = DeviceData { parent: me3(), long: [0; LONG], short: [0; SHORT], opened: -99, errors: [-99; 5], read_actual: 0, checked: false, read_before_wait: false, stack_data: 0 };
+    let init = DeviceData {
+        parent: me3(),
+        long: [0; LONG],
+        short: [0; SHORT],
+        opened: -99,
+        errors: [-99; 5],
+        read_actual: 0,
+        checked: false,
+        read_before_wait: false,
+        stack_data: 0,
+        refused: [-99; 3],
+    };
     let (t, block) = hostile("r3-device-data", 0, data_user, init)?;
     let got = exec::signal::wait(SIGF_CTRL_F);
     // SAFETY: written before the signal; the task waits (it is live) and its block is exec
@@ -430,6 +462,8 @@ fn devices_work_on_the_kernels_copy() -> TestResult {
     ensure_eq!(got, SIGF_CTRL_F);
     ensure_eq!((d.opened, d.errors), (0, [0; 5]), "(opened, the five requests' errors)");
     ensure_eq!(SEEN_COUNT.load(SeqCst), 5, "requests the device saw");
+    let bad = exec::device::IOERR_BADADDRESS;
+    ensure_eq!(d.refused, [bad; 3], "data wrapping past the top, past the task's memory, past the family's quota");
     let task_data = [block + core::mem::offset_of!(DeviceData, long) as u64, block + core::mem::offset_of!(DeviceData, short) as u64, d.stack_data];
     ensure!(d.stack_data != 0);
     for (i, seen) in DATA_SEEN.iter().enumerate() {
