@@ -463,7 +463,11 @@ fn devices_work_on_the_kernels_copy() -> TestResult {
     ensure_eq!((d.opened, d.errors), (0, [0; 5]), "(opened, the five requests' errors)");
     ensure_eq!(SEEN_COUNT.load(SeqCst), 5, "requests the device saw");
     let bad = exec::device::IOERR_BADADDRESS;
-    ensure_eq!(d.refused, [bad; 3], "data wrapping past the top, past the task's memory, past the family's quota");
+    ensure_eq!(d.refused[..2], [bad; 2], "data wrapping past the top, past the task's memory");
+    // The quota case needs a block of more than half the quota (-99: not had, as on a machine
+    // of 32 MiB, where it is only tried).
+    let roomy = exec::memory::avail_mem(exec::memory::MemFlags::LARGEST) as u64 > crate::policy::FAMILY_BYTES + (4 << 20);
+    ensure!(d.refused[2] == bad || (!roomy && d.refused[2] == -99), "data past the family's quota: {} (room for it: {roomy})", d.refused[2]);
     let task_data = [block + core::mem::offset_of!(DeviceData, long) as u64, block + core::mem::offset_of!(DeviceData, short) as u64, d.stack_data];
     ensure!(d.stack_data != 0);
     for (i, seen) in DATA_SEEN.iter().enumerate() {
