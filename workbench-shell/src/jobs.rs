@@ -11,6 +11,8 @@
 //! never touches a job's pages: it asks the service to start a command, to break it, and how
 //! it ended.
 
+use alloc::collections::BTreeMap;
+#[cfg(feature = "mmu")]
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
@@ -225,12 +227,13 @@ struct Started {
     job: Pages<Job>,
 }
 
-/// Every started command, kept until its task has ended (and, for a foreground one, until
-/// the shell has collected its result or started the next). The service lets each owner (a
-/// live task) run one foreground job at a time and refuses background ones past the CLI
-/// table, so the walks below are bounded whatever the shell asks. Forbid ([`with_jobs`]);
-/// ring-0 memory (the jobs service's).
-static JOBS: Global<Vec<Started>> = Global::new(Vec::new());
+/// Every started command by its task's number, kept until its task has ended (and, for a
+/// foreground one, until the shell has collected its result or started the next): a job is
+/// found in O(log n) (SETTING, RESULT, BREAK_JOB, from any asker). The service lets each owner
+/// (a live task) run one foreground job at a time and refuses background ones past the CLI
+/// table, so the walks below (START's, and the shell's own lists) are bounded whatever the
+/// shell asks. Forbid ([`with_jobs`]); ring-0 memory (the jobs service's).
+static JOBS: Global<BTreeMap<u64, Started>> = Global::new(BTreeMap::new());
 
 impl Started {
     /// Takes the job's task off the CLI list of the state it was started with.
@@ -240,7 +243,7 @@ impl Started {
 }
 
 /// Runs `f` on the records of started commands, under Forbid.
-fn with_jobs<R>(f: impl FnOnce(&mut Vec<Started>) -> R) -> R {
+fn with_jobs<R>(f: impl FnOnce(&mut BTreeMap<u64, Started>) -> R) -> R {
     forbid();
     // SAFETY: Forbid held; `f` gets the only reference meanwhile.
     let r = f(unsafe { &mut *JOBS.get() });
@@ -432,7 +435,7 @@ pub(crate) fn spawn_as(
         // SAFETY: a live task (as above).
         number = unsafe { (*t).id() };
         state.with(|s| s.add_cli(cli, number, command.name));
-        with_jobs(|jobs| jobs.push(Started { number, command: command.name, foreground, owner, state, job }));
+        with_jobs(|jobs| jobs.insert(number, Started { number, command: command.name, foreground, owner, state, job }));
     }
     permit();
     number
@@ -443,7 +446,7 @@ pub(crate) fn spawn_as(
 /// 3). Forbid held.
 #[cfg(feature = "mmu")]
 fn cli_task_numbers() -> Vec<u64> {
-    let mut ids: Vec<u64> = with_jobs(|jobs| jobs.iter().map(|s| s.number).filter(|&n| exec::task::task_alive(n)).collect());
+    let mut ids: Vec<u64> = with_jobs(|jobs| jobs.keys().copied().filter(|&n| exec::task::task_alive(n)).collect());
     ids.push(SHELL_TASK.load(Ordering::SeqCst));
     ids
 }
@@ -468,7 +471,7 @@ pub struct LiveJob {
 /// the service's own record.
 pub fn job_of(id: u64) -> Option<LiveJob> {
     with_jobs(|jobs| {
-        let s = jobs.iter().find(|s| s.number == id)?;
+        let s = jobs.get(&id)?;
         exec::task::task_alive(id).then_some(LiveJob { command: s.command, foreground: s.foreground, state: s.state })
     })
 }
@@ -479,12 +482,12 @@ pub fn job_of(id: u64) -> Option<LiveJob> {
 /// `Err(true)` while the task still runs, `Err(false)` for a number that is no foreground job's
 /// (or was collected, or is another owner's).
 pub fn collect(id: u64, owner: Option<u64>) -> Result<(i32, u32, bool), bool> {
-    let mine = |s: &Started| s.number == id && s.foreground && owner.is_none_or(|o| s.owner == o);
-    with_jobs(|jobs| match jobs.iter().position(mine) {
+    let mine = |s: &&Started| s.foreground && owner.is_none_or(|o| s.owner == o);
+    with_jobs(|jobs| match jobs.get(&id).filter(mine) {
         None => Err(false),
         Some(_) if exec::task::task_alive(id) => Err(true),
-        Some(i) => {
-            let s = jobs.swap_remove(i);
+        Some(_) => {
+            let Some(s) = jobs.remove(&id) else { return Err(false) };
             s.unlist();
             let p = s.job.ptr();
             // SAFETY: the task has ended: nothing else uses the job's pages. Only the three
@@ -504,18 +507,18 @@ pub fn collect(id: u64, owner: Option<u64>) -> Result<(i32, u32, bool), bool> {
 
 /// Whether `owner` has a foreground job whose task still runs.
 pub fn foreground_running(owner: u64) -> bool {
-    with_jobs(|jobs| jobs.iter().any(|s| s.foreground && s.owner == owner && exec::task::task_alive(s.number)))
+    with_jobs(|jobs| jobs.values().any(|s| s.foreground && s.owner == owner && exec::task::task_alive(s.number)))
 }
 
 /// Background jobs on the record (their tasks live, once [`reap_jobs`] has run).
 pub fn background_jobs() -> usize {
-    with_jobs(|jobs| jobs.iter().filter(|s| !s.foreground).count())
+    with_jobs(|jobs| jobs.values().filter(|s| !s.foreground).count())
 }
 
 /// Sends `mask` to the live task of job `id`. Result: whether there was one.
 pub fn break_job(id: u64, mask: u32) -> bool {
     with_jobs(|jobs| {
-        let t = if jobs.iter().any(|s| s.number == id) { exec::task::task_by_number(id) } else { core::ptr::null_mut() };
+        let t = if jobs.contains_key(&id) { exec::task::task_by_number(id) } else { core::ptr::null_mut() };
         if !t.is_null() {
             // SAFETY: a live task, found under Forbid (with_jobs's).
             unsafe { exec::signal::signal(t, mask) };
@@ -533,7 +536,7 @@ pub static SAID_GOODBYE: core::sync::atomic::AtomicU64 = core::sync::atomic::Ato
 /// background ones: freed once their tasks end ([`reap_jobs`]).
 pub fn orphan(owner: u64) {
     with_jobs(|jobs| {
-        for s in jobs.iter_mut().filter(|s| s.foreground && s.owner == owner) {
+        for s in jobs.values_mut().filter(|s| s.foreground && s.owner == owner) {
             (s.foreground, s.owner) = (false, 0);
         }
     });
@@ -548,7 +551,7 @@ pub fn reap_jobs() {
 /// Frees the records that `which` picks whose tasks have ended, taking them off the CLI list.
 fn drop_ended(which: impl Fn(&Started) -> bool) {
     with_jobs(|jobs| {
-        jobs.retain(|s| {
+        jobs.retain(|_, s| {
             let keep = !which(s) || exec::task::task_alive(s.number);
             if !keep {
                 s.unlist();
