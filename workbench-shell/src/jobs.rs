@@ -435,7 +435,12 @@ pub(crate) fn spawn_as(
         // SAFETY: a live task (as above).
         number = unsafe { (*t).id() };
         state.with(|s| s.add_cli(cli, number, command.name));
-        with_jobs(|jobs| jobs.insert(number, Started { number, command: command.name, foreground, owner, state, job }));
+        let old = with_jobs(|jobs| jobs.insert(number, Started { number, command: command.name, foreground, owner, state, job }));
+        // A number comes back only after 2^31 reuses of its slot (`exec::handles`), long after
+        // any record of it: were one still here, its CLI entry would go with it.
+        if let Some(old) = old {
+            old.unlist();
+        }
     }
     permit();
     number
