@@ -212,7 +212,7 @@ unsafe impl Send for Pages<Job> {}
 /// The service's own record of a started command, in its own (ring-0) memory: who runs what
 /// is read from here, never from the job's pages, which a ring-3 command may rewrite at will.
 struct Started {
-    /// The task's number (never reused).
+    /// The task's number (not given again until its slot has been reused 2^31 times).
     number: u64,
     /// The command it runs, as the service started it.
     command: &'static str,
@@ -457,7 +457,7 @@ fn cli_task_numbers() -> Vec<u64> {
 }
 
 /// The command a job runs, by its task's number (the task is live and is that job's: a
-/// number is never reused); `None` for a task that is not a live job's. From the service's
+/// live task's number names no other); `None` for a task that is not a live job's. From the service's
 /// own record: nothing the command could have written in its job's pages.
 pub fn command_of(id: u64) -> Option<&'static str> {
     job_of(id).map(|j| j.command)
