@@ -457,9 +457,11 @@ pub(crate) unsafe fn hand_or_arrive(port: *mut MsgPort, msg: *mut Message) -> *m
 pub(crate) unsafe fn receive(port: *mut MsgPort, want: *mut Message, mut woken: *mut Task) -> *mut Message {
     // SAFETY: per the contract; no reference to ExecBase or a task spans a switch.
     unsafe {
-        let me = (*base()).this_task;
-        let bit = 1u32 << (*port).sig_bit;
         loop {
+            // Read afresh on each pass (cheap loads) rather than kept across the switch, which
+            // would make the compiler save and reload them around it.
+            let me = (*base()).this_task;
+            let bit = 1u32 << (*port).sig_bit;
             let m = if want.is_null() {
                 (*port).msg_list.head() as *mut Message
             } else if (*want).queued_at == port {
