@@ -181,15 +181,27 @@ pub(crate) fn schedule() {
         if (*me).state != TaskState::Removed && !(*me).stack_ok(switch::stack_pointer()) {
             doom(eb, me);
         }
-        eb.work_due &= !DUE_SWITCH;
-        let next = eb.task_ready.rem_head() as *mut Task;
-        debug_assert!(!next.is_null(), "no ready task: the idle task is missing");
-        (*next).state = TaskState::Running;
+        let next = take_first_ready(eb);
         if next == me {
             return;
         }
         switch_to(base, me, next);
     }
+}
+
+/// The first ready task, taken off the ready list and marked Running: the one to switch to
+/// (whatever switch was due, this is it). Disable held.
+///
+/// # Safety
+/// Disable held.
+#[inline(always)]
+unsafe fn take_first_ready(eb: &mut ExecBase) -> *mut Task {
+    eb.work_due &= !DUE_SWITCH;
+    let next = eb.task_ready.rem_head() as *mut Task;
+    debug_assert!(!next.is_null(), "no ready task: the idle task is missing");
+    // SAFETY: tasks on the ready list are live (Disable held); the idle task is always there.
+    unsafe { (*next).state = TaskState::Running };
+    next
 }
 
 /// The running task `me` has just blocked (Waiting, on no list): switches to the first ready
@@ -203,14 +215,11 @@ pub(crate) unsafe fn block(me: *mut Task) {
     let base = base();
     // SAFETY: per the contract; the reference to ExecBase ends before the switch.
     unsafe {
-        if !(*me).stack_ok(switch::stack_pointer()) {
-            return schedule(); // which removes it
-        }
         let eb = &mut *base;
-        eb.work_due &= !DUE_SWITCH;
-        let next = eb.task_ready.rem_head() as *mut Task;
-        debug_assert!(!next.is_null(), "no ready task: the idle task is missing");
-        (*next).state = TaskState::Running;
+        if !(*me).stack_ok(switch::stack_pointer()) {
+            doom(eb, me);
+        }
+        let next = take_first_ready(eb);
         switch_to(base, me, next);
     }
 }
