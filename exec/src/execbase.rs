@@ -126,8 +126,9 @@ pub(crate) fn disable_word() -> *mut u64 {
 // names its guard (Disable or Forbid), and the task pointers it holds are exec's own.
 unsafe impl Send for ExecBase {}
 
-/// The one ExecBase. See each field for its guard.
-static SYS_BASE: Global<ExecBase> = Global::new(ExecBase {
+/// The one ExecBase. See each field for its guard. Crate-visible for the assembly fast path
+/// (`arch::x86_64::fastpath`), which addresses its fields from the symbol.
+pub(crate) static SYS_BASE: Global<ExecBase> = Global::new(ExecBase {
     this_task: core::ptr::null_mut(),
     // Boot runs under Disable; the boot flow's `sched::enable()` turns interrupts on.
     task_ready: List::new(NodeType::Task),

@@ -14,6 +14,8 @@ use core::cell::UnsafeCell;
 /// It hands out only a raw pointer: turning that into a reference is the user's `unsafe`,
 /// taken under the guard and for no longer than the guard is held, so that no two references
 /// from one `Global` overlap.
+// Transparent: the assembly fast path addresses ExecBase's fields from the static's symbol.
+#[repr(transparent)]
 pub struct Global<T>(UnsafeCell<T>);
 
 // SAFETY: a Global is a mutex whose lock is Exec's discipline: Lorraine runs exec on one CPU,

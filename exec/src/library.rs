@@ -126,6 +126,10 @@ macro_rules! vector_table {
             f($($arg),*)
         }
     };
+    // An entry with the C calling convention (an assembly entry point): called as an unsafe one.
+    (@exec unsafe_c $gate:path, $stat:ident, $name:ident ( $($arg:ident : $ty:ty),* ) $(-> $ret:ty)? = $imp:path) => {
+        $crate::vector_table!(@exec unsafe $gate, $stat, $name ( $($arg : $ty),* ) $(-> $ret)? = $imp);
+    };
     (@exec unsafe $gate:path, $stat:ident, $name:ident ( $($arg:ident : $ty:ty),* ) $(-> $ret:ty)? = $imp:path) => {
         #[doc = concat!("Calls `", stringify!($name), "` through the vector table: see [`", stringify!($imp), "`].")]
         ///
@@ -189,6 +193,7 @@ macro_rules! vector_table {
     };
     (@fnty safe ($($ty:ty),*) $(-> $ret:ty)?) => { fn($($ty),*) $(-> $ret)? };
     (@fnty unsafe ($($ty:ty),*) $(-> $ret:ty)?) => { unsafe fn($($ty),*) $(-> $ret)? };
+    (@fnty unsafe_c ($($ty:ty),*) $(-> $ret:ty)?) => { unsafe extern "C" fn($($ty),*) $(-> $ret)? };
     (@table $(#[$m:meta])* $table:ident $stat:ident;
      $( $kind:ident $name:ident ( $($arg:ident : $ty:ty),* ) $(-> $ret:ty)? = $imp:path; )*) => {
         $(#[$m])*

@@ -92,6 +92,9 @@ pub struct List {
     pub kind: NodeType,
 }
 
+/// Where a List's first node pointer lies in it (the assembly fast path tests it for empty).
+pub const LIST_HEAD: usize = core::mem::offset_of!(List, head);
+
 // SAFETY: a List is plain pointers; whoever shares one guards it (Forbid/Disable in exec).
 unsafe impl Send for List {}
 

@@ -355,7 +355,30 @@ pub unsafe fn wait_port(port: *mut MsgPort) -> *mut Message {
 /// # Safety
 /// `port` and `msg` are live, and so is `msg`'s reply port, which signals the caller; the
 /// message stays valid until it is back.
+#[inline(always)]
 pub unsafe fn do_msg(port: *mut MsgPort, msg: *mut Message) -> *mut Message {
+    // SAFETY: the caller's promise, which both paths take.
+    #[cfg(not(feature = "mmu"))]
+    return unsafe { crate::arch::x86_64::fastpath::exec_do_msg_fast(port, msg) };
+    // SAFETY: as above.
+    #[cfg(feature = "mmu")]
+    return unsafe { do_msg_general(port, msg) };
+}
+
+/// The vector table's entries for [`do_msg`] and [`reply_wait`]: the assembly fast paths in the
+/// flat build (called straight, with the C convention), the Rust paths in the mmu build.
+#[cfg(not(feature = "mmu"))]
+pub(crate) use crate::arch::x86_64::fastpath::{exec_do_msg_fast as do_msg_entry, exec_reply_wait_fast as reply_wait_entry};
+#[cfg(feature = "mmu")]
+pub(crate) use {do_msg_general as do_msg_entry, reply_wait_general as reply_wait_entry};
+
+/// [`do_msg`] in Rust, every case of it: the specification of the flat build's assembly fast
+/// path (`arch::x86_64::fastpath`), which jumps here whenever a precondition of its direct
+/// hand-over and switch fails; the whole of do_msg in the mmu build.
+///
+/// # Safety
+/// As [`do_msg`]'s.
+pub(crate) unsafe extern "C" fn do_msg_general(port: *mut MsgPort, msg: *mut Message) -> *mut Message {
     disable();
     // SAFETY: Disable held; pointers live (caller).
     unsafe {
@@ -393,7 +416,23 @@ pub unsafe fn do_msg(port: *mut MsgPort, msg: *mut Message) -> *mut Message {
 ///
 /// # Safety
 /// `msg` is null or live and was received by the caller; `port` is live and signals the caller.
+#[inline(always)]
 pub unsafe fn reply_wait(msg: *mut Message, port: *mut MsgPort) -> *mut Message {
+    // SAFETY: the caller's promise, which both paths take.
+    #[cfg(not(feature = "mmu"))]
+    return unsafe { crate::arch::x86_64::fastpath::exec_reply_wait_fast(msg, port) };
+    // SAFETY: as above.
+    #[cfg(feature = "mmu")]
+    return unsafe { reply_wait_general(msg, port) };
+}
+
+/// [`reply_wait`] in Rust, every case of it: the specification of the flat build's assembly
+/// fast path, which jumps here whenever a precondition fails; the whole of reply_wait in the
+/// mmu build.
+///
+/// # Safety
+/// As [`reply_wait`]'s.
+pub(crate) unsafe extern "C" fn reply_wait_general(msg: *mut Message, port: *mut MsgPort) -> *mut Message {
     disable();
     // SAFETY: Disable held; pointers live (caller).
     unsafe {
@@ -502,6 +541,28 @@ pub(crate) unsafe fn receive(port: *mut MsgPort, want: *mut Message, mut woken: 
                 return handed;
             }
         }
+    }
+}
+
+/// Where the assembly fast path's caller goes on when it was woken without a message (a
+/// signal at its port: something was queued there): the rest of [`receive`], at the port and
+/// for the message it waited for, then Enable. Disable held.
+///
+/// # Safety
+/// Disable held; the running task blocked in the fast path and is running again, its
+/// `recv_port` and `recv_want` still those it blocked with.
+#[cfg(not(feature = "mmu"))]
+pub(crate) unsafe extern "C" fn receive_resumed() -> *mut Message {
+    // SAFETY: per the contract; the port and message were live when the task blocked and stay
+    // so until it has taken the message (the callers' promise).
+    unsafe {
+        let me = (*base()).this_task;
+        let port = (*me).recv_port;
+        let want = (*me).recv_want;
+        (*me).recv_port = null_mut();
+        let m = receive(port, want, null_mut());
+        enable();
+        m
     }
 }
 

@@ -319,6 +319,20 @@ pub(crate) fn after_switch() {
     }
 }
 
+/// [`after_switch`] for the assembly fast path, which calls it when ended tasks wait to be
+/// reaped. Disable held.
+#[cfg(not(feature = "mmu"))]
+pub(crate) extern "C" fn after_switch_extern() {
+    after_switch();
+}
+
+/// [`enable`] for the assembly fast path: its cases other than the outermost one with no work
+/// due. Disable held.
+#[cfg(not(feature = "mmu"))]
+pub(crate) extern "C" fn enable_extern() {
+    enable();
+}
+
 /// The running task overran its stack: take it off its list so it never runs again, and leave
 /// the alert and the clean-up to the next task, on a stack that is intact. Disable held.
 ///

@@ -88,8 +88,8 @@ crate::vector_table! {
     unsafe fn task_list(buf: *mut TaskEntry, max: usize) -> usize = crate::snapshot::task_list;
     unsafe fn node_list(kind: ListKind, buf: *mut ListEntry, max: usize) -> usize = crate::snapshot::node_list;
     unsafe fn system_info(info: *mut SystemInfo) = crate::snapshot::system_info;
-    unsafe fn do_msg(port: *mut MsgPort, msg: *mut Message) -> *mut Message = crate::port::do_msg;
-    unsafe fn reply_wait(msg: *mut Message, port: *mut MsgPort) -> *mut Message = crate::port::reply_wait;
+    unsafe_c fn do_msg(port: *mut MsgPort, msg: *mut Message) -> *mut Message = crate::port::do_msg_entry;
+    unsafe_c fn reply_wait(msg: *mut Message, port: *mut MsgPort) -> *mut Message = crate::port::reply_wait_entry;
     safe fn task_by_number(id: u64) -> *mut Task = crate::task_table::task_by_number;
     unsafe fn task_number(task: *mut Task) -> u64 = crate::task_table::task_number;
     unsafe fn port_signal(port: *mut MsgPort) -> u32 = crate::port::port_signal;

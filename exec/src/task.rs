@@ -31,10 +31,13 @@ pub const TASK_NAME_MAX: usize = 32;
 pub const MIN_STACK: usize = 4096;
 /// Bytes below every task stack that must stay untouched; checked at each switch.
 pub const STACK_GUARD: usize = 4096;
-const STACK_CANARY: u64 = 0x5afe_c0de_5afe_c0de;
+pub(crate) const STACK_CANARY: u64 = 0x5afe_c0de_5afe_c0de;
 /// Canary words checked just below the stack's lower bound at each switch (an overflow writes
 /// them first; the rest of the guard absorbs what follows until the next switch).
-const CANARY_WORDS: usize = 2;
+pub(crate) const CANARY_WORDS: usize = 2;
+/// Where `Task::stack_alloc` lies in a task (the assembly fast path's stack check reads it).
+#[cfg(not(feature = "mmu"))]
+pub(crate) const STACK_ALLOC: usize = core::mem::offset_of!(Task, stack_alloc);
 
 /// A task (Exec's `struct Task`). `node` comes first: list nodes are cast to tasks.
 #[repr(C)]

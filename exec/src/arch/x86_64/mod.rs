@@ -35,6 +35,8 @@ macro_rules! pop_caller_saved {
 }
 
 pub mod cpu;
+#[cfg(not(feature = "mmu"))]
+pub mod fastpath;
 pub mod gdt;
 pub mod idt;
 pub mod lapic;
