@@ -86,6 +86,8 @@ mod ktests;
 
 #[cfg(target_os = "none")]
 pub use ktests::TESTS;
+#[cfg(all(target_os = "none", not(feature = "mmu")))]
+pub use ktests::FAST_PATH_TESTS;
 /// Helpers for in-kernel tests that need other tasks (spawn and join).
 #[cfg(target_os = "none")]
 pub use ktests::util as ktest_util;

@@ -4,6 +4,8 @@
 //! at a direct switch, and a receiver that ends.
 
 use core::ptr::null_mut;
+#[cfg(not(feature = "mmu"))]
+use core::sync::atomic::AtomicBool;
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use super::util::{Child, alerts, arg, from_arg, settle, spawn};
@@ -14,6 +16,40 @@ use crate::port::*;
 use crate::signal::set_signal;
 use crate::task::{Task, TaskState, add_task, find_task, rem_task};
 use crate::{ensure, ensure_eq};
+
+/// Set while a test runs through the Rust path alone ([`general`]): in the flat build the
+/// entry points take the assembly fast path, which falls back to the Rust path, so each test
+/// runs both ways. The mmu build has only the Rust path.
+#[cfg(not(feature = "mmu"))]
+static GENERAL: AtomicBool = AtomicBool::new(false);
+
+/// do_msg as the test asks: the entry point, or the Rust path alone ([`GENERAL`]).
+///
+/// # Safety
+/// As [`crate::port::do_msg`]'s.
+unsafe fn do_msg(port: *mut MsgPort, msg: *mut Message) -> *mut Message {
+    #[cfg(not(feature = "mmu"))]
+    if GENERAL.load(Ordering::SeqCst) {
+        // SAFETY: the caller's promise.
+        return unsafe { crate::port::do_msg_general(port, msg) };
+    }
+    // SAFETY: the caller's promise.
+    unsafe { crate::port::do_msg(port, msg) }
+}
+
+/// reply_wait as the test asks (see [`do_msg`]).
+///
+/// # Safety
+/// As [`crate::port::reply_wait`]'s.
+unsafe fn reply_wait(msg: *mut Message, port: *mut MsgPort) -> *mut Message {
+    #[cfg(not(feature = "mmu"))]
+    if GENERAL.load(Ordering::SeqCst) {
+        // SAFETY: the caller's promise.
+        return unsafe { crate::port::reply_wait_general(msg, port) };
+    }
+    // SAFETY: the caller's promise.
+    unsafe { crate::port::reply_wait(msg, port) }
+}
 
 #[repr(C)]
 struct TestMsg {
@@ -42,6 +78,8 @@ struct Shared {
     victim: AtomicUsize,
     /// A task for [`replier`] to wake before it replies.
     waker: AtomicUsize,
+    /// Where the client of the last message [`server`] took will resume (read off its stack).
+    client_resume: AtomicUsize,
 }
 
 impl Shared {
@@ -52,6 +90,7 @@ impl Shared {
             served: AtomicU32::new(0),
             victim: AtomicUsize::new(0),
             waker: AtomicUsize::new(0),
+            client_resume: AtomicUsize::new(0),
         }
     }
     fn note(&self, c: u8) {
@@ -89,6 +128,8 @@ fn server(a: usize) {
                 break;
             }
             let t = m as *mut TestMsg;
+            let client = (*(*m).reply_port).sig_task;
+            s.client_resume.store(resume_of(client), Ordering::SeqCst);
             s.note(b'S');
             s.served.fetch_add(1, Ordering::SeqCst);
             if (*t).value == QUIT {
@@ -128,6 +169,18 @@ fn start_server(s: &Shared, name: &str, pri: i8) -> Result<Child, alloc::string:
     let srv = spawn(name, pri, server, arg(s))?;
     s.await_server();
     Ok(srv)
+}
+
+/// Where the blocked task `t` will resume: the address on top of its saved stack.
+///
+/// # Safety
+/// `t` is live and not running.
+unsafe fn resume_of(t: *mut Task) -> usize {
+    crate::sched::disable();
+    // SAFETY: per the contract, its saved stack pointer points at its resume address.
+    let at = unsafe { *((*t).saved_sp as *const usize) };
+    crate::sched::enable();
+    at
 }
 
 fn my_pri() -> i8 {
@@ -499,4 +552,70 @@ fn handed_client(a: usize) {
     // SAFETY: the message lives on this stack while the task does.
     unsafe { do_msg(s.port(), m.ptr()) };
     s.note(b'!');
+}
+
+/// The flat build's round trip between two tasks of equal priority takes the assembly fast path
+/// both ways, and the Rust path when a test asks for it: told by the resume address each
+/// blocked task left on its stack (the client's read by the server as it takes the message).
+#[cfg(not(feature = "mmu"))]
+pub fn assembly_path_taken() -> TestResult {
+    let fast = crate::arch::x86_64::fastpath::resume_address();
+    let s = Shared::new();
+    let srv = start_server(&s, "fp-server", my_pri())?;
+    let reply = create_msg_port();
+    let mut m = TestMsg::new(reply, 1);
+    // SAFETY: the message lives here until it is back; the ports are live; the server is
+    // Waiting whenever this task runs.
+    unsafe {
+        // The server's first reply_wait had nothing to reply (the Rust path); from its second
+        // on, both halves are direct.
+        for round in 1..=2u64 {
+            ensure_eq!(do_msg(s.port(), m.ptr()), m.ptr());
+            ensure_eq!(m.value, 1 + 1000 * round);
+        }
+        ensure_eq!(s.client_resume.load(Ordering::SeqCst), fast, "do_msg did not block in the assembly fast path");
+        ensure_eq!(resume_of(srv.task), fast, "reply_wait did not block in the assembly fast path");
+        GENERAL.store(true, Ordering::SeqCst);
+        let back = do_msg(s.port(), m.ptr());
+        GENERAL.store(false, Ordering::SeqCst);
+        ensure_eq!(back, m.ptr());
+        ensure!(s.client_resume.load(Ordering::SeqCst) != fast, "the Rust path's do_msg blocked in the fast path");
+        ensure!(resume_of(srv.task) != fast, "the Rust path's reply_wait blocked in the fast path");
+        stop_server(&s, reply)?;
+        srv.join();
+        delete_msg_port(reply);
+    }
+    Ok(())
+}
+
+/// The tests above through the Rust path alone (flat build: the entry points take the assembly
+/// fast path, which the same tests run first).
+#[cfg(not(feature = "mmu"))]
+pub mod general {
+    use super::GENERAL;
+    use crate::ktest::TestResult;
+    use core::sync::atomic::Ordering;
+
+    macro_rules! through_rust {
+        ($($name:ident),* $(,)?) => {$(
+            pub fn $name() -> TestResult {
+                GENERAL.store(true, Ordering::SeqCst);
+                let r = super::$name();
+                GENERAL.store(false, Ordering::SeqCst);
+                r
+            }
+        )*};
+    }
+
+    through_rust!(
+        fifo_among_equals,
+        never_overtakes_higher,
+        signalled_receiver_not_handed,
+        reply_twice_caught,
+        several_at_reply_port,
+        arrival_during_reply_wait,
+        overflow_at_direct_switch,
+        owner_ends,
+        client_ends_before_taking_its_reply,
+    );
 }

@@ -20,6 +20,22 @@ pub mod util;
 
 use crate::ktest::Test;
 
+/// The flat build's fast-path tests: the assembly path taken, and the combined calls' tests
+/// again through the Rust path alone (the suite above runs them through the entry points).
+#[cfg(not(feature = "mmu"))]
+pub static FAST_PATH_TESTS: &[Test] = &[
+    Test::new("exec.port.fast.assembly_path_taken", fastpath::assembly_path_taken),
+    Test::new("exec.port.fast.rust.fifo_among_equals", fastpath::general::fifo_among_equals),
+    Test::new("exec.port.fast.rust.never_overtakes_higher", fastpath::general::never_overtakes_higher),
+    Test::new("exec.port.fast.rust.signalled_receiver_not_handed", fastpath::general::signalled_receiver_not_handed),
+    Test::new("exec.port.fast.rust.reply_twice_caught", fastpath::general::reply_twice_caught),
+    Test::new("exec.port.fast.rust.several_at_reply_port", fastpath::general::several_at_reply_port),
+    Test::new("exec.port.fast.rust.arrival_during_reply_wait", fastpath::general::arrival_during_reply_wait),
+    Test::new("exec.port.fast.rust.overflow_at_direct_switch", fastpath::general::overflow_at_direct_switch),
+    Test::new("exec.port.fast.rust.owner_ends", fastpath::general::owner_ends),
+    Test::new("exec.port.fast.rust.client_ends_before_taking_its_reply", fastpath::general::client_ends_before_taking_its_reply),
+];
+
 /// Every in-kernel test of the exec crate, in the order they run.
 pub static TESTS: &[Test] = &[
     Test::new("arch.gdt.loaded", descriptors::gdt_loaded),
