@@ -3,8 +3,12 @@
 //!
 //! The task's request stays in its own memory and is its handle; the kernel keeps the real
 //! request (a *shadow*, linked into the device's queues where a task could not bend its
-//! links), with its own reply port, which signals the bit of the reply port the task named
-//! (if it is the task's own) as the device's reply to that port would. Each call copies the
+//! links). When the task named a reply port of its own, the device replies the shadow to that
+//! port, as on the Amiga: the task may Wait for the port's signal, WaitPort and GetMsg there,
+//! where its own request comes back with the results copied in ([`delivered`]); or check_io
+//! and wait_io, which take the shadow off the port. If that port goes while a request is out,
+//! the shadow replies to a port of the handle's own on the same bit instead ([`port_going`]).
+//! Named no port of its own, the shadow replies to a port with a bit of its own. Each call copies the
 //! fields a caller sets (command, length, data, offset, and what follows the IoRequest in a larger request, such as timer.device's
 //! time value) into the shadow, and the results (error, actual, the time) back out. Every
 //! name, request and data range is an allegation checked against the caller's mappings first.
@@ -31,7 +35,7 @@ use alloc::vec::Vec;
 
 use exec::device::IoRequest;
 use exec::global::Global;
-use exec::port::MsgPort;
+use exec::port::{Message, MsgPort};
 use exec::sched::{forbid, permit};
 use exec::task::Task;
 
@@ -61,8 +65,9 @@ const INLINE: usize = 256;
 struct Handle {
     req: IoRequest,
     extension: [u8; EXTENSION],
-    /// The shadow's reply port: `shared_port`, which signals the bit of the task's own reply
-    /// port, or one of its own with a bit of its own (the task named no port of its own).
+    /// The handle's own reply port: `shared_port`, on the bit of the task's own reply port
+    /// (the shadow replies to that port itself while it lasts), or a port with a bit of its own
+    /// (the task named no port of its own: the shadow replies here).
     port: *mut MsgPort,
     shared_port: MsgPort,
     owner: *mut Task,
@@ -210,11 +215,13 @@ pub fn open(name: &str, unit: u64, user: u64) -> GateResult {
         // SAFETY: the only reference to the caller's space during the closure.
         under_forbid(|| unsafe { crate::gate::my_space() }.map(|s| s.unlend(pin)))
     };
-    // The shadow's reply signals the bit of the reply port the task named, its own, as a
-    // device's reply to that port would: the task may Wait for it with other signals, then
-    // check_io. Named no port of its own, a bit of its own for the shadow.
+    // The shadow replies to the reply port the task named, its own, as a device's reply to
+    // that port would (its signal, then GetMsg, or check_io). Named no port of its own, to a
+    // port with a bit of its own.
     let reply_port = field!(head, u64, message.reply_port);
-    let bit = crate::msg::port_signal(reply_port).ok().filter(|m| m.count_ones() == 1).map(|m| m.trailing_zeros() as u8);
+    let user_port = crate::msg::own_port(reply_port);
+    // SAFETY: the caller's own live port.
+    let bit = user_port.map(|p| unsafe { (*p).sig_bit });
     let port = if bit.is_some() { core::ptr::null_mut() } else { exec::port::create_msg_port() };
     if bit.is_none() && port.is_null() {
         unpin(req_pin);
@@ -246,7 +253,7 @@ pub fn open(name: &str, unit: u64, user: u64) -> GateResult {
         // SAFETY: the handle is live in its box, which does not move: the port stays put.
         unsafe {
             (*h).port = &raw mut (*h).shared_port;
-            (*h).req.message.reply_port = (*h).port;
+            (*h).req.message.reply_port = user_port.unwrap_or((*h).port);
         }
     }
     // SAFETY: the shadow is live in its box and not open.
@@ -495,6 +502,77 @@ unsafe fn drop_port(h: *mut Handle) {
             exec::port::delete_msg_port((*h).port);
         }
     }
+}
+
+/// The handle of `owner` whose shadow is `m`. Forbid held.
+fn shadow(owner: *mut Task, m: *mut Message) -> Option<*mut Handle> {
+    // SAFETY: Forbid held; listed handles are live. At most DEVICES_PER_TASK of them.
+    unsafe { (*HANDLES.get()).0.range(of(owner)).map(|(_, &h)| h).find(|&h| core::ptr::eq(&raw mut (*h).req.message, m)) }
+}
+
+/// Whether `m`, found at a port of `owner`, is the shadow of one of its device requests,
+/// replied there. Forbid held.
+pub fn is_shadow(owner: *mut Task, m: *mut Message) -> bool {
+    shadow(owner, m).is_some()
+}
+
+/// The caller took `m` off its own port (GetMsg, or a wait that takes): if it is the shadow of
+/// one of its requests, the device's reply, the results and data are copied back into the
+/// task's request (as check_io would) and its message header reads replied. Result: the
+/// task's request's address, its message as the task sees it; `None` if `m` is no shadow of
+/// the caller's. Forbid held.
+pub fn delivered(m: *mut Message) -> Option<u64> {
+    let h = shadow(exec::task::find_task(None), m)?;
+    copy_out_under_forbid(h);
+    // SAFETY: the only reference to the caller's space during this call; the handle is live.
+    unsafe {
+        if let Some(req) = crate::gate::my_space().and_then(|s| s.writable((*h).user, (*h).user_len)) {
+            req.write(core::mem::offset_of!(IoRequest, message.node.kind) as u64, exec::list::NodeType::ReplyMsg);
+        }
+        Some((*h).user)
+    }
+}
+
+/// The task's request whose shadow is `m`, at the caller's port (a WaitPort that finds it at
+/// the head: it stays there for the GetMsg that follows). Forbid held.
+pub fn request_of(m: *mut Message) -> Option<u64> {
+    // SAFETY: a listed handle is live.
+    shadow(exec::task::find_task(None), m).map(|h| unsafe { (*h).user })
+}
+
+/// The ring-3 `port` goes (deleted, or its owner ends): the owner's shadows that reply there
+/// reply to their handle's own port from now on, on the same bit, so that no device replies
+/// into a port that is gone. Taken under Disable (devices reply from interrupts); what was
+/// replied there already is drained with the port's other messages and finished by check_io,
+/// wait_io or close_device. Forbid held.
+pub(crate) fn port_going(port: *mut MsgPort) {
+    // SAFETY: a live port, about to go; its owner's listed handles are live.
+    unsafe {
+        let owner = (*port).sig_task;
+        for (_, &h) in (*HANDLES.get()).0.range(of(owner)) {
+            exec::sched::disable();
+            if (*h).req.message.reply_port == port {
+                (*h).req.message.reply_port = (*h).port;
+            }
+            exec::sched::enable();
+        }
+    }
+}
+
+/// How many of `task`'s device requests would reply to a port that is neither one of its live
+/// ports nor their handle's own (for tests: a port deleted under a request must leave none).
+pub fn replies_astray(task: *mut Task) -> usize {
+    let live = crate::msg::live_ports(task);
+    forbid();
+    // SAFETY: Forbid held; listed handles are live.
+    let n = unsafe {
+        (*HANDLES.get()).0.range(of(task)).filter(|(_, h)| {
+            let to = (*(**h)).req.message.reply_port;
+            to != (*(**h)).port && !live.contains(&to)
+        }).count()
+    };
+    permit();
+    n
 }
 
 /// Task end: closes the handles it left open (exec has aborted their I/O already).

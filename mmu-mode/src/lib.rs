@@ -62,6 +62,8 @@ mod ktests;
 #[cfg(target_os = "none")]
 mod ktests_attacks;
 #[cfg(target_os = "none")]
+mod ktests_device_reply;
+#[cfg(target_os = "none")]
 mod ktests_door;
 #[cfg(target_os = "none")]
 mod ktests_dos;
@@ -86,6 +88,8 @@ mod ktests_sem;
 pub use ktests::TESTS;
 #[cfg(target_os = "none")]
 pub use ktests_attacks::TESTS as ATTACK_TESTS;
+#[cfg(target_os = "none")]
+pub use ktests_device_reply::TESTS as DEVICE_REPLY_TESTS;
 #[cfg(target_os = "none")]
 pub use ktests_door::TESTS as DOOR_TESTS;
 #[cfg(target_os = "none")]

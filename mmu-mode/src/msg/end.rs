@@ -6,15 +6,22 @@
 use super::*;
 
 /// Takes every envelope off `port` (being deleted, or its owner ending): messages go back to
-/// their senders marked receiver-gone; replies coming back to it end here. Forbid held.
+/// their senders marked receiver-gone; replies coming back to it end here. Device requests
+/// that would reply to it reply elsewhere from now on, and one replied already is taken off
+/// and left to check_io, wait_io or close_device (`io::port_going`). Forbid held.
 pub(super) fn drain(r: &mut Records, port: *mut MsgPort) {
+    crate::io::port_going(port);
+    // SAFETY: a live port.
+    let owner = unsafe { (*port).sig_task };
     loop {
         // SAFETY: a live port (its owner's end or delete_port frees it after this).
         let m = unsafe { exec::port::get_msg(port) };
         if m.is_null() {
             break;
         }
-        undeliver(r, m);
+        if !crate::io::is_shadow(owner, m) {
+            undeliver(r, m);
+        }
     }
 }
 

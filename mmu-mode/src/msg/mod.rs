@@ -84,7 +84,7 @@ mod ring3_to_ring0;
 
 pub use lend::{PUT_LENDS, end_lend_ring0, lend_ring0, read as msg_read, read_lent, registered, write as msg_write, write_lent};
 
-pub use ports::{PORTS_PER_TASK, create_port, delete_port, find_port, keep_from_ring3, open_to_ring3, port_of, port_signal, rem_port, reserve_name};
+pub use ports::{PORTS_PER_TASK, create_port, delete_port, find_port, keep_from_ring3, live_ports, open_to_ring3, port_of, port_signal, rem_port, reserve_name};
 use end::drain;
 pub use end::reclaim;
 use ports::my_port;
@@ -286,6 +286,11 @@ fn envelope_of(m: *mut Message) -> *mut Envelope {
     m as *mut Envelope
 }
 
+/// The caller's own port named by the handle `h` (a device request's reply port), if it is one.
+pub fn own_port(h: u64) -> Option<*mut MsgPort> {
+    my_port(h).ok()
+}
+
 /// Takes (or, waiting, looks at) the first message of the caller's port `h`. Result: the
 /// address of its view (open to the caller), or 0 if none.
 pub fn get(h: u64, how: Get) -> GateResult {
@@ -309,6 +314,10 @@ fn get_at(port: *mut MsgPort, how: Get) -> GateResult {
                 if is_envelope(r, m) {
                     // SAFETY: one of the records' envelopes, queued, so live.
                     return Some(unsafe { (*envelope_of(m)).view });
+                }
+                // A device's reply to one of the caller's requests: its request, left queued.
+                if let Some(request) = crate::io::request_of(m) {
+                    return Some(request);
                 }
                 // A ring-0 message: it must be copied in to be seen, so it is taken and
                 // wrapped now, and its envelope put back at the head, where the get that
@@ -380,10 +389,15 @@ fn receive_held(port: *mut MsgPort, mut deliver: Option<(*mut MsgPort, *mut Mess
 }
 
 /// `m`, just taken off the caller's port: an envelope is noted taken (or, come back, ends its
-/// journey), a ring-0 message wrapped. Result: the view, or `None` for a ring-0 message that
+/// journey), a device's reply delivered as the task's request, a ring-0 message wrapped.
+/// Result: the view (the request), or `None` for a ring-0 message that
 /// could not be wrapped (sent back). Forbid held.
 fn took(r: &mut Records, m: *mut Message) -> Option<u64> {
     if !is_envelope(r, m) {
+        // A device's reply to one of the caller's requests: its request, results copied in.
+        if let Some(request) = crate::io::delivered(m) {
+            return Some(request);
+        }
         return match wrap(r, m) {
             Some((view, ticket)) => {
                 if let Some(e) = r.envelopes.get_mut(ticket) {

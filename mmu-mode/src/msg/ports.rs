@@ -1,5 +1,7 @@
 //! The ports ring-3 tasks make: exec's ports in kernel memory, named to ring 3 by handles.
 
+use alloc::vec::Vec;
+
 use exec::handles::HandleTable;
 use exec::port::MsgPort;
 use exec::sched::{forbid, permit};
@@ -120,6 +122,14 @@ pub unsafe fn open_to_ring3(port: *mut MsgPort) -> u64 {
 /// The handle of the first port ring-3 task `task` created (for its parent, in the kernel).
 pub fn port_of(task: *mut Task) -> Option<u64> {
     with(|r| r.ports_of(task).next())
+}
+
+/// The kernel ports `task` has made and not deleted (for tests: where its device replies may go).
+pub fn live_ports(task: *mut Task) -> Vec<*mut MsgPort> {
+    with(|r| {
+        let handles: Vec<u64> = r.ports_of(task).collect();
+        handles.into_iter().filter_map(|h| r.ports.get(h).map(|p| p.port)).collect()
+    })
 }
 
 /// Deletes the caller's port `h`; the messages waiting there go back to their senders.
