@@ -26,6 +26,7 @@ pub static TESTS: &[Test] = &[
     Test::new("devices.serial.standard_commands", serial_commands),
     Test::new("devices.serial.abort_pending_read", serial_abort_empty),
     Test::new("devices.task_end_aborts_io", task_end_aborts_io),
+    Test::new("devices.task_waiting_in_wait_io_ends", task_waiting_in_wait_io_ends),
     Test::explicit("e2e.serial.echo", serial_echo),
     Test::explicit("e2e.serial.bulk", serial_bulk),
     Test::explicit("e2e.serial.abort_mid_read", serial_abort_mid_read),
@@ -384,6 +385,39 @@ fn task_end_aborts_io() -> TestResult {
     unsafe { exec::task::rem_task(task) };
     ensure_eq!(crate::timer::pending(), before, "the request stayed queued");
     crate::timer_sleep_ms(60);
+    ensure_eq!(exec::execbase::counters().alert_count, alerts);
+    Ok(())
+}
+
+/// Waits in do_io (on its reply port's bit) for a timer request of 30 ms.
+fn waits_in_wait_io(_: usize) {
+    let Ok(mut t) = Timer::open(UNIT_MICROHZ) else { return };
+    t.req.io.command = TR_ADDREQUEST;
+    t.req.time = TimeVal { secs: 0, micro: 30_000 };
+    // SAFETY: open request; the task is removed while it waits for it.
+    unsafe { exec::device::do_io(t.io()) };
+    core::mem::forget(t);
+}
+
+/// A task removed while it waits in wait_io: the abort replies its request to its port, whose
+/// signal must not make the ending task ready again (it would be on the ready list and among
+/// the ended tasks at once, and freed while the ready list still held it).
+fn task_waiting_in_wait_io_ends() -> TestResult {
+    let alerts = exec::execbase::counters().alert_count;
+    let before = crate::timer::pending();
+    let task = exec::task::add_task("io-waiter", 5, waits_in_wait_io, 0, 16 * 1024);
+    ensure!(!task.is_null());
+    // SAFETY: the task is live: it ran (higher priority) and now waits in do_io.
+    unsafe {
+        ensure_eq!((*task).state, exec::task::TaskState::Waiting);
+        exec::task::rem_task(task);
+    }
+    ensure_eq!(crate::timer::pending(), before, "the request stayed queued");
+    // Tasks switch as the test sleeps: the ready list must hold only live tasks.
+    crate::timer_sleep_ms(60);
+    let mut ready_ok = true;
+    exec::task::for_each_task(|t| ready_ok &= t.name() != "io-waiter");
+    ensure!(ready_ok, "the removed task is still listed");
     ensure_eq!(exec::execbase::counters().alert_count, alerts);
     Ok(())
 }

@@ -49,7 +49,9 @@ pub struct Task {
     /// before. Disable.
     id: u64,
     pub state: TaskState,
-    /// Disable and Forbid nesting, saved while the task is not running.
+    /// Disable and Forbid nesting, saved while the task is not running. Read only by the
+    /// switch to the task: a task blocked in the flat build's assembly fast path saves its
+    /// Disable count as 0 (`arch::x86_64::fastpath`), and its resume code knows it.
     pub nest: crate::execbase::Nesting,
     /// Signals allocated, waited for (meaningful only while Waiting: a woken task keeps its
     /// last mask), received.
@@ -412,8 +414,10 @@ pub unsafe fn rem_task(task: *mut Task) {
             }
         }
         unlink_all(&mut *eb, task);
-        reclaim(task);
+        // Removed before its reclaim: aborting its I/O replies to its ports, and a signal
+        // must not make a Waiting task ready again on its way out.
         (*task).state = TaskState::Removed;
+        reclaim(task);
         (*eb).zombies.add_tail(&mut (*task).node);
         if task == me {
             sched::schedule();
