@@ -314,8 +314,9 @@ unsafe fn expunge(lib: *mut Library) {
 /// if `index` is out of range (nothing changes then).
 ///
 /// # Safety
-/// `lib` is live; `new` is a function with exactly the signature of that entry, valid for as
-/// long as it stays in the table.
+/// `lib` is live; `new` is a function with exactly the signature of that entry, calling
+/// convention included (exec's `do_msg` and `reply_wait` entries are `extern "C"`: the flat
+/// build's assembly fast paths), valid for as long as it stays in the table.
 pub unsafe fn set_function(lib: *mut Library, index: usize, new: *const ()) -> *const () {
     forbid();
     // SAFETY: Forbid held (the tables' guard); index checked against the table's size.

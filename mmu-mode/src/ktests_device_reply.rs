@@ -49,6 +49,8 @@ extern "C" fn reply_user(block: u64) -> ! {
         (*s).opened = sys::open_device("timer.device", UNIT_MICROHZ, &mut tr.io, 0);
         tr.io.command = TR_ADDREQUEST;
         tr.time.micro = 5_000;
+        // Set to what no device answers: get_msg must return it with the device's result.
+        tr.io.error = 77;
         sys::send_io(&mut tr.io);
         (*s).peeked = sys::wait_port(reply) as u64;
         (*s).got = sys::get_msg(reply) as u64;
