@@ -5,6 +5,9 @@ use std::time::Duration;
 use lorraine_tests::{Boot, Mode, run_suite};
 
 const BOOT_TIMEOUT: Duration = Duration::from_secs(20);
+/// The whole in-kernel suite of one build on one machine: the mmu suite takes about 20 s under
+/// TCG by itself (its fuzz and attack tests), more on a loaded machine.
+const SUITE_TIMEOUT: Duration = Duration::from_secs(90);
 
 #[test]
 fn banner_names_version_and_mode() {
@@ -29,7 +32,7 @@ fn boots_on_every_machine() {
     let mut failures = Vec::new();
     for mode in Mode::BOTH {
         for flags in configs {
-            let (v, transcript) = run_suite(&Boot::new(mode).flags(flags).append("test"), BOOT_TIMEOUT);
+            let (v, transcript) = run_suite(&Boot::new(mode).flags(flags).append("test"), SUITE_TIMEOUT);
             if !v.ok() || !transcript.contains(&format!("({})", mode.name())) {
                 failures.push(format!("{} {flags}: {v:?}\n{transcript}", mode.name()));
             }
