@@ -228,7 +228,7 @@ pub fn open(name: &str, unit: u64, user: u64) -> GateResult {
         return Ok(exec::device::IOERR_OPENFAIL as u8 as u64);
     }
     let h = Box::into_raw(Box::new(Handle {
-        req: IoRequest::new(port, size_of::<IoRequest>() + EXTENSION),
+        req: IoRequest::new(port, SHADOW_LENGTH),
         extension: [0; EXTENSION],
         port,
         shared_port: MsgPort::new(me, bit.unwrap_or(0)),
@@ -504,16 +504,25 @@ unsafe fn drop_port(h: *mut Handle) {
     }
 }
 
-/// The handle of `owner` whose shadow is `m`. Forbid held.
-fn shadow(owner: *mut Task, m: *mut Message) -> Option<*mut Handle> {
+/// A shadow's message length (the kernel sets it, no device changes it).
+const SHADOW_LENGTH: usize = size_of::<IoRequest>() + EXTENSION;
+
+/// The handle of `owner` whose shadow is `m`, a live message at one of its ports. Forbid held.
+fn shadow(owner: impl FnOnce() -> *mut Task, m: *mut Message) -> Option<*mut Handle> {
+    // SAFETY: `m` is live (a port held it); a ring-0 sender's header is trusted for its length,
+    // an envelope's and a shadow's are the kernel's. Most messages are told apart by it, without
+    // a look at the task's handles (a ring-0 message to a ring-3 port takes this way).
+    if unsafe { (*m).length } != SHADOW_LENGTH {
+        return None;
+    }
     // SAFETY: Forbid held; listed handles are live. At most DEVICES_PER_TASK of them.
-    unsafe { (*HANDLES.get()).0.range(of(owner)).map(|(_, &h)| h).find(|&h| core::ptr::eq(&raw mut (*h).req.message, m)) }
+    unsafe { (*HANDLES.get()).0.range(of(owner())).map(|(_, &h)| h).find(|&h| core::ptr::eq(&raw mut (*h).req.message, m)) }
 }
 
 /// Whether `m`, found at a port of `owner`, is the shadow of one of its device requests,
 /// replied there. Forbid held.
 pub fn is_shadow(owner: *mut Task, m: *mut Message) -> bool {
-    shadow(owner, m).is_some()
+    shadow(|| owner, m).is_some()
 }
 
 /// The caller took `m` off its own port (GetMsg, or a wait that takes): if it is the shadow of
@@ -522,7 +531,7 @@ pub fn is_shadow(owner: *mut Task, m: *mut Message) -> bool {
 /// task's request's address, its message as the task sees it; `None` if `m` is no shadow of
 /// the caller's. Forbid held.
 pub fn delivered(m: *mut Message) -> Option<u64> {
-    let h = shadow(exec::task::find_task(None), m)?;
+    let h = shadow(|| exec::task::find_task(None), m)?;
     copy_out_under_forbid(h);
     // SAFETY: the only reference to the caller's space during this call; the handle is live.
     unsafe {
@@ -537,7 +546,7 @@ pub fn delivered(m: *mut Message) -> Option<u64> {
 /// the head: it stays there for the GetMsg that follows). Forbid held.
 pub fn request_of(m: *mut Message) -> Option<u64> {
     // SAFETY: a listed handle is live.
-    shadow(exec::task::find_task(None), m).map(|h| unsafe { (*h).user })
+    shadow(|| exec::task::find_task(None), m).map(|h| unsafe { (*h).user })
 }
 
 /// The ring-3 `port` goes (deleted, or its owner ends): the owner's shadows that reply there
