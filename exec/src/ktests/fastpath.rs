@@ -554,6 +554,30 @@ fn handed_client(a: usize) {
     s.note(b'!');
 }
 
+/// A client holding Forbid: its do_msg breaks the Forbid while it waits (the server runs and
+/// replies), and the client holds it again, once, when it runs.
+pub fn forbid_kept_across_the_wait() -> TestResult {
+    let s = Shared::new();
+    let srv = start_server(&s, "fp-server", my_pri())?;
+    let reply = create_msg_port();
+    let mut m = TestMsg::new(reply, 1);
+    crate::sched::forbid();
+    // SAFETY: the message lives here until it is back; the ports are live.
+    let back = unsafe { do_msg(s.port(), m.ptr()) };
+    let depth = crate::sched::forbid_depth();
+    crate::sched::permit();
+    ensure_eq!(back, m.ptr());
+    ensure_eq!((m.value, s.log()), (1001, "S".into()), "the server did not run while the client waited");
+    ensure_eq!(depth, 1, "the client's Forbid was not restored as it was");
+    // SAFETY: as above.
+    unsafe {
+        stop_server(&s, reply)?;
+        srv.join();
+        delete_msg_port(reply);
+    }
+    Ok(())
+}
+
 /// The flat build's round trip between two tasks of equal priority takes the assembly fast path
 /// both ways, and the Rust path when a test asks for it: told by the resume address each
 /// blocked task left on its stack (the client's read by the server as it takes the message).
@@ -617,5 +641,6 @@ pub mod general {
         overflow_at_direct_switch,
         owner_ends,
         client_ends_before_taking_its_reply,
+        forbid_kept_across_the_wait,
     );
 }

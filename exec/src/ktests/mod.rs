@@ -34,6 +34,7 @@ pub static FAST_PATH_TESTS: &[Test] = &[
     Test::new("exec.port.fast.rust.overflow_at_direct_switch", fastpath::general::overflow_at_direct_switch),
     Test::new("exec.port.fast.rust.owner_ends", fastpath::general::owner_ends),
     Test::new("exec.port.fast.rust.client_ends_before_taking_its_reply", fastpath::general::client_ends_before_taking_its_reply),
+    Test::new("exec.port.fast.rust.forbid_kept_across_the_wait", fastpath::general::forbid_kept_across_the_wait),
 ];
 
 /// Every in-kernel test of the exec crate, in the order they run.
@@ -119,6 +120,7 @@ pub static TESTS: &[Test] = &[
     Test::new("exec.port.fast.overflow_at_direct_switch", fastpath::overflow_at_direct_switch),
     Test::new("exec.port.fast.owner_ends", fastpath::owner_ends),
     Test::new("exec.port.fast.client_ends_before_taking_its_reply", fastpath::client_ends_before_taking_its_reply),
+    Test::new("exec.port.fast.forbid_kept_across_the_wait", fastpath::forbid_kept_across_the_wait),
     Test::new("exec.semaphore.obtain_release_nesting", sems::obtain_release_nesting),
     Test::new("exec.semaphore.exclusive_handover", sems::exclusive_handover),
     Test::new("exec.semaphore.shared_then_exclusive", sems::shared_then_exclusive),
