@@ -361,10 +361,16 @@ fn serial_full_ring() -> TestResult {
     Ok(())
 }
 
-fn waits_on_timer(_: usize) {
-    let Ok(mut t) = Timer::open(UNIT_MICROHZ) else { return };
+/// A timer request of 30 ms, ready to send (none if the timer will not open).
+fn timer_of_30ms() -> Option<alloc::boxed::Box<Timer>> {
+    let mut t = Timer::open(UNIT_MICROHZ).ok()?;
     t.req.io.command = TR_ADDREQUEST;
     t.req.time = TimeVal { secs: 0, micro: 30_000 };
+    Some(t)
+}
+
+fn waits_on_timer(_: usize) {
+    let Some(mut t) = timer_of_30ms() else { return };
     // SAFETY: open request; the task is removed while the request is in flight.
     unsafe { send_io(t.io()) };
     exec::signal::wait(exec::signal::SIGF_CTRL_C);
@@ -391,9 +397,7 @@ fn task_end_aborts_io() -> TestResult {
 
 /// Waits in do_io (on its reply port's bit) for a timer request of 30 ms.
 fn waits_in_wait_io(_: usize) {
-    let Ok(mut t) = Timer::open(UNIT_MICROHZ) else { return };
-    t.req.io.command = TR_ADDREQUEST;
-    t.req.time = TimeVal { secs: 0, micro: 30_000 };
+    let Some(mut t) = timer_of_30ms() else { return };
     // SAFETY: open request; the task is removed while it waits for it.
     unsafe { exec::device::do_io(t.io()) };
     core::mem::forget(t);

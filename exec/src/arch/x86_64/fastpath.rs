@@ -40,6 +40,25 @@ use crate::task::{CANARY_WORDS, STACK_ALLOC, STACK_CANARY, Task, TaskState};
 const _: () = assert!(CANARY_WORDS == 2, "the stack check below reads two canary words");
 const _: () = assert!(offset_of!(Task, node) == 0, "a ready-list node is its task");
 
+/// The port in the register named signals its owner and is empty, and the owner (loaded into
+/// %r8) is Waiting in a receive at that port: `hand_or_arrive`'s test, but for the message the
+/// owner waits for, which each call tests next.
+macro_rules! owner_waits_at {
+    ($port:literal) => {
+        concat!(
+            "    cmpb ${signal}, {p_action}(", $port, ")\n",
+            "    jne 9f\n",
+            "    cmpq $0, {p_head}(", $port, ")\n",
+            "    jne 9f\n",
+            "    mov {p_task}(", $port, "), %r8\n",
+            "    cmpb ${waiting}, {t_state}(%r8)\n",
+            "    jne 9f\n",
+            "    cmp ", $port, ", {t_recv_port}(%r8)\n",
+            "    jne 9f\n",
+        )
+    };
+}
+
 /// The checks both calls make once they know the task to wake (%r8): no ready task ranks with
 /// or above it, and the caller's (%r9) stack is intact with room for what the switch pushes.
 macro_rules! fast_checks {
@@ -124,17 +143,11 @@ exec_do_msg_fast:
     jz 9f
     cmpq $0, {m_queued}(%rsi)
     jne 9f
-    /* The port signals its owner, is empty, and the owner Waits there for any message (a
-       server's usual case, tested first) or this one. */
-    cmpb ${signal}, {p_action}(%rdi)
-    jne 9f
-    cmpq $0, {p_head}(%rdi)
-    jne 9f
-    mov {p_task}(%rdi), %r8
-    cmpb ${waiting}, {t_state}(%r8)
-    jne 9f
-    cmp %rdi, {t_recv_port}(%r8)
-    jne 9f
+    /* The owner Waits at the port for any message (a server's usual case, tested first) or
+       this one. */
+"#,
+    owner_waits_at!("%rdi"),
+    r#"
     cmpq $0, {t_recv_want}(%r8)
     je 1f
     cmp %rsi, {t_recv_want}(%r8)
@@ -167,17 +180,11 @@ exec_reply_wait_fast:
     mov {m_reply}(%rdi), %rdx
     test %rdx, %rdx
     jz 9f
-    /* The reply port signals its owner, is empty, and the owner Waits there for this message
-       (a client's usual case, tested first) or any. */
-    cmpb ${signal}, {p_action}(%rdx)
-    jne 9f
-    cmpq $0, {p_head}(%rdx)
-    jne 9f
-    mov {p_task}(%rdx), %r8
-    cmpb ${waiting}, {t_state}(%r8)
-    jne 9f
-    cmp %rdx, {t_recv_port}(%r8)
-    jne 9f
+    /* The owner Waits at the reply port for this message (a client's usual case, tested
+       first) or any. */
+"#,
+    owner_waits_at!("%rdx"),
+    r#"
     cmp %rdi, {t_recv_want}(%r8)
     je 1f
     cmpq $0, {t_recv_want}(%r8)
