@@ -394,22 +394,7 @@ fn receive_held(port: *mut MsgPort, mut deliver: Option<(*mut MsgPort, *mut Mess
 /// could not be wrapped (sent back). Forbid held.
 fn took(r: &mut Records, m: *mut Message) -> Option<u64> {
     if !is_envelope(r, m) {
-        // A device's reply to one of the caller's requests: its request, results copied in.
-        if let Some(request) = crate::io::delivered(m) {
-            return Some(request);
-        }
-        return match wrap(r, m) {
-            Some((view, ticket)) => {
-                if let Some(e) = r.envelopes.get_mut(ticket) {
-                    note_held(e);
-                }
-                Some(view)
-            }
-            None => {
-                bounce(m, exec::port::MSG_ERR_CROSS_RING);
-                None
-            }
-        };
+        return took_not_an_envelope(r, m);
     }
     let e = envelope_of(m);
     // SAFETY: every message at a ring-3 port is an envelope in the records.
@@ -424,6 +409,29 @@ fn took(r: &mut Records, m: *mut Message) -> Option<u64> {
         note_held(unsafe { &mut *e });
     }
     Some(view)
+}
+
+/// [`took`] of a message that is no envelope: a device's reply to one of the caller's requests
+/// (its request, results copied in) or a ring-0 message (wrapped, or sent back). Out of line:
+/// the envelope's way stays short.
+#[cold]
+#[inline(never)]
+fn took_not_an_envelope(r: &mut Records, m: *mut Message) -> Option<u64> {
+    if let Some(request) = crate::io::delivered(m) {
+        return Some(request);
+    }
+    match wrap(r, m) {
+        Some((view, ticket)) => {
+            if let Some(e) = r.envelopes.get_mut(ticket) {
+                note_held(e);
+            }
+            Some(view)
+        }
+        None => {
+            bounce(m, exec::port::MSG_ERR_CROSS_RING);
+            None
+        }
+    }
 }
 
 /// The envelope `e`, just taken by its receiver: noted in the receiver's space as one it
