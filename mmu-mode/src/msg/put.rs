@@ -95,22 +95,7 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
     let Some(mut e) = fresh_envelope(r, sender, receiver) else { return Err(BadPointer) };
     // SAFETY: the port's owner is live (its end takes the port away first).
     if unsafe { (*receiver).space() } == 0 {
-        // To a ring-0 task: always by copy, into kernel memory.
-        return match ring3_to_ring0::put(r, e, port, whole.to_read(), reply, mine.policy.family) {
-            Ok(ticket) => {
-                let loan = mine.lend(msg, len);
-                let sent_at = mine.note_sent(ticket);
-                if let Some(e) = r.envelopes.get_mut(ticket) {
-                    e.loan = loan;
-                    e.sent_at = sent_at;
-                }
-                if let Some(l) = lends {
-                    lend::keep(r, ticket, l, lend::count_loans(mine, &l));
-                }
-                Ok(Sent { reply_port, deliver: None })
-            }
-            Err(e) => Err(give_up(r, e)),
-        };
+        return put_to_ring0(r, e, port, mine, whole.to_read(), reply, lends).map(|()| Sent { reply_port, deliver: None });
     }
     let pages = len.div_ceil(PAGE) * PAGE;
     // A whole block of its own that lends nothing (no message out of it) may go by transfer.
@@ -190,6 +175,29 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
 
 /// An envelope to fill, for `sender`'s message to `receiver`: a spare one, or a new one while
 /// the kernel heap keeps its reserve. Its other fields are the caller's to fill.
+/// [`put_locked`] to a ring-0 task's `port`: always by copy, into kernel memory (see
+/// `ring3_to_ring0`); the sender's records of it. Out of line: the way between ring-3 tasks
+/// stays short. Forbid held.
+#[inline(never)]
+fn put_to_ring0(r: &mut Records, e: Box<Envelope>, port: *mut MsgPort, mine: &mut Space, whole: crate::uaccess::UserRead, reply: u64, lends: Option<Lends>) -> Result<(), exec::sys_gate::GateError> {
+    let (msg, len) = (whole.addr(), whole.len());
+    match ring3_to_ring0::put(r, e, port, whole, reply, mine.policy.family) {
+        Ok(ticket) => {
+            let loan = mine.lend(msg, len);
+            let sent_at = mine.note_sent(ticket);
+            if let Some(e) = r.envelopes.get_mut(ticket) {
+                e.loan = loan;
+                e.sent_at = sent_at;
+            }
+            if let Some(l) = lends {
+                lend::keep(r, ticket, l, lend::count_loans(mine, &l));
+            }
+            Ok(())
+        }
+        Err(e) => Err(give_up(r, e)),
+    }
+}
+
 fn fresh_envelope(r: &mut Records, sender: *mut Task, receiver: *mut Task) -> Option<Box<Envelope>> {
     // A spare one still names the tasks of its last message: named afresh here (the path to
     // ring 0 reads them back; it once took a spare's stale sender for the new one's).
