@@ -588,7 +588,8 @@ unsafe fn return_unanswered(msg: *mut Message) {
 /// Takes the public ports `task` owns off the port list, and returns to their senders, marked
 /// [`MSG_ERR_RECEIVER_GONE`], the messages queued there and one handed to it directly (by
 /// do_msg or reply_wait) that it never ran to take: nobody waits forever for a reply from a
-/// task that has ended. Disable held (task end).
+/// task that has ended. Replies coming back to it, and messages whose reply port is the port
+/// being emptied, end there. Disable held (task end).
 ///
 /// # Safety
 /// Disable held; `task` is live and ending.
@@ -615,7 +616,11 @@ pub(crate) unsafe fn reclaim_task(task: *mut Task) {
                         break;
                     }
                     (*m).queued_at = null_mut();
-                    return_unanswered(m);
+                    // A reply coming back to the ending task, or a message that would come back
+                    // to this very port, ends here (sent back, it would be linked on again).
+                    if (*m).node.kind != NodeType::ReplyMsg && (*m).reply_port != p {
+                        return_unanswered(m);
+                    }
                 }
             }
             at = next;

@@ -111,6 +111,7 @@ pub static TESTS: &[Test] = &[
     Test::new("exec.port.soft_int_action", ports::soft_int_action),
     Test::new("exec.port.put_from_interrupt", ports::put_from_interrupt),
     Test::new("exec.port.wait_port_leaves_message", ports::wait_port_leaves_message),
+    Test::new("exec.port.message_replying_to_an_ending_port", ports::message_replying_to_an_ending_port),
     Test::new("exec.port.fast.fifo_among_equals", fastpath::fifo_among_equals),
     Test::new("exec.port.fast.never_overtakes_higher", fastpath::never_overtakes_higher),
     Test::new("exec.port.fast.signalled_receiver_not_handed", fastpath::signalled_receiver_not_handed),

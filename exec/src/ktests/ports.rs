@@ -324,3 +324,33 @@ pub fn wait_port_leaves_message() -> TestResult {
     }
     Ok(())
 }
+
+/// The message [`replies_to_itself`] leaves at its own public port.
+static SELF_REPLY: AtomicPtr<Message> = AtomicPtr::new(null_mut());
+
+/// Makes a public port, puts a message there that replies to that same port, and ends.
+fn replies_to_itself(_: usize) {
+    let p = create_port(Some("end.self.reply"), 0);
+    let m = alloc::boxed::Box::into_raw(alloc::boxed::Box::new(Message::new(p, size_of::<Message>())));
+    SELF_REPLY.store(m, Ordering::SeqCst);
+    // SAFETY: our own port; the message lives on (the test frees it).
+    unsafe { put_msg(p, m) };
+}
+
+/// A task ends with a message queued at its public port whose reply port is that same port:
+/// its end takes the message off and does not send it back there (that would link it on the
+/// port being emptied, for ever), and raises no alert.
+pub fn message_replying_to_an_ending_port() -> TestResult {
+    let before = alerts();
+    spawn("self-replier", 0, replies_to_itself, 0)?.join();
+    ensure!(find_port("end.self.reply").is_null(), "the ended task's port is still public");
+    let m = SELF_REPLY.swap(null_mut(), Ordering::SeqCst);
+    ensure!(!m.is_null());
+    // SAFETY: the message is ours again: its port and its task are gone.
+    let queued = unsafe { !(*m).queued_at.is_null() };
+    // SAFETY: made with Box::into_raw above; nothing refers to it now.
+    drop(unsafe { alloc::boxed::Box::from_raw(m) });
+    ensure!(!queued, "the message is still linked to the port that went");
+    ensure_eq!(alerts(), before);
+    Ok(())
+}
