@@ -88,6 +88,8 @@ impl Library {
 /// Each entry says whether it is `safe` (it takes no pointer it dereferences: callers need no
 /// `unsafe`) or `unsafe` (it takes raw pointers and has its implementation's `# Safety`
 /// contract); the wrapper and the table's slot carry the same qualifier as the implementation.
+/// `unsafe_c` is an `unsafe` entry whose slot holds an `extern "C"` function (an assembly
+/// entry point: exec's do_msg and reply_wait in the flat build); its wrapper is an unsafe fn.
 ///
 /// ```ignore
 /// vector_table! {

@@ -158,12 +158,14 @@ pub fn create_port(name: Option<&str>, pri: i8) -> *mut MsgPort {
 }
 
 /// Deletes a port from [`create_msg_port`]: takes it off the public list if it is there, frees
-/// its signal and memory. Null does nothing. Messages still queued are not replied by exec (in
-/// the mmu build, mmu-mode sends back those it knows, to their ring-3 senders, marked
-/// receiver-gone, before the port goes).
+/// its signal (when the caller owns the port: a port deleted at its owner's end by another
+/// task leaves the ending owner's bit alone, not the caller's) and memory. Null does nothing.
+/// Messages still queued are not replied by exec (in the mmu build, mmu-mode sends back those
+/// it knows, to their ring-3 senders, marked receiver-gone, before the port goes).
 ///
 /// # Safety
-/// `port` is null or came from `create_msg_port` of the calling task and is not used after.
+/// `port` is null or came from `create_msg_port` of the calling task, or of a task being ended,
+/// and is not used after.
 pub unsafe fn delete_msg_port(port: *mut MsgPort) {
     if port.is_null() {
         return;
@@ -177,7 +179,9 @@ pub unsafe fn delete_msg_port(port: *mut MsgPort) {
             rem_port(port);
         }
         (*port).node.kind = NodeType::Unknown;
-        free_signal((*port).sig_bit as i32);
+        if (*port).sig_task == (*base()).this_task {
+            free_signal((*port).sig_bit as i32);
+        }
         memory::free_mem(port as *mut u8, size_of::<MsgPort>());
     }
 }

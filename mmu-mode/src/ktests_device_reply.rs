@@ -11,7 +11,10 @@ use exec::{ensure, ensure_eq, sys};
 
 use crate::ktests_attacks::me3;
 
-pub static TESTS: &[Test] = &[Test::new("mmu.door.device_reply_arrives_as_a_message", device_reply_arrives_as_a_message)];
+pub static TESTS: &[Test] = &[
+    Test::new("mmu.door.device_reply_arrives_as_a_message", device_reply_arrives_as_a_message),
+    Test::new("mmu.door.removed_task_leaves_its_parents_signals", removed_task_leaves_its_parents_signals),
+];
 
 /// What the ring-3 task saw.
 #[derive(Clone, Copy)]
@@ -133,5 +136,53 @@ fn device_reply_arrives_as_a_message() -> TestResult {
     ensure!(s.left_queued, "the last request's reply was not at its port");
     // The task has ended (CTRL_E, then 20 ms) with that reply at its port.
     ensure_eq!(exec::execbase::counters().alert_count, alerts, "an alert was raised");
+    Ok(())
+}
+
+/// Ring 3: opens timer.device naming no reply port (the kernel makes the handle a port of its
+/// own, on a bit of the task's), says so (CTRL_F to its parent, whose task is its block), and
+/// waits to be removed.
+extern "C" fn opens_and_waits(block: u64) -> ! {
+    // SAFETY: our own block and request; exec calls through the gate.
+    unsafe {
+        let mut tr = TimeRequest::new(core::ptr::null_mut());
+        sys::open_device("timer.device", UNIT_MICROHZ, &mut tr.io, 0);
+        sys::signal(*(block as *const *mut exec::task::Task), SIGF_CTRL_F);
+        loop {
+            sys::wait(SIGF_CTRL_D);
+        }
+    }
+}
+
+/// A ring-3 task removed by its parent with a device handle open that has a port of its own:
+/// the port goes with the handle, and its signal bit is the ended task's, not the parent's
+/// (which runs the removal): every bit the parent holds stays allocated.
+fn removed_task_leaves_its_parents_signals() -> TestResult {
+    let me = exec::task::find_task(None);
+    exec::signal::set_signal(0, SIGF_CTRL_F);
+    // Every free bit taken, so that whichever the child's port gets, the parent holds it too.
+    let mut mine = alloc::vec::Vec::new();
+    loop {
+        let bit = exec::signal::alloc_signal(-1);
+        if bit < 0 {
+            break;
+        }
+        mine.push(bit);
+    }
+    // SAFETY: the running task is live.
+    let before = unsafe { (*me).sig_alloc };
+    let started = crate::user::add_user_task_with("r3-own-port", 0, opens_and_waits, me3());
+    let seen = started.is_some() && exec::signal::wait(SIGF_CTRL_F) == SIGF_CTRL_F;
+    if let Some((task, _)) = started {
+        // SAFETY: our child, live: it waits for a signal nobody sends.
+        unsafe { exec::task::rem_task(task) };
+    }
+    // SAFETY: as above.
+    let after = unsafe { (*me).sig_alloc };
+    for bit in mine {
+        exec::signal::free_signal(bit);
+    }
+    ensure!(seen, "the child did not start or open its device");
+    ensure_eq!(after, before, "removing the child freed a signal bit of the parent's");
     Ok(())
 }

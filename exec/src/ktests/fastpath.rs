@@ -120,7 +120,8 @@ fn server(a: usize) {
     let port = create_msg_port();
     s.port.store(port as usize, Ordering::SeqCst);
     let mut m = null_mut();
-    // SAFETY: messages come from the test and stay valid until replied.
+    // SAFETY: messages come from the test and stay valid until replied; a message's sender
+    // (its reply port's task) is live and, as this task runs, not running.
     unsafe {
         loop {
             m = reply_wait(m, port);

@@ -41,8 +41,9 @@ fn undeliver(r: &mut Records, m: *mut Message) {
 }
 
 /// Task end: every message the task held, or that waited at its ports, goes back to its
-/// sender marked [`exec::port::MSG_ERR_RECEIVER_GONE`] (so nobody waits for a reply forever);
-/// then its ports are forgotten. Messages the task sent and that are still out become
+/// sender marked [`exec::port::MSG_ERR_RECEIVER_GONE`] (so nobody waits for a reply forever;
+/// a device's reply to one of its requests stays for `io::reclaim`); then its ports are
+/// forgotten. Messages the task sent and that are still out become
 /// orphans: a receiver keeps its copy, and a transferred block moves from `dying` (the task's
 /// space, already detached from it) to the receiver's, so that nothing it can still reach is
 /// freed under it. Disable held.

@@ -289,11 +289,20 @@ exec_fast_resume:
 
 // Only the pointers cross: the assembly reads the structures at offsets computed above, never
 // through a C layout of them.
+// SAFETY: the assembly above defines these symbols with exactly these signatures under the
+// System V convention: arguments in RDI and RSI, the result in RAX, RBX, RBP and R12 to R15
+// kept (restored from the stack it switched on, or never touched on the way to the Rust path).
 #[allow(improper_ctypes)]
 unsafe extern "C" {
     /// [`crate::port::do_msg`]'s assembly fast path (see the module).
+    ///
+    /// # Safety
+    /// As [`crate::port::do_msg`]'s.
     pub fn exec_do_msg_fast(port: *mut MsgPort, msg: *mut Message) -> *mut Message;
     /// [`crate::port::reply_wait`]'s assembly fast path (see the module).
+    ///
+    /// # Safety
+    /// As [`crate::port::reply_wait`]'s.
     pub fn exec_reply_wait_fast(msg: *mut Message, port: *mut MsgPort) -> *mut Message;
     /// Where a task blocked in the fast path resumes (tests read it off a blocked task's stack).
     fn exec_fast_resume();
