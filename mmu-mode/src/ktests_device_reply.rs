@@ -37,6 +37,10 @@ struct Seen {
     orphan_checked: bool,
     /// A last request's reply waited at its port as the task ended.
     left_queued: bool,
+    /// A reply taken by the wait that takes (WaitTake), its result in.
+    wait_take_ok: bool,
+    /// A request closed while its reply waited at the port: the port empty after.
+    closed_ok: bool,
     /// Sent again: its reply found by wait_port and taken by get_msg at the same port.
     again_ok: bool,
 }
@@ -67,6 +71,20 @@ extern "C" fn reply_user(block: u64) -> ! {
         tr.time.micro = 1_000;
         sys::send_io(&mut tr.io);
         (*s).again_ok = sys::wait_port(reply) as u64 == (*s).request && sys::get_msg(reply) as u64 == (*s).request;
+
+        // Taken by the wait that takes (WaitTake, one gate call), as a message would be.
+        sys::send_io(&mut tr.io);
+        (*s).wait_take_ok = crate::user::wait_get(reply as u64) == (*s).request && tr.io.error == 0;
+
+        // Closed with its reply still at the port: the reply goes with the request.
+        let mut other = TimeRequest::new(reply);
+        sys::open_device("timer.device", UNIT_MICROHZ, &mut other.io, 0);
+        other.io.command = TR_ADDREQUEST;
+        other.time.micro = 1_000;
+        sys::send_io(&mut other.io);
+        let queued = sys::wait_port(reply) as u64 == &raw mut other.io as u64;
+        sys::close_device(&mut other.io);
+        (*s).closed_ok = queued && sys::get_msg(reply).is_null();
 
         // Out while its port goes: the parent looks where its reply would go (CTRL_D both
         // ways); it completes all the same, on the handle's own port.
@@ -108,6 +126,8 @@ fn device_reply_arrives_as_a_message() -> TestResult {
         orphan_checked: false,
         again_ok: false,
         left_queued: false,
+        wait_take_ok: false,
+        closed_ok: false,
     };
     exec::signal::set_signal(0, SIGF_CTRL_D | SIGF_CTRL_E | SIGF_CTRL_F);
     let (task, block) = crate::user::add_user_task_with("r3-io-reply", 0, reply_user, init).ok_or("no memory for the task")?;
@@ -133,6 +153,8 @@ fn device_reply_arrives_as_a_message() -> TestResult {
     ensure_eq!(s.waited, 0);
     ensure!(s.again_ok, "a second reply was not found at the port");
     ensure_eq!((s.orphan_waited, s.orphan_checked), (0, true), "a request whose port went did not complete");
+    ensure!(s.wait_take_ok, "the wait that takes did not return the replied request");
+    ensure!(s.closed_ok, "a request closed with its reply at the port left the reply there");
     ensure!(s.left_queued, "the last request's reply was not at its port");
     // The task has ended (CTRL_E, then 20 ms) with that reply at its port.
     ensure_eq!(exec::execbase::counters().alert_count, alerts, "an alert was raised");
