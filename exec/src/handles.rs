@@ -72,7 +72,9 @@ impl<T> HandleTable<T> {
         };
         let slot = &mut self.slots[index];
         // Wraps after 2^31 reuses of one slot; a stale handle that old is not a concern.
-        slot.generation = (slot.generation % 0x7fff_ffff) + 1;
+        // (1 to 2^31 - 1, never 0: a compare, where a remainder by the constant costs a
+        // multiply and shifts on every message's envelope.)
+        slot.generation = if slot.generation >= 0x7fff_ffff { 1 } else { slot.generation + 1 };
         slot.value = Some(value);
         ((slot.generation as u64) << 32) | index as u64
     }
