@@ -19,6 +19,7 @@ pub static TESTS: &[Test] = &[
     Test::new("devices.timer.delay_never_early", delay_never_early),
     Test::new("devices.timer.send_io_wait_io_check_io", send_wait_check),
     Test::new("devices.timer.abort", timer_abort),
+    Test::new("devices.timer.wait_io_leaves_the_ports_signal", wait_io_leaves_the_ports_signal),
     Test::new("devices.timer.thousand_requests_in_order", thousand_in_order),
     Test::new("devices.timer.system_time", system_time),
     Test::new("devices.timer.unknown_command", timer_nocmd),
@@ -124,6 +125,27 @@ fn send_wait_check() -> TestResult {
         ensure_eq!(wait_io(t.io()), 0);
         ensure!(check_io(t.io()));
         ensure!(exec::port::get_msg(t.port).is_null(), "wait_io left the reply queued");
+    }
+    Ok(())
+}
+
+/// A reply port that also receives messages: wait_io spends the port's signal while it waits
+/// for the reply; a message still queued there keeps the signal set afterwards, so that a
+/// Wait on the port's bit finds it (as a receive at the port leaves it).
+fn wait_io_leaves_the_ports_signal() -> TestResult {
+    let mut t = Timer::open(UNIT_MICROHZ)?;
+    t.req.io.command = TR_ADDREQUEST;
+    t.req.time = TimeVal { secs: 0, micro: 5_000 };
+    // SAFETY: our port (it signals us); the message lives here until taken back below.
+    unsafe {
+        let bit = exec::port::port_signal(t.port);
+        let mut m = exec::port::Message::new(core::ptr::null_mut(), size_of::<exec::port::Message>());
+        exec::port::put_msg(t.port, &mut m);
+        send_io(t.io());
+        ensure_eq!(wait_io(t.io()), 0);
+        let pending = exec::signal::set_signal(0, 0) & bit;
+        ensure_eq!(exec::port::get_msg(t.port), &raw mut m, "the message left at the port");
+        ensure!(pending != 0, "a message waited at the port with its signal spent");
     }
     Ok(())
 }

@@ -297,8 +297,8 @@ pub unsafe fn check_io(req: *mut IoRequest) -> bool {
     unsafe { (*req).flags & IOF_QUICK != 0 || (*req).message.node.kind == NodeType::ReplyMsg }
 }
 
-/// Waits for `req` to complete and takes it off its reply port. Result: `req.error`.
-/// Not callable from an interrupt.
+/// Waits for `req` to complete and takes it off its reply port; other messages queued at that
+/// port keep its signal set. Result: `req.error`. Not callable from an interrupt.
 ///
 /// # Safety
 /// `req` was started with send_io or do_io; its reply port signals the caller.
@@ -314,6 +314,11 @@ pub unsafe fn wait_io(req: *mut IoRequest) -> i8 {
             }
             disable();
             crate::port::remove_queued(port, &mut (*req).message);
+            // The signal the wait spent belongs also to what is still queued there (as a
+            // receive leaves it): a Wait on the port's bit must find those messages.
+            if !(*port).msg_list.is_empty() {
+                (*(*base()).this_task).sig_recvd |= 1 << (*port).sig_bit;
+            }
             enable();
         }
         (*req).error
