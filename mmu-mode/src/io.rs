@@ -507,9 +507,12 @@ unsafe fn drop_port(h: *mut Handle) {
 /// A shadow's message length (the kernel sets it, no device changes it).
 const SHADOW_LENGTH: usize = size_of::<IoRequest>() + EXTENSION;
 
-/// The handle of `owner` whose shadow is `m`, a live message at one of its ports. Forbid held.
-fn shadow(owner: impl FnOnce() -> *mut Task, m: *mut Message) -> Option<*mut Handle> {
-    // SAFETY: `m` is live (a port held it); a ring-0 sender's header is trusted for its length,
+/// The handle of `owner` whose shadow is `m`. Forbid held.
+///
+/// # Safety
+/// `m` is a live message, at one of `owner`'s ports or just taken off one.
+unsafe fn shadow(owner: impl FnOnce() -> *mut Task, m: *mut Message) -> Option<*mut Handle> {
+    // SAFETY: `m` is live (the contract); a ring-0 sender's header is trusted for its length,
     // an envelope's and a shadow's are the kernel's. Most messages are told apart by it, without
     // a look at the task's handles (a ring-0 message to a ring-3 port takes this way).
     if unsafe { (*m).length } != SHADOW_LENGTH {
@@ -521,8 +524,12 @@ fn shadow(owner: impl FnOnce() -> *mut Task, m: *mut Message) -> Option<*mut Han
 
 /// Whether `m`, found at a port of `owner`, is the shadow of one of its device requests,
 /// replied there. Forbid held.
-pub fn is_shadow(owner: *mut Task, m: *mut Message) -> bool {
-    shadow(|| owner, m).is_some()
+///
+/// # Safety
+/// `m` is a live message, at one of `owner`'s ports or just taken off one.
+pub(crate) unsafe fn is_shadow(owner: *mut Task, m: *mut Message) -> bool {
+    // SAFETY: the caller's promise.
+    unsafe { shadow(|| owner, m) }.is_some()
 }
 
 /// The caller took `m` off its own port (GetMsg, or a wait that takes): if it is the shadow of
@@ -530,8 +537,12 @@ pub fn is_shadow(owner: *mut Task, m: *mut Message) -> bool {
 /// task's request (as check_io would) and its message header reads replied. Result: the
 /// task's request's address, its message as the task sees it; `None` if `m` is no shadow of
 /// the caller's. Forbid held.
-pub fn delivered(m: *mut Message) -> Option<u64> {
-    let h = shadow(|| exec::task::find_task(None), m)?;
+///
+/// # Safety
+/// `m` is a live message the caller just took off one of its own ports.
+pub(crate) unsafe fn delivered(m: *mut Message) -> Option<u64> {
+    // SAFETY: the caller's promise.
+    let h = unsafe { shadow(|| exec::task::find_task(None), m) }?;
     copy_out_under_forbid(h);
     // SAFETY: the only reference to the caller's space during this call; the handle is live.
     unsafe {
@@ -544,9 +555,12 @@ pub fn delivered(m: *mut Message) -> Option<u64> {
 
 /// The task's request whose shadow is `m`, at the caller's port (a WaitPort that finds it at
 /// the head: it stays there for the GetMsg that follows). Forbid held.
-pub fn request_of(m: *mut Message) -> Option<u64> {
-    // SAFETY: a listed handle is live.
-    shadow(|| exec::task::find_task(None), m).map(|h| unsafe { (*h).user })
+///
+/// # Safety
+/// `m` is a live message at one of the caller's own ports.
+pub(crate) unsafe fn request_of(m: *mut Message) -> Option<u64> {
+    // SAFETY: the caller's promise; a listed handle is live.
+    unsafe { shadow(|| exec::task::find_task(None), m).map(|h| (*h).user) }
 }
 
 /// The ring-3 `port` goes (deleted, or its owner ends): the owner's shadows that reply there
@@ -554,8 +568,11 @@ pub fn request_of(m: *mut Message) -> Option<u64> {
 /// into a port that is gone. Taken under Disable (devices reply from interrupts); what was
 /// replied there already is drained with the port's other messages and finished by check_io,
 /// wait_io or close_device. Forbid held.
-pub(crate) fn port_going(port: *mut MsgPort) {
-    // SAFETY: a live port, about to go; its owner's listed handles are live.
+///
+/// # Safety
+/// `port` is a live port of a ring-3 task, about to be deleted.
+pub(crate) unsafe fn port_going(port: *mut MsgPort) {
+    // SAFETY: the caller's promise; the owner's listed handles are live.
     unsafe {
         let owner = (*port).sig_task;
         for (_, &h) in (*HANDLES.get()).0.range(of(owner)) {

@@ -10,16 +10,19 @@ use super::*;
 /// that would reply to it reply elsewhere from now on, and one replied already is taken off
 /// and left to check_io, wait_io or close_device (`io::port_going`). Forbid held.
 pub(super) fn drain(r: &mut Records, port: *mut MsgPort) {
-    crate::io::port_going(port);
-    // SAFETY: a live port.
-    let owner = unsafe { (*port).sig_task };
+    // SAFETY: a live port, about to go (its owner's end or delete_port frees it after this).
+    let owner = unsafe {
+        crate::io::port_going(port);
+        (*port).sig_task
+    };
     loop {
         // SAFETY: a live port (its owner's end or delete_port frees it after this).
         let m = unsafe { exec::port::get_msg(port) };
         if m.is_null() {
             break;
         }
-        if !crate::io::is_shadow(owner, m) {
+        // SAFETY: just taken off the owner's port, so live.
+        if !unsafe { crate::io::is_shadow(owner, m) } {
             undeliver(r, m);
         }
     }

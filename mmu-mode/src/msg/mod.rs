@@ -316,7 +316,8 @@ fn get_at(port: *mut MsgPort, how: Get) -> GateResult {
                     return Some(unsafe { (*envelope_of(m)).view });
                 }
                 // A device's reply to one of the caller's requests: its request, left queued.
-                if let Some(request) = crate::io::request_of(m) {
+                // SAFETY: at the head of the caller's own port, so live.
+                if let Some(request) = unsafe { crate::io::request_of(m) } {
                     return Some(request);
                 }
                 // A ring-0 message: it must be copied in to be seen, so it is taken and
@@ -417,7 +418,8 @@ fn took(r: &mut Records, m: *mut Message) -> Option<u64> {
 #[cold]
 #[inline(never)]
 fn took_not_an_envelope(r: &mut Records, m: *mut Message) -> Option<u64> {
-    if let Some(request) = crate::io::delivered(m) {
+    // SAFETY: `m` was just taken off the caller's own port (took's contract), so live.
+    if let Some(request) = unsafe { crate::io::delivered(m) } {
         return Some(request);
     }
     match wrap(r, m) {
