@@ -43,6 +43,10 @@ struct Seen {
     closed_ok: bool,
     /// Sent again: its reply found by wait_port and taken by get_msg at the same port.
     again_ok: bool,
+    /// A ring-0 task's port, open to ring 3 (a valid handle, but not the task's own): named as
+    /// a request's reply port, and whether that request still completed (elsewhere).
+    strangers_port: u64,
+    stranger_done: bool,
 }
 
 /// Ring 3: timer.device requests replied to the task's own port, taken as messages.
@@ -71,6 +75,16 @@ extern "C" fn reply_user(block: u64) -> ! {
         tr.time.micro = 1_000;
         sys::send_io(&mut tr.io);
         (*s).again_ok = sys::wait_port(reply) as u64 == (*s).request && sys::get_msg(reply) as u64 == (*s).request;
+
+        // A request naming a port that is not the task's own (a handle that is valid, its
+        // owner wrong): the reply goes to a port of the handle's own, never there.
+        let mut st = TimeRequest::new((*s).strangers_port as *mut exec::port::MsgPort);
+        let opened = sys::open_device("timer.device", UNIT_MICROHZ, &mut st.io, 0);
+        st.io.command = TR_ADDREQUEST;
+        st.time.micro = 1_000;
+        sys::send_io(&mut st.io);
+        (*s).stranger_done = opened == 0 && sys::wait_io(&mut st.io) == 0;
+        sys::close_device(&mut st.io);
 
         // Taken by the wait that takes (WaitTake, one gate call), as a message would be.
         sys::send_io(&mut tr.io);
@@ -111,7 +125,14 @@ extern "C" fn reply_user(block: u64) -> ! {
 
 fn device_reply_arrives_as_a_message() -> TestResult {
     let alerts = exec::execbase::counters().alert_count;
+    // A port of this (ring-0) task, open to ring 3: the child may name it, not have it.
+    let strangers = exec::port::create_msg_port();
+    ensure!(!strangers.is_null());
+    // SAFETY: our live port, deleted below.
+    let strangers_port = unsafe { crate::msg::open_to_ring3(strangers) };
     let init = Seen {
+        strangers_port,
+        stranger_done: false,
         parent: me3(),
         opened: -99,
         request: 0,
@@ -153,6 +174,12 @@ fn device_reply_arrives_as_a_message() -> TestResult {
     ensure_eq!(s.waited, 0);
     ensure!(s.again_ok, "a second reply was not found at the port");
     ensure_eq!((s.orphan_waited, s.orphan_checked), (0, true), "a request whose port went did not complete");
+    // SAFETY: our port; nothing else takes from it.
+    let stray = unsafe { exec::port::get_msg(strangers) };
+    // SAFETY: as above; not used after.
+    unsafe { exec::port::delete_msg_port(strangers) };
+    ensure!(s.stranger_done, "a request naming another task's port did not complete");
+    ensure!(stray.is_null(), "a device replied to a port the requester does not own");
     ensure!(s.wait_take_ok, "the wait that takes did not return the replied request");
     ensure!(s.closed_ok, "a request closed with its reply at the port left the reply there");
     ensure!(s.left_queued, "the last request's reply was not at its port");
