@@ -158,6 +158,43 @@ impl Space {
     /// 2 MiB page into a table of 4 KiB ones where needed, and drops stale TLB entries if this
     /// space is the one loaded.
     pub fn set_access(&mut self, start: u64, end: u64, access: Access) {
+        let page = start & !(PAGE - 1);
+        // One page (a message's header and a short body, the common transfer): its own short
+        // way, with no loop and no registers to save.
+        if end > page && end - page <= PAGE {
+            return self.set_page_access(page, access);
+        }
+        self.set_range_access(start, end, access);
+    }
+
+    /// [`Space::set_access`] of the one page at `page` (page-aligned). A page inside a 2 MiB
+    /// page (not split yet) takes the general way, once per region.
+    fn set_page_access(&mut self, page: u64, access: Access) {
+        if page >= MAPPED {
+            return;
+        }
+        let region = page / HUGE;
+        let slot = &self.pds[(region / 512) as usize][(region % 512) as usize];
+        if slot.flags().contains(F::HUGE_PAGE) {
+            return self.set_range_access(page, page + PAGE, access);
+        }
+        let pt = slot.addr().as_u64() as *mut PageTable;
+        let mut leaf = PageTableEntry::new();
+        // Below MAPPED (4 GiB) and page-aligned: a valid physical frame address.
+        leaf.set_addr(x86_64::PhysAddr::new_truncate(page), strip_nx(leaf_flags(access)));
+        // SAFETY: the entry points at one of this space's own tables (made in `split_huge` or
+        // in `fill`), which live in `self.pts`.
+        unsafe { (&mut *pt)[((page / PAGE) % 512) as usize] = leaf };
+        exec::events::count(&exec::events::PTE_WRITES, 1);
+        if cpu::cr3() == self.cr3() {
+            x86_64::instructions::tlb::flush(x86_64::VirtAddr::new(page));
+            exec::events::count(&exec::events::TLB_FLUSHES, 1);
+        }
+    }
+
+    /// [`Space::set_access`] of any range: a page at a time, splitting 2 MiB pages as it goes.
+    #[inline(never)]
+    fn set_range_access(&mut self, start: u64, end: u64, access: Access) {
         if end > start.saturating_add(HUGE) {
             return self.set_access_long(start, end, access);
         }
@@ -211,7 +248,7 @@ impl Space {
         let mut at = start;
         while at < end {
             let to = at.saturating_add(HUGE).min(end);
-            self.set_access(at, to, access);
+            self.set_range_access(at, to, access);
             at = to;
             exec::sched::let_interrupts_in();
         }

@@ -69,6 +69,15 @@ impl Space {
     pub fn writable(&self, addr: u64, len: u64) -> Option<UserWrite> {
         self.user_writable(addr, len).then_some(UserWrite { addr, len })
     }
+
+    /// `head`, a range checked writable, grown to `len` bytes from its start, if the task may
+    /// write all of it: only the pages past `head`'s first are checked again (a message's
+    /// header checked, then its whole length once the header gave it).
+    pub fn writable_grown(&self, head: UserWrite, len: u64) -> Option<UserWrite> {
+        let page = |a: u64| a & !4095;
+        let last = head.addr.checked_add(len.max(1) - 1)?;
+        if page(last) == page(head.addr) { Some(UserWrite { addr: head.addr, len }) } else { self.writable(head.addr, len) }
+    }
 }
 
 /// Where `[offset, offset + n)` of a range of `len` bytes at `addr` starts; panics if it does

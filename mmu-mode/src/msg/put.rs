@@ -80,7 +80,7 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
     if !(HEADER..=MAX_LEN).contains(&len) {
         return Err(BadPointer);
     }
-    let whole = mine.writable(msg, len).ok_or(BadPointer)?;
+    let whole = mine.writable_grown(head, len).ok_or(BadPointer)?;
     let reply_port = match reply {
         0 if need_reply => return Err(BadPointer),
         0 => core::ptr::null_mut(),

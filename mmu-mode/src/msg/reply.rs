@@ -132,9 +132,11 @@ pub(super) fn send_back_later(r: &mut Records, ticket: u64, error: i32) -> Optio
             // The sender's own block (only a whole block it owns goes by transfer, and it
             // cannot be freed while out), open to it again just now.
             // SAFETY: the sender is live (its end makes its messages orphans).
-            let back = unsafe { space_of(e.sender) }.and_then(|s| {
+            let back = unsafe { space_of(e.sender) }.map(|s| {
                 s.set_access(e.view, e.view + e.len, Access::ReadWrite);
-                s.writable(e.view, HEADER)
+                // SAFETY: the first page of the sender's own block (at least a page: a whole
+                // block goes by transfer), opened to it on the line above.
+                unsafe { UserWrite::trusted(e.view, HEADER) }
             });
             (e.view, back)
         }
