@@ -48,7 +48,8 @@ pub const SPARE_MAX: u64 = 64 * 1024 + 4096;
 pub struct Space {
     pml4: Box<PageTable>,
     pdpt: Box<PageTable>,
-    pds: Vec<Box<PageTable>>,
+    /// The four page directories of the 4 GiB mapped (an array: no length to check).
+    pds: [Box<PageTable>; 4],
     pts: Vec<Box<PageTable>>,
     /// The user stack's pages: the first, closed to the task, a guard below the stack.
     stack: Pages,
@@ -71,6 +72,9 @@ pub struct Space {
     sent: Tickets,
     /// The task's standing: creator, ceiling, family, grants (see `policy`).
     pub policy: Policy,
+    /// The leaf flags this CPU takes: all, or all but NO_EXECUTE where there is no NX (the bit
+    /// is reserved there). Kept here so that a page's change does not ask the CPU's features.
+    leaf_mask: F,
 }
 
 impl Space {
@@ -95,7 +99,7 @@ impl Space {
         let mut s = Box::new(Space {
             pml4: table(),
             pdpt: table(),
-            pds: (0..4).map(|_| table()).collect(),
+            pds: core::array::from_fn(|_| table()),
             pts: Vec::new(),
             stack,
             stack_range: (bottom, bottom + size),
@@ -104,6 +108,7 @@ impl Space {
             held: Tickets::default(),
             sent: Tickets::with_capacity(crate::policy::TASK_MESSAGES as usize),
             policy,
+            leaf_mask: strip_nx(F::all()),
         });
         s.fill();
         Some(s)
@@ -181,7 +186,7 @@ impl Space {
         let pt = slot.addr().as_u64() as *mut PageTable;
         let mut leaf = PageTableEntry::new();
         // Below MAPPED (4 GiB) and page-aligned: a valid physical frame address.
-        leaf.set_addr(x86_64::PhysAddr::new_truncate(page), strip_nx(leaf_flags(access)));
+        leaf.set_addr(x86_64::PhysAddr::new_truncate(page), leaf_flags(access) & self.leaf_mask);
         // SAFETY: the entry points at one of this space's own tables (made in `split_huge` or
         // in `fill`), which live in `self.pts`.
         unsafe { (&mut *pt)[((page / PAGE) % 512) as usize] = leaf };
