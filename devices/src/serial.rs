@@ -344,7 +344,7 @@ unsafe fn abort_io(io: *mut IoRequest) {
 
 /// The device base. Forbid.
 pub static SERIAL_DEVICE: Global<Device> =
-    Global::new(Device::new("serial.device", SERIAL_VERSION, 0, "serial.device 1.0 (23.11.2026)", open, close, begin_io, abort_io));
+    Global::new(Device::new("serial.device", SERIAL_VERSION, 0, "serial.device 1.0 (23.11.2026)", open, close, begin_io, abort_io).with_user_commands(&[SDCMD_QUERY]));
 
 /// Resident init: takes over COM1's interrupts and adds the device.
 pub fn init() {

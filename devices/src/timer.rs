@@ -195,7 +195,7 @@ static TICK_SERVER: Global<Interrupt> = Global::new(Interrupt::new("timer.device
 
 /// The device base. Forbid.
 pub static TIMER_DEVICE: Global<Device> =
-    Global::new(Device::new("timer.device", TIMER_VERSION, 0, "timer.device 1.0 (23.11.2026)", open, close, begin_io, abort_io));
+    Global::new(Device::new("timer.device", TIMER_VERSION, 0, "timer.device 1.0 (23.11.2026)", open, close, begin_io, abort_io).with_user_commands(&[TR_ADDREQUEST, TR_GETSYSTIME]));
 
 /// Resident init: sets the system time from the RTC (seconds since 1 January 1978), adds the
 /// device and its tick server.

@@ -159,6 +159,10 @@ pub struct Device {
     pub begin_io: unsafe fn(req: *mut IoRequest),
     /// Ends `req` early with IOERR_ABORTED if it is still pending.
     pub abort_io: unsafe fn(req: *mut IoRequest),
+    /// The device's nonstandard commands (CMD_NONSTD and above) that act on their request
+    /// alone, so that an unprivileged (ring-3) task may send them; the others, and the
+    /// standard commands that act on a whole unit, the mmu build's gate refuses.
+    pub user_commands: &'static [u16],
 }
 
 /// A device has no vector table of its own beyond these entry points.
@@ -179,7 +183,12 @@ impl Device {
     ) -> Self {
         let mut lib = Library::new(name, version, revision, id_string, &NO_VECTORS);
         lib.node.kind = NodeType::Device;
-        Device { lib, open, close, begin_io, abort_io }
+        Device { lib, open, close, begin_io, abort_io, user_commands: &[] }
+    }
+
+    /// The device with `commands` as its [`Device::user_commands`].
+    pub const fn with_user_commands(self, commands: &'static [u16]) -> Self {
+        Device { user_commands: commands, ..self }
     }
 }
 

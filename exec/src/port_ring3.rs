@@ -12,8 +12,9 @@ use crate::sched::{disable, enable};
 use crate::task::Task;
 
 /// Delivers `msg` at `port` (handed to the port's owner when it is blocked receiving there, as
-/// in do_msg; else queued, the port's action performed), then takes the first message at
-/// `reply` off it, waiting for one to be queued there or handed over: the two halves in one
+/// in do_msg; else queued, the port's action performed), then takes `want` (do_msg: the
+/// message that was sent, come back; null: the first message, as reply_wait takes) off
+/// `reply`, waiting for it to be queued there or handed over: the two halves in one
 /// Disable, so that the owner woken by the hand-over is run directly when the caller blocks
 /// and no ready task ranks with or above it (else it is made ready, behind its equals).
 /// Result: the message taken. The caller may hold Forbid (waiting breaks it, as Wait does,
@@ -21,29 +22,29 @@ use crate::task::Task;
 ///
 /// # Safety
 /// `port` and `reply` are live, `reply` signals the caller; `msg` is live and on no list, and
-/// stays valid until it is taken.
-pub unsafe fn put_and_receive(port: *mut MsgPort, msg: *mut Message, reply: *mut MsgPort) -> *mut Message {
+/// stays valid until it is taken; `want` is null or a live message.
+pub unsafe fn put_and_receive(port: *mut MsgPort, msg: *mut Message, reply: *mut MsgPort, want: *mut Message) -> *mut Message {
     disable();
     // SAFETY: Disable held, per the contract.
     let m = unsafe {
         (*msg).node.kind = NodeType::Message;
         let woken = hand_or_arrive(port, msg);
-        receive(reply, null_mut(), woken)
+        receive(reply, want, woken)
     };
     enable();
     m
 }
 
-/// Takes the first message at `port` off it, waiting for one to be queued there or handed
-/// over (see [`put_and_receive`]). The caller may hold Forbid, as there. Not callable from an
-/// interrupt (it waits).
+/// Takes `want` (null: the first message) off `port`, waiting for it to be queued there or
+/// handed over (see [`put_and_receive`]). The caller may hold Forbid, as there. Not callable
+/// from an interrupt (it waits).
 ///
 /// # Safety
-/// `port` is live and signals the caller.
-pub unsafe fn receive_first(port: *mut MsgPort) -> *mut Message {
+/// `port` is live and signals the caller; `want` is null or a live message.
+pub unsafe fn receive_at(port: *mut MsgPort, want: *mut Message) -> *mut Message {
     disable();
     // SAFETY: Disable held, per the contract.
-    let m = unsafe { receive(port, null_mut(), null_mut()) };
+    let m = unsafe { receive(port, want, null_mut()) };
     enable();
     m
 }

@@ -86,6 +86,8 @@ struct Handle {
     data: u64,
     length: u64,
     copy: *mut u8,
+    /// The device's nonstandard commands a ring-3 request may carry (`policy::ring3_may_send`).
+    nonstandard: &'static [u16],
     /// The kernel's copy of the data, which the device reads and writes: `inline` up to
     /// [`INLINE`] bytes, else `bounce` (exec memory of `bounce_len` bytes, null before the
     /// first long request, charged to `family`).
@@ -242,6 +244,8 @@ pub fn open(name: &str, unit: u64, user: u64) -> GateResult {
         data: 0,
         length: 0,
         copy: core::ptr::null_mut(),
+        // Set from the device once it is open.
+        nonstandard: &[],
         inline: [0; INLINE],
         bounce: core::ptr::null_mut(),
         bounce_len: 0,
@@ -262,6 +266,8 @@ pub fn open(name: &str, unit: u64, user: u64) -> GateResult {
     if err == 0 {
         // SAFETY: the shadow is live in its box.
         let (device, unit) = unsafe { ((*h).req.device, (*h).req.unit) };
+        // SAFETY: the device is live while open; the shadow is live in its box.
+        unsafe { (*h).nonstandard = (*device).user_commands };
         set_field!(req, device = device);
         set_field!(req, unit = unit);
     }
@@ -300,6 +306,11 @@ fn copy_in_under_forbid(h: *mut Handle) -> bool {
         }
         let Some(req) = s.writable((*h).user, (*h).user_len) else { return false };
         let (data, length, command) = (field!(req, u64, data), field!(req, u64, length), field!(req, u16, command));
+        // A command ring 3 may not give (one on the whole unit, or on what every task shares)
+        // goes as CMD_INVALID, with no data: the device answers IOERR_NOCMD, by the usual way.
+        if !crate::policy::ring3_may_send((*h).nonstandard, command) {
+            return start(h, req, exec::device::CMD_INVALID, 0, 0, 0, core::ptr::null_mut());
+        }
         // The data is checked here and pinned until the results are copied out; the device
         // works on the kernel's copy.
         if length == 0 {

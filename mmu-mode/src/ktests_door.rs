@@ -300,7 +300,8 @@ static DATA_DEVICE: exec::global::Global<exec::device::Device> = exec::global::G
     data_close,
     data_begin_io,
     data_abort_io,
-));
+)
+.with_user_commands(&[exec::device::CMD_NONSTD]));
 
 /// # Safety
 /// As `Device::open`.

@@ -17,7 +17,17 @@
 //!   each task at most [`TASK_MESSAGES`] messages in flight, 16 ports, 16 open device requests
 //!   and 32 library opens; past any, the call fails. And
 //!   whatever ring 3 does, the kernel keeps a reserve of its heap ([`HEAP_RESERVE`]) and of
-//!   exec memory ([`MEMORY_RESERVE`]) that no ring-3 request may take.
+//!   exec memory ([`MEMORY_RESERVE`]) that no ring-3 request may take. A message's copy is
+//!   charged to its sender's family, never its receiver's.
+//! - **Devices.** A device's units are shared by every task that opens them, so a ring-3
+//!   request may carry only commands that act on that request alone ([`ring3_may_send`]):
+//!   CMD_READ and CMD_WRITE, and the nonstandard commands the device lists as such
+//!   (`Device::user_commands`: serial.device's SDCMD_QUERY, timer.device's TR_ADDREQUEST and
+//!   TR_GETSYSTIME). Commands that
+//!   act on the whole unit (CMD_RESET, CMD_UPDATE, CMD_CLEAR, CMD_STOP, CMD_START,
+//!   CMD_FLUSH: every task's requests) or change what every task shares (serial.device's
+//!   SDCMD_SETPARAMS, timer.device's TR_SETSYSTIME) go to the device as CMD_INVALID, which
+//!   answers IOERR_NOCMD.
 //!
 //! The records are guarded by Forbid.
 
@@ -46,6 +56,12 @@ pub const FAMILY_PUBLIC_NAMES: u32 = 8;
 pub const HEAP_RESERVE: u64 = 2 << 20;
 /// Exec memory no ring-3 request may take.
 pub const MEMORY_RESERVE: u64 = 2 << 20;
+
+/// Whether a ring-3 request may carry `command` to a device whose nonstandard commands open
+/// to ring 3 are `nonstandard` (its `Device::user_commands`).
+pub fn ring3_may_send(nonstandard: &[u16], command: u16) -> bool {
+    matches!(command, exec::device::CMD_READ | exec::device::CMD_WRITE) || (command >= exec::device::CMD_NONSTD && nonstandard.contains(&command))
+}
 
 /// Calls refused for a quota or the kernel's reserve (tasks, memory, semaphores).
 pub static QUOTA_REFUSED: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);

@@ -346,15 +346,14 @@ impl Space {
     /// Allocates `len` bytes of whole pages (see `pages`), zeroed, open to the task
     /// read-write. Result: the address, or `None` without memory or past the family's quota.
     pub fn alloc(&mut self, len: u64) -> Option<u64> {
-        self.alloc_lent(len, 0)
+        self.alloc_lent(len, 0, self.policy.family)
     }
 
-    /// [`Space::alloc`], the block counting `lent` loans from the start.
-    fn alloc_lent(&mut self, len: u64, lent: u32) -> Option<u64> {
+    /// [`Space::alloc`], the block counting `lent` loans from the start, charged to `family`.
+    fn alloc_lent(&mut self, len: u64, lent: u32, family: u64) -> Option<u64> {
         if len > MAX_ALLOC {
             return None;
         }
-        let family = self.policy.family;
         let worst = pages::worst_cost(len);
         crate::policy::charge(family, worst).ok()?;
         let Some(p) = pages::alloc(len) else {
@@ -380,15 +379,24 @@ impl Space {
     }
 
     /// A block of at least `len` bytes for the copy of a message to this task, counting the
-    /// message's loan (given back by [`Space::retire_copy`]): the spare if it is large enough
-    /// (opened to the task again; not cleared, since it held only earlier messages to this
-    /// same task, which it saw), else a fresh one as [`Space::alloc`] makes, its loan counted.
-    pub fn alloc_copy(&mut self, len: u64) -> Option<u64> {
+    /// message's loan (given back by [`Space::retire_copy`]), charged to `family`, the
+    /// sender's (a sender that floods a task with copies spends its own quota, never the
+    /// receiver's): the spare if it is large enough (opened to the task again; not cleared,
+    /// since it held only earlier messages to this same task, which it saw; its charge moved to
+    /// `family`), else a fresh one as [`Space::alloc`] makes, its loan counted. `None` without
+    /// memory or past `family`'s quota.
+    pub fn alloc_copy(&mut self, len: u64, family: u64) -> Option<u64> {
         if let Some(start) = self.spare {
             let need = len.max(1).div_ceil(PAGE) * PAGE;
             if let Some(a) = self.allocations.at_mut(start)
                 && a.len >= need
             {
+                if a.family != family {
+                    let cost = block_cost(a);
+                    crate::policy::charge(family, cost).ok()?;
+                    crate::policy::uncharge(a.family, cost);
+                    a.family = family;
+                }
                 a.lent += 1;
                 // Only the pages the copy needs are opened (and closed again at retire_copy).
                 self.spare = None;
@@ -396,7 +404,7 @@ impl Space {
                 return Some(start);
             }
         }
-        self.alloc_lent(len, 1)
+        self.alloc_lent(len, 1, family)
     }
 
     /// Done with the copy of a message of `len` bytes at `start` (from
@@ -580,7 +588,7 @@ impl Drop for Space {
 /// more.
 unsafe fn free_block(b: &Block) {
     let p = Pages { start: b.start, len: b.len, source: b.source };
-    crate::policy::uncharge(b.family, p.cost());
+    crate::policy::uncharge(b.family, block_cost(b));
     // SAFETY: per the contract.
     unsafe { pages::free(p) };
 }
@@ -602,4 +610,9 @@ pub unsafe fn policy_of<'a>(task: *mut exec::task::Task) -> Option<&'a Policy> {
 pub unsafe fn policy_of_mut<'a>(task: *mut exec::task::Task) -> Option<&'a mut Policy> {
     // SAFETY: per the contract.
     unsafe { ((*task).space() as *mut Space).as_mut().map(|s| &mut s.policy) }
+}
+
+/// What block `b` is charged: the memory its pages took (`pages`).
+fn block_cost(b: &Block) -> u64 {
+    Pages { start: b.start, len: b.len, source: b.source }.cost()
 }

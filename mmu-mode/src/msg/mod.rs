@@ -303,7 +303,7 @@ fn get_at(port: *mut MsgPort, how: Get) -> GateResult {
         Get::Take => with(|r| take(r, port)),
         Get::WaitTake => {
             forbid();
-            let view = receive_held(port, None);
+            let view = receive_held(port, None, core::ptr::null_mut());
             permit();
             view
         }
@@ -364,22 +364,22 @@ fn take(r: &mut Records, port: *mut MsgPort) -> u64 {
     }
 }
 
-/// Delivers `deliver` (an envelope for a port, if any), then takes the first message at the
-/// caller's own `port`, waiting for one: the view. One exec call does both
+/// Delivers `deliver` (an envelope for a port, if any), then takes `want` (null: the first
+/// message) at the caller's own `port`, waiting for it: the view. One exec call does both
 /// ([`exec::port_ring3::put_and_receive`]), so that a receiver blocked at the destination is
 /// handed the envelope and run at once, as in the flat build's combined calls. Forbid held by
 /// the caller: broken while it waits, held again when it runs, so that what it took off its
 /// port is in the records as taken before any other task runs after it (others may run
 /// between the hand-over and then: a task that ends meanwhile sends back what it was handed,
 /// see `end::reclaim`); no reference to the records spans the wait.
-fn receive_held(port: *mut MsgPort, mut deliver: Option<(*mut MsgPort, *mut Message)>) -> u64 {
+fn receive_held(port: *mut MsgPort, mut deliver: Option<(*mut MsgPort, *mut Message)>, want: *mut Message) -> u64 {
     loop {
-        // SAFETY: the caller's live port, which signals it; an envelope to deliver lives in
-        // the records, on no list, until it is taken.
+        // SAFETY: the caller's live port, which signals it; an envelope to deliver (and the
+        // one wanted) lives in the records, on no list or on a port's, until it is taken.
         let m = unsafe {
             match deliver.take() {
-                Some((to, msg)) => exec::port_ring3::put_and_receive(to, msg, port),
-                None => exec::port_ring3::receive_first(port),
+                Some((to, msg)) => exec::port_ring3::put_and_receive(to, msg, port, want),
+                None => exec::port_ring3::receive_at(port, want),
             }
         };
         // SAFETY: Forbid held (again): the only reference to the records until it returns.

@@ -19,9 +19,11 @@ pub fn put(h: u64, msg: u64, how: u64) -> GateResult {
 }
 
 /// do_msg from ring 3, in one gate call: [`put`], then wait at the reply port the put read
-/// (and checked) from the header, and take the first message there; the envelope is handed to
-/// a receiver blocked at the port, which then runs at once (exec's direct switch). Refused as
-/// put is, and (before anything is sent) a message without a reply port.
+/// (and checked) from the header for that message to come back, and take it (whatever else
+/// arrives there meanwhile stays queued: another task's message put to that port is never
+/// taken for the reply); the envelope is handed to a receiver blocked at the port, which then
+/// runs at once (exec's direct switch). Refused as put is, and (before anything is sent) a
+/// message without a reply port.
 pub fn do_msg(h: u64, msg: u64, how: u64) -> GateResult {
     let sender = me();
     forbid();
@@ -29,7 +31,7 @@ pub fn do_msg(h: u64, msg: u64, how: u64) -> GateResult {
     let sent = put_locked(unsafe { &mut *RECORDS.get() }, sender, h, msg, how, true);
     // The put found the reply port the caller's own; it stays while the caller runs (only its
     // owner deletes it), so it is not looked up again.
-    let result = sent.map(|s| receive_held(s.reply_port, s.deliver));
+    let result = sent.map(|s| receive_held(s.reply_port, s.deliver, s.own));
     permit();
     result
 }
@@ -50,7 +52,7 @@ pub fn reply_wait(view: u64, h: u64) -> GateResult {
         let r = unsafe { &mut *RECORDS.get() };
         reply::held_ticket(r, me, view).map(|ticket| reply::send_back_later(r, ticket, 0))
     };
-    let result = deliver.map(|d| receive_held(port, d));
+    let result = deliver.map(|d| receive_held(port, d, core::ptr::null_mut()));
     permit();
     result
 }
@@ -61,6 +63,8 @@ pub fn reply_wait(view: u64, h: u64) -> GateResult {
 struct Sent {
     reply_port: *mut MsgPort,
     deliver: Option<(*mut MsgPort, *mut Message)>,
+    /// The envelope's message: what comes back to the reply port (do_msg waits for it).
+    own: *mut Message,
 }
 
 /// [`put`]'s checks and records, Forbid held; refused (`need_reply`) for a message without a
@@ -86,6 +90,8 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
         0 => core::ptr::null_mut(),
         _ => r.ports.get(reply).filter(|p| p.owner == sender).ok_or(BadPointer)?.port,
     };
+    // Whom a copy is charged to: the sender's family (see `Space::alloc_copy`).
+    let family = mine.policy.family;
     let lends = if how & PUT_LENDS != 0 { Some(lend::read_table(mine, whole.to_read()).ok_or(BadPointer)?) } else { None };
     let how = how & !PUT_LENDS;
     // A way that is none is refused on every path (the one to ring 0 would not look at it).
@@ -95,7 +101,7 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
     let Some(mut e) = fresh_envelope(r, sender, receiver) else { return Err(BadPointer) };
     // SAFETY: the port's owner is live (its end takes the port away first).
     if unsafe { (*receiver).space() } == 0 {
-        return put_to_ring0(r, e, port, mine, whole.to_read(), reply, lends).map(|()| Sent { reply_port, deliver: None });
+        return put_to_ring0(r, e, port, mine, whole.to_read(), reply, lends).map(|own| Sent { reply_port, deliver: None, own });
     }
     let pages = len.div_ceil(PAGE) * PAGE;
     // A whole block of its own that lends nothing (no message out of it) may go by transfer.
@@ -108,7 +114,7 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
     let (view, kind, lent_len, loan) = match how {
         PUT_COPY => {
             // SAFETY: a live task with a space (checked); `mine` is not used from here on.
-            let Some(copy) = unsafe { space_of(receiver) }.and_then(|theirs| theirs.alloc_copy(len)) else {
+            let Some(copy) = unsafe { space_of(receiver) }.and_then(|theirs| theirs.alloc_copy(len, family)) else {
                 return Err(give_up(r, e));
             };
             // SAFETY: the receiver's copy block, just opened to it for `len` bytes.
@@ -170,29 +176,32 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
     header.node.pred = unsafe { (*sender).id() } as *mut Node;
     // SAFETY: the view is `len` >= HEADER bytes of exec memory, now the receiver's.
     unsafe { UserWrite::trusted(view, len) }.write(0, header);
-    Ok(Sent { reply_port, deliver: Some((port, m)) })
+    Ok(Sent { reply_port, deliver: Some((port, m)), own: m })
 }
 
 /// An envelope to fill, for `sender`'s message to `receiver`: a spare one, or a new one while
 /// the kernel heap keeps its reserve. Its other fields are the caller's to fill.
 /// [`put_locked`] to a ring-0 task's `port`: always by copy, into kernel memory (see
 /// `ring3_to_ring0`); the sender's records of it. Out of line: the way between ring-3 tasks
-/// stays short. Forbid held.
+/// stays short. Result: the envelope's message (what comes back to the reply port). Forbid
+/// held.
 #[inline(never)]
-fn put_to_ring0(r: &mut Records, e: Box<Envelope>, port: *mut MsgPort, mine: &mut Space, whole: crate::uaccess::UserRead, reply: u64, lends: Option<Lends>) -> Result<(), exec::sys_gate::GateError> {
+fn put_to_ring0(r: &mut Records, e: Box<Envelope>, port: *mut MsgPort, mine: &mut Space, whole: crate::uaccess::UserRead, reply: u64, lends: Option<Lends>) -> Result<*mut Message, exec::sys_gate::GateError> {
     let (msg, len) = (whole.addr(), whole.len());
     match ring3_to_ring0::put(r, e, port, whole, reply, mine.policy.family) {
         Ok(ticket) => {
             let loan = mine.lend(msg, len);
             let sent_at = mine.note_sent(ticket);
+            let mut own = core::ptr::null_mut();
             if let Some(e) = r.envelopes.get_mut(ticket) {
                 e.loan = loan;
                 e.sent_at = sent_at;
+                own = &raw mut e.msg;
             }
             if let Some(l) = lends {
                 lend::keep(r, ticket, l, lend::count_loans(mine, &l));
             }
-            Ok(())
+            Ok(own)
         }
         Err(e) => Err(give_up(r, e)),
     }

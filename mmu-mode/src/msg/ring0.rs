@@ -45,7 +45,9 @@ pub(super) fn wrap(r: &mut Records, m: *mut Message) -> Option<(u64, u64)> {
     }
     // SAFETY: the running task; the only reference to its space in this function.
     let theirs = unsafe { space_of(receiver) }?;
-    let Some(copy) = theirs.alloc_copy(len) else {
+    // A ring-0 sender has no family: its copy is the receiver's to pay for, as its own memory.
+    let family = theirs.policy.family;
+    let Some(copy) = theirs.alloc_copy(len, family) else {
         if let Some(e) = spare {
             recycle(r, e);
         }
