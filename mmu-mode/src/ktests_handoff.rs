@@ -68,10 +68,11 @@ fn handed_to_a_receiver_that_ends() -> TestResult {
     let old = unsafe { exec::task::set_task_pri(me, -1) };
     let result = (|| {
         for how in [crate::msg::PUT_COPY, crate::msg::PUT_TRANSFER] {
-            let (server, block) = hostile("r3-handoff-server", -1, waiting_server, [number, 0])?;
+            let (server, _) = hostile("r3-handoff-server", -1, waiting_server, [number, 0])?;
             ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
-            // SAFETY: the server's block, which the kernel may read; written before the signal.
-            let port = unsafe { (block as *const [u64; 2]).read() }[1];
+            // The server's (private) port, which ring 0 hands the client (a task of another
+            // family may put only to a port ring 0 shared).
+            let port = crate::msg::port_of(server).ok_or("the server made no port")?;
             let (client, block) = crate::user::add_user_task_with("r3-handoff-client", 0, handing_client, Client { parent: number, server: port, how, ..Client::default() })
                 .ok_or("no memory for the client")?;
             // Here once the client blocked in do_msg and the server was made ready behind us.

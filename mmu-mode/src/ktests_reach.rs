@@ -1,6 +1,7 @@
 //! mmu-mode's in-kernel tests of what one ring-3 task can do to another through what they
 //! share: a port's queue (a message put at another task's reply port is never taken for the
-//! reply do_msg waits for), memory quotas (a message's copy is charged to its sender, so a
+//! reply do_msg waits for, and a private port is reached by its owner's family alone),
+//! memory quotas (a message's copy is charged to its sender, so a
 //! flood spends the flooder's quota, never the receiver's) and device units (a command that
 //! acts on the whole unit or on a setting every task shares is answered IOERR_NOCMD).
 //! The helpers and how to add a hostile program: `ktests_attacks.rs`.
@@ -23,6 +24,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.attack.do_msg_takes_only_its_own_reply", do_msg_takes_only_its_own_reply),
     Test::new("mmu.attack.copies_are_charged_to_their_sender", copies_are_charged_to_their_sender),
     Test::new("mmu.attack.device_wide_commands_refused", device_wide_commands_refused),
+    Test::new("mmu.attack.private_ports_reached_only_by_their_family", private_ports_reached_only_by_their_family),
 ];
 
 /// A small message: its header and a few words.
@@ -358,5 +360,118 @@ fn device_wide_commands_refused() -> TestResult {
     ensure_eq!(c.allowed_ok, 3, "the commands open to ring 3");
     ensure_eq!(pending_error, 0, "a ring-0 request was aborted by a ring-3 task's command");
     ensure!(after >= before && after - before < 60, "the clock moved from {before} to {after} s");
+    Ok(())
+}
+
+/// The public port of [`kin`].
+const OPEN: &str = "r3.open.reach";
+
+/// What [`port_owner`] saw.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct Owner {
+    parent: u64,
+    /// Its private port's handle (read by the test from this block: not shared by ring 0).
+    private: u64,
+    /// Its child (same family) put to the private port.
+    kin_reached: bool,
+}
+
+/// Ring 3, a child of [`port_owner`]: makes the public port [`OPEN`], puts one message to its
+/// parent's private port `port`, and waits to be ended (CTRL_E).
+fn kin(port: usize) {
+    sys::create_port(Some(OPEN), 0);
+    let m = user::alloc_mem(4096);
+    // SAFETY: our own block.
+    unsafe { letter(m, 0, MSG_LEN, 1) };
+    user::put_msg(port as u64, m, PUT_COPY);
+    sys::wait(SIGF_CTRL_E);
+}
+
+/// Ring 3: one port, private; a child of its family puts to it (looked for until about 4e9
+/// TSC ticks have passed: ring 3 has no timer of its own here). Reports, then waits to be
+/// ended (what others put meanwhile stays queued).
+extern "C" fn port_owner(block: u64) -> ! {
+    let o = block as *mut Owner;
+    // SAFETY: our own block and port; every exec call is checked by the gate.
+    unsafe {
+        let private = user::create_port();
+        (*o).private = private;
+        sys::add_task("r3-kin", 0, kin, private as usize, 8192);
+        let t0 = exec::arch::x86_64::cpu::rdtsc();
+        let mut view = 0;
+        while view == 0 && exec::arch::x86_64::cpu::rdtsc() - t0 < 4_000_000_000 {
+            view = sys::get_msg(private as *mut MsgPort) as u64;
+        }
+        (*o).kin_reached = view != 0 && word_of(view) == 1;
+        if view != 0 {
+            user::reply_msg(view);
+        }
+        crate::ktests_sys::report_and_end((*o).parent as *mut Task)
+    }
+}
+
+/// What [`prober`] got.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct Probe {
+    parent: u64,
+    /// The owner's private port's handle (a real one, of another family).
+    private: u64,
+    /// put_msg's results: to the private port, to the public one, to the private one again
+    /// once ring 0 shared it.
+    results: [u64; 3],
+}
+
+/// Ring 3, of another family than [`port_owner`]: puts to its private port (by a valid handle
+/// it was given, not shared by ring 0), to its public port, and, once told (CTRL_E), to the
+/// private port again.
+extern "C" fn prober(block: u64) -> ! {
+    let p = block as *mut Probe;
+    // SAFETY: our own block; every exec call is checked by the gate.
+    unsafe {
+        let m = user::alloc_mem(4096);
+        letter(m, 0, MSG_LEN, 2);
+        (*p).results[0] = user::put_msg((*p).private, m, PUT_COPY);
+        (*p).results[1] = user::put_msg(sys::find_port(OPEN) as u64, m, PUT_COPY);
+        sys::signal((*p).parent as *mut Task, SIGF_CTRL_F);
+        sys::wait(SIGF_CTRL_E);
+        (*p).results[2] = user::put_msg((*p).private, m, PUT_COPY);
+        crate::ktests_sys::report_and_end((*p).parent as *mut Task)
+    }
+}
+
+/// A port's handle is not a secret (handles are dense), so a private port is reached only by
+/// its owner's family: a task of another family holding a valid handle to it is refused,
+/// while the owner's child reaches it, anyone reaches a public port (the child's), and a
+/// private port ring 0 shared (`msg::port_of`) is open to all.
+fn private_ports_reached_only_by_their_family() -> TestResult {
+    let mem0 = exec::memory::avail_mem(MemFlags::ANY);
+    let (owner, block) = hostile("r3-port-owner", 0, port_owner, Owner { parent: me3() as u64, ..Owner::default() })?;
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // SAFETY: the owner wrote its findings before signalling, and waits.
+    let o = unsafe { (block as *const Owner).read() };
+    let (t, probe) = hostile("r3-prober", 0, prober, Probe { parent: me3() as u64, private: o.private, ..Probe::default() })?;
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    ensure_eq!(crate::msg::port_of(owner), Some(o.private), "the owner's first port");
+    // SAFETY: live, waiting for CTRL_E.
+    unsafe { exec::signal::signal(t, SIGF_CTRL_E) };
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // SAFETY: the prober wrote its findings before signalling, and waits.
+    let p = unsafe { (probe as *const Probe).read() };
+    // SAFETY: live tasks, each waiting for CTRL_E.
+    unsafe {
+        exec::signal::signal(t, SIGF_CTRL_E);
+        exec::signal::signal(owner, SIGF_CTRL_E);
+        let kin = exec::task::find_task(Some("r3-kin"));
+        if !kin.is_null() {
+            exec::signal::signal(kin, SIGF_CTRL_E);
+        }
+    }
+    ensure!(gone("r3-prober", 500) && gone("r3-port-owner", 500) && gone("r3-kin", 500), "the tasks did not end");
+    ensure!(o.kin_reached, "the owner's child could not reach its private port");
+    ensure_eq!(p.results, [crate::gate::ERR_BAD_POINTER, 0, 0], "puts to the private port, the public one, the private one shared");
+    devices::timer_sleep_ms(20);
+    ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "memory back to its baseline");
     Ok(())
 }

@@ -181,6 +181,11 @@ struct PortRec {
     /// While the port is on exec's public list by its owner's doing: the family it counts
     /// for (`policy::FAMILY_PUBLIC_NAMES`); 0 otherwise.
     public_family: u64,
+    /// Whether any task may put to it: it was made public (found by name), or ring 0 made its
+    /// handle known (a ring-0 port opened to ring 3, or one whose handle ring 0 took to hand
+    /// out: [`ports::port_of`]). A port never shared is reached only by its owner's family: a
+    /// guessed handle (handles are dense) puts nothing at a stranger's private port.
+    shared: bool,
 }
 
 impl PortRec {

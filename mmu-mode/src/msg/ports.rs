@@ -54,7 +54,7 @@ pub fn create_port(name: Option<&str>, pri: i8) -> GateResult {
     }
     let h = with(|r| {
         r.ports.reserve_once(PORTS_RESERVED);
-        r.add_port(PortRec { port: p, owner: me, public_family })
+        r.add_port(PortRec { port: p, owner: me, public_family, shared: name.is_some() })
     });
     permit();
     Ok(h)
@@ -115,13 +115,20 @@ pub unsafe fn open_to_ring3(port: *mut MsgPort) -> u64 {
     let owner = me();
     with(|r| match r.handles.get(&(port as usize)) {
         Some(&h) => h,
-        None => r.add_port(PortRec { port, owner, public_family: 0 }),
+        None => r.add_port(PortRec { port, owner, public_family: 0, shared: true }),
     })
 }
 
-/// The handle of the first port ring-3 task `task` created (for its parent, in the kernel).
+/// The handle of the first port ring-3 task `task` created (for its parent, in the kernel),
+/// which any task may put to from now on (ring 0 takes it to hand it out).
 pub fn port_of(task: *mut Task) -> Option<u64> {
-    with(|r| r.ports_of(task).next())
+    with(|r| {
+        let h = r.ports_of(task).next()?;
+        if let Some(p) = r.ports.get_mut(h) {
+            p.shared = true;
+        }
+        Some(h)
+    })
 }
 
 /// The kernel ports `task` has made and not deleted (for tests: where its device replies may go).

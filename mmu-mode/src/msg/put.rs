@@ -70,9 +70,13 @@ struct Sent {
 /// [`put`]'s checks and records, Forbid held; refused (`need_reply`) for a message without a
 /// reply port.
 fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, need_reply: bool) -> Result<Sent, exec::sys_gate::GateError> {
-    let (port, receiver) = r.ports.get(h).map(|p| (p.port, p.owner)).ok_or(BadPointer)?;
+    let (port, receiver, shared) = r.ports.get(h).map(|p| (p.port, p.owner, p.shared)).ok_or(BadPointer)?;
     // SAFETY: the running task; the only reference to its space until the receiver's is taken.
     let mine = unsafe { space_of(sender) }.ok_or(BadPointer)?;
+    // A private port is reached by its owner's family alone (see `PortRec::shared`).
+    if !shared && receiver != sender && !same_family(mine, receiver) {
+        return Err(BadPointer);
+    }
     let head = mine.writable(msg, HEADER).ok_or(BadPointer)?;
     // Its messages not done with are its list of them (`Space::sent`): the count is its length.
     if mine.sent().len() >= crate::policy::TASK_MESSAGES as usize {
@@ -177,6 +181,17 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
     // SAFETY: the view is `len` >= HEADER bytes of exec memory, now the receiver's.
     unsafe { UserWrite::trusted(view, len) }.write(0, header);
     Ok(Sent { reply_port, deliver: Some((port, m)), own: m })
+}
+
+/// Whether ring-3 task `other` (a port's live owner) is of `mine`'s family. Out of line: a
+/// put to a port of another task of the family is the rare case.
+#[inline(never)]
+fn same_family(mine: &Space, other: *mut Task) -> bool {
+    // SAFETY: a port's owner is live (its end takes its ports away first); its policy is
+    // read, nothing kept.
+    let theirs = unsafe { (*other).space() as *const Space };
+    // SAFETY: as above: a ring-3 task's space lives as long as the task.
+    unsafe { theirs.as_ref() }.is_some_and(|t| t.policy.family == mine.policy.family)
 }
 
 /// An envelope to fill, for `sender`'s message to `receiver`: a spare one, or a new one while
