@@ -23,6 +23,7 @@ use crate::user;
 pub static TESTS: &[Test] = &[
     Test::new("mmu.attack.do_msg_takes_only_its_own_reply", do_msg_takes_only_its_own_reply),
     Test::new("mmu.attack.copies_are_charged_to_their_sender", copies_are_charged_to_their_sender),
+    Test::new("mmu.attack.a_kept_copy_is_charged_to_its_keeper", a_kept_copy_is_charged_to_its_keeper),
     Test::new("mmu.attack.device_wide_commands_refused", device_wide_commands_refused),
     Test::new("mmu.attack.private_ports_reached_only_by_their_family", private_ports_reached_only_by_their_family),
 ];
@@ -253,6 +254,91 @@ fn copies_are_charged_to_their_sender() -> TestResult {
     ensure_eq!(v1, v0, "the receiver's family was charged for copies it did not ask for");
     ensure!(f1 >= f0 + FLOOD * FLOOD_LEN as u64, "the sender's family was charged {} of {} bytes", f1 - f0, FLOOD * FLOOD_LEN as u64);
     ensure_eq!(back, FLOOD, "messages back when the sink ended");
+    devices::timer_sleep_ms(20);
+    ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "memory back to its baseline");
+    Ok(())
+}
+
+/// The public port of [`keeper`].
+const KEEPER: &str = "r3.keeper.reach";
+
+/// Ring 3: takes one message at its public port [`KEEPER`], lends its view (puts it to a port
+/// of its own by copy), replies it (the copy block stays its own while it lends), and tells
+/// its parent (CTRL_D); on CTRL_E takes its own message back, replies it, and ends.
+extern "C" fn keeper(parent: u64) -> ! {
+    let port = sys::create_port(Some(KEEPER), 0) as u64;
+    let mine = user::create_port();
+    // SAFETY: the parent is alleged to the gate, which checks it.
+    unsafe { sys::signal(parent as *mut Task, SIGF_CTRL_F) };
+    let view = user::wait_get(port);
+    // Sent on as it is, but replying to a port of the keeper's own (a put names its own).
+    // SAFETY: the view is ours while we hold it.
+    unsafe { letter(view, mine, FLOOD_LEN, 2) };
+    user::put_msg(mine, view, PUT_COPY);
+    user::reply_msg(view);
+    // SAFETY: as above.
+    unsafe {
+        sys::signal(parent as *mut Task, exec::signal::SIGF_CTRL_D);
+        sys::wait(SIGF_CTRL_E);
+    }
+    let own = user::wait_get(mine);
+    user::reply_msg(own);
+    user::wait_get(mine);
+    crate::ktests_sys::report_and_end(parent as *mut Task)
+}
+
+/// Ring 3: on CTRL_E, one 16 KiB message by copy to [`KEEPER`] with do_msg; reports (CTRL_F).
+extern "C" fn keepers_client(block: u64) -> ! {
+    let f = block as *mut Flood;
+    // SAFETY: our own block and memory; every exec call is checked by the gate.
+    unsafe {
+        let to = sys::find_port(KEEPER) as u64;
+        let reply = user::create_port();
+        let m = user::alloc_mem(FLOOD_LEN as u64);
+        sys::signal((*f).parent as *mut Task, SIGF_CTRL_F);
+        sys::wait(SIGF_CTRL_E);
+        letter(m, reply, FLOOD_LEN, 1);
+        (*f).back = u64::from(user::do_msg(to, m, PUT_COPY) == m);
+        crate::ktests_sys::report_and_end((*f).parent as *mut Task)
+    }
+}
+
+/// A receiver that lends the view of a message it was sent by copy, then replies it, keeps
+/// the copy's block as its own: the block is charged to the receiver's family from the lend
+/// on, and the sender's family's charge is back where it was once its message is back (a
+/// receiver cannot hold another family's quota).
+fn a_kept_copy_is_charged_to_its_keeper() -> TestResult {
+    use exec::signal::SIGF_CTRL_D;
+    let mem0 = exec::memory::avail_mem(MemFlags::ANY);
+    exec::signal::set_signal(0, SIGF_CTRL_D | SIGF_CTRL_E | SIGF_CTRL_F);
+    let k = user::add_user_task("r3-keeper", 0, keeper, me3() as u64);
+    ensure!(!k.is_null(), "no memory for the keeper");
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    let (c, block) = hostile("r3-keepers-client", 0, keepers_client, Flood { parent: me3() as u64, ..Flood::default() })?;
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    let (k_family, c_family) = (family_of(k).ok_or("the keeper has no space")?, family_of(c).ok_or("the client has no space")?);
+    let (k0, c0) = (crate::policy::family_bytes(k_family), crate::policy::family_bytes(c_family));
+    // SAFETY: live, waiting for CTRL_E.
+    unsafe { exec::signal::signal(c, SIGF_CTRL_E) };
+    let mut seen = 0;
+    while seen & (SIGF_CTRL_D | SIGF_CTRL_F) != SIGF_CTRL_D | SIGF_CTRL_F {
+        seen |= exec::signal::wait(SIGF_CTRL_D | SIGF_CTRL_F);
+    }
+    let (k1, c1) = (crate::policy::family_bytes(k_family), crate::policy::family_bytes(c_family));
+    // SAFETY: the client wrote its findings before signalling, and waits.
+    let back = unsafe { (block as *const Flood).read() }.back;
+    // SAFETY: live tasks, each waiting for CTRL_E (the keeper then ends by itself).
+    unsafe {
+        exec::signal::signal(c, SIGF_CTRL_E);
+        exec::signal::signal(k, SIGF_CTRL_E);
+    }
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // SAFETY: as above.
+    unsafe { exec::signal::signal(k, SIGF_CTRL_E) };
+    ensure!(gone("r3-keepers-client", 500) && gone("r3-keeper", 500), "the tasks did not end");
+    ensure_eq!(back, 1, "the client's message back");
+    ensure_eq!(c1, c0, "the sender's family still pays for the copy its receiver kept");
+    ensure!(k1 >= k0 + 2 * FLOOD_LEN as u64, "the keeper's family was charged {} bytes", k1 - k0);
     devices::timer_sleep_ms(20);
     ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "memory back to its baseline");
     Ok(())

@@ -228,6 +228,23 @@ pub fn uncharge(family: u64, bytes: u64) {
     with_family(family, |f| f.bytes = f.bytes.saturating_sub(bytes));
 }
 
+/// Moves a charge of `bytes` from family `from` to family `to` (memory that changes hands,
+/// nothing allocated: the reserves are not asked), if `to`'s quota allows.
+pub fn move_charge(from: u64, to: u64, bytes: u64) -> Result<(), Refusal> {
+    if from == to {
+        return Ok(());
+    }
+    with_family(to, |f| {
+        if f.bytes.saturating_add(bytes) > FAMILY_BYTES {
+            return Err(refused(Refusal::Quota));
+        }
+        f.bytes += bytes;
+        Ok(())
+    })?;
+    uncharge(from, bytes);
+    Ok(())
+}
+
 /// Counts a kernel record (a semaphore's working half) against `family`, if its quota and the
 /// kernel heap's reserve allow.
 pub fn admit_record(family: u64) -> Result<(), Refusal> {

@@ -392,9 +392,7 @@ impl Space {
                 && a.len >= need
             {
                 if a.family != family {
-                    let cost = block_cost(a);
-                    crate::policy::charge(family, cost).ok()?;
-                    crate::policy::uncharge(a.family, cost);
+                    crate::policy::move_charge(a.family, family, block_cost(a)).ok()?;
                     a.family = family;
                 }
                 a.lent += 1;
@@ -443,11 +441,26 @@ impl Space {
 
     /// A message now lends `[addr, addr + len)`: the block of this space's own holding it, if
     /// there is one, counts the loan. Result: that block's start, to give back to
-    /// [`Space::unlend`], or 0 if no block counted it (memory on the stack, or pages another
-    /// task's block lent this one by transfer: an uncounted loan must never lower a count).
+    /// [`Space::unlend`], or 0 if no block counted it (memory on the stack, pages another
+    /// task's block lent this one by transfer, or a block charged to another family that this
+    /// family's quota cannot take over: an uncounted loan must never lower a count).
     pub fn lend(&mut self, addr: u64, len: u64) -> u64 {
+        let mine = self.policy.family;
         match self.allocations.holding_mut(addr, len) {
             Some(a) => {
+                // A block charged to another family (a message's copy made for this task, one
+                // adopted from a sender that ended): lent, it may outlive its message (a
+                // reply leaves a copy block the task's while it lends), so it becomes this
+                // family's charge now, or a receiver could hold another family's quota for
+                // ever. Past this family's quota the loan is not counted: the block may then
+                // be retired under the message, whose every copy into it is checked when it
+                // is made (as for memory on the stack).
+                if a.family != mine {
+                    if crate::policy::move_charge(a.family, mine, block_cost(a)).is_err() {
+                        return 0;
+                    }
+                    a.family = mine;
+                }
                 a.lent += 1;
                 a.start
             }

@@ -113,14 +113,20 @@ pub fn find_port(name: &str) -> GateResult {
 /// exec's delete_msg_port (exec tells mmu-mode, and the handle goes).
 pub unsafe fn open_to_ring3(port: *mut MsgPort) -> u64 {
     let owner = me();
-    with(|r| match r.handles.get(&(port as usize)) {
-        Some(&h) => h,
+    with(|r| match r.handles.get(&(port as usize)).copied() {
+        Some(h) => {
+            if let Some(p) = r.ports.get_mut(h) {
+                p.shared = true;
+            }
+            h
+        }
         None => r.add_port(PortRec { port, owner, public_family: 0, shared: true }),
     })
 }
 
-/// The handle of the first port ring-3 task `task` created (for its parent, in the kernel),
-/// which any task may put to from now on (ring 0 takes it to hand it out).
+/// The handle of a port ring-3 task `task` created (the one in the lowest slot: its only one,
+/// as the bench's and tests' servers have), for ring 0 to hand out: any task may put to it
+/// from now on.
 pub fn port_of(task: *mut Task) -> Option<u64> {
     with(|r| {
         let h = r.ports_of(task).next()?;
