@@ -394,7 +394,16 @@ pub(crate) fn tick() {
 #[cfg(feature = "mmu")]
 pub const RING3_FORBID_TICKS: u32 = 20;
 
-/// mmu-mode: counts the ticks the running ring-3 task has held Forbid without a break.
+/// mmu-mode: the Forbid debt past which a ring-3 task is removed: the ticks it held its own
+/// Forbid, less one for each tick between them. A task that takes Forbid again and again,
+/// each time for less than [`RING3_FORBID_TICKS`], would otherwise stop the others for most
+/// of the time (each new Forbid starts the bound afresh); one that holds Forbid for less than
+/// half of any stretch of time never gets near it.
+#[cfg(feature = "mmu")]
+pub const RING3_FORBID_DEBT: u64 = 2 * RING3_FORBID_TICKS as u64;
+
+/// mmu-mode: counts the ticks the running ring-3 task has held Forbid without a break, and its
+/// Forbid debt.
 #[cfg(feature = "mmu")]
 fn forbid_watch(me: &mut Task, td_nest_cnt: i32) {
     if me.runs_in_ring3() && td_nest_cnt > 0 {
@@ -402,15 +411,36 @@ fn forbid_watch(me: &mut Task, td_nest_cnt: i32) {
     } else {
         me.forbid_ticks = 0;
     }
+    if me.runs_in_ring3() && me.own_forbid > 0 {
+        let now = crate::time::ticks();
+        let free = now.saturating_sub(me.forbid_debt_at).saturating_sub(1);
+        me.forbid_debt = me.forbid_debt.saturating_sub(free) + 1;
+        me.forbid_debt_at = now;
+    }
+}
+
+/// mmu-mode: the running ring-3 task took Forbid (`taken`) or gave one back through the gate:
+/// its own nesting, which its Forbid debt counts. Not for interrupts.
+#[cfg(feature = "mmu")]
+pub fn note_own_forbid(taken: bool) {
+    // SAFETY: the running task is live; the tick reads the count with interrupts off, and a
+    // gate call runs with them off until its first Enable (one word: never torn).
+    unsafe {
+        let me = &mut *(*base()).this_task;
+        me.own_forbid = if taken { me.own_forbid.saturating_add(1) } else { me.own_forbid.saturating_sub(1) };
+    }
 }
 
 /// mmu-mode: whether the running task is a ring-3 task that holds Forbid now and has held it
-/// past [`RING3_FORBID_TICKS`] (the trap path, and the gate on its way back to ring 3, then
-/// remove it). Interrupts off.
+/// past [`RING3_FORBID_TICKS`], or is past its Forbid debt [`RING3_FORBID_DEBT`] (the trap
+/// path, and the gate on its way back to ring 3, then remove it). Interrupts off.
 #[cfg(feature = "mmu")]
 pub fn forbid_overrun() -> bool {
     // SAFETY: interrupts off; the running task is live.
-    unsafe { (*base()).nest.td_nest_cnt > 0 && (*(*base()).this_task).forbid_ticks > RING3_FORBID_TICKS }
+    unsafe {
+        let me = &*(*base()).this_task;
+        (*base()).nest.td_nest_cnt > 0 && (me.forbid_ticks > RING3_FORBID_TICKS || me.forbid_debt > RING3_FORBID_DEBT)
+    }
 }
 
 /// mmu-mode: the running ring-3 task takes Forbid (or Disable, its Forbid) holding none: its

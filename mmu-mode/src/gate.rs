@@ -193,11 +193,13 @@ fn serve(c: Call, [a0, a1, a2, a3, a4]: [u64; 5]) -> u64 {
                 exec::sched::start_forbid_watch();
             }
             forbid();
+            exec::sched::note_own_forbid(true);
             0
         }
         Call::Permit => {
             // A permit without its forbid would unbalance the count: ignored.
             if exec::sched::forbid_depth() > 0 {
+                exec::sched::note_own_forbid(false);
                 exec::sched::permit();
             }
             0

@@ -24,6 +24,7 @@ use crate::policy::{FAMILY_BYTES, FAMILY_TASKS};
 pub static TESTS: &[Test] = &[
     Test::new("mmu.attack.forbid_spin_is_removed", forbid_spin_is_removed),
     Test::new("mmu.attack.disable_spin_is_removed", disable_spin_is_removed),
+    Test::new("mmu.attack.forbid_pulses_are_removed", forbid_pulses_are_removed),
     Test::new("mmu.attack.task_bomb_stops_at_the_quota", task_bomb_stops_at_the_quota),
     Test::new("mmu.attack.memory_bomb_stops_at_the_quota", memory_bomb_stops_at_the_quota),
     Test::new("mmu.attack.semaphore_bomb_stops_at_the_quota", semaphore_bomb_stops_at_the_quota),
@@ -101,6 +102,43 @@ fn forbid_spin_is_removed() -> TestResult {
 /// The same with Disable (which in ring 3 masks no interrupt, and acts as Forbid).
 fn disable_spin_is_removed() -> TestResult {
     spin_is_removed("r3-disable-spin", true)
+}
+
+/// Ring 3: tells `parent` it starts, then takes Forbid and spins for 15 ticks (by the TSC:
+/// `tsc_tick` a tick), lets go, and again, for ever: each Forbid shorter than the bound.
+extern "C" fn forbid_pulser(block: u64) -> ! {
+    // SAFETY: the block holds the parent's address and the TSC ticks in a timer tick.
+    let (parent, tsc_tick) = unsafe { *(block as *const (*mut Task, u64)) };
+    // SAFETY: the parent is alleged to the gate, which checks it.
+    unsafe { sys::signal(parent, SIGF_CTRL_F) };
+    loop {
+        sys::forbid();
+        let began = exec::arch::x86_64::cpu::rdtsc();
+        while exec::arch::x86_64::cpu::rdtsc() - began < 15 * tsc_tick {
+            core::hint::spin_loop();
+        }
+        sys::permit();
+    }
+}
+
+/// A ring-3 task that takes Forbid again and again, each time for less than the bound (15 of
+/// 20 ticks), and lets go only for a moment, would stop the others for most of the time: its
+/// Forbid debt removes it within a few rounds (`exec::sched::RING3_FORBID_DEBT`).
+fn forbid_pulses_are_removed() -> TestResult {
+    let overruns = crate::gate::FORBID_OVERRUNS.load(Ordering::SeqCst);
+    // SAFETY: the running task is live.
+    let pri = unsafe { (*me()).pri() };
+    let (t, _) = hostile("r3-forbid-pulser", pri, forbid_pulser, (me3(), exec::time::tsc_hz() / exec::time::TICK_HZ))?;
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    let removed = gone("r3-forbid-pulser", 3000);
+    if !removed {
+        // SAFETY: a live task we started (found just now by name).
+        unsafe { exec::task::rem_task(t) };
+    }
+    ensure!(removed, "the task pulsing Forbid was not removed in 3 s");
+    ensure_eq!(crate::gate::FORBID_OVERRUNS.load(Ordering::SeqCst), overruns + 1);
+    ensure_eq!(exec::sched::forbid_depth(), 0);
+    Ok(())
 }
 
 #[repr(C)]
