@@ -35,6 +35,20 @@ pub unsafe fn put_and_receive(port: *mut MsgPort, msg: *mut Message, reply: *mut
     m
 }
 
+/// Takes the first message at `port` off it, waiting for one to be queued there or handed
+/// over (see [`put_and_receive`]). The caller may hold Forbid, as there. Not callable from an
+/// interrupt (it waits).
+///
+/// # Safety
+/// `port` is live and signals the caller.
+pub unsafe fn receive_first(port: *mut MsgPort) -> *mut Message {
+    disable();
+    // SAFETY: Disable held, per the contract.
+    let m = unsafe { receive(port, null_mut(), null_mut()) };
+    enable();
+    m
+}
+
 /// Takes `want` (null: the first message) off `port`, waiting for it to be queued there or
 /// handed over (see [`put_and_receive`]). The caller may hold Forbid, as there. Not callable
 /// from an interrupt (it waits).

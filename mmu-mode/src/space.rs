@@ -455,11 +455,8 @@ impl Space {
                 // ever. Past this family's quota the loan is not counted: the block may then
                 // be retired under the message, whose every copy into it is checked when it
                 // is made (as for memory on the stack).
-                if a.family != mine {
-                    if crate::policy::move_charge(a.family, mine, block_cost(a)).is_err() {
-                        return 0;
-                    }
-                    a.family = mine;
+                if a.family != mine && !take_charge(a, mine) {
+                    return 0;
                 }
                 a.lent += 1;
                 a.start
@@ -623,6 +620,18 @@ pub unsafe fn policy_of<'a>(task: *mut exec::task::Task) -> Option<&'a Policy> {
 pub unsafe fn policy_of_mut<'a>(task: *mut exec::task::Task) -> Option<&'a mut Policy> {
     // SAFETY: per the contract.
     unsafe { ((*task).space() as *mut Space).as_mut().map(|s| &mut s.policy) }
+}
+
+/// Moves block `b`'s charge to `family` (see [`Space::lend`]); false past its quota. Out of
+/// line: a task lends its own blocks far more often.
+#[cold]
+#[inline(never)]
+fn take_charge(b: &mut Block, family: u64) -> bool {
+    if crate::policy::move_charge(b.family, family, block_cost(b)).is_err() {
+        return false;
+    }
+    b.family = family;
+    true
 }
 
 /// What block `b` is charged: the memory its pages took (`pages`).

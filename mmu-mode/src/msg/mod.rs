@@ -384,6 +384,8 @@ fn receive_held(port: *mut MsgPort, mut deliver: Option<(*mut MsgPort, *mut Mess
         let m = unsafe {
             match deliver.take() {
                 Some((to, msg)) => exec::port_ring3::put_and_receive(to, msg, port, want),
+                // (The first message: exec's receive made for it, with no test of `want`.)
+                None if want.is_null() => exec::port_ring3::receive_first(port),
                 None => exec::port_ring3::receive_at(port, want),
             }
         };
