@@ -378,7 +378,9 @@ pub(crate) fn tick() {
     #[cfg(feature = "mmu")]
     // SAFETY: the running task is live.
     unsafe {
-        forbid_watch(&mut *eb.this_task, eb.nest.td_nest_cnt);
+        let head = eb.task_ready.head();
+        let others_wait = !head.is_null() && (*head).pri >= (*eb.this_task).node.pri;
+        forbid_watch(&mut *eb.this_task, eb.nest.td_nest_cnt, others_wait);
     }
     if eb.elapsed >= eb.quantum {
         let head = eb.task_ready.head();
@@ -394,24 +396,25 @@ pub(crate) fn tick() {
 #[cfg(feature = "mmu")]
 pub const RING3_FORBID_TICKS: u32 = 20;
 
-/// mmu-mode: the Forbid debt past which a ring-3 task is removed: the ticks it held its own
-/// Forbid, less one for each tick between them. A task that takes Forbid again and again,
-/// each time for less than [`RING3_FORBID_TICKS`], would otherwise stop the others for most
-/// of the time (each new Forbid starts the bound afresh); one that holds Forbid for less than
-/// half of any stretch of time never gets near it.
+/// mmu-mode: the Forbid debt past which a ring-3 task is removed: the ticks at which it held
+/// its own Forbid while another task of its priority or above was ready (kept waiting), less
+/// one for each tick between them. A task that takes Forbid again and again, each time for
+/// less than [`RING3_FORBID_TICKS`], would otherwise keep the others waiting most of the time
+/// (each new Forbid starts the bound afresh); one that keeps nobody waiting, or holds Forbid
+/// for less than half of any stretch of time, never gets near it.
 #[cfg(feature = "mmu")]
 pub const RING3_FORBID_DEBT: u64 = 2 * RING3_FORBID_TICKS as u64;
 
 /// mmu-mode: counts the ticks the running ring-3 task has held Forbid without a break, and its
-/// Forbid debt.
+/// Forbid debt (`others_wait`: a ready task ranks with or above it).
 #[cfg(feature = "mmu")]
-fn forbid_watch(me: &mut Task, td_nest_cnt: i32) {
+fn forbid_watch(me: &mut Task, td_nest_cnt: i32, others_wait: bool) {
     if me.runs_in_ring3() && td_nest_cnt > 0 {
         me.forbid_ticks = me.forbid_ticks.saturating_add(1);
     } else {
         me.forbid_ticks = 0;
     }
-    if me.runs_in_ring3() && me.own_forbid > 0 {
+    if me.runs_in_ring3() && me.own_forbid > 0 && others_wait {
         let now = crate::time::ticks();
         let free = now.saturating_sub(me.forbid_debt_at).saturating_sub(1);
         me.forbid_debt = me.forbid_debt.saturating_sub(free) + 1;

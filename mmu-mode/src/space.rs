@@ -388,13 +388,12 @@ impl Space {
     pub fn alloc_copy(&mut self, len: u64, family: u64) -> Option<u64> {
         if let Some(start) = self.spare {
             let need = len.max(1).div_ceil(PAGE) * PAGE;
+            // (A spare whose charge the sender's quota cannot take is left for a fresh block,
+            // which may be smaller.)
             if let Some(a) = self.allocations.at_mut(start)
                 && a.len >= need
+                && (a.family == family || take_charge(a, family))
             {
-                if a.family != family {
-                    crate::policy::move_charge(a.family, family, block_cost(a)).ok()?;
-                    a.family = family;
-                }
                 a.lent += 1;
                 // Only the pages the copy needs are opened (and closed again at retire_copy).
                 self.spare = None;
