@@ -439,8 +439,8 @@ impl ForbidDebt {
     }
 }
 
-/// mmu-mode: the Forbid debt of all ring-3 tasks together. Interrupts off (the tick writes it;
-/// the check and the forgiving turn them off).
+/// mmu-mode: the Forbid debt of all ring-3 tasks together. Interrupts off (the tick, and the
+/// checks made with them off).
 #[cfg(feature = "mmu")]
 static ALL_FORBID_DEBT: crate::global::Global<ForbidDebt> = crate::global::Global::new(ForbidDebt::NONE);
 
@@ -494,10 +494,8 @@ pub fn forbid_overrun() -> bool {
         // Its own debt, or that of all while it owes some of it (it kept someone waiting within
         // the last ticks, since its debt is not paid off).
         let own = me.forbid_debt.at(now);
-        // (Read with interrupts off, as the tick writes it: the gate asks on its way back,
-        // where they may be on.)
-        let all = || cpu::without_interrupts(|| (*ALL_FORBID_DEBT.get()).at(now));
-        (*base()).nest.td_nest_cnt > 0 && (me.forbid_ticks > RING3_FORBID_TICKS || own > RING3_FORBID_DEBT || (own > 0 && all() > RING3_FORBID_DEBT_ALL))
+        let all = (*ALL_FORBID_DEBT.get()).at(now);
+        (*base()).nest.td_nest_cnt > 0 && (me.forbid_ticks > RING3_FORBID_TICKS || own > RING3_FORBID_DEBT || (own > 0 && all > RING3_FORBID_DEBT_ALL))
     }
 }
 
