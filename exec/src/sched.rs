@@ -405,45 +405,6 @@ pub const RING3_FORBID_TICKS: u32 = 20;
 #[cfg(feature = "mmu")]
 pub const RING3_FORBID_DEBT: u64 = 2 * RING3_FORBID_TICKS as u64;
 
-/// mmu-mode: the Forbid debt of all ring-3 tasks together past which the one holding Forbid
-/// then (if it kept someone waiting since it took it) is removed: tasks that take Forbid in
-/// turn, each Waiting while it holds it and waking the next, keep their own debts low while
-/// together they keep the others waiting.
-#[cfg(feature = "mmu")]
-pub const RING3_FORBID_DEBT_ALL: u64 = 2 * RING3_FORBID_DEBT;
-
-/// mmu-mode: a Forbid debt: ticks at which Forbid held others waiting, less one for each tick
-/// between them.
-#[cfg(feature = "mmu")]
-#[derive(Clone, Copy, Debug)]
-pub struct ForbidDebt {
-    owed: u64,
-    /// The tick of the last charge.
-    at: u64,
-}
-
-#[cfg(feature = "mmu")]
-impl ForbidDebt {
-    pub(crate) const NONE: ForbidDebt = ForbidDebt { owed: 0, at: 0 };
-
-    /// One more tick at `now`: the ticks since the last charge pay off as much first.
-    fn charge(&mut self, now: u64) {
-        let free = now.saturating_sub(self.at).saturating_sub(1);
-        self.owed = self.owed.saturating_sub(free) + 1;
-        self.at = now;
-    }
-
-    /// The debt as of tick `now` (what the ticks since the last charge paid off).
-    fn at(&self, now: u64) -> u64 {
-        self.owed.saturating_sub(now.saturating_sub(self.at))
-    }
-}
-
-/// mmu-mode: the Forbid debt of all ring-3 tasks together. Interrupts off (the tick, and the
-/// checks made with them off).
-#[cfg(feature = "mmu")]
-static ALL_FORBID_DEBT: crate::global::Global<ForbidDebt> = crate::global::Global::new(ForbidDebt::NONE);
-
 /// mmu-mode: counts the ticks the running ring-3 task has held Forbid without a break, and its
 /// Forbid debt (`others_wait`: a ready task ranks with or above it).
 #[cfg(feature = "mmu")]
@@ -455,18 +416,10 @@ fn forbid_watch(me: &mut Task, td_nest_cnt: i32, others_wait: bool) {
     }
     if me.runs_in_ring3() && me.own_forbid > 0 && others_wait {
         let now = crate::time::ticks();
-        me.forbid_debt.charge(now);
-        // SAFETY: interrupt context (interrupts off): the only access now.
-        unsafe { (*ALL_FORBID_DEBT.get()).charge(now) };
+        let free = now.saturating_sub(me.forbid_debt_at).saturating_sub(1);
+        me.forbid_debt = me.forbid_debt.saturating_sub(free) + 1;
+        me.forbid_debt_at = now;
     }
-}
-
-/// mmu-mode: a ring-3 task was removed for its Forbid: the debt of all is forgiven (the
-/// others' own debts still count). Callable from an interrupt.
-#[cfg(feature = "mmu")]
-pub fn forgive_forbid_debt() {
-    // SAFETY: with interrupts off, the tick cannot run: the only access now.
-    cpu::without_interrupts(|| unsafe { *ALL_FORBID_DEBT.get() = ForbidDebt::NONE });
 }
 
 /// mmu-mode: the running ring-3 task took Forbid (`taken`) or gave one back through the gate:
@@ -482,20 +435,14 @@ pub fn note_own_forbid(taken: bool) {
 }
 
 /// mmu-mode: whether the running task is a ring-3 task that holds Forbid now and has held it
-/// past [`RING3_FORBID_TICKS`], or is past its Forbid debt [`RING3_FORBID_DEBT`], or owes
-/// some while all ring-3 tasks' debt is past [`RING3_FORBID_DEBT_ALL`] (the trap path, and the
-/// gate on its way back to ring 3, then remove it). Interrupts off.
+/// past [`RING3_FORBID_TICKS`], or is past its Forbid debt [`RING3_FORBID_DEBT`] (the trap
+/// path, and the gate on its way back to ring 3, then remove it). Interrupts off.
 #[cfg(feature = "mmu")]
 pub fn forbid_overrun() -> bool {
     // SAFETY: interrupts off; the running task is live.
     unsafe {
         let me = &*(*base()).this_task;
-        let now = crate::time::ticks();
-        // Its own debt, or that of all while it owes some of it (it kept someone waiting within
-        // the last ticks, since its debt is not paid off).
-        let own = me.forbid_debt.at(now);
-        let all = (*ALL_FORBID_DEBT.get()).at(now);
-        (*base()).nest.td_nest_cnt > 0 && (me.forbid_ticks > RING3_FORBID_TICKS || own > RING3_FORBID_DEBT || (own > 0 && all > RING3_FORBID_DEBT_ALL))
+        (*base()).nest.td_nest_cnt > 0 && (me.forbid_ticks > RING3_FORBID_TICKS || me.forbid_debt > RING3_FORBID_DEBT)
     }
 }
 

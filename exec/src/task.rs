@@ -122,12 +122,15 @@ pub struct Task {
     #[cfg(feature = "mmu")]
     pub(crate) forbid_ticks: u32,
     /// mmu-mode: the Forbid nesting the task took itself through the gate (not the kernel's
-    /// for its calls), and its Forbid debt (see `sched::RING3_FORBID_DEBT`). Written by the
-    /// gate's Forbid and Permit and by the tick, each with interrupts off.
+    /// for its calls), and its Forbid debt: ticks it held its own Forbid, less the ticks
+    /// between them (see `sched::RING3_FORBID_DEBT`), as of tick `forbid_debt_at`. Written by
+    /// the gate's Forbid and Permit and by the tick, each with interrupts off.
     #[cfg(feature = "mmu")]
     pub(crate) own_forbid: u32,
     #[cfg(feature = "mmu")]
-    pub(crate) forbid_debt: crate::sched::ForbidDebt,
+    pub(crate) forbid_debt: u64,
+    #[cfg(feature = "mmu")]
+    pub(crate) forbid_debt_at: u64,
 }
 
 impl Task {
@@ -181,7 +184,9 @@ impl Task {
             #[cfg(feature = "mmu")]
             own_forbid: 0,
             #[cfg(feature = "mmu")]
-            forbid_debt: crate::sched::ForbidDebt::NONE,
+            forbid_debt: 0,
+            #[cfg(feature = "mmu")]
+            forbid_debt_at: 0,
         });
         let mut n = name.len().min(TASK_NAME_MAX);
         while !name.is_char_boundary(n) {

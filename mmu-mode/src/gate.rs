@@ -415,7 +415,6 @@ pub static FORBID_OVERRUNS: AtomicU64 = AtomicU64::new(0);
 /// others run again. Does not return.
 pub fn forbid_overrun(_frame: &mut TrapFrame) {
     FORBID_OVERRUNS.fetch_add(1, Ordering::Relaxed);
-    exec::sched::forgive_forbid_debt();
     alert(exec::alert::AN_FORBID_HELD);
 }
 

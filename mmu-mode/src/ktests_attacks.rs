@@ -25,7 +25,6 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.attack.forbid_spin_is_removed", forbid_spin_is_removed),
     Test::new("mmu.attack.disable_spin_is_removed", disable_spin_is_removed),
     Test::new("mmu.attack.forbid_pulses_are_removed", forbid_pulses_are_removed),
-    Test::new("mmu.attack.forbid_in_turns_is_removed", forbid_in_turns_is_removed),
     Test::new("mmu.attack.task_bomb_stops_at_the_quota", task_bomb_stops_at_the_quota),
     Test::new("mmu.attack.memory_bomb_stops_at_the_quota", memory_bomb_stops_at_the_quota),
     Test::new("mmu.attack.semaphore_bomb_stops_at_the_quota", semaphore_bomb_stops_at_the_quota),
@@ -114,7 +113,10 @@ extern "C" fn forbid_pulser(block: u64) -> ! {
     unsafe { sys::signal(parent, SIGF_CTRL_F) };
     loop {
         sys::forbid();
-        spin_ticks(15, tsc_tick);
+        let began = exec::arch::x86_64::cpu::rdtsc();
+        while exec::arch::x86_64::cpu::rdtsc() - began < 15 * tsc_tick {
+            core::hint::spin_loop();
+        }
         sys::permit();
     }
 }
@@ -135,87 +137,6 @@ fn forbid_pulses_are_removed() -> TestResult {
     }
     ensure!(removed, "the task pulsing Forbid was not removed in 3 s");
     ensure_eq!(crate::gate::FORBID_OVERRUNS.load(Ordering::SeqCst), overruns + 1);
-    ensure_eq!(exec::sched::forbid_depth(), 0);
-    Ok(())
-}
-
-/// Spins for `n` timer ticks by the TSC (`tsc_tick` a tick).
-fn spin_ticks(n: u64, tsc_tick: u64) {
-    let began = exec::arch::x86_64::cpu::rdtsc();
-    while exec::arch::x86_64::cpu::rdtsc() - began < n * tsc_tick {
-        core::hint::spin_loop();
-    }
-}
-
-/// The public port of [`forbid_turn_taker`].
-const TURNS: &str = "r3.turns";
-
-/// Ring 3, the child half of [`forbid_turn_taker`]'s turns (`tsc_tick` its argument), for
-/// ever: takes Forbid, spins 15 ticks, lets go, wakes its parent (a message at [`TURNS`]), and
-/// waits for its turn (CTRL_D).
-fn forbid_turn_child(tsc_tick: usize) {
-    let port = sys::find_port(TURNS) as u64;
-    let m = crate::user::alloc_mem(4096);
-    loop {
-        sys::forbid();
-        spin_ticks(15, tsc_tick as u64);
-        sys::permit();
-        // SAFETY: our own block.
-        unsafe { (m as *mut exec::port::Message).write(exec::port::Message::new(core::ptr::null_mut(), size_of::<exec::port::Message>())) };
-        crate::user::put_msg(port, m, crate::msg::PUT_COPY);
-        sys::wait(exec::signal::SIGF_CTRL_D);
-    }
-}
-
-/// Ring 3: starts a child and takes turns with it, each taking Forbid, spinning 15 ticks,
-/// letting go, waking the other and waiting: Forbid is held most of the time, each hold is
-/// under the bound, and each one's own debt is paid off while the other holds.
-extern "C" fn forbid_turn_taker(block: u64) -> ! {
-    // SAFETY: the block holds the parent's address and the TSC ticks in a timer tick.
-    let (parent, tsc_tick) = unsafe { *(block as *const (*mut Task, u64)) };
-    let port = sys::create_port(Some(TURNS), 0) as u64;
-    // SAFETY: the parent is alleged to the gate, which checks it.
-    unsafe { sys::signal(parent, SIGF_CTRL_F) };
-    let child = sys::add_task("r3-turn-child", 0, forbid_turn_child, tsc_tick as usize, 8192);
-    loop {
-        let view = crate::user::wait_get(port);
-        crate::user::reply_msg(view);
-        sys::forbid();
-        spin_ticks(15, tsc_tick);
-        sys::permit();
-        // SAFETY: our child, alleged to the gate.
-        unsafe { sys::signal(child, exec::signal::SIGF_CTRL_D) };
-    }
-}
-
-/// Two ring-3 tasks of a family that take Forbid in turns (each holds it 15 ticks, lets go,
-/// wakes the other and waits) keep the other tasks waiting most of the time while each one's
-/// own debt is paid off during the other's turn: the debt of all ring-3 tasks together removes
-/// the one holding Forbid then; the other, left waiting for its turn, stops nobody.
-fn forbid_in_turns_is_removed() -> TestResult {
-    let overruns = crate::gate::FORBID_OVERRUNS.load(Ordering::SeqCst);
-    // SAFETY: the running task is live.
-    let pri = unsafe { (*me()).pri() };
-    hostile("r3-turn-taker", pri, forbid_turn_taker, (me3(), exec::time::tsc_hz() / exec::time::TICK_HZ))?;
-    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
-    let mut one_gone = false;
-    for _ in 0..300 {
-        devices::timer_sleep_ms(10);
-        if exec::task::find_task(Some("r3-turn-taker")).is_null() || exec::task::find_task(Some("r3-turn-child")).is_null() {
-            one_gone = true;
-            break;
-        }
-    }
-    for name in ["r3-turn-child", "r3-turn-taker"] {
-        let t = exec::task::find_task(Some(name));
-        if !t.is_null() {
-            // SAFETY: a live task we started (found just now by name), waiting for its turn.
-            unsafe { exec::task::rem_task(t) };
-        }
-    }
-    ensure!(one_gone, "neither task taking Forbid in turns was removed in 3 s");
-    ensure_eq!(crate::gate::FORBID_OVERRUNS.load(Ordering::SeqCst), overruns + 1);
-    ensure!(gone("r3-turn-taker", 500) && gone("r3-turn-child", 500), "the tasks did not end");
     ensure_eq!(exec::sched::forbid_depth(), 0);
     Ok(())
 }
