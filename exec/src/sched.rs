@@ -436,14 +436,19 @@ pub fn note_own_forbid(taken: bool) {
 
 /// mmu-mode: whether the running task is a ring-3 task that holds Forbid now and has held it
 /// past [`RING3_FORBID_TICKS`], or is past its Forbid debt [`RING3_FORBID_DEBT`] (the trap
-/// path, and the gate on its way back to ring 3, then remove it). Interrupts off.
+/// path, and the gate on its way back to ring 3, then remove it). Callable with interrupts on
+/// or off.
 #[cfg(feature = "mmu")]
 pub fn forbid_overrun() -> bool {
-    // SAFETY: interrupts off; the running task is live.
-    unsafe {
-        let me = &*(*base()).this_task;
-        (*base()).nest.td_nest_cnt > 0 && (me.forbid_ticks > RING3_FORBID_TICKS || me.forbid_debt > RING3_FORBID_DEBT)
-    }
+    // Read with interrupts off: the tick writes these counts (the gate asks on its way back,
+    // where interrupts may be on).
+    cpu::without_interrupts(|| {
+        // SAFETY: interrupts off; the running task is live.
+        unsafe {
+            let me = &*(*base()).this_task;
+            (*base()).nest.td_nest_cnt > 0 && (me.forbid_ticks > RING3_FORBID_TICKS || me.forbid_debt > RING3_FORBID_DEBT)
+        }
+    })
 }
 
 /// mmu-mode: the running ring-3 task takes Forbid (or Disable, its Forbid) holding none: its

@@ -305,7 +305,7 @@ fn pair_holding(name: &str, size: usize, label_size: usize, touch: bool, how: u6
         return missing(name, label_size);
     }
     exec::signal::wait(SIGF_CTRL_F);
-    let Some(port) = crate::msg::port_of(s) else { return missing(name, label_size) };
+    let Some(port) = crate::msg::share_port_of(s) else { return missing(name, label_size) };
     let block = Block { server: port, how, len, n, parent: me, samples: 0, calls: calls as u64, wrong: 0, held };
     let Some((mut samples, events, wrong)) = run_client("bench-client", block) else { return missing(name, label_size) };
     report_checked(name, label_size, touch, &mut samples, events, wrong);

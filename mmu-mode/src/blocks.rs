@@ -29,8 +29,11 @@ pub struct Block {
     /// Messages in flight that lend part of it (see `msg`): while any does, it can be neither
     /// freed nor sent by transfer.
     pub(crate) lent: u32,
-    /// The family charged for it: its allocator's, which stays charged when the block passes
-    /// to the receiver of a message whose sender ended (`Space::adopt`), until it is freed.
+    /// The family charged for it: its allocator's (for a message's copy, the sender's), which
+    /// stays charged when the block passes to the receiver of a message whose sender ended
+    /// (`Space::adopt`), until the block is freed, or until a task of another family lends it
+    /// (the charge moves to that family: `Space::lend`), or a spare copy block is reused for
+    /// another sender's copy (`Space::alloc_copy`).
     pub(crate) family: u64,
 }
 

@@ -320,7 +320,7 @@ fn message_round_trip(how: u64) -> Result<ClientBlock, alloc::string::String> {
     let server = add_user_task("user-server", 1, msg_server, me());
     ensure!(!server.is_null());
     exec::signal::wait(SIGF_CTRL_F);
-    let handle = crate::msg::port_of(server).ok_or("the server made no port")?;
+    let handle = crate::msg::share_port_of(server).ok_or("the server made no port")?;
     let (_, block) = crate::user::add_user_task_with("user-client", 1, msg_client, ClientBlock::new(handle, how))
         .ok_or("no memory for the client")?;
     exec::signal::wait(SIGF_CTRL_F);
@@ -387,7 +387,7 @@ fn held_messages_return_on_fault() -> TestResult {
         let server = add_user_task("user-faulty-server", 1, faulting_server, me());
         ensure!(!server.is_null());
         exec::signal::wait(SIGF_CTRL_F);
-        let handle = crate::msg::port_of(server).ok_or("the server made no port")?;
+        let handle = crate::msg::share_port_of(server).ok_or("the server made no port")?;
         let before = FAULTS_CONTAINED.load(Ordering::SeqCst);
         crate::user::add_user_task_with("user-waiting-client", 0, waiting_client, ClientBlock::new(handle, how))
             .ok_or("no memory for the client")?;

@@ -2,7 +2,8 @@
 //! attacker is refused or removed, that the others (this test task among them) go on, and
 //! that what it took comes back.
 //!
-//! The attacks through messages are in `ktests_msg_attacks.rs`.
+//! The attacks through messages are in `ktests_msg_attacks.rs`, those that hold Forbid in
+//! `ktests_forbid.rs`.
 //!
 //! Adding a hostile program: write its body as an `extern "C" fn(u64) -> !` that makes exec
 //! calls through `exec::sys` (as any ring-3 program does) and reports what it saw in its block
@@ -22,9 +23,6 @@ use crate::policy::{FAMILY_BYTES, FAMILY_TASKS};
 
 /// Every attack test.
 pub static TESTS: &[Test] = &[
-    Test::new("mmu.attack.forbid_spin_is_removed", forbid_spin_is_removed),
-    Test::new("mmu.attack.disable_spin_is_removed", disable_spin_is_removed),
-    Test::new("mmu.attack.forbid_pulses_are_removed", forbid_pulses_are_removed),
     Test::new("mmu.attack.task_bomb_stops_at_the_quota", task_bomb_stops_at_the_quota),
     Test::new("mmu.attack.memory_bomb_stops_at_the_quota", memory_bomb_stops_at_the_quota),
     Test::new("mmu.attack.semaphore_bomb_stops_at_the_quota", semaphore_bomb_stops_at_the_quota),
@@ -61,84 +59,6 @@ pub(crate) fn gone(name: &str, ms: u64) -> bool {
         devices::timer_sleep_ms(10);
     }
     exec::task::find_task(Some(name)).is_null()
-}
-
-/// Ring 3: tells `parent` it is about to spin, takes Forbid (or Disable), and spins forever.
-extern "C" fn forbid_spinner(block: u64) -> ! {
-    // SAFETY: the block holds the parent's address and the way to lock.
-    let (parent, disable) = unsafe { *(block as *const (*mut Task, bool)) };
-    // SAFETY: the parent is alleged to the gate, which checks it.
-    unsafe { sys::signal(parent, SIGF_CTRL_F) };
-    if disable { sys::disable() } else { sys::forbid() }
-    loop {
-        core::hint::spin_loop();
-    }
-}
-
-fn spin_is_removed(name: &str, disable: bool) -> TestResult {
-    let overruns = crate::gate::FORBID_OVERRUNS.load(Ordering::SeqCst);
-    let start = exec::time::ticks();
-    // At this task's priority: while it holds Forbid, nothing else would ever run again.
-    // SAFETY: the running task is live.
-    let pri = unsafe { (*me()).pri() };
-    hostile(name, pri, forbid_spinner, (me3(), disable))?;
-    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
-    // We run again only once the spinner is gone (or preempted, which Forbid forbids).
-    devices::timer_sleep_ms(10);
-    let waited = exec::time::ticks() - start;
-    ensure!(gone(name, 1000), "the spinner is still there");
-    ensure_eq!(crate::gate::FORBID_OVERRUNS.load(Ordering::SeqCst), overruns + 1);
-    ensure!(waited <= exec::sched::RING3_FORBID_TICKS as u64 + 20, "we waited {waited} ticks");
-    ensure_eq!(exec::sched::forbid_depth(), 0);
-    Ok(())
-}
-
-/// A ring-3 task that takes Forbid and spins is removed once it held it past the bound; the
-/// others run again.
-fn forbid_spin_is_removed() -> TestResult {
-    spin_is_removed("r3-forbid-spin", false)
-}
-
-/// The same with Disable (which in ring 3 masks no interrupt, and acts as Forbid).
-fn disable_spin_is_removed() -> TestResult {
-    spin_is_removed("r3-disable-spin", true)
-}
-
-/// Ring 3: tells `parent` it starts, then takes Forbid and spins for 15 ticks (by the TSC:
-/// `tsc_tick` a tick), lets go, and again, for ever: each Forbid shorter than the bound.
-extern "C" fn forbid_pulser(block: u64) -> ! {
-    // SAFETY: the block holds the parent's address and the TSC ticks in a timer tick.
-    let (parent, tsc_tick) = unsafe { *(block as *const (*mut Task, u64)) };
-    // SAFETY: the parent is alleged to the gate, which checks it.
-    unsafe { sys::signal(parent, SIGF_CTRL_F) };
-    loop {
-        sys::forbid();
-        let began = exec::arch::x86_64::cpu::rdtsc();
-        while exec::arch::x86_64::cpu::rdtsc() - began < 15 * tsc_tick {
-            core::hint::spin_loop();
-        }
-        sys::permit();
-    }
-}
-
-/// A ring-3 task that takes Forbid again and again, each time for less than the bound (15 of
-/// 20 ticks), and lets go only for a moment, would stop the others for most of the time: its
-/// Forbid debt removes it within a few rounds (`exec::sched::RING3_FORBID_DEBT`).
-fn forbid_pulses_are_removed() -> TestResult {
-    let overruns = crate::gate::FORBID_OVERRUNS.load(Ordering::SeqCst);
-    // SAFETY: the running task is live.
-    let pri = unsafe { (*me()).pri() };
-    let (t, _) = hostile("r3-forbid-pulser", pri, forbid_pulser, (me3(), exec::time::tsc_hz() / exec::time::TICK_HZ))?;
-    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
-    let removed = gone("r3-forbid-pulser", 3000);
-    if !removed {
-        // SAFETY: a live task we started (found just now by name).
-        unsafe { exec::task::rem_task(t) };
-    }
-    ensure!(removed, "the task pulsing Forbid was not removed in 3 s");
-    ensure_eq!(crate::gate::FORBID_OVERRUNS.load(Ordering::SeqCst), overruns + 1);
-    ensure_eq!(exec::sched::forbid_depth(), 0);
-    Ok(())
 }
 
 #[repr(C)]

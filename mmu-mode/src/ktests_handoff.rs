@@ -72,7 +72,7 @@ fn handed_to_a_receiver_that_ends() -> TestResult {
             ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
             // The server's (private) port, which ring 0 hands the client (a task of another
             // family may put only to a port ring 0 shared).
-            let port = crate::msg::port_of(server).ok_or("the server made no port")?;
+            let port = crate::msg::share_port_of(server).ok_or("the server made no port")?;
             let (client, block) = crate::user::add_user_task_with("r3-handoff-client", 0, handing_client, Client { parent: number, server: port, how, ..Client::default() })
                 .ok_or("no memory for the client")?;
             // Here once the client blocked in do_msg and the server was made ready behind us.

@@ -165,10 +165,15 @@ fn do_msg_takes_only_its_own_reply() -> TestResult {
 /// The public port of [`sink`].
 const SINK: &str = "r3.sink.reach";
 
-/// Ring 3: a public port [`SINK`] that takes nothing; ends on CTRL_E (what waits there then
-/// goes back to its senders).
+/// Ring 3: a public port [`SINK`]; tells its parent it is there (CTRL_F), and on CTRL_D takes
+/// one message and keeps it (reports again); ends on CTRL_E (what waits there then goes back
+/// to its senders, and the one it holds too).
 extern "C" fn sink(parent: u64) -> ! {
-    sys::create_port(Some(SINK), 0);
+    let port = sys::create_port(Some(SINK), 0) as u64;
+    // SAFETY: the parent is alleged to the gate, which checks it.
+    unsafe { sys::signal(parent as *mut Task, SIGF_CTRL_F) };
+    sys::wait(exec::signal::SIGF_CTRL_D);
+    user::wait_get(port);
     crate::ktests_sys::report_and_end(parent as *mut Task)
 }
 
@@ -220,8 +225,9 @@ fn family_of(t: *mut Task) -> Option<u64> {
 }
 
 /// One family floods another's port with copies of a 16 KiB message: every copy (a block in
-/// the receiver's space) is charged to the sender's family, and the receiver's family's
-/// charge does not move, so a flood cannot push a victim past its quota. When the receiver
+/// the receiver's space) is charged to the sender's family while it waits, and the
+/// receiver's family's charge does not move, so a flood cannot push a victim past its quota;
+/// a copy the receiver takes (and keeps) is its own charge from then on. When the receiver
 /// ends, the messages go back and memory returns to its baseline.
 fn copies_are_charged_to_their_sender() -> TestResult {
     let mem0 = exec::memory::avail_mem(MemFlags::ANY);
@@ -238,6 +244,11 @@ fn copies_are_charged_to_their_sender() -> TestResult {
     // SAFETY: the flooder wrote its findings before signalling, and waits.
     let accepted = unsafe { (block as *const Flood).read() }.accepted;
     let (v1, f1) = (crate::policy::family_bytes(v_family), crate::policy::family_bytes(f_family));
+    // The sink takes one and keeps it: that copy is its own charge now.
+    // SAFETY: a live task waiting for CTRL_D.
+    unsafe { exec::signal::signal(victim, exec::signal::SIGF_CTRL_D) };
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    let (v2, f2) = (crate::policy::family_bytes(v_family), crate::policy::family_bytes(f_family));
     // The sink ends (its messages go back), then the flooder takes them back and ends.
     // SAFETY: live tasks, each waiting for CTRL_E.
     unsafe { exec::signal::signal(victim, SIGF_CTRL_E) };
@@ -253,6 +264,7 @@ fn copies_are_charged_to_their_sender() -> TestResult {
     ensure_eq!(accepted, FLOOD, "copies accepted");
     ensure_eq!(v1, v0, "the receiver's family was charged for copies it did not ask for");
     ensure!(f1 >= f0 + FLOOD * FLOOD_LEN as u64, "the sender's family was charged {} of {} bytes", f1 - f0, FLOOD * FLOOD_LEN as u64);
+    ensure!(v2 >= v1 + FLOOD_LEN as u64 && v2 - v1 == f1 - f2, "a copy taken and kept: the receiver charged {} more, the sender {} less", v2 - v1, f1.saturating_sub(f2));
     ensure_eq!(back, FLOOD, "messages back when the sink ended");
     devices::timer_sleep_ms(20);
     ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "memory back to its baseline");
@@ -530,7 +542,7 @@ extern "C" fn prober(block: u64) -> ! {
 /// A port's handle is not a secret (handles are dense), so a private port is reached only by
 /// its owner's family: a task of another family holding a valid handle to it is refused,
 /// while the owner's child reaches it, anyone reaches a public port (the child's), and a
-/// private port ring 0 shared (`msg::port_of`) is open to all.
+/// private port ring 0 shared (`msg::share_port_of`) is open to all.
 fn private_ports_reached_only_by_their_family() -> TestResult {
     let mem0 = exec::memory::avail_mem(MemFlags::ANY);
     let (owner, block) = hostile("r3-port-owner", 0, port_owner, Owner { parent: me3() as u64, ..Owner::default() })?;
@@ -539,7 +551,7 @@ fn private_ports_reached_only_by_their_family() -> TestResult {
     let o = unsafe { (block as *const Owner).read() };
     let (t, probe) = hostile("r3-prober", 0, prober, Probe { parent: me3() as u64, private: o.private, ..Probe::default() })?;
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
-    ensure_eq!(crate::msg::port_of(owner), Some(o.private), "the owner's first port");
+    ensure_eq!(crate::msg::share_port_of(owner), Some(o.private), "the owner's first port");
     // SAFETY: live, waiting for CTRL_E.
     unsafe { exec::signal::signal(t, SIGF_CTRL_E) };
     ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);

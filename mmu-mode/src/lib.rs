@@ -64,6 +64,8 @@ mod ktests_attacks;
 #[cfg(target_os = "none")]
 mod ktests_device_reply;
 #[cfg(target_os = "none")]
+mod ktests_forbid;
+#[cfg(target_os = "none")]
 mod ktests_reach;
 #[cfg(target_os = "none")]
 mod ktests_door;
@@ -92,6 +94,8 @@ pub use ktests::TESTS;
 pub use ktests_attacks::TESTS as ATTACK_TESTS;
 #[cfg(target_os = "none")]
 pub use ktests_device_reply::TESTS as DEVICE_REPLY_TESTS;
+#[cfg(target_os = "none")]
+pub use ktests_forbid::TESTS as FORBID_TESTS;
 #[cfg(target_os = "none")]
 pub use ktests_reach::TESTS as REACH_TESTS;
 #[cfg(target_os = "none")]

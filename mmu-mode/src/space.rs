@@ -518,7 +518,7 @@ impl Drop for Space {
     }
 }
 
-/// Gives block `b`'s pages back and its charge to the family that allocated it.
+/// Gives block `b`'s pages back, and its charge to the family charged for it (`Block::family`).
 ///
 /// # Safety
 /// `b`'s record is going (the block is freed once), and no task's tables map its pages any
@@ -549,9 +549,8 @@ pub unsafe fn policy_of_mut<'a>(task: *mut exec::task::Task) -> Option<&'a mut P
     unsafe { ((*task).space() as *mut Space).as_mut().map(|s| &mut s.policy) }
 }
 
-/// Moves block `b`'s charge to `family` (see [`Space::lend`]); false past its quota. Out of
-/// line: a task lends its own blocks far more often.
-#[cold]
+/// Moves block `b`'s charge to `family` (see [`Space::lend`], [`Space::keep_copy`]); false
+/// past its quota. Out of line: the message paths call it only for a block charged elsewhere.
 #[inline(never)]
 fn take_charge(b: &mut Block, family: u64) -> bool {
     if crate::policy::move_charge(b.family, family, block_cost(b)).is_err() {

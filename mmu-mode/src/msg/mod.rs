@@ -84,7 +84,7 @@ mod ring3_to_ring0;
 
 pub use lend::{PUT_LENDS, end_lend_ring0, lend_ring0, read as msg_read, read_lent, registered, write as msg_write, write_lent};
 
-pub use ports::{PORTS_PER_TASK, create_port, delete_port, find_port, keep_from_ring3, live_ports, open_to_ring3, port_of, port_signal, rem_port, reserve_name};
+pub use ports::{PORTS_PER_TASK, create_port, delete_port, find_port, keep_from_ring3, live_ports, open_to_ring3, port_signal, rem_port, reserve_name, share_port_of};
 use end::drain;
 pub use end::reclaim;
 use ports::my_port;
@@ -183,7 +183,7 @@ struct PortRec {
     public_family: u64,
     /// Whether any task may put to it: it was made public (found by name), or ring 0 made its
     /// handle known (a ring-0 port opened to ring 3, or one whose handle ring 0 took to hand
-    /// out: [`ports::port_of`]). A port never shared is reached only by its owner's family: a
+    /// out: [`ports::share_port_of`]). A port never shared is reached only by its owner's family: a
     /// guessed handle (handles are dense) puts nothing at a stranger's private port.
     shared: bool,
 }
@@ -444,11 +444,15 @@ fn took_not_an_envelope(r: &mut Records, m: *mut Message) -> Option<u64> {
 }
 
 /// The envelope `e`, just taken by its receiver: noted in the receiver's space as one it
-/// holds (see `reply::held_ticket`). Forbid held.
+/// holds (see `reply::held_ticket`), and a copy's block charged to it (`Space::keep_copy`).
+/// Forbid held.
 fn note_held(e: &mut Envelope) {
     // SAFETY: a live task (it is taking the message); the only reference to its space here.
     if let Some(s) = unsafe { space_of(e.receiver) } {
         e.held_at = s.hold(e.ticket);
+        if matches!(e.kind, Kind::Copy { .. }) {
+            s.keep_copy(e.view);
+        }
     }
 }
 

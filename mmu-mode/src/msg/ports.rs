@@ -127,7 +127,7 @@ pub unsafe fn open_to_ring3(port: *mut MsgPort) -> u64 {
 /// The handle of a port ring-3 task `task` created (the one in the lowest slot: its only one,
 /// as the bench's and tests' servers have), for ring 0 to hand out: any task may put to it
 /// from now on.
-pub fn port_of(task: *mut Task) -> Option<u64> {
+pub fn share_port_of(task: *mut Task) -> Option<u64> {
     with(|r| {
         let h = r.ports_of(task).next()?;
         if let Some(p) = r.ports.get_mut(h) {

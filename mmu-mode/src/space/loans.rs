@@ -62,12 +62,13 @@ impl Space {
     /// are) so that another space can [`adopt`](Space::adopt) it: how a transferred message
     /// outlives a sender that ends before the reply.
     pub fn give_away(&mut self, addr: u64) -> Option<Block> {
-        // Its charge stays with the family that allocated it (see `adopt`).
+        // Its charge stays with the family charged for it (see `adopt`).
         self.allocations.remove(addr)
     }
 
     /// Makes a block given away by another space this space's own (freed with it). Its charge
-    /// stays with the family that allocated it until it is freed: a family that sends blocks
+    /// stays with the family charged for it until it is freed (or this task lends it: then
+    /// the charge moves here, see [`Space::lend`]): a family that sends blocks
     /// away and ends its senders still counts them against its own quota, and the receiver's
     /// family, which did not ask for them, is charged nothing (charging it once let one family
     /// push another past its quota, and itself escape its own).
@@ -77,5 +78,19 @@ impl Space {
         // frees it): until then it cannot be freed, and a reply never frees a later block.
         block.lent = 1;
         self.allocations.insert(block);
+    }
+
+    /// The task took the message whose copy is the block at `start` (a copy made for it by
+    /// another task): the block's charge moves to this task's family, the holder's (within its
+    /// quota; past it, it stays with the sender's). A copy is charged to its sender while it
+    /// waits in a queue, so that a flood spends the flooder's quota, and to its holder once
+    /// taken, so that a task that takes messages and never replies them spends its own.
+    pub fn keep_copy(&mut self, start: u64) {
+        let mine = self.policy.family;
+        if let Some(a) = self.allocations.at_mut(start)
+            && a.family != mine
+        {
+            take_charge(a, mine);
+        }
     }
 }
