@@ -381,20 +381,20 @@ impl Space {
     }
 
     /// A block of at least `len` bytes for the copy of a message to this task, counting the
-    /// message's loan (given back by [`Space::retire_copy`]), charged to `family`, the
-    /// sender's (a sender that floods a task with copies spends its own quota, never the
-    /// receiver's): the spare if it is large enough (opened to the task again; not cleared,
-    /// since it held only earlier messages to this same task, which it saw; its charge moved to
-    /// `family`), else a fresh one as [`Space::alloc`] makes, its loan counted. `None` without
-    /// memory or past `family`'s quota.
+    /// message's loan (given back by [`Space::retire_copy`]): the spare if it is large enough
+    /// (opened to the task again; not cleared, since it held only earlier messages to this
+    /// same task, which it saw; still charged to whom it was), else a fresh one as
+    /// [`Space::alloc`] makes, charged to `family`, the sender's (a sender that floods a task
+    /// with copies spends its own quota, never the receiver's, until the receiver takes them:
+    /// [`Space::keep_copy`]), its loan counted. `None` without memory or past `family`'s quota.
     pub fn alloc_copy(&mut self, len: u64, family: u64) -> Option<u64> {
         if let Some(start) = self.spare {
             let need = len.max(1).div_ceil(PAGE) * PAGE;
-            // (A spare whose charge the sender's quota cannot take is left for a fresh block,
-            // which may be smaller.)
+            // The spare stays charged to the family charged for it (this task's, since it took
+            // the message the block last held: `keep_copy`): it is memory the task holds, and
+            // moving its charge to and fro on every message would cost more than the copy.
             if let Some(a) = self.allocations.at_mut(start)
                 && a.len >= need
-                && (a.family == family || take_charge(a, family))
             {
                 a.lent += 1;
                 // Only the pages the copy needs are opened (and closed again at retire_copy).

@@ -414,7 +414,11 @@ fn took(r: &mut Records, m: *mut Message) -> Option<u64> {
         finish(r, ticket);
     } else {
         // SAFETY: as above; nothing else refers to the envelope now.
-        note_held(unsafe { &mut *e });
+        let e = unsafe { &mut *e };
+        note_held(e);
+        if matches!(e.kind, Kind::Copy { .. }) {
+            keep_copy(e);
+        }
     }
     Some(view)
 }
@@ -444,15 +448,22 @@ fn took_not_an_envelope(r: &mut Records, m: *mut Message) -> Option<u64> {
 }
 
 /// The envelope `e`, just taken by its receiver: noted in the receiver's space as one it
-/// holds (see `reply::held_ticket`), and a copy's block charged to it (`Space::keep_copy`).
-/// Forbid held.
+/// holds (see `reply::held_ticket`). Forbid held.
 fn note_held(e: &mut Envelope) {
     // SAFETY: a live task (it is taking the message); the only reference to its space here.
     if let Some(s) = unsafe { space_of(e.receiver) } {
         e.held_at = s.hold(e.ticket);
-        if matches!(e.kind, Kind::Copy { .. }) {
-            s.keep_copy(e.view);
-        }
+    }
+}
+
+/// The copy `e` (a message by copy from another ring-3 task), just taken by its receiver: its
+/// block is the receiver's charge from now on (`Space::keep_copy`). Out of line: the take's
+/// way stays as short for a transfer. Forbid held.
+#[inline(never)]
+fn keep_copy(e: &Envelope) {
+    // SAFETY: a live task (it is taking the message); the only reference to its space here.
+    if let Some(s) = unsafe { space_of(e.receiver) } {
+        s.keep_copy(e.view);
     }
 }
 
