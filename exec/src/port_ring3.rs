@@ -49,8 +49,8 @@ pub unsafe fn receive_first(port: *mut MsgPort) -> *mut Message {
     m
 }
 
-/// Takes `want` (null: the first message) off `port`, waiting for it to be queued there or
-/// handed over (see [`put_and_receive`]). The caller may hold Forbid, as there. Not callable
+/// Takes `want` off `port`, waiting for it to be queued there or handed over (see
+/// [`put_and_receive`]; [`receive_first`] when any message will do). The caller may hold Forbid, as there. Not callable
 /// from an interrupt (it waits).
 ///
 /// # Safety

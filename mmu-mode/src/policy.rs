@@ -18,7 +18,8 @@
 //!   and 32 library opens; past any, the call fails. And
 //!   whatever ring 3 does, the kernel keeps a reserve of its heap ([`HEAP_RESERVE`]) and of
 //!   exec memory ([`MEMORY_RESERVE`]) that no ring-3 request may take. A message's copy is
-//!   charged to its sender's family, never its receiver's.
+//!   charged to whoever holds it: its sender's family while it waits in a queue (a flood
+//!   spends the flooder's quota), its receiver's once taken or lent (within that quota).
 //! - **Devices.** A device's units are shared by every task that opens them, so a ring-3
 //!   request may carry only commands that act on that request alone ([`ring3_may_send`]):
 //!   CMD_READ and CMD_WRITE, and the nonstandard commands the device lists as such

@@ -94,7 +94,8 @@ fn put_locked(r: &mut Records, sender: *mut Task, h: u64, msg: u64, how: u64, ne
         0 => core::ptr::null_mut(),
         _ => r.ports.get(reply).filter(|p| p.owner == sender).ok_or(BadPointer)?.port,
     };
-    // Whom a copy is charged to: the sender's family (see `Space::alloc_copy`).
+    // Whom a copy is charged to while it waits: the sender's family (see `Space::alloc_copy`;
+    // the receiver's once taken, `Space::keep_copy`).
     let family = mine.policy.family;
     let lends = if how & PUT_LENDS != 0 { Some(lend::read_table(mine, whole.to_read()).ok_or(BadPointer)?) } else { None };
     let how = how & !PUT_LENDS;
