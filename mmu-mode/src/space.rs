@@ -21,8 +21,11 @@ mod loans;
 
 const PAGE: u64 = 4096;
 const HUGE: u64 = 2 << 20;
-/// Bytes of a range check between two windows for interrupts (1 MiB: 256 page walks).
+/// Bytes of a range check between two windows for interrupts (1 MiB: 256 entries read).
 const CHECK_RUN: u64 = 1 << 20;
+/// The longest range checked a page walk at a time; a longer one reads its leaf tables' entries
+/// in a row ([`Space::in_runs`]).
+const RUN_CHECK: u64 = 4 * PAGE;
 /// The boot tables map the first 4 GiB; so does every task's space.
 const MAPPED: u64 = 4 << 30;
 /// The most one allocation through the gate may ask for.
@@ -199,34 +202,48 @@ impl Space {
         }
     }
 
-    /// [`Space::set_access`] of any range: a page at a time, splitting 2 MiB pages as it goes.
+    /// [`Space::set_access`] of any range: a 2 MiB region at a time (its leaf table found once,
+    /// a 2 MiB page split first), then a run of entries written in a row, each page's stale TLB
+    /// entry dropped if this space is loaded. A multi-page transfer's cost is then a few
+    /// instructions a page, not a walk a page.
     #[inline(never)]
     fn set_range_access(&mut self, start: u64, end: u64, access: Access) {
         if end > start.saturating_add(HUGE) {
             return self.set_access_long(start, end, access);
         }
-        let flags = strip_nx(leaf_flags(access));
+        let bits = (leaf_flags(access) & self.leaf_mask).bits();
         let loaded = cpu::cr3() == self.cr3();
+        let end = end.min(MAPPED);
         let mut page = start & !(PAGE - 1);
-        while page < end && page < MAPPED {
+        while page < end {
             let region = page / HUGE;
             let mut slot = self.pds[(region / 512) as usize][(region % 512) as usize].clone();
             if slot.flags().contains(F::HUGE_PAGE) {
                 slot = self.split_huge(region);
             }
-            let pt = slot.addr().as_u64() as *mut PageTable;
-            let mut leaf = PageTableEntry::new();
-            // Below MAPPED (4 GiB) and page-aligned: a valid physical frame address.
-            leaf.set_addr(x86_64::PhysAddr::new_truncate(page), flags);
-            // SAFETY: the entry points at one of this space's own tables (made in
-            // `split_huge` or in `fill`), which live in `self.pts`.
-            unsafe { (&mut *pt)[((page / PAGE) % 512) as usize] = leaf };
-            exec::events::count(&exec::events::PTE_WRITES, 1);
-            if loaded {
-                x86_64::instructions::tlb::flush(x86_64::VirtAddr::new(page));
-                exec::events::count(&exec::events::TLB_FLUSHES, 1);
+            let run_end = ((region + 1) * HUGE).min(end);
+            let first = ((page / PAGE) % 512) as usize;
+            let n = (run_end - page).div_ceil(PAGE) as usize;
+            // SAFETY: the entry points at one of this space's own tables (made in `split_huge`
+            // or in `fill`), which live in `self.pts`; `first + n <= 512`: the run ends within
+            // the region. A page table is 512 eight-byte entries (`PageTableEntry` is a u64),
+            // written here as the words they are, each the page's frame (below MAPPED, 4 GiB,
+            // page-aligned: a valid address) and the leaf bits.
+            let entries = unsafe { core::slice::from_raw_parts_mut((slot.addr().as_u64() as *mut u64).add(first), n) };
+            let mut frame = page;
+            for e in entries {
+                *e = frame | bits;
+                frame += PAGE;
             }
-            page += PAGE;
+            exec::events::count(&exec::events::PTE_WRITES, n as u64);
+            if loaded {
+                while page < frame {
+                    x86_64::instructions::tlb::flush(x86_64::VirtAddr::new_truncate(page));
+                    page += PAGE;
+                }
+                exec::events::count(&exec::events::TLB_FLUSHES, n as u64);
+            }
+            page = frame;
         }
     }
 
@@ -287,8 +304,8 @@ impl Space {
     /// Whether ring 3 may read every byte of `[addr, addr + len)` (an allegation check). Asked
     /// only by the one door (`uaccess`: `Space::readable`), which hands out the range.
     pub(crate) fn user_readable(&self, addr: u64, len: u64) -> bool {
-        if len > CHECK_RUN {
-            return self.in_runs(addr, len, Space::user_readable);
+        if len > RUN_CHECK {
+            return self.in_runs(addr, len, F::USER_ACCESSIBLE);
         }
         let Some(end) = addr.checked_add(len.max(1)) else { return false };
         let mut page = addr & !(PAGE - 1);
@@ -301,23 +318,52 @@ impl Space {
         true
     }
 
-    /// A check of a long range (a message of megabytes: a page walk per page), made as
-    /// `check` of runs of [`CHECK_RUN`] bytes with a window for pending interrupts after each,
-    /// as the door's copies do (a gate call runs under Forbid with interrupts off, and nothing
-    /// an interrupt does changes a space). Out of line: the short checks of the hot path pay
-    /// one comparison for it.
+    /// Whether every page of `[page, end)` (`page` aligned, `end` at most MAPPED) has a leaf
+    /// entry with every bit of `need` (the bits [`Space::access_of`] reads as the access): a 2 MiB region at a time, the entries of its leaf table
+    /// read in a row (a few instructions a page, where a walk a page takes about 25).
+    fn run_has(&self, mut page: u64, end: u64, need: F) -> bool {
+        let need = need.bits();
+        while page < end {
+            let region = page / HUGE;
+            let pde = &self.pds[(region / 512) as usize][(region % 512) as usize];
+            if pde.flags().contains(F::HUGE_PAGE) {
+                if pde.flags().bits() & need != need {
+                    return false;
+                }
+            } else {
+                let first = ((page / PAGE) % 512) as usize;
+                let n = (((region + 1) * HUGE).min(end) - page).div_ceil(PAGE) as usize;
+                // SAFETY: a non-huge PD entry points at one of this space's tables, 512 entries
+                // of eight bytes (`PageTableEntry` is a u64), read as the words they are;
+                // `first + n <= 512`: the run ends within the region.
+                let entries = unsafe { core::slice::from_raw_parts((pde.addr().as_u64() as *const u64).add(first), n) };
+                if entries.iter().any(|&e| e & need != need) {
+                    return false;
+                }
+            }
+            page = (region + 1) * HUGE;
+        }
+        true
+    }
+
+    /// A check of a long range (a message past [`RUN_CHECK`]: a multi-page block, or megabytes)
+    /// that every page's leaf entry has `need` ([`Space::run_has`]), made in runs of
+    /// [`CHECK_RUN`] bytes with a window for pending interrupts after each, as the door's copies
+    /// do (a gate call runs under Forbid with interrupts off, and nothing an interrupt does
+    /// changes a space). Out of line: the short checks of the hot path pay one comparison for it.
     #[inline(never)]
-    fn in_runs(&self, addr: u64, len: u64, check: fn(&Space, u64, u64) -> bool) -> bool {
-        if addr.checked_add(len).is_none() {
+    fn in_runs(&self, addr: u64, len: u64, need: F) -> bool {
+        let Some(end) = addr.checked_add(len) else { return false };
+        if end > MAPPED {
             return false;
         }
-        let mut at = 0;
-        while at < len {
-            let n = (len - at).min(CHECK_RUN);
-            if !check(self, addr + at, n) {
+        let mut page = addr & !(PAGE - 1);
+        while page < end {
+            let to = page.saturating_add(CHECK_RUN).min(end);
+            if !self.run_has(page, to, need) {
                 return false;
             }
-            at += n;
+            page = to;
             exec::sched::let_interrupts_in();
         }
         true
@@ -330,9 +376,10 @@ impl Space {
 
     /// Whether ring 3 may write every byte of `[addr, addr + len)` (an allegation check). Asked
     /// only by the one door (`uaccess`: `Space::writable`).
+    #[inline(always)]
     pub(crate) fn user_writable(&self, addr: u64, len: u64) -> bool {
-        if len > CHECK_RUN {
-            return self.in_runs(addr, len, Space::user_writable);
+        if len > RUN_CHECK {
+            return self.in_runs(addr, len, F::USER_ACCESSIBLE | F::WRITABLE);
         }
         let Some(end) = addr.checked_add(len.max(1)) else { return false };
         let mut page = addr & !(PAGE - 1);
