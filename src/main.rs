@@ -15,7 +15,7 @@ static RESIDENTS: &[&Resident] =
 #[cfg(not(feature = "mmu"))]
 static TEST_SUITES: &[&[Test]] = &[exec::TESTS, exec::FAST_PATH_TESTS, devices::TESTS, libraries::TESTS];
 #[cfg(feature = "mmu")]
-static TEST_SUITES: &[&[Test]] = &[exec::TESTS, devices::TESTS, libraries::TESTS, mmu_mode::TESTS, mmu_mode::SYS_TESTS, mmu_mode::ATTACK_TESTS, mmu_mode::FORBID_TESTS, mmu_mode::MSG_ATTACK_TESTS, mmu_mode::FUZZ_TESTS, mmu_mode::DOS_TESTS, mmu_mode::TO_RING0_TESTS, mmu_mode::HANDOFF_TESTS, mmu_mode::LEND_TESTS, mmu_mode::RECORD_TESTS, mmu_mode::DOOR_TESTS, mmu_mode::DEVICE_REPLY_TESTS, mmu_mode::REACH_TESTS, workbench_shell::TESTS, workbench_shell::SETTINGS_TESTS];
+static TEST_SUITES: &[&[Test]] = &[exec::TESTS, devices::TESTS, libraries::TESTS, mmu_mode::TESTS, mmu_mode::SYS_TESTS, mmu_mode::ATTACK_TESTS, mmu_mode::FORBID_TESTS, mmu_mode::MSG_ATTACK_TESTS, mmu_mode::FUZZ_TESTS, mmu_mode::DOS_TESTS, mmu_mode::TO_RING0_TESTS, mmu_mode::HANDOFF_TESTS, mmu_mode::LEND_TESTS, mmu_mode::RECORD_TESTS, mmu_mode::DOOR_TESTS, mmu_mode::PAGES_TESTS, mmu_mode::DEVICE_REPLY_TESTS, mmu_mode::REACH_TESTS, workbench_shell::TESTS, workbench_shell::SETTINGS_TESTS];
 
 /// Entered from the PVH trampoline in 64-bit mode, on the boot stack, interrupts off.
 #[unsafe(no_mangle)]

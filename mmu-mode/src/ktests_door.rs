@@ -1,7 +1,7 @@
 //! mmu-mode's in-kernel tests of the one door to task memory: long work a gate call does for a
 //! task with interrupts off (the door's copies, `uaccess.rs`: chunked, overlapping either way;
-//! page-table changes, `Space::set_access`; the checks of long alleged ranges,
-//! `Space::readable`/`writable`) lets pending interrupts in as it goes; and device I/O from
+//! the page-table work and range checks are `ktests_pages.rs`') lets pending interrupts in as
+//! it goes; and device I/O from
 //! ring 3 with IoRequests (`io.rs`): a device works on the kernel's copy of a request's data,
 //! never on the task's memory, and its reply signals the task's own reply port.
 
@@ -12,13 +12,12 @@ use exec::task::Task;
 use exec::{ensure, ensure_eq, sys};
 
 use crate::ktests_attacks::{gone, hostile, me3};
+use crate::ktests_pages::BLOCK;
 
 use crate::uaccess::{CHUNK, UserRead, UserWrite};
 
 pub static TESTS: &[Test] = &[
     Test::new("mmu.door.long_copies_let_interrupts_in", long_copies_let_interrupts_in),
-    Test::new("mmu.door.long_page_table_work_lets_interrupts_in", long_page_table_work_lets_interrupts_in),
-    Test::new("mmu.door.long_page_checks_let_interrupts_in", long_page_checks_let_interrupts_in),
     Test::new("mmu.door.kernel_forbid_time_is_not_the_tasks", kernel_forbid_time_is_not_the_tasks),
     Test::new("mmu.door.forbid_held_through_long_calls_is_judged", forbid_held_through_long_calls_is_judged),
     Test::new("mmu.door.devices_work_on_the_kernels_copy", devices_work_on_the_kernels_copy),
@@ -84,84 +83,6 @@ fn long_copies_let_interrupts_in() -> TestResult {
     ensure!(LEN > 8 * CHUNK);
     ensure!(ticks >= 3, "{ticks} ticks in {copies} copies of {LEN} bytes: interrupts were held off");
     ensure_eq!(exec::arch::x86_64::cpu::interrupts_enabled(), true);
-    Ok(())
-}
-
-/// Bytes of the block the holder allocates: two runs of 2 MiB (an arena: the suite runs in
-/// 32 MiB machines too).
-const BLOCK: u64 = 4 << 20;
-
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct Holder {
-    parent: *mut Task,
-    block: u64,
-}
-
-/// Ring 3: allocates [`BLOCK`] bytes, says where, and waits to be ended.
-extern "C" fn holder(block: u64) -> ! {
-    let h = block as *mut Holder;
-    // SAFETY: our own block; the parent is alleged to the gate.
-    unsafe {
-        (*h).block = exec::sys::alloc_mem(BLOCK as usize, MemFlags::ANY) as u64;
-        exec::sys::signal((*h).parent, SIGF_CTRL_F);
-        exec::sys::wait(SIGF_CTRL_E);
-        exec::sys::rem_task(core::ptr::null_mut());
-    }
-    unreachable!()
-}
-
-/// Page-table changes over megabytes, as a gate call makes them (under Forbid, interrupts off,
-/// no Disable held), let pending interrupts in every 2 MiB: the clock ticks on while they go
-/// (until three ticks came, or 2 s passed).
-fn long_page_table_work_lets_interrupts_in() -> TestResult {
-    on_a_big_block("r3-big-holder", |s, start| s.set_access(start, start + BLOCK, crate::pte::Access::ReadWrite))
-}
-
-/// The checks of a long range a task alleges (a message of megabytes: a page walk per page)
-/// let pending interrupts in as they go, as the copies do.
-fn long_page_checks_let_interrupts_in() -> TestResult {
-    let refused = core::sync::atomic::AtomicBool::new(false);
-    on_a_big_block("r3-big-checked", |s, start| {
-        if s.readable(start, BLOCK).is_none() || s.writable(start, BLOCK).is_none() {
-            refused.store(true, core::sync::atomic::Ordering::Relaxed);
-        }
-    })?;
-    ensure!(!refused.into_inner(), "the holder's own block was refused");
-    Ok(())
-}
-
-/// Starts a ring-3 holder of a [`BLOCK`]-byte block, and repeats `work` on its space and block
-/// under Forbid with interrupts off, until three ticks came (or 2 s passed: with interrupts
-/// held off throughout, none would).
-fn on_a_big_block(name: &str, work: impl Fn(&mut crate::space::Space, u64)) -> TestResult {
-    let (t, block) = hostile(name, 0, holder, Holder { parent: me3(), block: 0 })?;
-    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
-    // SAFETY: written before the signal; the holder waits.
-    let start = unsafe { (block as *const Holder).read() }.block;
-    exec::sched::forbid();
-    exec::arch::x86_64::cpu::disable_interrupts();
-    let (t0, began) = (exec::time::ticks(), exec::time::uptime_ns());
-    let mut runs = 0;
-    // SAFETY: the holder is live and waits (Forbid held): its space is ours to change, and
-    // its block stays open to it as it was.
-    let space = unsafe { ((*t).space() as *mut crate::space::Space).as_mut() };
-    if let Some(s) = space
-        && start != 0
-    {
-        while exec::time::ticks() - t0 < 3 && exec::time::uptime_ns() - began < 2_000_000_000 {
-            work(s, start);
-            runs += 1;
-        }
-    }
-    let ticks = exec::time::ticks() - t0;
-    exec::arch::x86_64::cpu::enable_interrupts();
-    exec::sched::permit();
-    // SAFETY: live, waiting.
-    unsafe { exec::signal::signal(t, SIGF_CTRL_E) };
-    ensure!(gone(name, 500), "the holder did not end");
-    ensure!(start != 0 && runs > 0, "no block to work on");
-    ensure!(ticks >= 3, "{ticks} ticks in {runs} runs over {BLOCK} bytes: interrupts were held off");
     Ok(())
 }
 

@@ -70,6 +70,8 @@ mod ktests_reach;
 #[cfg(target_os = "none")]
 mod ktests_door;
 #[cfg(target_os = "none")]
+mod ktests_pages;
+#[cfg(target_os = "none")]
 mod ktests_dos;
 #[cfg(target_os = "none")]
 mod ktests_fuzz;
@@ -100,6 +102,8 @@ pub use ktests_forbid::TESTS as FORBID_TESTS;
 pub use ktests_reach::TESTS as REACH_TESTS;
 #[cfg(target_os = "none")]
 pub use ktests_door::TESTS as DOOR_TESTS;
+#[cfg(target_os = "none")]
+pub use ktests_pages::TESTS as PAGES_TESTS;
 #[cfg(target_os = "none")]
 pub use ktests_dos::TESTS as DOS_TESTS;
 #[cfg(target_os = "none")]

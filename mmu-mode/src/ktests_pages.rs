@@ -1,0 +1,166 @@
+//! mmu-mode's in-kernel tests of a space's page-table work over ranges (`Space::set_access`)
+//! and of the checks of alleged ranges (`Space::readable`/`writable`): exact at every page's
+//! edge and a 2 MiB region's, and, over megabytes, letting pending interrupts in as they go (a
+//! gate call makes them under Forbid with interrupts off).
+
+use exec::ktest::{Test, TestResult};
+use exec::memory::MemFlags;
+use exec::signal::{SIGF_CTRL_E, SIGF_CTRL_F};
+use exec::task::Task;
+use exec::{ensure, ensure_eq};
+
+use crate::ktests_attacks::{gone, hostile, me3};
+use crate::pte::Access;
+use crate::space::Space;
+
+pub static TESTS: &[Test] = &[
+    Test::new("mmu.door.long_page_table_work_lets_interrupts_in", long_page_table_work_lets_interrupts_in),
+    Test::new("mmu.door.long_page_checks_let_interrupts_in", long_page_checks_let_interrupts_in),
+    Test::new("mmu.door.page_runs_set_and_checked_exactly", page_runs_set_and_checked_exactly),
+];
+
+const PAGE: u64 = 4096;
+const HUGE: u64 = 2 << 20;
+
+/// Bytes of the block the holder allocates: two runs of 2 MiB (an arena: the suite runs in
+/// 32 MiB machines too).
+pub(crate) const BLOCK: u64 = 4 << 20;
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Holder {
+    parent: *mut Task,
+    block: u64,
+}
+
+/// Ring 3: allocates [`BLOCK`] bytes, says where, and waits to be ended.
+extern "C" fn holder(block: u64) -> ! {
+    let h = block as *mut Holder;
+    // SAFETY: our own block; the parent is alleged to the gate.
+    unsafe {
+        (*h).block = exec::sys::alloc_mem(BLOCK as usize, MemFlags::ANY) as u64;
+        exec::sys::signal((*h).parent, SIGF_CTRL_F);
+        exec::sys::wait(SIGF_CTRL_E);
+        exec::sys::rem_task(core::ptr::null_mut());
+    }
+    unreachable!()
+}
+
+/// Page-table changes over megabytes, as a gate call makes them (under Forbid, interrupts off,
+/// no Disable held), let pending interrupts in every 2 MiB: the clock ticks on while they go
+/// (until three ticks came, or 2 s passed).
+fn long_page_table_work_lets_interrupts_in() -> TestResult {
+    on_a_big_block("r3-big-holder", |s, start| s.set_access(start, start + BLOCK, Access::ReadWrite))
+}
+
+/// The checks of a long range a task alleges (a message of megabytes: a page walk per page)
+/// let pending interrupts in as they go, as the copies do.
+fn long_page_checks_let_interrupts_in() -> TestResult {
+    let refused = core::sync::atomic::AtomicBool::new(false);
+    on_a_big_block("r3-big-checked", |s, start| {
+        if s.readable(start, BLOCK).is_none() || s.writable(start, BLOCK).is_none() {
+            refused.store(true, core::sync::atomic::Ordering::Relaxed);
+        }
+    })?;
+    ensure!(!refused.into_inner(), "the holder's own block was refused");
+    Ok(())
+}
+
+/// Starts a ring-3 holder of a [`BLOCK`]-byte block, and repeats `work` on its space and block
+/// under Forbid with interrupts off, until three ticks came (or 2 s passed: with interrupts
+/// held off throughout, none would).
+fn on_a_big_block(name: &str, work: impl Fn(&mut Space, u64)) -> TestResult {
+    let (t, block) = hostile(name, 0, holder, Holder { parent: me3(), block: 0 })?;
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // SAFETY: written before the signal; the holder waits.
+    let start = unsafe { (block as *const Holder).read() }.block;
+    exec::sched::forbid();
+    exec::arch::x86_64::cpu::disable_interrupts();
+    let (t0, began) = (exec::time::ticks(), exec::time::uptime_ns());
+    let mut runs = 0;
+    // SAFETY: the holder is live and waits (Forbid held): its space is ours to change, and
+    // its block stays open to it as it was.
+    let space = unsafe { ((*t).space() as *mut Space).as_mut() };
+    if let Some(s) = space
+        && start != 0
+    {
+        while exec::time::ticks() - t0 < 3 && exec::time::uptime_ns() - began < 2_000_000_000 {
+            work(s, start);
+            runs += 1;
+        }
+    }
+    let ticks = exec::time::ticks() - t0;
+    exec::arch::x86_64::cpu::enable_interrupts();
+    exec::sched::permit();
+    // SAFETY: live, waiting.
+    unsafe { exec::signal::signal(t, SIGF_CTRL_E) };
+    ensure!(gone(name, 500), "the holder did not end");
+    ensure!(start != 0 && runs > 0, "no block to work on");
+    ensure!(ticks >= 3, "{ticks} ticks in {runs} runs over {BLOCK} bytes: interrupts were held off");
+    Ok(())
+}
+
+
+/// A range's page-table work and checks, made a 2 MiB region at a time, are exact at every
+/// edge: five pages made read-only across a region's boundary, and one page closed alone at
+/// the block's end, change those pages and no others (the pages either side keep their
+/// access); a check of a long range (read in runs) or a short one (a walk a page) fails for a
+/// range that takes in one changed page anywhere, and passes for one that ends just before it
+/// or starts just after; set back, the whole block checks again.
+fn page_runs_set_and_checked_exactly() -> TestResult {
+    holding("r3-pages-exact", |s, start| {
+        let end = start + BLOCK;
+        // The first region boundary at least 8 pages into the block (so at most 2 MiB + 8
+        // pages in: at least 8 pages of the 4 MiB block lie above it).
+        let b = (start + 8 * PAGE).div_ceil(HUGE) * HUGE;
+        ensure!(b + 8 * PAGE <= end, "block {start:#x}: no boundary inside it");
+        ensure!(s.writable(start, BLOCK).is_some() && s.readable(start, BLOCK).is_some(), "the block is not the holder's");
+        let (lo, hi) = (b - 3 * PAGE, b + 2 * PAGE);
+        s.set_access(lo, hi, Access::Read);
+        for p in (lo - PAGE..hi + PAGE).step_by(PAGE as usize) {
+            let want = if (lo..hi).contains(&p) { Access::Read } else { Access::ReadWrite };
+            ensure_eq!(s.access_of(p), Some(want), "page {p:#x} (read-only from {lo:#x} to {hi:#x})");
+        }
+        ensure!(s.writable(start, BLOCK).is_none(), "a long check missed read-only pages");
+        ensure!(s.readable(start, BLOCK).is_some(), "a long read check refused read-only pages");
+        ensure!(s.writable(start, lo - start).is_some(), "the pages below the change were refused");
+        ensure!(s.writable(hi, end - hi).is_some(), "the pages above the change were refused");
+        ensure!(s.writable(start, lo - start + 1).is_none(), "a long check missed the first read-only page");
+        ensure!(s.writable(hi - 1, end - hi + 1).is_none(), "a long check missed the last read-only page");
+        ensure!(s.writable(lo - 1, 2).is_none() && s.writable(hi - 1, 2).is_none(), "a short check missed an edge");
+        ensure!(s.readable(lo, hi - lo).is_some() && s.writable(lo, hi - lo).is_none());
+        s.set_access(lo, hi, Access::ReadWrite);
+        ensure!(s.writable(start, BLOCK).is_some(), "set back, the block was refused");
+        // One page alone (its own short way), the block's last.
+        s.set_access(end - PAGE, end, Access::Kernel);
+        ensure_eq!(s.access_of(end - PAGE), Some(Access::Kernel));
+        ensure_eq!(s.access_of(end - 2 * PAGE), Some(Access::ReadWrite));
+        ensure!(s.readable(start, BLOCK).is_none() && s.writable(start, BLOCK).is_none(), "a long check missed the closed last page");
+        ensure!(s.writable(start, BLOCK - PAGE).is_some(), "the pages below the closed one were refused");
+        s.set_access(end - PAGE, end, Access::ReadWrite);
+        ensure!(s.writable(start, BLOCK).is_some(), "set back, the block was refused");
+        Ok(())
+    })
+}
+
+/// Starts a ring-3 holder of a [`BLOCK`]-byte block and runs `work` once on its space and
+/// block under Forbid (the holder waits meanwhile; `work` leaves the block as it found it).
+fn holding(name: &str, work: impl FnOnce(&mut Space, u64) -> TestResult) -> TestResult {
+    let (t, block) = hostile(name, 0, holder, Holder { parent: me3(), block: 0 })?;
+    ensure_eq!(exec::signal::wait(SIGF_CTRL_F), SIGF_CTRL_F);
+    // SAFETY: written before the signal; the holder waits.
+    let start = unsafe { (block as *const Holder).read() }.block;
+    exec::sched::forbid();
+    // SAFETY: the holder is live and waits (Forbid held): its space is ours to look at and
+    // change for the while.
+    let space = unsafe { ((*t).space() as *mut Space).as_mut() };
+    let result = match space {
+        Some(s) if start != 0 => work(s, start),
+        _ => Err("no block to work on".into()),
+    };
+    exec::sched::permit();
+    // SAFETY: live, waiting.
+    unsafe { exec::signal::signal(t, SIGF_CTRL_E) };
+    ensure!(gone(name, 500), "the holder did not end");
+    result
+}
