@@ -17,6 +17,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.door.long_page_table_work_lets_interrupts_in", long_page_table_work_lets_interrupts_in),
     Test::new("mmu.door.long_page_checks_let_interrupts_in", long_page_checks_let_interrupts_in),
     Test::new("mmu.door.page_runs_set_and_checked_exactly", page_runs_set_and_checked_exactly),
+    Test::new("mmu.door.a_fresh_copy_block_shows_no_old_bytes", a_fresh_copy_block_shows_no_old_bytes),
 ];
 
 const PAGE: u64 = 4096;
@@ -139,6 +140,33 @@ fn page_runs_set_and_checked_exactly() -> TestResult {
         ensure!(s.writable(start, BLOCK - PAGE).is_some(), "the pages below the closed one were refused");
         s.set_access(end - PAGE, end, Access::ReadWrite);
         ensure!(s.writable(start, BLOCK).is_some(), "set back, the block was refused");
+        Ok(())
+    })
+}
+
+/// A fresh block for a message's copy is not cleared where the copy goes (the caller writes
+/// it at once: `Space::alloc_copy`), but the rest of its last page is: pages that held another
+/// block's bytes show none of them past the message. (The pages are made dirty as a block of
+/// the holder's, freed, and taken again for the copy.)
+fn a_fresh_copy_block_shows_no_old_bytes() -> TestResult {
+    holding("r3-fresh-copy", |s, _| {
+        let len = 2 * PAGE + 100;
+        let end = len.div_ceil(PAGE) * PAGE;
+        let Some(old) = s.alloc(len) else { return Err("no memory".into()) };
+        // SAFETY: the holder's block of `end` bytes, just made; the holder waits.
+        unsafe { core::ptr::write_bytes(old as *mut u8, 0xa5, end as usize) };
+        ensure!(s.free(old), "the block was not freed");
+        let family = s.policy.family;
+        let Some(copy) = s.alloc_copy(len, family) else { return Err("no memory for the copy".into()) };
+        // SAFETY: the fresh copy block of `end` bytes (whole pages), open to the holder.
+        let tail = unsafe { core::slice::from_raw_parts((copy + len) as *const u8, (end - len) as usize) };
+        let dirty = tail.iter().filter(|&&b| b != 0).count();
+        // The copy as its caller would write it, then retired as a reply does.
+        // SAFETY: as above.
+        unsafe { core::ptr::write_bytes(copy as *mut u8, 0, len as usize) };
+        s.retire_copy(copy, len);
+        ensure_eq!(copy, old, "the freed pages were not taken again: nothing shown");
+        ensure_eq!(dirty, 0, "bytes of the old block past the message in the copy's last page");
         Ok(())
     })
 }

@@ -395,17 +395,19 @@ impl Space {
     /// Allocates `len` bytes of whole pages (see `pages`), zeroed, open to the task
     /// read-write. Result: the address, or `None` without memory or past the family's quota.
     pub fn alloc(&mut self, len: u64) -> Option<u64> {
-        self.alloc_lent(len, 0, self.policy.family)
+        self.alloc_lent(len, 0, self.policy.family, 0)
     }
 
-    /// [`Space::alloc`], the block counting `lent` loans from the start, charged to `family`.
-    fn alloc_lent(&mut self, len: u64, lent: u32, family: u64) -> Option<u64> {
+    /// [`Space::alloc`], the block counting `lent` loans from the start, charged to `family`,
+    /// its bytes zeroed from `cleared_from` on (the caller writes those below at once, before
+    /// the task runs: see `pages::alloc_cleared_from`).
+    fn alloc_lent(&mut self, len: u64, lent: u32, family: u64, cleared_from: u64) -> Option<u64> {
         if len > MAX_ALLOC {
             return None;
         }
         let worst = pages::worst_cost(len);
         crate::policy::charge(family, worst).ok()?;
-        let Some(p) = pages::alloc(len) else {
+        let Some(p) = pages::alloc_cleared_from(len, cleared_from) else {
             crate::policy::uncharge(family, worst);
             return None;
         };
@@ -434,6 +436,8 @@ impl Space {
     /// [`Space::alloc`] makes, charged to `family`, the sender's (a sender that floods a task
     /// with copies spends its own quota, never the receiver's, until the receiver takes them:
     /// [`Space::keep_copy`]), its loan counted. `None` without memory or past `family`'s quota.
+    /// A fresh block's first `len` bytes are not cleared: the caller writes the copy there at
+    /// once, before the task can run (the rest of its last page is).
     pub fn alloc_copy(&mut self, len: u64, family: u64) -> Option<u64> {
         if let Some(start) = self.spare {
             let need = len.max(1).div_ceil(PAGE) * PAGE;
@@ -450,7 +454,8 @@ impl Space {
                 return Some(start);
             }
         }
-        self.alloc_lent(len, 1, family)
+        // Its first `len` bytes are the message's copy, written at once by the caller.
+        self.alloc_lent(len, 1, family, len)
     }
 
     /// Done with the copy of a message of `len` bytes at `start` (from
