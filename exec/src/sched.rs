@@ -405,8 +405,47 @@ pub const RING3_FORBID_TICKS: u32 = 20;
 #[cfg(feature = "mmu")]
 pub const RING3_FORBID_DEBT: u64 = 2 * RING3_FORBID_TICKS as u64;
 
+/// mmu-mode: the Forbid debt of a ring-3 family past which a task of it that holds its own
+/// Forbid, and owes some debt itself (it kept someone waiting within its last ticks), is
+/// removed: tasks of one family that take Forbid in turns, each Waiting while it holds it and
+/// waking the next, keep their own debts low while together they keep the others waiting.
+/// Each family's own: a family can run up no debt but its own, so it cannot have another
+/// family's task removed (a debt of all ring-3 tasks together let it). Not paid off by a
+/// removal: a family past it must keep Forbid for less than half of the time until it is
+/// below again.
+#[cfg(feature = "mmu")]
+pub const RING3_FORBID_DEBT_FAMILY: u64 = 2 * RING3_FORBID_DEBT;
+
+/// mmu-mode: a Forbid debt: ticks at which a ring-3 Forbid kept others waiting, less one for
+/// each tick between them (see [`RING3_FORBID_DEBT`]). A task's own, and its family's.
+#[cfg(feature = "mmu")]
+#[derive(Clone, Copy, Debug)]
+pub struct ForbidDebt {
+    owed: u64,
+    /// The tick of the last charge.
+    at: u64,
+}
+
+#[cfg(feature = "mmu")]
+impl ForbidDebt {
+    /// No debt.
+    pub const NONE: ForbidDebt = ForbidDebt { owed: 0, at: 0 };
+
+    /// One more tick at `now`: the ticks since the last charge pay off as much first.
+    fn charge(&mut self, now: u64) {
+        let free = now.saturating_sub(self.at).saturating_sub(1);
+        self.owed = self.owed.saturating_sub(free) + 1;
+        self.at = now;
+    }
+
+    /// The debt as of tick `now` (less what the ticks since the last charge paid off).
+    fn at(&self, now: u64) -> u64 {
+        self.owed.saturating_sub(now.saturating_sub(self.at))
+    }
+}
+
 /// mmu-mode: counts the ticks the running ring-3 task has held Forbid without a break, and its
-/// Forbid debt (`others_wait`: a ready task ranks with or above it).
+/// and its family's Forbid debts (`others_wait`: a ready task ranks with or above it).
 #[cfg(feature = "mmu")]
 fn forbid_watch(me: &mut Task, td_nest_cnt: i32, others_wait: bool) {
     if me.runs_in_ring3() && td_nest_cnt > 0 {
@@ -416,9 +455,12 @@ fn forbid_watch(me: &mut Task, td_nest_cnt: i32, others_wait: bool) {
     }
     if me.runs_in_ring3() && me.own_forbid > 0 && others_wait {
         let now = crate::time::ticks();
-        let free = now.saturating_sub(me.forbid_debt_at).saturating_sub(1);
-        me.forbid_debt = me.forbid_debt.saturating_sub(free) + 1;
-        me.forbid_debt_at = now;
+        me.forbid_debt.charge(now);
+        // SAFETY: the tick (interrupts off): mmu-mode keeps the family's debt while the family
+        // has a task, and frees it only with interrupts off (under Disable, at a task's end).
+        if let Some(family) = unsafe { me.family_debt.as_mut() } {
+            family.charge(now);
+        }
     }
 }
 
@@ -435,18 +477,25 @@ pub fn note_own_forbid(taken: bool) {
 }
 
 /// mmu-mode: whether the running task is a ring-3 task that holds Forbid now and has held it
-/// past [`RING3_FORBID_TICKS`], or is past its Forbid debt [`RING3_FORBID_DEBT`] (the trap
-/// path, and the gate on its way back to ring 3, then remove it). Callable with interrupts on
-/// or off.
+/// past [`RING3_FORBID_TICKS`], or is past its Forbid debt [`RING3_FORBID_DEBT`], or owes some
+/// while its family is past [`RING3_FORBID_DEBT_FAMILY`] (the trap path, and the gate on its
+/// way back to ring 3, then remove it). Callable with interrupts on or off.
 #[cfg(feature = "mmu")]
 pub fn forbid_overrun() -> bool {
     // Read with interrupts off: the tick writes these counts (the gate asks on its way back,
     // where interrupts may be on).
     cpu::without_interrupts(|| {
-        // SAFETY: interrupts off; the running task is live.
+        // SAFETY: interrupts off; the running task is live, and so is its family's debt (see
+        // `forbid_watch`).
         unsafe {
             let me = &*(*base()).this_task;
-            (*base()).nest.td_nest_cnt > 0 && (me.forbid_ticks > RING3_FORBID_TICKS || me.forbid_debt > RING3_FORBID_DEBT)
+            if (*base()).nest.td_nest_cnt <= 0 {
+                return false;
+            }
+            let now = crate::time::ticks();
+            let own = me.forbid_debt.at(now);
+            let family = me.family_debt.as_ref().map_or(0, |f| f.at(now));
+            me.forbid_ticks > RING3_FORBID_TICKS || own > RING3_FORBID_DEBT || (own > 0 && family > RING3_FORBID_DEBT_FAMILY)
         }
     })
 }

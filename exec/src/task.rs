@@ -126,15 +126,18 @@ pub struct Task {
     #[cfg(feature = "mmu")]
     pub(crate) forbid_ticks: u32,
     /// mmu-mode: the Forbid nesting the task took itself through the gate (not the kernel's
-    /// for its calls), and its Forbid debt: ticks it held its own Forbid, less the ticks
-    /// between them (see `sched::RING3_FORBID_DEBT`), as of tick `forbid_debt_at`. Written by
-    /// the gate's Forbid and Permit and by the tick, each with interrupts off.
+    /// for its calls), and its Forbid debt: ticks it held its own Forbid while others waited,
+    /// less the ticks between them (see `sched::RING3_FORBID_DEBT`). Written by the gate's
+    /// Forbid and Permit and by the tick, each with interrupts off.
     #[cfg(feature = "mmu")]
     pub(crate) own_forbid: u32,
     #[cfg(feature = "mmu")]
-    pub(crate) forbid_debt: u64,
+    pub(crate) forbid_debt: crate::sched::ForbidDebt,
+    /// mmu-mode: its family's Forbid debt (all its tasks' ticks together: see
+    /// `sched::RING3_FORBID_DEBT_FAMILY`), kept by mmu-mode for as long as the family has a
+    /// task; null for a ring-0 task. Written by the tick with interrupts off.
     #[cfg(feature = "mmu")]
-    pub(crate) forbid_debt_at: u64,
+    pub(crate) family_debt: *mut crate::sched::ForbidDebt,
 }
 
 impl Task {
@@ -188,9 +191,9 @@ impl Task {
             #[cfg(feature = "mmu")]
             own_forbid: 0,
             #[cfg(feature = "mmu")]
-            forbid_debt: 0,
+            forbid_debt: crate::sched::ForbidDebt::NONE,
             #[cfg(feature = "mmu")]
-            forbid_debt_at: 0,
+            family_debt: null_mut(),
         });
         let mut n = name.len().min(TASK_NAME_MAX);
         while !name.is_char_boundary(n) {
@@ -513,6 +516,9 @@ pub struct UserStart {
     pub space: usize,
     /// Its user block, where its FS base points (see `user_heap`).
     pub user_block: u64,
+    /// Its family's Forbid debt (see `sched::RING3_FORBID_DEBT_FAMILY`), which mmu-mode keeps
+    /// for as long as the family has a task.
+    pub family_debt: *mut crate::sched::ForbidDebt,
 }
 
 /// mmu-mode: creates a task that runs `start.entry(arg)` in ring 3 at priority `pri`, in the
@@ -526,5 +532,6 @@ pub fn add_user_task(name: &str, pri: i8, arg: usize, start: UserStart) -> *mut 
     t.user_entry = start.entry;
     t.user_stack = start.user_stack;
     t.space = start.space;
+    t.family_debt = start.family_debt;
     launch(t, 16 * 1024)
 }

@@ -54,7 +54,7 @@ fn long_page_table_work_lets_interrupts_in() -> TestResult {
     on_a_big_block("r3-big-holder", |s, start| s.set_access(start, start + BLOCK, Access::ReadWrite))
 }
 
-/// The checks of a long range a task alleges (a message of megabytes: a page walk per page)
+/// The checks of a long range a task alleges (a message of megabytes: its leaf entries read in runs)
 /// let pending interrupts in as they go, as the copies do.
 fn long_page_checks_let_interrupts_in() -> TestResult {
     let refused = core::sync::atomic::AtomicBool::new(false);

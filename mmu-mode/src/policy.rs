@@ -32,11 +32,12 @@
 //!
 //! The records are guarded by Forbid.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use exec::global::Global;
 use exec::memory::MemFlags;
-use exec::sched::{forbid, permit};
+use exec::sched::{ForbidDebt, forbid, permit};
 use exec::task::Task;
 
 use crate::records::Records;
@@ -97,6 +98,11 @@ struct Family {
     bytes: u64,
     records: u32,
     public_names: u32,
+    /// Its tasks' Forbid debt together (`exec::sched::RING3_FORBID_DEBT_FAMILY`), which each
+    /// of its tasks points at (boxed: the record moves in the table, the debt must not). Freed
+    /// with the record, which goes only once the family has no task: the last one's end runs
+    /// under Disable until it is switched away for good, so the tick never reads it freed.
+    debt: Box<ForbidDebt>,
 }
 
 /// Families with a live task, a kernel record, a public name, or memory still charged to them
@@ -123,7 +129,7 @@ fn with_family<R>(id: u64, f: impl FnOnce(&mut Family) -> R) -> R {
     let i = match families.iter().position(|f| f.id == id) {
         Some(i) => i,
         None => {
-            families.push(Family { id, tasks: 0, bytes: 0, records: 0, public_names: 0 });
+            families.push(Family { id, tasks: 0, bytes: 0, records: 0, public_names: 0, debt: Box::new(ForbidDebt::NONE) });
             families.len() - 1
         }
     };
@@ -177,6 +183,12 @@ pub fn admit_task(policy: &Policy) -> Result<(), Refusal> {
         f.tasks += 1;
         Ok(())
     })
+}
+
+/// Family `family`'s Forbid debt, for a task of it about to start (admitted: the family has
+/// a task, so its record, and the debt, stay until that task has ended).
+pub fn forbid_debt_of(family: u64) -> *mut ForbidDebt {
+    with_family(family, |f| &raw mut *f.debt)
 }
 
 /// A task of `family` has ended (or never started).

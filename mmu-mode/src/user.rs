@@ -177,8 +177,9 @@ fn add_user_task_in(name: &str, pri: i8, entry: extern "C" fn(u64) -> !, arg: u6
     // SAFETY: fresh, page-aligned memory of the task's own, large enough.
     unsafe { UserBlock::init_at(block as *mut UserBlock, heap_size) };
     let (cr3, top) = (space.cr3(), space.stack_range.1);
+    let family_debt = crate::policy::forbid_debt_of(space.policy.family);
     let raw = Box::into_raw(space);
-    let start = exec::task::UserStart { entry: entry as *const () as u64, user_stack: top - 16, cr3, space: raw as usize, user_block: block };
+    let start = exec::task::UserStart { entry: entry as *const () as u64, user_stack: top - 16, cr3, space: raw as usize, user_block: block, family_debt };
     let t = exec::task::add_user_task(name, pri, arg as usize, start);
     if t.is_null() {
         // SAFETY: the task never started; the space is ours again.
