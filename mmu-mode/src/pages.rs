@@ -90,7 +90,7 @@ pub fn alloc(len: u64) -> Option<Pages> {
 /// [`alloc`], but only the pages' bytes from `from` on are zeroed: for a block whose first
 /// `from` bytes the caller writes at once, before any task can see it (a message's copy: a
 /// megabyte's copy cleared first cost a third more). Not callable from an interrupt.
-pub fn alloc_cleared_from(len: u64, from: u64) -> Option<Pages> {
+pub(crate) fn alloc_cleared_from(len: u64, from: u64) -> Option<Pages> {
     let len = len.max(1).div_ceil(PAGE) * PAGE;
     let pages = (len / PAGE) as usize;
     let found = if pages <= ARENA_PAGES { from_arena(pages) } else { None };

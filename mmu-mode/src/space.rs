@@ -206,7 +206,7 @@ impl Space {
     /// [`Space::keep_copy`]), its loan counted. `None` without memory or past `family`'s quota.
     /// A fresh block's first `len` bytes are not cleared: the caller writes the copy there at
     /// once, before the task can run (the rest of its last page is).
-    pub fn alloc_copy(&mut self, len: u64, family: u64) -> Option<u64> {
+    pub(crate) fn alloc_copy(&mut self, len: u64, family: u64) -> Option<u64> {
         if let Some(start) = self.spare {
             let need = len.max(1).div_ceil(PAGE) * PAGE;
             // The spare stays charged to the family charged for it (this task's, since it took
