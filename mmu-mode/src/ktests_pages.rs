@@ -18,6 +18,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.door.long_page_checks_let_interrupts_in", long_page_checks_let_interrupts_in),
     Test::new("mmu.door.page_runs_set_and_checked_exactly", page_runs_set_and_checked_exactly),
     Test::new("mmu.door.a_fresh_copy_block_shows_no_old_bytes", a_fresh_copy_block_shows_no_old_bytes),
+    Test::new("mmu.door.only_the_heaps_pages_are_global", only_the_heaps_pages_are_global),
 ];
 
 const PAGE: u64 = 4096;
@@ -167,6 +168,40 @@ fn a_fresh_copy_block_shows_no_old_bytes() -> TestResult {
         s.retire_copy(copy, len);
         ensure_eq!(copy, old, "the freed pages were not taken again: nothing shown");
         ensure_eq!(dirty, 0, "bytes of the old block past the message in the copy's last page");
+        Ok(())
+    })
+}
+
+/// Global pages (CR4.PGE on where the CPU has it) are the kernel heap's whole 2 MiB pages
+/// and nothing else, in the kernel's tables and in a task's alike; pages of exec memory
+/// opened to a task and closed again (as a transfer does, a page alone or a range) never
+/// become global, so no translation a CR3 load keeps can differ between spaces.
+fn only_the_heaps_pages_are_global() -> TestResult {
+    use exec::arch::x86_64::paging::{global_range, leaf_flags_of};
+    use x86_64::registers::control::{Cr4, Cr4Flags};
+    use x86_64::structures::paging::PageTableFlags as F;
+    if !exec::arch::x86_64::cpu::features().pge {
+        return exec::ktest::skip("the CPU has no global pages");
+    }
+    ensure!(Cr4::read().contains(Cr4Flags::PAGE_GLOBAL), "CR4.PGE is off");
+    let (gs, ge) = global_range();
+    let heap = exec::heap::stats();
+    ensure!(gs < ge && gs >= heap.start && ge <= heap.start + heap.size, "global {gs:#x}..{ge:#x}, heap at {:#x} ({:#x} bytes)", heap.start, heap.size);
+    ensure!(gs.is_multiple_of(HUGE) && ge.is_multiple_of(HUGE));
+    // The kernel's tables (a ring-0 task runs on them).
+    for at in (0..4u64 << 30).step_by(HUGE as usize) {
+        let global = leaf_flags_of(at).is_some_and(|f| f.contains(F::GLOBAL));
+        ensure_eq!(global, (gs..ge).contains(&at), "the kernel's page at {at:#x}");
+    }
+    let regions = (ge - gs) / HUGE;
+    holding("r3-global", |s, start| {
+        ensure_eq!(s.global_pages(), (regions, 0), "a task's space");
+        s.set_access(start, start + 3 * PAGE, Access::Kernel);
+        s.set_access(start + 5 * PAGE, start + 6 * PAGE, Access::Kernel);
+        ensure_eq!(s.access_of(start + 5 * PAGE), Some(Access::Kernel));
+        ensure_eq!(s.global_pages(), (regions, 0), "exec memory closed to the task");
+        s.set_access(start, start + 6 * PAGE, Access::ReadWrite);
+        ensure_eq!(s.global_pages(), (regions, 0), "exec memory opened again");
         Ok(())
     })
 }

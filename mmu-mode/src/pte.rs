@@ -41,13 +41,17 @@ pub enum Access {
     ReadExecute,
 }
 
-/// Leaf flags for a page with `access`; kernel pages are global, data is never executable.
+/// Leaf flags for a page with `access`; data is never executable. None is global: a page's
+/// access differs between spaces (the image's are user pages in a task's tables, and
+/// supervisor in the kernel's) or changes (exec memory a transfer opens and closes), and a
+/// global translation would outlive the CR3 load into another space (only the kernel heap's
+/// 2 MiB pages are global: `Space::fill`).
 pub fn leaf_flags(access: Access) -> PageTableFlags {
     use PageTableFlags as F;
     let p = F::PRESENT;
     match access {
-        Access::Kernel => p | F::WRITABLE | F::GLOBAL | F::NO_EXECUTE,
-        Access::KernelCode => p | F::GLOBAL,
+        Access::Kernel => p | F::WRITABLE | F::NO_EXECUTE,
+        Access::KernelCode => p,
         Access::Read => p | F::USER_ACCESSIBLE | F::NO_EXECUTE,
         Access::ReadWrite => p | F::USER_ACCESSIBLE | F::WRITABLE | F::NO_EXECUTE,
         Access::ReadExecute => p | F::USER_ACCESSIBLE,
@@ -110,7 +114,10 @@ mod tests {
     #[test]
     fn leaf_permissions() {
         let k = leaf_flags(Access::Kernel);
-        assert!(!k.contains(F::USER_ACCESSIBLE) && k.contains(F::GLOBAL | F::NO_EXECUTE));
+        assert!(!k.contains(F::USER_ACCESSIBLE) && k.contains(F::NO_EXECUTE));
+        for a in [Access::Kernel, Access::KernelCode, Access::Read, Access::ReadWrite, Access::ReadExecute] {
+            assert!(!leaf_flags(a).contains(F::GLOBAL), "{a:?}: no page that opens, closes or differs is global");
+        }
         assert!(!leaf_flags(Access::Read).contains(F::WRITABLE));
         assert!(!leaf_flags(Access::ReadExecute).contains(F::NO_EXECUTE));
         let walk = |leaf| [TABLE_FLAGS, TABLE_FLAGS, TABLE_FLAGS, leaf_flags(leaf)];

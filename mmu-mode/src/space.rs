@@ -134,6 +134,7 @@ impl Space {
     fn fill(&mut self) {
         let (text, rodata) = text_and_rodata();
         let open = [entry_text(), text, rodata, ring3_readable_data(), self.stack_range];
+        let global = exec::arch::x86_64::paging::global_range();
         self.pml4[0] = table_entry(&self.pdpt);
         for (i, pd) in self.pds.iter().enumerate() {
             self.pdpt[i] = table_entry(pd);
@@ -152,7 +153,9 @@ impl Space {
                 e
             } else {
                 // Kernel code lives in the image's region only: everything else is no-execute.
-                entry(base, HUGE, strip_nx(leaf_flags(Access::Kernel)) | F::HUGE_PAGE).unwrap_or_default()
+                // The kernel heap's 2 MiB pages are global, as in the kernel's tables.
+                let global = if (global.0..global.1).contains(&base) { F::GLOBAL } else { F::empty() };
+                entry(base, HUGE, strip_nx(leaf_flags(Access::Kernel)) | F::HUGE_PAGE | global).unwrap_or_default()
             };
             self.pds[(region / 512) as usize][(region % 512) as usize] = entry;
         }

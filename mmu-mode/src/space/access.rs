@@ -106,6 +106,10 @@ impl Space {
     #[cold]
     #[inline(never)]
     fn split_huge(&mut self, region: u64) -> PageTableEntry {
+        // A global 2 MiB page (the kernel heap's) is never opened to a task: its translation,
+        // cached global, would outlive the CR3 loads between spaces.
+        let global = exec::arch::x86_64::paging::global_range();
+        assert!(!(global.0..global.1).contains(&(region * HUGE)), "a global page of the kernel heap opened to a task");
         let mut pt = table();
         let flags = strip_nx(leaf_flags(Access::Kernel));
         for (i, e) in pt.iter_mut().enumerate() {
@@ -130,6 +134,24 @@ impl Space {
             at = to;
             exec::sched::let_interrupts_in();
         }
+    }
+
+    /// This space's global entries, for tests: the 2 MiB pages global inside the kernel
+    /// heap's global range, and any other entry global (which should be none).
+    pub(crate) fn global_pages(&self) -> (u64, u64) {
+        let range = exec::arch::x86_64::paging::global_range();
+        let (mut heap, mut stray) = (0, 0);
+        for (i, pde) in self.pds.iter().flat_map(|pd| pd.iter()).enumerate() {
+            let f = pde.flags();
+            if f.contains(F::HUGE_PAGE | F::GLOBAL) && (range.0..range.1).contains(&(i as u64 * HUGE)) {
+                heap += 1;
+            } else if f.contains(F::GLOBAL) {
+                stray += 1;
+            }
+        }
+        let leaves = self.pts.iter().flat_map(|pt| pt.iter());
+        stray += leaves.filter(|e| e.flags().contains(F::GLOBAL)).count() as u64;
+        (heap, stray)
     }
 
     /// The access ring 3 has to the page holding `addr`.

@@ -94,6 +94,8 @@ pub fn rdtsc() -> u64 {
 pub struct Features {
     pub apic: bool,
     pub nx: bool,
+    /// Global pages (CR4.PGE): translations a CR3 load keeps.
+    pub pge: bool,
     pub smep: bool,
     pub smap: bool,
     pub invariant_tsc: bool,
@@ -132,6 +134,7 @@ pub fn init() {
         Features {
             apic: l1.edx & (1 << 9) != 0,
             nx: e1.edx & (1 << 20) != 0,
+            pge: l1.edx & (1 << 13) != 0,
             smep: max >= 7 && l7.ebx & (1 << 7) != 0,
             smap: max >= 7 && l7.ebx & (1 << 20) != 0,
             invariant_tsc: e7 & (1 << 8) != 0,

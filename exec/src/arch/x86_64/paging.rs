@@ -1,11 +1,14 @@
-//! Guard pages in the boot page tables: single unmapped pages that a stack running off its end
+//! The boot page tables' two changes after boot's first steps: guard pages, and (mmu build)
+//! global pages for the kernel heap.
+//!
+//! Guard pages: single unmapped pages that a stack running off its end
 //! hits at once. The overflow then faults before it reaches the memory below, and the page
 //! fault, which cannot be pushed on the overflowed stack, becomes a double fault on the
 //! emergency stack: a Guru Meditation, with the kernel's tables, descriptor tables and task
 //! records still intact. Without them an endless recursion walks down through memory,
 //! overwrites the page tables and the IDT, and the CPU triple-faults (a silent restart).
 
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use x86_64::registers::control::Cr3;
 use x86_64::structures::paging::{PageTable, PageTableFlags};
@@ -62,4 +65,68 @@ pub fn is_mapped(addr: u64) -> bool {
     // SAFETY: the running tables are identity-mapped (offset 0); translating only reads them.
     let tables = unsafe { OffsetPageTable::new(&mut *pml4, VirtAddr::new(0)) };
     tables.translate_addr(VirtAddr::new(addr)).is_some()
+}
+
+const HUGE: u64 = 2 << 20;
+
+/// `[start, end)` of the 2 MiB pages made global by [`make_global`] (empty before). Written
+/// once at boot, before any task runs; read by mmu-mode when it builds a task's tables.
+static GLOBAL_START: AtomicU64 = AtomicU64::new(0);
+static GLOBAL_END: AtomicU64 = AtomicU64::new(0);
+
+/// Marks global, in the running (boot) tables, every 2 MiB page lying wholly inside
+/// `[start, end)`, and records that range ([`global_range`]): every address space must map
+/// it the same way (supervisor, writable, the same frames), for a global translation survives
+/// the CR3 loads between them. Only the kernel heap qualifies: the image's pages are user pages
+/// in the tasks' tables, and exec memory is opened and closed to tasks page by page. Result: how
+/// many 2 MiB pages were marked. Takes effect once CR4.PGE is set (the caller's next step).
+///
+/// # Safety
+/// Boot, interrupts off, on the boot tables (identity-mapped); nothing in `[start, end)` is
+/// ever mapped otherwise in any address space.
+pub unsafe fn make_global(start: u64, end: u64) -> u64 {
+    let (first, last) = (start.next_multiple_of(HUGE), end & !(HUGE - 1));
+    let mut marked = 0;
+    let mut at = first;
+    while at < last {
+        let page = VirtAddr::new(at);
+        // SAFETY: per the contract: identity-mapped tables nothing else changes now; the
+        // walk follows present entries only (the boot tables map the first 4 GiB).
+        unsafe {
+            let pml4 = &mut *(Cr3::read().0.start_address().as_u64() as *mut PageTable);
+            let pdpt = &mut *(pml4[page.p4_index()].addr().as_u64() as *mut PageTable);
+            let pd = &mut *(pdpt[page.p3_index()].addr().as_u64() as *mut PageTable);
+            let pde = &mut pd[page.p2_index()];
+            // A 2 MiB page split for a guard page is left as it is (and not counted).
+            if pde.flags().contains(PageTableFlags::HUGE_PAGE) {
+                pde.set_flags(pde.flags() | PageTableFlags::GLOBAL);
+                marked += 1;
+            }
+        }
+        at += HUGE;
+    }
+    if last > first {
+        GLOBAL_START.store(first, Ordering::Relaxed);
+        GLOBAL_END.store(last, Ordering::Relaxed);
+    }
+    marked
+}
+
+/// The range whose 2 MiB pages are global in every address space (see [`make_global`]):
+/// `(0, 0)` where none are. May be called from an interrupt.
+pub fn global_range() -> (u64, u64) {
+    (GLOBAL_START.load(Ordering::Relaxed), GLOBAL_END.load(Ordering::Relaxed))
+}
+
+/// The leaf flags the running tables give the page at `addr` (`None` where it is not
+/// mapped), for tests.
+pub fn leaf_flags_of(addr: u64) -> Option<PageTableFlags> {
+    use x86_64::structures::paging::mapper::{OffsetPageTable, Translate, TranslateResult};
+    let pml4 = Cr3::read().0.start_address().as_u64() as *mut PageTable;
+    // SAFETY: the running tables are identity-mapped (offset 0); translating only reads them.
+    let tables = unsafe { OffsetPageTable::new(&mut *pml4, VirtAddr::new(0)) };
+    match tables.translate(VirtAddr::new(addr)) {
+        TranslateResult::Mapped { flags, .. } => Some(flags),
+        _ => None,
+    }
 }

@@ -114,7 +114,7 @@ unsafe extern "C" {
 
 /// Turns on SYSCALL/SYSRET: entry point, selectors (SYSCALL takes kernel CS 0x08 and SS
 /// 0x10; SYSRET takes user SS 0x18|3 and CS 0x20|3), interrupts off on entry, and the per-CPU
-/// words.
+/// words; SMEP, SMAP and global pages (the kernel heap's) where the CPU has them.
 pub fn init_syscall() {
     let sel = |s: u16| SegmentSelector(s);
     Star::write(sel(USER_CODE | 3), sel(USER_DATA | 3), sel(KERNEL_CODE), sel(KERNEL_DATA))
@@ -149,6 +149,16 @@ pub fn init_syscall() {
                 c.insert(Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION);
             }
         });
+        // The kernel heap's pages global: the same in every space, so a CR3 load between
+        // spaces keeps their translations (on hardware; TCG flushes all on a CR3 load).
+        // make_global's contract: boot, interrupts off, on the boot tables; every task's
+        // tables map the heap supervisor-only as these do, and never open it to a task
+        // (mmu-mode's `Space` refuses to split a global 2 MiB page).
+        if f.pge {
+            let heap = crate::heap::stats();
+            super::paging::make_global(heap.start, heap.start + heap.size);
+            Cr4::update(|c| c.insert(Cr4Flags::PAGE_GLOBAL));
+        }
         SMAP_ON.store(f.smap, core::sync::atomic::Ordering::Relaxed);
     }
 }
