@@ -19,6 +19,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.door.page_runs_set_and_checked_exactly", page_runs_set_and_checked_exactly),
     Test::new("mmu.door.a_fresh_copy_block_shows_no_old_bytes", a_fresh_copy_block_shows_no_old_bytes),
     Test::new("mmu.door.only_the_heaps_pages_are_global", only_the_heaps_pages_are_global),
+    Test::new("mmu.door.page_runs_at_their_edges", page_runs_at_their_edges),
 ];
 
 const PAGE: u64 = 4096;
@@ -170,6 +171,56 @@ fn a_fresh_copy_block_shows_no_old_bytes() -> TestResult {
         ensure_eq!(dirty, 0, "bytes of the old block past the message in the copy's last page");
         Ok(())
     })
+}
+
+/// A range's page work and checks at the edges the other tests do not reach: a check's
+/// 1 MiB runs (a changed page the last of one run or the first of the next is found, and a
+/// check that ends before it passes); a 2 MiB page no task had open (checked whole as one
+/// entry: refused) split by a run's write, which opens exactly its pages (the others stay
+/// closed, in that region and the next); and a page alone in a 2 MiB page not split yet.
+fn page_runs_at_their_edges() -> TestResult {
+    const RUN: u64 = 1 << 20; // space::access's CHECK_RUN
+    let other = exec::memory::alloc_mem(3 * HUGE as usize, MemFlags::ANY) as u64;
+    ensure!(other != 0, "no memory for a block the holder never had");
+    let result = holding("r3-pages-edges", |s, start| {
+        // The check's runs start at the range's first page, one every 1 MiB.
+        for (changed, from) in [(start + RUN - PAGE, start), (start + RUN, start), (start + RUN + 100, start + 100)] {
+            let changed = changed & !(PAGE - 1);
+            s.set_access(changed, changed + PAGE, Access::Read);
+            ensure!(s.writable(from, BLOCK - (from - start)).is_none(), "a read-only page at {:#x} in a check from {from:#x}", changed - start);
+            ensure!(s.writable(from, changed - from).is_some(), "a check that ends before the read-only page at {:#x}", changed - start);
+            ensure!(s.readable(from, BLOCK - (from - start)).is_some());
+            s.set_access(changed, changed + PAGE, Access::ReadWrite);
+        }
+        ensure!(s.writable(start, BLOCK).is_some(), "set back, the block was refused");
+        // Two whole 2 MiB pages of ring 0's block, never open to the holder: each one entry.
+        let r = other.next_multiple_of(HUGE);
+        ensure_eq!(s.access_of(r), Some(Access::Kernel));
+        ensure!(s.readable(r, 8 * PAGE).is_none() && s.readable(r - PAGE, HUGE + 2 * PAGE).is_none(), "a 2 MiB page closed to the task passed a long check");
+        ensure!(s.readable(r + 5 * PAGE, PAGE).is_none(), "a 2 MiB page closed to the task passed a short check");
+        s.set_access(r + PAGE, r + 7 * PAGE, Access::ReadWrite);
+        for p in [r, r + 7 * PAGE, r + HUGE - PAGE, r + HUGE] {
+            ensure_eq!(s.access_of(p), Some(Access::Kernel), "page {p:#x} of a split 2 MiB page at {r:#x}");
+        }
+        for p in (r + PAGE..r + 7 * PAGE).step_by(PAGE as usize) {
+            ensure_eq!(s.access_of(p), Some(Access::ReadWrite), "page {p:#x} of a split 2 MiB page at {r:#x}");
+        }
+        ensure!(s.writable(r + PAGE, 6 * PAGE).is_some(), "the opened run was refused");
+        ensure!(s.writable(r + PAGE, 7 * PAGE).is_none() && s.writable(r, 7 * PAGE).is_none(), "a check ran past the opened run");
+        // The next 2 MiB page, split by a page alone.
+        let q = r + HUGE + 9 * PAGE;
+        s.set_access(q, q + PAGE, Access::Read);
+        ensure_eq!(s.access_of(q), Some(Access::Read));
+        ensure_eq!(s.access_of(q - PAGE), Some(Access::Kernel));
+        ensure_eq!(s.access_of(q + PAGE), Some(Access::Kernel));
+        s.set_access(r + PAGE, r + 7 * PAGE, Access::Kernel);
+        s.set_access(q, q + PAGE, Access::Kernel);
+        ensure!(s.readable(r, 2 * HUGE).is_none());
+        Ok(())
+    });
+    // SAFETY: ring 0's block, closed to the holder again (and the holder has ended).
+    unsafe { exec::memory::free_mem(other as *mut u8, 3 * HUGE as usize) };
+    result
 }
 
 /// Global pages (CR4.PGE on where the CPU has it) are the kernel heap's whole 2 MiB pages
