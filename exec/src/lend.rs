@@ -6,7 +6,33 @@
 
 use crate::arch::x86_64::cpu::in_ring3;
 use crate::port::{Message, MsgPort};
-use crate::sys_gate::{GateError, Lends};
+use crate::sys_gate::GateError;
+
+/// The most buffers one message lends.
+pub const LENDS_MAX: usize = 4;
+/// A lent buffer's access: its receiver may read it (`exec::lend::msg_read`).
+pub const LEND_READ: u64 = 1;
+/// A lent buffer's access: its receiver may write it (`exec::lend::msg_write`).
+pub const LEND_WRITE: u64 = 2;
+
+/// One buffer of the sender's memory that a message lends its receiver.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Lend {
+    pub addr: u64,
+    pub len: u64,
+    /// [`LEND_READ`], [`LEND_WRITE`] or both.
+    pub access: u64,
+}
+
+/// What a message put with [`PUT_LENDS`](crate::sys_gate::PUT_LENDS) holds in its last
+/// bytes: `count` buffers (at most [`LENDS_MAX`]) in the first `count` entries.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Lends {
+    pub count: u64,
+    pub bufs: [Lend; LENDS_MAX],
+}
 
 /// do_msg of `msg` to `port`, lending the buffers `lends` names. From ring 3 the message's
 /// last bytes must hold the table (the gate reads it there, once); from ring 0 the table is

@@ -578,31 +578,7 @@ pub const PUT_AUTO: u64 = 2;
 /// table (its last bytes), which the gate reads once at the put.
 pub const PUT_LENDS: u64 = 1 << 8;
 
-/// The most buffers one message lends.
-pub const LENDS_MAX: usize = 4;
-/// A lent buffer's access: its receiver may read it (`exec::lend::msg_read`).
-pub const LEND_READ: u64 = 1;
-/// A lent buffer's access: its receiver may write it (`exec::lend::msg_write`).
-pub const LEND_WRITE: u64 = 2;
-
-/// One buffer of the sender's memory that a message lends its receiver.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Lend {
-    pub addr: u64,
-    pub len: u64,
-    /// [`LEND_READ`], [`LEND_WRITE`] or both.
-    pub access: u64,
-}
-
-/// What a message put with [`PUT_LENDS`] holds in its last bytes: `count` buffers (at most
-/// [`LENDS_MAX`]) in the first `count` entries.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Lends {
-    pub count: u64,
-    pub bufs: [Lend; LENDS_MAX],
-}
+pub use crate::lend::{LEND_READ, LEND_WRITE, LENDS_MAX, Lend, Lends};
 
 /// msg_read's gate call, for `exec::lend::msg_read` in ring 3 (its doc says the rest).
 pub(crate) fn msg_read(view: *const Message, index: usize, offset: usize, buf: &mut [u8]) -> Result<usize, GateError> {

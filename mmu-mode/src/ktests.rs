@@ -25,9 +25,7 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.msg.copy_round_trip", copy_round_trip),
     Test::new("mmu.msg.transfer_round_trip", transfer_round_trip),
     Test::new("mmu.msg.held_messages_return_on_fault", held_messages_return_on_fault),
-    Test::new("mmu.smep_smap_where_available", smep_smap_where_available),
     Test::new("mmu.uaccess_window_and_bounds", uaccess_window_and_bounds),
-    Test::new("mmu.kernel_on_its_own_tables", kernel_on_its_own_tables),
     Test::new("mmu.sched.preempted_in_ring3", preempted_in_ring3),
     Test::new("mmu.fault.semaphore_waiter_gets_it", semaphore_waiter_gets_it),
 ];
@@ -399,21 +397,6 @@ fn held_messages_return_on_fault() -> TestResult {
     Ok(())
 }
 
-/// SMEP and SMAP are on wherever the CPU has them (the kernel runs on its own tables, where no
-/// page is a user page); skipped on a CPU with neither (QEMU's default), where CR4 shows
-/// nothing to check.
-fn smep_smap_where_available() -> TestResult {
-    use x86_64::registers::control::{Cr4, Cr4Flags};
-    let f = exec::arch::x86_64::cpu::features();
-    if !f.smep && !f.smap {
-        return exec::ktest::skip("the CPU has neither SMEP nor SMAP");
-    }
-    let cr4 = Cr4::read();
-    ensure_eq!(cr4.contains(Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION), f.smep);
-    ensure_eq!(cr4.contains(Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION), f.smap);
-    Ok(())
-}
-
 /// The one door to task memory: its SMAP window is open (RFLAGS.AC) only where SMAP is on and
 /// only inside a copy, closed after it; a part outside a range is refused; copies land.
 fn uaccess_window_and_bounds() -> TestResult {
@@ -435,12 +418,6 @@ fn uaccess_window_and_bounds() -> TestResult {
     ensure_eq!(to.read::<u64>(8), u64::from_ne_bytes([7; 8]));
     ensure_eq!(to.read::<u8>(24), 1, "a copy ran past its length");
     ensure!(to.part(16, 16).is_some() && to.part(17, 16).is_none() && from.part(u64::MAX, 2).is_none(), "a part outside its range");
-    Ok(())
-}
-
-/// The kernel runs on its own tables (no page there is a user page).
-fn kernel_on_its_own_tables() -> TestResult {
-    ensure_eq!(exec::arch::x86_64::cpu::cr3(), exec::sched::kernel_cr3());
     Ok(())
 }
 

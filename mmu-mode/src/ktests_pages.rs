@@ -1,7 +1,8 @@
 //! mmu-mode's in-kernel tests of a space's page-table work over ranges (`Space::set_access`)
 //! and of the checks of alleged ranges (`Space::readable`/`writable`): exact at every page's
 //! edge and a 2 MiB region's, and, over megabytes, letting pending interrupts in as they go (a
-//! gate call makes them under Forbid with interrupts off).
+//! gate call makes them under Forbid with interrupts off); which pages are global; and the
+//! kernel's own tables, with SMEP and SMAP on where the CPU has them.
 
 use exec::ktest::{Test, TestResult};
 use exec::memory::MemFlags;
@@ -20,6 +21,8 @@ pub static TESTS: &[Test] = &[
     Test::new("mmu.door.a_fresh_copy_block_shows_no_old_bytes", a_fresh_copy_block_shows_no_old_bytes),
     Test::new("mmu.door.only_the_heaps_pages_are_global", only_the_heaps_pages_are_global),
     Test::new("mmu.door.page_runs_at_their_edges", page_runs_at_their_edges),
+    Test::new("mmu.smep_smap_where_available", smep_smap_where_available),
+    Test::new("mmu.kernel_on_its_own_tables", kernel_on_its_own_tables),
 ];
 
 const PAGE: u64 = 4096;
@@ -277,4 +280,25 @@ fn holding(name: &str, work: impl FnOnce(&mut Space, u64) -> TestResult) -> Test
     unsafe { exec::signal::signal(t, SIGF_CTRL_E) };
     ensure!(gone(name, 500), "the holder did not end");
     result
+}
+
+/// SMEP and SMAP are on wherever the CPU has them (the kernel runs on its own tables, where no
+/// page is a user page); skipped on a CPU with neither (QEMU's default), where CR4 shows
+/// nothing to check.
+fn smep_smap_where_available() -> TestResult {
+    use x86_64::registers::control::{Cr4, Cr4Flags};
+    let f = exec::arch::x86_64::cpu::features();
+    if !f.smep && !f.smap {
+        return exec::ktest::skip("the CPU has neither SMEP nor SMAP");
+    }
+    let cr4 = Cr4::read();
+    ensure_eq!(cr4.contains(Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION), f.smep);
+    ensure_eq!(cr4.contains(Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION), f.smap);
+    Ok(())
+}
+
+/// The kernel runs on its own tables (no page there is a user page).
+fn kernel_on_its_own_tables() -> TestResult {
+    ensure_eq!(exec::arch::x86_64::cpu::cr3(), exec::sched::kernel_cr3());
+    Ok(())
 }

@@ -1,5 +1,5 @@
-//! The file commands: DIR, LIST, TYPE, COPY, DELETE, RENAME, MAKEDIR, CD, INFO, JOIN, ASSIGN,
-//! CHECKSUM and FAULT. Each works through dos.library only (packets to the handlers), and takes AmigaDOS
+//! The file commands: DIR, LIST, TYPE, COPY, DELETE, RENAME, MAKEDIR, CD, INFO, JOIN,
+//! CHECKSUM and FAULT (ASSIGN is in `assign.rs`). Each works through dos.library only (packets to the handlers), and takes AmigaDOS
 //! patterns where AmigaDOS does (`DIR RAM:#?.txt`, `COPY RAM:#? RAM:d`, `DELETE RAM:t#?`).
 //! In the mmu build they run in ring 3, as the handlers do: every packet crosses protection
 //! twice.
@@ -28,7 +28,7 @@ fn words(code: i64) -> String {
 
 /// Reports a DOS error about `name` as AmigaDOS words (`RAM:x: Object not found`); WHY and
 /// FAULT explain the number.
-fn dos_fail(ctx: &mut Ctx, name: &str, code: i64) -> i32 {
+pub(super) fn dos_fail(ctx: &mut Ctx, name: &str, code: i64) -> i32 {
     let msg = if code == error::OBJECT_WRONG_TYPE {
         // One number, two cases: say which.
         let is_dir = dos::lock(name, SHARED_LOCK).ok().map(|l| {
@@ -563,39 +563,4 @@ pub fn complete_path(word: &str, current: &str) -> Vec<String> {
         .filter(|f| f.name().len() >= start.len() && f.name()[..start.len()].eq_ignore_ascii_case(start))
         .map(|f| alloc::format!("{}{}", add_part(dir, f.name()), if f.is_dir() { "/" } else { "" }))
         .collect()
-}
-
-/// ASSIGN [name: [target]] [REMOVE]: lists the devices and assigns, makes `name:` stand for
-/// the directory `target`, or (no target, or REMOVE) removes the assign.
-pub(super) fn assign(ctx: &mut Ctx, a: &[ArgValue]) -> i32 {
-    let (name, target, remove) = (text(&a[0]), text(&a[1]), switch(&a[2]));
-    let Some(name) = name.map(String::from) else {
-        // As AmigaDOS lists them: volumes, assigns, devices.
-        let _ = writeln!(ctx.con, "Volumes:");
-        for (n, _) in libraries::dos::volumes() {
-            let _ = writeln!(ctx.con, "{n} [Mounted]");
-        }
-        let _ = writeln!(ctx.con, "\nDirectories:");
-        for (n, t) in libraries::dos::assigns() {
-            let _ = writeln!(ctx.con, "{n:<15} {t}");
-        }
-        let devices: Vec<&str> = ["RAM", "CON", "NIL"].into_iter().filter(|d| !exec::sys::find_port(d).is_null()).collect();
-        let _ = writeln!(ctx.con, "\nDevices:\n{}", devices.join(" "));
-        return RC_OK;
-    };
-    let r = match target {
-        Some(t) if !remove => libraries::dos::assign_path(&name, t),
-        _ => libraries::dos::assign_lock(&name, None),
-    };
-    match r {
-        Ok(()) => RC_OK,
-        Err(e) => {
-            // A fault of the target is named by it; one of the name (or its removal), by it.
-            let about = match target {
-                Some(t) if !remove && e != error::INVALID_COMPONENT_NAME && e != error::OBJECT_EXISTS => String::from(t),
-                _ => name,
-            };
-            dos_fail(ctx, &about, e)
-        }
-    }
 }

@@ -6,6 +6,7 @@
 //! the machine), whose exec calls take raw pointers. [`snapshot`] copies exec's lists for
 //! both.
 
+mod assign;
 mod control;
 mod files;
 pub use files::complete_path;
@@ -89,7 +90,7 @@ macro_rules! commands {
 
 commands! {
     "ALIAS", "NAME,STRING/F", info::alias, true, "Define an alias (\"[]\" takes the arguments), or list them; a quoted command (\"ECHO\") is never an alias";
-    "ASSIGN", "NAME,TARGET,REMOVE/S", files::assign, true, "List the devices and assigns, make NAME: stand for a directory, or remove it";
+    "ASSIGN", "NAME,TARGET,REMOVE/S", assign::assign, true, "List the devices and assigns, make NAME: stand for a directory, or remove it";
     "ASK", "PROMPT/A", info::ask, true, "Ask a yes-or-no question on the input (< too); the return code is 5 (WARN) for yes";
     "AVAIL", "TOTAL/S", info::avail, true, "Show free, used and largest memory";
     "BENCH", "ROW,SIZE/K/N,COUNT/K/N,READ/S", control::bench, true, "Time a row of the benchmark in the running system, SIZE bytes of body after the header (BENCH alone names the rows)";
