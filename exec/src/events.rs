@@ -1,6 +1,6 @@
 //! Event counters: what an instruction count hides. Under QEMU TCG a CR3 load is one
-//! instruction; on hardware without PCID it also empties the TLB, and every later access pays
-//! for the walk. `make bench` prints each row's events per operation beside its instructions.
+//! instruction; on hardware without PCID it also empties the TLB (all but the kernel heap's
+//! global entries, in the mmu build), and every later access pays for the walk. `make bench` prints each row's events per operation beside its instructions.
 //!
 //! Each counter is bumped where its event happens, with no lock (a single CPU; an increment is
 //! one instruction, which an interrupt cannot split). The protection events (gate calls, CR3

@@ -153,7 +153,8 @@ impl Space {
                 e
             } else {
                 // Kernel code lives in the image's region only: everything else is no-execute.
-                // The kernel heap's 2 MiB pages are global, as in the kernel's tables.
+                // The kernel heap's 2 MiB pages are global, as in the kernel's tables (there too
+                // supervisor, writable and no-execute).
                 let global = if (global.0..global.1).contains(&base) { F::GLOBAL } else { F::empty() };
                 entry(base, HUGE, strip_nx(leaf_flags(Access::Kernel)) | F::HUGE_PAGE | global).unwrap_or_default()
             };

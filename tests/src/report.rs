@@ -212,7 +212,7 @@ impl Report {
             "\nEvents per operation, counted by the kernel over every run of the row (warm-ups included; \
              in the mmu build's ring-3 rows from the task's go to its end). An instruction count hides \
              them: under TCG a CR3 load is one instruction, on hardware without PCID it also empties \
-             the TLB, and each later memory access pays for the page walk; a context switch, a gate call \
+             the TLB (but for the kernel heap's global pages), and each later memory access pays for the page walk; a context switch, a gate call \
              and a copied byte cost cycles an instruction count does not weigh.\n"
         );
         let heads: Vec<&str> = EVENTS.iter().map(|e| e.1).collect();

@@ -74,42 +74,49 @@ const HUGE: u64 = 2 << 20;
 static GLOBAL_START: AtomicU64 = AtomicU64::new(0);
 static GLOBAL_END: AtomicU64 = AtomicU64::new(0);
 
-/// Marks global, in the running (boot) tables, every 2 MiB page lying wholly inside
-/// `[start, end)`, and records that range ([`global_range`]): every address space must map
-/// it the same way (supervisor, writable, the same frames), for a global translation survives
-/// the CR3 loads between them. Only the kernel heap qualifies: the image's pages are user pages
-/// in the tasks' tables, and exec memory is opened and closed to tasks page by page. Result: how
-/// many 2 MiB pages were marked. Takes effect once CR4.PGE is set (the caller's next step).
+/// Marks global (and no-execute, where the CPU has NX), in the running (boot) tables, the 2 MiB
+/// pages lying wholly inside `[start, end)`, from the first on and up to the first one split
+/// (for a guard page), and records the range marked ([`global_range`]): every address space
+/// must map it the same way (supervisor, writable, no-execute, the same frames), for a global
+/// translation survives the CR3 loads between them. Only the kernel heap qualifies: the
+/// image's pages are user pages in the tasks' tables, and exec memory is opened and closed to
+/// tasks page by page. Result: how many 2 MiB pages were marked. Takes effect once CR4.PGE is
+/// set (the caller's next step).
 ///
 /// # Safety
 /// Boot, interrupts off, on the boot tables (identity-mapped); nothing in `[start, end)` is
-/// ever mapped otherwise in any address space.
+/// ever mapped otherwise in any address space, nor executed.
 pub unsafe fn make_global(start: u64, end: u64) -> u64 {
     let (first, last) = (start.next_multiple_of(HUGE), end & !(HUGE - 1));
-    let mut marked = 0;
+    let mut flags = PageTableFlags::GLOBAL;
+    if super::cpu::features().nx {
+        flags |= PageTableFlags::NO_EXECUTE;
+    }
     let mut at = first;
     while at < last {
         let page = VirtAddr::new(at);
         // SAFETY: per the contract: identity-mapped tables nothing else changes now; the
         // walk follows present entries only (the boot tables map the first 4 GiB).
-        unsafe {
+        let pde = unsafe {
             let pml4 = &mut *(Cr3::read().0.start_address().as_u64() as *mut PageTable);
             let pdpt = &mut *(pml4[page.p4_index()].addr().as_u64() as *mut PageTable);
             let pd = &mut *(pdpt[page.p3_index()].addr().as_u64() as *mut PageTable);
-            let pde = &mut pd[page.p2_index()];
-            // A 2 MiB page split for a guard page is left as it is (and not counted).
-            if pde.flags().contains(PageTableFlags::HUGE_PAGE) {
-                pde.set_flags(pde.flags() | PageTableFlags::GLOBAL);
-                marked += 1;
-            }
+            &mut pd[page.p2_index()]
+        };
+        // A 2 MiB page split for a guard page ends the range: the tasks' tables map the range
+        // recorded as whole global 2 MiB pages, which would hide the guard.
+        if !pde.flags().contains(PageTableFlags::HUGE_PAGE) {
+            break;
         }
+        pde.set_flags(pde.flags() | flags);
         at += HUGE;
     }
-    if last > first {
+    if at > first {
         GLOBAL_START.store(first, Ordering::Relaxed);
-        GLOBAL_END.store(last, Ordering::Relaxed);
+        GLOBAL_END.store(at, Ordering::Relaxed);
     }
-    marked
+    // Entries changed while PGE is off: setting CR4.PGE next flushes every translation.
+    (at - first) / HUGE
 }
 
 /// The range whose 2 MiB pages are global in every address space (see [`make_global`]):

@@ -205,7 +205,8 @@ pub fn set_syscall_stack(top: u64) {
     unsafe { (*PER_CPU.get()).kernel_rsp = top };
 }
 
-/// Loads CR3 (switching address spaces; flushes the TLB).
+/// Loads CR3 (switching address spaces; flushes the TLB but for global entries, the kernel
+/// heap's where the CPU has global pages).
 ///
 /// # Safety
 /// `pml4` is the physical address of a valid top-level table that maps the kernel as the
