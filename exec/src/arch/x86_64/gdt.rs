@@ -72,8 +72,10 @@ pub fn tss() -> Option<&'static TaskStateSegment> {
 /// (TSS.RSP0). mmu-mode only; Disable held.
 #[cfg(feature = "mmu")]
 pub fn set_kernel_stack(top: u64) {
+    // Not checked for canonical form on every switch: `top` is a kernel stack's end, made by
+    // exec, never a task's value.
     // SAFETY: Disable held; the CPU reads RSP0 only on a ring change, which cannot happen now.
-    unsafe { (*TSS.get()).privilege_stack_table[0] = VirtAddr::new(top) };
+    unsafe { (*TSS.get()).privilege_stack_table[0] = VirtAddr::new_truncate(top) };
 }
 
 /// The emergency stack's `[bottom, top)`.

@@ -196,7 +196,8 @@ pub fn set_user_cr3(cr3: u64) {
 /// Points FS at `block` (a ring-3 task's user block): the base a ring-3 task finds its own
 /// state through, since it cannot read exec's. Disable held.
 pub fn set_user_fs_base(block: u64) {
-    FsBase::write(VirtAddr::new(block));
+    // Not checked for canonical form on every switch: the block is one exec allocated.
+    FsBase::write(VirtAddr::new_truncate(block));
 }
 
 /// Tells the syscall entry which kernel stack to use (the running task's). Disable held.
