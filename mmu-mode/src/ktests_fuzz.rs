@@ -2,7 +2,10 @@
 //! arguments (real port handles, real messages, real blocks and semaphores) and mutate one
 //! field at a time: a forged reply port or length, a stale or foreign handle, a header
 //! rewritten while its message is queued or held, a block freed while lent, a reply twice,
-//! a priority above the ceiling, a signal to a stranger. Next to the random fuzz (which mostly
+//! a priority above the ceiling, a signal to a stranger; and the combined calls: do_msg to a
+//! server that answers with reply_wait (`ktests_fuzz_server.rs`), valid (the message handed to
+//! the server blocked at its port, and back) and with one field wrong, and reply_wait with a
+//! port not the caller's or a view it does not hold. Next to the random fuzz (which mostly
 //! meets refusals), this one must get through the checks often enough to reach the code
 //! behind them. The test asserts that the kernel raises no alert of its own, that every task
 //! ends, and that memory and the kernel heap return to their baseline; it prints a histogram
@@ -17,6 +20,8 @@ use exec::signal::{SIGF_CTRL_E, SIGF_CTRL_F};
 use exec::sys_gate::{Call, ERR_BAD_POINTER, ERR_PRIVILEGED, raw_call};
 use exec::task::Task;
 use exec::{ensure, ensure_eq};
+
+use crate::ktests_fuzz_server as server;
 
 /// The fuzz, in `make test`.
 pub static TESTS: &[Test] = &[Test::new("mmu.fuzz.adversarial", adversarial).with_limit(60_000)];
@@ -47,30 +52,37 @@ enum Op {
     SignalStranger,
     PriorityAboveCeiling,
     ForbidPermit,
+    DoMsgValid,
+    DoMsgForged,
+    ReplyWaitForged,
 }
 
-const ALL_OPS: [Op; 16] = [
+/// How many operations there are.
+const OP_KINDS: usize = 19;
+
+const ALL_OPS: [Op; OP_KINDS] = [
     Op::PutValid, Op::PutForgedReply, Op::PutForgedLength, Op::PutForeignMemory, Op::PutStaleHandle,
     Op::GetAndReply, Op::ReplyTwice, Op::ReplyForged, Op::ScribbleLent, Op::FreeLent, Op::AllocFree,
     Op::SemaphoreValid, Op::SemaphoreForged, Op::SignalStranger, Op::PriorityAboveCeiling, Op::ForbidPermit,
+    Op::DoMsgValid, Op::DoMsgForged, Op::ReplyWaitForged,
 ];
 
 /// The draw: every operation, valid puts and receives more often (so that enough messages
 /// are out and held for the replies, forged and twice, to act on).
-const DRAW: [Op; 22] = [
+const DRAW: [Op; 25] = [
     Op::PutValid, Op::PutValid, Op::PutValid, Op::PutValid, Op::PutValid, Op::PutForgedReply, Op::PutForgedLength,
     Op::PutForeignMemory, Op::PutStaleHandle, Op::GetAndReply, Op::GetAndReply, Op::GetAndReply, Op::ReplyTwice,
     Op::ReplyForged, Op::ScribbleLent, Op::FreeLent, Op::AllocFree, Op::SemaphoreValid, Op::SemaphoreForged,
-    Op::SignalStranger, Op::PriorityAboveCeiling, Op::ForbidPermit,
+    Op::SignalStranger, Op::PriorityAboveCeiling, Op::ForbidPermit, Op::DoMsgValid, Op::DoMsgForged, Op::ReplyWaitForged,
 ];
 
 /// Calls, successes and refusals of each operation, in the task's block.
 #[repr(C)]
 #[derive(Clone, Copy)]
 struct Counts {
-    calls: [u64; 16],
-    ok: [u64; 16],
-    refused: [u64; 16],
+    calls: [u64; OP_KINDS],
+    ok: [u64; OP_KINDS],
+    refused: [u64; OP_KINDS],
 }
 
 /// A fuzzing task's block: its parameters, then its counts.
@@ -85,6 +97,8 @@ struct Fuzzer {
     counts: Counts,
     /// Set when it has let everything go and is about to end.
     done: u64,
+    /// Its do_msg calls whose message came back wrong (not the one sent, or unanswered).
+    wrong: u64,
 }
 
 fn next(seed: &mut u64) -> u64 {
@@ -126,6 +140,9 @@ extern "C" fn fuzzer(block: u64) -> ! {
         raw_call(Call::InitSemaphore, sem as u64, 0, 0);
         let mut held: [u64; 16] = [0; 16];
         let mut stale = 0u64;
+        // The last message answered: a view no longer held.
+        let mut replied = 0u64;
+        let server = raw_call(Call::FindPort, server::NAME.as_ptr() as u64, server::NAME.len() as u64, 0);
         let c = &raw mut (*f).counts;
         let ops = (*f).ops;
         for _ in 0..ops {
@@ -193,6 +210,7 @@ extern "C" fn fuzzer(block: u64) -> ! {
                             *h = got;
                         } else {
                             raw_call(Call::ReplyMsg, got, 0, 0);
+                            replied = got;
                         }
                     }
                     Some(0)
@@ -212,6 +230,7 @@ extern "C" fn fuzzer(block: u64) -> ! {
                         }
                         held[i] = 0;
                         let first = raw_call(Call::ReplyMsg, m, 0, 0);
+                        replied = m;
                         if op == Op::ReplyTwice {
                             let second = raw_call(Call::ReplyMsg, m, 0, 0);
                             (*c).refused[k] += u64::from(second == ERR_BAD_POINTER);
@@ -266,6 +285,47 @@ extern "C" fn fuzzer(block: u64) -> ! {
                 Op::ForbidPermit => {
                     raw_call(Call::Forbid, 0, 0, 0);
                     Some(raw_call(Call::Permit, 0, 0, 0))
+                }
+                Op::DoMsgValid => free.map(|i| {
+                    // To the server, which answers at once: back before the call returns, the
+                    // stamp complemented, whatever else waits at our port meanwhile.
+                    let page = slots[i].page;
+                    (page as *mut Message).write(Message::new(my_port as *mut MsgPort, MSG_LEN as usize));
+                    let stamp = (page + server::BODY) as *mut u64;
+                    stamp.write(r);
+                    let how = if r & (1 << 40) != 0 { crate::msg::PUT_COPY } else { crate::msg::PUT_AUTO };
+                    let res = raw_call(Call::DoMsg, server, page, how);
+                    if res == page && (stamp.read() != !r || (*(page as *const Message)).length != MSG_LEN as usize) {
+                        (*f).wrong += 1;
+                    }
+                    if res == page { 0 } else { res }
+                }),
+                Op::DoMsgForged => {
+                    // One field wrong each time; refused before anything is sent or waited for.
+                    let (mut reply, mut at, mut to, mut how) = (my_port, scratch, server, crate::msg::PUT_AUTO);
+                    match (r >> 24) % 6 {
+                        0 => reply = 0,
+                        1 => reply = public ^ (1 << 32),
+                        2 => reply = (*f).parent as u64,
+                        3 => how = 7,
+                        4 => at = [0x1000, (*f).parent as u64, 0xffff_8000_0000_0000][(r >> 32) as usize % 3],
+                        _ => to = server ^ (1 << 33),
+                    }
+                    (scratch as *mut Message).write(Message::new(reply as *mut MsgPort, MSG_LEN as usize));
+                    Some(raw_call(Call::DoMsg, to, at, how))
+                }
+                Op::ReplyWaitForged => {
+                    // Never a call that would wait: a port not ours, or a view we do not hold
+                    // (one word into a held one, the last one answered unless it came back
+                    // to us since at the same place, an odd address).
+                    let held_one = held.iter().copied().find(|&h| h != 0);
+                    let (view, port) = match (r >> 24) % 4 {
+                        0 => (0, server),
+                        1 => (held_one.map_or(scratch, |h| h + 8), public),
+                        2 if replied != 0 && !held.contains(&replied) => (replied, public),
+                        _ => (r | 1, public),
+                    };
+                    Some(raw_call(Call::ReplyWait, view, port, 0))
                 }
             };
             match result {
@@ -369,6 +429,7 @@ fn run(ops: u64) -> TestResult {
     let stranger_task = exec::task::add_task("r0-fuzz-stranger", -1, stranger, 0, 8192);
     ensure!(!stranger_task.is_null());
     exec::signal::set_signal(0, SIGF_CTRL_E | SIGF_CTRL_F);
+    let (_, server_block) = server::start()?;
     let mut blocks = [0u64; TASKS];
     let mut tasks = [core::ptr::null_mut(); TASKS];
     for i in 0..TASKS {
@@ -378,8 +439,9 @@ fn run(ops: u64) -> TestResult {
             seed: seed.wrapping_mul(i as u64 + 1) | 1,
             ops,
             index: i as u64,
-            counts: Counts { calls: [0; 16], ok: [0; 16], refused: [0; 16] },
+            counts: Counts { calls: [0; OP_KINDS], ok: [0; OP_KINDS], refused: [0; OP_KINDS] },
             done: 0,
+            wrong: 0,
         };
         let (t, b) = crate::user::add_user_task_with("r3-fuzzer", 0, fuzzer, init).ok_or("no memory for a fuzzer")?;
         tasks[i] = t;
@@ -393,16 +455,20 @@ fn run(ops: u64) -> TestResult {
         devices::timer_sleep_ms(5);
     }
     devices::timer_sleep_ms(50);
-    let mut total = Counts { calls: [0; 16], ok: [0; 16], refused: [0; 16] };
+    let mut total = Counts { calls: [0; OP_KINDS], ok: [0; OP_KINDS], refused: [0; OP_KINDS] };
+    let mut wrong = 0;
     for &b in &blocks {
         // SAFETY: as above; the tasks wait for CTRL_E.
-        let c = unsafe { (*(b as *const Fuzzer)).counts };
-        for k in 0..16 {
+        let (c, w) = unsafe { ((*(b as *const Fuzzer)).counts, (*(b as *const Fuzzer)).wrong) };
+        wrong += w;
+        for k in 0..OP_KINDS {
             total.calls[k] += c.calls[k];
             total.ok[k] += c.ok[k];
             total.refused[k] += c.refused[k];
         }
     }
+    // No fuzzer sends any more: the server waits, and can go.
+    let answered = server::stop(server_block)?;
     for t in tasks {
         // SAFETY: live tasks waiting for CTRL_E (a fuzzer never ends another).
         unsafe { exec::signal::signal(t, SIGF_CTRL_E) };
@@ -414,6 +480,12 @@ fn run(ops: u64) -> TestResult {
     }
     let all: u64 = total.calls.iter().sum();
     exec::kprintln!("{all} operations");
+    exec::kprintln!(
+        "server: {} do_msg answered by reply_wait; reply_wait of a view not held {} times, {} refused",
+        answered.served,
+        answered.forged,
+        answered.forged_refused
+    );
     // SAFETY: the stranger waits for CTRL_F and then ends.
     unsafe { exec::signal::signal(stranger_task, SIGF_CTRL_F) };
     devices::timer_sleep_ms(20);
@@ -428,14 +500,22 @@ fn run(ops: u64) -> TestResult {
     for (k, op) in ALL_OPS.iter().enumerate() {
         ensure!(total.calls[k] >= 1000, "{op:?} tried only {} times", total.calls[k]);
     }
-    for op in [Op::PutValid, Op::GetAndReply, Op::AllocFree, Op::SemaphoreValid, Op::ForbidPermit] {
+    for op in [Op::PutValid, Op::GetAndReply, Op::AllocFree, Op::SemaphoreValid, Op::ForbidPermit, Op::DoMsgValid] {
         let k = op as usize;
         ensure!(total.ok[k] * 2 >= total.calls[k], "{op:?}: only {} of {} got through", total.ok[k], total.calls[k]);
     }
-    for op in [Op::PutForgedReply, Op::PutForeignMemory, Op::PutStaleHandle, Op::SignalStranger, Op::FreeLent, Op::SemaphoreForged] {
+    for op in [
+        Op::PutForgedReply, Op::PutForeignMemory, Op::PutStaleHandle, Op::SignalStranger, Op::FreeLent, Op::SemaphoreForged,
+        Op::DoMsgForged, Op::ReplyWaitForged,
+    ] {
         let k = op as usize;
         ensure_eq!(total.ok[k], 0, "{op:?} got through");
     }
+    // Every do_msg that got through came back answered, and was the server's to answer.
+    ensure_eq!(wrong, 0, "a do_msg came back wrong");
+    ensure_eq!(answered.served, total.ok[Op::DoMsgValid as usize], "the server answered other than the valid do_msg calls");
+    ensure_eq!(answered.bad, 0, "the server's reply_wait returned no message");
+    ensure!(answered.forged > 0 && answered.forged_refused == answered.forged, "the server's reply_wait of a view not held got through");
     ensure_eq!(exec::memory::avail_mem(MemFlags::ANY), mem0, "exec memory back to its baseline");
     ensure!(exec::heap::stats().free + (64 << 10) >= heap0, "kernel heap back near its baseline");
     Ok(())

@@ -76,6 +76,8 @@ mod ktests_dos;
 #[cfg(target_os = "none")]
 mod ktests_fuzz;
 #[cfg(target_os = "none")]
+mod ktests_fuzz_server;
+#[cfg(target_os = "none")]
 mod ktests_msg_attacks;
 #[cfg(target_os = "none")]
 mod ktests_sys;
