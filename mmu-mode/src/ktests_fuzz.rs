@@ -346,10 +346,7 @@ extern "C" fn fuzzer(block: u64) -> ! {
         // signal is one of our own), take our messages back and go on answering the others',
         // until ours are all back; and after that until we are told to end, so that no other
         // fuzzer waits on us.
-        for h in held.iter_mut().filter(|h| **h != 0) {
-            raw_call(Call::ReplyMsg, *h, 0, 0);
-            *h = 0;
-        }
+        answer_held(&mut held);
         let mut told_to_end = false;
         loop {
             take_back(my_port, &mut slots);
@@ -407,12 +404,17 @@ fn make_room(my_port: u64, public: u64, slots: &mut [Slot], held: &mut [u64]) {
     if slots.iter().any(|s| !s.out) {
         return;
     }
+    answer_held(held);
+    answer_all(public);
+    raw_call(Call::Wait, OWN_SIGNALS, 0, 0);
+}
+
+/// Ring 3: every message we hold answered.
+fn answer_held(held: &mut [u64]) {
     for h in held.iter_mut().filter(|h| **h != 0) {
         raw_call(Call::ReplyMsg, *h, 0, 0);
         *h = 0;
     }
-    answer_all(public);
-    raw_call(Call::Wait, OWN_SIGNALS, 0, 0);
 }
 
 /// A ring-0 task no fuzzer has a tie to: it waits; a signal from ring 3 must not reach it.
@@ -431,7 +433,7 @@ fn run(ops: u64) -> TestResult {
     let stranger_task = exec::task::add_task("r0-fuzz-stranger", -1, stranger, 0, 8192);
     ensure!(!stranger_task.is_null());
     exec::signal::set_signal(0, SIGF_CTRL_E | SIGF_CTRL_F);
-    let (_, server_block) = server::start()?;
+    let server_block = server::start()?;
     let mut blocks = [0u64; TASKS];
     let mut tasks = [core::ptr::null_mut(); TASKS];
     for i in 0..TASKS {

@@ -16,7 +16,8 @@ const QUIT: [u8; 8] = *b"fz-quit!";
 /// Where a message's body starts: after its exec header.
 pub(crate) const BODY: u64 = size_of::<Message>() as u64;
 
-/// The server's block: its counts, read by the test once it has ended.
+/// The server's block: its parent (to signal when its port is made), then its counts, read by
+/// the test before it ends the server ([`stop`]).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub(crate) struct Server {
@@ -65,14 +66,14 @@ extern "C" fn server(block: u64) -> ! {
     unreachable!()
 }
 
-/// Starts the server, its port made when this returns. Ring 0, in the test.
-pub(crate) fn start() -> Result<(*mut exec::task::Task, u64), alloc::string::String> {
+/// Starts the server, its port made when this returns; result: its block. Ring 0, in the test.
+pub(crate) fn start() -> Result<u64, alloc::string::String> {
     let parent = crate::user::ring3_name(exec::task::find_task(None)) as u64;
     let init = Server { parent, served: 0, forged: 0, forged_refused: 0, bad: 0 };
-    let started = crate::user::add_user_task_with("r3-fuzz-server", 0, server, init).ok_or("no memory for the fuzz's server")?;
+    let (_, block) = crate::user::add_user_task_with("r3-fuzz-server", 0, server, init).ok_or("no memory for the fuzz's server")?;
     for _ in 0..100 {
         if !exec::port::find_port(NAME).is_null() {
-            return Ok(started);
+            return Ok(block);
         }
         devices::timer_sleep_ms(5);
     }
@@ -94,15 +95,21 @@ pub(crate) fn stop(block: u64) -> Result<Server, alloc::string::String> {
     exec::ensure!(!port.is_null(), "the fuzz's server's port is gone");
     let reply = exec::port::create_msg_port();
     let mut letter = Letter { msg: Message::new(reply, size_of::<Letter>()), body: QUIT };
-    // SAFETY: live ports; the letter lives on this frame until it is back at `reply`, which
-    // is ours and empty when deleted.
-    unsafe {
+    // SAFETY: live ports; the letter lives on this frame until it is back at `reply` (taken
+    // off it before the frame can go), which is ours and empty when deleted.
+    let first_back = unsafe {
         exec::port::put_msg(port, &mut letter.msg);
-        let back = exec::port::wait_port(reply);
-        exec::ensure!(core::ptr::eq(back, &letter.msg), "the quit letter did not come back");
-        exec::port::get_msg(reply);
+        exec::port::wait_port(reply);
+        let first = exec::port::get_msg(reply);
+        let mut got = first;
+        while !core::ptr::eq(got, &letter.msg) {
+            exec::port::wait_port(reply);
+            got = exec::port::get_msg(reply);
+        }
         exec::port::delete_msg_port(reply);
-    }
+        first
+    };
+    exec::ensure!(core::ptr::eq(first_back, &letter.msg), "the quit letter did not come back");
     exec::ensure!(crate::ktests_attacks::gone("r3-fuzz-server", 1000), "the fuzz's server did not end");
     Ok(counts)
 }
